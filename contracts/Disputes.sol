@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
+import {ChannelStatus} from "./ChannelStatus.sol";
+import {IAdjudicator} from "./interfaces/IAdjudicator.sol";
+import {IForceMoveApp} from "./interfaces/IForceMoveApp.sol";
+import {ChannelId, FixedPart, SignedVariablePart, VariablePart} from "./interfaces/ChannelTypes.sol";
+import {ChannelHashing} from "./libraries/ChannelHashing.sol";
+import {ChannelStatusLib} from "./libraries/ChannelStatusLib.sol";
+
+/// @title Layer 2 of the adjudicator: the dispute game (challenge, checkpoint, respond, conclude)
+/// @dev Signatures are EIP-191 personal signatures over state hashes, checked with OpenZeppelin's ECDSA, which
+/// rejects high-s, bad-v, wrong-length and zero-address signatures. The state hash names the channel id, which
+/// binds the chain id and this contract's address.
+abstract contract Disputes is ChannelStatus {
+    /// @inheritdoc IAdjudicator
+    /// @dev Short enough for local simulations; the SDK enforces a real safety margin when funding.
+    uint48 public constant MIN_CHALLENGE_DURATION = 10 seconds;
+    /// @inheritdoc IAdjudicator
+    /// @dev With timestamps below 2^40 for another 30,000 years, now + duration never overflows 48 bits.
+    uint48 public constant MAX_CHALLENGE_DURATION = 365 days;
+
+    /// @inheritdoc IAdjudicator
+    function channelIdOf(FixedPart calldata fixedPart) public view returns (ChannelId) {
+        return ChannelHashing.channelId(block.chainid, address(this), fixedPart);
+    }
+
+    /// @inheritdoc IAdjudicator
+    function challenge(
+        FixedPart calldata fixedPart,
+        SignedVariablePart[] calldata proof,
+        SignedVariablePart calldata candidate,
+        bytes calldata challengerSig
+    ) external {
+        ChannelId channelId = channelIdOf(fixedPart);
+        uint48 duration = fixedPart.challengeDuration;
+        if (duration < MIN_CHALLENGE_DURATION || duration > MAX_CHALLENGE_DURATION) {
+            revert InvalidChallengeDuration(duration, MIN_CHALLENGE_DURATION, MAX_CHALLENGE_DURATION);
+        }
+        (uint48 turnNumRecord, uint48 finalizesAt,) = ChannelStatusLib.unpack(_statusOf[channelId]);
+        _requireNotFinalized(channelId, finalizesAt);
+        uint48 turnNum = candidate.variablePart.turnNum;
+        // On an open channel the record may be matched; during a challenge it must be beaten, so every round of
+        // repeated challenges strictly raises the record and the latest state ends the game.
+        if (turnNum < turnNumRecord || (finalizesAt != 0 && turnNum == turnNumRecord)) {
+            revert TurnNumberTooLow(channelId, turnNumRecord, turnNum);
+        }
+
+        (bytes32 stateHash, bytes32 outcomeHash) = _requireSupported(fixedPart, channelId, proof, candidate);
+        _requireChallenger(fixedPart.participants, stateHash, challengerSig);
+
+        // Cannot overflow: timestamp < 2^40 and duration <= MAX_CHALLENGE_DURATION (checked arithmetic anyway).
+        uint48 newFinalizesAt = uint48(block.timestamp) + duration;
+        _statusOf[channelId] =
+            ChannelStatusLib.pack(turnNum, newFinalizesAt, ChannelStatusLib.fingerprint(stateHash, outcomeHash));
+        emit ChallengeRegistered(channelId, newFinalizesAt, candidate.variablePart);
+    }
+
+    /// @inheritdoc IAdjudicator
+    function checkpoint(
+        FixedPart calldata fixedPart,
+        SignedVariablePart[] calldata proof,
+        SignedVariablePart calldata candidate
+    ) external {
+        ChannelId channelId = channelIdOf(fixedPart);
+        (uint48 turnNumRecord, uint48 finalizesAt,) = ChannelStatusLib.unpack(_statusOf[channelId]);
+        _requireNotFinalized(channelId, finalizesAt);
+        uint48 turnNum = candidate.variablePart.turnNum;
+        if (turnNum <= turnNumRecord) revert TurnNumberTooLow(channelId, turnNumRecord, turnNum);
+
+        _requireSupported(fixedPart, channelId, proof, candidate);
+
+        _statusOf[channelId] = ChannelStatusLib.pack(turnNum, 0, 0);
+        if (finalizesAt != 0) emit ChallengeCleared(channelId, turnNum);
+        else emit Checkpointed(channelId, turnNum);
+    }
+
+    /// @inheritdoc IAdjudicator
+    function respond(
+        FixedPart calldata fixedPart,
+        VariablePart calldata challenged,
+        SignedVariablePart calldata response
+    ) external {
+        ChannelId channelId = channelIdOf(fixedPart);
+        (uint48 turnNumRecord, uint48 finalizesAt, uint160 fingerprint) =
+            ChannelStatusLib.unpack(_statusOf[channelId]);
+        if (finalizesAt == 0) revert NoOngoingChallenge(channelId);
+        _requireNotFinalized(channelId, finalizesAt);
+        uint48 turnNum = response.variablePart.turnNum;
+        // In 256 bits, so a record at the type's maximum cannot wrap around to 0.
+        if (uint256(turnNum) != uint256(turnNumRecord) + 1) {
+            revert TurnNumberNotNext(channelId, turnNumRecord, turnNum);
+        }
+        (bytes32 challengedHash, bytes32 challengedOutcomeHash) = ChannelHashing.hashState(channelId, challenged);
+        if (ChannelStatusLib.fingerprint(challengedHash, challengedOutcomeHash) != fingerprint) {
+            revert FingerprintMismatch(channelId);
+        }
+
+        _requireParticipantCount(fixedPart.participants.length);
+        (bytes32 responseHash,) = ChannelHashing.hashState(channelId, response.variablePart);
+        _requireSignatures(fixedPart.participants, responseHash, response.signedBy, response.sigs);
+        IForceMoveApp(fixedPart.appDefinition).requireValidTransition(fixedPart, channelId, challenged, response);
+
+        _statusOf[channelId] = ChannelStatusLib.pack(turnNum, 0, 0);
+        emit ChallengeCleared(channelId, turnNum);
+    }
+
+    /// @inheritdoc IAdjudicator
+    function conclude(FixedPart calldata fixedPart, SignedVariablePart calldata candidate) external {
+        (ChannelId channelId, bytes32 stateHash, bytes32 outcomeHash, uint48 turnNumRecord) =
+            _requireConclusion(fixedPart, candidate);
+        _statusOf[channelId] = ChannelStatusLib.pack(
+            turnNumRecord, uint48(block.timestamp), ChannelStatusLib.fingerprint(stateHash, outcomeHash)
+        );
+        emit Concluded(channelId, uint48(block.timestamp));
+    }
+
+    /// @dev Checks that `candidate` is a final state signed by all that may conclude the channel.
+    /// @return channelId The channel's id.
+    /// @return stateHash The candidate's state hash.
+    /// @return outcomeHash The hash of the candidate's outcome.
+    /// @return turnNumRecord The record after concluding: it never decreases.
+    function _requireConclusion(FixedPart calldata fixedPart, SignedVariablePart calldata candidate)
+        internal
+        view
+        returns (ChannelId channelId, bytes32 stateHash, bytes32 outcomeHash, uint48 turnNumRecord)
+    {
+        channelId = channelIdOf(fixedPart);
+        uint48 finalizesAt;
+        (turnNumRecord, finalizesAt,) = ChannelStatusLib.unpack(_statusOf[channelId]);
+        _requireNotFinalized(channelId, finalizesAt);
+        uint48 turnNum = candidate.variablePart.turnNum;
+        if (!candidate.variablePart.isFinal) revert StateNotFinal(turnNum);
+        uint256 allSigned = _allSigned(fixedPart.participants.length);
+        if (candidate.signedBy != allSigned) revert NotUnanimous(candidate.signedBy, allSigned);
+
+        (stateHash, outcomeHash) = ChannelHashing.hashState(channelId, candidate.variablePart);
+        _requireSignatures(fixedPart.participants, stateHash, candidate.signedBy, candidate.sigs);
+        if (turnNum > turnNumRecord) turnNumRecord = turnNum;
+    }
+
+    /// @dev Reverts unless `candidate` is supported: signed by every participant with no proof (the unanimity
+    /// rule), or accepted by the channel's app. Returns the candidate's state hash and outcome hash.
+    function _requireSupported(
+        FixedPart calldata fixedPart,
+        ChannelId channelId,
+        SignedVariablePart[] calldata proof,
+        SignedVariablePart calldata candidate
+    ) private view returns (bytes32 stateHash, bytes32 outcomeHash) {
+        uint256 allSigned = _allSigned(fixedPart.participants.length);
+        (stateHash, outcomeHash) = ChannelHashing.hashState(channelId, candidate.variablePart);
+        _requireSignatures(fixedPart.participants, stateHash, candidate.signedBy, candidate.sigs);
+        if (proof.length == 0 && candidate.signedBy == allSigned) return (stateHash, outcomeHash);
+
+        for (uint256 i; i < proof.length; ++i) {
+            (bytes32 proofHash,) = ChannelHashing.hashState(channelId, proof[i].variablePart);
+            _requireSignatures(fixedPart.participants, proofHash, proof[i].signedBy, proof[i].sigs);
+        }
+        // A high-level call to a function without return values checks that the app has code, so an app address
+        // without code cannot "accept" a state by succeeding silently.
+        IForceMoveApp(fixedPart.appDefinition).requireStateSupported(fixedPart, channelId, proof, candidate);
+    }
+
+    /// @dev Reverts unless `sigs` holds, in ascending participant order, a valid signature of `stateHash` by each
+    /// participant whose bit is set in `signedBy`. An empty signature counts only for the caller itself: sending
+    /// the transaction is that participant's signature (as Safe does for an owner that calls).
+    function _requireSignatures(
+        address[] calldata participants,
+        bytes32 stateHash,
+        uint256 signedBy,
+        bytes[] calldata sigs
+    ) internal view {
+        uint256 n = participants.length;
+        if (signedBy >> n != 0) revert InvalidSignedBy(signedBy, n);
+        bytes32 digest = MessageHashUtils.toEthSignedMessageHash(stateHash);
+        uint256 used;
+        for (uint256 i; i < n; ++i) {
+            if ((signedBy >> i) & 1 == 0) continue;
+            if (used == sigs.length) revert SignatureCountMismatch(_countBits(signedBy), sigs.length);
+            bytes calldata sig = sigs[used];
+            // Cannot overflow: used < sigs.length.
+            unchecked {
+                ++used;
+            }
+            address participant = participants[i];
+            if (sig.length == 0) {
+                if (participant != msg.sender) revert InvalidSignature(i);
+                continue;
+            }
+            (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, sig);
+            if (err != ECDSA.RecoverError.NoError || signer != participant) revert InvalidSignature(i);
+        }
+        if (used != sigs.length) revert SignatureCountMismatch(used, sigs.length);
+    }
+
+    /// @dev The challenger is the caller, or whoever signed the challenge hash; either way a participant.
+    function _requireChallenger(address[] calldata participants, bytes32 stateHash, bytes calldata challengerSig)
+        private
+        view
+    {
+        address challenger = msg.sender;
+        if (challengerSig.length != 0) {
+            bytes32 digest = MessageHashUtils.toEthSignedMessageHash(ChannelHashing.challengeHash(stateHash));
+            ECDSA.RecoverError err;
+            (challenger, err,) = ECDSA.tryRecoverCalldata(digest, challengerSig);
+            if (err != ECDSA.RecoverError.NoError) revert InvalidChallengerSignature();
+        }
+        for (uint256 i; i < participants.length; ++i) {
+            if (participants[i] == challenger) return;
+        }
+        revert NotAParticipant(challenger);
+    }
+
+    /// @dev The bitmask with one bit per participant; also checks the participant count.
+    function _allSigned(uint256 participantCount) internal pure returns (uint256) {
+        _requireParticipantCount(participantCount);
+        // Cannot overflow: participantCount <= 255.
+        unchecked {
+            return (1 << participantCount) - 1;
+        }
+    }
+
+    function _requireParticipantCount(uint256 participantCount) internal pure {
+        if (participantCount == 0 || participantCount > 255) revert InvalidParticipantCount(participantCount);
+    }
+
+    function _countBits(uint256 x) private pure returns (uint256 count) {
+        for (; x != 0; x >>= 1) count += x & 1;
+    }
+}

@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {ChannelId, FixedPart, SignedVariablePart, SingleAssetExit, VariablePart} from "./ChannelTypes.sol";
+
+/// @title The piecepay adjudicator: holds channel deposits and settles disputes about them
+/// @notice Life of a channel: participants sign states off chain and deposit into its id. A cooperative close
+/// (`conclude` with a final state signed by all) finalizes at once. Otherwise a participant `challenge`s with a
+/// supported state; the others have `challengeDuration` seconds to answer with a newer one (`checkpoint`, or
+/// `respond` with a single move); when the time runs out the registered outcome is final and anyone may pay it
+/// out with `transfer` or `transferAllAssets`.
+/// @dev Status of a channel, one storage slot: turnNumRecord (48 bits) | finalizesAt (48 bits) | fingerprint
+/// (160 bits). finalizesAt == 0: open; finalizesAt > now: challenge ongoing; 0 < finalizesAt <= now: finalized.
+/// The fingerprint binds the registered state hash to the hash of the outcome still owed (zero once nothing is).
+interface IAdjudicator {
+    // ------------------------------------------------------------------------------------------------ errors
+
+    /// @notice The channel has finalized: its outcome can only be paid out.
+    error ChannelFinalized(ChannelId channelId);
+    /// @notice The channel has not finalized yet, so nothing can be paid out.
+    error ChannelNotFinalized(ChannelId channelId);
+    /// @notice There is no challenge to respond to.
+    error NoOngoingChallenge(ChannelId channelId);
+    /// @notice The state is not newer than the record (equal is allowed only for a challenge on an open channel).
+    error TurnNumberTooLow(ChannelId channelId, uint48 turnNumRecord, uint48 turnNum);
+    /// @notice A response must have exactly the turn number after the challenged state's.
+    error TurnNumberNotNext(ChannelId channelId, uint48 turnNumRecord, uint48 turnNum);
+    /// @notice The given state and outcome are not the ones registered for the channel.
+    error FingerprintMismatch(ChannelId channelId);
+    /// @notice `conclude` needs a state with `isFinal` set.
+    error StateNotFinal(uint48 turnNum);
+    /// @notice The state must be signed by every participant (`required` is the full bitmask).
+    error NotUnanimous(uint256 signedBy, uint256 required);
+    /// @notice A channel needs between 1 and 255 participants.
+    error InvalidParticipantCount(uint256 count);
+    /// @notice `signedBy` names a participant index that does not exist.
+    error InvalidSignedBy(uint256 signedBy, uint256 participantCount);
+    /// @notice The number of signatures differs from the number of bits set in `signedBy`.
+    error SignatureCountMismatch(uint256 expected, uint256 given);
+    /// @notice The signature for participant `participantIndex` is malformed, malleable (high s), has a `v` other
+    /// than 27 or 28, recovers to the zero address or to someone else, or is empty while that participant is not
+    /// the caller.
+    error InvalidSignature(uint256 participantIndex);
+    /// @notice Only a participant (as the caller, or by signing the challenge) may challenge.
+    error NotAParticipant(address account);
+    /// @notice The challenger's signature is malformed, malleable or recovers to the zero address.
+    error InvalidChallengerSignature();
+    /// @notice The channel's challenge duration is outside the range that gives both sides time and a way out.
+    error InvalidChallengeDuration(uint48 challengeDuration, uint48 min, uint48 max);
+    /// @notice `assetIndex` is past the end of the outcome.
+    error InvalidAssetIndex(uint256 assetIndex, uint256 assetCount);
+    /// @notice Allocation indices must be strictly increasing and inside the allocation list.
+    error InvalidAllocationIndex(uint256 position, uint256 index);
+    /// @notice The channel's holdings moved since the depositor read them (a double deposit, or a re-org).
+    error HoldingsChanged(ChannelId channelId, address asset, uint256 expectedHeld, uint256 held);
+    /// @notice An ETH deposit must send exactly `amount` wei.
+    error IncorrectEthAmount(uint256 sent, uint256 amount);
+    /// @notice ETH was sent along with an ERC-20 deposit.
+    error EthSentWithTokenDeposit(uint256 value);
+    /// @notice Deposits go to channels; this id is an external address.
+    error DepositToExternalDestination(ChannelId channelId);
+    /// @notice A deposit of zero (or a token deposit that credited nothing).
+    error ZeroDeposit();
+    /// @notice Sending ETH to `to` failed; pay the other allocations by index with `transfer`.
+    error EthPayoutFailed(address to, uint256 amount);
+    /// @notice A token moved a different amount than asked (fee on transfer when paying out, or rebasing).
+    error TokenBalanceMismatch(address asset, uint256 expected, uint256 actual);
+
+    // ------------------------------------------------------------------------------------------------ events
+
+    /// @notice The holdings of `asset` in `channelId` changed to `held`.
+    event HoldingsUpdated(ChannelId indexed channelId, address indexed asset, uint256 held);
+    /// @notice A challenge registered `candidate`; it finalizes at `finalizesAt` unless answered by a newer state.
+    /// @dev Carries everything a counterparty needs: the turn number to beat, the state to respond to, and (with
+    /// the channel id) the state hash and outcome that a payout after the timeout must present.
+    event ChallengeRegistered(ChannelId indexed channelId, uint48 finalizesAt, VariablePart candidate);
+    /// @notice A newer state (checkpoint or response) cleared the ongoing challenge.
+    event ChallengeCleared(ChannelId indexed channelId, uint48 newTurnNumRecord);
+    /// @notice A newer supported state was recorded on an open channel.
+    event Checkpointed(ChannelId indexed channelId, uint48 newTurnNumRecord);
+    /// @notice A final state signed by all finalized the channel.
+    event Concluded(ChannelId indexed channelId, uint48 finalizesAt);
+
+    // --------------------------------------------------------------------------------------------- functions
+
+    /// @notice The shortest challenge duration the adjudicator accepts, in seconds.
+    function MIN_CHALLENGE_DURATION() external view returns (uint48);
+
+    /// @notice The longest challenge duration the adjudicator accepts, in seconds.
+    function MAX_CHALLENGE_DURATION() external view returns (uint48);
+
+    /// @notice The channel id of `fixedPart` on this chain and this adjudicator.
+    function channelIdOf(FixedPart calldata fixedPart) external view returns (ChannelId);
+
+    /// @notice The holdings of `asset` (address(0) for ETH) in `channelId`.
+    function holdings(address asset, ChannelId channelId) external view returns (uint256);
+
+    /// @notice The unpacked status of `channelId`.
+    /// @return turnNumRecord The largest turn number registered.
+    /// @return finalizesAt 0 if open; otherwise when the registered state finalizes (or finalized).
+    /// @return fingerprint Binds the registered state hash to the outcome still owed.
+    function statusOf(ChannelId channelId)
+        external
+        view
+        returns (uint48 turnNumRecord, uint48 finalizesAt, uint160 fingerprint);
+
+    /// @notice Whether `channelId` has finalized.
+    function isFinalized(ChannelId channelId) external view returns (bool);
+
+    /// @notice Deposits `amount` of `asset` into `channelId`, if its holdings still equal `expectedHeld`.
+    /// @dev For ETH (`asset == address(0)`) send exactly `amount` as value. For an ERC-20, approve first; the
+    /// channel is credited with the balance change the adjudicator measures (less than `amount` for a token that
+    /// takes a fee). Reverts on a finalized channel.
+    /// @param asset address(0) for ETH, otherwise an ERC-20 token.
+    /// @param channelId The channel to fund.
+    /// @param expectedHeld The holdings the depositor saw; a mismatch reverts with `HoldingsChanged`.
+    /// @param amount The amount to deposit.
+    function deposit(address asset, ChannelId channelId, uint256 expectedHeld, uint256 amount) external payable;
+
+    /// @notice Registers `candidate` as the channel's state, to finalize after the challenge duration.
+    /// @param fixedPart The channel's fixed part.
+    /// @param proof The states that, with the candidate, the app needs to call it supported (empty if every
+    /// participant signed the candidate).
+    /// @param candidate The state to register; its turn number must be at least the record, and above it while
+    /// a challenge is ongoing.
+    /// @param challengerSig Empty when the caller is the challenging participant; otherwise a participant's
+    /// signature on `challengeHash(channelId, stateHash)` (lets a watchtower challenge on its behalf).
+    function challenge(
+        FixedPart calldata fixedPart,
+        SignedVariablePart[] calldata proof,
+        SignedVariablePart calldata candidate,
+        bytes calldata challengerSig
+    ) external;
+
+    /// @notice Records a supported state newer than the record, clearing any ongoing challenge.
+    function checkpoint(
+        FixedPart calldata fixedPart,
+        SignedVariablePart[] calldata proof,
+        SignedVariablePart calldata candidate
+    ) external;
+
+    /// @notice Answers an ongoing challenge with a single move that the app accepts from the challenged state.
+    /// @param challenged The variable part that the challenge registered (from `ChallengeRegistered`).
+    /// @param response The next state, turn number `challenged.turnNum + 1`, signed as the app requires.
+    function respond(
+        FixedPart calldata fixedPart,
+        VariablePart calldata challenged,
+        SignedVariablePart calldata response
+    ) external;
+
+    /// @notice Finalizes the channel at once with a final state signed by every participant.
+    function conclude(FixedPart calldata fixedPart, SignedVariablePart calldata candidate) external;
+
+    /// @notice `conclude`, then pays out every asset of the final outcome: the cooperative close in one transaction.
+    function concludeAndTransferAllAssets(FixedPart calldata fixedPart, SignedVariablePart calldata candidate)
+        external;
+
+    /// @notice Pays the allocations at `indices` (strictly increasing; empty for all) of one asset of a finalized
+    /// channel. Each allocation gets `min(amount, what is left after the allocations before it)`.
+    /// @param assetIndex The index of the asset in `outcome`.
+    /// @param channelId The finalized channel.
+    /// @param stateHash The hash of the registered state.
+    /// @param outcome The outcome still owed (the registered one, less what earlier payouts paid).
+    /// @param indices The allocations to pay; empty pays them all.
+    function transfer(
+        uint256 assetIndex,
+        ChannelId channelId,
+        bytes32 stateHash,
+        SingleAssetExit[] calldata outcome,
+        uint256[] calldata indices
+    ) external;
+
+    /// @notice Pays every allocation of every asset of a finalized channel.
+    function transferAllAssets(ChannelId channelId, bytes32 stateHash, SingleAssetExit[] calldata outcome) external;
+}
