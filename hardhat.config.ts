@@ -17,12 +17,12 @@ export default defineConfig({
       default: {
         version: SOLC_VERSION,
         path: soljson,
-        settings: { optimizer: { enabled: true, runs: 10_000 }, evmVersion: "prague" },
+        settings: { optimizer: { enabled: true, runs: 10_000 }, evmVersion: "prague", viaIR: true },
       },
       production: {
         version: SOLC_VERSION,
         path: soljson,
-        settings: { optimizer: { enabled: true, runs: 10_000 }, evmVersion: "prague" },
+        settings: { optimizer: { enabled: true, runs: 10_000 }, evmVersion: "prague", viaIR: true },
       },
     },
   },

@@ -99,7 +99,9 @@ abstract contract Disputes is ChannelStatus {
         }
 
         _requireParticipantCount(fixedPart.participants.length);
-        (bytes32 responseHash,) = ChannelHashing.hashState(channelId, response.variablePart);
+        // The response's hash is only needed to check a signature; a mover that sends its own response has none.
+        bytes32 responseHash;
+        if (_anySignature(response.sigs)) (responseHash,) = ChannelHashing.hashState(channelId, response.variablePart);
         _requireSignatures(fixedPart.participants, responseHash, response.signedBy, response.sigs);
         IForceMoveApp(fixedPart.appDefinition).requireValidTransition(fixedPart, channelId, challenged, response);
 
@@ -224,6 +226,11 @@ abstract contract Disputes is ChannelStatus {
 
     function _requireParticipantCount(uint256 participantCount) internal pure {
         if (participantCount == 0 || participantCount > 255) revert InvalidParticipantCount(participantCount);
+    }
+
+    function _anySignature(bytes[] calldata sigs) private pure returns (bool) {
+        for (uint256 i; i < sigs.length; ++i) if (sigs[i].length != 0) return true;
+        return false;
     }
 
     function _countBits(uint256 x) private pure returns (uint256 count) {

@@ -110,7 +110,8 @@ interface IAdjudicator {
     /// @notice Deposits `amount` of `asset` into `channelId`, if its holdings still equal `expectedHeld`.
     /// @dev For ETH (`asset == address(0)`) send exactly `amount` as value. For an ERC-20, approve first; the
     /// channel is credited with the balance change the adjudicator measures (less than `amount` for a token that
-    /// takes a fee). Reverts on a finalized channel.
+    /// takes a fee). The status is not checked here (the SDK checks it): a deposit into a finalized channel goes
+    /// to the outcome still owed, or stays in the channel if nothing is owed.
     /// @param asset address(0) for ETH, otherwise an ERC-20 token.
     /// @param channelId The channel to fund.
     /// @param expectedHeld The holdings the depositor saw; a mismatch reverts with `HoldingsChanged`.

@@ -1,0 +1,34 @@
+import { type ParamType } from "ethers";
+import { IAdjudicator__factory } from "../typechain-types/index.js";
+
+// Every encoding the SDK hashes takes its types from the contracts' ABI, never from hand-written type strings.
+const adjudicatorInterface = IAdjudicator__factory.createInterface();
+
+function inputsOf(name: string): readonly ParamType[] {
+  const fragment = adjudicatorInterface.getFunction(name);
+  if (fragment === null) throw new Error(`IAdjudicator ABI has no function ${name}`);
+  return fragment.inputs;
+}
+
+function component(tuple: ParamType, name: string): ParamType {
+  const found = tuple.components?.find((c) => c.name === name);
+  if (found === undefined) throw new Error(`ABI tuple ${tuple.type} has no component ${name}`);
+  return found;
+}
+
+/** The ABI type of `FixedPart`. */
+export const fixedPartType: ParamType = inputsOf("challenge")[0];
+/** The ABI type of `SignedVariablePart`. */
+export const signedVariablePartType: ParamType = inputsOf("challenge")[2];
+/** The ABI type of `VariablePart`. */
+export const variablePartType: ParamType = component(signedVariablePartType, "variablePart");
+/** The ABI type of an outcome, `SingleAssetExit[]`. */
+export const outcomeType: ParamType = component(variablePartType, "outcome");
+/** The ABI types of the fields of `FixedPart`, in order. */
+export const fixedPartFieldTypes: readonly ParamType[] = fixedPartType.components ?? [];
+/** The ABI type of a turn number. */
+export const turnNumType: ParamType = component(variablePartType, "turnNum");
+/** The ABI type of `isFinal`. */
+export const isFinalType: ParamType = component(variablePartType, "isFinal");
+/** The adjudicator's interface, for decoding its custom errors and events. */
+export { adjudicatorInterface };

@@ -1,0 +1,9 @@
+// The SDK's one entry point. Issue 2 provides the pure mirror of the Solidity encodings; actions, store and
+// watcher follow in the SDK issue.
+export { adjudicatorInterface, fixedPartType, outcomeType, signedVariablePartType, variablePartType } from "./abi.js";
+export { challengeHash, channelId, isExternalDestination, outcomeHash, stateHash, toDestination } from "./channel.js";
+export { computePayouts, type PayoutResult } from "./payouts.js";
+export { signBy, signChallenge, signState, toSigned } from "./signatures.js";
+export { type ChannelStatus, fingerprint, packStatus, unpackStatus } from "./status.js";
+export type { Allocation, FixedPart, Outcome, SignedVariablePart, SingleAssetExit, VariablePart } from "./types.js";
+export { decodeVoucher, encodeVoucher, signVoucher, VOUCHER_LENGTH, type Voucher, voucherHash } from "./voucher.js";

@@ -1,0 +1,37 @@
+import type { Allocation } from "./types.js";
+
+/** What one payout of one asset pays (mirrors PayoutLib.compute). */
+export interface PayoutResult {
+  newAmounts: bigint[];
+  paid: bigint[];
+  totalPaid: bigint;
+}
+
+/**
+ * Computes a payout: allocations in order each get min(amount, what the earlier ones left); only those at
+ * `indices` (strictly increasing; empty for all) are paid now.
+ * @example computePayouts(10n, allocations, []).totalPaid
+ */
+export function computePayouts(held: bigint, allocations: Allocation[], indices: bigint[]): PayoutResult {
+  const payAll = indices.length === 0;
+  const newAmounts: bigint[] = [];
+  const paid: bigint[] = [];
+  let remaining = held;
+  let totalPaid = 0n;
+  let next = 0;
+  allocations.forEach((allocation, i) => {
+    const affordable = allocation.amount < remaining ? allocation.amount : remaining;
+    if (payAll || (next < indices.length && indices[next] === BigInt(i))) {
+      newAmounts.push(allocation.amount - affordable);
+      paid.push(affordable);
+      totalPaid += affordable;
+      next++;
+    } else {
+      newAmounts.push(allocation.amount);
+      paid.push(0n);
+    }
+    remaining -= affordable;
+  });
+  if (!payAll && next !== indices.length) throw new Error(`invalid allocation index ${indices[next]} at ${next}`);
+  return { newAmounts, paid, totalPaid };
+}
