@@ -71,7 +71,8 @@ contract Adjudicator is Disputes, ReentrancyGuardTransient {
         (ChannelId channelId, bytes32 stateHash,, uint48 turnNumRecord) = _requireConclusion(fixedPart, candidate);
         uint48 finalizesAt = uint48(block.timestamp);
         SingleAssetExit[] calldata outcome = candidate.variablePart.outcome;
-        (bytes32 owedHash, ExternalPayout[] memory payouts) = _payOutcome(channelId, outcome, 0, new uint256[](0), true);
+        (bytes32 owedHash, ExternalPayout[] memory payouts) =
+            _payOutcome(channelId, outcome, 0, new uint256[](0), true);
         _statusOf[channelId] =
             ChannelStatusLib.pack(turnNumRecord, finalizesAt, ChannelStatusLib.fingerprint(stateHash, owedHash));
         emit Concluded(channelId, finalizesAt);

@@ -13,7 +13,6 @@ import {
   channelId,
   encodeVoucher,
   type FixedPart,
-  outcomeHash,
   type SignedVariablePart,
   signBy,
   signVoucher,
@@ -53,6 +52,7 @@ const [deployer, alice, bob] = await ethers.getSigners();
 const adjudicator = await new Adjudicator__factory(deployer).deploy();
 const app = await new VoucherPaymentApp__factory(deployer).deploy();
 const adjudicatorAddress = await adjudicator.getAddress();
+const appAddress = await app.getAddress();
 const chainId = (await ethers.provider.getNetwork()).chainId;
 const DURATION = 3600n;
 const ONE = parseEther("1");
@@ -62,13 +62,10 @@ function newChannel(): { fixedPart: FixedPart; id: string } {
   const fixedPart: FixedPart = {
     participants: [alice.address, bob.address],
     channelNonce: ++nonce,
-    appDefinition: await_(app),
+    appDefinition: appAddress,
     challengeDuration: DURATION,
   };
   return { fixedPart, id: channelId(chainId, adjudicatorAddress, fixedPart) };
-}
-function await_(contract: { target: unknown }): string {
-  return contract.target as string;
 }
 function state(turnNum: bigint, aliceGets: bigint, bobGets: bigint, isFinal = false, appData = "0x"): VariablePart {
   return {
@@ -128,7 +125,9 @@ const gas: Record<string, number> = {};
   gas["checkpoint-clears-challenge"] = await gasOf(adjudicator.connect(bob).checkpoint(fixedPart, [], newer));
 
   const latest = state(7n, parseEther("0.8"), parseEther("1.2"));
-  await adjudicator.connect(alice).challenge(fixedPart, [], await signedByBothSentBy(alice, fixedPart, id, latest), "0x");
+  await adjudicator
+    .connect(alice)
+    .challenge(fixedPart, [], await signedByBothSentBy(alice, fixedPart, id, latest), "0x");
   await networkHelpers.time.increase(DURATION);
   gas["payout-after-timeout"] = await gasOf(
     adjudicator.connect(bob).transferAllAssets(id, stateHash(id, latest), latest.outcome),
@@ -162,8 +161,6 @@ async function voucherState(id: string, turnNum: bigint, paid: bigint): Promise<
   const response = toSigned(await voucherState(id, 2n, parseEther("0.25")), new Map([[1, "0x"]]));
   gas.respond = await gasOf(adjudicator.connect(bob).respond(fixedPart, funding.variablePart, response));
 }
-
-void outcomeHash; // (kept for readers: payouts present the outcome still owed)
 
 const order = [
   "deposit-first",

@@ -1,10 +1,10 @@
-import { type ParamType } from "ethers";
+import type { ParamType } from "ethers";
 import { IAdjudicator__factory } from "../typechain-types/index.js";
 
 // Every encoding the SDK hashes takes its types from the contracts' ABI, never from hand-written type strings.
 const adjudicatorInterface = IAdjudicator__factory.createInterface();
 
-function inputsOf(name: string): readonly ParamType[] {
+function inputsOf(name: "challenge"): readonly ParamType[] {
   const fragment = adjudicatorInterface.getFunction(name);
   if (fragment === null) throw new Error(`IAdjudicator ABI has no function ${name}`);
   return fragment.inputs;

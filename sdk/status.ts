@@ -40,5 +40,8 @@ export function unpackStatus(packed: bigint): ChannelStatus {
  */
 export function fingerprint(hashOfState: string, hashOfOutcome: string): bigint {
   if (hashOfOutcome === ZeroHash) return 0n;
-  return BigInt(keccak256(AbiCoder.defaultAbiCoder().encode(["bytes32", "bytes32"], [hashOfState, hashOfOutcome]))) & MASK_160;
+  return (
+    BigInt(keccak256(AbiCoder.defaultAbiCoder().encode(["bytes32", "bytes32"], [hashOfState, hashOfOutcome]))) &
+    MASK_160
+  );
 }

@@ -1,4 +1,15 @@
-import { AbiCoder, concat, dataLength, dataSlice, getBytes, keccak256, type Signer, toBeHex, toUtf8Bytes, zeroPadValue } from "ethers";
+import {
+  AbiCoder,
+  concat,
+  dataLength,
+  dataSlice,
+  getBytes,
+  keccak256,
+  type Signer,
+  toBeHex,
+  toUtf8Bytes,
+  zeroPadValue,
+} from "ethers";
 
 const VOUCHER_TYPEHASH = keccak256(toUtf8Bytes("piecepay.Voucher(bytes32 channelId,uint256 amount)"));
 
@@ -17,7 +28,9 @@ export interface Voucher {
  * @example voucherHash(id, 1_000n)
  */
 export function voucherHash(id: string, amount: bigint): string {
-  return keccak256(AbiCoder.defaultAbiCoder().encode(["bytes32", "bytes32", "uint256"], [VOUCHER_TYPEHASH, id, amount]));
+  return keccak256(
+    AbiCoder.defaultAbiCoder().encode(["bytes32", "bytes32", "uint256"], [VOUCHER_TYPEHASH, id, amount]),
+  );
 }
 
 /**

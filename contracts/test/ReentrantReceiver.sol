@@ -4,7 +4,7 @@ pragma solidity 0.8.30;
 /// @notice When paid ETH, calls `target` with `payload` once (for example the adjudicator's transfer or
 /// deposit), and records whether that re-entrant call succeeded. Test only.
 contract ReentrantReceiver {
-    address public target;
+    address public reentryTarget;
     bytes public payload;
     uint256 public reentryValue;
     bool public attempted;
@@ -12,16 +12,17 @@ contract ReentrantReceiver {
     bytes public reentryError;
 
     function arm(address target_, bytes calldata payload_, uint256 reentryValue_) external payable {
-        target = target_;
+        reentryTarget = target_;
         payload = payload_;
         reentryValue = reentryValue_;
         attempted = false;
     }
 
+    // solhint-disable-next-line no-complex-fallback
     receive() external payable {
-        if (attempted || target == address(0)) return;
+        if (attempted || reentryTarget == address(0)) return;
         attempted = true;
-        (bool success, bytes memory err) = target.call{value: reentryValue}(payload);
+        (bool success, bytes memory err) = reentryTarget.call{value: reentryValue}(payload);
         reentrySucceeded = success;
         reentryError = err;
     }
