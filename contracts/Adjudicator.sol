@@ -55,11 +55,17 @@ contract Adjudicator is Disputes, ReentrancyGuardTransient {
     /// `amount` for a token that takes a fee). The token is called before the holdings change because the credit
     /// is what we measure; nonReentrant keeps a token from re-entering in between. The ETH path makes no external
     /// call, so it needs no guard.
+    /// A token that takes more than `amount` from the sender (a fee charged on top) is refused here: paying it
+    /// out later would take more than the holdings, so its deposits could never leave.
     function _pullToken(IERC20 token, uint256 amount) private nonReentrant returns (uint256) {
         uint256 balanceBefore = token.balanceOf(address(this));
+        uint256 senderBefore = token.balanceOf(msg.sender);
         token.safeTransferFrom(msg.sender, address(this), amount);
         uint256 balanceAfter = token.balanceOf(address(this));
+        uint256 senderAfter = token.balanceOf(msg.sender);
         if (balanceAfter < balanceBefore) revert TokenBalanceMismatch(address(token), amount, 0);
+        uint256 taken = senderBefore > senderAfter ? senderBefore - senderAfter : 0;
+        if (taken != amount) revert TokenBalanceMismatch(address(token), amount, taken);
         return balanceAfter - balanceBefore;
     }
 

@@ -21,6 +21,8 @@ import {VoucherLib} from "./libraries/VoucherLib.sol";
 /// vouchers (channel id, cumulative amount), and the payee alone can enforce its latest voucher on chain: it
 /// challenges with a state it signed whose appData is the voucher and whose outcome moves the voucher's amount
 /// from the payer to the payee, on top of a state both signed (the proof). No countersignature per payment.
+/// @dev A state both sign counts as holding the voucher in its appData (none: 0). So a state both sign after
+/// payments began must carry the latest voucher it accounts for, or vouchers on top of it would count twice.
 contract VoucherPaymentApp is IForceMoveApp, IVoucherPaymentApp {
     uint256 private constant PAYER = 0;
     uint256 private constant PAYEE = 1;
@@ -92,7 +94,9 @@ contract VoucherPaymentApp is IForceMoveApp, IVoucherPaymentApp {
         if (
             assetAfter != asset || payerAfter.destination != payerBefore.destination
                 || payeeAfter.destination != payeeBefore.destination || payerAfter.amount != payerBefore.amount - delta
-                || payeeAfter.amount != payeeBefore.amount + delta
+            // Compared by subtraction: payeeBefore.amount + delta could overflow and panic instead of reverting
+            // with this app's error.
+            || payeeAfter.amount < payeeBefore.amount || payeeAfter.amount - payeeBefore.amount != delta
         ) revert OutcomeNotVoucherMove(delta);
     }
 

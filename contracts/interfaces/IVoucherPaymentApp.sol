@@ -20,7 +20,9 @@ interface IVoucherPaymentApp {
     error MalformedVoucher(uint256 length);
     /// @notice Vouchers are cumulative: the amount never goes down.
     error VoucherAmountDecreased(uint256 previousAmount, uint256 amount);
-    /// @notice The voucher asks for more than the payer deposited.
+    /// @notice The voucher asks for more than the payer's allocation in the state it builds on (its funding).
+    /// @dev The app cannot see the holdings: a payee must check that the channel holds the payer's allocation
+    /// before it serves against vouchers (the payer's allocation is paid first).
     error VoucherExceedsDeposit(uint256 amount, uint256 maximum);
     /// @notice The outcome must be one asset with two allocations, [payer, payee].
     error OutcomeNotTwoPartyOneAsset();

@@ -1,0 +1,36 @@
+// The SDK has one entry point; adding or removing an export is a decision, so it must show up here.
+import { expect } from "chai";
+import * as sdk from "../../../sdk/index.js";
+
+describe("sdk/index.ts", function () {
+  it("exports exactly the documented names", function () {
+    expect(Object.keys(sdk).sort()).to.deep.equal(
+      [
+        "adjudicatorInterface",
+        "challengeHash",
+        "channelId",
+        "computePayouts",
+        "decodeVoucher",
+        "encodeVoucher",
+        "fingerprint",
+        "fixedPartType",
+        "isExternalDestination",
+        "outcomeHash",
+        "outcomeType",
+        "packStatus",
+        "signBy",
+        "signChallenge",
+        "signState",
+        "signVoucher",
+        "signedVariablePartType",
+        "stateHash",
+        "toDestination",
+        "toSigned",
+        "unpackStatus",
+        "variablePartType",
+        "voucherHash",
+        "VOUCHER_LENGTH",
+      ].sort(),
+    );
+  });
+});
