@@ -1,0 +1,35 @@
+// The README's commands, run as a user runs them (child processes on the embedded chain).
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { expect } from "chai";
+
+const run = promisify(execFile);
+const tsx = new URL("../../../node_modules/.bin/tsx", import.meta.url).pathname;
+const root = new URL("../../../", import.meta.url).pathname;
+
+describe("README commands", function () {
+  this.timeout(120_000);
+
+  it("npm run demo: a cooperative close and a payee enforcing its voucher alone, with exact balances", async function () {
+    const { stdout } = await run(tsx, ["scripts/demo.ts"], { cwd: root });
+    expect(stdout).to.match(/concludeAndTransferAllAssets\s+gas \d+/);
+    // The payee is owed 0.15 ETH and the channel ends empty.
+    expect(stdout).to.include("payee was owed 0.15 ETH; holdings left: 0");
+    expect(stdout).to.include("payer 0.85 ETH");
+  });
+
+  it("npm run gas -- --json: one JSON object with every story", async function () {
+    const { stdout } = await run(tsx, ["scripts/gas.ts", "--json"], { cwd: root });
+    const figures = JSON.parse(stdout.trim()) as Record<string, number>;
+    expect(Object.keys(figures)).to.include.members([
+      "deposit-first",
+      "deposit-second",
+      "close-cooperative",
+      "challenge",
+      "checkpoint-clears-challenge",
+      "payout-after-timeout",
+      "voucher-redeem",
+    ]);
+    for (const gas of Object.values(figures)) expect(gas).to.be.a("number").and.greaterThan(21_000);
+  });
+});
