@@ -6,4 +6,19 @@ export { computePayouts, type PayoutResult } from "./payouts.js";
 export { signBy, signChallenge, signState, toSigned } from "./signatures.js";
 export { type ChannelStatus, fingerprint, packStatus, unpackStatus } from "./status.js";
 export type { Allocation, FixedPart, Outcome, SignedVariablePart, SingleAssetExit, VariablePart } from "./types.js";
-export { decodeVoucher, encodeVoucher, signVoucher, VOUCHER_LENGTH, type Voucher, voucherHash } from "./voucher.js";
+export { PiecepayError, VoucherError, type VoucherErrorCode } from "./errors.js";
+export { recoverPersonalSigner, signatureBackend, useSignatureBackend } from "./recover.js";
+export { SqliteChannelStore } from "./store/sqlite.js";
+export type { ChannelPhase, ChannelRecord, ChannelStore, VoucherDirection } from "./store/types.js";
+export {
+  createVoucher,
+  decodeVoucher,
+  encodeVoucher,
+  signVoucher,
+  VOUCHER_LENGTH,
+  type VerifiedVoucher,
+  type Voucher,
+  type VoucherContext,
+  verifyVoucher,
+  voucherHash,
+} from "./voucher.js";

@@ -1,5 +1,6 @@
 import {
   AbiCoder,
+  getAddress,
   concat,
   dataLength,
   dataSlice,
@@ -10,6 +11,8 @@ import {
   toUtf8Bytes,
   zeroPadValue,
 } from "ethers";
+import { VoucherError } from "./errors.js";
+import { recoverPersonalSigner } from "./recover.js";
 
 const VOUCHER_TYPEHASH = keccak256(toUtf8Bytes("piecepay.Voucher(bytes32 channelId,uint256 amount)"));
 
@@ -58,4 +61,77 @@ export function encodeVoucher(voucher: Pick<Voucher, "amount" | "signature">): s
 export function decodeVoucher(appData: string): { amount: bigint; signature: string } {
   if (dataLength(appData) !== VOUCHER_LENGTH) throw new Error(`a voucher has ${VOUCHER_LENGTH} bytes`);
   return { amount: BigInt(dataSlice(appData, 0, 32)), signature: dataSlice(appData, 32) };
+}
+
+/** What a payee knows when a voucher arrives. */
+export interface VoucherContext {
+  /** The channel the voucher must be for (its id binds the chain id and the adjudicator's address). */
+  channelId: string;
+  /** The channel's payer: the only account whose vouchers count. */
+  payer: string;
+  /** What the payer has deposited into the channel: no voucher may promise more. */
+  deposited: bigint;
+  /** The largest amount already credited on this channel (0 before the first voucher). */
+  best: bigint;
+}
+
+/** A voucher that checked out, and how much it adds to what was already credited. */
+export interface VerifiedVoucher {
+  voucher: Voucher;
+  /** `amount - best`; 0 for a replayed or older voucher, which credits nothing. */
+  delta: bigint;
+}
+
+/**
+ * Checks a received voucher against its channel: the right channel, signed by the payer (low-s, v 27/28), and not
+ * above the deposit. A voucher not larger than `best` is valid but credits nothing (`delta` 0).
+ * @throws VoucherError with code VOUCHER_MALFORMED, VOUCHER_WRONG_CHANNEL, VOUCHER_WRONG_SIGNER or VOUCHER_EXCEEDS_DEPOSIT
+ * @example const { delta } = verifyVoucher(voucher, { channelId: id, payer, deposited: 10n ** 18n, best: 0n })
+ */
+export function verifyVoucher(voucher: Voucher, context: VoucherContext): VerifiedVoucher {
+  if (typeof voucher.amount !== "bigint" || voucher.amount < 0n || voucher.amount >= 2n ** 256n) {
+    throw new VoucherError("VOUCHER_MALFORMED", "the voucher's amount is not a uint256");
+  }
+  if (typeof voucher.channelId !== "string" || voucher.channelId.toLowerCase() !== context.channelId.toLowerCase()) {
+    throw new VoucherError("VOUCHER_WRONG_CHANNEL", `the voucher is for channel ${voucher.channelId}, not ${context.channelId}`);
+  }
+  let signer: string | undefined;
+  try {
+    signer = recoverPersonalSigner(voucherHash(context.channelId, voucher.amount), voucher.signature);
+  } catch {
+    signer = undefined;
+  }
+  if (signer === undefined) {
+    throw new VoucherError("VOUCHER_MALFORMED", "the voucher's signature is not a valid 65-byte low-s signature");
+  }
+  if (signer !== getAddress(context.payer)) {
+    throw new VoucherError("VOUCHER_WRONG_SIGNER", `the voucher is signed by ${signer}, not by the payer ${context.payer}`);
+  }
+  if (voucher.amount > context.deposited) {
+    throw new VoucherError(
+      "VOUCHER_EXCEEDS_DEPOSIT",
+      `the voucher promises ${voucher.amount} but the payer deposited ${context.deposited}`,
+    );
+  }
+  return { voucher, delta: voucher.amount > context.best ? voucher.amount - context.best : 0n };
+}
+
+/**
+ * Signs the next voucher of a channel we pay into: the cumulative `amount` must be above the last one we signed
+ * (`previous`) and not above what we deposited, so a bug upstream can never promise more than the channel holds.
+ * @throws VoucherError with code VOUCHER_NOT_INCREASING or VOUCHER_EXCEEDS_DEPOSIT
+ * @example const voucher = await createVoucher(payer, { channelId: id, deposited: budget, previous: 0n }, price)
+ */
+export async function createVoucher(
+  signer: Signer,
+  context: { channelId: string; deposited: bigint; previous: bigint },
+  amount: bigint,
+): Promise<Voucher> {
+  if (amount <= context.previous) {
+    throw new VoucherError("VOUCHER_NOT_INCREASING", `a new voucher must exceed the last one (${context.previous})`);
+  }
+  if (amount > context.deposited) {
+    throw new VoucherError("VOUCHER_EXCEEDS_DEPOSIT", `${amount} is more than the ${context.deposited} deposited`);
+  }
+  return signVoucher(signer, context.channelId, amount);
 }

@@ -1,0 +1,58 @@
+import type { FixedPart, SignedVariablePart } from "../types.js";
+import type { Voucher } from "../voucher.js";
+
+/** Where a channel is in its life, as far as this side knows. */
+export type ChannelPhase = "proposed" | "open" | "closing" | "challenged" | "finalized" | "withdrawn";
+
+/** What we know about one channel of ours. */
+export interface ChannelRecord {
+  id: string;
+  chainId: bigint;
+  adjudicator: string;
+  fixedPart: FixedPart;
+  /** Our index in `fixedPart.participants`. */
+  myIndex: number;
+  /** The asset the channel is funded in (zero address for ETH). */
+  asset: string;
+  /** What the payer deposited, as far as we saw on chain. */
+  deposited: bigint;
+  phase: ChannelPhase;
+  /** Free-form label for the counterparty (a peer id, a URL); never a key. */
+  peer?: string;
+}
+
+/** Which way a voucher went: one we signed and sent, or one we received. */
+export type VoucherDirection = "sent" | "received";
+
+/**
+ * The SDK's durable memory: channels, their latest supported state, the largest voucher each way, and the
+ * watcher's progress. Every write is on disk when the call returns, so that a payee can persist a voucher
+ * before it acknowledges it. Implementations: `SqliteChannelStore` (Node); a browser store can follow.
+ */
+export interface ChannelStore {
+  /** Inserts or replaces a channel's record. */
+  putChannel(record: ChannelRecord): void;
+  getChannel(id: string): ChannelRecord | undefined;
+  listChannels(): ChannelRecord[];
+  /** Moves a channel to `phase`. Throws when the channel is unknown. */
+  setPhase(id: string, phase: ChannelPhase): void;
+
+  /** Keeps `state` if its turn number is above the stored one; returns whether it was kept. */
+  putSupportedState(id: string, state: SignedVariablePart): boolean;
+  getSupportedState(id: string): SignedVariablePart | undefined;
+
+  /**
+   * Keeps `voucher` if its amount is above the largest stored for that channel and direction, atomically;
+   * returns whether it was kept (false: a replay or an older voucher, nothing to credit).
+   */
+  putVoucher(direction: VoucherDirection, voucher: Voucher): boolean;
+  getVoucher(direction: VoucherDirection, id: string): Voucher | undefined;
+
+  /** The next block the watcher has not yet scanned, by name; undefined before its first scan. */
+  getCursor(name: string): bigint | undefined;
+  setCursor(name: string, block: bigint): void;
+  /** Marks an event as handled; returns false when it was already handled (a replayed or re-scanned log). */
+  markEventHandled(key: string): boolean;
+
+  close(): void;
+}

@@ -1,0 +1,98 @@
+// The durable store: what it keeps, what it refuses to overwrite, and that it survives a reopen. The kill-a-process
+// tests for each step of a channel's life live with the SDK actions that write to it.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { expect } from "chai";
+import { ZeroAddress } from "ethers";
+import { type ChannelRecord, SqliteChannelStore, type SignedVariablePart } from "../../../sdk/index.js";
+
+const id = `0x${"ab".repeat(32)}`;
+const record: ChannelRecord = {
+  id,
+  chainId: 31337n,
+  adjudicator: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+  fixedPart: {
+    participants: ["0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"],
+    channelNonce: 2n ** 63n + 5n,
+    appDefinition: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
+    challengeDuration: 3600n,
+  },
+  myIndex: 1,
+  asset: ZeroAddress,
+  deposited: 2n ** 255n + 1n,
+  phase: "open",
+  peer: "peer-1",
+};
+
+function state(turnNum: bigint): SignedVariablePart {
+  return {
+    variablePart: { outcome: [], appData: "0x", turnNum, isFinal: false },
+    signedBy: 3n,
+    sigs: [`0x${"11".repeat(65)}`, `0x${"22".repeat(65)}`],
+  };
+}
+
+describe("SqliteChannelStore", function () {
+  let dir: string;
+  let store: SqliteChannelStore;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "piecepay-store-"));
+    store = new SqliteChannelStore(join(dir, "nested", "channels.db"));
+  });
+  afterEach(() => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("keeps channel records exactly, bigints included, and across a reopen", function () {
+    store.putChannel(record);
+    store.setPhase(id, "challenged");
+    store.close();
+    store = new SqliteChannelStore(join(dir, "nested", "channels.db"));
+    expect(store.getChannel(id)).to.deep.equal({ ...record, phase: "challenged" });
+    expect(store.getChannel(id.toUpperCase().replace("0X", "0x"))?.deposited).to.equal(2n ** 255n + 1n);
+    expect(store.listChannels()).to.have.length(1);
+    expect(() => store.setPhase(`0x${"00".repeat(32)}`, "open")).to.throw(/no channel/);
+  });
+
+  it("keeps only a larger voucher, per channel and direction: a replay or an older one credits nothing", function () {
+    const v = (amount: bigint) => ({ channelId: id, amount, signature: `0x${"aa".repeat(65)}` });
+    expect(store.putVoucher("received", v(100n))).to.equal(true);
+    expect(store.putVoucher("received", v(100n))).to.equal(false);
+    expect(store.putVoucher("received", v(99n))).to.equal(false);
+    // 0x100 > 0xff numerically though "100" < "ff" as text: amounts are compared as numbers
+    expect(store.putVoucher("received", v(0x100n))).to.equal(true);
+    expect(store.putVoucher("received", v(2n ** 256n - 1n))).to.equal(true);
+    expect(store.getVoucher("received", id)?.amount).to.equal(2n ** 256n - 1n);
+    expect(store.getVoucher("sent", id)).to.equal(undefined);
+    expect(store.putVoucher("sent", v(5n))).to.equal(true);
+    expect(store.getVoucher("sent", id)?.amount).to.equal(5n);
+  });
+
+  it("keeps only a newer supported state", function () {
+    expect(store.putSupportedState(id, state(5n))).to.equal(true);
+    expect(store.putSupportedState(id, state(4n))).to.equal(false);
+    expect(store.putSupportedState(id, state(5n))).to.equal(false);
+    expect(store.putSupportedState(id, state(2n ** 48n - 1n))).to.equal(true);
+    expect(store.getSupportedState(id)).to.deep.equal(state(2n ** 48n - 1n));
+  });
+
+  it("remembers the watcher's cursor and handles each event once", function () {
+    expect(store.getCursor("adjudicator")).to.equal(undefined);
+    store.setCursor("adjudicator", 1234n);
+    expect(store.getCursor("adjudicator")).to.equal(1234n);
+    expect(store.markEventHandled("0xabc:0")).to.equal(true);
+    expect(store.markEventHandled("0xabc:0")).to.equal(false);
+  });
+
+  it("refuses a database written by a newer schema, with what to do", function () {
+    store.close();
+    const path = join(dir, "nested", "channels.db");
+    const raw = new DatabaseSync(path);
+    raw.exec("PRAGMA user_version = 99");
+    raw.close();
+    expect(() => new SqliteChannelStore(path)).to.throw(/newer piecepay.*upgrade/);
+  });
+});
