@@ -2,21 +2,21 @@
 // watcher follow in the SDK issue.
 export { adjudicatorInterface, fixedPartType, outcomeType, signedVariablePartType, variablePartType } from "./abi.js";
 export { challengeHash, channelId, isExternalDestination, outcomeHash, stateHash, toDestination } from "./channel.js";
+export { PiecepayError, VoucherError, type VoucherErrorCode } from "./errors.js";
 export { computePayouts, type PayoutResult } from "./payouts.js";
+export { recoverPersonalSigner, signatureBackend, useSignatureBackend } from "./recover.js";
 export { signBy, signChallenge, signState, toSigned } from "./signatures.js";
 export { type ChannelStatus, fingerprint, packStatus, unpackStatus } from "./status.js";
-export type { Allocation, FixedPart, Outcome, SignedVariablePart, SingleAssetExit, VariablePart } from "./types.js";
-export { PiecepayError, VoucherError, type VoucherErrorCode } from "./errors.js";
-export { recoverPersonalSigner, signatureBackend, useSignatureBackend } from "./recover.js";
 export { SqliteChannelStore } from "./store/sqlite.js";
 export type { ChannelPhase, ChannelRecord, ChannelStore, VoucherDirection } from "./store/types.js";
+export type { Allocation, FixedPart, Outcome, SignedVariablePart, SingleAssetExit, VariablePart } from "./types.js";
 export {
   createVoucher,
   decodeVoucher,
   encodeVoucher,
   signVoucher,
-  VOUCHER_LENGTH,
   type VerifiedVoucher,
+  VOUCHER_LENGTH,
   type Voucher,
   type VoucherContext,
   verifyVoucher,

@@ -1,9 +1,9 @@
 import {
   AbiCoder,
-  getAddress,
   concat,
   dataLength,
   dataSlice,
+  getAddress,
   getBytes,
   keccak256,
   type Signer,
@@ -93,7 +93,10 @@ export function verifyVoucher(voucher: Voucher, context: VoucherContext): Verifi
     throw new VoucherError("VOUCHER_MALFORMED", "the voucher's amount is not a uint256");
   }
   if (typeof voucher.channelId !== "string" || voucher.channelId.toLowerCase() !== context.channelId.toLowerCase()) {
-    throw new VoucherError("VOUCHER_WRONG_CHANNEL", `the voucher is for channel ${voucher.channelId}, not ${context.channelId}`);
+    throw new VoucherError(
+      "VOUCHER_WRONG_CHANNEL",
+      `the voucher is for channel ${voucher.channelId}, not ${context.channelId}`,
+    );
   }
   let signer: string | undefined;
   try {
@@ -105,7 +108,10 @@ export function verifyVoucher(voucher: Voucher, context: VoucherContext): Verifi
     throw new VoucherError("VOUCHER_MALFORMED", "the voucher's signature is not a valid 65-byte low-s signature");
   }
   if (signer !== getAddress(context.payer)) {
-    throw new VoucherError("VOUCHER_WRONG_SIGNER", `the voucher is signed by ${signer}, not by the payer ${context.payer}`);
+    throw new VoucherError(
+      "VOUCHER_WRONG_SIGNER",
+      `the voucher is signed by ${signer}, not by the payer ${context.payer}`,
+    );
   }
   if (voucher.amount > context.deposited) {
     throw new VoucherError(

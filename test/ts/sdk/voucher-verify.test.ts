@@ -1,7 +1,18 @@
 // Voucher checks a payee runs before crediting anything: each rejection says what happens to the money (nothing
 // is credited), and both signature backends agree with ethers on thousands of random vouchers.
 import { expect } from "chai";
-import { concat, dataSlice, getBytes, hashMessage, hexlify, randomBytes, toBeHex, verifyMessage, Wallet, zeroPadValue } from "ethers";
+import {
+  concat,
+  dataSlice,
+  getBytes,
+  hashMessage,
+  hexlify,
+  randomBytes,
+  toBeHex,
+  verifyMessage,
+  Wallet,
+  zeroPadValue,
+} from "ethers";
 import {
   createVoucher,
   recoverPersonalSigner,
