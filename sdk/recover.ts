@@ -1,13 +1,15 @@
 import { createRequire } from "node:module";
 import { secp256k1 as noble } from "@noble/curves/secp256k1.js";
-import { getAddress, getBytes, keccak256 } from "ethers";
+import { keccak_256 } from "@noble/hashes/sha3.js";
+import { getAddress, getBytes, hexlify } from "ethers";
 
 // Fast signer recovery for hot paths (a seeder checks one voucher per piece for every peer). In Node, libsecp256k1
-// through the `secp256k1` package's prebuilt N-API binary recovers about 17,000 signatures/s on one core here;
-// where it cannot load (a browser, an exotic platform), @noble/curves does the same in pure JS, about 800/s.
+// through the `secp256k1` package's prebuilt N-API binary; where it cannot load (a browser, an exotic platform),
+// @noble/curves does the same in pure JS, an order of magnitude slower. Hashing stays on bytes throughout
+// (no hex round trips, no checksummed addresses), which matters as much as the curve arithmetic at these rates.
 
 /** Half the order of secp256k1: a signature with `s` above it is the malleable twin of a valid one. */
-const HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n;
+const HALF_N = getBytes("0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0");
 
 type Recover = (signature64: Uint8Array, recoveryId: number, digest: Uint8Array) => Uint8Array;
 
@@ -33,7 +35,7 @@ const native = loadNative();
 let recover: Recover = native ?? nobleRecover;
 
 /**
- * Which implementation `recoverSigner` uses: "native" (libsecp256k1) or "js" (@noble/curves).
+ * Which implementation `recoverPersonalSigner` uses: "native" (libsecp256k1) or "js" (@noble/curves).
  * @example if (signatureBackend() === "js") console.warn("slow signature checks")
  */
 export function signatureBackend(): "native" | "js" {
@@ -50,6 +52,32 @@ export function useSignatureBackend(backend: "native" | "js"): void {
 }
 
 const PREFIX = new TextEncoder().encode("\x19Ethereum Signed Message:\n32");
+const message = new Uint8Array(PREFIX.length + 32);
+message.set(PREFIX);
+
+/**
+ * The 20 bytes of the address whose key made `sig` (r‖s‖v) as an EIP-191 personal signature over `digest`, under
+ * OpenZeppelin's ECDSA rules (65 bytes, `v` 27 or 28, low `s`); `undefined` otherwise or when no key recovers.
+ */
+export function recoverPersonalSignerBytes(digest: Uint8Array, sig: Uint8Array): Uint8Array | undefined {
+  if (sig.length !== 65 || digest.length !== 32) return undefined;
+  const v = sig[64];
+  if (v !== 27 && v !== 28) return undefined;
+  // s <= n/2, compared byte by byte (cheaper than building a bigint on every call)
+  for (let i = 0; i < 32; i++) {
+    if (sig[32 + i] !== HALF_N[i]) {
+      if (sig[32 + i] > HALF_N[i]) return undefined;
+      break;
+    }
+  }
+  message.set(digest, PREFIX.length);
+  try {
+    const publicKey = recover(sig.subarray(0, 64), v - 27, keccak_256(message));
+    return keccak_256(publicKey.subarray(1)).subarray(12);
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * The address whose key made `signature` (65 bytes r‖s‖v) as an EIP-191 personal signature over the 32-byte
@@ -58,21 +86,6 @@ const PREFIX = new TextEncoder().encode("\x19Ethereum Signed Message:\n32");
  * @example recoverPersonalSigner(voucherHash(id, amount), voucher.signature) === payer
  */
 export function recoverPersonalSigner(digest: string | Uint8Array, signature: string | Uint8Array): string | undefined {
-  const sig = getBytes(signature);
-  const hash = getBytes(digest);
-  if (sig.length !== 65 || hash.length !== 32) return undefined;
-  const v = sig[64];
-  if (v !== 27 && v !== 28) return undefined;
-  let s = 0n;
-  for (let i = 32; i < 64; i++) s = (s << 8n) | BigInt(sig[i]);
-  if (s > HALF_N) return undefined;
-  const message = new Uint8Array(PREFIX.length + 32);
-  message.set(PREFIX);
-  message.set(hash, PREFIX.length);
-  try {
-    const publicKey = recover(sig.subarray(0, 64), v - 27, getBytes(keccak256(message)));
-    return getAddress(`0x${keccak256(publicKey.subarray(1)).slice(-40)}`);
-  } catch {
-    return undefined;
-  }
+  const address = recoverPersonalSignerBytes(getBytes(digest), getBytes(signature));
+  return address && getAddress(hexlify(address));
 }
