@@ -76,7 +76,9 @@ async function openAndPay(nonce: bigint, pieces: number[]) {
 }
 
 function report(label: string, before: [bigint, bigint], after: [bigint, bigint]) {
-  console.log(`  ${label}: payer ${formatEther(after[0] - before[0])} ETH, payee ${formatEther(after[1] - before[1])} ETH`);
+  console.log(
+    `  ${label}: payer ${formatEther(after[0] - before[0])} ETH, payee ${formatEther(after[1] - before[1])} ETH`,
+  );
 }
 
 console.log("\n1. Cooperative close");
@@ -85,8 +87,17 @@ console.log("\n1. Cooperative close");
   const { fixedPart, id, paid } = await openAndPay(1n, [10, 20, 5]);
   const final: VariablePart = { outcome: outcome(paid), appData: "0x", turnNum: 2n, isFinal: true };
   const signed = await signBy(fixedPart, id, final, [payee]);
-  const candidate = toSigned(final, new Map([[0, "0x"], [1, signed.sigs[0]]]));
-  await gasOf("concludeAndTransferAllAssets", adjudicator.connect(payer).concludeAndTransferAllAssets(fixedPart, candidate));
+  const candidate = toSigned(
+    final,
+    new Map([
+      [0, "0x"],
+      [1, signed.sigs[0]],
+    ]),
+  );
+  await gasOf(
+    "concludeAndTransferAllAssets",
+    adjudicator.connect(payer).concludeAndTransferAllAssets(fixedPart, candidate),
+  );
   report("balance change (incl. gas)", before, await balances());
 }
 
@@ -96,7 +107,10 @@ console.log("\n2. The payer vanishes; the payee enforces its latest voucher alon
   const before = await balances();
   const latest: VariablePart = { outcome: outcome(paid), appData: encodeVoucher(voucher), turnNum: 2n, isFinal: false };
   const candidate = toSigned(latest, new Map([[1, "0x"]]));
-  await gasOf("challenge (payee, with voucher)", adjudicator.connect(payee).challenge(fixedPart, [fundingSigned], candidate, "0x"));
+  await gasOf(
+    "challenge (payee, with voucher)",
+    adjudicator.connect(payee).challenge(fixedPart, [fundingSigned], candidate, "0x"),
+  );
   await networkHelpers.time.increase(DURATION);
   console.log(`  ... ${DURATION} s of challenge duration pass with no answer`);
   await gasOf(
@@ -105,5 +119,7 @@ console.log("\n2. The payer vanishes; the payee enforces its latest voucher alon
   );
   const after = await balances();
   report("balance change since the challenge (payee pays gas)", before, after);
-  console.log(`  payee was owed ${formatEther(paid)} ETH; holdings left: ${await adjudicator.holdings(ZeroAddress, id)}`);
+  console.log(
+    `  payee was owed ${formatEther(paid)} ETH; holdings left: ${await adjudicator.holdings(ZeroAddress, id)}`,
+  );
 }
