@@ -2,6 +2,15 @@
 // watcher follow in the SDK issue.
 export { adjudicatorInterface, fixedPartType, outcomeType, signedVariablePartType, variablePartType } from "./abi.js";
 export { challengeHash, channelId, isExternalDestination, outcomeHash, stateHash, toDestination } from "./channel.js";
+export {
+  type ChannelAcceptance,
+  type ChannelProposal,
+  type CloseOffer,
+  type OnChainChannel,
+  PiecepayClient,
+  type PiecepayClientOptions,
+} from "./client.js";
+export { ContractRevertError, decodeContractError } from "./contract-errors.js";
 export { PiecepayError, VoucherError, type VoucherErrorCode } from "./errors.js";
 export { computePayouts, type PayoutResult } from "./payouts.js";
 export { recoverPersonalSigner, signatureBackend, useSignatureBackend } from "./recover.js";

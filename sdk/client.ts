@@ -1,0 +1,715 @@
+import {
+  Contract,
+  type ContractTransactionResponse,
+  getAddress,
+  hexlify,
+  randomBytes,
+  type Signer,
+  type TransactionReceipt,
+  ZeroAddress,
+} from "ethers";
+import {
+  type Adjudicator,
+  Adjudicator__factory,
+  type VoucherPaymentApp,
+  VoucherPaymentApp__factory,
+} from "../typechain-types/index.js";
+import { channelId, outcomeHash, stateHash, toDestination } from "./channel.js";
+import { decodeContractError } from "./contract-errors.js";
+import { PiecepayError } from "./errors.js";
+import { recoverPersonalSigner } from "./recover.js";
+import { signState, toSigned } from "./signatures.js";
+import { fingerprint } from "./status.js";
+import type { ChannelRecord, ChannelStore } from "./store/types.js";
+import type { FixedPart, SignedVariablePart, VariablePart } from "./types.js";
+import { createVoucher, encodeVoucher, type VerifiedVoucher, type Voucher, verifyVoucher } from "./voucher.js";
+
+const ERC20_ABI = [
+  "function allowance(address owner, address spender) view returns (uint256)",
+  "function approve(address spender, uint256 amount) returns (bool)",
+];
+
+const PAYER = 0;
+const PAYEE = 1;
+
+/** Settings of a `PiecepayClient`. */
+export interface PiecepayClientOptions {
+  /** Our account, connected to a provider (any EIP-1193 / JSON-RPC provider through ethers). */
+  signer: Signer;
+  /** The chain we mean to be on: the client refuses to sign or send anywhere else. */
+  chainId: bigint;
+  /** The adjudicator's address (from deployments/<chainId>.json). */
+  adjudicator: string;
+  /** The voucher payment app's address. */
+  voucherApp: string;
+  store: ChannelStore;
+  /** Blocks to wait after each transaction before counting it done (default 1). */
+  confirmations?: number;
+  /** How often the watcher polls, in ms (default 4,000). */
+  pollingIntervalMs?: number;
+  /** The chain's block time in seconds, to turn confirmations into time (default 12). */
+  blockTimeSeconds?: number;
+  /** Time kept in hand beyond polling and confirmations to get an answer mined (default 60 s). */
+  safetyMarginSeconds?: number;
+  /** Receives what the client does (never keys or signatures of keys). */
+  log?: (event: string, fields: Record<string, unknown>) => void;
+}
+
+/** The payer's offer of a channel: sent to the payee, who answers with a `ChannelAcceptance`. */
+export interface ChannelProposal {
+  chainId: bigint;
+  adjudicator: string;
+  fixedPart: FixedPart;
+  /** Turn 0: the whole deposit allocated back to the payer, nothing to the payee. */
+  funding: VariablePart;
+  payerSignature: string;
+}
+
+/** The payee's countersignature of the funding state. */
+export interface ChannelAcceptance {
+  channelId: string;
+  payeeSignature: string;
+}
+
+/** One side's signature of the final state that closes a channel cooperatively. */
+export interface CloseOffer {
+  channelId: string;
+  final: VariablePart;
+  signature: string;
+}
+
+/** A channel's state on chain. */
+export interface OnChainChannel {
+  holdings: bigint;
+  turnNumRecord: bigint;
+  finalizesAt: bigint;
+  finalized: boolean;
+  /** Whether a challenge is registered and not yet final. */
+  challenged: boolean;
+}
+
+/**
+ * Opens, pays, closes, disputes and pays out voucher channels on the piecepay adjudicator, keeping every channel,
+ * its latest supported state and the largest voucher each way in a durable `ChannelStore`.
+ * @example
+ * const client = await PiecepayClient.create({ signer, chainId: 31337n, adjudicator, voucherApp, store })
+ * const proposal = await client.propose({ payee, deposit: parseEther("0.1") })
+ */
+export class PiecepayClient {
+  readonly adjudicator: Adjudicator;
+  readonly voucherApp: VoucherPaymentApp;
+  readonly address: string;
+  readonly confirmations: number;
+  readonly #options: PiecepayClientOptions;
+
+  private constructor(options: PiecepayClientOptions, address: string) {
+    this.#options = options;
+    this.address = address;
+    this.confirmations = options.confirmations ?? 1;
+    this.adjudicator = Adjudicator__factory.connect(options.adjudicator, options.signer);
+    this.voucherApp = VoucherPaymentApp__factory.connect(options.voucherApp, options.signer);
+  }
+
+  /**
+   * Connects a client after checking the chain id and that the contracts are deployed there.
+   * @throws PiecepayError WRONG_CHAIN, NO_PROVIDER or NOT_DEPLOYED
+   * @example const client = await PiecepayClient.create({ signer, chainId: 31337n, adjudicator, voucherApp, store })
+   */
+  static async create(options: PiecepayClientOptions): Promise<PiecepayClient> {
+    const client = new PiecepayClient(options, getAddress(await options.signer.getAddress()));
+    await client.#assertChain();
+    const provider = client.#provider();
+    for (const [name, address] of [
+      ["adjudicator", options.adjudicator],
+      ["voucher app", options.voucherApp],
+    ]) {
+      if ((await provider.getCode(address)) === "0x") {
+        throw new PiecepayError("NOT_DEPLOYED", `no ${name} at ${address} on chain ${options.chainId}`, {
+          details:
+            "Deploy the contracts (npm run deploy:localhost) or pass the addresses from deployments/<chainId>.json.",
+        });
+      }
+    }
+    return client;
+  }
+
+  get store(): ChannelStore {
+    return this.#options.store;
+  }
+
+  /**
+   * The shortest challenge duration this client accepts: time to notice a challenge (one polling interval plus
+   * the confirmation depth) and to get an answer mined (the safety margin). Shorter, and a counterparty's
+   * challenge could finalize before the watcher answers.
+   * @example client.minChallengeDuration() // 4 + 12 + 60 = 76n with the defaults
+   */
+  minChallengeDuration(): bigint {
+    const o = this.#options;
+    const seconds =
+      Math.ceil((o.pollingIntervalMs ?? 4000) / 1000) +
+      this.confirmations * (o.blockTimeSeconds ?? 12) +
+      (o.safetyMarginSeconds ?? 60);
+    return BigInt(Math.max(seconds, 10));
+  }
+
+  // ------------------------------------------------------------------------------------------------- opening
+
+  /**
+   * The payer's first step: a channel to `payee` holding `deposit`, and its funding state signed by us.
+   * @throws PiecepayError CHALLENGE_DURATION_TOO_SHORT, WRONG_CHAIN
+   * @example const proposal = await payer.propose({ payee, deposit: parseEther("0.1") })
+   */
+  async propose(params: {
+    payee: string;
+    deposit: bigint;
+    asset?: string;
+    challengeDuration?: bigint;
+    channelNonce?: bigint;
+    peer?: string;
+  }): Promise<ChannelProposal> {
+    await this.#assertChain();
+    if (params.deposit <= 0n) throw new PiecepayError("INVALID_DEPOSIT", "a channel needs a deposit above 0");
+    const challengeDuration = params.challengeDuration ?? this.minChallengeDuration() * 2n;
+    this.#assertDuration(challengeDuration);
+    const fixedPart: FixedPart = {
+      participants: [this.address, getAddress(params.payee)],
+      channelNonce: params.channelNonce ?? BigInt(hexlify(randomBytes(8))),
+      appDefinition: getAddress(this.#options.voucherApp),
+      challengeDuration,
+    };
+    const id = this.#channelId(fixedPart);
+    const funding = fundingState(fixedPart, params.asset ?? ZeroAddress, params.deposit);
+    const payerSignature = await signState(this.#options.signer, id, funding);
+    this.store.putChannel(this.#record(id, fixedPart, PAYER, funding, "proposed", params.peer));
+    this.#log("channel-proposed", { channelId: id, payee: fixedPart.participants[PAYEE], deposit: params.deposit });
+    return {
+      chainId: this.#options.chainId,
+      adjudicator: this.adjudicator.target as string,
+      fixedPart,
+      funding,
+      payerSignature,
+    };
+  }
+
+  /**
+   * The payee's answer to a proposal: checks it (our chain, our adjudicator and app, us as payee, a safe
+   * challenge duration, a well-formed funding state signed by the payer) and countersigns the funding state.
+   * @throws PiecepayError INVALID_PROPOSAL, CHALLENGE_DURATION_TOO_SHORT, WRONG_CHAIN
+   * @example const acceptance = await payee.join(proposal)
+   */
+  async join(proposal: ChannelProposal, peer?: string): Promise<ChannelAcceptance> {
+    await this.#assertChain();
+    const { fixedPart, funding } = proposal;
+    const invalid = (why: string) => new PiecepayError("INVALID_PROPOSAL", `refused the channel proposal: ${why}`);
+    if (proposal.chainId !== this.#options.chainId) throw invalid(`it is for chain ${proposal.chainId}`);
+    if (getAddress(proposal.adjudicator) !== getAddress(this.#options.adjudicator))
+      throw invalid("another adjudicator");
+    if (fixedPart.participants.length !== 2) throw invalid("a voucher channel has two participants");
+    if (getAddress(fixedPart.participants[PAYEE]) !== this.address) throw invalid("we are not its payee");
+    if (getAddress(fixedPart.appDefinition) !== getAddress(this.#options.voucherApp)) throw invalid("another app");
+    this.#assertDuration(fixedPart.challengeDuration);
+    const id = this.#channelId(fixedPart);
+    const deposit = funding.outcome[0]?.allocations[PAYER]?.amount ?? 0n;
+    const expected = fundingState(fixedPart, funding.outcome[0]?.asset ?? ZeroAddress, deposit);
+    if (deposit <= 0n || stateHash(id, funding) !== stateHash(id, expected)) throw invalid("a malformed funding state");
+    if (
+      recoverPersonalSigner(stateHash(id, funding), proposal.payerSignature) !==
+      getAddress(fixedPart.participants[PAYER])
+    ) {
+      throw invalid("the funding state is not signed by the payer");
+    }
+    if (this.store.getChannel(id)) throw invalid("we already have this channel");
+    const payeeSignature = await signState(this.#options.signer, id, funding);
+    const record = this.#record(id, fixedPart, PAYEE, funding, "proposed", peer);
+    this.store.putChannel({ ...record, deposited: 0n });
+    this.store.putSupportedState(
+      id,
+      toSigned(
+        funding,
+        new Map([
+          [PAYER, proposal.payerSignature],
+          [PAYEE, payeeSignature],
+        ]),
+      ),
+    );
+    this.#log("channel-joined", { channelId: id, payer: fixedPart.participants[PAYER], deposit });
+    return { channelId: id, payeeSignature };
+  }
+
+  /**
+   * The payer's last step of opening: checks the payee's countersignature, then deposits (approving an ERC-20
+   * first) and waits for the configured confirmations.
+   * @throws PiecepayError INVALID_ACCEPTANCE, WRONG_CHAIN; ContractRevertError (e.g. HOLDINGS_CHANGED)
+   * @example const channel = await payer.fund(proposal, acceptance)
+   */
+  async fund(proposal: ChannelProposal, acceptance: ChannelAcceptance): Promise<ChannelRecord> {
+    await this.#assertChain();
+    const id = this.#channelId(proposal.fixedPart);
+    const record = this.store.getChannel(id);
+    if (!record || record.myIndex !== PAYER || id !== acceptance.channelId.toLowerCase()) {
+      throw new PiecepayError("INVALID_ACCEPTANCE", "the acceptance is for no channel we proposed");
+    }
+    const payee = getAddress(proposal.fixedPart.participants[PAYEE]);
+    if (recoverPersonalSigner(stateHash(id, proposal.funding), acceptance.payeeSignature) !== payee) {
+      throw new PiecepayError("INVALID_ACCEPTANCE", "the funding state is not countersigned by the payee");
+    }
+    this.store.putSupportedState(
+      id,
+      toSigned(
+        proposal.funding,
+        new Map([
+          [PAYER, proposal.payerSignature],
+          [PAYEE, acceptance.payeeSignature],
+        ]),
+      ),
+    );
+    const deposit = proposal.funding.outcome[0].allocations[PAYER].amount;
+    const asset = record.asset;
+    const held = await this.adjudicator.holdings(asset, id);
+    if (asset !== ZeroAddress) {
+      const token = new Contract(asset, ERC20_ABI, this.#options.signer);
+      if ((await token.allowance(this.address, this.adjudicator.target)) < deposit) {
+        await this.#send("approve", () => token.approve(this.adjudicator.target, deposit));
+      }
+    }
+    await this.#send("deposit", () =>
+      this.adjudicator.deposit(asset, id, held, deposit, { value: asset === ZeroAddress ? deposit : 0n }),
+    );
+    const deposited = (await this.adjudicator.holdings(asset, id)) - held;
+    const funded: ChannelRecord = { ...record, deposited, phase: "open" };
+    this.store.putChannel(funded);
+    this.#log("channel-funded", { channelId: id, deposited });
+    return funded;
+  }
+
+  /**
+   * Proposes, asks the payee (through `ask`, e.g. a wire message) and funds: a channel in one call.
+   * @example const channel = await payer.open({ payee, deposit }, (proposal) => payee.join(proposal))
+   */
+  async open(
+    params: Parameters<PiecepayClient["propose"]>[0],
+    ask: (proposal: ChannelProposal) => Promise<ChannelAcceptance>,
+  ): Promise<ChannelRecord> {
+    const proposal = await this.propose(params);
+    return this.fund(proposal, await ask(proposal));
+  }
+
+  /**
+   * The payee's wait for the payer's deposit: returns once the holdings cover the funding state's deposit at the
+   * configured confirmation depth, and records them.
+   * @throws PiecepayError FUNDING_TIMEOUT, UNKNOWN_CHANNEL
+   * @example await payee.waitForFunding(acceptance.channelId, { timeoutMs: 60_000 })
+   */
+  async waitForFunding(id: string, options: { timeoutMs?: number } = {}): Promise<ChannelRecord> {
+    const record = this.#channel(id);
+    const funding = this.store.getSupportedState(id);
+    const wanted = funding?.variablePart.outcome[0].allocations[PAYER].amount ?? 0n;
+    const deadline = Date.now() + (options.timeoutMs ?? 120_000);
+    for (;;) {
+      await this.#assertChain();
+      const head = await this.#provider().getBlockNumber();
+      const blockTag = Math.max(0, head - this.confirmations + 1);
+      const held = await this.adjudicator.holdings(record.asset, id, { blockTag });
+      if (held >= wanted) {
+        const open: ChannelRecord = { ...record, deposited: held, phase: "open" };
+        this.store.putChannel(open);
+        this.#log("channel-funding-seen", { channelId: id, held });
+        return open;
+      }
+      if (Date.now() > deadline) {
+        throw new PiecepayError("FUNDING_TIMEOUT", `channel ${id} holds ${held} of the ${wanted} promised`);
+      }
+      await sleep(this.#options.pollingIntervalMs ?? 4000);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------ payments
+
+  /**
+   * Pays `amount` more to the channel's payee: signs a voucher for the new cumulative total, stores it, returns it
+   * (send it to the payee).
+   * @throws VoucherError VOUCHER_EXCEEDS_DEPOSIT; PiecepayError UNKNOWN_CHANNEL, NOT_PAYER, CHANNEL_NOT_OPEN
+   * @example const voucher = await payer.pay(channel.id, pricePerPiece)
+   */
+  async pay(id: string, amount: bigint): Promise<Voucher> {
+    const record = this.#channel(id);
+    if (record.myIndex !== PAYER) throw new PiecepayError("NOT_PAYER", `we are not the payer of channel ${id}`);
+    if (record.phase !== "open") throw new PiecepayError("CHANNEL_NOT_OPEN", `channel ${id} is ${record.phase}`);
+    await this.#assertChain();
+    const previous = this.store.getVoucher("sent", id)?.amount ?? 0n;
+    const voucher = await createVoucher(
+      this.#options.signer,
+      { channelId: record.id, deposited: record.deposited, previous },
+      previous + amount,
+    );
+    this.store.putVoucher("sent", voucher);
+    return voucher;
+  }
+
+  /**
+   * The payee's receipt of a voucher: checks it against the channel and the deposit, and stores it before
+   * returning, so that a payment counted is never forgotten. `delta` is what it adds (0 for a replay).
+   * @throws VoucherError; PiecepayError UNKNOWN_CHANNEL, NOT_PAYEE
+   * @example const { delta } = payee.receive(voucher)
+   */
+  receive(voucher: Voucher): VerifiedVoucher {
+    const record = this.#channel(voucher.channelId);
+    if (record.myIndex !== PAYEE) throw new PiecepayError("NOT_PAYEE", `we are not the payee of ${record.id}`);
+    const best = this.store.getVoucher("received", record.id)?.amount ?? 0n;
+    const verified = verifyVoucher(voucher, {
+      channelId: record.id,
+      payer: record.fixedPart.participants[PAYER],
+      deposited: record.deposited,
+      best,
+    });
+    if (verified.delta > 0n && !this.store.putVoucher("received", voucher)) {
+      // Another writer stored a larger voucher in between: credit nothing twice.
+      return { voucher, delta: 0n };
+    }
+    return verified;
+  }
+
+  /**
+   * What the channel has paid so far: the largest voucher we sent (payer) or received (payee).
+   * @example payee.paid(id) // 3_000n
+   */
+  paid(id: string): bigint {
+    const record = this.#channel(id);
+    return this.store.getVoucher(record.myIndex === PAYER ? "sent" : "received", record.id)?.amount ?? 0n;
+  }
+
+  // --------------------------------------------------------------------------------------------------- closing
+
+  /**
+   * Signs the final state that splits the deposit by what was paid: send it to the other side, who calls `close`.
+   * @example const offer = await payer.offerClose(id)
+   */
+  async offerClose(id: string): Promise<CloseOffer> {
+    await this.#assertChain();
+    const record = this.#channel(id);
+    const final = this.#finalState(record);
+    this.store.setPhase(record.id, "closing");
+    return { channelId: record.id, final, signature: await signState(this.#options.signer, record.id, final) };
+  }
+
+  /**
+   * Countersigns the other side's close offer, if it pays us at least what we are owed, and closes the channel:
+   * one transaction concludes it and pays both sides.
+   * @throws PiecepayError INVALID_CLOSE_OFFER; ContractRevertError
+   * @example const receipt = await payee.close(offer)
+   */
+  async close(offer: CloseOffer): Promise<TransactionReceipt> {
+    await this.#assertChain();
+    const record = this.#channel(offer.channelId);
+    const expected = this.#finalState(record);
+    const other = 1 - record.myIndex;
+    const ours = expected.outcome[0].allocations[record.myIndex].amount;
+    const theirs = offer.final.outcome[0]?.allocations[record.myIndex]?.amount ?? 0n;
+    const invalid = (why: string) => new PiecepayError("INVALID_CLOSE_OFFER", `refused the close offer: ${why}`);
+    if (
+      record.myIndex === PAYEE
+        ? theirs < ours
+        : offer.final.outcome[0]?.allocations[PAYEE]?.amount > expected.outcome[0].allocations[PAYEE].amount
+    ) {
+      throw invalid("it pays less than what the vouchers say");
+    }
+    if (!offer.final.isFinal) throw invalid("the state is not final");
+    if (
+      recoverPersonalSigner(stateHash(record.id, offer.final), offer.signature) !==
+      getAddress(record.fixedPart.participants[other])
+    ) {
+      throw invalid("it is not signed by the other participant");
+    }
+    const signatures = new Map([
+      [other, offer.signature],
+      [record.myIndex, await signState(this.#options.signer, record.id, offer.final)],
+    ]);
+    const receipt = await this.#send("concludeAndTransferAllAssets", () =>
+      this.adjudicator.concludeAndTransferAllAssets(record.fixedPart, toSigned(offer.final, signatures)),
+    );
+    this.store.setPhase(record.id, "withdrawn");
+    return receipt;
+  }
+
+  // -------------------------------------------------------------------------------------------------- disputes
+
+  /**
+   * The strongest state we can put on chain for this channel: for the payee, a state it signs carrying its
+   * largest voucher on top of the funding state; otherwise the latest state both signed.
+   */
+  async bestState(id: string): Promise<{ proof: SignedVariablePart[]; candidate: SignedVariablePart }> {
+    const record = this.#channel(id);
+    const base = this.store.getSupportedState(record.id);
+    if (!base) throw new PiecepayError("NO_SUPPORTED_STATE", `channel ${id} has no state signed by both`);
+    const voucher = this.store.getVoucher("received", record.id);
+    if (record.myIndex !== PAYEE || !voucher) return { proof: [], candidate: base };
+    const vp = voucherState(base.variablePart, voucher);
+    const signature = await signState(this.#options.signer, record.id, vp);
+    return { proof: [base], candidate: toSigned(vp, new Map([[PAYEE, signature]])) };
+  }
+
+  /**
+   * Registers our best state on chain; it finalizes after the challenge duration unless answered.
+   * @throws ContractRevertError (e.g. TURN_NUMBER_TOO_LOW, CHANNEL_FINALIZED)
+   * @example await payee.challenge(id)
+   */
+  async challenge(id: string): Promise<TransactionReceipt> {
+    await this.#assertChain();
+    const record = this.#channel(id);
+    const { proof, candidate } = await this.bestState(record.id);
+    const receipt = await this.#send("challenge", () =>
+      this.adjudicator.challenge(record.fixedPart, proof, candidate, "0x"),
+    );
+    this.store.setPhase(record.id, "challenged");
+    return receipt;
+  }
+
+  /**
+   * Answers a registered challenge with our best state, when it is newer: `respond` when it is the single next
+   * move, `checkpoint` otherwise. Returns undefined when we have nothing newer.
+   * @example await payee.answer(id, challengedVariablePart)
+   */
+  async answer(id: string, challenged: VariablePart): Promise<TransactionReceipt | undefined> {
+    await this.#assertChain();
+    const record = this.#channel(id);
+    const base = this.store.getSupportedState(record.id);
+    const voucher = this.store.getVoucher("received", record.id);
+    if (record.myIndex === PAYEE && base && voucher) {
+      const registeredAmount = challenged.appData.length > 2 ? BigInt(challenged.appData.slice(0, 66)) : 0n;
+      if (voucher.amount <= registeredAmount && challenged.turnNum > base.variablePart.turnNum) return undefined;
+      if (challenged.turnNum === base.variablePart.turnNum) {
+        // The funding state was registered: our voucher state is its single next move.
+        const next = voucherState(challenged, voucher, challenged.turnNum + 1n);
+        const signature = await signState(this.#options.signer, record.id, next);
+        return this.#send("respond", () =>
+          this.adjudicator.respond(record.fixedPart, challenged, toSigned(next, new Map([[PAYEE, signature]]))),
+        );
+      }
+      const next = voucherState(base.variablePart, voucher, challenged.turnNum + 1n);
+      const signature = await signState(this.#options.signer, record.id, next);
+      return this.#send("checkpoint", () =>
+        this.adjudicator.checkpoint(record.fixedPart, [base], toSigned(next, new Map([[PAYEE, signature]]))),
+      );
+    }
+    if (base && base.variablePart.turnNum > challenged.turnNum) {
+      return this.#send("checkpoint", () => this.adjudicator.checkpoint(record.fixedPart, [], base));
+    }
+    return undefined;
+  }
+
+  /**
+   * Reads a channel's holdings and status on chain.
+   * @example const { finalized, holdings } = await client.onChain(id)
+   */
+  async onChain(id: string): Promise<OnChainChannel> {
+    const record = this.#channel(id);
+    const [turnNumRecord, finalizesAt] = await this.adjudicator.statusOf(record.id);
+    const now = BigInt((await this.#provider().getBlock("latest"))?.timestamp ?? 0);
+    const finalized = finalizesAt !== 0n && finalizesAt <= now;
+    return {
+      holdings: await this.adjudicator.holdings(record.asset, record.id),
+      turnNumRecord,
+      finalizesAt,
+      finalized,
+      challenged: finalizesAt !== 0n && !finalized,
+    };
+  }
+
+  /**
+   * Pays out a finalized channel's registered outcome to both sides (anyone may send it).
+   * @throws PiecepayError NOT_FINALIZED, REGISTERED_STATE_UNKNOWN; ContractRevertError
+   * @example await payee.payout(id)
+   */
+  async payout(id: string): Promise<TransactionReceipt> {
+    await this.#assertChain();
+    const record = this.#channel(id);
+    if (!(await this.onChain(record.id)).finalized) {
+      throw new PiecepayError("NOT_FINALIZED", `channel ${id} has not finalized yet`);
+    }
+    const registered = await this.registeredState(record.id);
+    const receipt = await this.#send("transferAllAssets", () =>
+      this.adjudicator.transferAllAssets(record.id, stateHash(record.id, registered), registered.outcome),
+    );
+    this.store.setPhase(record.id, "withdrawn");
+    return receipt;
+  }
+
+  /**
+   * The state registered on chain for a channel, found from the adjudicator's `ChallengeRegistered` events and
+   * checked against the channel's fingerprint.
+   * @throws PiecepayError REGISTERED_STATE_UNKNOWN
+   */
+  async registeredState(id: string): Promise<VariablePart> {
+    const [, , onChainFingerprint] = await this.adjudicator.statusOf(id);
+    const events = await this.adjudicator.queryFilter(this.adjudicator.filters.ChallengeRegistered(id));
+    for (const event of events.reverse()) {
+      const vp = toVariablePart(event.args.candidate);
+      if (fingerprint(stateHash(id, vp), outcomeHash(vp.outcome)) === onChainFingerprint) return vp;
+    }
+    throw new PiecepayError("REGISTERED_STATE_UNKNOWN", `no event of channel ${id} matches its registered state`);
+  }
+
+  /**
+   * The payee alone enforces its largest voucher: challenge with it, wait for the challenge duration on chain,
+   * pay out. `waitFor` lets a test move the chain's clock instead of waiting.
+   * @example await payee.redeem(id)
+   */
+  async redeem(
+    id: string,
+    options: { waitFor?: (finalizesAt: bigint) => Promise<void> } = {},
+  ): Promise<TransactionReceipt> {
+    const record = this.#channel(id);
+    await this.challenge(record.id);
+    const { finalizesAt } = await this.onChain(record.id);
+    if (options.waitFor) await options.waitFor(finalizesAt);
+    for (;;) {
+      if ((await this.onChain(record.id)).finalized) break;
+      await sleep(this.#options.pollingIntervalMs ?? 4000);
+    }
+    return this.payout(record.id);
+  }
+
+  // -------------------------------------------------------------------------------------------------- internals
+
+  #finalState(record: ChannelRecord): VariablePart {
+    const base = this.store.getSupportedState(record.id);
+    if (!base) throw new PiecepayError("NO_SUPPORTED_STATE", `channel ${record.id} has no state signed by both`);
+    const voucher = this.store.getVoucher(record.myIndex === PAYER ? "sent" : "received", record.id);
+    const vp = voucher ? voucherState(base.variablePart, voucher) : base.variablePart;
+    return { ...vp, turnNum: base.variablePart.turnNum + 2n, isFinal: true };
+  }
+
+  #record(
+    id: string,
+    fixedPart: FixedPart,
+    myIndex: number,
+    funding: VariablePart,
+    phase: ChannelRecord["phase"],
+    peer?: string,
+  ): ChannelRecord {
+    return {
+      id,
+      chainId: this.#options.chainId,
+      adjudicator: getAddress(this.#options.adjudicator),
+      fixedPart,
+      myIndex,
+      asset: funding.outcome[0].asset,
+      deposited: 0n,
+      phase,
+      ...(peer === undefined ? {} : { peer }),
+    };
+  }
+
+  #channel(id: string): ChannelRecord {
+    const record = this.store.getChannel(id);
+    if (!record) throw new PiecepayError("UNKNOWN_CHANNEL", `no channel ${id} in the store`);
+    return record;
+  }
+
+  #channelId(fixedPart: FixedPart): string {
+    return channelId(this.#options.chainId, this.#options.adjudicator, fixedPart).toLowerCase();
+  }
+
+  #assertDuration(duration: bigint): void {
+    const min = this.minChallengeDuration();
+    if (duration < min || duration > 365n * 24n * 3600n) {
+      throw new PiecepayError(
+        "CHALLENGE_DURATION_TOO_SHORT",
+        `a challenge duration of ${duration} s leaves the watcher too little time (this client needs ${min} s to 365 days)`,
+      );
+    }
+  }
+
+  #provider() {
+    const provider = this.#options.signer.provider;
+    if (!provider) throw new PiecepayError("NO_PROVIDER", "the signer is not connected to a provider");
+    return provider;
+  }
+
+  async #assertChain(): Promise<void> {
+    const { chainId } = await this.#provider().getNetwork();
+    if (chainId !== this.#options.chainId) {
+      throw new PiecepayError(
+        "WRONG_CHAIN",
+        `the RPC is on chain ${chainId}, not ${this.#options.chainId}: refusing to sign or send`,
+      );
+    }
+  }
+
+  async #send(what: string, send: () => Promise<ContractTransactionResponse>): Promise<TransactionReceipt> {
+    await this.#assertChain();
+    try {
+      const tx = await send();
+      const receipt = await tx.wait(this.confirmations);
+      if (!receipt) throw new PiecepayError("TX_DROPPED", `the ${what} transaction was dropped`);
+      this.#log("tx", { what, hash: receipt.hash, gasUsed: receipt.gasUsed, block: receipt.blockNumber });
+      return receipt;
+    } catch (error) {
+      throw decodeContractError(error);
+    }
+  }
+
+  #log(event: string, fields: Record<string, unknown>): void {
+    this.#options.log?.(event, { account: this.address, ...fields });
+  }
+}
+
+/** The funding state: turn 0, the whole deposit allocated back to the payer. */
+function fundingState(fixedPart: FixedPart, asset: string, deposit: bigint): VariablePart {
+  return {
+    outcome: [
+      {
+        asset: getAddress(asset),
+        allocations: [
+          { destination: toDestination(fixedPart.participants[PAYER]), amount: deposit },
+          { destination: toDestination(fixedPart.participants[PAYEE]), amount: 0n },
+        ],
+      },
+    ],
+    appData: "0x",
+    turnNum: 0n,
+    isFinal: false,
+  };
+}
+
+/** `base` with `voucher.amount` moved from the payer to the payee and the voucher in its appData. */
+function voucherState(base: VariablePart, voucher: Voucher, turnNum = base.turnNum + 1n): VariablePart {
+  const [payer, payee] = base.outcome[0].allocations;
+  const already = base.appData.length > 2 ? BigInt(base.appData.slice(0, 66)) : 0n;
+  const delta = voucher.amount - already;
+  return {
+    outcome: [
+      {
+        asset: base.outcome[0].asset,
+        allocations: [
+          { destination: payer.destination, amount: payer.amount - delta },
+          { destination: payee.destination, amount: payee.amount + delta },
+        ],
+      },
+    ],
+    appData: encodeVoucher(voucher),
+    turnNum,
+    isFinal: false,
+  };
+}
+
+function toVariablePart(candidate: {
+  outcome: { asset: string; allocations: { destination: string; amount: bigint }[] }[];
+  appData: string;
+  turnNum: bigint;
+  isFinal: boolean;
+}): VariablePart {
+  return {
+    outcome: candidate.outcome.map((exit) => ({
+      asset: exit.asset,
+      allocations: exit.allocations.map((a) => ({ destination: a.destination, amount: a.amount })),
+    })),
+    appData: candidate.appData,
+    turnNum: candidate.turnNum,
+    isFinal: candidate.isFinal,
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
