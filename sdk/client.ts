@@ -17,6 +17,7 @@ import {
 import { channelId, outcomeHash, stateHash, toDestination } from "./channel.js";
 import { decodeContractError } from "./contract-errors.js";
 import { PiecepayError } from "./errors.js";
+import { variablePartFromEvent } from "./events.js";
 import { recoverPersonalSigner } from "./recover.js";
 import { signState, toSigned } from "./signatures.js";
 import { fingerprint } from "./status.js";
@@ -543,7 +544,7 @@ export class PiecepayClient {
     const [, , onChainFingerprint] = await this.adjudicator.statusOf(id);
     const events = await this.adjudicator.queryFilter(this.adjudicator.filters.ChallengeRegistered(id));
     for (const event of events.reverse()) {
-      const vp = toVariablePart(event.args.candidate);
+      const vp = variablePartFromEvent(event.args.candidate);
       if (fingerprint(stateHash(id, vp), outcomeHash(vp.outcome)) === onChainFingerprint) return vp;
     }
     throw new PiecepayError("REGISTERED_STATE_UNKNOWN", `no event of channel ${id} matches its registered state`);
@@ -690,23 +691,6 @@ function voucherState(base: VariablePart, voucher: Voucher, turnNum = base.turnN
     appData: encodeVoucher(voucher),
     turnNum,
     isFinal: false,
-  };
-}
-
-function toVariablePart(candidate: {
-  outcome: { asset: string; allocations: { destination: string; amount: bigint }[] }[];
-  appData: string;
-  turnNum: bigint;
-  isFinal: boolean;
-}): VariablePart {
-  return {
-    outcome: candidate.outcome.map((exit) => ({
-      asset: exit.asset,
-      allocations: exit.allocations.map((a) => ({ destination: a.destination, amount: a.amount })),
-    })),
-    appData: candidate.appData,
-    turnNum: candidate.turnNum,
-    isFinal: candidate.isFinal,
   };
 }
 

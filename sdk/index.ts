@@ -12,6 +12,7 @@ export {
 } from "./client.js";
 export { ContractRevertError, decodeContractError } from "./contract-errors.js";
 export { PiecepayError, VoucherError, type VoucherErrorCode } from "./errors.js";
+export { variablePartFromEvent } from "./events.js";
 export { computePayouts, type PayoutResult } from "./payouts.js";
 export { recoverPersonalSigner, signatureBackend, useSignatureBackend } from "./recover.js";
 export { signBy, signChallenge, signState, toSigned } from "./signatures.js";
@@ -31,3 +32,4 @@ export {
   verifyVoucher,
   voucherHash,
 } from "./voucher.js";
+export { ChannelWatcher, type ScanReport, type WatcherOptions } from "./watcher.js";

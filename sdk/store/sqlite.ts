@@ -120,6 +120,10 @@ export class SqliteChannelStore implements ChannelStore {
     return this.#db.prepare("INSERT OR IGNORE INTO handled_events (key) VALUES (?)").run(key).changes > 0;
   }
 
+  hasHandledEvent(key: string): boolean {
+    return this.#db.prepare("SELECT 1 FROM handled_events WHERE key = ?").get(key) !== undefined;
+  }
+
   close(): void {
     if (this.#db.isOpen) this.#db.close();
   }

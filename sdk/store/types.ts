@@ -53,6 +53,8 @@ export interface ChannelStore {
   setCursor(name: string, block: bigint): void;
   /** Marks an event as handled; returns false when it was already handled (a replayed or re-scanned log). */
   markEventHandled(key: string): boolean;
+  /** Whether `markEventHandled(key)` was called. */
+  hasHandledEvent(key: string): boolean;
 
   close(): void;
 }

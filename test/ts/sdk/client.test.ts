@@ -13,6 +13,7 @@ import {
   SqliteChannelStore,
   signVoucher,
   VoucherError,
+  variablePartFromEvent,
 } from "../../../sdk/index.js";
 import { TestToken__factory } from "../../../typechain-types/index.js";
 import { deployFixture, ethers, networkHelpers, type Signer } from "../helpers/fixtures.js";
@@ -107,15 +108,7 @@ describe("PiecepayClient", function () {
     t.payee.receive(await t.payer.pay(channel.id, 5n * PRICE));
     await t.payer.challenge(channel.id); // registers turn 0: all to the payer
     const [event] = await t.adjudicator.queryFilter(t.adjudicator.filters.ChallengeRegistered(channel.id));
-    const receipt = await t.payee.answer(channel.id, {
-      outcome: event.args.candidate.outcome.map((e) => ({
-        asset: e.asset,
-        allocations: e.allocations.map((a) => ({ destination: a.destination, amount: a.amount })),
-      })),
-      appData: event.args.candidate.appData,
-      turnNum: event.args.candidate.turnNum,
-      isFinal: event.args.candidate.isFinal,
-    });
+    const receipt = await t.payee.answer(channel.id, variablePartFromEvent(event.args.candidate));
     expect(receipt?.status).to.equal(1);
     expect((await t.payee.onChain(channel.id)).challenged).to.equal(false);
     // The payee then enforces its voucher as usual.

@@ -1,0 +1,143 @@
+import type { PiecepayClient } from "./client.js";
+import { PiecepayError } from "./errors.js";
+import { variablePartFromEvent } from "./events.js";
+
+/** Settings of a `ChannelWatcher`. */
+export interface WatcherOptions {
+  /** How often to poll for new blocks, in ms (default: the client's polling interval, else 4,000). */
+  pollingIntervalMs?: number;
+  /** Blocks a log must be buried under before the watcher acts on it (default: the client's confirmations). */
+  confirmations?: number;
+  /** The first block to scan on the very first run (the adjudicator's deployment block; default 0). */
+  fromBlock?: bigint;
+  /** The most blocks one `eth_getLogs` call asks for (default 2,000; public RPCs cap ranges). */
+  maxBlockRange?: bigint;
+  /** Receives what the watcher does and every error it survives. */
+  log?: (event: string, fields: Record<string, unknown>) => void;
+}
+
+/** What one scan did. */
+export interface ScanReport {
+  fromBlock: bigint;
+  toBlock: bigint;
+  /** Challenges on our channels that we answered with a newer state. */
+  answered: string[];
+  /** Our channels that finalized and that we paid out. */
+  paidOut: string[];
+}
+
+const CURSOR = "adjudicator";
+
+/**
+ * Defends our channels: follows the adjudicator's `ChallengeRegistered` events, answers a challenge on one of our
+ * channels when we hold a newer state, and pays out our channels once they finalize. Its progress (the next block
+ * to scan, the events already handled) lives in the client's store, so after a restart it catches up on every
+ * block it missed and handles no event twice. It spends gas only on channels in its store.
+ * @example
+ * const watcher = new ChannelWatcher(client, { confirmations: 2 })
+ * watcher.start()
+ * // ... later
+ * await watcher.stop()
+ */
+export class ChannelWatcher {
+  readonly #client: PiecepayClient;
+  readonly #options: WatcherOptions;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<unknown> | undefined;
+  #stopped = true;
+
+  constructor(client: PiecepayClient, options: WatcherOptions = {}) {
+    this.#client = client;
+    this.#options = options;
+  }
+
+  /** Starts polling; errors of a scan are logged and the next poll tries again. */
+  start(): void {
+    if (!this.#stopped) return;
+    this.#stopped = false;
+    const tick = async () => {
+      if (this.#stopped) return;
+      this.#running = this.scanOnce().catch((error) => this.#log("scan-failed", { error: String(error) }));
+      await this.#running;
+      if (!this.#stopped) this.#timer = setTimeout(tick, this.#interval());
+    };
+    void tick();
+  }
+
+  /** Stops polling and waits for a scan in progress to end. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#running;
+  }
+
+  /**
+   * Scans the blocks not yet scanned (up to the confirmation depth), answers challenges and pays out finalized
+   * channels. Safe to call at any time, also concurrently with `start`.
+   * @example const { answered } = await watcher.scanOnce()
+   */
+  async scanOnce(): Promise<ScanReport> {
+    const client = this.#client;
+    const store = client.store;
+    const provider = client.adjudicator.runner?.provider;
+    if (!provider) throw new PiecepayError("NO_PROVIDER", "the client's signer has no provider");
+    const head = BigInt(await provider.getBlockNumber());
+    const confirmations = BigInt(this.#options.confirmations ?? client.confirmations);
+    const toBlock = head - confirmations + 1n;
+    const fromBlock = store.getCursor(CURSOR) ?? this.#options.fromBlock ?? 0n;
+    const report: ScanReport = { fromBlock, toBlock, answered: [], paidOut: [] };
+    const range = this.#options.maxBlockRange ?? 2000n;
+
+    for (let start = fromBlock; start <= toBlock; start += range) {
+      const end = start + range - 1n < toBlock ? start + range - 1n : toBlock;
+      const logs = await client.adjudicator.queryFilter(
+        client.adjudicator.filters.ChallengeRegistered(),
+        Number(start),
+        Number(end),
+      );
+      for (const log of logs) {
+        const id = log.args.channelId.toLowerCase();
+        const record = store.getChannel(id);
+        if (!record) continue; // not ours: never spend gas on it
+        const key = `${log.transactionHash}:${log.index}`;
+        if (store.hasHandledEvent(key)) continue;
+        const candidate = variablePartFromEvent(log.args.candidate);
+        this.#log("challenge-seen", { channelId: id, turnNum: candidate.turnNum, finalizesAt: log.args.finalizesAt });
+        const onChain = await client.onChain(id);
+        // Only the challenge still standing is worth answering (a later one, or a checkpoint, may have replaced
+        // it; or we answered it before a crash). The event is marked handled only once dealt with, so a crash in
+        // between makes the next scan look again, and the on-chain check keeps that from answering twice.
+        if (onChain.challenged && onChain.turnNumRecord === candidate.turnNum) {
+          store.setPhase(id, "challenged");
+          const receipt = await client.answer(id, candidate);
+          if (receipt) {
+            report.answered.push(id);
+            store.setPhase(id, "open");
+            this.#log("challenge-answered", { channelId: id, tx: receipt.hash });
+          }
+        }
+        store.markEventHandled(key);
+      }
+      store.setCursor(CURSOR, end + 1n);
+    }
+
+    for (const record of store.listChannels()) {
+      if (record.phase === "withdrawn" || record.phase === "proposed") continue;
+      const onChain = await client.onChain(record.id);
+      if (!onChain.finalized || onChain.holdings === 0n) continue;
+      store.setPhase(record.id, "finalized");
+      const receipt = await client.payout(record.id);
+      report.paidOut.push(record.id);
+      this.#log("paid-out", { channelId: record.id, tx: receipt.hash });
+    }
+    return report;
+  }
+
+  #interval(): number {
+    return this.#options.pollingIntervalMs ?? 4000;
+  }
+
+  #log(event: string, fields: Record<string, unknown>): void {
+    this.#options.log?.(event, fields);
+  }
+}
