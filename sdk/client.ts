@@ -3,6 +3,7 @@ import {
   type ContractTransactionResponse,
   getAddress,
   hexlify,
+  isError,
   randomBytes,
   type Signer,
   type TransactionReceipt,
@@ -628,7 +629,18 @@ export class PiecepayClient {
   }
 
   async #assertChain(): Promise<void> {
-    const { chainId } = await this.#provider().getNetwork();
+    let chainId: bigint;
+    try {
+      ({ chainId } = await this.#provider().getNetwork());
+    } catch (error) {
+      // ethers throws NETWORK_ERROR ("network changed") when the RPC's chain id differs from the one it saw first.
+      if (isError(error, "NETWORK_ERROR")) {
+        throw new PiecepayError("WRONG_CHAIN", "the RPC's chain changed under us: refusing to sign or send", {
+          cause: error,
+        });
+      }
+      throw new PiecepayError("RPC_UNAVAILABLE", "the RPC did not tell its chain id", { cause: error });
+    }
     if (chainId !== this.#options.chainId) {
       throw new PiecepayError(
         "WRONG_CHAIN",

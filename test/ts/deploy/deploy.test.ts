@@ -2,18 +2,15 @@
 // nodes that are child processes too: anvil with Sepolia's chain id and a block every second (like a public
 // testnet: nothing is mined on demand) reached through the `sepolia` network from environment variables, and
 // `hardhat node` reached through `localhost`.
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { keccak256, Wallet } from "ethers";
+import { ANVIL, HARDHAT, type LocalNode, root, rpc, startNode } from "../helpers/nodes.js";
 
-const root = new URL("../../../", import.meta.url).pathname;
 const TSX = path.join(root, "node_modules/tsx/dist/cli.mjs");
-const ANVIL = path.join(root, "node_modules/@foundry-rs/anvil/bin.mjs");
-const HARDHAT = path.join(root, "node_modules/hardhat/dist/src/cli.js");
 const SEPOLIA = 11_155_111;
 // The first account of anvil's and Hardhat's well-known development mnemonic (public, holds test ETH only).
 const devAccount = Wallet.fromPhrase("test test test test test test test test test test test junk");
@@ -53,71 +50,8 @@ function deploy(args: string[], env: Record<string, string>): Promise<Run> {
   });
 }
 
-async function rpc<T>(url: string, method: string, params: unknown[] = []): Promise<T> {
-  const response = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-  });
-  const body = (await response.json()) as { result?: T; error?: { message: string } };
-  if (body.error !== undefined) throw new Error(`${method}: ${body.error.message}`);
-  return body.result as T;
-}
-
 const nonceOf = async (url: string, address: string) =>
   Number(await rpc<string>(url, "eth_getTransactionCount", [address, "latest"]));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
-
-interface LocalNode {
-  url: string;
-  stop(): Promise<void>;
-}
-
-/** Starts `node <script> ...args` in its own process group and waits until it answers eth_chainId. */
-async function startNode(script: string, args: (port: number) => string[]): Promise<LocalNode> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(process.execPath, [script, ...args(port)], {
-    cwd: root,
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-4_000);
-  };
-  child.stdout?.on("data", keep);
-  child.stderr?.on("data", keep);
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-      process.kill(-child.pid, "SIGTERM"); // the wrapper and the node it starts
-      await exited;
-    }
-  };
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${script} exited early:\n${output}`);
-    try {
-      await rpc(url, "eth_chainId");
-      return { url, stop };
-    } catch {
-      if (Date.now() > deadline) {
-        await stop();
-        throw new Error(`${script} did not answer on ${url} within 30 s:\n${output}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}
 
 const readRecord = async (dir: string, chainId: number) =>
   JSON.parse(await readFile(path.join(dir, `${chainId}.json`), "utf8")) as DeploymentRecord;

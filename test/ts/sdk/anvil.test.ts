@@ -1,0 +1,113 @@
+// The SDK against a separately started node whose blocks are not mined on demand (anvil, a block every second):
+// confirmations, nonces and waiting are real. The challenge duration is the adjudicator's minimum (10 s), so the
+// payee's solo redemption really waits for it.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect } from "chai";
+import { HDNodeWallet, JsonRpcProvider, parseEther, Wallet } from "ethers";
+import { ChannelWatcher, PiecepayClient, type PiecepayError, SqliteChannelStore } from "../../../sdk/index.js";
+import { Adjudicator__factory, VoucherPaymentApp__factory } from "../../../typechain-types/index.js";
+import { type LocalNode, rpc, startAnvil } from "../helpers/nodes.js";
+
+const CHAIN_ID = 11_155_111n;
+const PHRASE = "test test test test test test test test test test test junk";
+const DEPOSIT = parseEther("1");
+const PRICE = parseEther("0.001");
+const SAFETY = { confirmations: 2, pollingIntervalMs: 200, blockTimeSeconds: 1, safetyMarginSeconds: 3 };
+
+describe("SDK on anvil with a block every second", function () {
+  this.timeout(120_000);
+  let node: LocalNode;
+  let provider: JsonRpcProvider;
+  let dir: string;
+  let adjudicator: string;
+  let voucherApp: string;
+  const stores: SqliteChannelStore[] = [];
+  const keys = new Map<number, string>();
+  /** anvil's default account i: from its public development mnemonic, path m/44'/60'/0'/0/i. */
+  const wallet = (i: number) => {
+    if (!keys.has(i)) keys.set(i, HDNodeWallet.fromPhrase(PHRASE, undefined, `m/44'/60'/0'/0/${i}`).privateKey);
+    return new Wallet(keys.get(i) as string, provider);
+  };
+
+  before(async () => {
+    node = await startAnvil(["--chain-id", String(CHAIN_ID), "--block-time", "1"]);
+    provider = new JsonRpcProvider(node.url, undefined, { pollingInterval: 200 });
+    dir = mkdtempSync(join(tmpdir(), "piecepay-anvil-"));
+    const deployer = wallet(0);
+    const a = await (await new Adjudicator__factory(deployer).deploy()).waitForDeployment();
+    const app = await (await new VoucherPaymentApp__factory(deployer).deploy()).waitForDeployment();
+    adjudicator = await a.getAddress();
+    voucherApp = await app.getAddress();
+  });
+  after(async () => {
+    for (const s of stores) s.close();
+    provider?.destroy();
+    await node?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function client(i: number): Promise<PiecepayClient> {
+    const store = new SqliteChannelStore(join(dir, `${i}-${stores.length}.db`));
+    stores.push(store);
+    return PiecepayClient.create({ signer: wallet(i), chainId: CHAIN_ID, adjudicator, voucherApp, store, ...SAFETY });
+  }
+
+  it("opens with 2 confirmations, pays three times and closes: exact balances after gas", async function () {
+    const payer = await client(1);
+    const payee = await client(2);
+    const channel = await payer.open({ payee: payee.address, deposit: DEPOSIT }, (p) => payee.join(p));
+    await payee.waitForFunding(channel.id, { timeoutMs: 30_000 });
+    for (let i = 0; i < 3; i++) payee.receive(await payer.pay(channel.id, PRICE));
+    const before = await Promise.all([provider.getBalance(payer.address), provider.getBalance(payee.address)]);
+    const receipt = await payee.close(await payer.offerClose(channel.id));
+    expect(receipt.blockNumber).to.be.lessThanOrEqual((await provider.getBlockNumber()) - 1);
+    const after = await Promise.all([provider.getBalance(payer.address), provider.getBalance(payee.address)]);
+    expect(after[0] - before[0]).to.equal(DEPOSIT - 3n * PRICE);
+    expect(after[1] - before[1]).to.equal(3n * PRICE - receipt.gasUsed * receipt.gasPrice);
+  });
+
+  it("the payee's running watcher answers a stale challenge; the payee then redeems alone, really waiting", async function () {
+    const payer = await client(3);
+    const payee = await client(4);
+    const channel = await payer.open({ payee: payee.address, deposit: DEPOSIT, challengeDuration: 10n }, (p) =>
+      payee.join(p),
+    );
+    await payee.waitForFunding(channel.id, { timeoutMs: 30_000 });
+    payee.receive(await payer.pay(channel.id, 7n * PRICE));
+    const watcher = new ChannelWatcher(payee, { pollingIntervalMs: 200 });
+    watcher.start();
+    try {
+      await payer.challenge(channel.id); // the funding state: all to the payer
+      const deadline = Date.now() + 9_000;
+      while ((await payee.onChain(channel.id)).challenged && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect((await payee.onChain(channel.id)).challenged).to.equal(false);
+    } finally {
+      await watcher.stop();
+    }
+    const payerBefore = await provider.getBalance(payer.address);
+    const started = Date.now();
+    await payee.redeem(channel.id);
+    expect(Date.now() - started).to.be.greaterThan(9_000);
+    expect(await provider.getBalance(payer.address)).to.equal(payerBefore + DEPOSIT - 7n * PRICE);
+  });
+
+  it("refuses to sign or send once the RPC's chain id changes mid-run", async function () {
+    const payer = await client(5);
+    const payee = await client(6);
+    const channel = await payer.open({ payee: payee.address, deposit: DEPOSIT }, (p) => payee.join(p));
+    await rpc(node.url, "anvil_setChainId", [1]);
+    try {
+      await payer.pay(channel.id, PRICE);
+      expect.fail("paid on another chain");
+    } catch (error) {
+      expect((error as PiecepayError).code).to.equal("WRONG_CHAIN");
+    } finally {
+      await rpc(node.url, "anvil_setChainId", [Number(CHAIN_ID)]);
+    }
+    expect(payer.store.getVoucher("sent", channel.id)).to.equal(undefined);
+  });
+});
