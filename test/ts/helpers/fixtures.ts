@@ -48,7 +48,20 @@ export async function deployFixture() {
     return { fixedPart, id: channelId(chainId, adjudicatorAddress, fixedPart) };
   }
 
-  return { adjudicator, app, harness, chainId, adjudicatorAddress, appAddress, deployer, alice, bob, carol, eve, channel };
+  return {
+    adjudicator,
+    app,
+    harness,
+    chainId,
+    adjudicatorAddress,
+    appAddress,
+    deployer,
+    alice,
+    bob,
+    carol,
+    eve,
+    channel,
+  };
 }
 
 /** A two-allocation ETH state [alice, bob]. */

@@ -1,0 +1,283 @@
+// challenge (SECURITY rows 3 and 4): who may challenge, with which turn number, and until when. A refused
+// challenge registers nothing: the status stays as it was and the channel keeps its deposit.
+import { expect } from "chai";
+import { getBytes, hashMessage, parseEther, recoverAddress, ZeroAddress } from "ethers";
+import { challengeHash, signChallenge, stateHash } from "../../../sdk/index.js";
+import { DURATION, ethers, networkHelpers, signed } from "../helpers/fixtures.js";
+import {
+  ALICE,
+  challengeWith,
+  compact,
+  DEPOSIT,
+  type Funded,
+  fingerprintOf,
+  fundedFixture,
+  highS,
+  payOut,
+  sameVariablePart,
+  sentByParticipant,
+  withV,
+  ZERO_RECOVERING,
+} from "./helpers.js";
+
+const { loadFixture, time } = networkHelpers;
+const HALF = parseEther("0.5");
+
+/** The channel's status and ETH holdings, to show that a refused call changed nothing. */
+async function snapshot(c: Funded) {
+  return [...(await c.adjudicator.statusOf(c.id)), await c.adjudicator.holdings(ZeroAddress, c.id)];
+}
+
+describe("Adjudicator.challenge", () => {
+  describe("when a participant challenges an open channel with a state both signed", () => {
+    it("registers it (ChallengeRegistered with the whole variable part); nothing is paid until finalizesAt", async () => {
+      const c = await loadFixture(fundedFixture);
+      const vp = c.state(3n, parseEther("0.3"), parseEther("0.7"));
+      const tx = c.adjudicator.connect(c.alice).challenge(c.fixedPart, [], await c.byBoth(vp), "0x");
+      await expect(tx).to.changeEtherBalances(ethers, [c.alice, c.bob, c.adjudicator], [0n, 0n, 0n]);
+      const finalizesAt = BigInt(await time.latest()) + DURATION;
+      await expect(tx).to.emit(c.adjudicator, "ChallengeRegistered").withArgs(c.id, finalizesAt, sameVariablePart(vp));
+      expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([3n, finalizesAt, fingerprintOf(c.id, vp)]);
+      expect(await c.adjudicator.isFinalized(c.id)).to.equal(false);
+      await expect(payOut(c, vp, c.bob))
+        .to.be.revertedWithCustomError(c.adjudicator, "ChannelNotFinalized")
+        .withArgs(c.id);
+      expect(await c.adjudicator.holdings(ZeroAddress, c.id)).to.equal(DEPOSIT);
+    });
+
+    it("sent by the other participant (bob): registered the same way", async () => {
+      const c = await loadFixture(fundedFixture);
+      const vp = c.state(3n, HALF, HALF);
+      const tx = await c.adjudicator.connect(c.bob).challenge(c.fixedPart, [], await c.byBoth(vp), "0x");
+      await expect(tx)
+        .to.emit(c.adjudicator, "ChallengeRegistered")
+        .withArgs(c.id, BigInt(await time.latest()) + DURATION, sameVariablePart(vp));
+      expect((await c.adjudicator.statusOf(c.id))[0]).to.equal(3n);
+    });
+
+    it("the challenger's own signature may be empty (ADR 0001): alice sends, bob signed", async () => {
+      const c = await loadFixture(fundedFixture);
+      const vp = c.state(3n, HALF, HALF);
+      const candidate = await signed(c.fixedPart, c.id, vp, [c.bob]);
+      const withAlice = { ...candidate, signedBy: 3n, sigs: ["0x", ...candidate.sigs] };
+      await c.adjudicator.connect(c.alice).challenge(c.fixedPart, [], withAlice, "0x");
+      expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([
+        3n,
+        BigInt(await time.latest()) + DURATION,
+        fingerprintOf(c.id, vp),
+      ]);
+    });
+  });
+
+  describe("when someone else sends the challenge (a watchtower)", () => {
+    it("with a participant's challenger signature: registered; the watchtower pays only its gas", async () => {
+      const c = await loadFixture(fundedFixture);
+      const vp = c.state(3n, HALF, HALF);
+      const sig = await signChallenge(c.bob, stateHash(c.id, vp));
+      const tx = c.adjudicator.connect(c.carol).challenge(c.fixedPart, [], await c.byBoth(vp), sig);
+      await expect(tx).to.changeEtherBalances(ethers, [c.carol, c.adjudicator], [0n, 0n]);
+      await expect(tx)
+        .to.emit(c.adjudicator, "ChallengeRegistered")
+        .withArgs(c.id, BigInt(await time.latest()) + DURATION, sameVariablePart(vp));
+      expect((await c.adjudicator.statusOf(c.id))[0]).to.equal(3n);
+    });
+
+    it("without a challenger signature: NotAParticipant(sender), nothing registered", async () => {
+      const c = await loadFixture(fundedFixture);
+      const before = await snapshot(c);
+      await expect(
+        c.adjudicator.connect(c.carol).challenge(c.fixedPart, [], await c.byBoth(c.state(3n, HALF, HALF)), "0x"),
+      )
+        .to.be.revertedWithCustomError(c.adjudicator, "NotAParticipant")
+        .withArgs(c.carol.address);
+      expect(await snapshot(c)).to.deep.equal(before);
+    });
+
+    it("with a stranger's challenger signature: NotAParticipant(stranger), nothing registered", async () => {
+      const c = await loadFixture(fundedFixture);
+      const vp = c.state(3n, HALF, HALF);
+      const sig = await signChallenge(c.eve, stateHash(c.id, vp));
+      await expect(c.adjudicator.connect(c.carol).challenge(c.fixedPart, [], await c.byBoth(vp), sig))
+        .to.be.revertedWithCustomError(c.adjudicator, "NotAParticipant")
+        .withArgs(c.eve.address);
+    });
+
+    it("with a participant's challenger signature for another state: it recovers to a stranger, NotAParticipant", async () => {
+      const c = await loadFixture(fundedFixture);
+      const vp = c.state(3n, HALF, HALF);
+      const other = c.state(4n, HALF, HALF);
+      const sig = await signChallenge(c.bob, stateHash(c.id, other));
+      const recovered = recoverAddress(hashMessage(getBytes(challengeHash(stateHash(c.id, vp)))), sig);
+      expect(recovered).to.not.equal(c.bob.address);
+      await expect(c.adjudicator.connect(c.carol).challenge(c.fixedPart, [], await c.byBoth(vp), sig))
+        .to.be.revertedWithCustomError(c.adjudicator, "NotAParticipant")
+        .withArgs(recovered);
+    });
+
+    const malformed: [string, (sig: string) => string][] = [
+      ["is malleable (high s)", highS],
+      ["has v = 29", (sig) => withV(sig, 29)],
+      ["has v = 0", (sig) => withV(sig, 0)],
+      ["is 64 bytes (EIP-2098 compact)", compact],
+      ["is 66 bytes", (sig) => `${sig}00`],
+      ["recovers to address 0", () => ZERO_RECOVERING],
+    ];
+    for (const [what, mangle] of malformed) {
+      it(`with a challenger signature that ${what}: InvalidChallengerSignature, nothing registered`, async () => {
+        const c = await loadFixture(fundedFixture);
+        const vp = c.state(3n, HALF, HALF);
+        const sig = mangle(await signChallenge(c.bob, stateHash(c.id, vp)));
+        const before = await snapshot(c);
+        await expect(
+          c.adjudicator.connect(c.carol).challenge(c.fixedPart, [], await c.byBoth(vp), sig),
+        ).to.be.revertedWithCustomError(c.adjudicator, "InvalidChallengerSignature");
+        expect(await snapshot(c)).to.deep.equal(before);
+      });
+    }
+  });
+
+  describe("turn numbers (SECURITY row 3)", () => {
+    it("on an open channel, a turn number below the record: TurnNumberTooLow(record, turnNum)", async () => {
+      const c = await loadFixture(fundedFixture);
+      await c.adjudicator.connect(c.alice).checkpoint(c.fixedPart, [], await c.byBoth(c.state(5n, HALF, HALF)));
+      await expect(
+        c.adjudicator.connect(c.alice).challenge(c.fixedPart, [], await c.byBoth(c.state(4n, DEPOSIT, 0n)), "0x"),
+      )
+        .to.be.revertedWithCustomError(c.adjudicator, "TurnNumberTooLow")
+        .withArgs(c.id, 5n, 4n);
+      expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([5n, 0n, 0n]);
+    });
+
+    it("on an open channel, a turn number equal to the record: registered (the record may be matched)", async () => {
+      const c = await loadFixture(fundedFixture);
+      const vp = c.state(5n, HALF, HALF);
+      await c.adjudicator.connect(c.alice).checkpoint(c.fixedPart, [], await c.byBoth(vp));
+      await expect(c.adjudicator.connect(c.alice).challenge(c.fixedPart, [], await c.byBoth(vp), "0x")).to.emit(
+        c.adjudicator,
+        "ChallengeRegistered",
+      );
+    });
+
+    it("during a challenge, a turn number equal to the record: TurnNumberTooLow, the registered state and clock stay", async () => {
+      const c = await loadFixture(fundedFixture);
+      const vp = c.state(5n, HALF, HALF);
+      await c.adjudicator.connect(c.alice).challenge(c.fixedPart, [], await c.byBoth(vp), "0x");
+      const before = await snapshot(c);
+      // Another state with the same turn number, better for bob.
+      const rival = c.state(5n, 0n, DEPOSIT);
+      await expect(c.adjudicator.connect(c.bob).challenge(c.fixedPart, [], await c.byBoth(rival), "0x"))
+        .to.be.revertedWithCustomError(c.adjudicator, "TurnNumberTooLow")
+        .withArgs(c.id, 5n, 5n);
+      // The same state again (to restart the clock): refused too.
+      await expect(c.adjudicator.connect(c.alice).challenge(c.fixedPart, [], await c.byBoth(vp), "0x"))
+        .to.be.revertedWithCustomError(c.adjudicator, "TurnNumberTooLow")
+        .withArgs(c.id, 5n, 5n);
+      expect(await snapshot(c)).to.deep.equal(before);
+    });
+
+    it("during a challenge, a turn number below the record: TurnNumberTooLow", async () => {
+      const c = await loadFixture(fundedFixture);
+      await c.adjudicator.connect(c.alice).challenge(c.fixedPart, [], await c.byBoth(c.state(5n, HALF, HALF)), "0x");
+      await expect(
+        c.adjudicator.connect(c.alice).challenge(c.fixedPart, [], await c.byBoth(c.state(2n, DEPOSIT, 0n)), "0x"),
+      )
+        .to.be.revertedWithCustomError(c.adjudicator, "TurnNumberTooLow")
+        .withArgs(c.id, 5n, 2n);
+    });
+
+    it("during a challenge, a higher turn number: replaces the registered state and restarts the clock", async () => {
+      const c = await loadFixture(fundedFixture);
+      const first = c.state(5n, DEPOSIT, 0n);
+      const newer = c.state(6n, parseEther("0.1"), parseEther("0.9"));
+      await c.adjudicator.connect(c.alice).challenge(c.fixedPart, [], await c.byBoth(first), "0x");
+      await time.increase(DURATION / 2n);
+      await c.adjudicator.connect(c.bob).challenge(c.fixedPart, [], await c.byBoth(newer), "0x");
+      const finalizesAt = BigInt(await time.latest()) + DURATION;
+      expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([6n, finalizesAt, fingerprintOf(c.id, newer)]);
+      await time.increaseTo(finalizesAt);
+      await expect(payOut(c, first, c.alice))
+        .to.be.revertedWithCustomError(c.adjudicator, "FingerprintMismatch")
+        .withArgs(c.id);
+      await expect(payOut(c, newer, c.bob)).to.changeEtherBalances(
+        ethers,
+        [c.alice, c.bob, c.adjudicator],
+        [parseEther("0.1"), parseEther("0.9"), -DEPOSIT],
+      );
+    });
+  });
+
+  describe("finalization (SECURITY rows 3 and 4)", () => {
+    it("at finalizesAt the channel is final: a newer challenge gets ChannelFinalized, the registered outcome is paid (alice gets it all)", async () => {
+      const c = await loadFixture(fundedFixture);
+      const stale = c.state(2n, DEPOSIT, 0n);
+      const finalizesAt = await challengeWith(c, stale);
+      const newer = c.state(3n, 0n, DEPOSIT);
+      const newerSigned = await c.byBoth(newer);
+
+      await time.setNextBlockTimestamp(finalizesAt);
+      await expect(c.adjudicator.connect(c.bob).challenge(c.fixedPart, [], newerSigned, "0x"))
+        .to.be.revertedWithCustomError(c.adjudicator, "ChannelFinalized")
+        .withArgs(c.id);
+      await networkHelpers.mine(); // a block at finalizesAt, for the view
+      expect(await c.adjudicator.isFinalized(c.id)).to.equal(true);
+      await expect(payOut(c, stale, c.carol)).to.changeEtherBalances(
+        ethers,
+        [c.alice, c.bob, c.adjudicator],
+        [DEPOSIT, 0n, -DEPOSIT],
+      );
+      // Paid out: still final, still refused.
+      await expect(c.adjudicator.connect(c.bob).challenge(c.fixedPart, [], newerSigned, "0x"))
+        .to.be.revertedWithCustomError(c.adjudicator, "ChannelFinalized")
+        .withArgs(c.id);
+    });
+
+    it("one second before finalizesAt a newer challenge is accepted: the newer outcome is paid, bob gets it all", async () => {
+      const c = await loadFixture(fundedFixture);
+      const stale = c.state(2n, DEPOSIT, 0n);
+      await c.adjudicator.connect(c.alice).challenge(c.fixedPart, [], await c.byBoth(stale), "0x");
+      const [, finalizesAt] = await c.adjudicator.statusOf(c.id);
+      const newer = c.state(3n, 0n, DEPOSIT);
+      const newerSigned = await c.byBoth(newer);
+      await time.setNextBlockTimestamp(finalizesAt - 1n);
+      await c.adjudicator.connect(c.bob).challenge(c.fixedPart, [], newerSigned, "0x");
+      // The stale challenge's time came, but the newer challenge restarted the clock.
+      await time.increaseTo(finalizesAt);
+      await expect(payOut(c, stale, c.alice))
+        .to.be.revertedWithCustomError(c.adjudicator, "ChannelNotFinalized")
+        .withArgs(c.id);
+      await time.increase(DURATION);
+      await expect(payOut(c, stale, c.alice))
+        .to.be.revertedWithCustomError(c.adjudicator, "FingerprintMismatch")
+        .withArgs(c.id);
+      await expect(payOut(c, newer, c.bob)).to.changeEtherBalances(
+        ethers,
+        [c.alice, c.bob, c.adjudicator],
+        [0n, DEPOSIT, -DEPOSIT],
+      );
+    });
+
+    it("after a conclude: ChannelFinalized, the concluded outcome stays the one to pay", async () => {
+      const c = await loadFixture(fundedFixture);
+      const final = c.state(4n, HALF, HALF, { isFinal: true });
+      await c.adjudicator.connect(c.alice).conclude(c.fixedPart, await c.byBoth(final));
+      await expect(
+        c.adjudicator.connect(c.alice).challenge(c.fixedPart, [], await c.byBoth(c.state(9n, DEPOSIT, 0n)), "0x"),
+      )
+        .to.be.revertedWithCustomError(c.adjudicator, "ChannelFinalized")
+        .withArgs(c.id);
+      await expect(payOut(c, final, c.carol)).to.changeEtherBalances(ethers, [c.alice, c.bob], [HALF, HALF]);
+    });
+  });
+
+  describe("when the candidate is not signed by all and comes without a proof", () => {
+    it("the app decides (here the voucher app: ProofLengthNotOne(0)); nothing registered", async () => {
+      const c = await loadFixture(fundedFixture);
+      const candidate = sentByParticipant(c.state(3n, DEPOSIT, 0n), ALICE);
+      const before = await snapshot(c);
+      await expect(c.adjudicator.connect(c.alice).challenge(c.fixedPart, [], candidate, "0x"))
+        .to.be.revertedWithCustomError(c.app, "ProofLengthNotOne")
+        .withArgs(0n);
+      expect(await snapshot(c)).to.deep.equal(before);
+    });
+  });
+});

@@ -1,0 +1,221 @@
+// conclude and concludeAndTransferAllAssets: the cooperative close. Only a final state signed by every
+// participant (the unanimity rule; the sender's own signature may be empty) finalizes a channel at once.
+import { expect } from "chai";
+import { parseEther, Wallet, ZeroAddress } from "ethers";
+import { type FixedPart, stateHash, toDestination, type VariablePart } from "../../../sdk/index.js";
+import { ethers, networkHelpers, signed } from "../helpers/fixtures.js";
+import {
+  ALICE,
+  BOB,
+  challengeWith,
+  DEPOSIT,
+  fingerprintOf,
+  fundedFixture,
+  payOut,
+  sentByParticipant,
+  withSignatures,
+} from "./helpers.js";
+
+const { loadFixture, time } = networkHelpers;
+const ALICE_GETS = parseEther("0.25");
+const BOB_GETS = DEPOSIT - ALICE_GETS;
+
+describe("Adjudicator.conclude", () => {
+  describe("when the final state is signed by both", () => {
+    it("finalizes at once (Concluded); nothing moves until a payout, which pays alice 0.25 and bob 0.75 ETH", async () => {
+      const c = await loadFixture(fundedFixture);
+      const final = c.state(7n, ALICE_GETS, BOB_GETS, { isFinal: true });
+      const tx = c.adjudicator.connect(c.carol).conclude(c.fixedPart, await c.byBoth(final));
+      await expect(tx).to.changeEtherBalances(ethers, [c.alice, c.bob, c.adjudicator], [0n, 0n, 0n]);
+      const now = BigInt(await time.latest());
+      await expect(tx).to.emit(c.adjudicator, "Concluded").withArgs(c.id, now);
+      expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([7n, now, fingerprintOf(c.id, final)]);
+      expect(await c.adjudicator.isFinalized(c.id)).to.equal(true);
+      await expect(payOut(c, final, c.carol)).to.changeEtherBalances(
+        ethers,
+        [c.alice, c.bob, c.adjudicator],
+        [ALICE_GETS, BOB_GETS, -DEPOSIT],
+      );
+    });
+
+    it("the sender's own signature may be empty (ADR 0001): bob sends with ['0x' for himself]", async () => {
+      const c = await loadFixture(fundedFixture);
+      const final = c.state(7n, ALICE_GETS, BOB_GETS, { isFinal: true });
+      const aliceOnly = await signed(c.fixedPart, c.id, final, [c.alice]);
+      const candidate = withSignatures(final, 3n, [aliceOnly.sigs[0], "0x"]);
+      await expect(c.adjudicator.connect(c.bob).conclude(c.fixedPart, candidate)).to.emit(c.adjudicator, "Concluded");
+    });
+
+    it("an empty signature for bob sent by alice does not count for bob: InvalidSignature(1), not finalized", async () => {
+      const c = await loadFixture(fundedFixture);
+      const final = c.state(7n, ALICE_GETS, BOB_GETS, { isFinal: true });
+      const candidate = withSignatures(final, 3n, ["0x", "0x"]);
+      await expect(c.adjudicator.connect(c.alice).conclude(c.fixedPart, candidate))
+        .to.be.revertedWithCustomError(c.adjudicator, "InvalidSignature")
+        .withArgs(BOB);
+      expect(await c.adjudicator.isFinalized(c.id)).to.equal(false);
+    });
+
+    it("during a challenge with a higher turn number: the final state wins, the record never decreases", async () => {
+      const c = await loadFixture(fundedFixture);
+      await challengeWith(c, c.state(9n, DEPOSIT, 0n));
+      const final = c.state(4n, ALICE_GETS, BOB_GETS, { isFinal: true });
+      await c.adjudicator.connect(c.bob).conclude(c.fixedPart, await c.byBoth(final));
+      expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([
+        9n,
+        BigInt(await time.latest()),
+        fingerprintOf(c.id, final),
+      ]);
+      await expect(payOut(c, final, c.bob)).to.changeEtherBalances(ethers, [c.alice, c.bob], [ALICE_GETS, BOB_GETS]);
+    });
+
+    it("a second time: ChannelFinalized, the first final outcome stays the one to pay", async () => {
+      const c = await loadFixture(fundedFixture);
+      const final = c.state(7n, ALICE_GETS, BOB_GETS, { isFinal: true });
+      await c.adjudicator.conclude(c.fixedPart, await c.byBoth(final));
+      const other = c.state(8n, 0n, DEPOSIT, { isFinal: true });
+      await expect(c.adjudicator.conclude(c.fixedPart, await c.byBoth(other)))
+        .to.be.revertedWithCustomError(c.adjudicator, "ChannelFinalized")
+        .withArgs(c.id);
+      await expect(payOut(c, final, c.carol)).to.changeEtherBalances(ethers, [c.alice, c.bob], [ALICE_GETS, BOB_GETS]);
+    });
+  });
+
+  describe("when the state cannot conclude (nothing is finalized, the deposit stays)", () => {
+    it("it is not final: StateNotFinal(turnNum), even signed by both", async () => {
+      const c = await loadFixture(fundedFixture);
+      await expect(c.adjudicator.conclude(c.fixedPart, await c.byBoth(c.state(7n, ALICE_GETS, BOB_GETS))))
+        .to.be.revertedWithCustomError(c.adjudicator, "StateNotFinal")
+        .withArgs(7n);
+      expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([0n, 0n, 0n]);
+    });
+
+    const partial: [string, bigint][] = [
+      ["alice only", 1n],
+      ["bob only", 2n],
+      ["nobody", 0n],
+    ];
+    for (const [who, signedBy] of partial) {
+      it(`it is signed by ${who}: NotUnanimous(${signedBy}, 3)`, async () => {
+        const c = await loadFixture(fundedFixture);
+        const final = c.state(7n, ALICE_GETS, BOB_GETS, { isFinal: true });
+        const signers = [c.alice, c.bob].filter((_, i) => (signedBy >> BigInt(i)) & 1n);
+        await expect(
+          c.adjudicator.connect(c.alice).conclude(c.fixedPart, await signed(c.fixedPart, c.id, final, signers)),
+        )
+          .to.be.revertedWithCustomError(c.adjudicator, "NotUnanimous")
+          .withArgs(signedBy, 3n);
+        expect(await c.adjudicator.isFinalized(c.id)).to.equal(false);
+      });
+    }
+
+    it("a 3-party channel signed by two: NotUnanimous(3, 7)", async () => {
+      const c = await loadFixture(fundedFixture);
+      const { fixedPart, id } = c.channel({
+        channelNonce: 3n,
+        participants: [c.alice.address, c.bob.address, c.carol.address],
+      });
+      const final = { ...c.state(1n, 0n, 0n, { isFinal: true }) };
+      await expect(c.adjudicator.conclude(fixedPart, await signed(fixedPart, id, final, [c.alice, c.bob])))
+        .to.be.revertedWithCustomError(c.adjudicator, "NotUnanimous")
+        .withArgs(3n, 7n);
+    });
+  });
+
+  describe("participant counts", () => {
+    it("a 1-party channel: its only participant concludes alone by sending it, and is paid everything", async () => {
+      const c = await loadFixture(fundedFixture);
+      const { fixedPart, id } = c.channel({ channelNonce: 4n, participants: [c.alice.address] });
+      await c.adjudicator.connect(c.bob).deposit(ZeroAddress, id, 0n, 100n, { value: 100n });
+      const final: VariablePart = {
+        outcome: [{ asset: ZeroAddress, allocations: [{ destination: toDestination(c.alice.address), amount: 100n }] }],
+        appData: "0x",
+        turnNum: 1n,
+        isFinal: true,
+      };
+      await expect(
+        c.adjudicator.connect(c.alice).concludeAndTransferAllAssets(fixedPart, sentByParticipant(final, ALICE)),
+      ).to.changeEtherBalances(ethers, [c.alice, c.bob, c.adjudicator], [100n, 0n, -100n]);
+      expect(await c.adjudicator.holdings(ZeroAddress, id)).to.equal(0n);
+    });
+
+    const counts: [string, number][] = [
+      ["no participant", 0],
+      ["256 participants", 256],
+    ];
+    for (const [what, count] of counts) {
+      it(`${what}: InvalidParticipantCount(${count}) from conclude, challenge and checkpoint`, async () => {
+        const c = await loadFixture(fundedFixture);
+        const participants = Array.from(
+          { length: count },
+          (_, i) => new Wallet(`0x${(i + 1).toString(16).padStart(64, "0")}`).address,
+        );
+        const fixedPart: FixedPart = { ...c.fixedPart, participants };
+        const final = withSignatures(c.state(1n, 0n, 0n, { isFinal: true }), 0n, []);
+        await expect(c.adjudicator.conclude(fixedPart, { ...final, signedBy: 0n }))
+          .to.be.revertedWithCustomError(c.adjudicator, "InvalidParticipantCount")
+          .withArgs(count);
+        await expect(c.adjudicator.challenge(fixedPart, [], final, "0x"))
+          .to.be.revertedWithCustomError(c.adjudicator, "InvalidParticipantCount")
+          .withArgs(count);
+        await expect(c.adjudicator.checkpoint(fixedPart, [], final))
+          .to.be.revertedWithCustomError(c.adjudicator, "InvalidParticipantCount")
+          .withArgs(count);
+      });
+    }
+  });
+});
+
+describe("Adjudicator.concludeAndTransferAllAssets", () => {
+  it("pays alice 0.25 and bob 0.75 ETH in the closing transaction; nothing is owed after, nothing can be paid twice", async () => {
+    const c = await loadFixture(fundedFixture);
+    const final = c.state(7n, ALICE_GETS, BOB_GETS, { isFinal: true });
+    const tx = c.adjudicator.connect(c.bob).concludeAndTransferAllAssets(c.fixedPart, await c.byBoth(final));
+    await expect(tx).to.changeEtherBalances(ethers, [c.alice, c.bob, c.adjudicator], [ALICE_GETS, BOB_GETS, -DEPOSIT]);
+    const now = BigInt(await time.latest());
+    await expect(tx).to.emit(c.adjudicator, "Concluded").withArgs(c.id, now);
+    await expect(tx).to.emit(c.adjudicator, "HoldingsUpdated").withArgs(c.id, ZeroAddress, 0n);
+    // Fingerprint 0: nothing is owed.
+    expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([7n, now, 0n]);
+    await expect(payOut(c, final, c.bob))
+      .to.be.revertedWithCustomError(c.adjudicator, "FingerprintMismatch")
+      .withArgs(c.id);
+    await expect(c.adjudicator.concludeAndTransferAllAssets(c.fixedPart, await c.byBoth(final)))
+      .to.be.revertedWithCustomError(c.adjudicator, "ChannelFinalized")
+      .withArgs(c.id);
+  });
+
+  it("when the outcome asks for more than the holdings: pays in order (alice 0.7, bob the 0.3 left); bob's 0.4 stays owed and is paid after a top-up", async () => {
+    const c = await loadFixture(fundedFixture);
+    const final = c.state(7n, parseEther("0.7"), parseEther("0.7"), { isFinal: true });
+    await expect(c.adjudicator.concludeAndTransferAllAssets(c.fixedPart, await c.byBoth(final))).to.changeEtherBalances(
+      ethers,
+      [c.alice, c.bob, c.adjudicator],
+      [parseEther("0.7"), parseEther("0.3"), -DEPOSIT],
+    );
+    const owed = c.state(7n, 0n, parseEther("0.4"), { isFinal: true }).outcome;
+    await c.adjudicator
+      .connect(c.alice)
+      .deposit(ZeroAddress, c.id, 0n, parseEther("0.4"), { value: parseEther("0.4") });
+    await expect(c.adjudicator.transferAllAssets(c.id, stateHash(c.id, final), owed)).to.changeEtherBalances(
+      ethers,
+      [c.alice, c.bob, c.adjudicator],
+      [0n, parseEther("0.4"), -parseEther("0.4")],
+    );
+    expect(await c.adjudicator.holdings(ZeroAddress, c.id)).to.equal(0n);
+  });
+
+  it("when the state is not final or not unanimous: StateNotFinal / NotUnanimous, nobody is paid", async () => {
+    const c = await loadFixture(fundedFixture);
+    await expect(c.adjudicator.concludeAndTransferAllAssets(c.fixedPart, await c.byBoth(c.state(7n, 0n, DEPOSIT))))
+      .to.be.revertedWithCustomError(c.adjudicator, "StateNotFinal")
+      .withArgs(7n);
+    const final = c.state(7n, 0n, DEPOSIT, { isFinal: true });
+    await expect(
+      c.adjudicator.concludeAndTransferAllAssets(c.fixedPart, await signed(c.fixedPart, c.id, final, [c.bob])),
+    )
+      .to.be.revertedWithCustomError(c.adjudicator, "NotUnanimous")
+      .withArgs(2n, 3n);
+    expect(await c.adjudicator.holdings(ZeroAddress, c.id)).to.equal(DEPOSIT);
+  });
+});
