@@ -1,0 +1,446 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {Adjudicator} from "../../contracts/Adjudicator.sol";
+import {VoucherPaymentApp} from "../../contracts/VoucherPaymentApp.sol";
+import {
+    Allocation,
+    ChannelId,
+    FixedPart,
+    SignedVariablePart,
+    SingleAssetExit,
+    VariablePart
+} from "../../contracts/interfaces/ChannelTypes.sol";
+import {TestToken} from "../../contracts/test/TestToken.sol";
+import {ChannelBuilder} from "./utils/ChannelBuilder.sol";
+import {VM} from "./utils/Vm.sol";
+
+/// @notice Drives the adjudicator at random for the invariant tests: deposits ETH and tokens into five channels,
+/// signs states with known keys, challenges (as a participant or through a watchtower), checkpoints, answers
+/// challenges with vouchers, concludes, lets time pass and pays out. Ghost variables record what went in and out
+/// and anything that must never happen; MoneyInvariants.t.sol and StatusInvariants.t.sol check them after every call.
+/// @dev Channels 0 and 1 are ETH, 2 and 3 token, 4 holds both and pays part of each asset into channels 0 and 2.
+/// Every call catches the adjudicator's reverts so that the ghosts only follow what succeeded.
+// solhint-disable-next-line max-states-count
+contract AdjudicatorHandler is ChannelBuilder {
+    uint256 public constant CHANNELS = 5;
+    uint256 internal constant MIXED = 4;
+    /// @dev Allocation slots per asset in the flattened per-channel arrays (the mixed channel has three).
+    uint256 internal constant SLOTS = 3;
+    uint256 internal constant MAX_AMOUNT = 12 ether;
+
+    Adjudicator public immutable adjudicator;
+    VoucherPaymentApp public immutable app;
+    TestToken public immutable token;
+
+    FixedPart[CHANNELS] internal _fixedParts;
+    ChannelId[CHANNELS] public channelIds;
+    uint256[CHANNELS] internal _payerKeys;
+    uint256[CHANNELS] internal _payeeKeys;
+
+    // ---------------------------------------------------------------------------------- mirror of each channel
+
+    /// @dev The handler's clock: cheatcode time changes are re-applied at the start of every call.
+    uint256 public currentTime;
+    /// @dev A state is registered (challenge or conclude) and not cleared since.
+    bool[CHANNELS] public registered;
+    bytes32[CHANNELS] public registeredStateHash;
+    bytes[CHANNELS] internal _registeredState; // abi.encode(VariablePart)
+    uint256[CHANNELS] public registeredFinalizesAt;
+    bytes[CHANNELS] internal _owed; // abi.encode(SingleAssetExit[]): the outcome still owed
+    bytes[CHANNELS] internal _lastBothSigned; // abi.encode(VariablePart), the latest state both signed on chain
+    /// @dev Flattened [asset * SLOTS + allocation]: the registered amounts and what was paid to each since.
+    uint256[SLOTS * 2][CHANNELS] internal _registeredAmounts;
+    uint256[SLOTS * 2][CHANNELS] internal _paidTotals;
+
+    /// @dev The status seen when the channel was first seen finalized; it may never change afterwards (only the
+    /// fingerprint, as payouts reduce what is owed).
+    bool[CHANNELS] public frozen;
+    uint48[CHANNELS] public frozenTurnNumRecord;
+    uint48[CHANNELS] public frozenFinalizesAt;
+    bytes32[CHANNELS] public frozenStateHash;
+    uint48[CHANNELS] public maxTurnNumRecord;
+
+    // ------------------------------------------------------------------------------------------------- ghosts
+
+    mapping(address asset => uint256 amount) public totalDeposited;
+    mapping(address asset => uint256 amount) public totalPaidOut;
+    /// @dev Things that must never happen; each must stay 0.
+    uint256 public channelPaidMoreThanHeld;
+    uint256 public payoutNotMatchingDebit;
+    uint256 public allocationPaidMoreThanOwed;
+    uint256 public finalizedChannelChanged;
+    uint256 public turnNumRecordDecreased;
+    uint256 public owedOutcomeRefused;
+    /// @dev Successful calls per action, to show the runs reach every part of the game.
+    mapping(bytes32 action => uint256 count) public succeeded;
+
+    struct Snapshot {
+        uint256[SLOTS * 2] destination; // the destination's balance (or holdings for a channel) per allocation
+        uint256[2] held; // the paying channel's holdings of each exit's asset
+    }
+
+    constructor() {
+        adjudicator = new Adjudicator();
+        app = new VoucherPaymentApp();
+        token = new TestToken();
+        uint48[CHANNELS] memory durations = [uint48(10), 1 hours, 1 days, 10 minutes, 12 hours];
+        for (uint256 c; c < CHANNELS; ++c) {
+            _payerKeys[c] = 0xA000 + c;
+            _payeeKeys[c] = 0xB000 + c;
+            FixedPart memory fixedPart = _fixedPart(
+                VM.addr(_payerKeys[c]), VM.addr(_payeeKeys[c]), uint64(c), address(app), durations[c]
+            );
+            _fixedParts[c] = fixedPart;
+            channelIds[c] = adjudicator.channelIdOf(fixedPart);
+        }
+        token.approve(address(adjudicator), type(uint256).max);
+        currentTime = block.timestamp;
+    }
+
+    /// @dev Time moves only in `warp`, which syncs itself; so one sync after each action is enough.
+    modifier step() {
+        VM.warp(currentTime);
+        _;
+        _sync();
+    }
+
+    // -------------------------------------------------------------------------------------------- actions
+
+    /// @notice Deposits ETH into any channel (even one whose outcome never pays ETH: it then stays held).
+    function depositEth(uint256 channelSeed, uint256 amount) external step {
+        (, ChannelId id) = _channel(channelSeed);
+        amount = 1 + amount % 10 ether;
+        VM.deal(address(this), address(this).balance + amount);
+        uint256 held = adjudicator.holdings(address(0), id);
+        try adjudicator.deposit{value: amount}(address(0), id, held, amount) {
+            totalDeposited[address(0)] += amount;
+            ++succeeded["deposit"];
+        } catch {}
+    }
+
+    /// @notice Deposits tokens into any channel.
+    function depositToken(uint256 channelSeed, uint256 amount) external step {
+        (, ChannelId id) = _channel(channelSeed);
+        amount = 1 + amount % 10 ether;
+        token.mint(address(this), amount);
+        uint256 held = adjudicator.holdings(address(token), id);
+        try adjudicator.deposit(address(token), id, held, amount) {
+            totalDeposited[address(token)] += amount;
+            ++succeeded["deposit"];
+        } catch {}
+    }
+
+    /// @notice Challenges with a new state both signed, sent by the payer or by a watchtower with the payer's
+    /// challenge signature. Turn numbers are drawn around the record, stale ones included.
+    function challenge(uint256 channelSeed, uint256 turnSeed, uint256 amountSeed, bool viaWatchtower)
+        external
+        step
+    {
+        (uint256 c, ChannelId id) = _channel(channelSeed);
+        bool wasFinalized = adjudicator.isFinalized(id);
+        VariablePart memory state = _newState(c, _turnNum(id, turnSeed), amountSeed, false);
+        SignedVariablePart memory signed = _signedByBoth(id, state, _payerKeys[c], _payeeKeys[c]);
+        bytes32 stateHash = _stateHash(id, state);
+        bytes memory challengerSig;
+        if (viaWatchtower) challengerSig = _challengerSig(_payerKeys[c], stateHash);
+        else VM.prank(_fixedParts[c].participants[0]);
+        try adjudicator.challenge(_fixedParts[c], _noProof(), signed, challengerSig) {
+            if (wasFinalized) ++finalizedChannelChanged;
+            _register(c, state, stateHash, block.timestamp + _fixedParts[c].challengeDuration);
+            _lastBothSigned[c] = abi.encode(state);
+            ++succeeded["challenge"];
+        } catch {}
+    }
+
+    /// @notice Records a newer state both signed; clears any challenge.
+    function checkpoint(uint256 channelSeed, uint256 turnSeed, uint256 amountSeed) external step {
+        (uint256 c, ChannelId id) = _channel(channelSeed);
+        bool wasFinalized = adjudicator.isFinalized(id);
+        VariablePart memory state = _newState(c, _turnNum(id, turnSeed), amountSeed, false);
+        SignedVariablePart memory signed = _signedByBoth(id, state, _payerKeys[c], _payeeKeys[c]);
+        try adjudicator.checkpoint(_fixedParts[c], _noProof(), signed) {
+            if (wasFinalized) ++finalizedChannelChanged;
+            registered[c] = false;
+            _lastBothSigned[c] = abi.encode(state);
+            ++succeeded["checkpoint"];
+        } catch {}
+    }
+
+    /// @notice The payee alone challenges with a voucher on top of the latest state both signed.
+    function challengeWithVoucher(uint256 channelSeed, uint256 voucherSeed) external step {
+        (uint256 c, ChannelId id) = _channel(channelSeed);
+        if (c == MIXED || _lastBothSigned[c].length == 0) return;
+        bool wasFinalized = adjudicator.isFinalized(id);
+        VariablePart memory base = abi.decode(_lastBothSigned[c], (VariablePart));
+        (uint48 record,,) = adjudicator.statusOf(id);
+        VariablePart memory state = _voucherState(c, id, base, record + 1, voucherSeed);
+        SignedVariablePart[] memory proof = new SignedVariablePart[](1);
+        proof[0] = _signedByBoth(id, base, _payerKeys[c], _payeeKeys[c]);
+        VM.prank(_fixedParts[c].participants[1]);
+        try adjudicator.challenge(_fixedParts[c], proof, _signedByPayee(id, state, _payeeKeys[c], true), "") {
+            if (wasFinalized) ++finalizedChannelChanged;
+            _register(c, state, _stateHash(id, state), block.timestamp + _fixedParts[c].challengeDuration);
+            ++succeeded["challengeWithVoucher"];
+        } catch {}
+    }
+
+    /// @notice The payee answers the ongoing challenge with a voucher move from the challenged state.
+    function respondWithVoucher(uint256 channelSeed, uint256 voucherSeed, bool payeeSends) external step {
+        (uint256 c, ChannelId id) = _channel(channelSeed);
+        if (c == MIXED || !registered[c]) return;
+        bool wasFinalized = adjudicator.isFinalized(id);
+        VariablePart memory challenged = abi.decode(_registeredState[c], (VariablePart));
+        VariablePart memory response = _voucherState(c, id, challenged, challenged.turnNum + 1, voucherSeed);
+        SignedVariablePart memory signed = _signedByPayee(id, response, _payeeKeys[c], payeeSends);
+        if (payeeSends) VM.prank(_fixedParts[c].participants[1]);
+        try adjudicator.respond(_fixedParts[c], challenged, signed) {
+            if (wasFinalized) ++finalizedChannelChanged;
+            registered[c] = false;
+            ++succeeded["respond"];
+        } catch {}
+    }
+
+    /// @notice Concludes with a final state both signed, and in one case of two pays it out in the same call.
+    function conclude(uint256 channelSeed, uint256 turnSeed, uint256 amountSeed, bool andTransfer) external step {
+        (uint256 c, ChannelId id) = _channel(channelSeed);
+        bool wasFinalized = adjudicator.isFinalized(id);
+        VariablePart memory state = _newState(c, _turnNum(id, turnSeed), amountSeed, true);
+        SignedVariablePart memory signed = _signedByBoth(id, state, _payerKeys[c], _payeeKeys[c]);
+        bytes32 stateHash = _stateHash(id, state);
+        if (!andTransfer) {
+            try adjudicator.conclude(_fixedParts[c], signed) {
+                if (wasFinalized) ++finalizedChannelChanged;
+                _register(c, state, stateHash, block.timestamp);
+                ++succeeded["conclude"];
+            } catch {}
+            return;
+        }
+        Snapshot memory before = _snapshot(c, state.outcome);
+        try adjudicator.concludeAndTransferAllAssets(_fixedParts[c], signed) {
+            if (wasFinalized) ++finalizedChannelChanged;
+            _register(c, state, stateHash, block.timestamp);
+            _account(c, state.outcome, before);
+            ++succeeded["concludeAndTransfer"];
+        } catch {}
+    }
+
+    /// @notice Lets up to two days pass.
+    function warp(uint256 secondsSeed) external {
+        currentTime += secondsSeed % 2 days;
+        VM.warp(currentTime);
+        _sync();
+    }
+
+    /// @notice Pays some allocations of one asset of a finalized channel, by index (empty mask: all).
+    function transfer(uint256 channelSeed, uint256 assetSeed, uint256 indexMask) external step {
+        (uint256 c, ChannelId id) = _channel(channelSeed);
+        if (!registered[c]) return;
+        SingleAssetExit[] memory owed = abi.decode(_owed[c], (SingleAssetExit[]));
+        uint256 assetIndex = assetSeed % owed.length;
+        uint256[] memory indices = _indices(owed[assetIndex].allocations.length, indexMask);
+        Snapshot memory before = _snapshot(c, owed);
+        try adjudicator.transfer(assetIndex, id, registeredStateHash[c], owed, indices) {
+            _account(c, owed, before);
+            ++succeeded["transfer"];
+        } catch {
+            _refused(c, owed);
+        }
+    }
+
+    /// @notice Pays every allocation of every asset of a finalized channel.
+    function transferAllAssets(uint256 channelSeed) external step {
+        (uint256 c, ChannelId id) = _channel(channelSeed);
+        if (!registered[c]) return;
+        SingleAssetExit[] memory owed = abi.decode(_owed[c], (SingleAssetExit[]));
+        Snapshot memory before = _snapshot(c, owed);
+        try adjudicator.transferAllAssets(id, registeredStateHash[c], owed) {
+            _account(c, owed, before);
+            ++succeeded["transferAllAssets"];
+        } catch {
+            _refused(c, owed);
+        }
+    }
+
+    // --------------------------------------------------------------------------------------------- views
+
+    /// @notice The fingerprint the adjudicator must hold for channel `c` given the mirror of what is owed.
+    function expectedFingerprint(uint256 c) external view returns (uint160) {
+        SingleAssetExit[] memory owed = abi.decode(_owed[c], (SingleAssetExit[]));
+        return _fingerprint(registeredStateHash[c], _anythingOwed(owed) ? keccak256(_owed[c]) : bytes32(0));
+    }
+
+    /// @notice Registered amount and total paid of allocation slot `k` (asset * 3 + allocation) of channel `c`.
+    function allocationPaid(uint256 c, uint256 k) external view returns (uint256 amount, uint256 paid) {
+        return (_registeredAmounts[c][k], _paidTotals[c][k]);
+    }
+
+    // ------------------------------------------------------------------------------------------- internals
+
+    function _channel(uint256 seed) internal view returns (uint256 c, ChannelId id) {
+        c = seed % CHANNELS;
+        id = channelIds[c];
+    }
+
+    /// @dev Around the record: mostly newer, sometimes equal, one time in eight one below it.
+    function _turnNum(ChannelId id, uint256 seed) internal view returns (uint48) {
+        (uint48 record,,) = adjudicator.statusOf(id);
+        if (seed % 8 == 7 && record > 0) return record - 1;
+        return record + uint48(seed % 3);
+    }
+
+    /// @dev A state both would sign: random amounts that may add up to more than the channel holds.
+    function _newState(uint256 c, uint48 turnNum, uint256 amountSeed, bool isFinal)
+        internal
+        view
+        returns (VariablePart memory state)
+    {
+        address payer = _fixedParts[c].participants[0];
+        address payee = _fixedParts[c].participants[1];
+        uint256 a0 = uint256(keccak256(abi.encode(amountSeed, 0))) % MAX_AMOUNT;
+        uint256 a1 = uint256(keccak256(abi.encode(amountSeed, 1))) % MAX_AMOUNT;
+        SingleAssetExit[] memory outcome;
+        if (c == MIXED) {
+            outcome = new SingleAssetExit[](2);
+            for (uint256 a; a < 2; ++a) {
+                Allocation[] memory allocations = new Allocation[](3);
+                allocations[0] = Allocation(_destination(payer), a0 / (a + 1));
+                allocations[1] = Allocation(_destination(payee), a1 / (a + 1));
+                // Part of each asset goes into another channel: ETH into channel 0, tokens into channel 2.
+                allocations[2] = Allocation(ChannelId.unwrap(channelIds[a * 2]), (a0 + a1) / 4);
+                outcome[a] = SingleAssetExit(a == 0 ? address(0) : address(token), allocations);
+            }
+        } else {
+            outcome = _twoParty(c < 2 ? address(0) : address(token), payer, a0, payee, a1);
+        }
+        state = VariablePart(outcome, "", turnNum, isFinal);
+    }
+
+    /// @dev `base` with a voucher that moves up to the payer's allocation (sometimes more, which must fail).
+    function _voucherState(uint256 c, ChannelId id, VariablePart memory base, uint48 turnNum, uint256 seed)
+        internal
+        view
+        returns (VariablePart memory state)
+    {
+        uint256 previous = base.appData.length == 97 ? uint256(bytes32(base.appData)) : 0;
+        Allocation[] memory allocations = base.outcome[0].allocations;
+        uint256 payerAmount = allocations[0].amount;
+        uint256 delta = seed % 16 == 15 ? payerAmount + 1 : _mulDiv(payerAmount, seed % 1001, 1000);
+        uint256 payerAfter = delta > payerAmount ? 0 : payerAmount - delta;
+        state = VariablePart(
+            _twoParty(
+                base.outcome[0].asset,
+                _fixedParts[c].participants[0],
+                payerAfter,
+                _fixedParts[c].participants[1],
+                allocations[1].amount + delta
+            ),
+            _voucher(_payerKeys[c], id, previous + delta),
+            turnNum,
+            false
+        );
+    }
+
+    function _mulDiv(uint256 x, uint256 numerator, uint256 denominator) internal pure returns (uint256) {
+        return x * numerator / denominator;
+    }
+
+    function _register(uint256 c, VariablePart memory state, bytes32 stateHash, uint256 finalizesAt) internal {
+        registered[c] = true;
+        registeredStateHash[c] = stateHash;
+        _registeredState[c] = abi.encode(state);
+        registeredFinalizesAt[c] = finalizesAt;
+        _owed[c] = abi.encode(state.outcome);
+        for (uint256 k; k < SLOTS * 2; ++k) {
+            _registeredAmounts[c][k] = 0;
+            _paidTotals[c][k] = 0;
+        }
+        for (uint256 a; a < state.outcome.length; ++a) {
+            Allocation[] memory allocations = state.outcome[a].allocations;
+            for (uint256 i; i < allocations.length; ++i) {
+                _registeredAmounts[c][a * SLOTS + i] = allocations[i].amount;
+            }
+        }
+    }
+
+    /// @dev Follows the status of every channel: the record must never go down, and a channel seen finalized has
+    /// its status frozen for the invariants to compare against.
+    function _sync() internal {
+        for (uint256 c; c < CHANNELS; ++c) {
+            ChannelId id = channelIds[c];
+            (uint48 record, uint48 finalizesAt,) = adjudicator.statusOf(id);
+            if (record < maxTurnNumRecord[c]) ++turnNumRecordDecreased;
+            else maxTurnNumRecord[c] = record;
+            if (!frozen[c] && adjudicator.isFinalized(id)) {
+                frozen[c] = true;
+                frozenTurnNumRecord[c] = record;
+                frozenFinalizesAt[c] = finalizesAt;
+                frozenStateHash[c] = registeredStateHash[c];
+            }
+        }
+    }
+
+    function _indices(uint256 count, uint256 mask) internal pure returns (uint256[] memory indices) {
+        mask %= 1 << count;
+        uint256 n;
+        for (uint256 i; i < count; ++i) if ((mask >> i) & 1 == 1) ++n;
+        indices = new uint256[](n);
+        n = 0;
+        for (uint256 i; i < count; ++i) if ((mask >> i) & 1 == 1) indices[n++] = i;
+    }
+
+    function _balanceOf(address asset, bytes32 destination) internal view returns (uint256) {
+        if (uint256(destination) >> 160 != 0) return adjudicator.holdings(asset, ChannelId.wrap(destination));
+        address account = address(uint160(uint256(destination)));
+        return asset == address(0) ? account.balance : token.balanceOf(account);
+    }
+
+    function _snapshot(uint256 c, SingleAssetExit[] memory outcome) internal view returns (Snapshot memory snap) {
+        for (uint256 a; a < outcome.length; ++a) {
+            snap.held[a] = adjudicator.holdings(outcome[a].asset, channelIds[c]);
+            Allocation[] memory allocations = outcome[a].allocations;
+            for (uint256 i; i < allocations.length; ++i) {
+                snap.destination[a * SLOTS + i] = _balanceOf(outcome[a].asset, allocations[i].destination);
+            }
+        }
+    }
+
+    /// @dev After a payout of `owed`: measures what each destination received and what the channel lost, checks
+    /// them against each other and against what was owed and held, and updates the mirror of what is owed.
+    function _account(uint256 c, SingleAssetExit[] memory owed, Snapshot memory before) internal {
+        for (uint256 a; a < owed.length; ++a) {
+            address asset = owed[a].asset;
+            uint256 held = adjudicator.holdings(asset, channelIds[c]);
+            uint256 debited = before.held[a] - held;
+            uint256 paidTotal;
+            Allocation[] memory allocations = owed[a].allocations;
+            for (uint256 i; i < allocations.length; ++i) {
+                uint256 paid = _balanceOf(asset, allocations[i].destination) - before.destination[a * SLOTS + i];
+                if (paid > allocations[i].amount) {
+                    ++allocationPaidMoreThanOwed;
+                    paid = allocations[i].amount;
+                }
+                allocations[i].amount -= paid;
+                _paidTotals[c][a * SLOTS + i] += paid;
+                paidTotal += paid;
+                if (uint256(allocations[i].destination) >> 160 == 0) totalPaidOut[asset] += paid;
+            }
+            if (paidTotal > before.held[a]) ++channelPaidMoreThanHeld;
+            if (paidTotal != debited) ++payoutNotMatchingDebit;
+        }
+        _owed[c] = abi.encode(owed);
+    }
+
+    /// @dev A payout of the registered state and the outcome still owed may only be refused when the channel has
+    /// not finalized or nothing is owed.
+    function _refused(uint256 c, SingleAssetExit[] memory owed) internal {
+        if (adjudicator.isFinalized(channelIds[c]) && _anythingOwed(owed)) ++owedOutcomeRefused;
+    }
+
+    function _anythingOwed(SingleAssetExit[] memory owed) internal pure returns (bool) {
+        for (uint256 a; a < owed.length; ++a) {
+            for (uint256 i; i < owed[a].allocations.length; ++i) if (owed[a].allocations[i].amount != 0) return true;
+        }
+        return false;
+    }
+}

@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IAdjudicator} from "../../contracts/interfaces/IAdjudicator.sol";
+import {SignedVariablePart, VariablePart} from "../../contracts/interfaces/ChannelTypes.sol";
+import {AdjudicatorTestBase} from "./utils/AdjudicatorTestBase.sol";
+import {VM} from "./utils/Vm.sol";
+
+/// @notice Fuzzed turn numbers in the dispute game (SECURITY.md rows 3, 4, 5 and 7): only a state at least as new
+/// as the record can be registered, a stale challenge cannot stand against a newer supported state, and turn
+/// numbers at the top of uint48 never wrap around.
+contract DisputesFuzzTest is AdjudicatorTestBase {
+    uint48 internal constant MAX_TURN = type(uint48).max;
+    uint256 internal constant FUNDS = 10 ether;
+
+    /// @notice Funds: the payer challenges with a stale state that gives it everything; a second challenge at or
+    /// below it is refused, the payee's newer state clears it before the timeout, the stale state can no longer
+    /// be registered, and the newer outcome is what gets paid (payee `owed`, payer the rest of the deposit).
+    function testFuzz_staleChallengeCannotStandAgainstNewerState(
+        uint48 staleTurn,
+        uint48 newerTurn,
+        uint48 lowerTurn,
+        uint256 owed,
+        uint256 elapsed
+    ) public {
+        staleTurn = uint48(_bound(staleTurn, 0, MAX_TURN - 1));
+        newerTurn = uint48(_bound(newerTurn, staleTurn + 1, MAX_TURN));
+        lowerTurn = uint48(_bound(lowerTurn, 0, staleTurn));
+        owed = _bound(owed, 0, FUNDS);
+        _deposit(address(0), FUNDS);
+
+        VariablePart memory stale = _state(address(0), FUNDS, 0, staleTurn, false);
+        _challengeByPayer(stale);
+        (, uint48 finalizesAt,) = adjudicator.statusOf(channelId);
+
+        // During a challenge the record must be beaten: a state at or below it is refused.
+        VariablePart memory lower = _state(address(0), FUNDS, 0, lowerTurn, false);
+        VM.expectRevert(
+            abi.encodeWithSelector(IAdjudicator.TurnNumberTooLow.selector, channelId, staleTurn, lowerTurn)
+        );
+        _challengeByPayer(lower);
+
+        // Any time before finalizesAt, the newer state both signed clears the challenge.
+        VM.warp(block.timestamp + _bound(elapsed, 0, DURATION - 1));
+        VariablePart memory newer = _state(address(0), FUNDS - owed, owed, newerTurn, false);
+        VM.prank(payee);
+        adjudicator.checkpoint(fixedPart, _noProof(), _signedByBoth(channelId, newer, PAYER_KEY, PAYEE_KEY));
+        (uint48 record, uint48 cleared, uint160 fingerprint) = adjudicator.statusOf(channelId);
+        _assertEq(record, newerTurn, "record is the newer turn");
+        _assertEq(cleared, 0, "challenge cleared");
+        _assertEq(fingerprint, 0, "nothing registered");
+
+        // The stale state can never be registered again, and its outcome never paid.
+        VM.expectRevert(
+            abi.encodeWithSelector(IAdjudicator.TurnNumberTooLow.selector, channelId, newerTurn, staleTurn)
+        );
+        _challengeByPayer(stale);
+        VM.warp(finalizesAt);
+        VM.expectRevert(abi.encodeWithSelector(IAdjudicator.ChannelNotFinalized.selector, channelId));
+        _payAll(stale);
+
+        // The payee registers the newer state (equal to the record is allowed on an open channel) and is paid.
+        _challengeByPayeeAndPay(newer, owed);
+    }
+
+    function _challengeByPayeeAndPay(VariablePart memory newer, uint256 owed) internal {
+        VM.prank(payee);
+        adjudicator.challenge(fixedPart, _noProof(), _signedByBoth(channelId, newer, PAYER_KEY, PAYEE_KEY), "");
+        VM.warp(block.timestamp + DURATION);
+        uint256 payerBefore = payer.balance;
+        uint256 payeeBefore = payee.balance;
+        _payAll(newer);
+        _assertEq(payee.balance - payeeBefore, owed, "payee paid the newer outcome");
+        _assertEq(payer.balance - payerBefore, FUNDS - owed, "payer paid the rest");
+        _assertEq(adjudicator.holdings(address(0), channelId), 0, "channel emptied");
+    }
+
+    /// @notice Funds: once the challenge duration has passed, a newer state comes too late (checkpoint, challenge
+    /// and response are refused) and the registered stale outcome is paid: the payer gets the whole deposit.
+    function testFuzz_newerStateAfterTimeoutIsTooLate(uint48 staleTurn, uint48 newerTurn, uint256 lateBy) public {
+        staleTurn = uint48(_bound(staleTurn, 0, MAX_TURN - 1));
+        newerTurn = uint48(_bound(newerTurn, staleTurn + 1, MAX_TURN));
+        _deposit(address(0), FUNDS);
+        VariablePart memory stale = _state(address(0), FUNDS, 0, staleTurn, false);
+        _challengeByPayer(stale);
+        (, uint48 finalizesAt,) = adjudicator.statusOf(channelId);
+        VM.warp(finalizesAt + _bound(lateBy, 0, 3650 days));
+
+        VariablePart memory newer = _state(address(0), 0, FUNDS, newerTurn, false);
+        SignedVariablePart memory signed = _signedByBoth(channelId, newer, PAYER_KEY, PAYEE_KEY);
+        bytes memory finalized = abi.encodeWithSelector(IAdjudicator.ChannelFinalized.selector, channelId);
+        VM.prank(payee);
+        VM.expectRevert(finalized);
+        adjudicator.checkpoint(fixedPart, _noProof(), signed);
+        VM.prank(payee);
+        VM.expectRevert(finalized);
+        adjudicator.challenge(fixedPart, _noProof(), signed, "");
+        if (newerTurn == staleTurn + 1) {
+            VM.prank(payee);
+            VM.expectRevert(finalized);
+            adjudicator.respond(fixedPart, stale, signed);
+        }
+
+        uint256 payerBefore = payer.balance;
+        _payAll(stale);
+        _assertEq(payer.balance - payerBefore, FUNDS, "the registered outcome is paid");
+        (uint48 record, uint48 at,) = adjudicator.statusOf(channelId);
+        _assertEq(record, staleTurn, "record unchanged");
+        _assertEq(at, finalizesAt, "finalization time unchanged");
+    }
+
+    /// @notice Funds: a challenge registers a state only if its turn number is at least the record on an open
+    /// channel (above it during a challenge); a rejected one leaves the registered outcome, which is then paid.
+    function testFuzz_onlyStateAtLeastAsNewAsRecordRegisters(uint48 record, uint48 turnNum, bool duringChallenge)
+        public
+    {
+        record = uint48(_bound(record, 1, MAX_TURN));
+        turnNum = uint48(_bound(turnNum, 0, MAX_TURN));
+        _deposit(address(0), FUNDS);
+        VariablePart memory recorded = _state(address(0), FUNDS, 0, record, false);
+        if (duringChallenge) {
+            _challengeByPayer(recorded);
+        } else {
+            VM.prank(payer);
+            adjudicator.checkpoint(fixedPart, _noProof(), _signedByBoth(channelId, recorded, PAYER_KEY, PAYEE_KEY));
+        }
+        VariablePart memory candidate = _state(address(0), 0, FUNDS, turnNum, false);
+        bool accepted = duringChallenge ? turnNum > record : turnNum >= record;
+        if (!accepted) {
+            VM.expectRevert(abi.encodeWithSelector(IAdjudicator.TurnNumberTooLow.selector, channelId, record, turnNum));
+        }
+        _challengeByPayer(candidate);
+        (uint48 newRecord,,) = adjudicator.statusOf(channelId);
+        _assertEq(newRecord, accepted ? turnNum : record, "record");
+
+        VM.warp(block.timestamp + DURATION);
+        VariablePart memory registered = accepted ? candidate : recorded;
+        if (!accepted && !duringChallenge) {
+            // Nothing registered: the checkpoint alone never finalizes.
+            VM.expectRevert(abi.encodeWithSelector(IAdjudicator.ChannelNotFinalized.selector, channelId));
+            _payAll(registered);
+            return;
+        }
+        uint256 payeeBefore = payee.balance;
+        _payAll(registered);
+        _assertEq(payee.balance - payeeBefore, accepted ? FUNDS : 0, "payee paid the registered outcome only");
+    }
+
+    /// @notice Funds: with the record at the top of uint48, no state can beat it (a response would need turn
+    /// 2^48, which a uint48 turn number of 0 must not pass for), so the registered outcome is paid.
+    function testFuzz_turnNumNearUint48MaxDoesNotWrap(uint256 gap, uint48 otherTurn) public {
+        uint48 checkpointed = MAX_TURN - uint48(_bound(gap, 0, 1000));
+        _deposit(address(0), FUNDS);
+        VM.prank(payer);
+        adjudicator.checkpoint(
+            fixedPart,
+            _noProof(),
+            _signedByBoth(channelId, _state(address(0), FUNDS, 0, checkpointed, false), PAYER_KEY, PAYEE_KEY)
+        );
+        VariablePart memory top = _state(address(0), 0, FUNDS, MAX_TURN, false);
+        _challengeByPayer(top);
+
+        // Nothing beats the top turn number: neither a challenge nor a checkpoint with any other turn.
+        VariablePart memory other = _state(address(0), FUNDS, 0, otherTurn, false);
+        SignedVariablePart memory otherSigned = _signedByBoth(channelId, other, PAYER_KEY, PAYEE_KEY);
+        bytes memory tooLow =
+            abi.encodeWithSelector(IAdjudicator.TurnNumberTooLow.selector, channelId, MAX_TURN, otherTurn);
+        VM.prank(payer);
+        VM.expectRevert(tooLow);
+        adjudicator.challenge(fixedPart, _noProof(), otherSigned, "");
+        VM.prank(payer);
+        VM.expectRevert(tooLow);
+        adjudicator.checkpoint(fixedPart, _noProof(), otherSigned);
+        // A response must be turn 2^48: turn 0 (what MAX_TURN + 1 wraps to) or any other is not next.
+        VariablePart memory wrapped = _state(address(0), FUNDS, 0, otherTurn, false);
+        SignedVariablePart memory response = _signedByPayee(channelId, wrapped, PAYEE_KEY, true);
+        VM.prank(payee);
+        VM.expectRevert(
+            abi.encodeWithSelector(IAdjudicator.TurnNumberNotNext.selector, channelId, MAX_TURN, otherTurn)
+        );
+        adjudicator.respond(fixedPart, top, response);
+
+        VM.warp(block.timestamp + DURATION);
+        uint256 payeeBefore = payee.balance;
+        _payAll(top);
+        _assertEq(payee.balance - payeeBefore, FUNDS, "registered top-turn outcome paid");
+        (uint48 record,,) = adjudicator.statusOf(channelId);
+        _assertEq(record, MAX_TURN, "record stays at the maximum");
+    }
+
+    /// @notice Funds: a cooperative close with a final state below the record pays that final outcome but keeps
+    /// the record (it never decreases), including at the top of uint48.
+    function testFuzz_concludeNeverLowersRecord(uint48 record, uint48 finalTurn, uint256 owed) public {
+        record = uint48(_bound(record, 1, MAX_TURN));
+        owed = _bound(owed, 0, FUNDS);
+        _deposit(address(0), FUNDS);
+        VM.prank(payer);
+        adjudicator.checkpoint(
+            fixedPart,
+            _noProof(),
+            _signedByBoth(channelId, _state(address(0), FUNDS, 0, record, false), PAYER_KEY, PAYEE_KEY)
+        );
+        VariablePart memory closing = _state(address(0), FUNDS - owed, owed, finalTurn, true);
+        uint256 payeeBefore = payee.balance;
+        VM.prank(payee);
+        adjudicator.concludeAndTransferAllAssets(
+            fixedPart, _signedByBoth(channelId, closing, PAYER_KEY, PAYEE_KEY)
+        );
+        (uint48 newRecord,,) = adjudicator.statusOf(channelId);
+        _assertEq(newRecord, finalTurn > record ? finalTurn : record, "record is the maximum");
+        _assertEq(payee.balance - payeeBefore, owed, "payee paid the final outcome");
+        _assertEq(adjudicator.holdings(address(0), channelId), 0, "channel emptied");
+    }
+}
