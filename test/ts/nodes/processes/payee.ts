@@ -1,0 +1,51 @@
+// A payee as its own process, for the crash tests: it reads one JSON command per line on stdin, runs it through the
+// SDK against a real node with a real store on disk, and writes one JSON line per answer on stdout. An answer to
+// "receive" is written only after the voucher is on disk: that line is the acknowledgement a payer may count on.
+// Usage: tsx test/ts/nodes/processes/payee.ts <rpcUrl> <chainId> <adjudicator> <voucherApp> <storePath> <privateKey>
+import { createInterface } from "node:readline";
+import { JsonRpcProvider, Wallet } from "ethers";
+import { ChannelWatcher, PiecepayClient, SqliteChannelStore } from "../../../../sdk/index.js";
+
+const [rpcUrl, chainId, adjudicator, voucherApp, storePath, key] = process.argv.slice(2);
+const provider = new JsonRpcProvider(rpcUrl, undefined, { pollingInterval: 50, cacheTimeout: -1 });
+const store = new SqliteChannelStore(storePath);
+const client = await PiecepayClient.create({
+  signer: new Wallet(key, provider),
+  chainId: BigInt(chainId),
+  adjudicator,
+  voucherApp,
+  store,
+  confirmations: 1,
+  pollingIntervalMs: 50,
+  blockTimeSeconds: 1,
+  safetyMarginSeconds: 5,
+});
+
+const toJson = (value: unknown) => JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? { $n: `${v}` } : v));
+const fromJson = (text: string) =>
+  JSON.parse(text, (_k, v) => (v && typeof v === "object" && typeof v.$n === "string" ? BigInt(v.$n) : v));
+
+const commands: Record<string, (arg: never) => unknown> = {
+  join: (proposal: Parameters<PiecepayClient["join"]>[0]) => client.join(proposal),
+  waitForFunding: (id: string) => client.waitForFunding(id, { timeoutMs: 20_000 }),
+  receive: (voucher: Parameters<PiecepayClient["receive"]>[0]) => client.receive(voucher).delta,
+  close: (offer: Parameters<PiecepayClient["close"]>[0]) => client.close(offer).then((r) => r.hash),
+  challenge: (id: string) => client.challenge(id).then((r) => r.hash),
+  scan: () => new ChannelWatcher(client).scanOnce(),
+  state: (id: string) => ({ channel: store.getChannel(id), best: store.getVoucher("received", id)?.amount ?? 0n }),
+};
+
+process.stdout.write(`${toJson({ ready: true })}\n`);
+// Commands run one after another, in the order they arrive, like a peer connection's message handler.
+let queue: Promise<void> = Promise.resolve();
+createInterface({ input: process.stdin }).on("line", (line) => {
+  queue = queue.then(async () => {
+    const { id, op, arg } = fromJson(line) as { id: number; op: string; arg: never };
+    try {
+      const result = await commands[op](arg);
+      process.stdout.write(`${toJson({ id, ok: true, result })}\n`);
+    } catch (error) {
+      process.stdout.write(`${toJson({ id, ok: false, error: (error as { code?: string }).code ?? String(error) })}\n`);
+    }
+  });
+});
