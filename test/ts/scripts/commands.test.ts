@@ -1,5 +1,6 @@
 // The README's commands, run as a user runs them (child processes on the embedded chain).
 import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { promisify } from "node:util";
 import { expect } from "chai";
 
@@ -31,5 +32,15 @@ describe("README commands", function () {
       "voucher-redeem",
     ]);
     for (const gas of Object.values(figures)) expect(gas).to.be.a("number").and.greaterThan(21_000);
+  });
+
+  it("npm run example:sdk: the README's SDK example, verbatim, opens, pays three times and closes", async function () {
+    const example = readFileSync(new URL("examples/sdk-quickstart.ts", `file://${root}`), "utf8");
+    const readme = readFileSync(new URL("README.md", `file://${root}`), "utf8");
+    const body = example.slice(example.indexOf("import "));
+    expect(readme, "README's 'Use the SDK' block must be examples/sdk-quickstart.ts").to.include(body.trim());
+    const { stdout } = await run(tsx, ["examples/sdk-quickstart.ts"], { cwd: root });
+    expect(stdout).to.include("bob was paid 0.03 ETH");
+    expect(stdout).to.include("alice got back 0.97 ETH");
   });
 });

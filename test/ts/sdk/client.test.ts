@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { parseEther, ZeroAddress } from "ethers";
+import { BrowserProvider, parseEther, ZeroAddress } from "ethers";
 import {
   ContractRevertError,
   PiecepayClient,
@@ -16,7 +16,7 @@ import {
   variablePartFromEvent,
 } from "../../../sdk/index.js";
 import { TestToken__factory } from "../../../typechain-types/index.js";
-import { deployFixture, ethers, networkHelpers, type Signer } from "../helpers/fixtures.js";
+import { connection, deployFixture, ethers, networkHelpers, type Signer } from "../helpers/fixtures.js";
 
 const DEPOSIT = parseEther("1");
 const PRICE = parseEther("0.01");
@@ -168,6 +168,19 @@ describe("PiecepayClient", function () {
     expect(error).to.be.instanceOf(ContractRevertError);
     expect((error as ContractRevertError).errorName).to.equal("TurnNumberTooLow");
     expect(await t.adjudicator.holdings(ZeroAddress, channel.id)).to.equal(DEPOSIT);
+  });
+
+  it("works through a bare EIP-1193 provider (ethers' BrowserProvider over Hardhat's EIP-1193 interface)", async function () {
+    const eip1193 = new BrowserProvider(connection.provider);
+    const [alice, bob] = await Promise.all([eip1193.getSigner(t.alice.address), eip1193.getSigner(t.bob.address)]);
+    const payer = await t.clientFor(alice as unknown as Signer);
+    const payee = await t.clientFor(bob as unknown as Signer);
+    const channel = await payer.open({ payee: t.bob.address, deposit: DEPOSIT }, (p) => payee.join(p));
+    await payee.waitForFunding(channel.id);
+    payee.receive(await payer.pay(channel.id, PRICE));
+    const aliceBefore = await ethers.provider.getBalance(t.alice.address);
+    await payee.close(await payer.offerClose(channel.id));
+    expect(await ethers.provider.getBalance(t.alice.address)).to.equal(aliceBefore + DEPOSIT - PRICE);
   });
 
   it("funds ERC-20 channels, approving first, and closes them", async function () {
