@@ -27,6 +27,8 @@ describe("sdk/index.ts", function () {
         "fingerprint",
         "fixedPartType",
         "isExternalDestination",
+        "loadKeystore",
+        "saveKeystore",
         "outcomeHash",
         "outcomeType",
         "packStatus",
