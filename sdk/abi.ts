@@ -2,7 +2,12 @@ import type { ParamType } from "ethers";
 import { IAdjudicator__factory } from "../typechain-types/index.js";
 
 // Every encoding the SDK hashes takes its types from the contracts' ABI, never from hand-written type strings.
-const adjudicatorInterface = IAdjudicator__factory.createInterface();
+
+/**
+ * The adjudicator's interface, for decoding its custom errors and events.
+ * @example adjudicatorInterface.parseLog(log)?.name // "ChallengeRegistered"
+ */
+export const adjudicatorInterface = IAdjudicator__factory.createInterface();
 
 function inputsOf(name: "challenge"): readonly ParamType[] {
   const fragment = adjudicatorInterface.getFunction(name);
@@ -16,13 +21,25 @@ function component(tuple: ParamType, name: string): ParamType {
   return found;
 }
 
-/** The ABI type of `FixedPart`. */
+/**
+ * The ABI type of `FixedPart`.
+ * @example AbiCoder.defaultAbiCoder().encode([fixedPartType], [fixedPart])
+ */
 export const fixedPartType: ParamType = inputsOf("challenge")[0];
-/** The ABI type of `SignedVariablePart`. */
+/**
+ * The ABI type of `SignedVariablePart`.
+ * @example AbiCoder.defaultAbiCoder().encode([signedVariablePartType], [signed])
+ */
 export const signedVariablePartType: ParamType = inputsOf("challenge")[2];
-/** The ABI type of `VariablePart`. */
+/**
+ * The ABI type of `VariablePart`.
+ * @example AbiCoder.defaultAbiCoder().encode([variablePartType], [variablePart])
+ */
 export const variablePartType: ParamType = component(signedVariablePartType, "variablePart");
-/** The ABI type of an outcome, `SingleAssetExit[]`. */
+/**
+ * The ABI type of an outcome, `SingleAssetExit[]`.
+ * @example AbiCoder.defaultAbiCoder().encode([outcomeType], [outcome])
+ */
 export const outcomeType: ParamType = component(variablePartType, "outcome");
 /** The ABI types of the fields of `FixedPart`, in order. */
 export const fixedPartFieldTypes: readonly ParamType[] = fixedPartType.components ?? [];
@@ -30,5 +47,3 @@ export const fixedPartFieldTypes: readonly ParamType[] = fixedPartType.component
 export const turnNumType: ParamType = component(variablePartType, "turnNum");
 /** The ABI type of `isFinal`. */
 export const isFinalType: ParamType = component(variablePartType, "isFinal");
-/** The adjudicator's interface, for decoding its custom errors and events. */
-export { adjudicatorInterface };

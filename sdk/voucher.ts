@@ -17,7 +17,10 @@ import { recoverPersonalSignerBytes } from "./recover.js";
 
 const VOUCHER_TYPEHASH = keccak256(toUtf8Bytes("piecepay.Voucher(bytes32 channelId,uint256 amount)"));
 
-/** Bytes of an encoded voucher: a 32-byte amount and a 65-byte signature. */
+/**
+ * Bytes of an encoded voucher: a 32-byte amount and a 65-byte signature.
+ * @example if (dataLength(appData) !== VOUCHER_LENGTH) throw new Error("not a voucher")
+ */
 export const VOUCHER_LENGTH = 97;
 
 /** A payer's signed promise of a cumulative amount to a channel's payee. */
