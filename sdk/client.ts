@@ -199,7 +199,10 @@ export class PiecepayClient {
    * @throws PiecepayError INVALID_PROPOSAL, CHALLENGE_DURATION_TOO_SHORT, WRONG_CHAIN
    * @example const acceptance = await payee.join(proposal)
    */
-  async join(proposal: ChannelProposal, peer?: string): Promise<ChannelAcceptance> {
+  async join(
+    proposal: ChannelProposal,
+    options: { peer?: string; assets?: string[] } = {},
+  ): Promise<ChannelAcceptance> {
     await this.#assertChain();
     const { fixedPart, funding } = proposal;
     const invalid = (why: string) => new PiecepayError("INVALID_PROPOSAL", `refused the channel proposal: ${why}`);
@@ -214,15 +217,16 @@ export class PiecepayClient {
     const deposit = funding.outcome[0]?.allocations[PAYER]?.amount ?? 0n;
     const expected = fundingState(fixedPart, funding.outcome[0]?.asset ?? ZeroAddress, deposit);
     if (deposit <= 0n || stateHash(id, funding) !== stateHash(id, expected)) throw invalid("a malformed funding state");
-    if (
-      recoverPersonalSigner(stateHash(id, funding), proposal.payerSignature) !==
-      getAddress(fixedPart.participants[PAYER])
-    ) {
+    const accepted = (options.assets ?? [ZeroAddress]).map((a) => getAddress(a));
+    if (!accepted.includes(getAddress(expected.outcome[0].asset))) {
+      throw invalid(`it pays in ${expected.outcome[0].asset}, not in an asset we accept (${accepted.join(", ")})`);
+    }
+    if (signerOf(stateHash(id, funding), proposal.payerSignature) !== getAddress(fixedPart.participants[PAYER])) {
       throw invalid("the funding state is not signed by the payer");
     }
     if (this.store.getChannel(id)) throw invalid("we already have this channel");
     const payeeSignature = await signState(this.#options.signer, id, funding);
-    const record = this.#record(id, fixedPart, PAYEE, funding, "proposed", peer);
+    const record = this.#record(id, fixedPart, PAYEE, funding, "proposed", options.peer);
     this.store.putChannel({ ...record, deposited: 0n });
     this.store.putSupportedState(
       id,
@@ -252,7 +256,7 @@ export class PiecepayClient {
       throw new PiecepayError("INVALID_ACCEPTANCE", "the acceptance is for no channel we proposed");
     }
     const payee = getAddress(proposal.fixedPart.participants[PAYEE]);
-    if (recoverPersonalSigner(stateHash(id, proposal.funding), acceptance.payeeSignature) !== payee) {
+    if (signerOf(stateHash(id, proposal.funding), acceptance.payeeSignature) !== payee) {
       throw new PiecepayError("INVALID_ACCEPTANCE", "the funding state is not countersigned by the payee");
     }
     this.store.putSupportedState(
@@ -268,16 +272,27 @@ export class PiecepayClient {
     const deposit = proposal.funding.outcome[0].allocations[PAYER].amount;
     const asset = record.asset;
     const held = await this.adjudicator.holdings(asset, id);
+    const [, finalizesAt] = await this.adjudicator.statusOf(id);
+    if (finalizesAt !== 0n) {
+      throw new PiecepayError("CHANNEL_NOT_OPEN", `channel ${id} is challenged or finalized: not depositing into it`);
+    }
     if (asset !== ZeroAddress) {
       const token = new Contract(asset, ERC20_ABI, this.#options.signer);
       if ((await token.allowance(this.address, this.adjudicator.target)) < deposit) {
         await this.#send("approve", () => token.approve(this.adjudicator.target, deposit));
       }
     }
-    await this.#send("deposit", () =>
+    const receipt = await this.#send("deposit", () =>
       this.adjudicator.deposit(asset, id, held, deposit, { value: asset === ZeroAddress ? deposit : 0n }),
     );
-    const deposited = (await this.adjudicator.holdings(asset, id)) - held;
+    // What this deposit credited (less than `deposit` for a token that takes a fee), from its own event: a
+    // concurrent deposit by someone else does not count as ours. Never more than the funding state allocates.
+    let after = held;
+    for (const log of receipt.logs) {
+      const parsed = this.adjudicator.interface.parseLog(log);
+      if (parsed?.name === "HoldingsUpdated" && parsed.args.channelId.toLowerCase() === id) after = parsed.args.held;
+    }
+    const deposited = min(after - held, deposit);
     const funded: ChannelRecord = { ...record, deposited, phase: "open" };
     this.store.putChannel(funded);
     this.#log("channel-funded", { channelId: id, deposited });
@@ -312,8 +327,14 @@ export class PiecepayClient {
       const head = await this.#provider().getBlockNumber();
       const blockTag = Math.max(0, head - this.confirmations + 1);
       const held = await this.adjudicator.holdings(record.asset, id, { blockTag });
+      const [, finalizesAt] = await this.adjudicator.statusOf(id, { blockTag });
+      if (finalizesAt !== 0n) {
+        throw new PiecepayError("CHANNEL_NOT_OPEN", `channel ${id} was challenged before it opened`);
+      }
       if (held >= wanted) {
-        const open: ChannelRecord = { ...record, deposited: held, phase: "open" };
+        // Vouchers are only enforceable up to the payer's allocation in the funding state, whatever else the
+        // channel holds: that is the most a voucher may promise.
+        const open: ChannelRecord = { ...record, deposited: wanted, phase: "open" };
         this.store.putChannel(open);
         this.#log("channel-funding-seen", { channelId: id, held });
         return open;
@@ -357,6 +378,14 @@ export class PiecepayClient {
   receive(voucher: Voucher): VerifiedVoucher {
     const record = this.#channel(voucher.channelId);
     if (record.myIndex !== PAYEE) throw new PiecepayError("NOT_PAYEE", `we are not the payee of ${record.id}`);
+    // Not before the channel is funded, not once it is finalized, and not after we offered to close: the payer
+    // could then conclude with our offer and the new voucher would count for nothing.
+    if (record.phase !== "open" && record.phase !== "challenged") {
+      throw new PiecepayError(
+        "CHANNEL_NOT_OPEN",
+        `channel ${record.id} is ${record.phase}: a voucher counts for nothing`,
+      );
+    }
     const best = this.store.getVoucher("received", record.id)?.amount ?? 0n;
     const verified = verifyVoucher(voucher, {
       channelId: record.id,
@@ -364,11 +393,10 @@ export class PiecepayClient {
       deposited: record.deposited,
       best,
     });
-    if (verified.delta > 0n && !this.store.putVoucher("received", voucher)) {
-      // Another writer stored a larger voucher in between: credit nothing twice.
-      return { voucher, delta: 0n };
-    }
-    return verified;
+    if (verified.delta === 0n) return verified;
+    // Credit against what the store held when it took the voucher (another process may have stored one since).
+    const { kept, previous } = this.store.putVoucher("received", voucher);
+    return { voucher, delta: kept ? voucher.amount - previous : 0n };
   }
 
   /**
@@ -389,9 +417,10 @@ export class PiecepayClient {
   async offerClose(id: string): Promise<CloseOffer> {
     await this.#assertChain();
     const record = this.#channel(id);
-    const final = this.#finalState(record);
-    this.store.setPhase(record.id, "closing");
-    return { channelId: record.id, final, signature: await signState(this.#options.signer, record.id, final) };
+    const final = await this.#finalState(record);
+    const signature = await signState(this.#options.signer, record.id, final);
+    this.store.putChannel({ ...record, phase: "closing", finalStates: [...(record.finalStates ?? []), final] });
+    return { channelId: record.id, final, signature };
   }
 
   /**
@@ -403,31 +432,34 @@ export class PiecepayClient {
   async close(offer: CloseOffer): Promise<TransactionReceipt> {
     await this.#assertChain();
     const record = this.#channel(offer.channelId);
-    const expected = this.#finalState(record);
-    const other = 1 - record.myIndex;
-    const ours = expected.outcome[0].allocations[record.myIndex].amount;
-    const theirs = offer.final.outcome[0]?.allocations[record.myIndex]?.amount ?? 0n;
+    const base = this.#base(record);
     const invalid = (why: string) => new PiecepayError("INVALID_CLOSE_OFFER", `refused the close offer: ${why}`);
-    if (
-      record.myIndex === PAYEE
-        ? theirs < ours
-        : offer.final.outcome[0]?.allocations[PAYEE]?.amount > expected.outcome[0].allocations[PAYEE].amount
-    ) {
-      throw invalid("it pays less than what the vouchers say");
+    const final = offer.final;
+    const paid = final.outcome[0]?.allocations?.[PAYEE]?.amount;
+    // The offer must split the funding state's deposit between the same two destinations in the same asset,
+    // nothing else: rebuild that outcome for the payee's amount and compare hashes.
+    if (typeof paid !== "bigint" || paid < 0n || paid > base.variablePart.outcome[0].allocations[PAYER].amount) {
+      throw invalid("its outcome is not a split of the deposit");
     }
-    if (!offer.final.isFinal) throw invalid("the state is not final");
-    if (
-      recoverPersonalSigner(stateHash(record.id, offer.final), offer.signature) !==
-      getAddress(record.fixedPart.participants[other])
-    ) {
+    if (outcomeHash(final.outcome) !== outcomeHash(splitOutcome(base.variablePart, paid))) {
+      throw invalid("its outcome is not a split of the deposit between the payer and the payee");
+    }
+    const owed = this.paid(record.id);
+    if (record.myIndex === PAYEE ? paid < owed : paid > owed) {
+      throw invalid(`it pays the payee ${paid}, but the vouchers say ${owed}`);
+    }
+    if (!final.isFinal) throw invalid("the state is not final");
+    const other = 1 - record.myIndex;
+    if (signerOf(stateHash(record.id, final), offer.signature) !== getAddress(record.fixedPart.participants[other])) {
       throw invalid("it is not signed by the other participant");
     }
+    this.store.putChannel({ ...record, phase: "closing", finalStates: [...(record.finalStates ?? []), final] });
     const signatures = new Map([
       [other, offer.signature],
-      [record.myIndex, await signState(this.#options.signer, record.id, offer.final)],
+      [record.myIndex, await signState(this.#options.signer, record.id, final)],
     ]);
     const receipt = await this.#send("concludeAndTransferAllAssets", () =>
-      this.adjudicator.concludeAndTransferAllAssets(record.fixedPart, toSigned(offer.final, signatures)),
+      this.adjudicator.concludeAndTransferAllAssets(record.fixedPart, toSigned(final, signatures)),
     );
     this.store.setPhase(record.id, "withdrawn");
     return receipt;
@@ -436,16 +468,22 @@ export class PiecepayClient {
   // -------------------------------------------------------------------------------------------------- disputes
 
   /**
-   * The strongest state we can put on chain for this channel: for the payee, a state it signs carrying its
-   * largest voucher on top of the funding state; otherwise the latest state both signed.
+   * The strongest state we can put on chain for this channel, at a turn number the adjudicator accepts now: for
+   * the payee, a state it signs carrying its largest voucher on top of the funding state; otherwise the latest
+   * state both signed.
+   * @example const { proof, candidate } = await payee.bestState(id)
    */
   async bestState(id: string): Promise<{ proof: SignedVariablePart[]; candidate: SignedVariablePart }> {
+    await this.#assertChain();
     const record = this.#channel(id);
-    const base = this.store.getSupportedState(record.id);
-    if (!base) throw new PiecepayError("NO_SUPPORTED_STATE", `channel ${id} has no state signed by both`);
+    const base = this.#base(record);
     const voucher = this.store.getVoucher("received", record.id);
     if (record.myIndex !== PAYEE || !voucher) return { proof: [], candidate: base };
-    const vp = voucherState(base.variablePart, voucher);
+    // challenge() needs a turn number at least the record, and above it while a challenge runs.
+    const { turnNumRecord, challenged } = await this.onChain(record.id);
+    const floor = challenged ? turnNumRecord + 1n : turnNumRecord;
+    const turnNum = floor > base.variablePart.turnNum ? floor : base.variablePart.turnNum + 1n;
+    const vp = voucherState(base.variablePart, voucher, turnNum);
     const signature = await signState(this.#options.signer, record.id, vp);
     return { proof: [base], candidate: toSigned(vp, new Map([[PAYEE, signature]])) };
   }
@@ -467,34 +505,52 @@ export class PiecepayClient {
   }
 
   /**
-   * Answers a registered challenge with our best state, when it is newer: `respond` when it is the single next
-   * move, `checkpoint` otherwise. Returns undefined when we have nothing newer.
+   * Answers the challenge standing on a channel when we hold something better than what it registered. The payee
+   * answers with a new challenge carrying its largest voucher (its own timer then runs: a payer who challenged has
+   * usually left); the payer answers with a newer state both signed (a checkpoint). Returns undefined when there
+   * is nothing to answer or nothing better to answer with.
    * @example await payee.answer(id, challengedVariablePart)
    */
   async answer(id: string, challenged: VariablePart): Promise<TransactionReceipt | undefined> {
     await this.#assertChain();
     const record = this.#channel(id);
-    const base = this.store.getSupportedState(record.id);
+    const base = this.#base(record);
     const voucher = this.store.getVoucher("received", record.id);
-    if (record.myIndex === PAYEE && base && voucher) {
-      const registeredAmount = challenged.appData.length > 2 ? BigInt(challenged.appData.slice(0, 66)) : 0n;
-      if (voucher.amount <= registeredAmount && challenged.turnNum > base.variablePart.turnNum) return undefined;
-      if (challenged.turnNum === base.variablePart.turnNum) {
-        // The funding state was registered: our voucher state is its single next move.
-        const next = voucherState(challenged, voucher, challenged.turnNum + 1n);
-        const signature = await signState(this.#options.signer, record.id, next);
-        return this.#send("respond", () =>
-          this.adjudicator.respond(record.fixedPart, challenged, toSigned(next, new Map([[PAYEE, signature]]))),
-        );
-      }
-      const next = voucherState(base.variablePart, voucher, challenged.turnNum + 1n);
-      const signature = await signState(this.#options.signer, record.id, next);
-      return this.#send("checkpoint", () =>
-        this.adjudicator.checkpoint(record.fixedPart, [base], toSigned(next, new Map([[PAYEE, signature]]))),
-      );
+    if (record.myIndex === PAYEE) {
+      if (!voucher) return undefined;
+      const registeredPaid = challenged.outcome[0]?.allocations?.[PAYEE]?.amount ?? 0n;
+      if (registeredPaid >= voucher.amount) return undefined; // it already pays us all we hold
+      return this.challenge(record.id);
     }
-    if (base && base.variablePart.turnNum > challenged.turnNum) {
+    if (base.variablePart.turnNum > challenged.turnNum) {
       return this.#send("checkpoint", () => this.adjudicator.checkpoint(record.fixedPart, [], base));
+    }
+    return undefined;
+  }
+
+  /**
+   * Looks at a channel on chain and does what protects us: answers a standing challenge if we can do better, pays
+   * out once it finalized. What the watcher and `redeem` run for each channel.
+   * @returns "answered", "paid-out", or undefined when nothing was needed
+   * @example await payee.defend(id)
+   */
+  async defend(id: string): Promise<"answered" | "paid-out" | undefined> {
+    const record = this.#channel(id);
+    if (record.phase === "withdrawn" || record.phase === "proposed") return undefined;
+    const onChain = await this.onChain(record.id);
+    if (onChain.challenged) {
+      if (record.phase !== "challenged") this.store.setPhase(record.id, "challenged");
+      const registered = await this.registeredState(record.id);
+      return (await this.answer(record.id, registered)) ? "answered" : undefined;
+    }
+    if (onChain.finalized) {
+      if (onChain.holdings === 0n) {
+        this.store.setPhase(record.id, "withdrawn");
+        return undefined;
+      }
+      if (record.phase !== "finalized") this.store.setPhase(record.id, "finalized");
+      await this.payout(record.id);
+      return "paid-out";
     }
     return undefined;
   }
@@ -537,23 +593,28 @@ export class PiecepayClient {
   }
 
   /**
-   * The state registered on chain for a channel, found from the adjudicator's `ChallengeRegistered` events and
-   * checked against the channel's fingerprint.
+   * The state registered on chain for a channel: one of its `ChallengeRegistered` events, or a final state we
+   * signed (a plain `conclude` emits no state), whichever matches the channel's fingerprint.
    * @throws PiecepayError REGISTERED_STATE_UNKNOWN
+   * @example const registered = await client.registeredState(id)
    */
   async registeredState(id: string): Promise<VariablePart> {
-    const [, , onChainFingerprint] = await this.adjudicator.statusOf(id);
-    const events = await this.adjudicator.queryFilter(this.adjudicator.filters.ChallengeRegistered(id));
+    const record = this.#channel(id);
+    const [, , onChainFingerprint] = await this.adjudicator.statusOf(record.id);
+    const matches = (vp: VariablePart) =>
+      fingerprint(stateHash(record.id, vp), outcomeHash(vp.outcome)) === onChainFingerprint;
+    const events = await this.adjudicator.queryFilter(this.adjudicator.filters.ChallengeRegistered(record.id));
     for (const event of events.reverse()) {
       const vp = variablePartFromEvent(event.args.candidate);
-      if (fingerprint(stateHash(id, vp), outcomeHash(vp.outcome)) === onChainFingerprint) return vp;
+      if (matches(vp)) return vp;
     }
-    throw new PiecepayError("REGISTERED_STATE_UNKNOWN", `no event of channel ${id} matches its registered state`);
+    for (const vp of record.finalStates ?? []) if (matches(vp)) return vp;
+    throw new PiecepayError("REGISTERED_STATE_UNKNOWN", `no known state of channel ${id} matches its fingerprint`);
   }
 
   /**
-   * The payee alone enforces its largest voucher: challenge with it, wait for the challenge duration on chain,
-   * pay out. `waitFor` lets a test move the chain's clock instead of waiting.
+   * The payee alone enforces its largest voucher: challenge with it, keep defending it (a later voucher, or a
+   * counter-challenge, is answered) until it finalizes, pay out. `waitFor` lets a test move the chain's clock.
    * @example await payee.redeem(id)
    */
   async redeem(
@@ -561,24 +622,38 @@ export class PiecepayClient {
     options: { waitFor?: (finalizesAt: bigint) => Promise<void> } = {},
   ): Promise<TransactionReceipt> {
     const record = this.#channel(id);
-    await this.challenge(record.id);
-    const { finalizesAt } = await this.onChain(record.id);
-    if (options.waitFor) await options.waitFor(finalizesAt);
+    if ((await this.onChain(record.id)).challenged) await this.defend(record.id);
+    else await this.challenge(record.id);
     for (;;) {
-      if ((await this.onChain(record.id)).finalized) break;
-      await sleep(this.#options.pollingIntervalMs ?? 4000);
+      const onChain = await this.onChain(record.id);
+      if (onChain.finalized) break;
+      if (!onChain.challenged) {
+        await this.challenge(record.id); // our challenge was cleared: register again
+        continue;
+      }
+      await this.defend(record.id);
+      if (options.waitFor) await options.waitFor((await this.onChain(record.id)).finalizesAt);
+      else await sleep(this.#options.pollingIntervalMs ?? 4000);
     }
     return this.payout(record.id);
   }
 
   // -------------------------------------------------------------------------------------------------- internals
 
-  #finalState(record: ChannelRecord): VariablePart {
-    const base = this.store.getSupportedState(record.id);
-    if (!base) throw new PiecepayError("NO_SUPPORTED_STATE", `channel ${record.id} has no state signed by both`);
+  async #finalState(record: ChannelRecord): Promise<VariablePart> {
+    const base = this.#base(record);
+    const { turnNumRecord } = await this.onChain(record.id);
     const voucher = this.store.getVoucher(record.myIndex === PAYER ? "sent" : "received", record.id);
     const vp = voucher ? voucherState(base.variablePart, voucher) : base.variablePart;
-    return { ...vp, turnNum: base.variablePart.turnNum + 2n, isFinal: true };
+    const turnNum =
+      turnNumRecord > base.variablePart.turnNum + 2n ? turnNumRecord + 1n : base.variablePart.turnNum + 2n;
+    return { ...vp, turnNum, isFinal: true };
+  }
+
+  #base(record: ChannelRecord): SignedVariablePart {
+    const base = this.store.getSupportedState(record.id);
+    if (!base) throw new PiecepayError("NO_SUPPORTED_STATE", `channel ${record.id} has no state signed by both`);
+    return base;
   }
 
   #record(
@@ -685,25 +760,36 @@ function fundingState(fixedPart: FixedPart, asset: string, deposit: bigint): Var
   };
 }
 
-/** `base` with `voucher.amount` moved from the payer to the payee and the voucher in its appData. */
-function voucherState(base: VariablePart, voucher: Voucher, turnNum = base.turnNum + 1n): VariablePart {
+/** `base`'s outcome with `paid` moved from the payer's allocation to the payee's. */
+function splitOutcome(base: VariablePart, paid: bigint): VariablePart["outcome"] {
   const [payer, payee] = base.outcome[0].allocations;
-  const already = base.appData.length > 2 ? BigInt(base.appData.slice(0, 66)) : 0n;
-  const delta = voucher.amount - already;
-  return {
-    outcome: [
-      {
-        asset: base.outcome[0].asset,
-        allocations: [
-          { destination: payer.destination, amount: payer.amount - delta },
-          { destination: payee.destination, amount: payee.amount + delta },
-        ],
-      },
-    ],
-    appData: encodeVoucher(voucher),
-    turnNum,
-    isFinal: false,
-  };
+  return [
+    {
+      asset: base.outcome[0].asset,
+      allocations: [
+        { destination: payer.destination, amount: payer.amount - paid },
+        { destination: payee.destination, amount: payee.amount + paid },
+      ],
+    },
+  ];
+}
+
+/** The funding state `base` with `voucher.amount` moved to the payee and the voucher in its appData. */
+function voucherState(base: VariablePart, voucher: Voucher, turnNum = base.turnNum + 1n): VariablePart {
+  return { outcome: splitOutcome(base, voucher.amount), appData: encodeVoucher(voucher), turnNum, isFinal: false };
+}
+
+/** The signer of a state signature, or undefined for any malformed signature (never throws on peer input). */
+function signerOf(hash: string, signature: unknown): string | undefined {
+  try {
+    return typeof signature === "string" ? recoverPersonalSigner(hash, signature) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function min(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -7,6 +7,9 @@ import { PiecepayError } from "./errors.js";
 const contractErrors = new Interface([
   ...IAdjudicator__factory.createInterface().fragments.filter((f) => f.type === "error"),
   ...IVoucherPaymentApp__factory.createInterface().fragments.filter((f) => f.type === "error"),
+  // OpenZeppelin's, raised by the adjudicator through SafeERC20 and ReentrancyGuardTransient
+  "error SafeERC20FailedOperation(address token)",
+  "error ReentrancyGuardReentrantCall()",
 ]);
 
 /** `TurnNumberTooLow` -> `TURN_NUMBER_TOO_LOW`. */

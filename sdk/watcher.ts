@@ -1,12 +1,11 @@
 import type { PiecepayClient } from "./client.js";
 import { PiecepayError } from "./errors.js";
-import { variablePartFromEvent } from "./events.js";
 
 /** Settings of a `ChannelWatcher`. */
 export interface WatcherOptions {
   /** How often to poll for new blocks, in ms (default: the client's polling interval, else 4,000). */
   pollingIntervalMs?: number;
-  /** Blocks a log must be buried under before the watcher acts on it (default: the client's confirmations). */
+  /** Blocks a log must be buried under before the watcher reads it (default: the client's confirmations; >= 1). */
   confirmations?: number;
   /** The first block to scan on the very first run (the adjudicator's deployment block; default 0). */
   fromBlock?: bigint;
@@ -81,13 +80,15 @@ export class ChannelWatcher {
     const store = client.store;
     const provider = client.adjudicator.runner?.provider;
     if (!provider) throw new PiecepayError("NO_PROVIDER", "the client's signer has no provider");
-    const head = BigInt(await provider.getBlockNumber());
     const confirmations = BigInt(this.#options.confirmations ?? client.confirmations);
+    if (confirmations < 1n) throw new PiecepayError("INVALID_CONFIRMATIONS", "confirmations must be at least 1");
+    const head = BigInt(await provider.getBlockNumber());
     const toBlock = head - confirmations + 1n;
     const fromBlock = store.getCursor(CURSOR) ?? this.#options.fromBlock ?? 0n;
     const report: ScanReport = { fromBlock, toBlock, answered: [], paidOut: [] };
     const range = this.#options.maxBlockRange ?? 2000n;
 
+    // 1. The events since the last scan tell which of our channels were challenged (a restart catches up here).
     for (let start = fromBlock; start <= toBlock; start += range) {
       const end = start + range - 1n < toBlock ? start + range - 1n : toBlock;
       const logs = await client.adjudicator.queryFilter(
@@ -99,36 +100,30 @@ export class ChannelWatcher {
         const id = log.args.channelId.toLowerCase();
         const record = store.getChannel(id);
         if (!record) continue; // not ours: never spend gas on it
-        const key = `${log.transactionHash}:${log.index}`;
-        if (store.hasHandledEvent(key)) continue;
-        const candidate = variablePartFromEvent(log.args.candidate);
-        this.#log("challenge-seen", { channelId: id, turnNum: candidate.turnNum, finalizesAt: log.args.finalizesAt });
-        const onChain = await client.onChain(id);
-        // Only the challenge still standing is worth answering (a later one, or a checkpoint, may have replaced
-        // it; or we answered it before a crash). The event is marked handled only once dealt with, so a crash in
-        // between makes the next scan look again, and the on-chain check keeps that from answering twice.
-        if (onChain.challenged && onChain.turnNumRecord === candidate.turnNum) {
-          store.setPhase(id, "challenged");
-          const receipt = await client.answer(id, candidate);
-          if (receipt) {
-            report.answered.push(id);
-            store.setPhase(id, "open");
-            this.#log("challenge-answered", { channelId: id, tx: receipt.hash });
-          }
-        }
-        store.markEventHandled(key);
+        if (!store.markEventHandled(`${log.transactionHash}:${log.index}`)) continue; // a replayed log
+        this.#log("challenge-seen", {
+          channelId: id,
+          turnNum: log.args.candidate.turnNum,
+          finalizesAt: log.args.finalizesAt,
+        });
+        if (record.phase === "open" || record.phase === "closing") store.setPhase(id, "challenged");
       }
       store.setCursor(CURSOR, end + 1n);
     }
 
+    // 2. Every channel of ours is then checked on chain, every scan: a challenge we could not answer before (no
+    // voucher yet) is answered as soon as we can, and nothing depends on having seen an event exactly once.
+    // One channel's failure is logged and does not stop the others.
     for (const record of store.listChannels()) {
       if (record.phase === "withdrawn" || record.phase === "proposed") continue;
-      const onChain = await client.onChain(record.id);
-      if (!onChain.finalized || onChain.holdings === 0n) continue;
-      store.setPhase(record.id, "finalized");
-      const receipt = await client.payout(record.id);
-      report.paidOut.push(record.id);
-      this.#log("paid-out", { channelId: record.id, tx: receipt.hash });
+      try {
+        const done = await client.defend(record.id);
+        if (done === "answered") report.answered.push(record.id);
+        if (done === "paid-out") report.paidOut.push(record.id);
+        if (done) this.#log(done, { channelId: record.id });
+      } catch (error) {
+        this.#log("defend-failed", { channelId: record.id, error: String(error) });
+      }
     }
     return report;
   }

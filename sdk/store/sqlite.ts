@@ -89,15 +89,28 @@ export class SqliteChannelStore implements ChannelStore {
     return row && (fromJson(row.state) as SignedVariablePart);
   }
 
-  putVoucher(direction: VoucherDirection, voucher: Voucher): boolean {
-    const { changes } = this.#db
-      .prepare(
-        `INSERT INTO vouchers (channel_id, direction, amount, signature) VALUES (?, ?, ?, ?)
-         ON CONFLICT (channel_id, direction) DO UPDATE SET amount = excluded.amount, signature = excluded.signature
-         WHERE excluded.amount > vouchers.amount`,
-      )
-      .run(voucher.channelId.toLowerCase(), direction, width(voucher.amount, 64), voucher.signature);
-    return changes > 0;
+  putVoucher(direction: VoucherDirection, voucher: Voucher): { kept: boolean; previous: bigint } {
+    const id = voucher.channelId.toLowerCase();
+    // BEGIN IMMEDIATE takes the write lock before the read, so another process cannot store a voucher between
+    // our read of the previous amount and our write: each wei is credited once.
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      const row = this.#db
+        .prepare("SELECT amount FROM vouchers WHERE channel_id = ? AND direction = ?")
+        .get(id, direction) as { amount: string } | undefined;
+      const previous = row ? BigInt(`0x${row.amount}`) : 0n;
+      const kept = row === undefined || voucher.amount > previous;
+      if (kept) {
+        this.#db
+          .prepare("INSERT OR REPLACE INTO vouchers (channel_id, direction, amount, signature) VALUES (?, ?, ?, ?)")
+          .run(id, direction, width(voucher.amount, 64), voucher.signature);
+      }
+      this.#db.exec("COMMIT");
+      return { kept, previous };
+    } catch (error) {
+      this.#db.exec("ROLLBACK");
+      throw error;
+    }
   }
 
   getVoucher(direction: VoucherDirection, id: string): Voucher | undefined {

@@ -1,4 +1,4 @@
-import type { FixedPart, SignedVariablePart } from "../types.js";
+import type { FixedPart, SignedVariablePart, VariablePart } from "../types.js";
 import type { Voucher } from "../voucher.js";
 
 /** Where a channel is in its life, as far as this side knows. */
@@ -19,6 +19,8 @@ export interface ChannelRecord {
   phase: ChannelPhase;
   /** Free-form label for the counterparty (a peer id, a URL); never a key. */
   peer?: string;
+  /** The final states we signed to close the channel (to pay out after a plain `conclude`). */
+  finalStates?: VariablePart[];
 }
 
 /** Which way a voucher went: one we signed and sent, or one we received. */
@@ -42,10 +44,11 @@ export interface ChannelStore {
   getSupportedState(id: string): SignedVariablePart | undefined;
 
   /**
-   * Keeps `voucher` if its amount is above the largest stored for that channel and direction, atomically;
-   * returns whether it was kept (false: a replay or an older voucher, nothing to credit).
+   * Keeps `voucher` if its amount is above the largest stored for that channel and direction, atomically (also
+   * across processes sharing the file); returns whether it was kept (false: a replay or an older voucher, nothing
+   * to credit) and the largest amount stored before (0 if none), so that the credit is `amount - previous`.
    */
-  putVoucher(direction: VoucherDirection, voucher: Voucher): boolean;
+  putVoucher(direction: VoucherDirection, voucher: Voucher): { kept: boolean; previous: bigint };
   getVoucher(direction: VoucherDirection, id: string): Voucher | undefined;
 
   /** The next block the watcher has not yet scanned, by name; undefined before its first scan. */

@@ -68,7 +68,7 @@ describe("SDK on anvil with a block every second", function () {
     expect(after[1] - before[1]).to.equal(3n * PRICE - receipt.gasUsed * receipt.gasPrice);
   });
 
-  it("the payee's running watcher answers a stale challenge; the payee then redeems alone, really waiting", async function () {
+  it("the payee's running watcher answers a stale challenge with its voucher, then pays out when it finalizes", async function () {
     const payer = await client(3);
     const payee = await client(4);
     const channel = await payer.open({ payee: payee.address, deposit: DEPOSIT, challengeDuration: 10n }, (p) =>
@@ -78,21 +78,36 @@ describe("SDK on anvil with a block every second", function () {
     payee.receive(await payer.pay(channel.id, 7n * PRICE));
     const watcher = new ChannelWatcher(payee, { pollingIntervalMs: 200 });
     watcher.start();
+    const payerBefore = await provider.getBalance(payer.address);
+    const started = Date.now();
     try {
-      await payer.challenge(channel.id); // the funding state: all to the payer
-      const deadline = Date.now() + 9_000;
-      while ((await payee.onChain(channel.id)).challenged && Date.now() < deadline) {
+      const receipt = await payer.challenge(channel.id); // the funding state: all to the payer
+      const payerGas = receipt.gasUsed * receipt.gasPrice;
+      const deadline = Date.now() + 40_000;
+      // The watcher marks the channel withdrawn once its payout has its confirmations.
+      while (payee.store.getChannel(channel.id)?.phase !== "withdrawn" && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 200));
       }
-      expect((await payee.onChain(channel.id)).challenged).to.equal(false);
+      expect(Date.now() - started).to.be.greaterThan(9_000); // a real challenge duration went by
+      expect(await provider.getBalance(payer.address)).to.equal(payerBefore - payerGas + DEPOSIT - 7n * PRICE);
     } finally {
       await watcher.stop();
     }
+  });
+
+  it("the payee redeems its voucher alone against a vanished payer, really waiting out the challenge", async function () {
+    const payer = await client(7);
+    const payee = await client(8);
+    const channel = await payer.open({ payee: payee.address, deposit: DEPOSIT, challengeDuration: 10n }, (p) =>
+      payee.join(p),
+    );
+    await payee.waitForFunding(channel.id, { timeoutMs: 30_000 });
+    payee.receive(await payer.pay(channel.id, 3n * PRICE));
     const payerBefore = await provider.getBalance(payer.address);
     const started = Date.now();
     await payee.redeem(channel.id);
     expect(Date.now() - started).to.be.greaterThan(9_000);
-    expect(await provider.getBalance(payer.address)).to.equal(payerBefore + DEPOSIT - 7n * PRICE);
+    expect(await provider.getBalance(payer.address)).to.equal(payerBefore + DEPOSIT - 3n * PRICE);
   });
 
   it("refuses to sign or send once the RPC's chain id changes mid-run", async function () {

@@ -110,10 +110,14 @@ describe("PiecepayClient", function () {
     const [event] = await t.adjudicator.queryFilter(t.adjudicator.filters.ChallengeRegistered(channel.id));
     const receipt = await t.payee.answer(channel.id, variablePartFromEvent(event.args.candidate));
     expect(receipt?.status).to.equal(1);
-    expect((await t.payee.onChain(channel.id)).challenged).to.equal(false);
-    // The payee then enforces its voucher as usual.
+    // The answer is the payee's own challenge with its voucher (turn 1 over the payer's 0): its timer now runs.
+    const registered = await t.payee.registeredState(channel.id);
+    expect(registered.turnNum).to.equal(1n);
+    expect(registered.outcome[0].allocations[1].amount).to.equal(5n * PRICE);
+    const aliceBefore = await ethers.provider.getBalance(t.alice.address);
     await t.payee.redeem(channel.id, { waitFor: (at) => networkHelpers.time.increaseTo(at) });
     expect(await t.adjudicator.holdings(ZeroAddress, channel.id)).to.equal(0n);
+    expect(await ethers.provider.getBalance(t.alice.address)).to.equal(aliceBefore + DEPOSIT - 5n * PRICE);
   });
 
   it("refuses vouchers above the deposit or from anyone but the payer: nothing credited", async function () {
@@ -188,7 +192,7 @@ describe("PiecepayClient", function () {
     await token.mint(t.alice.address, DEPOSIT);
     const channel = await t.payer.open(
       { payee: t.bob.address, deposit: DEPOSIT, asset: await token.getAddress() },
-      (p) => t.payee.join(p),
+      (p) => t.payee.join(p, { assets: [ZeroAddress, p.funding.outcome[0].asset] }),
     );
     await t.payee.waitForFunding(channel.id);
     t.payee.receive(await t.payer.pay(channel.id, 7n));

@@ -59,15 +59,16 @@ describe("SqliteChannelStore", function () {
 
   it("keeps only a larger voucher, per channel and direction: a replay or an older one credits nothing", function () {
     const v = (amount: bigint) => ({ channelId: id, amount, signature: `0x${"aa".repeat(65)}` });
-    expect(store.putVoucher("received", v(100n))).to.equal(true);
-    expect(store.putVoucher("received", v(100n))).to.equal(false);
-    expect(store.putVoucher("received", v(99n))).to.equal(false);
+    expect(store.putVoucher("received", v(100n))).to.deep.equal({ kept: true, previous: 0n });
+    expect(store.putVoucher("received", v(100n))).to.deep.equal({ kept: false, previous: 100n });
+    expect(store.putVoucher("received", v(99n))).to.deep.equal({ kept: false, previous: 100n });
+    expect(store.putVoucher("received", v(0xffn)).kept).to.equal(true);
     // 0x100 > 0xff numerically though "100" < "ff" as text: amounts are compared as numbers
-    expect(store.putVoucher("received", v(0x100n))).to.equal(true);
-    expect(store.putVoucher("received", v(2n ** 256n - 1n))).to.equal(true);
+    expect(store.putVoucher("received", v(0x100n))).to.deep.equal({ kept: true, previous: 0xffn });
+    expect(store.putVoucher("received", v(2n ** 256n - 1n)).kept).to.equal(true);
     expect(store.getVoucher("received", id)?.amount).to.equal(2n ** 256n - 1n);
     expect(store.getVoucher("sent", id)).to.equal(undefined);
-    expect(store.putVoucher("sent", v(5n))).to.equal(true);
+    expect(store.putVoucher("sent", v(5n)).kept).to.equal(true);
     expect(store.getVoucher("sent", id)?.amount).to.equal(5n);
   });
 

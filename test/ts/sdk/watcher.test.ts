@@ -55,7 +55,8 @@ describe("ChannelWatcher", function () {
     const watcher = new ChannelWatcher(payee);
     const report = await watcher.scanOnce();
     expect(report.answered).to.deep.equal([id]);
-    expect((await payee.onChain(id)).challenged).to.equal(false);
+    // The answer registered the payee's voucher over the payer's stale state.
+    expect((await payee.registeredState(id)).outcome[0].allocations[1].amount).to.equal(3n * PRICE);
     // The payer's own watcher holds nothing newer than what it registered: it sends nothing.
     const payerWatcher = new ChannelWatcher(payer);
     const aliceBefore = await ethers.provider.getBalance(f.alice.address);
@@ -122,10 +123,11 @@ describe("ChannelWatcher", function () {
     });
     watcher.start();
     await payer.challenge(id);
-    for (let i = 0; i < 200 && (await payee.onChain(id)).challenged; i++) await new Promise((r) => setTimeout(r, 10));
+    const answered = async () => (await payee.registeredState(id)).outcome[0].allocations[1].amount === 2n * PRICE;
+    for (let i = 0; i < 200 && !(await answered()); i++) await new Promise((r) => setTimeout(r, 10));
     await watcher.stop();
-    expect((await payee.onChain(id)).challenged).to.equal(false);
-    expect(lines.some((l) => l.includes("challenge-answered"))).to.equal(true);
+    expect(await answered()).to.equal(true);
+    expect(lines.some((l) => l.includes('"event":"answered"'))).to.equal(true);
     expect(lines.join("\n")).to.not.match(/privateKey|mnemonic/i);
   });
 });
