@@ -522,10 +522,44 @@ export class PiecepayClient {
       if (registeredPaid >= voucher.amount) return undefined; // it already pays us all we hold
       return this.challenge(record.id);
     }
-    if (base.variablePart.turnNum > challenged.turnNum) {
-      return this.#send("checkpoint", () => this.adjudicator.checkpoint(record.fixedPart, [], base));
-    }
+    if (base.variablePart.turnNum > challenged.turnNum) return this.checkpoint(record.id);
     return undefined;
+  }
+
+  /**
+   * The payee clears a challenge of the funding state with its single next move, a state carrying its largest
+   * voucher (`respond`): the challenge ends and the channel stays open, e.g. to keep paying.
+   * @throws PiecepayError NOTHING_TO_ANSWER_WITH; ContractRevertError (e.g. TURN_NUMBER_NOT_NEXT)
+   * @example await payee.respond(id, variablePartFromEvent(event.args.candidate))
+   */
+  async respond(id: string, challenged: VariablePart): Promise<TransactionReceipt> {
+    await this.#assertChain();
+    const record = this.#channel(id);
+    const voucher = this.store.getVoucher("received", record.id);
+    if (record.myIndex !== PAYEE || !voucher) {
+      throw new PiecepayError("NOTHING_TO_ANSWER_WITH", `we hold no voucher of channel ${record.id} to respond with`);
+    }
+    const next = voucherState(this.#base(record).variablePart, voucher, challenged.turnNum + 1n);
+    const signature = await signState(this.#options.signer, record.id, next);
+    const receipt = await this.#send("respond", () =>
+      this.adjudicator.respond(record.fixedPart, challenged, toSigned(next, new Map([[PAYEE, signature]]))),
+    );
+    this.store.setPhase(record.id, "open");
+    return receipt;
+  }
+
+  /**
+   * Records our latest state both signed on chain (`checkpoint`), clearing a challenge of an older one.
+   * @throws ContractRevertError (e.g. TURN_NUMBER_TOO_LOW when it is not newer)
+   * @example await payer.checkpoint(id)
+   */
+  async checkpoint(id: string): Promise<TransactionReceipt> {
+    await this.#assertChain();
+    const record = this.#channel(id);
+    const base = this.#base(record);
+    const receipt = await this.#send("checkpoint", () => this.adjudicator.checkpoint(record.fixedPart, [], base));
+    this.store.setPhase(record.id, "open");
+    return receipt;
   }
 
   /**

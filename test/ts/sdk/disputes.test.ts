@@ -16,6 +16,7 @@ import {
   signVoucher,
   toDestination,
   toSigned,
+  variablePartFromEvent,
 } from "../../../sdk/index.js";
 import { deployFixture, ethers, networkHelpers, type Signer } from "../helpers/fixtures.js";
 
@@ -221,5 +222,19 @@ describe("SDK disputes against a rule-abiding adversary", function () {
     expect(payee.receive(v5).delta).to.equal(2n);
     expect(other.putVoucher("received", v7)).to.deep.equal({ kept: true, previous: 5n });
     expect(payee.receive(v7).delta).to.equal(0n);
+  });
+
+  it("respond clears the payer's challenge of the funding state and the channel goes on: payments continue, then a close", async function () {
+    const { payer, payee, id } = await channel(2n * PRICE);
+    await payer.challenge(id);
+    const [event] = await f.adjudicator.queryFilter(f.adjudicator.filters.ChallengeRegistered(id));
+    await payee.respond(id, variablePartFromEvent(event.args.candidate));
+    expect((await payee.onChain(id)).challenged).to.equal(false);
+    await expectCode(payer.checkpoint(id), "TURN_NUMBER_TOO_LOW"); // the payer has nothing newer
+    payer.store.setPhase(id, "open");
+    payee.receive(await payer.pay(id, PRICE));
+    const aliceBefore = await ethers.provider.getBalance(f.alice.address);
+    await payee.close(await payer.offerClose(id));
+    expect(await ethers.provider.getBalance(f.alice.address)).to.equal(aliceBefore + DEPOSIT - 3n * PRICE);
   });
 });
