@@ -412,12 +412,20 @@ export class PiecepayClient {
 
   /**
    * Signs the final state that splits the deposit by what was paid: send it to the other side, who calls `close`.
+   * `paid` (default: the vouchers' total) lets the payer offer what was actually delivered when it paid ahead.
    * @example const offer = await payer.offerClose(id)
    */
-  async offerClose(id: string): Promise<CloseOffer> {
+  async offerClose(id: string, options: { paid?: bigint } = {}): Promise<CloseOffer> {
     await this.#assertChain();
     const record = this.#channel(id);
-    const final = await this.#finalState(record);
+    const vouchers = this.paid(record.id);
+    const paid = options.paid ?? vouchers;
+    // A payer may settle for less than its vouchers (credit paid ahead and not used), never for more; a payee
+    // may settle for less than it holds, never claim more than it holds.
+    if (paid < 0n || paid > vouchers) {
+      throw new PiecepayError("INVALID_CLOSE_AMOUNT", `cannot close at ${paid}: the vouchers say ${vouchers}`);
+    }
+    const final = await this.#finalState(record, paid);
     const signature = await signState(this.#options.signer, record.id, final);
     this.store.putChannel({ ...record, phase: "closing", finalStates: [...(record.finalStates ?? []), final] });
     return { channelId: record.id, final, signature };
@@ -427,9 +435,10 @@ export class PiecepayClient {
    * Countersigns the other side's close offer, if it pays us at least what we are owed, and closes the channel:
    * one transaction concludes it and pays both sides.
    * @throws PiecepayError INVALID_CLOSE_OFFER; ContractRevertError
+   * A payee that was paid ahead passes `minimum`: what it actually delivered.
    * @example const receipt = await payee.close(offer)
    */
-  async close(offer: CloseOffer): Promise<TransactionReceipt> {
+  async close(offer: CloseOffer, options: { minimum?: bigint } = {}): Promise<TransactionReceipt> {
     await this.#assertChain();
     const record = this.#channel(offer.channelId);
     const base = this.#base(record);
@@ -444,9 +453,12 @@ export class PiecepayClient {
     if (outcomeHash(final.outcome) !== outcomeHash(splitOutcome(base.variablePart, paid))) {
       throw invalid("its outcome is not a split of the deposit between the payer and the payee");
     }
-    const owed = this.paid(record.id);
+    const vouchers = this.paid(record.id);
+    // The payee accepts no less than `minimum` (default: everything its vouchers promise); the payer pays no
+    // more than its vouchers promise.
+    const owed = record.myIndex === PAYEE ? (options.minimum ?? vouchers) : vouchers;
     if (record.myIndex === PAYEE ? paid < owed : paid > owed) {
-      throw invalid(`it pays the payee ${paid}, but the vouchers say ${owed}`);
+      throw invalid(`it pays the payee ${paid}, but we are owed ${owed}`);
     }
     if (!final.isFinal) throw invalid("the state is not final");
     const other = 1 - record.myIndex;
@@ -674,14 +686,13 @@ export class PiecepayClient {
 
   // -------------------------------------------------------------------------------------------------- internals
 
-  async #finalState(record: ChannelRecord): Promise<VariablePart> {
+  /** The final state paying `paid` to the payee (its appData is empty: a final state is never a proof's base). */
+  async #finalState(record: ChannelRecord, paid: bigint): Promise<VariablePart> {
     const base = this.#base(record);
     const { turnNumRecord } = await this.onChain(record.id);
-    const voucher = this.store.getVoucher(record.myIndex === PAYER ? "sent" : "received", record.id);
-    const vp = voucher ? voucherState(base.variablePart, voucher) : base.variablePart;
     const turnNum =
       turnNumRecord > base.variablePart.turnNum + 2n ? turnNumRecord + 1n : base.variablePart.turnNum + 2n;
-    return { ...vp, turnNum, isFinal: true };
+    return { outcome: splitOutcome(base.variablePart, paid), appData: "0x", turnNum, isFinal: true };
   }
 
   #base(record: ChannelRecord): SignedVariablePart {

@@ -120,6 +120,19 @@ describe("PiecepayClient", function () {
     expect(await ethers.provider.getBalance(t.alice.address)).to.equal(aliceBefore + DEPOSIT - 5n * PRICE);
   });
 
+  it("settles for what was delivered when the payer paid ahead: the payee accepts no less than its minimum", async function () {
+    const channel = await t.payer.open({ payee: t.bob.address, deposit: DEPOSIT }, (p) => t.payee.join(p));
+    await t.payee.waitForFunding(channel.id);
+    t.payee.receive(await t.payer.pay(channel.id, 4n * PRICE)); // 4 pieces paid ahead, 3 delivered
+    await expectCode(t.payer.offerClose(channel.id, { paid: 5n * PRICE }), "INVALID_CLOSE_AMOUNT");
+    const offer = await t.payer.offerClose(channel.id, { paid: 3n * PRICE });
+    await expectCode(t.payee.close(offer), "INVALID_CLOSE_OFFER"); // by default the payee wants all 4
+    await expectCode(t.payee.close(offer, { minimum: 3n * PRICE + 1n }), "INVALID_CLOSE_OFFER");
+    const aliceBefore = await ethers.provider.getBalance(t.alice.address);
+    await t.payee.close(offer, { minimum: 3n * PRICE });
+    expect(await ethers.provider.getBalance(t.alice.address)).to.equal(aliceBefore + DEPOSIT - 3n * PRICE);
+  });
+
   it("refuses vouchers above the deposit or from anyone but the payer: nothing credited", async function () {
     const channel = await t.payer.open({ payee: t.bob.address, deposit: DEPOSIT }, (p) => t.payee.join(p));
     await t.payee.waitForFunding(channel.id);

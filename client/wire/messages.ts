@@ -1,0 +1,80 @@
+// The paid extension's messages, as values. Their byte layout lives in codec.ts and PROTOCOL.md; the session state
+// machines (client/session/) only ever see these decoded values.
+import type { FixedPart, Voucher } from "../../sdk/index.js";
+
+/** The wire protocol version this client speaks (first byte of every message). */
+export const PROTOCOL_VERSION = 1;
+/** The BEP 10 extension name. */
+export const EXTENSION_NAME = "piecepay";
+/** No message of ours is longer than this; a longer one is malformed and its sender dropped. */
+export const MAX_MESSAGE_BYTES = 512;
+
+/** What a peer advertises in the extended handshake under the `piecepay` key. */
+export interface PaidHandshake {
+  version: number;
+  chainId: bigint;
+  adjudicator: string;
+  /** Set by a seeder that charges: who gets paid, in which asset, how much per piece. */
+  offer?: { payee: string; asset: string; pricePerPiece: bigint };
+  /** Set by a leecher willing to pay: its payer address. */
+  payer?: string;
+}
+
+/** Leecher -> seeder: a channel to open (the funding state is rebuilt from these fields). */
+export interface ProposeMessage {
+  type: "propose";
+  chainId: bigint;
+  adjudicator: string;
+  fixedPart: FixedPart;
+  asset: string;
+  deposit: bigint;
+  payerSignature: string;
+}
+
+/** Seeder -> leecher: the funding state countersigned. */
+export interface AcceptMessage {
+  type: "accept";
+  channelId: string;
+  payeeSignature: string;
+}
+
+/** Leecher -> seeder: a cumulative payment. */
+export interface VoucherMessage {
+  type: "voucher";
+  voucher: Voucher;
+}
+
+/** Seeder -> leecher: the voucher of `amount` is on the seeder's disk and counted. */
+export interface ReceiptMessage {
+  type: "receipt";
+  channelId: string;
+  amount: bigint;
+}
+
+/** Either way: a signed final state splitting the deposit, `paid` to the payee. */
+export interface CloseMessage {
+  type: "close";
+  channelId: string;
+  turnNum: bigint;
+  paid: bigint;
+  /** The voucher the final state carries in its appData (amount 0 and no signature: empty appData). */
+  voucher?: { amount: bigint; signature: string };
+  signature: string;
+}
+
+/** Either way: a notice; `code` says what (see NoticeCode). */
+export interface NoticeMessage {
+  type: "notice";
+  code: NoticeCode;
+  reason: string;
+}
+
+export type NoticeCode = "refused" | "closed" | "bye";
+
+export type PaidMessage =
+  | ProposeMessage
+  | AcceptMessage
+  | VoucherMessage
+  | ReceiptMessage
+  | CloseMessage
+  | NoticeMessage;
