@@ -101,12 +101,15 @@ export class PiecepayClient {
   readonly adjudicator: Adjudicator;
   readonly voucherApp: VoucherPaymentApp;
   readonly address: string;
+  /** The chain this client signs and sends for. */
+  readonly chainId: bigint;
   readonly confirmations: number;
   readonly #options: PiecepayClientOptions;
 
   private constructor(options: PiecepayClientOptions, address: string) {
     this.#options = options;
     this.address = address;
+    this.chainId = options.chainId;
     this.confirmations = options.confirmations ?? 1;
     this.adjudicator = Adjudicator__factory.connect(options.adjudicator, options.signer);
     this.voucherApp = VoucherPaymentApp__factory.connect(options.voucherApp, options.signer);

@@ -1,0 +1,89 @@
+// The BEP 10 extension object that bittorrent-protocol instantiates per wire (`wire.use(...)`). It only moves bytes:
+// it decodes what arrives and hands values to a session; anything malformed becomes a 'warning' on the wire's
+// torrent side and the peer is dropped. The client never throws on peer input.
+import type { Wire } from "bittorrent-protocol";
+import { decodeMessage, encodeMessage } from "../wire/codec.js";
+import { decodeHandshake, encodeHandshake } from "../wire/handshake.js";
+import { EXTENSION_NAME, type PaidHandshake, type PaidMessage } from "../wire/messages.js";
+
+/** What a session implements to receive a peer's handshake and messages. */
+export interface PeerSession {
+  onHandshake(handshake: PaidHandshake | undefined): void;
+  onMessage(message: PaidMessage): void;
+  /** Peer input that could not be decoded or that the session refuses: the peer is dropped. */
+  onProtocolError(error: Error): void;
+}
+
+/** The channel to a peer that a session sends through. */
+export interface PeerLink {
+  send(message: PaidMessage): void;
+  drop(reason: string): void;
+  readonly wire: Wire;
+}
+
+/**
+ * Builds the extension class for one wire: `wire.use(paidExtension(ours, makeSession))`.
+ * `makeSession` receives the link to send through and returns the session that handles what arrives.
+ */
+export function paidExtension(ours: PaidHandshake, makeSession: (link: PeerLink) => PeerSession) {
+  class PiecepayExtension {
+    readonly name = EXTENSION_NAME;
+    readonly #wire: Wire;
+    readonly #session: PeerSession;
+    #peerSupports = false;
+
+    constructor(wire: Wire) {
+      this.#wire = wire;
+      wire.extendedHandshake[EXTENSION_NAME] = encodeHandshake(ours);
+      const link: PeerLink = {
+        wire,
+        send: (message) => {
+          if (!this.#peerSupports || wire.destroyed) return;
+          wire.extended(EXTENSION_NAME, Buffer.from(encodeMessage(message)));
+        },
+        drop: (reason) => {
+          if (!wire.destroyed) wire.destroy(new Error(`piecepay: ${reason}`) as never);
+        },
+      };
+      this.#session = makeSession(link);
+    }
+
+    onExtendedHandshake(handshake: Record<string, unknown>): void {
+      const value = handshake?.m && (handshake.m as Record<string, unknown>)[EXTENSION_NAME] !== undefined;
+      this.#peerSupports = Boolean(value);
+      if (!value || handshake[EXTENSION_NAME] === undefined) {
+        this.#session.onHandshake(undefined); // a plain BitTorrent peer
+        return;
+      }
+      let decoded: PaidHandshake;
+      try {
+        decoded = decodeHandshake(handshake[EXTENSION_NAME]);
+      } catch (error) {
+        this.#session.onProtocolError(error as Error);
+        return;
+      }
+      this.#session.onHandshake(decoded);
+    }
+
+    onMessage(buffer: Uint8Array): void {
+      let message: PaidMessage;
+      try {
+        message = decodeMessage(buffer);
+      } catch (error) {
+        this.#session.onProtocolError(error as Error);
+        return;
+      }
+      try {
+        this.#session.onMessage(message);
+      } catch (error) {
+        this.#session.onProtocolError(error as Error);
+      }
+    }
+
+    get wire(): Wire {
+      return this.#wire;
+    }
+  }
+  (PiecepayExtension.prototype as unknown as { name: string }).name = EXTENSION_NAME;
+  return PiecepayExtension;
+}

@@ -1,0 +1,290 @@
+// The paying leecher: for each seeder whose price it accepts, it opens a voucher channel (a deposit bounded by its
+// budget) and pays ahead of its requests inside a credit window that starts small and grows while pieces from that
+// seeder keep arriving verified. A piece counts as delivered only once its hash verifies; a seeder whose piece
+// fails verification is not paid for it and is dropped. At the end each channel closes cooperatively at what the
+// seeder delivered, and the rest of the deposit comes back.
+import { EventEmitter } from "node:events";
+import type { Wire } from "bittorrent-protocol";
+import type { Torrent } from "webtorrent";
+import type { ChannelProposal, PiecepayClient } from "../../sdk/index.js";
+import { type PaidHandshake, type PaidMessage, PROTOCOL_VERSION } from "../wire/messages.js";
+import { type PeerLink, type PeerSession, paidExtension } from "./extension.js";
+
+/** Settings of a paying leecher. */
+export interface PaidLeecherOptions {
+  client: PiecepayClient;
+  /** The most we pay per piece; dearer seeders are neither paid nor used. */
+  maxPricePerPiece: bigint;
+  /** The most we deposit in all channels together. */
+  budget: bigint;
+  /** The asset we pay in (zero address: ETH). */
+  asset: string;
+  /** Pieces paid ahead at first (default 2) and at most (default 32): the most ever at risk per seeder. */
+  initialWindow?: number;
+  maxWindow?: number;
+  /** How long to wait for a seeder's close before giving up on it (default 60 s). */
+  closeTimeoutMs?: number;
+}
+
+/** What one paid seeder has done for us so far. */
+export interface LeecherPeerStats {
+  channelId?: string;
+  peer: string;
+  pricePerPiece: bigint;
+  deposited: bigint;
+  /** Wei promised in vouchers so far. */
+  paid: bigint;
+  /** Wei the seeder acknowledged (receipts). */
+  acknowledged: bigint;
+  /** Pieces from this seeder that verified. */
+  delivered: number;
+  window: number;
+  closed: boolean;
+}
+
+/**
+ * Makes a webtorrent torrent a paying one on the downloading side: call `attach(torrent)` before peers connect,
+ * and `settle()` once the download is done.
+ * Events: 'channel' (stats), 'paid' (stats), 'closed' (stats, tx hash), 'warning' (Error).
+ * @example const leecher = new PaidLeecher({ client, maxPricePerPiece, budget, asset: ZeroAddress }); leecher.attach(torrent)
+ */
+export class PaidLeecher extends EventEmitter {
+  readonly options: PaidLeecherOptions;
+  readonly peers = new Set<LeecherPeer>();
+  #committed = 0n;
+  /** Which wire delivered the last block of each piece: who to pay or blame when it verifies or fails. */
+  readonly deliveredBy = new Map<number, Wire>();
+  torrent: Torrent | undefined;
+
+  constructor(options: PaidLeecherOptions) {
+    super();
+    this.options = options;
+  }
+
+  attach(torrent: Torrent): void {
+    this.torrent = torrent;
+    const ours: PaidHandshake = {
+      version: PROTOCOL_VERSION,
+      chainId: this.options.client.chainId,
+      adjudicator: this.options.client.adjudicator.target as string,
+      payer: this.options.client.address,
+    };
+    torrent.on("wire", (wire: Wire) => {
+      wire.on("piece", (index: number) => this.deliveredBy.set(index, wire));
+      wire.use(
+        paidExtension(ours, (link) => {
+          const peer = new LeecherPeer(this, link);
+          this.peers.add(peer);
+          return peer;
+        }),
+      );
+    });
+    torrent.on("verified", (index: number) => {
+      const wire = this.deliveredBy.get(index);
+      for (const peer of this.peers) if (peer.wire === wire) peer.onVerified();
+    });
+    torrent.on("warning", (warning: Error) => {
+      const failed = /Piece (\d+) failed verification/.exec(String(warning?.message));
+      if (!failed) return;
+      const wire = this.deliveredBy.get(Number(failed[1]));
+      for (const peer of this.peers) if (peer.wire === wire) peer.onBadPiece(Number(failed[1]));
+    });
+  }
+
+  /** Reserves `amount` of the budget for a channel; false when the budget cannot cover it. */
+  reserve(amount: bigint): boolean {
+    if (this.#committed + amount > this.options.budget) return false;
+    this.#committed += amount;
+    return true;
+  }
+
+  /** What is left of the budget. */
+  budgetLeft(): bigint {
+    return this.options.budget - this.#committed;
+  }
+
+  /** Closes every channel at what its seeder delivered; resolves when all are closed or timed out. */
+  async settle(): Promise<LeecherPeerStats[]> {
+    await Promise.all([...this.peers].map((p) => p.close()));
+    return [...this.peers].map((p) => p.stats()).filter((s) => s.channelId);
+  }
+
+  stats(): LeecherPeerStats[] {
+    return [...this.peers].map((p) => p.stats());
+  }
+}
+
+class LeecherPeer implements PeerSession {
+  readonly #leecher: PaidLeecher;
+  readonly #link: PeerLink;
+  #offer: PaidHandshake["offer"];
+  #proposal: ChannelProposal | undefined;
+  #channelId: string | undefined;
+  #deposit = 0n;
+  #paid = 0n;
+  #acknowledged = 0n;
+  #delivered = 0;
+  #window: number;
+  #paying: Promise<void> = Promise.resolve();
+  #closed = false;
+  #closing: ((hash: string) => void) | undefined;
+
+  constructor(leecher: PaidLeecher, link: PeerLink) {
+    this.#leecher = leecher;
+    this.#link = link;
+    this.#window = leecher.options.initialWindow ?? 2;
+  }
+
+  get wire(): Wire {
+    return this.#link.wire;
+  }
+
+  stats(): LeecherPeerStats {
+    return {
+      channelId: this.#channelId,
+      peer: `${this.wire.remoteAddress}:${this.wire.remotePort}`,
+      pricePerPiece: this.#offer?.pricePerPiece ?? 0n,
+      deposited: this.#deposit,
+      paid: this.#paid,
+      acknowledged: this.#acknowledged,
+      delivered: this.#delivered,
+      window: this.#window,
+      closed: this.#closed,
+    };
+  }
+
+  onHandshake(handshake: PaidHandshake | undefined): void {
+    if (!handshake?.offer) return; // a plain peer: plain BitTorrent
+    const { client, maxPricePerPiece, asset } = this.#leecher.options;
+    const offer = handshake.offer;
+    if (handshake.chainId !== client.chainId) return this.#link.drop(`seeder is on chain ${handshake.chainId}`);
+    if (handshake.adjudicator.toLowerCase() !== (client.adjudicator.target as string).toLowerCase()) {
+      return this.#link.drop("seeder uses another adjudicator");
+    }
+    if (offer.asset.toLowerCase() !== asset.toLowerCase()) return this.#link.drop("seeder wants another asset");
+    if (offer.pricePerPiece > maxPricePerPiece || offer.pricePerPiece <= 0n) {
+      return this.#link.drop(`price ${offer.pricePerPiece} per piece is above our maximum ${maxPricePerPiece}`);
+    }
+    this.#offer = offer;
+    void this.#open().catch((error) => this.onProtocolError(error));
+  }
+
+  async #open(): Promise<void> {
+    const offer = this.#offer;
+    const torrent = this.#leecher.torrent;
+    if (!offer || !torrent) return;
+    const needed = BigInt(torrent.pieces.length) * offer.pricePerPiece;
+    const deposit = needed < this.#leecher.budgetLeft() ? needed : this.#leecher.budgetLeft();
+    if (deposit < offer.pricePerPiece || !this.#leecher.reserve(deposit)) {
+      return this.#link.drop("our budget cannot pay this seeder for one piece");
+    }
+    this.#deposit = deposit;
+    this.#proposal = await this.#leecher.options.client.propose({
+      payee: offer.payee,
+      deposit,
+      asset: offer.asset,
+      peer: `${this.wire.remoteAddress}:${this.wire.remotePort}`,
+    });
+    const { fixedPart, payerSignature, chainId, adjudicator } = this.#proposal;
+    this.#link.send({ type: "propose", chainId, adjudicator, fixedPart, asset: offer.asset, deposit, payerSignature });
+  }
+
+  onMessage(message: PaidMessage): void {
+    switch (message.type) {
+      case "accept":
+        void this.#onAccept(message).catch((error) => this.onProtocolError(error));
+        return;
+      case "receipt":
+        if (message.channelId !== this.#channelId || message.amount > this.#paid) {
+          return this.onProtocolError(new Error("a receipt for something we did not pay"));
+        }
+        if (message.amount > this.#acknowledged) this.#acknowledged = message.amount;
+        return;
+      case "notice":
+        if (message.code === "closed") this.#closing?.(message.reason);
+        return;
+      default:
+        this.onProtocolError(new Error(`unexpected ${message.type} message from a seeder`));
+    }
+  }
+
+  onProtocolError(error: Error): void {
+    this.#leecher.emit("warning", error);
+    this.#link.drop(error.message);
+  }
+
+  async #onAccept(message: Extract<PaidMessage, { type: "accept" }>): Promise<void> {
+    if (!this.#proposal || this.#channelId) throw new Error("an acceptance we did not ask for");
+    const record = await this.#leecher.options.client.fund(this.#proposal, {
+      channelId: message.channelId,
+      payeeSignature: message.payeeSignature,
+    });
+    this.#channelId = record.id;
+    this.#deposit = record.deposited;
+    this.#leecher.emit("channel", this.stats());
+    this.#payAhead();
+  }
+
+  /** A piece from this seeder verified: it counts, and the window grows. */
+  onVerified(): void {
+    this.#delivered++;
+    const max = this.#leecher.options.maxWindow ?? 32;
+    this.#window = Math.min(max, this.#window * 2);
+    this.#payAhead();
+  }
+
+  onBadPiece(index: number): void {
+    this.onProtocolError(new Error(`piece ${index} from this seeder failed verification: not paid, peer dropped`));
+  }
+
+  /** Keeps the vouchers at (delivered + window) pieces, within the deposit; one voucher at a time, in order. */
+  #payAhead(): void {
+    const offer = this.#offer;
+    const id = this.#channelId;
+    if (!offer || !id || this.#closed) return;
+    this.#paying = this.#paying.then(async () => {
+      const target = BigInt(this.#delivered + this.#window) * offer.pricePerPiece;
+      const capped = target < this.#deposit ? target : this.#deposit;
+      if (capped <= this.#paid) return;
+      const voucher = await this.#leecher.options.client.pay(id, capped - this.#paid);
+      this.#paid = voucher.amount;
+      this.#link.send({ type: "voucher", voucher });
+      this.#leecher.emit("paid", this.stats());
+    });
+    this.#paying.catch((error) => this.onProtocolError(error));
+  }
+
+  /** Offers to close at what this seeder delivered and waits for its on-chain close (or a timeout). */
+  async close(): Promise<void> {
+    const offer = this.#offer;
+    const id = this.#channelId;
+    if (!offer || !id || this.#closed) return;
+    await this.#paying.catch(() => undefined);
+    this.#closed = true;
+    const client = this.#leecher.options.client;
+    const delivered = BigInt(this.#delivered) * offer.pricePerPiece;
+    const paid = delivered < this.#paid ? delivered : this.#paid;
+    const close = await client.offerClose(id, { paid });
+    const closed = new Promise<string>((resolve) => {
+      this.#closing = resolve;
+    });
+    this.#link.send({
+      type: "close",
+      channelId: id,
+      turnNum: close.final.turnNum,
+      paid,
+      signature: close.signature,
+    });
+    const timeout = new Promise<undefined>((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), this.#leecher.options.closeTimeoutMs ?? 60_000);
+      timer.unref?.();
+    });
+    const hash = await Promise.race([closed, timeout]);
+    if (hash) {
+      client.store.setPhase(id, "withdrawn");
+      this.#leecher.emit("closed", this.stats(), hash);
+    } else {
+      this.#leecher.emit("warning", new Error(`seeder ${this.stats().peer} did not close channel ${id} in time`));
+    }
+  }
+}

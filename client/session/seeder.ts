@@ -1,0 +1,275 @@
+// The paid seeder: it serves a peer only what the peer has paid for. Each leecher opens a voucher channel to us;
+// every voucher is verified and on disk before we acknowledge it (a receipt) and before it counts as credit; a
+// request for a piece is served only while the credit covers it, otherwise the peer stays choked. When the leecher
+// leaves, we close cooperatively if it asks; if it vanishes, we enforce its latest voucher on chain.
+import { EventEmitter } from "node:events";
+import type { Wire } from "bittorrent-protocol";
+import type { Torrent } from "webtorrent";
+import { type ChannelProposal, type PiecepayClient, toDestination } from "../../sdk/index.js";
+import { type PaidHandshake, type PaidMessage, PROTOCOL_VERSION } from "../wire/messages.js";
+import { type PeerLink, type PeerSession, paidExtension } from "./extension.js";
+
+/** Settings of a paid seeder. */
+export interface PaidSeederOptions {
+  client: PiecepayClient;
+  /** Wei (or token units) per piece. */
+  pricePerPiece: bigint;
+  /** The asset we are paid in (zero address: ETH). */
+  asset: string;
+  /** How long a peer that left without closing gets to come back and close before we enforce (default 30 s). */
+  enforceAfterMs?: number;
+  /** Whether to enforce automatically when a paying peer vanishes (default true). */
+  enforce?: boolean;
+  /** Turns a wait for the chain's clock into something faster in tests (see PiecepayClient.redeem). */
+  waitFor?: (finalizesAt: bigint) => Promise<void>;
+}
+
+/** What one paying peer has done so far. */
+export interface SeederPeerStats {
+  channelId?: string;
+  peer: string;
+  /** Wei acknowledged (the largest voucher on disk). */
+  paid: bigint;
+  /** Pieces this peer was allowed to request (each one was paid for). */
+  served: number;
+  closed: boolean;
+}
+
+/**
+ * Makes a webtorrent torrent a paid one on the seeding side: call `attach(torrent)` before peers connect.
+ * Events: 'peer' (stats), 'paid' (stats), 'closed' (stats, tx hash), 'enforced' (stats, tx hash), 'warning' (Error).
+ * @example new PaidSeeder({ client, pricePerPiece: 10n ** 12n, asset: ZeroAddress }).attach(torrent)
+ */
+export class PaidSeeder extends EventEmitter {
+  readonly options: PaidSeederOptions;
+  readonly peers = new Set<SeederPeer>();
+
+  constructor(options: PaidSeederOptions) {
+    super();
+    this.options = options;
+  }
+
+  attach(torrent: Torrent): void {
+    const ours: PaidHandshake = {
+      version: PROTOCOL_VERSION,
+      chainId: this.options.client.chainId,
+      adjudicator: this.options.client.adjudicator.target as string,
+      offer: {
+        payee: this.options.client.address,
+        asset: this.options.asset,
+        pricePerPiece: this.options.pricePerPiece,
+      },
+    };
+    torrent.on("wire", (wire: Wire) => {
+      wire.use(
+        paidExtension(ours, (link) => {
+          const peer = new SeederPeer(this, link);
+          this.peers.add(peer);
+          return peer;
+        }),
+      );
+    });
+  }
+
+  /** Totals over every peer. */
+  stats(): { paid: bigint; served: number; peers: SeederPeerStats[] } {
+    const peers = [...this.peers].map((p) => p.stats());
+    return { paid: peers.reduce((a, p) => a + p.paid, 0n), served: peers.reduce((a, p) => a + p.served, 0), peers };
+  }
+}
+
+class SeederPeer implements PeerSession {
+  readonly #seeder: PaidSeeder;
+  readonly #link: PeerLink;
+  #channelId: string | undefined;
+  #funded: Promise<void> | undefined;
+  #paid = 0n;
+  readonly #admitted = new Set<number>();
+  #closed = false;
+  #left = false;
+
+  constructor(seeder: PaidSeeder, link: PeerLink) {
+    this.#seeder = seeder;
+    this.#link = link;
+    this.#gate(link.wire);
+    link.wire.once("close", () => this.#onLeave());
+  }
+
+  stats(): SeederPeerStats {
+    const wire = this.#link.wire;
+    return {
+      channelId: this.#channelId,
+      peer: `${wire.remoteAddress}:${wire.remotePort}`,
+      paid: this.#paid,
+      served: this.#admitted.size,
+      closed: this.#closed,
+    };
+  }
+
+  /** Pieces the credit covers: floor(paid / price). */
+  #paidPieces(): number {
+    return Number(this.#paid / this.#seeder.options.pricePerPiece);
+  }
+
+  #mayServeMore(): boolean {
+    return !this.#closed && this.#paidPieces() > this.#admitted.size;
+  }
+
+  /**
+   * Wraps the wire so that webtorrent cannot serve this peer more than it paid for: `unchoke` only while the credit
+   * covers another piece, and a request for a piece not covered is not served (rejected under BEP 6) and chokes.
+   */
+  #gate(wire: Wire): void {
+    const unchoke = wire.unchoke.bind(wire);
+    wire.unchoke = () => {
+      if (this.#mayServeMore()) unchoke();
+    };
+    const onRequest = wire._onRequest.bind(wire);
+    wire._onRequest = (index: number, offset: number, length: number) => {
+      if (!this.#admitted.has(index)) {
+        if (this.#closed || this.#paidPieces() <= this.#admitted.size) {
+          if (wire.hasFast) wire.reject(index, offset, length);
+          wire.choke();
+          return;
+        }
+        this.#admitted.add(index);
+      }
+      onRequest(index, offset, length);
+    };
+  }
+
+  onHandshake(handshake: PaidHandshake | undefined): void {
+    // A plain peer, or one that will not pay, stays choked: it gets nothing from a paid seeder.
+    if (!handshake?.payer) return;
+    const ours = this.#seeder.options.client;
+    if (handshake.chainId !== ours.chainId) this.#link.drop(`peer is on chain ${handshake.chainId}`);
+  }
+
+  onMessage(message: PaidMessage): void {
+    switch (message.type) {
+      case "propose":
+        void this.#onPropose(message).catch((error) => this.onProtocolError(error));
+        return;
+      case "voucher":
+        void this.#onVoucher(message.voucher).catch((error) => this.onProtocolError(error));
+        return;
+      case "close":
+        void this.#onClose(message).catch((error) => this.onProtocolError(error));
+        return;
+      case "notice":
+        return;
+      default:
+        this.onProtocolError(new Error(`unexpected ${message.type} message from a leecher`));
+    }
+  }
+
+  onProtocolError(error: Error): void {
+    this.#seeder.emit("warning", error);
+    this.#link.drop(error.message);
+  }
+
+  async #onPropose(message: Extract<PaidMessage, { type: "propose" }>): Promise<void> {
+    if (this.#channelId) throw new Error("a second channel proposal on one connection");
+    const { client, asset, pricePerPiece } = this.#seeder.options;
+    if (message.asset.toLowerCase() !== asset.toLowerCase()) throw new Error("proposal in another asset");
+    if (message.deposit < pricePerPiece) throw new Error("a deposit below the price of one piece");
+    const proposal: ChannelProposal = {
+      chainId: message.chainId,
+      adjudicator: message.adjudicator,
+      fixedPart: message.fixedPart,
+      funding: {
+        outcome: [
+          {
+            asset: message.asset,
+            allocations: [
+              { destination: toDestination(message.fixedPart.participants[0]), amount: message.deposit },
+              { destination: toDestination(message.fixedPart.participants[1]), amount: 0n },
+            ],
+          },
+        ],
+        appData: "0x",
+        turnNum: 0n,
+        isFinal: false,
+      },
+      payerSignature: message.payerSignature,
+    };
+    const wire = this.#link.wire;
+    const acceptance = await client.join(proposal, {
+      peer: `${wire.remoteAddress}:${wire.remotePort}`,
+      assets: [asset],
+    });
+    this.#channelId = acceptance.channelId;
+    this.#funded = client.waitForFunding(acceptance.channelId, { timeoutMs: 120_000 }).then(() => undefined);
+    this.#funded.catch(() => undefined);
+    this.#link.send({ type: "accept", channelId: acceptance.channelId, payeeSignature: acceptance.payeeSignature });
+    this.#seeder.emit("peer", this.stats());
+  }
+
+  async #onVoucher(voucher: Extract<PaidMessage, { type: "voucher" }>["voucher"]): Promise<void> {
+    if (!this.#channelId || !this.#funded) throw new Error("a voucher before a channel");
+    if (voucher.channelId.toLowerCase() !== this.#channelId) throw new Error("a voucher for another channel");
+    await this.#funded;
+    const { delta } = this.#seeder.options.client.receive(voucher); // on disk before the receipt
+    if (delta === 0n) throw new Error("a replayed or older voucher");
+    this.#paid = voucher.amount;
+    this.#link.send({ type: "receipt", channelId: this.#channelId, amount: voucher.amount });
+    this.#seeder.emit("paid", this.stats());
+    if (this.#mayServeMore()) this.#link.wire.unchoke();
+  }
+
+  async #onClose(message: Extract<PaidMessage, { type: "close" }>): Promise<void> {
+    if (!this.#channelId || message.channelId !== this.#channelId) throw new Error("a close for another channel");
+    const { client, pricePerPiece } = this.#seeder.options;
+    const record = client.store.getChannel(this.#channelId);
+    const base = client.store.getSupportedState(this.#channelId);
+    if (!record || !base) throw new Error("a close for a channel we do not hold");
+    this.#closed = true;
+    this.#link.wire.choke();
+    const offer = {
+      channelId: this.#channelId,
+      final: {
+        outcome: [
+          {
+            asset: base.variablePart.outcome[0].asset,
+            allocations: [
+              {
+                destination: base.variablePart.outcome[0].allocations[0].destination,
+                amount: base.variablePart.outcome[0].allocations[0].amount - message.paid,
+              },
+              { destination: base.variablePart.outcome[0].allocations[1].destination, amount: message.paid },
+            ],
+          },
+        ],
+        appData: "0x",
+        turnNum: message.turnNum,
+        isFinal: true,
+      },
+      signature: message.signature,
+    };
+    // What we delivered is what we are owed, even if the leecher paid further ahead.
+    const served = BigInt(this.#admitted.size) * pricePerPiece;
+    const minimum = served < this.#paid ? served : this.#paid;
+    const receipt = await client.close(offer, { minimum });
+    this.#link.send({ type: "notice", code: "closed", reason: receipt.hash });
+    this.#seeder.emit("closed", this.stats(), receipt.hash);
+  }
+
+  #onLeave(): void {
+    if (this.#left) return;
+    this.#left = true;
+    const { client, enforce = true, enforceAfterMs = 30_000, waitFor } = this.#seeder.options;
+    const id = this.#channelId;
+    if (!id || !enforce || this.#closed || this.#paid === 0n) return;
+    // The leecher left without closing: give it a moment to come back (a new connection closes the same
+    // channel), then enforce its latest voucher alone.
+    const timer = setTimeout(() => {
+      const record = client.store.getChannel(id);
+      if (!record || record.phase !== "open") return;
+      client
+        .redeem(id, { waitFor })
+        .then((receipt) => this.#seeder.emit("enforced", this.stats(), receipt.hash))
+        .catch((error) => this.#seeder.emit("warning", error));
+    }, enforceAfterMs);
+    timer.unref?.();
+  }
+}

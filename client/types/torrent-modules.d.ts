@@ -1,0 +1,84 @@
+// The parts of webtorrent 3 and bittorrent-protocol that piecepay uses (neither ships type declarations).
+declare module "bittorrent-protocol" {
+  import type { EventEmitter } from "node:events";
+  export interface Wire extends EventEmitter {
+    destroyed: boolean;
+    amChoking: boolean;
+    peerChoking: boolean;
+    hasFast: boolean;
+    remoteAddress?: string;
+    remotePort?: number;
+    peerId?: string;
+    uploaded: number;
+    downloaded: number;
+    extendedHandshake: Record<string, unknown>;
+    peerExtendedHandshake: Record<string, unknown>;
+    use(extension: new (wire: Wire) => unknown): void;
+    extended(name: string, buffer: Uint8Array): void;
+    choke(): void;
+    unchoke(): void;
+    reject(index: number, offset: number, length: number): void;
+    destroy(error?: Error): void;
+    _onRequest(index: number, offset: number, length: number): void;
+  }
+}
+
+declare module "webtorrent" {
+  import type { EventEmitter } from "node:events";
+  import type { Wire } from "bittorrent-protocol";
+  export interface TorrentFile {
+    name: string;
+    path: string;
+    length: number;
+  }
+  export interface Torrent extends EventEmitter {
+    infoHash: string;
+    magnetURI: string;
+    torrentFile: Uint8Array;
+    name: string;
+    length: number;
+    pieceLength: number;
+    lastPieceLength: number;
+    pieces: unknown[];
+    files: TorrentFile[];
+    wires: Wire[];
+    done: boolean;
+    progress: number;
+    downloaded: number;
+    uploaded: number;
+    downloadSpeed: number;
+    uploadSpeed: number;
+    numPeers: number;
+    path: string;
+    ready: boolean;
+    addPeer(peer: string): boolean;
+    destroy(options?: { destroyStore?: boolean }, callback?: (error?: Error) => void): void;
+  }
+  export interface WebTorrentOptions {
+    dht?: boolean;
+    tracker?: boolean | Record<string, unknown>;
+    lsd?: boolean;
+    utp?: boolean;
+    webSeeds?: boolean;
+    natUpnp?: boolean;
+    natPmp?: boolean;
+    torrentPort?: number;
+    maxConns?: number;
+  }
+  export interface AddOptions {
+    path?: string;
+    announce?: string[];
+    name?: string;
+    pieceLength?: number;
+    [key: string]: unknown;
+  }
+  export default class WebTorrent extends EventEmitter {
+    constructor(options?: WebTorrentOptions);
+    torrents: Torrent[];
+    torrentPort: number;
+    address(): { address: string; port: number } | null;
+    add(torrentId: string | Uint8Array, options?: AddOptions, onTorrent?: (torrent: Torrent) => void): Torrent;
+    seed(input: string | string[] | Uint8Array, options?: AddOptions, onSeed?: (torrent: Torrent) => void): Torrent;
+    destroy(callback?: (error?: Error) => void): void;
+  }
+}
