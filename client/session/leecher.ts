@@ -155,18 +155,27 @@ class LeecherPeer implements PeerSession {
 
   onHandshake(handshake: PaidHandshake | undefined): void {
     if (!handshake?.offer) return; // a plain peer: plain BitTorrent
-    const { client, maxPricePerPiece, asset } = this.#leecher.options;
-    const offer = handshake.offer;
-    if (handshake.chainId !== client.chainId) return this.#link.drop(`seeder is on chain ${handshake.chainId}`);
-    if (handshake.adjudicator.toLowerCase() !== (client.adjudicator.target as string).toLowerCase()) {
-      return this.#link.drop("seeder uses another adjudicator");
+    const refusal = this.#refusal(handshake, handshake.offer);
+    if (refusal) {
+      this.#link.drop(refusal);
+      return;
     }
-    if (offer.asset.toLowerCase() !== asset.toLowerCase()) return this.#link.drop("seeder wants another asset");
-    if (offer.pricePerPiece > maxPricePerPiece || offer.pricePerPiece <= 0n) {
-      return this.#link.drop(`price ${offer.pricePerPiece} per piece is above our maximum ${maxPricePerPiece}`);
-    }
-    this.#offer = offer;
+    this.#offer = handshake.offer;
     void this.#open().catch((error) => this.onProtocolError(error));
+  }
+
+  /** Why we will not pay this seeder, if we will not. */
+  #refusal(handshake: PaidHandshake, offer: NonNullable<PaidHandshake["offer"]>): string | undefined {
+    const { client, maxPricePerPiece, asset } = this.#leecher.options;
+    if (handshake.chainId !== client.chainId) return `seeder is on chain ${handshake.chainId}`;
+    if (handshake.adjudicator.toLowerCase() !== (client.adjudicator.target as string).toLowerCase()) {
+      return "seeder uses another adjudicator";
+    }
+    if (offer.asset.toLowerCase() !== asset.toLowerCase()) return "seeder wants another asset";
+    if (offer.pricePerPiece > maxPricePerPiece || offer.pricePerPiece <= 0n) {
+      return `price ${offer.pricePerPiece} per piece is above our maximum ${maxPricePerPiece}`;
+    }
+    return undefined;
   }
 
   async #open(): Promise<void> {
@@ -176,7 +185,8 @@ class LeecherPeer implements PeerSession {
     const needed = BigInt(torrent.pieces.length) * offer.pricePerPiece;
     const deposit = needed < this.#leecher.budgetLeft() ? needed : this.#leecher.budgetLeft();
     if (deposit < offer.pricePerPiece || !this.#leecher.reserve(deposit)) {
-      return this.#link.drop("our budget cannot pay this seeder for one piece");
+      this.#link.drop("our budget cannot pay this seeder for one piece");
+      return;
     }
     this.#deposit = deposit;
     this.#proposal = await this.#leecher.options.client.propose({
@@ -196,7 +206,8 @@ class LeecherPeer implements PeerSession {
         return;
       case "receipt":
         if (message.channelId !== this.#channelId || message.amount > this.#paid) {
-          return this.onProtocolError(new Error("a receipt for something we did not pay"));
+          this.onProtocolError(new Error("a receipt for something we did not pay"));
+          return;
         }
         if (message.amount > this.#acknowledged) this.#acknowledged = message.amount;
         return;

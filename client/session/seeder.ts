@@ -264,7 +264,7 @@ class SeederPeer implements PeerSession {
     // channel), then enforce its latest voucher alone.
     const timer = setTimeout(() => {
       const record = client.store.getChannel(id);
-      if (!record || record.phase !== "open") return;
+      if (record?.phase !== "open") return;
       client
         .redeem(id, { waitFor })
         .then((receipt) => this.#seeder.emit("enforced", this.stats(), receipt.hash))
