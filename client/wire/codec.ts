@@ -87,6 +87,14 @@ const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const LONE_SURROGATE = /\p{Cs}/u;
 
+// The TypedArray toStringTag getter reads an internal slot, so an object merely inheriting from a Uint8Array (what
+// bencode makes of a `__proto__` key) is not taken for one; `instanceof` would be fooled, and `.length` would throw.
+const typedArrayTag = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), Symbol.toStringTag)
+  ?.get as (this: unknown) => string | undefined;
+function isBytes(value: unknown): value is Uint8Array {
+  return typedArrayTag.call(value) === "Uint8Array";
+}
+
 function malformed(shortMessage: string, cause?: unknown): WireError {
   return new WireError("MALFORMED", shortMessage, { cause });
 }
@@ -286,7 +294,7 @@ function encodeNotice(n: NoticeMessage): Uint8Array {
  * @example const m = decodeMessage(buf); if (m.type === "voucher") session.onVoucher(m.voucher)
  */
 export function decodeMessage(bytes: Uint8Array): PaidMessage {
-  if (!(bytes instanceof Uint8Array)) throw malformed("a message is a byte array");
+  if (!isBytes(bytes)) throw malformed("a message is a byte array");
   if (bytes.length > MAX_MESSAGE_BYTES) {
     throw new WireError("TOO_LONG", `a message of ${bytes.length} bytes is longer than ${MAX_MESSAGE_BYTES}`);
   }
@@ -353,7 +361,9 @@ function decodeNotice(bytes: Uint8Array): NoticeMessage {
   const length = bytes[3];
   if (length > NOTICE_MAX_REASON_BYTES) throw malformed(`a notice's reason of ${length} bytes is too long`);
   if (bytes.length !== MESSAGE_LENGTHS.notice + length) {
-    throw malformed(`a notice with a ${length}-byte reason has ${MESSAGE_LENGTHS.notice + length} bytes, not ${bytes.length}`);
+    throw malformed(
+      `a notice with a ${length}-byte reason has ${MESSAGE_LENGTHS.notice + length} bytes, not ${bytes.length}`,
+    );
   }
   let reason: string;
   try {

@@ -25,6 +25,14 @@ const UINT256_LIMIT = 1n << 256n;
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 const ascii = new TextEncoder();
 
+// The TypedArray toStringTag getter reads an internal slot, so an object merely inheriting from a Uint8Array (what
+// bencode makes of a `__proto__` key) is not taken for one; `instanceof` would be fooled, and `.length` would throw.
+const typedArrayTag = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), Symbol.toStringTag)
+  ?.get as (this: unknown) => string | undefined;
+function isBytes(value: unknown): value is Uint8Array {
+  return typedArrayTag.call(value) === "Uint8Array";
+}
+
 function malformed(shortMessage: string, cause?: unknown): WireError {
   return new WireError("MALFORMED", shortMessage, { cause });
 }
@@ -192,14 +200,14 @@ function field(dict: Dict, key: string): unknown {
 }
 
 function readAddress(value: unknown, what: string): string {
-  if (!(value instanceof Uint8Array) || value.length !== 20) throw malformed(`${what} is not a 20-byte address`);
+  if (!isBytes(value) || value.length !== 20) throw malformed(`${what} is not a 20-byte address`);
   let hex = "0x";
   for (const b of value) hex += HEX[b];
   return getAddress(hex);
 }
 
 function readDecimal(value: unknown, what: string): bigint {
-  if (!(value instanceof Uint8Array) || value.length === 0 || value.length > MAX_UINT256_DIGITS) {
+  if (!isBytes(value) || value.length === 0 || value.length > MAX_UINT256_DIGITS) {
     throw malformed(`${what} is not a decimal uint256`);
   }
   for (const b of value) if (b < 0x30 || b > 0x39) throw malformed(`${what} is not a decimal uint256`);
@@ -219,7 +227,7 @@ function readDecimal(value: unknown, what: string): bigint {
  */
 export function decodeHandshake(value: unknown): PaidHandshake {
   let dict: unknown = value;
-  if (value instanceof Uint8Array) {
+  if (isBytes(value)) {
     if (value.length > MAX_HANDSHAKE_BYTES) {
       throw new WireError("TOO_LONG", `a handshake of ${value.length} bytes is longer than ${MAX_HANDSHAKE_BYTES}`);
     }
