@@ -1,0 +1,223 @@
+// `piecepay withdraw`: pays out our finalized channels; with --force, first registers our best state on chain
+// (the payee's largest voucher, the payer's latest state both signed), defends it until it finalizes, then pays out.
+import type { JsonRpcProvider, Wallet } from "ethers";
+import { type ChannelRecord, computePayouts, PiecepayClient, type SqliteChannelStore } from "../../../sdk/index.js";
+import { CliError, type Command } from "../command.js";
+import { connect, loadSigner, openStore, rpcUrl } from "../context.js";
+import { formatAmount, type Output, short } from "../output.js";
+
+/** What `withdraw` did for one channel (one --json line). */
+export interface WithdrawResult {
+  id: string;
+  role: "payer" | "payee";
+  /** paid-out, answered (a challenge), waiting (a challenge runs), open, nothing (already paid out), failed. */
+  action: "paid-out" | "answered" | "waiting" | "open" | "nothing" | "failed";
+  asset: string;
+  /** With paid-out: what the payout sent us, and the counterparty. */
+  paidToUs?: bigint;
+  paidToPeer?: bigint;
+  /** With waiting: when the challenge finalizes (unix seconds). */
+  finalizesAt?: bigint;
+  error?: string;
+}
+
+export const withdraw: Command = {
+  name: "withdraw",
+  summary: "pay out our finalized channels; --force challenges open ones first and waits",
+  usage: "withdraw [--channel ID] [--force] (--keystore PATH | --key HEX) [--rpc URL]",
+  description: [
+    "For each of our channels in <data-dir>/channels.db on the chain at --rpc (or only --channel ID, a full id",
+    "or an unambiguous prefix): answers a standing challenge when we hold a better state, and pays out a",
+    "finalized channel to both sides (one transaction; anyone may send it). It prints what each payout sent us.",
+    "",
+    "--force is for a counterparty that is gone: on a channel still open it registers our best state (a payee its",
+    "largest voucher, a payer the latest state both signed), keeps it defended until the challenge duration has",
+    "passed, then pays out. This takes the channel's challenge duration (minutes with the SDK's defaults).",
+    "A cooperative close is cheaper and instant: use it when the counterparty is online.",
+  ].join("\n"),
+  options: {
+    channel: { type: "string" },
+    force: { type: "boolean" },
+  },
+  optionHelp: [
+    ["--channel ID", "only this channel (its id or a unique prefix)"],
+    ["--force", "challenge channels that are still open, wait until they finalize, then pay out"],
+  ],
+  examples: [
+    "PIECEPAY_PASSWORD=... piecepay withdraw --keystore key.json",
+    "piecepay withdraw --keystore key.json --channel 0x3f2a --force",
+    "piecepay withdraw --keystore key.json --rpc https://sepolia.example --json",
+  ],
+
+  async run({ globals, values, out, signal }) {
+    const wallet = await loadSigner(globals); // before any traffic: a wrong password fails first
+    const { provider, chainId } = await connect(rpcUrl(globals));
+    const store = openStore(globals);
+    try {
+      const mine = store
+        .listChannels()
+        .filter((r) => r.chainId === chainId && r.fixedPart.participants[r.myIndex] === wallet.address);
+      const selected = select(mine, values.channel as string | undefined);
+      if (selected.length === 0) {
+        out.line(`no channels of ${wallet.address} on chain ${chainId} in ${store.path}`);
+        return;
+      }
+      const clients = new Map<string, Promise<PiecepayClient>>();
+      let failed = 0;
+      for (const record of selected) {
+        if (signal.aborted) break;
+        const key = `${record.adjudicator}/${record.fixedPart.appDefinition}`;
+        if (!clients.has(key)) clients.set(key, clientFor(wallet, provider, chainId, record, store));
+        let result: WithdrawResult;
+        try {
+          const client = await (clients.get(key) as Promise<PiecepayClient>);
+          result = await settle(client, record, { force: values.force === true, provider, out, signal });
+        } catch (error) {
+          const e = error as Error & { shortMessage?: string };
+          result = { ...base(record), action: "failed", error: e.shortMessage ?? e.message };
+          failed++;
+        }
+        out.result({ ...result }, describe(result));
+      }
+      if (signal.aborted) {
+        throw new CliError("interrupted", "a challenge we sent stays registered: run `piecepay withdraw` again later", {
+          exitCode: 130,
+        });
+      }
+      if (failed > 0)
+        throw new CliError(`${failed} channel(s) failed`, "see the lines above; PIECEPAY_DEBUG=1 for more");
+    } finally {
+      store.close();
+      provider.destroy();
+    }
+  },
+};
+
+function select(records: ChannelRecord[], wanted: string | undefined): ChannelRecord[] {
+  if (wanted === undefined) return records;
+  const prefix = wanted.toLowerCase();
+  const matches = records.filter((r) => r.id.startsWith(prefix));
+  if (matches.length === 0) {
+    throw new CliError(`no channel of ours starts with ${wanted} on this chain`, "`piecepay channels` lists them");
+  }
+  if (matches.length > 1) {
+    throw new CliError(`${matches.length} channels start with ${wanted}`, "give more of the id");
+  }
+  return matches;
+}
+
+function clientFor(
+  wallet: Wallet,
+  provider: JsonRpcProvider,
+  chainId: bigint,
+  record: ChannelRecord,
+  store: SqliteChannelStore,
+): Promise<PiecepayClient> {
+  return PiecepayClient.create({
+    signer: wallet.connect(provider),
+    chainId,
+    adjudicator: record.adjudicator,
+    voucherApp: record.fixedPart.appDefinition,
+    store,
+    pollingIntervalMs: 2_000,
+  });
+}
+
+function base(record: ChannelRecord): Pick<WithdrawResult, "id" | "role" | "asset"> {
+  return { id: record.id, role: record.myIndex === 0 ? "payer" : "payee", asset: record.asset };
+}
+
+/** Does what `withdraw` does for one channel. */
+async function settle(
+  client: PiecepayClient,
+  record: ChannelRecord,
+  options: { force: boolean; provider: JsonRpcProvider; out: Output; signal: AbortSignal },
+): Promise<WithdrawResult> {
+  const id = record.id;
+  if (record.phase === "proposed") return { ...base(record), action: "nothing" }; // never funded by us
+  let onChain = await client.onChain(id);
+  if (options.force && !onChain.finalized) {
+    if (!onChain.challenged) await client.challenge(id);
+    else await client.defend(id);
+    let noted = 0n;
+    for (;;) {
+      onChain = await client.onChain(id);
+      if (onChain.finalized || options.signal.aborted) break;
+      if (!onChain.challenged) {
+        await client.challenge(id); // our challenge was cleared (e.g. a checkpoint): register again
+        continue;
+      }
+      await client.defend(id);
+      if (onChain.finalizesAt !== noted) {
+        noted = onChain.finalizesAt;
+        const at = new Date(Number(noted) * 1000).toISOString();
+        options.out.note(`${short(id)}: challenge registered, finalizes at ${at}; waiting (Ctrl-C to stop waiting)`);
+      }
+      await waitFor(onChain.finalizesAt, options.provider, options.signal);
+    }
+  }
+  if (onChain.challenged) {
+    const answered = await client.defend(id);
+    return { ...base(record), action: answered ? "answered" : "waiting", finalizesAt: onChain.finalizesAt };
+  }
+  if (!onChain.finalized) return { ...base(record), action: "open" };
+  if (onChain.holdings === 0n) {
+    await client.defend(id); // records that it is withdrawn
+    return { ...base(record), action: "nothing" };
+  }
+  // What the payout will send each side: the registered outcome against the holdings, as the contract pays it.
+  const registered = await client.registeredState(id);
+  const { paid } = computePayouts(onChain.holdings, registered.outcome[0].allocations, []);
+  await client.payout(id);
+  return {
+    ...base(record),
+    action: "paid-out",
+    paidToUs: paid[record.myIndex] ?? 0n,
+    paidToPeer: paid[1 - record.myIndex] ?? 0n,
+  };
+}
+
+/**
+ * Sleeps until `finalizesAt` (checking again at least every 5 s). A local dev chain that mines only on demand
+ * (hardhat node, anvil without --block-time) has no block past `finalizesAt` until a transaction comes, and the
+ * adjudicator judges by block time: there we ask for an empty block (evm_mine); a real chain refuses it, harmlessly.
+ */
+async function waitFor(finalizesAt: bigint, provider: JsonRpcProvider, signal: AbortSignal): Promise<void> {
+  const remaining = Number(finalizesAt) * 1000 - Date.now();
+  await sleep(Math.min(Math.max(remaining + 250, 250), 5_000), signal);
+  if (Date.now() < Number(finalizesAt) * 1000) return;
+  const latest = await provider.getBlock("latest");
+  if (latest !== null && BigInt(latest.timestamp) < finalizesAt) {
+    await provider.send("evm_mine", []).catch(() => undefined);
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+function describe(result: WithdrawResult): string {
+  const head = `${short(result.id)}  ${result.role}  `;
+  switch (result.action) {
+    case "paid-out":
+      return `${head}paid out: ${formatAmount(result.paidToUs ?? 0n, result.asset)} to us, ${formatAmount(result.paidToPeer ?? 0n, result.asset)} to the peer`;
+    case "answered":
+      return `${head}answered a challenge with our better state; run withdraw again once it finalizes`;
+    case "waiting":
+      return `${head}challenged until ${new Date(Number(result.finalizesAt ?? 0n) * 1000).toISOString()}; run withdraw again after that`;
+    case "open":
+      return `${head}open: nothing to pay out (close it with the peer, or \`piecepay withdraw --force\`)`;
+    case "nothing":
+      return `${head}nothing to pay out`;
+    case "failed":
+      return `${head}failed: ${result.error}`;
+  }
+}

@@ -1,0 +1,204 @@
+// The `piecepay` command line: `tsx client/cli/main.ts <command> [options]` (or the `piecepay` bin, client/cli/bin.mjs).
+// Global options may come before or after the command; a command's own options come after it.
+// Exit codes: 0 done, 1 failed (`error: ...` and a hint on stderr), 2 a mistake in the command line, 130 interrupted.
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { PiecepayError } from "../../sdk/index.js";
+import {
+  CliError,
+  type Command,
+  commandHelp,
+  GLOBAL_HELP,
+  GLOBAL_OPTIONS,
+  type GlobalOptions,
+  UsageError,
+} from "./command.js";
+import { COMMANDS } from "./commands/index.js";
+import { Output } from "./output.js";
+
+/** Hints for the SDK's error codes a CLI user meets. */
+const HINTS: Record<string, string> = {
+  WRONG_PASSWORD: "check the password (PIECEPAY_PASSWORD, or what you typed)",
+  KEYSTORE_NOT_FOUND: "check the path, or create a keystore with `piecepay keygen --keystore PATH`",
+  KEYSTORE_INVALID: "--keystore must be an encrypted JSON keystore (as `piecepay keygen` writes)",
+  WEAK_PASSWORD: "choose a password of at least 8 characters",
+  NOT_DEPLOYED: "run `piecepay chain` for a local chain with the contracts, or `npm run deploy:localhost`",
+  WRONG_CHAIN: "check --rpc: it must serve the chain the deployment and the channels are on",
+  RPC_UNAVAILABLE: "check --rpc, or start a chain with `piecepay chain`",
+  INSUFFICIENT_FUNDS: "the account needs ETH for gas (and the deposit): fund it first",
+};
+
+function usage(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
+  const flagWidth = Math.max(...GLOBAL_HELP.map(([flag]) => flag.length)) + 2;
+  return [
+    "piecepay: BitTorrent where seeders get paid per piece, with state-channel vouchers",
+    "",
+    "Usage: piecepay <command> [options]",
+    "",
+    "Commands:",
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
+    "",
+    "Global options (before or after the command):",
+    ...GLOBAL_HELP.map(([flag, text]) => `  ${flag.padEnd(flagWidth)}${text}`),
+    "",
+    "Run `piecepay <command> --help` for a command's options and examples.",
+  ].join("\n");
+}
+
+/** Finds the command name: the first argument that is neither a global option nor a global option's value. */
+function splitCommand(argv: string[]): { name?: string; rest: string[] } {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--") break;
+    if (!arg.startsWith("-")) return { name: arg, rest: [...argv.slice(0, i), ...argv.slice(i + 1)] };
+    const flag = arg.replace(/^--?/, "").split("=")[0];
+    const option = Object.entries(GLOBAL_OPTIONS).find(
+      ([name, o]) => name === flag || ("short" in o && o.short === flag),
+    );
+    if (option === undefined) {
+      throw new UsageError(
+        `unknown option ${arg.split("=")[0]} before the command`,
+        "a command's own options come after it: `piecepay <command> --help` lists them",
+      );
+    }
+    if (option[1].type === "string" && !arg.includes("=")) i++;
+  }
+  return { rest: argv };
+}
+
+function suggest(name: string): string {
+  let close = COMMANDS.filter((c) => c.name.startsWith(name));
+  if (close.length === 0) close = COMMANDS.filter((c) => c.name.startsWith(name.slice(0, 2)));
+  return close.length > 0 ? `did you mean ${close.map((c) => `\`piecepay ${c.name}\``).join(" or ")}? ` : "";
+}
+
+async function main(argv: string[], out: { stdout: NodeJS.WritableStream }, signal: AbortSignal): Promise<number> {
+  const { name, rest } = splitCommand(argv);
+  if (name === undefined || name === "help") {
+    const topic = name === "help" ? rest.find((a) => !a.startsWith("-")) : undefined;
+    const command = topic === undefined ? undefined : COMMANDS.find((c) => c.name === topic);
+    if (topic !== undefined && command === undefined) throw unknownCommand(topic);
+    if (command !== undefined) out.stdout.write(`${commandHelp(command)}\n`);
+    else if (name === "help" || rest.includes("--help") || rest.includes("-h")) out.stdout.write(`${usage()}\n`);
+    else throw new UsageError("no command given", "run `piecepay --help` for the commands");
+    return 0;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (command === undefined) throw unknownCommand(name);
+
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: rest,
+      options: { ...GLOBAL_OPTIONS, ...command.options },
+      strict: true,
+      allowPositionals: command.positionals === true,
+    });
+  } catch (error) {
+    const message = (error as Error).message.split("\n")[0].replace(/\. To specify a positional.*$/, "");
+    throw new UsageError(
+      message.charAt(0).toLowerCase() + message.slice(1),
+      `run \`piecepay ${command.name} --help\` for its options`,
+    );
+  }
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  if (values.help) {
+    out.stdout.write(`${commandHelp(command)}\n`);
+    return 0;
+  }
+  const globals: GlobalOptions = {
+    ...(typeof values.rpc === "string" ? { rpc: values.rpc } : {}),
+    ...(typeof values.key === "string" ? { key: values.key } : {}),
+    ...(typeof values.keystore === "string" ? { keystore: values.keystore } : {}),
+    dataDir: path.resolve((values["data-dir"] as string | undefined) ?? ".piecepay"),
+    json: values.json === true,
+  };
+  try {
+    await command.run({ globals, values, positionals: parsed.positionals, out: new Output(globals.json), signal });
+  } catch (error) {
+    if (error instanceof UsageError && error.hint === undefined) {
+      throw new UsageError(error.message, `run \`piecepay ${command.name} --help\` for its options`);
+    }
+    throw error;
+  }
+  return 0;
+}
+
+function unknownCommand(name: string): UsageError {
+  return new UsageError(
+    `unknown command "${name}"`,
+    `${suggest(name)}run \`piecepay --help\` for the commands (${COMMANDS.map((c: Command) => c.name).join(", ")})`,
+  );
+}
+
+/** Prints `error: <message>` and a hint on stderr (a stack trace only with PIECEPAY_DEBUG=1); returns the exit code. */
+function report(error: unknown): number {
+  let message: string;
+  let hint: string | undefined;
+  let code = 1;
+  if (error instanceof UsageError) {
+    message = error.message;
+    hint = error.hint ?? "run `piecepay --help`";
+    code = 2;
+  } else if (error instanceof CliError) {
+    message = error.message;
+    hint = error.hint;
+    code = error.options.exitCode ?? 1;
+  } else if (error instanceof PiecepayError) {
+    message = error.shortMessage;
+    hint = HINTS[error.code] ?? error.message.split("\n\n")[1];
+  } else {
+    const e = error as { shortMessage?: string; message?: string; code?: string };
+    message = e.shortMessage ?? String(e.message ?? error).split("\n")[0];
+    hint = (e.code && HINTS[e.code]) || "PIECEPAY_DEBUG=1 shows the details";
+  }
+  const lines = [`error: ${message}`];
+  if (hint) lines.push(`hint: ${hint.split("\n").join("\n      ")}`);
+  if (process.env.PIECEPAY_DEBUG === "1") {
+    let cause: unknown = error;
+    while (cause instanceof Error) {
+      lines.push(cause.stack ?? String(cause));
+      cause = cause.cause;
+    }
+  }
+  process.stderr.write(`${redact(lines.join("\n"))}\n`);
+  return code;
+}
+
+/** Removes the key and the password from anything we print, whatever put them there. */
+function redact(text: string): string {
+  let out = text;
+  const keyFlag = process.argv.findIndex((a) => a === "--key" || a.startsWith("--key="));
+  const secrets = [
+    process.env.PIECEPAY_PASSWORD,
+    process.env.PIECEPAY_KEY,
+    keyFlag < 0 ? undefined : (process.argv[keyFlag].split("=")[1] ?? process.argv[keyFlag + 1]),
+  ];
+  for (const secret of secrets) {
+    if (secret === undefined || secret.length < 4) continue;
+    for (const variant of new Set([secret, secret.replace(/^0x/i, "")])) out = out.split(variant).join("<redacted>");
+  }
+  return out;
+}
+
+// The first SIGINT / SIGTERM asks the command to stop and clean up; a second one exits at once.
+const controller = new AbortController();
+const onSignal = () => {
+  if (controller.signal.aborted) process.exit(130);
+  controller.abort();
+};
+process.on("SIGINT", onSignal);
+process.on("SIGTERM", onSignal);
+
+let exitCode: number;
+try {
+  exitCode = await main(process.argv.slice(2), process, controller.signal);
+} catch (error) {
+  exitCode = report(error);
+}
+process.off("SIGINT", onSignal);
+process.off("SIGTERM", onSignal);
+process.exitCode = exitCode;
+// Whatever a library left running (a socket, a timer) must not keep a finished command alive.
+setTimeout(() => process.exit(exitCode), 2_000).unref();

@@ -1,0 +1,403 @@
+// The `piecepay` CLI as a user runs it: client/cli/bin.mjs as a child process, with a clean environment and a
+// scratch data dir. Long-running commands (chain, tracker) print a ready line with --json and are stopped with
+// SIGINT; channels and withdraw run against a channel that the SDK opened on an anvil child process.
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { expect } from "chai";
+import { HDNodeWallet, JsonRpcProvider, parseEther, Wallet } from "ethers";
+import { formatTable, Output, progressLine } from "../../../client/cli/output.js";
+import { loadKeystore, PiecepayClient, SqliteChannelStore } from "../../../sdk/index.js";
+import { Adjudicator__factory, VoucherPaymentApp__factory } from "../../../typechain-types/index.js";
+import { freePort, type LocalNode, root, rpc, startAnvil } from "../helpers/nodes.js";
+
+const BIN = path.join(root, "client/cli/bin.mjs");
+const COMMANDS = ["chain", "tracker", "channels", "withdraw", "keygen"];
+const PHRASE = "test test test test test test test test test test test junk";
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The environment without any PIECEPAY_ variable of the machine, plus `env`. */
+function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  return {
+    ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("PIECEPAY_"))),
+    ...env,
+  };
+}
+
+/** Runs `piecepay ...args` to completion; never rejects. */
+function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: root, env: cleanEnv(env) }, (error, stdout, stderr) =>
+      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr }),
+    );
+  });
+}
+
+const jsonLines = (stdout: string) =>
+  stdout
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+
+interface Running {
+  child: ChildProcess;
+  ready: Record<string, unknown>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stderr(): string;
+}
+
+/** Starts a long-running `piecepay ...args --json` and resolves with its first JSON line (the ready event). */
+function startCli(args: string[], timeoutMs = 60_000): Promise<Running> {
+  const child = spawn(process.execPath, [BIN, ...args, "--json"], { cwd: root, env: cleanEnv({}) });
+  let stdout = "";
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`no ready line within ${timeoutMs} ms:\n${stderr}`));
+    }, timeoutMs);
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const newline = stdout.indexOf("\n");
+      if (newline >= 0) {
+        clearTimeout(timer);
+        resolve({ child, ready: JSON.parse(stdout.slice(0, newline)), exited, stderr: () => stderr });
+      }
+    });
+    exited.then(({ code }) => {
+      clearTimeout(timer);
+      reject(new Error(`piecepay ${args.join(" ")} exited with ${code} before it was ready:\n${stderr}`));
+    });
+  });
+}
+
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe("piecepay CLI", function () {
+  this.timeout(60_000);
+  const dirs: string[] = [];
+  const scratch = () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "piecepay-cli-"));
+    dirs.push(dir);
+    return dir;
+  };
+  after(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  describe("help and usage errors", function () {
+    it("prints each command's --help, with usage, global options and examples, exit 0", async function () {
+      const runs = await Promise.all(COMMANDS.map((command) => cli([command, "--help"])));
+      runs.forEach((run, i) => {
+        expect(run.code, run.stderr).to.equal(0);
+        expect(run.stdout).to.include(`Usage: piecepay ${COMMANDS[i]}`);
+        expect(run.stdout).to.include("Global options:");
+        expect(run.stdout).to.include(`Examples:\n  `);
+        expect(run.stdout).to.include(`piecepay ${COMMANDS[i]}`);
+      });
+    });
+
+    it("lists every command on `piecepay --help`", async function () {
+      const run = await cli(["--help"]);
+      expect(run.code).to.equal(0);
+      for (const command of COMMANDS) expect(run.stdout).to.match(new RegExp(`^  ${command} `, "m"));
+    });
+
+    it("refuses an unknown command with exit code 2, saying what to do", async function () {
+      const run = await cli(["frobnicate"]);
+      expect(run.code).to.equal(2);
+      expect(run.stdout).to.equal("");
+      expect(run.stderr).to.include('error: unknown command "frobnicate"');
+      expect(run.stderr).to.include("hint: run `piecepay --help`");
+    });
+
+    it("refuses an unknown flag and a malformed value with exit code 2, pointing at the command's help", async function () {
+      const [flag, value, none] = await Promise.all([
+        cli(["channels", "--frobnicate"]),
+        cli(["tracker", "--port", "eighty"]),
+        cli([]),
+      ]);
+      expect(flag.code).to.equal(2);
+      expect(flag.stderr).to.include("error: unknown option '--frobnicate'");
+      expect(flag.stderr).to.include("piecepay channels --help");
+      expect(value.code).to.equal(2);
+      expect(value.stderr).to.include('--port must be a whole number from 1 to 65535, not "eighty"');
+      expect(none.code).to.equal(2);
+      expect(none.stderr).to.include("piecepay --help");
+    });
+  });
+
+  describe("output helpers", function () {
+    it("draws a progress line (bytes, speed, peers, paid) only on a terminal, and pads tables", function () {
+      const line = progressLine("get", { bytes: 1536, total: 3072, speed: 1024, peers: 2, paid: parseEther("0.002") });
+      expect(line).to.equal("get  [##########----------]  50%  1.5 KiB/3.0 KiB  1.0 KiB/s  2 peers  paid 0.002 ETH");
+      const drawn = (isTTY: boolean) => {
+        let written = "";
+        const stream = { isTTY, columns: 80, write: (text: string) => (written += text) } as unknown;
+        const bar = new Output(false, stream as NodeJS.WritableStream, stream as NodeJS.WriteStream).progress("get");
+        bar.update({ bytes: 1 }, true);
+        bar.done();
+        return written;
+      };
+      expect(drawn(false)).to.equal("");
+      expect(drawn(true)).to.equal("\rget  1 B\x1b[K\n");
+      expect(formatTable(["A", "LONG"], [["xyz", "1"]])).to.equal("A    LONG\nxyz  1");
+    });
+  });
+
+  describe("chain", function () {
+    it("starts a node, deploys the contracts, prints them, and stops the node on SIGINT", async function () {
+      const dataDir = scratch();
+      const port = await freePort();
+      // `hardhat test` has just built the artifacts: skip the build step to keep the suite quick.
+      const running = await startCli(["chain", "--port", String(port), "--data-dir", dataDir, "--skip-build"]);
+      const ready = running.ready as {
+        event: string;
+        rpc: string;
+        chainId: number;
+        pid: number;
+        contracts: Record<string, string>;
+        deployments: string;
+        accounts: { address: string; balance: string }[];
+      };
+      expect(ready.event).to.equal("ready");
+      expect(ready.rpc).to.equal(`http://127.0.0.1:${port}`);
+      expect(ready.chainId).to.equal(31337);
+      expect(ready.deployments).to.equal(path.join(dataDir, "deployments", "31337.json"));
+      expect(existsSync(ready.deployments)).to.equal(true);
+      expect(Object.keys(ready.contracts)).to.have.members(["Adjudicator", "VoucherPaymentApp"]);
+      expect(ready.accounts).to.have.length(3);
+      expect(BigInt(ready.accounts[0].balance) > 0n).to.equal(true);
+      const provider = new JsonRpcProvider(ready.rpc, undefined, { staticNetwork: true });
+      try {
+        expect((await provider.getNetwork()).chainId).to.equal(31337n);
+        for (const address of Object.values(ready.contracts))
+          expect(await provider.getCode(address)).to.not.equal("0x");
+      } finally {
+        provider.destroy();
+      }
+      expect(running.stderr()).to.not.match(/private key/i);
+
+      running.child.kill("SIGINT");
+      const { code } = await running.exited;
+      expect(code, running.stderr()).to.equal(0);
+      expect(isAlive(ready.pid), "the node process is gone").to.equal(false);
+      let answered = true;
+      await rpc(ready.rpc, "eth_chainId").catch(() => {
+        answered = false;
+      });
+      expect(answered, "nothing answers on the port").to.equal(false);
+    });
+  });
+
+  describe("tracker", function () {
+    it("answers an HTTP announce with a bencoded peer list, and stops on SIGINT", async function () {
+      const port = await freePort();
+      const running = await startCli(["tracker", "--port", String(port)]);
+      const ready = running.ready as { event: string; announce: string[] };
+      expect(ready.event).to.equal("ready");
+      expect(ready.announce).to.deep.equal([`http://127.0.0.1:${port}/announce`, `ws://127.0.0.1:${port}`]);
+      const infoHash = "%12%34%56%78%90".repeat(4);
+      const response = await fetch(
+        `${ready.announce[0]}?info_hash=${infoHash}&peer_id=-PP0001-123456789012&port=6881` +
+          "&uploaded=0&downloaded=0&left=0&event=started&compact=1",
+      );
+      expect(response.status).to.equal(200);
+      const body = Buffer.from(await response.arrayBuffer()).toString("latin1");
+      expect(body).to.match(/^d.*8:intervali\d+e.*5:peers/);
+      expect(body).to.include("8:completei1e");
+
+      running.child.kill("SIGINT");
+      expect((await running.exited).code, running.stderr()).to.equal(0);
+    });
+  });
+
+  describe("keygen, and a data dir with no channels", function () {
+    const password = "correct-horse-battery-staple";
+    let dataDir: string;
+    let keystore: string;
+    before(() => {
+      dataDir = scratch();
+      keystore = path.join(dataDir, "key.json");
+    });
+
+    it("keygen writes a keystore that opens with the password, and prints only the address", async function () {
+      const run = await cli(["keygen", "--keystore", keystore, "--json"], { PIECEPAY_PASSWORD: password });
+      expect(run.code, run.stderr).to.equal(0);
+      const [line, ...more] = jsonLines(run.stdout);
+      expect(more).to.deep.equal([]);
+      const wallet = await loadKeystore(keystore, password);
+      expect(line).to.deep.equal({ address: wallet.address, keystore });
+      const printed = run.stdout + run.stderr;
+      expect(printed).to.not.include(wallet.privateKey.slice(2));
+      expect(printed).to.not.include(password);
+      const again = await cli(["keygen", "--keystore", keystore], { PIECEPAY_PASSWORD: password });
+      expect(again.code).to.equal(1);
+      expect(again.stderr).to.include("already exists");
+    });
+
+    it("channels --json prints no line on an empty data dir, and the table says there are none", async function () {
+      const [json, table] = await Promise.all([
+        cli(["channels", "--json", "--data-dir", dataDir]),
+        cli(["channels", "--data-dir", dataDir]),
+      ]);
+      expect(json.code, json.stderr).to.equal(0);
+      expect(json.stdout).to.equal("");
+      expect(table.code, table.stderr).to.equal(0);
+      expect(table.stdout).to.include("no channels");
+    });
+
+    it("a wrong password is a clear error with exit code 1, never printing the password", async function () {
+      const wrong = "wrong-horse-battery-staple";
+      const run = await cli(["withdraw", "--keystore", keystore, "--data-dir", dataDir], { PIECEPAY_PASSWORD: wrong });
+      expect(run.code).to.equal(1);
+      expect(run.stderr).to.match(/^error: the password does not open the keystore .*key\.json\nhint: /);
+      expect(run.stdout + run.stderr).to.not.include(wrong);
+      expect(run.stderr).to.not.match(/^\s+at /m); // no stack trace
+    });
+  });
+
+  describe("channels and withdraw, on a channel the SDK opened on anvil", function () {
+    const DEPOSIT = parseEther("1");
+    const PRICE = parseEther("0.001");
+    let node: LocalNode;
+    let provider: JsonRpcProvider;
+    let payerDir: string;
+    let payeeDir: string;
+    let channelId: string;
+    const key = (i: number) => HDNodeWallet.fromPhrase(PHRASE, undefined, `m/44'/60'/0'/0/${i}`).privateKey;
+
+    before(async function () {
+      node = await startAnvil();
+      provider = new JsonRpcProvider(node.url, undefined, { cacheTimeout: -1 });
+      const deployer = new Wallet(key(0), provider);
+      const adjudicator = await (await new Adjudicator__factory(deployer).deploy()).getAddress();
+      const voucherApp = await (await new VoucherPaymentApp__factory(deployer).deploy()).getAddress();
+      payerDir = scratch();
+      payeeDir = scratch();
+      const stores = [
+        new SqliteChannelStore(path.join(payerDir, "channels.db")),
+        new SqliteChannelStore(path.join(payeeDir, "channels.db")),
+      ];
+      // Short timings so that the adjudicator's minimum challenge duration (10 s) is acceptable.
+      const settings = { chainId: 31337n, adjudicator, voucherApp, pollingIntervalMs: 200, safetyMarginSeconds: 3 };
+      const payer = await PiecepayClient.create({
+        ...settings,
+        signer: new Wallet(key(1), provider),
+        store: stores[0],
+        blockTimeSeconds: 1,
+      });
+      const payee = await PiecepayClient.create({
+        ...settings,
+        signer: new Wallet(key(2), provider),
+        store: stores[1],
+        blockTimeSeconds: 1,
+      });
+      const channel = await payer.open({ payee: payee.address, deposit: DEPOSIT, challengeDuration: 10n }, (p) =>
+        payee.join(p, { peer: "127.0.0.1:6881" }),
+      );
+      await payee.waitForFunding(channel.id);
+      for (let i = 0; i < 3; i++) payee.receive(await payer.pay(channel.id, PRICE));
+      channelId = channel.id;
+      for (const store of stores) store.close();
+    });
+    after(async () => {
+      provider?.destroy();
+      await node?.stop();
+    });
+
+    it("lists the channel from each side, with the chain's holdings when --rpc is given", async function () {
+      const [payer, payee, offline, table] = await Promise.all([
+        cli(["channels", "--json", "--data-dir", payerDir, "--rpc", node.url]),
+        cli(["channels", "--json", "--data-dir", payeeDir, "--rpc", node.url]),
+        cli(["channels", "--json", "--data-dir", payeeDir]),
+        cli(["channels", "--data-dir", payeeDir, "--rpc", node.url]),
+      ]);
+      for (const run of [payer, payee, offline, table]) expect(run.code, run.stderr).to.equal(0);
+      const [asPayer] = jsonLines(payer.stdout);
+      const [asPayee] = jsonLines(payee.stdout);
+      const onChain = { holdings: DEPOSIT.toString(), turnNumRecord: "0", finalizesAt: "0", status: "open" };
+      expect(asPayer).to.deep.include({
+        id: channelId,
+        role: "payer",
+        phase: "open",
+        deposited: DEPOSIT.toString(),
+        paid: (3n * PRICE).toString(),
+        earned: "0",
+        peer: new Wallet(key(2)).address,
+      });
+      expect(asPayer.onChain).to.deep.include(onChain);
+      expect(asPayee).to.deep.include({
+        id: channelId,
+        role: "payee",
+        peerLabel: "127.0.0.1:6881",
+        earned: (3n * PRICE).toString(),
+        account: new Wallet(key(2)).address,
+      });
+      expect(asPayee.onChain).to.deep.include(onChain);
+      expect(jsonLines(offline.stdout)[0]).to.not.have.property("onChain");
+      expect(table.stdout).to.match(
+        /^CHANNEL\s+PEER\s+ROLE\s+PHASE\s+ASSET\s+DEPOSITED\s+PAID\/EARNED\s+HELD\s+ON CHAIN$/m,
+      );
+      expect(table.stdout).to.include(`${channelId.slice(0, 6)}…${channelId.slice(-4)}`);
+      expect(table.stdout).to.match(/payee\s+open\s+ETH\s+1\.0\s+earned 0\.003\s+1\.0\s+open/);
+    });
+
+    it("withdraw pays nothing on an open channel; --force redeems the payee's vouchers and pays both out", async function () {
+      const payeeKey = key(2);
+      const open = await cli(["withdraw", "--json", "--data-dir", payeeDir, "--rpc", node.url], {
+        PIECEPAY_KEY: payeeKey,
+      });
+      expect(open.code, open.stderr).to.equal(0);
+      expect(jsonLines(open.stdout)).to.deep.equal([
+        { id: channelId, role: "payee", asset: "0x0000000000000000000000000000000000000000", action: "open" },
+      ]);
+
+      const payeeAddress = new Wallet(payeeKey).address;
+      const before = await provider.getBalance(payeeAddress);
+      const forced = await cli(["withdraw", "--force", "--json", "--data-dir", payeeDir, "--rpc", node.url], {
+        PIECEPAY_KEY: payeeKey,
+      });
+      expect(forced.code, forced.stderr).to.equal(0);
+      const [result] = jsonLines(forced.stdout);
+      expect(result).to.deep.include({
+        id: channelId,
+        action: "paid-out",
+        paidToUs: (3n * PRICE).toString(),
+        paidToPeer: (DEPOSIT - 3n * PRICE).toString(),
+      });
+      expect(forced.stderr).to.include("challenge registered, finalizes at");
+      expect(forced.stdout + forced.stderr).to.not.include(payeeKey.slice(2));
+      const gained = (await provider.getBalance(payeeAddress)) - before;
+      expect(gained > 0n && gained < 3n * PRICE, `gained ${gained}: the vouchers' total less gas`).to.equal(true);
+
+      const payerSide = await cli(["withdraw", "--json", "--data-dir", payerDir, "--rpc", node.url], {
+        PIECEPAY_KEY: key(1),
+      });
+      expect(payerSide.code, payerSide.stderr).to.equal(0);
+      expect(jsonLines(payerSide.stdout)[0]).to.deep.include({ role: "payer", action: "nothing" });
+      const listed = await cli(["channels", "--json", "--data-dir", payeeDir, "--rpc", node.url]);
+      expect(jsonLines(listed.stdout)[0]).to.deep.include({ phase: "withdrawn" });
+      expect((jsonLines(listed.stdout)[0].onChain as { status: string }).status).to.equal("finalized, paid out");
+    });
+  });
+});
