@@ -52,8 +52,14 @@ export class PaidLeecher extends EventEmitter {
   readonly options: PaidLeecherOptions;
   readonly peers = new Set<LeecherPeer>();
   #committed = 0n;
-  /** Which wire delivered the last block of each piece: who to pay or blame when it verifies or fails. */
-  readonly deliveredBy = new Map<number, Wire>();
+  /** The wires that sent at least one block of each piece: who to pay when it verifies, or blame when it fails. */
+  readonly contributors = new Map<number, Set<Wire>>();
+  readonly #verified = new Set<number>();
+  /**
+   * The paid seeder each piece was first asked of: no other paid seeder is asked for it (unless that one leaves),
+   * so a piece is never paid twice. Without this, webtorrent's hot-swapping would split pieces between seeders.
+   */
+  readonly owners = new Map<number, Wire>();
   torrent: Torrent | undefined;
 
   constructor(options: PaidLeecherOptions) {
@@ -70,7 +76,7 @@ export class PaidLeecher extends EventEmitter {
       payer: this.options.client.address,
     };
     torrent.on("wire", (wire: Wire) => {
-      wire.on("piece", (index: number) => this.deliveredBy.set(index, wire));
+      wire.on("piece", (index: number) => this.#onBlock(index, wire));
       wire.use(
         paidExtension(ours, (link) => {
           const peer = new LeecherPeer(this, link);
@@ -79,16 +85,40 @@ export class PaidLeecher extends EventEmitter {
         }),
       );
     });
+    // A seeder is owed for each piece of which it sent us at least one block, once the piece verifies (the seeder
+    // counts the same way, on its side): so a piece split between two seeders pays both, and each exactly for
+    // what it served.
     torrent.on("verified", (index: number) => {
-      const wire = this.deliveredBy.get(index);
-      for (const peer of this.peers) if (peer.wire === wire) peer.onVerified();
+      this.#verified.add(index);
+      for (const wire of this.contributors.get(index) ?? []) this.#peerOf(wire)?.onDelivered();
     });
     torrent.on("warning", (warning: Error) => {
       const failed = /Piece (\d+) failed verification/.exec(String(warning?.message));
       if (!failed) return;
-      const wire = this.deliveredBy.get(Number(failed[1]));
-      for (const peer of this.peers) if (peer.wire === wire) peer.onBadPiece(Number(failed[1]));
+      const index = Number(failed[1]);
+      const senders = this.contributors.get(index) ?? new Set();
+      this.contributors.delete(index);
+      for (const wire of senders) this.#peerOf(wire)?.onBadPiece(index);
     });
+  }
+
+  #onBlock(index: number, wire: Wire): void {
+    let senders = this.contributors.get(index);
+    if (!senders) this.contributors.set(index, (senders = new Set()));
+    if (senders.has(wire)) return;
+    senders.add(wire);
+    // A block that arrives after its piece verified (a request the seeder answered before our cancel reached it)
+    // was still served: it counts.
+    if (this.#verified.has(index)) this.#peerOf(wire)?.onDelivered();
+  }
+
+  isVerified(index: number): boolean {
+    return this.#verified.has(index);
+  }
+
+  #peerOf(wire: Wire): LeecherPeer | undefined {
+    for (const peer of this.peers) if (peer.wire === wire) return peer;
+    return undefined;
   }
 
   /** Reserves `amount` of the budget for a channel; false when the budget cannot cover it. */
@@ -129,10 +159,69 @@ class LeecherPeer implements PeerSession {
   #closed = false;
   #closing: ((hash: string) => void) | undefined;
 
+  /** Pieces we asked this seeder for: each uses one piece of the credit (the seeder counts the same way). */
+  readonly #requested = new Set<number>();
+
   constructor(leecher: PaidLeecher, link: PeerLink) {
     this.#leecher = leecher;
     this.#link = link;
     this.#window = leecher.options.initialWindow ?? 2;
+    this.#gate(link.wire);
+  }
+
+  /**
+   * Keeps webtorrent from asking a paid seeder for more pieces than we paid for: the seeder would refuse them, and
+   * webtorrent would ask again at once. Its scheduler only asks a wire for pieces the peer has, so the view of the
+   * peer's pieces hides the ones beyond our credit; the seeder's own gate stays the authority.
+   */
+  #gate(wire: Wire): void {
+    const request = wire.request.bind(wire);
+    const owners = this.#leecher.owners;
+    wire.request = (
+      index: number,
+      offset: number,
+      length: number,
+      callback: (error: Error | null, block?: Uint8Array) => void,
+    ) => {
+      if (this.#offer) {
+        this.#requested.add(index);
+        if (!owners.has(index)) owners.set(index, wire);
+      }
+      return request(index, offset, length, callback);
+    };
+    wire.once("close", () => {
+      // Pieces this seeder did not finish may be asked of others now.
+      for (const [index, owner] of owners) if (owner === wire && !this.#leecher.isVerified(index)) owners.delete(index);
+      this.#leecher.torrent?._update?.();
+    });
+    let pieces = wire.peerPieces;
+    const allowed = (index: number) => {
+      if (!this.#offer) return true; // a plain peer: plain BitTorrent
+      const owner = owners.get(index);
+      if (owner !== undefined && owner !== wire) return false;
+      return this.#requested.has(index) || this.#requested.size < this.#paidPieces();
+    };
+    const view = () =>
+      new Proxy(pieces, {
+        get: (target, property) =>
+          property === "get"
+            ? (index: number) => target.get(index) && allowed(index)
+            : Reflect.get(target, property, target),
+      });
+    let current = view();
+    Object.defineProperty(wire, "peerPieces", {
+      configurable: true,
+      get: () => current,
+      set: (value) => {
+        pieces = value;
+        current = view();
+      },
+    });
+  }
+
+  #paidPieces(): number {
+    const price = this.#offer?.pricePerPiece;
+    return price ? Number(this.#paid / price) : 0;
   }
 
   get wire(): Wire {
@@ -236,8 +325,8 @@ class LeecherPeer implements PeerSession {
     this.#payAhead();
   }
 
-  /** A piece from this seeder verified: it counts, and the window grows. */
-  onVerified(): void {
+  /** A piece this seeder contributed to verified: it counts, and the window grows. */
+  onDelivered(): void {
     this.#delivered++;
     const max = this.#leecher.options.maxWindow ?? 32;
     this.#window = Math.min(max, this.#window * 2);
@@ -261,6 +350,7 @@ class LeecherPeer implements PeerSession {
       this.#paid = voucher.amount;
       this.#link.send({ type: "voucher", voucher });
       this.#leecher.emit("paid", this.stats());
+      this.#leecher.torrent?._update?.(); // more credit: let webtorrent ask for more
     });
     this.#paying.catch((error) => this.onProtocolError(error));
   }

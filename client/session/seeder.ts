@@ -71,6 +71,11 @@ export class PaidSeeder extends EventEmitter {
     });
   }
 
+  /** Stops every pending enforcement timer (the channels stay in the store; a restart picks them up). */
+  destroy(): void {
+    for (const peer of this.peers) peer.destroy();
+  }
+
   /** Totals over every peer. */
   stats(): { paid: bigint; served: number; peers: SeederPeerStats[] } {
     const peers = [...this.peers].map((p) => p.stats());
@@ -83,10 +88,15 @@ class SeederPeer implements PeerSession {
   readonly #link: PeerLink;
   #channelId: string | undefined;
   #funded: Promise<void> | undefined;
+  #isFunded = false;
   #paid = 0n;
+  /** Pieces this peer may request (each one paid for); a subset of them was actually sent. */
   readonly #admitted = new Set<number>();
+  /** Pieces of which we sent this peer at least one block: what we are owed for. */
+  readonly #sent = new Set<number>();
   #closed = false;
   #left = false;
+  #enforceTimer: NodeJS.Timeout | undefined;
 
   constructor(seeder: PaidSeeder, link: PeerLink) {
     this.#seeder = seeder;
@@ -95,13 +105,17 @@ class SeederPeer implements PeerSession {
     link.wire.once("close", () => this.#onLeave());
   }
 
+  destroy(): void {
+    clearTimeout(this.#enforceTimer);
+  }
+
   stats(): SeederPeerStats {
     const wire = this.#link.wire;
     return {
       channelId: this.#channelId,
       peer: `${wire.remoteAddress}:${wire.remotePort}`,
       paid: this.#paid,
-      served: this.#admitted.size,
+      served: this.#sent.size,
       closed: this.#closed,
     };
   }
@@ -123,6 +137,11 @@ class SeederPeer implements PeerSession {
     const unchoke = wire.unchoke.bind(wire);
     wire.unchoke = () => {
       if (this.#mayServeMore()) unchoke();
+    };
+    const piece = wire.piece.bind(wire);
+    wire.piece = (index: number, offset: number, buffer: Uint8Array) => {
+      this.#sent.add(index);
+      piece(index, offset, buffer);
     };
     const onRequest = wire._onRequest.bind(wire);
     wire._onRequest = (index: number, offset: number, length: number) => {
@@ -151,7 +170,10 @@ class SeederPeer implements PeerSession {
         void this.#onPropose(message).catch((error) => this.onProtocolError(error));
         return;
       case "voucher":
-        void this.#onVoucher(message.voucher).catch((error) => this.onProtocolError(error));
+        // Once funded, a voucher is credited synchronously: a request sent right after it on the same connection
+        // must find the credit there.
+        if (this.#isFunded) this.#credit(message.voucher);
+        else void this.#onVoucher(message.voucher).catch((error) => this.onProtocolError(error));
         return;
       case "close":
         void this.#onClose(message).catch((error) => this.onProtocolError(error));
@@ -199,7 +221,9 @@ class SeederPeer implements PeerSession {
       assets: [asset],
     });
     this.#channelId = acceptance.channelId;
-    this.#funded = client.waitForFunding(acceptance.channelId, { timeoutMs: 120_000 }).then(() => undefined);
+    this.#funded = client.waitForFunding(acceptance.channelId, { timeoutMs: 120_000 }).then(() => {
+      this.#isFunded = true;
+    });
     this.#funded.catch(() => undefined);
     this.#link.send({ type: "accept", channelId: acceptance.channelId, payeeSignature: acceptance.payeeSignature });
     this.#seeder.emit("peer", this.stats());
@@ -209,6 +233,12 @@ class SeederPeer implements PeerSession {
     if (!this.#channelId || !this.#funded) throw new Error("a voucher before a channel");
     if (voucher.channelId.toLowerCase() !== this.#channelId) throw new Error("a voucher for another channel");
     await this.#funded;
+    this.#credit(voucher);
+  }
+
+  #credit(voucher: Extract<PaidMessage, { type: "voucher" }>["voucher"]): void {
+    if (!this.#channelId || voucher.channelId.toLowerCase() !== this.#channelId)
+      throw new Error("a voucher for another channel");
     const { delta } = this.#seeder.options.client.receive(voucher); // on disk before the receipt
     if (delta === 0n) throw new Error("a replayed or older voucher");
     this.#paid = voucher.amount;
@@ -247,7 +277,7 @@ class SeederPeer implements PeerSession {
       signature: message.signature,
     };
     // What we delivered is what we are owed, even if the leecher paid further ahead.
-    const served = BigInt(this.#admitted.size) * pricePerPiece;
+    const served = BigInt(this.#sent.size) * pricePerPiece;
     const minimum = served < this.#paid ? served : this.#paid;
     const receipt = await client.close(offer, { minimum });
     this.#link.send({ type: "notice", code: "closed", reason: receipt.hash });
@@ -262,14 +292,18 @@ class SeederPeer implements PeerSession {
     if (!id || !enforce || this.#closed || this.#paid === 0n) return;
     // The leecher left without closing: give it a moment to come back (a new connection closes the same
     // channel), then enforce its latest voucher alone.
-    const timer = setTimeout(() => {
-      const record = client.store.getChannel(id);
-      if (record?.phase !== "open") return;
-      client
-        .redeem(id, { waitFor })
-        .then((receipt) => this.#seeder.emit("enforced", this.stats(), receipt.hash))
-        .catch((error) => this.#seeder.emit("warning", error));
+    this.#enforceTimer = setTimeout(() => {
+      try {
+        const record = client.store.getChannel(id);
+        if (record?.phase !== "open") return;
+        client
+          .redeem(id, { waitFor })
+          .then((receipt) => this.#seeder.emit("enforced", this.stats(), receipt.hash))
+          .catch((error) => this.#seeder.emit("warning", error));
+      } catch (error) {
+        this.#seeder.emit("warning", error);
+      }
     }, enforceAfterMs);
-    timer.unref?.();
+    this.#enforceTimer.unref?.();
   }
 }

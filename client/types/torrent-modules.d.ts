@@ -18,6 +18,14 @@ declare module "bittorrent-protocol" {
     choke(): void;
     unchoke(): void;
     reject(index: number, offset: number, length: number): void;
+    piece(index: number, offset: number, buffer: Uint8Array): void;
+    request(
+      index: number,
+      offset: number,
+      length: number,
+      callback: (error: Error | null, block?: Uint8Array) => void,
+    ): unknown;
+    peerPieces: { get(index: number): boolean };
     destroy(error?: Error): void;
     _onRequest(index: number, offset: number, length: number): void;
   }
@@ -52,6 +60,8 @@ declare module "webtorrent" {
     path: string;
     ready: boolean;
     addPeer(peer: string): boolean;
+    /** webtorrent's scheduler: asks the wires for pieces again (internal, but stable across 1.x-3.x). */
+    _update?(): void;
     destroy(options?: { destroyStore?: boolean }, callback?: (error?: Error) => void): void;
   }
   export interface WebTorrentOptions {

@@ -32,6 +32,7 @@ describe("paid torrenting end to end", function () {
   let f: Awaited<ReturnType<typeof deployFixture>>;
   const stores: SqliteChannelStore[] = [];
   const clients: WebTorrent[] = [];
+  const seeders: PaidSeeder[] = [];
 
   async function sdkFor(signer: Signer) {
     const store = new SqliteChannelStore(join(dir, `${signer.address}-${stores.length}.db`));
@@ -56,6 +57,7 @@ describe("paid torrenting end to end", function () {
   async function seed(signer: Signer, data: Buffer, price = PRICE) {
     const client = webtorrent();
     const seeder = new PaidSeeder({ client: await sdkFor(signer), pricePerPiece: price, asset: ZeroAddress });
+    seeders.push(seeder);
     const torrent = await new Promise<Torrent>((resolve) => {
       const t = client.seed(data, { name: "file.bin", announce: [], pieceLength: PIECE }, resolve);
       seeder.attach(t);
@@ -85,6 +87,7 @@ describe("paid torrenting end to end", function () {
     dir = mkdtempSync(join(tmpdir(), "piecepay-e2e-"));
   });
   afterEach(async () => {
+    for (const s of seeders.splice(0)) s.destroy();
     await Promise.all(clients.splice(0).map((c) => new Promise((r) => c.destroy(() => r(undefined)))));
     for (const s of stores.splice(0)) s.close();
     rmSync(dir, { recursive: true, force: true });
@@ -113,5 +116,94 @@ describe("paid torrenting end to end", function () {
     );
     expect(bobAfter - bobBefore).to.equal(pieces * PRICE - bobGas);
     expect(aliceBefore - aliceAfter).to.equal(pieces * PRICE + aliceGas);
+  });
+
+  it("two seeders, one leecher: each seeder is paid exactly for the pieces it served", async function () {
+    const data = randomBytes(6 * 1024 * 1024);
+    const start = await ethers.provider.getBlockNumber();
+    const sellers = [f.bob, f.carol];
+    const before = await Promise.all([f.alice, ...sellers].map((s) => ethers.provider.getBalance(s.address)));
+    const first = await seed(f.bob, data);
+    const second = await seed(f.carol, data);
+    const { torrent, leecher } = await leech(f.alice, first.torrent.torrentFile, [first.port, second.port]);
+    await new Promise<void>((resolve) => torrent.once("done", () => resolve()));
+    const settled = await leecher.settle();
+    const total = first.torrent.pieces.length;
+    const served = [first.seeder.stats().served, second.seeder.stats().served];
+    // No piece is paid twice: each was asked of one seeder only.
+    expect(settled.map((p) => p.delivered).reduce((a, b) => a + b, 0)).to.equal(total);
+    expect(served.reduce((a, b) => a + b, 0)).to.equal(total);
+    expect(served.every((n) => n > 0)).to.equal(true);
+    const gas = await Promise.all([f.alice, ...sellers].map((s) => gasSpentSince(ethers.provider, s.address, start)));
+    const after = await Promise.all([f.alice, ...sellers].map((s) => ethers.provider.getBalance(s.address)));
+    let paidOut = 0n;
+    for (const [i, seller] of [first, second].entries()) {
+      const delivered = settled.find((p) => p.channelId === seller.seeder.stats().peers[0]?.channelId)?.delivered ?? 0;
+      const earned = BigInt(delivered) * PRICE;
+      expect(after[i + 1] - before[i + 1], `seeder ${i}`).to.equal(earned - gas[i + 1]);
+      paidOut += earned;
+    }
+    expect(paidOut).to.equal(BigInt(total) * PRICE);
+    expect(before[0] - after[0]).to.equal(paidOut + gas[0]);
+  });
+
+  it("one seeder, two leechers: each leecher pays exactly for its own download", async function () {
+    const data = randomBytes(3 * 1024 * 1024);
+    const start = await ethers.provider.getBlockNumber();
+    const before = await Promise.all([f.alice, f.eve, f.bob].map((s) => ethers.provider.getBalance(s.address)));
+    const { torrent: seeded, seeder, port } = await seed(f.bob, data);
+    const a = await leech(f.alice, seeded.torrentFile, [port]);
+    const b = await leech(f.eve, seeded.torrentFile, [port]);
+    await Promise.all(
+      [a, b].map(({ torrent }) => new Promise<void>((resolve) => torrent.once("done", () => resolve()))),
+    );
+    await Promise.all([a.leecher.settle(), b.leecher.settle()]);
+    const pieces = BigInt(seeded.pieces.length);
+    const gas = await Promise.all([f.alice, f.eve, f.bob].map((s) => gasSpentSince(ethers.provider, s.address, start)));
+    const after = await Promise.all([f.alice, f.eve, f.bob].map((s) => ethers.provider.getBalance(s.address)));
+    // Leechers may also trade pieces with each other (free between them); each pays the seeder for what it served.
+    const fromSeeder = [a, b].map(({ leecher }) => BigInt(leecher.stats().find((p) => p.channelId)?.delivered ?? 0));
+    expect(before[0] - after[0]).to.equal(fromSeeder[0] * PRICE + gas[0]);
+    expect(before[1] - after[1]).to.equal(fromSeeder[1] * PRICE + gas[1]);
+    expect(after[2] - before[2]).to.equal((fromSeeder[0] + fromSeeder[1]) * PRICE - gas[2]);
+    expect(fromSeeder[0] + fromSeeder[1]).to.be.at.least(pieces);
+    expect(seeder.stats().served).to.equal(Number(fromSeeder[0] + fromSeeder[1]));
+  });
+
+  it("a leecher that stops paying (its budget runs out) gets no more pieces; the seeder ends with exactly what it was owed", async function () {
+    const data = randomBytes(2 * 1024 * 1024);
+    const start = await ethers.provider.getBlockNumber();
+    const bobBefore = await ethers.provider.getBalance(f.bob.address);
+    const { torrent: seeded, seeder, port } = await seed(f.bob, data);
+    const { torrent, leecher } = await leech(f.alice, seeded.torrentFile, [port], 5n * PRICE); // pays for 5 pieces
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(torrent.done).to.equal(false);
+    expect(seeder.stats().served).to.equal(5);
+    const settled = await leecher.settle();
+    expect(settled[0].delivered).to.equal(5);
+    const bobGas = await gasSpentSince(ethers.provider, f.bob.address, start);
+    expect((await ethers.provider.getBalance(f.bob.address)) - bobBefore).to.equal(5n * PRICE - bobGas);
+  });
+
+  it("a paid seeder gives a plain BitTorrent peer nothing, and nothing breaks", async function () {
+    const data = randomBytes(1024 * 1024);
+    const { torrent: seeded, seeder, port } = await seed(f.bob, data);
+    const plain = webtorrent().add(seeded.torrentFile, { path: join(dir, "plain") });
+    plain.on("infoHash", () => plain.addPeer(`127.0.0.1:${port}`));
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(plain.downloaded).to.equal(0);
+    expect(seeder.stats().served).to.equal(0);
+  });
+
+  it("a free torrent (no price) downloads from and seeds to plain peers as usual", async function () {
+    const data = randomBytes(1024 * 1024);
+    const seederClient = webtorrent();
+    const seeded = await new Promise<Torrent>((resolve) =>
+      seederClient.seed(data, { name: "free.bin", announce: [], pieceLength: PIECE }, resolve),
+    );
+    const plain = webtorrent().add(seeded.torrentFile, { path: join(dir, "free") });
+    plain.on("infoHash", () => plain.addPeer(`127.0.0.1:${seederClient.address()?.port}`));
+    await new Promise<void>((resolve) => plain.once("done", () => resolve()));
+    expect(readFileSync(join(dir, "free", "free.bin")).equals(data)).to.equal(true);
   });
 });
