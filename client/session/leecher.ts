@@ -103,8 +103,8 @@ export class PaidLeecher extends EventEmitter {
   }
 
   #onBlock(index: number, wire: Wire): void {
-    let senders = this.contributors.get(index);
-    if (!senders) this.contributors.set(index, (senders = new Set()));
+    const senders = this.contributors.get(index) ?? new Set<Wire>();
+    this.contributors.set(index, senders);
     if (senders.has(wire)) return;
     senders.add(wire);
     // A block that arrives after its piece verified (a request the seeder answered before our cancel reached it)
