@@ -13,6 +13,7 @@ export {
 export { ContractRevertError, decodeContractError } from "./contract-errors.js";
 export { PiecepayError, VoucherError, type VoucherErrorCode } from "./errors.js";
 export { variablePartFromEvent } from "./events.js";
+export { gasSpentSince } from "./gas.js";
 export { loadKeystore, saveKeystore } from "./keystore.js";
 export { computePayouts, type PayoutResult } from "./payouts.js";
 export { recoverPersonalSigner, signatureBackend, useSignatureBackend } from "./recover.js";

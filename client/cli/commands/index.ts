@@ -7,12 +7,14 @@
 import type { Command } from "../command.js";
 import { chain } from "./chain.js";
 import { channels } from "./channels.js";
+import { demo } from "./demo.js";
 import { keygen } from "./keygen.js";
 import { tracker } from "./tracker.js";
 import { withdraw } from "./withdraw.js";
 
 export const COMMANDS: Command[] = [
   // -- the paid torrent client (registration point): seed, get, demo --
+  demo,
   // -- local infrastructure --
   chain,
   tracker,

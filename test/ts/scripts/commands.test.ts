@@ -11,7 +11,22 @@ const root = new URL("../../../", import.meta.url).pathname;
 describe("README commands", function () {
   this.timeout(120_000);
 
-  it("npm run demo: a cooperative close and a payee enforcing its voucher alone, with exact balances", async function () {
+  it("npm run demo (piecepay demo): two paid seeders, one leecher; each seeder earns price x pieces served", async function () {
+    const { stdout } = await run(tsx, ["client/cli/main.ts", "demo", "--size", "8", "--json"], { cwd: root });
+    const report = JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}");
+    expect(report.pieces).to.equal(32);
+    const [leecher, ...seeders] = report.accounts as { change: string; gas: string; pieces: number }[];
+    const price = BigInt(report.pricePerPiece);
+    let earned = 0n;
+    for (const s of seeders) {
+      expect(BigInt(s.change) + BigInt(s.gas)).to.equal(BigInt(s.pieces) * price);
+      earned += BigInt(s.pieces) * price;
+    }
+    expect(seeders.reduce((a, s) => a + s.pieces, 0)).to.equal(32);
+    expect(-BigInt(leecher.change) - BigInt(leecher.gas)).to.equal(earned);
+  });
+
+  it("npm run demo:contracts: a cooperative close and a payee enforcing its voucher alone, with exact balances", async function () {
     const { stdout } = await run(tsx, ["scripts/demo.ts"], { cwd: root });
     expect(stdout).to.match(/concludeAndTransferAllAssets\s+gas \d+/);
     // The payee is owed 0.15 ETH and the channel ends empty.

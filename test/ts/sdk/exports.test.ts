@@ -26,6 +26,7 @@ describe("sdk/index.ts", function () {
         "encodeVoucher",
         "fingerprint",
         "fixedPartType",
+        "gasSpentSince",
         "isExternalDestination",
         "loadKeystore",
         "saveKeystore",

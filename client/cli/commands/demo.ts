@@ -1,0 +1,229 @@
+// `piecepay demo`: the whole product in one command, on an embedded chain. Deploys the contracts, seeds a generated
+// file from two paid seeders, downloads it with payment per piece, settles every channel cooperatively, and prints
+// balances before and after, the gas spent and the throughput.
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { formatEther, parseEther, type Signer, ZeroAddress } from "ethers";
+import WebTorrent, { type Torrent } from "webtorrent";
+import { gasSpentSince, PiecepayClient, SqliteChannelStore } from "../../../sdk/index.js";
+import { PaidLeecher } from "../../session/leecher.js";
+import { PaidSeeder } from "../../session/seeder.js";
+import { CliError, type Command, UsageError } from "../command.js";
+import { formatBytes } from "../output.js";
+
+const NO_DISCOVERY = {
+  dht: false,
+  tracker: false,
+  lsd: false,
+  utp: false,
+  webSeeds: false,
+  natUpnp: false,
+  natPmp: false,
+};
+
+export const demo: Command = {
+  name: "demo",
+  summary: "seed a generated file from two paid seeders and download it with payment, on an embedded chain",
+  usage: "demo [--size MiB] [--price ETH] [--piece-length KiB] [--seeders N]",
+  description: [
+    "Starts an embedded chain (Hardhat's in-process EVM), deploys the adjudicator and the voucher app, seeds a",
+    "generated file from N paid seeders (default 2) over TCP loopback, downloads it with a leecher that pays each",
+    "seeder per piece with vouchers inside a growing credit window, checks the file, closes every channel",
+    "cooperatively (one transaction each) and prints every account's balance before and after, the gas spent and",
+    "the throughput. Each seeder ends with price x pieces it served, to the wei.",
+  ].join("\n"),
+  options: {
+    size: { type: "string" },
+    price: { type: "string" },
+    "piece-length": { type: "string" },
+    seeders: { type: "string" },
+  },
+  optionHelp: [
+    ["--size MiB", "size of the generated file (default 64)"],
+    ["--price ETH", "price per piece (default 0.0001)"],
+    ["--piece-length KiB", "piece length (default 256)"],
+    ["--seeders N", "paid seeders, 1 to 4 (default 2)"],
+  ],
+  examples: ["piecepay demo", "piecepay demo --size 256 --json", "npm run demo -- --size 16"],
+
+  async run({ values, out, signal }) {
+    const sizeMiB = positive(values.size ?? "64", "--size");
+    const pieceKiB = positive(values["piece-length"] ?? "256", "--piece-length");
+    const seederCount = positive(values.seeders ?? "2", "--seeders");
+    if (seederCount > 4) throw new UsageError("--seeders must be 1 to 4");
+    let price: bigint;
+    try {
+      price = parseEther(String(values.price ?? "0.0001"));
+    } catch {
+      throw new UsageError(`--price ${values.price} is not an amount of ETH`);
+    }
+    if (price <= 0n) throw new UsageError("--price must be above 0");
+
+    const { network } = await import("hardhat");
+    const { ethers } = await network.create();
+    const { Adjudicator__factory, VoucherPaymentApp__factory } = await import("../../../typechain-types/index.js");
+    const [deployer, leecherAccount, ...sellers] = (await ethers.getSigners()).slice(0, 2 + seederCount);
+    const dir = mkdtempSync(join(tmpdir(), "piecepay-demo-"));
+    const clients: WebTorrent[] = [];
+    const stores: SqliteChannelStore[] = [];
+    const seeders: PaidSeeder[] = [];
+    try {
+      const adjudicator = await (await new Adjudicator__factory(deployer).deploy()).getAddress();
+      const voucherApp = await (await new VoucherPaymentApp__factory(deployer).deploy()).getAddress();
+      const chainId = (await ethers.provider.getNetwork()).chainId;
+      out.note(`chain ${chainId} (embedded): adjudicator ${adjudicator}, voucher app ${voucherApp}`);
+      const sdk = async (signer: Signer, name: string) => {
+        const store = new SqliteChannelStore(join(dir, `${name}.db`));
+        stores.push(store);
+        return PiecepayClient.create({
+          signer,
+          chainId,
+          adjudicator,
+          voucherApp,
+          store,
+          confirmations: 1,
+          pollingIntervalMs: 50,
+          blockTimeSeconds: 1,
+          safetyMarginSeconds: 30,
+        });
+      };
+      const accounts = [leecherAccount, ...sellers];
+      const before = await Promise.all(accounts.map((a) => ethers.provider.getBalance(a.address)));
+      const startBlock = await ethers.provider.getBlockNumber();
+
+      const data = randomBytes(sizeMiB * 1024 * 1024);
+      out.note(
+        `seeding ${formatBytes(data.length)} from ${seederCount} paid seeder(s) at ${formatEther(price)} ETH per piece`,
+      );
+      const ports: number[] = [];
+      let torrentFile: Uint8Array | undefined;
+      let pieces = 0;
+      for (const [i, seller] of sellers.entries()) {
+        const client = new WebTorrent(NO_DISCOVERY);
+        clients.push(client);
+        const seeder = new PaidSeeder({
+          client: await sdk(seller, `seeder-${i}`),
+          pricePerPiece: price,
+          asset: ZeroAddress,
+        });
+        seeders.push(seeder);
+        const torrent = await new Promise<Torrent>((resolve) => {
+          const t = client.seed(data, { name: "demo.bin", announce: [], pieceLength: pieceKiB * 1024 }, resolve);
+          seeder.attach(t);
+        });
+        torrentFile = torrent.torrentFile;
+        pieces = torrent.pieces.length;
+        ports.push(client.address()?.port ?? client.torrentPort);
+      }
+      if (!torrentFile) throw new CliError("no seeder started");
+
+      const budget = BigInt(pieces) * price * 2n;
+      const leecherClient = new WebTorrent(NO_DISCOVERY);
+      clients.push(leecherClient);
+      const leecher = new PaidLeecher({
+        client: await sdk(leecherAccount, "leecher"),
+        maxPricePerPiece: price,
+        budget,
+        asset: ZeroAddress,
+      });
+      const bar = out.progress("get");
+      const started = Date.now();
+      const torrent = leecherClient.add(torrentFile, { path: join(dir, "download") });
+      leecher.attach(torrent);
+      torrent.on("infoHash", () => {
+        for (const port of ports) torrent.addPeer(`127.0.0.1:${port}`);
+      });
+      const tick = setInterval(() => {
+        const paid = leecher.stats().reduce((a, p) => a + p.paid, 0n);
+        bar.update({
+          bytes: torrent.downloaded,
+          total: data.length,
+          speed: torrent.downloadSpeed,
+          peers: torrent.numPeers,
+          paid,
+        });
+      }, 100);
+      try {
+        await new Promise<void>((resolve, reject) => {
+          torrent.once("done", () => resolve());
+          torrent.once("error", reject);
+          signal.addEventListener("abort", () => reject(new CliError("interrupted")), { once: true });
+        });
+      } finally {
+        clearInterval(tick);
+      }
+      const seconds = (Date.now() - started) / 1000;
+      bar.done({ bytes: data.length, total: data.length });
+      if (!readFileSync(join(dir, "download", "demo.bin")).equals(data))
+        throw new CliError("the downloaded file differs");
+      out.note("download verified; closing every channel cooperatively");
+      const settled = await leecher.settle();
+
+      const after = await Promise.all(accounts.map((a) => ethers.provider.getBalance(a.address)));
+      const gas = await gasSpentSince(
+        ethers.provider,
+        accounts.map((a) => a.address),
+        startBlock,
+      );
+      const names = ["leecher", ...sellers.map((_, i) => `seeder ${i + 1}`)];
+      const rows = accounts.map((a, i) => {
+        const served = i === 0 ? undefined : seeders[i - 1].stats().served;
+        return {
+          account: names[i],
+          address: a.address,
+          before: before[i],
+          after: after[i],
+          change: after[i] - before[i],
+          gas: gas[i],
+          pieces: served ?? settled.reduce((sum, p) => sum + p.delivered, 0),
+        };
+      });
+      const throughput = data.length / 1024 / 1024 / seconds;
+      out.table(
+        ["account", "address", "before (ETH)", "after (ETH)", "change (ETH)", "gas (ETH)", "pieces"],
+        rows.map((r) => [
+          r.account,
+          r.address,
+          formatEther(r.before),
+          formatEther(r.after),
+          formatEther(r.change),
+          formatEther(r.gas),
+          String(r.pieces),
+        ]),
+      );
+      out.line();
+      out.line(`file: ${formatBytes(data.length)} in ${pieces} pieces of ${pieceKiB} KiB, verified`);
+      out.line(`download: ${seconds.toFixed(2)} s, ${throughput.toFixed(1)} MiB/s (paid, channel opening included)`);
+      out.line(`price: ${formatEther(price)} ETH per piece; paid in all: ${formatEther(BigInt(pieces) * price)} ETH`);
+      for (const [i, r] of rows.entries()) {
+        if (i === 0) continue;
+        const exact = r.change + r.gas === BigInt(r.pieces) * price;
+        out.line(
+          `${r.account}: served ${r.pieces} pieces, earned ${formatEther(r.change + r.gas)} ETH ${exact ? "= price x pieces, to the wei" : "(MISMATCH)"}`,
+        );
+      }
+      out.result({
+        chainId,
+        size: data.length,
+        pieces,
+        pricePerPiece: price,
+        seconds,
+        mibPerSecond: throughput,
+        accounts: rows,
+      });
+    } finally {
+      for (const s of seeders) s.destroy();
+      await Promise.all(clients.map((c) => new Promise((resolve) => c.destroy(() => resolve(undefined)))));
+      for (const s of stores) s.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};
+
+function positive(value: string | boolean, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${flag} must be a positive whole number`);
+  return n;
+}
