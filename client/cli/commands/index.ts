@@ -8,12 +8,16 @@ import type { Command } from "../command.js";
 import { chain } from "./chain.js";
 import { channels } from "./channels.js";
 import { demo } from "./demo.js";
+import { get } from "./get.js";
 import { keygen } from "./keygen.js";
+import { seed } from "./seed.js";
 import { tracker } from "./tracker.js";
 import { withdraw } from "./withdraw.js";
 
 export const COMMANDS: Command[] = [
   // -- the paid torrent client (registration point): seed, get, demo --
+  seed,
+  get,
   demo,
   // -- local infrastructure --
   chain,

@@ -2,18 +2,19 @@
 // scratch data dir. Long-running commands (chain, tracker) print a ready line with --json and are stopped with
 // SIGINT; channels and withdraw run against a channel that the SDK opened on an anvil child process.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { HDNodeWallet, JsonRpcProvider, parseEther, Wallet } from "ethers";
 import { formatTable, Output, progressLine } from "../../../client/cli/output.js";
-import { loadKeystore, PiecepayClient, SqliteChannelStore } from "../../../sdk/index.js";
+import { gasSpentSince, loadKeystore, PiecepayClient, SqliteChannelStore } from "../../../sdk/index.js";
 import { Adjudicator__factory, VoucherPaymentApp__factory } from "../../../typechain-types/index.js";
 import { freePort, type LocalNode, root, rpc, startAnvil } from "../helpers/nodes.js";
 
 const BIN = path.join(root, "client/cli/bin.mjs");
-const COMMANDS = ["chain", "tracker", "channels", "withdraw", "keygen"];
+const COMMANDS = ["seed", "get", "demo", "chain", "tracker", "channels", "withdraw", "keygen"];
 const PHRASE = "test test test test test test test test test test test junk";
 
 interface Run {
@@ -398,6 +399,101 @@ describe("piecepay CLI", function () {
       const listed = await cli(["channels", "--json", "--data-dir", payeeDir, "--rpc", node.url]);
       expect(jsonLines(listed.stdout)[0]).to.deep.include({ phase: "withdrawn" });
       expect((jsonLines(listed.stdout)[0].onChain as { status: string }).status).to.equal("finalized, paid out");
+    });
+  });
+
+  describe("seed and get, as two processes on anvil", function () {
+    const key = (i: number) => HDNodeWallet.fromPhrase(PHRASE, undefined, `m/44'/60'/0'/0/${i}`);
+    let node: LocalNode;
+    let provider: JsonRpcProvider;
+    let dataDir: string;
+
+    before(async function () {
+      node = await startAnvil();
+      provider = new JsonRpcProvider(node.url, undefined, { cacheTimeout: -1 });
+      const deployer = new Wallet(key(0).privateKey, provider);
+      const adjudicator = await (await new Adjudicator__factory(deployer).deploy()).getAddress();
+      const voucherApp = await (await new VoucherPaymentApp__factory(deployer).deploy()).getAddress();
+      dataDir = scratch();
+      mkdirSync(path.join(dataDir, "deployments"), { recursive: true });
+      writeFileSync(
+        path.join(dataDir, "deployments", "31337.json"),
+        JSON.stringify({
+          chainId: 31337,
+          contracts: { Adjudicator: { address: adjudicator }, VoucherPaymentApp: { address: voucherApp } },
+        }),
+      );
+    });
+    after(async () => {
+      provider?.destroy();
+      await node?.stop();
+    });
+
+    it("a paid seeder and a paying leecher: the file arrives, the seeder earns price x pieces, to the wei", async function () {
+      const file = path.join(scratch(), "song.bin");
+      const data = randomBytes(2 * 1024 * 1024);
+      writeFileSync(file, data);
+      const seeder = key(3);
+      const leecher = key(4);
+      const seederDir = path.join(dataDir, "seeder");
+      const leecherDir = path.join(dataDir, "leecher");
+      for (const dir of [seederDir, leecherDir]) {
+        mkdirSync(path.join(dir, "deployments"), { recursive: true });
+        writeFileSync(
+          path.join(dir, "deployments", "31337.json"),
+          readFileSync(path.join(dataDir, "deployments", "31337.json")),
+        );
+      }
+      const before = await Promise.all([seeder, leecher].map((w) => provider.getBalance(w.address)));
+      const start = await provider.getBlockNumber();
+      const seeding = await startCli([
+        "seed",
+        file,
+        "--price",
+        "0.001",
+        "--piece-length",
+        "64",
+        "--key",
+        seeder.privateKey,
+        "--rpc",
+        node.url,
+        "--data-dir",
+        seederDir,
+      ]);
+      try {
+        expect(seeding.ready).to.include({ event: "seeding", pieces: 32 });
+        const out = scratch();
+        const got = await cli([
+          "get",
+          String(seeding.ready.torrent),
+          "--max-price",
+          "0.001",
+          "--budget",
+          "1",
+          "--out",
+          out,
+          "--peer",
+          `127.0.0.1:${seeding.ready.port}`,
+          "--key",
+          leecher.privateKey,
+          "--rpc",
+          node.url,
+          "--data-dir",
+          leecherDir,
+          "--json",
+        ]);
+        expect(got.code, got.stderr).to.equal(0);
+        expect(readFileSync(path.join(out, "song.bin")).equals(data)).to.equal(true);
+        const done = jsonLines(got.stdout).find((l) => l.event === "done");
+        expect(done).to.include({ paid: (32n * parseEther("0.001")).toString(), channels: 1 });
+        const [seederGas, leecherGas] = await gasSpentSince(provider, [seeder.address, leecher.address], start);
+        const after = await Promise.all([seeder, leecher].map((w) => provider.getBalance(w.address)));
+        expect(after[0] - before[0]).to.equal(32n * parseEther("0.001") - seederGas);
+        expect(before[1] - after[1]).to.equal(32n * parseEther("0.001") + leecherGas);
+      } finally {
+        seeding.child.kill("SIGINT");
+        await seeding.exited;
+      }
     });
   });
 });

@@ -1,0 +1,136 @@
+// `piecepay get <magnet|.torrent> --max-price ETH --budget ETH --out DIR`: downloads, paying each seeder per piece
+// through a voucher channel inside a growing credit window, then closes every channel at what it delivered.
+import { existsSync, readFileSync } from "node:fs";
+import { ZeroAddress } from "ethers";
+import WebTorrent from "webtorrent";
+import { PaidLeecher } from "../../session/leecher.js";
+import { CliError, type Command, UsageError } from "../command.js";
+import { connectClient } from "../context.js";
+import { formatAmount } from "../output.js";
+import { amount } from "./seed.js";
+
+export const get: Command = {
+  name: "get",
+  summary: "download a torrent, paying each seeder per piece, then settle",
+  usage:
+    "get <magnet|file.torrent> --max-price ETH --budget ETH --out DIR [--peer HOST:PORT]... (--keystore PATH | --key HEX)",
+  description: [
+    "Downloads a torrent. Each seeder that charges at most --max-price per piece gets a voucher channel with a",
+    "deposit from --budget (the most this command ever deposits in all); vouchers are paid ahead of requests",
+    "inside a credit window that starts at 2 pieces and doubles with each verified piece (at most 32), so at most",
+    "one window is ever at risk per seeder. A piece counts only once its hash verifies; a seeder whose piece fails",
+    "is not paid for it and is dropped. At the end every channel is closed at what its seeder delivered and the",
+    "rest of the deposit comes back. Free peers work as in plain BitTorrent.",
+  ].join("\n"),
+  positionals: true,
+  options: {
+    "max-price": { type: "string" },
+    budget: { type: "string" },
+    out: { type: "string" },
+    peer: { type: "string", multiple: true },
+    timeout: { type: "string" },
+  },
+  optionHelp: [
+    ["--max-price ETH", "the most we pay per piece (required); dearer seeders are not used"],
+    ["--budget ETH", "the most we deposit in all channels together (required)"],
+    ["--out DIR", "where the files go (default: the current directory)"],
+    ["--peer HOST:PORT", "a peer to connect to directly (repeatable; e.g. what `piecepay seed` prints)"],
+    ["--timeout S", "give up after S seconds without finishing (default 600)"],
+  ],
+  examples: [
+    "piecepay get movie.torrent --max-price 0.0001 --budget 0.05 --out ~/Downloads --keystore leecher.json",
+    "piecepay get 'magnet:?xt=urn:btih:...' --max-price 0.0001 --budget 0.05 --peer 127.0.0.1:6881 --key 0x...",
+  ],
+
+  async run({ globals, values, positionals, out, signal }) {
+    const id = positionals[0];
+    if (!id) throw new UsageError("get needs a magnet link or a .torrent file");
+    if (values["max-price"] === undefined) throw new UsageError("get needs --max-price ETH (the most per piece)");
+    if (values.budget === undefined) throw new UsageError("get needs --budget ETH (the most to deposit)");
+    const maxPrice = amount(String(values["max-price"]), "--max-price");
+    const budget = amount(String(values.budget), "--budget");
+    const timeout = Number(values.timeout ?? "600");
+    const torrentId: string | Uint8Array = id.startsWith("magnet:") ? id : existsSync(id) ? readFileSync(id) : id;
+    if (typeof torrentId === "string" && !torrentId.startsWith("magnet:")) {
+      throw new CliError(`${id} is neither a magnet link nor a .torrent file`);
+    }
+    const connected = await connectClient(globals, { pollingIntervalMs: 1_000 });
+    const { client } = connected;
+    const leecher = new PaidLeecher({
+      client,
+      maxPricePerPiece: maxPrice,
+      budget,
+      asset: ZeroAddress,
+      closeTimeoutMs: 60_000,
+    });
+    leecher.on("warning", (error: Error) => out.note(`warning: ${error.message}`));
+    const peers = (values.peer as string[] | undefined) ?? [];
+    const torrentClient = new WebTorrent({
+      dht: peers.length === 0,
+      lsd: false,
+      utp: false,
+      natUpnp: false,
+      natPmp: false,
+    });
+    try {
+      const started = Date.now();
+      const torrent = torrentClient.add(torrentId, { path: String(values.out ?? ".") });
+      leecher.attach(torrent);
+      torrent.on("infoHash", () => {
+        for (const peer of peers) torrent.addPeer(peer);
+      });
+      const bar = out.progress("get");
+      const tick = setInterval(() => {
+        const paid = leecher.stats().reduce((a, p) => a + p.paid, 0n);
+        bar.update({
+          bytes: torrent.downloaded,
+          total: torrent.length || undefined,
+          speed: torrent.downloadSpeed,
+          peers: torrent.numPeers,
+          paid,
+        });
+      }, 250);
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(
+            () =>
+              reject(
+                new CliError(`not finished after ${timeout} s`, "check --peer, the seeders' price and your --budget"),
+              ),
+            timeout * 1000,
+          );
+          torrent.once("done", () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          torrent.once("error", (error: Error) => reject(new CliError(`download failed: ${error.message}`)));
+          signal.addEventListener(
+            "abort",
+            () => reject(new CliError("interrupted: channels stay open; run `piecepay withdraw` later")),
+            { once: true },
+          );
+        });
+      } finally {
+        clearInterval(tick);
+      }
+      const seconds = (Date.now() - started) / 1000;
+      bar.done();
+      out.note(`downloaded ${torrent.name} in ${seconds.toFixed(2)} s; closing channels`);
+      const settled = await leecher.settle();
+      for (const p of settled) {
+        out.result(
+          { event: "settled", ...p },
+          `${p.peer}: ${p.delivered} pieces at ${formatAmount(p.pricePerPiece)}: paid ${formatAmount(BigInt(p.delivered) * p.pricePerPiece)}${p.closed ? "" : " (not closed)"}`,
+        );
+      }
+      const total = settled.reduce((a, p) => a + BigInt(p.delivered) * p.pricePerPiece, 0n);
+      out.result(
+        { event: "done", name: torrent.name, bytes: torrent.length, seconds, paid: total, channels: settled.length },
+        `done: ${torrent.name}, ${torrent.length} bytes, ${formatAmount(total)} paid to ${settled.length} seeder(s)`,
+      );
+    } finally {
+      await new Promise((resolve) => torrentClient.destroy(() => resolve(undefined)));
+      connected.close();
+    }
+  },
+};

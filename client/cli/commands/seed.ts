@@ -1,0 +1,148 @@
+// `piecepay seed <file|dir> --price ETH`: seeds with payment per piece until Ctrl-C. Every leecher pays through a
+// voucher channel; its vouchers are on disk before they count; a leecher that vanishes has its latest voucher
+// enforced on chain (also after our own restart: the channels are in the store).
+import { existsSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { parseEther, ZeroAddress } from "ethers";
+import WebTorrent, { type Torrent } from "webtorrent";
+import { ChannelWatcher } from "../../../sdk/index.js";
+import { PaidSeeder } from "../../session/seeder.js";
+import { CliError, type Command, UsageError } from "../command.js";
+import { connectClient } from "../context.js";
+import { formatAmount } from "../output.js";
+
+export const seed: Command = {
+  name: "seed",
+  summary: "seed a file or directory, paid per piece, until Ctrl-C",
+  usage: "seed <file|dir> --price ETH [--port N] [--announce URL]... (--keystore PATH | --key HEX) [--rpc URL]",
+  description: [
+    "Seeds <file|dir> and charges every leecher --price per piece through a voucher channel: a leecher is served",
+    "only what its paid credit covers (plain BitTorrent peers get nothing). Each voucher is verified and stored",
+    "in <data-dir>/channels.db before it counts. When a leecher asks to close, one transaction pays us what we",
+    "served; when it vanishes, its latest voucher is enforced on chain after --enforce-after seconds (challenge,",
+    "wait, payout), also across a restart of this command. A watcher answers stale challenges on our channels.",
+    "Prints the magnet link and writes <name>.torrent to the data dir; runs until Ctrl-C.",
+  ].join("\n"),
+  positionals: true,
+  options: {
+    price: { type: "string" },
+    port: { type: "string" },
+    announce: { type: "string", multiple: true },
+    "piece-length": { type: "string" },
+    "enforce-after": { type: "string" },
+  },
+  optionHelp: [
+    ["--price ETH", "price per piece, in ETH (required)"],
+    ["--port N", "TCP port for peers (default: any free port)"],
+    ["--announce URL", "a tracker to announce to (repeatable; e.g. from `piecepay tracker`)"],
+    ["--piece-length KiB", "piece length for a new torrent (default: webtorrent's choice)"],
+    ["--enforce-after S", "seconds a vanished leecher gets to come back and close before we enforce (default 30)"],
+  ],
+  examples: [
+    "piecepay seed movie.mkv --price 0.0001 --keystore seeder.json",
+    "piecepay seed ./album --price 0.00005 --key 0x... --rpc http://127.0.0.1:8545 --announce http://127.0.0.1:8000/announce",
+  ],
+
+  async run({ globals, values, positionals, out, signal }) {
+    const input = positionals[0];
+    if (!input) throw new UsageError("seed needs a file or directory: piecepay seed <file|dir> --price ETH");
+    if (!existsSync(input)) throw new CliError(`${input} does not exist`);
+    if (values.price === undefined) throw new UsageError("seed needs --price ETH (the price per piece)");
+    const price = amount(String(values.price), "--price");
+    const enforceAfter = Number(values["enforce-after"] ?? "30");
+    if (!(enforceAfter >= 0)) throw new UsageError("--enforce-after must be a number of seconds");
+    const port = values.port === undefined ? 0 : Number(values.port);
+    const announce = (values.announce as string[] | undefined) ?? [];
+
+    const connected = await connectClient(globals, { pollingIntervalMs: 2_000 });
+    const { client, chainId, deployment } = connected;
+    const seeder = new PaidSeeder({
+      client,
+      pricePerPiece: price,
+      asset: ZeroAddress,
+      enforceAfterMs: enforceAfter * 1000,
+    });
+    seeder.on("warning", (error: Error) => out.note(`warning: ${error.message}`));
+    seeder.on("closed", (s, hash) =>
+      out.result({ event: "closed", ...s, tx: hash }, `closed ${s.peer}: served ${s.served} pieces, tx ${hash}`),
+    );
+    seeder.on("enforced", (s, hash) =>
+      out.result({ event: "enforced", ...s, tx: hash }, `enforced ${s.peer}'s voucher: tx ${hash}`),
+    );
+    const watcher = new ChannelWatcher(client, {
+      pollingIntervalMs: 2_000,
+      log: (e, f) => out.note(`watcher: ${e} ${JSON.stringify(f, (_k, v) => (typeof v === "bigint" ? `${v}` : v))}`),
+    });
+    const torrentClient = new WebTorrent({
+      dht: false,
+      lsd: false,
+      utp: false,
+      natUpnp: false,
+      natPmp: false,
+      torrentPort: port,
+      tracker: announce.length > 0 ? {} : false,
+    });
+    try {
+      const torrent = await new Promise<Torrent>((resolve, reject) => {
+        torrentClient.once("error", reject);
+        const options: Record<string, unknown> = { announce };
+        if (values["piece-length"]) options.pieceLength = Number(values["piece-length"]) * 1024;
+        const t = torrentClient.seed(input, options, resolve);
+        seeder.attach(t);
+      });
+      const torrentPath = path.join(globals.dataDir, `${torrent.name}.torrent`);
+      writeFileSync(torrentPath, torrent.torrentFile);
+      const listening = torrentClient.address()?.port ?? torrentClient.torrentPort;
+      out.result(
+        {
+          event: "seeding",
+          chainId,
+          adjudicator: deployment.adjudicator,
+          payee: client.address,
+          magnet: torrent.magnetURI,
+          torrent: torrentPath,
+          port: listening,
+          pieces: torrent.pieces.length,
+          pricePerPiece: price,
+        },
+        [
+          `seeding ${torrent.name} (${torrent.pieces.length} pieces) at ${formatAmount(price)} per piece, paid to ${client.address}`,
+          `magnet:  ${torrent.magnetURI}`,
+          `torrent: ${torrentPath}`,
+          `peers:   127.0.0.1:${listening}`,
+        ].join("\n"),
+      );
+      watcher.start();
+      const bar = out.progress("seed");
+      const tick = setInterval(() => {
+        const { paid, served } = seeder.stats();
+        bar.update({ bytes: torrent.uploaded, speed: torrent.uploadSpeed, peers: torrent.numPeers, earned: paid });
+        void served;
+      }, 250);
+      await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+      clearInterval(tick);
+      bar.done();
+      const { paid, served } = seeder.stats();
+      out.result(
+        { event: "stopped", paid, served },
+        `stopped: ${served} pieces served, ${formatAmount(paid)} in vouchers`,
+      );
+    } finally {
+      seeder.destroy();
+      await watcher.stop();
+      await new Promise((resolve) => torrentClient.destroy(() => resolve(undefined)));
+      connected.close();
+    }
+  },
+};
+
+export function amount(value: string, flag: string): bigint {
+  let parsed: bigint;
+  try {
+    parsed = parseEther(value);
+  } catch {
+    throw new UsageError(`${flag} ${value} is not an amount of ETH`);
+  }
+  if (parsed <= 0n) throw new UsageError(`${flag} must be above 0`);
+  return parsed;
+}
