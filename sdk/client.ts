@@ -321,32 +321,54 @@ export class PiecepayClient {
    * @example await payee.waitForFunding(acceptance.channelId, { timeoutMs: 60_000 })
    */
   async waitForFunding(id: string, options: { timeoutMs?: number } = {}): Promise<ChannelRecord> {
-    const record = this.#channel(id);
-    const funding = this.store.getSupportedState(id);
-    const wanted = funding?.variablePart.outcome[0].allocations[PAYER].amount ?? 0n;
     const deadline = Date.now() + (options.timeoutMs ?? 120_000);
     for (;;) {
-      await this.#assertChain();
-      const head = await this.#provider().getBlockNumber();
-      const blockTag = Math.max(0, head - this.confirmations + 1);
-      const held = await this.adjudicator.holdings(record.asset, id, { blockTag });
-      const [, finalizesAt] = await this.adjudicator.statusOf(id, { blockTag });
-      if (finalizesAt !== 0n) {
-        throw new PiecepayError("CHANNEL_NOT_OPEN", `channel ${id} was challenged before it opened`);
-      }
-      if (held >= wanted) {
-        // Vouchers are only enforceable up to the payer's allocation in the funding state, whatever else the
-        // channel holds: that is the most a voucher may promise.
-        const open: ChannelRecord = { ...record, deposited: wanted, phase: "open" };
-        this.store.putChannel(open);
-        this.#log("channel-funding-seen", { channelId: id, held });
-        return open;
-      }
+      const { record, held, wanted } = await this.#fundingCheck(id);
+      if (held >= wanted) return record;
       if (Date.now() > deadline) {
         throw new PiecepayError("FUNDING_TIMEOUT", `channel ${id} holds ${held} of the ${wanted} promised`);
       }
-      await sleep(this.#options.pollingIntervalMs ?? 4000);
+      await Promise.race([sleep(this.#options.pollingIntervalMs ?? 4000), this.#fundingHint(id)]);
     }
+  }
+
+  /**
+   * Tells a `waitForFunding` in progress to look again now instead of at its next poll: e.g. when the payer's
+   * first voucher arrives, which it sends only once its deposit is mined.
+   * @example payee.checkFundingNow(channelId)
+   */
+  checkFundingNow(id: string): void {
+    const wake = this.#fundingWakers.get(id.toLowerCase());
+    this.#fundingWakers.delete(id.toLowerCase());
+    wake?.();
+  }
+
+  readonly #fundingWakers = new Map<string, () => void>();
+
+  #fundingHint(id: string): Promise<void> {
+    return new Promise((resolve) => this.#fundingWakers.set(id.toLowerCase(), resolve));
+  }
+
+  /** One look at a channel's funding at the confirmation depth; records the channel open once it is funded. */
+  async #fundingCheck(id: string): Promise<{ record: ChannelRecord; held: bigint; wanted: bigint }> {
+    const record = this.#channel(id);
+    const funding = this.store.getSupportedState(id);
+    const wanted = funding?.variablePart.outcome[0].allocations[PAYER].amount ?? 0n;
+    await this.#assertChain();
+    const head = await this.#provider().getBlockNumber();
+    const blockTag = Math.max(0, head - this.confirmations + 1);
+    const held = await this.adjudicator.holdings(record.asset, id, { blockTag });
+    const [, finalizesAt] = await this.adjudicator.statusOf(id, { blockTag });
+    if (finalizesAt !== 0n) {
+      throw new PiecepayError("CHANNEL_NOT_OPEN", `channel ${id} was challenged before it opened`);
+    }
+    if (held < wanted) return { record, held, wanted };
+    // Vouchers are only enforceable up to the payer's allocation in the funding state, whatever else the channel
+    // holds: that is the most a voucher may promise.
+    const open: ChannelRecord = { ...record, deposited: wanted, phase: "open" };
+    this.store.putChannel(open);
+    this.#log("channel-funding-seen", { channelId: id, held });
+    return { record: open, held, wanted };
   }
 
   // ------------------------------------------------------------------------------------------------ payments
@@ -772,10 +794,19 @@ export class PiecepayClient {
     }
   }
 
+  /**
+   * Transactions of this client are submitted one at a time (each waits for the previous to reach the node): two
+   * submitted at once from one account would both read the same pending nonce. Confirmations are awaited in
+   * parallel.
+   */
+  #submitting: Promise<unknown> = Promise.resolve();
+
   async #send(what: string, send: () => Promise<ContractTransactionResponse>): Promise<TransactionReceipt> {
     await this.#assertChain();
     try {
-      const tx = await send();
+      const submitted = this.#submitting.then(() => send());
+      this.#submitting = submitted.catch(() => undefined);
+      const tx = await submitted;
       const receipt = await tx.wait(this.confirmations);
       if (!receipt) throw new PiecepayError("TX_DROPPED", `the ${what} transaction was dropped`);
       this.#log("tx", { what, hash: receipt.hash, gasUsed: receipt.gasUsed, block: receipt.blockNumber });

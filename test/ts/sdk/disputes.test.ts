@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { parseEther, ZeroAddress } from "ethers";
+import { hexlify, parseEther, randomBytes, Wallet, ZeroAddress } from "ethers";
 import {
   ChannelWatcher,
   type CloseOffer,
@@ -236,5 +236,23 @@ describe("SDK disputes against a rule-abiding adversary", function () {
     const aliceBefore = await ethers.provider.getBalance(f.alice.address);
     await payee.close(await payer.offerClose(id));
     expect(await ethers.provider.getBalance(f.alice.address)).to.equal(aliceBefore + DEPOSIT - 3n * PRICE);
+  });
+
+  it("one account sends concurrent transactions without a nonce race (two closes at once from a bare Wallet)", async function () {
+    const wallet = new Wallet(hexlify(randomBytes(32)), ethers.provider);
+    await (await f.deployer.sendTransaction({ to: wallet.address, value: parseEther("1") })).wait();
+    const payer = await clientFor(f.alice);
+    const payee = await clientFor(wallet as unknown as Signer);
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const { id } = await payer.open({ payee: wallet.address, deposit: DEPOSIT }, (p) => payee.join(p));
+      await payee.waitForFunding(id);
+      payee.receive(await payer.pay(id, PRICE));
+      ids.push(id);
+    }
+    const offers = await Promise.all(ids.map((id) => payer.offerClose(id)));
+    const receipts = await Promise.all(offers.map((offer) => payee.close(offer)));
+    expect(receipts.map((r) => r.status)).to.deep.equal([1, 1]);
+    expect(await ethers.provider.getBalance(wallet.address)).to.be.greaterThan(parseEther("1"));
   });
 });
