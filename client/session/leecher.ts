@@ -60,6 +60,8 @@ export class PaidLeecher extends EventEmitter {
    * so a piece is never paid twice. Without this, webtorrent's hot-swapping would split pieces between seeders.
    */
   readonly owners = new Map<number, Wire>();
+  /** Seeders (address:port and peer id) that sent a piece that failed its hash: never paid or used again. */
+  readonly banned = new Set<string>();
   torrent: Torrent | undefined;
 
   constructor(options: PaidLeecherOptions) {
@@ -243,6 +245,10 @@ class LeecherPeer implements PeerSession {
   }
 
   onHandshake(handshake: PaidHandshake | undefined): void {
+    if (this.#leecher.banned.has(this.stats().peer) || this.#leecher.banned.has(this.wire.peerId ?? "")) {
+      this.#link.drop("this peer sent a piece that failed verification");
+      return;
+    }
     if (!handshake?.offer) return; // a plain peer: plain BitTorrent
     const refusal = this.#refusal(handshake, handshake.offer);
     if (refusal) {
@@ -270,7 +276,8 @@ class LeecherPeer implements PeerSession {
   async #open(): Promise<void> {
     const offer = this.#offer;
     const torrent = this.#leecher.torrent;
-    if (!offer || !torrent) return;
+    // Nothing left to buy: a seeder met after the download (e.g. webtorrent reconnecting) gets no channel.
+    if (!offer || !torrent || torrent.done) return;
     const needed = BigInt(torrent.pieces.length) * offer.pricePerPiece;
     const deposit = needed < this.#leecher.budgetLeft() ? needed : this.#leecher.budgetLeft();
     if (deposit < offer.pricePerPiece || !this.#leecher.reserve(deposit)) {
@@ -334,6 +341,8 @@ class LeecherPeer implements PeerSession {
   }
 
   onBadPiece(index: number): void {
+    this.#leecher.banned.add(this.stats().peer);
+    if (this.wire.peerId) this.#leecher.banned.add(this.wire.peerId);
     this.onProtocolError(new Error(`piece ${index} from this seeder failed verification: not paid, peer dropped`));
   }
 
@@ -341,8 +350,9 @@ class LeecherPeer implements PeerSession {
   #payAhead(): void {
     const offer = this.#offer;
     const id = this.#channelId;
-    if (!offer || !id || this.#closed) return;
+    if (!offer || !id || this.#closed || this.wire.destroyed) return;
     this.#paying = this.#paying.then(async () => {
+      if (this.wire.destroyed) return; // a voucher nobody will receive
       const target = BigInt(this.#delivered + this.#window) * offer.pricePerPiece;
       const capped = target < this.#deposit ? target : this.#deposit;
       if (capped <= this.#paid) return;

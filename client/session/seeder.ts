@@ -43,6 +43,7 @@ export interface SeederPeerStats {
 export class PaidSeeder extends EventEmitter {
   readonly options: PaidSeederOptions;
   readonly peers = new Set<SeederPeer>();
+  torrent: Torrent | undefined;
 
   constructor(options: PaidSeederOptions) {
     super();
@@ -50,6 +51,7 @@ export class PaidSeeder extends EventEmitter {
   }
 
   attach(torrent: Torrent): void {
+    this.torrent = torrent;
     const ours: PaidHandshake = {
       version: PROTOCOL_VERSION,
       chainId: this.options.client.chainId,
@@ -82,6 +84,9 @@ export class PaidSeeder extends EventEmitter {
     return { paid: peers.reduce((a, p) => a + p.paid, 0n), served: peers.reduce((a, p) => a + p.served, 0), peers };
   }
 }
+
+/** The largest block a peer may request (BitTorrent's own limit; webtorrent drops a peer that asks for more). */
+const MAX_REQUEST_BYTES = 128 * 1024;
 
 class SeederPeer implements PeerSession {
   readonly #seeder: PaidSeeder;
@@ -145,6 +150,15 @@ class SeederPeer implements PeerSession {
     };
     const onRequest = wire._onRequest.bind(wire);
     wire._onRequest = (index: number, offset: number, length: number) => {
+      // A request still buffered when the torrent was destroyed: webtorrent would read its closed store and throw.
+      if (this.#seeder.torrent?.destroyed) return;
+      // A request outside the torrent or over 128 KiB is checked before any credit: whether the peer paid or not,
+      // it is dropped, and nothing is admitted, served or charged for it.
+      const invalid = this.#invalidRequest(index, offset, length);
+      if (invalid) {
+        this.onProtocolError(new Error(invalid));
+        return;
+      }
       if (!this.#admitted.has(index)) {
         if (this.#closed || this.#paidPieces() <= this.#admitted.size) {
           if (wire.hasFast) wire.reject(index, offset, length);
@@ -155,6 +169,21 @@ class SeederPeer implements PeerSession {
       }
       onRequest(index, offset, length);
     };
+  }
+
+  /** Why a request is not one for a block of this torrent, if it is not. */
+  #invalidRequest(index: number, offset: number, length: number): string | undefined {
+    const torrent = this.#seeder.torrent;
+    const count = torrent?.pieces?.length;
+    if (!torrent || !count) return undefined; // no metadata yet: webtorrent serves nothing anyway
+    // bittorrent-protocol reads these uint32 fields as int32: 2^31 and above arrive negative.
+    if (index < 0 || index >= count) return `a request for piece ${index >>> 0} of a torrent of ${count} pieces`;
+    if (length <= 0 || length > MAX_REQUEST_BYTES) return `a request of ${length >>> 0} bytes`;
+    const size = index === count - 1 ? torrent.lastPieceLength : torrent.pieceLength;
+    if (offset < 0 || offset + length > size) {
+      return `a request past the end of piece ${index} (${offset >>> 0} + ${length} > ${size})`;
+    }
+    return undefined;
   }
 
   onHandshake(handshake: PaidHandshake | undefined): void {

@@ -51,6 +51,7 @@ declare module "webtorrent" {
     files: TorrentFile[];
     wires: Wire[];
     done: boolean;
+    destroyed: boolean;
     progress: number;
     downloaded: number;
     uploaded: number;

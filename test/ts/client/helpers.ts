@@ -1,0 +1,336 @@
+// Setup shared by the client tests: in-process webtorrent peers over TCP loopback (no DHT, tracker or LSD; peers
+// added by address), paid seeders and leechers on Hardhat's in-process chain with their stores on disk, and a raw
+// BitTorrent peer that a test drives byte by byte to play a hostile seeder or leecher.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { connect, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Wire } from "bittorrent-protocol";
+import { parseEther, ZeroAddress } from "ethers";
+import WebTorrent, { type Torrent } from "webtorrent";
+import { PaidLeecher, type PaidLeecherOptions } from "../../../client/session/leecher.js";
+import { PaidSeeder, type PaidSeederOptions } from "../../../client/session/seeder.js";
+import { decodeMessage } from "../../../client/wire/codec.js";
+import { encodeHandshake } from "../../../client/wire/handshake.js";
+import { EXTENSION_NAME, type PaidHandshake, type PaidMessage } from "../../../client/wire/messages.js";
+import { PiecepayClient, SqliteChannelStore } from "../../../sdk/index.js";
+import { deployFixture, networkHelpers, type Signer } from "../helpers/fixtures.js";
+
+export const PRICE = parseEther("0.0001");
+export const PIECE = 64 * 1024;
+export const BLOCK = 16 * 1024;
+const FAST = { pollingIntervalMs: 20, blockTimeSeconds: 1, safetyMarginSeconds: 5, confirmations: 1 };
+const NO_DISCOVERY = {
+  dht: false,
+  tracker: false,
+  lsd: false,
+  utp: false,
+  webSeeds: false,
+  natUpnp: false,
+  natPmp: false,
+};
+
+export type Fixture = Awaited<ReturnType<typeof deployFixture>>;
+
+/** Resolves when `torrent` has every piece. */
+export function done(torrent: Torrent): Promise<void> {
+  if (torrent.done) return Promise.resolve();
+  return new Promise((resolve) => torrent.once("done", () => resolve()));
+}
+
+/** Resolves with the first `event` of `emitter` whose arguments pass `test`, or rejects after `ms`. */
+export function until<T extends unknown[]>(
+  emitter: NodeJS.EventEmitter,
+  event: string,
+  test: (...args: T) => boolean = () => true,
+  ms = 10_000,
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      emitter.off(event, listener);
+      reject(new Error(`no '${event}' within ${ms} ms`));
+    }, ms);
+    const listener = (...args: T) => {
+      if (!test(...args)) return;
+      clearTimeout(timer);
+      emitter.off(event, listener);
+      resolve(args);
+    };
+    emitter.on(event, listener);
+  });
+}
+
+/** Polls `condition` every 10 ms; rejects with `what` after `ms`. */
+export async function eventually(condition: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/**
+ * A fresh chain, a temporary directory and the webtorrent clients, SDK stores and paid seeders of one test, torn
+ * down after it: `const net = usePaidNetwork()` inside a `describe`.
+ */
+export function usePaidNetwork(): PaidNetwork {
+  const network = new PaidNetwork();
+  beforeEach(() => network.setUp());
+  afterEach(() => network.tearDown());
+  return network;
+}
+
+export class PaidNetwork {
+  f!: Fixture;
+  dir!: string;
+  readonly #stores: SqliteChannelStore[] = [];
+  readonly #clients: WebTorrent[] = [];
+  readonly #seeders: PaidSeeder[] = [];
+  readonly #peers: RawPeer[] = [];
+
+  async setUp(): Promise<void> {
+    this.f = await networkHelpers.loadFixture(deployFixture);
+    this.dir = mkdtempSync(join(tmpdir(), "piecepay-client-"));
+  }
+
+  async tearDown(): Promise<void> {
+    for (const p of this.#peers.splice(0)) p.destroy();
+    for (const s of this.#seeders.splice(0)) s.destroy();
+    await Promise.all(
+      this.#clients
+        .splice(0)
+        .map(
+          (c) =>
+            new Promise((r) =>
+              (c as unknown as { destroyed: boolean }).destroyed ? r(undefined) : c.destroy(() => r(undefined)),
+            ),
+        ),
+    );
+    for (const s of this.#stores.splice(0)) s.close();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** An SDK client for `signer` on the fixture's chain, with its own store on disk. */
+  async sdkFor(signer: Signer): Promise<PiecepayClient> {
+    const store = new SqliteChannelStore(join(this.dir, `${signer.address}-${this.#stores.length}.db`));
+    this.#stores.push(store);
+    return PiecepayClient.create({
+      signer,
+      chainId: this.f.chainId,
+      adjudicator: this.f.adjudicatorAddress,
+      voucherApp: this.f.appAddress,
+      store,
+      ...FAST,
+    });
+  }
+
+  webtorrent(): WebTorrent {
+    const client = new WebTorrent(NO_DISCOVERY);
+    this.#clients.push(client);
+    return client;
+  }
+
+  /**
+   * Seeds `data` paid at `price` per piece; resolves with the torrent, the seeder and its port. With `onDisk`, the
+   * data is written to a file first and seeded from that path (webtorrent then serves from the file itself), and
+   * `file` is its path.
+   */
+  async seed(
+    signer: Signer,
+    data: Buffer,
+    options: { price?: bigint; onDisk?: boolean } & Partial<PaidSeederOptions> = {},
+  ) {
+    const { price = PRICE, onDisk = false, ...rest } = options;
+    const client = this.webtorrent();
+    const seeder = new PaidSeeder({
+      client: await this.sdkFor(signer),
+      pricePerPiece: price,
+      asset: ZeroAddress,
+      ...rest,
+    });
+    this.#seeders.push(seeder);
+    let file: string | undefined;
+    let input: string | Buffer = data;
+    if (onDisk) {
+      const folder = join(this.dir, `seed-${this.#clients.length}`);
+      mkdirSync(folder);
+      file = join(folder, "file.bin");
+      writeFileSync(file, data);
+      input = file;
+    }
+    const torrent = await new Promise<Torrent>((resolve) => {
+      const t = client.seed(input, { name: "file.bin", announce: [], pieceLength: PIECE }, resolve);
+      seeder.attach(t);
+    });
+    const port = await listening(client);
+    return { torrent, seeder, port, client, file };
+  }
+
+  /** A paying leecher of `torrentFile` that connects to `ports`; resolves once it listens (`port`). */
+  async leech(
+    signer: Signer,
+    torrentFile: Uint8Array,
+    ports: number[],
+    options: Partial<Omit<PaidLeecherOptions, "client">> = {},
+  ) {
+    const client = this.webtorrent();
+    const leecher = new PaidLeecher({
+      client: await this.sdkFor(signer),
+      maxPricePerPiece: PRICE,
+      budget: parseEther("1"),
+      asset: ZeroAddress,
+      ...options,
+    });
+    const path = join(this.dir, `out-${signer.address}-${this.#clients.length}`);
+    const torrent = client.add(torrentFile, { path });
+    leecher.attach(torrent);
+    torrent.on("infoHash", () => {
+      for (const port of ports) torrent.addPeer(`127.0.0.1:${port}`);
+    });
+    const port = await listening(client);
+    return { torrent, leecher, client, port, path };
+  }
+
+  /** A raw peer connected to `port` for `infoHash`, destroyed after the test. */
+  async rawPeer(port: number, infoHash: string, ours?: PaidHandshake): Promise<RawPeer> {
+    const peer = await RawPeer.connect(port, infoHash, ours);
+    this.#peers.push(peer);
+    return peer;
+  }
+}
+
+async function listening(client: WebTorrent): Promise<number> {
+  await eventually(() => Boolean(client.address()?.port), "the client to listen", 5_000);
+  return client.address()?.port as number;
+}
+
+/** bittorrent-protocol's wire with the parts a raw peer uses beyond what the client declares. */
+export type RawWire = Wire & {
+  handshake(infoHash: string, peerId: Uint8Array, extensions: { dht?: boolean; fast?: boolean }): void;
+  interested(): void;
+  /** Sends one BitTorrent message as is: `id`, then 4-byte integers, then `data`. */
+  _message(id: number, numbers: number[], data: Uint8Array | null): void;
+};
+
+// bittorrent-protocol comes with webtorrent; the client only declares its types, the raw peer needs the class.
+const { default: WireClass } = (await import("bittorrent-protocol")) as unknown as {
+  default: new (type?: string) => RawWire;
+};
+
+/**
+ * One BitTorrent connection that a test drives by hand: it speaks the handshake and, if `ours` is given, advertises
+ * the paid extension with that handshake; everything else (extension bytes, requests) the test sends itself.
+ * Messages that arrive on the extension are kept in `inbox` (decoded when they decode).
+ */
+export class RawPeer {
+  readonly socket: Socket;
+  readonly wire: RawWire;
+  readonly inbox: (PaidMessage | Uint8Array)[] = [];
+  /** Emits 'message' (PaidMessage | Uint8Array) for each extension message. */
+  readonly closed: Promise<void>;
+  isClosed = false;
+
+  private constructor(socket: Socket, ours: PaidHandshake | undefined) {
+    this.socket = socket;
+    this.wire = new WireClass("tcpOutgoing");
+    const inbox = this.inbox;
+    const wire = this.wire;
+    class RawExtension {
+      constructor(w: Wire) {
+        if (ours) w.extendedHandshake[EXTENSION_NAME] = encodeHandshake(ours);
+      }
+      onMessage(buffer: Uint8Array): void {
+        let message: PaidMessage | Uint8Array;
+        try {
+          message = decodeMessage(new Uint8Array(buffer));
+        } catch {
+          message = buffer;
+        }
+        inbox.push(message);
+        wire.emit("piecepay", message);
+      }
+    }
+    (RawExtension.prototype as unknown as { name: string }).name = EXTENSION_NAME;
+    wire.use(RawExtension);
+    socket.pipe(wire as unknown as NodeJS.WritableStream);
+    (wire as unknown as NodeJS.ReadableStream).pipe(socket);
+    this.closed = new Promise((resolve) => {
+      const onClose = () => {
+        this.isClosed = true;
+        resolve();
+      };
+      socket.once("close", onClose);
+      socket.on("error", () => undefined);
+      wire.on("error", () => undefined);
+    });
+  }
+
+  /** Connects, exchanges handshakes and resolves once the peer's extended handshake arrived. */
+  static async connect(port: number, infoHash: string, ours?: PaidHandshake): Promise<RawPeer> {
+    const socket = connect(port, "127.0.0.1");
+    const peer = new RawPeer(socket, ours);
+    const extended = new Promise<void>((resolve, reject) => {
+      peer.wire.on("extended", (ext: string) => {
+        if (ext === "handshake") resolve();
+      });
+      peer.closed.then(() => reject(new Error("the peer closed the connection during the handshake")));
+    });
+    await new Promise<void>((resolve, reject) => {
+      socket.once("connect", () => resolve());
+      socket.once("error", reject);
+    });
+    const peerId = Buffer.from(`-RW0001-${Math.random().toString(36).slice(2, 14).padEnd(12, "0")}`);
+    peer.wire.handshake(infoHash, peerId, { dht: false, fast: true });
+    await extended;
+    return peer;
+  }
+
+  /** Whether the other side listed `piecepay` in its extended handshake. */
+  get peerSpeaksPiecepay(): boolean {
+    const m = this.wire.peerExtendedHandshake?.m as Record<string, unknown> | undefined;
+    return m?.[EXTENSION_NAME] !== undefined;
+  }
+
+  /** Sends raw bytes as one `piecepay` extension message. */
+  send(bytes: Uint8Array): void {
+    if (!this.isClosed) this.wire.extended(EXTENSION_NAME, Buffer.from(bytes));
+  }
+
+  /** Resolves with the first extension message that passes `test` (rejects after `ms`). */
+  async next<T extends PaidMessage["type"]>(type: T, ms = 10_000): Promise<Extract<PaidMessage, { type: T }>> {
+    const found = this.inbox.find((m): m is PaidMessage => !(m instanceof Uint8Array) && m.type === type);
+    if (found) {
+      this.inbox.splice(this.inbox.indexOf(found), 1);
+      return found as Extract<PaidMessage, { type: T }>;
+    }
+    const [message] = await until<[PaidMessage]>(
+      this.wire,
+      "piecepay",
+      (m) => !(m instanceof Uint8Array) && m.type === type,
+      ms,
+    );
+    this.inbox.splice(this.inbox.indexOf(message), 1);
+    return message as Extract<PaidMessage, { type: T }>;
+  }
+
+  /** Resolves once the other side unchoked us. */
+  async unchoked(): Promise<void> {
+    if (!this.wire.peerChoking) return;
+    await until(this.wire, "unchoke");
+  }
+
+  /** Resolves true once the other side dropped us, false if it did not within `ms`. */
+  async dropped(ms = 3_000): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+    });
+    const result = await Promise.race([this.closed.then(() => true as const), timeout]);
+    clearTimeout(timer);
+    return result;
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
