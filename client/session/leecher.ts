@@ -158,8 +158,13 @@ class LeecherPeer implements PeerSession {
   #delivered = 0;
   #window: number;
   #paying: Promise<void> = Promise.resolve();
+  /** We stopped paying and offered to close. */
+  #closing = false;
+  /** The seeder closed the channel on chain. */
   #closed = false;
-  #closing: ((hash: string) => void) | undefined;
+  #onClosed: ((hash: string) => void) | undefined;
+  /** Pieces the credit covers, kept as a number: webtorrent's scheduler asks `allowed()` for every piece. */
+  #creditPieces = 0;
 
   /** Pieces we asked this seeder for: each uses one piece of the credit (the seeder counts the same way). */
   readonly #requested = new Set<number>();
@@ -201,7 +206,7 @@ class LeecherPeer implements PeerSession {
       if (!this.#offer) return true; // a plain peer: plain BitTorrent
       const owner = owners.get(index);
       if (owner !== undefined && owner !== wire) return false;
-      return this.#requested.has(index) || this.#requested.size < this.#paidPieces();
+      return this.#requested.size < this.#creditPieces || this.#requested.has(index);
     };
     const view = () =>
       new Proxy(pieces, {
@@ -219,11 +224,6 @@ class LeecherPeer implements PeerSession {
         current = view();
       },
     });
-  }
-
-  #paidPieces(): number {
-    const price = this.#offer?.pricePerPiece;
-    return price ? Number(this.#paid / price) : 0;
   }
 
   get wire(): Wire {
@@ -308,7 +308,7 @@ class LeecherPeer implements PeerSession {
         if (message.amount > this.#acknowledged) this.#acknowledged = message.amount;
         return;
       case "notice":
-        if (message.code === "closed") this.#closing?.(message.reason);
+        if (message.code === "closed") this.#onClosed?.(message.reason);
         return;
       default:
         this.onProtocolError(new Error(`unexpected ${message.type} message from a seeder`));
@@ -350,7 +350,7 @@ class LeecherPeer implements PeerSession {
   #payAhead(): void {
     const offer = this.#offer;
     const id = this.#channelId;
-    if (!offer || !id || this.#closed || this.wire.destroyed) return;
+    if (!offer || !id || this.#closing || this.wire.destroyed) return;
     this.#paying = this.#paying.then(async () => {
       if (this.wire.destroyed) return; // a voucher nobody will receive
       const target = BigInt(this.#delivered + this.#window) * offer.pricePerPiece;
@@ -358,6 +358,7 @@ class LeecherPeer implements PeerSession {
       if (capped <= this.#paid) return;
       const voucher = await this.#leecher.options.client.pay(id, capped - this.#paid);
       this.#paid = voucher.amount;
+      this.#creditPieces = Number(this.#paid / offer.pricePerPiece);
       this.#link.send({ type: "voucher", voucher });
       this.#leecher.emit("paid", this.stats());
       this.#leecher.torrent?._update?.(); // more credit: let webtorrent ask for more
@@ -369,33 +370,34 @@ class LeecherPeer implements PeerSession {
   async close(): Promise<void> {
     const offer = this.#offer;
     const id = this.#channelId;
-    if (!offer || !id || this.#closed) return;
+    if (!offer || !id || this.#closing) return;
     await this.#paying.catch(() => undefined);
-    this.#closed = true;
+    this.#closing = true;
     const client = this.#leecher.options.client;
     const delivered = BigInt(this.#delivered) * offer.pricePerPiece;
     const paid = delivered < this.#paid ? delivered : this.#paid;
     const close = await client.offerClose(id, { paid });
+    if (this.wire.destroyed) {
+      // Nobody to ask: the channel stays open on chain with our offer signed; `piecepay withdraw` settles it.
+      this.#leecher.emit("warning", new Error(`seeder ${this.stats().peer} is gone: channel ${id} left to withdraw`));
+      return;
+    }
     const closed = new Promise<string>((resolve) => {
-      this.#closing = resolve;
+      this.#onClosed = resolve;
     });
-    this.#link.send({
-      type: "close",
-      channelId: id,
-      turnNum: close.final.turnNum,
-      paid,
-      signature: close.signature,
-    });
+    const gone = new Promise<undefined>((resolve) => this.wire.once("close", () => resolve(undefined)));
+    this.#link.send({ type: "close", channelId: id, turnNum: close.final.turnNum, paid, signature: close.signature });
     const timeout = new Promise<undefined>((resolve) => {
       const timer = setTimeout(() => resolve(undefined), this.#leecher.options.closeTimeoutMs ?? 60_000);
       timer.unref?.();
     });
-    const hash = await Promise.race([closed, timeout]);
+    const hash = await Promise.race([closed, gone, timeout]);
     if (hash) {
+      this.#closed = true;
       client.store.setPhase(id, "withdrawn");
       this.#leecher.emit("closed", this.stats(), hash);
     } else {
-      this.#leecher.emit("warning", new Error(`seeder ${this.stats().peer} did not close channel ${id} in time`));
+      this.#leecher.emit("warning", new Error(`seeder ${this.stats().peer} did not close channel ${id}`));
     }
   }
 }

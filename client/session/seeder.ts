@@ -260,6 +260,8 @@ class SeederPeer implements PeerSession {
 
   async #onVoucher(voucher: Extract<PaidMessage, { type: "voucher" }>["voucher"]): Promise<void> {
     if (!this.#channelId || !this.#funded) throw new Error("a voucher before a channel");
+    // The leecher pays only once its deposit is mined: look at the chain now rather than at the next poll.
+    this.#seeder.options.client.checkFundingNow(this.#channelId);
     if (voucher.channelId.toLowerCase() !== this.#channelId) throw new Error("a voucher for another channel");
     await this.#funded;
     this.#credit(voucher);
