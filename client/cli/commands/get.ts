@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { ZeroAddress } from "ethers";
 import WebTorrent from "webtorrent";
-import { PaidLeecher } from "../../session/leecher.js";
+import { DEFAULT_MAX_WINDOW, PaidLeecher } from "../../session/leecher.js";
 import { CliError, type Command, UsageError } from "../command.js";
 import { connectClient } from "../context.js";
 import { formatAmount } from "../output.js";
@@ -17,7 +17,7 @@ export const get: Command = {
   description: [
     "Downloads a torrent. Each seeder that charges at most --max-price per piece gets a voucher channel with a",
     "deposit from --budget (the most this command ever deposits in all); vouchers are paid ahead of requests",
-    "inside a credit window that starts at 2 pieces and doubles with each verified piece (at most 32), so at most",
+    "inside a credit window that starts at 2 pieces and doubles with each verified piece (at most --max-window), so at most",
     "one window is ever at risk per seeder. A piece counts only once its hash verifies; a seeder whose piece fails",
     "is not paid for it and is dropped. At the end every channel is closed at what its seeder delivered and the",
     "rest of the deposit comes back. Free peers work as in plain BitTorrent.",
@@ -29,6 +29,7 @@ export const get: Command = {
     out: { type: "string" },
     peer: { type: "string", multiple: true },
     timeout: { type: "string" },
+    "max-window": { type: "string" },
   },
   optionHelp: [
     ["--max-price ETH", "the most we pay per piece (required); dearer seeders are not used"],
@@ -36,6 +37,7 @@ export const get: Command = {
     ["--out DIR", "where the files go (default: the current directory)"],
     ["--peer HOST:PORT", "a peer to connect to directly (repeatable; e.g. what `piecepay seed` prints)"],
     ["--timeout S", "give up after S seconds without finishing (default 600)"],
+    ["--max-window N", "the most pieces paid ahead per seeder (default 256): the most at risk is N x price"],
   ],
   examples: [
     "piecepay get movie.torrent --max-price 0.0001 --budget 0.05 --out ~/Downloads --keystore leecher.json",
@@ -50,6 +52,9 @@ export const get: Command = {
     const maxPrice = amount(String(values["max-price"]), "--max-price");
     const budget = amount(String(values.budget), "--budget");
     const timeout = Number(values.timeout ?? "600");
+    const maxWindow = Number(values["max-window"] ?? DEFAULT_MAX_WINDOW);
+    if (!Number.isInteger(maxWindow) || maxWindow < 1)
+      throw new UsageError("--max-window must be a whole number of pieces");
     const torrentId: string | Uint8Array = id.startsWith("magnet:") ? id : existsSync(id) ? readFileSync(id) : id;
     if (typeof torrentId === "string" && !torrentId.startsWith("magnet:")) {
       throw new CliError(`${id} is neither a magnet link nor a .torrent file`);
@@ -62,6 +67,7 @@ export const get: Command = {
       budget,
       asset: ZeroAddress,
       closeTimeoutMs: 60_000,
+      maxWindow,
     });
     leecher.on("warning", (error: Error) => out.note(`warning: ${error.message}`));
     const peers = (values.peer as string[] | undefined) ?? [];
