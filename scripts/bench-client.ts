@@ -15,6 +15,7 @@ import { parseArgs } from "node:util";
 import { NonceManager, parseEther, Wallet, ZeroAddress } from "ethers";
 import { network } from "hardhat";
 import WebTorrent, { type Torrent } from "webtorrent";
+import { LOOPBACK_ONLY } from "../client/session/extension.js";
 import { PaidLeecher } from "../client/session/leecher.js";
 import { PaidSeeder } from "../client/session/seeder.js";
 import { PiecepayClient, SqliteChannelStore } from "../sdk/index.js";
@@ -75,16 +76,8 @@ const POLL_MS = 20;
 const SDK_SETTINGS = { pollingIntervalMs: POLL_MS, blockTimeSeconds: 1, safetyMarginSeconds: 5, confirmations: 1 };
 const FIRST_PIECE_TRIALS = 5;
 const FIRST_PIECE_MIB = 4;
-const NO_DISCOVERY = {
-  dht: false,
-  tracker: false,
-  lsd: false,
-  utp: false,
-  utPex: false, // leechers get every piece from the seeder, never from each other
-  webSeeds: false,
-  natUpnp: false,
-  natPmp: false,
-} as const;
+// Leechers get every piece from the seeder, never from each other (no PEX), so each figure measures one seeder.
+const NO_DISCOVERY = { ...LOOPBACK_ONLY, utPex: false } as const;
 const TARGETS = { singleRatio: 0.9, firstPieceMs: 500, swarmRatio: 0.8 };
 
 // ------------------------------------------------------------------------------------------------ bookkeeping

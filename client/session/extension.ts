@@ -2,9 +2,31 @@
 // it decodes what arrives and hands values to a session; anything malformed becomes a 'warning' on the wire's
 // torrent side and the peer is dropped. The client never throws on peer input.
 import type { Wire } from "bittorrent-protocol";
+import type { PiecepayClient } from "../../sdk/index.js";
 import { decodeMessage, encodeMessage } from "../wire/codec.js";
 import { decodeHandshake, encodeHandshake } from "../wire/handshake.js";
-import { EXTENSION_NAME, type PaidHandshake, type PaidMessage } from "../wire/messages.js";
+import { EXTENSION_NAME, type PaidHandshake, type PaidMessage, PROTOCOL_VERSION } from "../wire/messages.js";
+
+/** webtorrent settings for peers that meet only by address (tests, the demo, benchmarks): no DHT, tracker or LSD. */
+export const LOOPBACK_ONLY = {
+  dht: false,
+  tracker: false,
+  lsd: false,
+  utp: false,
+  webSeeds: false,
+  natUpnp: false,
+  natPmp: false,
+} as const;
+
+/** What we advertise in the extended handshake: our chain and adjudicator, and our role (an offer, or a payer). */
+export function handshakeFor(client: PiecepayClient, role: Pick<PaidHandshake, "offer" | "payer">): PaidHandshake {
+  return {
+    version: PROTOCOL_VERSION,
+    chainId: client.chainId,
+    adjudicator: client.adjudicator.target as string,
+    ...role,
+  };
+}
 
 /** What a session implements to receive a peer's handshake and messages. */
 export interface PeerSession {

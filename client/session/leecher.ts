@@ -7,8 +7,8 @@ import { EventEmitter } from "node:events";
 import type { Wire } from "bittorrent-protocol";
 import type { Torrent } from "webtorrent";
 import type { ChannelProposal, PiecepayClient } from "../../sdk/index.js";
-import { type PaidHandshake, type PaidMessage, PROTOCOL_VERSION } from "../wire/messages.js";
-import { type PeerLink, type PeerSession, paidExtension } from "./extension.js";
+import type { PaidHandshake, PaidMessage } from "../wire/messages.js";
+import { handshakeFor, type PeerLink, type PeerSession, paidExtension } from "./extension.js";
 
 /** The default cap of the credit window, in pieces (see PaidLeecherOptions.maxWindow). */
 export const DEFAULT_MAX_WINDOW = 256;
@@ -79,12 +79,9 @@ export class PaidLeecher extends EventEmitter {
 
   attach(torrent: Torrent): void {
     this.torrent = torrent;
-    const ours: PaidHandshake = {
-      version: PROTOCOL_VERSION,
-      chainId: this.options.client.chainId,
-      adjudicator: this.options.client.adjudicator.target as string,
+    const ours = handshakeFor(this.options.client, {
       payer: this.options.client.address,
-    };
+    });
     torrent.on("wire", (wire: Wire) => {
       wire.on("piece", (index: number) => this.#onBlock(index, wire));
       wire.use(

@@ -6,8 +6,8 @@ import { EventEmitter } from "node:events";
 import type { Wire } from "bittorrent-protocol";
 import type { Torrent } from "webtorrent";
 import { type ChannelProposal, type PiecepayClient, toDestination } from "../../sdk/index.js";
-import { type PaidHandshake, type PaidMessage, PROTOCOL_VERSION } from "../wire/messages.js";
-import { type PeerLink, type PeerSession, paidExtension } from "./extension.js";
+import type { PaidHandshake, PaidMessage } from "../wire/messages.js";
+import { handshakeFor, type PeerLink, type PeerSession, paidExtension } from "./extension.js";
 
 /** Settings of a paid seeder. */
 export interface PaidSeederOptions {
@@ -52,16 +52,13 @@ export class PaidSeeder extends EventEmitter {
 
   attach(torrent: Torrent): void {
     this.torrent = torrent;
-    const ours: PaidHandshake = {
-      version: PROTOCOL_VERSION,
-      chainId: this.options.client.chainId,
-      adjudicator: this.options.client.adjudicator.target as string,
+    const ours = handshakeFor(this.options.client, {
       offer: {
         payee: this.options.client.address,
         asset: this.options.asset,
         pricePerPiece: this.options.pricePerPiece,
       },
-    };
+    });
     torrent.on("wire", (wire: Wire) => {
       wire.use(
         paidExtension(ours, (link) => {
@@ -73,9 +70,56 @@ export class PaidSeeder extends EventEmitter {
     });
   }
 
-  /** Stops every pending enforcement timer (the channels stay in the store; a restart picks them up). */
+  readonly #timers = new Set<NodeJS.Timeout>();
+
+  /** Stops every pending enforcement timer (the channels stay in the store; `resume` after a restart picks them up). */
   destroy(): void {
-    for (const peer of this.peers) peer.destroy();
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+  }
+
+  /**
+   * After a restart: enforces every open channel of ours in the store that holds a voucher. Its leecher left
+   * before the restart (a returning leecher opens a new channel, so nobody will close the old one cooperatively).
+   * Channels already challenged are the watcher's (it answers and pays out).
+   * @example seeder.attach(torrent); seeder.resume()
+   */
+  resume(): void {
+    const { client } = this.options;
+    const adjudicator = (client.adjudicator.target as string).toLowerCase();
+    for (const record of client.store.listChannels()) {
+      if (record.myIndex !== 1 || record.phase !== "open" || record.chainId !== client.chainId) continue;
+      if (record.adjudicator.toLowerCase() !== adjudicator) continue;
+      const voucher = client.store.getVoucher("received", record.id);
+      if (!voucher) continue;
+      this.enforceLater(record.id, () => ({
+        channelId: record.id,
+        peer: record.peer ?? "",
+        paid: voucher.amount,
+        served: 0,
+        closed: false,
+      }));
+    }
+  }
+
+  /** After `enforceAfterMs`, unless the channel closed meanwhile: challenge with its latest voucher, wait, pay out. */
+  enforceLater(id: string, stats: () => SeederPeerStats): void {
+    const { client, enforce = true, enforceAfterMs = 30_000, waitFor } = this.options;
+    if (!enforce) return;
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      try {
+        if (client.store.getChannel(id)?.phase !== "open") return;
+        client
+          .redeem(id, { waitFor })
+          .then((receipt) => this.emit("enforced", stats(), receipt.hash))
+          .catch((error) => this.emit("warning", error));
+      } catch (error) {
+        this.emit("warning", error);
+      }
+    }, enforceAfterMs);
+    timer.unref?.();
+    this.#timers.add(timer);
   }
 
   /** Totals over every peer. */
@@ -101,17 +145,12 @@ class SeederPeer implements PeerSession {
   readonly #sent = new Set<number>();
   #closed = false;
   #left = false;
-  #enforceTimer: NodeJS.Timeout | undefined;
 
   constructor(seeder: PaidSeeder, link: PeerLink) {
     this.#seeder = seeder;
     this.#link = link;
     this.#gate(link.wire);
     link.wire.once("close", () => this.#onLeave());
-  }
-
-  destroy(): void {
-    clearTimeout(this.#enforceTimer);
   }
 
   stats(): SeederPeerStats {
@@ -318,23 +357,9 @@ class SeederPeer implements PeerSession {
   #onLeave(): void {
     if (this.#left) return;
     this.#left = true;
-    const { client, enforce = true, enforceAfterMs = 30_000, waitFor } = this.#seeder.options;
     const id = this.#channelId;
-    if (!id || !enforce || this.#closed || this.#paid === 0n) return;
-    // The leecher left without closing: give it a moment to come back (a new connection closes the same
-    // channel), then enforce its latest voucher alone.
-    this.#enforceTimer = setTimeout(() => {
-      try {
-        const record = client.store.getChannel(id);
-        if (record?.phase !== "open") return;
-        client
-          .redeem(id, { waitFor })
-          .then((receipt) => this.#seeder.emit("enforced", this.stats(), receipt.hash))
-          .catch((error) => this.#seeder.emit("warning", error));
-      } catch (error) {
-        this.#seeder.emit("warning", error);
-      }
-    }, enforceAfterMs);
-    this.#enforceTimer.unref?.();
+    if (!id || this.#closed || this.#paid === 0n) return;
+    // The leecher left without closing: give it a moment, then enforce its latest voucher alone.
+    this.#seeder.enforceLater(id, () => this.stats());
   }
 }

@@ -1,6 +1,7 @@
 // `piecepay demo`: the whole product in one command, on an embedded chain. Deploys the contracts, seeds a generated
 // file from two paid seeders, downloads it with payment per piece, settles every channel cooperatively, and prints
 // balances before and after, the gas spent and the throughput.
+
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,20 +9,11 @@ import { join } from "node:path";
 import { formatEther, parseEther, type Signer, ZeroAddress } from "ethers";
 import WebTorrent, { type Torrent } from "webtorrent";
 import { gasSpentSince, PiecepayClient, SqliteChannelStore } from "../../../sdk/index.js";
+import { LOOPBACK_ONLY } from "../../session/extension.js";
 import { PaidLeecher } from "../../session/leecher.js";
 import { PaidSeeder } from "../../session/seeder.js";
 import { CliError, type Command, UsageError } from "../command.js";
 import { formatBytes } from "../output.js";
-
-const NO_DISCOVERY = {
-  dht: false,
-  tracker: false,
-  lsd: false,
-  utp: false,
-  webSeeds: false,
-  natUpnp: false,
-  natPmp: false,
-};
 
 export const demo: Command = {
   name: "demo",
@@ -101,7 +93,7 @@ export const demo: Command = {
       let torrentFile: Uint8Array | undefined;
       let pieces = 0;
       for (const [i, seller] of sellers.entries()) {
-        const client = new WebTorrent(NO_DISCOVERY);
+        const client = new WebTorrent(LOOPBACK_ONLY);
         clients.push(client);
         const seeder = new PaidSeeder({
           client: await sdk(seller, `seeder-${i}`),
@@ -120,7 +112,7 @@ export const demo: Command = {
       if (!torrentFile) throw new CliError("no seeder started");
 
       const budget = BigInt(pieces) * price * 2n;
-      const leecherClient = new WebTorrent(NO_DISCOVERY);
+      const leecherClient = new WebTorrent(LOOPBACK_ONLY);
       clients.push(leecherClient);
       const leecher = new PaidLeecher({
         client: await sdk(leecherAccount, "leecher"),

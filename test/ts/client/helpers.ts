@@ -1,6 +1,7 @@
 // Setup shared by the client tests: in-process webtorrent peers over TCP loopback (no DHT, tracker or LSD; peers
 // added by address), paid seeders and leechers on Hardhat's in-process chain with their stores on disk, and a raw
 // BitTorrent peer that a test drives byte by byte to play a hostile seeder or leecher.
+
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
@@ -8,6 +9,7 @@ import { join } from "node:path";
 import type { Wire } from "bittorrent-protocol";
 import { parseEther, ZeroAddress } from "ethers";
 import WebTorrent, { type Torrent } from "webtorrent";
+import { LOOPBACK_ONLY } from "../../../client/session/extension.js";
 import { PaidLeecher, type PaidLeecherOptions } from "../../../client/session/leecher.js";
 import { PaidSeeder, type PaidSeederOptions } from "../../../client/session/seeder.js";
 import { decodeMessage } from "../../../client/wire/codec.js";
@@ -20,15 +22,6 @@ export const PRICE = parseEther("0.0001");
 export const PIECE = 64 * 1024;
 export const BLOCK = 16 * 1024;
 const FAST = { pollingIntervalMs: 20, blockTimeSeconds: 1, safetyMarginSeconds: 5, confirmations: 1 };
-const NO_DISCOVERY = {
-  dht: false,
-  tracker: false,
-  lsd: false,
-  utp: false,
-  webSeeds: false,
-  natUpnp: false,
-  natPmp: false,
-};
 
 export type Fixture = Awaited<ReturnType<typeof deployFixture>>;
 
@@ -125,7 +118,7 @@ export class PaidNetwork {
   }
 
   webtorrent(): WebTorrent {
-    const client = new WebTorrent(NO_DISCOVERY);
+    const client = new WebTorrent(LOOPBACK_ONLY);
     this.#clients.push(client);
     return client;
   }
