@@ -15,13 +15,12 @@ import { PaidSeeder, type PaidSeederOptions } from "../../../client/session/seed
 import { decodeMessage } from "../../../client/wire/codec.js";
 import { encodeHandshake } from "../../../client/wire/handshake.js";
 import { EXTENSION_NAME, type PaidHandshake, type PaidMessage } from "../../../client/wire/messages.js";
-import { PiecepayClient, SqliteChannelStore } from "../../../sdk/index.js";
-import { deployFixture, networkHelpers, type Signer } from "../helpers/fixtures.js";
+import { type PiecepayClient, SqliteChannelStore } from "../../../sdk/index.js";
+import { deployFixture, networkHelpers, type Signer, sdkClient } from "../helpers/fixtures.js";
 
 export const PRICE = parseEther("0.0001");
 export const PIECE = 64 * 1024;
 export const BLOCK = 16 * 1024;
-const FAST = { pollingIntervalMs: 20, blockTimeSeconds: 1, safetyMarginSeconds: 5, confirmations: 1 };
 
 export type Fixture = Awaited<ReturnType<typeof deployFixture>>;
 
@@ -107,14 +106,7 @@ export class PaidNetwork {
   async sdkFor(signer: Signer): Promise<PiecepayClient> {
     const store = new SqliteChannelStore(join(this.dir, `${signer.address}-${this.#stores.length}.db`));
     this.#stores.push(store);
-    return PiecepayClient.create({
-      signer,
-      chainId: this.f.chainId,
-      adjudicator: this.f.adjudicatorAddress,
-      voucherApp: this.f.appAddress,
-      store,
-      ...FAST,
-    });
+    return sdkClient(this.f, signer, store);
   }
 
   webtorrent(): WebTorrent {

@@ -3,9 +3,12 @@
 import { parseEther, ZeroAddress } from "ethers";
 import { network } from "hardhat";
 import {
+  type ChannelStore,
   channelId,
   encodeVoucher,
   type FixedPart,
+  PiecepayClient,
+  type PiecepayClientOptions,
   type SignedVariablePart,
   signBy,
   signVoucher,
@@ -136,4 +139,28 @@ export async function voucherState(
     turnNum,
     isFinal: false,
   };
+}
+
+/** SDK timings for an automining chain: answers are mined in the block they are sent, so short margins are safe. */
+export const FAST = { pollingIntervalMs: 20, blockTimeSeconds: 1, safetyMarginSeconds: 5, confirmations: 1 };
+
+/**
+ * An SDK client for `signer` on the fixture's chain, keeping its channels in `store`.
+ * @example const payer = await sdkClient(f, f.alice, new SqliteChannelStore(path))
+ */
+export function sdkClient(
+  f: Pick<Awaited<ReturnType<typeof deployFixture>>, "chainId" | "adjudicatorAddress" | "appAddress">,
+  signer: Signer,
+  store: ChannelStore,
+  extra: Partial<PiecepayClientOptions> = {},
+): Promise<PiecepayClient> {
+  return PiecepayClient.create({
+    signer,
+    chainId: f.chainId,
+    adjudicator: f.adjudicatorAddress,
+    voucherApp: f.appAddress,
+    store,
+    ...FAST,
+    ...extra,
+  });
 }

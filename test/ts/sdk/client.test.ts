@@ -16,12 +16,11 @@ import {
   variablePartFromEvent,
 } from "../../../sdk/index.js";
 import { TestToken__factory } from "../../../typechain-types/index.js";
-import { connection, deployFixture, ethers, networkHelpers, type Signer } from "../helpers/fixtures.js";
+import { connection, deployFixture, ethers, networkHelpers, type Signer, sdkClient } from "../helpers/fixtures.js";
 
 const DEPOSIT = parseEther("1");
 const PRICE = parseEther("0.01");
 /** Safety settings for an automining chain: answers are mined in the block they are sent. */
-const FAST = { pollingIntervalMs: 50, blockTimeSeconds: 1, safetyMarginSeconds: 5, confirmations: 1 };
 
 async function setup() {
   const f = await deployFixture();
@@ -30,15 +29,7 @@ async function setup() {
   async function clientFor(signer: Signer, extra: Partial<PiecepayClientOptions> = {}) {
     const store = new SqliteChannelStore(join(dir, `${signer.address}-${stores.length}.db`));
     stores.push(store);
-    return PiecepayClient.create({
-      signer,
-      chainId: f.chainId,
-      adjudicator: f.adjudicatorAddress,
-      voucherApp: f.appAddress,
-      store,
-      ...FAST,
-      ...extra,
-    });
+    return sdkClient(f, signer, store, extra);
   }
   const payer = await clientFor(f.alice);
   const payee = await clientFor(f.bob);

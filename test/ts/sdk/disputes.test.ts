@@ -9,7 +9,6 @@ import { hexlify, parseEther, randomBytes, Wallet, ZeroAddress } from "ethers";
 import {
   ChannelWatcher,
   type CloseOffer,
-  PiecepayClient,
   type PiecepayError,
   SqliteChannelStore,
   signState,
@@ -18,11 +17,10 @@ import {
   toSigned,
   variablePartFromEvent,
 } from "../../../sdk/index.js";
-import { deployFixture, ethers, networkHelpers, type Signer } from "../helpers/fixtures.js";
+import { deployFixture, ethers, networkHelpers, type Signer, sdkClient } from "../helpers/fixtures.js";
 
 const DEPOSIT = parseEther("1");
 const PRICE = parseEther("0.01");
-const FAST = { pollingIntervalMs: 20, blockTimeSeconds: 1, safetyMarginSeconds: 5, confirmations: 1 };
 
 describe("SDK disputes against a rule-abiding adversary", function () {
   let dir: string;
@@ -32,14 +30,7 @@ describe("SDK disputes against a rule-abiding adversary", function () {
   async function clientFor(signer: Signer) {
     const store = new SqliteChannelStore(join(dir, `${signer.address}-${stores.length}.db`));
     stores.push(store);
-    return PiecepayClient.create({
-      signer,
-      chainId: f.chainId,
-      adjudicator: f.adjudicatorAddress,
-      voucherApp: f.appAddress,
-      store,
-      ...FAST,
-    });
+    return sdkClient(f, signer, store);
   }
 
   async function channel(paid: bigint) {

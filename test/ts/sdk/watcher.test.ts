@@ -5,12 +5,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { parseEther, ZeroAddress } from "ethers";
-import { ChannelWatcher, PiecepayClient, SqliteChannelStore } from "../../../sdk/index.js";
-import { deployFixture, ethers, networkHelpers, type Signer } from "../helpers/fixtures.js";
+import { ChannelWatcher, SqliteChannelStore } from "../../../sdk/index.js";
+import { deployFixture, ethers, networkHelpers, type Signer, sdkClient } from "../helpers/fixtures.js";
 
 const DEPOSIT = parseEther("1");
 const PRICE = parseEther("0.01");
-const FAST = { pollingIntervalMs: 20, blockTimeSeconds: 1, safetyMarginSeconds: 5, confirmations: 1 };
 
 describe("ChannelWatcher", function () {
   let dir: string;
@@ -20,14 +19,7 @@ describe("ChannelWatcher", function () {
   async function clientFor(signer: Signer, file = `${signer.address}.db`) {
     const store = new SqliteChannelStore(join(dir, file));
     stores.push(store);
-    return PiecepayClient.create({
-      signer,
-      chainId: f.chainId,
-      adjudicator: f.adjudicatorAddress,
-      voucherApp: f.appAddress,
-      store,
-      ...FAST,
-    });
+    return sdkClient(f, signer, store);
   }
 
   /** A funded channel alice -> bob with `paid` in vouchers received by bob. */
