@@ -821,8 +821,11 @@ export class PiecepayClient {
   }
 }
 
-/** The funding state: turn 0, the whole deposit allocated back to the payer. */
-function fundingState(fixedPart: FixedPart, asset: string, deposit: bigint): VariablePart {
+/**
+ * A voucher channel's funding state: turn 0, the whole deposit allocated back to the payer, nothing to the payee.
+ * @example const funding = fundingState(fixedPart, ZeroAddress, parseEther("1"))
+ */
+export function fundingState(fixedPart: FixedPart, asset: string, deposit: bigint): VariablePart {
   return {
     outcome: [
       {
@@ -839,8 +842,11 @@ function fundingState(fixedPart: FixedPart, asset: string, deposit: bigint): Var
   };
 }
 
-/** `base`'s outcome with `paid` moved from the payer's allocation to the payee's. */
-function splitOutcome(base: VariablePart, paid: bigint): VariablePart["outcome"] {
+/**
+ * `base`'s outcome with `paid` moved from the payer's allocation to the payee's: what a close pays.
+ * @example const final = { outcome: splitOutcome(funding, paid), appData: "0x", turnNum: 2n, isFinal: true }
+ */
+export function splitOutcome(base: VariablePart, paid: bigint): VariablePart["outcome"] {
   const [payer, payee] = base.outcome[0].allocations;
   return [
     {

@@ -6,9 +6,11 @@ export {
   type ChannelAcceptance,
   type ChannelProposal,
   type CloseOffer,
+  fundingState,
   type OnChainChannel,
   PiecepayClient,
   type PiecepayClientOptions,
+  splitOutcome,
 } from "./client.js";
 export { ContractRevertError, decodeContractError } from "./contract-errors.js";
 export { PiecepayError, VoucherError, type VoucherErrorCode } from "./errors.js";

@@ -5,7 +5,7 @@
 import { EventEmitter } from "node:events";
 import type { Wire } from "bittorrent-protocol";
 import type { Torrent } from "webtorrent";
-import { type ChannelProposal, type PiecepayClient, toDestination } from "../../sdk/index.js";
+import { type ChannelProposal, fundingState, type PiecepayClient, splitOutcome } from "../../sdk/index.js";
 import type { PaidHandshake, PaidMessage } from "../wire/messages.js";
 import { handshakeFor, type PeerLink, type PeerSession, paidExtension } from "./extension.js";
 
@@ -267,20 +267,7 @@ class SeederPeer implements PeerSession {
       chainId: message.chainId,
       adjudicator: message.adjudicator,
       fixedPart: message.fixedPart,
-      funding: {
-        outcome: [
-          {
-            asset: message.asset,
-            allocations: [
-              { destination: toDestination(message.fixedPart.participants[0]), amount: message.deposit },
-              { destination: toDestination(message.fixedPart.participants[1]), amount: 0n },
-            ],
-          },
-        ],
-        appData: "0x",
-        turnNum: 0n,
-        isFinal: false,
-      },
+      funding: fundingState(message.fixedPart, message.asset, message.deposit),
       payerSignature: message.payerSignature,
     };
     const wire = this.#link.wire;
@@ -328,18 +315,7 @@ class SeederPeer implements PeerSession {
     const offer = {
       channelId: this.#channelId,
       final: {
-        outcome: [
-          {
-            asset: base.variablePart.outcome[0].asset,
-            allocations: [
-              {
-                destination: base.variablePart.outcome[0].allocations[0].destination,
-                amount: base.variablePart.outcome[0].allocations[0].amount - message.paid,
-              },
-              { destination: base.variablePart.outcome[0].allocations[1].destination, amount: message.paid },
-            ],
-          },
-        ],
+        outcome: splitOutcome(base.variablePart, message.paid),
         appData: "0x",
         turnNum: message.turnNum,
         isFinal: true,
