@@ -10,6 +10,14 @@ import type { ChannelProposal, PiecepayClient } from "../../sdk/index.js";
 import type { PaidHandshake, PaidMessage } from "../wire/messages.js";
 import { handshakeFor, type PeerLink, type PeerSession, paidExtension } from "./extension.js";
 
+/** The parts of a BitField that bittorrent-protocol and webtorrent use on `wire.peerPieces`. */
+interface BitFieldLike {
+  get(index: number): boolean;
+  set(index: number, value?: boolean): void;
+  buffer: Uint8Array;
+  setAll?: unknown;
+}
+
 /** The default cap of the credit window, in pieces (see PaidLeecherOptions.maxWindow). */
 export const DEFAULT_MAX_WINDOW = 256;
 
@@ -97,7 +105,11 @@ export class PaidLeecher extends EventEmitter {
     // what it served.
     torrent.on("verified", (index: number) => {
       this.#verified.add(index);
-      for (const wire of this.contributors.get(index) ?? []) this.#peerOf(wire)?.onDelivered();
+      const senders = this.contributors.get(index) ?? new Set<Wire>();
+      for (const wire of senders) this.#peerOf(wire)?.onDelivered();
+      // Given to a paid seeder but delivered by others (free peers): that seeder's credit goes to another piece.
+      const owner = this.owners.get(index);
+      if (owner && !senders.has(owner)) this.#peerOf(owner)?.ungrant(index);
     });
     torrent.on("warning", (warning: Error) => {
       const failed = /Piece (\d+) failed verification/.exec(String(warning?.message));
@@ -117,6 +129,12 @@ export class PaidLeecher extends EventEmitter {
     // A block that arrives after its piece verified (a request the seeder answered before our cancel reached it)
     // was still served: it counts.
     if (this.#verified.has(index)) this.#peerOf(wire)?.onDelivered();
+  }
+
+  /** After a paid seeder left: its unfinished pieces may go to the others. */
+  regrantAll(): void {
+    for (const peer of this.peers) peer.regrant();
+    this.torrent?._update?.();
   }
 
   isVerified(index: number): boolean {
@@ -171,9 +189,6 @@ class LeecherPeer implements PeerSession {
   /** Pieces the credit covers, kept as a number: webtorrent's scheduler asks `allowed()` for every piece. */
   #creditPieces = 0;
 
-  /** Pieces we asked this seeder for: each uses one piece of the credit (the seeder counts the same way). */
-  readonly #requested = new Set<number>();
-
   constructor(leecher: PaidLeecher, link: PeerLink) {
     this.#leecher = leecher;
     this.#link = link;
@@ -182,67 +197,89 @@ class LeecherPeer implements PeerSession {
   }
 
   /**
-   * Keeps webtorrent from asking a paid seeder for more pieces than we paid for: the seeder would refuse them, and
-   * webtorrent would ask again at once. Its scheduler only asks a wire for pieces the peer has, so the view of the
-   * peer's pieces hides the ones beyond our credit; the seeder's own gate stays the authority.
+   * Keeps webtorrent from asking a paid seeder for more pieces than we paid for (the seeder would refuse them, and
+   * webtorrent would ask again at once) or for a piece another paid seeder was given. Webtorrent's scheduler only
+   * asks a wire for pieces the peer has, so a paid wire shows it the pieces *granted* to it: as many as the credit
+   * covers, each given to one paid seeder only. The view is a bit array, so the scheduler's per-piece checks on
+   * every update stay as cheap as with a plain peer. The seeder's own gate stays the authority.
    */
   #gate(wire: Wire): void {
-    const request = wire.request.bind(wire);
     const owners = this.#leecher.owners;
-    wire.request = (
-      index: number,
-      offset: number,
-      length: number,
-      callback: (error: Error | null, block?: Uint8Array) => void,
-    ) => {
-      if (this.#offer) {
-        this.#requested.add(index);
-        if (!owners.has(index)) owners.set(index, wire);
-      }
-      return request(index, offset, length, callback);
-    };
     wire.once("close", () => {
-      // Pieces this seeder did not finish may be asked of others now.
+      // Pieces this seeder did not finish may be given to others now.
       for (const [index, owner] of owners) if (owner === wire && !this.#leecher.isVerified(index)) owners.delete(index);
-      this.#leecher.torrent?._update?.();
+      this.#leecher.regrantAll();
     });
-    let pieces = wire.peerPieces;
-    const allowed = (index: number) => {
-      if (!this.#offer) return true; // a plain peer: plain BitTorrent
-      const owner = owners.get(index);
-      if (owner !== undefined && owner !== wire) return false;
-      return this.#requested.size < this.#creditPieces || this.#requested.has(index);
+    let pieces = wire.peerPieces as unknown as BitFieldLike;
+    const granted: BitFieldLike = {
+      get: (index: number) => (this.#granted[index >> 3] & (128 >> (index & 7))) !== 0,
+      set: (index: number, value?: boolean) => {
+        pieces.set(index, value); // a `have` from the peer
+        this.regrant();
+      },
+      get buffer() {
+        return pieces.buffer;
+      },
+      get setAll() {
+        return pieces.setAll;
+      },
     };
-    // A plain object, not a Proxy: the scheduler calls `get` for every remaining piece on every update, and a
-    // Proxy trap per call cost a third of the paid throughput. What bittorrent-protocol and webtorrent use of a
-    // BitField is forwarded: `set` (a peer's `have`), `buffer` and `setAll`.
-    const view = () => {
-      const target = pieces as unknown as {
-        get(i: number): boolean;
-        set(i: number, v?: boolean): void;
-        buffer: Uint8Array;
-        setAll?: unknown;
-      };
-      return {
-        get: (index: number) => target.get(index) && allowed(index),
-        set: (index: number, value?: boolean) => target.set(index, value),
-        get buffer() {
-          return target.buffer;
-        },
-        get setAll() {
-          return target.setAll;
-        },
-      };
-    };
-    let current = view();
+    this.#peerPieces = () => pieces;
     Object.defineProperty(wire, "peerPieces", {
       configurable: true,
-      get: () => current,
+      get: () => (this.#offer ? granted : pieces),
       set: (value) => {
-        pieces = value;
-        current = view();
+        pieces = value; // a `bitfield` or `have-all` from the peer
+        this.regrant();
       },
     });
+  }
+
+  /** One bit per piece: the pieces given to this seeder. */
+  #granted = new Uint8Array(0);
+  #grantedCount = 0;
+  #cursor = 0;
+  #peerPieces: () => BitFieldLike = () => ({ get: () => false, set: () => undefined, buffer: new Uint8Array(0) });
+
+  /** Gives this seeder more pieces while the credit allows: the lowest ones it has, we lack and nobody else owns. */
+  grant(): void {
+    const torrent = this.#leecher.torrent;
+    // A wire that is gone gets nothing: what it owned was just freed for the others.
+    if (!this.#offer || !torrent?.pieces || this.wire.destroyed || this.#grantedCount >= this.#creditPieces) return;
+    const count = torrent.pieces.length;
+    if (this.#granted.length * 8 < count) {
+      const grown = new Uint8Array(Math.ceil(count / 8));
+      grown.set(this.#granted);
+      this.#granted = grown;
+    }
+    const owners = this.#leecher.owners;
+    const pieces = this.#peerPieces();
+    const before = this.#grantedCount;
+    while (this.#grantedCount < this.#creditPieces && this.#cursor < count) {
+      const index = this.#cursor++;
+      if ((this.#granted[index >> 3] & (128 >> (index & 7))) !== 0) continue;
+      if (!pieces.get(index) || torrent.bitfield?.get(index)) continue;
+      const owner = owners.get(index);
+      if (owner !== undefined && owner !== this.wire) continue;
+      this.#granted[index >> 3] |= 128 >> (index & 7);
+      owners.set(index, this.wire);
+      this.#grantedCount++;
+    }
+    if (this.#grantedCount > before) torrent._update?.();
+  }
+
+  /** Looks at every piece again (some were freed or the peer got new ones), then grants. */
+  regrant(): void {
+    this.#cursor = 0;
+    this.grant();
+  }
+
+  /** A piece given to this seeder arrived from elsewhere: its credit goes to another piece. */
+  ungrant(index: number): void {
+    if ((this.#granted[index >> 3] & (128 >> (index & 7))) === 0) return;
+    this.#granted[index >> 3] &= ~(128 >> (index & 7));
+    this.#grantedCount--;
+    this.grant();
   }
 
   get wire(): Wire {
@@ -379,8 +416,8 @@ class LeecherPeer implements PeerSession {
       this.#paid = voucher.amount;
       this.#creditPieces = Number(this.#paid / offer.pricePerPiece);
       this.#link.send({ type: "voucher", voucher });
+      this.grant();
       this.#leecher.emit("paid", this.stats());
-      this.#leecher.torrent?._update?.(); // more credit: let webtorrent ask for more
     });
     this.#paying.catch((error) => this.onProtocolError(error));
   }

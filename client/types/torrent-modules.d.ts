@@ -61,6 +61,8 @@ declare module "webtorrent" {
     path: string;
     ready: boolean;
     addPeer(peer: string): boolean;
+    /** The pieces we have. */
+    bitfield?: { get(index: number): boolean };
     /** webtorrent's scheduler: asks the wires for pieces again (internal, but stable across 1.x-3.x). */
     _update?(): void;
     destroy(options?: { destroyStore?: boolean }, callback?: (error?: Error) => void): void;

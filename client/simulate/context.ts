@@ -1,0 +1,459 @@
+// The world a scenario runs in. `SimulationChain`: the chain (embedded: Hardhat's in-process EVM with the contracts
+// freshly deployed; or any node through --rpc with the addresses of its deployment record), a bank that funds a
+// fresh account per party, and a clock that moves the chain's time where it can and really waits where it cannot.
+// `ScenarioContext`: one scenario's parties, SDK clients (each with its own store in a temporary directory), the
+// transactions they send, the balance snapshots before and after, and the checks.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  type ContractTransactionResponse,
+  type JsonRpcProvider,
+  parseEther,
+  type Provider,
+  type Signer,
+  type TransactionReceipt,
+  Wallet,
+  ZeroAddress,
+} from "ethers";
+import {
+  ChannelWatcher,
+  decodeContractError,
+  PiecepayClient,
+  type PiecepayClientOptions,
+  SqliteChannelStore,
+} from "../../sdk/index.js";
+import type { Check, ScenarioReport, TransactionRow } from "./types.js";
+
+/** An honest party's due: see ScenarioContext.honest. */
+export interface Honest {
+  owed: bigint;
+  window: bigint;
+  expected?: boolean;
+}
+
+/** SDK timings for a simulation: a short polling interval, one confirmation, a small safety margin. */
+export const SIM_TIMING = { pollingIntervalMs: 50, confirmations: 1, blockTimeSeconds: 1, safetyMarginSeconds: 5 };
+
+/** The shortest challenge duration the simulation's clients accept (see PiecepayClient.minChallengeDuration). */
+export const MIN_CHALLENGE_DURATION = 10n;
+
+/** What each party's fresh account is funded with. */
+export const FUNDING = parseEther("1");
+
+/** A chain with the contracts deployed, a bank account and a clock. */
+export class SimulationChain {
+  readonly #sleeps = new Set<NodeJS.Timeout>();
+
+  private constructor(
+    readonly kind: "embedded" | "rpc",
+    readonly provider: Provider,
+    readonly chainId: bigint,
+    readonly adjudicator: string,
+    readonly voucherApp: string,
+    readonly bank: Signer,
+    readonly canMoveTime: boolean,
+    /** Sends a raw JSON-RPC request to the node (evm_* methods). */
+    readonly send: (method: string, params: unknown[]) => Promise<unknown>,
+    /** An HTTP JSON-RPC endpoint a child process can use (set by `serve()` on the embedded chain). */
+    public rpcUrl: string | undefined,
+    readonly close: () => Promise<void>,
+  ) {}
+
+  /** Hardhat's in-process EVM, with the adjudicator and the voucher app deployed from its first account. */
+  static async embedded(): Promise<SimulationChain> {
+    const { network } = await import("hardhat");
+    const connection = await network.create();
+    const { ethers } = connection;
+    const { Adjudicator__factory, VoucherPaymentApp__factory } = await import("../../typechain-types/index.js");
+    const [bank] = await ethers.getSigners();
+    const adjudicator = await (await new Adjudicator__factory(bank).deploy()).getAddress();
+    const voucherApp = await (await new VoucherPaymentApp__factory(bank).deploy()).getAddress();
+    const chainId = (await ethers.provider.getNetwork()).chainId;
+    const request = (method: string, params: unknown[]) => connection.provider.request({ method, params });
+    let server: { close(): Promise<void> } | undefined;
+    const chain = new SimulationChain(
+      "embedded",
+      ethers.provider,
+      chainId,
+      adjudicator,
+      voucherApp,
+      bank,
+      true,
+      request,
+      undefined,
+      async () => {
+        await server?.close();
+        await connection.close();
+      },
+    );
+    chain.#serve = async () => {
+      const { serveJsonRpc } = await import("./serve.js");
+      server = await serveJsonRpc(request);
+      return server.url;
+    };
+    return chain;
+  }
+
+  /**
+   * Any node: the contracts at `deployment`, parties funded by `bank` (the --key account, or the node's first
+   * unlocked account). Time moves when the node takes evm_increaseTime (hardhat node, anvil), else we wait.
+   */
+  static async rpc(
+    url: string,
+    provider: JsonRpcProvider,
+    chainId: bigint,
+    deployment: { adjudicator: string; voucherApp: string },
+    bank: Signer,
+  ): Promise<SimulationChain> {
+    provider.pollingInterval = 250;
+    const send = (method: string, params: unknown[]) => provider.send(method, params);
+    let canMoveTime = true;
+    try {
+      await send("evm_increaseTime", [0]);
+    } catch {
+      canMoveTime = false;
+    }
+    return new SimulationChain(
+      "rpc",
+      provider,
+      chainId,
+      deployment.adjudicator,
+      deployment.voucherApp,
+      bank,
+      canMoveTime,
+      send,
+      url,
+      async () => provider.destroy(),
+    );
+  }
+
+  #serve: (() => Promise<string>) | undefined;
+
+  /** An HTTP endpoint for child processes: the node's URL, or a JSON-RPC server over the embedded chain. */
+  async serve(): Promise<string> {
+    if (this.rpcUrl === undefined && this.#serve) this.rpcUrl = await this.#serve();
+    if (this.rpcUrl === undefined) throw new Error("this chain has no endpoint for another process");
+    return this.rpcUrl;
+  }
+
+  /** The latest block's timestamp. */
+  async now(): Promise<bigint> {
+    return BigInt((await this.provider.getBlock("latest"))?.timestamp ?? 0);
+  }
+
+  /**
+   * Brings the chain's time to at least `timestamp`: evm_increaseTime and evm_mine where the node allows it,
+   * otherwise a real wait until a block that late exists (the node must produce blocks on its own then).
+   */
+  async advanceTo(timestamp: bigint): Promise<void> {
+    const now = await this.now();
+    if (now >= timestamp) return;
+    if (this.canMoveTime) {
+      await this.send("evm_increaseTime", [Number(timestamp - now)]);
+      await this.send("evm_mine", []);
+      return;
+    }
+    while ((await this.now()) < timestamp) await this.sleep(500);
+  }
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#sleeps.delete(timer);
+        resolve();
+      }, ms);
+      this.#sleeps.add(timer);
+    });
+  }
+}
+
+/** One party of a scenario: a fresh funded account and the SDK clients it runs (each a "process" of its own). */
+export interface Party {
+  name: string;
+  address: string;
+  signer: Signer;
+  /** Its first SDK client (created by `ctx.party`). */
+  client: PiecepayClient;
+}
+
+/** Errors of an attempt that must fail: what the SDK or the contract said. */
+export function errorCode(error: unknown): string {
+  const decoded = decodeContractError(error) as { code?: string; shortMessage?: string; message?: string };
+  return decoded.code ?? decoded.shortMessage ?? String(decoded.message ?? error);
+}
+
+interface Pending {
+  party: string;
+  what: string;
+  hash: string;
+}
+
+/**
+ * One scenario's run: the scenario creates its parties, marks `begin()` (balances before), tracks its channels,
+ * notes what happens, marks the settlement, declares what each party is entitled to and which party is honest, and
+ * adds its own checks; `finish()` takes the balances after and builds the report with the common invariants.
+ */
+export class ScenarioContext {
+  readonly dir: string;
+  readonly parties: Party[] = [];
+  readonly channels = new Set<string>();
+  readonly story: string[] = [];
+  readonly checks: Check[] = [];
+  readonly figures: Record<string, string> = {};
+  /** Net wei (apart from gas) each party should end with, by name. */
+  readonly entitled = new Map<string, bigint>();
+  /**
+   * The honest parties, by name: what each is owed for what it did (net, gas apart: a seeder its pieces, a leecher
+   * minus what it received), the most it may lose (its credit window), and whether the scenario expects the bound
+   * to hold (false only where it exists to show the loss, as without a watcher).
+   */
+  readonly honest = new Map<string, Honest>();
+  readonly #stores: SqliteChannelStore[] = [];
+  readonly #watchers: ChannelWatcher[] = [];
+  readonly #cleanups: (() => unknown)[] = [];
+  readonly #txs: Pending[] = [];
+  #before: { block: number; wallets: bigint[]; shares: bigint[] } | undefined;
+  #settle: { wallStart: number; chainStart: bigint; wallEnd?: number; chainEnd?: bigint } | undefined;
+
+  constructor(
+    readonly chain: SimulationChain,
+    readonly challengeDuration: bigint,
+    readonly onNote: (text: string) => void = () => {},
+  ) {
+    this.dir = mkdtempSync(join(tmpdir(), "piecepay-simulate-"));
+  }
+
+  /** A fresh account funded with `FUNDING` from the bank, and an SDK client for it. */
+  async party(name: string): Promise<Party> {
+    const wallet = Wallet.createRandom().connect(this.chain.provider);
+    const funded = await this.chain.bank.sendTransaction({ to: wallet.address, value: FUNDING });
+    await funded.wait();
+    const signer = wallet as unknown as Signer;
+    const party: Party = { name, address: wallet.address, signer, client: await this.client(signer, name) };
+    this.parties.push(party);
+    return party;
+  }
+
+  /** An SDK client for `signer` whose transactions are recorded under `name`; `store` defaults to a fresh one. */
+  async client(
+    signer: Signer,
+    name: string,
+    options: { store?: string; extra?: Partial<PiecepayClientOptions> } = {},
+  ): Promise<PiecepayClient> {
+    const store = new SqliteChannelStore(options.store ?? join(this.dir, `${name}-${this.#stores.length}.db`));
+    this.#stores.push(store);
+    return PiecepayClient.create({
+      signer,
+      chainId: this.chain.chainId,
+      adjudicator: this.chain.adjudicator,
+      voucherApp: this.chain.voucherApp,
+      store,
+      ...SIM_TIMING,
+      ...options.extra,
+      log: (event, fields) => {
+        if (event === "tx") this.#txs.push({ party: name, what: String(fields.what), hash: String(fields.hash) });
+      },
+    });
+  }
+
+  /** A watcher for `client`, started, stopped when the scenario ends. */
+  watch(client: PiecepayClient, log?: (event: string, fields: Record<string, unknown>) => void): ChannelWatcher {
+    const watcher = new ChannelWatcher(client, { pollingIntervalMs: 50, confirmations: 1, log });
+    this.#watchers.push(watcher);
+    watcher.start();
+    return watcher;
+  }
+
+  /** Runs `fn` when the scenario ends (webtorrent clients, child processes). */
+  cleanup(fn: () => unknown): void {
+    this.#cleanups.push(fn);
+  }
+
+  /** Records a transaction the scenario sends itself (not through the SDK); waits for it to be mined. */
+  async record(party: string, what: string, send: () => Promise<ContractTransactionResponse>): Promise<string> {
+    const tx = await send();
+    this.#txs.push({ party, what, hash: tx.hash });
+    try {
+      await tx.wait();
+    } catch {
+      // a reverted transaction: recorded as such from its receipt
+    }
+    return tx.hash;
+  }
+
+  /** Records a transaction seen from outside the SDK log (e.g. sent by a child process). */
+  recordHash(party: string, what: string, hash: string): void {
+    this.#txs.push({ party, what, hash });
+  }
+
+  note(text: string): void {
+    this.story.push(text);
+    this.onNote(`  ${text}`);
+  }
+
+  figure(name: string, value: bigint | number | string): void {
+    this.figures[name] = String(value);
+  }
+
+  check(name: string, holds: boolean, detail: string, expected = true): void {
+    this.checks.push({ name, holds, expected, detail });
+  }
+
+  track(channelId: string): void {
+    this.channels.add(channelId.toLowerCase());
+  }
+
+  /** Opens a channel from `payer` to `payee` with `deposit` and waits until the payee sees it funded. */
+  async open(payer: PiecepayClient, payee: PiecepayClient, deposit: bigint): Promise<string> {
+    const channel = await payer.open(
+      { payee: payee.address, deposit, challengeDuration: this.challengeDuration },
+      (proposal) => payee.join(proposal),
+    );
+    await payee.waitForFunding(channel.id);
+    this.track(channel.id);
+    return channel.id;
+  }
+
+  /** Balances before: call once the parties exist, before their channels open. */
+  async begin(): Promise<void> {
+    const p = this.chain.provider;
+    this.#before = {
+      block: await p.getBlockNumber(),
+      wallets: await Promise.all(this.parties.map((x) => p.getBalance(x.address))),
+      shares: this.parties.map(() => 0n),
+    };
+  }
+
+  /** The settlement starts (a party left, a challenge is registered) ... */
+  async settling(): Promise<void> {
+    this.#settle = { wallStart: Date.now(), chainStart: await this.chain.now() };
+    if (this.#before) this.#before.shares = this.parties.map((x) => this.share(x));
+  }
+
+  /** ... and ends (the last payout is mined). */
+  async settled(): Promise<void> {
+    if (!this.#settle) await this.settling();
+    const settle = this.#settle as NonNullable<typeof this.#settle>;
+    settle.wallEnd = Date.now();
+    settle.chainEnd = await this.chain.now();
+  }
+
+  /** The share of the scenario's channels a party's own store says is its own (0 once withdrawn). */
+  share(party: Party): bigint {
+    let total = 0n;
+    for (const id of this.channels) {
+      const record = party.client.store.getChannel(id);
+      if (!record || record.phase === "withdrawn" || record.phase === "proposed") continue;
+      const paid = party.client.paid(id);
+      total += record.myIndex === 0 ? record.deposited - paid : paid;
+    }
+    return total;
+  }
+
+  /** Balances after, the common invariants, the report. Always releases what the scenario started. */
+  async finish(meta: { id: string; name: string; title: string }, error?: unknown): Promise<ScenarioReport> {
+    const shares = this.parties.map((x) => this.share(x));
+    await this.#release();
+    const p = this.chain.provider;
+    const before = this.#before ?? { block: 0, wallets: this.parties.map(() => 0n), shares: [] as bigint[] };
+    const after = await Promise.all(this.parties.map((x) => p.getBalance(x.address)));
+    const transactions = await this.#transactions();
+    const gasOf = (name: string) => transactions.filter((t) => t.party === name).reduce((a, t) => a + t.cost, 0n);
+    const parties = this.parties.map((x, i) => {
+      const gas = gasOf(x.name);
+      const change = after[i] - before.wallets[i];
+      return {
+        name: x.name,
+        address: x.address,
+        walletBefore: before.wallets[i],
+        walletAfter: after[i],
+        change,
+        gas,
+        net: change + gas,
+        channelBefore: before.shares[i] ?? 0n,
+        channelAfter: shares[i],
+      };
+    });
+    const channels = await this.#channelRows(before.block);
+    const settle = this.#settle;
+    const report: ScenarioReport = {
+      ...meta,
+      story: this.story,
+      parties,
+      channels,
+      transactions,
+      settle: {
+        chainSeconds: settle?.chainEnd !== undefined ? Number(settle.chainEnd - settle.chainStart) : 0,
+        wallSeconds: settle?.wallEnd !== undefined ? (settle.wallEnd - settle.wallStart) / 1000 : 0,
+      },
+      figures: this.figures,
+      checks: this.checks,
+      passed: false,
+    };
+    if (error !== undefined) report.error = error instanceof Error ? error.message : String(error);
+    const { commonChecks } = await import("./invariants.js");
+    report.checks = [...commonChecks(report, this.entitled, this.honest), ...this.checks];
+    report.passed = report.error === undefined && report.checks.every((c) => c.holds === c.expected);
+    rmSync(this.dir, { recursive: true, force: true });
+    return report;
+  }
+
+  async #release(): Promise<void> {
+    for (const w of this.#watchers.splice(0)) await w.stop();
+    for (const fn of this.#cleanups.splice(0).reverse()) {
+      try {
+        await fn();
+      } catch {
+        // cleaning up what a failed scenario left: nothing more to do
+      }
+    }
+    for (const s of this.#stores.splice(0)) s.close();
+  }
+
+  async #transactions(): Promise<TransactionRow[]> {
+    const rows: TransactionRow[] = [];
+    const seen = new Set<string>();
+    for (const t of this.#txs) {
+      if (seen.has(t.hash)) continue;
+      seen.add(t.hash);
+      const receipt: TransactionReceipt | null = await this.chain.provider.getTransactionReceipt(t.hash);
+      if (!receipt) continue;
+      rows.push({
+        party: t.party,
+        what: t.what,
+        hash: t.hash,
+        block: receipt.blockNumber,
+        gasUsed: receipt.gasUsed,
+        cost: receipt.gasUsed * receipt.gasPrice,
+        reverted: receipt.status !== 1,
+      });
+    }
+    return rows.sort((a, b) => a.block - b.block);
+  }
+
+  async #channelRows(fromBlock: number): Promise<ScenarioReport["channels"]> {
+    const rows: ScenarioReport["channels"] = [];
+    const adjudicator = this.parties[0]?.client.adjudicator;
+    if (!adjudicator) return rows;
+    for (const id of this.channels) {
+      const events = await adjudicator.queryFilter(adjudicator.filters.HoldingsUpdated(id), fromBlock + 1);
+      let held = 0n;
+      let deposited = 0n;
+      let paidOut = 0n;
+      let payouts = 0;
+      for (const e of events) {
+        const next = e.args.held;
+        if (next > held) deposited += next - held;
+        else if (next < held) {
+          paidOut += held - next;
+          payouts++;
+        }
+        held = next;
+      }
+      const now = await adjudicator.holdings(ZeroAddress, id); // the simulations pay in ETH
+      rows.push({ id, holdingsBefore: 0n, holdingsAfter: now, deposited, paidOut, payouts });
+    }
+    return rows;
+  }
+}

@@ -1,0 +1,88 @@
+// What a simulation is made of: scenarios that run against a `SimulationChain` through a `ScenarioContext`, and the
+// report each one yields (balances before and after, every transaction with its gas, the time to settle, the
+// invariants checked). See README.md, "Simulations".
+import type { ScenarioContext } from "./context.js";
+
+/** One story told on a real chain with the real contracts, the real SDK and real signatures. */
+export interface Scenario {
+  /** "1" to "8": what `piecepay simulate <id>` selects. */
+  id: string;
+  /** A short name, also accepted on the command line (e.g. "cooperative-close"). */
+  name: string;
+  title: string;
+  /** Whether it moves real torrent traffic between webtorrent peers. */
+  torrent?: boolean;
+  run(ctx: ScenarioContext): Promise<void>;
+}
+
+/** One party's balances: on chain (its wallet) and in the channel (its share of the scenario's channels). */
+export interface PartyRow {
+  name: string;
+  address: string;
+  walletBefore: bigint;
+  walletAfter: bigint;
+  /** walletAfter - walletBefore. */
+  change: bigint;
+  /** Wei this party spent on gas in the scenario. */
+  gas: bigint;
+  /** change + gas: what it received (negative: paid) apart from gas. */
+  net: bigint;
+  /** Its share of the channels by its own store when the settlement began (the incident), and at the end. */
+  channelBefore: bigint;
+  channelAfter: bigint;
+}
+
+export interface ChannelRow {
+  id: string;
+  holdingsBefore: bigint;
+  holdingsAfter: bigint;
+  /** Wei that came in (deposits) and went out (payouts), from the adjudicator's HoldingsUpdated events. */
+  deposited: bigint;
+  paidOut: bigint;
+  /** Transactions that paid out of it. */
+  payouts: number;
+}
+
+export interface TransactionRow {
+  party: string;
+  what: string;
+  hash: string;
+  block: number;
+  gasUsed: bigint;
+  /** gasUsed x effective gas price, in wei. */
+  cost: bigint;
+  /** Whether it reverted (a rejected attempt that was still mined). */
+  reverted: boolean;
+}
+
+export interface Check {
+  name: string;
+  holds: boolean;
+  /** Whether the scenario expects it to hold: false for a loss the scenario exists to show (no watcher). */
+  expected: boolean;
+  detail: string;
+}
+
+export interface ScenarioReport {
+  id: string;
+  name: string;
+  title: string;
+  /** What happened, in order. */
+  story: string[];
+  parties: PartyRow[];
+  channels: ChannelRow[];
+  transactions: TransactionRow[];
+  settle: { chainSeconds: number; wallSeconds: number };
+  figures: Record<string, string>;
+  checks: Check[];
+  /** Every check came out as expected and nothing threw. */
+  passed: boolean;
+  error?: string;
+}
+
+export interface SimulationReport {
+  chain: { chainId: bigint; kind: "embedded" | "rpc"; canMoveTime: boolean; adjudicator: string; voucherApp: string };
+  challengeDuration: bigint;
+  scenarios: ScenarioReport[];
+  passed: boolean;
+}
