@@ -91,6 +91,12 @@ export class SqliteChannelStore implements ChannelStore {
 
   putVoucher(direction: VoucherDirection, voucher: Voucher): { kept: boolean; previous: bigint } {
     const id = voucher.channelId.toLowerCase();
+    // A received voucher is money we are owed: it is fsynced before this returns (synchronous=FULL), so it survives
+    // even a power cut. A sent voucher only records what we promised (the payee holds the proof), so it is written
+    // with synchronous=NORMAL: in WAL mode that survives any crash of this process, only an OS crash or power cut
+    // can lose it, and then the next voucher we sign just has to exceed what the payee holds. That halves the fsyncs
+    // of a transfer, each of which blocks the event loop for milliseconds.
+    if (direction === "sent") this.#db.exec("PRAGMA synchronous = NORMAL");
     // BEGIN IMMEDIATE takes the write lock before the read, so another process cannot store a voucher between
     // our read of the previous amount and our write: each wei is credited once.
     this.#db.exec("BEGIN IMMEDIATE");
@@ -110,6 +116,8 @@ export class SqliteChannelStore implements ChannelStore {
     } catch (error) {
       this.#db.exec("ROLLBACK");
       throw error;
+    } finally {
+      if (direction === "sent") this.#db.exec("PRAGMA synchronous = FULL");
     }
   }
 
