@@ -9,10 +9,12 @@ import { join } from "node:path";
 import {
   type ContractTransactionResponse,
   type JsonRpcProvider,
-  parseEther,
+  keccak256,
   type Provider,
+  parseEther,
   type Signer,
   type TransactionReceipt,
+  type TransactionRequest,
   Wallet,
   ZeroAddress,
 } from "ethers";
@@ -71,7 +73,7 @@ export class SimulationChain {
     const voucherApp = await (await new VoucherPaymentApp__factory(bank).deploy()).getAddress();
     const chainId = (await ethers.provider.getNetwork()).chainId;
     const request = (method: string, params: unknown[]) => connection.provider.request({ method, params });
-    let server: { close(): Promise<void> } | undefined;
+    let server: { url: string; close(): Promise<void> } | undefined;
     const chain = new SimulationChain(
       "embedded",
       ethers.provider,
@@ -213,6 +215,7 @@ export class ScenarioContext {
   readonly #watchers: ChannelWatcher[] = [];
   readonly #cleanups: (() => unknown)[] = [];
   readonly #txs: Pending[] = [];
+  readonly #summaries: ((report: ScenarioReport) => void)[] = [];
   #before: { block: number; wallets: bigint[]; shares: bigint[] } | undefined;
   #settle: { wallStart: number; chainStart: bigint; wallEnd?: number; chainEnd?: bigint } | undefined;
 
@@ -282,9 +285,41 @@ export class ScenarioContext {
     return tx.hash;
   }
 
+  /**
+   * Sends a transaction that may revert (a hostile attempt) with a fixed gas limit, so that it is mined and costs
+   * its sender gas even when it reverts; records it. Returns whether it succeeded.
+   */
+  async force(party: Party, what: string, request: TransactionRequest, gasLimit = 500_000n): Promise<boolean> {
+    const wallet = party.signer as unknown as Wallet;
+    const raw = await wallet.signTransaction(await wallet.populateTransaction({ ...request, gasLimit }));
+    const hash = keccak256(raw);
+    this.#txs.push({ party: party.name, what, hash });
+    try {
+      await (await this.chain.provider.broadcastTransaction(raw)).wait();
+    } catch {
+      // reverted: the receipt says so
+    }
+    for (let i = 0; i < 100; i++) {
+      const receipt = await this.chain.provider.getTransactionReceipt(hash);
+      if (receipt) return receipt.status === 1;
+      await this.chain.sleep(50);
+    }
+    throw new Error(`${what}: not mined`);
+  }
+
   /** Records a transaction seen from outside the SDK log (e.g. sent by a child process). */
   recordHash(party: string, what: string, hash: string): void {
     this.#txs.push({ party, what, hash });
+  }
+
+  /** Adds figures computed from the finished report (e.g. gas per side). */
+  summarize(fn: (report: ScenarioReport) => void): void {
+    this.#summaries.push(fn);
+  }
+
+  /** How many transactions were recorded so far (to count those of one step). */
+  get sent(): number {
+    return this.#txs.length;
   }
 
   note(text: string): void {
@@ -334,7 +369,7 @@ export class ScenarioContext {
   /** ... and ends (the last payout is mined). */
   async settled(): Promise<void> {
     if (!this.#settle) await this.settling();
-    const settle = this.#settle as NonNullable<typeof this.#settle>;
+    const settle = this.#settle as unknown as { wallEnd?: number; chainEnd?: bigint };
     settle.wallEnd = Date.now();
     settle.chainEnd = await this.chain.now();
   }
@@ -391,6 +426,7 @@ export class ScenarioContext {
       checks: this.checks,
       passed: false,
     };
+    for (const fn of this.#summaries) fn(report);
     if (error !== undefined) report.error = error instanceof Error ? error.message : String(error);
     const { commonChecks } = await import("./invariants.js");
     report.checks = [...commonChecks(report, this.entitled, this.honest), ...this.checks];

@@ -30,7 +30,10 @@ export function commonChecks(
     holds: report.channels.length > 0 && once,
     expected: true,
     detail: report.channels
-      .map((c) => `channel ${c.id.slice(0, 10)}: ${c.payouts} payout transaction(s), ${eth(c.paidOut)} of ${eth(c.deposited)}`)
+      .map(
+        (c) =>
+          `channel ${c.id.slice(0, 10)}: ${c.payouts} payout transaction(s), ${eth(c.paidOut)} of ${eth(c.deposited)}`,
+      )
       .join("; "),
   });
   if (entitled.size > 0) {

@@ -20,7 +20,17 @@ export function scenarioMarkdown(s: ScenarioReport): string {
     "Balances (ETH; net = change + gas, what the party received apart from gas; channel = its share by its own store when the settlement began, and at the end):",
     "",
     table(
-      ["party", "address", "wallet before", "wallet after", "change", "gas", "net", "channel at incident", "channel after"],
+      [
+        "party",
+        "address",
+        "wallet before",
+        "wallet after",
+        "change",
+        "gas",
+        "net",
+        "channel at incident",
+        "channel after",
+      ],
       s.parties.map((p) => [
         p.name,
         `\`${p.address}\``,
@@ -36,7 +46,13 @@ export function scenarioMarkdown(s: ScenarioReport): string {
     "",
     table(
       ["channel", "deposited", "paid out", "payout txs", "left in adjudicator"],
-      s.channels.map((c) => [`\`${c.id.slice(0, 18)}…\``, eth(c.deposited), eth(c.paidOut), String(c.payouts), eth(c.holdingsAfter)]),
+      s.channels.map((c) => [
+        `\`${c.id.slice(0, 18)}…\``,
+        eth(c.deposited),
+        eth(c.paidOut),
+        String(c.payouts),
+        eth(c.holdingsAfter),
+      ]),
     ),
     "",
     "Transactions:",
@@ -90,7 +106,11 @@ export function markdown(report: SimulationReport): string {
     ),
     "",
   ];
-  return [...head, ...report.scenarios.map(scenarioMarkdown), report.passed ? "All invariants hold." : "SOME INVARIANTS FAILED."].join("\n");
+  return [
+    ...head,
+    ...report.scenarios.map(scenarioMarkdown),
+    report.passed ? "All invariants hold." : "SOME INVARIANTS FAILED.",
+  ].join("\n");
 }
 
 /** The whole run as one JSON document (bigints as decimal strings). */

@@ -1,6 +1,11 @@
 // Runs scenarios one after another on one chain, each with fresh accounts, and gathers their reports. A scenario
 // that throws is reported as failed (with what it got to), and the others still run.
-import { type ScenarioContext as Context, MIN_CHALLENGE_DURATION, ScenarioContext, type SimulationChain } from "./context.js";
+import {
+  type ScenarioContext as Context,
+  MIN_CHALLENGE_DURATION,
+  ScenarioContext,
+  type SimulationChain,
+} from "./context.js";
 import { SCENARIOS } from "./scenarios/index.js";
 import type { Scenario, ScenarioReport, SimulationReport } from "./types.js";
 
@@ -30,7 +35,11 @@ export function defaultChallengeDuration(chain: SimulationChain): bigint {
 }
 
 /** Runs one scenario in a fresh context. */
-export async function runScenario(chain: SimulationChain, scenario: Scenario, options: RunOptions = {}): Promise<ScenarioReport> {
+export async function runScenario(
+  chain: SimulationChain,
+  scenario: Scenario,
+  options: RunOptions = {},
+): Promise<ScenarioReport> {
   const duration = options.challengeDuration ?? defaultChallengeDuration(chain);
   const ctx: Context = new ScenarioContext(chain, duration, options.note);
   options.note?.(`scenario ${scenario.id}: ${scenario.title}`);
@@ -63,4 +72,9 @@ export async function runSimulation(
     scenarios: reports,
     passed: reports.every((r) => r.passed),
   };
+}
+
+/** The exit status of a run: 0 when every scenario passed, 1 when an invariant failed or a scenario threw. */
+export function exitStatus(report: SimulationReport): number {
+  return report.passed ? 0 : 1;
 }

@@ -11,6 +11,7 @@ import { demo } from "./demo.js";
 import { get } from "./get.js";
 import { keygen } from "./keygen.js";
 import { seed } from "./seed.js";
+import { simulate } from "./simulate.js";
 import { tracker } from "./tracker.js";
 import { withdraw } from "./withdraw.js";
 
@@ -19,6 +20,7 @@ export const COMMANDS: Command[] = [
   seed,
   get,
   demo,
+  simulate,
   // -- local infrastructure --
   chain,
   tracker,

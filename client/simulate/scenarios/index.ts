@@ -1,0 +1,21 @@
+// Every scenario, in the order `piecepay simulate all` runs them.
+import type { Scenario } from "../types.js";
+import { leecherVanishes } from "./01-leecher-vanishes.js";
+import { staleChallenge } from "./02-stale-challenge.js";
+import { seederVanishes } from "./03-seeder-vanishes.js";
+import { seederRestart } from "./04-seeder-restart.js";
+import { cooperativeClose } from "./05-cooperative-close.js";
+import { griefing } from "./06-griefing.js";
+import { watcherOffline } from "./07-watcher-offline.js";
+import { foreignSignatures } from "./08-foreign-signatures.js";
+
+export const SCENARIOS: Scenario[] = [
+  leecherVanishes,
+  staleChallenge,
+  seederVanishes,
+  seederRestart,
+  cooperativeClose,
+  griefing,
+  watcherOffline,
+  foreignSignatures,
+];
