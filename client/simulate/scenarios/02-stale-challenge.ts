@@ -3,19 +3,14 @@
 // the watcher pays out. The leecher gains nothing and pays the gas of its attempt.
 import { formatEther } from "ethers";
 import type { Scenario } from "../types.js";
-import { DEPOSIT, eventually, PRICE, patience } from "./common.js";
+import { DEPOSIT, eventually, paidChannel, patience } from "./common.js";
 
 export const staleChallenge: Scenario = {
   id: "2",
   name: "stale-challenge",
   title: "The leecher challenges with a stale state: the watcher answers in time",
   async run(ctx) {
-    const leecher = await ctx.party("leecher");
-    const seeder = await ctx.party("seeder");
-    await ctx.begin();
-    const id = await ctx.open(leecher.client, seeder.client, DEPOSIT);
-    for (let i = 0; i < 10; i++) seeder.client.receive(await leecher.client.pay(id, PRICE));
-    const paid = seeder.client.paid(id);
+    const { leecher, seeder, id, paid } = await paidChannel(ctx);
     ctx.note(`channel open with ${formatEther(DEPOSIT)} ETH; ten vouchers: the seeder holds ${formatEther(paid)} ETH`);
     let answeredAt: bigint | undefined;
     let paidOut = false;

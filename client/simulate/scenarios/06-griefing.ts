@@ -4,7 +4,7 @@
 // griefer gas and the defender nothing. What each side spent is in the figures.
 import { formatEther } from "ethers";
 import type { Scenario } from "../types.js";
-import { DEPOSIT, eventually, PRICE, patience } from "./common.js";
+import { eventually, paidChannel, patience } from "./common.js";
 
 const ROUNDS = 3;
 
@@ -13,12 +13,7 @@ export const griefing: Scenario = {
   name: "griefing",
   title: "Griefing by repeated challenges: each is answered; what it costs each side",
   async run(ctx) {
-    const leecher = await ctx.party("leecher");
-    const seeder = await ctx.party("seeder");
-    await ctx.begin();
-    const id = await ctx.open(leecher.client, seeder.client, DEPOSIT);
-    for (let i = 0; i < 10; i++) seeder.client.receive(await leecher.client.pay(id, PRICE));
-    const paid = seeder.client.paid(id);
+    const { leecher, seeder, id, paid } = await paidChannel(ctx);
     let answers = 0;
     let paidOut = false;
     ctx.watch(seeder.client, (event) => {

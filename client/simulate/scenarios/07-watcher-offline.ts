@@ -3,19 +3,14 @@
 // seeder loses every voucher it held: this is what a watcher is for.
 import { formatEther } from "ethers";
 import type { Scenario } from "../types.js";
-import { DEPOSIT, PRICE } from "./common.js";
+import { paidChannel } from "./common.js";
 
 export const watcherOffline: Scenario = {
   id: "7",
   name: "watcher-offline",
   title: "The watcher is offline until after finalization: what the honest side loses",
   async run(ctx) {
-    const leecher = await ctx.party("leecher");
-    const seeder = await ctx.party("seeder");
-    await ctx.begin();
-    const id = await ctx.open(leecher.client, seeder.client, DEPOSIT);
-    for (let i = 0; i < 10; i++) seeder.client.receive(await leecher.client.pay(id, PRICE));
-    const paid = seeder.client.paid(id);
+    const { leecher, seeder, id, paid } = await paidChannel(ctx);
     ctx.note(`ten vouchers: the seeder holds ${formatEther(paid)} ETH; then its watcher goes offline`);
     await ctx.settling();
     await leecher.client.challenge(id);

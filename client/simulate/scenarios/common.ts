@@ -96,3 +96,16 @@ export async function leech(
   });
   return { torrent, leecher, client };
 }
+
+/**
+ * The parties of the SDK-level scenarios: a leecher and a seeder, their channel funded with DEPOSIT and ten
+ * vouchers of PRICE received by the seeder; `paid` is what the seeder holds.
+ */
+export async function paidChannel(ctx: ScenarioContext) {
+  const leecher = await ctx.party("leecher");
+  const seeder = await ctx.party("seeder");
+  await ctx.begin();
+  const id = await ctx.open(leecher.client, seeder.client, DEPOSIT);
+  for (let i = 0; i < 10; i++) seeder.client.receive(await leecher.client.pay(id, PRICE));
+  return { leecher, seeder, id, paid: seeder.client.paid(id) };
+}
