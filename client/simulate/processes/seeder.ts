@@ -1,11 +1,12 @@
-// A seeder's payment side as a process of its own, for scenario 4 (killed and restarted): it reads one JSON command
+// A seeder's payment side (a payee) as a process of its own, for scenario 4 and the crash tests (killed and
+// restarted): it reads one JSON command
 // per line on stdin, runs it through the SDK with its store on disk, and writes one JSON line per answer on stdout.
 // An answer to "receive" is written only after the voucher is on disk: that line is the acknowledgement.
 // Usage: tsx client/simulate/processes/seeder.ts <rpcUrl> <chainId> <adjudicator> <voucherApp> <storePath>, with the
 // account's key in PIECEPAY_SIM_KEY (a throwaway account of the simulation; kept out of the process list).
 import { createInterface } from "node:readline";
 import { JsonRpcProvider, Wallet } from "ethers";
-import { PiecepayClient, SqliteChannelStore } from "../../../sdk/index.js";
+import { ChannelWatcher, PiecepayClient, SqliteChannelStore } from "../../../sdk/index.js";
 
 const [rpcUrl, chainId, adjudicator, voucherApp, storePath] = process.argv.slice(2);
 const provider = new JsonRpcProvider(rpcUrl, undefined, { pollingInterval: 50, cacheTimeout: -1 });
@@ -33,6 +34,9 @@ const commands: Record<string, (arg: never) => unknown> = {
   waitForFunding: (id: string) => client.waitForFunding(id, { timeoutMs: 20_000 }),
   receive: (voucher: Parameters<PiecepayClient["receive"]>[0]) => client.receive(voucher).delta,
   close: (offer: Parameters<PiecepayClient["close"]>[0]) => client.close(offer).then((r) => r.hash),
+  challenge: (id: string) => client.challenge(id).then((r) => r.hash),
+  scan: () => new ChannelWatcher(client).scanOnce(),
+  state: (id: string) => ({ channel: store.getChannel(id), best: store.getVoucher("received", id)?.amount ?? 0n }),
   best: (id: string) => store.getVoucher("received", id)?.amount ?? 0n,
 };
 

@@ -1,4 +1,4 @@
-// Crash tests: the payee is a real child process (test/ts/nodes/processes/payee.ts) with its store on disk, and
+// Crash tests: the payee is a real child process (client/simulate/processes/seeder.ts) with its store on disk, and
 // it is killed with SIGKILL at each step of a channel's life: after joining, with vouchers in flight, in the
 // middle of the cooperative close and after its challenge. After a restart, no wei it had acknowledged is lost:
 // the payee ends with at least every acknowledged amount, the payer with its deposit less what it signed.
@@ -17,7 +17,7 @@ const PHRASE = "test test test test test test test test test test test junk";
 const DEPOSIT = parseEther("1");
 const PRICE = parseEther("0.001");
 const TSX = path.join(root, "node_modules/tsx/dist/cli.mjs");
-const PAYEE_SCRIPT = path.join(root, "test/ts/nodes/processes/payee.ts");
+const PAYEE_SCRIPT = path.join(root, "client/simulate/processes/seeder.ts");
 
 const toJson = (value: unknown) => JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? { $n: `${v}` } : v));
 const fromJson = (text: string) =>
@@ -38,8 +38,12 @@ class PayeeProcess {
   onAnswer: (answer: Answer) => void = () => {};
   #next = 0;
 
-  constructor(args: string[]) {
-    this.#child = spawn(process.execPath, [TSX, PAYEE_SCRIPT, ...args], { cwd: root });
+  constructor(args: string[], key: string) {
+    // The key goes in the environment, not on the command line (other users can read the process list).
+    this.#child = spawn(process.execPath, [TSX, PAYEE_SCRIPT, ...args], {
+      cwd: root,
+      env: { ...process.env, PIECEPAY_SIM_KEY: key },
+    });
     let stderr = "";
     this.#child.stderr.on("data", (chunk) => {
       stderr += chunk;
@@ -134,7 +138,7 @@ describe("crash tests: the payee killed at each step of a channel's life", funct
       safetyMarginSeconds: 5,
     });
     const startPayee = async () => {
-      const p = new PayeeProcess([node.url, `${chainId}`, adjudicator, voucherApp, storePath, payeeKey]);
+      const p = new PayeeProcess([node.url, `${chainId}`, adjudicator, voucherApp, storePath], payeeKey);
       await p.ready;
       return p;
     };
