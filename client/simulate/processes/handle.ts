@@ -1,15 +1,12 @@
-// The parent's side of a seeder process (processes/seeder.ts): send commands, read answers, kill it with SIGKILL.
+// The parent's side of a seeder (payee) process (processes/seeder.ts), for scenario 4 and the crash tests: send commands, read answers, kill it with SIGKILL.
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { fromJson, toJson } from "../../../sdk/store/json.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const TSX = `${ROOT}node_modules/tsx/dist/cli.mjs`;
 const SCRIPT = fileURLToPath(new URL("./seeder.ts", import.meta.url));
-
-const toJson = (value: unknown) => JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? { $n: `${v}` } : v));
-const fromJson = (text: string) =>
-  JSON.parse(text, (_k, v) => (v && typeof v === "object" && typeof v.$n === "string" ? BigInt(v.$n) : v));
 
 export interface Answer {
   id: number;
@@ -38,7 +35,7 @@ export class SeederProcess {
     this.ready = new Promise((resolve, reject) => {
       this.#child.once("exit", (code) => reject(new Error(`the seeder process exited (${code}): ${stderr}`)));
       createInterface({ input: this.#child.stdout }).on("line", (line) => {
-        const message = fromJson(line);
+        const message = fromJson(line) as Answer & { ready?: boolean };
         if (message.ready) return resolve();
         this.onAnswer(message);
         this.#waiting.get(message.id)?.(message);
@@ -54,10 +51,15 @@ export class SeederProcess {
     return id;
   }
 
-  async call(op: string, arg?: unknown): Promise<unknown> {
+  /** Sends a command and resolves with its answer, failed or not. */
+  send(op: string, arg?: unknown): Promise<Answer> {
     const answered = new Promise<Answer>((resolve) => this.#waiting.set(this.#next, resolve));
     this.post(op, arg);
-    const answer = await answered;
+    return answered;
+  }
+
+  async call(op: string, arg?: unknown): Promise<unknown> {
+    const answer = await this.send(op, arg);
     if (!answer.ok) throw new Error(`${op}: ${answer.error}`);
     return answer.result;
   }

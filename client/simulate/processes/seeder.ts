@@ -7,6 +7,7 @@
 import { createInterface } from "node:readline";
 import { JsonRpcProvider, Wallet } from "ethers";
 import { ChannelWatcher, PiecepayClient, SqliteChannelStore } from "../../../sdk/index.js";
+import { fromJson, toJson } from "../../../sdk/store/json.js";
 
 const [rpcUrl, chainId, adjudicator, voucherApp, storePath] = process.argv.slice(2);
 const provider = new JsonRpcProvider(rpcUrl, undefined, { pollingInterval: 50, cacheTimeout: -1 });
@@ -22,12 +23,6 @@ const client = await PiecepayClient.create({
   blockTimeSeconds: 1,
   safetyMarginSeconds: 5,
 });
-
-/** JSON with bigints as {$n: "..."}, both ways. */
-export const toJson = (value: unknown) =>
-  JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? { $n: `${v}` } : v));
-export const fromJson = (text: string) =>
-  JSON.parse(text, (_k, v) => (v && typeof v === "object" && typeof v.$n === "string" ? BigInt(v.$n) : v));
 
 const commands: Record<string, (arg: never) => unknown> = {
   join: (proposal: Parameters<PiecepayClient["join"]>[0]) => client.join(proposal),

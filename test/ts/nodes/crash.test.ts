@@ -1,91 +1,16 @@
-// Crash tests: the payee is a real child process (client/simulate/processes/seeder.ts) with its store on disk, and
-// it is killed with SIGKILL at each step of a channel's life: after joining, with vouchers in flight, in the
-// middle of the cooperative close and after its challenge. After a restart, no wei it had acknowledged is lost:
-// the payee ends with at least every acknowledged amount, the payer with its deposit less what it signed.
-import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import path, { join } from "node:path";
-import { createInterface } from "node:readline";
+import { join } from "node:path";
 import { expect } from "chai";
 import { HDNodeWallet, JsonRpcProvider, parseEther, Wallet, ZeroAddress } from "ethers";
+import { SeederProcess } from "../../../client/simulate/processes/handle.js";
 import { type ChannelProposal, PiecepayClient, SqliteChannelStore, type Voucher } from "../../../sdk/index.js";
 import { Adjudicator__factory, VoucherPaymentApp__factory } from "../../../typechain-types/index.js";
-import { type LocalNode, root, rpc, startAnvil } from "../helpers/nodes.js";
+import { type LocalNode, rpc, startAnvil } from "../helpers/nodes.js";
 
 const PHRASE = "test test test test test test test test test test test junk";
 const DEPOSIT = parseEther("1");
 const PRICE = parseEther("0.001");
-const TSX = path.join(root, "node_modules/tsx/dist/cli.mjs");
-const PAYEE_SCRIPT = path.join(root, "client/simulate/processes/seeder.ts");
-
-const toJson = (value: unknown) => JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? { $n: `${v}` } : v));
-const fromJson = (text: string) =>
-  JSON.parse(text, (_k, v) => (v && typeof v === "object" && typeof v.$n === "string" ? BigInt(v.$n) : v));
-
-interface Answer {
-  id: number;
-  ok: boolean;
-  result?: unknown;
-  error?: string;
-}
-
-/** A payee process: `call` sends a command and resolves with its answer; `answers` sees every answer as it comes. */
-class PayeeProcess {
-  readonly #child: ChildProcessWithoutNullStreams;
-  readonly #waiting = new Map<number, (answer: Answer) => void>();
-  readonly ready: Promise<void>;
-  onAnswer: (answer: Answer) => void = () => {};
-  #next = 0;
-
-  constructor(args: string[], key: string) {
-    // The key goes in the environment, not on the command line (other users can read the process list).
-    this.#child = spawn(process.execPath, [TSX, PAYEE_SCRIPT, ...args], {
-      cwd: root,
-      env: { ...process.env, PIECEPAY_SIM_KEY: key },
-    });
-    let stderr = "";
-    this.#child.stderr.on("data", (chunk) => {
-      stderr += chunk;
-    });
-    this.ready = new Promise((resolve, reject) => {
-      this.#child.once("exit", (code) => reject(new Error(`payee exited (${code}): ${stderr}`)));
-      createInterface({ input: this.#child.stdout }).on("line", (line) => {
-        const message = fromJson(line);
-        if (message.ready) return resolve();
-        this.onAnswer(message);
-        this.#waiting.get(message.id)?.(message);
-      });
-    });
-  }
-
-  /** Sends a command without waiting; returns its id (answers carry it). */
-  post(op: string, arg?: unknown): number {
-    const id = this.#next++;
-    this.#child.stdin.write(`${toJson({ id, op, arg })}\n`);
-    return id;
-  }
-
-  send(op: string, arg?: unknown): Promise<Answer> {
-    const answered = new Promise<Answer>((resolve) => this.#waiting.set(this.#next, resolve));
-    this.post(op, arg);
-    return answered;
-  }
-
-  async call(op: string, arg?: unknown): Promise<unknown> {
-    const answer = await this.send(op, arg);
-    if (!answer.ok) throw new Error(`${op}: ${answer.error}`);
-    return answer.result;
-  }
-
-  /** SIGKILL: no cleanup, no flush, as when the machine loses power. */
-  async kill(): Promise<void> {
-    if (this.#child.exitCode !== null || this.#child.signalCode !== null) return;
-    const exited = new Promise((resolve) => this.#child.once("exit", resolve));
-    this.#child.kill("SIGKILL");
-    await exited;
-  }
-}
 
 describe("crash tests: the payee killed at each step of a channel's life", function () {
   this.timeout(180_000);
@@ -138,14 +63,14 @@ describe("crash tests: the payee killed at each step of a channel's life", funct
       safetyMarginSeconds: 5,
     });
     const startPayee = async () => {
-      const p = new PayeeProcess([node.url, `${chainId}`, adjudicator, voucherApp, storePath], payeeKey);
+      const p = new SeederProcess([node.url, `${chainId}`, adjudicator, voucherApp, storePath], payeeKey);
       await p.ready;
       return p;
     };
     return { payer, payeeAddress, startPayee };
   }
 
-  async function openChannel(payer: PiecepayClient, payeeAddress: string, payee: PayeeProcess) {
+  async function openChannel(payer: PiecepayClient, payeeAddress: string, payee: SeederProcess) {
     const proposal = await payer.propose({ payee: payeeAddress, deposit: DEPOSIT });
     const acceptance = (await payee.call("join", proposal)) as Parameters<PiecepayClient["fund"]>[1];
     const channel = await payer.fund(proposal, acceptance);
@@ -156,7 +81,7 @@ describe("crash tests: the payee killed at each step of a channel's life", funct
   /** Sends `count` vouchers without waiting and kills the payee as soon as `killAfterAcks` are acknowledged. */
   async function payAndKill(
     payer: PiecepayClient,
-    payee: PayeeProcess,
+    payee: SeederProcess,
     id: string,
     count: number,
     killAfterAcks: number,
