@@ -4,7 +4,7 @@
 import { randomBytes } from "node:crypto";
 import { formatEther } from "ethers";
 import type { Scenario } from "../types.js";
-import { eventually, leech, once, PRICE, patience, seed } from "./common.js";
+import { eventually, leech, once, PRICE, parties, patience, seed } from "./common.js";
 
 export const leecherVanishes: Scenario = {
   id: "1",
@@ -12,9 +12,7 @@ export const leecherVanishes: Scenario = {
   title: "The leecher vanishes mid-download: the seeder enforces its latest voucher",
   torrent: true,
   async run(ctx) {
-    const leecherParty = await ctx.party("leecher");
-    const seederParty = await ctx.party("seeder");
-    await ctx.begin();
+    const { leecher: leecherParty, seeder: seederParty } = await parties(ctx);
     const data = randomBytes(4 * 1024 * 1024);
     const { torrent, seeder, port } = await seed(ctx, seederParty, data, {
       enforceAfterMs: 50,

@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { formatEther } from "ethers";
 import type { Scenario } from "../types.js";
-import { eventually, leech, PRICE, patience, seed } from "./common.js";
+import { eventually, leech, PRICE, parties, patience, seed } from "./common.js";
 
 const WINDOW = 8;
 
@@ -15,9 +15,7 @@ export const seederVanishes: Scenario = {
   title: "The seeder vanishes after being prepaid: the leecher loses at most one credit window",
   torrent: true,
   async run(ctx) {
-    const leecherParty = await ctx.party("leecher");
-    const seederParty = await ctx.party("seeder");
-    await ctx.begin();
+    const { leecher: leecherParty, seeder: seederParty } = await parties(ctx);
     const data = randomBytes(4 * 1024 * 1024);
     const { torrent, seeder, client: seederClient, port } = await seed(ctx, seederParty, data, { enforce: false });
     const { leecher } = await leech(ctx, leecherParty, torrent.torrentFile, [port], {

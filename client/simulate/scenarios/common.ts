@@ -102,10 +102,16 @@ export async function leech(
  * vouchers of PRICE received by the seeder; `paid` is what the seeder holds.
  */
 export async function paidChannel(ctx: ScenarioContext) {
-  const leecher = await ctx.party("leecher");
-  const seeder = await ctx.party("seeder");
-  await ctx.begin();
+  const { leecher, seeder } = await parties(ctx);
   const id = await ctx.open(leecher.client, seeder.client, DEPOSIT);
   for (let i = 0; i < 10; i++) seeder.client.receive(await leecher.client.pay(id, PRICE));
   return { leecher, seeder, id, paid: seeder.client.paid(id) };
+}
+
+/** A leecher and a seeder, funded; the scenario's bookkeeping begins once they exist. */
+export async function parties(ctx: ScenarioContext) {
+  const leecher = await ctx.party("leecher");
+  const seeder = await ctx.party("seeder");
+  await ctx.begin();
+  return { leecher, seeder };
 }
