@@ -40,6 +40,11 @@ export interface PaidLeecherOptions {
   maxWindow?: number;
   /** How long to wait for a seeder's close before giving up on it (default 60 s). */
   closeTimeoutMs?: number;
+  /**
+   * The challenge duration of the channels we open, in seconds (default: the SDK's, twice the client's
+   * minChallengeDuration). A seeder refuses one shorter than its own client's minimum.
+   */
+  challengeDuration?: bigint;
 }
 
 /** What one paid seeder has done for us so far. */
@@ -345,6 +350,7 @@ class LeecherPeer implements PeerSession {
       payee: offer.payee,
       deposit,
       asset: offer.asset,
+      challengeDuration: this.#leecher.options.challengeDuration,
       peer: `${this.wire.remoteAddress}:${this.wire.remotePort}`,
     });
     const { fixedPart, payerSignature, chainId, adjudicator } = this.#proposal;

@@ -389,6 +389,7 @@ export class ScenarioContext {
   /** Balances after, the common invariants, the report. Always releases what the scenario started. */
   async finish(meta: { id: string; name: string; title: string }, error?: unknown): Promise<ScenarioReport> {
     const shares = this.parties.map((x) => this.share(x));
+    const durations = this.#challengeDurations();
     await this.#release();
     const p = this.chain.provider;
     const before = this.#before ?? { block: 0, wallets: this.parties.map(() => 0n), shares: [] as bigint[] };
@@ -410,7 +411,7 @@ export class ScenarioContext {
         channelAfter: shares[i],
       };
     });
-    const channels = await this.#channelRows(before.block);
+    const channels = await this.#channelRows(before.block, durations);
     const settle = this.#settle;
     const report: ScenarioReport = {
       ...meta,
@@ -468,7 +469,22 @@ export class ScenarioContext {
     return rows.sort((a, b) => a.block - b.block);
   }
 
-  async #channelRows(fromBlock: number): Promise<ScenarioReport["channels"]> {
+  /** Each channel's challenge duration, from the first party's store that holds the channel (read before release). */
+  #challengeDurations(): Map<string, bigint> {
+    const durations = new Map<string, bigint>();
+    for (const id of this.channels) {
+      for (const party of this.parties) {
+        const record = party.client.store.getChannel(id);
+        if (record) {
+          durations.set(id, record.fixedPart.challengeDuration);
+          break;
+        }
+      }
+    }
+    return durations;
+  }
+
+  async #channelRows(fromBlock: number, durations: Map<string, bigint>): Promise<ScenarioReport["channels"]> {
     const rows: ScenarioReport["channels"] = [];
     const adjudicator = this.parties[0]?.client.adjudicator;
     if (!adjudicator) return rows;
@@ -488,7 +504,15 @@ export class ScenarioContext {
         held = next;
       }
       const now = await adjudicator.holdings(ZeroAddress, id); // the simulations pay in ETH
-      rows.push({ id, holdingsBefore: 0n, holdingsAfter: now, deposited, paidOut, payouts });
+      rows.push({
+        id,
+        challengeDuration: durations.get(id) ?? 0n,
+        holdingsBefore: 0n,
+        holdingsAfter: now,
+        deposited,
+        paidOut,
+        payouts,
+      });
     }
     return rows;
   }

@@ -45,9 +45,10 @@ export function scenarioMarkdown(s: ScenarioReport): string {
     ),
     "",
     table(
-      ["channel", "deposited", "paid out", "payout txs", "left in adjudicator"],
+      ["channel", "challenge duration (s)", "deposited", "paid out", "payout txs", "left in adjudicator"],
       s.channels.map((c) => [
         `\`${c.id.slice(0, 18)}…\``,
+        String(c.challengeDuration),
         eth(c.deposited),
         eth(c.paidOut),
         String(c.payouts),

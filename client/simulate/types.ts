@@ -34,6 +34,8 @@ export interface PartyRow {
 
 export interface ChannelRow {
   id: string;
+  /** The channel's challenge duration in seconds (its fixed part, as the parties' stores hold it; 0 if none does). */
+  challengeDuration: bigint;
   holdingsBefore: bigint;
   holdingsAfter: bigint;
   /** Wei that came in (deposits) and went out (payouts), from the adjudicator's HoldingsUpdated events. */

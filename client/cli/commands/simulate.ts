@@ -35,7 +35,7 @@ export const simulate: Command = {
     ["scenario...", "ids or names (default: all)"],
     [
       "--challenge-duration S",
-      `the channels' challenge duration, ${MIN_CHALLENGE_DURATION} s or more (default 3600 where time moves, else ${MIN_CHALLENGE_DURATION})`,
+      `every channel's challenge duration (the torrent leecher's too), ${MIN_CHALLENGE_DURATION} s or more (default 3600 where time moves, else ${MIN_CHALLENGE_DURATION})`,
     ],
   ],
   examples: [

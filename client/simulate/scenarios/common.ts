@@ -73,7 +73,10 @@ export async function seed(ctx: ScenarioContext, party: Party, data: Buffer, opt
   return { torrent, seeder, client, port: await listening(client) };
 }
 
-/** A paying leecher run by `party`, connected to the seeders at `ports`. */
+/**
+ * A paying leecher run by `party`, connected to the seeders at `ports`; it opens its channels with the scenario's
+ * challenge duration.
+ */
 export async function leech(
   ctx: ScenarioContext,
   party: Party,
@@ -87,6 +90,7 @@ export async function leech(
     maxPricePerPiece: PRICE,
     budget: DEPOSIT,
     asset: ZeroAddress,
+    challengeDuration: ctx.challengeDuration,
     ...options,
   });
   const torrent = client.add(torrentFile, { path: `${ctx.dir}/download-${party.name}` });

@@ -1,0 +1,121 @@
+// What the simulation tests share: the figures each scenario must show (to the wei), the checks every report must
+// pass, the CLI's JSON report read back with its bigints, and each channel's challenge duration read from the chain.
+import { expect } from "chai";
+import { type Provider, parseEther } from "ethers";
+import type { ScenarioReport, SimulationReport } from "../../../client/simulate/types.js";
+import { Adjudicator__factory } from "../../../typechain-types/index.js";
+
+export const PRICE = parseEther("0.0001");
+
+const net = (report: ScenarioReport, party: string) => report.parties.find((p) => p.name === party)?.net;
+
+/** What each scenario must show beyond the common invariants, to the wei. */
+export const FIGURES: Record<string, (r: ScenarioReport) => void> = {
+  "1": (r) => {
+    const enforced = BigInt(r.figures["voucher enforced (wei)"]);
+    expect(enforced >= BigInt(r.figures["pieces served"]) * PRICE).to.equal(true);
+    expect(net(r, "seeder")).to.equal(enforced);
+    expect(net(r, "leecher")).to.equal(-enforced);
+  },
+  "2": (r) => {
+    expect(net(r, "seeder")).to.equal(10n * PRICE);
+    expect(net(r, "leecher")).to.equal(-10n * PRICE);
+  },
+  "3": (r) => {
+    const lost = BigInt(r.figures["paid ahead and lost (wei)"]);
+    expect(lost >= 0n && lost <= 8n * PRICE, `${lost} within one window`).to.equal(true);
+    expect(net(r, "leecher")).to.equal(-BigInt(r.figures["voucher paid out (wei)"]));
+  },
+  "4": (r) => {
+    const acked = BigInt(r.figures["acknowledged before the kill (wei)"]);
+    expect(acked >= 10n * PRICE).to.equal(true);
+    expect(BigInt(r.figures["held after the restart (wei)"]) >= acked).to.equal(true);
+    expect(net(r, "seeder")).to.equal(20n * PRICE);
+  },
+  "5": (r) => {
+    expect(net(r, "seeder")).to.equal(10n * PRICE);
+    expect(net(r, "leecher")).to.equal(-10n * PRICE);
+    expect(r.transactions.map((t) => t.what)).to.deep.equal(["deposit", "concludeAndTransferAllAssets"]);
+  },
+  "6": (r) => {
+    expect(net(r, "seeder")).to.equal(10n * PRICE);
+    expect(r.transactions.filter((t) => t.reverted).map((t) => t.party)).to.deep.equal([
+      "leecher",
+      "leecher",
+      "leecher",
+    ]);
+    expect(Number(r.figures["defender (seeder): dispute transactions"])).to.equal(2); // one answer, one payout
+  },
+  "7": (r) => {
+    expect(net(r, "seeder")).to.equal(0n);
+    expect(net(r, "leecher")).to.equal(0n);
+    expect(r.figures["seeder's loss (wei): every voucher it held"]).to.equal(String(10n * PRICE));
+  },
+  "8": (r) => {
+    expect(net(r, "seeder")).to.equal(5n * PRICE);
+    expect(r.checks.filter((c) => c.name.startsWith("rejected:")).length).to.equal(4);
+  },
+};
+
+/**
+ * A scenario's report passed: no error, every check as expected (the common invariants among them), its figures,
+ * and every channel with `challengeDuration`.
+ */
+export function expectScenarioPassed(report: ScenarioReport, challengeDuration: bigint): void {
+  expect(report.error).to.equal(undefined);
+  for (const check of report.checks) expect(check.holds, `${check.name}: ${check.detail}`).to.equal(check.expected);
+  for (const name of ["total paid out equals total deposited", "nothing is paid twice"]) {
+    expect(report.checks.some((c) => c.name === name && c.holds)).to.equal(true);
+  }
+  expect(report.passed).to.equal(true);
+  expect(report.channels.length).to.be.greaterThan(0);
+  for (const channel of report.channels) expect(channel.challengeDuration).to.equal(challengeDuration);
+  FIGURES[report.id]?.(report);
+}
+
+/** The fields of a report that are bigints (JSON carries them as decimal strings). */
+const BIGINTS = new Set([
+  "chainId",
+  "challengeDuration",
+  "walletBefore",
+  "walletAfter",
+  "change",
+  "gas",
+  "net",
+  "channelBefore",
+  "channelAfter",
+  "holdingsBefore",
+  "holdingsAfter",
+  "deposited",
+  "paidOut",
+  "gasUsed",
+  "cost",
+]);
+
+/** `piecepay simulate --json`'s output as the report it was made from. */
+export function parseReport(text: string): SimulationReport {
+  return JSON.parse(text, (key, value) =>
+    BIGINTS.has(key) && typeof value === "string" ? BigInt(value) : value,
+  ) as SimulationReport;
+}
+
+/**
+ * For each channel, the challenge duration its challenges were registered with on chain: every
+ * `ChallengeRegistered` event's finalizesAt minus the timestamp of its block (the adjudicator adds the fixed part's
+ * challengeDuration to block.timestamp).
+ */
+export async function registeredDurations(
+  provider: Provider,
+  adjudicator: string,
+  channelIds: string[],
+): Promise<bigint[]> {
+  const contract = Adjudicator__factory.connect(adjudicator, provider);
+  const durations: bigint[] = [];
+  for (const id of channelIds) {
+    for (const event of await contract.queryFilter(contract.filters.ChallengeRegistered(id))) {
+      const block = await provider.getBlock(event.blockNumber);
+      durations.push(event.args.finalizesAt - BigInt(block?.timestamp ?? 0));
+    }
+  }
+  return durations;
+}
