@@ -40,6 +40,13 @@ export const SIM_TIMING = { pollingIntervalMs: 50, confirmations: 1, blockTimeSe
 /** The shortest challenge duration the simulation's clients accept (see PiecepayClient.minChallengeDuration). */
 export const MIN_CHALLENGE_DURATION = 10n;
 
+/**
+ * How long a real wait gives the node, past the time it waited for, to make a block on its own before the bank
+ * sends a transaction to make one (see SimulationChain.advanceTo): more than a public chain's 12-second slot, so
+ * that a chain that makes its own blocks is never sent one.
+ */
+export const POKE_AFTER_MS = 15_000;
+
 /** What each party's fresh account is funded with. */
 export const FUNDING = parseEther("1");
 
@@ -146,7 +153,10 @@ export class SimulationChain {
 
   /**
    * Brings the chain's time to at least `timestamp`: evm_increaseTime and evm_mine where the node allows it,
-   * otherwise a real wait until a block that late exists (the node must produce blocks on its own then).
+   * otherwise a real wait until a block that late exists. A public chain makes a block every 12 s or so; a node
+   * that mines only when a transaction arrives (anvil without --block-time behind an RPC that refuses evm_*) would
+   * never get there on its own: when the wall clock has waited out the difference and `POKE_AFTER_MS`
+   * more and the chain still has no such block, the bank sends itself 0 ETH (again every `POKE_AFTER_MS`).
    */
   async advanceTo(timestamp: bigint): Promise<void> {
     const now = await this.now();
@@ -156,7 +166,16 @@ export class SimulationChain {
       await this.send("evm_mine", []);
       return;
     }
-    while ((await this.now()) < timestamp) await this.sleep(500);
+    let pokeAt = Date.now() + Number(timestamp - now) * 1000 + POKE_AFTER_MS;
+    while ((await this.now()) < timestamp) {
+      if (Date.now() < pokeAt) {
+        await this.sleep(500);
+        continue;
+      }
+      const tx = await this.bank.sendTransaction({ to: await this.bank.getAddress(), value: 0n });
+      await tx.wait();
+      pokeAt = Date.now() + POKE_AFTER_MS;
+    }
   }
 
   sleep(ms: number): Promise<void> {

@@ -2,7 +2,7 @@
 // contracts, the real SDK and real signatures (and real torrent traffic where the story is about torrenting), each
 // followed by a report: balances before and after, every transaction with its gas, the time to settle and the
 // invariants checked. The library is client/simulate/.
-import { MIN_CHALLENGE_DURATION, SimulationChain } from "../../simulate/context.js";
+import { MIN_CHALLENGE_DURATION, POKE_AFTER_MS, SimulationChain } from "../../simulate/context.js";
 import { json, markdown } from "../../simulate/report.js";
 import { exitStatus, runSimulation, selectScenarios } from "../../simulate/runner.js";
 import { SCENARIOS } from "../../simulate/scenarios/index.js";
@@ -18,8 +18,9 @@ export const simulate: Command = {
     "in-process EVM, contracts deployed afresh) or, with --rpc, on any node with a deployment record (the parties",
     "are fresh accounts funded from --key or --keystore, else from the node's first unlocked account). Where the",
     "node cannot move its clock (evm_increaseTime), the simulation really waits out each challenge: set",
-    "--challenge-duration short. The scenarios about torrenting move real torrent traffic between webtorrent peers",
-    "over loopback.",
+    "--challenge-duration short. The node must then make blocks on its own, as a public chain does; one that mines",
+    `only when a transaction arrives is sent 0 ETH from the funding account once a wait is ${POKE_AFTER_MS / 1000} s overdue. The`,
+    "scenarios about torrenting move real torrent traffic between webtorrent peers over loopback.",
     "",
     "Scenarios:",
     ...SCENARIOS.map((s) => `  ${s.id} ${s.name.padEnd(20)}${s.title}`),
@@ -42,7 +43,8 @@ export const simulate: Command = {
     "piecepay simulate all",
     "piecepay simulate 5 --json",
     "piecepay simulate stale-challenge watcher-offline",
-    "piecepay simulate all --rpc http://127.0.0.1:8545 --challenge-duration 12",
+    "piecepay simulate all --rpc http://127.0.0.1:8545 --challenge-duration 120",
+    "PIECEPAY_KEY=0x... piecepay simulate 2 5 --rpc https://rpc.example --challenge-duration 10",
     "npm run simulate",
   ],
 

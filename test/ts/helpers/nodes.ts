@@ -1,7 +1,8 @@
 // Local chains as child processes for the tests: anvil (an independent node; with --block-time, blocks are not
 // mined on demand, like a public testnet) and `hardhat node`, each in its own process group so that stop() ends
-// the wrapper and the node it starts.
+// the wrapper and the node it starts; and a proxy that makes a local node answer like a public RPC.
 import { type ChildProcess, spawn } from "node:child_process";
+import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import path from "node:path";
 
@@ -76,4 +77,67 @@ export async function startNode(script: string, args: (port: number) => string[]
 /** Starts anvil with `args` (e.g. ["--chain-id", "11155111", "--block-time", "1"]) on a free port. */
 export function startAnvil(args: string[] = []): Promise<LocalNode> {
   return startNode(ANVIL, (port) => ["--port", String(port), "--silent", ...args]);
+}
+
+/** What a public RPC does not serve: time travel and node control, and anything that needs a key held by the node. */
+const NOT_PUBLIC = /^(evm_|anvil_|hardhat_|personal_|eth_sendTransaction$|eth_sign)/;
+
+/**
+ * A JSON-RPC proxy in front of `target` that answers like a public testnet's RPC: evm_*, anvil_* and hardhat_*
+ * methods (and the signing ones: the node holds no key of ours) get the JSON-RPC error -32601 "method not found",
+ * eth_accounts is empty, everything else is forwarded as is. Batches are answered element by element. `refused`
+ * lists the methods it refused, in order.
+ */
+export async function startPublicRpcProxy(target: string): Promise<LocalNode & { refused: string[] }> {
+  const refused: string[] = [];
+  interface Call {
+    jsonrpc: "2.0";
+    id: number | string | null;
+    method: string;
+    params?: unknown[];
+  }
+  const answer = async (call: Call): Promise<unknown> => {
+    if (NOT_PUBLIC.test(call.method)) {
+      refused.push(call.method);
+      return {
+        jsonrpc: "2.0",
+        id: call.id,
+        error: { code: -32601, message: `the method ${call.method} does not exist/is not available` },
+      };
+    }
+    if (call.method === "eth_accounts") return { jsonrpc: "2.0", id: call.id, result: [] };
+    const response = await fetch(target, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(call),
+    });
+    return response.json();
+  };
+  const server = createHttpServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on("data", (chunk: Buffer) => chunks.push(chunk));
+    request.on("end", async () => {
+      let body: string;
+      try {
+        const parsed = JSON.parse(Buffer.concat(chunks).toString()) as Call | Call[];
+        body = JSON.stringify(Array.isArray(parsed) ? await Promise.all(parsed.map(answer)) : await answer(parsed));
+      } catch (error) {
+        body = JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32603, message: String(error) } });
+      }
+      response.writeHead(200, { "content-type": "application/json" });
+      response.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    refused,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
 }
