@@ -21,6 +21,9 @@ interface BitFieldLike {
 /** The default cap of the credit window, in pieces (see PaidLeecherOptions.maxWindow). */
 export const DEFAULT_MAX_WINDOW = 256;
 
+/** The default number of failed pieces after which a seeder is banned (see PaidLeecherOptions.banAfterFailures). */
+export const DEFAULT_BAN_AFTER_FAILURES = 2;
+
 /** Settings of a paying leecher. */
 export interface PaidLeecherOptions {
   client: PiecepayClient;
@@ -40,6 +43,13 @@ export interface PaidLeecherOptions {
   maxWindow?: number;
   /** How long to wait for a seeder's close before giving up on it (default 60 s). */
   closeTimeoutMs?: number;
+  /**
+   * A seeder that sent a block of a piece that fails its hash is dropped at once (not paid for the piece, its
+   * channel closed at what it delivered); after this many such pieces (default 2) it is banned: never paid or
+   * used again. One failure can be a seeder's passing disk error; a second is a pattern, and each reconnection
+   * costs us a new channel and up to one credit window.
+   */
+  banAfterFailures?: number;
   /**
    * The challenge duration of the channels we open, in seconds (default: the SDK's, twice the client's
    * minChallengeDuration). A seeder refuses one shorter than its own client's minimum.
@@ -81,7 +91,9 @@ export class PaidLeecher extends EventEmitter {
    * so a piece is never paid twice. Without this, webtorrent's hot-swapping would split pieces between seeders.
    */
   readonly owners = new Map<number, Wire>();
-  /** Seeders (address:port and peer id) that sent a piece that failed its hash: never paid or used again. */
+  /** Failed pieces per seeder (address:port and peer id), counted for each sender of a block of the piece. */
+  readonly failures = new Map<string, number>();
+  /** Seeders (address:port and peer id) with banAfterFailures failed pieces: never paid or used again. */
   readonly banned = new Set<string>();
   torrent: Torrent | undefined;
 
@@ -307,7 +319,7 @@ class LeecherPeer implements PeerSession {
 
   onHandshake(handshake: PaidHandshake | undefined): void {
     if (this.#leecher.banned.has(this.stats().peer) || this.#leecher.banned.has(this.wire.peerId ?? "")) {
-      this.#link.drop("this peer sent a piece that failed verification");
+      this.#link.drop("this peer is banned: it sent pieces that failed verification");
       return;
     }
     if (!handshake?.offer) return; // a plain peer: plain BitTorrent
@@ -403,12 +415,23 @@ class LeecherPeer implements PeerSession {
   }
 
   onBadPiece(index: number): void {
-    this.#leecher.banned.add(this.stats().peer);
-    if (this.wire.peerId) this.#leecher.banned.add(this.wire.peerId);
-    this.onProtocolError(new Error(`piece ${index} from this seeder failed verification: not paid, peer dropped`));
+    const { failures, banned } = this.#leecher;
+    const keys = [this.stats().peer, ...(this.wire.peerId ? [this.wire.peerId] : [])];
+    // The larger count of the two keys: a seeder that reconnects from another port is still known by its peer id.
+    const count = Math.max(...keys.map((key) => failures.get(key) ?? 0)) + 1;
+    for (const key of keys) failures.set(key, count);
+    const limit = this.#leecher.options.banAfterFailures ?? DEFAULT_BAN_AFTER_FAILURES;
+    if (count >= limit) for (const key of keys) banned.add(key);
+    const verdict =
+      count >= limit ? `banned after ${count} failed pieces` : `peer dropped (failure ${count} of ${limit})`;
+    this.onProtocolError(new Error(`piece ${index} from this seeder failed verification: not paid, ${verdict}`));
   }
 
-  /** Keeps the vouchers at (delivered + window) pieces, within the deposit; one voucher at a time, in order. */
+  /**
+   * Tops the vouchers up to (delivered + window) pieces, within the deposit, once the credit ahead has fallen to
+   * half a window: one voucher per half window rather than one per piece (each costs the seeder a durable write
+   * before it serves on), while never more than one window is at risk. One voucher at a time, in order.
+   */
   #payAhead(): void {
     const offer = this.#offer;
     const id = this.#channelId;
@@ -418,6 +441,8 @@ class LeecherPeer implements PeerSession {
       const target = BigInt(this.#delivered + this.#window) * offer.pricePerPiece;
       const capped = target < this.#deposit ? target : this.#deposit;
       if (capped <= this.#paid) return;
+      const ahead = this.#creditPieces - this.#delivered;
+      if (capped < this.#deposit && ahead > Math.floor(this.#window / 2)) return;
       const voucher = await this.#leecher.options.client.pay(id, capped - this.#paid);
       this.#paid = voucher.amount;
       this.#creditPieces = Number(this.#paid / offer.pricePerPiece);
