@@ -30,7 +30,7 @@ Paid vs unpaid webtorrent on Hardhat's in-process chain, over TCP loopback, meas
   3. one seeder -> --leechers N (default 20) at once, a file of --swarm-size MiB (default 32): aggregate MiB/s
      unpaid and paid, ratio (target >= 0.8)
 --piece sets the piece length in KiB (default 256); --runs how many times 1 and 3 run, unpaid and paid in turn
-(default 3; the median counts); --max-window the paying leecher's maxWindow (default: the leecher's own, 32 pieces).
+(default 3; the median counts); --max-window the paying leecher's maxWindow (default: the leecher's own, 256 pieces).
 --json prints one JSON object with every figure, the targets and whether each is met.`;
 
 const { values } = parseArgs({

@@ -8,7 +8,7 @@ import type { Wire } from "bittorrent-protocol";
 import type { Torrent } from "webtorrent";
 import type { ChannelProposal, PiecepayClient } from "../../sdk/index.js";
 import type { PaidHandshake, PaidMessage } from "../wire/messages.js";
-import { handshakeFor, type PeerLink, type PeerSession, paidExtension } from "./extension.js";
+import { handshakeFor, type PeerLink, type PeerSession, paidExtension, sendWithoutDelay } from "./extension.js";
 
 /** The parts of a BitField that bittorrent-protocol and webtorrent use on `wire.peerPieces`. */
 interface BitFieldLike {
@@ -36,8 +36,8 @@ export interface PaidLeecherOptions {
   /**
    * Pieces paid ahead at first (default 2) and at most (default 256): the most ever at risk per seeder is
    * maxWindow x price. The window doubles with each verified piece; it must cover what webtorrent keeps in flight
-   * (about half a second of data) or payment, not the network, sets the pace: 32 pieces of 256 KiB gave 0.55x
-   * unpaid throughput on loopback, 256 gave 0.89x (npm run bench).
+   * or payment, not the network, sets the pace: with pieces of 256 KiB on loopback, 16 gave 0.77x unpaid
+   * throughput, 64 gave 0.80x and 256 gave 0.92x (npm run bench:client -- --max-window N, one run each).
    */
   initialWindow?: number;
   maxWindow?: number;
@@ -108,6 +108,7 @@ export class PaidLeecher extends EventEmitter {
       payer: this.options.client.address,
     });
     torrent.on("wire", (wire: Wire) => {
+      sendWithoutDelay(torrent, wire);
       wire.on("piece", (index: number) => this.#onBlock(index, wire));
       wire.use(
         paidExtension(ours, (link) => {

@@ -7,7 +7,7 @@ import type { Wire } from "bittorrent-protocol";
 import type { Torrent } from "webtorrent";
 import { type ChannelProposal, fundingState, type PiecepayClient, splitOutcome } from "../../sdk/index.js";
 import type { PaidHandshake, PaidMessage } from "../wire/messages.js";
-import { handshakeFor, type PeerLink, type PeerSession, paidExtension } from "./extension.js";
+import { handshakeFor, type PeerLink, type PeerSession, paidExtension, sendWithoutDelay } from "./extension.js";
 
 /** Settings of a paid seeder. */
 export interface PaidSeederOptions {
@@ -60,6 +60,7 @@ export class PaidSeeder extends EventEmitter {
       },
     });
     torrent.on("wire", (wire: Wire) => {
+      sendWithoutDelay(torrent, wire);
       wire.use(
         paidExtension(ours, (link) => {
           const peer = new SeederPeer(this, link);
