@@ -19,8 +19,8 @@ export const get: Command = {
     "deposit from --budget (the most this command ever deposits in all); vouchers are paid ahead of requests",
     "inside a credit window that starts at 2 pieces and doubles with each verified piece (at most --max-window), so at most",
     "one window is ever at risk per seeder. A piece counts only once its hash verifies; a seeder whose piece fails",
-    "is not paid for it and is dropped. At the end every channel is closed at what its seeder delivered and the",
-    "rest of the deposit comes back. Free peers work as in plain BitTorrent.",
+    "is not paid for it and is dropped, and banned at its second such piece. At the end every channel is closed",
+    "at what its seeder delivered and the rest of the deposit comes back. Free peers work as in plain BitTorrent.",
   ].join("\n"),
   positionals: true,
   options: {
