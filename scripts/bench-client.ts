@@ -1,6 +1,7 @@
 // What paying per piece costs a torrent client, measured in this one run on Hardhat's in-process chain, with real
 // webtorrent peers over TCP loopback, real signatures (local wallets, as the CLI uses) and real SQLite stores on disk:
-//   1. one seeder -> one leecher, the same file unpaid and paid: MiB/s each and their ratio (target >= 0.9);
+//   1. one seeder -> one leecher, the same file unpaid and paid: MiB/s each and their ratio (target >= 0.9); also
+//      unpaid with TCP_NODELAY (as paid wires send), a reference for what that setting alone is worth;
 //   2. from adding the torrent on a leecher (seeder already running) to its first verified paid piece, channel
 //      opening included (target <= 500 ms), with the SDK's polling at POLL_MS and once at its default (4 s);
 //   3. one seeder -> N leechers at once, unpaid and paid: aggregate MiB/s and their ratio (target >= 0.8).
@@ -15,7 +16,7 @@ import { parseArgs } from "node:util";
 import { NonceManager, parseEther, Wallet, ZeroAddress } from "ethers";
 import { network } from "hardhat";
 import WebTorrent, { type Torrent } from "webtorrent";
-import { LOOPBACK_ONLY } from "../client/session/extension.js";
+import { LOOPBACK_ONLY, sendWithoutDelay } from "../client/session/extension.js";
 import { PaidLeecher } from "../client/session/leecher.js";
 import { PaidSeeder } from "../client/session/seeder.js";
 import { PiecepayClient, SqliteChannelStore } from "../sdk/index.js";
@@ -25,7 +26,8 @@ const USAGE = `Usage: npm run bench:client -- [--json] [--size MiB] [--leechers 
                               [--runs N] [--max-window PIECES]
 
 Paid vs unpaid webtorrent on Hardhat's in-process chain, over TCP loopback, measured in one run:
-  1. one seeder -> one leecher, a file of --size MiB (default 256): MiB/s unpaid and paid, ratio (target >= 0.9)
+  1. one seeder -> one leecher, a file of --size MiB (default 256): MiB/s unpaid and paid, ratio (target >= 0.9);
+     also unpaid with TCP_NODELAY (as paid wires send), for reference
   2. adding a torrent -> first verified paid piece, channel opening included (target <= 500 ms)
   3. one seeder -> --leechers N (default 20) at once, a file of --swarm-size MiB (default 32): aggregate MiB/s
      unpaid and paid, ratio (target >= 0.8)
@@ -178,7 +180,12 @@ interface Seeding {
 }
 
 /** Seeds the file at `path`, paid through a PaidSeeder when `payee` is given, else as plain BitTorrent. */
-async function seed(path: string, payee?: PiecepayClient): Promise<Seeding> {
+/** Unpaid wires with TCP_NODELAY, as paid wires have: a reference that shows what that setting alone is worth. */
+function withoutDelay(torrent: Torrent): void {
+  torrent.on("wire", (wire) => sendWithoutDelay(torrent, wire));
+}
+
+async function seed(path: string, payee?: PiecepayClient, noDelay = false): Promise<Seeding> {
   const client = new WebTorrent(NO_DISCOVERY);
   clients.add(client);
   const seeder = payee
@@ -189,6 +196,7 @@ async function seed(path: string, payee?: PiecepayClient): Promise<Seeding> {
   const torrent = await new Promise<Torrent>((resolve) => {
     const t = client.seed(path, { announce: [], pieceLength: PIECE }, resolve);
     seeder?.attach(t);
+    if (noDelay) withoutDelay(t);
   });
   if (!client.address()) await once(client, "listening");
   const port = client.address()?.port ?? client.torrentPort;
@@ -204,7 +212,7 @@ interface Leeching {
 }
 
 /** Adds `seeding`'s torrent to a fresh client that connects to the seeder only; pays when `payer` is given. */
-function leech(seeding: Seeding, payer?: PiecepayClient): Leeching {
+function leech(seeding: Seeding, payer?: PiecepayClient, noDelay = false): Leeching {
   const client = new WebTorrent(NO_DISCOVERY);
   clients.add(client);
   const out = mkdtempSync(join(dir, "out-"));
@@ -220,6 +228,7 @@ function leech(seeding: Seeding, payer?: PiecepayClient): Leeching {
       })
     : undefined;
   leecher?.attach(torrent);
+  if (noDelay) withoutDelay(torrent);
   leecher?.on("warning", (error: Error) => warn("leecher", error));
   torrent.on("infoHash", () => torrent.addPeer(`127.0.0.1:${seeding.port}`));
   const since = () => Math.round((performance.now() - start) * 10) / 10;
@@ -260,11 +269,11 @@ const mibps = (mib: number, ms: number) => Math.round((mib / (ms / 1000)) * 10) 
 const ratio = (a: number, b: number) => Math.round((a / b) * 1000) / 1000;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** One seeder -> one leecher of a `mib` MiB file; paid when `paid`. */
-async function single(path: string, mib: number, paid: boolean) {
-  const seeding = await seed(path, paid ? await sdk(await wallet()) : undefined);
+/** One seeder -> one leecher of a `mib` MiB file; paid when `paid`; unpaid with TCP_NODELAY when `noDelay`. */
+async function single(path: string, mib: number, paid: boolean, noDelay = false) {
+  const seeding = await seed(path, paid ? await sdk(await wallet()) : undefined, noDelay);
   const vouchers = { sent: 0 };
-  const leeching = leech(seeding, paid ? await sdk(await wallet()) : undefined);
+  const leeching = leech(seeding, paid ? await sdk(await wallet()) : undefined, noDelay);
   leeching.leecher?.on("paid", () => vouchers.sent++);
   const ms = await leeching.marks.done;
   const firstPieceMs = leeching.marks.firstPiece;
@@ -340,10 +349,14 @@ async function measure() {
   await firstPiece(smallFile, 1, POLL_MS);
 
   const unpaid1: Array<Measured<typeof single>> = [];
+  const noDelay1: Array<Measured<typeof single>> = [];
   const paid1: Array<Measured<typeof single>> = [];
   for (let i = 1; i <= RUNS; i++) {
-    progress(`1. one seeder -> one leecher, ${SIZE_MIB} MiB, unpaid then paid (run ${i} of ${RUNS})`);
+    progress(
+      `1. one seeder -> one leecher, ${SIZE_MIB} MiB, unpaid, unpaid with TCP_NODELAY, paid (run ${i} of ${RUNS})`,
+    );
     unpaid1.push(await withPeakRss(() => single(bigFile, SIZE_MIB, false)));
+    noDelay1.push(await withPeakRss(() => single(bigFile, SIZE_MIB, false, true)));
     paid1.push(await withPeakRss(() => single(bigFile, SIZE_MIB, true)));
   }
 
@@ -360,7 +373,7 @@ async function measure() {
     paid3.push(await withPeakRss(() => swarm(swarmFile, SWARM_MIB, LEECHERS, true)));
   }
 
-  const single1 = { unpaid: summary(unpaid1), paid: summary(paid1) };
+  const single1 = { unpaid: summary(unpaid1), unpaidNoDelay: summary(noDelay1), paid: summary(paid1) };
   const swarm3 = { unpaid: summary(unpaid3), paid: summary(paid3) };
   const singleRatio = ratio(single1.paid.mibps, single1.unpaid.mibps);
   const firstMs = first.map((s) => s.firstPiece);
@@ -377,6 +390,7 @@ async function measure() {
       sizeMiB: SIZE_MIB,
       ...single1,
       ratio: singleRatio,
+      ratioToUnpaidNoDelay: ratio(single1.paid.mibps, single1.unpaidNoDelay.mibps),
       target: TARGETS.singleRatio,
       met: singleRatio >= TARGETS.singleRatio,
     },
@@ -429,10 +443,16 @@ if (values.json) {
     `   unpaid                                  ${row(s.unpaid.mibps, s.unpaid.seconds, s.unpaid.peakRssMiB)}`,
   );
   console.log(
+    `   unpaid, TCP_NODELAY (reference)         ${row(s.unpaidNoDelay.mibps, s.unpaidNoDelay.seconds, s.unpaidNoDelay.peakRssMiB)}`,
+  );
+  console.log(
     `   paid (${String(s.paid.vouchers).padStart(4)} vouchers)                   ${row(s.paid.mibps, s.paid.seconds, s.paid.peakRssMiB)}`,
   );
   console.log(
     `   paid / unpaid: ${s.ratio} (target >= ${s.target}: ${verdict(s.met)}); runs, MiB/s: unpaid ${s.unpaid.runsMiBps.join(", ")}; paid ${s.paid.runsMiBps.join(", ")}`,
+  );
+  console.log(
+    `   paid / unpaid with TCP_NODELAY: ${s.ratioToUnpaidNoDelay}; runs, MiB/s: ${s.unpaidNoDelay.runsMiBps.join(", ")}`,
   );
   console.log("");
   console.log(`2. add -> first verified paid piece (channel opened on chain), ${f.trials} fresh leechers`);

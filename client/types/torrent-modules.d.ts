@@ -26,6 +26,10 @@ declare module "bittorrent-protocol" {
       callback: (error: Error | null, block?: Uint8Array) => void,
     ): unknown;
     peerPieces: { get(index: number): boolean };
+    /** Our requests in flight to this peer. */
+    requests: unknown[];
+    /** Bytes per second received from this peer, lately. */
+    downloadSpeed(): number;
     destroy(error?: Error): void;
     _onRequest(index: number, offset: number, length: number): void;
   }
@@ -65,6 +69,8 @@ declare module "webtorrent" {
     bitfield?: { get(index: number): boolean };
     /** webtorrent's scheduler: asks the wires for pieces again (internal, but stable across 1.x-3.x). */
     _update?(): void;
+    /** webtorrent's scheduler for one wire: tops up its requests from the pieces it may ask it for (internal). */
+    _updateWire?(wire: Wire): unknown;
     destroy(options?: { destroyStore?: boolean }, callback?: (error?: Error) => void): void;
   }
   export interface WebTorrentOptions {

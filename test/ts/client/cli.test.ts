@@ -429,14 +429,18 @@ describe("piecepay CLI", function () {
       await node?.stop();
     });
 
-    it("a paid seeder and a paying leecher: the file arrives, the seeder earns price x pieces, to the wei", async function () {
+    /**
+     * `piecepay seed` and `piecepay get` as two processes: the file arrives and the seeder earns price x pieces, to
+     * the wei. `find` says how the leecher finds the seeder: given its address, or through a tracker.
+     */
+    async function seedAndGet(find: { announce: string } | "peer", seederIndex: number, leecherIndex: number) {
       const file = path.join(scratch(), "song.bin");
       const data = randomBytes(2 * 1024 * 1024);
       writeFileSync(file, data);
-      const seeder = key(3);
-      const leecher = key(4);
-      const seederDir = path.join(dataDir, "seeder");
-      const leecherDir = path.join(dataDir, "leecher");
+      const seeder = key(seederIndex);
+      const leecher = key(leecherIndex);
+      const seederDir = path.join(dataDir, `seeder-${seederIndex}`);
+      const leecherDir = path.join(dataDir, `leecher-${leecherIndex}`);
       for (const dir of [seederDir, leecherDir]) {
         mkdirSync(path.join(dir, "deployments"), { recursive: true });
         writeFileSync(
@@ -446,6 +450,7 @@ describe("piecepay CLI", function () {
       }
       const before = await Promise.all([seeder, leecher].map((w) => provider.getBalance(w.address)));
       const start = await provider.getBlockNumber();
+      const announce = find === "peer" ? [] : ["--announce", find.announce];
       const seeding = await startCli([
         "seed",
         file,
@@ -453,6 +458,7 @@ describe("piecepay CLI", function () {
         "0.001",
         "--piece-length",
         "64",
+        ...announce,
         "--key",
         seeder.privateKey,
         "--rpc",
@@ -463,6 +469,7 @@ describe("piecepay CLI", function () {
       try {
         expect(seeding.ready).to.include({ event: "seeding", pieces: 32 });
         const out = scratch();
+        const direct = find === "peer" ? ["--peer", `127.0.0.1:${seeding.ready.port}`] : [];
         const got = await cli([
           "get",
           String(seeding.ready.torrent),
@@ -472,8 +479,7 @@ describe("piecepay CLI", function () {
           "1",
           "--out",
           out,
-          "--peer",
-          `127.0.0.1:${seeding.ready.port}`,
+          ...direct,
           "--key",
           leecher.privateKey,
           "--rpc",
@@ -493,6 +499,21 @@ describe("piecepay CLI", function () {
       } finally {
         seeding.child.kill("SIGINT");
         await seeding.exited;
+      }
+    }
+
+    it("a paid seeder and a paying leecher: the file arrives, the seeder earns price x pieces, to the wei", async function () {
+      await seedAndGet("peer", 3, 4);
+    });
+
+    it("the leecher finds the seeder through `piecepay tracker` alone (no --peer): the same file and payments", async function () {
+      const tracker = await startCli(["tracker", "--port", String(await freePort())]);
+      try {
+        const [announce] = (tracker.ready as { announce: string[] }).announce;
+        await seedAndGet({ announce }, 5, 6);
+      } finally {
+        tracker.child.kill("SIGINT");
+        await tracker.exited;
       }
     });
   });
