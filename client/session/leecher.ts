@@ -171,7 +171,7 @@ export class PaidLeecher extends EventEmitter {
     if (!updateWire) return;
     torrent._updateWire = (wire: Wire) => {
       const peer = this.#byWire.get(wire);
-      if (!peer || !peer.paid) return updateWire(wire);
+      if (!peer?.paid) return updateWire(wire);
       if (peer.scanIsFutile && wire.requests.length > 0 && !wire.peerChoking) return undefined;
       const result = updateWire(wire);
       // Webtorrent wants at least half a second of blocks in flight (its PIPELINE_MIN_DURATION); fewer after a
