@@ -39,8 +39,8 @@ export interface PaidLeecherOptions {
   /**
    * Pieces paid ahead at first (default 2) and at most (default 256): the most ever at risk per seeder is
    * maxWindow x price. The window doubles with each verified piece; it must cover what webtorrent keeps in flight
-   * or payment, not the network, sets the pace: with pieces of 256 KiB on loopback, 16 gave 0.77x unpaid
-   * throughput, 64 gave 0.80x and 256 gave 0.92x (npm run bench:client -- --max-window N, one run each).
+   * or payment, not the network, sets the pace: with pieces of 256 KiB on loopback, 16 gave 0.92x unpaid
+   * throughput, 64 gave 1.03x to 1.11x and 256 gave 1.15x (npm run bench:client -- --max-window N).
    */
   initialWindow?: number;
   maxWindow?: number;
