@@ -79,6 +79,32 @@ describe("paid torrenting end to end", function () {
     expect(before[0] - after[0]).to.equal(paidOut + gas[0]);
   });
 
+  it("a seeder priced above the leecher's maximum is neither paid nor used: no channel, no deposit, nothing served", async function () {
+    const data = randomBytes(2 * 1024 * 1024);
+    const start = await ethers.provider.getBlockNumber();
+    const before = await Promise.all([f.alice, f.bob, f.carol].map((s) => ethers.provider.getBalance(s.address)));
+    const cheap = await net.seed(f.bob, data);
+    const dear = await net.seed(f.carol, data, { price: PRICE + 1n });
+    const { torrent, leecher } = await leech(f.alice, cheap.torrent.torrentFile, [dear.port, cheap.port]);
+    await new Promise<void>((resolve) => torrent.once("done", () => resolve()));
+    const settled = await leecher.settle();
+    const pieces = cheap.torrent.pieces.length;
+    expect(settled).to.have.length(1);
+    expect(settled[0]).to.deep.include({ delivered: pieces, closed: true });
+    expect(dear.seeder.stats()).to.deep.include({ paid: 0n, served: 0 });
+    expect(dear.seeder.stats().peers.every((p) => p.channelId === undefined)).to.equal(true);
+    expect(cheap.seeder.stats().served).to.equal(pieces);
+    expect(torrent.wires.some((w) => w.remotePort === dear.port)).to.equal(false); // dropped at its handshake
+    const gas = await Promise.all(
+      [f.alice, f.bob, f.carol].map((s) => gasSpentSince(ethers.provider, s.address, start)),
+    );
+    const after = await Promise.all([f.alice, f.bob, f.carol].map((s) => ethers.provider.getBalance(s.address)));
+    expect(before[0] - after[0]).to.equal(BigInt(pieces) * PRICE + gas[0]);
+    expect(after[1] - before[1]).to.equal(BigInt(pieces) * PRICE - gas[1]);
+    expect(after[2]).to.equal(before[2]); // the dear seeder: not a wei, not a transaction
+    expect(gas[2]).to.equal(0n);
+  });
+
   it("one seeder, two leechers: each leecher pays exactly for its own download", async function () {
     const data = randomBytes(3 * 1024 * 1024);
     const start = await ethers.provider.getBlockNumber();
