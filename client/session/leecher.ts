@@ -124,8 +124,8 @@ export class PaidLeecher extends EventEmitter {
       );
     });
     // A seeder is owed for each piece of which it sent us at least one block, once the piece verifies (the seeder
-    // counts the same way, on its side): so a piece split between two seeders pays both, and each exactly for
-    // what it served.
+    // counts the same way, on its side). Each piece is given to one paid seeder, and only that seeder's blocks
+    // count (see #onBlock), so each is paid exactly for what it served and no piece is paid twice.
     torrent.on("verified", (index: number) => {
       this.#verified.add(index);
       const senders = this.contributors.get(index) ?? new Set<Wire>();
@@ -140,11 +140,25 @@ export class PaidLeecher extends EventEmitter {
       const index = Number(failed[1]);
       const senders = this.contributors.get(index) ?? new Set();
       this.contributors.delete(index);
-      for (const wire of senders) this.#peerOf(wire)?.onBadPiece(index);
+      // Webtorrent already threw the piece's blocks away. Its sender is known when only one paid seeder sent
+      // blocks of it (the rule: see #onBlock and discardUnverified); otherwise nobody is blamed.
+      if (senders.size === 1) for (const wire of senders) this.#peerOf(wire)?.onBadPiece(index);
+      else if (senders.size > 1) {
+        this.emit(
+          "warning",
+          new Error(`piece ${index} failed verification; ${senders.size} seeders sent it: none blamed`),
+        );
+      }
     });
   }
 
+  /**
+   * Counts a block toward what its sender delivered. Only the paid seeder the piece was given to counts: a block
+   * nobody asked for is thrown away by webtorrent and earns nothing (a seeder that sent one byte of every piece
+   * would otherwise be paid for all of them), and blocks from plain peers are free.
+   */
   #onBlock(index: number, wire: Wire): void {
+    if (this.owners.get(index) !== wire) return;
     const senders = this.contributors.get(index) ?? new Set<Wire>();
     this.contributors.set(index, senders);
     if (senders.has(wire)) return;
@@ -174,9 +188,11 @@ export class PaidLeecher extends EventEmitter {
       if (!peer?.paid) return updateWire(wire);
       if (peer.scanIsFutile && wire.requests.length > 0 && !wire.peerChoking) return undefined;
       const result = updateWire(wire);
-      // Webtorrent wants at least half a second of blocks in flight (its PIPELINE_MIN_DURATION); fewer after a
-      // scan means the scan found nothing more to ask for.
-      const wanted = 2 + Math.ceil((0.5 * wire.downloadSpeed()) / BLOCK_LENGTH);
+      // Webtorrent wants at least half a second of blocks in flight (its PIPELINE_MIN_DURATION), or as many as
+      // the peer's `reqq` allows if that is fewer; fewer after a scan means the scan found nothing more to ask for.
+      const reqq = wire.peerExtendedHandshake?.reqq;
+      const pipeline = 2 + Math.ceil((0.5 * wire.downloadSpeed()) / BLOCK_LENGTH);
+      const wanted = typeof reqq === "number" && reqq > 0 ? Math.min(pipeline, reqq) : pipeline;
       peer.scanIsFutile = !wire.peerChoking && wire.requests.length < wanted;
       return result;
     };
@@ -193,8 +209,23 @@ export class PaidLeecher extends EventEmitter {
   }
 
   #peerOf(wire: Wire): LeecherPeer | undefined {
-    for (const peer of this.peers) if (peer.wire === wire) return peer;
-    return undefined;
+    return this.#byWire.get(wire);
+  }
+
+  /**
+   * Throws away the blocks a paid seeder that left sent of pieces that have not verified, so that the seeder
+   * that finishes such a piece is neither blamed for the other's data if it fails nor paid alongside it.
+   */
+  discardUnverified(wire: Wire): void {
+    const pieces = this.torrent?.pieces as Array<{ length: number } | null> | undefined;
+    if (!pieces) return;
+    for (const [index, senders] of this.contributors) {
+      if (!senders.delete(wire) || this.#verified.has(index)) continue;
+      this.contributors.delete(index);
+      const piece = pieces[index];
+      // As webtorrent does when a piece fails its hash: a fresh piece of the same class and length.
+      if (piece) pieces[index] = new (piece.constructor as new (length: number) => { length: number })(piece.length);
+    }
   }
 
   /** Reserves `amount` of the budget for a channel; false when the budget cannot cover it. */
@@ -250,9 +281,11 @@ class LeecherPeer implements PeerSession {
   constructor(leecher: PaidLeecher, link: PeerLink) {
     this.#leecher = leecher;
     this.#link = link;
-    this.#window = leecher.options.initialWindow ?? 2;
+    // Never more than maxWindow, even at first: at most maxWindow x price is ever at risk.
+    this.#window = Math.min(leecher.options.initialWindow ?? 2, leecher.options.maxWindow ?? DEFAULT_MAX_WINDOW);
     this.#gate(link.wire);
-    link.wire.on("unchoke", () => {
+    // Before webtorrent's own listener, which asks the scheduler for requests at once.
+    link.wire.prependListener("unchoke", () => {
       this.scanIsFutile = false;
     });
   }
@@ -267,6 +300,7 @@ class LeecherPeer implements PeerSession {
   #gate(wire: Wire): void {
     const owners = this.#leecher.owners;
     wire.once("close", () => {
+      if (this.#offer) this.#leecher.discardUnverified(wire);
       // Pieces this seeder did not finish may be given to others now.
       for (const [index, owner] of owners) if (owner === wire && !this.#leecher.isVerified(index)) owners.delete(index);
       this.#leecher.regrantAll();
@@ -471,7 +505,9 @@ class LeecherPeer implements PeerSession {
     const limit = this.#leecher.options.banAfterFailures ?? DEFAULT_BAN_AFTER_FAILURES;
     if (count >= limit) for (const key of keys) banned.add(key);
     const verdict =
-      count >= limit ? `banned after ${count} failed pieces` : `peer dropped (failure ${count} of ${limit})`;
+      count >= limit
+        ? `banned after ${count} failed piece${count === 1 ? "" : "s"}`
+        : `peer dropped (failure ${count} of ${limit})`;
     this.onProtocolError(new Error(`piece ${index} from this seeder failed verification: not paid, ${verdict}`));
   }
 

@@ -183,6 +183,13 @@ class SeederPeer implements PeerSession {
     wire.unchoke = () => {
       if (this.#mayServeMore()) unchoke();
     };
+    const choke = wire.choke.bind(wire);
+    wire.choke = () => {
+      choke();
+      // A choke drops the requests we had not answered: the pieces of which we sent nothing give their credit
+      // back, or the leecher, which counts them as not served, would find its credit short of what it paid for.
+      for (const index of this.#admitted) if (!this.#sent.has(index)) this.#admitted.delete(index);
+    };
     const piece = wire.piece.bind(wire);
     wire.piece = (index: number, offset: number, buffer: Uint8Array) => {
       this.#sent.add(index);

@@ -10,6 +10,7 @@ import type { Wire } from "bittorrent-protocol";
 import { expect } from "chai";
 import { ZeroAddress } from "ethers";
 import type { Torrent } from "webtorrent";
+import { PaidSeeder } from "../../../client/session/seeder.js";
 import { encodeMessage, MESSAGE_LENGTHS, MESSAGE_TYPE_IDS } from "../../../client/wire/codec.js";
 import {
   type PaidHandshake,
@@ -204,7 +205,92 @@ describe("hostile peers", function () {
     }
   });
 
+  describe("when a paid seeder sends blocks nobody asked for", function () {
+    it("they earn it nothing: the honest seeder is paid for every piece, the other gets no more than its first window and closes at 0", async function () {
+      const data = randomBytes(16 * PIECE);
+      const start = await ethers.provider.getBlockNumber();
+      const before = await Promise.all([f.alice, f.bob, f.carol].map((s) => balanceOf(s.address)));
+      const honest = await net.seed(f.bob, data);
+      // A paid peer that has none of the file: for every piece we announce, it sends one byte of it, unasked.
+      const client = net.webtorrent();
+      const sly = new PaidSeeder({
+        client: await net.sdkFor(f.carol),
+        pricePerPiece: PRICE,
+        asset: ZeroAddress,
+        enforce: false,
+      });
+      let unasked = 0;
+      const torrent = client.add(honest.torrent.torrentFile, { path: join(net.dir, "sly") });
+      sly.attach(torrent);
+      torrent.on("wire", (wire: Wire) => {
+        wire.on("have", (index: number) => {
+          unasked++;
+          (wire as RawWire)._message(7, [index, 0], new Uint8Array(1));
+        });
+      });
+      await eventually(() => Boolean(client.address()?.port), "the sly peer to listen", 5_000);
+      const slyPort = client.address()?.port as number;
+      const { torrent: got, leecher } = await net.leech(f.alice, honest.torrent.torrentFile, [slyPort, honest.port]);
+      await eventually(() => got.done, "the download to finish", 30_000);
+      const settled = await leecher.settle();
+      const pieces = honest.torrent.pieces.length;
+      expect(unasked).to.be.greaterThan(0);
+      const fromHonest = settled.find((p) => p.channelId === honest.seeder.stats().peers[0]?.channelId);
+      expect(fromHonest).to.deep.include({ delivered: pieces, closed: true });
+      const fromSly = leecher.stats().find((p) => p.channelId && p.channelId !== fromHonest?.channelId);
+      expect(fromSly?.delivered ?? 0).to.equal(0);
+      // It holds only the first window (2 pieces), paid when its channel opened, before any piece: the bound of
+      // what any paid seeder can take without serving. Without the rule it was paid for all 16 pieces.
+      expect(sly.stats().paid).to.be.at.most(2n * PRICE);
+      const gas = await Promise.all(
+        [f.alice, f.bob, f.carol].map((s) => gasSpentSince(ethers.provider, s.address, start)),
+      );
+      const after = await Promise.all([f.alice, f.bob, f.carol].map((s) => balanceOf(s.address)));
+      expect(before[0] - after[0]).to.equal(BigInt(pieces) * PRICE + gas[0]);
+      expect(after[1] - before[1]).to.equal(BigInt(pieces) * PRICE - gas[1]);
+      expect(after[2] - before[2]).to.equal(-gas[2]); // not a wei: only the gas of its own close
+      sly.destroy();
+    });
+  });
+
   describe("when a seeder serves a piece that fails its hash (row 28)", function () {
+    it("the blocks a dropped seeder left in unfinished pieces are thrown away: the honest seeder that finishes them is not blamed", async function () {
+      const data = randomBytes(16 * PIECE);
+      const bad = await net.seed(f.bob, data, { onDisk: true, enforce: false });
+      const honest = await net.seed(f.carol, data);
+      // The bad seeder's disk is bad in the first block of pieces 0 and 1; it sends all of piece 0, and of
+      // piece 1 only that first block: piece 1 is left half-filled with bad data when it is dropped.
+      const onDisk = readFileSync(bad.file as string);
+      onDisk.fill(0xee, 0, 100);
+      onDisk.fill(0xee, PIECE, PIECE + 100);
+      writeFileSync(bad.file as string, onDisk);
+      bad.torrent.on("wire", (wire: Wire) => {
+        const onRequest = wire._onRequest.bind(wire);
+        wire._onRequest = (index, offset, length) => {
+          if (index === 1 && offset > 0) return; // never answered
+          onRequest(index, offset, length);
+        };
+      });
+      const { torrent, leecher, path } = await net.leech(f.alice, bad.torrent.torrentFile, [bad.port], {
+        banAfterFailures: 1,
+        closeTimeoutMs: 300,
+      });
+      const warnings: string[] = [];
+      leecher.on("warning", (e: Error) => warnings.push(e.message));
+      await eventually(() => leecher.banned.has(`127.0.0.1:${bad.port}`), "the bad seeder to be banned");
+      expect(warnings).to.include(
+        "piece 0 from this seeder failed verification: not paid, banned after 1 failed piece",
+      );
+      torrent.addPeer(`127.0.0.1:${honest.port}`);
+      await eventually(() => torrent.done, "the download to finish", 30_000);
+      expect(readFileSync(join(path, "file.bin")).equals(data)).to.equal(true);
+      expect(warnings.filter((w) => /failed verification/.test(w))).to.have.length(1); // piece 1 never failed
+      expect(leecher.banned.has(`127.0.0.1:${honest.port}`)).to.equal(false);
+      const settled = await leecher.settle();
+      const fromHonest = settled.find((p) => p.channelId === honest.seeder.stats().peers[0]?.channelId);
+      expect(fromHonest).to.deep.include({ delivered: 16, closed: true }); // pieces 0 and 1 included
+    });
+
     it("the piece is not counted, the seeder is dropped, banned on its second bad piece, and an honest seeder supplies it intact", async function () {
       const MAX_WINDOW = 4;
       const BAD = 5;

@@ -105,6 +105,21 @@ describe("paid torrenting end to end", function () {
     expect(gas[2]).to.equal(0n);
   });
 
+  it("with --max-window 1, never more than one piece is paid ahead, from the first voucher on", async function () {
+    const data = randomBytes(1024 * 1024);
+    const { torrent: seeded, port } = await seed(f.bob, data);
+    const { torrent, leecher } = await net.leech(f.alice, seeded.torrentFile, [port], { maxWindow: 1 });
+    let mostAhead = 0n;
+    leecher.on("paid", (stats: { paid: bigint; delivered: number }) => {
+      const ahead = stats.paid - BigInt(stats.delivered) * PRICE;
+      if (ahead > mostAhead) mostAhead = ahead;
+    });
+    await new Promise<void>((resolve) => torrent.once("done", () => resolve()));
+    const [settled] = await leecher.settle();
+    expect(settled).to.deep.include({ delivered: seeded.pieces.length, closed: true });
+    expect(mostAhead).to.equal(PRICE);
+  });
+
   it("one seeder, two leechers: each leecher pays exactly for its own download", async function () {
     const data = randomBytes(3 * 1024 * 1024);
     const start = await ethers.provider.getBlockNumber();
