@@ -301,6 +301,9 @@ class LeecherPeer implements PeerSession {
     const owners = this.#leecher.owners;
     wire.once("close", () => {
       if (this.#offer) this.#leecher.discardUnverified(wire);
+      // A peer we never proposed a channel to leaves nothing to settle: forget it (a long download in a public
+      // swarm meets many).
+      if (!this.#proposal) this.#leecher.peers.delete(this);
       // Pieces this seeder did not finish may be given to others now.
       for (const [index, owner] of owners) if (owner === wire && !this.#leecher.isVerified(index)) owners.delete(index);
       this.#leecher.regrantAll();
