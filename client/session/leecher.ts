@@ -96,8 +96,15 @@ export class PaidLeecher extends EventEmitter {
   readonly owners = new Map<number, Wire>();
   /** Failed pieces per seeder (address:port and peer id), counted when it alone sent blocks of the piece. */
   readonly failures = new Map<string, number>();
-  /** Seeders (address:port and peer id) with banAfterFailures failed pieces: never paid or used again. */
-  readonly banned = new Set<string>();
+
+  /** Banned: the seeder (address:port or peer id) sent banAfterFailures failed pieces; never paid or used again. */
+  isBanned(key: string): boolean {
+    return (this.failures.get(key) ?? 0) >= this.banLimit;
+  }
+
+  get banLimit(): number {
+    return this.options.banAfterFailures ?? DEFAULT_BAN_AFTER_FAILURES;
+  }
   torrent: Torrent | undefined;
 
   constructor(options: PaidLeecherOptions) {
@@ -403,7 +410,7 @@ class LeecherPeer implements PeerSession {
   }
 
   onHandshake(handshake: PaidHandshake | undefined): void {
-    if (this.#leecher.banned.has(this.stats().peer) || this.#leecher.banned.has(this.wire.peerId ?? "")) {
+    if (this.#leecher.isBanned(this.stats().peer) || this.#leecher.isBanned(this.wire.peerId ?? "")) {
       this.#link.drop("this peer is banned: it sent pieces that failed verification");
       return;
     }
@@ -500,13 +507,12 @@ class LeecherPeer implements PeerSession {
   }
 
   onBadPiece(index: number): void {
-    const { failures, banned } = this.#leecher;
+    const { failures } = this.#leecher;
     const keys = [this.stats().peer, ...(this.wire.peerId ? [this.wire.peerId] : [])];
     // The larger count of the two keys: a seeder that reconnects from another port is still known by its peer id.
     const count = Math.max(...keys.map((key) => failures.get(key) ?? 0)) + 1;
     for (const key of keys) failures.set(key, count);
-    const limit = this.#leecher.options.banAfterFailures ?? DEFAULT_BAN_AFTER_FAILURES;
-    if (count >= limit) for (const key of keys) banned.add(key);
+    const limit = this.#leecher.banLimit;
     const verdict =
       count >= limit
         ? `banned after ${count} failed piece${count === 1 ? "" : "s"}`
