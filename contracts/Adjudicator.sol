@@ -6,7 +6,10 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {Disputes} from "./Disputes.sol";
 import {IAdjudicator} from "./interfaces/IAdjudicator.sol";
-import {Allocation, ChannelId, FixedPart, SignedVariablePart, SingleAssetExit} from "./interfaces/ChannelTypes.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {
+    Allocation, ChannelId, FixedPart, Registration, SignedVariablePart, SingleAssetExit
+} from "./interfaces/ChannelTypes.sol";
 import {ChannelHashing} from "./libraries/ChannelHashing.sol";
 import {ChannelStatusLib} from "./libraries/ChannelStatusLib.sol";
 import {PayoutLib} from "./libraries/PayoutLib.sol";
@@ -16,39 +19,60 @@ import {PayoutLib} from "./libraries/PayoutLib.sol";
 contract Adjudicator is Disputes, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
-    /// @dev An amount to send to an external address once every state change is done.
-    struct ExternalPayout {
+    /// @dev An amount paid to a destination (an external address or a channel) once every state change is done.
+    struct Payout {
         address asset;
-        address to;
+        bytes32 destination;
         uint256 amount;
     }
 
-    /// @dev asset (address(0) for ETH) => channel => amount. Written only by _setHoldings.
+    /// @dev asset => channel => amount. ERC-20 holdings; for ETH (address(0)), only the ETH credited to a channel
+    /// while its ETH is committed in its fingerprint (the status's lateEth bit says so). An open channel's ETH
+    /// lives in its status. Written only by _setHoldings, _credit and _takeLateEth.
     mapping(address asset => mapping(ChannelId channelId => uint256 amount)) internal _holdings;
 
     /// @inheritdoc IAdjudicator
     function holdings(address asset, ChannelId channelId) external view returns (uint256) {
-        return _holdings[asset][channelId];
+        if (asset != address(0)) return _holdings[asset][channelId];
+        (, uint48 finalizesAt,, uint160 low) = ChannelStatusLib.unpack(_statusOf[channelId]);
+        if (finalizesAt == 0) return low;
+        // A zero fingerprint commits no ETH.
+        if (low == 0) return _holdings[address(0)][channelId];
+        revert EthCommitted(channelId);
     }
 
     /// @inheritdoc IAdjudicator
-    /// @dev Does not read the channel's status: a cold read would cost every deposit 2,100 gas, and the SDK
-    /// checks the status when it reads the holdings for `expectedHeld`.
+    function ethHoldings(ChannelId channelId, Registration calldata registration) external view returns (uint256) {
+        (, uint48 finalizesAt,, uint160 low) = ChannelStatusLib.unpack(_statusOf[channelId]);
+        if (finalizesAt == 0) return low;
+        return _registeredEth(channelId, low, registration) + _holdings[address(0)][channelId];
+    }
+
+    /// @inheritdoc IAdjudicator
+    /// @dev An ERC-20 deposit does not read the channel's status (the SDK checks it); an ETH deposit must, since
+    /// an open channel's ETH lives there.
     function deposit(address asset, ChannelId channelId, uint256 expectedHeld, uint256 amount) external payable {
         if (ChannelHashing.isExternal(ChannelId.unwrap(channelId))) revert DepositToExternalDestination(channelId);
-        uint256 held = _holdings[asset][channelId];
-        if (held != expectedHeld) revert HoldingsChanged(channelId, asset, expectedHeld, held);
-
-        uint256 credited;
         if (asset == address(0)) {
+            uint256 status = _statusOf[channelId];
+            (, uint48 finalizesAt,, uint160 low) = ChannelStatusLib.unpack(status);
+            if (finalizesAt != 0) revert EthCommitted(channelId);
+            if (low != expectedHeld) revert HoldingsChanged(channelId, asset, expectedHeld, low);
             if (msg.value != amount) revert IncorrectEthAmount(msg.value, amount);
-            credited = amount;
-        } else {
-            if (msg.value != 0) revert EthSentWithTokenDeposit(msg.value);
-            credited = _pullToken(IERC20(asset), amount);
+            if (amount == 0) revert ZeroDeposit();
+            uint256 held = low + amount;
+            // The sum stays in the low 160 bits, so adding to the packed status cannot touch the other fields.
+            SafeCast.toUint160(held);
+            _statusOf[channelId] = status + amount;
+            emit HoldingsUpdated(channelId, asset, held);
+            return;
         }
+        uint256 tokenHeld = _holdings[asset][channelId];
+        if (tokenHeld != expectedHeld) revert HoldingsChanged(channelId, asset, expectedHeld, tokenHeld);
+        if (msg.value != 0) revert EthSentWithTokenDeposit(msg.value);
+        uint256 credited = _pullToken(IERC20(asset), amount);
         if (credited == 0) revert ZeroDeposit();
-        _setHoldings(asset, channelId, held + credited);
+        _setHoldings(asset, channelId, tokenHeld + credited);
     }
 
     /// @dev Takes `amount` of `token` from the caller and returns the balance change measured (less than
@@ -74,15 +98,30 @@ contract Adjudicator is Disputes, ReentrancyGuardTransient {
         external
         nonReentrant
     {
-        (ChannelId channelId, bytes32 stateHash,, uint48 turnNumRecord) = _requireConclusion(fixedPart, candidate);
-        uint48 finalizesAt = uint48(block.timestamp);
+        (ChannelId channelId, bytes32 stateHash,, uint48 turnNumRecord, uint256 status) =
+            _requireConclusion(fixedPart, candidate);
+        (, uint48 finalizesAt,, uint160 heldEth) = ChannelStatusLib.unpack(status);
+        // Not finalized (checked above), so a non-zero time is an ongoing challenge, whose ETH is committed.
+        if (finalizesAt != 0) revert ChallengeOngoing(channelId);
+        uint48 concludedAt = uint48(block.timestamp);
         SingleAssetExit[] calldata outcome = candidate.variablePart.outcome;
-        (bytes32 owedHash, ExternalPayout[] memory payouts) =
-            _payOutcome(channelId, outcome, 0, new uint256[](0), true);
-        _statusOf[channelId] =
-            ChannelStatusLib.pack(turnNumRecord, finalizesAt, ChannelStatusLib.fingerprint(stateHash, owedHash));
-        emit Concluded(channelId, finalizesAt);
-        _sendPayouts(payouts);
+        (bool inFull, uint256 ethLeft) = _debitInFull(channelId, outcome, heldEth);
+        if (inFull) {
+            _statusOf[channelId] = ChannelStatusLib.pack(
+                turnNumRecord, concludedAt, false, ChannelStatusLib.fingerprint(stateHash, 0, ethLeft)
+            );
+            emit Concluded(channelId, concludedAt, ethLeft);
+            _payInFull(outcome[0]);
+            return;
+        }
+        bytes32 owedHash;
+        Payout[] memory payouts;
+        (owedHash, ethLeft, payouts) = _payOutcome(channelId, outcome, heldEth, 0, new uint256[](0), true);
+        _statusOf[channelId] = ChannelStatusLib.pack(
+            turnNumRecord, concludedAt, false, ChannelStatusLib.fingerprint(stateHash, owedHash, ethLeft)
+        );
+        emit Concluded(channelId, concludedAt, ethLeft);
+        _pay(payouts);
     }
 
     /// @inheritdoc IAdjudicator
@@ -91,54 +130,131 @@ contract Adjudicator is Disputes, ReentrancyGuardTransient {
         ChannelId channelId,
         bytes32 stateHash,
         SingleAssetExit[] calldata outcome,
+        uint256 heldEth,
         uint256[] calldata indices
     ) external nonReentrant {
         if (assetIndex >= outcome.length) revert InvalidAssetIndex(assetIndex, outcome.length);
-        _transfer(channelId, stateHash, outcome, assetIndex, indices, false);
+        _transfer(channelId, stateHash, outcome, heldEth, assetIndex, indices, false);
     }
 
     /// @inheritdoc IAdjudicator
-    function transferAllAssets(ChannelId channelId, bytes32 stateHash, SingleAssetExit[] calldata outcome)
-        external
-        nonReentrant
-    {
-        _transfer(channelId, stateHash, outcome, 0, new uint256[](0), true);
+    function transferAllAssets(
+        ChannelId channelId,
+        bytes32 stateHash,
+        SingleAssetExit[] calldata outcome,
+        uint256 heldEth
+    ) external nonReentrant {
+        _transfer(channelId, stateHash, outcome, heldEth, 0, new uint256[](0), true);
     }
 
     function _transfer(
         ChannelId channelId,
         bytes32 stateHash,
         SingleAssetExit[] calldata outcome,
+        uint256 heldEth,
         uint256 assetIndex,
         uint256[] memory indices,
         bool allAssets
     ) private {
-        (uint48 turnNumRecord, uint48 finalizesAt) =
-            _requireFinalizedOutcome(channelId, stateHash, ChannelHashing.outcomeHash(outcome));
-        (bytes32 owedHash, ExternalPayout[] memory payouts) =
-            _payOutcome(channelId, outcome, assetIndex, indices, allAssets);
-        _statusOf[channelId] =
-            ChannelStatusLib.pack(turnNumRecord, finalizesAt, ChannelStatusLib.fingerprint(stateHash, owedHash));
-        _sendPayouts(payouts);
+        (uint48 turnNumRecord, uint48 finalizesAt, bool lateEth, uint160 low) =
+            ChannelStatusLib.unpack(_statusOf[channelId]);
+        if (!_isFinalized(finalizesAt)) revert ChannelNotFinalized(channelId);
+        // The hash of an outcome is never zero, so a zero fingerprint (nothing owed or held) matches nothing.
+        if (ChannelStatusLib.fingerprint(stateHash, ChannelHashing.outcomeHash(outcome), heldEth) != low) {
+            revert FingerprintMismatch(channelId);
+        }
+        uint256 ethHeld = lateEth ? heldEth + _takeLateEth(channelId) : heldEth;
+        (bool inFull, uint256 ethLeft) = allAssets ? _debitInFull(channelId, outcome, ethHeld) : (false, 0);
+        bytes32 owedHash;
+        Payout[] memory payouts;
+        if (!inFull) {
+            (owedHash, ethLeft, payouts) = _payOutcome(channelId, outcome, ethHeld, assetIndex, indices, allAssets);
+        }
+        _statusOf[channelId] = ChannelStatusLib.pack(
+            turnNumRecord, finalizesAt, false, ChannelStatusLib.fingerprint(stateHash, owedHash, ethLeft)
+        );
+        if (ethLeft != heldEth) emit HoldingsUpdated(channelId, address(0), ethLeft);
+        if (inFull) _payInFull(outcome[0]);
+        else _pay(payouts);
     }
 
-    /// @dev Effects of paying an outcome: debits the channel, credits destination channels, and lists the
-    /// external payouts to send afterwards. Returns the hash of what is still owed (zero when nothing is).
+    /// @dev The common case of paying out everything: a one-asset outcome whose holdings cover every allocation.
+    /// Debits the channel's token holdings (or works out the ETH left) without building any list in memory, and
+    /// returns true; returns false, having changed nothing, for any other outcome.
+    function _debitInFull(ChannelId channelId, SingleAssetExit[] calldata outcome, uint256 ethHeld)
+        private
+        returns (bool inFull, uint256 ethLeft)
+    {
+        if (outcome.length != 1) return (false, ethHeld);
+        address asset = outcome[0].asset;
+        Allocation[] calldata allocations = outcome[0].allocations;
+        uint256 held = asset == address(0) ? ethHeld : _holdings[asset][channelId];
+        uint256 total;
+        for (uint256 i; i < allocations.length; ++i) {
+            uint256 amount = allocations[i].amount;
+            // A wrapped sum ends below the amount just added; either way the general path pays what it can.
+            unchecked {
+                total += amount;
+            }
+            if (total > held || total < amount) return (false, ethHeld);
+        }
+        // Cannot underflow: total <= held.
+        if (asset == address(0)) return (true, held - total);
+        if (total != 0) _setHoldings(asset, channelId, held - total);
+        return (true, ethHeld);
+    }
+
+    /// @dev Pays each allocation of `exit` its whole amount, after _debitInFull and the status write: the
+    /// credits to channels first, then the sends to external addresses (checks-effects-interactions).
+    function _payInFull(SingleAssetExit calldata exit) private {
+        address asset = exit.asset;
+        Allocation[] calldata allocations = exit.allocations;
+        uint256 count = allocations.length;
+        for (uint256 i; i < count; ++i) {
+            bytes32 destination = allocations[i].destination;
+            uint256 amount = allocations[i].amount;
+            if (amount != 0 && !ChannelHashing.isExternal(destination)) {
+                _credit(asset, ChannelId.wrap(destination), amount);
+            }
+        }
+        for (uint256 i; i < count; ++i) {
+            bytes32 destination = allocations[i].destination;
+            uint256 amount = allocations[i].amount;
+            if (amount != 0 && ChannelHashing.isExternal(destination)) {
+                _send(asset, address(uint160(uint256(destination))), amount);
+            }
+        }
+    }
+
+    /// @dev Effects of paying an outcome on the paying channel: debits its token holdings and works out its ETH
+    /// left from `ethHeld`, and lists the payouts to make once its status is written. Returns the hash of what is
+    /// still owed (zero when nothing is).
     function _payOutcome(
         ChannelId channelId,
         SingleAssetExit[] calldata outcome,
+        uint256 ethHeld,
         uint256 assetIndex,
         uint256[] memory indices,
         bool allAssets
-    ) private returns (bytes32 owedHash, ExternalPayout[] memory payouts) {
+    ) private returns (bytes32 owedHash, uint256 ethLeft, Payout[] memory payouts) {
         uint256 assetCount = outcome.length;
         uint256[][] memory owed = new uint256[][](assetCount);
         bool anythingOwed;
         uint256 payoutCount;
-        payouts = new ExternalPayout[](_allocationCount(outcome));
+        ethLeft = ethHeld;
+        payouts = new Payout[](_allocationCount(outcome));
         for (uint256 a; a < assetCount; ++a) {
             if (allAssets || a == assetIndex) {
-                (owed[a], payoutCount) = _payAsset(channelId, outcome[a], indices, payouts, payoutCount);
+                SingleAssetExit calldata exit = outcome[a];
+                address asset = exit.asset;
+                uint256 held = asset == address(0) ? ethLeft : _holdings[asset][channelId];
+                uint256[] memory paid;
+                uint256 totalPaid;
+                (owed[a], paid, totalPaid) = PayoutLib.compute(held, exit.allocations, indices);
+                // Cannot underflow: PayoutLib pays at most `held`.
+                if (asset == address(0)) ethLeft = held - totalPaid;
+                else if (totalPaid != 0) _setHoldings(asset, channelId, held - totalPaid);
+                payoutCount = _listPayouts(exit, paid, payouts, payoutCount);
             } else {
                 owed[a] = _amounts(outcome[a].allocations);
             }
@@ -151,63 +267,94 @@ contract Adjudicator is Disputes, ReentrancyGuardTransient {
         if (anythingOwed) owedHash = ChannelHashing.outcomeHashMemory(_withAmounts(outcome, owed));
     }
 
-    /// @dev Pays one asset's allocations at `indices` (all if empty): debits the channel, credits destination
-    /// channels at once and appends external payouts to `payouts` from position `payoutCount`.
-    function _payAsset(
-        ChannelId channelId,
+    /// @dev Appends one asset's non-zero payments to `payouts` from position `payoutCount`.
+    function _listPayouts(
         SingleAssetExit calldata exit,
-        uint256[] memory indices,
-        ExternalPayout[] memory payouts,
+        uint256[] memory paid,
+        Payout[] memory payouts,
         uint256 payoutCount
-    ) private returns (uint256[] memory newAmounts, uint256) {
-        address asset = exit.asset;
+    ) private pure returns (uint256) {
         Allocation[] calldata allocations = exit.allocations;
-        uint256 held = _holdings[asset][channelId];
-        uint256[] memory paid;
-        uint256 totalPaid;
-        (newAmounts, paid, totalPaid) = PayoutLib.compute(held, allocations, indices);
-        // Cannot underflow: PayoutLib pays at most `held`.
-        if (totalPaid != 0) _setHoldings(asset, channelId, held - totalPaid);
         for (uint256 i; i < allocations.length; ++i) {
-            if (paid[i] == 0) continue;
-            bytes32 destination = allocations[i].destination;
-            if (ChannelHashing.isExternal(destination)) {
-                payouts[payoutCount++] = ExternalPayout(asset, address(uint160(uint256(destination))), paid[i]);
-            } else {
-                ChannelId target = ChannelId.wrap(destination);
-                _setHoldings(asset, target, _holdings[asset][target] + paid[i]);
-            }
+            if (paid[i] != 0) payouts[payoutCount++] = Payout(exit.asset, allocations[i].destination, paid[i]);
         }
-        return (newAmounts, payoutCount);
+        return payoutCount;
     }
 
-    /// @dev Sends the external payouts. Runs after every state change (checks-effects-interactions), under
-    /// nonReentrant, so a payee that calls back finds the holdings and status already final.
-    function _sendPayouts(ExternalPayout[] memory payouts) private {
+    /// @dev Makes the payouts, after the paying channel's status is written: first the credits to channels
+    /// (so a payout to the paying channel itself sees its new status), then the sends to external addresses
+    /// (checks-effects-interactions, under nonReentrant, so a payee that calls back finds everything final).
+    function _pay(Payout[] memory payouts) private {
         for (uint256 i; i < payouts.length; ++i) {
-            ExternalPayout memory payout = payouts[i];
-            if (payout.asset == address(0)) {
-                address to = payout.to;
-                uint256 amount = payout.amount;
-                bool success;
-                // No return data is copied, so a payee cannot make us pay for a huge return buffer.
-                assembly ("memory-safe") {
-                    success := call(gas(), to, amount, 0, 0, 0, 0)
-                }
-                if (!success) revert EthPayoutFailed(to, amount);
-            } else {
-                IERC20 token = IERC20(payout.asset);
-                uint256 balanceBefore = token.balanceOf(address(this));
-                token.safeTransfer(payout.to, payout.amount);
-                uint256 balanceAfter = token.balanceOf(address(this));
-                // The holdings were debited by exactly `amount`; the balance must have moved by as much.
-                uint256 moved = balanceBefore > balanceAfter ? balanceBefore - balanceAfter : 0;
-                if (moved != payout.amount) revert TokenBalanceMismatch(payout.asset, payout.amount, moved);
+            bytes32 destination = payouts[i].destination;
+            if (!ChannelHashing.isExternal(destination)) {
+                _credit(payouts[i].asset, ChannelId.wrap(destination), payouts[i].amount);
+            }
+        }
+        _sendPayouts(payouts);
+    }
+
+    /// @dev Credits `amount` of `asset` to channel `target`: into its status while open (ETH), kept apart while
+    /// its ETH is committed (ETH), or into the holdings mapping (tokens).
+    function _credit(address asset, ChannelId target, uint256 amount) private {
+        if (asset != address(0)) {
+            _setHoldings(asset, target, _holdings[asset][target] + amount);
+            return;
+        }
+        uint256 status = _statusOf[target];
+        (, uint48 finalizesAt, bool lateEth, uint160 low) = ChannelStatusLib.unpack(status);
+        if (finalizesAt == 0) {
+            uint256 held = low + amount;
+            SafeCast.toUint160(held);
+            _statusOf[target] = status + amount;
+            emit HoldingsUpdated(target, asset, held);
+        } else {
+            if (!lateEth) _statusOf[target] = status | ChannelStatusLib.LATE_ETH;
+            uint256 late = _holdings[asset][target] + amount;
+            _holdings[asset][target] = late;
+            emit LateEthUpdated(target, late);
+        }
+    }
+
+    /// @inheritdoc Disputes
+    function _takeLateEth(ChannelId channelId) internal override returns (uint256 late) {
+        late = _holdings[address(0)][channelId];
+        _holdings[address(0)][channelId] = 0;
+        emit LateEthUpdated(channelId, 0);
+    }
+
+    /// @dev Sends the payouts to external addresses.
+    function _sendPayouts(Payout[] memory payouts) private {
+        for (uint256 i; i < payouts.length; ++i) {
+            Payout memory payout = payouts[i];
+            if (ChannelHashing.isExternal(payout.destination)) {
+                _send(payout.asset, address(uint160(uint256(payout.destination))), payout.amount);
             }
         }
     }
 
-    /// @dev The one place where holdings change.
+    /// @dev Sends `amount` of `asset` to the external address `to`.
+    function _send(address asset, address to, uint256 amount) private {
+        if (asset == address(0)) {
+            bool success;
+            // No return data is copied, so a payee cannot make us pay for a huge return buffer.
+            assembly ("memory-safe") {
+                success := call(gas(), to, amount, 0, 0, 0, 0)
+            }
+            if (!success) revert EthPayoutFailed(to, amount);
+        } else {
+            IERC20 token = IERC20(asset);
+            uint256 balanceBefore = token.balanceOf(address(this));
+            token.safeTransfer(to, amount);
+            uint256 balanceAfter = token.balanceOf(address(this));
+            // The holdings were debited by exactly `amount`; the balance must have moved by as much.
+            uint256 moved = balanceBefore > balanceAfter ? balanceBefore - balanceAfter : 0;
+            if (moved != amount) revert TokenBalanceMismatch(asset, amount, moved);
+        }
+    }
+
+    /// @dev The one place where the holdings mapping changes (an open channel's ETH changes only in its status,
+    /// by deposits, credits and payouts, each of which emits HoldingsUpdated too).
     function _setHoldings(address asset, ChannelId channelId, uint256 held) private {
         _holdings[asset][channelId] = held;
         emit HoldingsUpdated(channelId, asset, held);

@@ -2,12 +2,12 @@
 pragma solidity 0.8.30;
 
 import {IAdjudicator} from "./interfaces/IAdjudicator.sol";
-import {ChannelId} from "./interfaces/ChannelTypes.sol";
+import {ChannelId, Registration} from "./interfaces/ChannelTypes.sol";
 import {ChannelStatusLib} from "./libraries/ChannelStatusLib.sol";
 
 /// @title Layer 1 of the adjudicator: the status of each channel, one storage slot per channel
 abstract contract ChannelStatus is IAdjudicator {
-    /// @dev Packed by ChannelStatusLib: turnNumRecord | finalizesAt | fingerprint.
+    /// @dev Packed by ChannelStatusLib: turnNumRecord | lateEth | finalizesAt | ETH held or fingerprint.
     mapping(ChannelId channelId => uint256 status) internal _statusOf;
 
     /// @inheritdoc IAdjudicator
@@ -16,12 +16,15 @@ abstract contract ChannelStatus is IAdjudicator {
         view
         returns (uint48 turnNumRecord, uint48 finalizesAt, uint160 fingerprint)
     {
-        return ChannelStatusLib.unpack(_statusOf[channelId]);
+        uint160 low;
+        (turnNumRecord, finalizesAt,, low) = ChannelStatusLib.unpack(_statusOf[channelId]);
+        // An open channel's low bits are its ETH, not a fingerprint.
+        if (finalizesAt != 0) fingerprint = low;
     }
 
     /// @inheritdoc IAdjudicator
     function isFinalized(ChannelId channelId) external view returns (bool) {
-        (, uint48 finalizesAt,) = ChannelStatusLib.unpack(_statusOf[channelId]);
+        (, uint48 finalizesAt,,) = ChannelStatusLib.unpack(_statusOf[channelId]);
         return _isFinalized(finalizesAt);
     }
 
@@ -34,18 +37,17 @@ abstract contract ChannelStatus is IAdjudicator {
         if (_isFinalized(finalizesAt)) revert ChannelFinalized(channelId);
     }
 
-    /// @dev Reverts unless `channelId` finalized with the given state hash and outcome still owed.
-    function _requireFinalizedOutcome(ChannelId channelId, bytes32 stateHash, bytes32 outcomeHash)
+    /// @dev The ETH committed in the fingerprint `low` of a channel under challenge or finalized, from a
+    /// registration that must match it.
+    function _registeredEth(ChannelId channelId, uint160 low, Registration calldata registration)
         internal
-        view
-        returns (uint48 turnNumRecord, uint48 finalizesAt)
+        pure
+        returns (uint256)
     {
-        uint160 fingerprint;
-        (turnNumRecord, finalizesAt, fingerprint) = ChannelStatusLib.unpack(_statusOf[channelId]);
-        if (!_isFinalized(finalizesAt)) revert ChannelNotFinalized(channelId);
-        // A zero fingerprint means nothing is owed; no outcome matches it.
-        if (fingerprint == 0 || ChannelStatusLib.fingerprint(stateHash, outcomeHash) != fingerprint) {
+        uint256 heldEth = registration.heldEth;
+        if (ChannelStatusLib.fingerprint(registration.stateHash, registration.outcomeHash, heldEth) != low) {
             revert FingerprintMismatch(channelId);
         }
+        return heldEth;
     }
 }

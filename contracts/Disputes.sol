@@ -6,7 +6,8 @@ import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/Messa
 import {ChannelStatus} from "./ChannelStatus.sol";
 import {IAdjudicator} from "./interfaces/IAdjudicator.sol";
 import {IForceMoveApp} from "./interfaces/IForceMoveApp.sol";
-import {ChannelId, FixedPart, SignedVariablePart, VariablePart} from "./interfaces/ChannelTypes.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {ChannelId, FixedPart, Registration, SignedVariablePart, VariablePart} from "./interfaces/ChannelTypes.sol";
 import {ChannelHashing} from "./libraries/ChannelHashing.sol";
 import {ChannelStatusLib} from "./libraries/ChannelStatusLib.sol";
 
@@ -19,7 +20,7 @@ abstract contract Disputes is ChannelStatus {
     /// @dev Short enough for local simulations; the SDK enforces a real safety margin when funding.
     uint48 public constant MIN_CHALLENGE_DURATION = 10 seconds;
     /// @inheritdoc IAdjudicator
-    /// @dev With timestamps below 2^40 for another 30,000 years, now + duration never overflows 48 bits.
+    /// @dev With timestamps below 2^40 for another 30,000 years, now + duration fits the status's 47 bits.
     uint48 public constant MAX_CHALLENGE_DURATION = 365 days;
 
     /// @inheritdoc IAdjudicator
@@ -32,14 +33,16 @@ abstract contract Disputes is ChannelStatus {
         FixedPart calldata fixedPart,
         SignedVariablePart[] calldata proof,
         SignedVariablePart calldata candidate,
-        bytes calldata challengerSig
+        bytes calldata challengerSig,
+        Registration calldata registration
     ) external {
         ChannelId channelId = channelIdOf(fixedPart);
         uint48 duration = fixedPart.challengeDuration;
         if (duration < MIN_CHALLENGE_DURATION || duration > MAX_CHALLENGE_DURATION) {
             revert InvalidChallengeDuration(duration, MIN_CHALLENGE_DURATION, MAX_CHALLENGE_DURATION);
         }
-        (uint48 turnNumRecord, uint48 finalizesAt,) = ChannelStatusLib.unpack(_statusOf[channelId]);
+        (uint48 turnNumRecord, uint48 finalizesAt, bool lateEth, uint160 low) =
+            ChannelStatusLib.unpack(_statusOf[channelId]);
         _requireNotFinalized(channelId, finalizesAt);
         uint48 turnNum = candidate.variablePart.turnNum;
         // On an open channel the record may be matched; during a challenge it must be beaten, so every round of
@@ -50,41 +53,49 @@ abstract contract Disputes is ChannelStatus {
 
         (bytes32 stateHash, bytes32 outcomeHash) = _requireSupported(fixedPart, channelId, proof, candidate);
         _requireChallenger(fixedPart.participants, stateHash, challengerSig);
+        uint256 heldEth = finalizesAt == 0 ? low : _registeredEth(channelId, low, registration);
 
-        // Cannot overflow: timestamp < 2^40 and duration <= MAX_CHALLENGE_DURATION (checked arithmetic anyway).
+        // Fits 47 bits: timestamp < 2^40 and duration <= MAX_CHALLENGE_DURATION (pack checks it anyway).
         uint48 newFinalizesAt = uint48(block.timestamp) + duration;
-        _statusOf[channelId] =
-            ChannelStatusLib.pack(turnNum, newFinalizesAt, ChannelStatusLib.fingerprint(stateHash, outcomeHash));
-        emit ChallengeRegistered(channelId, newFinalizesAt, candidate.variablePart);
+        _statusOf[channelId] = ChannelStatusLib.pack(
+            turnNum, newFinalizesAt, lateEth, ChannelStatusLib.fingerprint(stateHash, outcomeHash, heldEth)
+        );
+        emit ChallengeRegistered(channelId, newFinalizesAt, candidate.variablePart, heldEth);
     }
 
     /// @inheritdoc IAdjudicator
     function checkpoint(
         FixedPart calldata fixedPart,
         SignedVariablePart[] calldata proof,
-        SignedVariablePart calldata candidate
+        SignedVariablePart calldata candidate,
+        Registration calldata registration
     ) external {
         ChannelId channelId = channelIdOf(fixedPart);
-        (uint48 turnNumRecord, uint48 finalizesAt,) = ChannelStatusLib.unpack(_statusOf[channelId]);
+        (uint48 turnNumRecord, uint48 finalizesAt, bool lateEth, uint160 low) =
+            ChannelStatusLib.unpack(_statusOf[channelId]);
         _requireNotFinalized(channelId, finalizesAt);
         uint48 turnNum = candidate.variablePart.turnNum;
         if (turnNum <= turnNumRecord) revert TurnNumberTooLow(channelId, turnNumRecord, turnNum);
 
         _requireSupported(fixedPart, channelId, proof, candidate);
 
-        _statusOf[channelId] = ChannelStatusLib.pack(turnNum, 0, 0);
-        if (finalizesAt != 0) emit ChallengeCleared(channelId, turnNum);
-        else emit Checkpointed(channelId, turnNum);
+        if (finalizesAt == 0) {
+            _statusOf[channelId] = ChannelStatusLib.pack(turnNum, 0, false, low);
+            emit Checkpointed(channelId, turnNum);
+        } else {
+            _reopen(channelId, turnNum, _registeredEth(channelId, low, registration), lateEth);
+        }
     }
 
     /// @inheritdoc IAdjudicator
     function respond(
         FixedPart calldata fixedPart,
         VariablePart calldata challenged,
-        SignedVariablePart calldata response
+        SignedVariablePart calldata response,
+        uint256 heldEth
     ) external {
         ChannelId channelId = channelIdOf(fixedPart);
-        (uint48 turnNumRecord, uint48 finalizesAt, uint160 fingerprint) =
+        (uint48 turnNumRecord, uint48 finalizesAt, bool lateEth, uint160 low) =
             ChannelStatusLib.unpack(_statusOf[channelId]);
         if (finalizesAt == 0) revert NoOngoingChallenge(channelId);
         _requireNotFinalized(channelId, finalizesAt);
@@ -94,7 +105,7 @@ abstract contract Disputes is ChannelStatus {
             revert TurnNumberNotNext(channelId, turnNumRecord, turnNum);
         }
         (bytes32 challengedHash, bytes32 challengedOutcomeHash) = ChannelHashing.hashState(channelId, challenged);
-        if (ChannelStatusLib.fingerprint(challengedHash, challengedOutcomeHash) != fingerprint) {
+        if (ChannelStatusLib.fingerprint(challengedHash, challengedOutcomeHash, heldEth) != low) {
             revert FingerprintMismatch(channelId);
         }
 
@@ -105,33 +116,57 @@ abstract contract Disputes is ChannelStatus {
         _requireSignatures(fixedPart.participants, responseHash, response.signedBy, response.sigs);
         IForceMoveApp(fixedPart.appDefinition).requireValidTransition(fixedPart, channelId, challenged, response);
 
-        _statusOf[channelId] = ChannelStatusLib.pack(turnNum, 0, 0);
-        emit ChallengeCleared(channelId, turnNum);
+        _reopen(channelId, turnNum, heldEth, lateEth);
     }
 
     /// @inheritdoc IAdjudicator
-    function conclude(FixedPart calldata fixedPart, SignedVariablePart calldata candidate) external {
-        (ChannelId channelId, bytes32 stateHash, bytes32 outcomeHash, uint48 turnNumRecord) =
+    function conclude(
+        FixedPart calldata fixedPart,
+        SignedVariablePart calldata candidate,
+        Registration calldata registration
+    ) external {
+        (ChannelId channelId, bytes32 stateHash, bytes32 outcomeHash, uint48 turnNumRecord, uint256 status) =
             _requireConclusion(fixedPart, candidate);
+        (, uint48 finalizesAt, bool lateEth, uint160 low) = ChannelStatusLib.unpack(status);
+        uint256 heldEth = finalizesAt == 0 ? low : _registeredEth(channelId, low, registration);
         _statusOf[channelId] = ChannelStatusLib.pack(
-            turnNumRecord, uint48(block.timestamp), ChannelStatusLib.fingerprint(stateHash, outcomeHash)
+            turnNumRecord,
+            uint48(block.timestamp),
+            lateEth,
+            ChannelStatusLib.fingerprint(stateHash, outcomeHash, heldEth)
         );
-        emit Concluded(channelId, uint48(block.timestamp));
+        emit Concluded(channelId, uint48(block.timestamp), heldEth);
     }
+
+    /// @dev Ends a challenge: the channel is open again with record `turnNum`, and its ETH (committed plus any
+    /// credited during the challenge) goes back into the status.
+    function _reopen(ChannelId channelId, uint48 turnNum, uint256 heldEth, bool lateEth) private {
+        if (lateEth) {
+            heldEth += _takeLateEth(channelId);
+            emit HoldingsUpdated(channelId, address(0), heldEth);
+        }
+        _statusOf[channelId] = ChannelStatusLib.pack(turnNum, 0, false, SafeCast.toUint160(heldEth));
+        emit ChallengeCleared(channelId, turnNum);
+    }
+
+    /// @dev Empties the ETH credited to a channel while its ETH was committed, and returns it.
+    function _takeLateEth(ChannelId channelId) internal virtual returns (uint256);
 
     /// @dev Checks that `candidate` is a final state signed by all that may conclude the channel.
     /// @return channelId The channel's id.
     /// @return stateHash The candidate's state hash.
     /// @return outcomeHash The hash of the candidate's outcome.
     /// @return turnNumRecord The record after concluding: it never decreases.
+    /// @return status The channel's status before concluding.
     function _requireConclusion(FixedPart calldata fixedPart, SignedVariablePart calldata candidate)
         internal
         view
-        returns (ChannelId channelId, bytes32 stateHash, bytes32 outcomeHash, uint48 turnNumRecord)
+        returns (ChannelId channelId, bytes32 stateHash, bytes32 outcomeHash, uint48 turnNumRecord, uint256 status)
     {
         channelId = channelIdOf(fixedPart);
+        status = _statusOf[channelId];
         uint48 finalizesAt;
-        (turnNumRecord, finalizesAt,) = ChannelStatusLib.unpack(_statusOf[channelId]);
+        (turnNumRecord, finalizesAt,,) = ChannelStatusLib.unpack(status);
         _requireNotFinalized(channelId, finalizesAt);
         uint48 turnNum = candidate.variablePart.turnNum;
         if (!candidate.variablePart.isFinal) revert StateNotFinal(turnNum);

@@ -11,6 +11,7 @@ import {
   channelId,
   encodeVoucher,
   type FixedPart,
+  NO_REGISTRATION,
   signBy,
   signVoucher,
   stateHash,
@@ -109,13 +110,14 @@ console.log("\n2. The payer vanishes; the payee enforces its latest voucher alon
   const candidate = toSigned(latest, new Map([[1, "0x"]]));
   await gasOf(
     "challenge (payee, with voucher)",
-    adjudicator.connect(payee).challenge(fixedPart, [fundingSigned], candidate, "0x"),
+    adjudicator.connect(payee).challenge(fixedPart, [fundingSigned], candidate, "0x", NO_REGISTRATION),
   );
   await networkHelpers.time.increase(DURATION);
   console.log(`  ... ${DURATION} s of challenge duration pass with no answer`);
   await gasOf(
     "transferAllAssets (payee)",
-    adjudicator.connect(payee).transferAllAssets(id, stateHash(id, latest), latest.outcome),
+    // The ETH committed with the registered state: the payer's deposit (ChallengeRegistered.heldEth says so).
+    adjudicator.connect(payee).transferAllAssets(id, stateHash(id, latest), latest.outcome, DEPOSIT),
   );
   const after = await balances();
   report("balance change since the challenge (payee pays gas)", before, after);

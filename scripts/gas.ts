@@ -7,12 +7,13 @@
 //   npm run gas -- --update      rewrite gas-snapshot.json
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { type ContractTransactionResponse, parseEther, ZeroAddress } from "ethers";
+import { type ContractTransactionResponse, parseEther, ZeroAddress, ZeroHash } from "ethers";
 import { network } from "hardhat";
 import {
   channelId,
   encodeVoucher,
   type FixedPart,
+  outcomeHash,
   type SignedVariablePart,
   signBy,
   signVoucher,
@@ -56,6 +57,8 @@ const appAddress = await app.getAddress();
 const chainId = (await ethers.provider.getNetwork()).chainId;
 const DURATION = 3600n;
 const ONE = parseEther("1");
+/** The registration argument where the channel is open (ignored there). */
+const NONE = { stateHash: ZeroHash, outcomeHash: ZeroHash, heldEth: 0n };
 
 let nonce = 0n;
 function newChannel(): { fixedPart: FixedPart; id: string } {
@@ -120,17 +123,24 @@ const gas: Record<string, number> = {};
   await adjudicator.connect(alice).deposit(ZeroAddress, id, 0n, ONE, { value: ONE });
   await adjudicator.connect(bob).deposit(ZeroAddress, id, ONE, ONE, { value: ONE });
   const stale = await signedByBothSentBy(alice, fixedPart, id, state(5n, parseEther("1.2"), parseEther("0.8")));
-  gas.challenge = await gasOf(adjudicator.connect(alice).challenge(fixedPart, [], stale, "0x"));
+  gas.challenge = await gasOf(adjudicator.connect(alice).challenge(fixedPart, [], stale, "0x", NONE));
   const newer = await signedByBothSentBy(bob, fixedPart, id, state(6n, parseEther("0.9"), parseEther("1.1")));
-  gas["checkpoint-clears-challenge"] = await gasOf(adjudicator.connect(bob).checkpoint(fixedPart, [], newer));
+  const registered = {
+    stateHash: stateHash(id, stale.variablePart),
+    outcomeHash: outcomeHash(stale.variablePart.outcome),
+    heldEth: 2n * ONE,
+  };
+  gas["checkpoint-clears-challenge"] = await gasOf(
+    adjudicator.connect(bob).checkpoint(fixedPart, [], newer, registered),
+  );
 
   const latest = state(7n, parseEther("0.8"), parseEther("1.2"));
   await adjudicator
     .connect(alice)
-    .challenge(fixedPart, [], await signedByBothSentBy(alice, fixedPart, id, latest), "0x");
+    .challenge(fixedPart, [], await signedByBothSentBy(alice, fixedPart, id, latest), "0x", NONE);
   await networkHelpers.time.increase(DURATION);
   gas["payout-after-timeout"] = await gasOf(
-    adjudicator.connect(bob).transferAllAssets(id, stateHash(id, latest), latest.outcome),
+    adjudicator.connect(bob).transferAllAssets(id, stateHash(id, latest), latest.outcome, 2n * ONE),
   );
 }
 
@@ -149,17 +159,19 @@ async function voucherState(id: string, turnNum: bigint, paid: bigint): Promise<
   const { fixedPart, id, funding } = await openVoucherChannel();
   const latest = await voucherState(id, 2n, parseEther("0.25"));
   const candidate = toSigned(latest, new Map([[1, "0x"]]));
-  const challengeGas = await gasOf(adjudicator.connect(bob).challenge(fixedPart, [funding], candidate, "0x"));
+  const challengeGas = await gasOf(adjudicator.connect(bob).challenge(fixedPart, [funding], candidate, "0x", NONE));
   await networkHelpers.time.increase(DURATION);
-  const payoutGas = await gasOf(adjudicator.connect(bob).transferAllAssets(id, stateHash(id, latest), latest.outcome));
+  const payoutGas = await gasOf(
+    adjudicator.connect(bob).transferAllAssets(id, stateHash(id, latest), latest.outcome, ONE),
+  );
   gas["voucher-redeem"] = challengeGas + payoutGas;
 }
 {
   // The payer challenges with the funding state (as if nothing was paid); the payee responds with its voucher.
   const { fixedPart, id, funding } = await openVoucherChannel();
-  await adjudicator.connect(alice).challenge(fixedPart, [], funding, "0x");
+  await adjudicator.connect(alice).challenge(fixedPart, [], funding, "0x", NONE);
   const response = toSigned(await voucherState(id, 2n, parseEther("0.25")), new Map([[1, "0x"]]));
-  gas.respond = await gasOf(adjudicator.connect(bob).respond(fixedPart, funding.variablePart, response));
+  gas.respond = await gasOf(adjudicator.connect(bob).respond(fixedPart, funding.variablePart, response, ONE));
 }
 
 const order = [

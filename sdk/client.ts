@@ -18,10 +18,15 @@ import {
 import { channelId, outcomeHash, stateHash, toDestination } from "./channel.js";
 import { decodeContractError } from "./contract-errors.js";
 import { PiecepayError } from "./errors.js";
-import { variablePartFromEvent } from "./events.js";
 import { recoverPersonalSigner } from "./recover.js";
+import {
+  findRegistration,
+  NO_REGISTRATION,
+  type RegisteredState,
+  type Registration,
+  registrationOf,
+} from "./registration.js";
 import { signState, toSigned } from "./signatures.js";
-import { fingerprint } from "./status.js";
 import type { ChannelRecord, ChannelStore } from "./store/types.js";
 import type { FixedPart, SignedVariablePart, VariablePart } from "./types.js";
 import { createVoucher, encodeVoucher, type VerifiedVoucher, type Voucher, verifyVoucher } from "./voucher.js";
@@ -534,8 +539,9 @@ export class PiecepayClient {
     await this.#assertChain();
     const record = this.#channel(id);
     const { proof, candidate } = await this.bestState(record.id);
+    const registration = await this.#registrationIfChallenged(record.id);
     const receipt = await this.#send("challenge", () =>
-      this.adjudicator.challenge(record.fixedPart, proof, candidate, "0x"),
+      this.adjudicator.challenge(record.fixedPart, proof, candidate, "0x", registration),
     );
     this.store.setPhase(record.id, "challenged");
     return receipt;
@@ -578,8 +584,9 @@ export class PiecepayClient {
     }
     const next = voucherState(this.#base(record).variablePart, voucher, challenged.turnNum + 1n);
     const signature = await signState(this.#options.signer, record.id, next);
+    const { heldEth } = await this.registration(record.id);
     const receipt = await this.#send("respond", () =>
-      this.adjudicator.respond(record.fixedPart, challenged, toSigned(next, new Map([[PAYEE, signature]]))),
+      this.adjudicator.respond(record.fixedPart, challenged, toSigned(next, new Map([[PAYEE, signature]])), heldEth),
     );
     this.store.setPhase(record.id, "open");
     return receipt;
@@ -594,7 +601,10 @@ export class PiecepayClient {
     await this.#assertChain();
     const record = this.#channel(id);
     const base = this.#base(record);
-    const receipt = await this.#send("checkpoint", () => this.adjudicator.checkpoint(record.fixedPart, [], base));
+    const registration = await this.#registrationIfChallenged(record.id);
+    const receipt = await this.#send("checkpoint", () =>
+      this.adjudicator.checkpoint(record.fixedPart, [], base, registration),
+    );
     this.store.setPhase(record.id, "open");
     return receipt;
   }
@@ -615,7 +625,8 @@ export class PiecepayClient {
       return (await this.answer(record.id, registered)) ? "answered" : undefined;
     }
     if (onChain.finalized) {
-      if (onChain.holdings === 0n) {
+      // Nothing held, or nothing owed (ETH left over beyond the outcome stays in the channel): nothing to pay.
+      if (onChain.holdings === 0n || (await this.registration(record.id)).owed.length === 0) {
         this.store.setPhase(record.id, "withdrawn");
         return undefined;
       }
@@ -632,11 +643,16 @@ export class PiecepayClient {
    */
   async onChain(id: string): Promise<OnChainChannel> {
     const record = this.#channel(id);
-    const [turnNumRecord, finalizesAt] = await this.adjudicator.statusOf(record.id);
+    const [turnNumRecord, finalizesAt, onChainFingerprint] = await this.adjudicator.statusOf(record.id);
     const now = BigInt((await this.#provider().getBlock("latest"))?.timestamp ?? 0);
     const finalized = finalizesAt !== 0n && finalizesAt <= now;
+    // The ETH of a channel under challenge or finalized is committed in its fingerprint: read it with the
+    // registration that the events name.
+    const committed = record.asset === ZeroAddress && onChainFingerprint !== 0n;
     return {
-      holdings: await this.adjudicator.holdings(record.asset, record.id),
+      holdings: committed
+        ? await this.adjudicator.ethHoldings(record.id, registrationOf(record.id, await this.registration(record.id)))
+        : await this.adjudicator.holdings(record.asset, record.id),
       turnNumRecord,
       finalizesAt,
       finalized,
@@ -655,32 +671,43 @@ export class PiecepayClient {
     if (!(await this.onChain(record.id)).finalized) {
       throw new PiecepayError("NOT_FINALIZED", `channel ${id} has not finalized yet`);
     }
-    const registered = await this.registeredState(record.id);
+    const { variablePart, owed, heldEth } = await this.registration(record.id);
     const receipt = await this.#send("transferAllAssets", () =>
-      this.adjudicator.transferAllAssets(record.id, stateHash(record.id, registered), registered.outcome),
+      this.adjudicator.transferAllAssets(record.id, stateHash(record.id, variablePart), owed, heldEth),
     );
     this.store.setPhase(record.id, "withdrawn");
     return receipt;
   }
 
   /**
-   * The state registered on chain for a channel: one of its `ChallengeRegistered` events, or a final state we
-   * signed (a plain `conclude` emits no state), whichever matches the channel's fingerprint.
+   * The state registered on chain for a channel (see `registration`).
    * @throws PiecepayError REGISTERED_STATE_UNKNOWN
    * @example const registered = await client.registeredState(id)
    */
   async registeredState(id: string): Promise<VariablePart> {
+    return (await this.registration(id)).variablePart;
+  }
+
+  /**
+   * What the fingerprint of a channel under challenge or finalized commits to: the state (one of its
+   * `ChallengeRegistered` events, or a final state we signed), the outcome still owed and the ETH committed
+   * (named by its events), whichever matches.
+   * @throws PiecepayError REGISTERED_STATE_UNKNOWN
+   * @example const { variablePart, owed, heldEth } = await client.registration(id)
+   */
+  async registration(id: string): Promise<RegisteredState> {
     const record = this.#channel(id);
-    const [, , onChainFingerprint] = await this.adjudicator.statusOf(record.id);
-    const matches = (vp: VariablePart) =>
-      fingerprint(stateHash(record.id, vp), outcomeHash(vp.outcome)) === onChainFingerprint;
-    const events = await this.adjudicator.queryFilter(this.adjudicator.filters.ChallengeRegistered(record.id));
-    for (const event of events.reverse()) {
-      const vp = variablePartFromEvent(event.args.candidate);
-      if (matches(vp)) return vp;
+    const found = await findRegistration(this.adjudicator, record.id, record.finalStates ?? []);
+    if (!found) {
+      throw new PiecepayError("REGISTERED_STATE_UNKNOWN", `no known state of channel ${id} matches its fingerprint`);
     }
-    for (const vp of record.finalStates ?? []) if (matches(vp)) return vp;
-    throw new PiecepayError("REGISTERED_STATE_UNKNOWN", `no known state of channel ${id} matches its fingerprint`);
+    return found;
+  }
+
+  /** The registration argument: the one the events name while a challenge runs, none on an open channel. */
+  async #registrationIfChallenged(id: string): Promise<Registration> {
+    const [, finalizesAt] = await this.adjudicator.statusOf(id);
+    return finalizesAt === 0n ? NO_REGISTRATION : registrationOf(id, await this.registration(id));
   }
 
   /**

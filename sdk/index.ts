@@ -19,6 +19,16 @@ export { gasSpentSince } from "./gas.js";
 export { loadKeystore, saveKeystore } from "./keystore.js";
 export { computePayouts, type PayoutResult } from "./payouts.js";
 export { recoverPersonalSigner, signatureBackend, useSignatureBackend } from "./recover.js";
+export {
+  committedEthCandidates,
+  findRegistration,
+  matchRegistration,
+  NO_REGISTRATION,
+  type RegisteredState,
+  type Registration,
+  readEthHoldings,
+  registrationOf,
+} from "./registration.js";
 export { signBy, signChallenge, signState, toSigned } from "./signatures.js";
 export { type ChannelStatus, fingerprint, packStatus, unpackStatus } from "./status.js";
 export { SqliteChannelStore } from "./store/sqlite.js";

@@ -1,24 +1,30 @@
 import { AbiCoder, keccak256, ZeroHash } from "ethers";
 
+const MASK_47 = (1n << 47n) - 1n;
 const MASK_48 = (1n << 48n) - 1n;
 const MASK_160 = (1n << 160n) - 1n;
+const LATE_ETH = 1n << 207n;
 
-/** A channel's unpacked on-chain status. */
+/** A channel's unpacked on-chain status word. */
 export interface ChannelStatus {
   turnNumRecord: bigint;
   finalizesAt: bigint;
-  fingerprint: bigint;
+  /** Whether ETH was credited to the channel while its ETH was committed (kept apart until paid or reopened). */
+  lateEth: boolean;
+  /** While open (finalizesAt 0): the channel's ETH holdings; otherwise the fingerprint. */
+  low: bigint;
 }
 
 /**
- * Packs a status as the adjudicator stores it: turnNumRecord (48) | finalizesAt (48) | fingerprint (160).
- * @example packStatus({ turnNumRecord: 2n, finalizesAt: 0n, fingerprint: 0n })
+ * Packs a status as the adjudicator stores it: turnNumRecord (48) | lateEth (1) | finalizesAt (47) | low (160).
+ * @example packStatus({ turnNumRecord: 2n, finalizesAt: 0n, lateEth: false, low: parseEther("1") })
  */
 export function packStatus(status: ChannelStatus): bigint {
   return (
     ((status.turnNumRecord & MASK_48) << 208n) |
-    ((status.finalizesAt & MASK_48) << 160n) |
-    (status.fingerprint & MASK_160)
+    (status.lateEth ? LATE_ETH : 0n) |
+    ((status.finalizesAt & MASK_47) << 160n) |
+    (status.low & MASK_160)
   );
 }
 
@@ -29,19 +35,24 @@ export function packStatus(status: ChannelStatus): bigint {
 export function unpackStatus(packed: bigint): ChannelStatus {
   return {
     turnNumRecord: (packed >> 208n) & MASK_48,
-    finalizesAt: (packed >> 160n) & MASK_48,
-    fingerprint: packed & MASK_160,
+    finalizesAt: (packed >> 160n) & MASK_47,
+    lateEth: (packed & LATE_ETH) !== 0n,
+    low: packed & MASK_160,
   };
 }
 
 /**
- * The fingerprint binding a registered state to the outcome still owed; 0 once nothing is owed.
- * @example fingerprint(stateHash(id, vp), outcomeHash(vp.outcome))
+ * The fingerprint binding a registered state, the outcome still owed and the ETH committed with them; 0 once
+ * nothing is owed or held.
+ * @example fingerprint(stateHash(id, vp), outcomeHash(vp.outcome), heldEth)
  */
-export function fingerprint(hashOfState: string, hashOfOutcome: string): bigint {
-  if (hashOfOutcome === ZeroHash) return 0n;
+export function fingerprint(hashOfState: string, hashOfOutcome: string, heldEth: bigint): bigint {
+  if (hashOfOutcome === ZeroHash && heldEth === 0n) return 0n;
   return (
-    BigInt(keccak256(AbiCoder.defaultAbiCoder().encode(["bytes32", "bytes32"], [hashOfState, hashOfOutcome]))) &
-    MASK_160
+    BigInt(
+      keccak256(
+        AbiCoder.defaultAbiCoder().encode(["bytes32", "bytes32", "uint256"], [hashOfState, hashOfOutcome, heldEth]),
+      ),
+    ) & MASK_160
   );
 }

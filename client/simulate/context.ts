@@ -16,13 +16,13 @@ import {
   type TransactionReceipt,
   type TransactionRequest,
   Wallet,
-  ZeroAddress,
 } from "ethers";
 import {
   ChannelWatcher,
   decodeContractError,
   PiecepayClient,
   type PiecepayClientOptions,
+  readEthHoldings,
   SqliteChannelStore,
 } from "../../sdk/index.js";
 import type { Check, ScenarioReport, TransactionRow } from "./types.js";
@@ -508,7 +508,15 @@ export class ScenarioContext {
     const adjudicator = this.parties[0]?.client.adjudicator;
     if (!adjudicator) return rows;
     for (const id of this.channels) {
-      const events = await adjudicator.queryFilter(adjudicator.filters.HoldingsUpdated(id), fromBlock + 1);
+      // A cooperative close reports the ETH left in its Concluded event rather than in HoldingsUpdated.
+      const updates = await adjudicator.queryFilter(adjudicator.filters.HoldingsUpdated(id), fromBlock + 1);
+      const closes = await adjudicator.queryFilter(adjudicator.filters.Concluded(id), fromBlock + 1);
+      const events = [
+        ...updates.map((e) => ({ at: [e.blockNumber, e.index], held: e.args.held })),
+        ...closes.map((e) => ({ at: [e.blockNumber, e.index], held: e.args.heldEth })),
+      ]
+        .sort((a, b) => a.at[0] - b.at[0] || a.at[1] - b.at[1])
+        .map((e) => ({ args: { held: e.held } }));
       let held = 0n;
       let deposited = 0n;
       let paidOut = 0n;
@@ -522,7 +530,8 @@ export class ScenarioContext {
         }
         held = next;
       }
-      const now = await adjudicator.holdings(ZeroAddress, id); // the simulations pay in ETH
+      // The simulations pay in ETH, read as a counterparty would (a committed channel's from its events).
+      const now = await readEthHoldings(adjudicator, id);
       rows.push({
         id,
         challengeDuration: durations.get(id) ?? 0n,

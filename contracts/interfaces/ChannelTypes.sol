@@ -53,3 +53,15 @@ struct SignedVariablePart {
     uint256 signedBy;
     bytes[] sigs;
 }
+
+/// @notice What the status fingerprint of a channel under challenge or finalized commits to. Answers, new
+/// challenges and conclusions of such a channel present it, taken from the event that registered it.
+/// @param stateHash The registered state's hash.
+/// @param outcomeHash The hash of the outcome still owed (zero once nothing is).
+/// @param heldEth The channel's ETH committed with them (`ChallengeRegistered.heldEth`, `Concluded.heldEth`, or
+/// `HoldingsUpdated.held` for ETH after a payout); ETH credited since is kept apart and added when paying.
+struct Registration {
+    bytes32 stateHash;
+    bytes32 outcomeHash;
+    uint256 heldEth;
+}

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {ChannelId, FixedPart, SignedVariablePart, SingleAssetExit, VariablePart} from "./ChannelTypes.sol";
+import {
+    ChannelId, FixedPart, Registration, SignedVariablePart, SingleAssetExit, VariablePart
+} from "./ChannelTypes.sol";
 
 /// @title The piecepay adjudicator: holds channel deposits and settles disputes about them
 /// @notice Life of a channel: participants sign states off chain and deposit into its id. A cooperative close
@@ -9,9 +11,14 @@ import {ChannelId, FixedPart, SignedVariablePart, SingleAssetExit, VariablePart}
 /// supported state; the others have `challengeDuration` seconds to answer with a newer one (`checkpoint`, or
 /// `respond` with a single move); when the time runs out the registered outcome is final and anyone may pay it
 /// out with `transfer` or `transferAllAssets`.
-/// @dev Status of a channel, one storage slot: turnNumRecord (48 bits) | finalizesAt (48 bits) | fingerprint
-/// (160 bits). finalizesAt == 0: open; finalizesAt > now: challenge ongoing; 0 < finalizesAt <= now: finalized.
-/// The fingerprint binds the registered state hash to the hash of the outcome still owed (zero once nothing is).
+/// @dev Status of a channel, one storage slot: turnNumRecord (48 bits) | lateEth (1) | finalizesAt (47) | low
+/// (160). finalizesAt == 0: open; finalizesAt > now: challenge ongoing; 0 < finalizesAt <= now: finalized.
+/// While open, the low bits are the channel's ETH holdings. A challenge or a conclusion replaces them with the
+/// fingerprint, which binds the registered state hash, the hash of the outcome still owed and the ETH committed
+/// with them (zero once nothing is owed or held). From then on whoever answers, challenges again, concludes or
+/// pays out presents these three (a `Registration`, from the event that registered them), and ETH credited to
+/// the channel meanwhile is kept apart (lateEth) and added to the ETH paid out or to the channel when it reopens.
+/// This way the first deposit, a challenge and a payout all write the one slot (see the README's gas notes).
 interface IAdjudicator {
     // ------------------------------------------------------------------------------------------------ errors
 
@@ -65,21 +72,32 @@ interface IAdjudicator {
     error EthPayoutFailed(address to, uint256 amount);
     /// @notice A token moved a different amount than asked (fee on transfer when paying out, or rebasing).
     error TokenBalanceMismatch(address asset, uint256 expected, uint256 actual);
+    /// @notice The channel is under challenge or finalized, so its ETH is committed in its fingerprint: it takes
+    /// no ETH deposit, and its ETH holdings are read with `ethHoldings` (or from the event that registered them).
+    error EthCommitted(ChannelId channelId);
+    /// @notice `concludeAndTransferAllAssets` needs an open channel; during a challenge, `conclude` with the
+    /// registration, then `transferAllAssets`.
+    error ChallengeOngoing(ChannelId channelId);
 
     // ------------------------------------------------------------------------------------------------ events
 
-    /// @notice The holdings of `asset` in `channelId` changed to `held`.
+    /// @notice The holdings of `asset` in `channelId` changed to `held`. For ETH after a challenge or conclusion,
+    /// `held` is the ETH committed in the fingerprint (what the next payout presents as `heldEth`).
     event HoldingsUpdated(ChannelId indexed channelId, address indexed asset, uint256 held);
-    /// @notice A challenge registered `candidate`; it finalizes at `finalizesAt` unless answered by a newer state.
+    /// @notice The ETH credited to `channelId` while its ETH is committed (kept apart) is now `lateHeld`.
+    event LateEthUpdated(ChannelId indexed channelId, uint256 lateHeld);
+    /// @notice A challenge registered `candidate` with the channel's ETH `heldEth`; it finalizes at `finalizesAt`
+    /// unless answered by a newer state.
     /// @dev Carries everything a counterparty needs: the turn number to beat, the state to respond to, and (with
-    /// the channel id) the state hash and outcome that a payout after the timeout must present.
-    event ChallengeRegistered(ChannelId indexed channelId, uint48 finalizesAt, VariablePart candidate);
+    /// the channel id) the registration that an answer or a payout after the timeout must present.
+    event ChallengeRegistered(ChannelId indexed channelId, uint48 finalizesAt, VariablePart candidate, uint256 heldEth);
     /// @notice A newer state (checkpoint or response) cleared the ongoing challenge.
     event ChallengeCleared(ChannelId indexed channelId, uint48 newTurnNumRecord);
     /// @notice A newer supported state was recorded on an open channel.
     event Checkpointed(ChannelId indexed channelId, uint48 newTurnNumRecord);
-    /// @notice A final state signed by all finalized the channel.
-    event Concluded(ChannelId indexed channelId, uint48 finalizesAt);
+    /// @notice A final state signed by all finalized the channel, committing `heldEth` of ETH (what is left after
+    /// `concludeAndTransferAllAssets` paid out).
+    event Concluded(ChannelId indexed channelId, uint48 finalizesAt, uint256 heldEth);
 
     // --------------------------------------------------------------------------------------------- functions
 
@@ -93,12 +111,19 @@ interface IAdjudicator {
     function channelIdOf(FixedPart calldata fixedPart) external view returns (ChannelId);
 
     /// @notice The holdings of `asset` (address(0) for ETH) in `channelId`.
+    /// @dev Reverts with `EthCommitted` for the ETH of a channel under challenge or finalized whose fingerprint
+    /// commits some: use `ethHoldings` then.
     function holdings(address asset, ChannelId channelId) external view returns (uint256);
+
+    /// @notice The ETH held by `channelId`: an open channel's, or, under challenge or finalized, the ETH committed
+    /// by `registration` (which must match the fingerprint) plus any credited since.
+    function ethHoldings(ChannelId channelId, Registration calldata registration) external view returns (uint256);
 
     /// @notice The unpacked status of `channelId`.
     /// @return turnNumRecord The largest turn number registered.
     /// @return finalizesAt 0 if open; otherwise when the registered state finalizes (or finalized).
-    /// @return fingerprint Binds the registered state hash to the outcome still owed.
+    /// @return fingerprint Binds the registered state hash, the outcome still owed and the ETH committed; zero
+    /// while the channel is open.
     function statusOf(ChannelId channelId)
         external
         view
@@ -110,8 +135,9 @@ interface IAdjudicator {
     /// @notice Deposits `amount` of `asset` into `channelId`, if its holdings still equal `expectedHeld`.
     /// @dev For ETH (`asset == address(0)`) send exactly `amount` as value. For an ERC-20, approve first; the
     /// channel is credited with the balance change the adjudicator measures (less than `amount` for a token that
-    /// takes a fee). The status is not checked here (the SDK checks it): a deposit into a finalized channel goes
-    /// to the outcome still owed, or stays in the channel if nothing is owed.
+    /// takes a fee). ETH goes only into an open channel (`EthCommitted` otherwise). A token deposit does not check
+    /// the status (the SDK does): into a finalized channel it goes to the outcome still owed, or stays in the
+    /// channel if nothing is owed.
     /// @param asset address(0) for ETH, otherwise an ERC-20 token.
     /// @param channelId The channel to fund.
     /// @param expectedHeld The holdings the depositor saw; a mismatch reverts with `HoldingsChanged`.
@@ -126,33 +152,47 @@ interface IAdjudicator {
     /// a challenge is ongoing.
     /// @param challengerSig Empty when the caller is the challenging participant; otherwise a participant's
     /// signature on `challengeHash(channelId, stateHash)` (lets a watchtower challenge on its behalf).
+    /// @param registration During a challenge, the one registered (from `ChallengeRegistered`); ignored (pass
+    /// zeros) on an open channel.
     function challenge(
         FixedPart calldata fixedPart,
         SignedVariablePart[] calldata proof,
         SignedVariablePart calldata candidate,
-        bytes calldata challengerSig
+        bytes calldata challengerSig,
+        Registration calldata registration
     ) external;
 
     /// @notice Records a supported state newer than the record, clearing any ongoing challenge.
+    /// @param registration During a challenge, the one registered (from `ChallengeRegistered`); ignored (pass
+    /// zeros) on an open channel.
     function checkpoint(
         FixedPart calldata fixedPart,
         SignedVariablePart[] calldata proof,
-        SignedVariablePart calldata candidate
+        SignedVariablePart calldata candidate,
+        Registration calldata registration
     ) external;
 
     /// @notice Answers an ongoing challenge with a single move that the app accepts from the challenged state.
     /// @param challenged The variable part that the challenge registered (from `ChallengeRegistered`).
     /// @param response The next state, turn number `challenged.turnNum + 1`, signed as the app requires.
+    /// @param heldEth The ETH registered with the challenge (`ChallengeRegistered.heldEth`).
     function respond(
         FixedPart calldata fixedPart,
         VariablePart calldata challenged,
-        SignedVariablePart calldata response
+        SignedVariablePart calldata response,
+        uint256 heldEth
     ) external;
 
     /// @notice Finalizes the channel at once with a final state signed by every participant.
-    function conclude(FixedPart calldata fixedPart, SignedVariablePart calldata candidate) external;
+    /// @param registration During a challenge, the one registered; ignored (pass zeros) on an open channel.
+    function conclude(
+        FixedPart calldata fixedPart,
+        SignedVariablePart calldata candidate,
+        Registration calldata registration
+    ) external;
 
     /// @notice `conclude`, then pays out every asset of the final outcome: the cooperative close in one transaction.
+    /// Needs an open channel (`ChallengeOngoing` otherwise).
     function concludeAndTransferAllAssets(FixedPart calldata fixedPart, SignedVariablePart calldata candidate)
         external;
 
@@ -162,15 +202,23 @@ interface IAdjudicator {
     /// @param channelId The finalized channel.
     /// @param stateHash The hash of the registered state.
     /// @param outcome The outcome still owed (the registered one, less what earlier payouts paid).
+    /// @param heldEth The ETH committed with them: from the event that registered the state, or the last
+    /// `HoldingsUpdated` of ETH after a payout.
     /// @param indices The allocations to pay; empty pays them all.
     function transfer(
         uint256 assetIndex,
         ChannelId channelId,
         bytes32 stateHash,
         SingleAssetExit[] calldata outcome,
+        uint256 heldEth,
         uint256[] calldata indices
     ) external;
 
-    /// @notice Pays every allocation of every asset of a finalized channel.
-    function transferAllAssets(ChannelId channelId, bytes32 stateHash, SingleAssetExit[] calldata outcome) external;
+    /// @notice Pays every allocation of every asset of a finalized channel (parameters as for `transfer`).
+    function transferAllAssets(
+        ChannelId channelId,
+        bytes32 stateHash,
+        SingleAssetExit[] calldata outcome,
+        uint256 heldEth
+    ) external;
 }

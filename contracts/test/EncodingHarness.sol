@@ -33,19 +33,19 @@ contract EncodingHarness {
         return VoucherLib.voucherHash(id, amount);
     }
 
-    function fingerprint(bytes32 stateHash_, bytes32 outcomeHash_) external pure returns (uint160) {
-        return ChannelStatusLib.fingerprint(stateHash_, outcomeHash_);
+    function fingerprint(bytes32 stateHash_, bytes32 outcomeHash_, uint256 heldEth) external pure returns (uint160) {
+        return ChannelStatusLib.fingerprint(stateHash_, outcomeHash_, heldEth);
     }
 
-    function packStatus(uint48 turnNumRecord, uint48 finalizesAt, uint160 fingerprint_)
+    function packStatus(uint48 turnNumRecord, uint48 finalizesAt, bool lateEth, uint160 low)
         external
         pure
         returns (uint256)
     {
-        return ChannelStatusLib.pack(turnNumRecord, finalizesAt, fingerprint_);
+        return ChannelStatusLib.pack(turnNumRecord, finalizesAt, lateEth, low);
     }
 
-    function unpackStatus(uint256 status) external pure returns (uint48, uint48, uint160) {
+    function unpackStatus(uint256 status) external pure returns (uint48, uint48, bool, uint160) {
         return ChannelStatusLib.unpack(status);
     }
 

@@ -7,6 +7,7 @@ import {
     Allocation,
     ChannelId,
     FixedPart,
+    Registration,
     SignedVariablePart,
     SingleAssetExit,
     VariablePart
@@ -48,6 +49,8 @@ contract AdjudicatorHandler is ChannelBuilder {
     bytes[CHANNELS] internal _registeredState; // abi.encode(VariablePart)
     uint256[CHANNELS] public registeredFinalizesAt;
     bytes[CHANNELS] internal _owed; // abi.encode(SingleAssetExit[]): the outcome still owed
+    /// @dev The ETH committed in the fingerprint while registered (the adjudicator checks it on every read).
+    uint256[CHANNELS] public committedEth;
     bytes[CHANNELS] internal _lastBothSigned; // abi.encode(VariablePart), the latest state both signed on chain
     /// @dev Flattened [asset * SLOTS + allocation]: the registered amounts and what was paid to each since.
     uint256[SLOTS * 2][CHANNELS] internal _registeredAmounts;
@@ -72,12 +75,15 @@ contract AdjudicatorHandler is ChannelBuilder {
     uint256 public finalizedChannelChanged;
     uint256 public turnNumRecordDecreased;
     uint256 public owedOutcomeRefused;
+    /// @dev The mirror of the ETH committed in a fingerprint did not match the adjudicator's.
+    uint256 public ethMirrorWrong;
     /// @dev Successful calls per action, to show the runs reach every part of the game.
     mapping(bytes32 action => uint256 count) public succeeded;
 
     struct Snapshot {
         uint256[SLOTS * 2] destination; // the destination's balance (or holdings for a channel) per allocation
         uint256[2] held; // the paying channel's holdings of each exit's asset
+        uint256 ethHeld; // the paying channel's ETH, whether or not the outcome pays ETH
     }
 
     constructor() {
@@ -109,11 +115,13 @@ contract AdjudicatorHandler is ChannelBuilder {
 
     /// @notice Deposits ETH into any channel (even one whose outcome never pays ETH: it then stays held).
     function depositEth(uint256 channelSeed, uint256 amount) external step {
-        (, ChannelId id) = _channel(channelSeed);
+        (uint256 c, ChannelId id) = _channel(channelSeed);
         amount = 1 + amount % 10 ether;
         VM.deal(address(this), address(this).balance + amount);
-        uint256 held = adjudicator.holdings(address(0), id);
+        // A registered channel's ETH is committed: the deposit must be refused, whatever `expectedHeld` says.
+        uint256 held = registered[c] ? committedEth[c] : adjudicator.holdings(address(0), id);
         try adjudicator.deposit{value: amount}(address(0), id, held, amount) {
+            if (registered[c]) ++ethMirrorWrong;
             totalDeposited[address(0)] += amount;
             ++succeeded["deposit"];
         } catch {}
@@ -143,11 +151,13 @@ contract AdjudicatorHandler is ChannelBuilder {
         SignedVariablePart memory signed = _signedByBoth(id, state, _payerKeys[c], _payeeKeys[c]);
         bytes32 stateHash = _stateHash(id, state);
         bytes memory challengerSig;
+        Registration memory current = _registration(c);
+        uint256 heldEth = _ethToCommit(c);
         if (viaWatchtower) challengerSig = _challengerSig(_payerKeys[c], stateHash);
         else VM.prank(_fixedParts[c].participants[0]);
-        try adjudicator.challenge(_fixedParts[c], _noProof(), signed, challengerSig) {
+        try adjudicator.challenge(_fixedParts[c], _noProof(), signed, challengerSig, current) {
             if (wasFinalized) ++finalizedChannelChanged;
-            _register(c, state, stateHash, block.timestamp + _fixedParts[c].challengeDuration);
+            _register(c, state, stateHash, block.timestamp + _fixedParts[c].challengeDuration, heldEth);
             _lastBothSigned[c] = abi.encode(state);
             ++succeeded["challenge"];
         } catch {}
@@ -159,7 +169,7 @@ contract AdjudicatorHandler is ChannelBuilder {
         bool wasFinalized = adjudicator.isFinalized(id);
         VariablePart memory state = _newState(c, _turnNum(id, turnSeed), amountSeed, false);
         SignedVariablePart memory signed = _signedByBoth(id, state, _payerKeys[c], _payeeKeys[c]);
-        try adjudicator.checkpoint(_fixedParts[c], _noProof(), signed) {
+        try adjudicator.checkpoint(_fixedParts[c], _noProof(), signed, _registration(c)) {
             if (wasFinalized) ++finalizedChannelChanged;
             registered[c] = false;
             _lastBothSigned[c] = abi.encode(state);
@@ -177,10 +187,13 @@ contract AdjudicatorHandler is ChannelBuilder {
         VariablePart memory state = _voucherState(c, id, base, record + 1, voucherSeed);
         SignedVariablePart[] memory proof = new SignedVariablePart[](1);
         proof[0] = _signedByBoth(id, base, _payerKeys[c], _payeeKeys[c]);
+        SignedVariablePart memory candidate = _signedByPayee(id, state, _payeeKeys[c], true);
+        Registration memory current = _registration(c);
+        uint256 heldEth = _ethToCommit(c);
         VM.prank(_fixedParts[c].participants[1]);
-        try adjudicator.challenge(_fixedParts[c], proof, _signedByPayee(id, state, _payeeKeys[c], true), "") {
+        try adjudicator.challenge(_fixedParts[c], proof, candidate, "", current) {
             if (wasFinalized) ++finalizedChannelChanged;
-            _register(c, state, _stateHash(id, state), block.timestamp + _fixedParts[c].challengeDuration);
+            _register(c, state, _stateHash(id, state), block.timestamp + _fixedParts[c].challengeDuration, heldEth);
             ++succeeded["challengeWithVoucher"];
         } catch {}
     }
@@ -194,7 +207,7 @@ contract AdjudicatorHandler is ChannelBuilder {
         VariablePart memory response = _voucherState(c, id, challenged, challenged.turnNum + 1, voucherSeed);
         SignedVariablePart memory signed = _signedByPayee(id, response, _payeeKeys[c], payeeSends);
         if (payeeSends) VM.prank(_fixedParts[c].participants[1]);
-        try adjudicator.respond(_fixedParts[c], challenged, signed) {
+        try adjudicator.respond(_fixedParts[c], challenged, signed, committedEth[c]) {
             if (wasFinalized) ++finalizedChannelChanged;
             registered[c] = false;
             ++succeeded["respond"];
@@ -208,18 +221,19 @@ contract AdjudicatorHandler is ChannelBuilder {
         VariablePart memory state = _newState(c, _turnNum(id, turnSeed), amountSeed, true);
         SignedVariablePart memory signed = _signedByBoth(id, state, _payerKeys[c], _payeeKeys[c]);
         bytes32 stateHash = _stateHash(id, state);
+        uint256 heldEth = _ethToCommit(c);
         if (!andTransfer) {
-            try adjudicator.conclude(_fixedParts[c], signed) {
+            try adjudicator.conclude(_fixedParts[c], signed, _registration(c)) {
                 if (wasFinalized) ++finalizedChannelChanged;
-                _register(c, state, stateHash, block.timestamp);
+                _register(c, state, stateHash, block.timestamp, heldEth);
                 ++succeeded["conclude"];
             } catch {}
             return;
         }
         Snapshot memory before = _snapshot(c, state.outcome);
         try adjudicator.concludeAndTransferAllAssets(_fixedParts[c], signed) {
-            if (wasFinalized) ++finalizedChannelChanged;
-            _register(c, state, stateHash, block.timestamp);
+            if (wasFinalized || registered[c]) ++finalizedChannelChanged;
+            _register(c, state, stateHash, block.timestamp, heldEth);
             _account(c, state.outcome, before);
             ++succeeded["concludeAndTransfer"];
         } catch {}
@@ -240,7 +254,7 @@ contract AdjudicatorHandler is ChannelBuilder {
         uint256 assetIndex = assetSeed % owed.length;
         uint256[] memory indices = _indices(owed[assetIndex].allocations.length, indexMask);
         Snapshot memory before = _snapshot(c, owed);
-        try adjudicator.transfer(assetIndex, id, registeredStateHash[c], owed, indices) {
+        try adjudicator.transfer(assetIndex, id, registeredStateHash[c], owed, committedEth[c], indices) {
             _account(c, owed, before);
             ++succeeded["transfer"];
         } catch {
@@ -254,7 +268,7 @@ contract AdjudicatorHandler is ChannelBuilder {
         if (!registered[c]) return;
         SingleAssetExit[] memory owed = abi.decode(_owed[c], (SingleAssetExit[]));
         Snapshot memory before = _snapshot(c, owed);
-        try adjudicator.transferAllAssets(id, registeredStateHash[c], owed) {
+        try adjudicator.transferAllAssets(id, registeredStateHash[c], owed, committedEth[c]) {
             _account(c, owed, before);
             ++succeeded["transferAllAssets"];
         } catch {
@@ -266,8 +280,14 @@ contract AdjudicatorHandler is ChannelBuilder {
 
     /// @notice The fingerprint the adjudicator must hold for channel `c` given the mirror of what is owed.
     function expectedFingerprint(uint256 c) external view returns (uint160) {
-        SingleAssetExit[] memory owed = abi.decode(_owed[c], (SingleAssetExit[]));
-        return _fingerprint(registeredStateHash[c], _anythingOwed(owed) ? keccak256(_owed[c]) : bytes32(0));
+        return _fingerprint(registeredStateHash[c], _owedHash(c), committedEth[c]);
+    }
+
+    /// @notice The holdings of `asset` in channel `c`; a registered channel's ETH through the mirror of its
+    /// registration, which the adjudicator checks against the fingerprint (a mismatch reverts).
+    function holdingsOf(address asset, uint256 c) public view returns (uint256) {
+        if (asset != address(0) || !registered[c]) return adjudicator.holdings(asset, channelIds[c]);
+        return adjudicator.ethHoldings(channelIds[c], _registration(c));
     }
 
     /// @notice Registered amount and total paid of allocation slot `k` (asset * 3 + allocation) of channel `c`.
@@ -345,8 +365,27 @@ contract AdjudicatorHandler is ChannelBuilder {
         return x * numerator / denominator;
     }
 
-    function _register(uint256 c, VariablePart memory state, bytes32 stateHash, uint256 finalizesAt) internal {
+    /// @dev The registration that answers and payouts present (zeros while open).
+    function _registration(uint256 c) internal view returns (Registration memory) {
+        if (!registered[c]) return Registration(bytes32(0), bytes32(0), 0);
+        return Registration(registeredStateHash[c], _owedHash(c), committedEth[c]);
+    }
+
+    function _owedHash(uint256 c) internal view returns (bytes32) {
+        SingleAssetExit[] memory owed = abi.decode(_owed[c], (SingleAssetExit[]));
+        return _anythingOwed(owed) ? keccak256(_owed[c]) : bytes32(0);
+    }
+
+    /// @dev The ETH a registration would commit now: an open channel's, or what is committed already.
+    function _ethToCommit(uint256 c) internal view returns (uint256) {
+        return registered[c] ? committedEth[c] : adjudicator.holdings(address(0), channelIds[c]);
+    }
+
+    function _register(uint256 c, VariablePart memory state, bytes32 stateHash, uint256 finalizesAt, uint256 heldEth)
+        internal
+    {
         registered[c] = true;
+        committedEth[c] = heldEth;
         registeredStateHash[c] = stateHash;
         _registeredState[c] = abi.encode(state);
         registeredFinalizesAt[c] = finalizesAt;
@@ -389,15 +428,21 @@ contract AdjudicatorHandler is ChannelBuilder {
         for (uint256 i; i < count; ++i) if ((mask >> i) & 1 == 1) indices[n++] = i;
     }
 
+    function _indexOf(ChannelId id) internal view returns (uint256 c) {
+        for (; c < CHANNELS; ++c) if (ChannelId.unwrap(channelIds[c]) == ChannelId.unwrap(id)) return c;
+        revert("not a handler channel");
+    }
+
     function _balanceOf(address asset, bytes32 destination) internal view returns (uint256) {
-        if (uint256(destination) >> 160 != 0) return adjudicator.holdings(asset, ChannelId.wrap(destination));
+        if (uint256(destination) >> 160 != 0) return holdingsOf(asset, _indexOf(ChannelId.wrap(destination)));
         address account = address(uint160(uint256(destination)));
         return asset == address(0) ? account.balance : token.balanceOf(account);
     }
 
     function _snapshot(uint256 c, SingleAssetExit[] memory outcome) internal view returns (Snapshot memory snap) {
+        snap.ethHeld = holdingsOf(address(0), c);
         for (uint256 a; a < outcome.length; ++a) {
-            snap.held[a] = adjudicator.holdings(outcome[a].asset, channelIds[c]);
+            snap.held[a] = holdingsOf(outcome[a].asset, c);
             Allocation[] memory allocations = outcome[a].allocations;
             for (uint256 i; i < allocations.length; ++i) {
                 snap.destination[a * SLOTS + i] = _balanceOf(outcome[a].asset, allocations[i].destination);
@@ -405,13 +450,14 @@ contract AdjudicatorHandler is ChannelBuilder {
         }
     }
 
-    /// @dev After a payout of `owed`: measures what each destination received and what the channel lost, checks
-    /// them against each other and against what was owed and held, and updates the mirror of what is owed.
+    /// @dev After a payout of `owed`: measures what each destination received, checks it against what was owed
+    /// and held, updates the mirror of what is owed and of the ETH committed, then checks the channel's debit on
+    /// chain (reading a registered channel's ETH presents the mirror, which the adjudicator checks).
     function _account(uint256 c, SingleAssetExit[] memory owed, Snapshot memory before) internal {
+        uint256[2] memory expected;
+        uint256 ethPaid;
         for (uint256 a; a < owed.length; ++a) {
             address asset = owed[a].asset;
-            uint256 held = adjudicator.holdings(asset, channelIds[c]);
-            uint256 debited = before.held[a] - held;
             uint256 paidTotal;
             Allocation[] memory allocations = owed[a].allocations;
             for (uint256 i; i < allocations.length; ++i) {
@@ -425,10 +471,24 @@ contract AdjudicatorHandler is ChannelBuilder {
                 paidTotal += paid;
                 if (uint256(allocations[i].destination) >> 160 == 0) totalPaidOut[asset] += paid;
             }
-            if (paidTotal > before.held[a]) ++channelPaidMoreThanHeld;
-            if (paidTotal != debited) ++payoutNotMatchingDebit;
+            if (paidTotal > before.held[a]) {
+                ++channelPaidMoreThanHeld;
+                paidTotal = before.held[a];
+            }
+            expected[a] = before.held[a] - paidTotal;
+            if (asset == address(0)) ethPaid += paidTotal;
         }
         _owed[c] = abi.encode(owed);
+        // The payout commits what the channel held in ETH (ETH credited while registered included) less what
+        // it paid in ETH.
+        committedEth[c] = before.ethHeld - (ethPaid > before.ethHeld ? before.ethHeld : ethPaid);
+        for (uint256 a; a < owed.length; ++a) {
+            try this.holdingsOf(owed[a].asset, c) returns (uint256 held) {
+                if (held != expected[a]) ++payoutNotMatchingDebit;
+            } catch {
+                ++ethMirrorWrong;
+            }
+        }
     }
 
     /// @dev A payout of the registered state and the outcome still owed may only be refused when the channel has

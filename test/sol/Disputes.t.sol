@@ -2,7 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {IAdjudicator} from "../../contracts/interfaces/IAdjudicator.sol";
-import {SignedVariablePart, VariablePart} from "../../contracts/interfaces/ChannelTypes.sol";
+import {Registration, SignedVariablePart, VariablePart} from "../../contracts/interfaces/ChannelTypes.sol";
 import {AdjudicatorTestBase} from "./utils/AdjudicatorTestBase.sol";
 import {VM} from "./utils/Vm.sol";
 
@@ -35,16 +35,20 @@ contract DisputesFuzzTest is AdjudicatorTestBase {
 
         // During a challenge the record must be beaten: a state at or below it is refused.
         VariablePart memory lower = _state(address(0), FUNDS, 0, lowerTurn, false);
+        Registration memory current = _registration();
         VM.expectRevert(
             abi.encodeWithSelector(IAdjudicator.TurnNumberTooLow.selector, channelId, staleTurn, lowerTurn)
         );
-        _challengeByPayer(lower);
+        _challengeByPayer(lower, current, FUNDS);
 
         // Any time before finalizesAt, the newer state both signed clears the challenge.
         VM.warp(block.timestamp + _bound(elapsed, 0, DURATION - 1));
         VariablePart memory newer = _state(address(0), FUNDS - owed, owed, newerTurn, false);
+        Registration memory registered = _registration();
         VM.prank(payee);
-        adjudicator.checkpoint(fixedPart, _noProof(), _signedByBoth(channelId, newer, PAYER_KEY, PAYEE_KEY));
+        adjudicator.checkpoint(
+            fixedPart, _noProof(), _signedByBoth(channelId, newer, PAYER_KEY, PAYEE_KEY), registered
+        );
         (uint48 record, uint48 cleared, uint160 fingerprint) = adjudicator.statusOf(channelId);
         _assertEq(record, newerTurn, "record is the newer turn");
         _assertEq(cleared, 0, "challenge cleared");
@@ -54,7 +58,7 @@ contract DisputesFuzzTest is AdjudicatorTestBase {
         VM.expectRevert(
             abi.encodeWithSelector(IAdjudicator.TurnNumberTooLow.selector, channelId, newerTurn, staleTurn)
         );
-        _challengeByPayer(stale);
+        _challengeByPayer(stale, noRegistration, FUNDS);
         VM.warp(finalizesAt);
         VM.expectRevert(abi.encodeWithSelector(IAdjudicator.ChannelNotFinalized.selector, channelId));
         _payAll(stale);
@@ -64,8 +68,13 @@ contract DisputesFuzzTest is AdjudicatorTestBase {
     }
 
     function _challengeByPayeeAndPay(VariablePart memory newer, uint256 owed) internal {
+        Registration memory none = _registration();
+        uint256 heldEth = _ethToCommit();
         VM.prank(payee);
-        adjudicator.challenge(fixedPart, _noProof(), _signedByBoth(channelId, newer, PAYER_KEY, PAYEE_KEY), "");
+        adjudicator.challenge(
+            fixedPart, _noProof(), _signedByBoth(channelId, newer, PAYER_KEY, PAYEE_KEY), "", none
+        );
+        _noteRegistered(newer, heldEth);
         VM.warp(block.timestamp + DURATION);
         uint256 payerBefore = payer.balance;
         uint256 payeeBefore = payee.balance;
@@ -89,16 +98,17 @@ contract DisputesFuzzTest is AdjudicatorTestBase {
         VariablePart memory newer = _state(address(0), 0, FUNDS, newerTurn, false);
         SignedVariablePart memory signed = _signedByBoth(channelId, newer, PAYER_KEY, PAYEE_KEY);
         bytes memory finalized = abi.encodeWithSelector(IAdjudicator.ChannelFinalized.selector, channelId);
+        Registration memory registered = lastRegistration;
         VM.prank(payee);
         VM.expectRevert(finalized);
-        adjudicator.checkpoint(fixedPart, _noProof(), signed);
+        adjudicator.checkpoint(fixedPart, _noProof(), signed, registered);
         VM.prank(payee);
         VM.expectRevert(finalized);
-        adjudicator.challenge(fixedPart, _noProof(), signed, "");
+        adjudicator.challenge(fixedPart, _noProof(), signed, "", registered);
         if (newerTurn == staleTurn + 1) {
             VM.prank(payee);
             VM.expectRevert(finalized);
-            adjudicator.respond(fixedPart, stale, signed);
+            adjudicator.respond(fixedPart, stale, signed, registered.heldEth);
         }
 
         uint256 payerBefore = payer.balance;
@@ -122,14 +132,20 @@ contract DisputesFuzzTest is AdjudicatorTestBase {
             _challengeByPayer(recorded);
         } else {
             VM.prank(payer);
-            adjudicator.checkpoint(fixedPart, _noProof(), _signedByBoth(channelId, recorded, PAYER_KEY, PAYEE_KEY));
+            adjudicator.checkpoint(
+                fixedPart,
+                _noProof(),
+                _signedByBoth(channelId, recorded, PAYER_KEY, PAYEE_KEY),
+                Registration(bytes32(0), bytes32(0), 0)
+            );
         }
         VariablePart memory candidate = _state(address(0), 0, FUNDS, turnNum, false);
         bool accepted = duringChallenge ? turnNum > record : turnNum >= record;
+        Registration memory current = _registration();
         if (!accepted) {
             VM.expectRevert(abi.encodeWithSelector(IAdjudicator.TurnNumberTooLow.selector, channelId, record, turnNum));
         }
-        _challengeByPayer(candidate);
+        _challengeByPayer(candidate, current, FUNDS);
         (uint48 newRecord,,) = adjudicator.statusOf(channelId);
         _assertEq(newRecord, accepted ? turnNum : record, "record");
 
@@ -155,7 +171,8 @@ contract DisputesFuzzTest is AdjudicatorTestBase {
         adjudicator.checkpoint(
             fixedPart,
             _noProof(),
-            _signedByBoth(channelId, _state(address(0), FUNDS, 0, checkpointed, false), PAYER_KEY, PAYEE_KEY)
+            _signedByBoth(channelId, _state(address(0), FUNDS, 0, checkpointed, false), PAYER_KEY, PAYEE_KEY),
+            Registration(bytes32(0), bytes32(0), 0)
         );
         VariablePart memory top = _state(address(0), 0, FUNDS, MAX_TURN, false);
         _challengeByPayer(top);
@@ -165,12 +182,13 @@ contract DisputesFuzzTest is AdjudicatorTestBase {
         SignedVariablePart memory otherSigned = _signedByBoth(channelId, other, PAYER_KEY, PAYEE_KEY);
         bytes memory tooLow =
             abi.encodeWithSelector(IAdjudicator.TurnNumberTooLow.selector, channelId, MAX_TURN, otherTurn);
+        Registration memory registered = lastRegistration;
         VM.prank(payer);
         VM.expectRevert(tooLow);
-        adjudicator.challenge(fixedPart, _noProof(), otherSigned, "");
+        adjudicator.challenge(fixedPart, _noProof(), otherSigned, "", registered);
         VM.prank(payer);
         VM.expectRevert(tooLow);
-        adjudicator.checkpoint(fixedPart, _noProof(), otherSigned);
+        adjudicator.checkpoint(fixedPart, _noProof(), otherSigned, registered);
         // A response must be turn 2^48: turn 0 (what MAX_TURN + 1 wraps to) or any other is not next.
         VariablePart memory wrapped = _state(address(0), FUNDS, 0, otherTurn, false);
         SignedVariablePart memory response = _signedByPayee(channelId, wrapped, PAYEE_KEY, true);
@@ -178,7 +196,7 @@ contract DisputesFuzzTest is AdjudicatorTestBase {
         VM.expectRevert(
             abi.encodeWithSelector(IAdjudicator.TurnNumberNotNext.selector, channelId, MAX_TURN, otherTurn)
         );
-        adjudicator.respond(fixedPart, top, response);
+        adjudicator.respond(fixedPart, top, response, registered.heldEth);
 
         VM.warp(block.timestamp + DURATION);
         uint256 payeeBefore = payee.balance;
@@ -198,7 +216,8 @@ contract DisputesFuzzTest is AdjudicatorTestBase {
         adjudicator.checkpoint(
             fixedPart,
             _noProof(),
-            _signedByBoth(channelId, _state(address(0), FUNDS, 0, record, false), PAYER_KEY, PAYEE_KEY)
+            _signedByBoth(channelId, _state(address(0), FUNDS, 0, record, false), PAYER_KEY, PAYEE_KEY),
+            Registration(bytes32(0), bytes32(0), 0)
         );
         VariablePart memory closing = _state(address(0), FUNDS - owed, owed, finalTurn, true);
         uint256 payeeBefore = payee.balance;

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IAdjudicator} from "../../contracts/interfaces/IAdjudicator.sol";
 import {
-    Allocation, SignedVariablePart, SingleAssetExit, VariablePart
+    Allocation, Registration, SignedVariablePart, SingleAssetExit, VariablePart
 } from "../../contracts/interfaces/ChannelTypes.sol";
 import {EncodingHarness} from "../../contracts/test/EncodingHarness.sol";
 import {AdjudicatorTestBase} from "./utils/AdjudicatorTestBase.sol";
@@ -51,8 +52,8 @@ contract PayoutsFuzzTest is AdjudicatorTestBase {
     }
 
     /// @notice Funds: a finalized outcome whose allocations are near 2^256 - 1 pays the payer the whole deposit
-    /// and the payee nothing (payer first); a top-up deposit afterwards goes to the payer again, who is still
-    /// owed its amount less what it was paid. Never more than held, no overflow.
+    /// and the payee nothing (payer first); a top-up deposit afterwards is refused, since the channel's ETH is
+    /// committed, and the depositor keeps it. Never more than held, no overflow.
     function testFuzz_adjudicatorPaysNearMaxAmounts(uint256 deposit, uint256 topUp, uint256 payerGap, uint256 payeeGap)
         public
     {
@@ -69,17 +70,24 @@ contract PayoutsFuzzTest is AdjudicatorTestBase {
         adjudicator.concludeAndTransferAllAssets(fixedPart, signed);
         _assertEq(payer.balance - payerBefore, deposit, "payer takes the whole deposit");
         _assertEq(payee.balance, payeeBefore, "nothing left for the payee");
-        _assertEq(adjudicator.holdings(address(0), channelId), 0, "channel emptied");
-
-        // A top-up (the deposit does not read the status) goes to the outcome still owed: the payer first.
-        _deposit(address(0), topUp);
+        // Nothing is left, though both are still owed: the fingerprint commits the owed outcome and 0 ETH.
         bytes32 stateHash = _stateHash(channelId, closing);
         SingleAssetExit[] memory owed = closing.outcome; // the same memory: closing's amounts change too
         owed[0].allocations[0].amount = payerAmount - deposit;
+        Registration memory registered = Registration(stateHash, keccak256(abi.encode(owed)), 0);
+        _assertEq(adjudicator.ethHoldings(channelId, registered), 0, "channel emptied");
+
+        // A top-up is refused (ETH goes only into an open channel): the depositor keeps it.
+        VM.deal(payer, payer.balance + topUp);
         payerBefore = payer.balance;
-        adjudicator.transferAllAssets(channelId, stateHash, owed);
-        _assertEq(payer.balance - payerBefore, topUp, "payer takes the top-up");
-        _assertEq(adjudicator.holdings(address(0), channelId), 0, "channel emptied again");
+        VM.prank(payer);
+        VM.expectRevert(abi.encodeWithSelector(IAdjudicator.EthCommitted.selector, channelId));
+        adjudicator.deposit{value: topUp}(address(0), channelId, 0, topUp);
+        _assertEq(payer.balance, payerBefore, "the depositor keeps its top-up");
+        // Paying the outcome still owed sends nothing and keeps it owed.
+        adjudicator.transferAllAssets(channelId, stateHash, owed, 0);
+        _assertEq(payer.balance, payerBefore, "nothing more for the payer");
+        _assertEq(adjudicator.ethHoldings(channelId, registered), 0, "still empty, still owed");
     }
 
     /// @dev `x`, or in one case of three (per `slot`) 2^256 - 1 less a small number.

@@ -2,7 +2,9 @@
 pragma solidity ^0.8.28;
 
 import {IVoucherPaymentApp} from "../../contracts/interfaces/IVoucherPaymentApp.sol";
-import {SignedVariablePart, VariablePart} from "../../contracts/interfaces/ChannelTypes.sol";
+import {
+    Registration, SignedVariablePart, SingleAssetExit, VariablePart
+} from "../../contracts/interfaces/ChannelTypes.sol";
 import {AdjudicatorTestBase} from "./utils/AdjudicatorTestBase.sol";
 import {VM} from "./utils/Vm.sol";
 
@@ -29,19 +31,21 @@ contract VoucherPaymentsFuzzTest is AdjudicatorTestBase {
         VariablePart memory registered;
         if (voucher <= deposit) {
             registered = _voucherState(asset, deposit - voucher, voucher, voucher, 1);
+            uint256 heldEth = _ethToCommit();
             VM.prank(payee);
-            adjudicator.challenge(fixedPart, proof, _signedByPayee(channelId, registered, PAYEE_KEY, true), "");
+            adjudicator.challenge(fixedPart, proof, _signedByPayee(channelId, registered, PAYEE_KEY, true), "", noRegistration);
+            _noteRegistered(registered, heldEth);
         } else {
             bytes memory exceeds =
                 abi.encodeWithSelector(IVoucherPaymentApp.VoucherExceedsDeposit.selector, voucher, deposit);
             VariablePart memory greedy = _voucherState(asset, 0, voucher, voucher, 1);
             VM.prank(payee);
             VM.expectRevert(exceeds);
-            adjudicator.challenge(fixedPart, proof, _signedByPayee(channelId, greedy, PAYEE_KEY, true), "");
+            adjudicator.challenge(fixedPart, proof, _signedByPayee(channelId, greedy, PAYEE_KEY, true), "", noRegistration);
             VariablePart memory capped = _voucherState(asset, 0, deposit, voucher, 1);
             VM.prank(payee);
             VM.expectRevert(exceeds);
-            adjudicator.challenge(fixedPart, proof, _signedByPayee(channelId, capped, PAYEE_KEY, true), "");
+            adjudicator.challenge(fixedPart, proof, _signedByPayee(channelId, capped, PAYEE_KEY, true), "", noRegistration);
             registered = opening;
             _challengeByPayer(opening);
         }
@@ -78,13 +82,15 @@ contract VoucherPaymentsFuzzTest is AdjudicatorTestBase {
         VariablePart memory stale = _voucherState(address(0), allocation - previous, previous, previous, 1);
         _challengeByPayer(stale);
         VariablePart memory latest = _voucherState(address(0), allocation - voucher, voucher, voucher, 2);
+        uint256 heldEth = lastRegistration.heldEth;
         if (payeeSends) VM.prank(payee);
-        adjudicator.respond(fixedPart, stale, _signedByPayee(channelId, latest, PAYEE_KEY, payeeSends));
+        adjudicator.respond(fixedPart, stale, _signedByPayee(channelId, latest, PAYEE_KEY, payeeSends), heldEth);
         // The payee enforces the latest voucher on top of the stale state both signed.
         SignedVariablePart[] memory proof = new SignedVariablePart[](1);
         proof[0] = _signedByBoth(channelId, stale, PAYER_KEY, PAYEE_KEY);
         VM.prank(payee);
-        adjudicator.challenge(fixedPart, proof, _signedByPayee(channelId, latest, PAYEE_KEY, true), "");
+        adjudicator.challenge(fixedPart, proof, _signedByPayee(channelId, latest, PAYEE_KEY, true), "", noRegistration);
+        _noteRegistered(latest, heldEth);
         VM.warp(block.timestamp + DURATION);
         uint256 payeeBefore = payee.balance;
         _payAll(latest);
@@ -97,7 +103,20 @@ contract VoucherPaymentsFuzzTest is AdjudicatorTestBase {
         _assertLe(payeeGot, deposit, "payee gets at most the deposit");
         _assertLe(payeeGot, voucher, "payee gets at most the voucher");
         _assertLe(payerStart - payer.balance, deposit, "payer loses at most its deposit");
-        _assertEq(payerStart - payer.balance, payeeGot + adjudicator.holdings(address(0), channelId), "conserved");
+        uint256 left = deposit - payerGot - payeeGot;
+        _assertEq(payerStart - payer.balance, payeeGot + left, "conserved");
+        // What is left and still owed is what the fingerprint commits to (the adjudicator checks it).
+        bytes32 latestHash = _stateHash(channelId, latest);
+        SingleAssetExit[] memory owed = latest.outcome; // the same memory: latest's amounts change too
+        owed[0].allocations[0].amount = payerOwed - payerGot;
+        owed[0].allocations[1].amount = voucher - payeeGot;
+        bool anythingOwed = owed[0].allocations[0].amount != 0 || owed[0].allocations[1].amount != 0;
+        bytes32 owedHash = anythingOwed ? keccak256(abi.encode(owed)) : bytes32(0);
+        _assertEq(
+            adjudicator.ethHoldings(channelId, Registration(latestHash, owedHash, left)),
+            left,
+            "the fingerprint commits what is left"
+        );
     }
 
     /// @dev A state with allocations [payer, payee] whose appData is the payer's voucher of `amount`.

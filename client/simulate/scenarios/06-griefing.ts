@@ -3,6 +3,7 @@
 // adjudicator accepts (the turn number is too low), so each further challenge reverts on chain: it costs the
 // griefer gas and the defender nothing. What each side spent is in the figures.
 import { formatEther } from "ethers";
+import { registrationOf } from "../../../sdk/index.js";
 import type { Scenario } from "../types.js";
 import { eventually, paidChannel, patience } from "./common.js";
 
@@ -30,7 +31,14 @@ export const griefing: Scenario = {
     if (!record || !stale) throw new Error("the leecher has no record of its channel");
     const reverts: string[] = [];
     for (let round = 2; round <= ROUNDS + 1; round++) {
-      const request = await leecher.client.adjudicator.challenge.populateTransaction(record.fixedPart, [], stale, "0x");
+      const registration = registrationOf(id, await leecher.client.registration(id));
+      const request = await leecher.client.adjudicator.challenge.populateTransaction(
+        record.fixedPart,
+        [],
+        stale,
+        "0x",
+        registration,
+      );
       const accepted = await ctx.force(leecher, `challenge (griefing, round ${round})`, request);
       reverts.push(accepted ? "accepted" : "reverted");
       // Whatever the griefer does, the watcher keeps looking: give it a poll to react if it must.

@@ -7,6 +7,7 @@ import {
   channelId,
   encodeVoucher,
   type FixedPart,
+  NO_REGISTRATION,
   signState,
   signVoucher,
   splitOutcome,
@@ -50,7 +51,7 @@ export const foreignSignatures: Scenario = {
       };
       const candidate = toSigned(vp, new Map([[1, await signState(seeder.signer, id, vp)]]));
       try {
-        await seeder.client.adjudicator.challenge.staticCall(fixedPart, [proof], candidate, "0x");
+        await seeder.client.adjudicator.challenge.staticCall(fixedPart, [proof], candidate, "0x", NO_REGISTRATION);
         return "ACCEPTED";
       } catch (error) {
         return errorCode(error);

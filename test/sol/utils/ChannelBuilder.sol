@@ -65,9 +65,9 @@ abstract contract ChannelBuilder {
     }
 
     /// @dev Mirrors ChannelStatusLib.fingerprint.
-    function _fingerprint(bytes32 stateHash, bytes32 outcomeHash) internal pure returns (uint160) {
-        if (outcomeHash == bytes32(0)) return 0;
-        return uint160(uint256(keccak256(abi.encode(stateHash, outcomeHash))));
+    function _fingerprint(bytes32 stateHash, bytes32 outcomeHash, uint256 heldEth) internal pure returns (uint160) {
+        if (outcomeHash == bytes32(0) && heldEth == 0) return 0;
+        return uint160(uint256(keccak256(abi.encode(stateHash, outcomeHash, heldEth))));
     }
 
     /// @dev An EIP-191 personal signature (r, s, v) over `hash`.

@@ -1,9 +1,10 @@
 // challenge (SECURITY rows 3 and 4): who may challenge, with which turn number, and until when. A refused
 // challenge registers nothing: the status stays as it was and the channel keeps its deposit.
 import { expect } from "chai";
-import { getBytes, hashMessage, parseEther, recoverAddress, ZeroAddress } from "ethers";
+import { getBytes, hashMessage, parseEther, recoverAddress } from "ethers";
 import { challengeHash, signChallenge, stateHash } from "../../../sdk/index.js";
 import { DURATION, ethers, networkHelpers, signed } from "../helpers/fixtures.js";
+import { ethHeldNow, registrationNow } from "../helpers/registration.js";
 import {
   ALICE,
   challengeWith,
@@ -25,7 +26,7 @@ const HALF = parseEther("0.5");
 
 /** The channel's status and ETH holdings, to show that a refused call changed nothing. */
 async function snapshot(c: Funded) {
-  return [...(await c.adjudicator.statusOf(c.id)), await c.adjudicator.holdings(ZeroAddress, c.id)];
+  return [...(await c.adjudicator.statusOf(c.id)), await ethHeldNow(c.adjudicator, c.id)];
 }
 
 describe("Adjudicator.challenge", () => {
@@ -33,25 +34,31 @@ describe("Adjudicator.challenge", () => {
     it("registers it (ChallengeRegistered with the whole variable part); nothing is paid until finalizesAt", async () => {
       const c = await loadFixture(fundedFixture);
       const vp = c.state(3n, parseEther("0.3"), parseEther("0.7"));
-      const tx = c.adjudicator.connect(c.alice).challenge(c.fixedPart, [], await c.byBoth(vp), "0x");
+      const tx = c.adjudicator
+        .connect(c.alice)
+        .challenge(c.fixedPart, [], await c.byBoth(vp), "0x", await registrationNow(c.adjudicator, c.fixedPart));
       await expect(tx).to.changeEtherBalances(ethers, [c.alice, c.bob, c.adjudicator], [0n, 0n, 0n]);
       const finalizesAt = BigInt(await time.latest()) + DURATION;
-      await expect(tx).to.emit(c.adjudicator, "ChallengeRegistered").withArgs(c.id, finalizesAt, sameVariablePart(vp));
+      await expect(tx)
+        .to.emit(c.adjudicator, "ChallengeRegistered")
+        .withArgs(c.id, finalizesAt, sameVariablePart(vp), DEPOSIT);
       expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([3n, finalizesAt, fingerprintOf(c.id, vp)]);
       expect(await c.adjudicator.isFinalized(c.id)).to.equal(false);
       await expect(payOut(c, vp, c.bob))
         .to.be.revertedWithCustomError(c.adjudicator, "ChannelNotFinalized")
         .withArgs(c.id);
-      expect(await c.adjudicator.holdings(ZeroAddress, c.id)).to.equal(DEPOSIT);
+      expect(await ethHeldNow(c.adjudicator, c.id)).to.equal(DEPOSIT);
     });
 
     it("sent by the other participant (bob): registered the same way", async () => {
       const c = await loadFixture(fundedFixture);
       const vp = c.state(3n, HALF, HALF);
-      const tx = await c.adjudicator.connect(c.bob).challenge(c.fixedPart, [], await c.byBoth(vp), "0x");
+      const tx = await c.adjudicator
+        .connect(c.bob)
+        .challenge(c.fixedPart, [], await c.byBoth(vp), "0x", await registrationNow(c.adjudicator, c.fixedPart));
       await expect(tx)
         .to.emit(c.adjudicator, "ChallengeRegistered")
-        .withArgs(c.id, BigInt(await time.latest()) + DURATION, sameVariablePart(vp));
+        .withArgs(c.id, BigInt(await time.latest()) + DURATION, sameVariablePart(vp), DEPOSIT);
       expect((await c.adjudicator.statusOf(c.id))[0]).to.equal(3n);
     });
 
@@ -60,7 +67,9 @@ describe("Adjudicator.challenge", () => {
       const vp = c.state(3n, HALF, HALF);
       const candidate = await signed(c.fixedPart, c.id, vp, [c.bob]);
       const withAlice = { ...candidate, signedBy: 3n, sigs: ["0x", ...candidate.sigs] };
-      await c.adjudicator.connect(c.alice).challenge(c.fixedPart, [], withAlice, "0x");
+      await c.adjudicator
+        .connect(c.alice)
+        .challenge(c.fixedPart, [], withAlice, "0x", await registrationNow(c.adjudicator, c.fixedPart));
       expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([
         3n,
         BigInt(await time.latest()) + DURATION,
@@ -74,11 +83,13 @@ describe("Adjudicator.challenge", () => {
       const c = await loadFixture(fundedFixture);
       const vp = c.state(3n, HALF, HALF);
       const sig = await signChallenge(c.bob, stateHash(c.id, vp));
-      const tx = c.adjudicator.connect(c.carol).challenge(c.fixedPart, [], await c.byBoth(vp), sig);
+      const tx = c.adjudicator
+        .connect(c.carol)
+        .challenge(c.fixedPart, [], await c.byBoth(vp), sig, await registrationNow(c.adjudicator, c.fixedPart));
       await expect(tx).to.changeEtherBalances(ethers, [c.carol, c.adjudicator], [0n, 0n]);
       await expect(tx)
         .to.emit(c.adjudicator, "ChallengeRegistered")
-        .withArgs(c.id, BigInt(await time.latest()) + DURATION, sameVariablePart(vp));
+        .withArgs(c.id, BigInt(await time.latest()) + DURATION, sameVariablePart(vp), DEPOSIT);
       expect((await c.adjudicator.statusOf(c.id))[0]).to.equal(3n);
     });
 
@@ -86,7 +97,15 @@ describe("Adjudicator.challenge", () => {
       const c = await loadFixture(fundedFixture);
       const before = await snapshot(c);
       await expect(
-        c.adjudicator.connect(c.carol).challenge(c.fixedPart, [], await c.byBoth(c.state(3n, HALF, HALF)), "0x"),
+        c.adjudicator
+          .connect(c.carol)
+          .challenge(
+            c.fixedPart,
+            [],
+            await c.byBoth(c.state(3n, HALF, HALF)),
+            "0x",
+            await registrationNow(c.adjudicator, c.fixedPart),
+          ),
       )
         .to.be.revertedWithCustomError(c.adjudicator, "NotAParticipant")
         .withArgs(c.carol.address);
@@ -97,7 +116,11 @@ describe("Adjudicator.challenge", () => {
       const c = await loadFixture(fundedFixture);
       const vp = c.state(3n, HALF, HALF);
       const sig = await signChallenge(c.eve, stateHash(c.id, vp));
-      await expect(c.adjudicator.connect(c.carol).challenge(c.fixedPart, [], await c.byBoth(vp), sig))
+      await expect(
+        c.adjudicator
+          .connect(c.carol)
+          .challenge(c.fixedPart, [], await c.byBoth(vp), sig, await registrationNow(c.adjudicator, c.fixedPart)),
+      )
         .to.be.revertedWithCustomError(c.adjudicator, "NotAParticipant")
         .withArgs(c.eve.address);
     });
@@ -109,7 +132,11 @@ describe("Adjudicator.challenge", () => {
       const sig = await signChallenge(c.bob, stateHash(c.id, other));
       const recovered = recoverAddress(hashMessage(getBytes(challengeHash(stateHash(c.id, vp)))), sig);
       expect(recovered).to.not.equal(c.bob.address);
-      await expect(c.adjudicator.connect(c.carol).challenge(c.fixedPart, [], await c.byBoth(vp), sig))
+      await expect(
+        c.adjudicator
+          .connect(c.carol)
+          .challenge(c.fixedPart, [], await c.byBoth(vp), sig, await registrationNow(c.adjudicator, c.fixedPart)),
+      )
         .to.be.revertedWithCustomError(c.adjudicator, "NotAParticipant")
         .withArgs(recovered);
     });
@@ -129,7 +156,9 @@ describe("Adjudicator.challenge", () => {
         const sig = mangle(await signChallenge(c.bob, stateHash(c.id, vp)));
         const before = await snapshot(c);
         await expect(
-          c.adjudicator.connect(c.carol).challenge(c.fixedPart, [], await c.byBoth(vp), sig),
+          c.adjudicator
+            .connect(c.carol)
+            .challenge(c.fixedPart, [], await c.byBoth(vp), sig, await registrationNow(c.adjudicator, c.fixedPart)),
         ).to.be.revertedWithCustomError(c.adjudicator, "InvalidChallengerSignature");
         expect(await snapshot(c)).to.deep.equal(before);
       });
@@ -139,9 +168,24 @@ describe("Adjudicator.challenge", () => {
   describe("turn numbers (SECURITY row 3)", () => {
     it("on an open channel, a turn number below the record: TurnNumberTooLow(record, turnNum)", async () => {
       const c = await loadFixture(fundedFixture);
-      await c.adjudicator.connect(c.alice).checkpoint(c.fixedPart, [], await c.byBoth(c.state(5n, HALF, HALF)));
+      await c.adjudicator
+        .connect(c.alice)
+        .checkpoint(
+          c.fixedPart,
+          [],
+          await c.byBoth(c.state(5n, HALF, HALF)),
+          await registrationNow(c.adjudicator, c.fixedPart),
+        );
       await expect(
-        c.adjudicator.connect(c.alice).challenge(c.fixedPart, [], await c.byBoth(c.state(4n, DEPOSIT, 0n)), "0x"),
+        c.adjudicator
+          .connect(c.alice)
+          .challenge(
+            c.fixedPart,
+            [],
+            await c.byBoth(c.state(4n, DEPOSIT, 0n)),
+            "0x",
+            await registrationNow(c.adjudicator, c.fixedPart),
+          ),
       )
         .to.be.revertedWithCustomError(c.adjudicator, "TurnNumberTooLow")
         .withArgs(c.id, 5n, 4n);
@@ -151,25 +195,38 @@ describe("Adjudicator.challenge", () => {
     it("on an open channel, a turn number equal to the record: registered (the record may be matched)", async () => {
       const c = await loadFixture(fundedFixture);
       const vp = c.state(5n, HALF, HALF);
-      await c.adjudicator.connect(c.alice).checkpoint(c.fixedPart, [], await c.byBoth(vp));
-      await expect(c.adjudicator.connect(c.alice).challenge(c.fixedPart, [], await c.byBoth(vp), "0x")).to.emit(
-        c.adjudicator,
-        "ChallengeRegistered",
-      );
+      await c.adjudicator
+        .connect(c.alice)
+        .checkpoint(c.fixedPart, [], await c.byBoth(vp), await registrationNow(c.adjudicator, c.fixedPart));
+      await expect(
+        c.adjudicator
+          .connect(c.alice)
+          .challenge(c.fixedPart, [], await c.byBoth(vp), "0x", await registrationNow(c.adjudicator, c.fixedPart)),
+      ).to.emit(c.adjudicator, "ChallengeRegistered");
     });
 
     it("during a challenge, a turn number equal to the record: TurnNumberTooLow, the registered state and clock stay", async () => {
       const c = await loadFixture(fundedFixture);
       const vp = c.state(5n, HALF, HALF);
-      await c.adjudicator.connect(c.alice).challenge(c.fixedPart, [], await c.byBoth(vp), "0x");
+      await c.adjudicator
+        .connect(c.alice)
+        .challenge(c.fixedPart, [], await c.byBoth(vp), "0x", await registrationNow(c.adjudicator, c.fixedPart));
       const before = await snapshot(c);
       // Another state with the same turn number, better for bob.
       const rival = c.state(5n, 0n, DEPOSIT);
-      await expect(c.adjudicator.connect(c.bob).challenge(c.fixedPart, [], await c.byBoth(rival), "0x"))
+      await expect(
+        c.adjudicator
+          .connect(c.bob)
+          .challenge(c.fixedPart, [], await c.byBoth(rival), "0x", await registrationNow(c.adjudicator, c.fixedPart)),
+      )
         .to.be.revertedWithCustomError(c.adjudicator, "TurnNumberTooLow")
         .withArgs(c.id, 5n, 5n);
       // The same state again (to restart the clock): refused too.
-      await expect(c.adjudicator.connect(c.alice).challenge(c.fixedPart, [], await c.byBoth(vp), "0x"))
+      await expect(
+        c.adjudicator
+          .connect(c.alice)
+          .challenge(c.fixedPart, [], await c.byBoth(vp), "0x", await registrationNow(c.adjudicator, c.fixedPart)),
+      )
         .to.be.revertedWithCustomError(c.adjudicator, "TurnNumberTooLow")
         .withArgs(c.id, 5n, 5n);
       expect(await snapshot(c)).to.deep.equal(before);
@@ -177,9 +234,25 @@ describe("Adjudicator.challenge", () => {
 
     it("during a challenge, a turn number below the record: TurnNumberTooLow", async () => {
       const c = await loadFixture(fundedFixture);
-      await c.adjudicator.connect(c.alice).challenge(c.fixedPart, [], await c.byBoth(c.state(5n, HALF, HALF)), "0x");
+      await c.adjudicator
+        .connect(c.alice)
+        .challenge(
+          c.fixedPart,
+          [],
+          await c.byBoth(c.state(5n, HALF, HALF)),
+          "0x",
+          await registrationNow(c.adjudicator, c.fixedPart),
+        );
       await expect(
-        c.adjudicator.connect(c.alice).challenge(c.fixedPart, [], await c.byBoth(c.state(2n, DEPOSIT, 0n)), "0x"),
+        c.adjudicator
+          .connect(c.alice)
+          .challenge(
+            c.fixedPart,
+            [],
+            await c.byBoth(c.state(2n, DEPOSIT, 0n)),
+            "0x",
+            await registrationNow(c.adjudicator, c.fixedPart),
+          ),
       )
         .to.be.revertedWithCustomError(c.adjudicator, "TurnNumberTooLow")
         .withArgs(c.id, 5n, 2n);
@@ -189,9 +262,13 @@ describe("Adjudicator.challenge", () => {
       const c = await loadFixture(fundedFixture);
       const first = c.state(5n, DEPOSIT, 0n);
       const newer = c.state(6n, parseEther("0.1"), parseEther("0.9"));
-      await c.adjudicator.connect(c.alice).challenge(c.fixedPart, [], await c.byBoth(first), "0x");
+      await c.adjudicator
+        .connect(c.alice)
+        .challenge(c.fixedPart, [], await c.byBoth(first), "0x", await registrationNow(c.adjudicator, c.fixedPart));
       await time.increase(DURATION / 2n);
-      await c.adjudicator.connect(c.bob).challenge(c.fixedPart, [], await c.byBoth(newer), "0x");
+      await c.adjudicator
+        .connect(c.bob)
+        .challenge(c.fixedPart, [], await c.byBoth(newer), "0x", await registrationNow(c.adjudicator, c.fixedPart));
       const finalizesAt = BigInt(await time.latest()) + DURATION;
       expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([6n, finalizesAt, fingerprintOf(c.id, newer)]);
       await time.increaseTo(finalizesAt);
@@ -215,7 +292,11 @@ describe("Adjudicator.challenge", () => {
       const newerSigned = await c.byBoth(newer);
 
       await time.setNextBlockTimestamp(finalizesAt);
-      await expect(c.adjudicator.connect(c.bob).challenge(c.fixedPart, [], newerSigned, "0x"))
+      await expect(
+        c.adjudicator
+          .connect(c.bob)
+          .challenge(c.fixedPart, [], newerSigned, "0x", await registrationNow(c.adjudicator, c.fixedPart)),
+      )
         .to.be.revertedWithCustomError(c.adjudicator, "ChannelFinalized")
         .withArgs(c.id);
       await networkHelpers.mine(); // a block at finalizesAt, for the view
@@ -226,7 +307,11 @@ describe("Adjudicator.challenge", () => {
         [DEPOSIT, 0n, -DEPOSIT],
       );
       // Paid out: still final, still refused.
-      await expect(c.adjudicator.connect(c.bob).challenge(c.fixedPart, [], newerSigned, "0x"))
+      await expect(
+        c.adjudicator
+          .connect(c.bob)
+          .challenge(c.fixedPart, [], newerSigned, "0x", await registrationNow(c.adjudicator, c.fixedPart)),
+      )
         .to.be.revertedWithCustomError(c.adjudicator, "ChannelFinalized")
         .withArgs(c.id);
     });
@@ -234,12 +319,16 @@ describe("Adjudicator.challenge", () => {
     it("one second before finalizesAt a newer challenge is accepted: the newer outcome is paid, bob gets it all", async () => {
       const c = await loadFixture(fundedFixture);
       const stale = c.state(2n, DEPOSIT, 0n);
-      await c.adjudicator.connect(c.alice).challenge(c.fixedPart, [], await c.byBoth(stale), "0x");
+      await c.adjudicator
+        .connect(c.alice)
+        .challenge(c.fixedPart, [], await c.byBoth(stale), "0x", await registrationNow(c.adjudicator, c.fixedPart));
       const [, finalizesAt] = await c.adjudicator.statusOf(c.id);
       const newer = c.state(3n, 0n, DEPOSIT);
       const newerSigned = await c.byBoth(newer);
       await time.setNextBlockTimestamp(finalizesAt - 1n);
-      await c.adjudicator.connect(c.bob).challenge(c.fixedPart, [], newerSigned, "0x");
+      await c.adjudicator
+        .connect(c.bob)
+        .challenge(c.fixedPart, [], newerSigned, "0x", await registrationNow(c.adjudicator, c.fixedPart));
       // The stale challenge's time came, but the newer challenge restarted the clock.
       await time.increaseTo(finalizesAt);
       await expect(payOut(c, stale, c.alice))
@@ -259,9 +348,19 @@ describe("Adjudicator.challenge", () => {
     it("after a conclude: ChannelFinalized, the concluded outcome stays the one to pay", async () => {
       const c = await loadFixture(fundedFixture);
       const final = c.state(4n, HALF, HALF, { isFinal: true });
-      await c.adjudicator.connect(c.alice).conclude(c.fixedPart, await c.byBoth(final));
+      await c.adjudicator
+        .connect(c.alice)
+        .conclude(c.fixedPart, await c.byBoth(final), await registrationNow(c.adjudicator, c.fixedPart));
       await expect(
-        c.adjudicator.connect(c.alice).challenge(c.fixedPart, [], await c.byBoth(c.state(9n, DEPOSIT, 0n)), "0x"),
+        c.adjudicator
+          .connect(c.alice)
+          .challenge(
+            c.fixedPart,
+            [],
+            await c.byBoth(c.state(9n, DEPOSIT, 0n)),
+            "0x",
+            await registrationNow(c.adjudicator, c.fixedPart),
+          ),
       )
         .to.be.revertedWithCustomError(c.adjudicator, "ChannelFinalized")
         .withArgs(c.id);
@@ -274,7 +373,11 @@ describe("Adjudicator.challenge", () => {
       const c = await loadFixture(fundedFixture);
       const candidate = sentByParticipant(c.state(3n, DEPOSIT, 0n), ALICE);
       const before = await snapshot(c);
-      await expect(c.adjudicator.connect(c.alice).challenge(c.fixedPart, [], candidate, "0x"))
+      await expect(
+        c.adjudicator
+          .connect(c.alice)
+          .challenge(c.fixedPart, [], candidate, "0x", await registrationNow(c.adjudicator, c.fixedPart)),
+      )
         .to.be.revertedWithCustomError(c.app, "ProofLengthNotOne")
         .withArgs(0n);
       expect(await snapshot(c)).to.deep.equal(before);

@@ -3,9 +3,10 @@
 // ChallengeRegistered event, as a watcher would do. The channel is [alice = payer, bob = payee] in the voucher
 // app, holding alice's 1 ETH.
 import { expect } from "chai";
-import { parseEther, ZeroAddress } from "ethers";
+import { parseEther } from "ethers";
 import { stateHash, type VariablePart } from "../../../sdk/index.js";
 import { DURATION, ethers, networkHelpers, signed, voucherState } from "../helpers/fixtures.js";
+import { committedEthFor, ethHeldNow, registrationNow } from "../helpers/registration.js";
 import {
   BOB,
   DEPOSIT,
@@ -24,7 +25,9 @@ const VOUCHER = parseEther("0.3");
 /** Alice challenges with the funding state (turn 1: all 1 ETH to alice), signed by both. */
 async function staleChallenge(c: Funded): Promise<VariablePart> {
   const funding = c.state(1n, DEPOSIT, 0n);
-  await c.adjudicator.connect(c.alice).challenge(c.fixedPart, [], await c.byBoth(funding), "0x");
+  await c.adjudicator
+    .connect(c.alice)
+    .challenge(c.fixedPart, [], await c.byBoth(funding), "0x", await registrationNow(c.adjudicator, c.fixedPart));
   return funding;
 }
 
@@ -39,7 +42,14 @@ describe("Adjudicator.checkpoint", () => {
   describe("when the channel is open", () => {
     it("a newer state signed by both: Checkpointed, the record rises, nothing registered or paid", async () => {
       const c = await loadFixture(fundedFixture);
-      const tx = c.adjudicator.connect(c.carol).checkpoint(c.fixedPart, [], await c.byBoth(c.state(4n, HALF, HALF)));
+      const tx = c.adjudicator
+        .connect(c.carol)
+        .checkpoint(
+          c.fixedPart,
+          [],
+          await c.byBoth(c.state(4n, HALF, HALF)),
+          await registrationNow(c.adjudicator, c.fixedPart),
+        );
       await expect(tx).to.emit(c.adjudicator, "Checkpointed").withArgs(c.id, 4n);
       await expect(tx).to.changeEtherBalances(ethers, [c.alice, c.bob, c.adjudicator], [0n, 0n, 0n]);
       expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([4n, 0n, 0n]);
@@ -48,18 +58,44 @@ describe("Adjudicator.checkpoint", () => {
 
     it("a state with the record's turn number: TurnNumberTooLow(record, turnNum)", async () => {
       const c = await loadFixture(fundedFixture);
-      await c.adjudicator.checkpoint(c.fixedPart, [], await c.byBoth(c.state(4n, HALF, HALF)));
-      await expect(c.adjudicator.checkpoint(c.fixedPart, [], await c.byBoth(c.state(4n, 0n, DEPOSIT))))
+      await c.adjudicator.checkpoint(
+        c.fixedPart,
+        [],
+        await c.byBoth(c.state(4n, HALF, HALF)),
+        await registrationNow(c.adjudicator, c.fixedPart),
+      );
+      await expect(
+        c.adjudicator.checkpoint(
+          c.fixedPart,
+          [],
+          await c.byBoth(c.state(4n, 0n, DEPOSIT)),
+          await registrationNow(c.adjudicator, c.fixedPart),
+        ),
+      )
         .to.be.revertedWithCustomError(c.adjudicator, "TurnNumberTooLow")
         .withArgs(c.id, 4n, 4n);
-      await expect(c.adjudicator.checkpoint(c.fixedPart, [], await c.byBoth(c.state(3n, 0n, DEPOSIT))))
+      await expect(
+        c.adjudicator.checkpoint(
+          c.fixedPart,
+          [],
+          await c.byBoth(c.state(3n, 0n, DEPOSIT)),
+          await registrationNow(c.adjudicator, c.fixedPart),
+        ),
+      )
         .to.be.revertedWithCustomError(c.adjudicator, "TurnNumberTooLow")
         .withArgs(c.id, 4n, 3n);
     });
 
     it("turn 0 on a fresh channel (record 0): TurnNumberTooLow(0, 0)", async () => {
       const c = await loadFixture(fundedFixture);
-      await expect(c.adjudicator.checkpoint(c.fixedPart, [], await c.byBoth(c.state(0n, HALF, HALF))))
+      await expect(
+        c.adjudicator.checkpoint(
+          c.fixedPart,
+          [],
+          await c.byBoth(c.state(0n, HALF, HALF)),
+          await registrationNow(c.adjudicator, c.fixedPart),
+        ),
+      )
         .to.be.revertedWithCustomError(c.adjudicator, "TurnNumberTooLow")
         .withArgs(c.id, 0n, 0n);
     });
@@ -72,7 +108,11 @@ describe("Adjudicator.checkpoint", () => {
       const [, finalizesAt] = await c.adjudicator.statusOf(c.id);
       const newer = await c.byBoth(c.state(2n, HALF, HALF));
       await time.setNextBlockTimestamp(finalizesAt - 1n);
-      await expect(c.adjudicator.connect(c.bob).checkpoint(c.fixedPart, [], newer))
+      await expect(
+        c.adjudicator
+          .connect(c.bob)
+          .checkpoint(c.fixedPart, [], newer, await registrationNow(c.adjudicator, c.fixedPart)),
+      )
         .to.emit(c.adjudicator, "ChallengeCleared")
         .withArgs(c.id, 2n);
       expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([2n, 0n, 0n]);
@@ -81,7 +121,7 @@ describe("Adjudicator.checkpoint", () => {
       await expect(payOut(c, c.state(1n, DEPOSIT, 0n), c.alice))
         .to.be.revertedWithCustomError(c.adjudicator, "ChannelNotFinalized")
         .withArgs(c.id);
-      expect(await c.adjudicator.holdings(ZeroAddress, c.id)).to.equal(DEPOSIT);
+      expect(await ethHeldNow(c.adjudicator, c.id)).to.equal(DEPOSIT);
     });
 
     it("at finalizesAt, a newer state: ChannelFinalized; the stale outcome is paid (alice gets the 1 ETH)", async () => {
@@ -90,7 +130,11 @@ describe("Adjudicator.checkpoint", () => {
       const [, finalizesAt] = await c.adjudicator.statusOf(c.id);
       const newer = await c.byBoth(c.state(2n, 0n, DEPOSIT));
       await time.setNextBlockTimestamp(finalizesAt);
-      await expect(c.adjudicator.connect(c.bob).checkpoint(c.fixedPart, [], newer))
+      await expect(
+        c.adjudicator
+          .connect(c.bob)
+          .checkpoint(c.fixedPart, [], newer, await registrationNow(c.adjudicator, c.fixedPart)),
+      )
         .to.be.revertedWithCustomError(c.adjudicator, "ChannelFinalized")
         .withArgs(c.id);
       await expect(payOut(c, stale, c.alice)).to.changeEtherBalances(
@@ -104,7 +148,16 @@ describe("Adjudicator.checkpoint", () => {
       const c = await loadFixture(fundedFixture);
       await staleChallenge(c);
       const before = await c.adjudicator.statusOf(c.id);
-      await expect(c.adjudicator.connect(c.bob).checkpoint(c.fixedPart, [], await c.byBoth(c.state(1n, 0n, DEPOSIT))))
+      await expect(
+        c.adjudicator
+          .connect(c.bob)
+          .checkpoint(
+            c.fixedPart,
+            [],
+            await c.byBoth(c.state(1n, 0n, DEPOSIT)),
+            await registrationNow(c.adjudicator, c.fixedPart),
+          ),
+      )
         .to.be.revertedWithCustomError(c.adjudicator, "TurnNumberTooLow")
         .withArgs(c.id, 1n, 1n);
       expect(await c.adjudicator.statusOf(c.id)).to.deep.equal(before);
@@ -115,11 +168,18 @@ describe("Adjudicator.checkpoint", () => {
       const funding = await staleChallenge(c);
       const vp = await voucherState(c.alice, c.id, funding, 2n, VOUCHER);
       await expect(
-        c.adjudicator.connect(c.bob).checkpoint(c.fixedPart, [await c.byBoth(funding)], sentByParticipant(vp, BOB)),
+        c.adjudicator
+          .connect(c.bob)
+          .checkpoint(
+            c.fixedPart,
+            [await c.byBoth(funding)],
+            sentByParticipant(vp, BOB),
+            await registrationNow(c.adjudicator, c.fixedPart),
+          ),
       )
         .to.emit(c.adjudicator, "ChallengeCleared")
         .withArgs(c.id, 2n);
-      expect(await c.adjudicator.holdings(ZeroAddress, c.id)).to.equal(DEPOSIT);
+      expect(await ethHeldNow(c.adjudicator, c.id)).to.equal(DEPOSIT);
     });
   });
 });
@@ -135,7 +195,14 @@ describe("Adjudicator.respond", () => {
       expect(challenged).to.deep.equal(toPlain(funding));
       expect(finalizesAt).to.equal((await c.adjudicator.statusOf(c.id))[1]);
       const response = await voucherState(c.alice, c.id, challenged, challenged.turnNum + 1n, VOUCHER);
-      const tx = c.adjudicator.connect(c.bob).respond(c.fixedPart, challenged, sentByParticipant(response, BOB));
+      const tx = c.adjudicator
+        .connect(c.bob)
+        .respond(
+          c.fixedPart,
+          challenged,
+          sentByParticipant(response, BOB),
+          (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,
+        );
       await expect(tx).to.emit(c.adjudicator, "ChallengeCleared").withArgs(c.id, 2n);
       await expect(tx).to.changeEtherBalances(ethers, [c.alice, c.bob, c.adjudicator], [0n, 0n, 0n]);
       expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([2n, 0n, 0n]);
@@ -143,7 +210,13 @@ describe("Adjudicator.respond", () => {
       // The payee registers its voucher state and is paid after the timeout.
       await c.adjudicator
         .connect(c.bob)
-        .challenge(c.fixedPart, [await c.byBoth(funding)], sentByParticipant(response, BOB), "0x");
+        .challenge(
+          c.fixedPart,
+          [await c.byBoth(funding)],
+          sentByParticipant(response, BOB),
+          "0x",
+          await registrationNow(c.adjudicator, c.fixedPart),
+        );
       await time.increase(DURATION);
       await expect(payOut(c, response, c.bob)).to.changeEtherBalances(
         ethers,
@@ -159,7 +232,12 @@ describe("Adjudicator.respond", () => {
       expect((await c.adjudicator.statusOf(c.id))[2]).to.equal(fingerprintOf(c.id, candidate));
       await time.increase(DURATION);
       await expect(
-        c.adjudicator.transferAllAssets(c.id, stateHash(c.id, candidate), candidate.outcome),
+        c.adjudicator.transferAllAssets(
+          c.id,
+          stateHash(c.id, candidate),
+          candidate.outcome,
+          await committedEthFor(c.adjudicator, c.id, stateHash(c.id, candidate), candidate.outcome),
+        ),
       ).to.changeEtherBalances(ethers, [c.alice, c.bob, c.adjudicator], [DEPOSIT, 0n, -DEPOSIT]);
     });
 
@@ -170,7 +248,12 @@ describe("Adjudicator.respond", () => {
       const response = await voucherState(c.alice, c.id, challenged, 2n, VOUCHER);
       const tx = c.adjudicator
         .connect(c.carol)
-        .respond(c.fixedPart, challenged, await signed(c.fixedPart, c.id, response, [c.bob]));
+        .respond(
+          c.fixedPart,
+          challenged,
+          await signed(c.fixedPart, c.id, response, [c.bob]),
+          (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,
+        );
       await expect(tx).to.emit(c.adjudicator, "ChallengeCleared").withArgs(c.id, 2n);
       await expect(tx).to.changeEtherBalances(ethers, [c.carol, c.adjudicator], [0n, 0n]);
     });
@@ -189,7 +272,7 @@ describe("Adjudicator.respond", () => {
         .to.be.revertedWithCustomError(on, error)
         .withArgs(...args);
       expect(await c.adjudicator.statusOf(c.id)).to.deep.equal(before);
-      expect(await c.adjudicator.holdings(ZeroAddress, c.id)).to.equal(DEPOSIT);
+      expect(await ethHeldNow(c.adjudicator, c.id)).to.equal(DEPOSIT);
     }
 
     it("no challenge is ongoing: NoOngoingChallenge", async () => {
@@ -198,7 +281,14 @@ describe("Adjudicator.respond", () => {
       const response = await voucherState(c.alice, c.id, funding, 2n, VOUCHER);
       await rejected(
         c,
-        c.adjudicator.connect(c.bob).respond(c.fixedPart, funding, sentByParticipant(response, BOB)),
+        c.adjudicator
+          .connect(c.bob)
+          .respond(
+            c.fixedPart,
+            funding,
+            sentByParticipant(response, BOB),
+            (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,
+          ),
         "NoOngoingChallenge",
         [c.id],
       );
@@ -211,7 +301,14 @@ describe("Adjudicator.respond", () => {
       const response = await voucherState(c.alice, c.id, funding, 2n, VOUCHER);
       await rejected(
         c,
-        c.adjudicator.connect(c.bob).respond(c.fixedPart, funding, sentByParticipant(response, BOB)),
+        c.adjudicator
+          .connect(c.bob)
+          .respond(
+            c.fixedPart,
+            funding,
+            sentByParticipant(response, BOB),
+            (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,
+          ),
         "ChannelFinalized",
         [c.id],
       );
@@ -224,7 +321,14 @@ describe("Adjudicator.respond", () => {
         const response = await voucherState(c.alice, c.id, funding, turnNum, VOUCHER);
         await rejected(
           c,
-          c.adjudicator.connect(c.bob).respond(c.fixedPart, funding, sentByParticipant(response, BOB)),
+          c.adjudicator
+            .connect(c.bob)
+            .respond(
+              c.fixedPart,
+              funding,
+              sentByParticipant(response, BOB),
+              (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,
+            ),
           "TurnNumberNotNext",
           [c.id, 1n, turnNum],
         );
@@ -239,7 +343,14 @@ describe("Adjudicator.respond", () => {
       const response = await voucherState(c.alice, c.id, fake, 2n, VOUCHER);
       await rejected(
         c,
-        c.adjudicator.connect(c.bob).respond(c.fixedPart, fake, sentByParticipant(response, BOB)),
+        c.adjudicator
+          .connect(c.bob)
+          .respond(
+            c.fixedPart,
+            fake,
+            sentByParticipant(response, BOB),
+            (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,
+          ),
         "FingerprintMismatch",
         [c.id],
       );
@@ -251,7 +362,14 @@ describe("Adjudicator.respond", () => {
       const response = await voucherState(c.alice, c.id, funding, 2n, VOUCHER);
       await rejected(
         c,
-        c.adjudicator.connect(c.carol).respond(c.fixedPart, funding, sentByParticipant(response, BOB)),
+        c.adjudicator
+          .connect(c.carol)
+          .respond(
+            c.fixedPart,
+            funding,
+            sentByParticipant(response, BOB),
+            (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,
+          ),
         "InvalidSignature",
         [BOB],
       );
@@ -265,7 +383,12 @@ describe("Adjudicator.respond", () => {
         c,
         c.adjudicator
           .connect(c.alice)
-          .respond(c.fixedPart, funding, await signed(c.fixedPart, c.id, response, [c.alice])),
+          .respond(
+            c.fixedPart,
+            funding,
+            await signed(c.fixedPart, c.id, response, [c.alice]),
+            (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,
+          ),
         "NotSignedByPayee",
         [1n],
         c.app,

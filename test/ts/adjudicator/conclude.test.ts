@@ -2,8 +2,9 @@
 // participant (the unanimity rule; the sender's own signature may be empty) finalizes a channel at once.
 import { expect } from "chai";
 import { parseEther, Wallet, ZeroAddress } from "ethers";
-import { type FixedPart, stateHash, toDestination, type VariablePart } from "../../../sdk/index.js";
+import { type FixedPart, outcomeHash, stateHash, toDestination, type VariablePart } from "../../../sdk/index.js";
 import { ethers, networkHelpers, signed } from "../helpers/fixtures.js";
+import { ethHeldNow, registrationNow } from "../helpers/registration.js";
 import {
   ALICE,
   BOB,
@@ -25,10 +26,12 @@ describe("Adjudicator.conclude", () => {
     it("finalizes at once (Concluded); nothing moves until a payout, which pays alice 0.25 and bob 0.75 ETH", async () => {
       const c = await loadFixture(fundedFixture);
       const final = c.state(7n, ALICE_GETS, BOB_GETS, { isFinal: true });
-      const tx = c.adjudicator.connect(c.carol).conclude(c.fixedPart, await c.byBoth(final));
+      const tx = c.adjudicator
+        .connect(c.carol)
+        .conclude(c.fixedPart, await c.byBoth(final), await registrationNow(c.adjudicator, c.fixedPart));
       await expect(tx).to.changeEtherBalances(ethers, [c.alice, c.bob, c.adjudicator], [0n, 0n, 0n]);
       const now = BigInt(await time.latest());
-      await expect(tx).to.emit(c.adjudicator, "Concluded").withArgs(c.id, now);
+      await expect(tx).to.emit(c.adjudicator, "Concluded").withArgs(c.id, now, DEPOSIT);
       expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([7n, now, fingerprintOf(c.id, final)]);
       expect(await c.adjudicator.isFinalized(c.id)).to.equal(true);
       await expect(payOut(c, final, c.carol)).to.changeEtherBalances(
@@ -43,14 +46,22 @@ describe("Adjudicator.conclude", () => {
       const final = c.state(7n, ALICE_GETS, BOB_GETS, { isFinal: true });
       const aliceOnly = await signed(c.fixedPart, c.id, final, [c.alice]);
       const candidate = withSignatures(final, 3n, [aliceOnly.sigs[0], "0x"]);
-      await expect(c.adjudicator.connect(c.bob).conclude(c.fixedPart, candidate)).to.emit(c.adjudicator, "Concluded");
+      await expect(
+        c.adjudicator
+          .connect(c.bob)
+          .conclude(c.fixedPart, candidate, await registrationNow(c.adjudicator, c.fixedPart)),
+      ).to.emit(c.adjudicator, "Concluded");
     });
 
     it("an empty signature for bob sent by alice does not count for bob: InvalidSignature(1), not finalized", async () => {
       const c = await loadFixture(fundedFixture);
       const final = c.state(7n, ALICE_GETS, BOB_GETS, { isFinal: true });
       const candidate = withSignatures(final, 3n, ["0x", "0x"]);
-      await expect(c.adjudicator.connect(c.alice).conclude(c.fixedPart, candidate))
+      await expect(
+        c.adjudicator
+          .connect(c.alice)
+          .conclude(c.fixedPart, candidate, await registrationNow(c.adjudicator, c.fixedPart)),
+      )
         .to.be.revertedWithCustomError(c.adjudicator, "InvalidSignature")
         .withArgs(BOB);
       expect(await c.adjudicator.isFinalized(c.id)).to.equal(false);
@@ -60,7 +71,9 @@ describe("Adjudicator.conclude", () => {
       const c = await loadFixture(fundedFixture);
       await challengeWith(c, c.state(9n, DEPOSIT, 0n));
       const final = c.state(4n, ALICE_GETS, BOB_GETS, { isFinal: true });
-      await c.adjudicator.connect(c.bob).conclude(c.fixedPart, await c.byBoth(final));
+      await c.adjudicator
+        .connect(c.bob)
+        .conclude(c.fixedPart, await c.byBoth(final), await registrationNow(c.adjudicator, c.fixedPart));
       expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([
         9n,
         BigInt(await time.latest()),
@@ -72,9 +85,15 @@ describe("Adjudicator.conclude", () => {
     it("a second time: ChannelFinalized, the first final outcome stays the one to pay", async () => {
       const c = await loadFixture(fundedFixture);
       const final = c.state(7n, ALICE_GETS, BOB_GETS, { isFinal: true });
-      await c.adjudicator.conclude(c.fixedPart, await c.byBoth(final));
+      await c.adjudicator.conclude(
+        c.fixedPart,
+        await c.byBoth(final),
+        await registrationNow(c.adjudicator, c.fixedPart),
+      );
       const other = c.state(8n, 0n, DEPOSIT, { isFinal: true });
-      await expect(c.adjudicator.conclude(c.fixedPart, await c.byBoth(other)))
+      await expect(
+        c.adjudicator.conclude(c.fixedPart, await c.byBoth(other), await registrationNow(c.adjudicator, c.fixedPart)),
+      )
         .to.be.revertedWithCustomError(c.adjudicator, "ChannelFinalized")
         .withArgs(c.id);
       await expect(payOut(c, final, c.carol)).to.changeEtherBalances(ethers, [c.alice, c.bob], [ALICE_GETS, BOB_GETS]);
@@ -84,7 +103,13 @@ describe("Adjudicator.conclude", () => {
   describe("when the state cannot conclude (nothing is finalized, the deposit stays)", () => {
     it("it is not final: StateNotFinal(turnNum), even signed by both", async () => {
       const c = await loadFixture(fundedFixture);
-      await expect(c.adjudicator.conclude(c.fixedPart, await c.byBoth(c.state(7n, ALICE_GETS, BOB_GETS))))
+      await expect(
+        c.adjudicator.conclude(
+          c.fixedPart,
+          await c.byBoth(c.state(7n, ALICE_GETS, BOB_GETS)),
+          await registrationNow(c.adjudicator, c.fixedPart),
+        ),
+      )
         .to.be.revertedWithCustomError(c.adjudicator, "StateNotFinal")
         .withArgs(7n);
       expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([0n, 0n, 0n]);
@@ -101,7 +126,13 @@ describe("Adjudicator.conclude", () => {
         const final = c.state(7n, ALICE_GETS, BOB_GETS, { isFinal: true });
         const signers = [c.alice, c.bob].filter((_, i) => (signedBy >> BigInt(i)) & 1n);
         await expect(
-          c.adjudicator.connect(c.alice).conclude(c.fixedPart, await signed(c.fixedPart, c.id, final, signers)),
+          c.adjudicator
+            .connect(c.alice)
+            .conclude(
+              c.fixedPart,
+              await signed(c.fixedPart, c.id, final, signers),
+              await registrationNow(c.adjudicator, c.fixedPart),
+            ),
         )
           .to.be.revertedWithCustomError(c.adjudicator, "NotUnanimous")
           .withArgs(signedBy, 3n);
@@ -116,7 +147,13 @@ describe("Adjudicator.conclude", () => {
         participants: [c.alice.address, c.bob.address, c.carol.address],
       });
       const final = { ...c.state(1n, 0n, 0n, { isFinal: true }) };
-      await expect(c.adjudicator.conclude(fixedPart, await signed(fixedPart, id, final, [c.alice, c.bob])))
+      await expect(
+        c.adjudicator.conclude(
+          fixedPart,
+          await signed(fixedPart, id, final, [c.alice, c.bob]),
+          await registrationNow(c.adjudicator, fixedPart),
+        ),
+      )
         .to.be.revertedWithCustomError(c.adjudicator, "NotUnanimous")
         .withArgs(3n, 7n);
     });
@@ -136,7 +173,7 @@ describe("Adjudicator.conclude", () => {
       await expect(
         c.adjudicator.connect(c.alice).concludeAndTransferAllAssets(fixedPart, sentByParticipant(final, ALICE)),
       ).to.changeEtherBalances(ethers, [c.alice, c.bob, c.adjudicator], [100n, 0n, -100n]);
-      expect(await c.adjudicator.holdings(ZeroAddress, id)).to.equal(0n);
+      expect(await ethHeldNow(c.adjudicator, id)).to.equal(0n);
     });
 
     const counts: [string, number][] = [
@@ -152,13 +189,21 @@ describe("Adjudicator.conclude", () => {
         );
         const fixedPart: FixedPart = { ...c.fixedPart, participants };
         const final = withSignatures(c.state(1n, 0n, 0n, { isFinal: true }), 0n, []);
-        await expect(c.adjudicator.conclude(fixedPart, { ...final, signedBy: 0n }))
+        await expect(
+          c.adjudicator.conclude(
+            fixedPart,
+            { ...final, signedBy: 0n },
+            await registrationNow(c.adjudicator, fixedPart),
+          ),
+        )
           .to.be.revertedWithCustomError(c.adjudicator, "InvalidParticipantCount")
           .withArgs(count);
-        await expect(c.adjudicator.challenge(fixedPart, [], final, "0x"))
+        await expect(
+          c.adjudicator.challenge(fixedPart, [], final, "0x", await registrationNow(c.adjudicator, fixedPart)),
+        )
           .to.be.revertedWithCustomError(c.adjudicator, "InvalidParticipantCount")
           .withArgs(count);
-        await expect(c.adjudicator.checkpoint(fixedPart, [], final))
+        await expect(c.adjudicator.checkpoint(fixedPart, [], final, await registrationNow(c.adjudicator, fixedPart)))
           .to.be.revertedWithCustomError(c.adjudicator, "InvalidParticipantCount")
           .withArgs(count);
       });
@@ -173,8 +218,9 @@ describe("Adjudicator.concludeAndTransferAllAssets", () => {
     const tx = c.adjudicator.connect(c.bob).concludeAndTransferAllAssets(c.fixedPart, await c.byBoth(final));
     await expect(tx).to.changeEtherBalances(ethers, [c.alice, c.bob, c.adjudicator], [ALICE_GETS, BOB_GETS, -DEPOSIT]);
     const now = BigInt(await time.latest());
-    await expect(tx).to.emit(c.adjudicator, "Concluded").withArgs(c.id, now);
-    await expect(tx).to.emit(c.adjudicator, "HoldingsUpdated").withArgs(c.id, ZeroAddress, 0n);
+    // The close reports the ETH left (none) in its Concluded event; it emits no HoldingsUpdated of its own.
+    await expect(tx).to.emit(c.adjudicator, "Concluded").withArgs(c.id, now, 0n);
+    await expect(tx).not.to.emit(c.adjudicator, "HoldingsUpdated");
     // Fingerprint 0: nothing is owed.
     expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([7n, now, 0n]);
     await expect(payOut(c, final, c.bob))
@@ -185,24 +231,51 @@ describe("Adjudicator.concludeAndTransferAllAssets", () => {
       .withArgs(c.id);
   });
 
-  it("when the outcome asks for more than the holdings: pays in order (alice 0.7, bob the 0.3 left); bob's 0.4 stays owed and is paid after a top-up", async () => {
+  it("when the outcome asks for more than the holdings: pays in order (alice 0.7, bob the 0.3 left); bob's 0.4 stays owed, and an ETH top-up is refused (EthCommitted)", async () => {
     const c = await loadFixture(fundedFixture);
     const final = c.state(7n, parseEther("0.7"), parseEther("0.7"), { isFinal: true });
-    await expect(c.adjudicator.concludeAndTransferAllAssets(c.fixedPart, await c.byBoth(final))).to.changeEtherBalances(
+    const tx = c.adjudicator.concludeAndTransferAllAssets(c.fixedPart, await c.byBoth(final));
+    await expect(tx).to.changeEtherBalances(
       ethers,
       [c.alice, c.bob, c.adjudicator],
       [parseEther("0.7"), parseEther("0.3"), -DEPOSIT],
     );
+    await expect(tx)
+      .to.emit(c.adjudicator, "Concluded")
+      .withArgs(c.id, BigInt(await time.latest()), 0n);
     const owed = c.state(7n, 0n, parseEther("0.4"), { isFinal: true }).outcome;
-    await c.adjudicator
-      .connect(c.alice)
-      .deposit(ZeroAddress, c.id, 0n, parseEther("0.4"), { value: parseEther("0.4") });
-    await expect(c.adjudicator.transferAllAssets(c.id, stateHash(c.id, final), owed)).to.changeEtherBalances(
+    const registration = { stateHash: stateHash(c.id, final), outcomeHash: outcomeHash(owed), heldEth: 0n };
+    expect(await c.adjudicator.ethHoldings(c.id, registration)).to.equal(0n);
+    await expect(
+      c.adjudicator.connect(c.alice).deposit(ZeroAddress, c.id, 0n, parseEther("0.4"), { value: parseEther("0.4") }),
+    )
+      .to.be.revertedWithCustomError(c.adjudicator, "EthCommitted")
+      .withArgs(c.id);
+    // The owed outcome can still be presented; with nothing held it pays nothing and stays owed.
+    await expect(c.adjudicator.transferAllAssets(c.id, stateHash(c.id, final), owed, 0n)).to.changeEtherBalances(
       ethers,
       [c.alice, c.bob, c.adjudicator],
-      [0n, parseEther("0.4"), -parseEther("0.4")],
+      [0n, 0n, 0n],
     );
-    expect(await c.adjudicator.holdings(ZeroAddress, c.id)).to.equal(0n);
+    expect(await c.adjudicator.ethHoldings(c.id, registration)).to.equal(0n);
+  });
+
+  it("during a challenge: ChallengeOngoing, nobody is paid; conclude with the registration, then transferAllAssets, closes it", async () => {
+    const c = await loadFixture(fundedFixture);
+    const stale = c.state(3n, DEPOSIT, 0n);
+    await challengeWith(c, stale);
+    const final = c.state(7n, ALICE_GETS, BOB_GETS, { isFinal: true });
+    const signedFinal = await c.byBoth(final);
+    await expect(c.adjudicator.concludeAndTransferAllAssets(c.fixedPart, signedFinal))
+      .to.be.revertedWithCustomError(c.adjudicator, "ChallengeOngoing")
+      .withArgs(c.id);
+    const registered = { stateHash: stateHash(c.id, stale), outcomeHash: outcomeHash(stale.outcome), heldEth: DEPOSIT };
+    await expect(c.adjudicator.conclude(c.fixedPart, signedFinal, registered))
+      .to.emit(c.adjudicator, "Concluded")
+      .withArgs(c.id, BigInt(await time.latest()) + 1n, DEPOSIT);
+    await expect(
+      c.adjudicator.transferAllAssets(c.id, stateHash(c.id, final), final.outcome, DEPOSIT),
+    ).to.changeEtherBalances(ethers, [c.alice, c.bob, c.adjudicator], [ALICE_GETS, BOB_GETS, -DEPOSIT]);
   });
 
   it("when the state is not final or not unanimous: StateNotFinal / NotUnanimous, nobody is paid", async () => {
@@ -216,6 +289,6 @@ describe("Adjudicator.concludeAndTransferAllAssets", () => {
     )
       .to.be.revertedWithCustomError(c.adjudicator, "NotUnanimous")
       .withArgs(2n, 3n);
-    expect(await c.adjudicator.holdings(ZeroAddress, c.id)).to.equal(DEPOSIT);
+    expect(await ethHeldNow(c.adjudicator, c.id)).to.equal(DEPOSIT);
   });
 });

@@ -1,17 +1,19 @@
-// deposit, ETH and ERC-20 (SECURITY rows 13 and 14, ADR 0002): a deposit is credited exactly what it brings, to
-// a channel id only, and only if the holdings are what the depositor saw; a refused deposit moves nothing.
+// deposit, ETH and ERC-20 (SECURITY rows 13 and 14, ADRs 0002 and 0004): a deposit is credited exactly what it
+// brings, to a channel id only, and only if the holdings are what the depositor saw; ETH only while the channel is
+// open; a refused deposit moves nothing.
 import { expect } from "chai";
 import { parseEther, ZeroAddress } from "ethers";
-import { stateHash, toDestination } from "../../../sdk/index.js";
+import { outcomeHash, stateHash, toDestination } from "../../../sdk/index.js";
 import { ethers, networkHelpers } from "../helpers/fixtures.js";
-import { DEPOSIT, type Funded, finalizeWith, fundedFixture, payOut } from "./helpers.js";
+import { ethHeldNow } from "../helpers/registration.js";
+import { challengeWith, DEPOSIT, type Funded, finalizeWith, fundedFixture, payOut } from "./helpers.js";
 
 const { loadFixture } = networkHelpers;
 
 /** The ETH balance of `account` and the channel's ETH holdings stay exactly as they were. */
 async function expectNothingMoved(c: Funded, account: string, before: bigint) {
   expect(await ethers.provider.getBalance(account)).to.equal(before);
-  expect(await c.adjudicator.holdings(ZeroAddress, c.id)).to.equal(DEPOSIT);
+  expect(await ethHeldNow(c.adjudicator, c.id)).to.equal(DEPOSIT);
 }
 
 describe("Adjudicator.deposit", () => {
@@ -22,7 +24,7 @@ describe("Adjudicator.deposit", () => {
       const tx = c.adjudicator.connect(c.bob).deposit(ZeroAddress, id, 0n, 123n, { value: 123n });
       await expect(tx).to.emit(c.adjudicator, "HoldingsUpdated").withArgs(id, ZeroAddress, 123n);
       await expect(tx).to.changeEtherBalances(ethers, [c.bob, c.adjudicator], [-123n, 123n]);
-      expect(await c.adjudicator.holdings(ZeroAddress, id)).to.equal(123n);
+      expect(await ethHeldNow(c.adjudicator, id)).to.equal(123n);
     });
 
     it("a second deposit with the holdings it saw: the channel holds both deposits, 1 ETH + 1 wei", async () => {
@@ -32,7 +34,7 @@ describe("Adjudicator.deposit", () => {
         .to.emit(c.adjudicator, "HoldingsUpdated")
         .withArgs(c.id, ZeroAddress, DEPOSIT + 1n);
       await expect(tx).to.changeEtherBalances(ethers, [c.bob, c.adjudicator], [-1n, 1n]);
-      expect(await c.adjudicator.holdings(ZeroAddress, c.id)).to.equal(DEPOSIT + 1n);
+      expect(await ethHeldNow(c.adjudicator, c.id)).to.equal(DEPOSIT + 1n);
     });
 
     it("anyone may fund any channel id (a stranger's deposit is the channel's like any other)", async () => {
@@ -40,7 +42,7 @@ describe("Adjudicator.deposit", () => {
       await expect(
         c.adjudicator.connect(c.eve).deposit(ZeroAddress, c.id, DEPOSIT, 5n, { value: 5n }),
       ).to.changeEtherBalances(ethers, [c.eve, c.adjudicator], [-5n, 5n]);
-      expect(await c.adjudicator.holdings(ZeroAddress, c.id)).to.equal(DEPOSIT + 5n);
+      expect(await ethHeldNow(c.adjudicator, c.id)).to.equal(DEPOSIT + 5n);
     });
 
     const wrongValues: [string, bigint][] = [
@@ -65,7 +67,7 @@ describe("Adjudicator.deposit", () => {
         c.adjudicator,
         "ZeroDeposit",
       );
-      expect(await c.adjudicator.holdings(ZeroAddress, c.id)).to.equal(DEPOSIT);
+      expect(await ethHeldNow(c.adjudicator, c.id)).to.equal(DEPOSIT);
     });
   });
 
@@ -93,7 +95,7 @@ describe("Adjudicator.deposit", () => {
       await expect(c.adjudicator.connect(c.bob).deposit(ZeroAddress, id, 0n, DEPOSIT, { value: DEPOSIT }))
         .to.be.revertedWithCustomError(c.adjudicator, "HoldingsChanged")
         .withArgs(id, ZeroAddress, 0n, DEPOSIT);
-      expect(await c.adjudicator.holdings(ZeroAddress, id)).to.equal(DEPOSIT);
+      expect(await ethHeldNow(c.adjudicator, id)).to.equal(DEPOSIT);
       expect(await ethers.provider.getBalance(c.adjudicatorAddress)).to.equal(2n * DEPOSIT);
     });
   });
@@ -107,7 +109,7 @@ describe("Adjudicator.deposit", () => {
         .to.be.revertedWithCustomError(c.adjudicator, "DepositToExternalDestination")
         .withArgs(destination);
       expect(await ethers.provider.getBalance(c.bob.address)).to.equal(before);
-      expect(await c.adjudicator.holdings(ZeroAddress, destination)).to.equal(0n);
+      expect(await ethHeldNow(c.adjudicator, destination)).to.equal(0n);
     });
 
     it("ERC-20: DepositToExternalDestination, the depositor keeps its tokens", async () => {
@@ -131,10 +133,10 @@ describe("Adjudicator.deposit", () => {
       const tx = c.adjudicator.connect(c.alice).deposit(asset, c.id, 0n, 700n);
       await expect(tx).to.emit(c.adjudicator, "HoldingsUpdated").withArgs(c.id, asset, 700n);
       await expect(tx).to.changeTokenBalances(ethers, c.token, [c.alice, c.adjudicator], [-700n, 700n]);
-      expect([
-        await c.adjudicator.holdings(asset, c.id),
-        await c.adjudicator.holdings(ZeroAddress, c.id),
-      ]).to.deep.equal([700n, DEPOSIT]);
+      expect([await c.adjudicator.holdings(asset, c.id), await ethHeldNow(c.adjudicator, c.id)]).to.deep.equal([
+        700n,
+        DEPOSIT,
+      ]);
     });
 
     it("with ETH attached (SECURITY row 13): EthSentWithTokenDeposit, neither the ETH nor the tokens move", async () => {
@@ -168,8 +170,18 @@ describe("Adjudicator.deposit", () => {
     });
   });
 
-  describe("when the channel has finalized (ADR 0002: deposit does not read the status)", () => {
-    it("with an outcome still owed: the late deposit is credited and pays what is still owed, in order", async () => {
+  describe("when the channel's ETH is committed in its fingerprint (ADR 0004)", () => {
+    it("during a challenge: EthCommitted, the depositor keeps its ETH and the channel still holds 1 ETH", async () => {
+      const c = await loadFixture(fundedFixture);
+      await challengeWith(c, c.state(2n, parseEther("0.4"), parseEther("0.6")));
+      await expect(c.adjudicator.connect(c.carol).deposit(ZeroAddress, c.id, DEPOSIT, 5n, { value: 5n }))
+        .to.be.revertedWithCustomError(c.adjudicator, "EthCommitted")
+        .withArgs(c.id);
+      expect(await ethers.provider.getBalance(c.adjudicator.target)).to.equal(DEPOSIT);
+      expect(await ethHeldNow(c.adjudicator, c.id)).to.equal(DEPOSIT);
+    });
+
+    it("finalized with an outcome still owed: EthCommitted; bob's missing 0.2 stays owed and the depositor keeps its ETH", async () => {
       // The final outcome asks for 1.2 ETH, the channel holds 1: alice gets 0.4, bob 0.6 of his 0.8.
       const c = await loadFixture(fundedFixture);
       const vp = c.state(2n, parseEther("0.4"), parseEther("0.8"));
@@ -179,35 +191,36 @@ describe("Adjudicator.deposit", () => {
         [c.alice, c.bob, c.adjudicator],
         [parseEther("0.4"), parseEther("0.6"), -DEPOSIT],
       );
-      // Carol deposits 0.5 ETH into the finalized channel: accepted.
       await expect(
         c.adjudicator.connect(c.carol).deposit(ZeroAddress, c.id, 0n, parseEther("0.5"), { value: parseEther("0.5") }),
       )
-        .to.emit(c.adjudicator, "HoldingsUpdated")
-        .withArgs(c.id, ZeroAddress, parseEther("0.5"));
-      // It pays bob's missing 0.2; the other 0.3 stays in the channel.
+        .to.be.revertedWithCustomError(c.adjudicator, "EthCommitted")
+        .withArgs(c.id);
+      // What is owed and held is what the fingerprint commits: bob 0.2, no ETH.
       const owed = c.state(2n, 0n, parseEther("0.2")).outcome;
-      await expect(c.adjudicator.transferAllAssets(c.id, stateHash(c.id, vp), owed)).to.changeEtherBalances(
-        ethers,
-        [c.alice, c.bob, c.adjudicator],
-        [0n, parseEther("0.2"), -parseEther("0.2")],
-      );
-      expect(await c.adjudicator.holdings(ZeroAddress, c.id)).to.equal(parseEther("0.3"));
+      const registration = { stateHash: stateHash(c.id, vp), outcomeHash: outcomeHash(owed), heldEth: 0n };
+      expect(await c.adjudicator.ethHoldings(c.id, registration)).to.equal(0n);
+      await expect(c.adjudicator.holdings(ZeroAddress, c.id))
+        .to.be.revertedWithCustomError(c.adjudicator, "EthCommitted")
+        .withArgs(c.id);
+      expect(await ethers.provider.getBalance(c.adjudicator.target)).to.equal(0n);
     });
 
-    it("with nothing owed any more: the deposit stays in the channel and no outcome can pay it out", async () => {
+    it("finalized and paid out: EthCommitted too; nothing is held and no outcome can be paid again", async () => {
       const c = await loadFixture(fundedFixture);
       const vp = c.state(2n, parseEther("0.5"), parseEther("0.5"));
       await finalizeWith(c, vp);
       await payOut(c, vp, c.carol);
-      await c.adjudicator.connect(c.carol).deposit(ZeroAddress, c.id, 0n, 7n, { value: 7n });
-      expect(await c.adjudicator.holdings(ZeroAddress, c.id)).to.equal(7n);
+      await expect(c.adjudicator.connect(c.carol).deposit(ZeroAddress, c.id, 0n, 7n, { value: 7n }))
+        .to.be.revertedWithCustomError(c.adjudicator, "EthCommitted")
+        .withArgs(c.id);
+      // Fingerprint 0: nothing owed, nothing held; holdings() can say so.
+      expect(await c.adjudicator.holdings(ZeroAddress, c.id)).to.equal(0n);
       for (const outcome of [vp.outcome, c.state(2n, 0n, 0n).outcome, c.state(2n, 7n, 0n).outcome]) {
-        await expect(c.adjudicator.transferAllAssets(c.id, stateHash(c.id, vp), outcome))
+        await expect(c.adjudicator.transferAllAssets(c.id, stateHash(c.id, vp), outcome, 0n))
           .to.be.revertedWithCustomError(c.adjudicator, "FingerprintMismatch")
           .withArgs(c.id);
       }
-      expect(await c.adjudicator.holdings(ZeroAddress, c.id)).to.equal(7n);
     });
   });
 });

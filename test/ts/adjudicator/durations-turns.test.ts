@@ -2,8 +2,9 @@
 // (row 5). The channel is [alice, bob] holding alice's 1 ETH; every test says who ends with it.
 import { expect } from "chai";
 import { parseEther, ZeroAddress } from "ethers";
-import { stateHash } from "../../../sdk/index.js";
+import { NO_REGISTRATION, stateHash } from "../../../sdk/index.js";
 import { DURATION, ethers, networkHelpers, signed } from "../helpers/fixtures.js";
+import { committedEthFor, ethHeldNow, registrationNow } from "../helpers/registration.js";
 import {
   DEPOSIT,
   type Funded,
@@ -44,11 +45,15 @@ describe("Challenge durations (SECURITY row 6)", () => {
       const c = await loadFixture(fundedFixture);
       const { fixedPart, id } = await channelWithDuration(c, duration);
       const candidate = await signed(fixedPart, id, c.state(1n, HALF, HALF), [c.alice, c.bob]);
-      await expect(c.adjudicator.connect(c.alice).challenge(fixedPart, [], candidate, "0x"))
+      await expect(
+        c.adjudicator
+          .connect(c.alice)
+          .challenge(fixedPart, [], candidate, "0x", await registrationNow(c.adjudicator, fixedPart)),
+      )
         .to.be.revertedWithCustomError(c.adjudicator, "InvalidChallengeDuration")
         .withArgs(duration, MIN_DURATION, MAX_DURATION);
       expect(await c.adjudicator.statusOf(id)).to.deep.equal([0n, 0n, 0n]);
-      expect(await c.adjudicator.holdings(ZeroAddress, id)).to.equal(DEPOSIT);
+      expect(await ethHeldNow(c.adjudicator, id)).to.equal(DEPOSIT);
     });
   }
 
@@ -63,15 +68,24 @@ describe("Challenge durations (SECURITY row 6)", () => {
       const vp = c.state(1n, HALF, HALF);
       await c.adjudicator
         .connect(c.alice)
-        .challenge(fixedPart, [], await signed(fixedPart, id, vp, [c.alice, c.bob]), "0x");
+        .challenge(
+          fixedPart,
+          [],
+          await signed(fixedPart, id, vp, [c.alice, c.bob]),
+          "0x",
+          await registrationNow(c.adjudicator, fixedPart),
+        );
       const finalizesAt = BigInt(await time.latest()) + duration;
       expect((await c.adjudicator.statusOf(id))[1]).to.equal(finalizesAt);
       await time.increaseTo(finalizesAt);
-      await expect(c.adjudicator.transferAllAssets(id, stateHash(id, vp), vp.outcome)).to.changeEtherBalances(
-        ethers,
-        [c.alice, c.bob, c.adjudicator],
-        [HALF, HALF, -DEPOSIT],
-      );
+      await expect(
+        c.adjudicator.transferAllAssets(
+          id,
+          stateHash(id, vp),
+          vp.outcome,
+          await committedEthFor(c.adjudicator, id, stateHash(id, vp), vp.outcome),
+        ),
+      ).to.changeEtherBalances(ethers, [c.alice, c.bob, c.adjudicator], [HALF, HALF, -DEPOSIT]);
     });
   }
 
@@ -90,7 +104,9 @@ describe("Turn numbers near the top of uint48 (SECURITY row 7)", () => {
   /** Alice challenges with a state of turn 2^48 - 1 that gives her everything. */
   async function atMaxTurn(c: Funded) {
     const vp = c.state(MAX_UINT48, DEPOSIT, 0n);
-    await c.adjudicator.connect(c.alice).challenge(c.fixedPart, [], await c.byBoth(vp), "0x");
+    await c.adjudicator
+      .connect(c.alice)
+      .challenge(c.fixedPart, [], await c.byBoth(vp), "0x", await registrationNow(c.adjudicator, c.fixedPart));
     return vp;
   }
 
@@ -101,15 +117,32 @@ describe("Turn numbers near the top of uint48 (SECURITY row 7)", () => {
     expect([turnNumRecord, fingerprint]).to.deep.equal([MAX_UINT48, fingerprintOf(c.id, vp)]);
 
     const rival = await c.byBoth(c.state(MAX_UINT48, 0n, DEPOSIT));
-    await expect(c.adjudicator.connect(c.bob).challenge(c.fixedPart, [], rival, "0x"))
+    await expect(
+      c.adjudicator
+        .connect(c.bob)
+        .challenge(c.fixedPart, [], rival, "0x", await registrationNow(c.adjudicator, c.fixedPart)),
+    )
       .to.be.revertedWithCustomError(c.adjudicator, "TurnNumberTooLow")
       .withArgs(c.id, MAX_UINT48, MAX_UINT48);
-    await expect(c.adjudicator.connect(c.bob).checkpoint(c.fixedPart, [], rival))
+    await expect(
+      c.adjudicator
+        .connect(c.bob)
+        .checkpoint(c.fixedPart, [], rival, await registrationNow(c.adjudicator, c.fixedPart)),
+    )
       .to.be.revertedWithCustomError(c.adjudicator, "TurnNumberTooLow")
       .withArgs(c.id, MAX_UINT48, MAX_UINT48);
     // record + 1 does not fit in uint48; the adjudicator computes it in 256 bits, so turn 0 is not "next".
     for (const turnNum of [0n, MAX_UINT48]) {
-      await expect(c.adjudicator.connect(c.bob).respond(c.fixedPart, vp, await c.byBoth(c.state(turnNum, 0n, DEPOSIT))))
+      await expect(
+        c.adjudicator
+          .connect(c.bob)
+          .respond(
+            c.fixedPart,
+            vp,
+            await c.byBoth(c.state(turnNum, 0n, DEPOSIT)),
+            (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,
+          ),
+      )
         .to.be.revertedWithCustomError(c.adjudicator, "TurnNumberNotNext")
         .withArgs(c.id, MAX_UINT48, turnNum);
     }
@@ -119,6 +152,7 @@ describe("Turn numbers near the top of uint48 (SECURITY row 7)", () => {
         c.fixedPart,
         [],
         { variablePart: c.state(MAX_UINT48 + 1n, 0n, DEPOSIT), signedBy: 3n, sigs: [] },
+        NO_REGISTRATION,
       ]),
     ).to.throw();
 
@@ -134,16 +168,24 @@ describe("Turn numbers near the top of uint48 (SECURITY row 7)", () => {
     const c = await loadFixture(fundedFixture);
     await atMaxTurn(c);
     const final = c.state(3n, HALF, HALF, { isFinal: true });
-    await expect(
-      c.adjudicator.connect(c.bob).concludeAndTransferAllAssets(c.fixedPart, await c.byBoth(final)),
-    ).to.changeEtherBalances(ethers, [c.alice, c.bob, c.adjudicator], [HALF, HALF, -DEPOSIT]);
+    // During the challenge: conclude with its registration, then pay out.
+    const registration = await registrationNow(c.adjudicator, c.fixedPart);
+    await c.adjudicator.connect(c.bob).conclude(c.fixedPart, await c.byBoth(final), registration);
     expect((await c.adjudicator.statusOf(c.id))[0]).to.equal(MAX_UINT48);
-    expect(await c.adjudicator.holdings(ZeroAddress, c.id)).to.equal(0n);
+    await expect(
+      c.adjudicator.transferAllAssets(c.id, stateHash(c.id, final), final.outcome, DEPOSIT),
+    ).to.changeEtherBalances(ethers, [c.alice, c.bob, c.adjudicator], [HALF, HALF, -DEPOSIT]);
+    expect(await ethHeldNow(c.adjudicator, c.id)).to.equal(0n);
   });
 
   it("checkpoint at 2^48 - 2, then challenge at 2^48 - 1: the record rises to the top and stays", async () => {
     const c = await loadFixture(fundedFixture);
-    await c.adjudicator.checkpoint(c.fixedPart, [], await c.byBoth(c.state(MAX_UINT48 - 1n, HALF, HALF)));
+    await c.adjudicator.checkpoint(
+      c.fixedPart,
+      [],
+      await c.byBoth(c.state(MAX_UINT48 - 1n, HALF, HALF)),
+      await registrationNow(c.adjudicator, c.fixedPart),
+    );
     expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([MAX_UINT48 - 1n, 0n, 0n]);
     await atMaxTurn(c);
     expect((await c.adjudicator.statusOf(c.id))[0]).to.equal(MAX_UINT48);
@@ -167,17 +209,30 @@ describe("Repeated challenges (SECURITY row 5)", () => {
     const bobNonce = await ethers.provider.getTransactionCount(c.bob.address);
 
     // Alice escalates 1 -> 2 -> 3, each strictly above the last, and restarts the clock each time.
-    for (const s of states.slice(0, 3)) await c.adjudicator.connect(c.alice).challenge(c.fixedPart, [], s, "0x");
+    for (const s of states.slice(0, 3))
+      await c.adjudicator
+        .connect(c.alice)
+        .challenge(c.fixedPart, [], s, "0x", await registrationNow(c.adjudicator, c.fixedPart));
     // Bob answers once, with the latest state.
-    await c.adjudicator.connect(c.bob).challenge(c.fixedPart, [], states[4], "0x");
+    await c.adjudicator
+      .connect(c.bob)
+      .challenge(c.fixedPart, [], states[4], "0x", await registrationNow(c.adjudicator, c.fixedPart));
     expect((await c.adjudicator.statusOf(c.id))[0]).to.equal(5n);
 
     // Alice has nothing left: every state she holds is at or below the record.
     for (const s of states) {
-      await expect(c.adjudicator.connect(c.alice).challenge(c.fixedPart, [], s, "0x"))
+      await expect(
+        c.adjudicator
+          .connect(c.alice)
+          .challenge(c.fixedPart, [], s, "0x", await registrationNow(c.adjudicator, c.fixedPart)),
+      )
         .to.be.revertedWithCustomError(c.adjudicator, "TurnNumberTooLow")
         .withArgs(c.id, 5n, s.variablePart.turnNum);
-      await expect(c.adjudicator.connect(c.alice).checkpoint(c.fixedPart, [], s))
+      await expect(
+        c.adjudicator
+          .connect(c.alice)
+          .checkpoint(c.fixedPart, [], s, await registrationNow(c.adjudicator, c.fixedPart)),
+      )
         .to.be.revertedWithCustomError(c.adjudicator, "TurnNumberTooLow")
         .withArgs(c.id, 5n, s.variablePart.turnNum);
     }
@@ -195,14 +250,28 @@ describe("Repeated challenges (SECURITY row 5)", () => {
     const c = await loadFixture(fundedFixture);
     const states = await history(c);
     const bobNonce = await ethers.provider.getTransactionCount(c.bob.address);
-    await c.adjudicator.connect(c.alice).challenge(c.fixedPart, [], states[0], "0x");
-    await c.adjudicator.connect(c.bob).checkpoint(c.fixedPart, [], states[4]);
+    await c.adjudicator
+      .connect(c.alice)
+      .challenge(c.fixedPart, [], states[0], "0x", await registrationNow(c.adjudicator, c.fixedPart));
+    await c.adjudicator
+      .connect(c.bob)
+      .checkpoint(c.fixedPart, [], states[4], await registrationNow(c.adjudicator, c.fixedPart));
     // On the open channel the record may be matched, so alice can re-challenge, but only with turn 5.
-    await expect(c.adjudicator.connect(c.alice).challenge(c.fixedPart, [], states[3], "0x"))
+    await expect(
+      c.adjudicator
+        .connect(c.alice)
+        .challenge(c.fixedPart, [], states[3], "0x", await registrationNow(c.adjudicator, c.fixedPart)),
+    )
       .to.be.revertedWithCustomError(c.adjudicator, "TurnNumberTooLow")
       .withArgs(c.id, 5n, 4n);
-    await c.adjudicator.connect(c.alice).challenge(c.fixedPart, [], states[4], "0x");
-    await expect(c.adjudicator.connect(c.alice).challenge(c.fixedPart, [], states[4], "0x"))
+    await c.adjudicator
+      .connect(c.alice)
+      .challenge(c.fixedPart, [], states[4], "0x", await registrationNow(c.adjudicator, c.fixedPart));
+    await expect(
+      c.adjudicator
+        .connect(c.alice)
+        .challenge(c.fixedPart, [], states[4], "0x", await registrationNow(c.adjudicator, c.fixedPart)),
+    )
       .to.be.revertedWithCustomError(c.adjudicator, "TurnNumberTooLow")
       .withArgs(c.id, 5n, 5n);
     await time.increase(DURATION);

@@ -11,6 +11,7 @@ import {
 } from "../../../sdk/index.js";
 import { TestToken__factory } from "../../../typechain-types/index.js";
 import { DURATION, deployFixture, ethState, networkHelpers, type Signer, signed } from "../helpers/fixtures.js";
+import { committedEthFor, registrationNow } from "../helpers/registration.js";
 import { highS } from "../voucher/helpers.js";
 
 export { highS };
@@ -73,19 +74,31 @@ export function compact(signature: string): string {
   return Signature.from(signature).compactSerialized;
 }
 
-/** The fingerprint the adjudicator stores for `vp` registered in channel `id` with its whole outcome owed. */
-export function fingerprintOf(id: string, vp: VariablePart): bigint {
-  return fingerprint(stateHash(id, vp), outcomeHash(vp.outcome));
+/**
+ * The fingerprint the adjudicator stores for `vp` registered in channel `id` with its whole outcome owed and
+ * `heldEth` committed (DEPOSIT unless a test funds the channel otherwise).
+ */
+export function fingerprintOf(id: string, vp: VariablePart, heldEth: bigint = DEPOSIT): bigint {
+  return fingerprint(stateHash(id, vp), outcomeHash(vp.outcome), heldEth);
 }
 
 /** Pays out the registered outcome of `vp` with transferAllAssets, sent by `caller`. */
-export function payOut(c: Funded, vp: VariablePart, caller: Signer) {
-  return c.adjudicator.connect(caller).transferAllAssets(c.id, stateHash(c.id, vp), vp.outcome);
+export async function payOut(c: Funded, vp: VariablePart, caller: Signer) {
+  return c.adjudicator
+    .connect(caller)
+    .transferAllAssets(
+      c.id,
+      stateHash(c.id, vp),
+      vp.outcome,
+      await committedEthFor(c.adjudicator, c.id, stateHash(c.id, vp), vp.outcome),
+    );
 }
 
 /** Alice challenges with `vp` signed by both; resolves to the challenge's finalizesAt. */
 export async function challengeWith(c: Funded, vp: VariablePart, sender: Signer = c.alice): Promise<bigint> {
-  await c.adjudicator.connect(sender).challenge(c.fixedPart, [], await c.byBoth(vp), "0x");
+  await c.adjudicator
+    .connect(sender)
+    .challenge(c.fixedPart, [], await c.byBoth(vp), "0x", await registrationNow(c.adjudicator, c.fixedPart));
   const [, finalizesAt] = await c.adjudicator.statusOf(c.id);
   return finalizesAt;
 }

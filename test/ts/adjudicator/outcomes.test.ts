@@ -1,10 +1,11 @@
 // SECURITY row 8: outcomes that ask for more than the channel holds, amounts near 2^256 - 1 and long outcomes.
 // Allocations are paid in order, each min(amount, what is left); the total paid never exceeds the holdings, and
-// what could not be paid stays owed for a later top-up.
+// what could not be paid stays owed (the fingerprint commits it; an ETH top-up is refused, ADR 0004).
 import { expect } from "chai";
-import { MaxUint256, parseEther, Wallet, ZeroAddress } from "ethers";
-import { type Outcome, stateHash, toDestination, type VariablePart } from "../../../sdk/index.js";
+import { MaxUint256, parseEther, Wallet, ZeroAddress, ZeroHash } from "ethers";
+import { fingerprint, type Outcome, stateHash, toDestination, type VariablePart } from "../../../sdk/index.js";
 import { ethers, networkHelpers } from "../helpers/fixtures.js";
+import { committedEthFor, ethHeldNow, ethHeldOwing } from "../helpers/registration.js";
 import { DEPOSIT, type Funded, finalizeWith, fundedFixture } from "./helpers.js";
 
 const { loadFixture } = networkHelpers;
@@ -26,7 +27,12 @@ async function finalizeAndPay(c: Funded, outcome: Outcome) {
   const vp = stateOf(outcome);
   await finalizeWith(c, vp);
   const hash = stateHash(c.id, vp);
-  return { tx: c.adjudicator.connect(c.carol).transferAllAssets(c.id, hash, outcome), hash };
+  return {
+    tx: c.adjudicator
+      .connect(c.carol)
+      .transferAllAssets(c.id, hash, outcome, await committedEthFor(c.adjudicator, c.id, hash, outcome)),
+    hash,
+  };
 }
 
 describe("Outcomes and holdings (SECURITY row 8)", () => {
@@ -47,7 +53,7 @@ describe("Outcomes and holdings (SECURITY row 8)", () => {
       [seven, parseEther("0.3"), 0n, -DEPOSIT],
     );
     expect(await ethers.provider.getBalance(c.adjudicatorAddress)).to.equal(0n);
-    // Still owed: bob 0.4, carol 0.7. A top-up of 1 ETH pays them in order: bob 0.4, carol 0.6.
+    // Still owed: bob 0.4, carol 0.7, with nothing held. A top-up is refused: the depositor keeps its ETH.
     const owed = [
       ethExit([
         [c.alice.address, 0n],
@@ -55,12 +61,11 @@ describe("Outcomes and holdings (SECURITY row 8)", () => {
         [c.carol.address, seven],
       ]),
     ];
-    await c.adjudicator.connect(c.alice).deposit(ZeroAddress, c.id, 0n, DEPOSIT, { value: DEPOSIT });
-    await expect(c.adjudicator.transferAllAssets(c.id, hash, owed)).to.changeEtherBalances(
-      ethers,
-      [c.alice, c.bob, c.carol, c.adjudicator],
-      [0n, parseEther("0.4"), parseEther("0.6"), -DEPOSIT],
-    );
+    expect(await ethHeldOwing(c.adjudicator, c.id, hash, owed)).to.equal(0n);
+    await expect(c.adjudicator.connect(c.alice).deposit(ZeroAddress, c.id, 0n, DEPOSIT, { value: DEPOSIT }))
+      .to.be.revertedWithCustomError(c.adjudicator, "EthCommitted")
+      .withArgs(c.id);
+    expect(await ethers.provider.getBalance(c.adjudicatorAddress)).to.equal(0n);
   });
 
   it("allocations of 2^256 - 1 each: alice gets the whole 1 ETH, bob nothing; no overflow, and alice is still owed 2^256 - 1 - 1 ETH", async () => {
@@ -73,18 +78,18 @@ describe("Outcomes and holdings (SECURITY row 8)", () => {
     ];
     const { tx, hash } = await finalizeAndPay(c, outcome);
     await expect(tx).to.changeEtherBalances(ethers, [c.alice, c.bob, c.adjudicator], [DEPOSIT, 0n, -DEPOSIT]);
-    // A top-up of 5 wei goes to alice too: she is first and still owed almost everything.
-    await c.adjudicator.connect(c.bob).deposit(ZeroAddress, c.id, 0n, 5n, { value: 5n });
+    // Alice, first, is still owed almost everything, and nothing is held; presenting it again pays nothing.
     const owed = [
       ethExit([
         [c.alice.address, MaxUint256 - DEPOSIT],
         [c.bob.address, MaxUint256],
       ]),
     ];
-    await expect(c.adjudicator.transferAllAssets(c.id, hash, owed)).to.changeEtherBalances(
+    expect(await ethHeldOwing(c.adjudicator, c.id, hash, owed)).to.equal(0n);
+    await expect(c.adjudicator.transferAllAssets(c.id, hash, owed, 0n)).to.changeEtherBalances(
       ethers,
       [c.alice, c.bob, c.adjudicator],
-      [5n, 0n, -5n],
+      [0n, 0n, 0n],
     );
   });
 
@@ -103,9 +108,10 @@ describe("Outcomes and holdings (SECURITY row 8)", () => {
   it("the same asset twice in one outcome: the second exit sees the holdings the first left; alice 1 ETH, bob nothing", async () => {
     const c = await loadFixture(fundedFixture);
     const outcome = [ethExit([[c.alice.address, DEPOSIT]]), ethExit([[c.bob.address, DEPOSIT]])];
-    const { tx } = await finalizeAndPay(c, outcome);
+    const { tx, hash } = await finalizeAndPay(c, outcome);
     await expect(tx).to.changeEtherBalances(ethers, [c.alice, c.bob, c.adjudicator], [DEPOSIT, 0n, -DEPOSIT]);
-    expect(await c.adjudicator.holdings(ZeroAddress, c.id)).to.equal(0n);
+    const owed = [ethExit([[c.alice.address, 0n]]), ethExit([[c.bob.address, DEPOSIT]])];
+    expect(await ethHeldOwing(c.adjudicator, c.id, hash, owed)).to.equal(0n);
   });
 
   it("an outcome that allocates nothing: nobody is paid, the 1 ETH stays in the channel and nothing is owed", async () => {
@@ -113,9 +119,14 @@ describe("Outcomes and holdings (SECURITY row 8)", () => {
     const outcome = [ethExit([[c.alice.address, 0n]])];
     const { tx, hash } = await finalizeAndPay(c, outcome);
     await expect(tx).to.changeEtherBalances(ethers, [c.alice, c.adjudicator], [0n, 0n]);
-    expect((await c.adjudicator.statusOf(c.id))[2]).to.equal(0n);
-    expect(await c.adjudicator.holdings(ZeroAddress, c.id)).to.equal(DEPOSIT);
-    await expect(c.adjudicator.transferAllAssets(c.id, hash, outcome))
+    // Nothing owed, 1 ETH held: the fingerprint commits just that.
+    expect((await c.adjudicator.statusOf(c.id))[2]).to.equal(fingerprint(hash, ZeroHash, DEPOSIT));
+    expect(
+      await c.adjudicator.ethHoldings(c.id, { stateHash: hash, outcomeHash: ZeroHash, heldEth: DEPOSIT }),
+    ).to.equal(DEPOSIT);
+    await expect(
+      c.adjudicator.transferAllAssets(c.id, hash, outcome, await committedEthFor(c.adjudicator, c.id, hash, outcome)),
+    )
       .to.be.revertedWithCustomError(c.adjudicator, "FingerprintMismatch")
       .withArgs(c.id);
   });
@@ -131,7 +142,7 @@ describe("Outcomes and holdings (SECURITY row 8)", () => {
     const { tx } = await finalizeAndPay(c, outcome);
     await (await tx).wait();
     for (const payee of payees) expect(await ethers.provider.getBalance(payee)).to.equal(share);
-    expect(await c.adjudicator.holdings(ZeroAddress, c.id)).to.equal(0n);
+    expect(await ethHeldNow(c.adjudicator, c.id)).to.equal(0n);
     expect(await ethers.provider.getBalance(c.adjudicatorAddress)).to.equal(0n);
   });
 });

@@ -7,6 +7,7 @@ import { parseEther, ZeroAddress } from "ethers";
 import { stateHash, toDestination, type VariablePart } from "../../../sdk/index.js";
 import { ReentrantReceiver__factory } from "../../../typechain-types/index.js";
 import { ethers, networkHelpers, signed } from "../helpers/fixtures.js";
+import { committedEthFor, ethHeldNow } from "../helpers/registration.js";
 import { DEPOSIT, finalizeWith, fundedFixture, payOut } from "./helpers.js";
 
 const { loadFixture } = networkHelpers;
@@ -53,7 +54,7 @@ async function expectReentryFailed(c: Context, error: string, args: unknown[] = 
 
 /** After the payout: channel A holds nothing and its outcome cannot be paid again. */
 async function expectPaidOnce(c: Context) {
-  expect(await c.adjudicator.holdings(ZeroAddress, c.id)).to.equal(0n);
+  expect(await ethHeldNow(c.adjudicator, c.id)).to.equal(0n);
   await expect(payOut(c, c.vp, c.bob))
     .to.be.revertedWithCustomError(c.adjudicator, "FingerprintMismatch")
     .withArgs(c.id);
@@ -64,12 +65,12 @@ describe("Re-entrant ETH payee (SECURITY row 9)", () => {
     const c = await loadFixture(reentrancyFixture);
     await finalizeWith(c, c.vp);
     const hash = stateHash(c.id, c.vp);
-    await arm(c, c.adjudicator.interface.encodeFunctionData("transferAllAssets", [c.id, hash, c.vp.outcome]));
-    await expect(c.adjudicator.connect(c.carol).transferAllAssets(c.id, hash, c.vp.outcome)).to.changeEtherBalances(
-      ethers,
-      [c.receiver, c.bob, c.adjudicator],
-      [RECEIVER_GETS, BOB_GETS, -DEPOSIT],
-    );
+    await arm(c, c.adjudicator.interface.encodeFunctionData("transferAllAssets", [c.id, hash, c.vp.outcome, DEPOSIT]));
+    await expect(
+      c.adjudicator
+        .connect(c.carol)
+        .transferAllAssets(c.id, hash, c.vp.outcome, await committedEthFor(c.adjudicator, c.id, hash, c.vp.outcome)),
+    ).to.changeEtherBalances(ethers, [c.receiver, c.bob, c.adjudicator], [RECEIVER_GETS, BOB_GETS, -DEPOSIT]);
     await expectReentryFailed(c, "ReentrancyGuardReentrantCall");
     await expectPaidOnce(c);
   });
@@ -81,19 +82,22 @@ describe("Re-entrant ETH payee (SECURITY row 9)", () => {
     // The outer call pays the receiver only ([0]); inside, the receiver tries to pay bob's allocation too.
     const owed = structuredClone(c.vp.outcome);
     owed[0].allocations[0].amount = 0n;
-    await arm(c, c.adjudicator.interface.encodeFunctionData("transfer", [0n, c.id, hash, owed, [1n]]));
-    await expect(c.adjudicator.transfer(0n, c.id, hash, c.vp.outcome, [0n])).to.changeEtherBalances(
-      ethers,
-      [c.receiver, c.bob, c.adjudicator],
-      [RECEIVER_GETS, 0n, -RECEIVER_GETS],
-    );
+    await arm(c, c.adjudicator.interface.encodeFunctionData("transfer", [0n, c.id, hash, owed, DEPOSIT, [1n]]));
+    await expect(
+      c.adjudicator.transfer(
+        0n,
+        c.id,
+        hash,
+        c.vp.outcome,
+        await committedEthFor(c.adjudicator, c.id, hash, c.vp.outcome),
+        [0n],
+      ),
+    ).to.changeEtherBalances(ethers, [c.receiver, c.bob, c.adjudicator], [RECEIVER_GETS, 0n, -RECEIVER_GETS]);
     await expectReentryFailed(c, "ReentrancyGuardReentrantCall");
     // Bob's allocation is still owed, and paid once when asked.
-    await expect(c.adjudicator.transfer(0n, c.id, hash, owed, [1n])).to.changeEtherBalances(
-      ethers,
-      [c.receiver, c.bob, c.adjudicator],
-      [0n, BOB_GETS, -BOB_GETS],
-    );
+    await expect(
+      c.adjudicator.transfer(0n, c.id, hash, owed, await committedEthFor(c.adjudicator, c.id, hash, owed), [1n]),
+    ).to.changeEtherBalances(ethers, [c.receiver, c.bob, c.adjudicator], [0n, BOB_GETS, -BOB_GETS]);
     await expectPaidOnce(c);
   });
 
@@ -115,7 +119,7 @@ describe("Re-entrant ETH payee (SECURITY row 9)", () => {
       [RECEIVER_GETS, BOB_GETS, -DEPOSIT],
     );
     await expectReentryFailed(c, "ReentrancyGuardReentrantCall");
-    expect(await c.adjudicator.holdings(ZeroAddress, c.b.id)).to.equal(parseEther("0.5"));
+    expect(await ethHeldNow(c.adjudicator, c.b.id)).to.equal(parseEther("0.5"));
     expect(await c.adjudicator.isFinalized(c.b.id)).to.equal(false);
   });
 
@@ -123,14 +127,14 @@ describe("Re-entrant ETH payee (SECURITY row 9)", () => {
     const c = await loadFixture(reentrancyFixture);
     const final = { ...c.vp, isFinal: true };
     const hash = stateHash(c.id, final);
-    await arm(c, c.adjudicator.interface.encodeFunctionData("transferAllAssets", [c.id, hash, final.outcome]));
+    await arm(c, c.adjudicator.interface.encodeFunctionData("transferAllAssets", [c.id, hash, final.outcome, DEPOSIT]));
     await expect(c.adjudicator.concludeAndTransferAllAssets(c.fixedPart, await c.byBoth(final))).to.changeEtherBalances(
       ethers,
       [c.receiver, c.bob, c.adjudicator],
       [RECEIVER_GETS, BOB_GETS, -DEPOSIT],
     );
     await expectReentryFailed(c, "ReentrancyGuardReentrantCall");
-    expect(await c.adjudicator.holdings(ZeroAddress, c.id)).to.equal(0n);
+    expect(await ethHeldNow(c.adjudicator, c.id)).to.equal(0n);
   });
 
   it("re-entering an ETH deposit into another channel: allowed (no funds leave); B holds exactly the 0.1 re-deposited, A nothing", async () => {
@@ -149,12 +153,12 @@ describe("Re-entrant ETH payee (SECURITY row 9)", () => {
     );
     await expect(tx).to.emit(c.adjudicator, "HoldingsUpdated").withArgs(c.b.id, ZeroAddress, REENTRY_VALUE);
     expect(await c.receiver.reentrySucceeded()).to.equal(true);
-    expect(await c.adjudicator.holdings(ZeroAddress, c.b.id)).to.equal(REENTRY_VALUE);
+    expect(await ethHeldNow(c.adjudicator, c.b.id)).to.equal(REENTRY_VALUE);
     expect(await ethers.provider.getBalance(c.adjudicatorAddress)).to.equal(REENTRY_VALUE);
     await expectPaidOnce(c);
   });
 
-  it("re-entering an ETH deposit into the paying channel with the holdings before the payout: HoldingsChanged(1 ETH seen, 0 held), the debit came first", async () => {
+  it("re-entering an ETH deposit into the paying channel: EthCommitted (its ETH is committed, the debit came first); each paid once", async () => {
     const c = await loadFixture(reentrancyFixture);
     await finalizeWith(c, c.vp);
     await arm(
@@ -167,7 +171,7 @@ describe("Re-entrant ETH payee (SECURITY row 9)", () => {
       [c.receiver, c.bob, c.adjudicator],
       [RECEIVER_GETS, BOB_GETS, -DEPOSIT],
     );
-    await expectReentryFailed(c, "HoldingsChanged", [c.id, ZeroAddress, DEPOSIT, 0n]);
+    await expectReentryFailed(c, "EthCommitted", [c.id]);
     await expectPaidOnce(c);
   });
 

@@ -12,6 +12,7 @@ import {
   type VariablePart,
 } from "../../../sdk/index.js";
 import { ethers, networkHelpers, type Signer, signed, voucherState } from "../helpers/fixtures.js";
+import { ethHeldNow, registrationNow } from "../helpers/registration.js";
 import {
   ALICE,
   BOB,
@@ -32,12 +33,16 @@ const HALF = parseEther("0.5");
 
 /** The three calls that take a signed state, each sent by `sender` with `candidate`. */
 const CALLS = {
-  challenge: (c: Funded, sender: Signer, candidate: SignedVariablePart) =>
-    c.adjudicator.connect(sender).challenge(c.fixedPart, [], candidate, "0x"),
-  checkpoint: (c: Funded, sender: Signer, candidate: SignedVariablePart) =>
-    c.adjudicator.connect(sender).checkpoint(c.fixedPart, [], candidate),
-  conclude: (c: Funded, sender: Signer, candidate: SignedVariablePart) =>
-    c.adjudicator.connect(sender).conclude(c.fixedPart, candidate),
+  challenge: async (c: Funded, sender: Signer, candidate: SignedVariablePart) =>
+    c.adjudicator
+      .connect(sender)
+      .challenge(c.fixedPart, [], candidate, "0x", await registrationNow(c.adjudicator, c.fixedPart)),
+  checkpoint: async (c: Funded, sender: Signer, candidate: SignedVariablePart) =>
+    c.adjudicator
+      .connect(sender)
+      .checkpoint(c.fixedPart, [], candidate, await registrationNow(c.adjudicator, c.fixedPart)),
+  conclude: async (c: Funded, sender: Signer, candidate: SignedVariablePart) =>
+    c.adjudicator.connect(sender).conclude(c.fixedPart, candidate, await registrationNow(c.adjudicator, c.fixedPart)),
 } as const;
 type Call = keyof typeof CALLS;
 
@@ -49,7 +54,7 @@ function stateFor(c: Funded, call: Call): VariablePart {
 /** Nothing was registered and the deposit is untouched. */
 async function expectUntouched(c: Funded) {
   expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([0n, 0n, 0n]);
-  expect(await c.adjudicator.holdings(ZeroAddress, c.id)).to.equal(DEPOSIT);
+  expect(await ethHeldNow(c.adjudicator, c.id)).to.equal(DEPOSIT);
 }
 
 /** How a participant's good signature of `vp` is replaced by a bad one. */
@@ -217,10 +222,29 @@ describe("Signatures (SECURITY row 1) and the unanimity rule", () => {
       const base = await c.byBoth(funding);
       const vp = await voucherState(c.alice, c.id, funding, 2n, parseEther("0.2"));
       const badBase = replaceSig(base, BOB, highS(base.sigs[BOB]));
-      await expect(c.adjudicator.connect(c.bob).checkpoint(c.fixedPart, [badBase], sentByParticipant(vp, BOB)))
+      await expect(
+        c.adjudicator
+          .connect(c.bob)
+          .checkpoint(
+            c.fixedPart,
+            [badBase],
+            sentByParticipant(vp, BOB),
+            await registrationNow(c.adjudicator, c.fixedPart),
+          ),
+      )
         .to.be.revertedWithCustomError(c.adjudicator, "InvalidSignature")
         .withArgs(BOB);
-      await expect(c.adjudicator.connect(c.bob).challenge(c.fixedPart, [badBase], sentByParticipant(vp, BOB), "0x"))
+      await expect(
+        c.adjudicator
+          .connect(c.bob)
+          .challenge(
+            c.fixedPart,
+            [badBase],
+            sentByParticipant(vp, BOB),
+            "0x",
+            await registrationNow(c.adjudicator, c.fixedPart),
+          ),
+      )
         .to.be.revertedWithCustomError(c.adjudicator, "InvalidSignature")
         .withArgs(BOB);
       await expectUntouched(c);
@@ -240,7 +264,14 @@ describe("Signatures (SECURITY row 1) and the unanimity rule", () => {
       const { fixedPart, id } = await codelessAppChannel(c);
       const vp = c.state(2n, HALF, HALF);
       await expect(
-        c.adjudicator.connect(c.alice).checkpoint(fixedPart, [], await signed(fixedPart, id, vp, [c.alice, c.bob])),
+        c.adjudicator
+          .connect(c.alice)
+          .checkpoint(
+            fixedPart,
+            [],
+            await signed(fixedPart, id, vp, [c.alice, c.bob]),
+            await registrationNow(c.adjudicator, fixedPart),
+          ),
       )
         .to.emit(c.adjudicator, "Checkpointed")
         .withArgs(id, 2n);
@@ -251,17 +282,32 @@ describe("Signatures (SECURITY row 1) and the unanimity rule", () => {
       const { fixedPart, id } = await codelessAppChannel(c);
       const vp = c.state(2n, 0n, DEPOSIT);
       await expect(
-        c.adjudicator.connect(c.bob).challenge(fixedPart, [], await signed(fixedPart, id, vp, [c.bob]), "0x"),
+        c.adjudicator
+          .connect(c.bob)
+          .challenge(
+            fixedPart,
+            [],
+            await signed(fixedPart, id, vp, [c.bob]),
+            "0x",
+            await registrationNow(c.adjudicator, fixedPart),
+          ),
       ).to.be.revertedWithoutReason(ethers);
       expect(await c.adjudicator.statusOf(id)).to.deep.equal([0n, 0n, 0n]);
-      expect(await c.adjudicator.holdings(ZeroAddress, id)).to.equal(DEPOSIT);
+      expect(await ethHeldNow(c.adjudicator, id)).to.equal(DEPOSIT);
     });
 
     it("a state both signed, sent with a proof anyway: the app is consulted (voucher app: MalformedVoucher(0))", async () => {
       const c = await loadFixture(fundedFixture);
       const proof = [await c.byBoth(c.state(1n, DEPOSIT, 0n))];
       await expect(
-        c.adjudicator.connect(c.alice).checkpoint(c.fixedPart, proof, await c.byBoth(c.state(2n, HALF, HALF))),
+        c.adjudicator
+          .connect(c.alice)
+          .checkpoint(
+            c.fixedPart,
+            proof,
+            await c.byBoth(c.state(2n, HALF, HALF)),
+            await registrationNow(c.adjudicator, c.fixedPart),
+          ),
       )
         .to.be.revertedWithCustomError(c.app, "MalformedVoucher")
         .withArgs(0n);

@@ -3,9 +3,17 @@
 // outcome's payees, and each at most once.
 import { expect } from "chai";
 import { parseEther, ZeroAddress } from "ethers";
-import { type Outcome, stateHash, toDestination, type VariablePart } from "../../../sdk/index.js";
+import {
+  NO_REGISTRATION,
+  type Outcome,
+  outcomeHash,
+  stateHash,
+  toDestination,
+  type VariablePart,
+} from "../../../sdk/index.js";
 import { RevertingReceiver__factory, SenderFeeToken__factory } from "../../../typechain-types/index.js";
 import { ethers, networkHelpers, signed } from "../helpers/fixtures.js";
+import { committedEthFor, ethHeldNow, ethHeldOwing, registrationNow } from "../helpers/registration.js";
 import { challengeWith, DEPOSIT, type Funded, finalizeWith, fundedFixture, payOut } from "./helpers.js";
 
 const { loadFixture, time } = networkHelpers;
@@ -39,10 +47,19 @@ describe("Adjudicator.transfer and transferAllAssets", () => {
       await expect(payOut(c, vp, c.bob))
         .to.be.revertedWithCustomError(c.adjudicator, "ChannelNotFinalized")
         .withArgs(c.id);
-      await expect(c.adjudicator.transfer(0n, c.id, stateHash(c.id, vp), vp.outcome, []))
+      await expect(
+        c.adjudicator.transfer(
+          0n,
+          c.id,
+          stateHash(c.id, vp),
+          vp.outcome,
+          await committedEthFor(c.adjudicator, c.id, stateHash(c.id, vp), vp.outcome),
+          [],
+        ),
+      )
         .to.be.revertedWithCustomError(c.adjudicator, "ChannelNotFinalized")
         .withArgs(c.id);
-      expect(await c.adjudicator.holdings(ZeroAddress, c.id)).to.equal(DEPOSIT);
+      expect(await ethHeldNow(c.adjudicator, c.id)).to.equal(DEPOSIT);
     });
 
     it("during a challenge, one second before finalizesAt: ChannelNotFinalized; at finalizesAt: paid", async () => {
@@ -50,15 +67,29 @@ describe("Adjudicator.transfer and transferAllAssets", () => {
       const vp = c.state(2n, ALICE_GETS, BOB_GETS);
       const finalizesAt = await challengeWith(c, vp);
       await time.setNextBlockTimestamp(finalizesAt - 1n);
-      await expect(c.adjudicator.transfer(0n, c.id, stateHash(c.id, vp), vp.outcome, []))
+      await expect(
+        c.adjudicator.transfer(
+          0n,
+          c.id,
+          stateHash(c.id, vp),
+          vp.outcome,
+          await committedEthFor(c.adjudicator, c.id, stateHash(c.id, vp), vp.outcome),
+          [],
+        ),
+      )
         .to.be.revertedWithCustomError(c.adjudicator, "ChannelNotFinalized")
         .withArgs(c.id);
       await time.setNextBlockTimestamp(finalizesAt);
-      await expect(c.adjudicator.transfer(0n, c.id, stateHash(c.id, vp), vp.outcome, [])).to.changeEtherBalances(
-        ethers,
-        [c.alice, c.bob, c.adjudicator],
-        [ALICE_GETS, BOB_GETS, -DEPOSIT],
-      );
+      await expect(
+        c.adjudicator.transfer(
+          0n,
+          c.id,
+          stateHash(c.id, vp),
+          vp.outcome,
+          await committedEthFor(c.adjudicator, c.id, stateHash(c.id, vp), vp.outcome),
+          [],
+        ),
+      ).to.changeEtherBalances(ethers, [c.alice, c.bob, c.adjudicator], [ALICE_GETS, BOB_GETS, -DEPOSIT]);
     });
   });
 
@@ -91,25 +122,48 @@ describe("Adjudicator.transfer and transferAllAssets", () => {
       const c = await loadFixture(fundedFixture);
       const { vp, hash } = await finalized(c);
       const other = c.state(3n, ALICE_GETS, BOB_GETS);
-      await expect(c.adjudicator.transferAllAssets(c.id, stateHash(c.id, other), vp.outcome))
+      await expect(
+        c.adjudicator.transferAllAssets(
+          c.id,
+          stateHash(c.id, other),
+          vp.outcome,
+          await committedEthFor(c.adjudicator, c.id, stateHash(c.id, other), vp.outcome),
+        ),
+      )
         .to.be.revertedWithCustomError(c.adjudicator, "FingerprintMismatch")
         .withArgs(c.id);
-      await expect(c.adjudicator.transferAllAssets(c.id, hash, c.state(2n, ALICE_GETS, BOB_GETS + 1n).outcome))
+      await expect(
+        c.adjudicator.transferAllAssets(
+          c.id,
+          hash,
+          c.state(2n, ALICE_GETS, BOB_GETS + 1n).outcome,
+          await committedEthFor(c.adjudicator, c.id, hash, c.state(2n, ALICE_GETS, BOB_GETS + 1n).outcome),
+        ),
+      )
         .to.be.revertedWithCustomError(c.adjudicator, "FingerprintMismatch")
         .withArgs(c.id);
-      expect(await c.adjudicator.holdings(ZeroAddress, c.id)).to.equal(DEPOSIT);
+      expect(await ethHeldNow(c.adjudicator, c.id)).to.equal(DEPOSIT);
     });
 
     it("transfer with an asset index past the outcome: InvalidAssetIndex(index, assetCount)", async () => {
       const c = await loadFixture(fundedFixture);
       const { vp, hash } = await finalized(c);
-      await expect(c.adjudicator.transfer(1n, c.id, hash, vp.outcome, []))
+      await expect(
+        c.adjudicator.transfer(
+          1n,
+          c.id,
+          hash,
+          vp.outcome,
+          await committedEthFor(c.adjudicator, c.id, hash, vp.outcome),
+          [],
+        ),
+      )
         .to.be.revertedWithCustomError(c.adjudicator, "InvalidAssetIndex")
         .withArgs(1n, 1n);
-      await expect(c.adjudicator.transfer(0n, c.id, hash, [], []))
+      await expect(c.adjudicator.transfer(0n, c.id, hash, [], await committedEthFor(c.adjudicator, c.id, hash, []), []))
         .to.be.revertedWithCustomError(c.adjudicator, "InvalidAssetIndex")
         .withArgs(0n, 0n);
-      expect(await c.adjudicator.holdings(ZeroAddress, c.id)).to.equal(DEPOSIT);
+      expect(await ethHeldNow(c.adjudicator, c.id)).to.equal(DEPOSIT);
     });
   });
 
@@ -117,51 +171,71 @@ describe("Adjudicator.transfer and transferAllAssets", () => {
     it("[1] pays only bob 0.7; then [0] of the outcome still owed pays alice 0.3; nothing is left", async () => {
       const c = await loadFixture(fundedFixture);
       const { vp, hash } = await finalized(c);
-      await expect(c.adjudicator.transfer(0n, c.id, hash, vp.outcome, [1n])).to.changeEtherBalances(
-        ethers,
-        [c.alice, c.bob, c.adjudicator],
-        [0n, BOB_GETS, -BOB_GETS],
-      );
+      await expect(
+        c.adjudicator.transfer(
+          0n,
+          c.id,
+          hash,
+          vp.outcome,
+          await committedEthFor(c.adjudicator, c.id, hash, vp.outcome),
+          [1n],
+        ),
+      ).to.changeEtherBalances(ethers, [c.alice, c.bob, c.adjudicator], [0n, BOB_GETS, -BOB_GETS]);
       // The registered outcome is now the one still owed.
-      await expect(c.adjudicator.transfer(0n, c.id, hash, vp.outcome, [0n]))
+      await expect(
+        c.adjudicator.transfer(
+          0n,
+          c.id,
+          hash,
+          vp.outcome,
+          await committedEthFor(c.adjudicator, c.id, hash, vp.outcome),
+          [0n],
+        ),
+      )
         .to.be.revertedWithCustomError(c.adjudicator, "FingerprintMismatch")
         .withArgs(c.id);
       const owed = c.state(2n, ALICE_GETS, 0n).outcome;
-      await expect(c.adjudicator.transfer(0n, c.id, hash, owed, [0n])).to.changeEtherBalances(
-        ethers,
-        [c.alice, c.bob, c.adjudicator],
-        [ALICE_GETS, 0n, -ALICE_GETS],
-      );
-      expect(await c.adjudicator.holdings(ZeroAddress, c.id)).to.equal(0n);
+      await expect(
+        c.adjudicator.transfer(0n, c.id, hash, owed, await committedEthFor(c.adjudicator, c.id, hash, owed), [0n]),
+      ).to.changeEtherBalances(ethers, [c.alice, c.bob, c.adjudicator], [ALICE_GETS, 0n, -ALICE_GETS]);
+      expect(await ethHeldNow(c.adjudicator, c.id)).to.equal(0n);
       expect((await c.adjudicator.statusOf(c.id))[2]).to.equal(0n);
     });
 
     it("[0, 1] pays both, like an empty list", async () => {
       const c = await loadFixture(fundedFixture);
       const { vp, hash } = await finalized(c);
-      await expect(c.adjudicator.transfer(0n, c.id, hash, vp.outcome, [0n, 1n])).to.changeEtherBalances(
-        ethers,
-        [c.alice, c.bob, c.adjudicator],
-        [ALICE_GETS, BOB_GETS, -DEPOSIT],
-      );
+      await expect(
+        c.adjudicator.transfer(
+          0n,
+          c.id,
+          hash,
+          vp.outcome,
+          await committedEthFor(c.adjudicator, c.id, hash, vp.outcome),
+          [0n, 1n],
+        ),
+      ).to.changeEtherBalances(ethers, [c.alice, c.bob, c.adjudicator], [ALICE_GETS, BOB_GETS, -DEPOSIT]);
     });
 
     it("an allocation paid by index cannot jump the queue: with 1 ETH for [alice 0.7, bob 0.7], [1] pays bob only the 0.3 alice leaves", async () => {
       const c = await loadFixture(fundedFixture);
       const vp = c.state(2n, parseEther("0.7"), parseEther("0.7"));
       const { hash } = await finalized(c, vp);
-      await expect(c.adjudicator.transfer(0n, c.id, hash, vp.outcome, [1n])).to.changeEtherBalances(
-        ethers,
-        [c.alice, c.bob, c.adjudicator],
-        [0n, parseEther("0.3"), -parseEther("0.3")],
-      );
+      await expect(
+        c.adjudicator.transfer(
+          0n,
+          c.id,
+          hash,
+          vp.outcome,
+          await committedEthFor(c.adjudicator, c.id, hash, vp.outcome),
+          [1n],
+        ),
+      ).to.changeEtherBalances(ethers, [c.alice, c.bob, c.adjudicator], [0n, parseEther("0.3"), -parseEther("0.3")]);
       const owed = c.state(2n, parseEther("0.7"), parseEther("0.4")).outcome;
-      await expect(c.adjudicator.transfer(0n, c.id, hash, owed, [0n])).to.changeEtherBalances(
-        ethers,
-        [c.alice, c.bob, c.adjudicator],
-        [parseEther("0.7"), 0n, -parseEther("0.7")],
-      );
-      expect(await c.adjudicator.holdings(ZeroAddress, c.id)).to.equal(0n);
+      await expect(
+        c.adjudicator.transfer(0n, c.id, hash, owed, await committedEthFor(c.adjudicator, c.id, hash, owed), [0n]),
+      ).to.changeEtherBalances(ethers, [c.alice, c.bob, c.adjudicator], [parseEther("0.7"), 0n, -parseEther("0.7")]);
+      expect(await ethHeldNow(c.adjudicator, c.id)).to.equal(0n);
     });
 
     const badIndices: [string, bigint[], bigint, bigint][] = [
@@ -174,10 +248,19 @@ describe("Adjudicator.transfer and transferAllAssets", () => {
       it(`indices ${what}: InvalidAllocationIndex(${position}, ${index}), nobody is paid`, async () => {
         const c = await loadFixture(fundedFixture);
         const { vp, hash } = await finalized(c);
-        await expect(c.adjudicator.transfer(0n, c.id, hash, vp.outcome, indices))
+        await expect(
+          c.adjudicator.transfer(
+            0n,
+            c.id,
+            hash,
+            vp.outcome,
+            await committedEthFor(c.adjudicator, c.id, hash, vp.outcome),
+            indices,
+          ),
+        )
           .to.be.revertedWithCustomError(c.adjudicator, "InvalidAllocationIndex")
           .withArgs(position, index);
-        expect(await c.adjudicator.holdings(ZeroAddress, c.id)).to.equal(DEPOSIT);
+        expect(await ethHeldNow(c.adjudicator, c.id)).to.equal(DEPOSIT);
       });
     }
   });
@@ -199,7 +282,7 @@ describe("Adjudicator.transfer and transferAllAssets", () => {
       await expect(tx)
         .to.emit(c.adjudicator, "HoldingsUpdated")
         .withArgs(target.id, ZeroAddress, BOB_GETS + 5n);
-      expect(await c.adjudicator.holdings(ZeroAddress, target.id)).to.equal(BOB_GETS + 5n);
+      expect(await ethHeldNow(c.adjudicator, target.id)).to.equal(BOB_GETS + 5n);
 
       // The target channel closes: bob gets all it holds.
       const final = c.state(1n, 0n, BOB_GETS + 5n, { isFinal: true });
@@ -211,6 +294,79 @@ describe("Adjudicator.transfer and transferAllAssets", () => {
       ).to.changeEtherBalances(ethers, [c.bob, c.adjudicator], [BOB_GETS + 5n, -(BOB_GETS + 5n)]);
     });
 
+    /** A target channel holding 5 wei, challenged with `vp` (paying `bobGets` to bob): its ETH is committed. */
+    async function committedTarget(c: Funded, bobGets: bigint) {
+      const target = c.channel({ channelNonce: 2n });
+      await c.adjudicator.connect(c.bob).deposit(ZeroAddress, target.id, 0n, 5n, { value: 5n });
+      const vp = c.state(1n, 0n, bobGets);
+      const signedVp = await signed(target.fixedPart, target.id, vp, [c.alice, c.bob]);
+      await c.adjudicator.connect(c.alice).challenge(target.fixedPart, [], signedVp, "0x", NO_REGISTRATION);
+      const registration = { stateHash: stateHash(target.id, vp), outcomeHash: outcomeHash(vp.outcome), heldEth: 5n };
+      return { ...target, vp, registration };
+    }
+
+    /** A state of channel c paying alice ALICE_GETS and `target` BOB_GETS. */
+    function paying(c: Funded, target: string): VariablePart {
+      const outcome = ethOutcome([
+        [c.alice.address, ALICE_GETS],
+        [target, BOB_GETS],
+      ]);
+      return { outcome, appData: "0x", turnNum: 2n, isFinal: false };
+    }
+
+    it("into a target under challenge: kept apart (LateEthUpdated), its committed 5 wei untouched; a checkpoint reopens it with both", async () => {
+      const c = await loadFixture(fundedFixture);
+      const vp = paying(c, c.channel({ channelNonce: 2n }).id);
+      await finalizeWith(c, vp);
+      const target = await committedTarget(c, 5n);
+      const [, , fingerprintBefore] = await c.adjudicator.statusOf(target.id);
+      const tx = payOut(c, vp, c.carol);
+      await expect(tx).to.changeEtherBalances(ethers, [c.alice, c.adjudicator], [ALICE_GETS, -ALICE_GETS]);
+      await expect(tx).to.emit(c.adjudicator, "LateEthUpdated").withArgs(target.id, BOB_GETS);
+      expect((await c.adjudicator.statusOf(target.id))[2]).to.equal(fingerprintBefore);
+      await expect(c.adjudicator.holdings(ZeroAddress, target.id))
+        .to.be.revertedWithCustomError(c.adjudicator, "EthCommitted")
+        .withArgs(target.id);
+      expect(await c.adjudicator.ethHoldings(target.id, target.registration)).to.equal(5n + BOB_GETS);
+
+      // A wrong registration cannot end the challenge; the right one reopens the channel holding both.
+      const newer = await signed(target.fixedPart, target.id, c.state(2n, 5n, BOB_GETS), [c.alice, c.bob]);
+      await expect(c.adjudicator.checkpoint(target.fixedPart, [], newer, { ...target.registration, heldEth: 6n }))
+        .to.be.revertedWithCustomError(c.adjudicator, "FingerprintMismatch")
+        .withArgs(target.id);
+      const reopen = c.adjudicator.checkpoint(target.fixedPart, [], newer, target.registration);
+      await expect(reopen).to.emit(c.adjudicator, "LateEthUpdated").withArgs(target.id, 0n);
+      await expect(reopen)
+        .to.emit(c.adjudicator, "HoldingsUpdated")
+        .withArgs(target.id, ZeroAddress, 5n + BOB_GETS);
+      await expect(reopen).to.emit(c.adjudicator, "ChallengeCleared").withArgs(target.id, 2n);
+      expect(await c.adjudicator.holdings(ZeroAddress, target.id)).to.equal(5n + BOB_GETS);
+      expect(await ethers.provider.getBalance(c.adjudicatorAddress)).to.equal(5n + BOB_GETS);
+    });
+
+    it("into a finalized target still owed: its payout pays from the committed and the credited ETH together", async () => {
+      const c = await loadFixture(fundedFixture);
+      // The target owes bob 5 wei + BOB_GETS but holds 5 wei: it waits for the source's payout.
+      const target = await committedTarget(c, 5n + BOB_GETS);
+      const vp = paying(c, target.id);
+      await finalizeWith(c, vp); // the target's challenge runs out too
+      await payOut(c, vp, c.carol);
+      expect(await c.adjudicator.isFinalized(target.id)).to.equal(true);
+      expect(await c.adjudicator.ethHoldings(target.id, target.registration)).to.equal(5n + BOB_GETS);
+      const payout = c.adjudicator.transferAllAssets(
+        target.id,
+        target.registration.stateHash,
+        target.vp.outcome,
+        target.registration.heldEth,
+      );
+      await expect(payout).to.changeEtherBalances(ethers, [c.bob, c.adjudicator], [5n + BOB_GETS, -(5n + BOB_GETS)]);
+      await expect(payout).to.emit(c.adjudicator, "LateEthUpdated").withArgs(target.id, 0n);
+      await expect(payout).to.emit(c.adjudicator, "HoldingsUpdated").withArgs(target.id, ZeroAddress, 0n);
+      // Nothing owed or held: fingerprint 0, and holdings() can say 0 again.
+      expect((await c.adjudicator.statusOf(target.id))[2]).to.equal(0n);
+      expect(await c.adjudicator.holdings(ZeroAddress, target.id)).to.equal(0n);
+    });
+
     it("by index: [1] credits only the target channel; alice's allocation stays owed", async () => {
       const c = await loadFixture(fundedFixture);
       const target = c.channel({ channelNonce: 2n });
@@ -220,14 +376,28 @@ describe("Adjudicator.transfer and transferAllAssets", () => {
       ]);
       const vp: VariablePart = { outcome, appData: "0x", turnNum: 2n, isFinal: false };
       await finalizeWith(c, vp);
-      await expect(c.adjudicator.transfer(0n, c.id, stateHash(c.id, vp), outcome, [1n])).to.changeEtherBalances(
-        ethers,
-        [c.alice, c.adjudicator],
-        [0n, 0n],
-      );
+      await expect(
+        c.adjudicator.transfer(
+          0n,
+          c.id,
+          stateHash(c.id, vp),
+          outcome,
+          await committedEthFor(c.adjudicator, c.id, stateHash(c.id, vp), outcome),
+          [1n],
+        ),
+      ).to.changeEtherBalances(ethers, [c.alice, c.adjudicator], [0n, 0n]);
+      const owed = [
+        {
+          asset: ZeroAddress,
+          allocations: [
+            { destination: toDestination(c.alice.address), amount: ALICE_GETS },
+            { destination: target.id, amount: 0n },
+          ],
+        },
+      ];
       expect([
-        await c.adjudicator.holdings(ZeroAddress, c.id),
-        await c.adjudicator.holdings(ZeroAddress, target.id),
+        await ethHeldOwing(c.adjudicator, c.id, stateHash(c.id, vp), owed),
+        await ethHeldNow(c.adjudicator, target.id),
       ]).to.deep.equal([ALICE_GETS, BOB_GETS]);
     });
   });
@@ -253,7 +423,7 @@ describe("Adjudicator.transfer and transferAllAssets", () => {
       await expect(payOut(c, vp, c.bob))
         .to.be.revertedWithCustomError(c.adjudicator, "EthPayoutFailed")
         .withArgs(to, parseEther("0.2"));
-      expect(await c.adjudicator.holdings(ZeroAddress, c.id)).to.equal(DEPOSIT);
+      expect(await ethHeldNow(c.adjudicator, c.id)).to.equal(DEPOSIT);
     });
 
     it("the others are paid by index ([1, 2]: alice 0.3, bob 0.5); the refuser's 0.2 stays owed in the channel", async () => {
@@ -261,22 +431,29 @@ describe("Adjudicator.transfer and transferAllAssets", () => {
       const { to, vp, outcome } = await withRevertingPayee(c);
       await finalizeWith(c, vp);
       const hash = stateHash(c.id, vp);
-      await expect(c.adjudicator.transfer(0n, c.id, hash, outcome, [1n, 2n])).to.changeEtherBalances(
+      await expect(
+        c.adjudicator.transfer(0n, c.id, hash, outcome, await committedEthFor(c.adjudicator, c.id, hash, outcome), [
+          1n,
+          2n,
+        ]),
+      ).to.changeEtherBalances(
         ethers,
         [c.alice, c.bob, to, c.adjudicator],
         [parseEther("0.3"), parseEther("0.5"), 0n, -parseEther("0.8")],
       );
-      expect(await c.adjudicator.holdings(ZeroAddress, c.id)).to.equal(parseEther("0.2"));
       const owed = ethOutcome([
         [to, parseEther("0.2")],
         [c.alice.address, 0n],
         [c.bob.address, 0n],
       ]);
+      expect(await ethHeldOwing(c.adjudicator, c.id, hash, owed)).to.equal(parseEther("0.2"));
       // Still refused, still owed: nothing is lost, and nobody else can take it.
-      await expect(c.adjudicator.transfer(0n, c.id, hash, owed, [0n]))
+      await expect(
+        c.adjudicator.transfer(0n, c.id, hash, owed, await committedEthFor(c.adjudicator, c.id, hash, owed), [0n]),
+      )
         .to.be.revertedWithCustomError(c.adjudicator, "EthPayoutFailed")
         .withArgs(to, parseEther("0.2"));
-      expect(await c.adjudicator.holdings(ZeroAddress, c.id)).to.equal(parseEther("0.2"));
+      expect(await ethHeldOwing(c.adjudicator, c.id, hash, owed)).to.equal(parseEther("0.2"));
     });
 
     it("a cooperative close that pays it reverts as a whole; conclude, then transfer by index, pays the others", async () => {
@@ -287,11 +464,25 @@ describe("Adjudicator.transfer and transferAllAssets", () => {
         .to.be.revertedWithCustomError(c.adjudicator, "EthPayoutFailed")
         .withArgs(to, parseEther("0.2"));
       expect(await c.adjudicator.isFinalized(c.id)).to.equal(false);
-      await c.adjudicator.conclude(c.fixedPart, final);
+      await c.adjudicator.conclude(c.fixedPart, final, await registrationNow(c.adjudicator, c.fixedPart));
       await expect(
-        c.adjudicator.transfer(0n, c.id, stateHash(c.id, final.variablePart), outcome, [1n, 2n]),
+        c.adjudicator.transfer(
+          0n,
+          c.id,
+          stateHash(c.id, final.variablePart),
+          outcome,
+          await committedEthFor(c.adjudicator, c.id, stateHash(c.id, final.variablePart), outcome),
+          [1n, 2n],
+        ),
       ).to.changeEtherBalances(ethers, [c.alice, c.bob], [parseEther("0.3"), parseEther("0.5")]);
-      expect(await c.adjudicator.holdings(ZeroAddress, c.id)).to.equal(parseEther("0.2"));
+      const owed = ethOutcome([
+        [to, parseEther("0.2")],
+        [c.alice.address, 0n],
+        [c.bob.address, 0n],
+      ]);
+      expect(await ethHeldOwing(c.adjudicator, c.id, stateHash(c.id, final.variablePart), owed)).to.equal(
+        parseEther("0.2"),
+      );
     });
   });
 

@@ -1,8 +1,9 @@
-// The view functions: channelIdOf, holdings, statusOf and isFinalized, followed through a channel's life.
+// The view functions: channelIdOf, holdings, ethHoldings, statusOf and isFinalized, followed through a channel's life.
 import { expect } from "chai";
 import { parseEther, ZeroAddress } from "ethers";
-import type { FixedPart } from "../../../sdk/index.js";
+import { type FixedPart, NO_REGISTRATION, outcomeHash, stateHash } from "../../../sdk/index.js";
 import { DURATION, networkHelpers } from "../helpers/fixtures.js";
+import { registrationNow } from "../helpers/registration.js";
 import { DEPOSIT, fingerprintOf, fundedFixture, payOut } from "./helpers.js";
 
 const { loadFixture, time } = networkHelpers;
@@ -37,6 +38,9 @@ describe("Adjudicator views", () => {
       await c.adjudicator.holdings(ZeroAddress, other),
       await c.adjudicator.holdings(asset, other),
     ]).to.deep.equal([DEPOSIT, 300n, 0n, 0n]);
+    // An open channel's ETH is in its status; ethHoldings reads it whatever registration it is given.
+    expect(await c.adjudicator.ethHoldings(c.id, NO_REGISTRATION)).to.equal(DEPOSIT);
+    expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([0n, 0n, 0n]);
   });
 
   it("statusOf and isFinalized through a channel's life: open, checkpointed, challenged, finalized, paid out", async () => {
@@ -47,13 +51,30 @@ describe("Adjudicator views", () => {
     };
     await expectStatus([0n, 0n, 0n], false);
 
-    await c.adjudicator.checkpoint(c.fixedPart, [], await c.byBoth(c.state(2n, HALF, HALF)));
+    await c.adjudicator.checkpoint(
+      c.fixedPart,
+      [],
+      await c.byBoth(c.state(2n, HALF, HALF)),
+      await registrationNow(c.adjudicator, c.fixedPart),
+    );
     await expectStatus([2n, 0n, 0n], false);
 
     const vp = c.state(3n, HALF, HALF);
-    await c.adjudicator.connect(c.bob).challenge(c.fixedPart, [], await c.byBoth(vp), "0x");
+    await c.adjudicator
+      .connect(c.bob)
+      .challenge(c.fixedPart, [], await c.byBoth(vp), "0x", await registrationNow(c.adjudicator, c.fixedPart));
     const finalizesAt = BigInt(await time.latest()) + DURATION;
     await expectStatus([3n, finalizesAt, fingerprintOf(c.id, vp)], false);
+    // The challenge committed the channel's ETH into the fingerprint: holdings() cannot tell it, ethHoldings()
+    // can, given the registration, and refuses any other.
+    await expect(c.adjudicator.holdings(ZeroAddress, c.id))
+      .to.be.revertedWithCustomError(c.adjudicator, "EthCommitted")
+      .withArgs(c.id);
+    const registration = { stateHash: stateHash(c.id, vp), outcomeHash: outcomeHash(vp.outcome), heldEth: DEPOSIT };
+    expect(await c.adjudicator.ethHoldings(c.id, registration)).to.equal(DEPOSIT);
+    await expect(c.adjudicator.ethHoldings(c.id, { ...registration, heldEth: DEPOSIT + 1n }))
+      .to.be.revertedWithCustomError(c.adjudicator, "FingerprintMismatch")
+      .withArgs(c.id);
 
     await time.increaseTo(finalizesAt - 1n);
     await expectStatus([3n, finalizesAt, fingerprintOf(c.id, vp)], false);

@@ -18,6 +18,7 @@ import {
   variablePartFromEvent,
 } from "../../../sdk/index.js";
 import { deployFixture, ethers, networkHelpers, type Signer, sdkClient } from "../helpers/fixtures.js";
+import { registrationNow } from "../helpers/registration.js";
 
 const DEPOSIT = parseEther("1");
 const PRICE = parseEther("0.01");
@@ -147,8 +148,12 @@ describe("SDK disputes against a rule-abiding adversary", function () {
       "VOUCHER_WRONG_SIGNER",
     );
     await payee.redeem(id, { waitFor: (at) => networkHelpers.time.increaseTo(at) });
-    // bob enforced his largest voucher (the whole deposit); carol's stray wei stays in the channel (ADR 0002).
-    expect(await f.adjudicator.holdings(ZeroAddress, id)).to.equal(1n);
+    // bob enforced his largest voucher (the whole deposit); carol's stray wei stays in the channel (ADR 0002),
+    // committed in the fingerprint with nothing owed; the SDK reads it, and has nothing more to pay out.
+    expect((await payee.onChain(id)).holdings).to.equal(1n);
+    expect((await payee.registration(id)).owed).to.deep.equal([]);
+    expect(await payee.defend(id)).to.equal(undefined);
+    expect(payee.store.getChannel(id)?.phase).to.equal("withdrawn");
   });
 
   it("a challenge registered before any voucher is answered by the next scan once vouchers arrive: the payee is paid", async function () {
@@ -187,7 +192,9 @@ describe("SDK disputes against a rule-abiding adversary", function () {
         [1, offer.signature],
       ]),
     );
-    await f.adjudicator.connect(f.alice).conclude(record.fixedPart, both);
+    await f.adjudicator
+      .connect(f.alice)
+      .conclude(record.fixedPart, both, await registrationNow(f.adjudicator, record.fixedPart));
     const aliceBefore = await ethers.provider.getBalance(f.alice.address);
     expect((await new ChannelWatcher(payee).scanOnce()).paidOut).to.deep.equal([id]);
     expect(await ethers.provider.getBalance(f.alice.address)).to.equal(aliceBefore + DEPOSIT - 3n * PRICE);

@@ -65,13 +65,37 @@ describe("SDK parity with the Solidity encodings", function () {
     const { harness } = await networkHelpers.loadFixture(deployFixture);
     const random = new Random(5);
     for (let i = 0; i < 300; i++) {
-      const status = { turnNumRecord: random.uint(48), finalizesAt: random.uint(48), fingerprint: random.uint(160) };
+      const status = {
+        turnNumRecord: random.uint(48),
+        finalizesAt: random.uint(47),
+        lateEth: i % 2 === 0,
+        low: random.uint(160),
+      };
       const packed = packStatus(status);
-      expect(packed).to.equal(await harness.packStatus(status.turnNumRecord, status.finalizesAt, status.fingerprint));
+      expect(packed).to.equal(
+        await harness.packStatus(status.turnNumRecord, status.finalizesAt, status.lateEth, status.low),
+      );
       expect(unpackStatus(packed)).to.deep.equal(status);
+      expect(await harness.unpackStatus(packed)).to.deep.equal([
+        status.turnNumRecord,
+        status.finalizesAt,
+        status.lateEth,
+        status.low,
+      ]);
       const [hashOfState, hashOfOutcome] = [random.bytes(32), i % 10 === 0 ? `0x${"00".repeat(32)}` : random.bytes(32)];
-      expect(fingerprint(hashOfState, hashOfOutcome)).to.equal(await harness.fingerprint(hashOfState, hashOfOutcome));
+      const heldEth = i % 5 === 0 ? 0n : random.uint(160);
+      expect(fingerprint(hashOfState, hashOfOutcome, heldEth)).to.equal(
+        await harness.fingerprint(hashOfState, hashOfOutcome, heldEth),
+      );
     }
+  });
+
+  it("a finalization time past 47 bits is refused when packing (FinalizesAtOverflow), not wrapped", async function () {
+    const { harness } = await networkHelpers.loadFixture(deployFixture);
+    expect(await harness.packStatus(1n, 2n ** 47n - 1n, false, 0n)).to.equal((1n << 208n) | ((2n ** 47n - 1n) << 160n));
+    await expect(harness.packStatus(1n, 2n ** 47n, false, 0n))
+      .to.be.revertedWithCustomError(harness, "FinalizesAtOverflow")
+      .withArgs(2n ** 47n);
   });
 
   it("computePayouts equals PayoutLib.compute for random holdings, allocations and indices", async function () {

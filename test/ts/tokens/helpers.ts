@@ -11,6 +11,7 @@ import {
   TestToken__factory,
 } from "../../../typechain-types/index.js";
 import { deployFixture, type Signer, signed } from "../helpers/fixtures.js";
+import { registrationNow } from "../helpers/registration.js";
 
 /** What every participant starts with, in each token. */
 export const MINTED = 1_000_000n;
@@ -84,7 +85,9 @@ export async function concludeWith(
   outcome: Outcome,
 ): Promise<string> {
   const candidate = await finalState(c, channel, outcome);
-  await c.adjudicator.connect(c.alice).conclude(channel.fixedPart, candidate);
+  await c.adjudicator
+    .connect(c.alice)
+    .conclude(channel.fixedPart, candidate, await registrationNow(c.adjudicator, channel.fixedPart));
   return stateHash(channel.id, candidate.variablePart);
 }
 

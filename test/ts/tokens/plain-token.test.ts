@@ -5,6 +5,7 @@ import { expect } from "chai";
 import { parseEther, ZeroAddress } from "ethers";
 import type { Outcome } from "../../../sdk/index.js";
 import { ethers, networkHelpers } from "../helpers/fixtures.js";
+import { committedEthFor, ethHeldNow, ethHeldOwing } from "../helpers/registration.js";
 import { concludeWith, depositToken, exit, finalState, MINTED, type TokensContext, tokensFixture } from "./helpers.js";
 
 const { loadFixture } = networkHelpers;
@@ -30,7 +31,7 @@ describe("Adjudicator with a plain ERC-20 (TestToken)", () => {
       await expect(tx).to.emit(c.adjudicator, "HoldingsUpdated").withArgs(id, asset, 1000n);
       await expect(tx).to.changeTokenBalances(ethers, c.plain, [c.alice, c.adjudicator], [-1000n, 1000n]);
       expect(await c.adjudicator.holdings(asset, id)).to.equal(1000n);
-      expect(await c.adjudicator.holdings(ZeroAddress, id)).to.equal(0n);
+      expect(await ethHeldNow(c.adjudicator, id)).to.equal(0n);
     });
 
     it("when the approval is smaller than the amount: the token refuses, nothing credited", async () => {
@@ -97,14 +98,23 @@ describe("Adjudicator with a plain ERC-20 (TestToken)", () => {
         ]),
       ];
       const hash = await concludeWith(c, channel, outcome);
-      await expect(c.adjudicator.transferAllAssets(channel.id, hash, outcome)).to.changeTokenBalances(
-        ethers,
-        c.plain,
-        [c.alice, c.bob, c.adjudicator],
-        [300n, 700n, -1000n],
-      );
+      await expect(
+        c.adjudicator.transferAllAssets(
+          channel.id,
+          hash,
+          outcome,
+          await committedEthFor(c.adjudicator, channel.id, hash, outcome),
+        ),
+      ).to.changeTokenBalances(ethers, c.plain, [c.alice, c.bob, c.adjudicator], [300n, 700n, -1000n]);
       expect(await c.adjudicator.holdings(asset, channel.id)).to.equal(0n);
-      await expect(c.adjudicator.transferAllAssets(channel.id, hash, outcome))
+      await expect(
+        c.adjudicator.transferAllAssets(
+          channel.id,
+          hash,
+          outcome,
+          await committedEthFor(c.adjudicator, channel.id, hash, outcome),
+        ),
+      )
         .to.be.revertedWithCustomError(c.adjudicator, "FingerprintMismatch")
         .withArgs(channel.id);
     });
@@ -121,27 +131,44 @@ describe("Adjudicator with a plain ERC-20 (TestToken)", () => {
         ]),
       ];
       const hash = await concludeWith(c, channel, outcome);
-      await expect(c.adjudicator.transfer(0n, channel.id, hash, outcome, [1n])).to.changeTokenBalances(
-        ethers,
-        c.plain,
-        [c.alice, c.bob, c.adjudicator],
-        [0n, 700n, -700n],
-      );
+      await expect(
+        c.adjudicator.transfer(
+          0n,
+          channel.id,
+          hash,
+          outcome,
+          await committedEthFor(c.adjudicator, channel.id, hash, outcome),
+          [1n],
+        ),
+      ).to.changeTokenBalances(ethers, c.plain, [c.alice, c.bob, c.adjudicator], [0n, 700n, -700n]);
       const owed = [
         exit(asset, [
           [c.alice.address, 300n],
           [c.bob.address, 0n],
         ]),
       ];
-      await expect(c.adjudicator.transfer(0n, channel.id, hash, outcome, []))
+      await expect(
+        c.adjudicator.transfer(
+          0n,
+          channel.id,
+          hash,
+          outcome,
+          await committedEthFor(c.adjudicator, channel.id, hash, outcome),
+          [],
+        ),
+      )
         .to.be.revertedWithCustomError(c.adjudicator, "FingerprintMismatch")
         .withArgs(channel.id);
-      await expect(c.adjudicator.transfer(0n, channel.id, hash, owed, [])).to.changeTokenBalances(
-        ethers,
-        c.plain,
-        [c.alice, c.bob, c.adjudicator],
-        [300n, 0n, -300n],
-      );
+      await expect(
+        c.adjudicator.transfer(
+          0n,
+          channel.id,
+          hash,
+          owed,
+          await committedEthFor(c.adjudicator, channel.id, hash, owed),
+          [],
+        ),
+      ).to.changeTokenBalances(ethers, c.plain, [c.alice, c.bob, c.adjudicator], [300n, 0n, -300n]);
       expect(await c.adjudicator.holdings(asset, channel.id)).to.equal(0n);
     });
 
@@ -158,7 +185,12 @@ describe("Adjudicator with a plain ERC-20 (TestToken)", () => {
       ];
       const hashA = await concludeWith(c, a, outcomeA);
 
-      const tx = c.adjudicator.transferAllAssets(a.id, hashA, outcomeA);
+      const tx = c.adjudicator.transferAllAssets(
+        a.id,
+        hashA,
+        outcomeA,
+        await committedEthFor(c.adjudicator, a.id, hashA, outcomeA),
+      );
       await expect(tx).to.emit(c.adjudicator, "HoldingsUpdated").withArgs(b.id, asset, 600n);
       await expect(tx).to.changeTokenBalances(ethers, c.plain, [c.bob, c.adjudicator], [400n, -400n]);
       expect([await c.adjudicator.holdings(asset, a.id), await c.adjudicator.holdings(asset, b.id)]).to.deep.equal([
@@ -204,7 +236,9 @@ describe("Adjudicator with a plain ERC-20 (TestToken)", () => {
       const c = await loadFixture(tokensFixture);
       const { channel, asset, outcome } = await twoAssetChannel(c);
       const hash = await concludeWith(c, channel, outcome);
-      const tx = c.adjudicator.connect(c.carol).transferAllAssets(channel.id, hash, outcome);
+      const tx = c.adjudicator
+        .connect(c.carol)
+        .transferAllAssets(channel.id, hash, outcome, await committedEthFor(c.adjudicator, channel.id, hash, outcome));
       await expect(tx).to.changeEtherBalances(
         ethers,
         [c.alice, c.bob, c.adjudicator],
@@ -212,7 +246,7 @@ describe("Adjudicator with a plain ERC-20 (TestToken)", () => {
       );
       await expect(tx).to.changeTokenBalances(ethers, c.plain, [c.alice, c.bob, c.adjudicator], [250n, 750n, -1000n]);
       expect([
-        await c.adjudicator.holdings(ZeroAddress, channel.id),
+        await ethHeldNow(c.adjudicator, channel.id),
         await c.adjudicator.holdings(asset, channel.id),
       ]).to.deep.equal([0n, 0n]);
     });
@@ -232,12 +266,23 @@ describe("Adjudicator with a plain ERC-20 (TestToken)", () => {
       const { channel, asset, outcome } = await twoAssetChannel(c);
       const hash = await concludeWith(c, channel, outcome);
 
-      await expect(c.adjudicator.transfer(2n, channel.id, hash, outcome, []))
+      await expect(
+        c.adjudicator.transfer(
+          2n,
+          channel.id,
+          hash,
+          outcome,
+          await committedEthFor(c.adjudicator, channel.id, hash, outcome),
+          [],
+        ),
+      )
         .to.be.revertedWithCustomError(c.adjudicator, "InvalidAssetIndex")
         .withArgs(2n, 2n);
 
       // The token first: ETH does not move.
-      const tokenTx = c.adjudicator.connect(c.carol).transfer(1n, channel.id, hash, outcome, []);
+      const tokenTx = c.adjudicator
+        .connect(c.carol)
+        .transfer(1n, channel.id, hash, outcome, await committedEthFor(c.adjudicator, channel.id, hash, outcome), []);
       await expect(tokenTx).to.changeTokenBalances(
         ethers,
         c.plain,
@@ -245,7 +290,6 @@ describe("Adjudicator with a plain ERC-20 (TestToken)", () => {
         [250n, 750n, -1000n],
       );
       await expect(tokenTx).to.changeEtherBalances(ethers, [c.alice, c.bob, c.adjudicator], [0n, 0n, 0n]);
-      expect(await c.adjudicator.holdings(ZeroAddress, channel.id)).to.equal(ETH);
 
       // The outcome still owed has the token's allocations at 0; the original no longer matches.
       const owed: Outcome = [
@@ -255,10 +299,22 @@ describe("Adjudicator with a plain ERC-20 (TestToken)", () => {
           [c.bob.address, 0n],
         ]),
       ];
-      await expect(c.adjudicator.transfer(0n, channel.id, hash, outcome, []))
+      expect(await ethHeldOwing(c.adjudicator, channel.id, hash, owed)).to.equal(ETH);
+      await expect(
+        c.adjudicator.transfer(
+          0n,
+          channel.id,
+          hash,
+          outcome,
+          await committedEthFor(c.adjudicator, channel.id, hash, outcome),
+          [],
+        ),
+      )
         .to.be.revertedWithCustomError(c.adjudicator, "FingerprintMismatch")
         .withArgs(channel.id);
-      const ethTx = c.adjudicator.connect(c.carol).transfer(0n, channel.id, hash, owed, []);
+      const ethTx = c.adjudicator
+        .connect(c.carol)
+        .transfer(0n, channel.id, hash, owed, await committedEthFor(c.adjudicator, channel.id, hash, owed), []);
       await expect(ethTx).to.changeEtherBalances(
         ethers,
         [c.alice, c.bob, c.adjudicator],
@@ -274,7 +330,16 @@ describe("Adjudicator with a plain ERC-20 (TestToken)", () => {
         ]),
         owed[1],
       ];
-      await expect(c.adjudicator.transfer(0n, channel.id, hash, paid, []))
+      await expect(
+        c.adjudicator.transfer(
+          0n,
+          channel.id,
+          hash,
+          paid,
+          await committedEthFor(c.adjudicator, channel.id, hash, paid),
+          [],
+        ),
+      )
         .to.be.revertedWithCustomError(c.adjudicator, "FingerprintMismatch")
         .withArgs(channel.id);
     });

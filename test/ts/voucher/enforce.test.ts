@@ -15,6 +15,7 @@ import {
   signed,
   voucherState,
 } from "../helpers/fixtures.js";
+import { committedEthFor, ethHeldNow, registrationNow } from "../helpers/registration.js";
 import {
   DEPOSIT,
   fundedVoucherChannel,
@@ -28,13 +29,20 @@ import {
 const { loadFixture, time } = networkHelpers;
 
 /** Pays out the registered outcome of `vp` once the channel finalized; sent by `caller`. */
-function payOut(c: VoucherChannel, vp: VariablePart, caller: Signer) {
-  return c.adjudicator.connect(caller).transferAllAssets(c.id, stateHash(c.id, vp), vp.outcome);
+async function payOut(c: VoucherChannel, vp: VariablePart, caller: Signer) {
+  return c.adjudicator
+    .connect(caller)
+    .transferAllAssets(
+      c.id,
+      stateHash(c.id, vp),
+      vp.outcome,
+      await committedEthFor(c.adjudicator, c.id, stateHash(c.id, vp), vp.outcome),
+    );
 }
 
 /** After a payout: the channel holds nothing and the same outcome cannot be paid a second time. */
 async function expectPaidOnce(c: VoucherChannel, vp: VariablePart) {
-  expect(await c.adjudicator.holdings(ZeroAddress, c.id)).to.equal(0n);
+  expect(await ethHeldNow(c.adjudicator, c.id)).to.equal(0n);
   await expect(payOut(c, vp, c.bob))
     .to.be.revertedWithCustomError(c.adjudicator, "FingerprintMismatch")
     .withArgs(c.id);
@@ -49,15 +57,29 @@ interface SigningMode {
 const payeeSigningModes: SigningMode[] = [
   {
     how: "sends the challenge itself, its empty signature standing for its own",
-    challenge: (c, vp) =>
-      c.adjudicator.connect(c.bob).challenge(c.fixedPart, [c.fundingSigned], sentByParticipant(vp, PAYEE), "0x"),
+    challenge: async (c, vp) =>
+      c.adjudicator
+        .connect(c.bob)
+        .challenge(
+          c.fixedPart,
+          [c.fundingSigned],
+          sentByParticipant(vp, PAYEE),
+          "0x",
+          await registrationNow(c.adjudicator, c.fixedPart),
+        ),
   },
   {
     how: "signs the voucher state and sends the challenge itself",
     challenge: async (c, vp) =>
       c.adjudicator
         .connect(c.bob)
-        .challenge(c.fixedPart, [c.fundingSigned], await signed(c.fixedPart, c.id, vp, [c.bob]), "0x"),
+        .challenge(
+          c.fixedPart,
+          [c.fundingSigned],
+          await signed(c.fixedPart, c.id, vp, [c.bob]),
+          "0x",
+          await registrationNow(c.adjudicator, c.fixedPart),
+        ),
   },
   {
     how: "signs the voucher state and a watchtower sends it with the payee's challenger signature",
@@ -69,6 +91,7 @@ const payeeSigningModes: SigningMode[] = [
           [c.fundingSigned],
           await signed(c.fixedPart, c.id, vp, [c.bob]),
           await signChallenge(c.bob, stateHash(c.id, vp)),
+          await registrationNow(c.adjudicator, c.fixedPart),
         ),
   },
 ];
@@ -85,7 +108,7 @@ describe("VoucherPaymentApp", () => {
         const challengedAt = BigInt(await time.latest());
         await expect(tx)
           .to.emit(c.adjudicator, "ChallengeRegistered")
-          .withArgs(c.id, challengedAt + DURATION, anyValue);
+          .withArgs(c.id, challengedAt + DURATION, anyValue, DEPOSIT);
         const [turnNumRecord, finalizesAt] = await c.adjudicator.statusOf(c.id);
         expect([turnNumRecord, finalizesAt]).to.deep.equal([2n, challengedAt + DURATION]);
 
@@ -117,7 +140,13 @@ describe("VoucherPaymentApp", () => {
         const vp = await voucherState(c.alice, c.id, c.funding, 2n, amount);
         await c.adjudicator
           .connect(c.bob)
-          .challenge(c.fixedPart, [c.fundingSigned], sentByParticipant(vp, PAYEE), "0x");
+          .challenge(
+            c.fixedPart,
+            [c.fundingSigned],
+            sentByParticipant(vp, PAYEE),
+            "0x",
+            await registrationNow(c.adjudicator, c.fixedPart),
+          );
         await time.increase(DURATION);
         await expect(payOut(c, vp, c.carol)).to.changeEtherBalances(
           ethers,
@@ -132,22 +161,56 @@ describe("VoucherPaymentApp", () => {
       const c = await loadFixture(fundedVoucherChannel);
       const amount = parseEther("0.4");
       const vp = await voucherState(c.alice, c.id, c.funding, 2n, amount);
-      await c.adjudicator.connect(c.bob).challenge(c.fixedPart, [c.fundingSigned], sentByParticipant(vp, PAYEE), "0x");
+      await c.adjudicator
+        .connect(c.bob)
+        .challenge(
+          c.fixedPart,
+          [c.fundingSigned],
+          sentByParticipant(vp, PAYEE),
+          "0x",
+          await registrationNow(c.adjudicator, c.fixedPart),
+        );
 
       // Checkpoint or re-challenge with the funding state: below the record.
-      await expect(c.adjudicator.connect(c.alice).checkpoint(c.fixedPart, [], c.fundingSigned))
+      await expect(
+        c.adjudicator
+          .connect(c.alice)
+          .checkpoint(c.fixedPart, [], c.fundingSigned, await registrationNow(c.adjudicator, c.fixedPart)),
+      )
         .to.be.revertedWithCustomError(c.adjudicator, "TurnNumberTooLow")
         .withArgs(c.id, 2n, 1n);
-      await expect(c.adjudicator.connect(c.alice).challenge(c.fixedPart, [], c.fundingSigned, "0x"))
+      await expect(
+        c.adjudicator
+          .connect(c.alice)
+          .challenge(c.fixedPart, [], c.fundingSigned, "0x", await registrationNow(c.adjudicator, c.fixedPart)),
+      )
         .to.be.revertedWithCustomError(c.adjudicator, "TurnNumberTooLow")
         .withArgs(c.id, 2n, 1n);
       // Respond with a state that gives everything back, signed by the payer alone.
       const back = ethState(c.alice.address, c.bob.address, 3n, DEPOSIT, 0n, { appData: vp.appData });
-      await expect(c.adjudicator.connect(c.alice).respond(c.fixedPart, vp, sentByParticipant(back, PAYER)))
+      await expect(
+        c.adjudicator
+          .connect(c.alice)
+          .respond(
+            c.fixedPart,
+            vp,
+            sentByParticipant(back, PAYER),
+            (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,
+          ),
+      )
         .to.be.revertedWithCustomError(c.app, "NotSignedByPayee")
         .withArgs(1n);
       // Claim the payee's empty signature while the payer sends: the adjudicator refuses it.
-      await expect(c.adjudicator.connect(c.alice).respond(c.fixedPart, vp, sentByParticipant(back, PAYEE)))
+      await expect(
+        c.adjudicator
+          .connect(c.alice)
+          .respond(
+            c.fixedPart,
+            vp,
+            sentByParticipant(back, PAYEE),
+            (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,
+          ),
+      )
         .to.be.revertedWithCustomError(c.adjudicator, "InvalidSignature")
         .withArgs(PAYEE);
 
@@ -168,21 +231,52 @@ describe("VoucherPaymentApp", () => {
       const c = await loadFixture(fundedVoucherChannel);
       const v1 = await voucherState(c.alice, c.id, c.funding, 2n, first);
       const v2 = await voucherState(c.alice, c.id, c.funding, 3n, later);
-      await c.adjudicator.connect(c.bob).challenge(c.fixedPart, [c.fundingSigned], sentByParticipant(v1, PAYEE), "0x");
+      await c.adjudicator
+        .connect(c.bob)
+        .challenge(
+          c.fixedPart,
+          [c.fundingSigned],
+          sentByParticipant(v1, PAYEE),
+          "0x",
+          await registrationNow(c.adjudicator, c.fixedPart),
+        );
 
       await expect(
-        c.adjudicator.connect(c.bob).checkpoint(c.fixedPart, [c.fundingSigned], sentByParticipant(v2, PAYEE)),
+        c.adjudicator
+          .connect(c.bob)
+          .checkpoint(
+            c.fixedPart,
+            [c.fundingSigned],
+            sentByParticipant(v2, PAYEE),
+            await registrationNow(c.adjudicator, c.fixedPart),
+          ),
       )
         .to.emit(c.adjudicator, "ChallengeCleared")
         .withArgs(c.id, 3n);
       // The earlier voucher cannot come back.
       await expect(
-        c.adjudicator.connect(c.bob).challenge(c.fixedPart, [c.fundingSigned], sentByParticipant(v1, PAYEE), "0x"),
+        c.adjudicator
+          .connect(c.bob)
+          .challenge(
+            c.fixedPart,
+            [c.fundingSigned],
+            sentByParticipant(v1, PAYEE),
+            "0x",
+            await registrationNow(c.adjudicator, c.fixedPart),
+          ),
       )
         .to.be.revertedWithCustomError(c.adjudicator, "TurnNumberTooLow")
         .withArgs(c.id, 3n, 2n);
 
-      await c.adjudicator.connect(c.bob).challenge(c.fixedPart, [c.fundingSigned], sentByParticipant(v2, PAYEE), "0x");
+      await c.adjudicator
+        .connect(c.bob)
+        .challenge(
+          c.fixedPart,
+          [c.fundingSigned],
+          sentByParticipant(v2, PAYEE),
+          "0x",
+          await registrationNow(c.adjudicator, c.fixedPart),
+        );
       await time.increase(DURATION);
       await expect(payOut(c, v2, c.bob)).to.changeEtherBalances(
         ethers,
@@ -199,14 +293,27 @@ describe("VoucherPaymentApp", () => {
       for (const [i, amount] of amounts.entries()) {
         last = await voucherState(c.alice, c.id, c.funding, BigInt(i + 2), amount);
         await expect(
-          c.adjudicator.connect(c.bob).checkpoint(c.fixedPart, [c.fundingSigned], sentByParticipant(last, PAYEE)),
+          c.adjudicator
+            .connect(c.bob)
+            .checkpoint(
+              c.fixedPart,
+              [c.fundingSigned],
+              sentByParticipant(last, PAYEE),
+              await registrationNow(c.adjudicator, c.fixedPart),
+            ),
         )
           .to.emit(c.adjudicator, "Checkpointed")
           .withArgs(c.id, BigInt(i + 2));
       }
       await c.adjudicator
         .connect(c.bob)
-        .challenge(c.fixedPart, [c.fundingSigned], sentByParticipant(last, PAYEE), "0x");
+        .challenge(
+          c.fixedPart,
+          [c.fundingSigned],
+          sentByParticipant(last, PAYEE),
+          "0x",
+          await registrationNow(c.adjudicator, c.fixedPart),
+        );
       await time.increase(DURATION);
       await expect(payOut(c, last, c.bob)).to.changeEtherBalances(
         ethers,
@@ -220,12 +327,37 @@ describe("VoucherPaymentApp", () => {
       const c = await loadFixture(fundedVoucherChannel);
       const v1 = await voucherState(c.alice, c.id, c.funding, 2n, first);
       const v2 = await voucherState(c.alice, c.id, v1, 3n, later, first);
-      await c.adjudicator.connect(c.bob).challenge(c.fixedPart, [c.fundingSigned], sentByParticipant(v1, PAYEE), "0x");
-      await expect(c.adjudicator.connect(c.bob).respond(c.fixedPart, v1, sentByParticipant(v2, PAYEE)))
+      await c.adjudicator
+        .connect(c.bob)
+        .challenge(
+          c.fixedPart,
+          [c.fundingSigned],
+          sentByParticipant(v1, PAYEE),
+          "0x",
+          await registrationNow(c.adjudicator, c.fixedPart),
+        );
+      await expect(
+        c.adjudicator
+          .connect(c.bob)
+          .respond(
+            c.fixedPart,
+            v1,
+            sentByParticipant(v2, PAYEE),
+            (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,
+          ),
+      )
         .to.emit(c.adjudicator, "ChallengeCleared")
         .withArgs(c.id, 3n);
       // The response only cleared the challenge; the payee registers its state with a challenge of its own.
-      await c.adjudicator.connect(c.bob).challenge(c.fixedPart, [c.fundingSigned], sentByParticipant(v2, PAYEE), "0x");
+      await c.adjudicator
+        .connect(c.bob)
+        .challenge(
+          c.fixedPart,
+          [c.fundingSigned],
+          sentByParticipant(v2, PAYEE),
+          "0x",
+          await registrationNow(c.adjudicator, c.fixedPart),
+        );
       await time.increase(DURATION);
       await expect(payOut(c, v2, c.bob)).to.changeEtherBalances(
         ethers,
@@ -239,9 +371,25 @@ describe("VoucherPaymentApp", () => {
       const c = await loadFixture(fundedVoucherChannel);
       const v1 = await voucherState(c.alice, c.id, c.funding, 2n, first);
       const v2 = await voucherState(c.alice, c.id, c.funding, 3n, later);
-      await c.adjudicator.connect(c.bob).challenge(c.fixedPart, [c.fundingSigned], sentByParticipant(v1, PAYEE), "0x");
+      await c.adjudicator
+        .connect(c.bob)
+        .challenge(
+          c.fixedPart,
+          [c.fundingSigned],
+          sentByParticipant(v1, PAYEE),
+          "0x",
+          await registrationNow(c.adjudicator, c.fixedPart),
+        );
       await time.increase(DURATION / 2n);
-      await c.adjudicator.connect(c.bob).challenge(c.fixedPart, [c.fundingSigned], sentByParticipant(v2, PAYEE), "0x");
+      await c.adjudicator
+        .connect(c.bob)
+        .challenge(
+          c.fixedPart,
+          [c.fundingSigned],
+          sentByParticipant(v2, PAYEE),
+          "0x",
+          await registrationNow(c.adjudicator, c.fixedPart),
+        );
       const [turnNumRecord, finalizesAt] = await c.adjudicator.statusOf(c.id);
       expect([turnNumRecord, finalizesAt]).to.deep.equal([3n, BigInt(await time.latest()) + DURATION]);
 
@@ -270,27 +418,59 @@ describe("VoucherPaymentApp", () => {
         how: "checkpoints its voucher state, then challenges with it",
         answer: async (c, vp) => {
           const candidate = sentByParticipant(vp, PAYEE);
-          await expect(c.adjudicator.connect(c.bob).checkpoint(c.fixedPart, [c.fundingSigned], candidate))
+          await expect(
+            c.adjudicator
+              .connect(c.bob)
+              .checkpoint(c.fixedPart, [c.fundingSigned], candidate, await registrationNow(c.adjudicator, c.fixedPart)),
+          )
             .to.emit(c.adjudicator, "ChallengeCleared")
             .withArgs(c.id, vp.turnNum);
-          await c.adjudicator.connect(c.bob).challenge(c.fixedPart, [c.fundingSigned], candidate, "0x");
+          await c.adjudicator
+            .connect(c.bob)
+            .challenge(
+              c.fixedPart,
+              [c.fundingSigned],
+              candidate,
+              "0x",
+              await registrationNow(c.adjudicator, c.fixedPart),
+            );
         },
       },
       {
         how: "responds with its voucher state as the next move, then challenges with it",
         answer: async (c, vp) => {
           const candidate = sentByParticipant(vp, PAYEE);
-          await expect(c.adjudicator.connect(c.bob).respond(c.fixedPart, c.funding, candidate))
+          await expect(
+            c.adjudicator
+              .connect(c.bob)
+              .respond(c.fixedPart, c.funding, candidate, (await registrationNow(c.adjudicator, c.fixedPart)).heldEth),
+          )
             .to.emit(c.adjudicator, "ChallengeCleared")
             .withArgs(c.id, vp.turnNum);
-          await c.adjudicator.connect(c.bob).challenge(c.fixedPart, [c.fundingSigned], candidate, "0x");
+          await c.adjudicator
+            .connect(c.bob)
+            .challenge(
+              c.fixedPart,
+              [c.fundingSigned],
+              candidate,
+              "0x",
+              await registrationNow(c.adjudicator, c.fixedPart),
+            );
         },
       },
       {
         how: "counter-challenges with its voucher state",
         answer: async (c, vp) => {
           await expect(
-            c.adjudicator.connect(c.bob).challenge(c.fixedPart, [c.fundingSigned], sentByParticipant(vp, PAYEE), "0x"),
+            c.adjudicator
+              .connect(c.bob)
+              .challenge(
+                c.fixedPart,
+                [c.fundingSigned],
+                sentByParticipant(vp, PAYEE),
+                "0x",
+                await registrationNow(c.adjudicator, c.fixedPart),
+              ),
           ).to.emit(c.adjudicator, "ChallengeRegistered");
         },
       },
@@ -298,10 +478,18 @@ describe("VoucherPaymentApp", () => {
         how: "has a watchtower respond with its signed voucher state, then challenge with the challenger signature",
         answer: async (c, vp) => {
           const candidate: SignedVariablePart = await signed(c.fixedPart, c.id, vp, [c.bob]);
-          await c.adjudicator.connect(c.carol).respond(c.fixedPart, c.funding, candidate);
           await c.adjudicator
             .connect(c.carol)
-            .challenge(c.fixedPart, [c.fundingSigned], candidate, await signChallenge(c.bob, stateHash(c.id, vp)));
+            .respond(c.fixedPart, c.funding, candidate, (await registrationNow(c.adjudicator, c.fixedPart)).heldEth);
+          await c.adjudicator
+            .connect(c.carol)
+            .challenge(
+              c.fixedPart,
+              [c.fundingSigned],
+              candidate,
+              await signChallenge(c.bob, stateHash(c.id, vp)),
+              await registrationNow(c.adjudicator, c.fixedPart),
+            );
         },
       },
     ];
@@ -310,7 +498,9 @@ describe("VoucherPaymentApp", () => {
       it(`the payee ${how}: the payer gains nothing, the payee gets exactly its voucher`, async () => {
         const c = await loadFixture(fundedVoucherChannel);
         const vp = await voucherState(c.alice, c.id, c.funding, 2n, amount);
-        await c.adjudicator.connect(c.alice).challenge(c.fixedPart, [], c.fundingSigned, "0x");
+        await c.adjudicator
+          .connect(c.alice)
+          .challenge(c.fixedPart, [], c.fundingSigned, "0x", await registrationNow(c.adjudicator, c.fixedPart));
         await time.increase(DURATION / 2n);
 
         await answer(c, vp);
@@ -331,11 +521,20 @@ describe("VoucherPaymentApp", () => {
     it("the payee does not answer in time: the funding outcome is paid, the whole deposit back to the payer", async () => {
       const c = await loadFixture(fundedVoucherChannel);
       const vp = await voucherState(c.alice, c.id, c.funding, 2n, amount);
-      await c.adjudicator.connect(c.alice).challenge(c.fixedPart, [], c.fundingSigned, "0x");
+      await c.adjudicator
+        .connect(c.alice)
+        .challenge(c.fixedPart, [], c.fundingSigned, "0x", await registrationNow(c.adjudicator, c.fixedPart));
       await time.increase(DURATION);
       // Too late for the voucher.
       await expect(
-        c.adjudicator.connect(c.bob).checkpoint(c.fixedPart, [c.fundingSigned], sentByParticipant(vp, PAYEE)),
+        c.adjudicator
+          .connect(c.bob)
+          .checkpoint(
+            c.fixedPart,
+            [c.fundingSigned],
+            sentByParticipant(vp, PAYEE),
+            await registrationNow(c.adjudicator, c.fixedPart),
+          ),
       )
         .to.be.revertedWithCustomError(c.adjudicator, "ChannelFinalized")
         .withArgs(c.id);
@@ -364,14 +563,22 @@ describe("VoucherPaymentApp", () => {
       const c = await loadFixture(underfundedChannel);
       const amount = parseEther("0.8");
       const vp = await voucherState(c.alice, c.id, c.funding, 2n, amount);
-      await c.adjudicator.connect(c.bob).challenge(c.fixedPart, [c.fundingSigned], sentByParticipant(vp, PAYEE), "0x");
+      await c.adjudicator
+        .connect(c.bob)
+        .challenge(
+          c.fixedPart,
+          [c.fundingSigned],
+          sentByParticipant(vp, PAYEE),
+          "0x",
+          await registrationNow(c.adjudicator, c.fixedPart),
+        );
       await time.increase(DURATION);
       await expect(payOut(c, vp, c.bob)).to.changeEtherBalances(
         ethers,
         [c.alice, c.bob, c.adjudicator],
         [DEPOSIT - amount, DEPOSIT / 2n - (DEPOSIT - amount), -DEPOSIT / 2n],
       );
-      expect(await c.adjudicator.holdings(ZeroAddress, c.id)).to.equal(0n);
+      expect(await ethHeldNow(c.adjudicator, c.id)).to.equal(0n);
     });
   });
 
@@ -391,15 +598,35 @@ describe("VoucherPaymentApp", () => {
     it("conclude during the payee's challenge finalizes at once; transferAllAssets pays the final state", async () => {
       const c = await loadFixture(fundedVoucherChannel);
       const vp = await voucherState(c.alice, c.id, c.funding, 2n, parseEther("0.1"));
-      await c.adjudicator.connect(c.bob).challenge(c.fixedPart, [c.fundingSigned], sentByParticipant(vp, PAYEE), "0x");
+      await c.adjudicator
+        .connect(c.bob)
+        .challenge(
+          c.fixedPart,
+          [c.fundingSigned],
+          sentByParticipant(vp, PAYEE),
+          "0x",
+          await registrationNow(c.adjudicator, c.fixedPart),
+        );
       const final = ethState(c.alice.address, c.bob.address, 3n, DEPOSIT - amount, amount, { isFinal: true });
       await c.adjudicator
         .connect(c.alice)
-        .conclude(c.fixedPart, await signed(c.fixedPart, c.id, final, [c.alice, c.bob]));
+        .conclude(
+          c.fixedPart,
+          await signed(c.fixedPart, c.id, final, [c.alice, c.bob]),
+          await registrationNow(c.adjudicator, c.fixedPart),
+        );
 
       // The voucher state can no longer be registered or paid.
       await expect(
-        c.adjudicator.connect(c.bob).challenge(c.fixedPart, [c.fundingSigned], sentByParticipant(vp, PAYEE), "0x"),
+        c.adjudicator
+          .connect(c.bob)
+          .challenge(
+            c.fixedPart,
+            [c.fundingSigned],
+            sentByParticipant(vp, PAYEE),
+            "0x",
+            await registrationNow(c.adjudicator, c.fixedPart),
+          ),
       )
         .to.be.revertedWithCustomError(c.adjudicator, "ChannelFinalized")
         .withArgs(c.id);

@@ -13,6 +13,7 @@ import {
 } from "../../../sdk/index.js";
 import { DURATION, ethers, ethState, networkHelpers, signed, voucherState } from "../helpers/fixtures.js";
 import { Random } from "../helpers/random.js";
+import { committedEthFor, ethHeldNow, registrationNow } from "../helpers/registration.js";
 import {
   DEPOSIT,
   fundedVoucherChannel,
@@ -519,11 +520,21 @@ describe("VoucherPaymentApp errors", () => {
         const c = await loadFixture(fundedVoucherChannel);
         const { proof, candidate, args, fixedPart, id, sender } = await build(c);
         const from = sender === "payer" ? c.alice : c.bob;
-        await expect(c.adjudicator.connect(from).challenge(fixedPart ?? c.fixedPart, proof, candidate, "0x"))
+        await expect(
+          c.adjudicator
+            .connect(from)
+            .challenge(
+              fixedPart ?? c.fixedPart,
+              proof,
+              candidate,
+              "0x",
+              await registrationNow(c.adjudicator, fixedPart ?? c.fixedPart),
+            ),
+        )
           .to.be.revertedWithCustomError(c.app, error)
           .withArgs(...args);
         expect(await c.adjudicator.statusOf(id ?? c.id)).to.deep.equal([0n, 0n, 0n]);
-        expect(await c.adjudicator.holdings(ZeroAddress, c.id)).to.equal(DEPOSIT);
+        expect(await ethHeldNow(c.adjudicator, c.id)).to.equal(DEPOSIT);
       });
     }
 
@@ -531,7 +542,14 @@ describe("VoucherPaymentApp errors", () => {
       const c = await loadFixture(fundedVoucherChannel);
       const vp = await voucherState(c.eve, c.id, c.funding, 2n, AMOUNT);
       await expect(
-        c.adjudicator.connect(c.bob).checkpoint(c.fixedPart, [c.fundingSigned], sentByParticipant(vp, PAYEE)),
+        c.adjudicator
+          .connect(c.bob)
+          .checkpoint(
+            c.fixedPart,
+            [c.fundingSigned],
+            sentByParticipant(vp, PAYEE),
+            await registrationNow(c.adjudicator, c.fixedPart),
+          ),
       )
         .to.be.revertedWithCustomError(c.app, "InvalidVoucherSignature")
         .withArgs(c.eve.address);
@@ -548,7 +566,13 @@ describe("VoucherPaymentApp errors", () => {
       const challenged = await voucherState(c.alice, c.id, c.funding, 2n, registered);
       await c.adjudicator
         .connect(c.bob)
-        .challenge(c.fixedPart, [c.fundingSigned], sentByParticipant(challenged, PAYEE), "0x");
+        .challenge(
+          c.fixedPart,
+          [c.fundingSigned],
+          sentByParticipant(challenged, PAYEE),
+          "0x",
+          await registrationNow(c.adjudicator, c.fixedPart),
+        );
       const status = await c.adjudicator.statusOf(c.id);
       return { ...c, challenged, status };
     }
@@ -654,7 +678,9 @@ describe("VoucherPaymentApp errors", () => {
         const c = await loadFixture(registeredVoucher);
         const { response, args, sender } = await build(c);
         await expect(
-          c.adjudicator.connect(sender === "payer" ? c.alice : c.bob).respond(c.fixedPart, c.challenged, response),
+          c.adjudicator
+            .connect(sender === "payer" ? c.alice : c.bob)
+            .respond(c.fixedPart, c.challenged, response, (await registrationNow(c.adjudicator, c.fixedPart)).heldEth),
         )
           .to.be.revertedWithCustomError(c.app, error)
           .withArgs(...args);
@@ -666,7 +692,12 @@ describe("VoucherPaymentApp errors", () => {
       const c = await loadFixture(registeredVoucher);
       await time.increase(DURATION);
       await expect(
-        c.adjudicator.transferAllAssets(c.id, stateHash(c.id, c.challenged), c.challenged.outcome),
+        c.adjudicator.transferAllAssets(
+          c.id,
+          stateHash(c.id, c.challenged),
+          c.challenged.outcome,
+          await committedEthFor(c.adjudicator, c.id, stateHash(c.id, c.challenged), c.challenged.outcome),
+        ),
       ).to.changeEtherBalances(ethers, [c.alice, c.bob, c.adjudicator], [DEPOSIT - registered, registered, -DEPOSIT]);
     });
 
@@ -675,9 +706,24 @@ describe("VoucherPaymentApp errors", () => {
       const odd = { ...c.funding, appData: "0x01" };
       await c.adjudicator
         .connect(c.alice)
-        .challenge(c.fixedPart, [], await signed(c.fixedPart, c.id, odd, [c.alice, c.bob]), "0x");
+        .challenge(
+          c.fixedPart,
+          [],
+          await signed(c.fixedPart, c.id, odd, [c.alice, c.bob]),
+          "0x",
+          await registrationNow(c.adjudicator, c.fixedPart),
+        );
       const response = await voucherState(c.alice, c.id, odd, 2n, AMOUNT);
-      await expect(c.adjudicator.connect(c.bob).respond(c.fixedPart, odd, sentByParticipant(response, PAYEE)))
+      await expect(
+        c.adjudicator
+          .connect(c.bob)
+          .respond(
+            c.fixedPart,
+            odd,
+            sentByParticipant(response, PAYEE),
+            (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,
+          ),
+      )
         .to.be.revertedWithCustomError(c.app, "MalformedVoucher")
         .withArgs(1n);
       const [turnNumRecord, finalizesAt] = await c.adjudicator.statusOf(c.id);

@@ -7,6 +7,7 @@ import { getBytes, hashMessage, parseEther, recoverAddress, ZeroAddress } from "
 import { challengeHash, channelId, signChallenge, signVoucher, stateHash, toDestination } from "../../../sdk/index.js";
 import { Adjudicator__factory } from "../../../typechain-types/index.js";
 import { DURATION, ethers, ethState, networkHelpers, signed, voucherState } from "../helpers/fixtures.js";
+import { committedEthFor, ethHeldNow, registrationNow } from "../helpers/registration.js";
 import {
   DEPOSIT,
   fundedVoucherChannel,
@@ -52,7 +53,7 @@ function voucherAllocations(c: ReplayContext, amount: bigint) {
 /** Nothing was registered in the real channel and its deposit is untouched. */
 async function expectUntouched(c: ReplayContext) {
   expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([0n, 0n, 0n]);
-  expect(await c.adjudicator.holdings(ZeroAddress, c.id)).to.equal(DEPOSIT);
+  expect(await ethHeldNow(c.adjudicator, c.id)).to.equal(DEPOSIT);
 }
 
 describe("Replay across chains, deployments and channels (SECURITY row 2)", () => {
@@ -70,10 +71,24 @@ describe("Replay across chains, deployments and channels (SECURITY row 2)", () =
 
         const recovered = voucherSigner(c.id, AMOUNT, signature);
         expect(recovered).to.not.equal(c.alice.address);
-        await expect(c.adjudicator.connect(c.bob).challenge(c.fixedPart, [c.fundingSigned], candidate, "0x"))
+        await expect(
+          c.adjudicator
+            .connect(c.bob)
+            .challenge(
+              c.fixedPart,
+              [c.fundingSigned],
+              candidate,
+              "0x",
+              await registrationNow(c.adjudicator, c.fixedPart),
+            ),
+        )
           .to.be.revertedWithCustomError(c.app, "InvalidVoucherSignature")
           .withArgs(recovered);
-        await expect(c.adjudicator.connect(c.bob).checkpoint(c.fixedPart, [c.fundingSigned], candidate))
+        await expect(
+          c.adjudicator
+            .connect(c.bob)
+            .checkpoint(c.fixedPart, [c.fundingSigned], candidate, await registrationNow(c.adjudicator, c.fixedPart)),
+        )
           .to.be.revertedWithCustomError(c.app, "InvalidVoucherSignature")
           .withArgs(recovered);
         await expectUntouched(c);
@@ -89,16 +104,37 @@ describe("Replay across chains, deployments and channels (SECURITY row 2)", () =
 
       await c.otherAdjudicator
         .connect(c.bob)
-        .challenge(c.fixedPart, [fundingThere], sentByParticipant(vp, PAYEE), "0x");
+        .challenge(
+          c.fixedPart,
+          [fundingThere],
+          sentByParticipant(vp, PAYEE),
+          "0x",
+          await registrationNow(c.adjudicator, c.fixedPart),
+        );
       await expect(
-        c.adjudicator.connect(c.bob).challenge(c.fixedPart, [c.fundingSigned], sentByParticipant(vp, PAYEE), "0x"),
+        c.adjudicator
+          .connect(c.bob)
+          .challenge(
+            c.fixedPart,
+            [c.fundingSigned],
+            sentByParticipant(vp, PAYEE),
+            "0x",
+            await registrationNow(c.adjudicator, c.fixedPart),
+          ),
       )
         .to.be.revertedWithCustomError(c.app, "InvalidVoucherSignature")
         .withArgs(voucherSigner(c.id, AMOUNT, (await signVoucher(c.alice, otherId, AMOUNT)).signature));
 
       await time.increase(DURATION);
       await expect(
-        c.otherAdjudicator.connect(c.bob).transferAllAssets(otherId, stateHash(otherId, vp), vp.outcome),
+        c.otherAdjudicator
+          .connect(c.bob)
+          .transferAllAssets(
+            otherId,
+            stateHash(otherId, vp),
+            vp.outcome,
+            await committedEthFor(c.otherAdjudicator, otherId, stateHash(otherId, vp), vp.outcome),
+          ),
       ).to.changeEtherBalances(
         ethers,
         [c.alice, c.bob, c.otherAdjudicator, c.adjudicator],
@@ -123,7 +159,9 @@ describe("Replay across chains, deployments and channels (SECURITY row 2)", () =
         replay: async (c, otherId) => {
           const there = await signed(c.fixedPart, otherId, c.funding, [c.alice, c.bob]);
           return {
-            tx: c.adjudicator.connect(c.alice).challenge(c.fixedPart, [], there, "0x"),
+            tx: c.adjudicator
+              .connect(c.alice)
+              .challenge(c.fixedPart, [], there, "0x", await registrationNow(c.adjudicator, c.fixedPart)),
             args: [0n],
           };
         },
@@ -135,7 +173,15 @@ describe("Replay across chains, deployments and channels (SECURITY row 2)", () =
           const there = await signed(c.fixedPart, otherId, c.funding, [c.alice, c.bob]);
           const vp = await voucherState(c.alice, c.id, c.funding, 2n, AMOUNT);
           return {
-            tx: c.adjudicator.connect(c.bob).challenge(c.fixedPart, [there], sentByParticipant(vp, PAYEE), "0x"),
+            tx: c.adjudicator
+              .connect(c.bob)
+              .challenge(
+                c.fixedPart,
+                [there],
+                sentByParticipant(vp, PAYEE),
+                "0x",
+                await registrationNow(c.adjudicator, c.fixedPart),
+              ),
             args: [0n],
           };
         },
@@ -162,7 +208,13 @@ describe("Replay across chains, deployments and channels (SECURITY row 2)", () =
           return {
             tx: c.adjudicator
               .connect(c.carol)
-              .challenge(c.fixedPart, [c.fundingSigned], there, await signChallenge(c.bob, stateHash(c.id, vp))),
+              .challenge(
+                c.fixedPart,
+                [c.fundingSigned],
+                there,
+                await signChallenge(c.bob, stateHash(c.id, vp)),
+                await registrationNow(c.adjudicator, c.fixedPart),
+              ),
             args: [BigInt(PAYEE)],
           };
         },
@@ -176,7 +228,15 @@ describe("Replay across chains, deployments and channels (SECURITY row 2)", () =
           const challengerSig = await signChallenge(c.bob, stateHash(otherId, vp));
           const recovered = recoverAddress(hashMessage(getBytes(challengeHash(stateHash(c.id, vp)))), challengerSig);
           return {
-            tx: c.adjudicator.connect(c.carol).challenge(c.fixedPart, [c.fundingSigned], here, challengerSig),
+            tx: c.adjudicator
+              .connect(c.carol)
+              .challenge(
+                c.fixedPart,
+                [c.fundingSigned],
+                here,
+                challengerSig,
+                await registrationNow(c.adjudicator, c.fixedPart),
+              ),
             args: [recovered],
           };
         },
@@ -213,13 +273,24 @@ describe("Replay across chains, deployments and channels (SECURITY row 2)", () =
       const otherId = c.elsewhere["another adjudicator deployment"];
       await c.otherAdjudicator.connect(c.alice).deposit(ZeroAddress, otherId, 0n, DEPOSIT, { value: DEPOSIT });
       const there = await signed(c.fixedPart, otherId, c.funding, [c.alice, c.bob]);
-      await c.otherAdjudicator.connect(c.alice).challenge(c.fixedPart, [], there, "0x");
-      await expect(c.adjudicator.connect(c.alice).challenge(c.fixedPart, [], there, "0x"))
+      await c.otherAdjudicator
+        .connect(c.alice)
+        .challenge(c.fixedPart, [], there, "0x", await registrationNow(c.otherAdjudicator, c.fixedPart));
+      await expect(
+        c.adjudicator
+          .connect(c.alice)
+          .challenge(c.fixedPart, [], there, "0x", await registrationNow(c.adjudicator, c.fixedPart)),
+      )
         .to.be.revertedWithCustomError(c.adjudicator, "InvalidSignature")
         .withArgs(0n);
       await time.increase(DURATION);
       await expect(
-        c.otherAdjudicator.transferAllAssets(otherId, stateHash(otherId, c.funding), c.funding.outcome),
+        c.otherAdjudicator.transferAllAssets(
+          otherId,
+          stateHash(otherId, c.funding),
+          c.funding.outcome,
+          await committedEthFor(c.otherAdjudicator, otherId, stateHash(otherId, c.funding), c.funding.outcome),
+        ),
       ).to.changeEtherBalances(ethers, [c.alice, c.otherAdjudicator, c.adjudicator], [DEPOSIT, -DEPOSIT, 0n]);
       await expectUntouched(c);
     });
