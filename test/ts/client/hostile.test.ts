@@ -73,6 +73,17 @@ function rawRequest(wire: RawWire, index: number, offset: number, length: number
   wire._message(6, [index, offset, length], null);
 }
 
+/** A BitTorrent `request` message as bytes: length 13, id 6, index, offset, length. */
+function requestMessage(index: number, offset: number, length: number): Buffer {
+  const message = Buffer.alloc(17);
+  message.writeUInt32BE(13, 0);
+  message.writeUInt8(6, 4);
+  message.writeUInt32BE(index, 5);
+  message.writeUInt32BE(offset, 9);
+  message.writeUInt32BE(length, 13);
+  return message;
+}
+
 /** Counts the bytes of piece data a raw peer receives. */
 function countPieces(wire: Wire): { bytes: number; pieces: Set<number> } {
   const got = { bytes: 0, pieces: new Set<number>() };
@@ -780,6 +791,40 @@ describe("hostile peers", function () {
         expect(stats?.served).to.equal(got.pieces.size);
         expect(BigInt(stats?.served ?? 0) * PRICE).to.be.at.most(stats?.paid ?? 0n);
       }
+    });
+
+    it("a choke gives back the credit of the admitted pieces it sent nothing of: the leecher is served every piece it paid for", async function () {
+      const data = randomBytes(8 * PIECE);
+      const { torrent, seeder, port } = await net.seed(f.bob, data);
+      const eve = await net.sdkFor(f.eve);
+      const peer = await net.rawPeer(port, torrent.infoHash, payerHandshake(eve));
+      const got = countPieces(peer.wire);
+      let rejected = 0;
+      peer.wire.on("reject", () => rejected++);
+      peer.wire.interested();
+      const { id } = await openChannel(peer, eve, f.bob.address, 8n * PRICE);
+      await payAndWait(peer, eve, id, 2n * PRICE); // 2 pieces paid
+      await peer.unchoked();
+      // Pieces 0 and 1 (paid) and 2 (not) requested in one TCP segment: the seeder admits 0 and 1 and chokes on 2
+      // in the same pass, before its store answers either, so nothing of them is sent and BEP 6 rejects all three.
+      const choked = until(peer.wire, "choke");
+      peer.socket.write(Buffer.concat([0, 1, 2].map((index) => requestMessage(index, 0, BLOCK))));
+      await choked;
+      await eventually(() => rejected === 3, "all three requests rejected");
+      expect(got.bytes).to.equal(0);
+      // One more piece paid (3 in all): the seeder unchokes, and the credit of pieces 0 and 1 came back, so three
+      // new pieces are served (without it, only one: pieces 0 and 1 would still hold two pieces of credit).
+      await payAndWait(peer, eve, id, PRICE);
+      await peer.unchoked();
+      for (const index of [3, 4, 5]) rawRequest(peer.wire, index, 0, BLOCK);
+      await eventually(() => got.pieces.size + rejected === 3 + 3, "an answer to each request");
+      expect([...got.pieces].sort()).to.deep.equal([3, 4, 5]);
+      // A fourth is beyond the credit: refused.
+      rawRequest(peer.wire, 6, 0, BLOCK);
+      await eventually(() => rejected === 4, "the fourth request rejected");
+      const stats = seeder.stats().peers.find((p) => p.channelId === id);
+      expect(stats?.paid).to.equal(3n * PRICE);
+      expect(stats?.served).to.equal(3);
     });
 
     it("a leecher that closes (stop) and then pays and requests again (start) gets nothing more; the seeder is paid exactly what it served", async function () {
