@@ -13,7 +13,7 @@ import {
 } from "../../../sdk/index.js";
 import { RevertingReceiver__factory, SenderFeeToken__factory } from "../../../typechain-types/index.js";
 import { ethers, networkHelpers, signed } from "../helpers/fixtures.js";
-import { committedEthFor, ethHeldNow, ethHeldOwing, registrationNow } from "../helpers/registration.js";
+import { ethHeldNow, ethHeldOwing, registrationNow } from "../helpers/registration.js";
 import { challengeWith, DEPOSIT, type Funded, finalizeWith, fundedFixture, payOut } from "./helpers.js";
 
 const { loadFixture, time } = networkHelpers;
@@ -47,16 +47,7 @@ describe("Adjudicator.transfer and transferAllAssets", () => {
       await expect(payOut(c, vp, c.bob))
         .to.be.revertedWithCustomError(c.adjudicator, "ChannelNotFinalized")
         .withArgs(c.id);
-      await expect(
-        c.adjudicator.transfer(
-          0n,
-          c.id,
-          stateHash(c.id, vp),
-          vp.outcome,
-          await committedEthFor(c.adjudicator, c.id, stateHash(c.id, vp), vp.outcome),
-          [],
-        ),
-      )
+      await expect(c.adjudicator.transfer(0n, c.id, stateHash(c.id, vp), vp.outcome, DEPOSIT, []))
         .to.be.revertedWithCustomError(c.adjudicator, "ChannelNotFinalized")
         .withArgs(c.id);
       expect(await ethHeldNow(c.adjudicator, c.id)).to.equal(DEPOSIT);
@@ -67,28 +58,12 @@ describe("Adjudicator.transfer and transferAllAssets", () => {
       const vp = c.state(2n, ALICE_GETS, BOB_GETS);
       const finalizesAt = await challengeWith(c, vp);
       await time.setNextBlockTimestamp(finalizesAt - 1n);
-      await expect(
-        c.adjudicator.transfer(
-          0n,
-          c.id,
-          stateHash(c.id, vp),
-          vp.outcome,
-          await committedEthFor(c.adjudicator, c.id, stateHash(c.id, vp), vp.outcome),
-          [],
-        ),
-      )
+      await expect(c.adjudicator.transfer(0n, c.id, stateHash(c.id, vp), vp.outcome, DEPOSIT, []))
         .to.be.revertedWithCustomError(c.adjudicator, "ChannelNotFinalized")
         .withArgs(c.id);
       await time.setNextBlockTimestamp(finalizesAt);
       await expect(
-        c.adjudicator.transfer(
-          0n,
-          c.id,
-          stateHash(c.id, vp),
-          vp.outcome,
-          await committedEthFor(c.adjudicator, c.id, stateHash(c.id, vp), vp.outcome),
-          [],
-        ),
+        c.adjudicator.transfer(0n, c.id, stateHash(c.id, vp), vp.outcome, DEPOSIT, []),
       ).to.changeEtherBalances(ethers, [c.alice, c.bob, c.adjudicator], [ALICE_GETS, BOB_GETS, -DEPOSIT]);
     });
   });
@@ -122,24 +97,10 @@ describe("Adjudicator.transfer and transferAllAssets", () => {
       const c = await loadFixture(fundedFixture);
       const { vp, hash } = await finalized(c);
       const other = c.state(3n, ALICE_GETS, BOB_GETS);
-      await expect(
-        c.adjudicator.transferAllAssets(
-          c.id,
-          stateHash(c.id, other),
-          vp.outcome,
-          await committedEthFor(c.adjudicator, c.id, stateHash(c.id, other), vp.outcome),
-        ),
-      )
+      await expect(c.adjudicator.transferAllAssets(c.id, stateHash(c.id, other), vp.outcome, DEPOSIT))
         .to.be.revertedWithCustomError(c.adjudicator, "FingerprintMismatch")
         .withArgs(c.id);
-      await expect(
-        c.adjudicator.transferAllAssets(
-          c.id,
-          hash,
-          c.state(2n, ALICE_GETS, BOB_GETS + 1n).outcome,
-          await committedEthFor(c.adjudicator, c.id, hash, c.state(2n, ALICE_GETS, BOB_GETS + 1n).outcome),
-        ),
-      )
+      await expect(c.adjudicator.transferAllAssets(c.id, hash, c.state(2n, ALICE_GETS, BOB_GETS + 1n).outcome, DEPOSIT))
         .to.be.revertedWithCustomError(c.adjudicator, "FingerprintMismatch")
         .withArgs(c.id);
       expect(await ethHeldNow(c.adjudicator, c.id)).to.equal(DEPOSIT);
@@ -148,19 +109,10 @@ describe("Adjudicator.transfer and transferAllAssets", () => {
     it("transfer with an asset index past the outcome: InvalidAssetIndex(index, assetCount)", async () => {
       const c = await loadFixture(fundedFixture);
       const { vp, hash } = await finalized(c);
-      await expect(
-        c.adjudicator.transfer(
-          1n,
-          c.id,
-          hash,
-          vp.outcome,
-          await committedEthFor(c.adjudicator, c.id, hash, vp.outcome),
-          [],
-        ),
-      )
+      await expect(c.adjudicator.transfer(1n, c.id, hash, vp.outcome, DEPOSIT, []))
         .to.be.revertedWithCustomError(c.adjudicator, "InvalidAssetIndex")
         .withArgs(1n, 1n);
-      await expect(c.adjudicator.transfer(0n, c.id, hash, [], await committedEthFor(c.adjudicator, c.id, hash, []), []))
+      await expect(c.adjudicator.transfer(0n, c.id, hash, [], DEPOSIT, []))
         .to.be.revertedWithCustomError(c.adjudicator, "InvalidAssetIndex")
         .withArgs(0n, 0n);
       expect(await ethHeldNow(c.adjudicator, c.id)).to.equal(DEPOSIT);
@@ -171,33 +123,21 @@ describe("Adjudicator.transfer and transferAllAssets", () => {
     it("[1] pays only bob 0.7; then [0] of the outcome still owed pays alice 0.3; nothing is left", async () => {
       const c = await loadFixture(fundedFixture);
       const { vp, hash } = await finalized(c);
-      await expect(
-        c.adjudicator.transfer(
-          0n,
-          c.id,
-          hash,
-          vp.outcome,
-          await committedEthFor(c.adjudicator, c.id, hash, vp.outcome),
-          [1n],
-        ),
-      ).to.changeEtherBalances(ethers, [c.alice, c.bob, c.adjudicator], [0n, BOB_GETS, -BOB_GETS]);
+      await expect(c.adjudicator.transfer(0n, c.id, hash, vp.outcome, DEPOSIT, [1n])).to.changeEtherBalances(
+        ethers,
+        [c.alice, c.bob, c.adjudicator],
+        [0n, BOB_GETS, -BOB_GETS],
+      );
       // The registered outcome is now the one still owed.
-      await expect(
-        c.adjudicator.transfer(
-          0n,
-          c.id,
-          hash,
-          vp.outcome,
-          await committedEthFor(c.adjudicator, c.id, hash, vp.outcome),
-          [0n],
-        ),
-      )
+      await expect(c.adjudicator.transfer(0n, c.id, hash, vp.outcome, ALICE_GETS, [0n]))
         .to.be.revertedWithCustomError(c.adjudicator, "FingerprintMismatch")
         .withArgs(c.id);
       const owed = c.state(2n, ALICE_GETS, 0n).outcome;
-      await expect(
-        c.adjudicator.transfer(0n, c.id, hash, owed, await committedEthFor(c.adjudicator, c.id, hash, owed), [0n]),
-      ).to.changeEtherBalances(ethers, [c.alice, c.bob, c.adjudicator], [ALICE_GETS, 0n, -ALICE_GETS]);
+      await expect(c.adjudicator.transfer(0n, c.id, hash, owed, ALICE_GETS, [0n])).to.changeEtherBalances(
+        ethers,
+        [c.alice, c.bob, c.adjudicator],
+        [ALICE_GETS, 0n, -ALICE_GETS],
+      );
       expect(await ethHeldNow(c.adjudicator, c.id)).to.equal(0n);
       expect((await c.adjudicator.statusOf(c.id))[2]).to.equal(0n);
     });
@@ -205,36 +145,28 @@ describe("Adjudicator.transfer and transferAllAssets", () => {
     it("[0, 1] pays both, like an empty list", async () => {
       const c = await loadFixture(fundedFixture);
       const { vp, hash } = await finalized(c);
-      await expect(
-        c.adjudicator.transfer(
-          0n,
-          c.id,
-          hash,
-          vp.outcome,
-          await committedEthFor(c.adjudicator, c.id, hash, vp.outcome),
-          [0n, 1n],
-        ),
-      ).to.changeEtherBalances(ethers, [c.alice, c.bob, c.adjudicator], [ALICE_GETS, BOB_GETS, -DEPOSIT]);
+      await expect(c.adjudicator.transfer(0n, c.id, hash, vp.outcome, DEPOSIT, [0n, 1n])).to.changeEtherBalances(
+        ethers,
+        [c.alice, c.bob, c.adjudicator],
+        [ALICE_GETS, BOB_GETS, -DEPOSIT],
+      );
     });
 
     it("an allocation paid by index cannot jump the queue: with 1 ETH for [alice 0.7, bob 0.7], [1] pays bob only the 0.3 alice leaves", async () => {
       const c = await loadFixture(fundedFixture);
       const vp = c.state(2n, parseEther("0.7"), parseEther("0.7"));
       const { hash } = await finalized(c, vp);
-      await expect(
-        c.adjudicator.transfer(
-          0n,
-          c.id,
-          hash,
-          vp.outcome,
-          await committedEthFor(c.adjudicator, c.id, hash, vp.outcome),
-          [1n],
-        ),
-      ).to.changeEtherBalances(ethers, [c.alice, c.bob, c.adjudicator], [0n, parseEther("0.3"), -parseEther("0.3")]);
+      await expect(c.adjudicator.transfer(0n, c.id, hash, vp.outcome, DEPOSIT, [1n])).to.changeEtherBalances(
+        ethers,
+        [c.alice, c.bob, c.adjudicator],
+        [0n, parseEther("0.3"), -parseEther("0.3")],
+      );
       const owed = c.state(2n, parseEther("0.7"), parseEther("0.4")).outcome;
-      await expect(
-        c.adjudicator.transfer(0n, c.id, hash, owed, await committedEthFor(c.adjudicator, c.id, hash, owed), [0n]),
-      ).to.changeEtherBalances(ethers, [c.alice, c.bob, c.adjudicator], [parseEther("0.7"), 0n, -parseEther("0.7")]);
+      await expect(c.adjudicator.transfer(0n, c.id, hash, owed, parseEther("0.7"), [0n])).to.changeEtherBalances(
+        ethers,
+        [c.alice, c.bob, c.adjudicator],
+        [parseEther("0.7"), 0n, -parseEther("0.7")],
+      );
       expect(await ethHeldNow(c.adjudicator, c.id)).to.equal(0n);
     });
 
@@ -248,16 +180,7 @@ describe("Adjudicator.transfer and transferAllAssets", () => {
       it(`indices ${what}: InvalidAllocationIndex(${position}, ${index}), nobody is paid`, async () => {
         const c = await loadFixture(fundedFixture);
         const { vp, hash } = await finalized(c);
-        await expect(
-          c.adjudicator.transfer(
-            0n,
-            c.id,
-            hash,
-            vp.outcome,
-            await committedEthFor(c.adjudicator, c.id, hash, vp.outcome),
-            indices,
-          ),
-        )
+        await expect(c.adjudicator.transfer(0n, c.id, hash, vp.outcome, DEPOSIT, indices))
           .to.be.revertedWithCustomError(c.adjudicator, "InvalidAllocationIndex")
           .withArgs(position, index);
         expect(await ethHeldNow(c.adjudicator, c.id)).to.equal(DEPOSIT);
@@ -377,14 +300,7 @@ describe("Adjudicator.transfer and transferAllAssets", () => {
       const vp: VariablePart = { outcome, appData: "0x", turnNum: 2n, isFinal: false };
       await finalizeWith(c, vp);
       await expect(
-        c.adjudicator.transfer(
-          0n,
-          c.id,
-          stateHash(c.id, vp),
-          outcome,
-          await committedEthFor(c.adjudicator, c.id, stateHash(c.id, vp), outcome),
-          [1n],
-        ),
+        c.adjudicator.transfer(0n, c.id, stateHash(c.id, vp), outcome, DEPOSIT, [1n]),
       ).to.changeEtherBalances(ethers, [c.alice, c.adjudicator], [0n, 0n]);
       const owed = [
         {
@@ -431,12 +347,7 @@ describe("Adjudicator.transfer and transferAllAssets", () => {
       const { to, vp, outcome } = await withRevertingPayee(c);
       await finalizeWith(c, vp);
       const hash = stateHash(c.id, vp);
-      await expect(
-        c.adjudicator.transfer(0n, c.id, hash, outcome, await committedEthFor(c.adjudicator, c.id, hash, outcome), [
-          1n,
-          2n,
-        ]),
-      ).to.changeEtherBalances(
+      await expect(c.adjudicator.transfer(0n, c.id, hash, outcome, DEPOSIT, [1n, 2n])).to.changeEtherBalances(
         ethers,
         [c.alice, c.bob, to, c.adjudicator],
         [parseEther("0.3"), parseEther("0.5"), 0n, -parseEther("0.8")],
@@ -448,9 +359,7 @@ describe("Adjudicator.transfer and transferAllAssets", () => {
       ]);
       expect(await ethHeldOwing(c.adjudicator, c.id, hash, owed)).to.equal(parseEther("0.2"));
       // Still refused, still owed: nothing is lost, and nobody else can take it.
-      await expect(
-        c.adjudicator.transfer(0n, c.id, hash, owed, await committedEthFor(c.adjudicator, c.id, hash, owed), [0n]),
-      )
+      await expect(c.adjudicator.transfer(0n, c.id, hash, owed, parseEther("0.2"), [0n]))
         .to.be.revertedWithCustomError(c.adjudicator, "EthPayoutFailed")
         .withArgs(to, parseEther("0.2"));
       expect(await ethHeldOwing(c.adjudicator, c.id, hash, owed)).to.equal(parseEther("0.2"));
@@ -466,14 +375,7 @@ describe("Adjudicator.transfer and transferAllAssets", () => {
       expect(await c.adjudicator.isFinalized(c.id)).to.equal(false);
       await c.adjudicator.conclude(c.fixedPart, final, await registrationNow(c.adjudicator, c.fixedPart));
       await expect(
-        c.adjudicator.transfer(
-          0n,
-          c.id,
-          stateHash(c.id, final.variablePart),
-          outcome,
-          await committedEthFor(c.adjudicator, c.id, stateHash(c.id, final.variablePart), outcome),
-          [1n, 2n],
-        ),
+        c.adjudicator.transfer(0n, c.id, stateHash(c.id, final.variablePart), outcome, DEPOSIT, [1n, 2n]),
       ).to.changeEtherBalances(ethers, [c.alice, c.bob], [parseEther("0.3"), parseEther("0.5")]);
       const owed = ethOutcome([
         [to, parseEther("0.2")],

@@ -6,7 +6,6 @@
 // amount debited reverts with TokenBalanceMismatch(asset, expected, actual), and nothing is lost.
 import { expect } from "chai";
 import { ethers, networkHelpers } from "../helpers/fixtures.js";
-import { committedEthFor } from "../helpers/registration.js";
 import { concludeWith, depositToken, exit, MINTED, type TokensContext, tokensFixture, totalHeld } from "./helpers.js";
 
 const { loadFixture } = networkHelpers;
@@ -72,14 +71,7 @@ describe("Adjudicator with tokens whose balances move by another amount", () => 
       const status = await c.adjudicator.statusOf(channel.id);
       // Before 1000; the index halves (500); 400 leave as 800 shares; 200 shares are worth 100: moved 900.
       await c.rebasing.setRebaseOnTransfer(-5000n);
-      await expect(
-        c.adjudicator.transferAllAssets(
-          channel.id,
-          hash,
-          outcome,
-          await committedEthFor(c.adjudicator, channel.id, hash, outcome),
-        ),
-      )
+      await expect(c.adjudicator.transferAllAssets(channel.id, hash, outcome, 0n))
         .to.be.revertedWithCustomError(c.adjudicator, "TokenBalanceMismatch")
         .withArgs(asset, 400n, 900n);
       expect(await c.adjudicator.holdings(asset, channel.id)).to.equal(1000n);
@@ -93,14 +85,7 @@ describe("Adjudicator with tokens whose balances move by another amount", () => 
       const { channel, asset, outcome, hash } = await rebasingChannel(c);
       // Before 1000; the index grows to 1.25 (1250); 400 leave as 320 shares; 680 shares are worth 850: moved 150.
       await c.rebasing.setRebaseOnTransfer(2500n);
-      await expect(
-        c.adjudicator.transferAllAssets(
-          channel.id,
-          hash,
-          outcome,
-          await committedEthFor(c.adjudicator, channel.id, hash, outcome),
-        ),
-      )
+      await expect(c.adjudicator.transferAllAssets(channel.id, hash, outcome, 0n))
         .to.be.revertedWithCustomError(c.adjudicator, "TokenBalanceMismatch")
         .withArgs(asset, 400n, 150n);
       expect(await c.adjudicator.holdings(asset, channel.id)).to.equal(1000n);
@@ -111,23 +96,17 @@ describe("Adjudicator with tokens whose balances move by another amount", () => 
       const c = await loadFixture(tokensFixture);
       const { channel, outcome, hash } = await rebasingChannel(c);
       await c.rebasing.setRebaseOnTransfer(-5000n);
-      await expect(
-        c.adjudicator.transferAllAssets(
-          channel.id,
-          hash,
-          outcome,
-          await committedEthFor(c.adjudicator, channel.id, hash, outcome),
-        ),
-      ).to.be.revertedWithCustomError(c.adjudicator, "TokenBalanceMismatch");
+      await expect(c.adjudicator.transferAllAssets(channel.id, hash, outcome, 0n)).to.be.revertedWithCustomError(
+        c.adjudicator,
+        "TokenBalanceMismatch",
+      );
       await c.rebasing.setRebaseOnTransfer(0n);
-      await expect(
-        c.adjudicator.transferAllAssets(
-          channel.id,
-          hash,
-          outcome,
-          await committedEthFor(c.adjudicator, channel.id, hash, outcome),
-        ),
-      ).to.changeTokenBalances(ethers, c.rebasing, [c.alice, c.bob, c.adjudicator], [400n, 600n, -1000n]);
+      await expect(c.adjudicator.transferAllAssets(channel.id, hash, outcome, 0n)).to.changeTokenBalances(
+        ethers,
+        c.rebasing,
+        [c.alice, c.bob, c.adjudicator],
+        [400n, 600n, -1000n],
+      );
     });
   });
 
@@ -158,22 +137,13 @@ describe("Adjudicator with tokens whose balances move by another amount", () => 
       expect(await totalHeld(c, asset, [a.id, b.id])).to.equal(2000n);
       expect(await c.rebasing.balanceOf(c.adjudicatorAddress)).to.equal(1000n);
 
-      await expect(
-        c.adjudicator.transferAllAssets(
-          a.id,
-          hashA,
-          outcome,
-          await committedEthFor(c.adjudicator, a.id, hashA, outcome),
-        ),
-      ).to.changeTokenBalances(ethers, c.rebasing, [c.alice, c.bob, c.adjudicator], [400n, 600n, -1000n]);
-      await expect(
-        c.adjudicator.transferAllAssets(
-          b.id,
-          hashB,
-          outcome,
-          await committedEthFor(c.adjudicator, b.id, hashB, outcome),
-        ),
-      )
+      await expect(c.adjudicator.transferAllAssets(a.id, hashA, outcome, 0n)).to.changeTokenBalances(
+        ethers,
+        c.rebasing,
+        [c.alice, c.bob, c.adjudicator],
+        [400n, 600n, -1000n],
+      );
+      await expect(c.adjudicator.transferAllAssets(b.id, hashB, outcome, 0n))
         .to.be.revertedWithCustomError(c.rebasing, "InsufficientBalance")
         .withArgs(c.adjudicatorAddress, 0n, 400n);
       expect(await c.adjudicator.holdings(asset, b.id)).to.equal(1000n);
@@ -188,9 +158,12 @@ describe("Adjudicator with tokens whose balances move by another amount", () => 
         [a.id, hashA],
         [b.id, hashB],
       ]) {
-        await expect(
-          c.adjudicator.transferAllAssets(id, hash, outcome, await committedEthFor(c.adjudicator, id, hash, outcome)),
-        ).to.changeTokenBalances(ethers, c.rebasing, [c.alice, c.bob, c.adjudicator], [400n, 600n, -1000n]);
+        await expect(c.adjudicator.transferAllAssets(id, hash, outcome, 0n)).to.changeTokenBalances(
+          ethers,
+          c.rebasing,
+          [c.alice, c.bob, c.adjudicator],
+          [400n, 600n, -1000n],
+        );
       }
       expect(await totalHeld(c, asset, [a.id, b.id])).to.equal(0n);
       expect(await c.rebasing.balanceOf(c.adjudicatorAddress)).to.equal(2000n);
@@ -227,9 +200,7 @@ describe("Adjudicator with tokens whose balances move by another amount", () => 
         ]),
       ];
       const hash = await concludeWith(c, a, outcome);
-      await expect(
-        c.adjudicator.transferAllAssets(a.id, hash, outcome, await committedEthFor(c.adjudicator, a.id, hash, outcome)),
-      )
+      await expect(c.adjudicator.transferAllAssets(a.id, hash, outcome, 0n))
         .to.be.revertedWithCustomError(c.adjudicator, "TokenBalanceMismatch")
         .withArgs(asset, 400n, 404n);
       expect(await totalHeld(c, asset, [a.id, b.id])).to.equal(2000n);
@@ -247,9 +218,7 @@ describe("Adjudicator with tokens whose balances move by another amount", () => 
       const outcome = [exit(asset, [[c.bob.address, 1000n]])];
       const hash = await concludeWith(c, a, outcome);
       // The token burns its fee (10) first, then finds 990 for the 1000 to send.
-      await expect(
-        c.adjudicator.transferAllAssets(a.id, hash, outcome, await committedEthFor(c.adjudicator, a.id, hash, outcome)),
-      )
+      await expect(c.adjudicator.transferAllAssets(a.id, hash, outcome, 0n))
         .to.be.revertedWithCustomError(c.senderFee, "ERC20InsufficientBalance")
         .withArgs(c.adjudicatorAddress, 990n, 1000n);
       expect(await c.adjudicator.holdings(asset, a.id)).to.equal(1000n);
@@ -266,9 +235,12 @@ describe("Adjudicator with tokens whose balances move by another amount", () => 
       await c.senderFee.setFeeOn(true);
       const outcome = [exit(asset, [[b.id, 1000n]])];
       const hash = await concludeWith(c, a, outcome);
-      await expect(
-        c.adjudicator.transferAllAssets(a.id, hash, outcome, await committedEthFor(c.adjudicator, a.id, hash, outcome)),
-      ).to.changeTokenBalances(ethers, c.senderFee, [c.adjudicator], [0n]);
+      await expect(c.adjudicator.transferAllAssets(a.id, hash, outcome, 0n)).to.changeTokenBalances(
+        ethers,
+        c.senderFee,
+        [c.adjudicator],
+        [0n],
+      );
       expect([await c.adjudicator.holdings(asset, a.id), await c.adjudicator.holdings(asset, b.id)]).to.deep.equal([
         0n,
         1000n,

@@ -3,7 +3,6 @@
 // it is never a silent "paid", and the sum of the channels' holdings never exceeds the adjudicator's balance.
 import { expect } from "chai";
 import { ethers, networkHelpers } from "../helpers/fixtures.js";
-import { committedEthFor } from "../helpers/registration.js";
 import { concludeWith, depositToken, exit, MINTED, tokensFixture, totalHeld } from "./helpers.js";
 
 const { loadFixture } = networkHelpers;
@@ -43,14 +42,12 @@ describe("Adjudicator with hostile ERC-20 tokens", () => {
         ]),
       ];
       const hash = await concludeWith(c, channel, outcome);
-      await expect(
-        c.adjudicator.transferAllAssets(
-          channel.id,
-          hash,
-          outcome,
-          await committedEthFor(c.adjudicator, channel.id, hash, outcome),
-        ),
-      ).to.changeTokenBalances(ethers, c.noReturn, [c.alice, c.bob, c.adjudicator], [350n, 650n, -1000n]);
+      await expect(c.adjudicator.transferAllAssets(channel.id, hash, outcome, 0n)).to.changeTokenBalances(
+        ethers,
+        c.noReturn,
+        [c.alice, c.bob, c.adjudicator],
+        [350n, 650n, -1000n],
+      );
       expect(await c.adjudicator.holdings(asset, channel.id)).to.equal(0n);
     });
   });
@@ -86,14 +83,7 @@ describe("Adjudicator with hostile ERC-20 tokens", () => {
       const status = await c.adjudicator.statusOf(channel.id);
 
       await c.switchable.setFailing(true);
-      await expect(
-        c.adjudicator.transferAllAssets(
-          channel.id,
-          hash,
-          outcome,
-          await committedEthFor(c.adjudicator, channel.id, hash, outcome),
-        ),
-      )
+      await expect(c.adjudicator.transferAllAssets(channel.id, hash, outcome, 0n))
         .to.be.revertedWithCustomError(c.adjudicator, "SafeERC20FailedOperation")
         .withArgs(asset);
       expect(await c.adjudicator.holdings(asset, channel.id)).to.equal(1000n);
@@ -101,14 +91,12 @@ describe("Adjudicator with hostile ERC-20 tokens", () => {
       expect(await c.switchable.balanceOf(c.bob.address)).to.equal(MINTED);
 
       await c.switchable.setFailing(false);
-      await expect(
-        c.adjudicator.transferAllAssets(
-          channel.id,
-          hash,
-          outcome,
-          await committedEthFor(c.adjudicator, channel.id, hash, outcome),
-        ),
-      ).to.changeTokenBalances(ethers, c.switchable, [c.alice, c.bob, c.adjudicator], [100n, 900n, -1000n]);
+      await expect(c.adjudicator.transferAllAssets(channel.id, hash, outcome, 0n)).to.changeTokenBalances(
+        ethers,
+        c.switchable,
+        [c.alice, c.bob, c.adjudicator],
+        [100n, 900n, -1000n],
+      );
     });
 
     it("when a deposit meets false: SafeERC20FailedOperation, nothing credited", async () => {
@@ -177,14 +165,7 @@ describe("Adjudicator with hostile ERC-20 tokens", () => {
           ]),
         ];
         const hash = await concludeWith(c, channel, outcome);
-        await expect(
-          c.adjudicator.transferAllAssets(
-            channel.id,
-            hash,
-            outcome,
-            await committedEthFor(c.adjudicator, channel.id, hash, outcome),
-          ),
-        ).to.changeTokenBalances(
+        await expect(c.adjudicator.transferAllAssets(channel.id, hash, outcome, 0n)).to.changeTokenBalances(
           ethers,
           c.fee,
           [c.alice, c.bob, c.adjudicator],
@@ -209,14 +190,12 @@ describe("Adjudicator with hostile ERC-20 tokens", () => {
         ]),
       ];
       const hash = await concludeWith(c, channel, outcome);
-      await expect(
-        c.adjudicator.transferAllAssets(
-          channel.id,
-          hash,
-          outcome,
-          await committedEthFor(c.adjudicator, channel.id, hash, outcome),
-        ),
-      ).to.changeTokenBalances(ethers, c.fee, [c.alice, c.bob, c.adjudicator], [afterFee(490n), afterFee(500n), -990n]);
+      await expect(c.adjudicator.transferAllAssets(channel.id, hash, outcome, 0n)).to.changeTokenBalances(
+        ethers,
+        c.fee,
+        [c.alice, c.bob, c.adjudicator],
+        [afterFee(490n), afterFee(500n), -990n],
+      );
       expect(await c.adjudicator.holdings(asset, channel.id)).to.equal(0n);
     });
   });
