@@ -316,8 +316,8 @@ contract Adjudicator is Disputes, ReentrancyGuardTransient {
         }
     }
 
-    /// @inheritdoc Disputes
-    function _takeLateEth(ChannelId channelId) internal override returns (uint256 late) {
+    /// @dev Empties the ETH credited to a channel while its ETH was committed, and returns it.
+    function _takeLateEth(ChannelId channelId) private returns (uint256 late) {
         late = _holdings[address(0)][channelId];
         _holdings[address(0)][channelId] = 0;
         emit LateEthUpdated(channelId, 0);

@@ -6,7 +6,6 @@ import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/Messa
 import {ChannelStatus} from "./ChannelStatus.sol";
 import {IAdjudicator} from "./interfaces/IAdjudicator.sol";
 import {IForceMoveApp} from "./interfaces/IForceMoveApp.sol";
-import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ChannelId, FixedPart, Registration, SignedVariablePart, VariablePart} from "./interfaces/ChannelTypes.sol";
 import {ChannelHashing} from "./libraries/ChannelHashing.sol";
 import {ChannelStatusLib} from "./libraries/ChannelStatusLib.sol";
@@ -37,30 +36,29 @@ abstract contract Disputes is ChannelStatus {
         Registration calldata registration
     ) external {
         ChannelId channelId = channelIdOf(fixedPart);
-        uint48 duration = fixedPart.challengeDuration;
-        if (duration < MIN_CHALLENGE_DURATION || duration > MAX_CHALLENGE_DURATION) {
-            revert InvalidChallengeDuration(duration, MIN_CHALLENGE_DURATION, MAX_CHALLENGE_DURATION);
-        }
         (uint48 turnNumRecord, uint48 finalizesAt, bool lateEth, uint160 low) =
             ChannelStatusLib.unpack(_statusOf[channelId]);
         _requireNotFinalized(channelId, finalizesAt);
         uint48 turnNum = candidate.variablePart.turnNum;
-        // On an open channel the record may be matched; during a challenge it must be beaten, so every round of
-        // repeated challenges strictly raises the record and the latest state ends the game.
+        // On an open channel the record may be matched; during a challenge it must be beaten, so every answer
+        // strictly raises the record and the latest state ends the game.
         if (turnNum < turnNumRecord || (finalizesAt != 0 && turnNum == turnNumRecord)) {
             revert TurnNumberTooLow(channelId, turnNumRecord, turnNum);
         }
 
         (bytes32 stateHash, bytes32 outcomeHash) = _requireSupported(fixedPart, channelId, proof, candidate);
         _requireChallenger(fixedPart.participants, stateHash, challengerSig);
-        uint256 heldEth = finalizesAt == 0 ? low : _registeredEth(channelId, low, registration);
-
-        // Fits 47 bits: timestamp < 2^40 and duration <= MAX_CHALLENGE_DURATION (pack checks it anyway).
-        uint48 newFinalizesAt = uint48(block.timestamp) + duration;
-        _statusOf[channelId] = ChannelStatusLib.pack(
-            turnNum, newFinalizesAt, lateEth, ChannelStatusLib.fingerprint(stateHash, outcomeHash, heldEth)
-        );
-        emit ChallengeRegistered(channelId, newFinalizesAt, candidate.variablePart, heldEth);
+        uint256 heldEth;
+        if (finalizesAt == 0) {
+            heldEth = low;
+            // The one clock of the channel starts here (ADR 0005). Fits 47 bits: timestamp < 2^40 and the
+            // duration is at most MAX_CHALLENGE_DURATION.
+            finalizesAt = uint48(block.timestamp) + _clampedDuration(fixedPart.challengeDuration);
+        } else {
+            // A newer state during a challenge replaces the registered one; the deadline stays.
+            heldEth = _registeredEth(channelId, low, registration);
+        }
+        _register(channelId, turnNum, finalizesAt, lateEth, stateHash, outcomeHash, heldEth, candidate.variablePart);
     }
 
     /// @inheritdoc IAdjudicator
@@ -73,18 +71,16 @@ abstract contract Disputes is ChannelStatus {
         ChannelId channelId = channelIdOf(fixedPart);
         (uint48 turnNumRecord, uint48 finalizesAt, bool lateEth, uint160 low) =
             ChannelStatusLib.unpack(_statusOf[channelId]);
+        // On an open channel a checkpoint would raise the record to a state the other side may never have seen,
+        // and lock it out of `challenge` (ADR 0005).
+        if (finalizesAt == 0) revert NoOngoingChallenge(channelId);
         _requireNotFinalized(channelId, finalizesAt);
         uint48 turnNum = candidate.variablePart.turnNum;
         if (turnNum <= turnNumRecord) revert TurnNumberTooLow(channelId, turnNumRecord, turnNum);
 
-        _requireSupported(fixedPart, channelId, proof, candidate);
-
-        if (finalizesAt == 0) {
-            _statusOf[channelId] = ChannelStatusLib.pack(turnNum, 0, false, low);
-            emit Checkpointed(channelId, turnNum);
-        } else {
-            _reopen(channelId, turnNum, _registeredEth(channelId, low, registration), lateEth);
-        }
+        (bytes32 stateHash, bytes32 outcomeHash) = _requireSupported(fixedPart, channelId, proof, candidate);
+        uint256 heldEth = _registeredEth(channelId, low, registration);
+        _register(channelId, turnNum, finalizesAt, lateEth, stateHash, outcomeHash, heldEth, candidate.variablePart);
     }
 
     /// @inheritdoc IAdjudicator
@@ -108,15 +104,15 @@ abstract contract Disputes is ChannelStatus {
         if (ChannelStatusLib.fingerprint(challengedHash, challengedOutcomeHash, heldEth) != low) {
             revert FingerprintMismatch(channelId);
         }
+        // A registered state is never final (challenge and checkpoint refuse one), so only the response is checked.
+        if (response.variablePart.isFinal) revert StateIsFinal(turnNum);
 
         _requireParticipantCount(fixedPart.participants.length);
-        // The response's hash is only needed to check a signature; a mover that sends its own response has none.
-        bytes32 responseHash;
-        if (_anySignature(response.sigs)) (responseHash,) = ChannelHashing.hashState(channelId, response.variablePart);
-        _requireSignatures(fixedPart.participants, responseHash, response.signedBy, response.sigs);
+        (bytes32 stateHash, bytes32 outcomeHash) = ChannelHashing.hashState(channelId, response.variablePart);
+        _requireSignatures(fixedPart.participants, stateHash, response.signedBy, response.sigs);
         IForceMoveApp(fixedPart.appDefinition).requireValidTransition(fixedPart, channelId, challenged, response);
 
-        _reopen(channelId, turnNum, heldEth, lateEth);
+        _register(channelId, turnNum, finalizesAt, lateEth, stateHash, outcomeHash, heldEth, response.variablePart);
     }
 
     /// @inheritdoc IAdjudicator
@@ -138,19 +134,31 @@ abstract contract Disputes is ChannelStatus {
         emit Concluded(channelId, uint48(block.timestamp), heldEth);
     }
 
-    /// @dev Ends a challenge: the channel is open again with record `turnNum`, and its ETH (committed plus any
-    /// credited during the challenge) goes back into the status.
-    function _reopen(ChannelId channelId, uint48 turnNum, uint256 heldEth, bool lateEth) private {
-        if (lateEth) {
-            heldEth += _takeLateEth(channelId);
-            emit HoldingsUpdated(channelId, address(0), heldEth);
-        }
-        _statusOf[channelId] = ChannelStatusLib.pack(turnNum, 0, false, SafeCast.toUint160(heldEth));
-        emit ChallengeCleared(channelId, turnNum);
+    /// @dev Makes `variablePart` the registered state, finalizing at `finalizesAt`, and publishes it: whoever
+    /// registered it, the other side reads it from the event to answer or to pay out.
+    function _register(
+        ChannelId channelId,
+        uint48 turnNum,
+        uint48 finalizesAt,
+        bool lateEth,
+        bytes32 stateHash,
+        bytes32 outcomeHash,
+        uint256 heldEth,
+        VariablePart calldata variablePart
+    ) private {
+        _statusOf[channelId] = ChannelStatusLib.pack(
+            turnNum, finalizesAt, lateEth, ChannelStatusLib.fingerprint(stateHash, outcomeHash, heldEth)
+        );
+        emit ChallengeRegistered(channelId, finalizesAt, variablePart, heldEth);
     }
 
-    /// @dev Empties the ETH credited to a channel while its ETH was committed, and returns it.
-    function _takeLateEth(ChannelId channelId) internal virtual returns (uint256);
+    /// @dev The challenge a channel gets: its duration clamped to [MIN, MAX], so that a channel funded with a
+    /// duration out of range can still be challenged and paid out rather than only ever closed cooperatively.
+    function _clampedDuration(uint48 duration) private pure returns (uint48) {
+        if (duration < MIN_CHALLENGE_DURATION) return MIN_CHALLENGE_DURATION;
+        if (duration > MAX_CHALLENGE_DURATION) return MAX_CHALLENGE_DURATION;
+        return duration;
+    }
 
     /// @dev Checks that `candidate` is a final state signed by all that may conclude the channel.
     /// @return channelId The channel's id.
@@ -178,8 +186,8 @@ abstract contract Disputes is ChannelStatus {
         if (turnNum > turnNumRecord) turnNumRecord = turnNum;
     }
 
-    /// @dev Reverts unless `candidate` is supported: signed by every participant with no proof (the unanimity
-    /// rule), or accepted by the channel's app. Returns the candidate's state hash and outcome hash.
+    /// @dev Reverts unless `candidate` is supported: not final, signed by every participant with no proof (the
+    /// unanimity rule), or accepted by the channel's app from a proof of non-final states. Returns the candidate's state hash and outcome hash.
     function _requireSupported(
         FixedPart calldata fixedPart,
         ChannelId channelId,
@@ -187,11 +195,14 @@ abstract contract Disputes is ChannelStatus {
         SignedVariablePart calldata candidate
     ) private view returns (bytes32 stateHash, bytes32 outcomeHash) {
         uint256 allSigned = _allSigned(fixedPart.participants.length);
+        // Nothing follows a final state and nothing keeps one open: it only ever concludes (ADR 0005).
+        if (candidate.variablePart.isFinal) revert StateIsFinal(candidate.variablePart.turnNum);
         (stateHash, outcomeHash) = ChannelHashing.hashState(channelId, candidate.variablePart);
         _requireSignatures(fixedPart.participants, stateHash, candidate.signedBy, candidate.sigs);
         if (proof.length == 0 && candidate.signedBy == allSigned) return (stateHash, outcomeHash);
 
         for (uint256 i; i < proof.length; ++i) {
+            if (proof[i].variablePart.isFinal) revert StateIsFinal(proof[i].variablePart.turnNum);
             (bytes32 proofHash,) = ChannelHashing.hashState(channelId, proof[i].variablePart);
             _requireSignatures(fixedPart.participants, proofHash, proof[i].signedBy, proof[i].sigs);
         }
@@ -261,11 +272,6 @@ abstract contract Disputes is ChannelStatus {
 
     function _requireParticipantCount(uint256 participantCount) internal pure {
         if (participantCount == 0 || participantCount > 255) revert InvalidParticipantCount(participantCount);
-    }
-
-    function _anySignature(bytes[] calldata sigs) private pure returns (bool) {
-        for (uint256 i; i < sigs.length; ++i) if (sigs[i].length != 0) return true;
-        return false;
     }
 
     function _countBits(uint256 x) private pure returns (uint256 count) {

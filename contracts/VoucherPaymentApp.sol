@@ -22,7 +22,8 @@ import {VoucherLib} from "./libraries/VoucherLib.sol";
 /// challenges with a state it signed whose appData is the voucher and whose outcome moves the voucher's amount
 /// from the payer to the payee, on top of a state both signed (the proof). No countersignature per payment.
 /// @dev A state both sign counts as holding the voucher in its appData (none: 0). So a state both sign after
-/// payments began must carry the latest voucher it accounts for, or vouchers on top of it would count twice.
+/// payments began must carry the latest voucher it accounts for, or vouchers on top of it would count twice; a
+/// final state is never built on at all (`BaseIsFinal`), whatever its appData.
 contract VoucherPaymentApp is IForceMoveApp, IVoucherPaymentApp {
     uint256 private constant PAYER = 0;
     uint256 private constant PAYEE = 1;
@@ -63,6 +64,9 @@ contract VoucherPaymentApp is IForceMoveApp, IVoucherPaymentApp {
         SignedVariablePart calldata to
     ) private pure {
         if (fixedPart.participants.length != 2) revert NotTwoParticipants(fixedPart.participants.length);
+        // A final state's appData does not say what it paid (the SDK leaves it empty), so a voucher on top of it
+        // would be paid a second time (ADR 0005). The adjudicator refuses final states too; this rule holds alone.
+        if (from.isFinal) revert BaseIsFinal();
         if (to.signedBy & (1 << PAYEE) == 0) revert NotSignedByPayee(to.signedBy);
         VariablePart calldata next = to.variablePart;
         if (next.isFinal) revert VoucherStateIsFinal();

@@ -8,16 +8,21 @@ import {
 /// @title The piecepay adjudicator: holds channel deposits and settles disputes about them
 /// @notice Life of a channel: participants sign states off chain and deposit into its id. A cooperative close
 /// (`conclude` with a final state signed by all) finalizes at once. Otherwise a participant `challenge`s with a
-/// supported state; the others have `challengeDuration` seconds to answer with a newer one (`checkpoint`, or
-/// `respond` with a single move); when the time runs out the registered outcome is final and anyone may pay it
-/// out with `transfer` or `transferAllAssets`.
+/// supported non-final state, which starts the one clock of the channel: it finalizes `challengeDuration` seconds
+/// later (ADR 0005). Until then anyone may replace the registered state with a newer supported one (`checkpoint`,
+/// `respond` with a single move, or another `challenge`); a replacement never moves the deadline and never
+/// reopens the channel, and every registration carries its state in `ChallengeRegistered`. So whatever one side
+/// registers, the other can answer it or simply wait one challenge duration and pay out with public data. When the
+/// time runs out the registered outcome is final and anyone may pay it out with `transfer` or `transferAllAssets`.
+/// A final state ends a channel only through `conclude`: it is never a challenge, a base in a proof, or a state
+/// to build on.
 /// @dev Status of a channel, one storage slot: turnNumRecord (48 bits) | lateEth (1) | finalizesAt (47) | low
 /// (160). finalizesAt == 0: open; finalizesAt > now: challenge ongoing; 0 < finalizesAt <= now: finalized.
 /// While open, the low bits are the channel's ETH holdings. A challenge or a conclusion replaces them with the
 /// fingerprint, which binds the registered state hash, the hash of the outcome still owed and the ETH committed
 /// with them (zero once nothing is owed or held). From then on whoever answers, challenges again, concludes or
 /// pays out presents these three (a `Registration`, from the event that registered them), and ETH credited to
-/// the channel meanwhile is kept apart (lateEth) and added to the ETH paid out or to the channel when it reopens.
+/// the channel meanwhile is kept apart (lateEth) and added to the ETH paid out.
 /// This way the first deposit, a challenge and a payout all write the one slot (see the README's gas notes).
 interface IAdjudicator {
     // ------------------------------------------------------------------------------------------------ errors
@@ -26,7 +31,7 @@ interface IAdjudicator {
     error ChannelFinalized(ChannelId channelId);
     /// @notice The channel has not finalized yet, so nothing can be paid out.
     error ChannelNotFinalized(ChannelId channelId);
-    /// @notice There is no challenge to respond to.
+    /// @notice There is no challenge to answer: `respond` and `checkpoint` only replace a registered state.
     error NoOngoingChallenge(ChannelId channelId);
     /// @notice The state is not newer than the record (equal is allowed only for a challenge on an open channel).
     error TurnNumberTooLow(ChannelId channelId, uint48 turnNumRecord, uint48 turnNum);
@@ -52,8 +57,9 @@ interface IAdjudicator {
     error NotAParticipant(address account);
     /// @notice The challenger's signature is malformed, malleable or recovers to the zero address.
     error InvalidChallengerSignature();
-    /// @notice The channel's challenge duration is outside the range that gives both sides time and a way out.
-    error InvalidChallengeDuration(uint48 challengeDuration, uint48 min, uint48 max);
+    /// @notice A final state was given where it could be built on or kept open: as the candidate of a challenge,
+    /// checkpoint or response, or in a proof. A final state ends a channel only through `conclude`.
+    error StateIsFinal(uint48 turnNum);
     /// @notice `assetIndex` is past the end of the outcome.
     error InvalidAssetIndex(uint256 assetIndex, uint256 assetCount);
     /// @notice Allocation indices must be strictly increasing and inside the allocation list.
@@ -86,25 +92,24 @@ interface IAdjudicator {
     event HoldingsUpdated(ChannelId indexed channelId, address indexed asset, uint256 held);
     /// @notice The ETH credited to `channelId` while its ETH is committed (kept apart) is now `lateHeld`.
     event LateEthUpdated(ChannelId indexed channelId, uint256 lateHeld);
-    /// @notice A challenge registered `candidate` with the channel's ETH `heldEth`; it finalizes at `finalizesAt`
-    /// unless answered by a newer state.
+    /// @notice `candidate` is the channel's registered state, with the channel's ETH `heldEth`; the channel
+    /// finalizes at `finalizesAt`. Emitted by the challenge that starts the clock and by every answer that replaces
+    /// the registered state (checkpoint, respond, a newer challenge), which keep `finalizesAt` as it was.
     /// @dev Carries everything a counterparty needs: the turn number to beat, the state to respond to, and (with
-    /// the channel id) the registration that an answer or a payout after the timeout must present.
+    /// the channel id) the registration that an answer or a payout after the timeout must present. A state
+    /// registered with the sender's empty signature slot is public here all the same.
     event ChallengeRegistered(ChannelId indexed channelId, uint48 finalizesAt, VariablePart candidate, uint256 heldEth);
-    /// @notice A newer state (checkpoint or response) cleared the ongoing challenge.
-    event ChallengeCleared(ChannelId indexed channelId, uint48 newTurnNumRecord);
-    /// @notice A newer supported state was recorded on an open channel.
-    event Checkpointed(ChannelId indexed channelId, uint48 newTurnNumRecord);
     /// @notice A final state signed by all finalized the channel, committing `heldEth` of ETH (what is left after
     /// `concludeAndTransferAllAssets` paid out).
     event Concluded(ChannelId indexed channelId, uint48 finalizesAt, uint256 heldEth);
 
     // --------------------------------------------------------------------------------------------- functions
 
-    /// @notice The shortest challenge duration the adjudicator accepts, in seconds.
+    /// @notice The shortest challenge a channel gets, in seconds: a channel whose `challengeDuration` is shorter
+    /// (0 included) is challenged for this long, so that its deposits can always leave by a challenge.
     function MIN_CHALLENGE_DURATION() external view returns (uint48);
 
-    /// @notice The longest challenge duration the adjudicator accepts, in seconds.
+    /// @notice The longest challenge a channel gets, in seconds: a longer `challengeDuration` is cut to this.
     function MAX_CHALLENGE_DURATION() external view returns (uint48);
 
     /// @notice The channel id of `fixedPart` on this chain and this adjudicator.
@@ -144,12 +149,14 @@ interface IAdjudicator {
     /// @param amount The amount to deposit.
     function deposit(address asset, ChannelId channelId, uint256 expectedHeld, uint256 amount) external payable;
 
-    /// @notice Registers `candidate` as the channel's state, to finalize after the challenge duration.
+    /// @notice Registers `candidate` as the channel's state. On an open channel this starts the clock: the channel
+    /// finalizes after its challenge duration (clamped to [MIN_CHALLENGE_DURATION, MAX_CHALLENGE_DURATION]).
+    /// During a challenge it replaces the registered state and keeps the deadline.
     /// @param fixedPart The channel's fixed part.
     /// @param proof The states that, with the candidate, the app needs to call it supported (empty if every
-    /// participant signed the candidate).
-    /// @param candidate The state to register; its turn number must be at least the record, and above it while
-    /// a challenge is ongoing.
+    /// participant signed the candidate). None may be final (`StateIsFinal`).
+    /// @param candidate The state to register, not final; its turn number must be at least the record, and above
+    /// it while a challenge is ongoing.
     /// @param challengerSig Empty when the caller is the challenging participant; otherwise a participant's
     /// signature on `challengeHash(channelId, stateHash)` (lets a watchtower challenge on its behalf).
     /// @param registration During a challenge, the one registered (from `ChallengeRegistered`); ignored (pass
@@ -162,9 +169,10 @@ interface IAdjudicator {
         Registration calldata registration
     ) external;
 
-    /// @notice Records a supported state newer than the record, clearing any ongoing challenge.
-    /// @param registration During a challenge, the one registered (from `ChallengeRegistered`); ignored (pass
-    /// zeros) on an open channel.
+    /// @notice Answers an ongoing challenge: registers a supported non-final state newer than the record in place
+    /// of the registered one, keeping the deadline (`NoOngoingChallenge` on an open channel, so that no state only
+    /// one side holds can raise the record there).
+    /// @param registration The one registered (from `ChallengeRegistered`).
     function checkpoint(
         FixedPart calldata fixedPart,
         SignedVariablePart[] calldata proof,
@@ -172,9 +180,10 @@ interface IAdjudicator {
         Registration calldata registration
     ) external;
 
-    /// @notice Answers an ongoing challenge with a single move that the app accepts from the challenged state.
+    /// @notice Answers an ongoing challenge with a single move that the app accepts from the challenged state: the
+    /// response becomes the registered state, and the deadline stays.
     /// @param challenged The variable part that the challenge registered (from `ChallengeRegistered`).
-    /// @param response The next state, turn number `challenged.turnNum + 1`, signed as the app requires.
+    /// @param response The next state, not final, turn number `challenged.turnNum + 1`, signed as the app requires.
     /// @param heldEth The ETH registered with the challenge (`ChallengeRegistered.heldEth`).
     function respond(
         FixedPart calldata fixedPart,

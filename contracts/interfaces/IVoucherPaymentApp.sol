@@ -16,6 +16,9 @@ interface IVoucherPaymentApp {
     error NotSignedByPayee(uint256 signedBy);
     /// @notice A voucher state cannot be final; closing takes a final state signed by both.
     error VoucherStateIsFinal();
+    /// @notice A final state is never the base of a voucher state or the state a move starts from: its appData
+    /// does not say which vouchers it already paid, so building on it would pay them again.
+    error BaseIsFinal();
     /// @notice appData must be abi.encodePacked(uint256 amount, bytes65 signature), 97 bytes.
     error MalformedVoucher(uint256 length);
     /// @notice Vouchers are cumulative: the amount never goes down.
