@@ -30,6 +30,7 @@ import { signState, toSigned } from "./signatures.js";
 import type { ChannelRecord, ChannelStore } from "./store/types.js";
 import type { FixedPart, SignedVariablePart, VariablePart } from "./types.js";
 import { createVoucher, encodeVoucher, type VerifiedVoucher, type Voucher, verifyVoucher } from "./voucher.js";
+import { voucherStateSupportError } from "./voucher-app.js";
 
 const ERC20_ABI = [
   "function allowance(address owner, address spender) view returns (uint256)",
@@ -527,7 +528,14 @@ export class PiecepayClient {
     const turnNum = floor > base.variablePart.turnNum ? floor : base.variablePart.turnNum + 1n;
     const vp = voucherState(base.variablePart, voucher, turnNum);
     const signature = await signState(this.#options.signer, record.id, vp);
-    return { proof: [base], candidate: toSigned(vp, new Map([[PAYEE, signature]])) };
+    const candidate = toSigned(vp, new Map([[PAYEE, signature]]));
+    // The app's own rules, checked before spending gas: a store holding a final state as its base, or a voucher
+    // that does not fit it, fails here with the app's error name instead of in a reverted transaction.
+    const refused = voucherStateSupportError(record.fixedPart, record.id, [base], candidate);
+    if (refused) {
+      throw new PiecepayError("NOT_ENFORCEABLE", `the voucher app would refuse our state: ${refused}`);
+    }
+    return { proof: [base], candidate };
   }
 
   /**
@@ -549,9 +557,10 @@ export class PiecepayClient {
 
   /**
    * Answers the challenge standing on a channel when we hold something better than what it registered. The payee
-   * answers with a new challenge carrying its largest voucher (its own timer then runs: a payer who challenged has
-   * usually left); the payer answers with a newer state both signed (a checkpoint). Returns undefined when there
-   * is nothing to answer or nothing better to answer with.
+   * answers with a newer challenge carrying its largest voucher; the payer answers with a newer state both signed
+   * (a checkpoint). Either replaces the registered state and keeps the deadline (ADR 0005): the channel finalizes
+   * one challenge duration after the first challenge, whoever answers. Returns undefined when there is nothing to
+   * answer or nothing better to answer with.
    * @example await payee.answer(id, challengedVariablePart)
    */
   async answer(id: string, challenged: VariablePart): Promise<TransactionReceipt | undefined> {
@@ -570,8 +579,9 @@ export class PiecepayClient {
   }
 
   /**
-   * The payee clears a challenge of the funding state with its single next move, a state carrying its largest
-   * voucher (`respond`): the challenge ends and the channel stays open, e.g. to keep paying.
+   * The payee answers a challenge of the funding state with its single next move, a state carrying its largest
+   * voucher (`respond`): that state becomes the registered one and the deadline stays (a challenged channel never
+   * reopens, ADR 0005).
    * @throws PiecepayError NOTHING_TO_ANSWER_WITH; ContractRevertError (e.g. TURN_NUMBER_NOT_NEXT)
    * @example await payee.respond(id, variablePartFromEvent(event.args.candidate))
    */
@@ -585,16 +595,16 @@ export class PiecepayClient {
     const next = voucherState(this.#base(record).variablePart, voucher, challenged.turnNum + 1n);
     const signature = await signState(this.#options.signer, record.id, next);
     const { heldEth } = await this.registration(record.id);
-    const receipt = await this.#send("respond", () =>
+    return this.#send("respond", () =>
       this.adjudicator.respond(record.fixedPart, challenged, toSigned(next, new Map([[PAYEE, signature]])), heldEth),
     );
-    this.store.setPhase(record.id, "open");
-    return receipt;
   }
 
   /**
-   * Records our latest state both signed on chain (`checkpoint`), clearing a challenge of an older one.
-   * @throws ContractRevertError (e.g. TURN_NUMBER_TOO_LOW when it is not newer)
+   * Answers a challenge of an older state with our latest state both signed (`checkpoint`): it replaces the
+   * registered state and the deadline stays. Only during a challenge: on an open channel nothing may raise the
+   * turn record (ADR 0005).
+   * @throws ContractRevertError (e.g. TURN_NUMBER_TOO_LOW when it is not newer, NO_ONGOING_CHALLENGE)
    * @example await payer.checkpoint(id)
    */
   async checkpoint(id: string): Promise<TransactionReceipt> {
@@ -602,11 +612,7 @@ export class PiecepayClient {
     const record = this.#channel(id);
     const base = this.#base(record);
     const registration = await this.#registrationIfChallenged(record.id);
-    const receipt = await this.#send("checkpoint", () =>
-      this.adjudicator.checkpoint(record.fixedPart, [], base, registration),
-    );
-    this.store.setPhase(record.id, "open");
-    return receipt;
+    return this.#send("checkpoint", () => this.adjudicator.checkpoint(record.fixedPart, [], base, registration));
   }
 
   /**
@@ -711,8 +717,9 @@ export class PiecepayClient {
   }
 
   /**
-   * The payee alone enforces its largest voucher: challenge with it, keep defending it (a later voucher, or a
-   * counter-challenge, is answered) until it finalizes, pay out. `waitFor` lets a test move the chain's clock.
+   * The payee alone enforces its largest voucher: challenge with it, keep defending it (a later voucher is
+   * registered in its place) until it finalizes, one challenge duration after the first challenge, and pay out.
+   * `waitFor` lets a test move the chain's clock.
    * @example await payee.redeem(id)
    */
   async redeem(
@@ -725,8 +732,9 @@ export class PiecepayClient {
     for (;;) {
       const onChain = await this.onChain(record.id);
       if (onChain.finalized) break;
+      // Under ADR 0005 a challenged channel never reopens; should one be open anyway, register again.
       if (!onChain.challenged) {
-        await this.challenge(record.id); // our challenge was cleared: register again
+        await this.challenge(record.id);
         continue;
       }
       await this.defend(record.id);

@@ -46,4 +46,5 @@ export {
   verifyVoucher,
   voucherHash,
 } from "./voucher.js";
+export { type VoucherAppError, voucherMoveError, voucherStateSupportError } from "./voucher-app.js";
 export { ChannelWatcher, type ScanReport, type WatcherOptions } from "./watcher.js";

@@ -144,7 +144,7 @@ async function settle(
       onChain = await client.onChain(id);
       if (onChain.finalized || options.signal.aborted) break;
       if (!onChain.challenged) {
-        await client.challenge(id); // our challenge was cleared (e.g. a checkpoint): register again
+        await client.challenge(id); // a challenged channel never reopens (ADR 0005); if one did, register again
         continue;
       }
       await client.defend(id);

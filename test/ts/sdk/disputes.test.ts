@@ -222,18 +222,19 @@ describe("SDK disputes against a rule-abiding adversary", function () {
     expect(payee.receive(v7).delta).to.equal(0n);
   });
 
-  it("respond clears the payer's challenge of the funding state and the channel goes on: payments continue, then a close", async function () {
+  it("respond answers the payer's challenge of the funding state: the voucher is registered, the payer's deadline stays, both are paid", async function () {
     const { payer, payee, id } = await channel(2n * PRICE);
     await payer.challenge(id);
     const [event] = await f.adjudicator.queryFilter(f.adjudicator.filters.ChallengeRegistered(id));
+    const deadline = event.args.finalizesAt;
     await payee.respond(id, variablePartFromEvent(event.args.candidate));
-    expect((await payee.onChain(id)).challenged).to.equal(false);
+    // The channel stays under challenge with the payee's voucher registered (ADR 0005: it never reopens).
+    expect(await payee.onChain(id)).to.deep.include({ challenged: true, finalizesAt: deadline, turnNumRecord: 1n });
     await expectCode(payer.checkpoint(id), "TURN_NUMBER_TOO_LOW"); // the payer has nothing newer
-    payer.store.setPhase(id, "open");
-    payee.receive(await payer.pay(id, PRICE));
+    await networkHelpers.time.increaseTo(deadline);
     const aliceBefore = await ethers.provider.getBalance(f.alice.address);
-    await payee.close(await payer.offerClose(id));
-    expect(await ethers.provider.getBalance(f.alice.address)).to.equal(aliceBefore + DEPOSIT - 3n * PRICE);
+    expect((await new ChannelWatcher(payee).scanOnce()).paidOut).to.deep.equal([id]);
+    expect(await ethers.provider.getBalance(f.alice.address)).to.equal(aliceBefore + DEPOSIT - 2n * PRICE);
   });
 
   it("one account sends concurrent transactions without a nonce race (two closes at once from a bare Wallet)", async function () {

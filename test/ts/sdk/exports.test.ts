@@ -23,6 +23,8 @@ describe("sdk/index.ts", function () {
         "useSignatureBackend",
         "VoucherError",
         "verifyVoucher",
+        "voucherMoveError",
+        "voucherStateSupportError",
         "decodeVoucher",
         "encodeVoucher",
         "fingerprint",
