@@ -33,7 +33,7 @@ const ANCHOR: Record<string, number> = {
   "close-cooperative": 101_166,
   challenge: 93_426,
   respond: 62_949,
-  "checkpoint-clears-challenge": 55_023,
+  "checkpoint-answers-challenge": 55_023,
   "payout-after-timeout": 62_550,
 };
 const LIFECYCLES: Record<string, { stories: string[]; target: number }> = {
@@ -117,7 +117,8 @@ const gas: Record<string, number> = {};
   gas["close-cooperative"] = await gasOf(adjudicator.connect(alice).concludeAndTransferAllAssets(fixedPart, candidate));
 }
 
-// Dispute: a challenge cleared by a checkpoint; another challenge that times out and is paid out.
+// Dispute: a stale challenge answered by a checkpoint with a newer state, which then finalizes at the challenge's
+// deadline (ADR 0005: an answer replaces the registered state and keeps the deadline) and is paid out.
 {
   const { fixedPart, id } = newChannel();
   await adjudicator.connect(alice).deposit(ZeroAddress, id, 0n, ONE, { value: ONE });
@@ -130,15 +131,11 @@ const gas: Record<string, number> = {};
     outcomeHash: outcomeHash(stale.variablePart.outcome),
     heldEth: 2n * ONE,
   };
-  gas["checkpoint-clears-challenge"] = await gasOf(
+  gas["checkpoint-answers-challenge"] = await gasOf(
     adjudicator.connect(bob).checkpoint(fixedPart, [], newer, registered),
   );
-
-  const latest = state(7n, parseEther("0.8"), parseEther("1.2"));
-  await adjudicator
-    .connect(alice)
-    .challenge(fixedPart, [], await signedByBothSentBy(alice, fixedPart, id, latest), "0x", NONE);
   await networkHelpers.time.increase(DURATION);
+  const latest = newer.variablePart;
   gas["payout-after-timeout"] = await gasOf(
     adjudicator.connect(bob).transferAllAssets(id, stateHash(id, latest), latest.outcome, 2n * ONE),
   );
@@ -180,7 +177,7 @@ const order = [
   "close-cooperative",
   "challenge",
   "respond",
-  "checkpoint-clears-challenge",
+  "checkpoint-answers-challenge",
   "payout-after-timeout",
   "voucher-redeem",
 ];

@@ -9,7 +9,18 @@ import path from "node:path";
 import { expect } from "chai";
 import { HDNodeWallet, JsonRpcProvider, parseEther, Wallet } from "ethers";
 import { formatTable, Output, progressLine } from "../../../client/cli/output.js";
-import { gasSpentSince, loadKeystore, PiecepayClient, SqliteChannelStore } from "../../../sdk/index.js";
+import {
+  channelId,
+  encodeVoucher,
+  findRegistration,
+  gasSpentSince,
+  loadKeystore,
+  PiecepayClient,
+  registrationOf,
+  SqliteChannelStore,
+  signState,
+  toSigned,
+} from "../../../sdk/index.js";
 import { Adjudicator__factory, VoucherPaymentApp__factory } from "../../../typechain-types/index.js";
 import { freePort, type LocalNode, root, rpc, startAnvil } from "../helpers/nodes.js";
 
@@ -38,6 +49,10 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
       resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr }),
     );
   });
+}
+
+function never(): never {
+  throw new Error("no registered state found from the events");
 }
 
 const jsonLines = (stdout: string) =>
@@ -399,6 +414,127 @@ describe("piecepay CLI", function () {
       const listed = await cli(["channels", "--json", "--data-dir", payeeDir, "--rpc", node.url]);
       expect(jsonLines(listed.stdout)[0]).to.deep.include({ phase: "withdrawn" });
       expect((jsonLines(listed.stdout)[0].onChain as { status: string }).status).to.equal("finalized, paid out");
+    });
+  });
+
+  describe("withdraw --force against a hostile payee, on anvil with a block every second", function () {
+    const DEPOSIT = parseEther("1");
+    const PAID = parseEther("0.003");
+    const key = (i: number) => HDNodeWallet.fromPhrase(PHRASE, undefined, `m/44'/60'/0'/0/${i}`).privateKey;
+    let node: LocalNode;
+    let provider: JsonRpcProvider;
+
+    before(async function () {
+      node = await startAnvil(["--block-time", "1"]);
+      provider = new JsonRpcProvider(node.url, undefined, { cacheTimeout: -1, pollingInterval: 200 });
+    });
+    after(async () => {
+      provider?.destroy();
+      await node?.stop();
+    });
+
+    it("the payee re-registers its voucher before every block with an empty signature slot: the payer is out at the first deadline, with her deposit less the vouchers", async function () {
+      this.timeout(120_000);
+      const deployer = new Wallet(key(0), provider);
+      const adjudicatorContract = await (await new Adjudicator__factory(deployer).deploy()).waitForDeployment();
+      const voucherAppContract = await (await new VoucherPaymentApp__factory(deployer).deploy()).waitForDeployment();
+      const adjudicator = await adjudicatorContract.getAddress();
+      const voucherApp = await voucherAppContract.getAddress();
+      const payerDir = scratch();
+      const store = new SqliteChannelStore(path.join(payerDir, "channels.db"));
+      const settings = { chainId: 31337n, adjudicator, voucherApp, pollingIntervalMs: 200, safetyMarginSeconds: 3 };
+      const payerKey = key(3);
+      const payeeWallet = new Wallet(key(4), provider);
+      const payer = await PiecepayClient.create({
+        ...settings,
+        signer: new Wallet(payerKey, provider),
+        store,
+        blockTimeSeconds: 1,
+      });
+      // The payee is not an SDK client: it signs the funding state and keeps the payer's vouchers, nothing more.
+      const channel = await payer.open(
+        { payee: payeeWallet.address, deposit: DEPOSIT, challengeDuration: 10n },
+        async (proposal) => ({
+          channelId: channelId(31337n, adjudicator, proposal.fixedPart),
+          payeeSignature: await signState(
+            payeeWallet,
+            channelId(31337n, adjudicator, proposal.fixedPart),
+            proposal.funding,
+          ),
+        }),
+      );
+      let voucher = await payer.pay(channel.id, PAID / 3n);
+      voucher = await payer.pay(channel.id, PAID / 3n);
+      voucher = await payer.pay(channel.id, PAID / 3n);
+      const funding = store.getSupportedState(channel.id);
+      if (!funding) throw new Error("no funding state");
+      store.close();
+      const startBlock = await provider.getBlockNumber();
+      const payerAddress = new Wallet(payerKey).address;
+      const before = await provider.getBalance(payerAddress);
+
+      const withdraw = cli(["withdraw", "--force", "--json", "--data-dir", payerDir, "--rpc", node.url], {
+        PIECEPAY_KEY: payerKey,
+      });
+      // The hostile payee: once the payer's challenge is on chain, it registers its voucher again and again, one
+      // turn higher each time, sending the transactions itself so that its signature is never published.
+      const hostile = Adjudicator__factory.connect(adjudicator, payeeWallet);
+      let deadline = 0n;
+      while (deadline === 0n) {
+        [, deadline] = await hostile.statusOf(channel.id);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      let accepted = 0;
+      for (let turn = 1n; ; turn++) {
+        const now = BigInt((await provider.getBlock("latest"))?.timestamp ?? 0);
+        if (now + 2n >= deadline) break;
+        const base = funding.variablePart;
+        const [payerAlloc, payeeAlloc] = base.outcome[0].allocations;
+        const vp = {
+          outcome: [
+            {
+              asset: base.outcome[0].asset,
+              allocations: [
+                { ...payerAlloc, amount: payerAlloc.amount - voucher.amount },
+                { ...payeeAlloc, amount: payeeAlloc.amount + voucher.amount },
+              ],
+            },
+          ],
+          appData: encodeVoucher(voucher),
+          turnNum: turn,
+          isFinal: false,
+        };
+        const registration = registrationOf(channel.id, (await findRegistration(hostile, channel.id)) ?? never());
+        const candidate = toSigned(vp, new Map([[1, "0x"]]));
+        const sent =
+          turn % 2n === 0n
+            ? hostile.checkpoint(channel.fixedPart, [funding], candidate, registration)
+            : hostile.challenge(channel.fixedPart, [funding], candidate, "0x", registration);
+        await sent.then(
+          async (tx) => {
+            await tx.wait();
+            accepted++;
+          },
+          () => undefined,
+        );
+      }
+      const run = await withdraw;
+      expect(run.code, run.stderr).to.equal(0);
+      expect(accepted, "the hostile payee re-registered its state").to.be.greaterThan(1);
+      const [result] = jsonLines(run.stdout);
+      expect(result).to.deep.include({
+        id: channel.id,
+        role: "payer",
+        action: "paid-out",
+        paidToUs: (DEPOSIT - PAID).toString(),
+        paidToPeer: PAID.toString(),
+      });
+      // The chain agrees: one deadline for every registration, and the payer gained exactly her part, gas apart.
+      const events = await hostile.queryFilter(hostile.filters.ChallengeRegistered(channel.id));
+      expect(events.length).to.equal(accepted + 1);
+      for (const event of events) expect(event.args.finalizesAt).to.equal(deadline);
+      const [gas] = await gasSpentSince(provider, [payerAddress], startBlock);
+      expect((await provider.getBalance(payerAddress)) - before + gas).to.equal(DEPOSIT - PAID);
     });
   });
 

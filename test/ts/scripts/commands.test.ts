@@ -42,7 +42,7 @@ describe("README commands", function () {
       "deposit-second",
       "close-cooperative",
       "challenge",
-      "checkpoint-clears-challenge",
+      "checkpoint-answers-challenge",
       "payout-after-timeout",
       "voucher-redeem",
     ]);
