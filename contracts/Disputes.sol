@@ -195,20 +195,30 @@ abstract contract Disputes is ChannelStatus {
         SignedVariablePart calldata candidate
     ) private view returns (bytes32 stateHash, bytes32 outcomeHash) {
         uint256 allSigned = _allSigned(fixedPart.participants.length);
-        // Nothing follows a final state and nothing keeps one open: it only ever concludes (ADR 0005).
-        if (candidate.variablePart.isFinal) revert StateIsFinal(candidate.variablePart.turnNum);
-        (stateHash, outcomeHash) = ChannelHashing.hashState(channelId, candidate.variablePart);
+        (stateHash, outcomeHash) = _hashNonFinal(channelId, candidate.variablePart);
         _requireSignatures(fixedPart.participants, stateHash, candidate.signedBy, candidate.sigs);
         if (proof.length == 0 && candidate.signedBy == allSigned) return (stateHash, outcomeHash);
 
         for (uint256 i; i < proof.length; ++i) {
-            if (proof[i].variablePart.isFinal) revert StateIsFinal(proof[i].variablePart.turnNum);
-            (bytes32 proofHash,) = ChannelHashing.hashState(channelId, proof[i].variablePart);
+            (bytes32 proofHash,) = _hashNonFinal(channelId, proof[i].variablePart);
             _requireSignatures(fixedPart.participants, proofHash, proof[i].signedBy, proof[i].sigs);
         }
         // A high-level call to a function without return values checks that the app has code, so an app address
         // without code cannot "accept" a state by succeeding silently.
         IForceMoveApp(fixedPart.appDefinition).requireStateSupported(fixedPart, channelId, proof, candidate);
+    }
+
+    /// @dev The state hash and outcome hash of `variablePart`, which must not be final: nothing follows a final
+    /// state and nothing keeps one open, it only ever concludes (ADR 0005). Reads each field once.
+    function _hashNonFinal(ChannelId channelId, VariablePart calldata variablePart)
+        private
+        pure
+        returns (bytes32 stateHash, bytes32 outcomeHash)
+    {
+        uint48 turnNum = variablePart.turnNum;
+        if (variablePart.isFinal) revert StateIsFinal(turnNum);
+        outcomeHash = ChannelHashing.outcomeHash(variablePart.outcome);
+        stateHash = ChannelHashing.stateHash(channelId, turnNum, false, keccak256(variablePart.appData), outcomeHash);
     }
 
     /// @dev Reverts unless `sigs` holds, in ascending participant order, a valid signature of `stateHash` by each
