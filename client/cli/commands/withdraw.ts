@@ -30,9 +30,10 @@ export const withdraw: Command = {
     "or an unambiguous prefix): answers a standing challenge when we hold a better state, and pays out a",
     "finalized channel to both sides (one transaction; anyone may send it). It prints what each payout sent us.",
     "",
-    "--force is for a counterparty that is gone: on a channel still open it registers our best state (a payee its",
-    "largest voucher, a payer the latest state both signed), keeps it defended until the challenge duration has",
-    "passed, then pays out. This takes the channel's challenge duration (minutes with the SDK's defaults).",
+    "--force is for a counterparty that is gone or hostile: on a channel still open it registers our best state (a",
+    "payee its largest voucher, a payer the latest state both signed), keeps it defended until it finalizes, then",
+    "pays out. A dispute has one deadline, set by its first challenge: nothing the other side sends moves it, so",
+    "this takes at most the channel's challenge duration (minutes with the SDK's defaults).",
     "A cooperative close is cheaper and instant: use it when the counterparty is online.",
   ].join("\n"),
   options: {
