@@ -21,6 +21,10 @@ import {VM} from "./utils/Vm.sol";
 /// challenges with vouchers, concludes, lets time pass and pays out. Ghost variables record what went in and out
 /// and anything that must never happen; MoneyInvariants.t.sol and StatusInvariants.t.sol check them after every call.
 /// @dev Channels 0 and 1 are ETH, 2 and 3 token, 4 holds both and pays part of each asset into channels 0 and 2.
+/// Channel 0's challenge duration is 0, which the adjudicator clamps to MIN_CHALLENGE_DURATION.
+/// The mirror follows ADR 0005: the first challenge of an open channel starts its only clock; a checkpoint, a
+/// response or a newer challenge replaces the registered state and keeps the deadline and the ETH committed; nothing
+/// reopens a channel, so ETH credited to it meanwhile stays apart until its payout.
 /// Every call catches the adjudicator's reverts so that the ghosts only follow what succeeded.
 // solhint-disable-next-line max-states-count
 contract AdjudicatorHandler is ChannelBuilder {
@@ -29,6 +33,8 @@ contract AdjudicatorHandler is ChannelBuilder {
     /// @dev Allocation slots per asset in the flattened per-channel arrays (the mixed channel has three).
     uint256 internal constant SLOTS = 3;
     uint256 internal constant MAX_AMOUNT = 12 ether;
+    /// @dev The payer's allocation in the funding state.
+    uint256 internal constant FUNDING = 5 ether;
 
     Adjudicator public immutable adjudicator;
     VoucherPaymentApp public immutable app;
@@ -43,7 +49,7 @@ contract AdjudicatorHandler is ChannelBuilder {
 
     /// @dev The handler's clock: cheatcode time changes are re-applied at the start of every call.
     uint256 public currentTime;
-    /// @dev A state is registered (challenge or conclude) and not cleared since.
+    /// @dev A state is registered (challenge or conclude); nothing reopens the channel afterwards.
     bool[CHANNELS] public registered;
     bytes32[CHANNELS] public registeredStateHash;
     bytes[CHANNELS] internal _registeredState; // abi.encode(VariablePart)
@@ -51,7 +57,9 @@ contract AdjudicatorHandler is ChannelBuilder {
     bytes[CHANNELS] internal _owed; // abi.encode(SingleAssetExit[]): the outcome still owed
     /// @dev The ETH committed in the fingerprint while registered (the adjudicator checks it on every read).
     uint256[CHANNELS] public committedEth;
-    bytes[CHANNELS] internal _lastBothSigned; // abi.encode(VariablePart), the latest state both signed on chain
+    /// @dev abi.encode(VariablePart): the latest non-final state both signed, the funding state until one is
+    /// registered on chain.
+    bytes[CHANNELS] internal _lastBothSigned;
     /// @dev Flattened [asset * SLOTS + allocation]: the registered amounts and what was paid to each since.
     uint256[SLOTS * 2][CHANNELS] internal _registeredAmounts;
     uint256[SLOTS * 2][CHANNELS] internal _paidTotals;
@@ -77,6 +85,11 @@ contract AdjudicatorHandler is ChannelBuilder {
     uint256 public owedOutcomeRefused;
     /// @dev The mirror of the ETH committed in a fingerprint did not match the adjudicator's.
     uint256 public ethMirrorWrong;
+    /// @dev A registered channel's finalization time differs from the mirror's, which only the first challenge
+    /// (or a conclusion) sets: an answer or a newer challenge moved the deadline.
+    uint256 public deadlineMoved;
+    /// @dev A checkpoint succeeded on an open channel (it may only answer a challenge).
+    uint256 public openChannelCheckpointed;
     /// @dev Successful calls per action, to show the runs reach every part of the game.
     mapping(bytes32 action => uint256 count) public succeeded;
 
@@ -90,7 +103,7 @@ contract AdjudicatorHandler is ChannelBuilder {
         adjudicator = new Adjudicator();
         app = new VoucherPaymentApp();
         token = new TestToken();
-        uint48[CHANNELS] memory durations = [uint48(10), 1 hours, 1 days, 10 minutes, 12 hours];
+        uint48[CHANNELS] memory durations = [uint48(0), 1 hours, 1 days, 10 minutes, 12 hours];
         for (uint256 c; c < CHANNELS; ++c) {
             _payerKeys[c] = 0xA000 + c;
             _payeeKeys[c] = 0xB000 + c;
@@ -99,6 +112,14 @@ contract AdjudicatorHandler is ChannelBuilder {
             );
             _fixedParts[c] = fixedPart;
             channelIds[c] = adjudicator.channelIdOf(fixedPart);
+            // The funding state both sign off chain before depositing (turn 0, all to the payer): the base the
+            // payee's vouchers build on until a newer state both signed is registered.
+            if (c != MIXED) {
+                address asset = c < 2 ? address(0) : address(token);
+                SingleAssetExit[] memory outcome =
+                    _twoParty(asset, fixedPart.participants[0], FUNDING, fixedPart.participants[1], 0);
+                _lastBothSigned[c] = abi.encode(VariablePart(outcome, "", 0, false));
+            }
         }
         token.approve(address(adjudicator), type(uint256).max);
         currentTime = block.timestamp;
@@ -140,7 +161,8 @@ contract AdjudicatorHandler is ChannelBuilder {
     }
 
     /// @notice Challenges with a new state both signed, sent by the payer or by a watchtower with the payer's
-    /// challenge signature. Turn numbers are drawn around the record, stale ones included.
+    /// challenge signature. Turn numbers are drawn around the record, stale ones included. On an open channel it
+    /// starts the clock; during a challenge it replaces the registered state and keeps the deadline.
     function challenge(uint256 channelSeed, uint256 turnSeed, uint256 amountSeed, bool viaWatchtower)
         external
         step
@@ -153,31 +175,41 @@ contract AdjudicatorHandler is ChannelBuilder {
         bytes memory challengerSig;
         Registration memory current = _registration(c);
         uint256 heldEth = _ethToCommit(c);
+        uint256 finalizesAt = _deadline(c);
         if (viaWatchtower) challengerSig = _challengerSig(_payerKeys[c], stateHash);
         else VM.prank(_fixedParts[c].participants[0]);
         try adjudicator.challenge(_fixedParts[c], _noProof(), signed, challengerSig, current) {
             if (wasFinalized) ++finalizedChannelChanged;
-            _register(c, state, stateHash, block.timestamp + _fixedParts[c].challengeDuration, heldEth);
+            _register(c, state, stateHash, finalizesAt, heldEth);
             _lastBothSigned[c] = abi.encode(state);
             ++succeeded["challenge"];
         } catch {}
     }
 
-    /// @notice Records a newer state both signed; clears any challenge.
+    /// @notice Answers a challenge with a newer state both signed: it replaces the registered state, and the
+    /// deadline and the ETH committed stay. Tried on open channels too, where it must be refused.
     function checkpoint(uint256 channelSeed, uint256 turnSeed, uint256 amountSeed) external step {
         (uint256 c, ChannelId id) = _channel(channelSeed);
         bool wasFinalized = adjudicator.isFinalized(id);
         VariablePart memory state = _newState(c, _turnNum(id, turnSeed), amountSeed, false);
         SignedVariablePart memory signed = _signedByBoth(id, state, _payerKeys[c], _payeeKeys[c]);
+        bool wasOpen = !registered[c];
+        uint256 heldEth = committedEth[c];
+        uint256 finalizesAt = registeredFinalizesAt[c];
         try adjudicator.checkpoint(_fixedParts[c], _noProof(), signed, _registration(c)) {
             if (wasFinalized) ++finalizedChannelChanged;
-            registered[c] = false;
+            if (wasOpen) {
+                ++openChannelCheckpointed;
+                return;
+            }
+            _register(c, state, _stateHash(id, state), finalizesAt, heldEth);
             _lastBothSigned[c] = abi.encode(state);
             ++succeeded["checkpoint"];
         } catch {}
     }
 
-    /// @notice The payee alone challenges with a voucher on top of the latest state both signed.
+    /// @notice The payee alone challenges with a voucher on top of the latest state both signed (starting the clock
+    /// of an open channel, or replacing the registered state of a challenged one).
     function challengeWithVoucher(uint256 channelSeed, uint256 voucherSeed) external step {
         (uint256 c, ChannelId id) = _channel(channelSeed);
         if (c == MIXED || _lastBothSigned[c].length == 0) return;
@@ -190,15 +222,17 @@ contract AdjudicatorHandler is ChannelBuilder {
         SignedVariablePart memory candidate = _signedByPayee(id, state, _payeeKeys[c], true);
         Registration memory current = _registration(c);
         uint256 heldEth = _ethToCommit(c);
+        uint256 finalizesAt = _deadline(c);
         VM.prank(_fixedParts[c].participants[1]);
         try adjudicator.challenge(_fixedParts[c], proof, candidate, "", current) {
             if (wasFinalized) ++finalizedChannelChanged;
-            _register(c, state, _stateHash(id, state), block.timestamp + _fixedParts[c].challengeDuration, heldEth);
+            _register(c, state, _stateHash(id, state), finalizesAt, heldEth);
             ++succeeded["challengeWithVoucher"];
         } catch {}
     }
 
-    /// @notice The payee answers the ongoing challenge with a voucher move from the challenged state.
+    /// @notice The payee answers the ongoing challenge with a voucher move from the challenged state: the response
+    /// becomes the registered state, with the same deadline and ETH committed.
     function respondWithVoucher(uint256 channelSeed, uint256 voucherSeed, bool payeeSends) external step {
         (uint256 c, ChannelId id) = _channel(channelSeed);
         if (c == MIXED || !registered[c]) return;
@@ -206,10 +240,12 @@ contract AdjudicatorHandler is ChannelBuilder {
         VariablePart memory challenged = abi.decode(_registeredState[c], (VariablePart));
         VariablePart memory response = _voucherState(c, id, challenged, challenged.turnNum + 1, voucherSeed);
         SignedVariablePart memory signed = _signedByPayee(id, response, _payeeKeys[c], payeeSends);
+        uint256 heldEth = committedEth[c];
+        uint256 finalizesAt = registeredFinalizesAt[c];
         if (payeeSends) VM.prank(_fixedParts[c].participants[1]);
-        try adjudicator.respond(_fixedParts[c], challenged, signed, committedEth[c]) {
+        try adjudicator.respond(_fixedParts[c], challenged, signed, heldEth) {
             if (wasFinalized) ++finalizedChannelChanged;
-            registered[c] = false;
+            _register(c, response, _stateHash(id, response), finalizesAt, heldEth);
             ++succeeded["respond"];
         } catch {}
     }
@@ -381,6 +417,16 @@ contract AdjudicatorHandler is ChannelBuilder {
         return registered[c] ? committedEth[c] : adjudicator.holdings(address(0), channelIds[c]);
     }
 
+    /// @dev The deadline a challenge would have now: the one already set, or (on an open channel) now plus the
+    /// challenge duration clamped to the adjudicator's bounds.
+    function _deadline(uint256 c) internal view returns (uint256) {
+        if (registered[c]) return registeredFinalizesAt[c];
+        uint256 duration = _fixedParts[c].challengeDuration;
+        uint256 min = adjudicator.MIN_CHALLENGE_DURATION();
+        uint256 max = adjudicator.MAX_CHALLENGE_DURATION();
+        return block.timestamp + (duration < min ? min : duration > max ? max : duration);
+    }
+
     function _register(uint256 c, VariablePart memory state, bytes32 stateHash, uint256 finalizesAt, uint256 heldEth)
         internal
     {
@@ -410,6 +456,7 @@ contract AdjudicatorHandler is ChannelBuilder {
             (uint48 record, uint48 finalizesAt,) = adjudicator.statusOf(id);
             if (record < maxTurnNumRecord[c]) ++turnNumRecordDecreased;
             else maxTurnNumRecord[c] = record;
+            if (registered[c] ? finalizesAt != registeredFinalizesAt[c] : finalizesAt != 0) ++deadlineMoved;
             if (!frozen[c] && adjudicator.isFinalized(id)) {
                 frozen[c] = true;
                 frozenTurnNumRecord[c] = record;

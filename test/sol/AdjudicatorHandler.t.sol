@@ -13,27 +13,39 @@ contract AdjudicatorHandlerTest is Assertions {
         handler = new AdjudicatorHandler();
     }
 
-    /// @notice Funds: deposits into every channel, a dispute that a voucher answers, a voucher challenge that
-    /// finalizes and pays by index, a challenge that finalizes and pays all assets (the mixed channel pays into
-    /// channels 0 and 2), and a cooperative close; every payout is accounted for by the ghosts.
+    /// @notice Funds: deposits into every channel, a dispute that a checkpoint and then a voucher answer (each
+    /// keeping the payer's deadline, ADR 0005) and whose voucher is paid with the ETH the mixed channel credited
+    /// meanwhile, a voucher challenge that finalizes and pays by index, a challenge that finalizes and pays all
+    /// assets (the mixed channel pays into channels 0 and 2), and a cooperative close; every payout is accounted
+    /// for by the ghosts.
     function test_handlerReachesEveryAction() public {
         for (uint256 c; c < 5; ++c) {
             handler.depositEth(c, 5 ether);
             handler.depositToken(c, 5 ether);
         }
-        // Channel 0 (ETH): both sign turn 1, the payer challenges, the payee answers with a voucher.
+        // Channel 0 (ETH): a checkpoint of the open channel is refused; the payer challenges at turn 1, both sign
+        // turn 2 and checkpoint it, the payee answers with a voucher at turn 3: one deadline throughout.
         handler.checkpoint(0, 1, 11);
+        _assertEq(handler.succeeded("checkpoint"), 0, "no checkpoint of an open channel");
         handler.challenge(0, 1, 12, false);
+        uint256 deadline = handler.registeredFinalizesAt(0);
+        handler.checkpoint(0, 1, 11);
         handler.respondWithVoucher(0, 500, true);
-        // Channel 2 (token): the payee challenges alone with a voucher, which finalizes and is paid by index.
-        handler.checkpoint(2, 1, 13);
+        (uint48 record, uint48 finalizesAt,) = handler.adjudicator().statusOf(handler.channelIds(0));
+        _assertEq(record, 3, "the voucher response is registered");
+        _assertEq(finalizesAt, deadline, "the payer's deadline stays");
+        // Channel 2 (token): the payee challenges alone with a voucher on the funding state, which finalizes and
+        // is paid by index.
         handler.challengeWithVoucher(2, 700);
         // Channel 4 (mixed): a watchtower challenges for the payer.
         handler.challenge(4, 1, 14, true);
         handler.warp(1 days + 1);
         handler.transfer(2, 0, 2);
         handler.transfer(2, 0, 1);
+        // Channel 4 pays part of its ETH into channel 0, whose ETH is committed: it is kept apart, and channel 0's
+        // payout pays it with the rest.
         handler.transferAllAssets(4);
+        handler.transferAllAssets(0);
         // Channel 3 (token): cooperative close in one call.
         handler.conclude(3, 1, 15, true);
         // Channel 1 (ETH): conclude, then pay.
@@ -58,7 +70,11 @@ contract AdjudicatorHandlerTest is Assertions {
         _assertTrue(handler.totalPaidOut(address(0)) > 0, "ETH paid out");
         _assertTrue(handler.totalPaidOut(address(handler.token())) > 0, "tokens paid out");
         for (uint256 c; c < 5; ++c) {
-            if (c != 0) _assertTrue(handler.frozen(c), "finalized");
+            _assertTrue(handler.frozen(c), "finalized");
         }
+        _assertEq(handler.deadlineMoved(), 0, "no deadline moved");
+        _assertEq(handler.openChannelCheckpointed(), 0, "no open channel checkpointed");
+        _assertEq(handler.ethMirrorWrong(), 0, "the ETH mirror follows the adjudicator");
+        _assertEq(handler.payoutNotMatchingDebit(), 0, "payouts debit what they pay");
     }
 }

@@ -14,8 +14,9 @@ contract DisputesFuzzTest is AdjudicatorTestBase {
     uint256 internal constant FUNDS = 10 ether;
 
     /// @notice Funds: the payer challenges with a stale state that gives it everything; a second challenge at or
-    /// below it is refused, the payee's newer state clears it before the timeout, the stale state can no longer
-    /// be registered, and the newer outcome is what gets paid (payee `owed`, payer the rest of the deposit).
+    /// below it is refused, the payee's newer state replaces it before the timeout and keeps the deadline (ADR 0005),
+    /// the stale state can no longer be registered, and at the payer's deadline the newer outcome is what gets paid
+    /// (payee `owed`, payer the rest of the deposit).
     function testFuzz_staleChallengeCannotStandAgainstNewerState(
         uint48 staleTurn,
         uint48 newerTurn,
@@ -41,7 +42,7 @@ contract DisputesFuzzTest is AdjudicatorTestBase {
         );
         _challengeByPayer(lower, current, FUNDS);
 
-        // Any time before finalizesAt, the newer state both signed clears the challenge.
+        // Any time before finalizesAt, the newer state both signed replaces the stale one; the deadline stays.
         VM.warp(block.timestamp + _bound(elapsed, 0, DURATION - 1));
         VariablePart memory newer = _state(address(0), FUNDS - owed, owed, newerTurn, false);
         Registration memory registered = _registration();
@@ -49,33 +50,31 @@ contract DisputesFuzzTest is AdjudicatorTestBase {
         adjudicator.checkpoint(
             fixedPart, _noProof(), _signedByBoth(channelId, newer, PAYER_KEY, PAYEE_KEY), registered
         );
-        (uint48 record, uint48 cleared, uint160 fingerprint) = adjudicator.statusOf(channelId);
+        _noteRegistered(newer, FUNDS);
+        (uint48 record, uint48 deadline, uint160 fingerprint) = adjudicator.statusOf(channelId);
         _assertEq(record, newerTurn, "record is the newer turn");
-        _assertEq(cleared, 0, "challenge cleared");
-        _assertEq(fingerprint, 0, "nothing registered");
+        _assertEq(deadline, finalizesAt, "the deadline stays");
+        _assertTrue(lastRegistration.stateHash == _stateHash(channelId, newer), "the newer state is registered");
+        _assertEq(
+            fingerprint,
+            _fingerprint(lastRegistration.stateHash, lastRegistration.outcomeHash, FUNDS),
+            "the fingerprint commits the newer state and the deposit"
+        );
 
         // The stale state can never be registered again, and its outcome never paid.
+        registered = lastRegistration;
         VM.expectRevert(
             abi.encodeWithSelector(IAdjudicator.TurnNumberTooLow.selector, channelId, newerTurn, staleTurn)
         );
-        _challengeByPayer(stale, noRegistration, FUNDS);
-        VM.warp(finalizesAt);
+        _challengeByPayer(stale, registered, FUNDS);
+        VM.warp(finalizesAt - 1);
         VM.expectRevert(abi.encodeWithSelector(IAdjudicator.ChannelNotFinalized.selector, channelId));
+        _payAll(newer);
+        VM.warp(finalizesAt);
+        VM.expectRevert(abi.encodeWithSelector(IAdjudicator.FingerprintMismatch.selector, channelId));
         _payAll(stale);
 
-        // The payee registers the newer state (equal to the record is allowed on an open channel) and is paid.
-        _challengeByPayeeAndPay(newer, owed);
-    }
-
-    function _challengeByPayeeAndPay(VariablePart memory newer, uint256 owed) internal {
-        Registration memory none = _registration();
-        uint256 heldEth = _ethToCommit();
-        VM.prank(payee);
-        adjudicator.challenge(
-            fixedPart, _noProof(), _signedByBoth(channelId, newer, PAYER_KEY, PAYEE_KEY), "", none
-        );
-        _noteRegistered(newer, heldEth);
-        VM.warp(block.timestamp + DURATION);
+        // At the payer's own deadline the newer outcome is paid.
         uint256 payerBefore = payer.balance;
         uint256 payeeBefore = payee.balance;
         _payAll(newer);
@@ -121,6 +120,7 @@ contract DisputesFuzzTest is AdjudicatorTestBase {
 
     /// @notice Funds: a challenge registers a state only if its turn number is at least the record on an open
     /// channel (above it during a challenge); a rejected one leaves the registered outcome, which is then paid.
+    /// An open channel's record is always 0 (ADR 0005): a checkpoint there is refused, so it cannot raise it.
     function testFuzz_onlyStateAtLeastAsNewAsRecordRegisters(uint48 record, uint48 turnNum, bool duringChallenge)
         public
     {
@@ -131,51 +131,53 @@ contract DisputesFuzzTest is AdjudicatorTestBase {
         if (duringChallenge) {
             _challengeByPayer(recorded);
         } else {
+            SignedVariablePart memory signed = _signedByBoth(channelId, recorded, PAYER_KEY, PAYEE_KEY);
             VM.prank(payer);
-            adjudicator.checkpoint(
-                fixedPart,
-                _noProof(),
-                _signedByBoth(channelId, recorded, PAYER_KEY, PAYEE_KEY),
-                Registration(bytes32(0), bytes32(0), 0)
+            VM.expectRevert(abi.encodeWithSelector(IAdjudicator.NoOngoingChallenge.selector, channelId));
+            adjudicator.checkpoint(fixedPart, _noProof(), signed, noRegistration);
+            (uint48 openRecord,,) = adjudicator.statusOf(channelId);
+            _assertEq(openRecord, 0, "an open channel's record stays 0");
+        }
+        (, uint48 finalizesAt,) = adjudicator.statusOf(channelId);
+        uint48 recordNow = duringChallenge ? record : 0;
+        VariablePart memory candidate = _state(address(0), 0, FUNDS, turnNum, false);
+        bool accepted = duringChallenge ? turnNum > recordNow : turnNum >= recordNow;
+        Registration memory current = _registration();
+        uint256 heldEth = _ethToCommit();
+        if (!accepted) {
+            VM.expectRevert(
+                abi.encodeWithSelector(IAdjudicator.TurnNumberTooLow.selector, channelId, recordNow, turnNum)
             );
         }
-        VariablePart memory candidate = _state(address(0), 0, FUNDS, turnNum, false);
-        bool accepted = duringChallenge ? turnNum > record : turnNum >= record;
-        Registration memory current = _registration();
-        if (!accepted) {
-            VM.expectRevert(abi.encodeWithSelector(IAdjudicator.TurnNumberTooLow.selector, channelId, record, turnNum));
-        }
-        _challengeByPayer(candidate, current, FUNDS);
-        (uint48 newRecord,,) = adjudicator.statusOf(channelId);
-        _assertEq(newRecord, accepted ? turnNum : record, "record");
+        _challengeByPayer(candidate, current, heldEth);
+        (uint48 newRecord, uint48 deadline,) = adjudicator.statusOf(channelId);
+        _assertEq(newRecord, accepted ? turnNum : recordNow, "record");
+        // A challenge during a challenge never moves the deadline; on an open channel it starts it.
+        _assertEq(deadline, duringChallenge ? finalizesAt : block.timestamp + DURATION, "deadline");
 
         VM.warp(block.timestamp + DURATION);
         VariablePart memory registered = accepted ? candidate : recorded;
-        if (!accepted && !duringChallenge) {
-            // Nothing registered: the checkpoint alone never finalizes.
-            VM.expectRevert(abi.encodeWithSelector(IAdjudicator.ChannelNotFinalized.selector, channelId));
-            _payAll(registered);
-            return;
-        }
         uint256 payeeBefore = payee.balance;
         _payAll(registered);
         _assertEq(payee.balance - payeeBefore, accepted ? FUNDS : 0, "payee paid the registered outcome only");
     }
 
     /// @notice Funds: with the record at the top of uint48, no state can beat it (a response would need turn
-    /// 2^48, which a uint48 turn number of 0 must not pass for), so the registered outcome is paid.
+    /// 2^48, which a uint48 turn number of 0 must not pass for), so the registered outcome is paid. The payer
+    /// challenges just below the top; the payee's checkpoint at the top replaces it and keeps the deadline.
     function testFuzz_turnNumNearUint48MaxDoesNotWrap(uint256 gap, uint48 otherTurn) public {
-        uint48 checkpointed = MAX_TURN - uint48(_bound(gap, 0, 1000));
+        uint48 belowTop = MAX_TURN - uint48(_bound(gap, 1, 1000));
         _deposit(address(0), FUNDS);
-        VM.prank(payer);
-        adjudicator.checkpoint(
-            fixedPart,
-            _noProof(),
-            _signedByBoth(channelId, _state(address(0), FUNDS, 0, checkpointed, false), PAYER_KEY, PAYEE_KEY),
-            Registration(bytes32(0), bytes32(0), 0)
-        );
+        _challengeByPayer(_state(address(0), FUNDS, 0, belowTop, false));
+        (, uint48 finalizesAt,) = adjudicator.statusOf(channelId);
         VariablePart memory top = _state(address(0), 0, FUNDS, MAX_TURN, false);
-        _challengeByPayer(top);
+        Registration memory current = _registration();
+        VM.prank(payee);
+        adjudicator.checkpoint(fixedPart, _noProof(), _signedByBoth(channelId, top, PAYER_KEY, PAYEE_KEY), current);
+        _noteRegistered(top, FUNDS);
+        (uint48 topRecord, uint48 deadline,) = adjudicator.statusOf(channelId);
+        _assertEq(topRecord, MAX_TURN, "the record is the top");
+        _assertEq(deadline, finalizesAt, "the deadline stays");
 
         // Nothing beats the top turn number: neither a challenge nor a checkpoint with any other turn.
         VariablePart memory other = _state(address(0), FUNDS, 0, otherTurn, false);
@@ -206,28 +208,26 @@ contract DisputesFuzzTest is AdjudicatorTestBase {
         _assertEq(record, MAX_TURN, "record stays at the maximum");
     }
 
-    /// @notice Funds: a cooperative close with a final state below the record pays that final outcome but keeps
-    /// the record (it never decreases), including at the top of uint48.
+    /// @notice Funds: a cooperative close during a challenge, with a final state below the record, pays that final
+    /// outcome but keeps the record (it never decreases), including at the top of uint48. (An open channel's record
+    /// is always 0, ADR 0005, so the record to keep is a challenge's.)
     function testFuzz_concludeNeverLowersRecord(uint48 record, uint48 finalTurn, uint256 owed) public {
         record = uint48(_bound(record, 1, MAX_TURN));
         owed = _bound(owed, 0, FUNDS);
         _deposit(address(0), FUNDS);
-        VM.prank(payer);
-        adjudicator.checkpoint(
-            fixedPart,
-            _noProof(),
-            _signedByBoth(channelId, _state(address(0), FUNDS, 0, record, false), PAYER_KEY, PAYEE_KEY),
-            Registration(bytes32(0), bytes32(0), 0)
-        );
+        _challengeByPayer(_state(address(0), FUNDS, 0, record, false));
         VariablePart memory closing = _state(address(0), FUNDS - owed, owed, finalTurn, true);
-        uint256 payeeBefore = payee.balance;
+        Registration memory current = _registration();
         VM.prank(payee);
-        adjudicator.concludeAndTransferAllAssets(
-            fixedPart, _signedByBoth(channelId, closing, PAYER_KEY, PAYEE_KEY)
-        );
-        (uint48 newRecord,,) = adjudicator.statusOf(channelId);
+        adjudicator.conclude(fixedPart, _signedByBoth(channelId, closing, PAYER_KEY, PAYEE_KEY), current);
+        (uint48 newRecord, uint48 finalizesAt,) = adjudicator.statusOf(channelId);
         _assertEq(newRecord, finalTurn > record ? finalTurn : record, "record is the maximum");
+        _assertEq(finalizesAt, block.timestamp, "finalized at once");
+        uint256 payeeBefore = payee.balance;
+        uint256 payerBefore = payer.balance;
+        adjudicator.transferAllAssets(channelId, _stateHash(channelId, closing), closing.outcome, FUNDS);
         _assertEq(payee.balance - payeeBefore, owed, "payee paid the final outcome");
+        _assertEq(payer.balance - payerBefore, FUNDS - owed, "payer paid the rest");
         _assertEq(adjudicator.holdings(address(0), channelId), 0, "channel emptied");
     }
 }

@@ -3,7 +3,7 @@ pragma solidity ^0.8.28;
 
 import {AdjudicatorInvariantsBase} from "./AdjudicatorInvariantsBase.sol";
 
-/// @notice The status invariants: turn number record and finalized outcomes.
+/// @notice The status invariants: turn number record, challenge deadlines and finalized outcomes.
 contract StatusInvariantsTest is AdjudicatorInvariantsBase {
     /// @notice Funds stay safe from replays of old states: the turn number record of a channel never decreases.
     function invariant_turnNumRecordNeverDecreases() public view {
@@ -11,6 +11,18 @@ contract StatusInvariantsTest is AdjudicatorInvariantsBase {
         for (uint256 c; c < handler.CHANNELS(); ++c) {
             (uint48 record,,) = adjudicator.statusOf(_id(c));
             _assertLe(handler.maxTurnNumRecord(c), record, "record below its maximum");
+        }
+    }
+
+    /// @notice Funds: one clock per dispute (ADR 0005). A registered channel finalizes at the time its first
+    /// challenge (or a conclusion) set, whatever answers or newer challenges replaced its state since; an open
+    /// channel has no deadline, and no checkpoint can raise its record.
+    function invariant_challengeDeadlineNeverMoves() public view {
+        _assertEq(handler.deadlineMoved(), 0, "an answer or a newer challenge moved the deadline");
+        _assertEq(handler.openChannelCheckpointed(), 0, "a checkpoint raised the record of an open channel");
+        for (uint256 c; c < handler.CHANNELS(); ++c) {
+            (, uint48 finalizesAt,) = adjudicator.statusOf(_id(c));
+            _assertEq(finalizesAt, handler.registered(c) ? handler.registeredFinalizesAt(c) : 0, "deadline");
         }
     }
 

@@ -60,7 +60,8 @@ contract VoucherPaymentsFuzzTest is AdjudicatorTestBase {
     }
 
     /// @notice Funds: the payer challenges with a stale state (holding voucher `previous`); the payee answers with
-    /// its latest voucher and then enforces it. However the channel is funded (the payer's allocation `allocation`
+    /// its latest voucher, which the response registers in place of the stale state under the payer's deadline
+    /// (ADR 0005), and is paid at that deadline. However the channel is funded (the payer's allocation `allocation`
     /// may exceed the deposit), allocations are paid in order, payer first: the payee gets
     /// min(voucher, deposit - what the payer got), never more than the voucher or the deposit, and the payer never
     /// loses more than it deposited.
@@ -81,17 +82,18 @@ contract VoucherPaymentsFuzzTest is AdjudicatorTestBase {
         // The stale state both signed: the payer already owed `previous`.
         VariablePart memory stale = _voucherState(address(0), allocation - previous, previous, previous, 1);
         _challengeByPayer(stale);
+        (, uint48 finalizesAt,) = adjudicator.statusOf(channelId);
         VariablePart memory latest = _voucherState(address(0), allocation - voucher, voucher, voucher, 2);
         uint256 heldEth = lastRegistration.heldEth;
         if (payeeSends) VM.prank(payee);
         adjudicator.respond(fixedPart, stale, _signedByPayee(channelId, latest, PAYEE_KEY, payeeSends), heldEth);
-        // The payee enforces the latest voucher on top of the stale state both signed.
-        SignedVariablePart[] memory proof = new SignedVariablePart[](1);
-        proof[0] = _signedByBoth(channelId, stale, PAYER_KEY, PAYEE_KEY);
-        VM.prank(payee);
-        adjudicator.challenge(fixedPart, proof, _signedByPayee(channelId, latest, PAYEE_KEY, true), "", noRegistration);
+        // The response is the registered state now: the payee needs no challenge of its own.
         _noteRegistered(latest, heldEth);
-        VM.warp(block.timestamp + DURATION);
+        _assertTrue(lastRegistration.stateHash == _stateHash(channelId, latest), "the response is registered");
+        (uint48 record, uint48 deadline,) = adjudicator.statusOf(channelId);
+        _assertEq(record, 2, "the record is the response's turn");
+        _assertEq(deadline, finalizesAt, "the payer's deadline stays");
+        VM.warp(finalizesAt);
         uint256 payeeBefore = payee.balance;
         _payAll(latest);
 

@@ -60,7 +60,8 @@ abstract contract AdjudicatorTestBase is Assertions, ChannelBuilder {
         return VariablePart(_twoParty(asset, payer, payerAmount, payee, payeeAmount), "", turnNum, isFinal);
     }
 
-    /// @dev The registration last made (a challenge or a conclusion), as its event names it.
+    /// @dev The registration last made (a challenge, an answer that replaced its state, or a conclusion), as its
+    /// event names it.
     Registration internal lastRegistration;
     /// @dev The registration argument on an open channel (ignored there): zeros.
     Registration internal noRegistration;

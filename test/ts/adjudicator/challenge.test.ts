@@ -1,5 +1,6 @@
-// challenge (SECURITY rows 3 and 4): who may challenge, with which turn number, and until when. A refused
-// challenge registers nothing: the status stays as it was and the channel keeps its deposit.
+// challenge (SECURITY rows 3 and 4, ADR 0005): who may challenge, with which state and turn number, and until when.
+// The first challenge of an open channel starts its only clock; a newer one replaces the registered state and keeps
+// the deadline. A refused challenge registers nothing: the status stays as it was and the channel keeps its deposit.
 import { expect } from "chai";
 import { getBytes, hashMessage, parseEther, recoverAddress } from "ethers";
 import { challengeHash, signChallenge, stateHash } from "../../../sdk/index.js";
@@ -166,43 +167,44 @@ describe("Adjudicator.challenge", () => {
   });
 
   describe("turn numbers (SECURITY row 3)", () => {
-    it("on an open channel, a turn number below the record: TurnNumberTooLow(record, turnNum)", async () => {
+    it("on an open channel the record stays 0 (a checkpoint there: NoOngoingChallenge), so an older state still challenges; the newer one beats it during the challenge", async () => {
       const c = await loadFixture(fundedFixture);
-      await c.adjudicator
-        .connect(c.alice)
-        .checkpoint(
-          c.fixedPart,
-          [],
-          await c.byBoth(c.state(5n, HALF, HALF)),
-          await registrationNow(c.adjudicator, c.fixedPart),
-        );
+      const newer = c.state(5n, HALF, HALF);
+      const newerSigned = await c.byBoth(newer);
       await expect(
         c.adjudicator
-          .connect(c.alice)
-          .challenge(
-            c.fixedPart,
-            [],
-            await c.byBoth(c.state(4n, DEPOSIT, 0n)),
-            "0x",
-            await registrationNow(c.adjudicator, c.fixedPart),
-          ),
+          .connect(c.bob)
+          .checkpoint(c.fixedPart, [], newerSigned, await registrationNow(c.adjudicator, c.fixedPart)),
       )
-        .to.be.revertedWithCustomError(c.adjudicator, "TurnNumberTooLow")
-        .withArgs(c.id, 5n, 4n);
-      expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([5n, 0n, 0n]);
+        .to.be.revertedWithCustomError(c.adjudicator, "NoOngoingChallenge")
+        .withArgs(c.id);
+      expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([0n, 0n, 0n]);
+      const older = c.state(4n, DEPOSIT, 0n);
+      const finalizesAt = await challengeWith(c, older);
+      expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([4n, finalizesAt, fingerprintOf(c.id, older)]);
+      await c.adjudicator
+        .connect(c.bob)
+        .checkpoint(c.fixedPart, [], newerSigned, await registrationNow(c.adjudicator, c.fixedPart));
+      await time.increaseTo(finalizesAt);
+      await expect(payOut(c, newer, c.carol)).to.changeEtherBalances(
+        ethers,
+        [c.alice, c.bob, c.adjudicator],
+        [HALF, HALF, -DEPOSIT],
+      );
     });
 
-    it("on an open channel, a turn number equal to the record: registered (the record may be matched)", async () => {
+    it("on an open channel, a turn number equal to the record (0, the record of every open channel): registered", async () => {
       const c = await loadFixture(fundedFixture);
-      const vp = c.state(5n, HALF, HALF);
-      await c.adjudicator
+      const vp = c.state(0n, HALF, HALF);
+      expect((await c.adjudicator.statusOf(c.id))[0]).to.equal(0n);
+      const tx = await c.adjudicator
         .connect(c.alice)
-        .checkpoint(c.fixedPart, [], await c.byBoth(vp), await registrationNow(c.adjudicator, c.fixedPart));
-      await expect(
-        c.adjudicator
-          .connect(c.alice)
-          .challenge(c.fixedPart, [], await c.byBoth(vp), "0x", await registrationNow(c.adjudicator, c.fixedPart)),
-      ).to.emit(c.adjudicator, "ChallengeRegistered");
+        .challenge(c.fixedPart, [], await c.byBoth(vp), "0x", await registrationNow(c.adjudicator, c.fixedPart));
+      await expect(tx)
+        .to.emit(c.adjudicator, "ChallengeRegistered")
+        .withArgs(c.id, BigInt(await time.latest()) + DURATION, sameVariablePart(vp), DEPOSIT);
+      await time.increase(DURATION);
+      await expect(payOut(c, vp, c.carol)).to.changeEtherBalances(ethers, [c.alice, c.bob], [HALF, HALF]);
     });
 
     it("during a challenge, a turn number equal to the record: TurnNumberTooLow, the registered state and clock stay", async () => {
@@ -221,7 +223,7 @@ describe("Adjudicator.challenge", () => {
       )
         .to.be.revertedWithCustomError(c.adjudicator, "TurnNumberTooLow")
         .withArgs(c.id, 5n, 5n);
-      // The same state again (to restart the clock): refused too.
+      // The same state again: refused too (and no challenge moves the deadline anyway, ADR 0005).
       await expect(
         c.adjudicator
           .connect(c.alice)
@@ -258,20 +260,21 @@ describe("Adjudicator.challenge", () => {
         .withArgs(c.id, 5n, 2n);
     });
 
-    it("during a challenge, a higher turn number: replaces the registered state and restarts the clock", async () => {
+    it("during a challenge, a higher turn number: replaces the registered state and keeps the deadline; the newer outcome is paid then", async () => {
       const c = await loadFixture(fundedFixture);
       const first = c.state(5n, DEPOSIT, 0n);
       const newer = c.state(6n, parseEther("0.1"), parseEther("0.9"));
-      await c.adjudicator
-        .connect(c.alice)
-        .challenge(c.fixedPart, [], await c.byBoth(first), "0x", await registrationNow(c.adjudicator, c.fixedPart));
+      const finalizesAt = await challengeWith(c, first);
       await time.increase(DURATION / 2n);
-      await c.adjudicator
+      const tx = c.adjudicator
         .connect(c.bob)
         .challenge(c.fixedPart, [], await c.byBoth(newer), "0x", await registrationNow(c.adjudicator, c.fixedPart));
-      const finalizesAt = BigInt(await time.latest()) + DURATION;
+      await expect(tx)
+        .to.emit(c.adjudicator, "ChallengeRegistered")
+        .withArgs(c.id, finalizesAt, sameVariablePart(newer), DEPOSIT);
       expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([6n, finalizesAt, fingerprintOf(c.id, newer)]);
       await time.increaseTo(finalizesAt);
+      expect(await c.adjudicator.isFinalized(c.id)).to.equal(true);
       await expect(payOut(c, first, c.alice))
         .to.be.revertedWithCustomError(c.adjudicator, "FingerprintMismatch")
         .withArgs(c.id);
@@ -316,7 +319,7 @@ describe("Adjudicator.challenge", () => {
         .withArgs(c.id);
     });
 
-    it("one second before finalizesAt a newer challenge is accepted: the newer outcome is paid, bob gets it all", async () => {
+    it("one second before finalizesAt a newer challenge is accepted: it keeps the deadline, and at finalizesAt the newer outcome is paid, bob gets it all", async () => {
       const c = await loadFixture(fundedFixture);
       const stale = c.state(2n, DEPOSIT, 0n);
       await c.adjudicator
@@ -329,12 +332,11 @@ describe("Adjudicator.challenge", () => {
       await c.adjudicator
         .connect(c.bob)
         .challenge(c.fixedPart, [], newerSigned, "0x", await registrationNow(c.adjudicator, c.fixedPart));
-      // The stale challenge's time came, but the newer challenge restarted the clock.
+      // The newer challenge replaced the registered state but not the clock: the channel finalizes at the stale
+      // challenge's time.
+      expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([3n, finalizesAt, fingerprintOf(c.id, newer)]);
       await time.increaseTo(finalizesAt);
-      await expect(payOut(c, stale, c.alice))
-        .to.be.revertedWithCustomError(c.adjudicator, "ChannelNotFinalized")
-        .withArgs(c.id);
-      await time.increase(DURATION);
+      expect(await c.adjudicator.isFinalized(c.id)).to.equal(true);
       await expect(payOut(c, stale, c.alice))
         .to.be.revertedWithCustomError(c.adjudicator, "FingerprintMismatch")
         .withArgs(c.id);
@@ -365,6 +367,47 @@ describe("Adjudicator.challenge", () => {
         .to.be.revertedWithCustomError(c.adjudicator, "ChannelFinalized")
         .withArgs(c.id);
       await expect(payOut(c, final, c.carol)).to.changeEtherBalances(ethers, [c.alice, c.bob], [HALF, HALF]);
+    });
+  });
+
+  describe("when the candidate is final (ADR 0005: a final state only concludes)", () => {
+    it("signed by both: StateIsFinal(turn), nothing registered; conclude takes it instead (0.5 each)", async () => {
+      const c = await loadFixture(fundedFixture);
+      const final = c.state(4n, HALF, HALF, { isFinal: true });
+      const finalSigned = await c.byBoth(final);
+      const before = await snapshot(c);
+      await expect(
+        c.adjudicator
+          .connect(c.alice)
+          .challenge(c.fixedPart, [], finalSigned, "0x", await registrationNow(c.adjudicator, c.fixedPart)),
+      )
+        .to.be.revertedWithCustomError(c.adjudicator, "StateIsFinal")
+        .withArgs(4n);
+      expect(await snapshot(c)).to.deep.equal(before);
+      await expect(
+        c.adjudicator.connect(c.carol).concludeAndTransferAllAssets(c.fixedPart, finalSigned),
+      ).to.changeEtherBalances(ethers, [c.alice, c.bob, c.adjudicator], [HALF, HALF, -DEPOSIT]);
+    });
+
+    it("during a challenge too: StateIsFinal, the registered state and its deadline stay", async () => {
+      const c = await loadFixture(fundedFixture);
+      const stale = c.state(2n, DEPOSIT, 0n);
+      await challengeWith(c, stale);
+      const before = await snapshot(c);
+      await expect(
+        c.adjudicator
+          .connect(c.bob)
+          .challenge(
+            c.fixedPart,
+            [],
+            await c.byBoth(c.state(3n, 0n, DEPOSIT, { isFinal: true })),
+            "0x",
+            await registrationNow(c.adjudicator, c.fixedPart),
+          ),
+      )
+        .to.be.revertedWithCustomError(c.adjudicator, "StateIsFinal")
+        .withArgs(3n);
+      expect(await snapshot(c)).to.deep.equal(before);
     });
   });
 

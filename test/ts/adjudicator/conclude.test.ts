@@ -181,7 +181,7 @@ describe("Adjudicator.conclude", () => {
       ["256 participants", 256],
     ];
     for (const [what, count] of counts) {
-      it(`${what}: InvalidParticipantCount(${count}) from conclude, challenge and checkpoint`, async () => {
+      it(`${what}: InvalidParticipantCount(${count}) from conclude and challenge; so never under challenge, checkpoint and respond get NoOngoingChallenge`, async () => {
         const c = await loadFixture(fundedFixture);
         const participants = Array.from(
           { length: count },
@@ -198,14 +198,24 @@ describe("Adjudicator.conclude", () => {
         )
           .to.be.revertedWithCustomError(c.adjudicator, "InvalidParticipantCount")
           .withArgs(count);
-        await expect(
-          c.adjudicator.challenge(fixedPart, [], final, "0x", await registrationNow(c.adjudicator, fixedPart)),
-        )
-          .to.be.revertedWithCustomError(c.adjudicator, "InvalidParticipantCount")
-          .withArgs(count);
-        await expect(c.adjudicator.checkpoint(fixedPart, [], final, await registrationNow(c.adjudicator, fixedPart)))
-          .to.be.revertedWithCustomError(c.adjudicator, "InvalidParticipantCount")
-          .withArgs(count);
+        const open = withSignatures(c.state(1n, 0n, 0n), 0n, []);
+        // Counted before the state is read: a final or a non-final candidate gets the same error.
+        for (const candidate of [final, open]) {
+          await expect(
+            c.adjudicator.challenge(fixedPart, [], candidate, "0x", await registrationNow(c.adjudicator, fixedPart)),
+          )
+            .to.be.revertedWithCustomError(c.adjudicator, "InvalidParticipantCount")
+            .withArgs(count);
+        }
+        // No challenge of such a channel can start, so there is never anything to answer (ADR 0005).
+        const id = await c.adjudicator.channelIdOf(fixedPart);
+        await expect(c.adjudicator.checkpoint(fixedPart, [], open, await registrationNow(c.adjudicator, fixedPart)))
+          .to.be.revertedWithCustomError(c.adjudicator, "NoOngoingChallenge")
+          .withArgs(id);
+        const next = withSignatures(c.state(2n, 0n, 0n), 0n, []);
+        await expect(c.adjudicator.respond(fixedPart, open.variablePart, next, 0n))
+          .to.be.revertedWithCustomError(c.adjudicator, "NoOngoingChallenge")
+          .withArgs(id);
       });
     }
   });

@@ -1,9 +1,10 @@
-// Challenge durations (SECURITY row 6), turn numbers at the top of uint48 (row 7) and repeated challenges
-// (row 5). The channel is [alice, bob] holding alice's 1 ETH; every test says who ends with it.
+// Challenge durations (SECURITY row 6; out of range they are clamped, ADR 0005), turn numbers at the top of uint48
+// (row 7) and repeated challenges (row 5: each must raise the record, and none moves the deadline). The channel is
+// [alice, bob] holding alice's 1 ETH; every test says who ends with it.
 import { expect } from "chai";
 import { parseEther, ZeroAddress } from "ethers";
 import { NO_REGISTRATION, stateHash } from "../../../sdk/index.js";
-import { DURATION, ethers, networkHelpers, signed } from "../helpers/fixtures.js";
+import { ethers, networkHelpers, signed } from "../helpers/fixtures.js";
 import { committedEthFor, ethHeldNow, registrationNow } from "../helpers/registration.js";
 import {
   DEPOSIT,
@@ -14,6 +15,7 @@ import {
   MAX_UINT48,
   MIN_DURATION,
   payOut,
+  sameVariablePart,
 } from "./helpers.js";
 
 const { loadFixture, time } = networkHelpers;
@@ -33,27 +35,42 @@ describe("Challenge durations (SECURITY row 6)", () => {
     expect(await c.adjudicator.MAX_CHALLENGE_DURATION()).to.equal(MAX_DURATION);
   });
 
-  const refused: [string, bigint][] = [
-    ["0", 0n],
-    ["1 s", 1n],
-    ["9 s (1 below the minimum)", MIN_DURATION - 1n],
-    ["365 days + 1 s", MAX_DURATION + 1n],
-    ["2^48 - 1 (now + duration would overflow uint48)", MAX_UINT48],
+  const clamped: [string, bigint, bigint][] = [
+    ["0", 0n, MIN_DURATION],
+    ["1 s", 1n, MIN_DURATION],
+    ["9 s (1 below the minimum)", MIN_DURATION - 1n, MIN_DURATION],
+    ["365 days + 1 s", MAX_DURATION + 1n, MAX_DURATION],
+    ["2^48 - 1 (now + duration would overflow uint48)", MAX_UINT48, MAX_DURATION],
   ];
-  for (const [what, duration] of refused) {
-    it(`a duration of ${what}: challenge refused (InvalidChallengeDuration), the 1 ETH stays in the channel`, async () => {
+  for (const [what, duration, bound] of clamped) {
+    it(`a duration of ${what}: clamped to ${bound} s (ADR 0005); the challenge finalizes then and pays alice and bob 0.5 ETH each`, async () => {
       const c = await loadFixture(fundedFixture);
       const { fixedPart, id } = await channelWithDuration(c, duration);
-      const candidate = await signed(fixedPart, id, c.state(1n, HALF, HALF), [c.alice, c.bob]);
-      await expect(
-        c.adjudicator
-          .connect(c.alice)
-          .challenge(fixedPart, [], candidate, "0x", await registrationNow(c.adjudicator, fixedPart)),
-      )
-        .to.be.revertedWithCustomError(c.adjudicator, "InvalidChallengeDuration")
-        .withArgs(duration, MIN_DURATION, MAX_DURATION);
-      expect(await c.adjudicator.statusOf(id)).to.deep.equal([0n, 0n, 0n]);
-      expect(await ethHeldNow(c.adjudicator, id)).to.equal(DEPOSIT);
+      const vp = c.state(1n, HALF, HALF);
+      const tx = await c.adjudicator
+        .connect(c.alice)
+        .challenge(
+          fixedPart,
+          [],
+          await signed(fixedPart, id, vp, [c.alice, c.bob]),
+          "0x",
+          await registrationNow(c.adjudicator, fixedPart),
+        );
+      const finalizesAt = BigInt(await time.latest()) + bound;
+      await expect(tx)
+        .to.emit(c.adjudicator, "ChallengeRegistered")
+        .withArgs(id, finalizesAt, sameVariablePart(vp), DEPOSIT);
+      expect(await c.adjudicator.statusOf(id)).to.deep.equal([1n, finalizesAt, fingerprintOf(id, vp)]);
+      // One second before the clamped deadline nothing can be paid; at it, the outcome is.
+      await time.increaseTo(finalizesAt - 1n);
+      expect(await c.adjudicator.isFinalized(id)).to.equal(false);
+      await time.increaseTo(finalizesAt);
+      expect(await c.adjudicator.isFinalized(id)).to.equal(true);
+      await expect(c.adjudicator.transferAllAssets(id, stateHash(id, vp), vp.outcome, DEPOSIT)).to.changeEtherBalances(
+        ethers,
+        [c.alice, c.bob, c.adjudicator],
+        [HALF, HALF, -DEPOSIT],
+      );
     });
   }
 
@@ -89,8 +106,8 @@ describe("Challenge durations (SECURITY row 6)", () => {
     });
   }
 
-  it("a channel with a refused duration is still funded (deposit only sees the id) and can still close cooperatively", async () => {
-    // The contract refuses the challenge; refusing to fund such a channel is the SDK's job.
+  it("a channel with a duration out of range is still funded (deposit only sees the id) and can still close cooperatively", async () => {
+    // The contract clamps the duration when challenged; refusing to fund such a channel is the SDK's job.
     const c = await loadFixture(fundedFixture);
     const { fixedPart, id } = await channelWithDuration(c, 0n);
     const final = c.state(1n, HALF, HALF, { isFinal: true });
@@ -178,17 +195,30 @@ describe("Turn numbers near the top of uint48 (SECURITY row 7)", () => {
     expect(await ethHeldNow(c.adjudicator, c.id)).to.equal(0n);
   });
 
-  it("checkpoint at 2^48 - 2, then challenge at 2^48 - 1: the record rises to the top and stays", async () => {
+  it("challenge at 2^48 - 2, then a checkpoint at 2^48 - 1: the record rises to the top and stays, the deadline too; alice gets it all", async () => {
     const c = await loadFixture(fundedFixture);
-    await c.adjudicator.checkpoint(
-      c.fixedPart,
-      [],
-      await c.byBoth(c.state(MAX_UINT48 - 1n, HALF, HALF)),
-      await registrationNow(c.adjudicator, c.fixedPart),
+    await c.adjudicator
+      .connect(c.bob)
+      .challenge(
+        c.fixedPart,
+        [],
+        await c.byBoth(c.state(MAX_UINT48 - 1n, HALF, HALF)),
+        "0x",
+        await registrationNow(c.adjudicator, c.fixedPart),
+      );
+    const [record, finalizesAt] = await c.adjudicator.statusOf(c.id);
+    expect(record).to.equal(MAX_UINT48 - 1n);
+    const vp = c.state(MAX_UINT48, DEPOSIT, 0n);
+    await c.adjudicator
+      .connect(c.alice)
+      .checkpoint(c.fixedPart, [], await c.byBoth(vp), await registrationNow(c.adjudicator, c.fixedPart));
+    expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([MAX_UINT48, finalizesAt, fingerprintOf(c.id, vp)]);
+    await time.increaseTo(finalizesAt);
+    await expect(payOut(c, vp, c.carol)).to.changeEtherBalances(
+      ethers,
+      [c.alice, c.bob, c.adjudicator],
+      [DEPOSIT, 0n, -DEPOSIT],
     );
-    expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([MAX_UINT48 - 1n, 0n, 0n]);
-    await atMaxTurn(c);
-    expect((await c.adjudicator.statusOf(c.id))[0]).to.equal(MAX_UINT48);
   });
 });
 
@@ -208,16 +238,27 @@ describe("Repeated challenges (SECURITY row 5)", () => {
     const states = await history(c);
     const bobNonce = await ethers.provider.getTransactionCount(c.bob.address);
 
-    // Alice escalates 1 -> 2 -> 3, each strictly above the last, and restarts the clock each time.
-    for (const s of states.slice(0, 3))
+    // Alice escalates 1 -> 2 -> 3, each strictly above the last; the first starts the clock, the others keep it.
+    await c.adjudicator
+      .connect(c.alice)
+      .challenge(c.fixedPart, [], states[0], "0x", await registrationNow(c.adjudicator, c.fixedPart));
+    const [, finalizesAt] = await c.adjudicator.statusOf(c.id);
+    for (const s of states.slice(1, 3)) {
+      await time.increase(60n);
       await c.adjudicator
         .connect(c.alice)
         .challenge(c.fixedPart, [], s, "0x", await registrationNow(c.adjudicator, c.fixedPart));
+      expect((await c.adjudicator.statusOf(c.id))[1]).to.equal(finalizesAt);
+    }
     // Bob answers once, with the latest state.
     await c.adjudicator
       .connect(c.bob)
       .challenge(c.fixedPart, [], states[4], "0x", await registrationNow(c.adjudicator, c.fixedPart));
-    expect((await c.adjudicator.statusOf(c.id))[0]).to.equal(5n);
+    expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([
+      5n,
+      finalizesAt,
+      fingerprintOf(c.id, states[4].variablePart),
+    ]);
 
     // Alice has nothing left: every state she holds is at or below the record.
     for (const s of states) {
@@ -236,7 +277,8 @@ describe("Repeated challenges (SECURITY row 5)", () => {
         .to.be.revertedWithCustomError(c.adjudicator, "TurnNumberTooLow")
         .withArgs(c.id, 5n, s.variablePart.turnNum);
     }
-    await time.increase(DURATION);
+    // The deadline is the one alice's first challenge set.
+    await time.increaseTo(finalizesAt);
     await expect(payOut(c, states[4].variablePart, c.carol)).to.changeEtherBalances(
       ethers,
       [c.alice, c.bob, c.adjudicator],
@@ -246,35 +288,34 @@ describe("Repeated challenges (SECURITY row 5)", () => {
     expect((await ethers.provider.getTransactionCount(c.bob.address)) - bobNonce).to.equal(1);
   });
 
-  it("bob clears with a checkpoint instead: alice can only re-challenge with bob's latest state, which bob need not answer; bob gets 0.8 in 1 transaction", async () => {
+  it("bob answers with a checkpoint instead: it replaces alice's state and keeps her deadline; alice has nothing to beat it with (not even turn 5 again); bob gets 0.8 in 1 transaction", async () => {
     const c = await loadFixture(fundedFixture);
     const states = await history(c);
     const bobNonce = await ethers.provider.getTransactionCount(c.bob.address);
     await c.adjudicator
       .connect(c.alice)
       .challenge(c.fixedPart, [], states[0], "0x", await registrationNow(c.adjudicator, c.fixedPart));
+    const [, finalizesAt] = await c.adjudicator.statusOf(c.id);
     await c.adjudicator
       .connect(c.bob)
       .checkpoint(c.fixedPart, [], states[4], await registrationNow(c.adjudicator, c.fixedPart));
-    // On the open channel the record may be matched, so alice can re-challenge, but only with turn 5.
-    await expect(
-      c.adjudicator
-        .connect(c.alice)
-        .challenge(c.fixedPart, [], states[3], "0x", await registrationNow(c.adjudicator, c.fixedPart)),
-    )
-      .to.be.revertedWithCustomError(c.adjudicator, "TurnNumberTooLow")
-      .withArgs(c.id, 5n, 4n);
-    await c.adjudicator
-      .connect(c.alice)
-      .challenge(c.fixedPart, [], states[4], "0x", await registrationNow(c.adjudicator, c.fixedPart));
-    await expect(
-      c.adjudicator
-        .connect(c.alice)
-        .challenge(c.fixedPart, [], states[4], "0x", await registrationNow(c.adjudicator, c.fixedPart)),
-    )
-      .to.be.revertedWithCustomError(c.adjudicator, "TurnNumberTooLow")
-      .withArgs(c.id, 5n, 5n);
-    await time.increase(DURATION);
+    expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([
+      5n,
+      finalizesAt,
+      fingerprintOf(c.id, states[4].variablePart),
+    ]);
+    // The channel is still under challenge (no reopening), so the record must be beaten: turn 4 and turn 5 alike
+    // are refused, and nothing alice sends can restart the clock.
+    for (const s of [states[3], states[4]]) {
+      await expect(
+        c.adjudicator
+          .connect(c.alice)
+          .challenge(c.fixedPart, [], s, "0x", await registrationNow(c.adjudicator, c.fixedPart)),
+      )
+        .to.be.revertedWithCustomError(c.adjudicator, "TurnNumberTooLow")
+        .withArgs(c.id, 5n, s.variablePart.turnNum);
+    }
+    await time.increaseTo(finalizesAt);
     await expect(payOut(c, states[4].variablePart, c.alice)).to.changeEtherBalances(
       ethers,
       [c.alice, c.bob, c.adjudicator],

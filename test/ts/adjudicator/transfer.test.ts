@@ -4,6 +4,7 @@
 import { expect } from "chai";
 import { parseEther, ZeroAddress } from "ethers";
 import {
+  fingerprint,
   NO_REGISTRATION,
   type Outcome,
   outcomeHash,
@@ -14,7 +15,15 @@ import {
 import { RevertingReceiver__factory, SenderFeeToken__factory } from "../../../typechain-types/index.js";
 import { ethers, networkHelpers, signed } from "../helpers/fixtures.js";
 import { ethHeldNow, ethHeldOwing, registrationNow } from "../helpers/registration.js";
-import { challengeWith, DEPOSIT, type Funded, finalizeWith, fundedFixture, payOut } from "./helpers.js";
+import {
+  challengeWith,
+  DEPOSIT,
+  type Funded,
+  finalizeWith,
+  fundedFixture,
+  payOut,
+  sameVariablePart,
+} from "./helpers.js";
 
 const { loadFixture, time } = networkHelpers;
 const ALICE_GETS = parseEther("0.3");
@@ -237,12 +246,12 @@ describe("Adjudicator.transfer and transferAllAssets", () => {
       return { outcome, appData: "0x", turnNum: 2n, isFinal: false };
     }
 
-    it("into a target under challenge: kept apart (LateEthUpdated), its committed 5 wei untouched; a checkpoint reopens it with both", async () => {
+    it("into a target under challenge: kept apart (LateEthUpdated), its committed 5 wei untouched; a checkpoint replaces the target's state but keeps it apart, and the target's payout pays both", async () => {
       const c = await loadFixture(fundedFixture);
       const vp = paying(c, c.channel({ channelNonce: 2n }).id);
       await finalizeWith(c, vp);
       const target = await committedTarget(c, 5n);
-      const [, , fingerprintBefore] = await c.adjudicator.statusOf(target.id);
+      const [, targetDeadline, fingerprintBefore] = await c.adjudicator.statusOf(target.id);
       const tx = payOut(c, vp, c.carol);
       await expect(tx).to.changeEtherBalances(ethers, [c.alice, c.adjudicator], [ALICE_GETS, -ALICE_GETS]);
       await expect(tx).to.emit(c.adjudicator, "LateEthUpdated").withArgs(target.id, BOB_GETS);
@@ -252,19 +261,47 @@ describe("Adjudicator.transfer and transferAllAssets", () => {
         .withArgs(target.id);
       expect(await c.adjudicator.ethHoldings(target.id, target.registration)).to.equal(5n + BOB_GETS);
 
-      // A wrong registration cannot end the challenge; the right one reopens the channel holding both.
-      const newer = await signed(target.fixedPart, target.id, c.state(2n, 5n, BOB_GETS), [c.alice, c.bob]);
+      // A wrong registration cannot answer the challenge; the right one replaces the registered state (with the
+      // 5 wei committed) and keeps the deadline. Nothing reopens the target, so the late ETH stays apart.
+      const newerVp = c.state(2n, 5n, BOB_GETS);
+      const newer = await signed(target.fixedPart, target.id, newerVp, [c.alice, c.bob]);
       await expect(c.adjudicator.checkpoint(target.fixedPart, [], newer, { ...target.registration, heldEth: 6n }))
         .to.be.revertedWithCustomError(c.adjudicator, "FingerprintMismatch")
         .withArgs(target.id);
-      const reopen = c.adjudicator.checkpoint(target.fixedPart, [], newer, target.registration);
-      await expect(reopen).to.emit(c.adjudicator, "LateEthUpdated").withArgs(target.id, 0n);
-      await expect(reopen)
-        .to.emit(c.adjudicator, "HoldingsUpdated")
-        .withArgs(target.id, ZeroAddress, 5n + BOB_GETS);
-      await expect(reopen).to.emit(c.adjudicator, "ChallengeCleared").withArgs(target.id, 2n);
-      expect(await c.adjudicator.holdings(ZeroAddress, target.id)).to.equal(5n + BOB_GETS);
+      const answer = c.adjudicator.checkpoint(target.fixedPart, [], newer, target.registration);
+      await expect(answer)
+        .to.emit(c.adjudicator, "ChallengeRegistered")
+        .withArgs(target.id, targetDeadline, sameVariablePart(newerVp), 5n);
+      await expect(answer).not.to.emit(c.adjudicator, "LateEthUpdated");
+      await expect(answer).not.to.emit(c.adjudicator, "HoldingsUpdated");
+      const newerRegistration = {
+        stateHash: stateHash(target.id, newerVp),
+        outcomeHash: outcomeHash(newerVp.outcome),
+        heldEth: 5n,
+      };
+      expect(await c.adjudicator.statusOf(target.id)).to.deep.equal([
+        2n,
+        targetDeadline,
+        fingerprint(newerRegistration.stateHash, newerRegistration.outcomeHash, 5n),
+      ]);
+      await expect(c.adjudicator.holdings(ZeroAddress, target.id))
+        .to.be.revertedWithCustomError(c.adjudicator, "EthCommitted")
+        .withArgs(target.id);
+      expect(await c.adjudicator.ethHoldings(target.id, newerRegistration)).to.equal(5n + BOB_GETS);
       expect(await ethers.provider.getBalance(c.adjudicatorAddress)).to.equal(5n + BOB_GETS);
+
+      // At the target's deadline its payout joins the late ETH to the committed: alice 5 wei, bob BOB_GETS.
+      await time.increaseTo(targetDeadline);
+      const payout = c.adjudicator
+        .connect(c.carol)
+        .transferAllAssets(target.id, newerRegistration.stateHash, newerVp.outcome, 5n);
+      await expect(payout).to.changeEtherBalances(
+        ethers,
+        [c.alice, c.bob, c.adjudicator],
+        [5n, BOB_GETS, -(5n + BOB_GETS)],
+      );
+      await expect(payout).to.emit(c.adjudicator, "LateEthUpdated").withArgs(target.id, 0n);
+      expect(await c.adjudicator.holdings(ZeroAddress, target.id)).to.equal(0n);
     });
 
     it("into a finalized target still owed: its payout pays from the committed and the credited ETH together", async () => {

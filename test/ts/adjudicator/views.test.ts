@@ -2,7 +2,7 @@
 import { expect } from "chai";
 import { parseEther, ZeroAddress } from "ethers";
 import { type FixedPart, NO_REGISTRATION, outcomeHash, stateHash } from "../../../sdk/index.js";
-import { DURATION, networkHelpers } from "../helpers/fixtures.js";
+import { DURATION, ethers, networkHelpers } from "../helpers/fixtures.js";
 import { registrationNow } from "../helpers/registration.js";
 import { DEPOSIT, fingerprintOf, fundedFixture, payOut } from "./helpers.js";
 
@@ -43,7 +43,7 @@ describe("Adjudicator views", () => {
     expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([0n, 0n, 0n]);
   });
 
-  it("statusOf and isFinalized through a channel's life: open, checkpointed, challenged, finalized, paid out", async () => {
+  it("statusOf and isFinalized through a channel's life: open, challenged, answered (same deadline), finalized, paid out", async () => {
     const c = await loadFixture(fundedFixture);
     const expectStatus = async (status: bigint[], finalized: boolean) => {
       expect(await c.adjudicator.statusOf(c.id)).to.deep.equal(status);
@@ -51,28 +51,48 @@ describe("Adjudicator views", () => {
     };
     await expectStatus([0n, 0n, 0n], false);
 
-    await c.adjudicator.checkpoint(
-      c.fixedPart,
-      [],
-      await c.byBoth(c.state(2n, HALF, HALF)),
-      await registrationNow(c.adjudicator, c.fixedPart),
-    );
-    await expectStatus([2n, 0n, 0n], false);
+    // An open channel has no record to raise: a checkpoint is refused and the status stays.
+    await expect(
+      c.adjudicator.checkpoint(
+        c.fixedPart,
+        [],
+        await c.byBoth(c.state(2n, HALF, HALF)),
+        await registrationNow(c.adjudicator, c.fixedPart),
+      ),
+    )
+      .to.be.revertedWithCustomError(c.adjudicator, "NoOngoingChallenge")
+      .withArgs(c.id);
+    await expectStatus([0n, 0n, 0n], false);
 
+    const challenged = c.state(2n, DEPOSIT, 0n);
+    await c.adjudicator
+      .connect(c.alice)
+      .challenge(c.fixedPart, [], await c.byBoth(challenged), "0x", await registrationNow(c.adjudicator, c.fixedPart));
+    const finalizesAt = BigInt(await time.latest()) + DURATION;
+    await expectStatus([2n, finalizesAt, fingerprintOf(c.id, challenged)], false);
+
+    // The answer replaces the registered state: the record and the fingerprint change, the deadline does not.
     const vp = c.state(3n, HALF, HALF);
     await c.adjudicator
       .connect(c.bob)
-      .challenge(c.fixedPart, [], await c.byBoth(vp), "0x", await registrationNow(c.adjudicator, c.fixedPart));
-    const finalizesAt = BigInt(await time.latest()) + DURATION;
+      .checkpoint(c.fixedPart, [], await c.byBoth(vp), await registrationNow(c.adjudicator, c.fixedPart));
     await expectStatus([3n, finalizesAt, fingerprintOf(c.id, vp)], false);
     // The challenge committed the channel's ETH into the fingerprint: holdings() cannot tell it, ethHoldings()
-    // can, given the registration, and refuses any other.
+    // can, given the registration, and refuses any other (the replaced one included).
     await expect(c.adjudicator.holdings(ZeroAddress, c.id))
       .to.be.revertedWithCustomError(c.adjudicator, "EthCommitted")
       .withArgs(c.id);
     const registration = { stateHash: stateHash(c.id, vp), outcomeHash: outcomeHash(vp.outcome), heldEth: DEPOSIT };
     expect(await c.adjudicator.ethHoldings(c.id, registration)).to.equal(DEPOSIT);
     await expect(c.adjudicator.ethHoldings(c.id, { ...registration, heldEth: DEPOSIT + 1n }))
+      .to.be.revertedWithCustomError(c.adjudicator, "FingerprintMismatch")
+      .withArgs(c.id);
+    const replaced = {
+      stateHash: stateHash(c.id, challenged),
+      outcomeHash: outcomeHash(challenged.outcome),
+      heldEth: DEPOSIT,
+    };
+    await expect(c.adjudicator.ethHoldings(c.id, replaced))
       .to.be.revertedWithCustomError(c.adjudicator, "FingerprintMismatch")
       .withArgs(c.id);
 
@@ -82,7 +102,7 @@ describe("Adjudicator views", () => {
     await expectStatus([3n, finalizesAt, fingerprintOf(c.id, vp)], true);
 
     // Paid out: alice and bob 0.5 ETH each; still finalized, nothing owed.
-    await payOut(c, vp, c.carol);
+    await expect(payOut(c, vp, c.carol)).to.changeEtherBalances(ethers, [c.alice, c.bob], [HALF, HALF]);
     await expectStatus([3n, finalizesAt, 0n], true);
     expect(await c.adjudicator.holdings(ZeroAddress, c.id)).to.equal(0n);
   });

@@ -100,9 +100,9 @@ export function parseReport(text: string): SimulationReport {
 }
 
 /**
- * For each channel, the challenge duration its challenges were registered with on chain: every
+ * For each challenged channel, the challenge duration it was registered with on chain: its first
  * `ChallengeRegistered` event's finalizesAt minus the timestamp of its block (the adjudicator adds the fixed part's
- * challengeDuration to block.timestamp).
+ * challengeDuration to block.timestamp); throws if a later answer moved the deadline.
  */
 export async function registeredDurations(
   provider: Provider,
@@ -112,10 +112,15 @@ export async function registeredDurations(
   const contract = Adjudicator__factory.connect(adjudicator, provider);
   const durations: bigint[] = [];
   for (const id of channelIds) {
-    for (const event of await contract.queryFilter(contract.filters.ChallengeRegistered(id))) {
-      const block = await provider.getBlock(event.blockNumber);
-      durations.push(event.args.finalizesAt - BigInt(block?.timestamp ?? 0));
+    // The first registration starts the clock; every answer after it keeps the same deadline (ADR 0005).
+    const [first, ...answers] = await contract.queryFilter(contract.filters.ChallengeRegistered(id));
+    if (!first) continue;
+    for (const answer of answers) {
+      if (answer.args.finalizesAt !== first.args.finalizesAt)
+        throw new Error(`channel ${id}: an answer moved the deadline`);
     }
+    const block = await provider.getBlock(first.blockNumber);
+    durations.push(first.args.finalizesAt - BigInt(block?.timestamp ?? 0));
   }
   return durations;
 }

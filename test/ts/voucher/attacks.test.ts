@@ -22,7 +22,9 @@ const X = parseEther("0.3");
 const FINAL_TURN = 3n;
 
 /** The payer's close offer for `X`, countersigned by the payee: a final state both signed. */
-async function countersignedClose(c: VoucherChannel): Promise<{ final: VariablePart; finalSigned: SignedVariablePart }> {
+async function countersignedClose(
+  c: VoucherChannel,
+): Promise<{ final: VariablePart; finalSigned: SignedVariablePart }> {
   const final = ethState(c.alice.address, c.bob.address, FINAL_TURN, DEPOSIT - X, X, { isFinal: true });
   return { final, finalSigned: await signed(c.fixedPart, c.id, final, [c.alice, c.bob]) };
 }
@@ -49,7 +51,13 @@ async function expectHonestExitPaysX(c: VoucherChannel) {
     const vp = await voucherState(c.alice, c.id, c.funding, 2n, X);
     await c.adjudicator
       .connect(c.bob)
-      .challenge(c.fixedPart, [c.fundingSigned], sentByParticipant(vp, PAYEE), "0x", await registrationNow(c.adjudicator, c.fixedPart));
+      .challenge(
+        c.fixedPart,
+        [c.fundingSigned],
+        sentByParticipant(vp, PAYEE),
+        "0x",
+        await registrationNow(c.adjudicator, c.fixedPart),
+      );
   }
   await time.increaseTo((await c.adjudicator.statusOf(c.id))[1]);
   await expect(payOutRegistered(c)).to.changeEtherBalances(
@@ -67,7 +75,13 @@ describe("Attacks on the dispute game (SECURITY rows 29, 30)", () => {
       await expect(
         c.adjudicator
           .connect(c.bob)
-          .challenge(c.fixedPart, [finalSigned], await voucherOnTop(c, final), "0x", await registrationNow(c.adjudicator, c.fixedPart)),
+          .challenge(
+            c.fixedPart,
+            [finalSigned],
+            await voucherOnTop(c, final),
+            "0x",
+            await registrationNow(c.adjudicator, c.fixedPart),
+          ),
       )
         .to.be.revertedWithCustomError(c.adjudicator, "StateIsFinal")
         .withArgs(FINAL_TURN);
@@ -83,7 +97,13 @@ describe("Attacks on the dispute game (SECURITY rows 29, 30)", () => {
       const { final, finalSigned } = await countersignedClose(c);
       const challenge = c.adjudicator
         .connect(c.bob)
-        .challenge(c.fixedPart, [], sentByParticipant(final, PAYEE), "0x", await registrationNow(c.adjudicator, c.fixedPart));
+        .challenge(
+          c.fixedPart,
+          [],
+          sentByParticipant(final, PAYEE),
+          "0x",
+          await registrationNow(c.adjudicator, c.fixedPart),
+        );
       await expect(challenge).to.be.revertedWithCustomError(c.adjudicator, "StateIsFinal").withArgs(FINAL_TURN);
       await expect(
         c.adjudicator
@@ -109,7 +129,12 @@ describe("Attacks on the dispute game (SECURITY rows 29, 30)", () => {
       await expect(
         c.adjudicator
           .connect(c.bob)
-          .checkpoint(c.fixedPart, [finalSigned], await voucherOnTop(c, final), await registrationNow(c.adjudicator, c.fixedPart)),
+          .checkpoint(
+            c.fixedPart,
+            [finalSigned],
+            await voucherOnTop(c, final),
+            await registrationNow(c.adjudicator, c.fixedPart),
+          ),
       )
         .to.be.revertedWithCustomError(c.adjudicator, "StateIsFinal")
         .withArgs(FINAL_TURN);
@@ -117,7 +142,12 @@ describe("Attacks on the dispute game (SECURITY rows 29, 30)", () => {
       const vp = await voucherState(c.alice, c.id, c.funding, 2n, X);
       await c.adjudicator
         .connect(c.bob)
-        .checkpoint(c.fixedPart, [c.fundingSigned], sentByParticipant(vp, PAYEE), await registrationNow(c.adjudicator, c.fixedPart));
+        .checkpoint(
+          c.fixedPart,
+          [c.fundingSigned],
+          sentByParticipant(vp, PAYEE),
+          await registrationNow(c.adjudicator, c.fixedPart),
+        );
       await expectHonestExitPaysX(c);
     });
 
@@ -130,7 +160,13 @@ describe("Attacks on the dispute game (SECURITY rows 29, 30)", () => {
       await expect(
         c.adjudicator
           .connect(c.bob)
-          .challenge(c.fixedPart, [c.fundingSigned], await voucherOnTop(c, c.funding), "0x", await registrationNow(c.adjudicator, c.fixedPart)),
+          .challenge(
+            c.fixedPart,
+            [c.fundingSigned],
+            await voucherOnTop(c, c.funding),
+            "0x",
+            await registrationNow(c.adjudicator, c.fixedPart),
+          ),
       ).to.be.revertedWithCustomError(c.adjudicator, "ChannelFinalized");
     });
   });
@@ -142,7 +178,12 @@ describe("Attacks on the dispute game (SECURITY rows 29, 30)", () => {
       await expect(
         c.adjudicator
           .connect(c.bob)
-          .checkpoint(c.fixedPart, [c.fundingSigned], sentByParticipant(vp, PAYEE), await registrationNow(c.adjudicator, c.fixedPart)),
+          .checkpoint(
+            c.fixedPart,
+            [c.fundingSigned],
+            sentByParticipant(vp, PAYEE),
+            await registrationNow(c.adjudicator, c.fixedPart),
+          ),
       )
         .to.be.revertedWithCustomError(c.adjudicator, "NoOngoingChallenge")
         .withArgs(c.id);
@@ -163,7 +204,12 @@ describe("Attacks on the dispute game (SECURITY rows 29, 30)", () => {
       const vp = await voucherState(c.alice, c.id, c.funding, 2n, X);
       await c.adjudicator
         .connect(c.bob)
-        .respond(c.fixedPart, c.funding, sentByParticipant(vp, PAYEE), (await registrationNow(c.adjudicator, c.fixedPart)).heldEth);
+        .respond(
+          c.fixedPart,
+          c.funding,
+          sentByParticipant(vp, PAYEE),
+          (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,
+        );
       // Still under challenge, same deadline; the response is public in its event.
       const [record, finalizesAt] = await c.adjudicator.statusOf(c.id);
       expect([record, finalizesAt]).to.deep.equal([2n, deadline]);
@@ -183,7 +229,12 @@ describe("Attacks on the dispute game (SECURITY rows 29, 30)", () => {
       const vp = await voucherState(c.alice, c.id, c.funding, 7n, X);
       await c.adjudicator
         .connect(c.bob)
-        .checkpoint(c.fixedPart, [c.fundingSigned], sentByParticipant(vp, PAYEE), await registrationNow(c.adjudicator, c.fixedPart));
+        .checkpoint(
+          c.fixedPart,
+          [c.fundingSigned],
+          sentByParticipant(vp, PAYEE),
+          await registrationNow(c.adjudicator, c.fixedPart),
+        );
       expect((await c.adjudicator.statusOf(c.id))[1]).to.equal(deadline);
       const found = await findRegistration(c.adjudicator, c.id);
       if (!found) throw new Error("the checkpointed state is not public");
@@ -191,7 +242,12 @@ describe("Attacks on the dispute game (SECURITY rows 29, 30)", () => {
       await expect(
         c.adjudicator
           .connect(c.carol)
-          .transferAllAssets(c.id, stateHash(c.id, found.variablePart), found.owed, registrationOf(c.id, found).heldEth),
+          .transferAllAssets(
+            c.id,
+            stateHash(c.id, found.variablePart),
+            found.owed,
+            registrationOf(c.id, found).heldEth,
+          ),
       ).to.changeEtherBalances(ethers, [c.alice, c.bob], [DEPOSIT - X, X]);
     });
   });
@@ -208,7 +264,13 @@ describe("Attacks on the dispute game (SECURITY rows 29, 30)", () => {
         const vp = await voucherState(c.alice, c.id, c.funding, turn, X);
         await c.adjudicator
           .connect(c.bob)
-          .challenge(c.fixedPart, [c.fundingSigned], sentByParticipant(vp, PAYEE), "0x", await registrationNow(c.adjudicator, c.fixedPart));
+          .challenge(
+            c.fixedPart,
+            [c.fundingSigned],
+            sentByParticipant(vp, PAYEE),
+            "0x",
+            await registrationNow(c.adjudicator, c.fixedPart),
+          );
         expect((await c.adjudicator.statusOf(c.id))[1], `after re-challenge at turn ${turn}`).to.equal(deadline);
       }
       await time.increaseTo(deadline);
@@ -221,7 +283,13 @@ describe("Attacks on the dispute game (SECURITY rows 29, 30)", () => {
       let registered = await voucherState(c.alice, c.id, c.funding, 2n, X);
       await c.adjudicator
         .connect(c.bob)
-        .challenge(c.fixedPart, [c.fundingSigned], sentByParticipant(registered, PAYEE), "0x", await registrationNow(c.adjudicator, c.fixedPart));
+        .challenge(
+          c.fixedPart,
+          [c.fundingSigned],
+          sentByParticipant(registered, PAYEE),
+          "0x",
+          await registrationNow(c.adjudicator, c.fixedPart),
+        );
       const [, deadline] = await c.adjudicator.statusOf(c.id);
       for (let turn = 3n; turn < 13n; turn++) {
         await time.setNextBlockTimestamp(deadline - 13n + turn);
@@ -245,7 +313,13 @@ describe("Attacks on the dispute game (SECURITY rows 29, 30)", () => {
       const vp = await voucherState(c.alice, c.id, c.funding, 2n, X);
       await c.adjudicator
         .connect(c.bob)
-        .challenge(c.fixedPart, [c.fundingSigned], sentByParticipant(vp, PAYEE), "0x", await registrationNow(c.adjudicator, c.fixedPart));
+        .challenge(
+          c.fixedPart,
+          [c.fundingSigned],
+          sentByParticipant(vp, PAYEE),
+          "0x",
+          await registrationNow(c.adjudicator, c.fixedPart),
+        );
       await expect(
         c.adjudicator
           .connect(c.alice)
@@ -271,7 +345,13 @@ describe("Attacks on the dispute game (SECURITY rows 29, 30)", () => {
         const funding = ethState(c.alice.address, c.bob.address, 1n, DEPOSIT, 0n);
         await c.adjudicator
           .connect(c.alice)
-          .challenge(fixedPart, [], await signed(fixedPart, id, funding, [c.alice, c.bob]), "0x", await registrationNow(c.adjudicator, fixedPart));
+          .challenge(
+            fixedPart,
+            [],
+            await signed(fixedPart, id, funding, [c.alice, c.bob]),
+            "0x",
+            await registrationNow(c.adjudicator, fixedPart),
+          );
         const challengedAt = BigInt(await time.latest());
         expect((await c.adjudicator.statusOf(id))[1]).to.equal(challengedAt + bound);
         await time.increaseTo(challengedAt + bound);

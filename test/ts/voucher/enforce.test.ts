@@ -4,7 +4,14 @@
 import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs";
 import { expect } from "chai";
 import { type ContractTransactionResponse, parseEther, ZeroAddress } from "ethers";
-import { type SignedVariablePart, signChallenge, stateHash, type VariablePart } from "../../../sdk/index.js";
+import {
+  findRegistration,
+  type SignedVariablePart,
+  signChallenge,
+  stateHash,
+  type VariablePart,
+} from "../../../sdk/index.js";
+import { fingerprintOf, sameVariablePart } from "../adjudicator/helpers.js";
 import {
   DURATION,
   deployFixture,
@@ -227,7 +234,7 @@ describe("VoucherPaymentApp", () => {
     const first = parseEther("0.2");
     const later = parseEther("0.5");
 
-    it("a checkpoint with the later voucher (higher turn) clears the challenge; the later voucher is paid", async () => {
+    it("a checkpoint with the later voucher (higher turn) replaces the registered one, same deadline; the earlier cannot come back; the later voucher is paid", async () => {
       const c = await loadFixture(fundedVoucherChannel);
       const v1 = await voucherState(c.alice, c.id, c.funding, 2n, first);
       const v2 = await voucherState(c.alice, c.id, c.funding, 3n, later);
@@ -240,6 +247,7 @@ describe("VoucherPaymentApp", () => {
           "0x",
           await registrationNow(c.adjudicator, c.fixedPart),
         );
+      const [, finalizesAt] = await c.adjudicator.statusOf(c.id);
 
       await expect(
         c.adjudicator
@@ -251,8 +259,9 @@ describe("VoucherPaymentApp", () => {
             await registrationNow(c.adjudicator, c.fixedPart),
           ),
       )
-        .to.emit(c.adjudicator, "ChallengeCleared")
-        .withArgs(c.id, 3n);
+        .to.emit(c.adjudicator, "ChallengeRegistered")
+        .withArgs(c.id, finalizesAt, sameVariablePart(v2), DEPOSIT);
+      expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([3n, finalizesAt, fingerprintOf(c.id, v2)]);
       // The earlier voucher cannot come back.
       await expect(
         c.adjudicator
@@ -268,16 +277,10 @@ describe("VoucherPaymentApp", () => {
         .to.be.revertedWithCustomError(c.adjudicator, "TurnNumberTooLow")
         .withArgs(c.id, 3n, 2n);
 
-      await c.adjudicator
-        .connect(c.bob)
-        .challenge(
-          c.fixedPart,
-          [c.fundingSigned],
-          sentByParticipant(v2, PAYEE),
-          "0x",
-          await registrationNow(c.adjudicator, c.fixedPart),
-        );
-      await time.increase(DURATION);
+      await time.increaseTo(finalizesAt);
+      await expect(payOut(c, v1, c.bob))
+        .to.be.revertedWithCustomError(c.adjudicator, "FingerprintMismatch")
+        .withArgs(c.id);
       await expect(payOut(c, v2, c.bob)).to.changeEtherBalances(
         ethers,
         [c.alice, c.bob, c.adjudicator],
@@ -286,12 +289,38 @@ describe("VoucherPaymentApp", () => {
       await expectPaidOnce(c, v2);
     });
 
-    it("checkpoints on an open channel raise the record voucher by voucher; the last one is paid", async () => {
+    it("checkpoints raise the record voucher by voucher during the payee's challenge (never on an open channel), each keeping the deadline; the last one is paid", async () => {
       const c = await loadFixture(fundedVoucherChannel);
       const amounts = [parseEther("0.1"), parseEther("0.25"), parseEther("0.7")];
-      let last: VariablePart = c.funding;
+      let last = await voucherState(c.alice, c.id, c.funding, 2n, amounts[0]);
+      // On the open channel a checkpoint raises nothing (ADR 0005): the payee starts with a challenge.
+      await expect(
+        c.adjudicator
+          .connect(c.bob)
+          .checkpoint(
+            c.fixedPart,
+            [c.fundingSigned],
+            sentByParticipant(last, PAYEE),
+            await registrationNow(c.adjudicator, c.fixedPart),
+          ),
+      )
+        .to.be.revertedWithCustomError(c.adjudicator, "NoOngoingChallenge")
+        .withArgs(c.id);
+      expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([0n, 0n, 0n]);
+      await c.adjudicator
+        .connect(c.bob)
+        .challenge(
+          c.fixedPart,
+          [c.fundingSigned],
+          sentByParticipant(last, PAYEE),
+          "0x",
+          await registrationNow(c.adjudicator, c.fixedPart),
+        );
+      const [, finalizesAt] = await c.adjudicator.statusOf(c.id);
       for (const [i, amount] of amounts.entries()) {
+        if (i === 0) continue;
         last = await voucherState(c.alice, c.id, c.funding, BigInt(i + 2), amount);
+        await time.increase(60n);
         await expect(
           c.adjudicator
             .connect(c.bob)
@@ -302,19 +331,15 @@ describe("VoucherPaymentApp", () => {
               await registrationNow(c.adjudicator, c.fixedPart),
             ),
         )
-          .to.emit(c.adjudicator, "Checkpointed")
-          .withArgs(c.id, BigInt(i + 2));
+          .to.emit(c.adjudicator, "ChallengeRegistered")
+          .withArgs(c.id, finalizesAt, sameVariablePart(last), DEPOSIT);
+        expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([
+          BigInt(i + 2),
+          finalizesAt,
+          fingerprintOf(c.id, last),
+        ]);
       }
-      await c.adjudicator
-        .connect(c.bob)
-        .challenge(
-          c.fixedPart,
-          [c.fundingSigned],
-          sentByParticipant(last, PAYEE),
-          "0x",
-          await registrationNow(c.adjudicator, c.fixedPart),
-        );
-      await time.increase(DURATION);
+      await time.increaseTo(finalizesAt);
       await expect(payOut(c, last, c.bob)).to.changeEtherBalances(
         ethers,
         [c.alice, c.bob],
@@ -323,7 +348,7 @@ describe("VoucherPaymentApp", () => {
       await expectPaidOnce(c, last);
     });
 
-    it("a response from the registered voucher moves only the difference; the later voucher is paid", async () => {
+    it("a response from the registered voucher moves only the difference and is registered, same deadline; the later voucher is paid", async () => {
       const c = await loadFixture(fundedVoucherChannel);
       const v1 = await voucherState(c.alice, c.id, c.funding, 2n, first);
       const v2 = await voucherState(c.alice, c.id, v1, 3n, later, first);
@@ -336,6 +361,7 @@ describe("VoucherPaymentApp", () => {
           "0x",
           await registrationNow(c.adjudicator, c.fixedPart),
         );
+      const [, finalizesAt] = await c.adjudicator.statusOf(c.id);
       await expect(
         c.adjudicator
           .connect(c.bob)
@@ -346,19 +372,11 @@ describe("VoucherPaymentApp", () => {
             (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,
           ),
       )
-        .to.emit(c.adjudicator, "ChallengeCleared")
-        .withArgs(c.id, 3n);
-      // The response only cleared the challenge; the payee registers its state with a challenge of its own.
-      await c.adjudicator
-        .connect(c.bob)
-        .challenge(
-          c.fixedPart,
-          [c.fundingSigned],
-          sentByParticipant(v2, PAYEE),
-          "0x",
-          await registrationNow(c.adjudicator, c.fixedPart),
-        );
-      await time.increase(DURATION);
+        .to.emit(c.adjudicator, "ChallengeRegistered")
+        .withArgs(c.id, finalizesAt, sameVariablePart(v2), DEPOSIT);
+      // The response is the registered state: the payee needs no challenge of its own.
+      expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([3n, finalizesAt, fingerprintOf(c.id, v2)]);
+      await time.increaseTo(finalizesAt);
       await expect(payOut(c, v2, c.bob)).to.changeEtherBalances(
         ethers,
         [c.alice, c.bob, c.adjudicator],
@@ -367,7 +385,7 @@ describe("VoucherPaymentApp", () => {
       await expectPaidOnce(c, v2);
     });
 
-    it("a new challenge with the later voucher replaces the registered one and restarts the clock", async () => {
+    it("a new challenge with the later voucher replaces the registered one and keeps the deadline", async () => {
       const c = await loadFixture(fundedVoucherChannel);
       const v1 = await voucherState(c.alice, c.id, c.funding, 2n, first);
       const v2 = await voucherState(c.alice, c.id, c.funding, 3n, later);
@@ -380,6 +398,7 @@ describe("VoucherPaymentApp", () => {
           "0x",
           await registrationNow(c.adjudicator, c.fixedPart),
         );
+      const firstDeadline = BigInt(await time.latest()) + DURATION;
       await time.increase(DURATION / 2n);
       await c.adjudicator
         .connect(c.bob)
@@ -391,7 +410,7 @@ describe("VoucherPaymentApp", () => {
           await registrationNow(c.adjudicator, c.fixedPart),
         );
       const [turnNumRecord, finalizesAt] = await c.adjudicator.statusOf(c.id);
-      expect([turnNumRecord, finalizesAt]).to.deep.equal([3n, BigInt(await time.latest()) + DURATION]);
+      expect([turnNumRecord, finalizesAt]).to.deep.equal([3n, firstDeadline]);
 
       await time.increaseTo(finalizesAt);
       // The first voucher's outcome is no longer the registered one.
@@ -415,78 +434,63 @@ describe("VoucherPaymentApp", () => {
     }
     const answers: Answer[] = [
       {
-        how: "checkpoints its voucher state, then challenges with it",
+        how: "checkpoints its voucher state",
         answer: async (c, vp) => {
-          const candidate = sentByParticipant(vp, PAYEE);
-          await expect(
-            c.adjudicator
-              .connect(c.bob)
-              .checkpoint(c.fixedPart, [c.fundingSigned], candidate, await registrationNow(c.adjudicator, c.fixedPart)),
-          )
-            .to.emit(c.adjudicator, "ChallengeCleared")
-            .withArgs(c.id, vp.turnNum);
           await c.adjudicator
             .connect(c.bob)
-            .challenge(
+            .checkpoint(
               c.fixedPart,
               [c.fundingSigned],
-              candidate,
-              "0x",
+              sentByParticipant(vp, PAYEE),
               await registrationNow(c.adjudicator, c.fixedPart),
             );
         },
       },
       {
-        how: "responds with its voucher state as the next move, then challenges with it",
+        how: "responds with its voucher state as the next move",
         answer: async (c, vp) => {
-          const candidate = sentByParticipant(vp, PAYEE);
-          await expect(
-            c.adjudicator
-              .connect(c.bob)
-              .respond(c.fixedPart, c.funding, candidate, (await registrationNow(c.adjudicator, c.fixedPart)).heldEth),
-          )
-            .to.emit(c.adjudicator, "ChallengeCleared")
-            .withArgs(c.id, vp.turnNum);
           await c.adjudicator
             .connect(c.bob)
-            .challenge(
+            .respond(
               c.fixedPart,
-              [c.fundingSigned],
-              candidate,
-              "0x",
-              await registrationNow(c.adjudicator, c.fixedPart),
+              c.funding,
+              sentByParticipant(vp, PAYEE),
+              (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,
             );
         },
       },
       {
         how: "counter-challenges with its voucher state",
         answer: async (c, vp) => {
-          await expect(
-            c.adjudicator
-              .connect(c.bob)
-              .challenge(
-                c.fixedPart,
-                [c.fundingSigned],
-                sentByParticipant(vp, PAYEE),
-                "0x",
-                await registrationNow(c.adjudicator, c.fixedPart),
-              ),
-          ).to.emit(c.adjudicator, "ChallengeRegistered");
+          await c.adjudicator
+            .connect(c.bob)
+            .challenge(
+              c.fixedPart,
+              [c.fundingSigned],
+              sentByParticipant(vp, PAYEE),
+              "0x",
+              await registrationNow(c.adjudicator, c.fixedPart),
+            );
         },
       },
       {
-        how: "has a watchtower respond with its signed voucher state, then challenge with the challenger signature",
+        how: "has a watchtower respond with its signed voucher state",
         answer: async (c, vp) => {
           const candidate: SignedVariablePart = await signed(c.fixedPart, c.id, vp, [c.bob]);
           await c.adjudicator
             .connect(c.carol)
             .respond(c.fixedPart, c.funding, candidate, (await registrationNow(c.adjudicator, c.fixedPart)).heldEth);
+        },
+      },
+      {
+        how: "has a watchtower counter-challenge with its signed voucher state and its challenger signature",
+        answer: async (c, vp) => {
           await c.adjudicator
             .connect(c.carol)
             .challenge(
               c.fixedPart,
               [c.fundingSigned],
-              candidate,
+              await signed(c.fixedPart, c.id, vp, [c.bob]),
               await signChallenge(c.bob, stateHash(c.id, vp)),
               await registrationNow(c.adjudicator, c.fixedPart),
             );
@@ -501,11 +505,19 @@ describe("VoucherPaymentApp", () => {
         await c.adjudicator
           .connect(c.alice)
           .challenge(c.fixedPart, [], c.fundingSigned, "0x", await registrationNow(c.adjudicator, c.fixedPart));
+        const [, finalizesAt] = await c.adjudicator.statusOf(c.id);
         await time.increase(DURATION / 2n);
 
+        // One answer registers the voucher state in place of the funding state (ChallengeRegistered), and the
+        // payer's deadline stays (ADR 0005): the payee needs no second transaction.
+        const bobNonce = await ethers.provider.getTransactionCount(c.bob.address);
         await answer(c, vp);
+        expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([2n, finalizesAt, fingerprintOf(c.id, vp)]);
+        const found = await findRegistration(c.adjudicator, c.id);
+        expect(found && stateHash(c.id, found.variablePart)).to.equal(stateHash(c.id, vp));
+        expect((await ethers.provider.getTransactionCount(c.bob.address)) - bobNonce).to.be.at.most(1);
 
-        await time.increase(DURATION);
+        await time.increaseTo(finalizesAt);
         await expect(payOut(c, c.funding, c.alice))
           .to.be.revertedWithCustomError(c.adjudicator, "FingerprintMismatch")
           .withArgs(c.id);

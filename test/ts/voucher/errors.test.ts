@@ -1,6 +1,7 @@
 // Every custom error of IVoucherPaymentApp, raised through the adjudicator (challenge, checkpoint, respond) and,
-// where that is clearer, by calling the app directly. A refused voucher state registers nothing: the payer's
-// deposit stays in the channel, and a challenge already registered keeps its state and its clock.
+// where that is clearer or the adjudicator refuses the state first (a final state: its StateIsFinal, ADR 0005), by
+// calling the app directly. A refused voucher state registers nothing: the payer's deposit stays in the channel, and
+// a challenge already registered keeps its state and its clock.
 import { expect } from "chai";
 import { MaxUint256, parseEther, ZeroAddress, zeroPadValue } from "ethers";
 import {
@@ -49,6 +50,8 @@ interface Rejected {
 interface ChallengeCase {
   when: string;
   error: string;
+  /** Who raises the error: the app unless the adjudicator refuses the state before asking it. */
+  by?: "adjudicator";
   build(c: VoucherChannel): Promise<Rejected>;
 }
 
@@ -198,14 +201,25 @@ const challengeCases: ChallengeCase[] = [
       args: [0n],
     }),
   },
-  // ---------------------------------------------------------------------------------- VoucherStateIsFinal
+  // --------------------------------------- VoucherStateIsFinal and BaseIsFinal (the adjudicator refuses first)
   {
     when: "the voucher state is final",
-    error: "VoucherStateIsFinal",
+    error: "StateIsFinal",
+    by: "adjudicator",
     build: async (c) => ({
       proof: [c.fundingSigned],
       candidate: sentByParticipant({ ...(await goodVoucherState(c)), isFinal: true }, PAYEE),
-      args: [],
+      args: [2n],
+    }),
+  },
+  {
+    when: "the base is a final state signed by both",
+    error: "StateIsFinal",
+    by: "adjudicator",
+    build: async (c) => ({
+      proof: [await signed(c.fixedPart, c.id, { ...c.funding, isFinal: true }, [c.alice, c.bob])],
+      candidate: sentByParticipant(await goodVoucherState(c), PAYEE),
+      args: [1n],
     }),
   },
   // ------------------------------------------------------------------------------------- MalformedVoucher
@@ -515,7 +529,7 @@ const challengeCases: ChallengeCase[] = [
 
 describe("VoucherPaymentApp errors", () => {
   describe("requireStateSupported, through the adjudicator's challenge", () => {
-    for (const { when, error, build } of challengeCases) {
+    for (const { when, error, by, build } of challengeCases) {
       it(`when ${when}: ${error}, nothing registered, the deposit stays in the channel`, async () => {
         const c = await loadFixture(fundedVoucherChannel);
         const { proof, candidate, args, fixedPart, id, sender } = await build(c);
@@ -531,15 +545,20 @@ describe("VoucherPaymentApp errors", () => {
               await registrationNow(c.adjudicator, fixedPart ?? c.fixedPart),
             ),
         )
-          .to.be.revertedWithCustomError(c.app, error)
+          .to.be.revertedWithCustomError(by === "adjudicator" ? c.adjudicator : c.app, error)
           .withArgs(...args);
         expect(await c.adjudicator.statusOf(id ?? c.id)).to.deep.equal([0n, 0n, 0n]);
         expect(await ethHeldNow(c.adjudicator, c.id)).to.equal(DEPOSIT);
       });
     }
 
-    it("when the same refused voucher state comes by checkpoint: the same error, nothing recorded", async () => {
+    it("when the same refused voucher state answers the payer's challenge by checkpoint: the same error, the challenge stands", async () => {
       const c = await loadFixture(fundedVoucherChannel);
+      // A checkpoint only answers a challenge (ADR 0005): the payer challenges with the funding state.
+      await c.adjudicator
+        .connect(c.alice)
+        .challenge(c.fixedPart, [], c.fundingSigned, "0x", await registrationNow(c.adjudicator, c.fixedPart));
+      const before = await c.adjudicator.statusOf(c.id);
       const vp = await voucherState(c.eve, c.id, c.funding, 2n, AMOUNT);
       await expect(
         c.adjudicator
@@ -553,7 +572,8 @@ describe("VoucherPaymentApp errors", () => {
       )
         .to.be.revertedWithCustomError(c.app, "InvalidVoucherSignature")
         .withArgs(c.eve.address);
-      expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([0n, 0n, 0n]);
+      expect(await c.adjudicator.statusOf(c.id)).to.deep.equal(before);
+      expect(await ethHeldNow(c.adjudicator, c.id)).to.equal(DEPOSIT);
     });
   });
 
@@ -581,6 +601,8 @@ describe("VoucherPaymentApp errors", () => {
     const respondCases: {
       when: string;
       error: string;
+      /** Who raises the error: the app unless the adjudicator refuses the response before asking it. */
+      by?: "adjudicator";
       build(c: Registered): Promise<{ response: SignedVariablePart; args: unknown[]; sender?: "payer" }>;
     }[] = [
       {
@@ -633,13 +655,14 @@ describe("VoucherPaymentApp errors", () => {
       },
       {
         when: "the response is final",
-        error: "VoucherStateIsFinal",
+        error: "StateIsFinal",
+        by: "adjudicator",
         build: async (c) => ({
           response: sentByParticipant(
             { ...(await voucherState(c.alice, c.id, c.challenged, 3n, parseEther("0.9"), registered)), isFinal: true },
             PAYEE,
           ),
-          args: [],
+          args: [3n],
         }),
       },
       {
@@ -673,7 +696,7 @@ describe("VoucherPaymentApp errors", () => {
       },
     ];
 
-    for (const { when, error, build } of respondCases) {
+    for (const { when, error, by, build } of respondCases) {
       it(`when ${when}: ${error}; the registered voucher and its clock stand`, async () => {
         const c = await loadFixture(registeredVoucher);
         const { response, args, sender } = await build(c);
@@ -682,7 +705,7 @@ describe("VoucherPaymentApp errors", () => {
             .connect(sender === "payer" ? c.alice : c.bob)
             .respond(c.fixedPart, c.challenged, response, (await registrationNow(c.adjudicator, c.fixedPart)).heldEth),
         )
-          .to.be.revertedWithCustomError(c.app, error)
+          .to.be.revertedWithCustomError(by === "adjudicator" ? c.adjudicator : c.app, error)
           .withArgs(...args);
         expect(await c.adjudicator.statusOf(c.id)).to.deep.equal(c.status);
       });
@@ -737,6 +760,38 @@ describe("VoucherPaymentApp errors", () => {
       const vp = await goodVoucherState(c);
       await c.app.requireStateSupported(c.fixedPart, c.id, [c.fundingSigned], sentByParticipant(vp, PAYEE));
       await c.app.requireValidTransition(c.fixedPart, c.id, c.funding, sentByParticipant(vp, PAYEE));
+    });
+
+    it("when the voucher state is final: VoucherStateIsFinal from requireStateSupported and requireValidTransition", async () => {
+      // The adjudicator refuses a final candidate or response itself (StateIsFinal); the app's rule holds alone.
+      const c = await loadFixture(fundedVoucherChannel);
+      const final = sentByParticipant({ ...(await goodVoucherState(c)), isFinal: true }, PAYEE);
+      await expect(
+        c.app.requireStateSupported(c.fixedPart, c.id, [c.fundingSigned], final),
+      ).to.be.revertedWithCustomError(c.app, "VoucherStateIsFinal");
+      await expect(c.app.requireValidTransition(c.fixedPart, c.id, c.funding, final)).to.be.revertedWithCustomError(
+        c.app,
+        "VoucherStateIsFinal",
+      );
+    });
+
+    it("when the base or the from-state is final: BaseIsFinal from requireStateSupported and requireValidTransition", async () => {
+      // ADR 0005: a final state's appData does not say what it paid, so nothing is built on it.
+      const c = await loadFixture(fundedVoucherChannel);
+      const finalBase = { ...c.funding, isFinal: true };
+      const vp = sentByParticipant(await goodVoucherState(c), PAYEE);
+      await expect(
+        c.app.requireStateSupported(
+          c.fixedPart,
+          c.id,
+          [await signed(c.fixedPart, c.id, finalBase, [c.alice, c.bob])],
+          vp,
+        ),
+      ).to.be.revertedWithCustomError(c.app, "BaseIsFinal");
+      await expect(c.app.requireValidTransition(c.fixedPart, c.id, finalBase, vp)).to.be.revertedWithCustomError(
+        c.app,
+        "BaseIsFinal",
+      );
     });
 
     for (const count of [0, 1, 3]) {

@@ -84,6 +84,14 @@ describe("Replay across chains, deployments and channels (SECURITY row 2)", () =
         )
           .to.be.revertedWithCustomError(c.app, "InvalidVoucherSignature")
           .withArgs(recovered);
+        await expectUntouched(c);
+
+        // Nor can it answer the payer's challenge with the funding state (a checkpoint only answers a challenge,
+        // ADR 0005): refused the same way, and at the deadline the payer gets its whole deposit back.
+        await c.adjudicator
+          .connect(c.alice)
+          .challenge(c.fixedPart, [], c.fundingSigned, "0x", await registrationNow(c.adjudicator, c.fixedPart));
+        const before = await c.adjudicator.statusOf(c.id);
         await expect(
           c.adjudicator
             .connect(c.bob)
@@ -91,7 +99,13 @@ describe("Replay across chains, deployments and channels (SECURITY row 2)", () =
         )
           .to.be.revertedWithCustomError(c.app, "InvalidVoucherSignature")
           .withArgs(recovered);
-        await expectUntouched(c);
+        expect(await c.adjudicator.statusOf(c.id)).to.deep.equal(before);
+        await time.increaseTo(before[1]);
+        await expect(
+          c.adjudicator
+            .connect(c.carol)
+            .transferAllAssets(c.id, stateHash(c.id, c.funding), c.funding.outcome, DEPOSIT),
+        ).to.changeEtherBalances(ethers, [c.alice, c.bob, c.adjudicator], [DEPOSIT, 0n, -DEPOSIT]);
       });
     }
 
