@@ -187,7 +187,8 @@ abstract contract Disputes is ChannelStatus {
     }
 
     /// @dev Reverts unless `candidate` is supported: not final, signed by every participant with no proof (the
-    /// unanimity rule), or accepted by the channel's app from a proof of non-final states. Returns the candidate's state hash and outcome hash.
+    /// unanimity rule), or accepted by the channel's app from a proof of non-final states. Returns the candidate's
+    /// state hash and outcome hash.
     function _requireSupported(
         FixedPart calldata fixedPart,
         ChannelId channelId,
