@@ -13,7 +13,15 @@ import {
 } from "../../../sdk/index.js";
 import { DURATION, ethers, ethState, networkHelpers, signed, voucherState } from "../helpers/fixtures.js";
 import { registrationNow } from "../helpers/registration.js";
-import { DEPOSIT, fundedVoucherChannel, PAYEE, sentByParticipant, type VoucherChannel } from "./helpers.js";
+import {
+  challengeAs,
+  checkpointAs,
+  DEPOSIT,
+  fundedVoucherChannel,
+  PAYEE,
+  sentByParticipant,
+  type VoucherChannel,
+} from "./helpers.js";
 
 const { loadFixture, time } = networkHelpers;
 
@@ -49,15 +57,7 @@ async function expectHonestExitPaysX(c: VoucherChannel) {
   const [, finalizesAt] = await c.adjudicator.statusOf(c.id);
   if (finalizesAt === 0n) {
     const vp = await voucherState(c.alice, c.id, c.funding, 2n, X);
-    await c.adjudicator
-      .connect(c.bob)
-      .challenge(
-        c.fixedPart,
-        [c.fundingSigned],
-        sentByParticipant(vp, PAYEE),
-        "0x",
-        await registrationNow(c.adjudicator, c.fixedPart),
-      );
+    await challengeAs(c, c.bob, [c.fundingSigned], sentByParticipant(vp, PAYEE));
   }
   await time.increaseTo((await c.adjudicator.statusOf(c.id))[1]);
   await expect(payOutRegistered(c)).to.changeEtherBalances(
@@ -72,17 +72,7 @@ describe("Attacks on the dispute game (SECURITY rows 29, 30)", () => {
     it("a challenge whose proof is the countersigned final state is refused; the payee still gets exactly X", async () => {
       const c = await loadFixture(fundedVoucherChannel);
       const { final, finalSigned } = await countersignedClose(c);
-      await expect(
-        c.adjudicator
-          .connect(c.bob)
-          .challenge(
-            c.fixedPart,
-            [finalSigned],
-            await voucherOnTop(c, final),
-            "0x",
-            await registrationNow(c.adjudicator, c.fixedPart),
-          ),
-      )
+      await expect(challengeAs(c, c.bob, [finalSigned], await voucherOnTop(c, final)))
         .to.be.revertedWithCustomError(c.adjudicator, "StateIsFinal")
         .withArgs(FINAL_TURN);
       // The app refuses it on its own too (the Solidity mirror of the SDK's rule).
@@ -95,21 +85,9 @@ describe("Attacks on the dispute game (SECURITY rows 29, 30)", () => {
     it("a challenge with the final state itself, then a respond with X on top, is refused; X once", async () => {
       const c = await loadFixture(fundedVoucherChannel);
       const { final, finalSigned } = await countersignedClose(c);
-      const challenge = c.adjudicator
-        .connect(c.bob)
-        .challenge(
-          c.fixedPart,
-          [],
-          sentByParticipant(final, PAYEE),
-          "0x",
-          await registrationNow(c.adjudicator, c.fixedPart),
-        );
+      const challenge = challengeAs(c, c.bob, [], sentByParticipant(final, PAYEE));
       await expect(challenge).to.be.revertedWithCustomError(c.adjudicator, "StateIsFinal").withArgs(FINAL_TURN);
-      await expect(
-        c.adjudicator
-          .connect(c.bob)
-          .challenge(c.fixedPart, [], finalSigned, "0x", await registrationNow(c.adjudicator, c.fixedPart)),
-      )
+      await expect(challengeAs(c, c.bob, [], finalSigned))
         .to.be.revertedWithCustomError(c.adjudicator, "StateIsFinal")
         .withArgs(FINAL_TURN);
       // Even given a final state as the state responded to, the app refuses the move.
@@ -123,31 +101,13 @@ describe("Attacks on the dispute game (SECURITY rows 29, 30)", () => {
       const c = await loadFixture(fundedVoucherChannel);
       const { final, finalSigned } = await countersignedClose(c);
       // The payer challenges with the funding state; the payee answers with X on top of the final state.
-      await c.adjudicator
-        .connect(c.alice)
-        .challenge(c.fixedPart, [], c.fundingSigned, "0x", await registrationNow(c.adjudicator, c.fixedPart));
-      await expect(
-        c.adjudicator
-          .connect(c.bob)
-          .checkpoint(
-            c.fixedPart,
-            [finalSigned],
-            await voucherOnTop(c, final),
-            await registrationNow(c.adjudicator, c.fixedPart),
-          ),
-      )
+      await challengeAs(c, c.alice, [], c.fundingSigned);
+      await expect(checkpointAs(c, c.bob, [finalSigned], await voucherOnTop(c, final)))
         .to.be.revertedWithCustomError(c.adjudicator, "StateIsFinal")
         .withArgs(FINAL_TURN);
       // Its honest answer, X on top of the funding state, is taken; the payer's deadline stays.
       const vp = await voucherState(c.alice, c.id, c.funding, 2n, X);
-      await c.adjudicator
-        .connect(c.bob)
-        .checkpoint(
-          c.fixedPart,
-          [c.fundingSigned],
-          sentByParticipant(vp, PAYEE),
-          await registrationNow(c.adjudicator, c.fixedPart),
-        );
+      await checkpointAs(c, c.bob, [c.fundingSigned], sentByParticipant(vp, PAYEE));
       await expectHonestExitPaysX(c);
     });
 
@@ -158,15 +118,7 @@ describe("Attacks on the dispute game (SECURITY rows 29, 30)", () => {
         c.adjudicator.connect(c.carol).concludeAndTransferAllAssets(c.fixedPart, finalSigned),
       ).to.changeEtherBalances(ethers, [c.alice, c.bob, c.adjudicator], [DEPOSIT - X, X, -DEPOSIT]);
       await expect(
-        c.adjudicator
-          .connect(c.bob)
-          .challenge(
-            c.fixedPart,
-            [c.fundingSigned],
-            await voucherOnTop(c, c.funding),
-            "0x",
-            await registrationNow(c.adjudicator, c.fixedPart),
-          ),
+        challengeAs(c, c.bob, [c.fundingSigned], await voucherOnTop(c, c.funding)),
       ).to.be.revertedWithCustomError(c.adjudicator, "ChannelFinalized");
     });
   });
@@ -175,31 +127,18 @@ describe("Attacks on the dispute game (SECURITY rows 29, 30)", () => {
     it("a checkpoint of an open channel is refused: the payer's challenge with the funding state still works", async () => {
       const c = await loadFixture(fundedVoucherChannel);
       const vp = await voucherState(c.alice, c.id, c.funding, 9n, X);
-      await expect(
-        c.adjudicator
-          .connect(c.bob)
-          .checkpoint(
-            c.fixedPart,
-            [c.fundingSigned],
-            sentByParticipant(vp, PAYEE),
-            await registrationNow(c.adjudicator, c.fixedPart),
-          ),
-      )
+      await expect(checkpointAs(c, c.bob, [c.fundingSigned], sentByParticipant(vp, PAYEE)))
         .to.be.revertedWithCustomError(c.adjudicator, "NoOngoingChallenge")
         .withArgs(c.id);
       // The payer exits with what she holds: the funding state, finalized one duration later, her deposit back.
-      await c.adjudicator
-        .connect(c.alice)
-        .challenge(c.fixedPart, [], c.fundingSigned, "0x", await registrationNow(c.adjudicator, c.fixedPart));
+      await challengeAs(c, c.alice, [], c.fundingSigned);
       await time.increase(DURATION);
       await expect(payOutRegistered(c)).to.changeEtherBalances(ethers, [c.alice, c.bob], [DEPOSIT, 0n]);
     });
 
     it("a respond with an empty payee slot does not reopen the channel: it finalizes at the payer's deadline", async () => {
       const c = await loadFixture(fundedVoucherChannel);
-      await c.adjudicator
-        .connect(c.alice)
-        .challenge(c.fixedPart, [], c.fundingSigned, "0x", await registrationNow(c.adjudicator, c.fixedPart));
+      await challengeAs(c, c.alice, [], c.fundingSigned);
       const [, deadline] = await c.adjudicator.statusOf(c.id);
       const vp = await voucherState(c.alice, c.id, c.funding, 2n, X);
       await c.adjudicator
@@ -222,19 +161,10 @@ describe("Attacks on the dispute game (SECURITY rows 29, 30)", () => {
 
     it("a checkpoint with an empty payee slot during a challenge registers the state publicly, same deadline", async () => {
       const c = await loadFixture(fundedVoucherChannel);
-      await c.adjudicator
-        .connect(c.alice)
-        .challenge(c.fixedPart, [], c.fundingSigned, "0x", await registrationNow(c.adjudicator, c.fixedPart));
+      await challengeAs(c, c.alice, [], c.fundingSigned);
       const [, deadline] = await c.adjudicator.statusOf(c.id);
       const vp = await voucherState(c.alice, c.id, c.funding, 7n, X);
-      await c.adjudicator
-        .connect(c.bob)
-        .checkpoint(
-          c.fixedPart,
-          [c.fundingSigned],
-          sentByParticipant(vp, PAYEE),
-          await registrationNow(c.adjudicator, c.fixedPart),
-        );
+      await checkpointAs(c, c.bob, [c.fundingSigned], sentByParticipant(vp, PAYEE));
       expect((await c.adjudicator.statusOf(c.id))[1]).to.equal(deadline);
       const found = await findRegistration(c.adjudicator, c.id);
       if (!found) throw new Error("the checkpointed state is not public");
@@ -255,22 +185,12 @@ describe("Attacks on the dispute game (SECURITY rows 29, 30)", () => {
   describe("hole 3: the payee re-challenges before each deadline to delay the payer's exit", () => {
     it("ten re-challenges at turn + 1 with the same voucher leave the first deadline where it was", async () => {
       const c = await loadFixture(fundedVoucherChannel);
-      await c.adjudicator
-        .connect(c.alice)
-        .challenge(c.fixedPart, [], c.fundingSigned, "0x", await registrationNow(c.adjudicator, c.fixedPart));
+      await challengeAs(c, c.alice, [], c.fundingSigned);
       const [, deadline] = await c.adjudicator.statusOf(c.id);
       for (let turn = 2n; turn < 12n; turn++) {
         await time.setNextBlockTimestamp(deadline - 12n + turn);
         const vp = await voucherState(c.alice, c.id, c.funding, turn, X);
-        await c.adjudicator
-          .connect(c.bob)
-          .challenge(
-            c.fixedPart,
-            [c.fundingSigned],
-            sentByParticipant(vp, PAYEE),
-            "0x",
-            await registrationNow(c.adjudicator, c.fixedPart),
-          );
+        await challengeAs(c, c.bob, [c.fundingSigned], sentByParticipant(vp, PAYEE));
         expect((await c.adjudicator.statusOf(c.id))[1], `after re-challenge at turn ${turn}`).to.equal(deadline);
       }
       await time.increaseTo(deadline);
@@ -281,15 +201,7 @@ describe("Attacks on the dispute game (SECURITY rows 29, 30)", () => {
     it("the payee's own challenge cannot be renewed, by re-challenges or by a chain of responses", async () => {
       const c = await loadFixture(fundedVoucherChannel);
       let registered = await voucherState(c.alice, c.id, c.funding, 2n, X);
-      await c.adjudicator
-        .connect(c.bob)
-        .challenge(
-          c.fixedPart,
-          [c.fundingSigned],
-          sentByParticipant(registered, PAYEE),
-          "0x",
-          await registrationNow(c.adjudicator, c.fixedPart),
-        );
+      await challengeAs(c, c.bob, [c.fundingSigned], sentByParticipant(registered, PAYEE));
       const [, deadline] = await c.adjudicator.statusOf(c.id);
       for (let turn = 3n; turn < 13n; turn++) {
         await time.setNextBlockTimestamp(deadline - 13n + turn);
@@ -306,25 +218,14 @@ describe("Attacks on the dispute game (SECURITY rows 29, 30)", () => {
 
     it("a hostile payer cannot renew the clock either: her states are older than the payee's answer", async () => {
       const c = await loadFixture(fundedVoucherChannel);
-      await c.adjudicator
-        .connect(c.alice)
-        .challenge(c.fixedPart, [], c.fundingSigned, "0x", await registrationNow(c.adjudicator, c.fixedPart));
+      await challengeAs(c, c.alice, [], c.fundingSigned);
       const [, deadline] = await c.adjudicator.statusOf(c.id);
       const vp = await voucherState(c.alice, c.id, c.funding, 2n, X);
-      await c.adjudicator
-        .connect(c.bob)
-        .challenge(
-          c.fixedPart,
-          [c.fundingSigned],
-          sentByParticipant(vp, PAYEE),
-          "0x",
-          await registrationNow(c.adjudicator, c.fixedPart),
-        );
-      await expect(
-        c.adjudicator
-          .connect(c.alice)
-          .challenge(c.fixedPart, [], c.fundingSigned, "0x", await registrationNow(c.adjudicator, c.fixedPart)),
-      ).to.be.revertedWithCustomError(c.adjudicator, "TurnNumberTooLow");
+      await challengeAs(c, c.bob, [c.fundingSigned], sentByParticipant(vp, PAYEE));
+      await expect(challengeAs(c, c.alice, [], c.fundingSigned)).to.be.revertedWithCustomError(
+        c.adjudicator,
+        "TurnNumberTooLow",
+      );
       expect((await c.adjudicator.statusOf(c.id))[1]).to.equal(deadline);
       await time.increaseTo(deadline);
       await expect(payOutRegistered(c)).to.changeEtherBalances(ethers, [c.alice, c.bob], [DEPOSIT - X, X]);

@@ -10,6 +10,7 @@ import {
   voucherHash,
 } from "../../../sdk/index.js";
 import { deployFixture, ethState, type Signer, signed } from "../helpers/fixtures.js";
+import { registrationNow } from "../helpers/registration.js";
 
 export const PAYER = 0;
 export const PAYEE = 1;
@@ -79,4 +80,28 @@ export function stateSigner(id: string, vp: VariablePart, signature: string): st
 /** Signs `vp` of channel `id` by one signer and returns just the signature. */
 export async function stateSignature(signer: Signer, id: string, vp: VariablePart): Promise<string> {
   return signer.signMessage(getBytes(stateHash(id, vp)));
+}
+
+/** `who` challenges channel `c` with `candidate` on top of `proof`, presenting the registration the chain has. */
+export async function challengeAs(
+  c: VoucherChannel,
+  who: Signer,
+  proof: SignedVariablePart[],
+  candidate: SignedVariablePart,
+) {
+  return c.adjudicator
+    .connect(who)
+    .challenge(c.fixedPart, proof, candidate, "0x", await registrationNow(c.adjudicator, c.fixedPart));
+}
+
+/** `who` checkpoints channel `c` with `candidate` on top of `proof`, presenting the registration the chain has. */
+export async function checkpointAs(
+  c: VoucherChannel,
+  who: Signer,
+  proof: SignedVariablePart[],
+  candidate: SignedVariablePart,
+) {
+  return c.adjudicator
+    .connect(who)
+    .checkpoint(c.fixedPart, proof, candidate, await registrationNow(c.adjudicator, c.fixedPart));
 }
