@@ -15,6 +15,7 @@ import path from "node:path";
 import { expect } from "chai";
 import { JsonRpcProvider, Wallet } from "ethers";
 import { POKE_AFTER_MS, SimulationChain } from "../../../client/simulate/context.js";
+import { Adjudicator__factory } from "../../../typechain-types/index.js";
 import { type LocalNode, root, startAnvil, startPublicRpcProxy } from "../helpers/nodes.js";
 import { expectScenarioPassed, parseReport, registeredDurations } from "./simulate-helpers.js";
 
@@ -193,7 +194,12 @@ describe("piecepay simulate --rpc", function () {
           contracts.Adjudicator,
           stale.channels.map((c) => c.id),
         );
-        expect(durations).to.deep.equal([10n, 10n]); // the stale challenge, the watcher's counter-challenge
+        // The stale challenge set the deadline; the watcher's counter-challenge kept it (registeredDurations throws
+        // if an answer moved it).
+        expect(durations).to.deep.equal([10n]);
+        const adjudicator = Adjudicator__factory.connect(contracts.Adjudicator, provider);
+        const [id] = stale.channels.map((c) => c.id);
+        expect(await adjudicator.queryFilter(adjudicator.filters.ChallengeRegistered(id))).to.have.length(2);
         // The node made its own blocks: the bank (anvil's first account, also the deployer of the two contracts)
         // sent only the funding of each scenario's two parties, never a transaction to end a wait.
         const nonce = await provider.getTransactionCount(devAccount.address);
