@@ -4,7 +4,7 @@
 // chain must show: the payee paid at most the largest voucher (exactly it, when the payee is the honest side), the
 // payer the rest, no wei left in the channel, and the dispute over within one challenge duration of its first
 // registration (ADR 0005). Balances are read from the chain, with the gas each account spent added back.
-// The Solidity invariants (test/sol/HostileInvariants.t.sol) run the same game 10,000 times per invariant on the
+// The Solidity invariants (test/sol/Hostile{Money,Exit}Invariants.t.sol) run the same game 10,000 times per invariant on the
 // contracts alone; these runs add the SDK's watcher and registration lookups. PIECEPAY_FUZZ_RUNS raises the count.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
