@@ -62,8 +62,9 @@ export async function committedEthCandidates(adjudicator: Adjudicator, id: strin
 }
 
 /**
- * Which of `states`, with which of `helds`, the fingerprint `onChain` of channel `id` commits to: as registered,
- * or after a payout of all its allocations from the ETH held (the SDK's payouts). Undefined when none matches.
+ * Which of `states`, with which of `helds`, the fingerprint `onChain` of channel `id` commits to: as registered, or
+ * after any payouts since, whole or by index, by us or by anyone (the outcome still owed, with the ETH left, which
+ * a `HoldingsUpdated` event names). Undefined when none matches.
  * @example matchRegistration(id, [vp], await committedEthCandidates(adjudicator, id), fingerprint)
  */
 export function matchRegistration(
@@ -74,23 +75,49 @@ export function matchRegistration(
 ): RegisteredState | undefined {
   for (const vp of states) {
     const hash = stateHash(id, vp);
-    const registeredOutcomeHash = outcomeHash(vp.outcome);
-    for (const heldEth of helds) {
-      if (fingerprint(hash, registeredOutcomeHash, heldEth) === onChain)
-        return { variablePart: vp, owed: vp.outcome, heldEth };
-      const [exit] = vp.outcome;
-      if (vp.outcome.length !== 1 || exit.asset !== ZeroAddress) continue;
-      const { newAmounts, totalPaid } = computePayouts(heldEth, exit.allocations, []);
-      const owed: Outcome = newAmounts.some((a) => a !== 0n)
-        ? [{ asset: exit.asset, allocations: exit.allocations.map((a, i) => ({ ...a, amount: newAmounts[i] })) }]
-        : [];
-      const left = heldEth - totalPaid;
-      if (fingerprint(hash, owed.length === 0 ? ZeroHash : outcomeHash(owed), left) === onChain) {
-        return { variablePart: vp, owed, heldEth: left };
+    for (const owed of owedAfterPayouts(vp.outcome, helds)) {
+      const hashOfOwed = owed.length === 0 ? ZeroHash : outcomeHash(owed);
+      for (const heldEth of helds) {
+        if (fingerprint(hash, hashOfOwed, heldEth) === onChain) return { variablePart: vp, owed, heldEth };
       }
     }
   }
   return undefined;
+}
+
+/**
+ * The outcomes that can still be owed under a registered one-asset `outcome`: itself, and what is left after
+ * paying any allocations, in any number of payouts, from any of `helds` or in full (a token channel's holdings,
+ * or ETH with late credits, cover what an event does not name). Each payout pays allocations in order, as
+ * PayoutLib does; an outcome with nothing owed is `[]`. Multi-asset outcomes: only as registered.
+ */
+function owedAfterPayouts(outcome: Outcome, helds: bigint[]): Outcome[] {
+  const [exit] = outcome;
+  if (outcome.length !== 1 || exit.allocations.length > 8) return [outcome];
+  const found = new Map<string, bigint[]>();
+  const start = exit.allocations.map((a) => a.amount);
+  const total = start.reduce((sum, a) => sum + a, 0n);
+  const queue: { amounts: bigint[]; held: bigint }[] = [...helds, total].map((held) => ({ amounts: start, held }));
+  found.set(start.join(","), start);
+  while (queue.length > 0) {
+    const { amounts, held } = queue.shift() as { amounts: bigint[]; held: bigint };
+    const allocations = exit.allocations.map((a, i) => ({ ...a, amount: amounts[i] }));
+    const unpaid = amounts.flatMap((a, i) => (a === 0n ? [] : [BigInt(i)]));
+    // Every non-empty subset of the allocations still owed, paid in one payout (by index, in order).
+    for (let mask = 1; mask < 1 << unpaid.length; mask++) {
+      const indices = unpaid.filter((_, k) => (mask >> k) & 1);
+      const { newAmounts, totalPaid } = computePayouts(held, allocations, indices);
+      const key = newAmounts.join(",");
+      if (totalPaid === 0n || found.has(key)) continue;
+      found.set(key, newAmounts);
+      queue.push({ amounts: newAmounts, held: held - totalPaid });
+    }
+  }
+  return [...found.values()].map((amounts) =>
+    amounts.every((a) => a === 0n)
+      ? []
+      : [{ asset: exit.asset, allocations: exit.allocations.map((a, i) => ({ ...a, amount: amounts[i] })) }],
+  );
 }
 
 /**

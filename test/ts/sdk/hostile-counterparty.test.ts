@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { parseEther } from "ethers";
+import { parseEther, ZeroAddress } from "ethers";
 import {
   ChannelWatcher,
   findRegistration,
@@ -16,6 +16,7 @@ import {
   type SignedVariablePart,
   SqliteChannelStore,
   signBy,
+  stateHash,
   toSigned,
   type VariablePart,
 } from "../../../sdk/index.js";
@@ -160,6 +161,36 @@ describe("SDK: the honest side exits against a hostile counterparty (SECURITY ro
     expect(paidOut).to.deep.equal([id]);
     expect(await receivedSince(f.bob.address, bobBefore, startBlock)).to.equal(PAID);
     expect(await receivedSince(f.alice.address, aliceBefore, startBlock)).to.equal(DEPOSIT - PAID);
+  });
+
+  it("a hostile payee pays out only its own allocation, by index, with late ETH credited: the payer's watcher still pays hers", async function () {
+    const { payer, payee, id, fixedPart, startBlock } = await paidChannel();
+    const aliceBefore = await ethers.provider.getBalance(f.alice.address);
+    const bobBefore = await ethers.provider.getBalance(f.bob.address);
+    await payee.challenge(id);
+    const registered = await payee.registration(id);
+    // ETH arrives from another channel's outcome while the ETH is committed: kept apart as late ETH.
+    const { fixedPart: sourceFixed, id: source } = f.channel();
+    await f.adjudicator.connect(f.carol).deposit(ZeroAddress, source, 0n, 5n, { value: 5n });
+    const toTarget = {
+      outcome: [{ asset: ZeroAddress, allocations: [{ destination: id, amount: 5n }] }],
+      appData: "0x",
+      turnNum: 1n,
+      isFinal: true,
+    };
+    await f.adjudicator
+      .connect(f.carol)
+      .concludeAndTransferAllAssets(sourceFixed, await signBy(sourceFixed, source, toTarget, [f.alice, f.bob]));
+    await networkHelpers.time.increaseTo((await f.adjudicator.statusOf(id))[1]);
+    // The payee takes its voucher alone (allocation 1) and leaves the payer's allocation owed.
+    await f.adjudicator
+      .connect(f.bob)
+      .transfer(0n, id, stateHash(id, registered.variablePart), registered.owed, registered.heldEth, [1n]);
+    expect((await new ChannelWatcher(payer).scanOnce()).paidOut).to.deep.equal([id]);
+    expect(await receivedSince(f.alice.address, aliceBefore, startBlock)).to.equal(DEPOSIT - PAID);
+    expect(await receivedSince(f.bob.address, bobBefore, startBlock)).to.equal(PAID);
+    expect(payer.store.getChannel(id)?.phase).to.equal("withdrawn");
+    void fixedPart;
   });
 
   it("the payee's redeem finalizes one challenge duration after its first challenge, whatever the payer registers", async function () {
