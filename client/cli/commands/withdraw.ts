@@ -166,9 +166,14 @@ async function settle(
     await client.defend(id); // records that it is withdrawn
     return { ...base(record), action: "nothing" };
   }
-  // What the payout will send each side: the registered outcome against the holdings, as the contract pays it.
-  const registered = await client.registeredState(id);
-  const { paid } = computePayouts(onChain.holdings, registered.outcome[0].allocations, []);
+  // What the payout will send each side: the outcome still owed (the registered one, less any payouts anyone made
+  // since) against the holdings, as the contract pays it.
+  const { owed } = await client.registration(id);
+  if (owed.length === 0) {
+    await client.defend(id); // records that it is withdrawn
+    return { ...base(record), action: "nothing" };
+  }
+  const { paid } = computePayouts(onChain.holdings, owed[0].allocations, []);
   await client.payout(id);
   return {
     ...base(record),

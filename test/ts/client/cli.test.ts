@@ -15,10 +15,12 @@ import {
   findRegistration,
   gasSpentSince,
   loadKeystore,
+  NO_REGISTRATION,
   PiecepayClient,
   registrationOf,
   SqliteChannelStore,
   signState,
+  stateHash,
   toSigned,
 } from "../../../sdk/index.js";
 import { Adjudicator__factory, VoucherPaymentApp__factory } from "../../../typechain-types/index.js";
@@ -433,8 +435,8 @@ describe("piecepay CLI", function () {
       await node?.stop();
     });
 
-    it("the payee re-registers its voucher before every block with an empty signature slot: the payer is out at the first deadline, with her deposit less the vouchers", async function () {
-      this.timeout(120_000);
+    /** A funded channel: the payer an SDK client (then closed; the CLI takes over her store), the payee a bare key. */
+    async function hostileChannel() {
       const deployer = new Wallet(key(0), provider);
       const adjudicatorContract = await (await new Adjudicator__factory(deployer).deploy()).waitForDeployment();
       const voucherAppContract = await (await new VoucherPaymentApp__factory(deployer).deploy()).waitForDeployment();
@@ -463,31 +465,16 @@ describe("piecepay CLI", function () {
           ),
         }),
       );
-      let voucher = await payer.pay(channel.id, PAID / 3n);
-      voucher = await payer.pay(channel.id, PAID / 3n);
-      voucher = await payer.pay(channel.id, PAID / 3n);
+      await payer.pay(channel.id, PAID / 3n);
+      await payer.pay(channel.id, PAID / 3n);
+      const voucher = await payer.pay(channel.id, PAID / 3n);
       const funding = store.getSupportedState(channel.id);
       if (!funding) throw new Error("no funding state");
       store.close();
-      const startBlock = await provider.getBlockNumber();
-      const payerAddress = new Wallet(payerKey).address;
-      const before = await provider.getBalance(payerAddress);
-
-      const withdraw = cli(["withdraw", "--force", "--json", "--data-dir", payerDir, "--rpc", node.url], {
-        PIECEPAY_KEY: payerKey,
-      });
-      // The hostile payee: once the payer's challenge is on chain, it registers its voucher again and again, one
-      // turn higher each time, sending the transactions itself so that its signature is never published.
+      store.close();
       const hostile = Adjudicator__factory.connect(adjudicator, payeeWallet);
-      let deadline = 0n;
-      while (deadline === 0n) {
-        [, deadline] = await hostile.statusOf(channel.id);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      let accepted = 0;
-      for (let turn = 1n; ; turn++) {
-        const now = BigInt((await provider.getBlock("latest"))?.timestamp ?? 0);
-        if (now + 2n >= deadline) break;
+      /** The payee's voucher state at `turnNum` on the funding state, its own signature slot empty. */
+      const voucherCandidate = (turnNum: bigint) => {
         const base = funding.variablePart;
         const [payerAlloc, payeeAlloc] = base.outcome[0].allocations;
         const vp = {
@@ -501,11 +488,37 @@ describe("piecepay CLI", function () {
             },
           ],
           appData: encodeVoucher(voucher),
-          turnNum: turn,
+          turnNum,
           isFinal: false,
         };
+        return toSigned(vp, new Map([[1, "0x"]]));
+      };
+      return { channel, funding, payerDir, payerKey, hostile, voucherCandidate };
+    }
+
+    it("the payee re-registers its voucher before every block with an empty signature slot: the payer is out at the first deadline, with her deposit less the vouchers", async function () {
+      this.timeout(120_000);
+      const { channel, funding, payerDir, payerKey, hostile, voucherCandidate } = await hostileChannel();
+      const startBlock = await provider.getBlockNumber();
+      const payerAddress = new Wallet(payerKey).address;
+      const before = await provider.getBalance(payerAddress);
+
+      const withdraw = cli(["withdraw", "--force", "--json", "--data-dir", payerDir, "--rpc", node.url], {
+        PIECEPAY_KEY: payerKey,
+      });
+      // The hostile payee: once the payer's challenge is on chain, it registers its voucher again and again, one
+      // turn higher each time, sending the transactions itself so that its signature is never published.
+      let deadline = 0n;
+      while (deadline === 0n) {
+        [, deadline] = await hostile.statusOf(channel.id);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      let accepted = 0;
+      for (let turn = 1n; ; turn++) {
+        const now = BigInt((await provider.getBlock("latest"))?.timestamp ?? 0);
+        if (now + 2n >= deadline) break;
         const registration = registrationOf(channel.id, (await findRegistration(hostile, channel.id)) ?? never());
-        const candidate = toSigned(vp, new Map([[1, "0x"]]));
+        const candidate = voucherCandidate(turn);
         const sent =
           turn % 2n === 0n
             ? hostile.checkpoint(channel.fixedPart, [funding], candidate, registration)
@@ -533,6 +546,33 @@ describe("piecepay CLI", function () {
       const events = await hostile.queryFilter(hostile.filters.ChallengeRegistered(channel.id));
       expect(events.length).to.equal(accepted + 1);
       for (const event of events) expect(event.args.finalizesAt).to.equal(deadline);
+      const [gas] = await gasSpentSince(provider, [payerAddress], startBlock);
+      expect((await provider.getBalance(payerAddress)) - before + gas).to.equal(DEPOSIT - PAID);
+    });
+
+    it("the payee pays out only its own allocation, by index: withdraw pays the payer hers and reports what the chain paid", async function () {
+      this.timeout(120_000);
+      const { channel, funding, payerDir, payerKey, hostile, voucherCandidate } = await hostileChannel();
+      const candidate = voucherCandidate(1n);
+      await (await hostile.challenge(channel.fixedPart, [funding], candidate, "0x", NO_REGISTRATION)).wait();
+      const [, deadline] = await hostile.statusOf(channel.id);
+      while (BigInt((await provider.getBlock("latest"))?.timestamp ?? 0) < deadline) {
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      const vp = candidate.variablePart;
+      await (await hostile.transfer(0n, channel.id, stateHash(channel.id, vp), vp.outcome, DEPOSIT, [1n])).wait();
+      const startBlock = await provider.getBlockNumber();
+      const payerAddress = new Wallet(payerKey).address;
+      const before = await provider.getBalance(payerAddress);
+      const run = await cli(["withdraw", "--json", "--data-dir", payerDir, "--rpc", node.url], {
+        PIECEPAY_KEY: payerKey,
+      });
+      expect(run.code, run.stderr).to.equal(0);
+      expect(jsonLines(run.stdout)[0]).to.deep.include({
+        action: "paid-out",
+        paidToUs: (DEPOSIT - PAID).toString(),
+        paidToPeer: "0",
+      });
       const [gas] = await gasSpentSince(provider, [payerAddress], startBlock);
       expect((await provider.getBalance(payerAddress)) - before + gas).to.equal(DEPOSIT - PAID);
     });
