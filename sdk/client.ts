@@ -16,7 +16,7 @@ import {
   VoucherPaymentApp__factory,
 } from "../typechain-types/index.js";
 import { channelId, outcomeHash, stateHash, toDestination } from "./channel.js";
-import { decodeContractError } from "./contract-errors.js";
+import { ContractRevertError, decodeContractError } from "./contract-errors.js";
 import { PiecepayError } from "./errors.js";
 import { recoverPersonalSigner } from "./recover.js";
 import {
@@ -501,11 +501,22 @@ export class PiecepayClient {
       [other, offer.signature],
       [record.myIndex, await signState(this.#options.signer, record.id, final)],
     ]);
-    const receipt = await this.#send("concludeAndTransferAllAssets", () =>
-      this.adjudicator.concludeAndTransferAllAssets(record.fixedPart, toSigned(final, signatures)),
-    );
-    this.store.setPhase(record.id, "withdrawn");
-    return receipt;
+    const concluded = toSigned(final, signatures);
+    try {
+      const receipt = await this.#send("concludeAndTransferAllAssets", () =>
+        this.adjudicator.concludeAndTransferAllAssets(record.fixedPart, concluded),
+      );
+      this.store.setPhase(record.id, "withdrawn");
+      return receipt;
+    } catch (error) {
+      // The other side cannot be paid (its account refuses ETH), or a challenge runs: conclude alone, then pay out
+      // (our allocation alone if need be).
+      if (!isRevert(error)) throw error;
+      this.#log("close-in-two-steps", { channelId: record.id, why: String(error) });
+      const registration = await this.#registrationIfChallenged(record.id);
+      await this.#send("conclude", () => this.adjudicator.conclude(record.fixedPart, concluded, registration));
+      return this.payout(record.id);
+    }
   }
 
   // -------------------------------------------------------------------------------------------------- disputes
@@ -631,8 +642,22 @@ export class PiecepayClient {
       return (await this.answer(record.id, registered)) ? "answered" : undefined;
     }
     if (onChain.finalized) {
-      // Nothing held, or nothing owed (ETH left over beyond the outcome stays in the channel): nothing to pay.
-      if (onChain.holdings === 0n || (await this.registration(record.id)).owed.length === 0) {
+      // Nothing held, or nothing owed to us (ETH left over beyond the outcome stays in the channel; what is still
+      // owed to the other side is theirs to pay out): nothing to do.
+      const { owed } = await this.registration(record.id);
+      if (onChain.holdings !== 0n && owed.length !== 0 && owedTo(owed, record.myIndex) === 0n) {
+        // Nothing owed to us: pay the other side out as a courtesy, once; if it cannot be paid, that is its to solve.
+        let paid = true;
+        try {
+          await this.payout(record.id);
+        } catch (error) {
+          this.#log("payout-failed", { channelId: record.id, error: String(error) });
+          paid = false;
+        }
+        this.store.setPhase(record.id, "withdrawn");
+        return paid ? "paid-out" : undefined;
+      }
+      if (onChain.holdings === 0n || owed.length === 0) {
         this.store.setPhase(record.id, "withdrawn");
         return undefined;
       }
@@ -667,7 +692,9 @@ export class PiecepayClient {
   }
 
   /**
-   * Pays out a finalized channel's registered outcome to both sides (anyone may send it).
+   * Pays out a finalized channel's registered outcome to both sides (anyone may send it). When the other side
+   * cannot be paid (an account whose code refuses ETH, a token that blocks it), pays our own allocation alone,
+   * by index, so that nobody can keep our money in the channel by refusing theirs.
    * @throws PiecepayError NOT_FINALIZED, REGISTERED_STATE_UNKNOWN; ContractRevertError
    * @example await payee.payout(id)
    */
@@ -678,9 +705,19 @@ export class PiecepayClient {
       throw new PiecepayError("NOT_FINALIZED", `channel ${id} has not finalized yet`);
     }
     const { variablePart, owed, heldEth } = await this.registration(record.id);
-    const receipt = await this.#send("transferAllAssets", () =>
-      this.adjudicator.transferAllAssets(record.id, stateHash(record.id, variablePart), owed, heldEth),
-    );
+    const hash = stateHash(record.id, variablePart);
+    let receipt: TransactionReceipt;
+    try {
+      receipt = await this.#send("transferAllAssets", () =>
+        this.adjudicator.transferAllAssets(record.id, hash, owed, heldEth),
+      );
+    } catch (error) {
+      if (!isRevert(error) || owed.length !== 1 || owedTo(owed, record.myIndex) === 0n) throw error;
+      this.#log("payout-ours-alone", { channelId: record.id, why: String(error) });
+      receipt = await this.#send("transfer", () =>
+        this.adjudicator.transfer(0n, record.id, hash, owed, heldEth, [BigInt(record.myIndex)]),
+      );
+    }
     this.store.setPhase(record.id, "withdrawn");
     return receipt;
   }
@@ -906,6 +943,16 @@ function signerOf(hash: string, signature: unknown): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** What `owed` (a one-asset outcome still owed, or `[]`) still owes participant `index`. */
+function owedTo(owed: VariablePart["outcome"], index: number): bigint {
+  return owed.length === 1 ? (owed[0].allocations[index]?.amount ?? 0n) : owed.length === 0 ? 0n : 1n;
+}
+
+/** Whether a send failed because the contract refused it (not the RPC, not our chain check). */
+function isRevert(error: unknown): boolean {
+  return error instanceof ContractRevertError || isError(error, "CALL_EXCEPTION");
 }
 
 function min(a: bigint, b: bigint): bigint {

@@ -1,7 +1,7 @@
 // `piecepay withdraw`: pays out our finalized channels; with --force, first registers our best state on chain
 // (the payee's largest voucher, the payer's latest state both signed), defends it until it finalizes, then pays out.
 import type { JsonRpcProvider, Wallet } from "ethers";
-import { type ChannelRecord, computePayouts, PiecepayClient, type SqliteChannelStore } from "../../../sdk/index.js";
+import { type ChannelRecord, PiecepayClient, type SqliteChannelStore } from "../../../sdk/index.js";
 import { CliError, type Command } from "../command.js";
 import { connect, loadSigner, openStore, rpcUrl } from "../context.js";
 import { formatAmount, type Output, short } from "../output.js";
@@ -166,15 +166,16 @@ async function settle(
     await client.defend(id); // records that it is withdrawn
     return { ...base(record), action: "nothing" };
   }
-  // What the payout will send each side: the outcome still owed (the registered one, less any payouts anyone made
-  // since) against the holdings, as the contract pays it.
+  // What the payout sent each side: the outcome still owed before it, less what the chain still owes after it (the
+  // payout pays our allocation alone when the other side refuses its part).
   const { owed } = await client.registration(id);
   if (owed.length === 0) {
     await client.defend(id); // records that it is withdrawn
     return { ...base(record), action: "nothing" };
   }
-  const { paid } = computePayouts(onChain.holdings, owed[0].allocations, []);
   await client.payout(id);
+  const left = (await client.registration(id)).owed;
+  const paid = owed[0].allocations.map((a, i) => a.amount - (left[0]?.allocations[i]?.amount ?? 0n));
   return {
     ...base(record),
     action: "paid-out",
