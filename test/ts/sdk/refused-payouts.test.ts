@@ -26,7 +26,7 @@ const MAX_TURN = (1n << 48n) - 1n;
 /** Runtime code that reverts on any call, ETH transfers included. */
 const REVERT_ALWAYS = "0x60006000fd";
 
-describe("review: hostile counterparty vs the SDK's exit", function () {
+describe("SDK: a counterparty that refuses its payout cannot keep ours in the channel", function () {
   let dir: string;
   let f: Awaited<ReturnType<typeof deployFixture>>;
   const stores: SqliteChannelStore[] = [];
@@ -79,8 +79,10 @@ describe("review: hostile counterparty vs the SDK's exit", function () {
     const logs: string[] = [];
     const watcher = new ChannelWatcher(payer, { log: (e, x) => logs.push(`${e} ${String(x.error ?? "")}`) });
     for (let i = 0; i < 3; i++) await watcher.scanOnce();
-    // transferAllAssets pays both in one call; the payee's refusal reverts it (EthPayoutFailed) on every scan.
-    expect(logs.join("\n"), "the payer's watcher fails every scan").to.not.include("EthPayoutFailed");
+    // transferAllAssets pays both in one call and the payee's refusal reverts it: the watcher pays hers alone, at
+    // the first scan, and then stops (no failed scan, no second transaction).
+    expect(logs.join("\n"), "no scan failed").to.not.include("EthPayoutFailed");
+    expect(logs.filter((l) => l.startsWith("paid-out"))).to.have.length(1);
     expect(await receivedSince(f.alice.address, aliceBefore, startBlock)).to.equal(DEPOSIT - PAID);
   });
 
@@ -90,8 +92,18 @@ describe("review: hostile counterparty vs the SDK's exit", function () {
     await delegateToReverter(f.alice.address);
     let error: unknown;
     await payee.redeem(id, { waitFor: (at) => networkHelpers.time.increaseTo(at) }).catch((e) => (error = e));
-    expect(String(error ?? ""), "redeem throws at the payout").to.not.include("EthPayoutFailed");
+    expect(error, "redeem pays the payee its allocation alone").to.equal(undefined);
     expect(await receivedSince(f.bob.address, bobBefore, startBlock)).to.equal(PAID);
+  });
+
+  it("a payer whose account refuses ETH offers a close: the payee's close concludes, then pays its own allocation", async function () {
+    const { payer, payee, id, startBlock } = await paidChannel();
+    const bobBefore = await ethers.provider.getBalance(f.bob.address);
+    const offer = await payer.offerClose(id);
+    await delegateToReverter(f.alice.address);
+    await payee.close(offer);
+    expect(await receivedSince(f.bob.address, bobBefore, startBlock)).to.equal(PAID);
+    expect(payee.store.getChannel(id)?.phase).to.equal("withdrawn");
   });
 
   it("against that payee the payer's funds are not lost on chain: a payout by index of her allocation alone pays her", async function () {
