@@ -6,11 +6,8 @@
 // registration (ADR 0005). Balances are read from the chain, with the gas each account spent added back.
 // The Solidity invariants (test/sol/Hostile{Money,Exit}Invariants.t.sol) run the same game 10,000 times per invariant on the
 // contracts alone; these runs add the SDK's watcher and registration lookups. PIECEPAY_FUZZ_RUNS raises the count.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { parseEther } from "ethers";
 import {
   ChannelWatcher,
   encodeVoucher,
@@ -21,7 +18,6 @@ import {
   type Registration,
   registrationOf,
   type SignedVariablePart,
-  SqliteChannelStore,
   signBy,
   signState,
   splitOutcome,
@@ -29,11 +25,11 @@ import {
   type VariablePart,
   type Voucher,
 } from "../../../sdk/index.js";
-import { deployFixture, ethers, networkHelpers, type Signer, sdkClient } from "../helpers/fixtures.js";
+import { ethers, networkHelpers } from "../helpers/fixtures.js";
 import { Random } from "../helpers/random.js";
+import { DEPOSIT, sdkBed } from "./bed.js";
 
 const RUNS = Number(process.env.PIECEPAY_FUZZ_RUNS ?? 12);
-const DEPOSIT = parseEther("1");
 
 interface Run {
   payer: PiecepayClient;
@@ -57,21 +53,14 @@ function seeded(n: number): Random {
 }
 
 describe("SDK: random adversarial runs against the honest side's watcher", function () {
-  let dir: string;
-  let f: Awaited<ReturnType<typeof deployFixture>>;
-  const stores: SqliteChannelStore[] = [];
-
-  async function clientFor(signer: Signer) {
-    const store = new SqliteChannelStore(join(dir, `${signer.address}-${stores.length}.db`));
-    stores.push(store);
-    return sdkClient(f, signer, store);
-  }
+  const bed = sdkBed("piecepay-fuzz-");
+  const { clientFor } = bed;
 
   /** A funded channel with up to six vouchers, up to two close offers and, if `countersign`, their final states. */
   async function setUp(random: Random, countersign: boolean): Promise<Run> {
-    const payer = await clientFor(f.alice);
-    const payee = await clientFor(f.bob);
-    const { id } = await payer.open({ payee: f.bob.address, deposit: DEPOSIT }, (p) => payee.join(p));
+    const payer = await clientFor(bed.f.alice);
+    const payee = await clientFor(bed.f.bob);
+    const { id } = await payer.open({ payee: bed.f.bob.address, deposit: DEPOSIT }, (p) => payee.join(p));
     await payee.waitForFunding(id);
     const vouchers: Voucher[] = [];
     for (let i = random.int(7); i > 0; i--) {
@@ -90,30 +79,30 @@ describe("SDK: random adversarial runs against the honest side's watcher", funct
       if (countersign) {
         const record = payer.store.getChannel(id);
         if (!record) throw new Error("no channel");
-        finals.push(await signBy(record.fixedPart, id, offer.final, [f.alice, f.bob]));
+        finals.push(await signBy(record.fixedPart, id, offer.final, [bed.f.alice, bed.f.bob]));
       }
     }
     const startBlock = await ethers.provider.getBlockNumber();
     const before: [bigint, bigint] = [
-      await ethers.provider.getBalance(f.alice.address),
-      await ethers.provider.getBalance(f.bob.address),
+      await ethers.provider.getBalance(bed.f.alice.address),
+      await ethers.provider.getBalance(bed.f.bob.address),
     ];
     return { payer, payee, id, funding, vouchers, finals, offers, startBlock, before };
   }
 
   /** What the adjudicator paid alice and bob during the run: balance change plus the gas each spent. */
   async function received(run: Run): Promise<[bigint, bigint]> {
-    const gas = await gasSpentSince(ethers.provider, [f.alice.address, f.bob.address], run.startBlock);
+    const gas = await gasSpentSince(ethers.provider, [bed.f.alice.address, bed.f.bob.address], run.startBlock);
     return [
-      (await ethers.provider.getBalance(f.alice.address)) - run.before[0] + gas[0],
-      (await ethers.provider.getBalance(f.bob.address)) - run.before[1] + gas[1],
+      (await ethers.provider.getBalance(bed.f.alice.address)) - run.before[0] + gas[0],
+      (await ethers.provider.getBalance(bed.f.bob.address)) - run.before[1] + gas[1],
     ];
   }
 
   async function registrationNow(run: Run): Promise<{ registration: Registration; registered?: VariablePart }> {
-    const [, finalizesAt] = await f.adjudicator.statusOf(run.id);
+    const [, finalizesAt] = await bed.f.adjudicator.statusOf(run.id);
     if (finalizesAt === 0n) return { registration: NO_REGISTRATION };
-    const found = await findRegistration(f.adjudicator, run.id);
+    const found = await findRegistration(bed.f.adjudicator, run.id);
     return found
       ? { registration: registrationOf(run.id, found), registered: found.variablePart }
       : { registration: NO_REGISTRATION };
@@ -128,7 +117,7 @@ describe("SDK: random adversarial runs against the honest side's watcher", funct
       turnNum,
       isFinal: false,
     };
-    const sig = random.bool() ? "0x" : await signState(f.bob, run.id, vp);
+    const sig = random.bool() ? "0x" : await signState(bed.f.bob, run.id, vp);
     return toSigned(vp, new Map([[1, sig]]));
   }
 
@@ -136,9 +125,9 @@ describe("SDK: random adversarial runs against the honest side's watcher", funct
   async function hostilePayeeMove(run: Run, random: Random): Promise<string> {
     const record = run.payee.store.getChannel(run.id);
     if (!record || run.vouchers.length === 0) return "nothing to play with";
-    const bob = f.adjudicator.connect(f.bob);
+    const bob = bed.f.adjudicator.connect(bed.f.bob);
     const { registration, registered } = await registrationNow(run);
-    const [turnNumRecord] = await f.adjudicator.statusOf(run.id);
+    const [turnNumRecord] = await bed.f.adjudicator.statusOf(run.id);
     const voucher = run.vouchers[random.int(run.vouchers.length)];
     const bases = [run.funding, ...run.finals];
     const base = bases[random.int(bases.length)];
@@ -202,9 +191,9 @@ describe("SDK: random adversarial runs against the honest side's watcher", funct
   async function hostilePayerMove(run: Run, random: Random): Promise<string> {
     const record = run.payer.store.getChannel(run.id);
     if (!record) throw new Error("no channel");
-    const alice = f.adjudicator.connect(f.alice);
+    const alice = bed.f.adjudicator.connect(bed.f.alice);
     const { registration, registered } = await registrationNow(run);
-    const [turnNumRecord] = await f.adjudicator.statusOf(run.id);
+    const [turnNumRecord] = await bed.f.adjudicator.statusOf(run.id);
     const back: VariablePart = {
       ...(registered ?? run.funding.variablePart),
       outcome: run.funding.variablePart.outcome,
@@ -263,13 +252,13 @@ describe("SDK: random adversarial runs against the honest side's watcher", funct
     const startAt = random.int(6);
     for (let step = 0; step < 60; step++) {
       if (step === startAt) {
-        const [, finalizesAt] = await f.adjudicator.statusOf(run.id);
+        const [, finalizesAt] = await bed.f.adjudicator.statusOf(run.id);
         if (finalizesAt === 0n) await start().catch((e) => log.push(`honest start refused: ${e}`));
       }
       log.push(await hostile());
       await watcher.scanOnce();
-      const [, finalizesAt, fingerprint] = await f.adjudicator.statusOf(run.id);
-      if (finalizesAt !== 0n && fingerprint === 0n && (await f.adjudicator.isFinalized(run.id))) return log;
+      const [, finalizesAt, fingerprint] = await bed.f.adjudicator.statusOf(run.id);
+      if (finalizesAt !== 0n && fingerprint === 0n && (await bed.f.adjudicator.isFinalized(run.id))) return log;
       if (step > startAt) await networkHelpers.time.increase(5 + random.int(20));
     }
     throw new Error(`the run did not end:\n${log.join("\n")}`);
@@ -277,18 +266,9 @@ describe("SDK: random adversarial runs against the honest side's watcher", funct
 
   /** The deadline set by the first registration never moved: every registration event names the same one. */
   async function expectOneDeadline(run: Run) {
-    const events = await f.adjudicator.queryFilter(f.adjudicator.filters.ChallengeRegistered(run.id));
+    const events = await bed.f.adjudicator.queryFilter(bed.f.adjudicator.filters.ChallengeRegistered(run.id));
     for (const event of events) expect(event.args.finalizesAt).to.equal(events[0].args.finalizesAt);
   }
-
-  beforeEach(async () => {
-    f = await networkHelpers.loadFixture(deployFixture);
-    dir = mkdtempSync(join(tmpdir(), "piecepay-fuzz-"));
-  });
-  afterEach(() => {
-    for (const s of stores.splice(0)) s.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
 
   it(`a hostile payee with every signature, the close offers countersigned, ${RUNS} runs: paid at most its largest voucher, the payer out within one duration`, async function () {
     this.timeout(600_000);
