@@ -4,9 +4,9 @@
 // chain must show: the payee paid at most the largest voucher (exactly it, when the payee is the honest side), the
 // payer the rest, no wei left in the channel, and the dispute over within one challenge duration of its first
 // registration (ADR 0005). Balances are read from the chain, with the gas each account spent added back.
-// The Solidity invariants (test/sol/Hostile{Money,Exit}Invariants.t.sol) run the same game 10,000 times per invariant on the
-// contracts alone; these runs add the SDK's watcher and registration lookups. PIECEPAY_FUZZ_RUNS raises the count.
-import { join } from "node:path";
+// The Solidity invariants (test/sol/Hostile{Money,Exit}Invariants.t.sol) run the same game 10,000 times per
+// invariant on the contracts alone; these runs add the SDK's watcher and registration lookups. PIECEPAY_FUZZ_RUNS
+// raises the count.
 import { expect } from "chai";
 import {
   ChannelWatcher,

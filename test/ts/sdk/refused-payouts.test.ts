@@ -1,7 +1,6 @@
 // A counterparty whose account refuses ETH (EIP-7702 code that reverts) cannot keep the honest side's money in the
 // channel: the SDK pays a whole outcome when it can and its own allocation alone, by index, when the other side
 // refuses its part. Found by a review of the ADR 0005 redesign; these tests failed before the fallback.
-import { join } from "node:path";
 import { expect } from "chai";
 import { concat } from "ethers";
 import {
