@@ -122,7 +122,7 @@ describe("SDK: the honest side exits against a hostile counterparty (SECURITY ro
   });
 
   it("a hostile payee pays out only its own allocation, by index, with late ETH credited: the payer's watcher still pays hers", async function () {
-    const { payer, payee, id, fixedPart, startBlock } = await paidChannel();
+    const { payer, payee, id, startBlock } = await paidChannel();
     const aliceBefore = await ethers.provider.getBalance(bed.f.alice.address);
     const bobBefore = await ethers.provider.getBalance(bed.f.bob.address);
     await payee.challenge(id);
@@ -148,7 +148,6 @@ describe("SDK: the honest side exits against a hostile counterparty (SECURITY ro
     expect(await receivedSince(bed.f.alice.address, aliceBefore, startBlock)).to.equal(DEPOSIT - PAID);
     expect(await receivedSince(bed.f.bob.address, bobBefore, startBlock)).to.equal(PAID);
     expect(payer.store.getChannel(id)?.phase).to.equal("withdrawn");
-    void fixedPart;
   });
 
   it("the payee's redeem finalizes one challenge duration after its first challenge, whatever the payer registers", async function () {

@@ -24,6 +24,8 @@ import {
 } from "../helpers/fixtures.js";
 import { committedEthFor, ethHeldNow, registrationNow } from "../helpers/registration.js";
 import {
+  challengeAs,
+  checkpointAs,
   DEPOSIT,
   fundedVoucherChannel,
   NONCE,
@@ -64,29 +66,11 @@ interface SigningMode {
 const payeeSigningModes: SigningMode[] = [
   {
     how: "sends the challenge itself, its empty signature standing for its own",
-    challenge: async (c, vp) =>
-      c.adjudicator
-        .connect(c.bob)
-        .challenge(
-          c.fixedPart,
-          [c.fundingSigned],
-          sentByParticipant(vp, PAYEE),
-          "0x",
-          await registrationNow(c.adjudicator, c.fixedPart),
-        ),
+    challenge: async (c, vp) => challengeAs(c, c.bob, [c.fundingSigned], sentByParticipant(vp, PAYEE)),
   },
   {
     how: "signs the voucher state and sends the challenge itself",
-    challenge: async (c, vp) =>
-      c.adjudicator
-        .connect(c.bob)
-        .challenge(
-          c.fixedPart,
-          [c.fundingSigned],
-          await signed(c.fixedPart, c.id, vp, [c.bob]),
-          "0x",
-          await registrationNow(c.adjudicator, c.fixedPart),
-        ),
+    challenge: async (c, vp) => challengeAs(c, c.bob, [c.fundingSigned], await signed(c.fixedPart, c.id, vp, [c.bob])),
   },
   {
     how: "signs the voucher state and a watchtower sends it with the payee's challenger signature",
@@ -145,15 +129,7 @@ describe("VoucherPaymentApp", () => {
       it(`with ${what}: the payee gets exactly ${amount} wei and the payer ${DEPOSIT - amount} wei`, async () => {
         const c = await loadFixture(fundedVoucherChannel);
         const vp = await voucherState(c.alice, c.id, c.funding, 2n, amount);
-        await c.adjudicator
-          .connect(c.bob)
-          .challenge(
-            c.fixedPart,
-            [c.fundingSigned],
-            sentByParticipant(vp, PAYEE),
-            "0x",
-            await registrationNow(c.adjudicator, c.fixedPart),
-          );
+        await challengeAs(c, c.bob, [c.fundingSigned], sentByParticipant(vp, PAYEE));
         await time.increase(DURATION);
         await expect(payOut(c, vp, c.carol)).to.changeEtherBalances(
           ethers,
@@ -168,29 +144,13 @@ describe("VoucherPaymentApp", () => {
       const c = await loadFixture(fundedVoucherChannel);
       const amount = parseEther("0.4");
       const vp = await voucherState(c.alice, c.id, c.funding, 2n, amount);
-      await c.adjudicator
-        .connect(c.bob)
-        .challenge(
-          c.fixedPart,
-          [c.fundingSigned],
-          sentByParticipant(vp, PAYEE),
-          "0x",
-          await registrationNow(c.adjudicator, c.fixedPart),
-        );
+      await challengeAs(c, c.bob, [c.fundingSigned], sentByParticipant(vp, PAYEE));
 
       // Checkpoint or re-challenge with the funding state: below the record.
-      await expect(
-        c.adjudicator
-          .connect(c.alice)
-          .checkpoint(c.fixedPart, [], c.fundingSigned, await registrationNow(c.adjudicator, c.fixedPart)),
-      )
+      await expect(checkpointAs(c, c.alice, [], c.fundingSigned))
         .to.be.revertedWithCustomError(c.adjudicator, "TurnNumberTooLow")
         .withArgs(c.id, 2n, 1n);
-      await expect(
-        c.adjudicator
-          .connect(c.alice)
-          .challenge(c.fixedPart, [], c.fundingSigned, "0x", await registrationNow(c.adjudicator, c.fixedPart)),
-      )
+      await expect(challengeAs(c, c.alice, [], c.fundingSigned))
         .to.be.revertedWithCustomError(c.adjudicator, "TurnNumberTooLow")
         .withArgs(c.id, 2n, 1n);
       // Respond with a state that gives everything back, signed by the payer alone.
@@ -238,42 +198,15 @@ describe("VoucherPaymentApp", () => {
       const c = await loadFixture(fundedVoucherChannel);
       const v1 = await voucherState(c.alice, c.id, c.funding, 2n, first);
       const v2 = await voucherState(c.alice, c.id, c.funding, 3n, later);
-      await c.adjudicator
-        .connect(c.bob)
-        .challenge(
-          c.fixedPart,
-          [c.fundingSigned],
-          sentByParticipant(v1, PAYEE),
-          "0x",
-          await registrationNow(c.adjudicator, c.fixedPart),
-        );
+      await challengeAs(c, c.bob, [c.fundingSigned], sentByParticipant(v1, PAYEE));
       const [, finalizesAt] = await c.adjudicator.statusOf(c.id);
 
-      await expect(
-        c.adjudicator
-          .connect(c.bob)
-          .checkpoint(
-            c.fixedPart,
-            [c.fundingSigned],
-            sentByParticipant(v2, PAYEE),
-            await registrationNow(c.adjudicator, c.fixedPart),
-          ),
-      )
+      await expect(checkpointAs(c, c.bob, [c.fundingSigned], sentByParticipant(v2, PAYEE)))
         .to.emit(c.adjudicator, "ChallengeRegistered")
         .withArgs(c.id, finalizesAt, sameVariablePart(v2), DEPOSIT);
       expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([3n, finalizesAt, fingerprintOf(c.id, v2)]);
       // The earlier voucher cannot come back.
-      await expect(
-        c.adjudicator
-          .connect(c.bob)
-          .challenge(
-            c.fixedPart,
-            [c.fundingSigned],
-            sentByParticipant(v1, PAYEE),
-            "0x",
-            await registrationNow(c.adjudicator, c.fixedPart),
-          ),
-      )
+      await expect(challengeAs(c, c.bob, [c.fundingSigned], sentByParticipant(v1, PAYEE)))
         .to.be.revertedWithCustomError(c.adjudicator, "TurnNumberTooLow")
         .withArgs(c.id, 3n, 2n);
 
@@ -294,43 +227,17 @@ describe("VoucherPaymentApp", () => {
       const amounts = [parseEther("0.1"), parseEther("0.25"), parseEther("0.7")];
       let last = await voucherState(c.alice, c.id, c.funding, 2n, amounts[0]);
       // On the open channel a checkpoint raises nothing (ADR 0005): the payee starts with a challenge.
-      await expect(
-        c.adjudicator
-          .connect(c.bob)
-          .checkpoint(
-            c.fixedPart,
-            [c.fundingSigned],
-            sentByParticipant(last, PAYEE),
-            await registrationNow(c.adjudicator, c.fixedPart),
-          ),
-      )
+      await expect(checkpointAs(c, c.bob, [c.fundingSigned], sentByParticipant(last, PAYEE)))
         .to.be.revertedWithCustomError(c.adjudicator, "NoOngoingChallenge")
         .withArgs(c.id);
       expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([0n, 0n, 0n]);
-      await c.adjudicator
-        .connect(c.bob)
-        .challenge(
-          c.fixedPart,
-          [c.fundingSigned],
-          sentByParticipant(last, PAYEE),
-          "0x",
-          await registrationNow(c.adjudicator, c.fixedPart),
-        );
+      await challengeAs(c, c.bob, [c.fundingSigned], sentByParticipant(last, PAYEE));
       const [, finalizesAt] = await c.adjudicator.statusOf(c.id);
       for (const [i, amount] of amounts.entries()) {
         if (i === 0) continue;
         last = await voucherState(c.alice, c.id, c.funding, BigInt(i + 2), amount);
         await time.increase(60n);
-        await expect(
-          c.adjudicator
-            .connect(c.bob)
-            .checkpoint(
-              c.fixedPart,
-              [c.fundingSigned],
-              sentByParticipant(last, PAYEE),
-              await registrationNow(c.adjudicator, c.fixedPart),
-            ),
-        )
+        await expect(checkpointAs(c, c.bob, [c.fundingSigned], sentByParticipant(last, PAYEE)))
           .to.emit(c.adjudicator, "ChallengeRegistered")
           .withArgs(c.id, finalizesAt, sameVariablePart(last), DEPOSIT);
         expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([
@@ -352,15 +259,7 @@ describe("VoucherPaymentApp", () => {
       const c = await loadFixture(fundedVoucherChannel);
       const v1 = await voucherState(c.alice, c.id, c.funding, 2n, first);
       const v2 = await voucherState(c.alice, c.id, v1, 3n, later, first);
-      await c.adjudicator
-        .connect(c.bob)
-        .challenge(
-          c.fixedPart,
-          [c.fundingSigned],
-          sentByParticipant(v1, PAYEE),
-          "0x",
-          await registrationNow(c.adjudicator, c.fixedPart),
-        );
+      await challengeAs(c, c.bob, [c.fundingSigned], sentByParticipant(v1, PAYEE));
       const [, finalizesAt] = await c.adjudicator.statusOf(c.id);
       await expect(
         c.adjudicator
@@ -389,26 +288,10 @@ describe("VoucherPaymentApp", () => {
       const c = await loadFixture(fundedVoucherChannel);
       const v1 = await voucherState(c.alice, c.id, c.funding, 2n, first);
       const v2 = await voucherState(c.alice, c.id, c.funding, 3n, later);
-      await c.adjudicator
-        .connect(c.bob)
-        .challenge(
-          c.fixedPart,
-          [c.fundingSigned],
-          sentByParticipant(v1, PAYEE),
-          "0x",
-          await registrationNow(c.adjudicator, c.fixedPart),
-        );
+      await challengeAs(c, c.bob, [c.fundingSigned], sentByParticipant(v1, PAYEE));
       const firstDeadline = BigInt(await time.latest()) + DURATION;
       await time.increase(DURATION / 2n);
-      await c.adjudicator
-        .connect(c.bob)
-        .challenge(
-          c.fixedPart,
-          [c.fundingSigned],
-          sentByParticipant(v2, PAYEE),
-          "0x",
-          await registrationNow(c.adjudicator, c.fixedPart),
-        );
+      await challengeAs(c, c.bob, [c.fundingSigned], sentByParticipant(v2, PAYEE));
       const [turnNumRecord, finalizesAt] = await c.adjudicator.statusOf(c.id);
       expect([turnNumRecord, finalizesAt]).to.deep.equal([3n, firstDeadline]);
 
@@ -436,14 +319,7 @@ describe("VoucherPaymentApp", () => {
       {
         how: "checkpoints its voucher state",
         answer: async (c, vp) => {
-          await c.adjudicator
-            .connect(c.bob)
-            .checkpoint(
-              c.fixedPart,
-              [c.fundingSigned],
-              sentByParticipant(vp, PAYEE),
-              await registrationNow(c.adjudicator, c.fixedPart),
-            );
+          await checkpointAs(c, c.bob, [c.fundingSigned], sentByParticipant(vp, PAYEE));
         },
       },
       {
@@ -462,15 +338,7 @@ describe("VoucherPaymentApp", () => {
       {
         how: "counter-challenges with its voucher state",
         answer: async (c, vp) => {
-          await c.adjudicator
-            .connect(c.bob)
-            .challenge(
-              c.fixedPart,
-              [c.fundingSigned],
-              sentByParticipant(vp, PAYEE),
-              "0x",
-              await registrationNow(c.adjudicator, c.fixedPart),
-            );
+          await challengeAs(c, c.bob, [c.fundingSigned], sentByParticipant(vp, PAYEE));
         },
       },
       {
@@ -502,9 +370,7 @@ describe("VoucherPaymentApp", () => {
       it(`the payee ${how}: the payer gains nothing, the payee gets exactly its voucher`, async () => {
         const c = await loadFixture(fundedVoucherChannel);
         const vp = await voucherState(c.alice, c.id, c.funding, 2n, amount);
-        await c.adjudicator
-          .connect(c.alice)
-          .challenge(c.fixedPart, [], c.fundingSigned, "0x", await registrationNow(c.adjudicator, c.fixedPart));
+        await challengeAs(c, c.alice, [], c.fundingSigned);
         const [, finalizesAt] = await c.adjudicator.statusOf(c.id);
         await time.increase(DURATION / 2n);
 
@@ -533,21 +399,10 @@ describe("VoucherPaymentApp", () => {
     it("the payee does not answer in time: the funding outcome is paid, the whole deposit back to the payer", async () => {
       const c = await loadFixture(fundedVoucherChannel);
       const vp = await voucherState(c.alice, c.id, c.funding, 2n, amount);
-      await c.adjudicator
-        .connect(c.alice)
-        .challenge(c.fixedPart, [], c.fundingSigned, "0x", await registrationNow(c.adjudicator, c.fixedPart));
+      await challengeAs(c, c.alice, [], c.fundingSigned);
       await time.increase(DURATION);
       // Too late for the voucher.
-      await expect(
-        c.adjudicator
-          .connect(c.bob)
-          .checkpoint(
-            c.fixedPart,
-            [c.fundingSigned],
-            sentByParticipant(vp, PAYEE),
-            await registrationNow(c.adjudicator, c.fixedPart),
-          ),
-      )
+      await expect(checkpointAs(c, c.bob, [c.fundingSigned], sentByParticipant(vp, PAYEE)))
         .to.be.revertedWithCustomError(c.adjudicator, "ChannelFinalized")
         .withArgs(c.id);
       await expect(payOut(c, c.funding, c.alice)).to.changeEtherBalances(
@@ -575,15 +430,7 @@ describe("VoucherPaymentApp", () => {
       const c = await loadFixture(underfundedChannel);
       const amount = parseEther("0.8");
       const vp = await voucherState(c.alice, c.id, c.funding, 2n, amount);
-      await c.adjudicator
-        .connect(c.bob)
-        .challenge(
-          c.fixedPart,
-          [c.fundingSigned],
-          sentByParticipant(vp, PAYEE),
-          "0x",
-          await registrationNow(c.adjudicator, c.fixedPart),
-        );
+      await challengeAs(c, c.bob, [c.fundingSigned], sentByParticipant(vp, PAYEE));
       await time.increase(DURATION);
       await expect(payOut(c, vp, c.bob)).to.changeEtherBalances(
         ethers,
@@ -610,15 +457,7 @@ describe("VoucherPaymentApp", () => {
     it("conclude during the payee's challenge finalizes at once; transferAllAssets pays the final state", async () => {
       const c = await loadFixture(fundedVoucherChannel);
       const vp = await voucherState(c.alice, c.id, c.funding, 2n, parseEther("0.1"));
-      await c.adjudicator
-        .connect(c.bob)
-        .challenge(
-          c.fixedPart,
-          [c.fundingSigned],
-          sentByParticipant(vp, PAYEE),
-          "0x",
-          await registrationNow(c.adjudicator, c.fixedPart),
-        );
+      await challengeAs(c, c.bob, [c.fundingSigned], sentByParticipant(vp, PAYEE));
       const final = ethState(c.alice.address, c.bob.address, 3n, DEPOSIT - amount, amount, { isFinal: true });
       await c.adjudicator
         .connect(c.alice)
@@ -629,17 +468,7 @@ describe("VoucherPaymentApp", () => {
         );
 
       // The voucher state can no longer be registered or paid.
-      await expect(
-        c.adjudicator
-          .connect(c.bob)
-          .challenge(
-            c.fixedPart,
-            [c.fundingSigned],
-            sentByParticipant(vp, PAYEE),
-            "0x",
-            await registrationNow(c.adjudicator, c.fixedPart),
-          ),
-      )
+      await expect(challengeAs(c, c.bob, [c.fundingSigned], sentByParticipant(vp, PAYEE)))
         .to.be.revertedWithCustomError(c.adjudicator, "ChannelFinalized")
         .withArgs(c.id);
       await expect(payOut(c, vp, c.bob))

@@ -16,6 +16,8 @@ import { DURATION, ethers, ethState, networkHelpers, signed, voucherState } from
 import { Random } from "../helpers/random.js";
 import { committedEthFor, ethHeldNow, registrationNow } from "../helpers/registration.js";
 import {
+  challengeAs,
+  checkpointAs,
   DEPOSIT,
   fundedVoucherChannel,
   highS,
@@ -555,21 +557,10 @@ describe("VoucherPaymentApp errors", () => {
     it("when the same refused voucher state answers the payer's challenge by checkpoint: the same error, the challenge stands", async () => {
       const c = await loadFixture(fundedVoucherChannel);
       // A checkpoint only answers a challenge (ADR 0005): the payer challenges with the funding state.
-      await c.adjudicator
-        .connect(c.alice)
-        .challenge(c.fixedPart, [], c.fundingSigned, "0x", await registrationNow(c.adjudicator, c.fixedPart));
+      await challengeAs(c, c.alice, [], c.fundingSigned);
       const before = await c.adjudicator.statusOf(c.id);
       const vp = await voucherState(c.eve, c.id, c.funding, 2n, AMOUNT);
-      await expect(
-        c.adjudicator
-          .connect(c.bob)
-          .checkpoint(
-            c.fixedPart,
-            [c.fundingSigned],
-            sentByParticipant(vp, PAYEE),
-            await registrationNow(c.adjudicator, c.fixedPart),
-          ),
-      )
+      await expect(checkpointAs(c, c.bob, [c.fundingSigned], sentByParticipant(vp, PAYEE)))
         .to.be.revertedWithCustomError(c.app, "InvalidVoucherSignature")
         .withArgs(c.eve.address);
       expect(await c.adjudicator.statusOf(c.id)).to.deep.equal(before);
@@ -584,15 +575,7 @@ describe("VoucherPaymentApp errors", () => {
     async function registeredVoucher() {
       const c = await fundedVoucherChannel();
       const challenged = await voucherState(c.alice, c.id, c.funding, 2n, registered);
-      await c.adjudicator
-        .connect(c.bob)
-        .challenge(
-          c.fixedPart,
-          [c.fundingSigned],
-          sentByParticipant(challenged, PAYEE),
-          "0x",
-          await registrationNow(c.adjudicator, c.fixedPart),
-        );
+      await challengeAs(c, c.bob, [c.fundingSigned], sentByParticipant(challenged, PAYEE));
       const status = await c.adjudicator.statusOf(c.id);
       return { ...c, challenged, status };
     }
@@ -727,15 +710,7 @@ describe("VoucherPaymentApp errors", () => {
     it("when the payer challenged with a state whose appData is not a voucher: no response from it (MalformedVoucher), the challenge stands", async () => {
       const c = await loadFixture(fundedVoucherChannel);
       const odd = { ...c.funding, appData: "0x01" };
-      await c.adjudicator
-        .connect(c.alice)
-        .challenge(
-          c.fixedPart,
-          [],
-          await signed(c.fixedPart, c.id, odd, [c.alice, c.bob]),
-          "0x",
-          await registrationNow(c.adjudicator, c.fixedPart),
-        );
+      await challengeAs(c, c.alice, [], await signed(c.fixedPart, c.id, odd, [c.alice, c.bob]));
       const response = await voucherState(c.alice, c.id, odd, 2n, AMOUNT);
       await expect(
         c.adjudicator

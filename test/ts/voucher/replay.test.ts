@@ -9,6 +9,8 @@ import { Adjudicator__factory } from "../../../typechain-types/index.js";
 import { DURATION, ethers, ethState, networkHelpers, signed, voucherState } from "../helpers/fixtures.js";
 import { committedEthFor, ethHeldNow, registrationNow } from "../helpers/registration.js";
 import {
+  challengeAs,
+  checkpointAs,
   DEPOSIT,
   fundedVoucherChannel,
   NONCE,
@@ -71,32 +73,16 @@ describe("Replay across chains, deployments and channels (SECURITY row 2)", () =
 
         const recovered = voucherSigner(c.id, AMOUNT, signature);
         expect(recovered).to.not.equal(c.alice.address);
-        await expect(
-          c.adjudicator
-            .connect(c.bob)
-            .challenge(
-              c.fixedPart,
-              [c.fundingSigned],
-              candidate,
-              "0x",
-              await registrationNow(c.adjudicator, c.fixedPart),
-            ),
-        )
+        await expect(challengeAs(c, c.bob, [c.fundingSigned], candidate))
           .to.be.revertedWithCustomError(c.app, "InvalidVoucherSignature")
           .withArgs(recovered);
         await expectUntouched(c);
 
         // Nor can it answer the payer's challenge with the funding state (a checkpoint only answers a challenge,
         // ADR 0005): refused the same way, and at the deadline the payer gets its whole deposit back.
-        await c.adjudicator
-          .connect(c.alice)
-          .challenge(c.fixedPart, [], c.fundingSigned, "0x", await registrationNow(c.adjudicator, c.fixedPart));
+        await challengeAs(c, c.alice, [], c.fundingSigned);
         const before = await c.adjudicator.statusOf(c.id);
-        await expect(
-          c.adjudicator
-            .connect(c.bob)
-            .checkpoint(c.fixedPart, [c.fundingSigned], candidate, await registrationNow(c.adjudicator, c.fixedPart)),
-        )
+        await expect(checkpointAs(c, c.bob, [c.fundingSigned], candidate))
           .to.be.revertedWithCustomError(c.app, "InvalidVoucherSignature")
           .withArgs(recovered);
         expect(await c.adjudicator.statusOf(c.id)).to.deep.equal(before);
@@ -125,17 +111,7 @@ describe("Replay across chains, deployments and channels (SECURITY row 2)", () =
           "0x",
           await registrationNow(c.adjudicator, c.fixedPart),
         );
-      await expect(
-        c.adjudicator
-          .connect(c.bob)
-          .challenge(
-            c.fixedPart,
-            [c.fundingSigned],
-            sentByParticipant(vp, PAYEE),
-            "0x",
-            await registrationNow(c.adjudicator, c.fixedPart),
-          ),
-      )
+      await expect(challengeAs(c, c.bob, [c.fundingSigned], sentByParticipant(vp, PAYEE)))
         .to.be.revertedWithCustomError(c.app, "InvalidVoucherSignature")
         .withArgs(voucherSigner(c.id, AMOUNT, (await signVoucher(c.alice, otherId, AMOUNT)).signature));
 
@@ -173,9 +149,7 @@ describe("Replay across chains, deployments and channels (SECURITY row 2)", () =
         replay: async (c, otherId) => {
           const there = await signed(c.fixedPart, otherId, c.funding, [c.alice, c.bob]);
           return {
-            tx: c.adjudicator
-              .connect(c.alice)
-              .challenge(c.fixedPart, [], there, "0x", await registrationNow(c.adjudicator, c.fixedPart)),
+            tx: challengeAs(c, c.alice, [], there),
             args: [0n],
           };
         },
@@ -187,15 +161,7 @@ describe("Replay across chains, deployments and channels (SECURITY row 2)", () =
           const there = await signed(c.fixedPart, otherId, c.funding, [c.alice, c.bob]);
           const vp = await voucherState(c.alice, c.id, c.funding, 2n, AMOUNT);
           return {
-            tx: c.adjudicator
-              .connect(c.bob)
-              .challenge(
-                c.fixedPart,
-                [there],
-                sentByParticipant(vp, PAYEE),
-                "0x",
-                await registrationNow(c.adjudicator, c.fixedPart),
-              ),
+            tx: challengeAs(c, c.bob, [there], sentByParticipant(vp, PAYEE)),
             args: [0n],
           };
         },
@@ -290,11 +256,7 @@ describe("Replay across chains, deployments and channels (SECURITY row 2)", () =
       await c.otherAdjudicator
         .connect(c.alice)
         .challenge(c.fixedPart, [], there, "0x", await registrationNow(c.otherAdjudicator, c.fixedPart));
-      await expect(
-        c.adjudicator
-          .connect(c.alice)
-          .challenge(c.fixedPart, [], there, "0x", await registrationNow(c.adjudicator, c.fixedPart)),
-      )
+      await expect(challengeAs(c, c.alice, [], there))
         .to.be.revertedWithCustomError(c.adjudicator, "InvalidSignature")
         .withArgs(0n);
       await time.increase(DURATION);
