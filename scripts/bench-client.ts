@@ -15,8 +15,10 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { NonceManager, parseEther, Wallet, ZeroAddress } from "ethers";
 import { network } from "hardhat";
-import WebTorrent, { type Torrent } from "webtorrent";
+import type WebTorrent from "webtorrent";
+import type { Torrent } from "webtorrent";
 import { LOOPBACK_ONLY, sendWithoutDelay } from "../client/session/extension.js";
+import { createTorrentClient } from "../client/session/guarded-client.js";
 import { PaidLeecher } from "../client/session/leecher.js";
 import { PaidSeeder } from "../client/session/seeder.js";
 import { PiecepayClient, SqliteChannelStore } from "../sdk/index.js";
@@ -186,7 +188,7 @@ function withoutDelay(torrent: Torrent): void {
 }
 
 async function seed(path: string, payee?: PiecepayClient, noDelay = false): Promise<Seeding> {
-  const client = new WebTorrent(NO_DISCOVERY);
+  const client = createTorrentClient(NO_DISCOVERY);
   clients.add(client);
   const seeder = payee
     ? new PaidSeeder({ client: payee, pricePerPiece: PRICE, asset: ZeroAddress, enforce: false })
@@ -213,7 +215,7 @@ interface Leeching {
 
 /** Adds `seeding`'s torrent to a fresh client that connects to the seeder only; pays when `payer` is given. */
 function leech(seeding: Seeding, payer?: PiecepayClient, noDelay = false): Leeching {
-  const client = new WebTorrent(NO_DISCOVERY);
+  const client = createTorrentClient(NO_DISCOVERY);
   clients.add(client);
   const out = mkdtempSync(join(dir, "out-"));
   const start = performance.now();

@@ -7,9 +7,11 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { formatEther, parseEther, type Signer, ZeroAddress } from "ethers";
-import WebTorrent, { type Torrent } from "webtorrent";
+import type WebTorrent from "webtorrent";
+import type { Torrent } from "webtorrent";
 import { gasSpentSince, PiecepayClient, SqliteChannelStore } from "../../../sdk/index.js";
 import { LOOPBACK_ONLY } from "../../session/extension.js";
+import { createTorrentClient } from "../../session/guarded-client.js";
 import { PaidLeecher } from "../../session/leecher.js";
 import { PaidSeeder } from "../../session/seeder.js";
 import { CliError, type Command, UsageError } from "../command.js";
@@ -93,7 +95,7 @@ export const demo: Command = {
       let torrentFile: Uint8Array | undefined;
       let pieces = 0;
       for (const [i, seller] of sellers.entries()) {
-        const client = new WebTorrent(LOOPBACK_ONLY);
+        const client = createTorrentClient(LOOPBACK_ONLY);
         clients.push(client);
         const seeder = new PaidSeeder({
           client: await sdk(seller, `seeder-${i}`),
@@ -112,7 +114,7 @@ export const demo: Command = {
       if (!torrentFile) throw new CliError("no seeder started");
 
       const budget = BigInt(pieces) * price * 2n;
-      const leecherClient = new WebTorrent(LOOPBACK_ONLY);
+      const leecherClient = createTorrentClient(LOOPBACK_ONLY);
       clients.push(leecherClient);
       const leecher = new PaidLeecher({
         client: await sdk(leecherAccount, "leecher"),

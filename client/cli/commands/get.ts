@@ -2,7 +2,7 @@
 // through a voucher channel inside a growing credit window, then closes every channel at what it delivered.
 import { existsSync, readFileSync } from "node:fs";
 import { ZeroAddress } from "ethers";
-import WebTorrent from "webtorrent";
+import { createTorrentClient } from "../../session/guarded-client.js";
 import { DEFAULT_MAX_WINDOW, PaidLeecher } from "../../session/leecher.js";
 import { CliError, type Command, UsageError } from "../command.js";
 import { connectClient } from "../context.js";
@@ -71,7 +71,7 @@ export const get: Command = {
     });
     leecher.on("warning", (error: Error) => out.note(`warning: ${error.message}`));
     const peers = (values.peer as string[] | undefined) ?? [];
-    const torrentClient = new WebTorrent({
+    const torrentClient = createTorrentClient({
       dht: peers.length === 0,
       lsd: false,
       utp: false,

@@ -4,8 +4,9 @@
 import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseEther, ZeroAddress } from "ethers";
-import WebTorrent, { type Torrent } from "webtorrent";
+import type { Torrent } from "webtorrent";
 import { ChannelWatcher } from "../../../sdk/index.js";
+import { createTorrentClient } from "../../session/guarded-client.js";
 import { PaidSeeder } from "../../session/seeder.js";
 import { CliError, type Command, UsageError } from "../command.js";
 import { connectClient } from "../context.js";
@@ -73,7 +74,7 @@ export const seed: Command = {
       pollingIntervalMs: 2_000,
       log: (e, f) => out.note(`watcher: ${e} ${JSON.stringify(f, (_k, v) => (typeof v === "bigint" ? `${v}` : v))}`),
     });
-    const torrentClient = new WebTorrent({
+    const torrentClient = createTorrentClient({
       dht: false,
       lsd: false,
       utp: false,

@@ -1,8 +1,10 @@
 // What the scenarios share: amounts, waiting for a condition, and the paid torrent peers (webtorrent over TCP
 // loopback, no DHT, tracker or LSD; peers added by address).
 import { parseEther, ZeroAddress } from "ethers";
-import WebTorrent, { type Torrent } from "webtorrent";
+import type WebTorrent from "webtorrent";
+import type { Torrent } from "webtorrent";
 import { LOOPBACK_ONLY } from "../../session/extension.js";
+import { createTorrentClient } from "../../session/guarded-client.js";
 import { PaidLeecher, type PaidLeecherOptions } from "../../session/leecher.js";
 import { PaidSeeder, type PaidSeederOptions } from "../../session/seeder.js";
 import type { Party, ScenarioContext } from "../context.js";
@@ -44,7 +46,7 @@ export function patience(ctx: ScenarioContext): number {
 }
 
 function webtorrent(ctx: ScenarioContext): WebTorrent {
-  const client = new WebTorrent(LOOPBACK_ONLY);
+  const client = createTorrentClient(LOOPBACK_ONLY);
   ctx.cleanup(
     () =>
       new Promise((resolve) =>

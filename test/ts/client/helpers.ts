@@ -8,8 +8,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Wire } from "bittorrent-protocol";
 import { parseEther, ZeroAddress } from "ethers";
-import WebTorrent, { type Torrent } from "webtorrent";
+import type WebTorrent from "webtorrent";
+import type { Torrent } from "webtorrent";
 import { LOOPBACK_ONLY } from "../../../client/session/extension.js";
+import { createTorrentClient, type WireGuardPool } from "../../../client/session/guarded-client.js";
 import { PaidLeecher, type PaidLeecherOptions } from "../../../client/session/leecher.js";
 import { PaidSeeder, type PaidSeederOptions } from "../../../client/session/seeder.js";
 import { decodeMessage } from "../../../client/wire/codec.js";
@@ -53,6 +55,12 @@ export function until<T extends unknown[]>(
 }
 
 /** Polls `condition` every 10 ms; rejects with `what` after `ms`. */
+/** Connections the wire guard of `torrent`'s client dropped so far (bytes no library behind it got to see). */
+export function guardDrops(torrent: Torrent): number {
+  const { client } = torrent as unknown as { client: { guard: WireGuardPool } };
+  return Object.values(client.guard.stats().dropped).reduce((a, n) => a + n, 0);
+}
+
 export async function eventually(condition: () => boolean, what: string, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!condition()) {
@@ -110,7 +118,7 @@ export class PaidNetwork {
   }
 
   webtorrent(): WebTorrent {
-    const client = new WebTorrent(LOOPBACK_ONLY);
+    const client = createTorrentClient(LOOPBACK_ONLY);
     this.#clients.push(client);
     return client;
   }
