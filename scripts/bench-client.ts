@@ -1,7 +1,8 @@
 // What paying per piece costs a torrent client, measured in this one run on Hardhat's in-process chain, with real
 // webtorrent peers over TCP loopback, real signatures (local wallets, as the CLI uses) and real SQLite stores on disk:
 //   1. one seeder -> one leecher, the same file unpaid and paid: MiB/s each and their ratio (target >= 0.9); also
-//      unpaid with TCP_NODELAY (as paid wires send), a reference for what that setting alone is worth;
+//      unpaid with TCP_NODELAY (as paid wires send), a reference for what that setting alone is worth, and unpaid
+//      with plain webtorrent clients, for what the wire guard costs (every other run uses guarded clients);
 //   2. from adding the torrent on a leecher (seeder already running) to its first verified paid piece, channel
 //      opening included (target <= 500 ms), with the SDK's polling at POLL_MS and once at its default (4 s);
 //   3. one seeder -> N leechers at once, unpaid and paid: aggregate MiB/s and their ratio (target >= 0.8).
@@ -15,8 +16,8 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { NonceManager, parseEther, Wallet, ZeroAddress } from "ethers";
 import { network } from "hardhat";
-import type WebTorrent from "webtorrent";
 import type { Torrent } from "webtorrent";
+import WebTorrent from "webtorrent";
 import { LOOPBACK_ONLY, sendWithoutDelay } from "../client/session/extension.js";
 import { createTorrentClient } from "../client/session/guarded-client.js";
 import { PaidLeecher } from "../client/session/leecher.js";
@@ -187,8 +188,13 @@ function withoutDelay(torrent: Torrent): void {
   torrent.on("wire", (wire) => sendWithoutDelay(torrent, wire));
 }
 
-async function seed(path: string, payee?: PiecepayClient, noDelay = false): Promise<Seeding> {
-  const client = createTorrentClient(NO_DISCOVERY);
+/** A webtorrent client as piecepay makes them (every wire guarded), or plain webtorrent for the reference run. */
+function torrentClient(guarded: boolean): WebTorrent {
+  return guarded ? createTorrentClient(NO_DISCOVERY) : new WebTorrent(NO_DISCOVERY);
+}
+
+async function seed(path: string, payee?: PiecepayClient, noDelay = false, guarded = true): Promise<Seeding> {
+  const client = torrentClient(guarded);
   clients.add(client);
   const seeder = payee
     ? new PaidSeeder({ client: payee, pricePerPiece: PRICE, asset: ZeroAddress, enforce: false })
@@ -214,8 +220,8 @@ interface Leeching {
 }
 
 /** Adds `seeding`'s torrent to a fresh client that connects to the seeder only; pays when `payer` is given. */
-function leech(seeding: Seeding, payer?: PiecepayClient, noDelay = false): Leeching {
-  const client = createTorrentClient(NO_DISCOVERY);
+function leech(seeding: Seeding, payer?: PiecepayClient, noDelay = false, guarded = true): Leeching {
+  const client = torrentClient(guarded);
   clients.add(client);
   const out = mkdtempSync(join(dir, "out-"));
   const start = performance.now();
@@ -271,11 +277,14 @@ const mibps = (mib: number, ms: number) => Math.round((mib / (ms / 1000)) * 10) 
 const ratio = (a: number, b: number) => Math.round((a / b) * 1000) / 1000;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** One seeder -> one leecher of a `mib` MiB file; paid when `paid`; unpaid with TCP_NODELAY when `noDelay`. */
-async function single(path: string, mib: number, paid: boolean, noDelay = false) {
-  const seeding = await seed(path, paid ? await sdk(await wallet()) : undefined, noDelay);
+/**
+ * One seeder -> one leecher of a `mib` MiB file; paid when `paid`; unpaid with TCP_NODELAY when `noDelay`; with
+ * plain webtorrent clients (no wire guard) when not `guarded`.
+ */
+async function single(path: string, mib: number, paid: boolean, noDelay = false, guarded = true) {
+  const seeding = await seed(path, paid ? await sdk(await wallet()) : undefined, noDelay, guarded);
   const vouchers = { sent: 0 };
-  const leeching = leech(seeding, paid ? await sdk(await wallet()) : undefined, noDelay);
+  const leeching = leech(seeding, paid ? await sdk(await wallet()) : undefined, noDelay, guarded);
   leeching.leecher?.on("paid", () => vouchers.sent++);
   const ms = await leeching.marks.done;
   const firstPieceMs = leeching.marks.firstPiece;
@@ -352,6 +361,7 @@ async function measure() {
 
   const unpaid1: Array<Measured<typeof single>> = [];
   const noDelay1: Array<Measured<typeof single>> = [];
+  const unguarded1: Array<Measured<typeof single>> = [];
   const paid1: Array<Measured<typeof single>> = [];
   for (let i = 1; i <= RUNS; i++) {
     progress(
@@ -359,6 +369,7 @@ async function measure() {
     );
     unpaid1.push(await withPeakRss(() => single(bigFile, SIZE_MIB, false)));
     noDelay1.push(await withPeakRss(() => single(bigFile, SIZE_MIB, false, true)));
+    unguarded1.push(await withPeakRss(() => single(bigFile, SIZE_MIB, false, false, false)));
     paid1.push(await withPeakRss(() => single(bigFile, SIZE_MIB, true)));
   }
 
@@ -375,7 +386,12 @@ async function measure() {
     paid3.push(await withPeakRss(() => swarm(swarmFile, SWARM_MIB, LEECHERS, true)));
   }
 
-  const single1 = { unpaid: summary(unpaid1), unpaidNoDelay: summary(noDelay1), paid: summary(paid1) };
+  const single1 = {
+    unpaid: summary(unpaid1),
+    unpaidNoDelay: summary(noDelay1),
+    unpaidUnguarded: summary(unguarded1),
+    paid: summary(paid1),
+  };
   const swarm3 = { unpaid: summary(unpaid3), paid: summary(paid3) };
   const singleRatio = ratio(single1.paid.mibps, single1.unpaid.mibps);
   const firstMs = first.map((s) => s.firstPiece);
@@ -393,6 +409,7 @@ async function measure() {
       ...single1,
       ratio: singleRatio,
       ratioToUnpaidNoDelay: ratio(single1.paid.mibps, single1.unpaidNoDelay.mibps),
+      guardRatio: ratio(single1.unpaid.mibps, single1.unpaidUnguarded.mibps),
       target: TARGETS.singleRatio,
       met: singleRatio >= TARGETS.singleRatio,
     },
@@ -448,6 +465,9 @@ if (values.json) {
     `   unpaid, TCP_NODELAY (reference)         ${row(s.unpaidNoDelay.mibps, s.unpaidNoDelay.seconds, s.unpaidNoDelay.peakRssMiB)}`,
   );
   console.log(
+    `   unpaid, plain webtorrent (no guard)     ${row(s.unpaidUnguarded.mibps, s.unpaidUnguarded.seconds, s.unpaidUnguarded.peakRssMiB)}`,
+  );
+  console.log(
     `   paid (${String(s.paid.vouchers).padStart(4)} vouchers)                   ${row(s.paid.mibps, s.paid.seconds, s.paid.peakRssMiB)}`,
   );
   console.log(
@@ -455,6 +475,9 @@ if (values.json) {
   );
   console.log(
     `   paid / unpaid with TCP_NODELAY: ${s.ratioToUnpaidNoDelay}; runs, MiB/s: ${s.unpaidNoDelay.runsMiBps.join(", ")}`,
+  );
+  console.log(
+    `   unpaid guarded / plain webtorrent: ${s.guardRatio} (what the wire guard costs); runs, MiB/s: ${s.unpaidUnguarded.runsMiBps.join(", ")}`,
   );
   console.log("");
   console.log(`2. add -> first verified paid piece (channel opened on chain), ${f.trials} fresh leechers`);

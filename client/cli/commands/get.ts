@@ -7,6 +7,7 @@ import { DEFAULT_MAX_WINDOW, PaidLeecher } from "../../session/leecher.js";
 import { CliError, type Command, UsageError } from "../command.js";
 import { connectClient } from "../context.js";
 import { formatAmount } from "../output.js";
+import { PEER_LIMIT_HELP, PEER_LIMIT_OPTIONS, peerLimits } from "../peer-limits.js";
 import { amount } from "./seed.js";
 
 export const get: Command = {
@@ -24,6 +25,7 @@ export const get: Command = {
   ].join("\n"),
   positionals: true,
   options: {
+    ...PEER_LIMIT_OPTIONS,
     "max-price": { type: "string" },
     budget: { type: "string" },
     out: { type: "string" },
@@ -38,6 +40,7 @@ export const get: Command = {
     ["--peer HOST:PORT", "a peer to connect to directly (repeatable; e.g. what `piecepay seed` prints)"],
     ["--timeout S", "give up after S seconds without finishing (default 600)"],
     ["--max-window N", "the most pieces paid ahead per seeder (default 256): the most at risk is N x price"],
+    ...PEER_LIMIT_HELP,
   ],
   examples: [
     "piecepay get movie.torrent --max-price 0.0001 --budget 0.05 --out ~/Downloads --keystore leecher.json",
@@ -72,6 +75,7 @@ export const get: Command = {
     leecher.on("warning", (error: Error) => out.note(`warning: ${error.message}`));
     const peers = (values.peer as string[] | undefined) ?? [];
     const torrentClient = createTorrentClient({
+      limits: peerLimits(values),
       dht: peers.length === 0,
       lsd: false,
       utp: false,

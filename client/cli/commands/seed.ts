@@ -11,6 +11,7 @@ import { PaidSeeder } from "../../session/seeder.js";
 import { CliError, type Command, UsageError } from "../command.js";
 import { connectClient } from "../context.js";
 import { formatAmount } from "../output.js";
+import { PEER_LIMIT_HELP, PEER_LIMIT_OPTIONS, peerLimits } from "../peer-limits.js";
 
 export const seed: Command = {
   name: "seed",
@@ -26,6 +27,7 @@ export const seed: Command = {
   ].join("\n"),
   positionals: true,
   options: {
+    ...PEER_LIMIT_OPTIONS,
     price: { type: "string" },
     port: { type: "string" },
     announce: { type: "string", multiple: true },
@@ -38,6 +40,7 @@ export const seed: Command = {
     ["--announce URL", "a tracker to announce to (repeatable; e.g. from `piecepay tracker`)"],
     ["--piece-length KiB", "piece length for a new torrent (default: webtorrent's choice)"],
     ["--enforce-after S", "seconds a vanished leecher gets to come back and close before we enforce (default 30)"],
+    ...PEER_LIMIT_HELP,
   ],
   examples: [
     "piecepay seed movie.mkv --price 0.0001 --keystore seeder.json",
@@ -75,6 +78,7 @@ export const seed: Command = {
       log: (e, f) => out.note(`watcher: ${e} ${JSON.stringify(f, (_k, v) => (typeof v === "bigint" ? `${v}` : v))}`),
     });
     const torrentClient = createTorrentClient({
+      limits: peerLimits(values),
       dht: false,
       lsd: false,
       utp: false,
