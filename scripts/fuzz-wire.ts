@@ -38,7 +38,7 @@ const { values: flags } = parseArgs({
     seed: { type: "string" },
     "max-rss-mb": { type: "string", default: "400" },
     "probe-ms": { type: "string", default: "2000" },
-    concurrency: { type: "string", default: "12" },
+    concurrency: { type: "string", default: "24" },
     batch: { type: "string", default: "64" },
     targets: { type: "string", default: "seeder,leecher" },
     only: { type: "string" },
@@ -395,8 +395,8 @@ interface Target {
   probes: number;
   slowestProbe: number;
   failure?: Failure;
-  /** The last messages sent on each live connection (for the failure's candidates). */
-  recent: Map<number, number[]>;
+  /** The last messages sent to this target, on any connection (the failure's candidates). */
+  recent: number[];
 }
 
 interface Failure {
@@ -410,7 +410,9 @@ interface Failure {
   reproduced?: { index: number; what: string; hex: string; connection: number; prelude: string }[];
 }
 
-const started = Date.now();
+let started = Date.now();
+/** How many of the last messages sent to a target are the candidates for its failure. */
+const RECENT = 64;
 
 async function sendConnection(
   t: Target,
@@ -427,8 +429,6 @@ async function sendConnection(
   }
   socket.on("error", () => undefined);
   let sent = 0;
-  const recent: number[] = [];
-  t.recent.set(connection, recent);
   try {
     socket.write(handshake(t.child.infoHash));
     if (p.advertise !== null) socket.write(extended(0, p.advertise));
@@ -443,8 +443,8 @@ async function sendConnection(
       if (!isLive() || socket.destroyed || socket.readableEnded) break;
       const g = message(i, t.pieces);
       const bytes = wireBytes(g, m);
-      recent.push(i);
-      if (recent.length > 4) recent.shift();
+      t.recent.push(i);
+      if (t.recent.length > RECENT) t.recent.shift();
       sent++;
       t.sent++;
       if (p.delivery === "coalesced") {
@@ -461,8 +461,9 @@ async function sendConnection(
         }
         if (socket.writableLength > 1 << 20) await drained(socket);
       } else {
-        // trickle: at most 64 bytes of each message, one byte every 5 ms, then the rest at once
-        const slow = Math.min(bytes.length, 64);
+        // trickle: the first 3 messages of the connection go out one byte every 5 ms (at most 64 bytes each),
+        // then the rest at once; the other messages are written as they come
+        const slow = sent <= 3 ? Math.min(bytes.length, 64) : 0;
         for (let b = 0; b < slow && !socket.destroyed; b++) {
           socket.write(bytes.subarray(b, b + 1));
           await new Promise((r) => setTimeout(r, 5));
@@ -476,7 +477,6 @@ async function sendConnection(
     return sent;
   } finally {
     socket.destroy();
-    t.recent.delete(connection);
   }
 }
 
@@ -484,6 +484,8 @@ function drained(socket: Socket): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       clearTimeout(timer);
+      socket.off("drain", done);
+      socket.off("close", done);
       resolve();
     };
     const timer = setTimeout(done, 2_000);
@@ -495,7 +497,7 @@ function drained(socket: Socket): Promise<void> {
 function fail(t: Target, failure: Omit<Failure, "candidates" | "atMessages" | "afterMs">): void {
   if (t.stopped) return;
   t.stopped = true;
-  const candidates = [...t.recent.values()].flat().sort((a, b) => a - b);
+  const candidates = [...t.recent].sort((a, b) => a - b);
   t.failure = { ...failure, atMessages: t.sent, afterMs: Date.now() - started, candidates };
   log(`[${t.child.name}] ${failure.kind} after ${t.sent} messages (${((Date.now() - started) / 1000).toFixed(1)} s)`);
 }
@@ -520,7 +522,8 @@ async function monitor(t: Target): Promise<void> {
         if (t.finished) return;
         t.probes++;
         if (ms === null) {
-          await new Promise((r) => setTimeout(r, 150));
+          // a process on its way out (printing its stack) is a crash, not a freeze
+          await Promise.race([t.child.exited, new Promise((r) => setTimeout(r, 1_000))]);
           if (!t.child.alive()) fail(t, { kind: "crash", exit: t.child.exit, stderr: t.child.stderrTail(15) });
           else fail(t, { kind: "freeze" });
         } else t.slowestProbe = Math.max(t.slowestProbe, ms);
@@ -566,7 +569,7 @@ async function startTarget(
     maxRss: rssMiB(child.pid) ?? 0,
     probes: 0,
     slowestProbe: 0,
-    recent: new Map(),
+    recent: [],
   };
 }
 
@@ -629,6 +632,7 @@ async function main(): Promise<void> {
       log(`  ${t.child.name}: pid ${t.child.pid}, port ${t.child.port}, rss ${t.maxRss.toFixed(0)} MiB`);
 
     const only = flags.only?.split(",").map(Number);
+    started = Date.now();
     const runs = [...targets.values()].map(async (t) => {
       let next = 0;
       const list = only ?? null;
@@ -716,7 +720,7 @@ async function main(): Promise<void> {
             console.log(`      replay: npm run fuzz:wire -- --seed ${SEED} --targets ${kind} --only ${c.index}`);
           }
         } else if (f && f.kind !== "rss") {
-          console.log(`    candidates (the last messages on each open connection): ${f.candidates.join(",")}`);
+          console.log(`    candidates (the last messages sent): ${f.candidates.join(",")}`);
         }
       }
       console.log(failed ? "FAIL" : "PASS");
