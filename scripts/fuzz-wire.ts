@@ -423,7 +423,8 @@ async function sendConnection(
   const p = prelude(connection);
   let socket: Socket;
   try {
-    socket = await open(t.child.port, 3_000);
+    // Each connection from its own loopback address (the targets allow 16 per IP; the probe uses 127.0.0.1).
+    socket = await open(t.child.port, 3_000, `127.0.${1 + (connection >> 8) % 254}.${connection & 255 || 1}`);
   } catch {
     return 0;
   }
@@ -638,7 +639,9 @@ async function main(): Promise<void> {
       const list = only ?? null;
       const nextIndex = () => {
         if (list) return next < list.length ? list[next++] : null;
-        return next < MESSAGES ? next++ : null;
+        // Messages count once written to a connection the target still held open: a connection the target
+        // dropped for a bad message carries nothing after it, so the run goes on until MESSAGES were delivered.
+        return t.sent < MESSAGES && next < 100 * MESSAGES ? next++ : null;
       };
       const monitoring = monitor(t);
       if (only) {

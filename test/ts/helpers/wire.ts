@@ -123,10 +123,14 @@ export function bdecode(bytes: Uint8Array): unknown {
 // ---------------------------------------------------------------------------------------------------------------
 // Connections
 
-/** Connects to 127.0.0.1:`port`; resolves with the socket once connected (rejects on error or after `ms`). */
-export function open(port: number, ms = 5_000): Promise<Socket> {
+/**
+ * Connects to 127.0.0.1:`port`, from `localAddress` when given (any 127.x.y.z: the targets cap connections per IP,
+ * so an attack spread over many loopback addresses is not refused wholesale and leaves 127.0.0.1 to the probe);
+ * resolves with the socket once connected (rejects on error or after `ms`).
+ */
+export function open(port: number, ms = 5_000, localAddress?: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = connect(port, "127.0.0.1");
+    const socket = connect({ port, host: "127.0.0.1", ...(localAddress ? { localAddress } : {}) });
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new Error(`no connection to ${port} within ${ms} ms`));
