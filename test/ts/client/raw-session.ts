@@ -33,7 +33,15 @@ export function offerHandshake(sdk: PiecepayClient, price = PRICE): PaidHandshak
 /** A `propose` message for `proposal`, as bytes. */
 export function proposeBytes(proposal: ChannelProposal, deposit: bigint): Uint8Array {
   const { chainId, adjudicator, fixedPart, payerSignature } = proposal;
-  return encodeMessage({ type: "propose", chainId, adjudicator, fixedPart, asset: ZeroAddress, deposit, payerSignature });
+  return encodeMessage({
+    type: "propose",
+    chainId,
+    adjudicator,
+    fixedPart,
+    asset: ZeroAddress,
+    deposit,
+    payerSignature,
+  });
 }
 
 /** A raw leecher proposes a channel to the seeder behind `peer` and waits for its acceptance (no deposit yet). */

@@ -196,7 +196,8 @@ describe("session limits: no peer can crash, freeze or exhaust a seeder or a lee
         const s = await seeder(caps.options);
         const eveBefore = await balanceOf(f.eve.address);
         const ids: string[] = [];
-        for (let i = 0; i < caps.allowed; i++) ids.push((await proposeOnly(await s.connect(), s.eve, f.bob.address, PRICE)).id);
+        for (let i = 0; i < caps.allowed; i++)
+          ids.push((await proposeOnly(await s.connect(), s.eve, f.bob.address, PRICE)).id);
         const peer = await s.connect();
         const proposal = await s.eve.propose({ payee: f.bob.address, deposit: PRICE });
         peer.send(proposeBytes(proposal, PRICE));
@@ -410,9 +411,7 @@ describe("session limits: no peer can crash, freeze or exhaust a seeder or a lee
       const id = acceptance.channelId.toLowerCase();
       expect(await holdings(client.adjudicator, id)).to.be.oneOf([0n, p.deposit]);
       const gas = await gasSpentSince(ethers.provider, f.alice.address, start);
-      expect(aliceBefore - (await balanceOf(f.alice.address))).to.equal(
-        (await holdings(client.adjudicator, id)) + gas,
-      );
+      expect(aliceBefore - (await balanceOf(f.alice.address))).to.equal((await holdings(client.adjudicator, id)) + gas);
     });
 
     it("a close repeated while the first is being settled: one settlement on chain, the peer dropped", async function () {
@@ -535,4 +534,3 @@ describe("session limits: no peer can crash, freeze or exhaust a seeder or a lee
     });
   });
 });
-
