@@ -424,7 +424,7 @@ async function sendConnection(
   let socket: Socket;
   try {
     // Each connection from its own loopback address (the targets allow 16 per IP; the probe uses 127.0.0.1).
-    socket = await open(t.child.port, 3_000, `127.0.${1 + (connection >> 8) % 254}.${connection & 255 || 1}`);
+    socket = await open(t.child.port, 3_000, `127.0.${1 + ((connection >> 8) % 254)}.${connection & 255 || 1}`);
   } catch {
     return 0;
   }

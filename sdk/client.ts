@@ -8,6 +8,7 @@ import {
   type Signer,
   type TransactionReceipt,
   ZeroAddress,
+  zeroPadValue,
 } from "ethers";
 import {
   type Adjudicator,
@@ -18,6 +19,7 @@ import {
 import { channelId, outcomeHash, stateHash, toDestination } from "./channel.js";
 import { ContractRevertError, decodeContractError } from "./contract-errors.js";
 import { PiecepayError } from "./errors.js";
+import { FundingPoller } from "./funding.js";
 import { recoverPersonalSigner } from "./recover.js";
 import {
   findRegistration,
@@ -119,6 +121,15 @@ export class PiecepayClient {
     this.confirmations = options.confirmations ?? 1;
     this.adjudicator = Adjudicator__factory.connect(options.adjudicator, options.signer);
     this.voucherApp = VoucherPaymentApp__factory.connect(options.voucherApp, options.signer);
+    this.#funding = new FundingPoller(
+      {
+        confirmedHead: () => this.#confirmedHead(),
+        updatedIn: (ids, from, to) => this.#holdingsUpdatedIn(ids, from, to),
+        look: (id, to) => this.#fundingLook(id, to),
+        log: (event, fields) => this.#log(event, fields),
+      },
+      options.pollingIntervalMs ?? 4000,
+    );
   }
 
   /**
@@ -322,47 +333,53 @@ export class PiecepayClient {
 
   /**
    * The payee's wait for the payer's deposit: returns once the holdings cover the funding state's deposit at the
-   * configured confirmation depth, and records them.
-   * @throws PiecepayError FUNDING_TIMEOUT, UNKNOWN_CHANNEL
+   * configured confirmation depth, and records them. Every channel awaited by this client shares one poll (see
+   * `FundingPoller`): a look every polling interval costs a constant number of RPC requests however many wait.
+   * `signal` stops the wait (FUNDING_ABORTED), e.g. when the payer's connection closes.
+   * @throws PiecepayError FUNDING_TIMEOUT, FUNDING_ABORTED, UNKNOWN_CHANNEL, CHANNEL_NOT_OPEN
    * @example await payee.waitForFunding(acceptance.channelId, { timeoutMs: 60_000 })
    */
-  async waitForFunding(id: string, options: { timeoutMs?: number } = {}): Promise<ChannelRecord> {
-    const deadline = Date.now() + (options.timeoutMs ?? 120_000);
-    for (;;) {
-      const { record, held, wanted } = await this.#fundingCheck(id);
-      if (held >= wanted) return record;
-      if (Date.now() > deadline) {
-        throw new PiecepayError("FUNDING_TIMEOUT", `channel ${id} holds ${held} of the ${wanted} promised`);
-      }
-      await Promise.race([sleep(this.#options.pollingIntervalMs ?? 4000), this.#fundingHint(id)]);
-    }
+  async waitForFunding(id: string, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<ChannelRecord> {
+    const record = this.#channel(id);
+    return this.#funding.wait(record.id, options.timeoutMs ?? 120_000, options.signal);
   }
 
   /**
-   * Tells a `waitForFunding` in progress to look again now instead of at its next poll: e.g. when the payer's
-   * first voucher arrives, which it sends only once its deposit is mined.
+   * Asks the funding poll to look now instead of at its next tick: e.g. when the payer's first voucher arrives,
+   * which it sends only once its deposit is mined. Early looks are coalesced: at most one per polling interval,
+   * across every channel awaited.
    * @example payee.checkFundingNow(channelId)
    */
-  checkFundingNow(id: string): void {
-    const wake = this.#fundingWakers.get(id.toLowerCase());
-    this.#fundingWakers.delete(id.toLowerCase());
-    wake?.();
+  checkFundingNow(_id?: string): void {
+    this.#funding.hurry();
   }
 
-  readonly #fundingWakers = new Map<string, () => void>();
+  /** One poll for every channel awaiting funding. */
+  readonly #funding: FundingPoller;
 
-  #fundingHint(id: string): Promise<void> {
-    return new Promise((resolve) => this.#fundingWakers.set(id.toLowerCase(), resolve));
+  /** The newest block at the confirmation depth, after checking the chain id. */
+  async #confirmedHead(): Promise<number> {
+    await this.#assertChain();
+    return Math.max(0, (await this.#provider().getBlockNumber()) - this.confirmations + 1);
   }
 
-  /** One look at a channel's funding at the confirmation depth; records the channel open once it is funded. */
-  async #fundingCheck(id: string): Promise<{ record: ChannelRecord; held: bigint; wanted: bigint }> {
+  /** The ids among `ids` that a `HoldingsUpdated` log of the adjudicator names in blocks `from..to`: one request. */
+  async #holdingsUpdatedIn(ids: string[], from: number, to: number): Promise<Set<string>> {
+    const event = this.adjudicator.interface.getEvent("HoldingsUpdated");
+    const logs = await this.#provider().getLogs({
+      address: this.adjudicator.target as string,
+      topics: [event.topicHash, ids.map((id) => zeroPadValue(id, 32))],
+      fromBlock: from,
+      toBlock: to,
+    });
+    return new Set(logs.map((log) => (log.topics[1] ?? "").toLowerCase()));
+  }
+
+  /** One look at a channel's funding as of block `blockTag`; records the channel open once it is funded. */
+  async #fundingLook(id: string, blockTag: number): Promise<{ record: ChannelRecord; held: bigint; wanted: bigint }> {
     const record = this.#channel(id);
     const funding = this.store.getSupportedState(id);
     const wanted = funding?.variablePart.outcome[0].allocations[PAYER].amount ?? 0n;
-    await this.#assertChain();
-    const head = await this.#provider().getBlockNumber();
-    const blockTag = Math.max(0, head - this.confirmations + 1);
     const held = await this.adjudicator.holdings(record.asset, id, { blockTag });
     const [, finalizesAt] = await this.adjudicator.statusOf(id, { blockTag });
     if (finalizesAt !== 0n) {

@@ -84,7 +84,10 @@ export interface LeecherPeerStats {
  */
 export class PaidLeecher extends EventEmitter {
   readonly options: PaidLeecherOptions;
+  /** The peers connected now; a peer that leaves is forgotten, wire and all. */
   readonly peers = new Set<LeecherPeer>();
+  /** What each channel whose seeder left did, for `stats()` and `settle()`: a few numbers, no wire. */
+  readonly #departed = new Map<string, LeecherPeerStats>();
   #committed = 0n;
   /** The wires that sent at least one block of each piece: who to pay when it verifies, or blame when it fails. */
   readonly contributors = new Map<number, Set<Wire>>();
@@ -205,6 +208,21 @@ export class PaidLeecher extends EventEmitter {
     };
   }
 
+  /**
+   * A peer left: forget it and every reference to its wire (the pieces it owned go to the others, verified or not);
+   * keep its channel's figures if it had one.
+   */
+  forget(peer: LeecherPeer): void {
+    this.peers.delete(peer);
+    const wire = peer.wire;
+    for (const [index, owner] of this.owners) if (owner === wire) this.owners.delete(index);
+    for (const [index, senders] of this.contributors) {
+      if (senders.delete(wire) && senders.size === 0) this.contributors.delete(index);
+    }
+    const stats = peer.stats();
+    if (stats.channelId) this.#departed.set(stats.channelId, stats);
+  }
+
   /** After a paid seeder left: its unfinished pieces may go to the others. */
   regrantAll(): void {
     for (const peer of this.peers) peer.regrant();
@@ -247,14 +265,22 @@ export class PaidLeecher extends EventEmitter {
     return this.options.budget - this.#committed;
   }
 
-  /** Closes every channel at what its seeder delivered; resolves when all are closed or timed out. */
+  /**
+   * Closes every channel at what its seeder delivered; resolves when all are closed or timed out. A seeder that
+   * already left cannot be asked: its channel is left to `piecepay withdraw`.
+   */
   async settle(): Promise<LeecherPeerStats[]> {
+    for (const gone of this.#departed.values()) {
+      if (gone.closed) continue;
+      this.emit("warning", new Error(`seeder ${gone.peer} is gone: channel ${gone.channelId} left to withdraw`));
+    }
     await Promise.all([...this.peers].map((p) => p.close()));
-    return [...this.peers].map((p) => p.stats()).filter((s) => s.channelId);
+    return this.stats().filter((s) => s.channelId);
   }
 
+  /** Every peer connected now, then every channel whose seeder left. */
   stats(): LeecherPeerStats[] {
-    return [...this.peers].map((p) => p.stats());
+    return [...[...this.peers].map((p) => p.stats()), ...this.#departed.values()];
   }
 }
 
@@ -275,6 +301,8 @@ class LeecherPeer implements PeerSession {
   /** The seeder closed the channel on chain. */
   #closed = false;
   #onClosed: ((hash: string) => void) | undefined;
+  /** An acceptance arrived: set before the deposit is sent, so a second one finds it set. */
+  #accepted = false;
   /** Pieces the credit covers, kept as a number: webtorrent's scheduler asks `allowed()` for every piece. */
   #creditPieces = 0;
   /** The scheduler's last scan of this wire found nothing more to ask for, and no grant or unchoke came since. */
@@ -305,14 +333,11 @@ class LeecherPeer implements PeerSession {
    * every update stay as cheap as with a plain peer. The seeder's own gate stays the authority.
    */
   #gate(wire: Wire): void {
-    const owners = this.#leecher.owners;
     wire.once("close", () => {
       if (this.#offer) this.#leecher.discardUnverified(wire);
-      // A peer we never proposed a channel to leaves nothing to settle: forget it (a long download in a public
-      // swarm meets many).
-      if (!this.#proposal) this.#leecher.peers.delete(this);
-      // Pieces this seeder did not finish may be given to others now.
-      for (const [index, owner] of owners) if (owner === wire && !this.#leecher.isVerified(index)) owners.delete(index);
+      // Forgotten with every reference to its wire (a long download in a public swarm meets many peers); the
+      // pieces it did not finish may be given to others now.
+      this.#leecher.forget(this);
       this.#leecher.regrantAll();
     });
     let pieces = wire.peerPieces as unknown as BitFieldLike;
@@ -443,6 +468,10 @@ class LeecherPeer implements PeerSession {
     const torrent = this.#leecher.torrent;
     // Nothing left to buy: a seeder met after the download (e.g. webtorrent reconnecting) gets no channel.
     if (!offer || !torrent || torrent.done) return;
+    // From a magnet link there is no piece count yet to size the deposit. Metadata is free (ut_metadata is never
+    // gated by payment): fetch it from this seeder or any other peer first, then open the channel.
+    if (!torrent.pieces?.length && !(await this.#metadata(torrent))) return;
+    if (torrent.done) return;
     const needed = BigInt(torrent.pieces.length) * offer.pricePerPiece;
     const deposit = needed < this.#leecher.budgetLeft() ? needed : this.#leecher.budgetLeft();
     if (deposit < offer.pricePerPiece || !this.#leecher.reserve(deposit)) {
@@ -461,9 +490,31 @@ class LeecherPeer implements PeerSession {
     this.#link.send({ type: "propose", chainId, adjudicator, fixedPart, asset: offer.asset, deposit, payerSignature });
   }
 
+  /** Resolves true once the torrent has its metadata, false if this seeder's connection closed first. */
+  #metadata(torrent: Torrent): Promise<boolean> {
+    return new Promise((resolve) => {
+      const ready = () => {
+        this.wire.off("close", gone);
+        resolve(!this.wire.destroyed);
+      };
+      const gone = () => {
+        torrent.off("metadata", ready);
+        resolve(false);
+      };
+      torrent.once("metadata", ready);
+      this.wire.once("close", gone);
+    });
+  }
+
   onMessage(message: PaidMessage): void {
     switch (message.type) {
       case "accept":
+        // Set before the deposit is sent: an acceptance repeated while it is in flight drops the seeder.
+        if (!this.#proposal || this.#accepted) {
+          this.onProtocolError(new Error("an acceptance we did not ask for"));
+          return;
+        }
+        this.#accepted = true;
         void this.#onAccept(message).catch((error) => this.onProtocolError(error));
         return;
       case "receipt":
@@ -487,7 +538,7 @@ class LeecherPeer implements PeerSession {
   }
 
   async #onAccept(message: Extract<PaidMessage, { type: "accept" }>): Promise<void> {
-    if (!this.#proposal || this.#channelId) throw new Error("an acceptance we did not ask for");
+    if (!this.#proposal) throw new Error("an acceptance we did not ask for");
     const record = await this.#leecher.options.client.fund(this.#proposal, {
       channelId: message.channelId,
       payeeSignature: message.payeeSignature,

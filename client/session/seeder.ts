@@ -5,9 +5,21 @@
 import { EventEmitter } from "node:events";
 import type { Wire } from "bittorrent-protocol";
 import type { Torrent } from "webtorrent";
-import { type ChannelProposal, fundingState, type PiecepayClient, splitOutcome } from "../../sdk/index.js";
+import {
+  type ChannelProposal,
+  fundingState,
+  type PiecepayClient,
+  splitOutcome,
+  type Voucher,
+  verifyVoucher,
+} from "../../sdk/index.js";
+import { truncateReason } from "../wire/codec.js";
 import type { PaidHandshake, PaidMessage } from "../wire/messages.js";
 import { handshakeFor, type PeerLink, type PeerSession, paidExtension, sendWithoutDelay } from "./extension.js";
+import { DEFAULT_MAX_UNFUNDED, DEFAULT_MAX_UNFUNDED_PER_IP, UnfundedCap } from "./unfunded-cap.js";
+
+/** How long a proposal may wait for its deposit before it is forgotten and its peer dropped (see fundingTimeoutMs). */
+export const DEFAULT_FUNDING_TIMEOUT_MS = 120_000;
 
 /** Settings of a paid seeder. */
 export interface PaidSeederOptions {
@@ -22,6 +34,15 @@ export interface PaidSeederOptions {
   enforce?: boolean;
   /** Turns a wait for the chain's clock into something faster in tests (see PiecepayClient.redeem). */
   waitFor?: (finalizesAt: bigint) => Promise<void>;
+  /**
+   * Unfunded proposals held at once from one remote address (default 4) and in total (default 64). One over the
+   * cap is refused with a `notice` and its peer dropped: nothing signed, no row written. A proposal stops counting
+   * once funded, when its funding times out, or when its connection closes.
+   */
+  maxUnfundedPerIp?: number;
+  maxUnfunded?: number;
+  /** How long a proposal may wait for its deposit (default 120 s); then it is forgotten and its peer dropped. */
+  fundingTimeoutMs?: number;
 }
 
 /** What one paying peer has done so far. */
@@ -42,12 +63,26 @@ export interface SeederPeerStats {
  */
 export class PaidSeeder extends EventEmitter {
   readonly options: PaidSeederOptions;
+  /** The peers connected now; a peer that leaves is forgotten, wire and all. */
   readonly peers = new Set<SeederPeer>();
+  /** What each funded channel whose peer left did, for `stats()`: a few numbers, no wire. */
+  readonly #departed = new Map<string, SeederPeerStats>();
+  readonly unfunded: UnfundedCap;
   torrent: Torrent | undefined;
 
   constructor(options: PaidSeederOptions) {
     super();
     this.options = options;
+    this.unfunded = new UnfundedCap(
+      options.maxUnfundedPerIp ?? DEFAULT_MAX_UNFUNDED_PER_IP,
+      options.maxUnfunded ?? DEFAULT_MAX_UNFUNDED,
+    );
+  }
+
+  /** A peer left: forget it; keep its channel's figures (a snapshot) if it had a funded channel. */
+  forget(peer: SeederPeer, funded: SeederPeerStats | undefined): void {
+    this.peers.delete(peer);
+    if (funded?.channelId) this.#departed.set(funded.channelId, funded);
   }
 
   attach(torrent: Torrent): void {
@@ -93,18 +128,18 @@ export class PaidSeeder extends EventEmitter {
       if (record.adjudicator.toLowerCase() !== adjudicator) continue;
       const voucher = client.store.getVoucher("received", record.id);
       if (!voucher) continue;
-      this.enforceLater(record.id, () => ({
+      this.enforceLater(record.id, {
         channelId: record.id,
         peer: record.peer ?? "",
         paid: voucher.amount,
         served: 0,
         closed: false,
-      }));
+      });
     }
   }
 
   /** After `enforceAfterMs`, unless the channel closed meanwhile: challenge with its latest voucher, wait, pay out. */
-  enforceLater(id: string, stats: () => SeederPeerStats): void {
+  enforceLater(id: string, stats: SeederPeerStats): void {
     const { client, enforce = true, enforceAfterMs = 30_000, waitFor } = this.options;
     if (!enforce) return;
     const timer = setTimeout(() => {
@@ -113,7 +148,7 @@ export class PaidSeeder extends EventEmitter {
         if (client.store.getChannel(id)?.phase !== "open") return;
         client
           .redeem(id, { waitFor })
-          .then((receipt) => this.emit("enforced", stats(), receipt.hash))
+          .then((receipt) => this.emit("enforced", stats, receipt.hash))
           .catch((error) => this.emit("warning", error));
       } catch (error) {
         this.emit("warning", error);
@@ -123,28 +158,58 @@ export class PaidSeeder extends EventEmitter {
     this.#timers.add(timer);
   }
 
-  /** Totals over every peer. */
+  /** Totals over every peer: those connected now, and every funded channel whose peer left. */
   stats(): { paid: bigint; served: number; peers: SeederPeerStats[] } {
-    const peers = [...this.peers].map((p) => p.stats());
+    const peers = [...[...this.peers].map((p) => p.stats()), ...this.#departed.values()];
     return { paid: peers.reduce((a, p) => a + p.paid, 0n), served: peers.reduce((a, p) => a + p.served, 0), peers };
   }
 }
 
+/** bittorrent-protocol's way to send one message as is: what a BEP 6 reject of a request never queued needs. */
+type RawMessages = { _message(id: number, numbers: number[], data: Uint8Array | null): void };
+/** BEP 6 `reject request`. */
+const REJECT_REQUEST = 0x10;
+
+/** How long a refused peer's connection stays open for our `notice` to reach it. */
+const NOTICE_GRACE_MS = 100;
+
 /** The largest block a peer may request (BitTorrent's own limit; webtorrent drops a peer that asks for more). */
 const MAX_REQUEST_BYTES = 128 * 1024;
 
+/**
+ * One leecher's session. Every flag a message is checked against is set synchronously when the message arrives,
+ * before any await: a message repeated while the first is still being handled (a proposal while we join, a close
+ * while we settle) finds it set, and drops the peer.
+ */
 class SeederPeer implements PeerSession {
   readonly #seeder: PaidSeeder;
   readonly #link: PeerLink;
+  /** A proposal arrived on this connection: any other is a protocol error. */
+  #proposed = false;
+  /** This peer's proposal holds one of the seeder's unfunded slots. */
+  #holdsSlot = false;
   #channelId: string | undefined;
-  #funded: Promise<void> | undefined;
+  #payer: string | undefined;
+  #deposit = 0n;
   #isFunded = false;
+  /** Stops this channel's wait for funding (the peer left). */
+  #stopFunding: AbortController | undefined;
+  /** The largest voucher that arrived before the funding was seen: credited once it is. */
+  #pending: Voucher | undefined;
   #paid = 0n;
   /** Pieces this peer may request (each one paid for); a subset of them was actually sent. */
   readonly #admitted = new Set<number>();
   /** Pieces of which we sent this peer at least one block: what we are owed for. */
   readonly #sent = new Set<number>();
+  /**
+   * Bytes asked of each admitted piece and not dropped by a choke: at most the piece's length, so a peer that asks
+   * for a paid piece again and again gets it once, not our upload for the price of one piece.
+   */
+  readonly #asked = new Map<number, number>();
+  /** A close arrived: no more vouchers, requests or closes. */
   #closed = false;
+  /** We refused this peer and are about to drop it: nothing more from it is handled. */
+  #refused = false;
   #left = false;
 
   constructor(seeder: PaidSeeder, link: PeerLink) {
@@ -155,14 +220,18 @@ class SeederPeer implements PeerSession {
   }
 
   stats(): SeederPeerStats {
-    const wire = this.#link.wire;
     return {
       channelId: this.#channelId,
-      peer: `${wire.remoteAddress}:${wire.remotePort}`,
+      peer: this.#label(),
       paid: this.#paid,
       served: this.#sent.size,
       closed: this.#closed,
     };
+  }
+
+  #label(): string {
+    const wire = this.#link.wire;
+    return `${wire.remoteAddress}:${wire.remotePort}`;
   }
 
   /** Pieces the credit covers: floor(paid / price). */
@@ -176,7 +245,7 @@ class SeederPeer implements PeerSession {
 
   /**
    * Wraps the wire so that webtorrent cannot serve this peer more than it paid for: `unchoke` only while the credit
-   * covers another piece, and a request for a piece not covered is not served (rejected under BEP 6) and chokes.
+   * covers another piece, and a request for a piece not covered is not served (rejected under BEP 6).
    */
   #gate(wire: Wire): void {
     const unchoke = wire.unchoke.bind(wire);
@@ -185,10 +254,17 @@ class SeederPeer implements PeerSession {
     };
     const choke = wire.choke.bind(wire);
     wire.choke = () => {
+      // A choke drops the requests not yet answered: they may be asked again.
+      const dropped = (wire as unknown as { peerRequests: { piece: number; length: number }[] }).peerRequests;
+      for (const { piece, length } of dropped ?? []) this.#asked.set(piece, (this.#asked.get(piece) ?? 0) - length);
       choke();
       // A choke drops the requests we had not answered: the pieces of which we sent nothing give their credit
       // back, or the leecher, which counts them as not served, would find its credit short of what it paid for.
-      for (const index of this.#admitted) if (!this.#sent.has(index)) this.#admitted.delete(index);
+      for (const index of this.#admitted) {
+        if (this.#sent.has(index)) continue;
+        this.#admitted.delete(index);
+        this.#asked.delete(index);
+      }
     };
     const piece = wire.piece.bind(wire);
     wire.piece = (index: number, offset: number, buffer: Uint8Array) => {
@@ -206,14 +282,20 @@ class SeederPeer implements PeerSession {
         this.onProtocolError(new Error(invalid));
         return;
       }
-      if (!this.#admitted.has(index)) {
-        if (this.#closed || this.#paidPieces() <= this.#admitted.size) {
-          if (wire.hasFast) wire.reject(index, offset, length);
-          wire.choke();
-          return;
-        }
-        this.#admitted.add(index);
+      const admitted = this.#admitted.has(index);
+      const asked = (this.#asked.get(index) ?? 0) + length;
+      const uncovered = admitted
+        ? asked > this.#pieceLength(index)
+        : this.#closed || this.#paidPieces() <= this.#admitted.size;
+      if (uncovered) {
+        // Refused alone (BEP 6), or ignored by a peer without it. Never a choke: that would drop the covered
+        // requests still queued, and a peer that asked for everything at once would get nothing. Not through
+        // `wire.reject`, which also forgets a queued request for the same block (a duplicate) that we will answer.
+        if (wire.hasFast) (wire as unknown as RawMessages)._message(REJECT_REQUEST, [index, offset, length], null);
+        return;
       }
+      this.#admitted.add(index);
+      this.#asked.set(index, asked);
       onRequest(index, offset, length);
     };
   }
@@ -226,11 +308,17 @@ class SeederPeer implements PeerSession {
     // bittorrent-protocol reads these uint32 fields as int32: 2^31 and above arrive negative.
     if (index < 0 || index >= count) return `a request for piece ${index >>> 0} of a torrent of ${count} pieces`;
     if (length <= 0 || length > MAX_REQUEST_BYTES) return `a request of ${length >>> 0} bytes`;
-    const size = index === count - 1 ? torrent.lastPieceLength : torrent.pieceLength;
+    const size = this.#pieceLength(index);
     if (offset < 0 || offset + length > size) {
       return `a request past the end of piece ${index} (${offset >>> 0} + ${length} > ${size})`;
     }
     return undefined;
+  }
+
+  #pieceLength(index: number): number {
+    const torrent = this.#seeder.torrent;
+    if (!torrent) return 0;
+    return index === torrent.pieces.length - 1 ? torrent.lastPieceLength : torrent.pieceLength;
   }
 
   onHandshake(handshake: PaidHandshake | undefined): void {
@@ -241,17 +329,21 @@ class SeederPeer implements PeerSession {
   }
 
   onMessage(message: PaidMessage): void {
+    if (this.#refused) return;
     switch (message.type) {
       case "propose":
+        if (this.#proposed) throw new Error("a second channel proposal on one connection");
+        this.#proposed = true;
         void this.#onPropose(message).catch((error) => this.onProtocolError(error));
         return;
       case "voucher":
         // Once funded, a voucher is credited synchronously: a request sent right after it on the same connection
-        // must find the credit there.
+        // must find the credit there. Before, it is checked just as fully, then waits for the funding.
         if (this.#isFunded) this.#credit(message.voucher);
-        else void this.#onVoucher(message.voucher).catch((error) => this.onProtocolError(error));
+        else this.#hold(message.voucher);
         return;
       case "close":
+        if (this.#closed) throw new Error("a second close on one channel");
         void this.#onClose(message).catch((error) => this.onProtocolError(error));
         return;
       case "notice":
@@ -266,42 +358,114 @@ class SeederPeer implements PeerSession {
     this.#link.drop(error.message);
   }
 
+  /**
+   * Says why in a `notice refused`, then drops the peer. The notice goes through webtorrent's throttle pipes
+   * before it reaches the socket, and destroying the wire at once would discard it: it gets NOTICE_GRACE_MS, during
+   * which nothing from this peer is handled.
+   */
+  #refuse(reason: string): void {
+    if (this.#refused) return;
+    this.#refused = true;
+    this.#seeder.emit("warning", new Error(`refused ${this.#label()}: ${reason}`));
+    this.#link.send({ type: "notice", code: "refused", reason: truncateReason(reason) });
+    setTimeout(() => this.#link.drop(reason), NOTICE_GRACE_MS).unref?.();
+  }
+
   async #onPropose(message: Extract<PaidMessage, { type: "propose" }>): Promise<void> {
-    if (this.#channelId) throw new Error("a second channel proposal on one connection");
-    const { client, asset, pricePerPiece } = this.#seeder.options;
+    const { client, asset, pricePerPiece, fundingTimeoutMs = DEFAULT_FUNDING_TIMEOUT_MS } = this.#seeder.options;
     if (message.asset.toLowerCase() !== asset.toLowerCase()) throw new Error("proposal in another asset");
     if (message.deposit < pricePerPiece) throw new Error("a deposit below the price of one piece");
-    const proposal: ChannelProposal = {
-      chainId: message.chainId,
-      adjudicator: message.adjudicator,
-      fixedPart: message.fixedPart,
-      funding: fundingState(message.fixedPart, message.asset, message.deposit),
-      payerSignature: message.payerSignature,
-    };
-    const wire = this.#link.wire;
-    const acceptance = await client.join(proposal, {
-      peer: `${wire.remoteAddress}:${wire.remotePort}`,
-      assets: [asset],
-    });
-    this.#channelId = acceptance.channelId;
-    this.#funded = client.waitForFunding(acceptance.channelId, { timeoutMs: 120_000 }).then(() => {
-      this.#isFunded = true;
-    });
-    this.#funded.catch(() => undefined);
-    this.#link.send({ type: "accept", channelId: acceptance.channelId, payeeSignature: acceptance.payeeSignature });
+    // Before anything is signed or written: a proposal costs its sender one signature and us a countersignature, a
+    // row and a place in the funding poll.
+    const full = this.#seeder.unfunded.take(this.#ip());
+    if (full) {
+      this.#refuse(full);
+      return;
+    }
+    this.#holdsSlot = true;
+    let acceptance: Awaited<ReturnType<PiecepayClient["join"]>>;
+    try {
+      const proposal: ChannelProposal = {
+        chainId: message.chainId,
+        adjudicator: message.adjudicator,
+        fixedPart: message.fixedPart,
+        funding: fundingState(message.fixedPart, message.asset, message.deposit),
+        payerSignature: message.payerSignature,
+      };
+      acceptance = await client.join(proposal, { peer: this.#label(), assets: [asset] });
+    } catch (error) {
+      this.#releaseSlot();
+      throw error;
+    }
+    const id = acceptance.channelId.toLowerCase();
+    if (this.#left) {
+      this.#releaseSlot();
+      client.store.forgetUnfunded(id);
+      return;
+    }
+    this.#channelId = id;
+    this.#payer = message.fixedPart.participants[0];
+    this.#deposit = message.deposit;
+    this.#stopFunding = new AbortController();
+    client
+      .waitForFunding(id, { timeoutMs: fundingTimeoutMs, signal: this.#stopFunding.signal })
+      .then(() => this.#onFunded())
+      .catch((error) => this.#onNotFunded(error));
+    this.#link.send({ type: "accept", channelId: id, payeeSignature: acceptance.payeeSignature });
     this.#seeder.emit("peer", this.stats());
   }
 
-  async #onVoucher(voucher: Extract<PaidMessage, { type: "voucher" }>["voucher"]): Promise<void> {
-    if (!this.#channelId || !this.#funded) throw new Error("a voucher before a channel");
-    // The leecher pays only once its deposit is mined: look at the chain now rather than at the next poll.
-    this.#seeder.options.client.checkFundingNow(this.#channelId);
-    if (voucher.channelId.toLowerCase() !== this.#channelId) throw new Error("a voucher for another channel");
-    await this.#funded;
-    this.#credit(voucher);
+  #ip(): string {
+    return this.#link.wire.remoteAddress ?? "unknown";
   }
 
-  #credit(voucher: Extract<PaidMessage, { type: "voucher" }>["voucher"]): void {
+  #releaseSlot(): void {
+    if (!this.#holdsSlot) return;
+    this.#holdsSlot = false;
+    this.#seeder.unfunded.release(this.#ip());
+  }
+
+  #onFunded(): void {
+    this.#isFunded = true;
+    this.#stopFunding = undefined;
+    this.#releaseSlot();
+    const pending = this.#pending;
+    this.#pending = undefined;
+    if (!pending || this.#left) return;
+    try {
+      this.#credit(pending);
+    } catch (error) {
+      this.onProtocolError(error as Error);
+    }
+  }
+
+  /** Never funded (timed out) or no longer awaited (the peer left): the proposal leaves no row and no slot behind. */
+  #onNotFunded(error: Error): void {
+    this.#stopFunding = undefined;
+    this.#releaseSlot();
+    if (this.#channelId) this.#seeder.options.client.store.forgetUnfunded(this.#channelId);
+    if (!this.#left) this.#refuse(`channel not funded: ${error.message}`);
+  }
+
+  /**
+   * A voucher before the funding is seen: checked in full at once (our channel, the payer's signature, within the
+   * deposit), so a bad one costs no RPC, and kept only if above the one already waiting. It asks the funding poll
+   * to look early (coalesced in the SDK: at most one early look per polling interval).
+   */
+  #hold(voucher: Voucher): void {
+    if (!this.#channelId || !this.#payer) throw new Error("a voucher before a channel");
+    const { delta } = verifyVoucher(voucher, {
+      channelId: this.#channelId,
+      payer: this.#payer,
+      deposited: this.#deposit,
+      best: this.#pending?.amount ?? 0n,
+    });
+    if (delta === 0n) throw new Error("a voucher not above the one waiting for funding");
+    this.#pending = voucher;
+    this.#seeder.options.client.checkFundingNow(this.#channelId);
+  }
+
+  #credit(voucher: Voucher): void {
     if (!this.#channelId || voucher.channelId.toLowerCase() !== this.#channelId)
       throw new Error("a voucher for another channel");
     const { delta } = this.#seeder.options.client.receive(voucher); // on disk before the receipt
@@ -314,6 +478,7 @@ class SeederPeer implements PeerSession {
 
   async #onClose(message: Extract<PaidMessage, { type: "close" }>): Promise<void> {
     if (!this.#channelId || message.channelId !== this.#channelId) throw new Error("a close for another channel");
+    if (!this.#isFunded) throw new Error("a close before the channel was funded");
     const { client, pricePerPiece } = this.#seeder.options;
     const record = client.store.getChannel(this.#channelId);
     const base = client.store.getSupportedState(this.#channelId);
@@ -338,12 +503,17 @@ class SeederPeer implements PeerSession {
     this.#seeder.emit("closed", this.stats(), receipt.hash);
   }
 
+  /** The peer is gone: stop its funding wait, forget it, and enforce its latest voucher if it left without closing. */
   #onLeave(): void {
     if (this.#left) return;
     this.#left = true;
+    this.#stopFunding?.abort();
+    if (!this.#stopFunding) this.#releaseSlot(); // a proposal refused or mid-join: no funding wait to end
+    const stats = this.stats();
+    this.#seeder.forget(this, this.#isFunded ? stats : undefined);
     const id = this.#channelId;
     if (!id || this.#closed || this.#paid === 0n) return;
     // The leecher left without closing: give it a moment, then enforce its latest voucher alone.
-    this.#seeder.enforceLater(id, () => this.stats());
+    this.#seeder.enforceLater(id, stats);
   }
 }

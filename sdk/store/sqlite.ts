@@ -71,6 +71,25 @@ export class SqliteChannelStore implements ChannelStore {
     if (changes === 0) throw new Error(`no channel ${id} in the store`);
   }
 
+  forgetUnfunded(id: string): boolean {
+    const key = id.toLowerCase();
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      const record = this.getChannel(key);
+      const vouchers = this.#db.prepare("SELECT 1 FROM vouchers WHERE channel_id = ?").get(key);
+      const unfunded = record?.phase === "proposed" && record.deposited === 0n && vouchers === undefined;
+      if (unfunded) {
+        this.#db.prepare("DELETE FROM channels WHERE id = ?").run(key);
+        this.#db.prepare("DELETE FROM supported_states WHERE channel_id = ?").run(key);
+      }
+      this.#db.exec("COMMIT");
+      return unfunded;
+    } catch (error) {
+      this.#db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+
   putSupportedState(id: string, state: SignedVariablePart): boolean {
     const { changes } = this.#db
       .prepare(

@@ -38,6 +38,13 @@ export interface ChannelStore {
   listChannels(): ChannelRecord[];
   /** Moves a channel to `phase`. Throws when the channel is unknown. */
   setPhase(id: string, phase: ChannelPhase): void;
+  /**
+   * Deletes a channel that never received a deposit, with its funding state: only while its phase is `proposed`,
+   * nothing is recorded as deposited and it holds no voucher either way, checked in the same transaction as the
+   * delete. Returns whether it was deleted. A payee calls it for a proposal whose funding timed out or whose peer
+   * left before funding, so unfunded proposals leave no rows behind.
+   */
+  forgetUnfunded(id: string): boolean;
 
   /** Keeps `state` if its turn number is above the stored one; returns whether it was kept. */
   putSupportedState(id: string, state: SignedVariablePart): boolean;

@@ -7,7 +7,8 @@ import { parseEther, ZeroAddress } from "ethers";
 import type { Torrent } from "webtorrent";
 import { ChannelWatcher } from "../../../sdk/index.js";
 import { createTorrentClient } from "../../session/guarded-client.js";
-import { PaidSeeder } from "../../session/seeder.js";
+import { DEFAULT_FUNDING_TIMEOUT_MS, PaidSeeder } from "../../session/seeder.js";
+import { DEFAULT_MAX_UNFUNDED, DEFAULT_MAX_UNFUNDED_PER_IP } from "../../session/unfunded-cap.js";
 import { CliError, type Command, UsageError } from "../command.js";
 import { connectClient } from "../context.js";
 import { formatAmount } from "../output.js";
@@ -16,13 +17,16 @@ import { PEER_LIMIT_HELP, PEER_LIMIT_OPTIONS, peerLimits } from "../peer-limits.
 export const seed: Command = {
   name: "seed",
   summary: "seed a file or directory, paid per piece, until Ctrl-C",
-  usage: "seed <file|dir> --price ETH [--port N] [--announce URL]... (--keystore PATH | --key HEX) [--rpc URL]",
+  usage:
+    "seed <file|dir> --price ETH [--port N] [--announce URL]... [--max-unfunded-per-ip N] [--max-unfunded N] (--keystore PATH | --key HEX) [--rpc URL]",
   description: [
     "Seeds <file|dir> and charges every leecher --price per piece through a voucher channel: a leecher is served",
     "only what its paid credit covers (plain BitTorrent peers get nothing). Each voucher is verified and stored",
     "in <data-dir>/channels.db before it counts. When a leecher asks to close, one transaction pays us what we",
     "served; when it vanishes, its latest voucher is enforced on chain after --enforce-after seconds (challenge,",
     "wait, payout), also across a restart of this command. A watcher answers stale challenges on our channels.",
+    "Unfunded channel proposals are capped per address and in total (one over the cap is refused and its peer",
+    "dropped, nothing signed or stored); one that is not funded within --funding-timeout seconds is forgotten.",
     "Prints the magnet link and writes <name>.torrent to the data dir; runs until Ctrl-C.",
   ].join("\n"),
   positionals: true,
@@ -33,6 +37,9 @@ export const seed: Command = {
     announce: { type: "string", multiple: true },
     "piece-length": { type: "string" },
     "enforce-after": { type: "string" },
+    "max-unfunded-per-ip": { type: "string" },
+    "max-unfunded": { type: "string" },
+    "funding-timeout": { type: "string" },
   },
   optionHelp: [
     ["--price ETH", "price per piece, in ETH (required)"],
@@ -41,6 +48,15 @@ export const seed: Command = {
     ["--piece-length KiB", "piece length for a new torrent (default: webtorrent's choice)"],
     ["--enforce-after S", "seconds a vanished leecher gets to come back and close before we enforce (default 30)"],
     ...PEER_LIMIT_HELP,
+    [
+      "--max-unfunded-per-ip N",
+      `unfunded channel proposals held at once from one address (default ${DEFAULT_MAX_UNFUNDED_PER_IP})`,
+    ],
+    ["--max-unfunded N", `unfunded channel proposals held at once in total (default ${DEFAULT_MAX_UNFUNDED})`],
+    [
+      "--funding-timeout S",
+      `seconds a proposal may wait for its deposit before it is forgotten (default ${DEFAULT_FUNDING_TIMEOUT_MS / 1000})`,
+    ],
   ],
   examples: [
     "piecepay seed movie.mkv --price 0.0001 --keystore seeder.json",
@@ -56,6 +72,10 @@ export const seed: Command = {
     const enforceAfter = Number(values["enforce-after"] ?? "30");
     if (!(enforceAfter >= 0)) throw new UsageError("--enforce-after must be a number of seconds");
     const port = values.port === undefined ? 0 : Number(values.port);
+    const maxUnfundedPerIp = count(values["max-unfunded-per-ip"], "--max-unfunded-per-ip", DEFAULT_MAX_UNFUNDED_PER_IP);
+    const maxUnfunded = count(values["max-unfunded"], "--max-unfunded", DEFAULT_MAX_UNFUNDED);
+    const fundingTimeout = Number(values["funding-timeout"] ?? DEFAULT_FUNDING_TIMEOUT_MS / 1000);
+    if (!(fundingTimeout > 0)) throw new UsageError("--funding-timeout must be a number of seconds above 0");
     const announce = (values.announce as string[] | undefined) ?? [];
 
     const connected = await connectClient(globals, { pollingIntervalMs: 2_000 });
@@ -65,6 +85,9 @@ export const seed: Command = {
       pricePerPiece: price,
       asset: ZeroAddress,
       enforceAfterMs: enforceAfter * 1000,
+      maxUnfundedPerIp,
+      maxUnfunded,
+      fundingTimeoutMs: fundingTimeout * 1000,
     });
     seeder.on("warning", (error: Error) => out.note(`warning: ${error.message}`));
     seeder.on("closed", (s, hash) =>
@@ -141,6 +164,14 @@ export const seed: Command = {
     }
   },
 };
+
+/** A whole number of at least 1 from `value`, or `fallback` when the flag is absent. */
+function count(value: unknown, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a whole number of at least 1`);
+  return n;
+}
 
 export function amount(value: string, flag: string): bigint {
   let parsed: bigint;

@@ -607,9 +607,15 @@ describe("piecepay CLI", function () {
 
     /**
      * `piecepay seed` and `piecepay get` as two processes: the file arrives and the seeder earns price x pieces, to
-     * the wei. `find` says how the leecher finds the seeder: given its address, or through a tracker.
+     * the wei. `find` says how the leecher finds the seeder: given its address, or through a tracker; `source`
+     * what it is given: the .torrent file or the magnet link (metadata then comes from the paid seeder, free).
      */
-    async function seedAndGet(find: { announce: string } | "peer", seederIndex: number, leecherIndex: number) {
+    async function seedAndGet(
+      find: { announce: string } | "peer",
+      seederIndex: number,
+      leecherIndex: number,
+      source: "torrent" | "magnet" = "torrent",
+    ) {
       const file = path.join(scratch(), "song.bin");
       const data = randomBytes(2 * 1024 * 1024);
       writeFileSync(file, data);
@@ -648,7 +654,7 @@ describe("piecepay CLI", function () {
         const direct = find === "peer" ? ["--peer", `127.0.0.1:${seeding.ready.port}`] : [];
         const got = await cli([
           "get",
-          String(seeding.ready.torrent),
+          String(source === "magnet" ? seeding.ready.magnet : seeding.ready.torrent),
           "--max-price",
           "0.001",
           "--budget",
@@ -680,6 +686,10 @@ describe("piecepay CLI", function () {
 
     it("a paid seeder and a paying leecher: the file arrives, the seeder earns price x pieces, to the wei", async function () {
       await seedAndGet("peer", 3, 4);
+    });
+
+    it("from the magnet link with --peer: the metadata comes free from the paid seeder, then the same file and payments", async function () {
+      await seedAndGet("peer", 7, 8, "magnet");
     });
 
     it("the leecher finds the seeder through `piecepay tracker` alone (no --peer): the same file and payments", async function () {

@@ -72,6 +72,38 @@ describe("SqliteChannelStore", function () {
     expect(store.getVoucher("sent", id)?.amount).to.equal(5n);
   });
 
+  it("forgets a channel that never received a deposit, and nothing else: funded, open or holding a voucher stays", function () {
+    const proposed: ChannelRecord = { ...record, phase: "proposed", deposited: 0n };
+    const other = (n: number) => `0x${n.toString(16).padStart(2, "0").repeat(32)}`;
+    const keep: [string, ChannelRecord, boolean][] = [
+      ["funded but not yet seen open", { ...proposed, id: other(1), deposited: 5n }, false],
+      ["open", { ...proposed, id: other(2), phase: "open" }, false],
+      ["closing", { ...proposed, id: other(3), phase: "closing" }, false],
+      ["holding a received voucher", { ...proposed, id: other(4) }, true],
+    ];
+    store.putChannel(proposed);
+    store.putSupportedState(id, state(0n));
+    for (const [, channel, voucher] of keep) {
+      store.putChannel(channel);
+      store.putSupportedState(channel.id, state(0n));
+      if (voucher)
+        store.putVoucher("received", { channelId: channel.id, amount: 1n, signature: `0x${"33".repeat(65)}` });
+    }
+    expect(store.forgetUnfunded(id.toUpperCase().replace("0X", "0x"))).to.equal(true);
+    expect(store.getChannel(id)).to.equal(undefined);
+    expect(store.getSupportedState(id)).to.equal(undefined);
+    expect(store.forgetUnfunded(id), "already gone").to.equal(false);
+    for (const [what, channel] of keep) {
+      expect(store.forgetUnfunded(channel.id), what).to.equal(false);
+      expect(store.getChannel(channel.id), what).to.deep.equal(channel);
+      expect(store.getSupportedState(channel.id), what).to.deep.equal(state(0n));
+    }
+    // A sent voucher counts too: the payer's own promise is never forgotten.
+    store.putChannel({ ...proposed, id: other(5), myIndex: 0 });
+    store.putVoucher("sent", { channelId: other(5), amount: 1n, signature: `0x${"33".repeat(65)}` });
+    expect(store.forgetUnfunded(other(5))).to.equal(false);
+  });
+
   it("keeps only a newer supported state", function () {
     expect(store.putSupportedState(id, state(5n))).to.equal(true);
     expect(store.putSupportedState(id, state(4n))).to.equal(false);
