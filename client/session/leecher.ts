@@ -6,7 +6,7 @@
 import { EventEmitter } from "node:events";
 import type { Wire } from "bittorrent-protocol";
 import type { Torrent } from "webtorrent";
-import type { ChannelProposal, PiecepayClient } from "../../sdk/index.js";
+import { type ChannelProposal, channelId, type PiecepayClient } from "../../sdk/index.js";
 import type { PaidHandshake, PaidMessage } from "../wire/messages.js";
 import { handshakeFor, type PeerLink, type PeerSession, paidExtension, sendWithoutDelay } from "./extension.js";
 
@@ -260,6 +260,11 @@ export class PaidLeecher extends EventEmitter {
     return true;
   }
 
+  /** Gives back a reservation whose channel will never be funded (its seeder left before accepting). */
+  unreserve(amount: bigint): void {
+    this.#committed -= amount;
+  }
+
   /** What is left of the budget. */
   budgetLeft(): bigint {
     return this.options.budget - this.#committed;
@@ -335,6 +340,7 @@ class LeecherPeer implements PeerSession {
   #gate(wire: Wire): void {
     wire.once("close", () => {
       if (this.#offer) this.#leecher.discardUnverified(wire);
+      this.#abandonProposal();
       // Forgotten with every reference to its wire (a long download in a public swarm meets many peers); the
       // pieces it did not finish may be given to others now.
       this.#leecher.forget(this);
@@ -486,9 +492,34 @@ class LeecherPeer implements PeerSession {
       challengeDuration: this.#leecher.options.challengeDuration,
       peer: `${this.wire.remoteAddress}:${this.wire.remotePort}`,
     });
+    if (this.wire.destroyed) {
+      this.#abandonProposal(); // the seeder left while we signed
+      return;
+    }
     const { fixedPart, payerSignature, chainId, adjudicator } = this.#proposal;
     this.#link.send({ type: "propose", chainId, adjudicator, fixedPart, asset: offer.asset, deposit, payerSignature });
   }
+
+  /**
+   * The seeder left before accepting: no deposit was or will be sent for this proposal, so its budget reservation
+   * and its row go. Otherwise every fake seeder that advertises an offer and never accepts would keep a deposit's
+   * worth of our budget, and a few would leave nothing to pay honest seeders with. Once accepted, `fund` may have
+   * sent the deposit: then both stay.
+   */
+  #abandonProposal(): void {
+    if (this.#accepted) return;
+    if (this.#deposit > 0n && !this.#unreserved) {
+      this.#unreserved = true;
+      this.#leecher.unreserve(this.#deposit);
+    }
+    const proposal = this.#proposal;
+    if (proposal) {
+      const id = channelId(proposal.chainId, proposal.adjudicator, proposal.fixedPart);
+      this.#leecher.options.client.store.forgetUnfunded(id);
+    }
+  }
+
+  #unreserved = false;
 
   /** Resolves true once the torrent has its metadata, false if this seeder's connection closed first. */
   #metadata(torrent: Torrent): Promise<boolean> {
