@@ -37,7 +37,7 @@ const { values: flags } = parseArgs({
   options: {
     messages: { type: "string", default: "100000" },
     seed: { type: "string" },
-    "max-rss-mb": { type: "string", default: "400" },
+    "max-rss-mb": { type: "string", default: "512" },
     "probe-ms": { type: "string", default: "2000" },
     concurrency: { type: "string", default: "24" },
     batch: { type: "string", default: "64" },
