@@ -110,9 +110,50 @@ abstract contract Disputes is ChannelStatus {
         _requireParticipantCount(fixedPart.participants.length);
         (bytes32 stateHash, bytes32 outcomeHash) = ChannelHashing.hashState(channelId, response.variablePart);
         _requireSignatures(fixedPart.participants, stateHash, response.signedBy, response.sigs);
-        IForceMoveApp(fixedPart.appDefinition).requireValidTransition(fixedPart, channelId, challenged, response);
+        _requireValidTransition(fixedPart, channelId, challenged, response);
 
         _register(channelId, turnNum, finalizesAt, lateEth, stateHash, outcomeHash, heldEth, response.variablePart);
+    }
+
+    /// @dev Calls `app.requireValidTransition(fixedPart, channelId, challenged, response)`. Both functions take
+    /// four head words and the same three structs, so the call data is respond's own: its tail verbatim, under the
+    /// head with `channelId` in place of `heldEth` and the three offsets moved one word along, which leaves every
+    /// offset pointing at the same bytes. The app reads the very values this contract read (re-encoding them cost
+    /// some 4,500 gas). That holds while no struct starts inside the head (an offset below 0x80: no encoder writes
+    /// one, but Solidity decodes it), whose words the new head reorders; such call data takes the high-level call.
+    function _requireValidTransition(
+        FixedPart calldata fixedPart,
+        ChannelId channelId,
+        VariablePart calldata challenged,
+        SignedVariablePart calldata response
+    ) private view {
+        address app = fixedPart.appDefinition;
+        bool inTail;
+        assembly ("memory-safe") {
+            inTail := iszero(
+                or(or(lt(calldataload(0x04), 0x80), lt(calldataload(0x24), 0x80)), lt(calldataload(0x44), 0x80))
+            )
+        }
+        if (!inTail) {
+            IForceMoveApp(app).requireValidTransition(fixedPart, channelId, challenged, response);
+            return;
+        }
+        bytes4 selector = IForceMoveApp.requireValidTransition.selector;
+        assembly ("memory-safe") {
+            // As the high-level call: an app without code must not accept by succeeding silently.
+            if iszero(extcodesize(app)) { revert(0, 0) }
+            let p := mload(0x40)
+            mstore(p, selector)
+            mstore(add(p, 0x04), calldataload(0x04))
+            mstore(add(p, 0x24), channelId)
+            mstore(add(p, 0x44), calldataload(0x24))
+            mstore(add(p, 0x64), calldataload(0x44))
+            calldatacopy(add(p, 0x84), 0x84, sub(calldatasize(), 0x84))
+            if iszero(staticcall(gas(), app, p, calldatasize(), 0, 0)) {
+                returndatacopy(p, 0, returndatasize())
+                revert(p, returndatasize())
+            }
+        }
     }
 
     /// @inheritdoc IAdjudicator
@@ -149,7 +190,60 @@ abstract contract Disputes is ChannelStatus {
         _statusOf[channelId] = ChannelStatusLib.pack(
             turnNum, finalizesAt, lateEth, ChannelStatusLib.fingerprint(stateHash, outcomeHash, heldEth)
         );
-        emit ChallengeRegistered(channelId, finalizesAt, variablePart, heldEth);
+        if (!_emitCanonical(channelId, finalizesAt, variablePart, heldEth)) {
+            emit ChallengeRegistered(
+                channelId, finalizesAt, variablePart.turnNum, variablePart.outcome, variablePart.appData, heldEth
+            );
+        }
+    }
+
+    /// @dev Emits `ChallengeRegistered` by copying `variablePart` from the call data if it lies there as
+    /// `abi.encode` writes it: the outcome first and canonical (`ChannelHashing.canonicalOutcomeSize`), the appData
+    /// right after it with zero padding, a clean turn number and flag, every byte inside the call data. The copy is
+    /// then the very encoding that `emit` writes. Returns false, having emitted nothing, for any other encoding.
+    function _emitCanonical(
+        ChannelId channelId,
+        uint48 finalizesAt,
+        VariablePart calldata variablePart,
+        uint256 heldEth
+    ) private returns (bool canonical)
+    {
+        uint256 outcomeSize;
+        (canonical, outcomeSize) = ChannelHashing.canonicalOutcomeSize(variablePart.outcome);
+        bytes32 topic = ChallengeRegistered.selector;
+        assembly ("memory-safe") {
+            let vp := variablePart
+            // The appData's offset: after the head (4 words), the outcome's length word and the outcome.
+            let appDataOffset := add(0xa0, outcomeSize)
+            let appData := add(vp, appDataOffset)
+            let len := calldataload(appData)
+            let rem := and(len, 0x1f)
+            let size := add(add(appDataOffset, 0x20), and(add(len, 0x1f), not(0x1f)))
+            canonical := and(
+                and(canonical, and(eq(calldataload(vp), 0x80), eq(calldataload(add(vp, 0x20)), appDataOffset))),
+                and(iszero(shr(48, calldataload(add(vp, 0x40)))), iszero(shr(1, calldataload(add(vp, 0x60)))))
+            )
+            canonical := and(
+                and(canonical, lt(len, 0x100000000)),
+                and(
+                    iszero(gt(add(vp, size), calldatasize())),
+                    // The bytes after the appData's end in its last word are zero.
+                    or(iszero(rem), iszero(shl(shl(3, rem), calldataload(add(appData, sub(add(0x20, len), rem))))))
+                )
+            )
+            if canonical {
+                // The head (finalizesAt, turnNum, the offsets of outcome and appData, heldEth), then the outcome
+                // and the appData as they follow the variable part's head in the call data.
+                let p := mload(0x40)
+                mstore(p, finalizesAt)
+                mstore(add(p, 0x20), calldataload(add(vp, 0x40)))
+                mstore(add(p, 0x40), 0xa0)
+                mstore(add(p, 0x60), add(0x20, appDataOffset))
+                mstore(add(p, 0x80), heldEth)
+                calldatacopy(add(p, 0xa0), add(vp, 0x80), sub(size, 0x80))
+                log2(p, add(size, 0x20), topic, channelId)
+            }
+        }
     }
 
     /// @dev The challenge a channel gets: its duration clamped to [MIN, MAX], so that a channel funded with a

@@ -92,13 +92,21 @@ interface IAdjudicator {
     event HoldingsUpdated(ChannelId indexed channelId, address indexed asset, uint256 held);
     /// @notice The ETH credited to `channelId` while its ETH is committed (kept apart) is now `lateHeld`.
     event LateEthUpdated(ChannelId indexed channelId, uint256 lateHeld);
-    /// @notice `candidate` is the channel's registered state, with the channel's ETH `heldEth`; the channel
-    /// finalizes at `finalizesAt`. Emitted by the challenge that starts the clock and by every answer that replaces
-    /// the registered state (checkpoint, respond, a newer challenge), which keep `finalizesAt` as it was.
+    /// @notice The channel's registered state is (`turnNum`, `outcome`, `appData`, not final: a registered state
+    /// never is), with the channel's ETH `heldEth`; the channel finalizes at `finalizesAt`. Emitted by the challenge
+    /// that starts the clock and by every answer that replaces the registered state (checkpoint, respond, a newer
+    /// challenge), which keep `finalizesAt` as it was.
     /// @dev Carries everything a counterparty needs: the turn number to beat, the state to respond to, and (with
     /// the channel id) the registration that an answer or a payout after the timeout must present. A state
     /// registered with the sender's empty signature slot is public here all the same.
-    event ChallengeRegistered(ChannelId indexed channelId, uint48 finalizesAt, VariablePart candidate, uint256 heldEth);
+    event ChallengeRegistered(
+        ChannelId indexed channelId,
+        uint48 finalizesAt,
+        uint48 turnNum,
+        SingleAssetExit[] outcome,
+        bytes appData,
+        uint256 heldEth
+    );
     /// @notice A final state signed by all finalized the channel, committing `heldEth` of ETH (what is left after
     /// `concludeAndTransferAllAssets` paid out).
     event Concluded(ChannelId indexed channelId, uint48 finalizesAt, uint256 heldEth);

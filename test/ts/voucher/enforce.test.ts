@@ -99,7 +99,7 @@ describe("VoucherPaymentApp", () => {
         const challengedAt = BigInt(await time.latest());
         await expect(tx)
           .to.emit(c.adjudicator, "ChallengeRegistered")
-          .withArgs(c.id, challengedAt + DURATION, anyValue, DEPOSIT);
+          .withArgs(c.id, challengedAt + DURATION, anyValue, anyValue, anyValue, DEPOSIT);
         const [turnNumRecord, finalizesAt] = await c.adjudicator.statusOf(c.id);
         expect([turnNumRecord, finalizesAt]).to.deep.equal([2n, challengedAt + DURATION]);
 
@@ -203,7 +203,7 @@ describe("VoucherPaymentApp", () => {
 
       await expect(checkpointAs(c, c.bob, [c.fundingSigned], sentByParticipant(v2, PAYEE)))
         .to.emit(c.adjudicator, "ChallengeRegistered")
-        .withArgs(c.id, finalizesAt, sameVariablePart(v2), DEPOSIT);
+        .withArgs(c.id, finalizesAt, ...sameVariablePart(v2), DEPOSIT);
       expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([3n, finalizesAt, fingerprintOf(c.id, v2)]);
       // The earlier voucher cannot come back.
       await expect(challengeAs(c, c.bob, [c.fundingSigned], sentByParticipant(v1, PAYEE)))
@@ -239,7 +239,7 @@ describe("VoucherPaymentApp", () => {
         await time.increase(60n);
         await expect(checkpointAs(c, c.bob, [c.fundingSigned], sentByParticipant(last, PAYEE)))
           .to.emit(c.adjudicator, "ChallengeRegistered")
-          .withArgs(c.id, finalizesAt, sameVariablePart(last), DEPOSIT);
+          .withArgs(c.id, finalizesAt, ...sameVariablePart(last), DEPOSIT);
         expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([
           BigInt(i + 2),
           finalizesAt,
@@ -272,7 +272,7 @@ describe("VoucherPaymentApp", () => {
           ),
       )
         .to.emit(c.adjudicator, "ChallengeRegistered")
-        .withArgs(c.id, finalizesAt, sameVariablePart(v2), DEPOSIT);
+        .withArgs(c.id, finalizesAt, ...sameVariablePart(v2), DEPOSIT);
       // The response is the registered state: the payee needs no challenge of its own.
       expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([3n, finalizesAt, fingerprintOf(c.id, v2)]);
       await time.increaseTo(finalizesAt);
