@@ -86,11 +86,13 @@ abstract contract Disputes is ChannelStatus {
     /// @inheritdoc IAdjudicator
     function respond(
         FixedPart calldata fixedPart,
+        ChannelId channelId,
         VariablePart calldata challenged,
         SignedVariablePart calldata response,
         uint256 heldEth
     ) external {
-        ChannelId channelId = channelIdOf(fixedPart);
+        // The app is handed `channelId` as respond received it (see _requireValidTransition), so it must be the one.
+        if (ChannelId.unwrap(channelId) != ChannelId.unwrap(channelIdOf(fixedPart))) revert WrongChannelId(channelId);
         (uint48 turnNumRecord, uint48 finalizesAt, bool lateEth, uint160 low) =
             ChannelStatusLib.unpack(_statusOf[channelId]);
         if (finalizesAt == 0) revert NoOngoingChallenge(channelId);
@@ -110,45 +112,30 @@ abstract contract Disputes is ChannelStatus {
         _requireParticipantCount(fixedPart.participants.length);
         (bytes32 stateHash, bytes32 outcomeHash) = ChannelHashing.hashState(channelId, response.variablePart);
         _requireSignatures(fixedPart.participants, stateHash, response.signedBy, response.sigs);
-        _requireValidTransition(fixedPart, channelId, challenged, response);
+        _requireValidTransition(fixedPart.appDefinition);
 
         _register(channelId, turnNum, finalizesAt, lateEth, stateHash, outcomeHash, heldEth, response.variablePart);
     }
 
-    /// @dev Calls `app.requireValidTransition(fixedPart, channelId, challenged, response)`. Both functions take
-    /// four head words and the same three structs, so the call data is respond's own: its tail verbatim, under the
-    /// head with `channelId` in place of `heldEth` and the three offsets moved one word along, which leaves every
-    /// offset pointing at the same bytes. The app reads the very values this contract read (re-encoding them cost
-    /// some 4,500 gas). That holds while no struct starts inside the head (an offset below 0x80: no encoder writes
-    /// one, but Solidity decodes it), whose words the new head reorders; such call data takes the high-level call.
-    function _requireValidTransition(
-        FixedPart calldata fixedPart,
-        ChannelId channelId,
-        VariablePart calldata challenged,
-        SignedVariablePart calldata response
-    ) private view {
-        address app = fixedPart.appDefinition;
-        bool inTail;
-        assembly ("memory-safe") {
-            inTail := iszero(
-                or(or(lt(calldataload(0x04), 0x80), lt(calldataload(0x24), 0x80)), lt(calldataload(0x44), 0x80))
-            )
-        }
-        if (!inTail) {
-            IForceMoveApp(app).requireValidTransition(fixedPart, channelId, challenged, response);
-            return;
-        }
+    /// @dev Calls `app.requireValidTransition(fixedPart, channelId, challenged, response)` with respond's own call
+    /// data, every byte after the selector unchanged. The two functions' first four head words are the same
+    /// parameters (`heldEth` comes after them, where the app reads no parameter), so the app decodes the same bytes
+    /// with the same types as respond did, and every value it reads (through any offset, negative, overlapping or
+    /// pointing into the head) is the one respond read, hashed and registers. Only the four selector bytes differ:
+    /// a word read at call data position 0 to 3 holds the selector's last byte in its top four bytes, nonzero on
+    /// both sides (0x48 and 0x1f), above zero bytes (the first head word is an offset below 2^64). So it is at
+    /// least 2^224: as an offset or a length it reverts or points far past the call data (all zeros on both
+    /// sides), and as an address, uint48 or bool it is dirty (respond reads each such field and reverts). No
+    /// struct or array reaches these bytes otherwise. Re-encoding the values for a high-level call cost 4,238 gas
+    /// more.
+    function _requireValidTransition(address app) private view {
         bytes4 selector = IForceMoveApp.requireValidTransition.selector;
         assembly ("memory-safe") {
             // As the high-level call: an app without code must not accept by succeeding silently.
             if iszero(extcodesize(app)) { revert(0, 0) }
             let p := mload(0x40)
             mstore(p, selector)
-            mstore(add(p, 0x04), calldataload(0x04))
-            mstore(add(p, 0x24), channelId)
-            mstore(add(p, 0x44), calldataload(0x24))
-            mstore(add(p, 0x64), calldataload(0x44))
-            calldatacopy(add(p, 0x84), 0x84, sub(calldatasize(), 0x84))
+            calldatacopy(add(p, 0x04), 0x04, sub(calldatasize(), 0x04))
             if iszero(staticcall(gas(), app, p, calldatasize(), 0, 0)) {
                 returndatacopy(p, 0, returndatasize())
                 revert(p, returndatasize())

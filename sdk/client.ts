@@ -607,7 +607,13 @@ export class PiecepayClient {
     const signature = await signState(this.#options.signer, record.id, next);
     const { heldEth } = await this.registration(record.id);
     return this.#send("respond", () =>
-      this.adjudicator.respond(record.fixedPart, challenged, toSigned(next, new Map([[PAYEE, signature]])), heldEth),
+      this.adjudicator.respond(
+        record.fixedPart,
+        record.id,
+        challenged,
+        toSigned(next, new Map([[PAYEE, signature]])),
+        heldEth,
+      ),
     );
   }
 

@@ -37,6 +37,8 @@ interface IAdjudicator {
     error TurnNumberTooLow(ChannelId channelId, uint48 turnNumRecord, uint48 turnNum);
     /// @notice A response must have exactly the turn number after the challenged state's.
     error TurnNumberNotNext(ChannelId channelId, uint48 turnNumRecord, uint48 turnNum);
+    /// @notice `respond` was given a channel id other than its fixed part's.
+    error WrongChannelId(ChannelId channelId);
     /// @notice The given state and outcome are not the ones registered for the channel.
     error FingerprintMismatch(ChannelId channelId);
     /// @notice `conclude` needs a state with `isFinal` set.
@@ -190,11 +192,15 @@ interface IAdjudicator {
 
     /// @notice Answers an ongoing challenge with a single move that the app accepts from the challenged state: the
     /// response becomes the registered state, and the deadline stays.
+    /// @dev Takes the parameters of `IForceMoveApp.requireValidTransition` first and in its order, and passes its
+    /// call data to the app as it is: the app validates the very bytes the adjudicator registers.
+    /// @param channelId The channel's id, `channelIdOf(fixedPart)` (`WrongChannelId` otherwise).
     /// @param challenged The variable part that the challenge registered (from `ChallengeRegistered`).
     /// @param response The next state, not final, turn number `challenged.turnNum + 1`, signed as the app requires.
     /// @param heldEth The ETH registered with the challenge (`ChallengeRegistered.heldEth`).
     function respond(
         FixedPart calldata fixedPart,
+        ChannelId channelId,
         VariablePart calldata challenged,
         SignedVariablePart calldata response,
         uint256 heldEth

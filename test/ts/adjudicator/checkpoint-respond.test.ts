@@ -290,6 +290,7 @@ describe("Adjudicator.respond", () => {
         .connect(c.bob)
         .respond(
           c.fixedPart,
+          c.id,
           challenged,
           sentByParticipant(response, BOB),
           (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,
@@ -349,6 +350,7 @@ describe("Adjudicator.respond", () => {
         .connect(c.carol)
         .respond(
           c.fixedPart,
+          c.id,
           challenged,
           await signed(c.fixedPart, c.id, response, [c.bob]),
           (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,
@@ -392,6 +394,7 @@ describe("Adjudicator.respond", () => {
           .connect(c.bob)
           .respond(
             c.fixedPart,
+            c.id,
             funding,
             sentByParticipant(response, BOB),
             (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,
@@ -412,6 +415,7 @@ describe("Adjudicator.respond", () => {
           .connect(c.bob)
           .respond(
             c.fixedPart,
+            c.id,
             funding,
             sentByParticipant(response, BOB),
             (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,
@@ -432,6 +436,7 @@ describe("Adjudicator.respond", () => {
             .connect(c.bob)
             .respond(
               c.fixedPart,
+              c.id,
               funding,
               sentByParticipant(response, BOB),
               (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,
@@ -454,6 +459,7 @@ describe("Adjudicator.respond", () => {
           .connect(c.bob)
           .respond(
             c.fixedPart,
+            c.id,
             fake,
             sentByParticipant(response, BOB),
             (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,
@@ -473,6 +479,7 @@ describe("Adjudicator.respond", () => {
           .connect(c.bob)
           .respond(
             c.fixedPart,
+            c.id,
             funding,
             await c.byBoth(response),
             (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,
@@ -492,6 +499,7 @@ describe("Adjudicator.respond", () => {
           .connect(c.carol)
           .respond(
             c.fixedPart,
+            c.id,
             funding,
             sentByParticipant(response, BOB),
             (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,
@@ -511,6 +519,7 @@ describe("Adjudicator.respond", () => {
           .connect(c.alice)
           .respond(
             c.fixedPart,
+            c.id,
             funding,
             await signed(c.fixedPart, c.id, response, [c.alice]),
             (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,

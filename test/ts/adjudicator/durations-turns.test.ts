@@ -155,6 +155,7 @@ describe("Turn numbers near the top of uint48 (SECURITY row 7)", () => {
           .connect(c.bob)
           .respond(
             c.fixedPart,
+            c.id,
             vp,
             await c.byBoth(c.state(turnNum, 0n, DEPOSIT)),
             (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,

@@ -1,7 +1,7 @@
 // The adjudicator's shortcuts over its call data (outcome hash, ChallengeRegistered, the app call of respond) read
 // the call data as it is when it has the canonical ABI encoding. Here, encodings that no encoder writes but that
 // Solidity decodes take the general path and get the same result: the same outcome hash (or the same revert), the
-// same event, the same verdict of the app.
+// same event; respond hands the app its own call data, so the app reads what the adjudicator read.
 import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs";
 import { expect } from "chai";
 import { AbiCoder, concat, dataSlice, toBeHex, ZeroAddress, zeroPadValue } from "ethers";
@@ -114,10 +114,11 @@ describe("call data in non-canonical encodings", () => {
     expect(event.args.finalizesAt).to.equal(finalizesAt);
   });
 
-  describe("respond with the challenged state's head inside respond's head (offset 0x60)", () => {
-    // Respond's head is (fixedPart, challenged, response, heldEth). With challenged at 0x60 its head is heldEth
-    // (the outcome's offset), then the three words after respond's head (appData offset, turnNum, isFinal). So the
-    // channel holds 0x80 wei, the offset that puts the outcome at 0xe0, right after those words.
+  describe("respond with the challenged state's head inside respond's head (offset 0x80)", () => {
+    // Respond's head is (fixedPart, channelId, challenged, response, heldEth). With challenged at 0x80 its head is
+    // heldEth (the outcome's offset), then the three words after respond's head (appData offset, turnNum, isFinal).
+    // So the channel holds 0x80 wei, the offset that puts the outcome at 0x100, right after those words. The app
+    // is handed the same bytes: it reads the same words as the challenged state.
     async function tinyChannel() {
       const f = await deployFixture();
       const { fixedPart, id } = f.channel();
@@ -136,25 +137,27 @@ describe("call data in non-canonical encodings", () => {
     function respondData(
       f: Awaited<ReturnType<typeof deployFixture>>,
       fixedPart: unknown,
+      id: string,
       challenged: VariablePart,
       response: unknown,
       held: bigint,
     ) {
       const outcomeEnc = tail(OUTCOME, challenged.outcome);
       const appDataEnc = tail("bytes", challenged.appData);
-      const outcomeAt = 0xe0;
+      const outcomeAt = 0x100;
       const appDataAt = outcomeAt + length(outcomeEnc);
       const fixedAt = appDataAt + length(appDataEnc);
       const fixedEnc = tail(FIXED_PART, fixedPart);
       const responseAt = fixedAt + length(fixedEnc);
-      expect(outcomeAt - 0x60).to.equal(Number(held));
+      expect(outcomeAt - 0x80).to.equal(Number(held));
       return concat([
         f.adjudicator.interface.getFunction("respond").selector,
         word(fixedAt),
-        word(0x60),
+        id,
+        word(0x80),
         word(responseAt),
         word(held),
-        word(appDataAt - 0x60),
+        word(appDataAt - 0x80),
         word(challenged.turnNum),
         word(0),
         outcomeEnc,
@@ -170,7 +173,7 @@ describe("call data in non-canonical encodings", () => {
       const [, finalizesAt] = await f.adjudicator.statusOf(id);
       const tx = f.bob.sendTransaction({
         to: await f.adjudicator.getAddress(),
-        data: respondData(f, fixedPart, funding, sentByParticipant(response, BOB), held),
+        data: respondData(f, fixedPart, id, funding, sentByParticipant(response, BOB), held),
       });
       await expect(tx)
         .to.emit(f.adjudicator, "ChallengeRegistered")
@@ -185,7 +188,7 @@ describe("call data in non-canonical encodings", () => {
       await expect(
         f.bob.sendTransaction({
           to: await f.adjudicator.getAddress(),
-          data: respondData(f, fixedPart, funding, sentByParticipant(response, BOB), held),
+          data: respondData(f, fixedPart, id, funding, sentByParticipant(response, BOB), held),
         }),
       )
         .to.be.revertedWithCustomError(f.app, "InvalidVoucherSignature")

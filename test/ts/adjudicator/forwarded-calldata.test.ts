@@ -1,41 +1,33 @@
-// Adversarial review of respond's forwarded call data (shortcut A). respond checks that the three TOP-LEVEL struct
-// offsets are >= 0x80, but Solidity decodes a NESTED offset (a struct member's or an array element's) with a signed
-// bound check only (`access_calldata_tail`: slt(offset, calldatasize - base - 31)), so a two's-complement negative
-// nested offset points backwards, into respond's head. There the adjudicator reads
-//   [fixedPart offset, challenged offset, response offset, heldEth]
-// and the app, given the forwarded call data, reads
-//   [fixedPart offset, channelId, from offset, to offset].
-// With `response.variablePart` placed at 0x60 (the last head word), the variable part's outcome offset is heldEth
-// for the adjudicator and the response's offset for the app: the adjudicator hashes, registers, emits and later
-// pays one outcome, the app validates another. Its appData, turnNum and isFinal (words 0x80.. of the tail) are
-// common to both. The plain path (re-encoding, as on bc15e8c) hands the app the adjudicator's values, so the app
-// rejects the move: these tests assert that.
+// Regressions of the adversarial review of respond's app call. Solidity decodes a NESTED offset (a struct member's
+// or an array element's) with a signed bound check only (`access_calldata_tail`), so a negative nested offset points
+// backwards, into respond's head. The first forwarding (99eae11) sent the app respond's tail under a REORDERED head,
+// so a struct in the head was read from different words by the two sides: with `response.variablePart` at the last
+// head word the adjudicator took heldEth as the outcome's offset and the app the response's offset, and a payee
+// registered and was paid an outcome that the app never checked (theft of a token channel), or registered the empty
+// outcome (the payer's tokens locked for good).
+//
+// respond now takes requireValidTransition's parameters first and in its order (fixedPart, channelId, challenged,
+// response), heldEth after them, and hands the app its call data after the selector unchanged. The same attack
+// (response.variablePart at head word 0x80, heldEth) now makes both sides read the same outcome: the voucher app
+// rejects it. An app that accepts anything shows that what is registered is exactly what the app decoded.
 import { expect } from "chai";
-import { AbiCoder, concat, dataSlice, toBeHex, ZeroAddress, zeroPadValue } from "ethers";
-import { fingerprint, outcomeHash, stateHash, toDestination, type VariablePart } from "../../../sdk/index.js";
-import { TestToken__factory } from "../../../typechain-types/index.js";
-import { DURATION, deployFixture, ethState, networkHelpers, signed, voucherState } from "../helpers/fixtures.js";
+import { concat, dataSlice, id as keccakId, ZeroAddress } from "ethers";
+import { toDestination, type VariablePart } from "../../../sdk/index.js";
+import { EchoApp__factory, TestToken__factory } from "../../../typechain-types/index.js";
+import { deployFixture, ethState, signed, voucherState } from "../helpers/fixtures.js";
+import { appView, expectRegisteredWhatAppSaw, NONE, responseInHead, ZERO32 } from "./forwarding.js";
 
-const coder = AbiCoder.defaultAbiCoder();
-const OUTCOME = "tuple(address asset, tuple(bytes32 destination, uint256 amount)[] allocations)[]";
-const VARIABLE_PART = `tuple(${OUTCOME} outcome, bytes appData, uint48 turnNum, bool isFinal)`;
-const FIXED_PART =
-  "tuple(address[] participants, uint64 channelNonce, address appDefinition, uint48 challengeDuration)";
-const word = (n: bigint | number) => zeroPadValue(toBeHex(BigInt.asUintN(256, BigInt(n))), 32);
-const tail = (type: string, value: unknown) => dataSlice(coder.encode([type], [value]), 32);
-const length = (hex: string) => (hex.length - 2) / 2;
-const ZERO32 = `0x${"00".repeat(32)}`;
 const TOKENS = 1_000_000n;
 
 /**
- * A token channel [alice payer, bob payee] holding TOKENS of alice's and `dustEth` wei that bob deposited, challenged
- * with the funding state (turn 1, signed by both).
+ * A token channel [alice payer, bob payee] holding TOKENS of alice's and `dustEth` wei that bob deposited, with app
+ * `app` (the voucher app by default), challenged with the funding state (turn 1, signed by both).
  */
-async function challengedTokenChannel(dustEth: bigint) {
+async function challengedTokenChannel(dustEth: bigint, app?: string) {
   const f = await deployFixture();
   const token = await new TestToken__factory(f.deployer).deploy();
   await token.mint(f.alice.address, TOKENS);
-  const { fixedPart, id } = f.channel({ channelNonce: 7n });
+  const { fixedPart, id } = f.channel({ channelNonce: 7n, ...(app ? { appDefinition: app } : {}) });
   const tokenAddress = await token.getAddress();
   await token.connect(f.alice).approve(await f.adjudicator.getAddress(), TOKENS);
   await f.adjudicator.connect(f.alice).deposit(tokenAddress, id, 0n, TOKENS);
@@ -43,140 +35,131 @@ async function challengedTokenChannel(dustEth: bigint) {
   const funding = ethState(f.alice.address, f.bob.address, 1n, TOKENS, 0n, { asset: tokenAddress });
   await f.adjudicator
     .connect(f.alice)
-    .challenge(fixedPart, [], await signed(fixedPart, id, funding, [f.alice, f.bob]), "0x", {
-      stateHash: ZERO32,
-      outcomeHash: ZERO32,
-      heldEth: 0n,
-    });
-  return { f, token, tokenAddress, fixedPart, id, funding, held: dustEth };
+    .challenge(fixedPart, [], await signed(fixedPart, id, funding, [f.alice, f.bob]), "0x", NONE);
+  return { f, token, tokenAddress, fixedPart, id, funding };
 }
 
-/**
- * respond's call data in which `response.variablePart` sits at head word 0x60 (reached by a negative offset from
- * the response). The adjudicator sees the outcome at 0x60 + heldEth (`adjudicatorOutcome`, or the empty outcome
- * when heldEth is 0: its length word is heldEth itself); the app sees it at 0x60 + responseOffset (`appOutcome`).
- * Both see `appData` and turn number 2. Bob "signs" by sending (an empty signature, signedBy = payee).
- */
-function crossedRespond(
-  selector: string,
-  fixedPart: unknown,
-  challenged: VariablePart,
-  appData: string,
-  appOutcome: VariablePart["outcome"],
-  adjudicatorOutcome: VariablePart["outcome"] | undefined,
-  held: bigint,
-): string {
-  const fixedEnc = tail(FIXED_PART, fixedPart);
-  const challengedEnc = tail(VARIABLE_PART, challenged);
-  const appOutcomeEnc = tail(OUTCOME, appOutcome);
-  const sigsEnc = tail("bytes[]", ["0x"]);
-  const appDataEnc = tail("bytes", appData);
-  const F = 0xe0; // after the head (0x00-0x7f) and the variable part's other three words (0x80-0xdf)
-  const C = F + length(fixedEnc);
-  const R = C + length(challengedEnc);
-  // The response: (variablePart offset, signedBy, sigs offset), the app's outcome right after it (at vp + R).
-  const sigsAt = R + 0x60 + length(appOutcomeEnc);
-  const appDataAt = sigsAt + length(sigsEnc);
-  let body = concat([
-    word(F),
-    word(C),
-    word(R),
-    word(held), // heldEth, and the outcome offset of the variable part at 0x60 for the adjudicator
-    word(appDataAt - 0x60), // the variable part's appData offset (relative to 0x60)
-    word(2), // turnNum
-    word(0), // isFinal
-    fixedEnc,
-    challengedEnc,
-    word(0x60 - R), // response.variablePart: negative, back to head word 0x60
-    word(2), // signedBy: the payee
-    word(sigsAt - R),
-    appOutcomeEnc,
-    sigsEnc,
-    appDataEnc,
-  ]);
-  if (adjudicatorOutcome !== undefined) {
-    const at = 0x60 + Number(held);
-    expect(at).to.be.greaterThanOrEqual(length(body), "heldEth must put the adjudicator's outcome after the rest");
-    body = concat([body, `0x${"00".repeat(at - length(body))}`, tail(OUTCOME, adjudicatorOutcome)]);
-  }
-  return concat([selector, body]);
+function stolenOutcome(tokenAddress: string, alice: string, bob: string): VariablePart["outcome"] {
+  return [
+    {
+      asset: tokenAddress,
+      allocations: [
+        { destination: toDestination(alice), amount: 0n },
+        { destination: toDestination(bob), amount: TOKENS },
+      ],
+    },
+  ];
 }
 
-describe("respond's forwarded call data: a nested offset back into the head (shortcut A)", () => {
-  it("the payee registers an outcome taking all the payer's tokens while the app validates a 1-token voucher", async () => {
+describe("respond's app call: a nested offset back into the head (review regressions)", () => {
+  it("both selectors end in a nonzero byte, so a word read at call data position 0 to 3 is never a small value", async () => {
+    const f = await deployFixture();
+    const respond = f.adjudicator.interface.getFunction("respond").selector;
+    const transition = f.app.interface.getFunction("requireValidTransition").selector;
+    for (const selector of [respond, transition]) expect(dataSlice(selector, 3, 4)).to.not.equal("0x00");
+    // The layout the forwarding relies on: requireValidTransition's four parameters, then heldEth.
+    expect(f.adjudicator.interface.getFunction("respond").inputs.map((p) => p.type)).to.deep.equal([
+      ...f.app.interface.getFunction("requireValidTransition").inputs.map((p) => p.type),
+      "uint256",
+    ]);
+  });
+
+  it("a payee's outcome taking all the payer's tokens on a 1-token voucher: the app sees it too and rejects it", async () => {
     const held = 0x800n; // wei of dust the payee deposited while the channel was open
-    const c = await challengedTokenChannel(held);
-    const { f, fixedPart, id, funding, tokenAddress } = c;
+    const { f, fixedPart, id, funding, tokenAddress } = await challengedTokenChannel(held);
     const honest = await voucherState(f.alice, id, funding, 2n, 1n); // a real 1-token voucher from alice
-    const stolen: VariablePart["outcome"] = [
-      {
-        asset: tokenAddress,
-        allocations: [
-          { destination: toDestination(f.alice.address), amount: 0n },
-          { destination: toDestination(f.bob.address), amount: TOKENS },
-        ],
-      },
-    ];
-    const data = crossedRespond(
-      f.adjudicator.interface.getFunction("respond").selector,
+    const stolen = stolenOutcome(tokenAddress, f.alice.address, f.bob.address);
+    const { body, held: laid } = responseInHead({
       fixedPart,
-      funding,
-      honest.appData,
-      honest.outcome,
-      stolen,
+      id,
+      challenged: funding,
+      outcome: stolen,
+      appData: honest.appData,
+      turnNum: 2n,
+      signedBy: 2n,
       held,
-    );
-    const registeredIfAccepted: VariablePart = { ...honest, outcome: stolen };
+      decoy: honest.outcome, // where the old app call was led; no offset leads there now
+    });
+    expect(laid).to.equal(held);
     const before = await f.adjudicator.statusOf(id);
-    const tx = f.bob.sendTransaction({ to: await f.adjudicator.getAddress(), data });
-    // The plain path: the app is handed the outcome the adjudicator hashed, which is no voucher move.
-    let accepted = true;
-    try {
-      await (await tx).wait();
-    } catch {
-      accepted = false;
-    }
-    if (accepted) {
-      // Show the damage before failing: bob pays himself every token once the challenge runs out.
-      const [, , fp] = await f.adjudicator.statusOf(id);
-      expect(fp).to.equal(fingerprint(stateHash(id, registeredIfAccepted), outcomeHash(stolen), held));
-      await networkHelpers.time.increase(DURATION);
-      await f.adjudicator.transferAllAssets(id, stateHash(id, registeredIfAccepted), stolen, held);
-      const bobTokens = await c.token.balanceOf(f.bob.address);
-      expect.fail(
-        `respond accepted an outcome the app never saw: bob was paid ${bobTokens} of alice's ${TOKENS} tokens ` +
-          "on a 1-token voucher",
-      );
-    }
+    await expect(
+      f.bob.sendTransaction({
+        to: await f.adjudicator.getAddress(),
+        data: concat([f.adjudicator.interface.getFunction("respond").selector, body]),
+      }),
+    )
+      .to.be.revertedWithCustomError(f.app, "OutcomeNotVoucherMove")
+      .withArgs(1n);
     expect(await f.adjudicator.statusOf(id)).to.deep.equal(before);
   });
 
-  it("with no ETH in the channel the payee registers the empty outcome: the payer's tokens are locked for good", async () => {
-    const c = await challengedTokenChannel(0n);
-    const { f, fixedPart, id, funding } = c;
+  it("with no ETH in the channel, the empty outcome: the app sees it too and rejects it", async () => {
+    const { f, fixedPart, id, funding } = await challengedTokenChannel(0n);
     const honest = await voucherState(f.alice, id, funding, 2n, 1n);
-    const data = crossedRespond(
-      f.adjudicator.interface.getFunction("respond").selector,
+    const { body } = responseInHead({
       fixedPart,
-      funding,
-      honest.appData,
-      honest.outcome,
-      undefined,
-      0n,
-    );
+      id,
+      challenged: funding,
+      outcome: undefined,
+      appData: honest.appData,
+      turnNum: 2n,
+      signedBy: 2n,
+      held: 0n,
+      decoy: honest.outcome,
+    });
     const before = await f.adjudicator.statusOf(id);
-    let accepted = true;
-    try {
-      await (await f.bob.sendTransaction({ to: await f.adjudicator.getAddress(), data })).wait();
-    } catch {
-      accepted = false;
-    }
-    if (accepted) {
-      const registered: VariablePart = { ...honest, outcome: [] };
-      const [, , fp] = await f.adjudicator.statusOf(id);
-      expect(fp).to.equal(fingerprint(stateHash(id, registered), outcomeHash([]), 0n));
-      expect.fail("respond registered the empty outcome while the app validated a voucher move");
-    }
+    await expect(
+      f.bob.sendTransaction({
+        to: await f.adjudicator.getAddress(),
+        data: concat([f.adjudicator.interface.getFunction("respond").selector, body]),
+      }),
+    ).to.be.revertedWithCustomError(f.app, "OutcomeNotTwoPartyOneAsset");
     expect(await f.adjudicator.statusOf(id)).to.deep.equal(before);
+  });
+
+  for (const [name, dust, withOutcome] of [
+    ["the outcome at 0x80 + heldEth", 0x800n, true],
+    ["the empty outcome (heldEth 0)", 0n, false],
+  ] as const) {
+    it(`the same layouts with an app that accepts anything: registered is what the app decoded (${name})`, async () => {
+      const probe = await deployFixture();
+      const echo = await (await new EchoApp__factory(probe.deployer).deploy()).getAddress();
+      const { f, fixedPart, id, funding, tokenAddress } = await challengedTokenChannel(dust, echo);
+      const honest = await voucherState(f.alice, id, funding, 2n, 1n);
+      const { body } = responseInHead({
+        fixedPart,
+        id,
+        challenged: funding,
+        outcome: withOutcome ? stolenOutcome(tokenAddress, f.alice.address, f.bob.address) : undefined,
+        appData: honest.appData,
+        turnNum: 2n,
+        signedBy: 2n,
+        held: dust,
+        decoy: honest.outcome,
+      });
+      const data = concat([f.adjudicator.interface.getFunction("respond").selector, body]);
+      const [, , before] = await f.adjudicator.statusOf(id);
+      const view = await appView(f, echo, f.bob, data);
+      const receipt = await (await f.bob.sendTransaction({ to: await f.adjudicator.getAddress(), data })).wait();
+      if (receipt === null) throw new Error("no receipt");
+      await expectRegisteredWhatAppSaw(f, id, view, before, receipt, name);
+      expect(view?.to.outcome).to.deep.equal(
+        withOutcome ? stolenOutcome(tokenAddress, f.alice.address, f.bob.address) : [],
+      );
+    });
+  }
+
+  it("a channel id other than the fixed part's: WrongChannelId, before anything else", async () => {
+    const { f, fixedPart, id, funding } = await challengedTokenChannel(0n);
+    const next = await voucherState(f.alice, id, funding, 2n, 1n);
+    const response = await signed(fixedPart, id, next, [f.bob]);
+    const other = keccakId("another channel");
+    await expect(f.adjudicator.connect(f.bob).respond(fixedPart, other, funding, response, 0n))
+      .to.be.revertedWithCustomError(f.adjudicator, "WrongChannelId")
+      .withArgs(other);
+    // The id of an open channel, a finalized one or no channel at all fares the same: only fixedPart's is taken.
+    await expect(f.adjudicator.connect(f.bob).respond(fixedPart, ZERO32, funding, response, 0n))
+      .to.be.revertedWithCustomError(f.adjudicator, "WrongChannelId")
+      .withArgs(ZERO32);
   });
 });

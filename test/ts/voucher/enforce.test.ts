@@ -160,6 +160,7 @@ describe("VoucherPaymentApp", () => {
           .connect(c.alice)
           .respond(
             c.fixedPart,
+            c.id,
             vp,
             sentByParticipant(back, PAYER),
             (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,
@@ -173,6 +174,7 @@ describe("VoucherPaymentApp", () => {
           .connect(c.alice)
           .respond(
             c.fixedPart,
+            c.id,
             vp,
             sentByParticipant(back, PAYEE),
             (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,
@@ -266,6 +268,7 @@ describe("VoucherPaymentApp", () => {
           .connect(c.bob)
           .respond(
             c.fixedPart,
+            c.id,
             v1,
             sentByParticipant(v2, PAYEE),
             (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,
@@ -329,6 +332,7 @@ describe("VoucherPaymentApp", () => {
             .connect(c.bob)
             .respond(
               c.fixedPart,
+              c.id,
               c.funding,
               sentByParticipant(vp, PAYEE),
               (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,
@@ -347,7 +351,13 @@ describe("VoucherPaymentApp", () => {
           const candidate: SignedVariablePart = await signed(c.fixedPart, c.id, vp, [c.bob]);
           await c.adjudicator
             .connect(c.carol)
-            .respond(c.fixedPart, c.funding, candidate, (await registrationNow(c.adjudicator, c.fixedPart)).heldEth);
+            .respond(
+              c.fixedPart,
+              c.id,
+              c.funding,
+              candidate,
+              (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,
+            );
         },
       },
       {
