@@ -86,11 +86,13 @@ abstract contract Disputes is ChannelStatus {
     /// @inheritdoc IAdjudicator
     function respond(
         FixedPart calldata fixedPart,
+        ChannelId channelId,
         VariablePart calldata challenged,
         SignedVariablePart calldata response,
         uint256 heldEth
     ) external {
-        ChannelId channelId = channelIdOf(fixedPart);
+        // The app is handed `channelId` as respond received it (see _requireValidTransition), so it must be the one.
+        if (ChannelId.unwrap(channelId) != ChannelId.unwrap(channelIdOf(fixedPart))) revert WrongChannelId(channelId);
         (uint48 turnNumRecord, uint48 finalizesAt, bool lateEth, uint160 low) =
             ChannelStatusLib.unpack(_statusOf[channelId]);
         if (finalizesAt == 0) revert NoOngoingChallenge(channelId);
@@ -110,9 +112,35 @@ abstract contract Disputes is ChannelStatus {
         _requireParticipantCount(fixedPart.participants.length);
         (bytes32 stateHash, bytes32 outcomeHash) = ChannelHashing.hashState(channelId, response.variablePart);
         _requireSignatures(fixedPart.participants, stateHash, response.signedBy, response.sigs);
-        IForceMoveApp(fixedPart.appDefinition).requireValidTransition(fixedPart, channelId, challenged, response);
+        _requireValidTransition(fixedPart.appDefinition);
 
         _register(channelId, turnNum, finalizesAt, lateEth, stateHash, outcomeHash, heldEth, response.variablePart);
+    }
+
+    /// @dev Calls `app.requireValidTransition(fixedPart, channelId, challenged, response)` with respond's own call
+    /// data, every byte after the selector unchanged. The two functions' first four head words are the same
+    /// parameters (`heldEth` comes after them, where the app reads no parameter), so the app decodes the same bytes
+    /// with the same types as respond did, and every value it reads (through any offset, negative, overlapping or
+    /// pointing into the head) is the one respond read, hashed and registers. Only the four selector bytes differ:
+    /// a word read at call data position 0 to 3 holds the selector's last byte in its top four bytes, nonzero on
+    /// both sides (0x48 and 0x1f), above zero bytes (the first head word is an offset below 2^64). So it is at
+    /// least 2^224: as an offset or a length it reverts or points far past the call data (all zeros on both
+    /// sides), and as an address, uint48 or bool it is dirty (respond reads each such field and reverts). No
+    /// struct or array reaches these bytes otherwise. Re-encoding the values for a high-level call cost 4,238 gas
+    /// more.
+    function _requireValidTransition(address app) private view {
+        bytes4 selector = IForceMoveApp.requireValidTransition.selector;
+        assembly ("memory-safe") {
+            // As the high-level call: an app without code must not accept by succeeding silently.
+            if iszero(extcodesize(app)) { revert(0, 0) }
+            let p := mload(0x40)
+            mstore(p, selector)
+            calldatacopy(add(p, 0x04), 0x04, sub(calldatasize(), 0x04))
+            if iszero(staticcall(gas(), app, p, calldatasize(), 0, 0)) {
+                returndatacopy(p, 0, returndatasize())
+                revert(p, returndatasize())
+            }
+        }
     }
 
     /// @inheritdoc IAdjudicator
@@ -149,7 +177,60 @@ abstract contract Disputes is ChannelStatus {
         _statusOf[channelId] = ChannelStatusLib.pack(
             turnNum, finalizesAt, lateEth, ChannelStatusLib.fingerprint(stateHash, outcomeHash, heldEth)
         );
-        emit ChallengeRegistered(channelId, finalizesAt, variablePart, heldEth);
+        if (!_emitCanonical(channelId, finalizesAt, variablePart, heldEth)) {
+            emit ChallengeRegistered(
+                channelId, finalizesAt, variablePart.turnNum, variablePart.outcome, variablePart.appData, heldEth
+            );
+        }
+    }
+
+    /// @dev Emits `ChallengeRegistered` by copying `variablePart` from the call data if it lies there as
+    /// `abi.encode` writes it: the outcome first and canonical (`ChannelHashing.canonicalOutcomeSize`), the appData
+    /// right after it with zero padding, a clean turn number and flag, every byte inside the call data. The copy is
+    /// then the very encoding that `emit` writes. Returns false, having emitted nothing, for any other encoding.
+    function _emitCanonical(
+        ChannelId channelId,
+        uint48 finalizesAt,
+        VariablePart calldata variablePart,
+        uint256 heldEth
+    ) private returns (bool canonical)
+    {
+        uint256 outcomeSize;
+        (canonical, outcomeSize) = ChannelHashing.canonicalOutcomeSize(variablePart.outcome);
+        bytes32 topic = ChallengeRegistered.selector;
+        assembly ("memory-safe") {
+            let vp := variablePart
+            // The appData's offset: after the head (4 words), the outcome's length word and the outcome.
+            let appDataOffset := add(0xa0, outcomeSize)
+            let appData := add(vp, appDataOffset)
+            let len := calldataload(appData)
+            let rem := and(len, 0x1f)
+            let size := add(add(appDataOffset, 0x20), and(add(len, 0x1f), not(0x1f)))
+            canonical := and(
+                and(canonical, and(eq(calldataload(vp), 0x80), eq(calldataload(add(vp, 0x20)), appDataOffset))),
+                and(iszero(shr(48, calldataload(add(vp, 0x40)))), iszero(shr(1, calldataload(add(vp, 0x60)))))
+            )
+            canonical := and(
+                and(canonical, lt(len, 0x100000000)),
+                and(
+                    iszero(gt(add(vp, size), calldatasize())),
+                    // The bytes after the appData's end in its last word are zero.
+                    or(iszero(rem), iszero(shl(shl(3, rem), calldataload(add(appData, sub(add(0x20, len), rem))))))
+                )
+            )
+            if canonical {
+                // The head (finalizesAt, turnNum, the offsets of outcome and appData, heldEth), then the outcome
+                // and the appData as they follow the variable part's head in the call data.
+                let p := mload(0x40)
+                mstore(p, finalizesAt)
+                mstore(add(p, 0x20), calldataload(add(vp, 0x40)))
+                mstore(add(p, 0x40), 0xa0)
+                mstore(add(p, 0x60), add(0x20, appDataOffset))
+                mstore(add(p, 0x80), heldEth)
+                calldatacopy(add(p, 0xa0), add(vp, 0x80), sub(size, 0x80))
+                log2(p, add(size, 0x20), topic, channelId)
+            }
+        }
     }
 
     /// @dev The challenge a channel gets: its duration clamped to [MIN, MAX], so that a channel funded with a

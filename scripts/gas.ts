@@ -168,7 +168,7 @@ async function voucherState(id: string, turnNum: bigint, paid: bigint): Promise<
   const { fixedPart, id, funding } = await openVoucherChannel();
   await adjudicator.connect(alice).challenge(fixedPart, [], funding, "0x", NONE);
   const response = toSigned(await voucherState(id, 2n, parseEther("0.25")), new Map([[1, "0x"]]));
-  gas.respond = await gasOf(adjudicator.connect(bob).respond(fixedPart, funding.variablePart, response, ONE));
+  gas.respond = await gasOf(adjudicator.connect(bob).respond(fixedPart, id, funding.variablePart, response, ONE));
 }
 
 const order = [

@@ -611,7 +611,7 @@ export class PiecepayClient {
    * voucher (`respond`): that state becomes the registered one and the deadline stays (a challenged channel never
    * reopens, ADR 0005).
    * @throws PiecepayError NOTHING_TO_ANSWER_WITH; ContractRevertError (e.g. TURN_NUMBER_NOT_NEXT)
-   * @example await payee.respond(id, variablePartFromEvent(event.args.candidate))
+   * @example await payee.respond(id, variablePartFromEvent(event.args))
    */
   async respond(id: string, challenged: VariablePart): Promise<TransactionReceipt> {
     await this.#assertChain();
@@ -624,7 +624,13 @@ export class PiecepayClient {
     const signature = await signState(this.#options.signer, record.id, next);
     const { heldEth } = await this.registration(record.id);
     return this.#send("respond", () =>
-      this.adjudicator.respond(record.fixedPart, challenged, toSigned(next, new Map([[PAYEE, signature]])), heldEth),
+      this.adjudicator.respond(
+        record.fixedPart,
+        record.id,
+        challenged,
+        toSigned(next, new Map([[PAYEE, signature]])),
+        heldEth,
+      ),
     );
   }
 

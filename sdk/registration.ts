@@ -133,7 +133,7 @@ export async function findRegistration(
 ): Promise<RegisteredState | undefined> {
   const [, , onChain] = await adjudicator.statusOf(id);
   const events = await adjudicator.queryFilter(adjudicator.filters.ChallengeRegistered(id));
-  const registered = events.reverse().map((e) => variablePartFromEvent(e.args.candidate));
+  const registered = events.reverse().map((e) => variablePartFromEvent(e.args));
   return matchRegistration(id, [...registered, ...states], await committedEthCandidates(adjudicator, id), onChain);
 }
 

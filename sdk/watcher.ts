@@ -103,7 +103,7 @@ export class ChannelWatcher {
         if (!store.markEventHandled(`${log.transactionHash}:${log.index}`)) continue; // a replayed log
         this.#log("challenge-seen", {
           channelId: id,
-          turnNum: log.args.candidate.turnNum,
+          turnNum: log.args.turnNum,
           finalizesAt: log.args.finalizesAt,
         });
         if (record.phase === "open" || record.phase === "closing") store.setPhase(id, "challenged");

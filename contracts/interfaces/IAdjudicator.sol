@@ -37,6 +37,8 @@ interface IAdjudicator {
     error TurnNumberTooLow(ChannelId channelId, uint48 turnNumRecord, uint48 turnNum);
     /// @notice A response must have exactly the turn number after the challenged state's.
     error TurnNumberNotNext(ChannelId channelId, uint48 turnNumRecord, uint48 turnNum);
+    /// @notice `respond` was given a channel id other than its fixed part's.
+    error WrongChannelId(ChannelId channelId);
     /// @notice The given state and outcome are not the ones registered for the channel.
     error FingerprintMismatch(ChannelId channelId);
     /// @notice `conclude` needs a state with `isFinal` set.
@@ -92,13 +94,21 @@ interface IAdjudicator {
     event HoldingsUpdated(ChannelId indexed channelId, address indexed asset, uint256 held);
     /// @notice The ETH credited to `channelId` while its ETH is committed (kept apart) is now `lateHeld`.
     event LateEthUpdated(ChannelId indexed channelId, uint256 lateHeld);
-    /// @notice `candidate` is the channel's registered state, with the channel's ETH `heldEth`; the channel
-    /// finalizes at `finalizesAt`. Emitted by the challenge that starts the clock and by every answer that replaces
-    /// the registered state (checkpoint, respond, a newer challenge), which keep `finalizesAt` as it was.
+    /// @notice The channel's registered state is (`turnNum`, `outcome`, `appData`, not final: a registered state
+    /// never is), with the channel's ETH `heldEth`; the channel finalizes at `finalizesAt`. Emitted by the challenge
+    /// that starts the clock and by every answer that replaces the registered state (checkpoint, respond, a newer
+    /// challenge), which keep `finalizesAt` as it was.
     /// @dev Carries everything a counterparty needs: the turn number to beat, the state to respond to, and (with
     /// the channel id) the registration that an answer or a payout after the timeout must present. A state
     /// registered with the sender's empty signature slot is public here all the same.
-    event ChallengeRegistered(ChannelId indexed channelId, uint48 finalizesAt, VariablePart candidate, uint256 heldEth);
+    event ChallengeRegistered(
+        ChannelId indexed channelId,
+        uint48 finalizesAt,
+        uint48 turnNum,
+        SingleAssetExit[] outcome,
+        bytes appData,
+        uint256 heldEth
+    );
     /// @notice A final state signed by all finalized the channel, committing `heldEth` of ETH (what is left after
     /// `concludeAndTransferAllAssets` paid out).
     event Concluded(ChannelId indexed channelId, uint48 finalizesAt, uint256 heldEth);
@@ -182,11 +192,15 @@ interface IAdjudicator {
 
     /// @notice Answers an ongoing challenge with a single move that the app accepts from the challenged state: the
     /// response becomes the registered state, and the deadline stays.
+    /// @dev Takes the parameters of `IForceMoveApp.requireValidTransition` first and in its order, and passes its
+    /// call data to the app as it is: the app validates the very bytes the adjudicator registers.
+    /// @param channelId The channel's id, `channelIdOf(fixedPart)` (`WrongChannelId` otherwise).
     /// @param challenged The variable part that the challenge registered (from `ChallengeRegistered`).
     /// @param response The next state, not final, turn number `challenged.turnNum + 1`, signed as the app requires.
     /// @param heldEth The ETH registered with the challenge (`ChallengeRegistered.heldEth`).
     function respond(
         FixedPart calldata fixedPart,
+        ChannelId channelId,
         VariablePart calldata challenged,
         SignedVariablePart calldata response,
         uint256 heldEth

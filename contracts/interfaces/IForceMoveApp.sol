@@ -27,6 +27,12 @@ interface IForceMoveApp {
     /// @param channelId The channel's id, computed by the adjudicator from `fixedPart`.
     /// @param from The challenged state (already supported on chain).
     /// @param to The response; `to.variablePart.turnNum` is `from.turnNum + 1`.
+    /// @dev The adjudicator forwards `respond`'s own call data here, byte for byte behind this selector (the gas of
+    /// re-encoding it), so the call data may be laid out as any caller chose: offsets out of the usual order,
+    /// overlapping, or pointing back into the head. It is safe only for an app that decodes its arguments with
+    /// Solidity's own calldata decoder (0.8) and reads every position from a decoded field, as VoucherPaymentApp
+    /// does: it then sees exactly the values the adjudicator hashed and registers. An app that reads call data at
+    /// fixed positions in assembly, or is built with another decoder, must not be used as an appDefinition.
     function requireValidTransition(
         FixedPart calldata fixedPart,
         ChannelId channelId,

@@ -30,8 +30,50 @@ library ChannelHashing {
     }
 
     /// @notice keccak256 of the ABI encoding of `outcome`.
-    function outcomeHash(SingleAssetExit[] calldata outcome) internal pure returns (bytes32) {
-        return keccak256(abi.encode(outcome));
+    /// @dev When `outcome` lies in the call data in its canonical ABI encoding (`canonicalOutcomeSize`), that
+    /// encoding is the call data itself: `abi.encode(outcome)` is the word 0x20, the length and those bytes, hashed
+    /// here without decoding anything. Any other input takes `abi.encode`, which decodes it (or reverts) as before.
+    function outcomeHash(SingleAssetExit[] calldata outcome) internal pure returns (bytes32 hash) {
+        (bool canonical, uint256 size) = canonicalOutcomeSize(outcome);
+        if (!canonical) return keccak256(abi.encode(outcome));
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore(p, 0x20)
+            mstore(add(p, 0x20), outcome.length)
+            calldatacopy(add(p, 0x40), outcome.offset, size)
+            hash := keccak256(p, add(size, 0x40))
+        }
+    }
+
+    /// @notice Whether `outcome` lies in the call data as `abi.encode` would write it after its length word (each
+    /// exit's offset where `abi.encode` puts it, each `allocations` offset 0x40, each asset a clean address, every
+    /// byte inside the call data), and if so how many bytes follow the length word.
+    /// @dev Reads only words inside [outcome.offset, outcome.offset + size), and checks that this range is inside
+    /// the call data. The lengths are bounded (below 2^16) so that no sum overflows; a longer outcome is simply not
+    /// called canonical.
+    function canonicalOutcomeSize(SingleAssetExit[] calldata outcome)
+        internal
+        pure
+        returns (bool canonical, uint256 size)
+    {
+        assembly ("memory-safe") {
+            let start := outcome.offset
+            let n := outcome.length
+            // Where the next exit must start, relative to `start` (the base of the exits' offsets).
+            size := shl(5, n)
+            canonical := lt(n, 0x10000)
+            for { let i := 0 } and(canonical, lt(i, n)) { i := add(i, 1) } {
+                let exit := add(start, size)
+                let m := calldataload(add(exit, 0x40))
+                canonical := and(
+                    and(eq(calldataload(add(start, shl(5, i))), size), iszero(shr(160, calldataload(exit)))),
+                    and(eq(calldataload(add(exit, 0x20)), 0x40), lt(m, 0x10000))
+                )
+                // asset, allocations offset, allocations length, then (destination, amount) per allocation.
+                size := add(size, add(0x60, shl(6, m)))
+            }
+            canonical := and(canonical, iszero(gt(add(start, size), calldatasize())))
+        }
     }
 
     /// @notice keccak256 of the ABI encoding of `outcome` (memory copy, after payouts changed it).

@@ -21,6 +21,11 @@ contract EncodingHarness {
         return ChannelHashing.outcomeHash(outcome);
     }
 
+    /// @notice The outcome hash as Solidity computes it, with no fast path: the reference for `outcomeHash`.
+    function outcomeHashReference(SingleAssetExit[] calldata outcome) external pure returns (bytes32) {
+        return keccak256(abi.encode(outcome));
+    }
+
     function stateHash(ChannelId id, VariablePart calldata variablePart) external pure returns (bytes32 hash) {
         (hash,) = ChannelHashing.hashState(id, variablePart);
     }

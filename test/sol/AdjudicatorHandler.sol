@@ -243,7 +243,7 @@ contract AdjudicatorHandler is ChannelBuilder {
         uint256 heldEth = committedEth[c];
         uint256 finalizesAt = registeredFinalizesAt[c];
         if (payeeSends) VM.prank(_fixedParts[c].participants[1]);
-        try adjudicator.respond(_fixedParts[c], challenged, signed, heldEth) {
+        try adjudicator.respond(_fixedParts[c], channelIds[c], challenged, signed, heldEth) {
             if (wasFinalized) ++finalizedChannelChanged;
             _register(c, response, _stateHash(id, response), finalizesAt, heldEth);
             ++succeeded["respond"];

@@ -107,7 +107,7 @@ contract DisputesFuzzTest is AdjudicatorTestBase {
         if (newerTurn == staleTurn + 1) {
             VM.prank(payee);
             VM.expectRevert(finalized);
-            adjudicator.respond(fixedPart, stale, signed, registered.heldEth);
+            adjudicator.respond(fixedPart, channelId, stale, signed, registered.heldEth);
         }
 
         uint256 payerBefore = payer.balance;
@@ -198,7 +198,7 @@ contract DisputesFuzzTest is AdjudicatorTestBase {
         VM.expectRevert(
             abi.encodeWithSelector(IAdjudicator.TurnNumberNotNext.selector, channelId, MAX_TURN, otherTurn)
         );
-        adjudicator.respond(fixedPart, top, response, registered.heldEth);
+        adjudicator.respond(fixedPart, channelId, top, response, registered.heldEth);
 
         VM.warp(block.timestamp + DURATION);
         uint256 payeeBefore = payee.balance;

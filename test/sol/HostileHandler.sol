@@ -228,7 +228,7 @@ contract HostileHandler is ChannelBuilder {
         SignedVariablePart memory signed = _sign(c, m, response, signers);
         uint256 heldEth = committedEth[c];
         _prankUnlessStranger(c, m);
-        try adjudicator.respond(_fixedParts[c], challenged, signed, heldEth) {
+        try adjudicator.respond(_fixedParts[c], channelIds[c], challenged, signed, heldEth) {
             _afterRegistration(c, response, heldEth);
             ++succeeded["respond"];
         } catch {}

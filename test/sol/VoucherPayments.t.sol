@@ -86,7 +86,7 @@ contract VoucherPaymentsFuzzTest is AdjudicatorTestBase {
         VariablePart memory latest = _voucherState(address(0), allocation - voucher, voucher, voucher, 2);
         uint256 heldEth = lastRegistration.heldEth;
         if (payeeSends) VM.prank(payee);
-        adjudicator.respond(fixedPart, stale, _signedByPayee(channelId, latest, PAYEE_KEY, payeeSends), heldEth);
+        adjudicator.respond(fixedPart, channelId, stale, _signedByPayee(channelId, latest, PAYEE_KEY, payeeSends), heldEth);
         // The response is the registered state now: the payee needs no challenge of its own.
         _noteRegistered(latest, heldEth);
         _assertTrue(lastRegistration.stateHash == _stateHash(channelId, latest), "the response is registered");

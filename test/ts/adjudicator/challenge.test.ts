@@ -42,7 +42,7 @@ describe("Adjudicator.challenge", () => {
       const finalizesAt = BigInt(await time.latest()) + DURATION;
       await expect(tx)
         .to.emit(c.adjudicator, "ChallengeRegistered")
-        .withArgs(c.id, finalizesAt, sameVariablePart(vp), DEPOSIT);
+        .withArgs(c.id, finalizesAt, ...sameVariablePart(vp), DEPOSIT);
       expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([3n, finalizesAt, fingerprintOf(c.id, vp)]);
       expect(await c.adjudicator.isFinalized(c.id)).to.equal(false);
       await expect(payOut(c, vp, c.bob))
@@ -59,7 +59,7 @@ describe("Adjudicator.challenge", () => {
         .challenge(c.fixedPart, [], await c.byBoth(vp), "0x", await registrationNow(c.adjudicator, c.fixedPart));
       await expect(tx)
         .to.emit(c.adjudicator, "ChallengeRegistered")
-        .withArgs(c.id, BigInt(await time.latest()) + DURATION, sameVariablePart(vp), DEPOSIT);
+        .withArgs(c.id, BigInt(await time.latest()) + DURATION, ...sameVariablePart(vp), DEPOSIT);
       expect((await c.adjudicator.statusOf(c.id))[0]).to.equal(3n);
     });
 
@@ -90,7 +90,7 @@ describe("Adjudicator.challenge", () => {
       await expect(tx).to.changeEtherBalances(ethers, [c.carol, c.adjudicator], [0n, 0n]);
       await expect(tx)
         .to.emit(c.adjudicator, "ChallengeRegistered")
-        .withArgs(c.id, BigInt(await time.latest()) + DURATION, sameVariablePart(vp), DEPOSIT);
+        .withArgs(c.id, BigInt(await time.latest()) + DURATION, ...sameVariablePart(vp), DEPOSIT);
       expect((await c.adjudicator.statusOf(c.id))[0]).to.equal(3n);
     });
 
@@ -202,7 +202,7 @@ describe("Adjudicator.challenge", () => {
         .challenge(c.fixedPart, [], await c.byBoth(vp), "0x", await registrationNow(c.adjudicator, c.fixedPart));
       await expect(tx)
         .to.emit(c.adjudicator, "ChallengeRegistered")
-        .withArgs(c.id, BigInt(await time.latest()) + DURATION, sameVariablePart(vp), DEPOSIT);
+        .withArgs(c.id, BigInt(await time.latest()) + DURATION, ...sameVariablePart(vp), DEPOSIT);
       await time.increase(DURATION);
       await expect(payOut(c, vp, c.carol)).to.changeEtherBalances(ethers, [c.alice, c.bob], [HALF, HALF]);
     });
@@ -271,7 +271,7 @@ describe("Adjudicator.challenge", () => {
         .challenge(c.fixedPart, [], await c.byBoth(newer), "0x", await registrationNow(c.adjudicator, c.fixedPart));
       await expect(tx)
         .to.emit(c.adjudicator, "ChallengeRegistered")
-        .withArgs(c.id, finalizesAt, sameVariablePart(newer), DEPOSIT);
+        .withArgs(c.id, finalizesAt, ...sameVariablePart(newer), DEPOSIT);
       expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([6n, finalizesAt, fingerprintOf(c.id, newer)]);
       await time.increaseTo(finalizesAt);
       expect(await c.adjudicator.isFinalized(c.id)).to.equal(true);

@@ -6,7 +6,7 @@
 // voucher app, holding alice's 1 ETH.
 import { expect } from "chai";
 import { parseEther } from "ethers";
-import { stateHash, type VariablePart } from "../../../sdk/index.js";
+import { stateHash, type VariablePart, variablePartFromEvent } from "../../../sdk/index.js";
 import { DURATION, ethers, networkHelpers, signed, voucherState } from "../helpers/fixtures.js";
 import { committedEthFor, ethHeldNow, registrationNow } from "../helpers/registration.js";
 import {
@@ -37,8 +37,8 @@ async function staleChallenge(c: Funded): Promise<VariablePart> {
 /** The variable part registered by the latest challenge of `c`, read back from its ChallengeRegistered event. */
 async function registeredFromEvent(c: Funded): Promise<{ candidate: VariablePart; finalizesAt: bigint }> {
   const events = await c.adjudicator.queryFilter(c.adjudicator.filters.ChallengeRegistered(c.id));
-  const { candidate, finalizesAt } = events[events.length - 1].args;
-  return { candidate: toPlain(candidate), finalizesAt };
+  const { args } = events[events.length - 1];
+  return { candidate: toPlain(variablePartFromEvent(args)), finalizesAt: args.finalizesAt };
 }
 
 describe("Adjudicator.checkpoint", () => {
@@ -104,7 +104,7 @@ describe("Adjudicator.checkpoint", () => {
         .checkpoint(c.fixedPart, [], newerSigned, await registrationNow(c.adjudicator, c.fixedPart));
       await expect(tx)
         .to.emit(c.adjudicator, "ChallengeRegistered")
-        .withArgs(c.id, finalizesAt, sameVariablePart(newer), DEPOSIT);
+        .withArgs(c.id, finalizesAt, ...sameVariablePart(newer), DEPOSIT);
       await expect(tx).to.changeEtherBalances(ethers, [c.alice, c.bob, c.adjudicator], [0n, 0n, 0n]);
       // Still under challenge, with the same deadline: no reopening, no new clock.
       expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([2n, finalizesAt, fingerprintOf(c.id, newer)]);
@@ -262,7 +262,7 @@ describe("Adjudicator.checkpoint", () => {
           ),
       )
         .to.emit(c.adjudicator, "ChallengeRegistered")
-        .withArgs(c.id, finalizesAt, sameVariablePart(vp), DEPOSIT);
+        .withArgs(c.id, finalizesAt, ...sameVariablePart(vp), DEPOSIT);
       expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([2n, finalizesAt, fingerprintOf(c.id, vp)]);
       expect(await ethHeldNow(c.adjudicator, c.id)).to.equal(DEPOSIT);
       await time.increaseTo(finalizesAt);
@@ -290,13 +290,14 @@ describe("Adjudicator.respond", () => {
         .connect(c.bob)
         .respond(
           c.fixedPart,
+          c.id,
           challenged,
           sentByParticipant(response, BOB),
           (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,
         );
       await expect(tx)
         .to.emit(c.adjudicator, "ChallengeRegistered")
-        .withArgs(c.id, finalizesAt, sameVariablePart(response), DEPOSIT);
+        .withArgs(c.id, finalizesAt, ...sameVariablePart(response), DEPOSIT);
       await expect(tx).to.changeEtherBalances(ethers, [c.alice, c.bob, c.adjudicator], [0n, 0n, 0n]);
       expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([2n, finalizesAt, fingerprintOf(c.id, response)]);
       // The response is the next registered state, and the event names it like a challenge does.
@@ -349,13 +350,14 @@ describe("Adjudicator.respond", () => {
         .connect(c.carol)
         .respond(
           c.fixedPart,
+          c.id,
           challenged,
           await signed(c.fixedPart, c.id, response, [c.bob]),
           (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,
         );
       await expect(tx)
         .to.emit(c.adjudicator, "ChallengeRegistered")
-        .withArgs(c.id, finalizesAt, sameVariablePart(response), DEPOSIT);
+        .withArgs(c.id, finalizesAt, ...sameVariablePart(response), DEPOSIT);
       await expect(tx).to.changeEtherBalances(ethers, [c.carol, c.adjudicator], [0n, 0n]);
       await time.increaseTo(finalizesAt);
       await expect(payOut(c, response, c.carol)).to.changeEtherBalances(
@@ -392,6 +394,7 @@ describe("Adjudicator.respond", () => {
           .connect(c.bob)
           .respond(
             c.fixedPart,
+            c.id,
             funding,
             sentByParticipant(response, BOB),
             (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,
@@ -412,6 +415,7 @@ describe("Adjudicator.respond", () => {
           .connect(c.bob)
           .respond(
             c.fixedPart,
+            c.id,
             funding,
             sentByParticipant(response, BOB),
             (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,
@@ -432,6 +436,7 @@ describe("Adjudicator.respond", () => {
             .connect(c.bob)
             .respond(
               c.fixedPart,
+              c.id,
               funding,
               sentByParticipant(response, BOB),
               (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,
@@ -454,6 +459,7 @@ describe("Adjudicator.respond", () => {
           .connect(c.bob)
           .respond(
             c.fixedPart,
+            c.id,
             fake,
             sentByParticipant(response, BOB),
             (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,
@@ -473,6 +479,7 @@ describe("Adjudicator.respond", () => {
           .connect(c.bob)
           .respond(
             c.fixedPart,
+            c.id,
             funding,
             await c.byBoth(response),
             (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,
@@ -492,6 +499,7 @@ describe("Adjudicator.respond", () => {
           .connect(c.carol)
           .respond(
             c.fixedPart,
+            c.id,
             funding,
             sentByParticipant(response, BOB),
             (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,
@@ -511,6 +519,7 @@ describe("Adjudicator.respond", () => {
           .connect(c.alice)
           .respond(
             c.fixedPart,
+            c.id,
             funding,
             await signed(c.fixedPart, c.id, response, [c.alice]),
             (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,

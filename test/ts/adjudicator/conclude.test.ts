@@ -213,7 +213,7 @@ describe("Adjudicator.conclude", () => {
           .to.be.revertedWithCustomError(c.adjudicator, "NoOngoingChallenge")
           .withArgs(id);
         const next = withSignatures(c.state(2n, 0n, 0n), 0n, []);
-        await expect(c.adjudicator.respond(fixedPart, open.variablePart, next, 0n))
+        await expect(c.adjudicator.respond(fixedPart, id, open.variablePart, next, 0n))
           .to.be.revertedWithCustomError(c.adjudicator, "NoOngoingChallenge")
           .withArgs(id);
       });

@@ -59,7 +59,7 @@ describe("Challenge durations (SECURITY row 6)", () => {
       const finalizesAt = BigInt(await time.latest()) + bound;
       await expect(tx)
         .to.emit(c.adjudicator, "ChallengeRegistered")
-        .withArgs(id, finalizesAt, sameVariablePart(vp), DEPOSIT);
+        .withArgs(id, finalizesAt, ...sameVariablePart(vp), DEPOSIT);
       expect(await c.adjudicator.statusOf(id)).to.deep.equal([1n, finalizesAt, fingerprintOf(id, vp)]);
       // One second before the clamped deadline nothing can be paid; at it, the outcome is.
       await time.increaseTo(finalizesAt - 1n);
@@ -155,6 +155,7 @@ describe("Turn numbers near the top of uint48 (SECURITY row 7)", () => {
           .connect(c.bob)
           .respond(
             c.fixedPart,
+            c.id,
             vp,
             await c.byBoth(c.state(turnNum, 0n, DEPOSIT)),
             (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,

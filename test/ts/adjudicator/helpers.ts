@@ -109,9 +109,19 @@ export async function finalizeWith(c: Funded, vp: VariablePart): Promise<void> {
   await networkHelpers.time.increase(DURATION);
 }
 
-/** A predicate for `withArgs`: the event's VariablePart equals `vp` field by field. */
+/**
+ * The `withArgs` matchers for the registered state in `ChallengeRegistered` (turnNum, outcome, appData): equal to
+ * `vp`'s field by field. Spread them between finalizesAt and heldEth. The event has no isFinal: a registered state
+ * is never final.
+ */
 export function sameVariablePart(vp: VariablePart) {
-  return (got: unknown) => json(toPlain(got)) === json(toPlain(vp));
+  const plain = toPlain(vp);
+  return [
+    vp.turnNum,
+    (got: unknown) =>
+      json(toPlain({ ...plain, outcome: got as VariablePart["outcome"] }).outcome) === json(plain.outcome),
+    vp.appData,
+  ] as const;
 }
 
 /** JSON with bigints as decimal strings. */

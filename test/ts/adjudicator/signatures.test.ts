@@ -337,7 +337,7 @@ describe("Signatures (SECURITY row 1) and the unanimity rule", () => {
           ),
       )
         .to.emit(c.adjudicator, "ChallengeRegistered")
-        .withArgs(id, finalizesAt, sameVariablePart(vp), DEPOSIT);
+        .withArgs(id, finalizesAt, ...sameVariablePart(vp), DEPOSIT);
       await networkHelpers.time.increaseTo(finalizesAt);
       await expect(
         c.adjudicator.connect(c.carol).transferAllAssets(id, stateHash(id, vp), vp.outcome, DEPOSIT),

@@ -271,7 +271,7 @@ describe("Adjudicator.transfer and transferAllAssets", () => {
       const answer = c.adjudicator.checkpoint(target.fixedPart, [], newer, target.registration);
       await expect(answer)
         .to.emit(c.adjudicator, "ChallengeRegistered")
-        .withArgs(target.id, targetDeadline, sameVariablePart(newerVp), 5n);
+        .withArgs(target.id, targetDeadline, ...sameVariablePart(newerVp), 5n);
       await expect(answer).not.to.emit(c.adjudicator, "LateEthUpdated");
       await expect(answer).not.to.emit(c.adjudicator, "HoldingsUpdated");
       const newerRegistration = {

@@ -99,7 +99,7 @@ describe("PiecepayClient", function () {
     t.payee.receive(await t.payer.pay(channel.id, 5n * PRICE));
     await t.payer.challenge(channel.id); // registers turn 0: all to the payer
     const [event] = await t.adjudicator.queryFilter(t.adjudicator.filters.ChallengeRegistered(channel.id));
-    const receipt = await t.payee.answer(channel.id, variablePartFromEvent(event.args.candidate));
+    const receipt = await t.payee.answer(channel.id, variablePartFromEvent(event.args));
     expect(receipt?.status).to.equal(1);
     // The answer is the payee's own challenge with its voucher (turn 1 over the payer's 0): its timer now runs.
     const registered = await t.payee.registeredState(channel.id);

@@ -227,7 +227,7 @@ describe("SDK disputes against a rule-abiding adversary", function () {
     await payer.challenge(id);
     const [event] = await f.adjudicator.queryFilter(f.adjudicator.filters.ChallengeRegistered(id));
     const deadline = event.args.finalizesAt;
-    await payee.respond(id, variablePartFromEvent(event.args.candidate));
+    await payee.respond(id, variablePartFromEvent(event.args));
     // The channel stays under challenge with the payee's voucher registered (ADR 0005: it never reopens).
     expect(await payee.onChain(id)).to.deep.include({ challenged: true, finalizesAt: deadline, turnNumRecord: 1n });
     await expectCode(payer.checkpoint(id), "TURN_NUMBER_TOO_LOW"); // the payer has nothing newer

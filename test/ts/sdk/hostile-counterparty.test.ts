@@ -74,7 +74,7 @@ describe("SDK: the honest side exits against a hostile counterparty (SECURITY ro
       else if (how === 2) await bob.checkpoint(fixedPart, [funding], next, registration);
       else if (registered.appData !== "0x") {
         const same = await voucherState(bed.f.alice, id, registered, turn, PAID, PAID);
-        await bob.respond(fixedPart, registered, sentByPayee(same), registration.heldEth);
+        await bob.respond(fixedPart, id, registered, sentByPayee(same), registration.heldEth);
       }
       turn++;
       expect((await bed.f.adjudicator.statusOf(id))[1], "the deadline never moves").to.equal(deadline);
@@ -105,7 +105,7 @@ describe("SDK: the honest side exits against a hostile counterparty (SECURITY ro
       const attempts = [
         alice.challenge(fixedPart, [], funding, "0x", registration),
         alice.checkpoint(fixedPart, [], funding, registration),
-        alice.respond(fixedPart, registered, payerOnly, registration.heldEth),
+        alice.respond(fixedPart, id, registered, payerOnly, registration.heldEth),
         alice.conclude(fixedPart, toSigned(offer.final, new Map([[0, "0x"]])), registration),
       ];
       for (const attempt of attempts) {

@@ -162,6 +162,7 @@ describe("SDK: random adversarial runs against the honest side's watcher", funct
           const from = registered ?? base.variablePart;
           return bob.respond(
             record.fixedPart,
+            record.id,
             from,
             await voucherOn(run, random, from, voucher, turnNumRecord + 1n),
             registration.heldEth,
@@ -215,6 +216,7 @@ describe("SDK: random adversarial runs against the honest side's watcher", funct
         async () =>
           alice.respond(
             record.fixedPart,
+            record.id,
             registered ?? run.funding.variablePart,
             toSigned(back, new Map([[0, "0x"]])),
             registration.heldEth,

@@ -93,7 +93,7 @@ describe("SDK: a counterparty that refuses its payout cannot keep ours in the ch
     // Nothing follows the record: respond reverts with the app's error, not an overflow panic.
     const same = sentByPayee(await voucherState(bed.f.alice, id, top.variablePart, 0n, PAID, PAID));
     await bob
-      .respond(fixedPart, top.variablePart, same, registration.heldEth)
+      .respond(fixedPart, id, top.variablePart, same, registration.heldEth)
       .then(() => expect.fail("respond after the top turn"))
       .catch((e) => expect(String(e)).to.include("TurnNumberNotNext"));
     await networkHelpers.time.increaseTo((await bed.f.adjudicator.statusOf(id))[1]);

@@ -145,6 +145,7 @@ describe("Attacks on the dispute game (SECURITY rows 29, 30)", () => {
         .connect(c.bob)
         .respond(
           c.fixedPart,
+          c.id,
           c.funding,
           sentByParticipant(vp, PAYEE),
           (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,
@@ -208,7 +209,9 @@ describe("Attacks on the dispute game (SECURITY rows 29, 30)", () => {
         // The same voucher again, one turn later: it moves nothing more.
         const next = await voucherState(c.alice, c.id, registered, turn, X, X);
         const { heldEth } = await registrationNow(c.adjudicator, c.fixedPart);
-        await c.adjudicator.connect(c.bob).respond(c.fixedPart, registered, sentByParticipant(next, PAYEE), heldEth);
+        await c.adjudicator
+          .connect(c.bob)
+          .respond(c.fixedPart, c.id, registered, sentByParticipant(next, PAYEE), heldEth);
         registered = next;
         expect((await c.adjudicator.statusOf(c.id))[1], `after the response at turn ${turn}`).to.equal(deadline);
       }

@@ -99,7 +99,7 @@ describe("VoucherPaymentApp", () => {
         const challengedAt = BigInt(await time.latest());
         await expect(tx)
           .to.emit(c.adjudicator, "ChallengeRegistered")
-          .withArgs(c.id, challengedAt + DURATION, anyValue, DEPOSIT);
+          .withArgs(c.id, challengedAt + DURATION, anyValue, anyValue, anyValue, DEPOSIT);
         const [turnNumRecord, finalizesAt] = await c.adjudicator.statusOf(c.id);
         expect([turnNumRecord, finalizesAt]).to.deep.equal([2n, challengedAt + DURATION]);
 
@@ -160,6 +160,7 @@ describe("VoucherPaymentApp", () => {
           .connect(c.alice)
           .respond(
             c.fixedPart,
+            c.id,
             vp,
             sentByParticipant(back, PAYER),
             (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,
@@ -173,6 +174,7 @@ describe("VoucherPaymentApp", () => {
           .connect(c.alice)
           .respond(
             c.fixedPart,
+            c.id,
             vp,
             sentByParticipant(back, PAYEE),
             (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,
@@ -203,7 +205,7 @@ describe("VoucherPaymentApp", () => {
 
       await expect(checkpointAs(c, c.bob, [c.fundingSigned], sentByParticipant(v2, PAYEE)))
         .to.emit(c.adjudicator, "ChallengeRegistered")
-        .withArgs(c.id, finalizesAt, sameVariablePart(v2), DEPOSIT);
+        .withArgs(c.id, finalizesAt, ...sameVariablePart(v2), DEPOSIT);
       expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([3n, finalizesAt, fingerprintOf(c.id, v2)]);
       // The earlier voucher cannot come back.
       await expect(challengeAs(c, c.bob, [c.fundingSigned], sentByParticipant(v1, PAYEE)))
@@ -239,7 +241,7 @@ describe("VoucherPaymentApp", () => {
         await time.increase(60n);
         await expect(checkpointAs(c, c.bob, [c.fundingSigned], sentByParticipant(last, PAYEE)))
           .to.emit(c.adjudicator, "ChallengeRegistered")
-          .withArgs(c.id, finalizesAt, sameVariablePart(last), DEPOSIT);
+          .withArgs(c.id, finalizesAt, ...sameVariablePart(last), DEPOSIT);
         expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([
           BigInt(i + 2),
           finalizesAt,
@@ -266,13 +268,14 @@ describe("VoucherPaymentApp", () => {
           .connect(c.bob)
           .respond(
             c.fixedPart,
+            c.id,
             v1,
             sentByParticipant(v2, PAYEE),
             (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,
           ),
       )
         .to.emit(c.adjudicator, "ChallengeRegistered")
-        .withArgs(c.id, finalizesAt, sameVariablePart(v2), DEPOSIT);
+        .withArgs(c.id, finalizesAt, ...sameVariablePart(v2), DEPOSIT);
       // The response is the registered state: the payee needs no challenge of its own.
       expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([3n, finalizesAt, fingerprintOf(c.id, v2)]);
       await time.increaseTo(finalizesAt);
@@ -329,6 +332,7 @@ describe("VoucherPaymentApp", () => {
             .connect(c.bob)
             .respond(
               c.fixedPart,
+              c.id,
               c.funding,
               sentByParticipant(vp, PAYEE),
               (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,
@@ -347,7 +351,13 @@ describe("VoucherPaymentApp", () => {
           const candidate: SignedVariablePart = await signed(c.fixedPart, c.id, vp, [c.bob]);
           await c.adjudicator
             .connect(c.carol)
-            .respond(c.fixedPart, c.funding, candidate, (await registrationNow(c.adjudicator, c.fixedPart)).heldEth);
+            .respond(
+              c.fixedPart,
+              c.id,
+              c.funding,
+              candidate,
+              (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,
+            );
         },
       },
       {

@@ -686,7 +686,13 @@ describe("VoucherPaymentApp errors", () => {
         await expect(
           c.adjudicator
             .connect(sender === "payer" ? c.alice : c.bob)
-            .respond(c.fixedPart, c.challenged, response, (await registrationNow(c.adjudicator, c.fixedPart)).heldEth),
+            .respond(
+              c.fixedPart,
+              c.id,
+              c.challenged,
+              response,
+              (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,
+            ),
         )
           .to.be.revertedWithCustomError(by === "adjudicator" ? c.adjudicator : c.app, error)
           .withArgs(...args);
@@ -717,6 +723,7 @@ describe("VoucherPaymentApp errors", () => {
           .connect(c.bob)
           .respond(
             c.fixedPart,
+            c.id,
             odd,
             sentByParticipant(response, PAYEE),
             (await registrationNow(c.adjudicator, c.fixedPart)).heldEth,

@@ -44,7 +44,7 @@ describe("review: the dispute game under attack", function () {
     const later = sentByParticipant(await voucherState(c.alice, c.id, c.funding, 9n, Y), PAYEE);
     await expectRevert(challengeAs(c, c.bob, [c.fundingSigned], later), "ChannelFinalized");
     await expectRevert(
-      c.adjudicator.connect(c.bob).respond(c.fixedPart, final, later, after.heldEth),
+      c.adjudicator.connect(c.bob).respond(c.fixedPart, c.id, final, later, after.heldEth),
       "ChannelFinalized",
     );
     await expectRevert(
