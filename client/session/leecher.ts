@@ -72,6 +72,8 @@ export interface LeecherPeerStats {
   acknowledged: bigint;
   /** Pieces from this seeder that verified. */
   delivered: number;
+  /** What this channel costs us. */
+  spent: bigint;
   window: number;
   closed: boolean;
 }
@@ -435,6 +437,7 @@ class LeecherPeer implements PeerSession {
       paid: this.#paid,
       acknowledged: this.#acknowledged,
       delivered: this.#delivered,
+      spent: BigInt(this.#delivered) * (this.#offer?.pricePerPiece ?? 0n),
       window: this.#window,
       closed: this.#closed,
     };
