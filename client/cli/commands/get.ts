@@ -130,7 +130,7 @@ export const get: Command = {
       for (const p of settled) {
         out.result(
           { event: "settled", ...p },
-          `${p.peer}: ${p.delivered} pieces at ${formatAmount(p.pricePerPiece)}: paid ${formatAmount(p.spent)}${p.closed ? "" : " (not closed)"}`,
+          `${p.peer}: ${p.delivered} pieces at ${formatAmount(p.pricePerPiece)}: ${p.closed ? "paid" : "not closed: its seeder may take up to"} ${formatAmount(p.spent)}`,
         );
       }
       const total = settled.reduce((a, p) => a + p.spent, 0n);
