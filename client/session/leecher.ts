@@ -2,7 +2,8 @@
 // budget) and pays ahead of its requests inside a credit window that starts small and grows while pieces from that
 // seeder keep arriving verified. A piece counts as delivered only once its hash verifies; a seeder whose piece
 // fails verification is not paid for it and is dropped. At the end each channel closes cooperatively at what the
-// seeder delivered, and the rest of the deposit comes back.
+// seeder delivered (counted once the blocks still on their way have arrived), and the rest of the deposit comes
+// back. One channel per payee, however many connections lead to it.
 import { EventEmitter } from "node:events";
 import type { Wire } from "bittorrent-protocol";
 import type { Torrent } from "webtorrent";
@@ -72,6 +73,11 @@ export interface LeecherPeerStats {
   acknowledged: bigint;
   /** Pieces from this seeder that verified. */
   delivered: number;
+  /**
+   * What this channel costs us: once closed, the amount it closed at; until then the largest voucher we signed,
+   * which is what its seeder can take on chain without us.
+   */
+  spent: bigint;
   window: number;
   closed: boolean;
 }
@@ -99,6 +105,21 @@ export class PaidLeecher extends EventEmitter {
   readonly owners = new Map<number, Wire>();
   /** Failed pieces per seeder (address:port and peer id), counted when it alone sent blocks of the piece. */
   readonly failures = new Map<string, number>();
+  /**
+   * The one connection per payee that may hold a channel to it. A seeder we reach on two connections (we dialed it
+   * and it dialed us) would otherwise get two channels, the budget deposited twice; the other connections to the
+   * same payee wait, unpaid and asked for nothing, and one of them takes over if the holder leaves.
+   */
+  readonly #payees = new Map<string, LeecherPeer>();
+
+  /** Whether `peer` may open the channel to `payee`: no other connection holds it. */
+  claimPayee(payee: string, peer: LeecherPeer): boolean {
+    const key = payee.toLowerCase();
+    const holder = this.#payees.get(key);
+    if (holder !== undefined && holder !== peer) return false;
+    this.#payees.set(key, peer);
+    return true;
+  }
 
   /** Banned: the seeder (address:port or peer id) sent banAfterFailures failed pieces; never paid or used again. */
   isBanned(key: string): boolean {
@@ -214,6 +235,17 @@ export class PaidLeecher extends EventEmitter {
    */
   forget(peer: LeecherPeer): void {
     this.peers.delete(peer);
+    const payee = peer.payee;
+    if (payee !== undefined && this.#payees.get(payee) === peer) {
+      this.#payees.delete(payee);
+      // Another connection to the same payee, waiting: it may open a channel now.
+      for (const other of this.peers) {
+        if (other.payee === payee && other.waiting && this.claimPayee(payee, other)) {
+          other.takeOver();
+          break;
+        }
+      }
+    }
     const wire = peer.wire;
     for (const [index, owner] of this.owners) if (owner === wire) this.owners.delete(index);
     for (const [index, senders] of this.contributors) {
@@ -231,6 +263,18 @@ export class PaidLeecher extends EventEmitter {
 
   isVerified(index: number): boolean {
     return this.#verified.has(index);
+  }
+
+  /** Whether `wire` sent blocks of piece `index`, which has not verified (nor failed) yet. */
+  startedBy(index: number, wire: Wire): boolean {
+    return !this.#verified.has(index) && (this.contributors.get(index)?.has(wire) ?? false);
+  }
+
+  /** How many pieces `wire` sent blocks of that have not verified (nor failed) yet. */
+  unfinishedFrom(wire: Wire): number {
+    let count = 0;
+    for (const [index, senders] of this.contributors) if (senders.has(wire) && !this.#verified.has(index)) count++;
+    return count;
   }
 
   #peerOf(wire: Wire): LeecherPeer | undefined {
@@ -275,12 +319,30 @@ export class PaidLeecher extends EventEmitter {
    * already left cannot be asked: its channel is left to `piecepay withdraw`.
    */
   async settle(): Promise<LeecherPeerStats[]> {
+    this.#settling = true;
     for (const gone of this.#departed.values()) {
       if (gone.closed) continue;
       this.emit("warning", new Error(`seeder ${gone.peer} is gone: channel ${gone.channelId} left to withdraw`));
     }
     await Promise.all([...this.peers].map((p) => p.close()));
     return this.stats().filter((s) => s.channelId);
+  }
+
+  #settling = false;
+
+  /** settle() was called: no channel opens, no voucher goes out from now on. */
+  get settling(): boolean {
+    return this.#settling;
+  }
+
+  /**
+   * Pieces we may still need from someone: the torrent's pieces less those verified here (pieces on disk before
+   * count as missing, so this is never too low). Credit ahead beyond it buys nothing.
+   */
+  piecesLeft(): number {
+    const torrent = this.torrent;
+    if (!torrent?.pieces || torrent.done) return 0;
+    return torrent.pieces.length - this.#verified.size;
   }
 
   /** Every peer connected now, then every channel whose seeder left. */
@@ -301,8 +363,16 @@ class LeecherPeer implements PeerSession {
   #delivered = 0;
   #window: number;
   #paying: Promise<void> = Promise.resolve();
-  /** We stopped paying and offered to close. */
+  /** The acceptance being funded, if one is: a close waits for it, so that a channel funded meanwhile is closed. */
+  #funding: Promise<void> = Promise.resolve();
+  /** We stopped paying and asking, and are closing (or will never open). */
   #closing = false;
+  /** Our close offer went out. */
+  #closeSent = false;
+  /** What the channel closed at, once closed. */
+  #closedAt: bigint | undefined;
+  /** Another connection holds the channel to this seeder's payee: this one waits, unpaid (see PaidLeecher.#payees). */
+  #waiting = false;
   /** The seeder closed the channel on chain. */
   #closed = false;
   #onClosed: ((hash: string) => void) | undefined;
@@ -316,6 +386,21 @@ class LeecherPeer implements PeerSession {
   /** A paid seeder: its wire shows the scheduler only the pieces granted to it. */
   get paid(): boolean {
     return this.#offer !== undefined;
+  }
+
+  /** The payee of this seeder's offer (lower case), if it made one we accept. */
+  get payee(): string | undefined {
+    return this.#offer?.payee.toLowerCase();
+  }
+
+  get waiting(): boolean {
+    return this.#waiting;
+  }
+
+  /** The connection that held our channel to this payee left: this one opens the channel now. */
+  takeOver(): void {
+    this.#waiting = false;
+    this.#funding = this.#open().catch((error) => this.onProtocolError(error));
   }
 
   constructor(leecher: PaidLeecher, link: PeerLink) {
@@ -381,7 +466,8 @@ class LeecherPeer implements PeerSession {
   grant(): void {
     const torrent = this.#leecher.torrent;
     // A wire that is gone gets nothing: what it owned was just freed for the others.
-    if (!this.#offer || !torrent?.pieces || this.wire.destroyed || this.#grantedCount >= this.#creditPieces) return;
+    if (!this.#offer || !torrent?.pieces || this.wire.destroyed || this.#closing) return;
+    if (this.#grantedCount >= this.#creditPieces) return;
     const count = torrent.pieces.length;
     if (this.#granted.length * 8 < count) {
       const grown = new Uint8Array(Math.ceil(count / 8));
@@ -435,6 +521,7 @@ class LeecherPeer implements PeerSession {
       paid: this.#paid,
       acknowledged: this.#acknowledged,
       delivered: this.#delivered,
+      spent: this.#closedAt ?? this.#paid,
       window: this.#window,
       closed: this.#closed,
     };
@@ -452,7 +539,12 @@ class LeecherPeer implements PeerSession {
       return;
     }
     this.#offer = handshake.offer;
-    void this.#open().catch((error) => this.onProtocolError(error));
+    // One channel per payee: a second connection to a seeder we already pay (or are opening a channel to) waits.
+    if (!this.#leecher.claimPayee(handshake.offer.payee, this)) {
+      this.#waiting = true;
+      return;
+    }
+    this.#funding = this.#open().catch((error) => this.onProtocolError(error));
   }
 
   /** Why we will not pay this seeder, if we will not. */
@@ -473,11 +565,11 @@ class LeecherPeer implements PeerSession {
     const offer = this.#offer;
     const torrent = this.#leecher.torrent;
     // Nothing left to buy: a seeder met after the download (e.g. webtorrent reconnecting) gets no channel.
-    if (!offer || !torrent || torrent.done) return;
+    if (!offer || !torrent || torrent.done || this.#closing || this.#leecher.settling) return;
     // From a magnet link there is no piece count yet to size the deposit. Metadata is free (ut_metadata is never
     // gated by payment): fetch it from this seeder or any other peer first, then open the channel.
     if (!torrent.pieces?.length && !(await this.#metadata(torrent))) return;
-    if (torrent.done) return;
+    if (torrent.done || this.#closing || this.#leecher.settling) return;
     const needed = BigInt(torrent.pieces.length) * offer.pricePerPiece;
     const deposit = needed < this.#leecher.budgetLeft() ? needed : this.#leecher.budgetLeft();
     if (deposit < offer.pricePerPiece || !this.#leecher.reserve(deposit)) {
@@ -546,7 +638,7 @@ class LeecherPeer implements PeerSession {
           return;
         }
         this.#accepted = true;
-        void this.#onAccept(message).catch((error) => this.onProtocolError(error));
+        this.#funding = this.#onAccept(message).catch((error) => this.onProtocolError(error));
         return;
       case "receipt":
         if (message.channelId !== this.#channelId || message.amount > this.#paid) {
@@ -570,6 +662,14 @@ class LeecherPeer implements PeerSession {
 
   async #onAccept(message: Extract<PaidMessage, { type: "accept" }>): Promise<void> {
     if (!this.#proposal) throw new Error("an acceptance we did not ask for");
+    // The download finished (free peers, other seeders) or we are settling while the seeder took its time to
+    // accept: nothing is left to buy, so nothing is deposited. Its reservation and proposal row go.
+    if (this.#closing || this.#leecher.settling || this.#leecher.torrent?.done) {
+      this.#accepted = false;
+      this.#abandonProposal();
+      this.#link.drop("nothing left to buy: the download finished before the channel opened");
+      return;
+    }
     const record = await this.#leecher.options.client.fund(this.#proposal, {
       channelId: message.channelId,
       payeeSignature: message.payeeSignature,
@@ -612,12 +712,14 @@ class LeecherPeer implements PeerSession {
     const id = this.#channelId;
     if (!offer || !id || this.#closing || this.wire.destroyed) return;
     this.#paying = this.#paying.then(async () => {
-      if (this.wire.destroyed) return; // a voucher nobody will receive
-      const target = BigInt(this.#delivered + this.#window) * offer.pricePerPiece;
+      if (this.wire.destroyed || this.#closing) return; // a voucher nobody will receive, or that buys nothing
+      // Never ahead by more than the pieces still missing: once the download is done, no voucher goes out.
+      const ahead = Math.min(this.#window, this.#leecher.piecesLeft());
+      const target = BigInt(this.#delivered + ahead) * offer.pricePerPiece;
       const capped = target < this.#deposit ? target : this.#deposit;
       if (capped <= this.#paid) return;
-      const ahead = this.#creditPieces - this.#delivered;
-      if (capped < this.#deposit && ahead > Math.floor(this.#window / 2)) return;
+      const credit = this.#creditPieces - this.#delivered;
+      if (capped < this.#deposit && credit > Math.floor(this.#window / 2)) return;
       const voucher = await this.#leecher.options.client.pay(id, capped - this.#paid);
       this.#paid = voucher.amount;
       this.#creditPieces = Number(this.#paid / offer.pricePerPiece);
@@ -628,13 +730,28 @@ class LeecherPeer implements PeerSession {
     this.#paying.catch((error) => this.onProtocolError(error));
   }
 
-  /** Offers to close at what this seeder delivered and waits for its on-chain close (or a timeout). */
+  /**
+   * Closes the channel at what this seeder delivered and waits for its on-chain close (or a timeout). First it stops
+   * paying and asking, and waits (within the close timeout) for the answer to every request still out: a block the
+   * seeder sent before it learns of the close counts on its side as served, so it must count on ours before we make
+   * our offer, or the seeder (rightly) refuses an offer short of what it sent and takes its largest voucher instead.
+   * In a swarm with free peers such blocks are common at the end: the piece they belong to was finished by a free
+   * peer, and the paid seeder's blocks of it were still on their way.
+   */
   async close(): Promise<void> {
+    this.#closing = true; // no voucher, grant or new channel from here on
+    await this.#funding; // a channel being funded now is closed like the others
+    await this.#paying.catch(() => undefined); // the last voucher is out
     const offer = this.#offer;
     const id = this.#channelId;
-    if (!offer || !id || this.#closing) return;
-    await this.#paying.catch(() => undefined);
-    this.#closing = true;
+    if (!offer || !id || this.#closeSent || this.#closed) return;
+    this.#closeSent = true;
+    const timeoutMs = this.#leecher.options.closeTimeoutMs ?? 60_000;
+    const deadline = Date.now() + timeoutMs;
+    // Half the close timeout at most for the blocks on their way, so that a seeder that stalled but answers the
+    // close still gets the time to close.
+    this.#ungrantUnstarted();
+    await this.#drained(Date.now() + timeoutMs / 2);
     const client = this.#leecher.options.client;
     const delivered = BigInt(this.#delivered) * offer.pricePerPiece;
     const paid = delivered < this.#paid ? delivered : this.#paid;
@@ -650,16 +767,44 @@ class LeecherPeer implements PeerSession {
     const gone = new Promise<undefined>((resolve) => this.wire.once("close", () => resolve(undefined)));
     this.#link.send({ type: "close", channelId: id, turnNum: close.final.turnNum, paid, signature: close.signature });
     const timeout = new Promise<undefined>((resolve) => {
-      const timer = setTimeout(() => resolve(undefined), this.#leecher.options.closeTimeoutMs ?? 60_000);
+      const timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now()));
       timer.unref?.();
     });
     const hash = await Promise.race([closed, gone, timeout]);
     if (hash) {
       this.#closed = true;
+      this.#closedAt = paid;
       client.store.setPhase(id, "withdrawn");
       this.#leecher.emit("closed", this.stats(), hash);
     } else {
       this.#leecher.emit("warning", new Error(`seeder ${this.stats().peer} did not close channel ${id}`));
+    }
+  }
+
+  /**
+   * Gives back the pieces granted to this seeder of which it sent nothing yet: the scheduler asks it for nothing
+   * new. A piece it started stays: the seeder counts it as served from its first block, we count it once it
+   * verifies, so it is finished (or fails) before we offer.
+   */
+  #ungrantUnstarted(): void {
+    for (let index = 0; index < this.#granted.length * 8; index++) {
+      if ((this.#granted[index >> 3] & (128 >> (index & 7))) === 0) continue;
+      if (this.#leecher.startedBy(index, this.wire)) continue;
+      this.#granted[index >> 3] &= ~(128 >> (index & 7));
+      this.#grantedCount--;
+    }
+  }
+
+  /**
+   * Resolves once no request of ours to this seeder is outstanding (each was answered with its block, which counted
+   * on arrival, or rejected) and every piece it started has verified or failed, or the connection closed, or
+   * `deadline` passed.
+   */
+  async #drained(deadline: number): Promise<void> {
+    const wire = this.wire;
+    const busy = () => wire.requests.length > 0 || this.#leecher.unfinishedFrom(wire) > 0;
+    while (!wire.destroyed && busy() && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }
 }

@@ -194,6 +194,10 @@ class SeederPeer implements PeerSession {
   #isFunded = false;
   /** Stops this channel's wait for funding (the peer left). */
   #stopFunding: AbortController | undefined;
+  /** Settles once the wait for funding ended, funded or not: a close that arrives first waits for it. */
+  #fundingSeen: Promise<void> = Promise.resolve();
+  /** The channel closed on chain at the leecher's offer: nothing to enforce. */
+  #closedOnChain = false;
   /** The largest voucher that arrived before the funding was seen: credited once it is. */
   #pending: Voucher | undefined;
   #paid = 0n;
@@ -407,7 +411,7 @@ class SeederPeer implements PeerSession {
     this.#payer = message.fixedPart.participants[0];
     this.#deposit = message.deposit;
     this.#stopFunding = new AbortController();
-    client
+    this.#fundingSeen = client
       .waitForFunding(id, { timeoutMs: fundingTimeoutMs, signal: this.#stopFunding.signal })
       .then(() => this.#onFunded())
       .catch((error) => this.#onNotFunded(error));
@@ -478,13 +482,19 @@ class SeederPeer implements PeerSession {
 
   async #onClose(message: Extract<PaidMessage, { type: "close" }>): Promise<void> {
     if (!this.#channelId || message.channelId !== this.#channelId) throw new Error("a close for another channel");
-    if (!this.#isFunded) throw new Error("a close before the channel was funded");
+    this.#closed = true; // before any await: a second close finds it set
+    this.#link.wire.choke();
+    // A leecher that funded and closed at once (its download finished meanwhile) may be ahead of our funding poll:
+    // its close waits for the funding rather than leave the deposit locked in an open channel.
+    if (!this.#isFunded) {
+      this.#seeder.options.client.checkFundingNow(this.#channelId);
+      await this.#fundingSeen;
+    }
+    if (!this.#isFunded) throw new Error("a close for a channel that was never funded");
     const { client, pricePerPiece } = this.#seeder.options;
     const record = client.store.getChannel(this.#channelId);
     const base = client.store.getSupportedState(this.#channelId);
     if (!record || !base) throw new Error("a close for a channel we do not hold");
-    this.#closed = true;
-    this.#link.wire.choke();
     const offer = {
       channelId: this.#channelId,
       final: {
@@ -499,6 +509,7 @@ class SeederPeer implements PeerSession {
     const served = BigInt(this.#sent.size) * pricePerPiece;
     const minimum = served < this.#paid ? served : this.#paid;
     const receipt = await client.close(offer, { minimum });
+    this.#closedOnChain = true;
     this.#link.send({ type: "notice", code: "closed", reason: receipt.hash });
     this.#seeder.emit("closed", this.stats(), receipt.hash);
   }
@@ -512,8 +523,10 @@ class SeederPeer implements PeerSession {
     const stats = this.stats();
     this.#seeder.forget(this, this.#isFunded ? stats : undefined);
     const id = this.#channelId;
-    if (!id || this.#closed || this.#paid === 0n) return;
-    // The leecher left without closing: give it a moment, then enforce its latest voucher alone.
+    if (!id || this.#closedOnChain || this.#paid === 0n) return;
+    // The leecher left without closing, or its close offered less than we served (refused): give it a moment,
+    // then enforce its latest voucher alone. A close still being sent is not undone: enforcement waits for a
+    // channel still open in the store.
     this.#seeder.enforceLater(id, stats);
   }
 }

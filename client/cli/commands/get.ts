@@ -130,10 +130,10 @@ export const get: Command = {
       for (const p of settled) {
         out.result(
           { event: "settled", ...p },
-          `${p.peer}: ${p.delivered} pieces at ${formatAmount(p.pricePerPiece)}: paid ${formatAmount(BigInt(p.delivered) * p.pricePerPiece)}${p.closed ? "" : " (not closed)"}`,
+          `${p.peer}: ${p.delivered} pieces at ${formatAmount(p.pricePerPiece)}: ${p.closed ? "paid" : "not closed: its seeder may take up to"} ${formatAmount(p.spent)}`,
         );
       }
-      const total = settled.reduce((a, p) => a + BigInt(p.delivered) * p.pricePerPiece, 0n);
+      const total = settled.reduce((a, p) => a + p.spent, 0n);
       out.result(
         { event: "done", name: torrent.name, bytes: torrent.length, seconds, paid: total, channels: settled.length },
         `done: ${torrent.name}, ${torrent.length} bytes, ${formatAmount(total)} paid to ${settled.length} seeder(s)`,
