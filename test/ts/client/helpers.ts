@@ -7,6 +7,7 @@ import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Wire } from "bittorrent-protocol";
+import { expect } from "chai";
 import { parseEther, ZeroAddress } from "ethers";
 import type WebTorrent from "webtorrent";
 import type { Torrent } from "webtorrent";
@@ -59,6 +60,22 @@ export function until<T extends unknown[]>(
 export function guardDrops(torrent: Torrent): number {
   const { client } = torrent as unknown as { client: { guard: WireGuardPool } };
   return Object.values(client.guard.stats().dropped).reduce((a, n) => a + n, 0);
+}
+
+/**
+ * Fails each test of the enclosing `describe` that leaves an unhandled rejection behind: no peer input may make one.
+ */
+export function failOnUnhandledRejections(): void {
+  const rejections: unknown[] = [];
+  const onRejection = (reason: unknown) => rejections.push(reason);
+  before(() => process.on("unhandledRejection", onRejection));
+  after(() => process.off("unhandledRejection", onRejection));
+  beforeEach(() => {
+    rejections.length = 0;
+  });
+  afterEach(() => {
+    expect(rejections.splice(0), "unhandled rejections").to.deep.equal([]);
+  });
 }
 
 export async function eventually(condition: () => boolean, what: string, ms = 10_000): Promise<void> {

@@ -25,6 +25,7 @@ import {
   BLOCK,
   done,
   eventually,
+  failOnUnhandledRejections,
   guardDrops,
   PIECE,
   PRICE,
@@ -142,16 +143,9 @@ describe("hostile peers", function () {
   this.timeout(60_000);
   const net = usePaidNetwork();
   let f: typeof net.f;
-  const rejections: unknown[] = [];
-  const onRejection = (reason: unknown) => rejections.push(reason);
-  before(() => process.on("unhandledRejection", onRejection));
-  after(() => process.off("unhandledRejection", onRejection));
+  failOnUnhandledRejections();
   beforeEach(() => {
     f = net.f;
-    rejections.length = 0;
-  });
-  afterEach(() => {
-    expect(rejections.splice(0), "unhandled rejections").to.deep.equal([]);
   });
 
   describe("when a seeder stops sending after being paid (row 23)", function () {

@@ -13,7 +13,7 @@ import { decodeMessage } from "../../../client/wire/codec.js";
 import type { PaidMessage } from "../../../client/wire/messages.js";
 import { gasSpentSince } from "../helpers/balances.js";
 import { ethers, networkHelpers, type Signer } from "../helpers/fixtures.js";
-import { done, eventually, PIECE, PRICE, usePaidNetwork } from "./helpers.js";
+import { done, eventually, failOnUnhandledRejections, PIECE, PRICE, usePaidNetwork } from "./helpers.js";
 import { offerHandshake } from "./raw-session.js";
 
 const balanceOf = (address: string) => ethers.provider.getBalance(address);
@@ -90,16 +90,9 @@ describe("a paying leecher in a mixed swarm (rows 42 and 43)", function () {
   this.timeout(120_000);
   const net = usePaidNetwork();
   let f: typeof net.f;
-  const rejections: unknown[] = [];
-  const onRejection = (reason: unknown) => rejections.push(reason);
-  before(() => process.on("unhandledRejection", onRejection));
-  after(() => process.off("unhandledRejection", onRejection));
+  failOnUnhandledRejections();
   beforeEach(() => {
     f = net.f;
-    rejections.length = 0;
-  });
-  afterEach(() => {
-    expect(rejections.splice(0), "unhandled rejections").to.deep.equal([]);
   });
 
   /** A plain webtorrent seeder of `data`, the same torrent as the paid seeders' (same name and piece length). */

@@ -19,7 +19,16 @@ import { encodeMessage } from "../../../client/wire/codec.js";
 import { SqliteChannelStore, signVoucher, toDestination } from "../../../sdk/index.js";
 import { gasSpentSince } from "../helpers/balances.js";
 import { ethers, networkHelpers, sdkClient } from "../helpers/fixtures.js";
-import { BLOCK, done, eventually, PIECE, PRICE, type RawPeer, usePaidNetwork } from "./helpers.js";
+import {
+  BLOCK,
+  done,
+  eventually,
+  failOnUnhandledRejections,
+  PIECE,
+  PRICE,
+  type RawPeer,
+  usePaidNetwork,
+} from "./helpers.js";
 import {
   countPieces,
   countRpc,
@@ -42,16 +51,9 @@ describe("session limits: no peer can crash, freeze or exhaust a seeder or a lee
   this.timeout(60_000);
   const net = usePaidNetwork();
   let f: typeof net.f;
-  const rejections: unknown[] = [];
-  const onRejection = (reason: unknown) => rejections.push(reason);
-  before(() => process.on("unhandledRejection", onRejection));
-  after(() => process.off("unhandledRejection", onRejection));
+  failOnUnhandledRejections();
   beforeEach(() => {
     f = net.f;
-    rejections.length = 0;
-  });
-  afterEach(() => {
-    expect(rejections.splice(0), "unhandled rejections").to.deep.equal([]);
   });
 
   /** A paid seeder of 8 pieces whose SDK polls the chain every `pollMs` (the tests' default is 20 ms). */
