@@ -12,12 +12,7 @@ import { ZeroAddress } from "ethers";
 import type { Torrent } from "webtorrent";
 import { PaidSeeder } from "../../../client/session/seeder.js";
 import { encodeMessage, MESSAGE_LENGTHS, MESSAGE_TYPE_IDS } from "../../../client/wire/codec.js";
-import {
-  type PaidHandshake,
-  type PaidMessage,
-  PROTOCOL_VERSION,
-  type ProposeMessage,
-} from "../../../client/wire/messages.js";
+import { type PaidMessage, PROTOCOL_VERSION, type ProposeMessage } from "../../../client/wire/messages.js";
 import { channelId, type PiecepayClient, signVoucher, toDestination } from "../../../sdk/index.js";
 import { gasSpentSince } from "../helpers/balances.js";
 import { ethers, networkHelpers } from "../helpers/fixtures.js";
@@ -34,30 +29,11 @@ import {
   until,
   usePaidNetwork,
 } from "./helpers.js";
+import { offerHandshake, payAndWait, payerHandshake, rawRequest, requestMessage } from "./raw-session.js";
 
 const balanceOf = (address: string) => ethers.provider.getBalance(address);
 /** Moves the chain's clock to a challenge's end (SDK `redeem`'s `waitFor`). */
 const timeTravel = async (finalizesAt: bigint) => networkHelpers.time.increaseTo(finalizesAt);
-
-/** What a raw leecher advertises: it will pay, from `sdk`'s address. */
-function payerHandshake(sdk: PiecepayClient): PaidHandshake {
-  return {
-    version: PROTOCOL_VERSION,
-    chainId: sdk.chainId,
-    adjudicator: sdk.adjudicator.target as string,
-    payer: sdk.address,
-  };
-}
-
-/** What a raw seeder advertises: `price` per piece, paid to `sdk`'s address. */
-function offerHandshake(sdk: PiecepayClient, price = PRICE): PaidHandshake {
-  return {
-    version: PROTOCOL_VERSION,
-    chainId: sdk.chainId,
-    adjudicator: sdk.adjudicator.target as string,
-    offer: { payee: sdk.address, asset: ZeroAddress, pricePerPiece: price },
-  };
-}
 
 /** A raw leecher opens and funds a channel to the seeder behind `peer`, as the protocol says. */
 async function openChannel(peer: RawPeer, sdk: PiecepayClient, payee: string, deposit: bigint) {
@@ -69,31 +45,6 @@ async function openChannel(peer: RawPeer, sdk: PiecepayClient, payee: string, de
   const accept = await peer.next("accept");
   const record = await sdk.fund(proposal, accept);
   return { id: record.id, fixedPart };
-}
-
-/** Pays `amount` more on channel `id` and waits for the seeder's receipt. */
-async function payAndWait(peer: RawPeer, sdk: PiecepayClient, id: string, amount: bigint) {
-  const voucher = await sdk.pay(id, amount);
-  peer.send(encodeMessage({ type: "voucher", voucher }));
-  const receipt = await peer.next("receipt");
-  expect(receipt.amount).to.equal(voucher.amount);
-  return voucher;
-}
-
-/** A BitTorrent `request`, sent whatever the choke state (the raw wire's own `request` would refuse). */
-function rawRequest(wire: RawWire, index: number, offset: number, length: number): void {
-  wire._message(6, [index, offset, length], null);
-}
-
-/** A BitTorrent `request` message as bytes: length 13, id 6, index, offset, length. */
-function requestMessage(index: number, offset: number, length: number): Buffer {
-  const message = Buffer.alloc(17);
-  message.writeUInt32BE(13, 0);
-  message.writeUInt8(6, 4);
-  message.writeUInt32BE(index, 5);
-  message.writeUInt32BE(offset, 9);
-  message.writeUInt32BE(length, 13);
-  return message;
 }
 
 /** Counts the bytes of piece data a raw peer receives. */
