@@ -6,7 +6,7 @@
 import { EventEmitter } from "node:events";
 import type { Wire } from "bittorrent-protocol";
 import type { Torrent } from "webtorrent";
-import { type ChannelProposal, channelId, type PiecepayClient } from "../../sdk/index.js";
+import { type ChannelProposal, channelId, type PiecepayClient, splitOutcome } from "../../sdk/index.js";
 import type { PaidHandshake, PaidMessage } from "../wire/messages.js";
 import { handshakeFor, type PeerLink, type PeerSession, paidExtension, sendWithoutDelay } from "./extension.js";
 
@@ -79,7 +79,8 @@ export interface LeecherPeerStats {
 /**
  * Makes a webtorrent torrent a paying one on the downloading side: call `attach(torrent)` before peers connect,
  * and `settle()` once the download is done.
- * Events: 'channel' (stats), 'paid' (stats), 'closed' (stats, tx hash), 'warning' (Error).
+ * Events: 'channel' (stats), 'paid' (stats), 'closed' (stats, tx hash), 'warning' (Error), 'fund-failed' (Error: a
+ * deposit that could not be sent, e.g. PiecepayError INSUFFICIENT_FUNDS; its proposal is forgotten).
  * @example const leecher = new PaidLeecher({ client, maxPricePerPiece, budget, asset: ZeroAddress }); leecher.attach(torrent)
  */
 export class PaidLeecher extends EventEmitter {
@@ -253,6 +254,30 @@ export class PaidLeecher extends EventEmitter {
     }
   }
 
+  /** Deposits being sent (from an acceptance to `fund`'s end), whoever's peer is still connected. */
+  readonly #fundings = new Set<Promise<void>>();
+
+  /** Keeps `funding` until it settles: `idle()` waits for it. */
+  track(funding: Promise<void>): void {
+    this.#fundings.add(funding);
+    const done = () => this.#fundings.delete(funding);
+    funding.then(done, done);
+  }
+
+  /**
+   * Resolves once no deposit is being sent (or after `ms`): before the store closes, so that each `fund` can record
+   * what it sent, or forget a proposal it never funded.
+   */
+  async idle(ms = 10_000): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (this.#fundings.size > 0 && Date.now() < deadline) {
+      await Promise.race([
+        Promise.allSettled([...this.#fundings]),
+        new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref?.()),
+      ]);
+    }
+  }
+
   /** Reserves `amount` of the budget for a channel; false when the budget cannot cover it. */
   reserve(amount: bigint): boolean {
     if (this.#committed + amount > this.options.budget) return false;
@@ -308,6 +333,12 @@ class LeecherPeer implements PeerSession {
   #onClosed: ((hash: string) => void) | undefined;
   /** An acceptance arrived: set before the deposit is sent, so a second one finds it set. */
   #accepted = false;
+  /** The close we offered (its turn and amount), once sent: a seeder's countersignature must match it. */
+  #closeSent: { turnNum: bigint; paid: bigint } | undefined;
+  /** The seeder countersigned our close: one only. */
+  #countersigned = false;
+  /** Our deposit for the accepted proposal, from `fund` to its confirmation: `close` waits for it. */
+  #funding: Promise<void> | undefined;
   /** Pieces the credit covers, kept as a number: webtorrent's scheduler asks `allowed()` for every piece. */
   #creditPieces = 0;
   /** The scheduler's last scan of this wire found nothing more to ask for, and no grant or unchoke came since. */
@@ -545,8 +576,16 @@ class LeecherPeer implements PeerSession {
           this.onProtocolError(new Error("an acceptance we did not ask for"));
           return;
         }
+        if (this.#leecher.torrent?.done) {
+          // The download finished (from other peers) before the seeder accepted: nothing to buy, so no deposit.
+          this.#abandonProposal();
+          this.#proposal = undefined;
+          return;
+        }
         this.#accepted = true;
-        void this.#onAccept(message).catch((error) => this.onProtocolError(error));
+        this.#funding = this.#onAccept(message);
+        this.#leecher.track(this.#funding);
+        this.#funding.catch((error) => this.onProtocolError(error));
         return;
       case "receipt":
         if (message.channelId !== this.#channelId || message.amount > this.#paid) {
@@ -557,6 +596,15 @@ class LeecherPeer implements PeerSession {
         return;
       case "notice":
         if (message.code === "closed") this.#onClosed?.(message.reason);
+        return;
+      case "close":
+        // A seeder with no ETH for gas countersigns our close and sends it back: we hold both signatures and submit.
+        if (!this.#closeSent || this.#countersigned || message.channelId !== this.#channelId) {
+          this.onProtocolError(new Error("a close we did not offer"));
+          return;
+        }
+        this.#countersigned = true;
+        void this.#submitClose(message).catch((error) => this.onProtocolError(error));
         return;
       default:
         this.onProtocolError(new Error(`unexpected ${message.type} message from a seeder`));
@@ -570,14 +618,29 @@ class LeecherPeer implements PeerSession {
 
   async #onAccept(message: Extract<PaidMessage, { type: "accept" }>): Promise<void> {
     if (!this.#proposal) throw new Error("an acceptance we did not ask for");
-    const record = await this.#leecher.options.client.fund(this.#proposal, {
-      channelId: message.channelId,
-      payeeSignature: message.payeeSignature,
-    });
+    const { client } = this.#leecher.options;
+    let record: Awaited<ReturnType<PiecepayClient["fund"]>>;
+    try {
+      record = await client.fund(this.#proposal, {
+        channelId: message.channelId,
+        payeeSignature: message.payeeSignature,
+      });
+    } catch (error) {
+      // `fund` marks the row `funding` before it broadcasts the deposit: a row still `proposed` means nothing was
+      // sent (no funds for the deposit and its gas, the RPC gone), so it goes, with its budget reservation.
+      const { chainId, adjudicator, fixedPart } = this.#proposal;
+      if (client.store.forgetUnfunded(channelId(chainId, adjudicator, fixedPart)) && !this.#unreserved) {
+        this.#unreserved = true;
+        this.#leecher.unreserve(this.#deposit);
+      }
+      this.#leecher.emit("fund-failed", error);
+      throw error;
+    }
     this.#channelId = record.id;
     this.#deposit = record.deposited;
     this.#leecher.emit("channel", this.stats());
-    this.#payAhead();
+    // The download may have finished (from free peers) while the deposit confirmed: nothing to pay ahead for.
+    if (!this.#leecher.torrent?.done) this.#payAhead();
   }
 
   /** A piece this seeder contributed to verified: it counts, and the window grows. */
@@ -628,8 +691,45 @@ class LeecherPeer implements PeerSession {
     this.#paying.catch((error) => this.onProtocolError(error));
   }
 
+  /**
+   * The seeder's signature of the very final state we offered: we submit the close ourselves (one transaction pays
+   * both sides) and tell the seeder its hash.
+   */
+  async #submitClose(message: Extract<PaidMessage, { type: "close" }>): Promise<void> {
+    const sent = this.#closeSent;
+    const id = this.#channelId;
+    if (!sent || !id || message.turnNum !== sent.turnNum || message.paid !== sent.paid || message.voucher) {
+      throw new Error("a countersigned close that is not the one we offered");
+    }
+    const client = this.#leecher.options.client;
+    const base = client.store.getSupportedState(id);
+    if (!base) throw new Error(`channel ${id} has no funding state`);
+    const final = {
+      outcome: splitOutcome(base.variablePart, message.paid),
+      appData: "0x",
+      turnNum: message.turnNum,
+      isFinal: true,
+    };
+    const receipt = await client.close({ channelId: id, final, signature: message.signature });
+    this.#link.send({ type: "notice", code: "closed", reason: receipt.hash });
+    this.#onClosed?.(receipt.hash);
+  }
+
+  /** Resolves undefined after closeTimeoutMs. */
+  #timeout(): Promise<undefined> {
+    return new Promise<undefined>((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), this.#leecher.options.closeTimeoutMs ?? 60_000);
+      timer.unref?.();
+    });
+  }
+
   /** Offers to close at what this seeder delivered and waits for its on-chain close (or a timeout). */
   async close(): Promise<void> {
+    // A deposit still confirming (the download finished first, e.g. from free peers): wait for it, then close the
+    // channel like any other, or the deposit would sit on chain with nobody closing it.
+    if (this.#funding && !this.#channelId) {
+      await Promise.race([this.#funding.catch(() => undefined), this.#timeout()]);
+    }
     const offer = this.#offer;
     const id = this.#channelId;
     if (!offer || !id || this.#closing) return;
@@ -648,12 +748,9 @@ class LeecherPeer implements PeerSession {
       this.#onClosed = resolve;
     });
     const gone = new Promise<undefined>((resolve) => this.wire.once("close", () => resolve(undefined)));
+    this.#closeSent = { turnNum: close.final.turnNum, paid };
     this.#link.send({ type: "close", channelId: id, turnNum: close.final.turnNum, paid, signature: close.signature });
-    const timeout = new Promise<undefined>((resolve) => {
-      const timer = setTimeout(() => resolve(undefined), this.#leecher.options.closeTimeoutMs ?? 60_000);
-      timer.unref?.();
-    });
-    const hash = await Promise.race([closed, gone, timeout]);
+    const hash = await Promise.race([closed, gone, this.#timeout()]);
     if (hash) {
       this.#closed = true;
       client.store.setPhase(id, "withdrawn");
