@@ -1,6 +1,7 @@
 import {
   Contract,
   type ContractTransactionResponse,
+  formatEther,
   getAddress,
   hexlify,
   isError,
@@ -302,8 +303,18 @@ export class PiecepayClient {
         await this.#send("approve", () => token.approve(this.adjudicator.target, deposit));
       }
     }
-    const receipt = await this.#send("deposit", () =>
-      this.adjudicator.deposit(asset, id, held, deposit, { value: asset === ZeroAddress ? deposit : 0n }),
+    const value = asset === ZeroAddress ? deposit : 0n;
+    await this.#assertCanPay("deposit", value, () =>
+      this.adjudicator.deposit.estimateGas(asset, id, held, deposit, { value }),
+    );
+    // Written before the deposit is broadcast: whatever happens next (the process killed, the RPC gone, the
+    // download finished first), the store knows a deposit may be on chain, and `recoverFunding` finds it.
+    const inFlight: ChannelRecord = { ...record, phase: "funding", funding: { amount: deposit } };
+    this.store.putChannel(inFlight);
+    const receipt = await this.#send(
+      "deposit",
+      () => this.adjudicator.deposit(asset, id, held, deposit, { value }),
+      (hash) => this.store.putChannel({ ...inFlight, funding: { amount: deposit, txHash: hash } }),
     );
     // What this deposit credited (less than `deposit` for a token that takes a fee), from its own event: a
     // concurrent deposit by someone else does not count as ours. Never more than the funding state allocates.
@@ -313,7 +324,12 @@ export class PiecepayClient {
       if (parsed?.name === "HoldingsUpdated" && parsed.args.channelId.toLowerCase() === id) after = parsed.args.held;
     }
     const deposited = min(after - held, deposit);
-    const funded: ChannelRecord = { ...record, deposited, phase: "open" };
+    const funded: ChannelRecord = {
+      ...record,
+      deposited,
+      phase: "open",
+      funding: { amount: deposit, txHash: receipt.hash },
+    };
     this.store.putChannel(funded);
     this.#log("channel-funded", { channelId: id, deposited });
     return funded;
@@ -329,6 +345,36 @@ export class PiecepayClient {
   ): Promise<ChannelRecord> {
     const proposal = await this.propose(params);
     return this.fund(proposal, await ask(proposal));
+  }
+
+  /**
+   * The payer's look at a channel whose deposit it may have sent without seeing it confirmed (phase `funding`, or
+   * `proposed` in a store written before that phase existed): reads the holdings on chain and, when they hold
+   * anything and the funding state is signed by both, records the channel as open (or challenged, finalized) with
+   * what it holds, at most the funding state's deposit. A channel whose deposit never reached the chain stays as it
+   * was (`forgetUnfunded` can then delete it) and undefined is returned.
+   * @throws PiecepayError UNKNOWN_CHANNEL, RPC_UNAVAILABLE, WRONG_CHAIN
+   * @example const recovered = await payer.recoverFunding(id) // then challenge, or close with the payee
+   */
+  async recoverFunding(id: string): Promise<ChannelRecord | undefined> {
+    await this.#assertChain();
+    const record = this.#channel(id);
+    if (record.phase !== "funding" && record.phase !== "proposed") return record;
+    const funding = this.store.getSupportedState(record.id);
+    if (record.myIndex !== PAYER || !funding || funding.signedBy !== 3n) return undefined;
+    const wanted = funding.variablePart.outcome[0].allocations[PAYER].amount;
+    const [, finalizesAt] = await this.adjudicator.statusOf(record.id);
+    const held =
+      finalizesAt === 0n
+        ? await this.adjudicator.holdings(record.asset, record.id)
+        : (await this.onChain(record.id)).holdings;
+    if (held === 0n && finalizesAt === 0n) return undefined;
+    const now = BigInt((await this.#provider().getBlock("latest"))?.timestamp ?? 0);
+    const phase = finalizesAt === 0n ? "open" : finalizesAt <= now ? "finalized" : "challenged";
+    const recovered: ChannelRecord = { ...record, deposited: min(held, wanted), phase };
+    this.store.putChannel(recovered);
+    this.#log("channel-funding-recovered", { channelId: record.id, held, phase });
+    return recovered;
   }
 
   /**
@@ -480,14 +526,70 @@ export class PiecepayClient {
   }
 
   /**
+   * Checks the other side's close offer (a split of the deposit paying us at least what we are owed, final, signed
+   * by the other participant) and signs the same final state: what a side without gas sends back, so that the other
+   * side submits the close (`close` with this countersignature as its offer). Records the channel as closing.
+   * @throws PiecepayError INVALID_CLOSE_OFFER
+   * A payee that was paid ahead passes `minimum`: what it actually delivered.
+   * @example const counter = await payee.countersign(offer, { minimum }) // send it to the payer, who calls close(counter)
+   */
+  async countersign(offer: CloseOffer, options: { minimum?: bigint } = {}): Promise<CloseOffer> {
+    await this.#assertChain();
+    const record = this.#checkOffer(offer, options);
+    const signature = await signState(this.#options.signer, record.id, offer.final);
+    return { channelId: record.id, final: offer.final, signature };
+  }
+
+  /**
    * Countersigns the other side's close offer, if it pays us at least what we are owed, and closes the channel:
-   * one transaction concludes it and pays both sides.
-   * @throws PiecepayError INVALID_CLOSE_OFFER; ContractRevertError
+   * one transaction concludes it and pays both sides. Checks first that our account can pay its gas.
+   * @throws PiecepayError INVALID_CLOSE_OFFER, INSUFFICIENT_FUNDS (nothing sent: `countersign` and let the other
+   *   side submit); ContractRevertError
    * A payee that was paid ahead passes `minimum`: what it actually delivered.
    * @example const receipt = await payee.close(offer)
    */
   async close(offer: CloseOffer, options: { minimum?: bigint } = {}): Promise<TransactionReceipt> {
     await this.#assertChain();
+    const record = this.#checkOffer(offer, options);
+    const other = 1 - record.myIndex;
+    const signatures = new Map([
+      [other, offer.signature],
+      [record.myIndex, await signState(this.#options.signer, record.id, offer.final)],
+    ]);
+    const concluded = toSigned(offer.final, signatures);
+    await this.#assertCanPay("close", 0n, () =>
+      this.adjudicator.concludeAndTransferAllAssets.estimateGas(record.fixedPart, concluded),
+    );
+    try {
+      const receipt = await this.#send("concludeAndTransferAllAssets", () =>
+        this.adjudicator.concludeAndTransferAllAssets(record.fixedPart, concluded),
+      );
+      this.store.setPhase(record.id, "withdrawn");
+      return receipt;
+    } catch (error) {
+      // The other side cannot be paid (its account refuses ETH), or a challenge runs: conclude alone, then pay out
+      // (our allocation alone if need be).
+      if (!isRevert(error)) throw error;
+      this.#log("close-in-two-steps", { channelId: record.id, why: String(error) });
+      const registration = await this.#registrationIfChallenged(record.id);
+      await this.#send("conclude", () => this.adjudicator.conclude(record.fixedPart, concluded, registration));
+      return this.payout(record.id);
+    }
+  }
+
+  /**
+   * Whether our account holds the gas of a transaction of about `gas` units at the current fee (default: a
+   * cooperative close's, with a margin). A side without it countersigns instead of submitting.
+   * @example if (!(await payee.canPayGas())) send(await payee.countersign(offer))
+   */
+  async canPayGas(gas = 150_000n): Promise<boolean> {
+    const provider = this.#provider();
+    const [balance, feeData] = await Promise.all([provider.getBalance(this.address), provider.getFeeData()]);
+    return balance >= gas * (feeData.maxFeePerGas ?? feeData.gasPrice ?? 0n);
+  }
+
+  /** The checks of a close offer (see `countersign`); records the channel as closing with its final state. */
+  #checkOffer(offer: CloseOffer, options: { minimum?: bigint }): ChannelRecord {
     const record = this.#channel(offer.channelId);
     const base = this.#base(record);
     const invalid = (why: string) => new PiecepayError("INVALID_CLOSE_OFFER", `refused the close offer: ${why}`);
@@ -513,27 +615,14 @@ export class PiecepayClient {
     if (signerOf(stateHash(record.id, final), offer.signature) !== getAddress(record.fixedPart.participants[other])) {
       throw invalid("it is not signed by the other participant");
     }
-    this.store.putChannel({ ...record, phase: "closing", finalStates: [...(record.finalStates ?? []), final] });
-    const signatures = new Map([
-      [other, offer.signature],
-      [record.myIndex, await signState(this.#options.signer, record.id, final)],
-    ]);
-    const concluded = toSigned(final, signatures);
-    try {
-      const receipt = await this.#send("concludeAndTransferAllAssets", () =>
-        this.adjudicator.concludeAndTransferAllAssets(record.fixedPart, concluded),
-      );
-      this.store.setPhase(record.id, "withdrawn");
-      return receipt;
-    } catch (error) {
-      // The other side cannot be paid (its account refuses ETH), or a challenge runs: conclude alone, then pay out
-      // (our allocation alone if need be).
-      if (!isRevert(error)) throw error;
-      this.#log("close-in-two-steps", { channelId: record.id, why: String(error) });
-      const registration = await this.#registrationIfChallenged(record.id);
-      await this.#send("conclude", () => this.adjudicator.conclude(record.fixedPart, concluded, registration));
-      return this.payout(record.id);
-    }
+    const known = (record.finalStates ?? []).some((s) => stateHash(record.id, s) === stateHash(record.id, final));
+    const updated: ChannelRecord = {
+      ...record,
+      phase: "closing",
+      finalStates: known ? (record.finalStates ?? []) : [...(record.finalStates ?? []), final],
+    };
+    this.store.putChannel(updated);
+    return updated;
   }
 
   // -------------------------------------------------------------------------------------------------- disputes
@@ -576,6 +665,9 @@ export class PiecepayClient {
     const record = this.#channel(id);
     const { proof, candidate } = await this.bestState(record.id);
     const registration = await this.#registrationIfChallenged(record.id);
+    await this.#assertCanPay("challenge", 0n, () =>
+      this.adjudicator.challenge.estimateGas(record.fixedPart, proof, candidate, "0x", registration),
+    );
     const receipt = await this.#send("challenge", () =>
       this.adjudicator.challenge(record.fixedPart, proof, candidate, "0x", registration),
     );
@@ -657,7 +749,7 @@ export class PiecepayClient {
    */
   async defend(id: string): Promise<"answered" | "paid-out" | undefined> {
     const record = this.#channel(id);
-    if (record.phase === "withdrawn" || record.phase === "proposed") return undefined;
+    if (record.phase === "withdrawn" || record.phase === "proposed" || record.phase === "funding") return undefined;
     const onChain = await this.onChain(record.id);
     if (onChain.challenged) {
       if (record.phase !== "challenged") this.store.setPhase(record.id, "challenged");
@@ -896,18 +988,58 @@ export class PiecepayClient {
    */
   #submitting: Promise<unknown> = Promise.resolve();
 
-  async #send(what: string, send: () => Promise<ContractTransactionResponse>): Promise<TransactionReceipt> {
+  async #send(
+    what: string,
+    send: () => Promise<ContractTransactionResponse>,
+    onSubmitted?: (hash: string) => void,
+  ): Promise<TransactionReceipt> {
     await this.#assertChain();
     try {
       const submitted = this.#submitting.then(() => send());
       this.#submitting = submitted.catch(() => undefined);
       const tx = await submitted;
+      onSubmitted?.(tx.hash);
       const receipt = await tx.wait(this.confirmations);
       if (!receipt) throw new PiecepayError("TX_DROPPED", `the ${what} transaction was dropped`);
       this.#log("tx", { what, hash: receipt.hash, gasUsed: receipt.gasUsed, block: receipt.blockNumber });
       return receipt;
     } catch (error) {
       throw decodeContractError(error);
+    }
+  }
+
+  /**
+   * Before a transaction: our account must hold `value` plus its gas (estimated, at the current fee), or the send
+   * fails at once with INSUFFICIENT_FUNDS saying how much is held and needed, instead of an RPC error later.
+   */
+  async #assertCanPay(what: string, value: bigint, estimate: () => Promise<bigint>): Promise<void> {
+    const provider = this.#provider();
+    let balance: bigint;
+    let fee: bigint;
+    try {
+      balance = await provider.getBalance(this.address);
+      const feeData = await provider.getFeeData();
+      fee = feeData.maxFeePerGas ?? feeData.gasPrice ?? 0n;
+    } catch (error) {
+      throw new PiecepayError("RPC_UNAVAILABLE", "the RPC did not tell our balance", { cause: error });
+    }
+    // About twice a deposit's gas, when the node cannot estimate: it refuses for lack of funds, or the call would
+    // revert (the send then reverts with the contract's reason, or takes its own fallback, e.g. a close in two steps).
+    let gas = 100_000n;
+    if (balance > value) {
+      try {
+        gas = await estimate();
+      } catch {
+        // keep the fallback
+      }
+    }
+    const needed = value + gas * fee;
+    if (balance < needed) {
+      throw new PiecepayError(
+        "INSUFFICIENT_FUNDS",
+        `account ${this.address} holds ${ether(balance)} ETH; the ${what} needs ${ether(needed)} ETH (${ether(value)} ETH plus about ${ether(gas * fee)} ETH of gas)`,
+        { details: "Fund the account first (on a local chain, send it ETH from one of the node's funded accounts)." },
+      );
     }
   }
 
@@ -976,6 +1108,11 @@ function owedTo(owed: VariablePart["outcome"], index: number): bigint {
 /** Whether a send failed because the contract refused it (not the RPC, not our chain check). */
 function isRevert(error: unknown): boolean {
   return error instanceof ContractRevertError || isError(error, "CALL_EXCEPTION");
+}
+
+/** Wei as ETH, without a trailing ".0": 0 ETH, 1.5 ETH. */
+function ether(wei: bigint): string {
+  return formatEther(wei).replace(/\.0$/, "");
 }
 
 function min(a: bigint, b: bigint): bigint {

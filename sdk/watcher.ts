@@ -115,7 +115,7 @@ export class ChannelWatcher {
     // voucher yet) is answered as soon as we can, and nothing depends on having seen an event exactly once.
     // One channel's failure is logged and does not stop the others.
     for (const record of store.listChannels()) {
-      if (record.phase === "withdrawn" || record.phase === "proposed") continue;
+      if (record.phase === "withdrawn" || record.phase === "proposed" || record.phase === "funding") continue;
       try {
         const done = await client.defend(record.id);
         if (done === "answered") report.answered.push(record.id);

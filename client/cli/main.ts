@@ -14,6 +14,7 @@ import {
   UsageError,
 } from "./command.js";
 import { COMMANDS } from "./commands/index.js";
+import { explainError } from "./errors.js";
 import { Output } from "./output.js";
 
 /** Hints for the SDK's error codes a CLI user meets. */
@@ -149,9 +150,11 @@ function report(error: unknown): number {
     message = error.shortMessage;
     hint = HINTS[error.code] ?? error.message.split("\n\n")[1];
   } else {
-    const e = error as { shortMessage?: string; message?: string; code?: string };
-    message = e.shortMessage ?? String(e.message ?? error).split("\n")[0];
-    hint = (e.code && HINTS[e.code]) || "PIECEPAY_DEBUG=1 shows the details";
+    // Never a library's raw text (a transaction, a JSON-RPC payload): what went wrong, in words.
+    const explained = explainError(error);
+    const e = error as { code?: string };
+    message = explained.message;
+    hint = explained.hint ?? ((e.code && HINTS[e.code]) || "PIECEPAY_DEBUG=1 shows the details");
   }
   const lines = [`error: ${message}`];
   if (hint) lines.push(`hint: ${hint.split("\n").join("\n      ")}`);

@@ -7,7 +7,7 @@
 import { EventEmitter } from "node:events";
 import type { Wire } from "bittorrent-protocol";
 import type { Torrent } from "webtorrent";
-import { type ChannelProposal, channelId, type PiecepayClient } from "../../sdk/index.js";
+import { type ChannelProposal, channelId, type PiecepayClient, splitOutcome } from "../../sdk/index.js";
 import type { PaidHandshake, PaidMessage } from "../wire/messages.js";
 import { handshakeFor, type PeerLink, type PeerSession, paidExtension, sendWithoutDelay } from "./extension.js";
 
@@ -85,7 +85,8 @@ export interface LeecherPeerStats {
 /**
  * Makes a webtorrent torrent a paying one on the downloading side: call `attach(torrent)` before peers connect,
  * and `settle()` once the download is done.
- * Events: 'channel' (stats), 'paid' (stats), 'closed' (stats, tx hash), 'warning' (Error).
+ * Events: 'channel' (stats), 'paid' (stats), 'closed' (stats, tx hash), 'warning' (Error), 'fund-failed' (Error: a
+ * deposit that could not be sent, e.g. PiecepayError INSUFFICIENT_FUNDS; its proposal is forgotten).
  * @example const leecher = new PaidLeecher({ client, maxPricePerPiece, budget, asset: ZeroAddress }); leecher.attach(torrent)
  */
 export class PaidLeecher extends EventEmitter {
@@ -297,6 +298,30 @@ export class PaidLeecher extends EventEmitter {
     }
   }
 
+  /** Deposits being sent (from an acceptance to `fund`'s end), whoever's peer is still connected. */
+  readonly #fundings = new Set<Promise<void>>();
+
+  /** Keeps `funding` until it settles: `idle()` waits for it. */
+  track(funding: Promise<void>): void {
+    this.#fundings.add(funding);
+    const done = () => this.#fundings.delete(funding);
+    funding.then(done, done);
+  }
+
+  /**
+   * Resolves once no deposit is being sent (or after `ms`): before the store closes, so that each `fund` can record
+   * what it sent, or forget a proposal it never funded.
+   */
+  async idle(ms = 10_000): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (this.#fundings.size > 0 && Date.now() < deadline) {
+      await Promise.race([
+        Promise.allSettled([...this.#fundings]),
+        new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref?.()),
+      ]);
+    }
+  }
+
   /** Reserves `amount` of the budget for a channel; false when the budget cannot cover it. */
   reserve(amount: bigint): boolean {
     if (this.#committed + amount > this.options.budget) return false;
@@ -367,8 +392,8 @@ class LeecherPeer implements PeerSession {
   #funding: Promise<void> = Promise.resolve();
   /** We stopped paying and asking, and are closing (or will never open). */
   #closing = false;
-  /** Our close offer went out. */
-  #closeSent = false;
+  /** Our close began (once per channel). */
+  #closeStarted = false;
   /** What the channel closed at, once closed. */
   #closedAt: bigint | undefined;
   /** Another connection holds the channel to this seeder's payee: this one waits, unpaid (see PaidLeecher.#payees). */
@@ -378,6 +403,10 @@ class LeecherPeer implements PeerSession {
   #onClosed: ((hash: string) => void) | undefined;
   /** An acceptance arrived: set before the deposit is sent, so a second one finds it set. */
   #accepted = false;
+  /** The close we offered (its turn and amount), once sent: a seeder's countersignature must match it. */
+  #closeSent: { turnNum: bigint; paid: bigint } | undefined;
+  /** The seeder countersigned our close: one only. */
+  #countersigned = false;
   /** Pieces the credit covers, kept as a number: webtorrent's scheduler asks `allowed()` for every piece. */
   #creditPieces = 0;
   /** The scheduler's last scan of this wire found nothing more to ask for, and no grant or unchoke came since. */
@@ -638,7 +667,11 @@ class LeecherPeer implements PeerSession {
           return;
         }
         this.#accepted = true;
-        this.#funding = this.#onAccept(message).catch((error) => this.onProtocolError(error));
+        {
+          const funding = this.#onAccept(message);
+          this.#leecher.track(funding);
+          this.#funding = funding.catch((error) => this.onProtocolError(error));
+        }
         return;
       case "receipt":
         if (message.channelId !== this.#channelId || message.amount > this.#paid) {
@@ -649,6 +682,15 @@ class LeecherPeer implements PeerSession {
         return;
       case "notice":
         if (message.code === "closed") this.#onClosed?.(message.reason);
+        return;
+      case "close":
+        // A seeder with no ETH for gas countersigns our close and sends it back: we hold both signatures and submit.
+        if (!this.#closeSent || this.#countersigned || message.channelId !== this.#channelId) {
+          this.onProtocolError(new Error("a close we did not offer"));
+          return;
+        }
+        this.#countersigned = true;
+        void this.#submitClose(message).catch((error) => this.onProtocolError(error));
         return;
       default:
         this.onProtocolError(new Error(`unexpected ${message.type} message from a seeder`));
@@ -670,14 +712,29 @@ class LeecherPeer implements PeerSession {
       this.#link.drop("nothing left to buy: the download finished before the channel opened");
       return;
     }
-    const record = await this.#leecher.options.client.fund(this.#proposal, {
-      channelId: message.channelId,
-      payeeSignature: message.payeeSignature,
-    });
+    const { client } = this.#leecher.options;
+    let record: Awaited<ReturnType<PiecepayClient["fund"]>>;
+    try {
+      record = await client.fund(this.#proposal, {
+        channelId: message.channelId,
+        payeeSignature: message.payeeSignature,
+      });
+    } catch (error) {
+      // `fund` marks the row `funding` before it broadcasts the deposit: a row still `proposed` means nothing was
+      // sent (no funds for the deposit and its gas, the RPC gone), so it goes, with its budget reservation.
+      const { chainId, adjudicator, fixedPart } = this.#proposal;
+      if (client.store.forgetUnfunded(channelId(chainId, adjudicator, fixedPart)) && !this.#unreserved) {
+        this.#unreserved = true;
+        this.#leecher.unreserve(this.#deposit);
+      }
+      this.#leecher.emit("fund-failed", error);
+      throw error;
+    }
     this.#channelId = record.id;
     this.#deposit = record.deposited;
     this.#leecher.emit("channel", this.stats());
-    this.#payAhead();
+    // The download may have finished (from free peers) while the deposit confirmed: nothing to pay ahead for.
+    if (!this.#leecher.torrent?.done) this.#payAhead();
   }
 
   /** A piece this seeder contributed to verified: it counts, and the window grows. */
@@ -731,6 +788,38 @@ class LeecherPeer implements PeerSession {
   }
 
   /**
+   * The seeder's signature of the very final state we offered: we submit the close ourselves (one transaction pays
+   * both sides) and tell the seeder its hash.
+   */
+  async #submitClose(message: Extract<PaidMessage, { type: "close" }>): Promise<void> {
+    const sent = this.#closeSent;
+    const id = this.#channelId;
+    if (!sent || !id || message.turnNum !== sent.turnNum || message.paid !== sent.paid || message.voucher) {
+      throw new Error("a countersigned close that is not the one we offered");
+    }
+    const client = this.#leecher.options.client;
+    const base = client.store.getSupportedState(id);
+    if (!base) throw new Error(`channel ${id} has no funding state`);
+    const final = {
+      outcome: splitOutcome(base.variablePart, message.paid),
+      appData: "0x",
+      turnNum: message.turnNum,
+      isFinal: true,
+    };
+    const receipt = await client.close({ channelId: id, final, signature: message.signature });
+    this.#link.send({ type: "notice", code: "closed", reason: receipt.hash });
+    this.#onClosed?.(receipt.hash);
+  }
+
+  /** Resolves undefined after closeTimeoutMs. */
+  #timeout(): Promise<undefined> {
+    return new Promise<undefined>((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), this.#leecher.options.closeTimeoutMs ?? 60_000);
+      timer.unref?.();
+    });
+  }
+
+  /**
    * Closes the channel at what this seeder delivered and waits for its on-chain close (or a timeout). First it stops
    * paying and asking, and waits (within the close timeout) for the answer to every request still out: a block the
    * seeder sent before it learns of the close counts on its side as served, so it must count on ours before we make
@@ -740,12 +829,14 @@ class LeecherPeer implements PeerSession {
    */
   async close(): Promise<void> {
     this.#closing = true; // no voucher, grant or new channel from here on
-    await this.#funding; // a channel being funded now is closed like the others
+    // A channel being funded now (the download finished first, e.g. from free peers) is closed like the others, or
+    // the deposit would sit on chain with nobody closing it.
+    await Promise.race([this.#funding, this.#timeout()]);
     await this.#paying.catch(() => undefined); // the last voucher is out
     const offer = this.#offer;
     const id = this.#channelId;
-    if (!offer || !id || this.#closeSent || this.#closed) return;
-    this.#closeSent = true;
+    if (!offer || !id || this.#closeStarted || this.#closed) return;
+    this.#closeStarted = true;
     const timeoutMs = this.#leecher.options.closeTimeoutMs ?? 60_000;
     const deadline = Date.now() + timeoutMs;
     // Half the close timeout at most for the blocks on their way, so that a seeder that stalled but answers the
@@ -765,6 +856,7 @@ class LeecherPeer implements PeerSession {
       this.#onClosed = resolve;
     });
     const gone = new Promise<undefined>((resolve) => this.wire.once("close", () => resolve(undefined)));
+    this.#closeSent = { turnNum: close.final.turnNum, paid };
     this.#link.send({ type: "close", channelId: id, turnNum: close.final.turnNum, paid, signature: close.signature });
     const timeout = new Promise<undefined>((resolve) => {
       const timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now()));

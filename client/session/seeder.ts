@@ -4,6 +4,7 @@
 // leaves, we close cooperatively if it asks; if it vanishes, we enforce its latest voucher on chain.
 import { EventEmitter } from "node:events";
 import type { Wire } from "bittorrent-protocol";
+import { formatEther } from "ethers";
 import type { Torrent } from "webtorrent";
 import {
   type ChannelProposal,
@@ -58,7 +59,8 @@ export interface SeederPeerStats {
 
 /**
  * Makes a webtorrent torrent a paid one on the seeding side: call `attach(torrent)` before peers connect.
- * Events: 'peer' (stats), 'paid' (stats), 'closed' (stats, tx hash), 'enforced' (stats, tx hash), 'warning' (Error).
+ * Events: 'peer' (stats), 'paid' (stats), 'closed' (stats, tx hash), 'enforced' (stats, tx hash), 'warning' (Error),
+ * 'countersigned' (stats: with no ETH for gas, we sent the leecher our signature of its close to submit).
  * @example new PaidSeeder({ client, pricePerPiece: 10n ** 12n, asset: ZeroAddress }).attach(torrent)
  */
 export class PaidSeeder extends EventEmitter {
@@ -149,7 +151,18 @@ export class PaidSeeder extends EventEmitter {
         client
           .redeem(id, { waitFor })
           .then((receipt) => this.emit("enforced", stats, receipt.hash))
-          .catch((error) => this.emit("warning", error));
+          .catch((error) => {
+            if ((error as { code?: unknown }).code === "INSUFFICIENT_FUNDS") {
+              const why = (error as { shortMessage?: string }).shortMessage ?? String(error);
+              const claim = `${formatEther(stats.paid)} ETH of vouchers from ${stats.peer || "a leecher"} on channel ${id}`;
+              this.emit(
+                "warning",
+                new Error(`cannot enforce ${claim}: ${why}; fund the account, then run \`piecepay withdraw --force\``),
+              );
+              return;
+            }
+            this.emit("warning", error);
+          });
       } catch (error) {
         this.emit("warning", error);
       }
@@ -351,6 +364,10 @@ class SeederPeer implements PeerSession {
         void this.#onClose(message).catch((error) => this.onProtocolError(error));
         return;
       case "notice":
+        if (message.code === "closed" && this.#awaitingClose) {
+          this.#awaitingClose = false;
+          void this.#onLeecherClosed(message.reason).catch((error) => this.#seeder.emit("warning", error));
+        }
         return;
       default:
         this.onProtocolError(new Error(`unexpected ${message.type} message from a leecher`));
@@ -508,10 +525,42 @@ class SeederPeer implements PeerSession {
     // What we delivered is what we are owed, even if the leecher paid further ahead.
     const served = BigInt(this.#sent.size) * pricePerPiece;
     const minimum = served < this.#paid ? served : this.#paid;
+    if (!(await client.canPayGas())) {
+      // No ETH for gas: we countersign the leecher's final state and send it back in a `close`; the leecher, who
+      // holds both signatures then, submits the close and tells us its hash (`notice closed`).
+      const counter = await client.countersign(offer, { minimum });
+      this.#awaitingClose = true;
+      this.#link.send({
+        type: "close",
+        channelId: this.#channelId,
+        turnNum: message.turnNum,
+        paid: message.paid,
+        signature: counter.signature,
+      });
+      this.#seeder.emit("countersigned", this.stats());
+      return;
+    }
     const receipt = await client.close(offer, { minimum });
     this.#closedOnChain = true;
     this.#link.send({ type: "notice", code: "closed", reason: receipt.hash });
     this.#seeder.emit("closed", this.stats(), receipt.hash);
+  }
+
+  /** We countersigned the leecher's close (no gas of ours) and wait for its `notice closed`. */
+  #awaitingClose = false;
+
+  /** The leecher says it submitted the close we countersigned: the chain says whether the channel is settled. */
+  async #onLeecherClosed(hash: string): Promise<void> {
+    const id = this.#channelId;
+    if (!id) return;
+    const { client } = this.#seeder.options;
+    const onChain = await client.onChain(id);
+    if (!onChain.finalized || onChain.holdings !== 0n) {
+      throw new Error(`the leecher says channel ${id} closed, but the chain does not`);
+    }
+    this.#closedOnChain = true;
+    client.store.setPhase(id, "withdrawn");
+    this.#seeder.emit("closed", this.stats(), hash);
   }
 
   /** The peer is gone: stop its funding wait, forget it, and enforce its latest voucher if it left without closing. */

@@ -1,8 +1,12 @@
 import type { FixedPart, SignedVariablePart, VariablePart } from "../types.js";
 import type { Voucher } from "../voucher.js";
 
-/** Where a channel is in its life, as far as this side knows. */
-export type ChannelPhase = "proposed" | "open" | "closing" | "challenged" | "finalized" | "withdrawn";
+/**
+ * Where a channel is in its life, as far as this side knows. `funding`: the payer is sending (or sent) its deposit
+ * and has not seen it confirmed; the row is written before the transaction is broadcast, so that a deposit we sent
+ * is never unknown to the store (`PiecepayClient.recoverFunding` reads the chain to settle it).
+ */
+export type ChannelPhase = "proposed" | "funding" | "open" | "closing" | "challenged" | "finalized" | "withdrawn";
 
 /** What we know about one channel of ours. */
 export interface ChannelRecord {
@@ -19,6 +23,11 @@ export interface ChannelRecord {
   phase: ChannelPhase;
   /** Free-form label for the counterparty (a peer id, a URL); never a key. */
   peer?: string;
+  /**
+   * The payer's deposit in flight, written before it is broadcast: the amount it sends, and the transaction's hash
+   * once the node took it. Kept after the deposit is confirmed.
+   */
+  funding?: { amount: bigint; txHash?: string };
   /** The final states we signed to close the channel (to pay out after a plain `conclude`). */
   finalStates?: VariablePart[];
 }

@@ -1,11 +1,13 @@
 // `piecepay get <magnet|.torrent> --max-price ETH --budget ETH --out DIR`: downloads, paying each seeder per piece
 // through a voucher channel inside a growing credit window, then closes every channel at what it delivered.
 import { existsSync, readFileSync } from "node:fs";
-import { ZeroAddress } from "ethers";
+import { formatEther, ZeroAddress } from "ethers";
+import { PiecepayError } from "../../../sdk/index.js";
 import { createTorrentClient } from "../../session/guarded-client.js";
 import { DEFAULT_MAX_WINDOW, PaidLeecher } from "../../session/leecher.js";
 import { CliError, type Command, UsageError } from "../command.js";
-import { connectClient } from "../context.js";
+import { type Connected, connectClient } from "../context.js";
+import { explainError, FUND_HINT } from "../errors.js";
 import { formatAmount } from "../output.js";
 import { PEER_LIMIT_HELP, PEER_LIMIT_OPTIONS, peerLimits } from "../peer-limits.js";
 import { amount } from "./seed.js";
@@ -22,6 +24,11 @@ export const get: Command = {
     "one window is ever at risk per seeder. A piece counts only once its hash verifies; a seeder whose piece fails",
     "is not paid for it and is dropped, and banned at its second such piece. At the end every channel is closed",
     "at what its seeder delivered and the rest of the deposit comes back. Free peers work as in plain BitTorrent.",
+    "",
+    "Before anything is sent, the account must hold at least one piece at --max-price plus the gas of a deposit:",
+    "otherwise get stops at once and says what the account holds. Each deposit is recorded in <data-dir> before it",
+    "is sent; one that confirms after the download finished (free peers were faster) is closed like the others, and",
+    "whatever get could not close is left to `piecepay withdraw`.",
   ].join("\n"),
   positionals: true,
   options: {
@@ -64,6 +71,12 @@ export const get: Command = {
     }
     const connected = await connectClient(globals, { pollingIntervalMs: 1_000 });
     const { client } = connected;
+    try {
+      await assertCanOpen(connected, maxPrice);
+    } catch (error) {
+      connected.close();
+      throw error;
+    }
     const leecher = new PaidLeecher({
       client,
       maxPricePerPiece: maxPrice,
@@ -72,7 +85,15 @@ export const get: Command = {
       closeTimeoutMs: 60_000,
       maxWindow,
     });
-    leecher.on("warning", (error: Error) => out.note(`warning: ${error.message}`));
+    leecher.on("warning", (error: Error) => out.note(`warning: ${explainError(error).message}`));
+    // An account that cannot pay a deposit and its gas will not pay any: stop now, rather than retry until --timeout.
+    let fatal: ((error: Error) => void) | undefined;
+    leecher.on("fund-failed", (error: unknown) => {
+      if (error instanceof PiecepayError && error.code === "INSUFFICIENT_FUNDS") {
+        const { message, hint } = explainError(error);
+        fatal?.(new CliError(message, hint?.replace("<address>", client.address)));
+      }
+    });
     const peers = (values.peer as string[] | undefined) ?? [];
     const torrentClient = createTorrentClient({
       limits: peerLimits(values),
@@ -102,6 +123,7 @@ export const get: Command = {
       }, 250);
       try {
         await new Promise<void>((resolve, reject) => {
+          fatal = reject;
           const timer = setTimeout(
             () =>
               reject(
@@ -139,8 +161,41 @@ export const get: Command = {
         `done: ${torrent.name}, ${torrent.length} bytes, ${formatAmount(total)} paid to ${settled.length} seeder(s)`,
       );
     } finally {
+      // Every deposit in flight records what it sent (or forgets its proposal) before the store closes.
+      await leecher.idle();
       await new Promise((resolve) => torrentClient.destroy(() => resolve(undefined)));
       connected.close();
     }
   },
 };
+
+/** The gas of one deposit, with a margin (a first deposit measures about 47,000: gas-snapshot.json). */
+const DEPOSIT_GAS = 100_000n;
+
+/**
+ * Before any proposal: the account must hold at least one piece at `maxPrice` plus the gas of a deposit, or `get`
+ * stops at once saying what it holds (an empty account otherwise retried every seeder until --timeout).
+ */
+async function assertCanOpen({ client, provider }: Connected, maxPrice: bigint): Promise<void> {
+  let balance: bigint;
+  let fee: bigint;
+  try {
+    balance = await provider.getBalance(client.address);
+    const feeData = await provider.getFeeData();
+    fee = feeData.maxFeePerGas ?? feeData.gasPrice ?? 0n;
+  } catch (error) {
+    const { message, hint } = explainError(error);
+    throw new CliError(`could not read the balance of ${client.address}: ${message}`, hint);
+  }
+  const needed = maxPrice + DEPOSIT_GAS * fee;
+  if (balance < needed) {
+    throw new CliError(
+      `account ${client.address} holds ${ether(balance)} ETH; a paid download needs at least ${ether(needed)} ETH (one piece at --max-price plus about ${ether(DEPOSIT_GAS * fee)} ETH of gas for its deposit)`,
+      FUND_HINT.replace("<address>", client.address),
+    );
+  }
+}
+
+function ether(wei: bigint): string {
+  return formatEther(wei).replace(/\.0$/, "");
+}

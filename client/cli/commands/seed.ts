@@ -11,6 +11,7 @@ import { DEFAULT_FUNDING_TIMEOUT_MS, PaidSeeder } from "../../session/seeder.js"
 import { DEFAULT_MAX_UNFUNDED, DEFAULT_MAX_UNFUNDED_PER_IP } from "../../session/unfunded-cap.js";
 import { CliError, type Command, UsageError } from "../command.js";
 import { connectClient } from "../context.js";
+import { explainError } from "../errors.js";
 import { formatAmount } from "../output.js";
 import { PEER_LIMIT_HELP, PEER_LIMIT_OPTIONS, peerLimits } from "../peer-limits.js";
 
@@ -27,6 +28,8 @@ export const seed: Command = {
     "wait, payout), also across a restart of this command. A watcher answers stale challenges on our channels.",
     "Unfunded channel proposals are capped per address and in total (one over the cap is refused and its peer",
     "dropped, nothing signed or stored); one that is not funded within --funding-timeout seconds is forgotten.",
+    "An account with no ETH can seed and is paid all the same: it countersigns the leecher's close and the leecher",
+    "submits it. Enforcing the voucher of a leecher that vanished needs gas: without it we say so, with the amount.",
     "Prints the magnet link and writes <name>.torrent to the data dir; runs until Ctrl-C.",
   ].join("\n"),
   positionals: true,
@@ -89,7 +92,10 @@ export const seed: Command = {
       maxUnfunded,
       fundingTimeoutMs: fundingTimeout * 1000,
     });
-    seeder.on("warning", (error: Error) => out.note(`warning: ${error.message}`));
+    seeder.on("warning", (error: Error) => out.note(`warning: ${explainError(error).message}`));
+    seeder.on("countersigned", (s) =>
+      out.note(`${s.peer}: no ETH for the close's gas here; countersigned it for the leecher to submit`),
+    );
     seeder.on("closed", (s, hash) =>
       out.result({ event: "closed", ...s, tx: hash }, `closed ${s.peer}: served ${s.served} pieces, tx ${hash}`),
     );

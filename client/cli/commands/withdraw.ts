@@ -4,6 +4,7 @@ import type { JsonRpcProvider, Wallet } from "ethers";
 import { type ChannelRecord, PiecepayClient, type SqliteChannelStore } from "../../../sdk/index.js";
 import { CliError, type Command } from "../command.js";
 import { connect, loadSigner, openStore, rpcUrl } from "../context.js";
+import { explainError } from "../errors.js";
 import { formatAmount, type Output, short } from "../output.js";
 
 /** What `withdraw` did for one channel (one --json line). */
@@ -35,6 +36,10 @@ export const withdraw: Command = {
     "pays out. A dispute has one deadline, set by its first challenge: nothing the other side sends moves it, so",
     "this takes at most the channel's challenge duration (minutes with the SDK's defaults).",
     "A cooperative close is cheaper and instant: use it when the counterparty is online.",
+    "",
+    "A deposit we sent and never saw confirmed (the process was killed, the RPC went away, or the download",
+    "finished first) is found on chain: the channel is recorded as open, and --force pays it back (the funding",
+    "state both signed is our best state).",
   ].join("\n"),
   options: {
     channel: { type: "string" },
@@ -74,8 +79,7 @@ export const withdraw: Command = {
           const client = await (clients.get(key) as Promise<PiecepayClient>);
           result = await settle(client, record, { force: values.force === true, provider, out, signal });
         } catch (error) {
-          const e = error as Error & { shortMessage?: string };
-          result = { ...base(record), action: "failed", error: e.shortMessage ?? e.message };
+          result = { ...base(record), action: "failed", error: explainError(error).message };
           failed++;
         }
         out.result({ ...result }, describe(result));
@@ -135,7 +139,15 @@ async function settle(
   options: { force: boolean; provider: JsonRpcProvider; out: Output; signal: AbortSignal },
 ): Promise<WithdrawResult> {
   const id = record.id;
-  if (record.phase === "proposed") return { ...base(record), action: "nothing" }; // never funded by us
+  if (record.phase === "proposed" || record.phase === "funding") {
+    // A deposit we may have sent without seeing it confirmed (the process killed, the RPC gone, the download done
+    // first): the chain says whether it is there. A payee's unfunded proposal holds nothing of ours.
+    const recovered = record.myIndex === 0 ? await client.recoverFunding(id) : undefined;
+    if (!recovered) return { ...base(record), action: "nothing" };
+    options.out.note(
+      `${short(id)}: our deposit of ${formatAmount(recovered.deposited, record.asset)} is on chain (the store had not seen it confirmed)`,
+    );
+  }
   let onChain = await client.onChain(id);
   if (options.force && !onChain.finalized) {
     if (!onChain.challenged) await client.challenge(id);

@@ -7,7 +7,14 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { HDNodeWallet, JsonRpcProvider, parseEther, Wallet } from "ethers";
+import {
+  HDNodeWallet,
+  JsonRpcProvider,
+  parseEther,
+  type TransactionRequest,
+  type TransactionResponse,
+  Wallet,
+} from "ethers";
 import { formatTable, Output, progressLine } from "../../../client/cli/output.js";
 import {
   channelId,
@@ -419,6 +426,89 @@ describe("piecepay CLI", function () {
     });
   });
 
+  describe("withdraw finds a deposit the store never saw confirmed (the process killed right after sending)", function () {
+    const DEPOSIT = parseEther("1");
+    const key = (i: number) => HDNodeWallet.fromPhrase(PHRASE, undefined, `m/44'/60'/0'/0/${i}`).privateKey;
+    /** A wallet whose process "dies" right after its transaction is mined: the SDK never hears back. */
+    class KilledAfterSend extends Wallet {
+      override async sendTransaction(tx: TransactionRequest): Promise<TransactionResponse> {
+        const sent = await super.sendTransaction(tx);
+        await sent.wait();
+        throw new Error("killed right after the send");
+      }
+    }
+    let node: LocalNode;
+    let provider: JsonRpcProvider;
+
+    before(async function () {
+      node = await startAnvil();
+      provider = new JsonRpcProvider(node.url, undefined, { cacheTimeout: -1 });
+    });
+    after(async () => {
+      provider?.destroy();
+      await node?.stop();
+    });
+
+    it("withdraw recovers it from the chain (open), and --force pays the whole deposit back: the payer ends with her balance less gas", async function () {
+      const deployer = new Wallet(key(0), provider);
+      const adjudicator = await (await new Adjudicator__factory(deployer).deploy()).getAddress();
+      const voucherApp = await (await new VoucherPaymentApp__factory(deployer).deploy()).getAddress();
+      const payerDir = scratch();
+      const stores = [new SqliteChannelStore(path.join(payerDir, "channels.db")), new SqliteChannelStore(":memory:")];
+      const settings = { chainId: 31337n, adjudicator, voucherApp, pollingIntervalMs: 200, safetyMarginSeconds: 3 };
+      const payerKey = key(1);
+      const payerAddress = new Wallet(payerKey).address;
+      const start = await provider.getBlockNumber();
+      const before = await provider.getBalance(payerAddress);
+      const payer = await PiecepayClient.create({
+        ...settings,
+        signer: new KilledAfterSend(payerKey, provider),
+        store: stores[0],
+        blockTimeSeconds: 1,
+      });
+      const payee = await PiecepayClient.create({
+        ...settings,
+        signer: new Wallet(key(2), provider),
+        store: stores[1],
+        blockTimeSeconds: 1,
+      });
+      const proposal = await payer.propose({ payee: payee.address, deposit: DEPOSIT, challengeDuration: 10n });
+      const acceptance = await payee.join(proposal);
+      let killed = false;
+      await payer.fund(proposal, acceptance).catch(() => {
+        killed = true;
+      });
+      expect(killed).to.equal(true);
+      const id = acceptance.channelId;
+      for (const store of stores) store.close();
+      const onChain = Adjudicator__factory.connect(adjudicator, provider);
+      expect(await onChain.holdings("0x0000000000000000000000000000000000000000", id)).to.equal(DEPOSIT);
+
+      const open = await cli(["withdraw", "--json", "--data-dir", payerDir, "--rpc", node.url], {
+        PIECEPAY_KEY: payerKey,
+      });
+      expect(open.code, open.stderr).to.equal(0);
+      expect(jsonLines(open.stdout)).to.deep.equal([
+        { id, role: "payer", asset: "0x0000000000000000000000000000000000000000", action: "open" },
+      ]);
+      expect(open.stderr).to.include("our deposit of 1.0 ETH is on chain");
+
+      const forced = await cli(["withdraw", "--force", "--json", "--data-dir", payerDir, "--rpc", node.url], {
+        PIECEPAY_KEY: payerKey,
+      });
+      expect(forced.code, forced.stderr).to.equal(0);
+      expect(jsonLines(forced.stdout)[0]).to.deep.include({
+        id,
+        action: "paid-out",
+        paidToUs: DEPOSIT.toString(),
+        paidToPeer: "0",
+      });
+      expect(await onChain.holdings("0x0000000000000000000000000000000000000000", id)).to.equal(0n);
+      const [gas] = await gasSpentSince(provider, [payerAddress], start);
+      expect(await provider.getBalance(payerAddress)).to.equal(before - gas);
+    });
+  });
+
   describe("withdraw --force against a hostile payee, on anvil with a block every second", function () {
     const DEPOSIT = parseEther("1");
     const PAID = parseEther("0.003");
@@ -683,6 +773,114 @@ describe("piecepay CLI", function () {
         await seeding.exited;
       }
     }
+
+    /** A data dir for `name` with the suite's deployment record. */
+    function dataDirFor(name: string): string {
+      const dir = path.join(dataDir, name);
+      mkdirSync(path.join(dir, "deployments"), { recursive: true });
+      writeFileSync(
+        path.join(dir, "deployments", "31337.json"),
+        readFileSync(path.join(dataDir, "deployments", "31337.json")),
+      );
+      return dir;
+    }
+
+    /** What must never reach the terminal: a library's raw error text. */
+    const RAW = /could not coalesce|transaction=|info=|code=[A-Z_]+|version=6|"jsonrpc"|0x02f8/;
+
+    it("get with an empty account stops within seconds: `error: account 0x... holds 0 ETH`, a hint, no raw error text, no channel left", async function () {
+      const empty = Wallet.createRandom();
+      const dir = dataDirFor("empty-leecher");
+      const started = Date.now();
+      const run = await cli([
+        "get",
+        `magnet:?xt=urn:btih:${"ab".repeat(20)}`,
+        "--max-price",
+        "0.001",
+        "--budget",
+        "1",
+        "--out",
+        scratch(),
+        "--key",
+        empty.privateKey,
+        "--rpc",
+        node.url,
+        "--data-dir",
+        dir,
+      ]);
+      expect(run.code, run.stderr).to.equal(1);
+      expect(Date.now() - started).to.be.below(15_000);
+      expect(run.stderr).to.match(new RegExp(`^error: account ${empty.address} holds 0 ETH; `, "m"));
+      expect(run.stderr).to.match(/^hint: fund the account first; on a local chain/m);
+      expect(run.stderr).to.not.match(RAW);
+      const store = new SqliteChannelStore(path.join(dir, "channels.db"));
+      try {
+        expect(store.listChannels()).to.deep.equal([]);
+      } finally {
+        store.close();
+      }
+    });
+
+    it("get with an account that holds less than the deposit fails at the first seeder, saying what it holds and needs, and leaves no proposal behind", async function () {
+      const file = path.join(scratch(), "song.bin");
+      writeFileSync(file, randomBytes(2 * 1024 * 1024));
+      const poor = Wallet.createRandom();
+      const funder = new Wallet(key(0).privateKey, provider);
+      await (await funder.sendTransaction({ to: poor.address, value: parseEther("0.01") })).wait();
+      const seeding = await startCli([
+        "seed",
+        file,
+        "--price",
+        "0.001",
+        "--piece-length",
+        "64",
+        "--key",
+        key(9).privateKey,
+        "--rpc",
+        node.url,
+        "--data-dir",
+        dataDirFor("seeder-9"),
+      ]);
+      try {
+        const dir = dataDirFor("poor-leecher");
+        const started = Date.now();
+        const run = await cli([
+          "get",
+          String(seeding.ready.torrent),
+          "--max-price",
+          "0.001",
+          "--budget",
+          "1",
+          "--out",
+          scratch(),
+          "--peer",
+          `127.0.0.1:${seeding.ready.port}`,
+          "--key",
+          poor.privateKey,
+          "--rpc",
+          node.url,
+          "--data-dir",
+          dir,
+        ]);
+        expect(run.code, run.stderr).to.equal(1);
+        expect(Date.now() - started).to.be.below(30_000);
+        expect(run.stderr).to.match(
+          new RegExp(`^error: account ${poor.address} holds 0\\.01 ETH; the deposit needs 0\\.032`, "m"),
+        );
+        expect(run.stderr).to.match(/^hint: fund the account first/m);
+        expect(run.stderr).to.not.match(RAW);
+        expect(await provider.getBalance(poor.address)).to.equal(parseEther("0.01")); // nothing was sent
+        const store = new SqliteChannelStore(path.join(dir, "channels.db"));
+        try {
+          expect(store.listChannels()).to.deep.equal([]);
+        } finally {
+          store.close();
+        }
+      } finally {
+        seeding.child.kill("SIGINT");
+        await seeding.exited;
+      }
+    });
 
     it("a paid seeder and a paying leecher: the file arrives, the seeder earns price x pieces, to the wei", async function () {
       await seedAndGet("peer", 3, 4);
