@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { formatEther, parseEther, type Signer, ZeroAddress } from "ethers";
+import { formatEther, type Signer, ZeroAddress } from "ethers";
 import type WebTorrent from "webtorrent";
 import type { Torrent } from "webtorrent";
 import { gasSpentSince, PiecepayClient, SqliteChannelStore } from "../../../sdk/index.js";
@@ -14,6 +14,7 @@ import { LOOPBACK_ONLY } from "../../session/extension.js";
 import { createTorrentClient } from "../../session/guarded-client.js";
 import { PaidLeecher } from "../../session/leecher.js";
 import { PaidSeeder } from "../../session/seeder.js";
+import { parseAmount } from "../amounts.js";
 import { CliError, type Command, UsageError } from "../command.js";
 import { formatBytes } from "../output.js";
 
@@ -47,13 +48,7 @@ export const demo: Command = {
     const pieceKiB = positive(values["piece-length"] ?? "256", "--piece-length");
     const seederCount = positive(values.seeders ?? "2", "--seeders");
     if (seederCount > 4) throw new UsageError("--seeders must be 1 to 4");
-    let price: bigint;
-    try {
-      price = parseEther(String(values.price ?? "0.0001"));
-    } catch {
-      throw new UsageError(`--price ${values.price} is not an amount of ETH`);
-    }
-    if (price <= 0n) throw new UsageError("--price must be above 0");
+    const price = parseAmount(String(values.price ?? "0.0001"), "--price");
 
     const { network } = await import("hardhat");
     const { ethers } = await network.create();

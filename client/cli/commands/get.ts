@@ -4,13 +4,16 @@ import { existsSync, readFileSync } from "node:fs";
 import { formatEther, ZeroAddress } from "ethers";
 import { PiecepayError } from "../../../sdk/index.js";
 import { createTorrentClient } from "../../session/guarded-client.js";
-import { DEFAULT_MAX_WINDOW, PaidLeecher } from "../../session/leecher.js";
+import { DEFAULT_MAX_WINDOW, type LeecherRefusal, PaidLeecher } from "../../session/leecher.js";
+import { parseAmount } from "../amounts.js";
 import { CliError, type Command, UsageError } from "../command.js";
 import { type Connected, connectClient } from "../context.js";
 import { explainError, FUND_HINT } from "../errors.js";
 import { formatAmount } from "../output.js";
+import { resolvePeers } from "../peer-addresses.js";
 import { PEER_LIMIT_HELP, PEER_LIMIT_OPTIONS, peerLimits } from "../peer-limits.js";
-import { amount } from "./seed.js";
+import { destroyTorrentClient } from "../ports.js";
+import { RefusedSeeders } from "../refused-seeders.js";
 
 export const get: Command = {
   name: "get",
@@ -41,12 +44,18 @@ export const get: Command = {
     "max-window": { type: "string" },
   },
   optionHelp: [
-    ["--max-price ETH", "the most we pay per piece (required); dearer seeders are not used"],
+    ["--max-price ETH", "the most we pay per piece (required); a dearer seeder is named with its price, not used"],
     ["--budget ETH", "the most we deposit in all channels together (required)"],
     ["--out DIR", "where the files go (default: the current directory)"],
-    ["--peer HOST:PORT", "a peer to connect to directly (repeatable; e.g. what `piecepay seed` prints)"],
+    [
+      "--peer HOST:PORT",
+      "a peer to connect to directly (repeatable; e.g. what `piecepay seed` prints); when these are the only source and all are refused, get stops",
+    ],
     ["--timeout S", "give up after S seconds without finishing (default 600)"],
-    ["--max-window N", "the most pieces paid ahead per seeder (default 256): the most at risk is N x price"],
+    [
+      "--max-window N",
+      "the most pieces paid ahead per seeder, at least 1 (default 256): the most at risk is N x price",
+    ],
     ...PEER_LIMIT_HELP,
   ],
   examples: [
@@ -59,16 +68,16 @@ export const get: Command = {
     if (!id) throw new UsageError("get needs a magnet link or a .torrent file");
     if (values["max-price"] === undefined) throw new UsageError("get needs --max-price ETH (the most per piece)");
     if (values.budget === undefined) throw new UsageError("get needs --budget ETH (the most to deposit)");
-    const maxPrice = amount(String(values["max-price"]), "--max-price");
-    const budget = amount(String(values.budget), "--budget");
+    const maxPrice = parseAmount(String(values["max-price"]), "--max-price");
+    const budget = parseAmount(String(values.budget), "--budget");
     const timeout = Number(values.timeout ?? "600");
-    const maxWindow = Number(values["max-window"] ?? DEFAULT_MAX_WINDOW);
-    if (!Number.isInteger(maxWindow) || maxWindow < 1)
-      throw new UsageError("--max-window must be a whole number of pieces");
+    if (!(timeout > 0)) throw new UsageError(`--timeout must be a number of seconds above 0, not "${values.timeout}"`);
+    const maxWindow = windowOption(values["max-window"]);
     const torrentId: string | Uint8Array = id.startsWith("magnet:") ? id : existsSync(id) ? readFileSync(id) : id;
     if (typeof torrentId === "string" && !torrentId.startsWith("magnet:")) {
       throw new CliError(`${id} is neither a magnet link nor a .torrent file`);
     }
+    const peers = await resolvePeers((values.peer as string[] | undefined) ?? []);
     const connected = await connectClient(globals, { pollingIntervalMs: 1_000 });
     const { client } = connected;
     try {
@@ -94,7 +103,22 @@ export const get: Command = {
         fatal?.(new CliError(message, hint?.replace("<address>", client.address)));
       }
     });
-    const peers = (values.peer as string[] | undefined) ?? [];
+    // A seeder we will not pay (dearer than --max-price, another chain or asset) is named at once. When the --peer
+    // list is the only source (no DHT, no tracker) and every one of them was refused, get stops: nobody is left.
+    const refused = new RefusedSeeders(maxPrice, (wei) => formatAmount(wei));
+    let onlyPeers = false;
+    leecher.on("refused", (refusal: LeecherRefusal) => {
+      const text = refused.add(refusal);
+      if (text !== undefined) out.note(text);
+      if (onlyPeers && peers.every((peer) => refused.peers.has(peer))) {
+        fatal?.(
+          new CliError(
+            refused.reasons.join("; "),
+            "raise --max-price to the seeder's price if you accept it, or --peer another seeder",
+          ),
+        );
+      }
+    });
     const torrentClient = createTorrentClient({
       limits: peerLimits(values),
       dht: peers.length === 0,
@@ -108,6 +132,7 @@ export const get: Command = {
       const torrent = torrentClient.add(torrentId, { path: String(values.out ?? ".") });
       leecher.attach(torrent);
       torrent.on("infoHash", () => {
+        onlyPeers = peers.length > 0 && (torrent.announce ?? []).length === 0;
         for (const peer of peers) torrent.addPeer(peer);
       });
       const bar = out.progress("get");
@@ -127,7 +152,10 @@ export const get: Command = {
           const timer = setTimeout(
             () =>
               reject(
-                new CliError(`not finished after ${timeout} s`, "check --peer, the seeders' price and your --budget"),
+                new CliError(
+                  [`not finished after ${timeout} s`, ...refused.reasons].join("; "),
+                  "check --peer, the seeders' price and your --budget",
+                ),
               ),
             timeout * 1000,
           );
@@ -163,11 +191,28 @@ export const get: Command = {
     } finally {
       // Every deposit in flight records what it sent (or forgets its proposal) before the store closes.
       await leecher.idle();
-      await new Promise((resolve) => torrentClient.destroy(() => resolve(undefined)));
+      await destroyTorrentClient(torrentClient);
       connected.close();
     }
   },
 };
+
+/** --max-window: at least 1, since a window of 0 pays nothing ahead and no paid seeder would ever send a piece. */
+function windowOption(value: unknown): number {
+  if (value === undefined) return DEFAULT_MAX_WINDOW;
+  const n = Number(value);
+  if (typeof value === "string" && /^\s*0+\s*$/.test(value)) {
+    throw new UsageError(
+      `--max-window 0 would pay no piece ahead, so no paid seeder would ever send one: give at least 1 (default ${DEFAULT_MAX_WINDOW}; at most N x price is at risk per seeder)`,
+    );
+  }
+  if (typeof value !== "string" || !/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n)) {
+    throw new UsageError(
+      `--max-window must be a whole number of pieces, at least 1 (default ${DEFAULT_MAX_WINDOW}), not "${value}"`,
+    );
+  }
+  return n;
+}
 
 /** The gas of one deposit, with a margin (a first deposit measures about 47,000: gas-snapshot.json). */
 const DEPOSIT_GAS = 100_000n;

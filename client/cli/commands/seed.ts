@@ -3,17 +3,19 @@
 // enforced on chain (also after our own restart: the channels are in the store).
 import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { parseEther, ZeroAddress } from "ethers";
+import { ZeroAddress } from "ethers";
 import type { Torrent } from "webtorrent";
 import { ChannelWatcher } from "../../../sdk/index.js";
 import { createTorrentClient } from "../../session/guarded-client.js";
 import { DEFAULT_FUNDING_TIMEOUT_MS, PaidSeeder } from "../../session/seeder.js";
 import { DEFAULT_MAX_UNFUNDED, DEFAULT_MAX_UNFUNDED_PER_IP } from "../../session/unfunded-cap.js";
-import { CliError, type Command, UsageError } from "../command.js";
+import { parseAmount } from "../amounts.js";
+import { CliError, type Command, intOption, UsageError } from "../command.js";
 import { connectClient } from "../context.js";
 import { explainError } from "../errors.js";
 import { formatAmount } from "../output.js";
 import { PEER_LIMIT_HELP, PEER_LIMIT_OPTIONS, peerLimits } from "../peer-limits.js";
+import { destroyTorrentClient, listenError } from "../ports.js";
 
 export const seed: Command = {
   name: "seed",
@@ -71,10 +73,10 @@ export const seed: Command = {
     if (!input) throw new UsageError("seed needs a file or directory: piecepay seed <file|dir> --price ETH");
     if (!existsSync(input)) throw new CliError(`${input} does not exist`);
     if (values.price === undefined) throw new UsageError("seed needs --price ETH (the price per piece)");
-    const price = amount(String(values.price), "--price");
+    const price = parseAmount(String(values.price), "--price");
     const enforceAfter = Number(values["enforce-after"] ?? "30");
     if (!(enforceAfter >= 0)) throw new UsageError("--enforce-after must be a number of seconds");
-    const port = values.port === undefined ? 0 : Number(values.port);
+    const port = values.port === undefined ? 0 : intOption(values, "port", 1, 65_535);
     const maxUnfundedPerIp = count(values["max-unfunded-per-ip"], "--max-unfunded-per-ip", DEFAULT_MAX_UNFUNDED_PER_IP);
     const maxUnfunded = count(values["max-unfunded"], "--max-unfunded", DEFAULT_MAX_UNFUNDED);
     const fundingTimeout = Number(values["funding-timeout"] ?? DEFAULT_FUNDING_TIMEOUT_MS / 1000);
@@ -118,7 +120,7 @@ export const seed: Command = {
     });
     try {
       const torrent = await new Promise<Torrent>((resolve, reject) => {
-        torrentClient.once("error", reject);
+        torrentClient.once("error", (error: unknown) => reject(listenError(error, port)));
         const options: Record<string, unknown> = { announce };
         if (values["piece-length"]) options.pieceLength = Number(values["piece-length"]) * 1024;
         const t = torrentClient.seed(input, options, resolve);
@@ -165,7 +167,7 @@ export const seed: Command = {
     } finally {
       seeder.destroy();
       await watcher.stop();
-      await new Promise((resolve) => torrentClient.destroy(() => resolve(undefined)));
+      await destroyTorrentClient(torrentClient);
       connected.close();
     }
   },
@@ -177,15 +179,4 @@ function count(value: unknown, flag: string, fallback: number): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a whole number of at least 1`);
   return n;
-}
-
-export function amount(value: string, flag: string): bigint {
-  let parsed: bigint;
-  try {
-    parsed = parseEther(value);
-  } catch {
-    throw new UsageError(`${flag} ${value} is not an amount of ETH`);
-  }
-  if (parsed <= 0n) throw new UsageError(`${flag} must be above 0`);
-  return parsed;
 }
