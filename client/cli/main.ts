@@ -230,6 +230,15 @@ const onSignal = () => {
 process.on("SIGINT", onSignal);
 process.on("SIGTERM", onSignal);
 
+// A library that throws or rejects outside any await of ours (an 'error' event nobody listens to, a promise left
+// behind) would otherwise print its raw stack trace: report it like any other error and exit 1.
+const onStray = (error: unknown) => {
+  report(error);
+  process.exit(1);
+};
+process.on("uncaughtException", onStray);
+process.on("unhandledRejection", onStray);
+
 let exitCode: number;
 try {
   exitCode = await main(process.argv.slice(2), process, controller.signal);

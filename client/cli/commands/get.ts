@@ -8,7 +8,7 @@ import { DEFAULT_MAX_WINDOW, type LeecherRefusal, PaidLeecher } from "../../sess
 import { parseAmount } from "../amounts.js";
 import { CliError, type Command, UsageError } from "../command.js";
 import { type Connected, connectClient } from "../context.js";
-import { explainError, FUND_HINT } from "../errors.js";
+import { explainError, explainText, FUND_HINT } from "../errors.js";
 import { formatAmount } from "../output.js";
 import { resolvePeers } from "../peer-addresses.js";
 import { PEER_LIMIT_HELP, PEER_LIMIT_OPTIONS, peerLimits } from "../peer-limits.js";
@@ -163,7 +163,9 @@ export const get: Command = {
             clearTimeout(timer);
             resolve();
           });
-          torrent.once("error", (error: Error) => reject(new CliError(`download failed: ${error.message}`)));
+          torrent.once("error", (error: Error) =>
+            reject(new CliError(`download failed: ${explainText(error.message)}`)),
+          );
           signal.addEventListener(
             "abort",
             () => reject(new CliError("interrupted: channels stay open; run `piecepay withdraw` later")),

@@ -16,6 +16,7 @@ import { explainError } from "../errors.js";
 import { formatAmount } from "../output.js";
 import { PEER_LIMIT_HELP, PEER_LIMIT_OPTIONS, peerLimits } from "../peer-limits.js";
 import { destroyTorrentClient, listenError } from "../ports.js";
+import { watcherLine } from "../watcher-log.js";
 
 export const seed: Command = {
   name: "seed",
@@ -106,7 +107,7 @@ export const seed: Command = {
     );
     const watcher = new ChannelWatcher(client, {
       pollingIntervalMs: 2_000,
-      log: (e, f) => out.note(`watcher: ${e} ${JSON.stringify(f, (_k, v) => (typeof v === "bigint" ? `${v}` : v))}`),
+      log: (e, f) => out.note(watcherLine(e, f)),
     });
     const torrentClient = createTorrentClient({
       limits: peerLimits(values),
