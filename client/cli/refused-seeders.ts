@@ -1,6 +1,9 @@
 // The paid seeders `get` will not use, in words: a seeder priced above --max-price is named with its price, once,
 // instead of a download that shows "0 peers" until --timeout.
+import { ZeroAddress } from "ethers";
+import type { AssetInfo } from "../../sdk/index.js";
 import type { LeecherRefusal } from "../session/leecher.js";
+import { formatAmount } from "./output.js";
 
 /** Remembers each refused seeder (by address and reason) and says why, once per seeder. */
 export class RefusedSeeders {
@@ -8,8 +11,8 @@ export class RefusedSeeders {
 
   constructor(
     readonly maxPrice: bigint,
-    /** How an amount of the payment asset is printed (e.g. "0.002 ETH"). */
-    readonly format: (amount: bigint) => string,
+    /** The asset we pay in: its amounts are printed in its units (e.g. "0.002 ETH"). */
+    readonly asset: AssetInfo,
   ) {}
 
   /** The sentence for `refusal`, or undefined when this seeder was already reported for the same reason. */
@@ -32,9 +35,16 @@ export class RefusedSeeders {
   }
 
   describe({ peer, reason, offer }: LeecherRefusal): string {
-    if (offer.pricePerPiece > this.maxPrice) {
-      return `seeder ${peer} (payee ${offer.payee}) asks ${this.format(offer.pricePerPiece)} per piece, above --max-price ${this.format(this.maxPrice)}: not used`;
+    const seeder = `seeder ${peer} (payee ${offer.payee})`;
+    if (offer.asset.toLowerCase() !== this.asset.address.toLowerCase()) {
+      const theirs = offer.asset.toLowerCase() === ZeroAddress ? "ETH" : `the token ${offer.asset}`;
+      const ours = this.asset.address === ZeroAddress ? "ETH" : `${this.asset.symbol} (${this.asset.address})`;
+      return `${seeder} wants to be paid in ${theirs}, and we pay in ${ours}: not used`;
     }
-    return `seeder ${peer} (payee ${offer.payee}) not used: ${reason}`;
+    if (offer.pricePerPiece > this.maxPrice) {
+      const format = (amount: bigint) => formatAmount(amount, this.asset);
+      return `${seeder} asks ${format(offer.pricePerPiece)} per piece, above --max-price ${format(this.maxPrice)}: not used`;
+    }
+    return `${seeder} not used: ${reason}`;
   }
 }
