@@ -8,6 +8,8 @@ import { formatAmount } from "./output.js";
 /** Remembers each refused seeder (by address and reason) and says why, once per seeder. */
 export class RefusedSeeders {
   readonly #seen = new Map<string, string>();
+  /** Whether one was refused for its price (not its chain or asset): the hint then says --max-price. */
+  #priced = false;
 
   constructor(
     readonly maxPrice: bigint,
@@ -29,6 +31,13 @@ export class RefusedSeeders {
     return [...this.#seen.keys()].map((key) => key.slice(key.indexOf("\n") + 1));
   }
 
+  /** What to do about the refusals so far: raise --max-price, or choose the asset (or a seeder) that matches. */
+  get hint(): string {
+    return this.#priced
+      ? "raise --max-price to the seeder's price if you accept it, or --peer another seeder"
+      : "pass the seeder's asset with --asset (leave it out for ETH), or --peer another seeder";
+  }
+
   /** The addresses refused so far. */
   get peers(): Set<string> {
     return new Set(this.#seen.values());
@@ -42,6 +51,7 @@ export class RefusedSeeders {
       return `${seeder} wants to be paid in ${theirs}, and we pay in ${ours}: not used`;
     }
     if (offer.pricePerPiece > this.maxPrice) {
+      this.#priced = true;
       const format = (amount: bigint) => formatAmount(amount, this.asset);
       return `${seeder} asks ${format(offer.pricePerPiece)} per piece, above --max-price ${format(this.maxPrice)}: not used`;
     }

@@ -127,12 +127,7 @@ export const get: Command = {
       const text = refused.add(refusal);
       if (text !== undefined) out.note(text);
       if (onlyPeers && peers.every((peer) => refused.peers.has(peer))) {
-        fatal?.(
-          new CliError(
-            refused.reasons.join("; "),
-            "raise --max-price to the seeder's price if you accept it, or --peer another seeder",
-          ),
-        );
+        fatal?.(new CliError(refused.reasons.join("; "), refused.hint));
       }
     });
     const torrentClient = createTorrentClient({

@@ -157,6 +157,7 @@ describe("piecepay seed and get --asset: paid in an ERC-20 token (6 decimals) on
       expect(run.stderr).to.include(
         `error: seeder 127.0.0.1:${running.ready.port} (payee ${seeder.address}) wants to be paid in the token ${tokenAddress}, and we pay in ETH: not used`,
       );
+      expect(run.stderr).to.match(/^hint: pass the seeder's asset with --asset/m);
       expect(await provider.getBalance(leecher.address)).to.equal(ethBefore);
     } finally {
       running.child.kill("SIGINT");
