@@ -1,6 +1,7 @@
 // The SDK's one entry point. Issue 2 provides the pure mirror of the Solidity encodings; actions, store and
 // watcher follow in the SDK issue.
 export { adjudicatorInterface, fixedPartType, outcomeType, signedVariablePartType, variablePartType } from "./abi.js";
+export { type AssetInfo, assetBalance, describeAsset, ETH_ASSET } from "./asset.js";
 export { challengeHash, channelId, isExternalDestination, outcomeHash, stateHash, toDestination } from "./channel.js";
 export {
   type ChannelAcceptance,

@@ -52,6 +52,20 @@ export async function connect(url: string): Promise<{ provider: JsonRpcProvider;
     );
   }
   const provider = new JsonRpcProvider(url, Number(chainId), { cacheTimeout: -1, pollingInterval: 500 });
+  // ethers learns the network on its first request; if that one fails it prints "JsonRpcProvider failed to detect
+  // network and cannot start up; retry in 1s" on stdout every second, whatever catches the error. Make the first
+  // request now, while the RPC has just answered, so that a later outage is an error we explain, not that text.
+  try {
+    await Promise.race([
+      provider.getBlockNumber(),
+      new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), 10_000).unref()),
+    ]);
+  } catch (error) {
+    provider.destroy();
+    throw new CliError(`the chain at ${url} stopped answering`, "check --rpc, or start a chain with `piecepay chain`", {
+      cause: error,
+    });
+  }
   return { provider, chainId };
 }
 

@@ -2,7 +2,7 @@
 // Global options may come before or after the command; a command's own options come after it.
 // Exit codes: 0 done, 1 failed (`error: ...` and a hint on stderr), 2 a mistake in the command line, 130 interrupted.
 import path from "node:path";
-import { parseArgs } from "node:util";
+import { type ParseArgsOptionsConfig, parseArgs } from "node:util";
 import { PiecepayError } from "../../sdk/index.js";
 import {
   CliError,
@@ -91,7 +91,7 @@ async function main(argv: string[], out: { stdout: NodeJS.WritableStream }, sign
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
-      args: rest,
+      args: joinNegativeValues(rest, { ...GLOBAL_OPTIONS, ...command.options }),
       options: { ...GLOBAL_OPTIONS, ...command.options },
       strict: true,
       allowPositionals: command.positionals === true,
@@ -109,7 +109,7 @@ async function main(argv: string[], out: { stdout: NodeJS.WritableStream }, sign
     return 0;
   }
   const globals: GlobalOptions = {
-    ...(typeof values.rpc === "string" ? { rpc: values.rpc } : {}),
+    ...(typeof values.rpc === "string" ? { rpc: rpcOption(values.rpc) } : {}),
     ...(typeof values.key === "string" ? { key: values.key } : {}),
     ...(typeof values.keystore === "string" ? { keystore: values.keystore } : {}),
     dataDir: path.resolve((values["data-dir"] as string | undefined) ?? ".piecepay"),
@@ -124,6 +124,42 @@ async function main(argv: string[], out: { stdout: NodeJS.WritableStream }, sign
     throw error;
   }
   return 0;
+}
+
+/** --rpc must be an http(s) URL: anything else is a typing mistake, refused before any command runs. */
+function rpcOption(value: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== "http:" && url.protocol !== "https:") || url.hostname === "") {
+    throw new UsageError(
+      `--rpc ${value} is not an http:// or https:// URL`,
+      "pass the JSON-RPC endpoint of the chain, e.g. --rpc http://127.0.0.1:8545",
+    );
+  }
+  return value;
+}
+
+/**
+ * `--price -1` as `--price=-1`: parseArgs takes a value that starts with "-" for an option ("argument is
+ * ambiguous"), so a negative number would never reach the check that says what is wrong with it.
+ */
+function joinNegativeValues(args: string[], options: ParseArgsOptionsConfig): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const name = args[i].startsWith("--") ? args[i].slice(2) : undefined;
+    const next = args[i + 1];
+    if (name !== undefined && options[name]?.type === "string" && next !== undefined && /^-[\d.]/.test(next)) {
+      joined.push(`${args[i]}=${next}`);
+      i++;
+    } else {
+      joined.push(args[i]);
+    }
+  }
+  return joined;
 }
 
 function unknownCommand(name: string): UsageError {
@@ -193,6 +229,15 @@ const onSignal = () => {
 };
 process.on("SIGINT", onSignal);
 process.on("SIGTERM", onSignal);
+
+// A library that throws or rejects outside any await of ours (an 'error' event nobody listens to, a promise left
+// behind) would otherwise print its raw stack trace: report it like any other error and exit 1.
+const onStray = (error: unknown) => {
+  report(error);
+  process.exit(1);
+};
+process.on("uncaughtException", onStray);
+process.on("unhandledRejection", onStray);
 
 let exitCode: number;
 try {

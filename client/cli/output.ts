@@ -1,6 +1,7 @@
 // How the CLI prints. Results go to stdout: a table or lines for people, or with --json one JSON object per line
 // (bigints as decimal strings) and nothing else. Notes and progress go to stderr, so `--json | jq` stays clean.
-import { formatEther, ZeroAddress } from "ethers";
+import { formatEther, formatUnits, ZeroAddress } from "ethers";
+import { type AmountUnit, ETH } from "./amounts.js";
 
 /** Writes a command's results and notes, honouring --json. */
 export class Output {
@@ -58,9 +59,30 @@ export function short(hex: string): string {
   return hex.length > 14 ? `${hex.slice(0, 6)}…${hex.slice(-4)}` : hex;
 }
 
-/** An amount of `asset`: ETH in ether, a token in its smallest unit (the CLI does not know its decimals). */
-export function formatAmount(amount: bigint, asset: string = ZeroAddress): string {
+/**
+ * An amount, exact: in `unit` (ETH, or a token's symbol and decimals) when it is known; for an asset known only by
+ * its address, ETH in ether and a token in its smallest unit.
+ * @example formatAmount(10n ** 15n) // "0.001 ETH"
+ */
+export function formatAmount(amount: bigint, asset: string | AmountUnit = ZeroAddress): string {
+  if (typeof asset !== "string") return `${trimZero(formatUnits(amount, asset.decimals))} ${asset.symbol}`;
   return asset.toLowerCase() === ZeroAddress ? `${formatEther(amount)} ETH` : `${amount} (token ${short(asset)})`;
+}
+
+/**
+ * An amount rounded to 4 significant digits for a progress line (where the exact figure would not fit): "0.1235
+ * ETH", "12.35 ETH", "12346 ETH"; "<0.000001 ETH" below that.
+ */
+export function roundAmount(amount: bigint, unit: AmountUnit = ETH): string {
+  if (amount === 0n) return `0 ${unit.symbol}`;
+  const value = Number(formatUnits(amount, unit.decimals));
+  if (value < 1e-6) return `<0.000001 ${unit.symbol}`;
+  const text = value >= 1e4 ? value.toFixed(0) : trimZero(value.toPrecision(4).replace(/e.*$/, ""));
+  return `${text} ${unit.symbol}`;
+}
+
+function trimZero(decimal: string): string {
+  return decimal.includes(".") ? decimal.replace(/\.?0+$/, "") : decimal;
 }
 
 /** The asset's short name: ETH or the token's shortened address. */
@@ -70,15 +92,18 @@ export function assetName(asset: string): string {
 
 const UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];
 
-/** 1536 -> "1.5 KiB" */
+/** 1536 -> "1.5 KiB", 523.457 -> "523 B": whole bytes, one decimal above (a speed is a float). */
 export function formatBytes(bytes: number): string {
-  let value = bytes;
+  let value = Math.max(0, bytes);
   let unit = 0;
   while (value >= 1024 && unit < UNITS.length - 1) {
     value /= 1024;
     unit++;
   }
-  return `${unit === 0 ? value : value.toFixed(1)} ${UNITS[unit]}`;
+  if (unit === 0) return `${Math.round(value)} B`;
+  // 1023.96 KiB would print as "1024.0 KiB": say 1.0 MiB instead.
+  if (value.toFixed(1) === "1024.0" && unit < UNITS.length - 1) return `1.0 ${UNITS[unit + 1]}`;
+  return `${value.toFixed(1)} ${UNITS[unit]}`;
 }
 
 /** What a transfer's progress line shows; every field is optional. */
@@ -90,10 +115,10 @@ export interface ProgressStats {
   /** Bytes per second. */
   speed?: number;
   peers?: number;
-  /** What we paid (a leecher) or earned (a seeder), in wei of `asset`. */
+  /** What we paid (a leecher) or earned (a seeder), in the smallest unit of `unit` (default ETH). */
   paid?: bigint;
   earned?: bigint;
-  asset?: string;
+  unit?: AmountUnit;
 }
 
 /**
@@ -120,7 +145,7 @@ export class Progress {
     if (!force && now - this.#last < 100) return;
     this.#last = now;
     const width = this.stream.columns ?? 80;
-    this.stream.write(`\r${progressLine(this.label, stats).slice(0, width - 1)}\x1b[K`);
+    this.stream.write(`\r${progressLine(this.label, stats, width - 1)}\x1b[K`);
     this.#drawn = true;
   }
 
@@ -132,20 +157,35 @@ export class Progress {
   }
 }
 
-/** The text of a progress line (exported for tests). */
-export function progressLine(label: string, stats: ProgressStats): string {
-  const parts = [label];
+/**
+ * The text of a progress line, at most `width` characters (exported for tests). What does not fit is left out whole,
+ * least useful first (peers, the bar's drawing, the speed, the bytes), never cut mid-word: "paid 0.1235 ETH" stays
+ * whole at 80 columns. Amounts are rounded to 4 significant digits.
+ */
+export function progressLine(label: string, stats: ProgressStats, width = Number.POSITIVE_INFINITY): string {
+  // [text, priority]: the lowest priority goes first when the line is too long.
+  const parts: [string, number][] = [[label, 9]];
   if (stats.total !== undefined && stats.total > 0 && stats.bytes !== undefined) {
     const ratio = Math.min(1, stats.bytes / stats.total);
     const filled = Math.round(ratio * 20);
-    parts.push(`[${"#".repeat(filled)}${"-".repeat(20 - filled)}] ${(ratio * 100).toFixed(0).padStart(3)}%`);
-    parts.push(`${formatBytes(stats.bytes)}/${formatBytes(stats.total)}`);
+    parts.push([`[${"#".repeat(filled)}${"-".repeat(20 - filled)}]`, 1]);
+    parts.push([`${(ratio * 100).toFixed(0).padStart(3)}%`, 8]);
+    parts.push([`${formatBytes(stats.bytes)}/${formatBytes(stats.total)}`, 3]);
   } else if (stats.bytes !== undefined) {
-    parts.push(formatBytes(stats.bytes));
+    parts.push([formatBytes(stats.bytes), 3]);
   }
-  if (stats.speed !== undefined) parts.push(`${formatBytes(stats.speed)}/s`);
-  if (stats.peers !== undefined) parts.push(`${stats.peers} peer${stats.peers === 1 ? "" : "s"}`);
-  if (stats.paid !== undefined) parts.push(`paid ${formatAmount(stats.paid, stats.asset)}`);
-  if (stats.earned !== undefined) parts.push(`earned ${formatAmount(stats.earned, stats.asset)}`);
-  return parts.join("  ");
+  if (stats.speed !== undefined) parts.push([`${formatBytes(stats.speed)}/s`, 2]);
+  if (stats.peers !== undefined) parts.push([`${stats.peers} peer${stats.peers === 1 ? "" : "s"}`, 0]);
+  if (stats.paid !== undefined) parts.push([`paid ${roundAmount(stats.paid, stats.unit)}`, 7]);
+  if (stats.earned !== undefined) parts.push([`earned ${roundAmount(stats.earned, stats.unit)}`, 7]);
+  // The percentage follows the bar after one space (its own padding aligns it), anything else after two.
+  const join = (list: [string, number][]) =>
+    list
+      .map(([text], i) => (i === 0 ? text : list[i - 1][0].startsWith("[") ? ` ${text}` : `  ${text.trimStart()}`))
+      .join("");
+  let kept = parts;
+  for (let priority = 0; join(kept).length > width && priority < 9; priority++) {
+    kept = kept.filter(([, p]) => p > priority);
+  }
+  return join(kept);
 }

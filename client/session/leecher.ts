@@ -82,11 +82,19 @@ export interface LeecherPeerStats {
   closed: boolean;
 }
 
+/** A paid seeder we will not use ('refused' event): why, and what it offered (e.g. a price above our maximum). */
+export interface LeecherRefusal {
+  peer: string;
+  reason: string;
+  offer: NonNullable<PaidHandshake["offer"]>;
+}
+
 /**
  * Makes a webtorrent torrent a paying one on the downloading side: call `attach(torrent)` before peers connect,
  * and `settle()` once the download is done.
  * Events: 'channel' (stats), 'paid' (stats), 'closed' (stats, tx hash), 'warning' (Error), 'fund-failed' (Error: a
- * deposit that could not be sent, e.g. PiecepayError INSUFFICIENT_FUNDS; its proposal is forgotten).
+ * deposit that could not be sent, e.g. PiecepayError INSUFFICIENT_FUNDS; its proposal is forgotten), 'refused'
+ * (LeecherRefusal: a paid seeder we dropped unpaid, e.g. priced above maxPricePerPiece).
  * @example const leecher = new PaidLeecher({ client, maxPricePerPiece, budget, asset: ZeroAddress }); leecher.attach(torrent)
  */
 export class PaidLeecher extends EventEmitter {
@@ -564,6 +572,8 @@ class LeecherPeer implements PeerSession {
     if (!handshake?.offer) return; // a plain peer: plain BitTorrent
     const refusal = this.#refusal(handshake, handshake.offer);
     if (refusal) {
+      const refused: LeecherRefusal = { peer: this.stats().peer, reason: refusal, offer: handshake.offer };
+      this.#leecher.emit("refused", refused);
       this.#link.drop(refusal);
       return;
     }

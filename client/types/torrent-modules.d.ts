@@ -65,6 +65,8 @@ declare module "webtorrent" {
     path: string;
     ready: boolean;
     addPeer(peer: string): boolean;
+    /** The trackers of the .torrent or magnet link (webtorrent's public field). */
+    announce: string[];
     /** The pieces we have. */
     bitfield?: { get(index: number): boolean };
     /** webtorrent's scheduler: asks the wires for pieces again (internal, but stable across 1.x-3.x). */
@@ -95,6 +97,8 @@ declare module "webtorrent" {
     constructor(options?: WebTorrentOptions);
     torrents: Torrent[];
     torrentPort: number;
+    /** Set once destroyed, also by webtorrent itself when its server cannot listen. */
+    destroyed: boolean;
     address(): { address: string; port: number } | null;
     add(torrentId: string | Uint8Array, options?: AddOptions, onTorrent?: (torrent: Torrent) => void): Torrent;
     seed(input: string | string[] | Uint8Array, options?: AddOptions, onSeed?: (torrent: Torrent) => void): Torrent;

@@ -10,6 +10,7 @@ import {
 } from "../../../sdk/index.js";
 import type { Command } from "../command.js";
 import { connect, openStore, storePath } from "../context.js";
+import { explainError } from "../errors.js";
 import { assetName, short } from "../output.js";
 
 /** One channel as `channels --json` prints it (amounts in wei of `asset`, as decimal strings). */
@@ -148,8 +149,7 @@ async function listChannels(
           const onChain = await client.onChain(record.id);
           row.onChain = { ...onChain, status: statusText(onChain) };
         } catch (error) {
-          const e = error as Error & { shortMessage?: string };
-          row.onChain = { error: e.shortMessage ?? e.message };
+          row.onChain = { error: explainError(error).message };
         }
       }
     }

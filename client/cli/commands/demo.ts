@@ -6,58 +6,70 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { formatEther, parseEther, type Signer, ZeroAddress } from "ethers";
+import { formatEther, formatUnits, parseUnits, type Signer } from "ethers";
 import type WebTorrent from "webtorrent";
 import type { Torrent } from "webtorrent";
-import { gasSpentSince, PiecepayClient, SqliteChannelStore } from "../../../sdk/index.js";
+import {
+  type AssetInfo,
+  assetBalance,
+  describeAsset,
+  ETH_ASSET,
+  gasSpentSince,
+  PiecepayClient,
+  SqliteChannelStore,
+} from "../../../sdk/index.js";
 import { LOOPBACK_ONLY } from "../../session/extension.js";
 import { createTorrentClient } from "../../session/guarded-client.js";
 import { PaidLeecher } from "../../session/leecher.js";
 import { PaidSeeder } from "../../session/seeder.js";
+import { type AmountUnit, ETH, parseAmount } from "../amounts.js";
 import { CliError, type Command, UsageError } from "../command.js";
-import { formatBytes } from "../output.js";
+import { formatAmount, formatBytes } from "../output.js";
 
 export const demo: Command = {
   name: "demo",
   summary: "seed a generated file from two paid seeders and download it with payment, on an embedded chain",
-  usage: "demo [--size MiB] [--price ETH] [--piece-length KiB] [--seeders N]",
+  usage: "demo [--size MiB] [--price AMOUNT] [--piece-length KiB] [--seeders N] [--asset eth|token]",
   description: [
     "Starts an embedded chain (Hardhat's in-process EVM), deploys the adjudicator and the voucher app, seeds a",
     "generated file from N paid seeders (default 2) over TCP loopback, downloads it with a leecher that pays each",
     "seeder per piece with vouchers inside a growing credit window, checks the file, closes every channel",
     "cooperatively (one transaction each) and prints every account's balance before and after, the gas spent and",
     "the throughput. Each seeder ends with price x pieces it served, to the wei.",
+    "",
+    "With --asset token the payments are in an ERC-20 token instead of ETH: the demo deploys a 6-decimal test token",
+    "(USD6, like USDC) on its embedded chain, mints it to the leecher, and shows token balances (gas stays in ETH).",
+    "The embedded chain is new at each run, so no existing token address could be given.",
   ].join("\n"),
   options: {
     size: { type: "string" },
     price: { type: "string" },
     "piece-length": { type: "string" },
     seeders: { type: "string" },
+    asset: { type: "string" },
   },
   optionHelp: [
     ["--size MiB", "size of the generated file (default 64)"],
-    ["--price ETH", "price per piece (default 0.0001)"],
+    ["--price AMOUNT", "price per piece, in ETH or USD6 (default 0.0001)"],
     ["--piece-length KiB", "piece length (default 256)"],
     ["--seeders N", "paid seeders, 1 to 4 (default 2)"],
+    ["--asset eth|token", "pay in ETH (default) or in a 6-decimal ERC-20 test token the demo deploys"],
   ],
-  examples: ["piecepay demo", "piecepay demo --size 256 --json", "npm run demo -- --size 16"],
+  examples: ["piecepay demo", "piecepay demo --size 256 --json", "npm run demo -- --size 16 --asset token"],
 
   async run({ values, out, signal }) {
     const sizeMiB = positive(values.size ?? "64", "--size");
     const pieceKiB = positive(values["piece-length"] ?? "256", "--piece-length");
     const seederCount = positive(values.seeders ?? "2", "--seeders");
     if (seederCount > 4) throw new UsageError("--seeders must be 1 to 4");
-    let price: bigint;
-    try {
-      price = parseEther(String(values.price ?? "0.0001"));
-    } catch {
-      throw new UsageError(`--price ${values.price} is not an amount of ETH`);
-    }
-    if (price <= 0n) throw new UsageError("--price must be above 0");
+    const inToken = assetChoice(values.asset);
+    const price = parseAmount(String(values.price ?? "0.0001"), "--price", inToken ? DEMO_TOKEN : ETH);
 
     const { network } = await import("hardhat");
     const { ethers } = await network.create();
-    const { Adjudicator__factory, VoucherPaymentApp__factory } = await import("../../../typechain-types/index.js");
+    const { Adjudicator__factory, VoucherPaymentApp__factory, SixDecimalToken__factory } = await import(
+      "../../../typechain-types/index.js"
+    );
     const [deployer, leecherAccount, ...sellers] = (await ethers.getSigners()).slice(0, 2 + seederCount);
     const dir = mkdtempSync(join(tmpdir(), "piecepay-demo-"));
     const clients: WebTorrent[] = [];
@@ -68,6 +80,15 @@ export const demo: Command = {
       const voucherApp = await (await new VoucherPaymentApp__factory(deployer).deploy()).getAddress();
       const chainId = (await ethers.provider.getNetwork()).chainId;
       out.note(`chain ${chainId} (embedded): adjudicator ${adjudicator}, voucher app ${voucherApp}`);
+      // A throwaway chain has no token to name: the demo deploys a test one (contracts/test/SixDecimalToken.sol).
+      let unit: AssetInfo = ETH_ASSET;
+      if (inToken) {
+        const token = await (await new SixDecimalToken__factory(deployer).deploy()).waitForDeployment();
+        unit = await describeAsset(ethers.provider, await token.getAddress());
+        await (await token.mint(leecherAccount.address, parseUnits("1000000", unit.decimals))).wait();
+        out.note(`token ${unit.symbol} (${unit.decimals} decimals) at ${unit.address}, 1000000 minted to the leecher`);
+      }
+      const balanceOf = (address: string) => assetBalance(ethers.provider, unit.address, address);
       const sdk = async (signer: Signer, name: string) => {
         const store = new SqliteChannelStore(join(dir, `${name}.db`));
         stores.push(store);
@@ -84,12 +105,12 @@ export const demo: Command = {
         });
       };
       const accounts = [leecherAccount, ...sellers];
-      const before = await Promise.all(accounts.map((a) => ethers.provider.getBalance(a.address)));
+      const before = await Promise.all(accounts.map((a) => balanceOf(a.address)));
       const startBlock = await ethers.provider.getBlockNumber();
 
       const data = randomBytes(sizeMiB * 1024 * 1024);
       out.note(
-        `seeding ${formatBytes(data.length)} from ${seederCount} paid seeder(s) at ${formatEther(price)} ETH per piece`,
+        `seeding ${formatBytes(data.length)} from ${seederCount} paid seeder(s) at ${formatAmount(price, unit)} per piece`,
       );
       const ports: number[] = [];
       let torrentFile: Uint8Array | undefined;
@@ -100,7 +121,7 @@ export const demo: Command = {
         const seeder = new PaidSeeder({
           client: await sdk(seller, `seeder-${i}`),
           pricePerPiece: price,
-          asset: ZeroAddress,
+          asset: unit.address,
         });
         seeders.push(seeder);
         const torrent = await new Promise<Torrent>((resolve) => {
@@ -120,7 +141,7 @@ export const demo: Command = {
         client: await sdk(leecherAccount, "leecher"),
         maxPricePerPiece: price,
         budget,
-        asset: ZeroAddress,
+        asset: unit.address,
       });
       const bar = out.progress("get");
       const started = Date.now();
@@ -137,6 +158,7 @@ export const demo: Command = {
           speed: torrent.downloadSpeed,
           peers: torrent.numPeers,
           paid,
+          unit,
         });
       }, 100);
       try {
@@ -155,7 +177,7 @@ export const demo: Command = {
       out.note("download verified; closing every channel cooperatively");
       const settled = await leecher.settle();
 
-      const after = await Promise.all(accounts.map((a) => ethers.provider.getBalance(a.address)));
+      const after = await Promise.all(accounts.map((a) => balanceOf(a.address)));
       const gas = await gasSpentSince(
         ethers.provider,
         accounts.map((a) => a.address),
@@ -175,33 +197,42 @@ export const demo: Command = {
         };
       });
       const throughput = data.length / 1024 / 1024 / seconds;
+      const symbol = unit.symbol;
+      const amount = (value: bigint) => formatUnits(value, unit.decimals);
       out.table(
-        ["account", "address", "before (ETH)", "after (ETH)", "change (ETH)", "gas (ETH)", "pieces"],
+        ["account", "address", `before (${symbol})`, `after (${symbol})`, `change (${symbol})`, "gas (ETH)", "pieces"],
         rows.map((r) => [
           r.account,
           r.address,
-          formatEther(r.before),
-          formatEther(r.after),
-          formatEther(r.change),
+          amount(r.before),
+          amount(r.after),
+          amount(r.change),
           formatEther(r.gas),
           String(r.pieces),
         ]),
       );
+      // What an account earned: its balance change, plus the gas it paid when gas and payment are both ETH.
+      const earned = (r: (typeof rows)[number]) => r.change + (inToken ? 0n : r.gas);
       out.line();
       out.line(`file: ${formatBytes(data.length)} in ${pieces} pieces of ${pieceKiB} KiB, verified`);
       out.line(`download: ${seconds.toFixed(2)} s, ${throughput.toFixed(1)} MiB/s (paid, channel opening included)`);
-      out.line(`price: ${formatEther(price)} ETH per piece; paid in all: ${formatEther(BigInt(pieces) * price)} ETH`);
+      out.line(
+        `price: ${formatAmount(price, unit)} per piece; paid in all: ${formatAmount(BigInt(pieces) * price, unit)}`,
+      );
       for (const [i, r] of rows.entries()) {
         if (i === 0) continue;
-        const exact = r.change + r.gas === BigInt(r.pieces) * price;
+        const exact = earned(r) === BigInt(r.pieces) * price;
         out.line(
-          `${r.account}: served ${r.pieces} pieces, earned ${formatEther(r.change + r.gas)} ETH ${exact ? "= price x pieces, to the wei" : "(MISMATCH)"}`,
+          `${r.account}: served ${r.pieces} pieces, earned ${formatAmount(earned(r), unit)} ${exact ? "= price x pieces, to the smallest unit" : "(MISMATCH)"}`,
         );
       }
       out.result({
         chainId,
         size: data.length,
         pieces,
+        asset: unit.address,
+        symbol: unit.symbol,
+        decimals: unit.decimals,
         pricePerPiece: price,
         seconds,
         mibPerSecond: throughput,
@@ -220,4 +251,16 @@ function positive(value: string | boolean, flag: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${flag} must be a positive whole number`);
   return n;
+}
+
+/** The demo token's units, known before the chain starts so that --price is checked first. */
+const DEMO_TOKEN: AmountUnit = { symbol: "USD6", decimals: 6 };
+
+/** --asset eth (default) or token: whether the demo pays in its test token. */
+function assetChoice(value: string | boolean | undefined): boolean {
+  if (value === undefined || value === "eth") return false;
+  if (value === "token") return true;
+  throw new UsageError(
+    `--asset ${value}: the demo's chain is new at each run, so it takes "eth" or "token" (a test token it deploys), not an address`,
+  );
 }

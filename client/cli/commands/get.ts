@@ -2,21 +2,25 @@
 // through a voucher channel inside a growing credit window, then closes every channel at what it delivered.
 import { existsSync, readFileSync } from "node:fs";
 import { formatEther, ZeroAddress } from "ethers";
-import { PiecepayError } from "../../../sdk/index.js";
+import { type AssetInfo, assetBalance, PiecepayError } from "../../../sdk/index.js";
 import { createTorrentClient } from "../../session/guarded-client.js";
-import { DEFAULT_MAX_WINDOW, PaidLeecher } from "../../session/leecher.js";
+import { DEFAULT_MAX_WINDOW, type LeecherRefusal, PaidLeecher } from "../../session/leecher.js";
+import { type AmountUnit, ETH, parseAmount } from "../amounts.js";
+import { ASSET_HELP, ASSET_OPTIONS, assetOption, resolveAsset } from "../asset-option.js";
 import { CliError, type Command, UsageError } from "../command.js";
 import { type Connected, connectClient } from "../context.js";
-import { explainError, FUND_HINT } from "../errors.js";
-import { formatAmount } from "../output.js";
+import { explainError, explainText, FUND_HINT } from "../errors.js";
+import { formatAmount, type Output } from "../output.js";
+import { resolvePeers } from "../peer-addresses.js";
 import { PEER_LIMIT_HELP, PEER_LIMIT_OPTIONS, peerLimits } from "../peer-limits.js";
-import { amount } from "./seed.js";
+import { destroyTorrentClient } from "../ports.js";
+import { RefusedSeeders } from "../refused-seeders.js";
 
 export const get: Command = {
   name: "get",
   summary: "download a torrent, paying each seeder per piece, then settle",
   usage:
-    "get <magnet|file.torrent> --max-price ETH --budget ETH --out DIR [--peer HOST:PORT]... (--keystore PATH | --key HEX)",
+    "get <magnet|file.torrent> --max-price AMOUNT --budget AMOUNT --out DIR [--asset TOKEN] [--peer HOST:PORT]... (--keystore PATH | --key HEX)",
   description: [
     "Downloads a torrent. Each seeder that charges at most --max-price per piece gets a voucher channel with a",
     "deposit from --budget (the most this command ever deposits in all); vouchers are paid ahead of requests",
@@ -29,10 +33,15 @@ export const get: Command = {
     "otherwise get stops at once and says what the account holds. Each deposit is recorded in <data-dir> before it",
     "is sent; one that confirms after the download finished (free peers were faster) is closed like the others, and",
     "whatever get could not close is left to `piecepay withdraw`.",
+    "",
+    "Amounts are in ETH, or with --asset in that ERC-20 token (its decimals and symbol, read from the token); each",
+    "deposit in a token is approved first (one approve per deposit, ETH for gas still needed), and only seeders",
+    "paid in the same asset are used.",
   ].join("\n"),
   positionals: true,
   options: {
     ...PEER_LIMIT_OPTIONS,
+    ...ASSET_OPTIONS,
     "max-price": { type: "string" },
     budget: { type: "string" },
     out: { type: "string" },
@@ -41,38 +50,54 @@ export const get: Command = {
     "max-window": { type: "string" },
   },
   optionHelp: [
-    ["--max-price ETH", "the most we pay per piece (required); dearer seeders are not used"],
-    ["--budget ETH", "the most we deposit in all channels together (required)"],
+    ["--max-price AMOUNT", "the most we pay per piece (required); a dearer seeder is named with its price, not used"],
+    ["--budget AMOUNT", "the most we deposit in all channels together (required)"],
+    ASSET_HELP,
     ["--out DIR", "where the files go (default: the current directory)"],
-    ["--peer HOST:PORT", "a peer to connect to directly (repeatable; e.g. what `piecepay seed` prints)"],
+    [
+      "--peer HOST:PORT",
+      "a peer to connect to directly (repeatable; e.g. what `piecepay seed` prints); when these are the only source and all are refused, get stops",
+    ],
     ["--timeout S", "give up after S seconds without finishing (default 600)"],
-    ["--max-window N", "the most pieces paid ahead per seeder (default 256): the most at risk is N x price"],
+    [
+      "--max-window N",
+      "the most pieces paid ahead per seeder, at least 1 (default 256): the most at risk is N x price",
+    ],
     ...PEER_LIMIT_HELP,
   ],
   examples: [
     "piecepay get movie.torrent --max-price 0.0001 --budget 0.05 --out ~/Downloads --keystore leecher.json",
     "piecepay get 'magnet:?xt=urn:btih:...' --max-price 0.0001 --budget 0.05 --peer 127.0.0.1:6881 --key 0x...",
+    "piecepay get movie.torrent --asset 0xA0b8...eB48 --max-price 0.01 --budget 20 --keystore leecher.json",
   ],
 
   async run({ globals, values, positionals, out, signal }) {
     const id = positionals[0];
     if (!id) throw new UsageError("get needs a magnet link or a .torrent file");
-    if (values["max-price"] === undefined) throw new UsageError("get needs --max-price ETH (the most per piece)");
-    if (values.budget === undefined) throw new UsageError("get needs --budget ETH (the most to deposit)");
-    const maxPrice = amount(String(values["max-price"]), "--max-price");
-    const budget = amount(String(values.budget), "--budget");
+    if (values["max-price"] === undefined) throw new UsageError("get needs --max-price AMOUNT (the most per piece)");
+    if (values.budget === undefined) throw new UsageError("get needs --budget AMOUNT (the most to deposit)");
+    const assetAddress = assetOption(values);
+    // Amounts of ETH are checked before anything connects; amounts of a token once its decimals are read.
+    const amounts = (unit: AmountUnit) => ({
+      maxPrice: parseAmount(String(values["max-price"]), "--max-price", unit),
+      budget: parseAmount(String(values.budget), "--budget", unit),
+    });
+    let { maxPrice, budget } = assetAddress === undefined ? amounts(ETH) : { maxPrice: 0n, budget: 0n };
     const timeout = Number(values.timeout ?? "600");
-    const maxWindow = Number(values["max-window"] ?? DEFAULT_MAX_WINDOW);
-    if (!Number.isInteger(maxWindow) || maxWindow < 1)
-      throw new UsageError("--max-window must be a whole number of pieces");
+    if (!(timeout > 0)) throw new UsageError(`--timeout must be a number of seconds above 0, not "${values.timeout}"`);
+    const maxWindow = windowOption(values["max-window"]);
     const torrentId: string | Uint8Array = id.startsWith("magnet:") ? id : existsSync(id) ? readFileSync(id) : id;
     if (typeof torrentId === "string" && !torrentId.startsWith("magnet:")) {
       throw new CliError(`${id} is neither a magnet link nor a .torrent file`);
     }
+    const peers = await resolvePeers((values.peer as string[] | undefined) ?? []);
     const connected = await connectClient(globals, { pollingIntervalMs: 1_000 });
     const { client } = connected;
+    let unit: AssetInfo;
     try {
-      await assertCanOpen(connected, maxPrice);
+      unit = await resolveAsset(connected.provider, assetAddress);
+      if (assetAddress !== undefined) ({ maxPrice, budget } = amounts(unit));
+      budget = await assertCanOpen(connected, maxPrice, budget, unit, out);
     } catch (error) {
       connected.close();
       throw error;
@@ -81,7 +106,7 @@ export const get: Command = {
       client,
       maxPricePerPiece: maxPrice,
       budget,
-      asset: ZeroAddress,
+      asset: unit.address,
       closeTimeoutMs: 60_000,
       maxWindow,
     });
@@ -94,7 +119,17 @@ export const get: Command = {
         fatal?.(new CliError(message, hint?.replace("<address>", client.address)));
       }
     });
-    const peers = (values.peer as string[] | undefined) ?? [];
+    // A seeder we will not pay (dearer than --max-price, another chain or asset) is named at once. When the --peer
+    // list is the only source (no DHT, no tracker) and every one of them was refused, get stops: nobody is left.
+    const refused = new RefusedSeeders(maxPrice, unit);
+    let onlyPeers = false;
+    leecher.on("refused", (refusal: LeecherRefusal) => {
+      const text = refused.add(refusal);
+      if (text !== undefined) out.note(text);
+      if (onlyPeers && peers.every((peer) => refused.peers.has(peer))) {
+        fatal?.(new CliError(refused.reasons.join("; "), refused.hint));
+      }
+    });
     const torrentClient = createTorrentClient({
       limits: peerLimits(values),
       dht: peers.length === 0,
@@ -108,6 +143,7 @@ export const get: Command = {
       const torrent = torrentClient.add(torrentId, { path: String(values.out ?? ".") });
       leecher.attach(torrent);
       torrent.on("infoHash", () => {
+        onlyPeers = peers.length > 0 && (torrent.announce ?? []).length === 0;
         for (const peer of peers) torrent.addPeer(peer);
       });
       const bar = out.progress("get");
@@ -119,6 +155,7 @@ export const get: Command = {
           speed: torrent.downloadSpeed,
           peers: torrent.numPeers,
           paid,
+          unit,
         });
       }, 250);
       try {
@@ -127,7 +164,10 @@ export const get: Command = {
           const timer = setTimeout(
             () =>
               reject(
-                new CliError(`not finished after ${timeout} s`, "check --peer, the seeders' price and your --budget"),
+                new CliError(
+                  [`not finished after ${timeout} s`, ...refused.reasons].join("; "),
+                  "check --peer, the seeders' price and your --budget",
+                ),
               ),
             timeout * 1000,
           );
@@ -135,7 +175,9 @@ export const get: Command = {
             clearTimeout(timer);
             resolve();
           });
-          torrent.once("error", (error: Error) => reject(new CliError(`download failed: ${error.message}`)));
+          torrent.once("error", (error: Error) =>
+            reject(new CliError(`download failed: ${explainText(error.message)}`)),
+          );
           signal.addEventListener(
             "abort",
             () => reject(new CliError("interrupted: channels stay open; run `piecepay withdraw` later")),
@@ -152,48 +194,103 @@ export const get: Command = {
       for (const p of settled) {
         out.result(
           { event: "settled", ...p },
-          `${p.peer}: ${p.delivered} pieces at ${formatAmount(p.pricePerPiece)}: ${p.closed ? "paid" : "not closed: its seeder may take up to"} ${formatAmount(p.spent)}`,
+          `${p.peer}: ${p.delivered} pieces at ${formatAmount(p.pricePerPiece, unit)}: ${p.closed ? "paid" : "not closed: its seeder may take up to"} ${formatAmount(p.spent, unit)}`,
         );
       }
       const total = settled.reduce((a, p) => a + p.spent, 0n);
       out.result(
-        { event: "done", name: torrent.name, bytes: torrent.length, seconds, paid: total, channels: settled.length },
-        `done: ${torrent.name}, ${torrent.length} bytes, ${formatAmount(total)} paid to ${settled.length} seeder(s)`,
+        {
+          event: "done",
+          name: torrent.name,
+          bytes: torrent.length,
+          seconds,
+          asset: unit.address,
+          paid: total,
+          channels: settled.length,
+        },
+        `done: ${torrent.name}, ${torrent.length} bytes, ${formatAmount(total, unit)} paid to ${settled.length} seeder(s)`,
       );
     } finally {
       // Every deposit in flight records what it sent (or forgets its proposal) before the store closes.
       await leecher.idle();
-      await new Promise((resolve) => torrentClient.destroy(() => resolve(undefined)));
+      await destroyTorrentClient(torrentClient);
       connected.close();
     }
   },
 };
 
+/** --max-window: at least 1, since a window of 0 pays nothing ahead and no paid seeder would ever send a piece. */
+function windowOption(value: unknown): number {
+  if (value === undefined) return DEFAULT_MAX_WINDOW;
+  const n = Number(value);
+  if (typeof value === "string" && /^\s*0+\s*$/.test(value)) {
+    throw new UsageError(
+      `--max-window 0 would pay no piece ahead, so no paid seeder would ever send one: give at least 1 (default ${DEFAULT_MAX_WINDOW}; at most N x price is at risk per seeder)`,
+    );
+  }
+  if (typeof value !== "string" || !/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n)) {
+    throw new UsageError(
+      `--max-window must be a whole number of pieces, at least 1 (default ${DEFAULT_MAX_WINDOW}), not "${value}"`,
+    );
+  }
+  return n;
+}
+
 /** The gas of one deposit, with a margin (a first deposit measures about 47,000: gas-snapshot.json). */
 const DEPOSIT_GAS = 100_000n;
+/** The gas of a token's `approve` before each deposit in a token, with a margin (OpenZeppelin's: about 46,000). */
+const APPROVE_GAS = 60_000n;
 
 /**
- * Before any proposal: the account must hold at least one piece at `maxPrice` plus the gas of a deposit, or `get`
- * stops at once saying what it holds (an empty account otherwise retried every seeder until --timeout).
+ * Before any proposal: the account must hold at least one piece at `maxPrice` plus the gas of a deposit (and of an
+ * approve, in a token), or `get` stops at once saying what it holds (an empty account otherwise retried every
+ * seeder until --timeout). Returns the budget, lowered to the token balance when that is smaller: a deposit above
+ * the balance would only revert.
  */
-async function assertCanOpen({ client, provider }: Connected, maxPrice: bigint): Promise<void> {
+async function assertCanOpen(
+  { client, provider }: Connected,
+  maxPrice: bigint,
+  budget: bigint,
+  unit: AssetInfo,
+  out: Output,
+): Promise<bigint> {
+  const inToken = unit.address !== ZeroAddress;
   let balance: bigint;
+  let tokens: bigint;
   let fee: bigint;
   try {
     balance = await provider.getBalance(client.address);
+    tokens = inToken ? await assetBalance(provider, unit.address, client.address) : balance;
     const feeData = await provider.getFeeData();
     fee = feeData.maxFeePerGas ?? feeData.gasPrice ?? 0n;
   } catch (error) {
     const { message, hint } = explainError(error);
     throw new CliError(`could not read the balance of ${client.address}: ${message}`, hint);
   }
-  const needed = maxPrice + DEPOSIT_GAS * fee;
-  if (balance < needed) {
+  const gas = (inToken ? DEPOSIT_GAS + APPROVE_GAS : DEPOSIT_GAS) * fee;
+  if (!inToken && balance < maxPrice + gas) {
     throw new CliError(
-      `account ${client.address} holds ${ether(balance)} ETH; a paid download needs at least ${ether(needed)} ETH (one piece at --max-price plus about ${ether(DEPOSIT_GAS * fee)} ETH of gas for its deposit)`,
+      `account ${client.address} holds ${ether(balance)} ETH; a paid download needs at least ${ether(maxPrice + gas)} ETH (one piece at --max-price plus about ${ether(gas)} ETH of gas for its deposit)`,
       FUND_HINT.replace("<address>", client.address),
     );
   }
+  if (inToken && tokens < maxPrice) {
+    throw new CliError(
+      `account ${client.address} holds ${formatAmount(tokens, unit)}; a paid download needs at least ${formatAmount(maxPrice, unit)} (one piece at --max-price)`,
+      `send the account some ${unit.symbol} (${unit.address}) first`,
+    );
+  }
+  if (inToken && balance < gas) {
+    throw new CliError(
+      `account ${client.address} holds ${ether(balance)} ETH; paying in ${unit.symbol} still needs about ${ether(gas)} ETH of gas for an approve and a deposit`,
+      FUND_HINT.replace("<address>", client.address),
+    );
+  }
+  if (inToken && tokens < budget) {
+    out.note(`the account holds ${formatAmount(tokens, unit)}: deposits are limited to that, not --budget`);
+    return tokens;
+  }
+  return budget;
 }
 
 function ether(wei: bigint): string {

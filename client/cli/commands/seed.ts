@@ -3,23 +3,26 @@
 // enforced on chain (also after our own restart: the channels are in the store).
 import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { parseEther, ZeroAddress } from "ethers";
 import type { Torrent } from "webtorrent";
-import { ChannelWatcher } from "../../../sdk/index.js";
+import { type AssetInfo, ChannelWatcher } from "../../../sdk/index.js";
 import { createTorrentClient } from "../../session/guarded-client.js";
 import { DEFAULT_FUNDING_TIMEOUT_MS, PaidSeeder } from "../../session/seeder.js";
 import { DEFAULT_MAX_UNFUNDED, DEFAULT_MAX_UNFUNDED_PER_IP } from "../../session/unfunded-cap.js";
-import { CliError, type Command, UsageError } from "../command.js";
+import { parseAmount } from "../amounts.js";
+import { ASSET_HELP, ASSET_OPTIONS, assetOption, resolveAsset } from "../asset-option.js";
+import { CliError, type Command, intOption, UsageError } from "../command.js";
 import { connectClient } from "../context.js";
 import { explainError } from "../errors.js";
 import { formatAmount } from "../output.js";
 import { PEER_LIMIT_HELP, PEER_LIMIT_OPTIONS, peerLimits } from "../peer-limits.js";
+import { destroyTorrentClient, listenError } from "../ports.js";
+import { watcherLine } from "../watcher-log.js";
 
 export const seed: Command = {
   name: "seed",
   summary: "seed a file or directory, paid per piece, until Ctrl-C",
   usage:
-    "seed <file|dir> --price ETH [--port N] [--announce URL]... [--max-unfunded-per-ip N] [--max-unfunded N] (--keystore PATH | --key HEX) [--rpc URL]",
+    "seed <file|dir> --price AMOUNT [--asset TOKEN] [--port N] [--announce URL]... [--max-unfunded-per-ip N] [--max-unfunded N] (--keystore PATH | --key HEX) [--rpc URL]",
   description: [
     "Seeds <file|dir> and charges every leecher --price per piece through a voucher channel: a leecher is served",
     "only what its paid credit covers (plain BitTorrent peers get nothing). Each voucher is verified and stored",
@@ -30,11 +33,13 @@ export const seed: Command = {
     "dropped, nothing signed or stored); one that is not funded within --funding-timeout seconds is forgotten.",
     "An account with no ETH can seed and is paid all the same: it countersigns the leecher's close and the leecher",
     "submits it. Enforcing the voucher of a leecher that vanished needs gas: without it we say so, with the amount.",
-    "Prints the magnet link and writes <name>.torrent to the data dir; runs until Ctrl-C.",
+    "With --asset TOKEN we are paid in that ERC-20 token and --price is in its units; leechers paying in another",
+    "asset are refused. Prints the magnet link and writes <name>.torrent to the data dir; runs until Ctrl-C.",
   ].join("\n"),
   positionals: true,
   options: {
     ...PEER_LIMIT_OPTIONS,
+    ...ASSET_OPTIONS,
     price: { type: "string" },
     port: { type: "string" },
     announce: { type: "string", multiple: true },
@@ -45,7 +50,8 @@ export const seed: Command = {
     "funding-timeout": { type: "string" },
   },
   optionHelp: [
-    ["--price ETH", "price per piece, in ETH (required)"],
+    ["--price AMOUNT", "price per piece, in ETH or the --asset token (required)"],
+    ASSET_HELP,
     ["--port N", "TCP port for peers (default: any free port)"],
     ["--announce URL", "a tracker to announce to (repeatable; e.g. from `piecepay tracker`)"],
     ["--piece-length KiB", "piece length for a new torrent (default: webtorrent's choice)"],
@@ -63,6 +69,7 @@ export const seed: Command = {
   ],
   examples: [
     "piecepay seed movie.mkv --price 0.0001 --keystore seeder.json",
+    "piecepay seed movie.mkv --asset 0xA0b8...eB48 --price 0.01 --keystore seeder.json",
     "piecepay seed ./album --price 0.00005 --key 0x... --rpc http://127.0.0.1:8545 --announce http://127.0.0.1:8000/announce",
   ],
 
@@ -70,11 +77,13 @@ export const seed: Command = {
     const input = positionals[0];
     if (!input) throw new UsageError("seed needs a file or directory: piecepay seed <file|dir> --price ETH");
     if (!existsSync(input)) throw new CliError(`${input} does not exist`);
-    if (values.price === undefined) throw new UsageError("seed needs --price ETH (the price per piece)");
-    const price = amount(String(values.price), "--price");
+    if (values.price === undefined) throw new UsageError("seed needs --price AMOUNT (the price per piece)");
+    const assetAddress = assetOption(values);
+    // A price in ETH is checked before anything connects; a price in a token once its decimals are read.
+    let price = assetAddress === undefined ? parseAmount(String(values.price), "--price") : 0n;
     const enforceAfter = Number(values["enforce-after"] ?? "30");
     if (!(enforceAfter >= 0)) throw new UsageError("--enforce-after must be a number of seconds");
-    const port = values.port === undefined ? 0 : Number(values.port);
+    const port = values.port === undefined ? 0 : intOption(values, "port", 1, 65_535);
     const maxUnfundedPerIp = count(values["max-unfunded-per-ip"], "--max-unfunded-per-ip", DEFAULT_MAX_UNFUNDED_PER_IP);
     const maxUnfunded = count(values["max-unfunded"], "--max-unfunded", DEFAULT_MAX_UNFUNDED);
     const fundingTimeout = Number(values["funding-timeout"] ?? DEFAULT_FUNDING_TIMEOUT_MS / 1000);
@@ -83,10 +92,18 @@ export const seed: Command = {
 
     const connected = await connectClient(globals, { pollingIntervalMs: 2_000 });
     const { client, chainId, deployment } = connected;
+    let unit: AssetInfo;
+    try {
+      unit = await resolveAsset(connected.provider, assetAddress);
+      if (assetAddress !== undefined) price = parseAmount(String(values.price), "--price", unit);
+    } catch (error) {
+      connected.close();
+      throw error;
+    }
     const seeder = new PaidSeeder({
       client,
       pricePerPiece: price,
-      asset: ZeroAddress,
+      asset: unit.address,
       enforceAfterMs: enforceAfter * 1000,
       maxUnfundedPerIp,
       maxUnfunded,
@@ -104,7 +121,7 @@ export const seed: Command = {
     );
     const watcher = new ChannelWatcher(client, {
       pollingIntervalMs: 2_000,
-      log: (e, f) => out.note(`watcher: ${e} ${JSON.stringify(f, (_k, v) => (typeof v === "bigint" ? `${v}` : v))}`),
+      log: (e, f) => out.note(watcherLine(e, f)),
     });
     const torrentClient = createTorrentClient({
       limits: peerLimits(values),
@@ -118,7 +135,7 @@ export const seed: Command = {
     });
     try {
       const torrent = await new Promise<Torrent>((resolve, reject) => {
-        torrentClient.once("error", reject);
+        torrentClient.once("error", (error: unknown) => reject(listenError(error, port)));
         const options: Record<string, unknown> = { announce };
         if (values["piece-length"]) options.pieceLength = Number(values["piece-length"]) * 1024;
         const t = torrentClient.seed(input, options, resolve);
@@ -138,10 +155,11 @@ export const seed: Command = {
           torrent: torrentPath,
           port: listening,
           pieces: torrent.pieces.length,
+          asset: unit.address,
           pricePerPiece: price,
         },
         [
-          `seeding ${torrent.name} (${torrent.pieces.length} pieces) at ${formatAmount(price)} per piece, paid to ${client.address}`,
+          `seeding ${torrent.name} (${torrent.pieces.length} pieces) at ${formatAmount(price, unit)} per piece, paid to ${client.address}`,
           `magnet:  ${torrent.magnetURI}`,
           `torrent: ${torrentPath}`,
           `peers:   127.0.0.1:${listening}`,
@@ -151,7 +169,13 @@ export const seed: Command = {
       const bar = out.progress("seed");
       const tick = setInterval(() => {
         const { paid, served } = seeder.stats();
-        bar.update({ bytes: torrent.uploaded, speed: torrent.uploadSpeed, peers: torrent.numPeers, earned: paid });
+        bar.update({
+          bytes: torrent.uploaded,
+          speed: torrent.uploadSpeed,
+          peers: torrent.numPeers,
+          earned: paid,
+          unit,
+        });
         void served;
       }, 250);
       await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
@@ -160,12 +184,12 @@ export const seed: Command = {
       const { paid, served } = seeder.stats();
       out.result(
         { event: "stopped", paid, served },
-        `stopped: ${served} pieces served, ${formatAmount(paid)} in vouchers`,
+        `stopped: ${served} pieces served, ${formatAmount(paid, unit)} in vouchers`,
       );
     } finally {
       seeder.destroy();
       await watcher.stop();
-      await new Promise((resolve) => torrentClient.destroy(() => resolve(undefined)));
+      await destroyTorrentClient(torrentClient);
       connected.close();
     }
   },
@@ -177,15 +201,4 @@ function count(value: unknown, flag: string, fallback: number): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a whole number of at least 1`);
   return n;
-}
-
-export function amount(value: string, flag: string): bigint {
-  let parsed: bigint;
-  try {
-    parsed = parseEther(value);
-  } catch {
-    throw new UsageError(`${flag} ${value} is not an amount of ETH`);
-  }
-  if (parsed <= 0n) throw new UsageError(`${flag} must be above 0`);
-  return parsed;
 }

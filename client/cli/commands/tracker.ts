@@ -1,8 +1,9 @@
 // `piecepay tracker`: a local BitTorrent tracker (bittorrent-tracker's server) over HTTP and WebSocket, so that
 // seeders and leechers on one machine or a LAN find each other without DHT. No UDP.
 import Server from "bittorrent-tracker/server";
-import { CliError, type Command, intOption } from "../command.js";
+import { type Command, intOption } from "../command.js";
 import { short } from "../output.js";
+import { listenError } from "../ports.js";
 
 export const tracker: Command = {
   name: "tracker",
@@ -31,7 +32,9 @@ export const tracker: Command = {
     const server = new Server({ udp: false, http: true, ws: true, stats: true });
     try {
       await new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
+        // `on`, not `once`: a busy port is reported twice (by the HTTP server and by the WebSocket server on it),
+        // and a second report with no listener would crash the process with a stack trace.
+        server.on("error", reject);
         server.listen(port, host, () => {
           server.off("error", reject);
           resolve();
@@ -39,12 +42,7 @@ export const tracker: Command = {
       });
     } catch (error) {
       await close(server);
-      const code = (error as NodeJS.ErrnoException).code;
-      throw new CliError(
-        code === "EADDRINUSE" ? `port ${port} on ${host} is in use` : `cannot listen on ${host}:${port}`,
-        "stop whatever holds it, or pass --port N",
-        { cause: error },
-      );
+      throw listenError(error, port, "--port", host);
     }
     // A peer's malformed announce is its problem, not ours: note it and carry on.
     server.on("warning", (error: Error) => out.note(`tracker warning: ${error.message}`));

@@ -1,7 +1,6 @@
 // The `piecepay` CLI as a user runs it: client/cli/bin.mjs as a child process, with a clean environment and a
 // scratch data dir. Long-running commands (chain, tracker) print a ready line with --json and are stopped with
 // SIGINT; channels and withdraw run against a channel that the SDK opened on an anvil child process.
-import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -31,81 +30,14 @@ import {
   toSigned,
 } from "../../../sdk/index.js";
 import { Adjudicator__factory, VoucherPaymentApp__factory } from "../../../typechain-types/index.js";
-import { freePort, type LocalNode, root, rpc, startAnvil } from "../helpers/nodes.js";
+import { freePort, type LocalNode, rpc, startAnvil } from "../helpers/nodes.js";
+import { cli, jsonLines, startCli } from "./cli-process.js";
 
-const BIN = path.join(root, "client/cli/bin.mjs");
 const COMMANDS = ["seed", "get", "demo", "chain", "tracker", "channels", "withdraw", "keygen"];
 const PHRASE = "test test test test test test test test test test test junk";
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** The environment without any PIECEPAY_ variable of the machine, plus `env`. */
-function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
-  return {
-    ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("PIECEPAY_"))),
-    ...env,
-  };
-}
-
-/** Runs `piecepay ...args` to completion; never rejects. */
-function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: root, env: cleanEnv(env) }, (error, stdout, stderr) =>
-      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr }),
-    );
-  });
-}
-
 function never(): never {
   throw new Error("no registered state found from the events");
-}
-
-const jsonLines = (stdout: string) =>
-  stdout
-    .split("\n")
-    .filter((line) => line.trim() !== "")
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-
-interface Running {
-  child: ChildProcess;
-  ready: Record<string, unknown>;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  stderr(): string;
-}
-
-/** Starts a long-running `piecepay ...args --json` and resolves with its first JSON line (the ready event). */
-function startCli(args: string[], timeoutMs = 60_000): Promise<Running> {
-  const child = spawn(process.execPath, [BIN, ...args, "--json"], { cwd: root, env: cleanEnv({}) });
-  let stdout = "";
-  let stderr = "";
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once("exit", (code, signal) => resolve({ code, signal })),
-  );
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`no ready line within ${timeoutMs} ms:\n${stderr}`));
-    }, timeoutMs);
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString();
-      const newline = stdout.indexOf("\n");
-      if (newline >= 0) {
-        clearTimeout(timer);
-        resolve({ child, ready: JSON.parse(stdout.slice(0, newline)), exited, stderr: () => stderr });
-      }
-    });
-    exited.then(({ code }) => {
-      clearTimeout(timer);
-      reject(new Error(`piecepay ${args.join(" ")} exited with ${code} before it was ready:\n${stderr}`));
-    });
-  });
 }
 
 const isAlive = (pid: number) => {

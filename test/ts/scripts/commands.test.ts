@@ -26,6 +26,23 @@ describe("README commands", function () {
     expect(-BigInt(leecher.change) - BigInt(leecher.gas)).to.equal(earned);
   });
 
+  it("npm run demo -- --asset token: paid in a 6-decimal ERC-20; each seeder's token balance rises by price x pieces, gas apart", async function () {
+    const { stdout } = await run(tsx, ["client/cli/main.ts", "demo", "--size", "4", "--asset", "token", "--json"], {
+      cwd: root,
+    });
+    const report = JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}");
+    expect(report).to.include({ symbol: "USD6", decimals: 6, pricePerPiece: "100" }); // 0.0001 USD6
+    const [leecher, ...seeders] = report.accounts as { change: string; gas: string; pieces: number }[];
+    let earned = 0n;
+    for (const s of seeders) {
+      expect(BigInt(s.change)).to.equal(BigInt(s.pieces) * 100n);
+      earned += BigInt(s.change);
+    }
+    expect(seeders.reduce((a, s) => a + s.pieces, 0)).to.equal(report.pieces);
+    expect(-BigInt(leecher.change)).to.equal(earned);
+    expect(BigInt(leecher.gas)).to.be.above(0n); // the approve and the deposit, in ETH
+  });
+
   it("npm run demo:contracts: a cooperative close and a payee enforcing its voucher alone, with exact balances", async function () {
     const { stdout } = await run(tsx, ["scripts/demo.ts"], { cwd: root });
     expect(stdout).to.match(/concludeAndTransferAllAssets\s+gas \d+/);

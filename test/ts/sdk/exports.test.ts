@@ -7,6 +7,9 @@ describe("sdk/index.ts", function () {
     expect(Object.keys(sdk).sort()).to.deep.equal(
       [
         "adjudicatorInterface",
+        "assetBalance",
+        "describeAsset",
+        "ETH_ASSET",
         "challengeHash",
         "channelId",
         "computePayouts",
