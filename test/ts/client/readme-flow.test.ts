@@ -37,6 +37,9 @@ interface Shell {
   exited: Promise<number | null>;
 }
 
+/** Every shell started, so that a failing test leaves no process behind. */
+const started: Shell[] = [];
+
 /** `sh -c line` in `cwd`, in its own process group, with a clean environment. */
 function shell(line: string, cwd: string): Shell {
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("PIECEPAY_")));
@@ -55,13 +58,17 @@ function shell(line: string, cwd: string): Shell {
     err += chunk.toString();
   });
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return { child, stdout: () => out, stderr: () => err, exited };
+  const sh = { child, stdout: () => out, stderr: () => err, exited };
+  started.push(sh);
+  return sh;
 }
 
-/** Runs `line` to its end; fails the test on a non-zero exit, showing what it printed. */
-async function run(line: string, cwd: string): Promise<string> {
+/** Runs `line` to its end (Ctrl-C after `ms`); fails the test unless it exits 0, showing what it printed. */
+async function run(line: string, cwd: string, ms = 60_000): Promise<string> {
   const sh = shell(line, cwd);
+  const timer = setTimeout(() => stop(sh), ms);
   const code = await sh.exited;
+  clearTimeout(timer);
   expect(code, `${line}\n${sh.stdout()}\n${sh.stderr()}`).to.equal(0);
   return sh.stdout();
 }
@@ -87,9 +94,9 @@ async function start(
 }
 
 /** Ctrl-C: SIGINT to the process group. */
-function stop(sh: Shell): void {
+function stop(sh: Shell, signal: NodeJS.Signals = "SIGINT"): void {
   try {
-    if (sh.child.pid !== undefined) process.kill(-sh.child.pid, "SIGINT");
+    if (sh.child.pid !== undefined) process.kill(-sh.child.pid, signal);
   } catch {
     // already gone
   }
@@ -122,9 +129,13 @@ describe("the README's first run on a local chain, typed as written", function (
   });
   after(async function () {
     provider?.destroy();
-    if (chain !== undefined && chain.child.exitCode === null) {
-      stop(chain);
-      await chain.exited;
+    // The chain last: whatever a failed test left running is stopped like Ctrl-C, then killed after 10 s.
+    for (const sh of [...started.filter((s) => s !== chain), ...(chain ? [chain] : [])]) {
+      if (sh.child.exitCode !== null || sh.child.signalCode !== null) continue;
+      stop(sh);
+      const timer = setTimeout(() => stop(sh, "SIGKILL"), 10_000);
+      await sh.exited;
+      clearTimeout(timer);
     }
     if (work) rmSync(work, { recursive: true, force: true });
   });
