@@ -17,7 +17,7 @@ export const GLOBAL_HELP: [string, string][] = [
   ["--rpc URL", "http(s) JSON-RPC endpoint of the chain (default: http://127.0.0.1:8545 where a chain is needed)"],
   ["--key HEX", "our account's private key (or PIECEPAY_KEY); visible to other local users in `ps`: prefer --keystore"],
   ["--keystore PATH", "our account in an encrypted JSON keystore; password from PIECEPAY_PASSWORD, else a prompt"],
-  ["--data-dir DIR", "where channels.db and deployments/ live (default ./.piecepay)"],
+  ["--data-dir DIR", "where channels/ (a store per account) and deployments/ live (default ./.piecepay)"],
   ["--json", "machine-readable output: one JSON object per line on stdout"],
   ["-h, --help", "this text"],
 ];

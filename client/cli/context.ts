@@ -3,9 +3,13 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { getAddress, JsonRpcProvider, type Signer, Wallet } from "ethers";
-import { loadKeystore, PiecepayClient, type PiecepayClientOptions, SqliteChannelStore } from "../../sdk/index.js";
+import { loadKeystore, PiecepayClient, type PiecepayClientOptions, type SqliteChannelStore } from "../../sdk/index.js";
 import { CliError, type GlobalOptions, UsageError } from "./command.js";
 import { readPassword } from "./password.js";
+import { openAccountStore } from "./stores.js";
+
+/** The data dir when --data-dir is not given (relative to the working directory). */
+export const DEFAULT_DATA_DIR = ".piecepay";
 
 /** The RPC a command uses when it needs a chain and --rpc is not given. */
 export const DEFAULT_RPC = "http://127.0.0.1:8545";
@@ -99,12 +103,52 @@ export async function loadSigner(globals: GlobalOptions, provider?: JsonRpcProvi
   );
 }
 
-/** Where the deployment records are looked for, in order: the data dir's, PIECEPAY_DEPLOYMENTS_DIR, the repo's. */
+/**
+ * Where the deployment records are looked for, in order: the data dir's, PIECEPAY_DEPLOYMENTS_DIR, the default data
+ * dir's (./.piecepay, where `piecepay chain` writes when run without --data-dir; and the repository's .piecepay, for
+ * `npm run piecepay`, which npm runs from the package root), then the repository's deployments/.
+ */
 export function deploymentDirs(globals: GlobalOptions): string[] {
   const dirs = [path.join(globals.dataDir, "deployments")];
   if (process.env.PIECEPAY_DEPLOYMENTS_DIR) dirs.push(path.resolve(process.env.PIECEPAY_DEPLOYMENTS_DIR));
+  dirs.push(path.resolve(DEFAULT_DATA_DIR, "deployments"), path.join(ROOT, DEFAULT_DATA_DIR, "deployments"));
   dirs.push(path.join(ROOT, "deployments"));
-  return dirs;
+  return [...new Set(dirs)];
+}
+
+/** The records of `chainId` found in deploymentDirs, in their order. */
+function deploymentFiles(globals: GlobalOptions, chainId: bigint): string[] {
+  return deploymentDirs(globals)
+    .map((dir) => path.join(dir, `${chainId}.json`))
+    .filter((file) => existsSync(file));
+}
+
+/** Parses one record. @throws CliError when it is malformed or names another chain */
+function parseDeployment(file: string, chainId: bigint): Deployment {
+  try {
+    const record = JSON.parse(readFileSync(file, "utf8")) as {
+      chainId: number;
+      contracts: Record<string, { address: string }>;
+    };
+    if (BigInt(record.chainId) !== chainId) throw new Error(`it says chain id ${record.chainId}`);
+    return {
+      adjudicator: getAddress(record.contracts.Adjudicator.address),
+      voucherApp: getAddress(record.contracts.VoucherPaymentApp.address),
+      file,
+    };
+  } catch (error) {
+    throw new CliError(`${file} is not a usable deployment record (${(error as Error).message})`, "fix or remove it", {
+      cause: error,
+    });
+  }
+}
+
+function noDeployment(globals: GlobalOptions, chainId: bigint, skipped: string[] = []): CliError {
+  const stale = skipped.length > 0 ? `; ${skipped.join(", ")} name contracts this chain does not have` : "";
+  return new CliError(
+    `no deployment of the contracts on chain ${chainId} (looked in ${deploymentDirs(globals).join(", ")}${stale})`,
+    "run `piecepay chain` for a local chain with the contracts, or `npm run deploy:localhost` against your node",
+  );
 }
 
 /**
@@ -112,44 +156,38 @@ export function deploymentDirs(globals: GlobalOptions): string[] {
  * @throws CliError when the chain has no deployment record, or it is malformed
  */
 export function readDeployment(globals: GlobalOptions, chainId: bigint): Deployment {
-  for (const dir of deploymentDirs(globals)) {
-    const file = path.join(dir, `${chainId}.json`);
-    if (!existsSync(file)) continue;
-    try {
-      const record = JSON.parse(readFileSync(file, "utf8")) as {
-        chainId: number;
-        contracts: Record<string, { address: string }>;
-      };
-      if (BigInt(record.chainId) !== chainId) throw new Error(`it says chain id ${record.chainId}`);
-      return {
-        adjudicator: getAddress(record.contracts.Adjudicator.address),
-        voucherApp: getAddress(record.contracts.VoucherPaymentApp.address),
-        file,
-      };
-    } catch (error) {
-      throw new CliError(
-        `${file} is not a usable deployment record (${(error as Error).message})`,
-        "fix or remove it",
-        {
-          cause: error,
-        },
-      );
-    }
+  const [file] = deploymentFiles(globals, chainId);
+  if (file === undefined) throw noDeployment(globals, chainId);
+  return parseDeployment(file, chainId);
+}
+
+/**
+ * Like readDeployment, but the record must describe this chain: the first one whose adjudicator and voucher app
+ * have code on the chain at `provider`. A record left by an earlier local chain with the same chain id (a node that
+ * was restarted, another data dir) is skipped rather than used.
+ * @throws CliError when no record fits
+ */
+export async function findDeployment(
+  globals: GlobalOptions,
+  provider: JsonRpcProvider,
+  chainId: bigint,
+): Promise<Deployment> {
+  const skipped: string[] = [];
+  for (const file of deploymentFiles(globals, chainId)) {
+    const deployment = parseDeployment(file, chainId);
+    const codes = await Promise.all([
+      provider.getCode(deployment.adjudicator),
+      provider.getCode(deployment.voucherApp),
+    ]);
+    if (codes.every((code) => code !== "0x")) return deployment;
+    skipped.push(file);
   }
-  throw new CliError(
-    `no deployment of the contracts on chain ${chainId} (looked in ${deploymentDirs(globals).join(", ")})`,
-    "run `piecepay chain` for a local chain with the contracts, or `npm run deploy:localhost` against your node",
-  );
+  throw noDeployment(globals, chainId, skipped);
 }
 
-/** <data-dir>/channels.db */
-export function storePath(globals: GlobalOptions): string {
-  return path.join(globals.dataDir, "channels.db");
-}
-
-/** The channel store in the data dir, created if missing. */
-export function openStore(globals: GlobalOptions): SqliteChannelStore {
-  return new SqliteChannelStore(storePath(globals));
+/** The store of `account` in the data dir (one per account: client/cli/stores.ts), created if missing. */
+export function openStore(globals: GlobalOptions, account: string): SqliteChannelStore {
+  return openAccountStore(globals.dataDir, account, (text) => process.stderr.write(`${text}\n`));
 }
 
 /** Everything a command that acts on chain needs; `close()` releases the store and the provider. */
@@ -164,7 +202,7 @@ export interface Connected {
 
 /**
  * A PiecepayClient for our account on the chain at --rpc, with the addresses of its deployment record and the
- * store in the data dir. The account is loaded first, so a wrong password fails before any network traffic.
+ * account's store in the data dir. The account is loaded first, so a wrong password fails before any network traffic.
  * @example const { client, close } = await connectClient(globals); try { ... } finally { close() }
  */
 export async function connectClient(
@@ -175,8 +213,8 @@ export async function connectClient(
   const { provider, chainId } = await connect(rpcUrl(globals));
   let store: SqliteChannelStore | undefined;
   try {
-    const deployment = readDeployment(globals, chainId);
-    store = openStore(globals);
+    const deployment = await findDeployment(globals, provider, chainId);
+    store = openStore(globals, wallet.address);
     const signer: Signer = wallet.connect(provider);
     const client = await PiecepayClient.create({ signer, chainId, ...deployment, store, ...options });
     const opened = store;

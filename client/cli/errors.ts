@@ -10,7 +10,7 @@ export interface Explained {
 }
 
 export const FUND_HINT =
-  "fund the account first; on a local chain (`piecepay chain`, anvil, hardhat node) send it ETH from one of the node's funded accounts, e.g. `cast send --value 1ether <address> --private-key <a funded key>`";
+  "fund the account first; on a local chain (`piecepay chain`, anvil, hardhat node): `piecepay fund <address> --amount 10`";
 const RPC_HINT = "check --rpc, or start a chain with `piecepay chain`";
 
 /**

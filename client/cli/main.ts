@@ -14,6 +14,7 @@ import {
   UsageError,
 } from "./command.js";
 import { COMMANDS } from "./commands/index.js";
+import { DEFAULT_DATA_DIR } from "./context.js";
 import { explainError } from "./errors.js";
 import { Output } from "./output.js";
 
@@ -112,7 +113,7 @@ async function main(argv: string[], out: { stdout: NodeJS.WritableStream }, sign
     ...(typeof values.rpc === "string" ? { rpc: rpcOption(values.rpc) } : {}),
     ...(typeof values.key === "string" ? { key: values.key } : {}),
     ...(typeof values.keystore === "string" ? { keystore: values.keystore } : {}),
-    dataDir: path.resolve((values["data-dir"] as string | undefined) ?? ".piecepay"),
+    dataDir: path.resolve((values["data-dir"] as string | undefined) ?? DEFAULT_DATA_DIR),
     json: values.json === true,
   };
   try {

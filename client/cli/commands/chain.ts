@@ -1,34 +1,49 @@
 // `piecepay chain`: a local chain for development. Starts `hardhat node` (or anvil) as a child process, deploys
 // the contracts through the project's deploy script (scripts/deploy.ts, run as a child process: nothing imports
-// scripts/), prints what a client needs, and stays in the foreground until Ctrl-C, then stops the node.
+// scripts/), prints what a client needs, and stays in the foreground until Ctrl-C, then stops the node. Like a
+// testnet, the node mines a block every --block-time seconds, with or without transactions: the chain's clock moves,
+// so a challenge finalizes and a seeder's enforcement completes without anyone sending a transaction to mine one.
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 import { formatEther, getAddress } from "ethers";
 import { CliError, type Command, intOption, UsageError } from "../command.js";
-import { ROOT, rpcCall } from "../context.js";
+import { DEFAULT_RPC, ROOT, rpcCall } from "../context.js";
+import { COMPILING, markBuilt, needsBuild } from "../ensure-built.mjs";
 
 const HARDHAT = path.join(ROOT, "node_modules/hardhat/dist/src/cli.js");
 const ANVIL = path.join(ROOT, "node_modules/@foundry-rs/anvil/bin.mjs");
 const DEPLOY = path.join(ROOT, "scripts/deploy.ts");
 
+/** Seconds between blocks when --block-time is not given: a testnet's pace, quick enough for a first run. */
+export const DEFAULT_BLOCK_TIME = 1;
+
 export const chain: Command = {
   name: "chain",
   summary: "start a local chain with the contracts deployed, until Ctrl-C",
-  usage: "chain [--port N] [--chain-id N] [--host ADDR] [--node hardhat|anvil] [--skip-build]",
+  usage: "chain [--port N] [--chain-id N] [--block-time S] [--host ADDR] [--node hardhat|anvil] [--skip-build]",
   description: [
-    "Starts a local development chain (`hardhat node`, or anvil) as a child process, compiles and deploys the",
-    "Adjudicator and the VoucherPaymentApp with the project's deploy script (scripts/deploy.ts, the reuse rule of",
-    "README's Deploy section), and writes the record to <data-dir>/deployments/<chainId>.json, where the other",
-    "commands find it. Prints the RPC URL, the chain id, the addresses and a few funded development accounts",
-    "(Hardhat's and anvil's default accounts, from the public test mnemonic: test ETH only, never use their keys",
-    "elsewhere). Stays in the foreground; Ctrl-C stops the node. With --json it prints one line,",
-    '{"event":"ready",...}, once the contracts are deployed.',
+    "Starts a local development chain (`hardhat node`, or anvil) as a child process, compiles the contracts when",
+    "they changed since the last build, deploys the Adjudicator and the VoucherPaymentApp with the project's deploy",
+    "script (scripts/deploy.ts, the reuse rule of README's Deploy section), and writes the record to",
+    "<data-dir>/deployments/<chainId>.json, where the other commands find it (they look in their own data dir, then",
+    "in ./.piecepay and the repository's .piecepay). Prints the RPC URL, the chain id, the addresses, a few funded",
+    "development accounts (Hardhat's and anvil's default accounts, from the public test mnemonic: test ETH only,",
+    "never use their keys elsewhere), and how to fund a new account from them (`piecepay fund ADDRESS --amount ETH`).",
+    "",
+    "Like a testnet, the node mines a block every --block-time seconds (default 1), whether or not a transaction",
+    "waits: a transaction is in the next block, and the chain's clock moves on its own, so challenges finalize and",
+    "a seeder's enforcement completes with nobody sending transactions. --block-time 0 mines one block per",
+    "transaction and none otherwise (then the chain's clock stands still between transactions).",
+    "",
+    'Stays in the foreground; Ctrl-C stops the node. With --json it prints one line, {"event":"ready",...},',
+    "once the contracts are deployed.",
   ].join("\n"),
   options: {
     port: { type: "string", default: "8545" },
     "chain-id": { type: "string", default: "31337" },
+    "block-time": { type: "string", default: String(DEFAULT_BLOCK_TIME) },
     host: { type: "string", default: "127.0.0.1" },
     node: { type: "string", default: "hardhat" },
     "skip-build": { type: "boolean" },
@@ -36,13 +51,18 @@ export const chain: Command = {
   optionHelp: [
     ["--port N", "the RPC port (default 8545)"],
     ["--chain-id N", "the chain id (default 31337)"],
+    [
+      "--block-time S",
+      `seconds between blocks (default ${DEFAULT_BLOCK_TIME}); 0: a block per transaction, none otherwise`,
+    ],
     ["--host ADDR", "the address to listen on (default 127.0.0.1; 0.0.0.0 to serve the LAN)"],
     ["--node NAME", "hardhat (default) or anvil (npm @foundry-rs/anvil)"],
-    ["--skip-build", "do not run `hardhat build` before deploying (artifacts must be current)"],
+    ["--skip-build", "do not compile, even when a contract changed since the last build"],
   ],
   examples: [
     "piecepay chain",
     "piecepay chain --port 8546 --chain-id 1337 --node anvil",
+    "piecepay chain --block-time 2   # like a slower testnet",
     "piecepay chain --json --data-dir /tmp/pp   # one ready line, then runs until SIGINT",
   ],
 
@@ -50,6 +70,7 @@ export const chain: Command = {
     if (globals.rpc !== undefined) throw new UsageError("`piecepay chain` starts its own node: --rpc does not apply");
     const port = intOption(values, "port", 1, 65_535);
     const chainId = intOption(values, "chain-id", 1, 2 ** 53 - 1);
+    const blockTime = intOption(values, "block-time", 0, 3_600);
     const host = values.host as string;
     const kind = values.node as string;
     if (kind !== "hardhat" && kind !== "anvil") throw new UsageError(`--node must be hardhat or anvil, not "${kind}"`);
@@ -60,13 +81,22 @@ export const chain: Command = {
       kind === "hardhat"
         ? [HARDHAT, "node", "--port", String(port), "--hostname", host, "--chain-id", String(chainId)]
         : [ANVIL, "--port", String(port), "--host", host, "--chain-id", String(chainId), "--silent"];
-    out.note(`starting ${kind} node on ${url} (chain id ${chainId})`);
+    // anvil mines on an interval when started so; Hardhat's node is switched over by RPC once it answers.
+    if (kind === "anvil" && blockTime > 0) args.push("--block-time", String(blockTime));
+    const pace = blockTime > 0 ? `a block every ${blockTime} s` : "a block per transaction";
+    out.note(`starting ${kind} node on ${url} (chain id ${chainId}, ${pace})`);
     const node = startChild(args);
     try {
       await waitForRpc(url, node, signal);
-      if (!signal.aborted && !values["skip-build"]) {
-        out.note("compiling (hardhat build)");
+      if (kind === "hardhat" && blockTime > 0 && !signal.aborted) {
+        await rpcCall(url, "evm_setAutomine", [false]);
+        await rpcCall(url, "evm_setIntervalMining", [blockTime * 1000]);
+      }
+      // bin.mjs compiled already when the sources changed; `tsx client/cli/main.ts chain` did not.
+      if (!signal.aborted && !values["skip-build"] && needsBuild()) {
+        out.note(COMPILING);
         await runStep("hardhat build", [HARDHAT, "build", "--quiet"], {}, signal);
+        if (!signal.aborted) markBuilt();
       }
       if (signal.aborted) return;
       out.note("deploying the contracts (scripts/deploy.ts)");
@@ -90,6 +120,7 @@ export const chain: Command = {
         rpc: url,
         chainId,
         node: kind,
+        blockTime,
         pid: node.child.pid,
         contracts,
         deployments: recordFile,
@@ -103,6 +134,9 @@ export const chain: Command = {
         "  funded dev accounts (the Hardhat/anvil default accounts of the public test mnemonic, test ETH only):",
       );
       for (const account of accounts) out.line(`    ${account.address}  ${formatEther(account.balance)} ETH`);
+      out.line(`  blocks: ${pace}`);
+      out.line("Fund a new account (e.g. one `piecepay keygen` made) from the first dev account:");
+      out.line(`  ${invocation()} fund <address> --amount 10${url === DEFAULT_RPC ? "" : ` --rpc ${url}`}`);
       out.line("Ctrl-C stops the node.");
 
       const stopped = await Promise.race([
@@ -118,6 +152,11 @@ export const chain: Command = {
     }
   },
 };
+
+/** How the user runs piecepay: through `npm run piecepay --` (npm says so in the environment) or as `piecepay`. */
+function invocation(): string {
+  return process.env.npm_lifecycle_event === "piecepay" ? "npm run piecepay --" : "piecepay";
+}
 
 /** Refuses early, with the flag to change, when something already listens on the port. */
 async function assertPortFree(port: number, host: string): Promise<void> {

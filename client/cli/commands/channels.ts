@@ -1,17 +1,13 @@
-// `piecepay channels`: every channel in <data-dir>/channels.db, with what the store knows (role, phase, deposit,
+// `piecepay channels`: every channel in the data dir's stores (one per account), with what the store knows (role, phase, deposit,
 // vouchers) and, when --rpc is given and answers, what the chain holds.
-import { existsSync } from "node:fs";
+import path from "node:path";
 import { formatEther, type JsonRpcProvider, VoidSigner, ZeroAddress } from "ethers";
-import {
-  type ChannelRecord,
-  type OnChainChannel,
-  PiecepayClient,
-  type SqliteChannelStore,
-} from "../../../sdk/index.js";
+import { type ChannelRecord, type OnChainChannel, PiecepayClient, SqliteChannelStore } from "../../../sdk/index.js";
 import type { Command } from "../command.js";
-import { connect, openStore, storePath } from "../context.js";
+import { connect } from "../context.js";
 import { explainError } from "../errors.js";
 import { assetName, short } from "../output.js";
+import { storeFiles } from "../stores.js";
 
 /** One channel as `channels --json` prints it (amounts in wei of `asset`, as decimal strings). */
 export interface ChannelRow {
@@ -41,8 +37,9 @@ export const channels: Command = {
   summary: "list our channels, with on-chain holdings when --rpc is given",
   usage: "channels [--rpc URL]",
   description: [
-    "Lists every channel in <data-dir>/channels.db: its id, the counterparty, our role (payer or payee), its",
-    "phase, the asset, the deposit, and what the vouchers say was paid (payer) or earned (payee). With --rpc,",
+    "Lists every channel in the data dir (one store per account: <data-dir>/channels/<address>.db): its id, the",
+    "counterparty, our account (a column when there are several), our role (payer or payee), its phase, the asset,",
+    "the deposit, and what the vouchers say was paid (payer) or earned (payee). With --rpc,",
     "also the chain's view of each channel on that chain: holdings and status (open, challenged until a time,",
     "finalized). Needs no key. With --json, one object per channel and line (no line when there is none).",
   ].join("\n"),
@@ -51,12 +48,12 @@ export const channels: Command = {
   examples: ["piecepay channels", "piecepay channels --rpc http://127.0.0.1:8545", "piecepay channels --json | jq .id"],
 
   async run({ globals, out }) {
-    const file = storePath(globals);
-    if (!existsSync(file)) {
-      out.line(`no channels (no store at ${file})`);
+    const files = storeFiles(globals.dataDir);
+    if (files.length === 0) {
+      out.line(`no channels (no store in ${path.join(globals.dataDir, "channels")})`);
       return;
     }
-    const store = openStore(globals);
+    const stores = files.map((file) => new SqliteChannelStore(file));
     let chain: { provider: JsonRpcProvider; chainId: bigint } | undefined;
     try {
       if (globals.rpc !== undefined) {
@@ -66,16 +63,20 @@ export const channels: Command = {
           out.note(`warning: ${(error as Error).message}; listing without the chain's view`);
         }
       }
-      const rows = await listChannels(store, chain);
+      const rows: ChannelRow[] = [];
+      for (const store of stores) rows.push(...(await listChannels(store, chain)));
       for (const row of rows) out.result({ ...row });
       if (rows.length === 0) {
-        out.line(`no channels in ${file}`);
+        out.line(`no channels in ${files.join(", ")}`);
         return;
       }
       const withChain = chain !== undefined;
+      // Several accounts keep their channels in one data dir: then say whose each one is.
+      const manyAccounts = new Set(rows.map((row) => row.account)).size > 1;
       out.table(
         [
           "CHANNEL",
+          ...(manyAccounts ? ["ACCOUNT"] : []),
           "PEER",
           "ROLE",
           "PHASE",
@@ -86,6 +87,7 @@ export const channels: Command = {
         ],
         rows.map((row) => [
           short(row.id),
+          ...(manyAccounts ? [short(row.account)] : []),
           row.peerLabel ? `${short(row.peer)} (${row.peerLabel})` : short(row.peer),
           row.role,
           row.phase,
@@ -96,7 +98,7 @@ export const channels: Command = {
         ]),
       );
     } finally {
-      store.close();
+      for (const store of stores) store.close();
       chain?.provider.destroy();
     }
   },

@@ -8,6 +8,7 @@ import type { Command } from "../command.js";
 import { chain } from "./chain.js";
 import { channels } from "./channels.js";
 import { demo } from "./demo.js";
+import { fund } from "./fund.js";
 import { get } from "./get.js";
 import { keygen } from "./keygen.js";
 import { seed } from "./seed.js";
@@ -23,6 +24,7 @@ export const COMMANDS: Command[] = [
   simulate,
   // -- local infrastructure --
   chain,
+  fund,
   tracker,
   // -- channels and accounts --
   channels,

@@ -25,8 +25,8 @@ export const seed: Command = {
     "seed <file|dir> --price AMOUNT [--asset TOKEN] [--port N] [--announce URL]... [--max-unfunded-per-ip N] [--max-unfunded N] (--keystore PATH | --key HEX) [--rpc URL]",
   description: [
     "Seeds <file|dir> and charges every leecher --price per piece through a voucher channel: a leecher is served",
-    "only what its paid credit covers (plain BitTorrent peers get nothing). Each voucher is verified and stored",
-    "in <data-dir>/channels.db before it counts. When a leecher asks to close, one transaction pays us what we",
+    "only what its paid credit covers (plain BitTorrent peers get nothing). Each voucher is verified and stored in",
+    "<data-dir>/channels/<address>.db before it counts. When a leecher asks to close, one transaction pays us what we",
     "served; when it vanishes, its latest voucher is enforced on chain after --enforce-after seconds (challenge,",
     "wait, payout), also across a restart of this command. A watcher answers stale challenges on our channels.",
     "Unfunded channel proposals are capped per address and in total (one over the cap is refused and its peer",

@@ -27,7 +27,7 @@ export const withdraw: Command = {
   summary: "pay out our finalized channels; --force challenges open ones first and waits",
   usage: "withdraw [--channel ID] [--force] (--keystore PATH | --key HEX) [--rpc URL]",
   description: [
-    "For each of our channels in <data-dir>/channels.db on the chain at --rpc (or only --channel ID, a full id",
+    "For each of our channels in <data-dir>/channels/<address>.db on the chain at --rpc (or only --channel ID, a full id",
     "or an unambiguous prefix): answers a standing challenge when we hold a better state, and pays out a",
     "finalized channel to both sides (one transaction; anyone may send it). It prints what each payout sent us.",
     "",
@@ -58,7 +58,7 @@ export const withdraw: Command = {
   async run({ globals, values, out, signal }) {
     const wallet = await loadSigner(globals); // before any traffic: a wrong password fails first
     const { provider, chainId } = await connect(rpcUrl(globals));
-    const store = openStore(globals);
+    const store = openStore(globals, wallet.address);
     try {
       const mine = store
         .listChannels()
@@ -197,16 +197,18 @@ async function settle(
 }
 
 /**
- * Sleeps until `finalizesAt` (checking again at least every 5 s). A local dev chain that mines only on demand
- * (hardhat node, anvil without --block-time) has no block past `finalizesAt` until a transaction comes, and the
- * adjudicator judges by block time: there we ask for an empty block (evm_mine); a real chain refuses it, harmlessly.
+ * Sleeps until the chain's clock (its latest block's timestamp) reaches `finalizesAt`, looking again at least every
+ * 5 s: the adjudicator judges by block time, which may differ from ours. A chain that mines on an interval, like a
+ * testnet or `piecepay chain`, gets there on its own. A node that mines only on demand (`npm run node`, anvil without
+ * --block-time) has no block past `finalizesAt` until some transaction comes: when our clock is 3 s past it and the
+ * chain still has no such block, we ask for an empty one (evm_mine; a real chain refuses it, harmlessly).
  */
 async function waitFor(finalizesAt: bigint, provider: JsonRpcProvider, signal: AbortSignal): Promise<void> {
-  const remaining = Number(finalizesAt) * 1000 - Date.now();
-  await sleep(Math.min(Math.max(remaining + 250, 250), 5_000), signal);
-  if (Date.now() < Number(finalizesAt) * 1000) return;
-  const latest = await provider.getBlock("latest");
-  if (latest !== null && BigInt(latest.timestamp) < finalizesAt) {
+  const chainNow = BigInt((await provider.getBlock("latest"))?.timestamp ?? 0);
+  if (chainNow >= finalizesAt) return;
+  await sleep(Math.min(Math.max(Number(finalizesAt - chainNow) * 1000, 250), 5_000), signal);
+  const head = BigInt((await provider.getBlock("latest"))?.timestamp ?? 0);
+  if (head < finalizesAt && Date.now() >= Number(finalizesAt) * 1000 + 3_000) {
     await provider.send("evm_mine", []).catch(() => undefined);
   }
 }
@@ -230,8 +232,16 @@ function describe(result: WithdrawResult): string {
       return `${head}paid out: ${formatAmount(result.paidToUs ?? 0n, result.asset)} to us, ${formatAmount(result.paidToPeer ?? 0n, result.asset)} to the peer`;
     case "answered":
       return `${head}answered a challenge with our better state; run withdraw again once it finalizes`;
-    case "waiting":
-      return `${head}challenged until ${new Date(Number(result.finalizesAt ?? 0n) * 1000).toISOString()}; run withdraw again after that`;
+    case "waiting": {
+      const at = Number(result.finalizesAt ?? 0n) * 1000;
+      // Finalized is the chain's judgement, by its latest block's time: on a chain that mines only on demand, that
+      // can lag behind ours.
+      const lag =
+        Date.now() >= at
+          ? " (that time has passed here, but the chain has no block since: it finalizes with the chain's next block)"
+          : "";
+      return `${head}challenged until ${new Date(at).toISOString()}; run withdraw again after that${lag}`;
+    }
     case "open":
       return `${head}open: nothing to pay out (close it with the peer, or \`piecepay withdraw --force\`)`;
     case "nothing":

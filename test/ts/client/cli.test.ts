@@ -15,6 +15,7 @@ import {
   Wallet,
 } from "ethers";
 import { formatTable, Output, progressLine } from "../../../client/cli/output.js";
+import { accountStorePath } from "../../../client/cli/stores.js";
 import {
   channelId,
   encodeVoucher,
@@ -33,7 +34,7 @@ import { Adjudicator__factory, VoucherPaymentApp__factory } from "../../../typec
 import { freePort, type LocalNode, rpc, startAnvil } from "../helpers/nodes.js";
 import { cli, jsonLines, startCli } from "./cli-process.js";
 
-const COMMANDS = ["seed", "get", "demo", "chain", "tracker", "channels", "withdraw", "keygen"];
+const COMMANDS = ["seed", "get", "demo", "chain", "fund", "tracker", "channels", "withdraw", "keygen"];
 const PHRASE = "test test test test test test test test test test test junk";
 
 function never(): never {
@@ -745,7 +746,8 @@ describe("piecepay CLI", function () {
       expect(run.stderr).to.match(new RegExp(`^error: account ${empty.address} holds 0 ETH; `, "m"));
       expect(run.stderr).to.match(/^hint: fund the account first; on a local chain/m);
       expect(run.stderr).to.not.match(RAW);
-      const store = new SqliteChannelStore(path.join(dir, "channels.db"));
+      expect(existsSync(path.join(dir, "channels.db")), "no shared store").to.equal(false);
+      const store = new SqliteChannelStore(accountStorePath(dir, empty.address));
       try {
         expect(store.listChannels()).to.deep.equal([]);
       } finally {
@@ -802,7 +804,7 @@ describe("piecepay CLI", function () {
         expect(run.stderr).to.match(/^hint: fund the account first/m);
         expect(run.stderr).to.not.match(RAW);
         expect(await provider.getBalance(poor.address)).to.equal(parseEther("0.01")); // nothing was sent
-        const store = new SqliteChannelStore(path.join(dir, "channels.db"));
+        const store = new SqliteChannelStore(accountStorePath(dir, poor.address));
         try {
           expect(store.listChannels()).to.deep.equal([]);
         } finally {
