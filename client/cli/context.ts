@@ -2,8 +2,15 @@
 // encrypted keystore), the deployment record of the RPC's chain, the channel store, and a PiecepayClient.
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { getAddress, JsonRpcProvider, type Signer, Wallet } from "ethers";
-import { loadKeystore, PiecepayClient, type PiecepayClientOptions, SqliteChannelStore } from "../../sdk/index.js";
+import { getAddress, type JsonRpcProvider, type Signer, Wallet } from "ethers";
+import {
+  loadKeystore,
+  PiecepayClient,
+  type PiecepayClientOptions,
+  RetryingJsonRpcProvider,
+  type RpcOutageEvent,
+  SqliteChannelStore,
+} from "../../sdk/index.js";
 import { CliError, type GlobalOptions, UsageError } from "./command.js";
 import { readPassword } from "./password.js";
 
@@ -36,10 +43,14 @@ export async function rpcCall<T>(url: string, method: string, params: unknown[] 
 
 /**
  * Connects to `url` after checking that it answers eth_chainId (ethers would otherwise retry forever in the
- * background). The provider's request cache is off: on an automining node it returns stale nonces.
+ * background). Every later call rides out an outage (see the SDK's RetryingJsonRpcProvider: a timeout per request,
+ * retries with backoff, the chain id checked again after it); `say` hears what it waits for, in a line for people.
  * @throws CliError when the RPC does not answer
  */
-export async function connect(url: string): Promise<{ provider: JsonRpcProvider; chainId: bigint }> {
+export async function connect(
+  url: string,
+  say?: (line: string) => void,
+): Promise<{ provider: JsonRpcProvider; chainId: bigint }> {
   let chainId: bigint;
   try {
     chainId = BigInt(await rpcCall<string>(url, "eth_chainId"));
@@ -51,8 +62,33 @@ export async function connect(url: string): Promise<{ provider: JsonRpcProvider;
       { cause: error },
     );
   }
-  const provider = new JsonRpcProvider(url, Number(chainId), { cacheTimeout: -1, pollingInterval: 500 });
+  const provider = new RetryingJsonRpcProvider(url, chainId, {
+    pollingInterval: 500,
+    onOutage: say === undefined ? undefined : outageNotes(url, say),
+  });
   return { provider, chainId };
+}
+
+/**
+ * Lines for people about an RPC outage: when it starts, every 5 s while it lasts (what is retried, since when,
+ * for how long more), and when the RPC answers again.
+ */
+export function outageNotes(url: string, say: (line: string) => void): (event: RpcOutageEvent) => void {
+  let lastSaid = 0;
+  return (event) => {
+    const seconds = (ms: number) => `${Math.round(ms / 1000)} s`;
+    if (event.kind === "recovered") {
+      say(`rpc: ${url} answers again after ${seconds(event.downForMs)}; carrying on`);
+      lastSaid = 0;
+    } else if (event.kind === "gave-up") {
+      say(`rpc: gave up on ${event.method} after ${seconds(event.downForMs)}: ${event.reason}`);
+    } else if (lastSaid === 0 || Date.now() - lastSaid >= 5_000) {
+      lastSaid = Date.now();
+      say(
+        `rpc: waiting for ${url} (${event.method}: ${event.reason}); down ${seconds(event.downForMs)}, retrying with backoff for up to ${seconds(event.patienceMs)}; channels and peers are kept`,
+      );
+    }
+  };
 }
 
 /** The URL of --rpc, or DEFAULT_RPC. */
@@ -156,9 +192,10 @@ export interface Connected {
 export async function connectClient(
   globals: GlobalOptions,
   options: Partial<Omit<PiecepayClientOptions, "signer" | "chainId" | "adjudicator" | "voucherApp" | "store">> = {},
+  say?: (line: string) => void,
 ): Promise<Connected> {
   const wallet = await loadSigner(globals);
-  const { provider, chainId } = await connect(rpcUrl(globals));
+  const { provider, chainId } = await connect(rpcUrl(globals), say);
   let store: SqliteChannelStore | undefined;
   try {
     const deployment = readDeployment(globals, chainId);

@@ -69,7 +69,7 @@ export const get: Command = {
     if (typeof torrentId === "string" && !torrentId.startsWith("magnet:")) {
       throw new CliError(`${id} is neither a magnet link nor a .torrent file`);
     }
-    const connected = await connectClient(globals, { pollingIntervalMs: 1_000 });
+    const connected = await connectClient(globals, { pollingIntervalMs: 1_000 }, (line) => out.note(line));
     const { client } = connected;
     try {
       await assertCanOpen(connected, maxPrice);

@@ -17,6 +17,7 @@ describe("sdk/index.ts", function () {
         "createVoucher",
         "PiecepayError",
         "recoverPersonalSigner",
+        "RetryingJsonRpcProvider",
         "signatureBackend",
         "splitOutcome",
         "SqliteChannelStore",
