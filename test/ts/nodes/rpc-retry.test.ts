@@ -1,9 +1,17 @@
 // The SDK's RetryingJsonRpcProvider against a real node (anvil) behind a TCP proxy that cuts it: a request silently
 // dropped is sent again after its own timeout (not ethers' 300 s), a reset transaction is sent once, a chain swapped
-// behind the URL during an outage is refused, and an outage longer than our patience ends in one clear error.
+// behind the URL during an outage is refused, an outage longer than our patience ends in one clear error, and a
+// payee's wait for a deposit does not expire while the RPC is down.
 import { expect } from "chai";
-import { parseEther, Wallet } from "ethers";
-import { type PiecepayError, RetryingJsonRpcProvider, type RpcOutageEvent } from "../../../sdk/index.js";
+import { JsonRpcProvider, parseEther, Wallet } from "ethers";
+import {
+  PiecepayClient,
+  type PiecepayError,
+  RetryingJsonRpcProvider,
+  type RpcOutageEvent,
+  SqliteChannelStore,
+} from "../../../sdk/index.js";
+import { Adjudicator__factory, VoucherPaymentApp__factory } from "../../../typechain-types/index.js";
 import { type LocalNode, rpc, startAnvil } from "../helpers/nodes.js";
 import { TcpProxy } from "../helpers/tcp-proxy.js";
 import { devKey } from "../helpers/wire.js";
@@ -83,6 +91,41 @@ describe("RetryingJsonRpcProvider through a proxy that cuts the RPC", function (
       expect(again).to.equal("WRONG_CHAIN");
     } finally {
       await rpc(node.url, "anvil_setChainId", [Number(CHAIN_ID)]);
+    }
+  });
+
+  it("a payee's wait for a deposit does not expire during an outage: the deposit sent meanwhile is seen, the channel opens", async function () {
+    const direct = new JsonRpcProvider(node.url, Number(CHAIN_ID), { staticNetwork: true, cacheTimeout: -1 });
+    const deployer = new Wallet(devKey(0), direct);
+    const adjudicator = await (await new Adjudicator__factory(deployer).deploy()).getAddress();
+    const voucherApp = await (await new VoucherPaymentApp__factory(deployer).deploy()).getAddress();
+    const timing = { confirmations: 1, pollingIntervalMs: 100, blockTimeSeconds: 1, safetyMarginSeconds: 5 };
+    const common = { chainId: CHAIN_ID, adjudicator, voucherApp, ...timing };
+    // The payer reaches the node directly; the payee through the proxy, with little patience: its looks fail.
+    const payer = await PiecepayClient.create({
+      ...common,
+      signer: new Wallet(devKey(4), direct),
+      store: new SqliteChannelStore(":memory:"),
+    });
+    const impatient = new RetryingJsonRpcProvider(proxy.url, CHAIN_ID, { requestTimeoutMs: 200, patienceMs: 300 });
+    const payee = await PiecepayClient.create({
+      ...common,
+      signer: new Wallet(devKey(5), impatient),
+      store: new SqliteChannelStore(":memory:"),
+    });
+    try {
+      const proposal = await payer.propose({ payee: payee.address, deposit: parseEther("0.1") });
+      const acceptance = await payee.join(proposal);
+      const cut = proxy.cut(2_000, "reset");
+      // Its deadline passes in the middle of the outage.
+      const seen = payee.waitForFunding(acceptance.channelId, { timeoutMs: 500 });
+      await payer.fund(proposal, acceptance);
+      await cut;
+      const record = await seen;
+      expect(record).to.deep.include({ phase: "open", deposited: parseEther("0.1") });
+    } finally {
+      impatient.destroy();
+      direct.destroy();
     }
   });
 
