@@ -173,14 +173,27 @@ describe("piecepay simulate --rpc", function () {
       if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
     });
 
-    it("runs a dispute and a cooperative close in real time with --challenge-duration 10", async function () {
+    it("runs a dispute and a cooperative close in real time with --challenge-duration 10 (--move-time refused by the RPC)", async function () {
       const { code, stdout, stderr } = await run(
         BIN,
-        ["simulate", "2", "5", "--rpc", proxy.url, "--data-dir", dataDir, "--challenge-duration", "10", "--json"],
+        [
+          "simulate",
+          "2",
+          "5",
+          "--rpc",
+          proxy.url,
+          "--move-time",
+          "--data-dir",
+          dataDir,
+          "--challenge-duration",
+          "10",
+          "--json",
+        ],
         { PIECEPAY_KEY: devAccount.privateKey },
       );
       expect(code, stderr).to.equal(0);
       expect(stderr).to.include("real time: each challenge is waited out");
+      expect(stderr).to.include(`warning: --move-time: ${proxy.url} refuses evm_increaseTime; waiting in real time`);
       expect(proxy.refused).to.include("evm_increaseTime");
       const report = parseReport(stdout);
       expect(report.chain).to.include({ kind: "rpc", canMoveTime: false, adjudicator: contracts.Adjudicator });
