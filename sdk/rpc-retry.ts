@@ -67,6 +67,8 @@ async function withBackoff<T>(
   options: Required<Pick<RpcRetryOptions, "patienceMs" | "firstBackoffMs" | "maxBackoffMs">> & {
     what: string;
     onRetry: (n: number, reason: string, retryInMs: number) => void;
+    /** Stops retrying (e.g. the provider was destroyed): the last failure is final. */
+    stopped: () => boolean;
   },
 ): Promise<T> {
   const started = Date.now();
@@ -75,6 +77,11 @@ async function withBackoff<T>(
       return await attempt(n);
     } catch (error) {
       if (!(error instanceof TransientRpcFailure)) throw error;
+      if (options.stopped()) {
+        throw new PiecepayError("RPC_UNAVAILABLE", `stopped retrying ${options.what}: the provider was destroyed`, {
+          cause: error,
+        });
+      }
       const pause = Math.min(options.maxBackoffMs, options.firstBackoffMs * 2 ** (n - 1));
       if (Date.now() - started + pause > options.patienceMs) {
         throw new PiecepayError(
@@ -203,6 +210,7 @@ export class RetryingJsonRpcProvider extends JsonRpcProvider {
         patienceMs: o.patienceMs,
         firstBackoffMs: o.firstBackoffMs,
         maxBackoffMs: o.maxBackoffMs,
+        stopped: () => this.destroyed,
         onRetry: (attempt, reason, retryInMs) => {
           this.#downSince ??= Date.now();
           const downForMs = Date.now() - this.#downSince;
