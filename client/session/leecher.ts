@@ -620,7 +620,11 @@ class LeecherPeer implements PeerSession {
     const deposit = needed < this.#leecher.budgetLeft() ? needed : this.#leecher.budgetLeft();
     const uncertain = this.#leecher.uncertainDepositTo(offer.payee);
     if (uncertain) {
-      this.#link.drop(`our deposit in channel ${uncertain} to this seeder may be on chain: no second deposit`);
+      this.onProtocolError(
+        new Error(
+          `our deposit in channel ${uncertain} to this seeder may be on chain: no second deposit (run withdraw)`,
+        ),
+      );
       return;
     }
     if (deposit < offer.pricePerPiece || !this.#leecher.reserve(deposit)) {
