@@ -45,7 +45,7 @@ export class TcpProxy {
   #timers = new Set<NodeJS.Timeout>();
   /** Bytes relayed from the target to the clients. */
   downstreamBytes = 0;
-  /** How many times each pattern of a trigger passed. */
+  /** Every cut so far, in order. */
   readonly cuts: CutRecord[] = [];
   port = 0;
 
