@@ -169,15 +169,17 @@ export class TcpProxy {
   /** The armed trigger this request fires, if any. */
   #matching(chunk: Buffer): (CutTrigger & { seen: number; fired: boolean }) | undefined {
     const text = chunk.toString("latin1");
+    let firing: (CutTrigger & { seen: number; fired: boolean }) | undefined;
+    // Every armed trigger counts every request that matches, whichever fires.
     for (const trigger of this.#triggers) {
       if (trigger.fired || !text.includes(trigger.pattern)) continue;
       trigger.seen++;
-      if (trigger.seen >= (trigger.nth ?? 1)) {
+      if (firing === undefined && trigger.seen >= (trigger.nth ?? 1)) {
         trigger.fired = true;
-        return trigger;
+        firing = trigger;
       }
     }
-    return undefined;
+    return firing;
   }
 
   #cutPair(pair: Pair, mode: CutMode): void {
