@@ -63,10 +63,22 @@ export async function connect(
     );
   }
   const provider = new RetryingJsonRpcProvider(url, chainId, {
+    requestTimeoutMs: rpcTimeoutMs(),
     pollingInterval: 500,
     onOutage: say === undefined ? undefined : outageNotes(url, say),
   });
   return { provider, chainId };
+}
+
+/** A request's timeout: PIECEPAY_RPC_TIMEOUT seconds (e.g. 30 for a slow public RPC, 2 for a local node), else 10. */
+export function rpcTimeoutMs(): number {
+  const raw = process.env.PIECEPAY_RPC_TIMEOUT;
+  if (raw === undefined || raw === "") return 10_000;
+  const seconds = Number(raw);
+  if (!(seconds > 0 && seconds <= 600)) {
+    throw new UsageError(`PIECEPAY_RPC_TIMEOUT must be a number of seconds from 0 to 600, not ${JSON.stringify(raw)}`);
+  }
+  return seconds * 1000;
 }
 
 /**

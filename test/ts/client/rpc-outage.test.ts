@@ -23,6 +23,9 @@ const PRICE = parseEther("0.001");
 const PIECE = 64 * 1024;
 const PIECES = 16;
 
+/** A local node answers in milliseconds: a silently dropped request is given up on after 3 s, not 10. */
+const FAST_TIMEOUT = { PIECEPAY_RPC_TIMEOUT: "3" };
+
 type Cli = ReturnType<typeof spawnCli>;
 
 /** The JSON lines a CLI child printed on stdout. */
@@ -110,7 +113,7 @@ describe("RPC outages: the chain's books after a cut of the RPC", function () {
         "--data-dir",
         await dataDir("seeder"),
       ],
-      { PIECEPAY_KEY: key },
+      { PIECEPAY_KEY: key, ...FAST_TIMEOUT },
     );
     children.push(cli);
     const deadline = Date.now() + 60_000;
@@ -145,7 +148,7 @@ describe("RPC outages: the chain's books after a cut of the RPC", function () {
         "--data-dir",
         await dataDir("leecher"),
       ],
-      { PIECEPAY_KEY: key },
+      { PIECEPAY_KEY: key, ...FAST_TIMEOUT },
     );
     children.push(cli);
     return { cli, out };
@@ -284,6 +287,7 @@ describe("RPC outages: the chain's books after a cut of the RPC", function () {
     const started = Date.now();
     const withdraw = spawnCli(["withdraw", "--force", "--json", "--rpc", rpc.url, "--data-dir", payeeDir], {
       PIECEPAY_KEY: payeeWallet.privateKey,
+      ...FAST_TIMEOUT,
     });
     children.push(withdraw);
     const code = await exitOf(withdraw, 90_000);
