@@ -268,20 +268,24 @@ export class RetryingJsonRpcProvider extends JsonRpcProvider {
     } catch (error) {
       throw new TransientRpcFailure(transportReason(error, this.#options.requestTimeoutMs));
     }
-    if (response.status === 429 || response.status >= 500) {
-      throw new TransientRpcFailure(`HTTP ${response.status} ${response.statusText}`.trim());
-    }
-    let body: unknown;
+    let answers: (JsonRpcResult | JsonRpcError)[] | undefined;
     try {
-      body = JSON.parse(text);
+      const body = JSON.parse(text);
+      answers = Array.isArray(body) ? body : [body];
+      if (answers.some((a) => typeof a !== "object" || a === null || !("result" in a || "error" in a))) {
+        answers = undefined;
+      }
     } catch {
-      throw new TransientRpcFailure(`an answer that is not JSON (HTTP ${response.status})`);
+      answers = undefined;
     }
-    const answers = (Array.isArray(body) ? body : [body]) as (JsonRpcResult | JsonRpcError)[];
-    if (answers.some((a) => typeof a !== "object" || a === null || !("result" in a || "error" in a))) {
-      throw new TransientRpcFailure(`an answer that is not JSON-RPC (HTTP ${response.status})`);
+    // A JSON-RPC answer is final whatever the HTTP status (some RPCs send errors with 400 or 500).
+    if (answers) return answers;
+    const status = `HTTP ${response.status} ${response.statusText}`.trim();
+    if (response.status === 408 || response.status === 429 || response.status >= 500 || response.status < 400) {
+      throw new TransientRpcFailure(`an answer that is not JSON-RPC (${status})`);
     }
-    return answers;
+    // Refused for good (a wrong path, a missing API key): another attempt would be refused the same way.
+    throw new PiecepayError("RPC_UNAVAILABLE", `the RPC refused ${calls.map((c) => c.method).join(",")}: ${status}`);
   }
 }
 
@@ -293,5 +297,8 @@ function transportReason(error: unknown, timeoutMs: number): string {
   if (code === "ECONNRESET" || code === "UND_ERR_SOCKET") return "connection reset";
   if (code === "ECONNREFUSED") return "connection refused";
   if (code === "UND_ERR_CLOSED" || code === "EPIPE") return "connection closed";
-  return code ?? e?.cause?.message ?? e?.message ?? "unknown transport error";
+  if (code === "UND_ERR_CONNECT_TIMEOUT" || code === "ETIMEDOUT") return "connection timed out";
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN") return "host not found";
+  if (code === "EHOSTUNREACH" || code === "ENETUNREACH") return "host unreachable";
+  return code ? `transport error ${code}` : "transport error";
 }
