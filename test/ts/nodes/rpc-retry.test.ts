@@ -2,6 +2,7 @@
 // dropped is sent again after its own timeout (not ethers' 300 s), a reset transaction is sent once, a chain swapped
 // behind the URL during an outage is refused, an outage longer than our patience ends in one clear error, and a
 // payee's wait for a deposit does not expire while the RPC is down.
+import { createServer } from "node:http";
 import { expect } from "chai";
 import { JsonRpcProvider, parseEther, Wallet } from "ethers";
 import {
@@ -126,6 +127,30 @@ describe("RetryingJsonRpcProvider through a proxy that cuts the RPC", function (
     } finally {
       impatient.destroy();
       direct.destroy();
+    }
+  });
+
+  it("does not retry an RPC that refuses for good (HTTP 403 without a JSON-RPC body): one request, one error in words", async function () {
+    let requests = 0;
+    const server = createServer((_request, response) => {
+      requests++;
+      response.writeHead(403, { "content-type": "text/plain" });
+      response.end("missing API key");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as { port: number }).port;
+    const refused = new RetryingJsonRpcProvider(`http://127.0.0.1:${port}`, CHAIN_ID);
+    try {
+      const error = await refused.getBlockNumber().then(
+        () => undefined,
+        (e: PiecepayError) => e,
+      );
+      expect(error?.code).to.equal("RPC_UNAVAILABLE");
+      expect(error?.shortMessage).to.equal("the RPC refused eth_blockNumber: HTTP 403 Forbidden");
+      expect(requests).to.equal(1);
+    } finally {
+      refused.destroy();
+      server.close();
     }
   });
 
