@@ -29,6 +29,7 @@ import {
   type Registration,
   registrationOf,
 } from "./registration.js";
+import { RetryingJsonRpcProvider } from "./rpc-retry.js";
 import { signState, toSigned } from "./signatures.js";
 import type { ChannelRecord, ChannelStore } from "./store/types.js";
 import type { FixedPart, SignedVariablePart, VariablePart } from "./types.js";
@@ -60,6 +61,11 @@ export interface PiecepayClientOptions {
   pollingIntervalMs?: number;
   /** The chain's block time in seconds, to turn confirmations into time (default 12). */
   blockTimeSeconds?: number;
+  /**
+   * How old a chain id check may be before `pay` (which sends nothing) starts a new one in the background
+   * (default 30,000 ms). Transactions always check first.
+   */
+  chainCheckIntervalMs?: number;
   /** Time kept in hand beyond polling and confirmations to get an answer mined (default 60 s). */
   safetyMarginSeconds?: number;
   /** Receives what the client does (never keys or signatures of keys). */
@@ -452,7 +458,10 @@ export class PiecepayClient {
     const record = this.#channel(id);
     if (record.myIndex !== PAYER) throw new PiecepayError("NOT_PAYER", `we are not the payer of channel ${id}`);
     if (record.phase !== "open") throw new PiecepayError("CHANNEL_NOT_OPEN", `channel ${id} is ${record.phase}`);
-    await this.#assertChain();
+    // No round trip per voucher: a voucher is bound to our chain by its channel id, so it is worth nothing on
+    // another. A dead RPC must not stop payments (and drop the seeder); a chain change is caught by the checks of
+    // every transaction, by the provider after an outage, and here once a check is older than the interval.
+    this.#assertChainRecently();
     const previous = this.store.getVoucher("sent", id)?.amount ?? 0n;
     const voucher = await createVoucher(
       this.#options.signer,
@@ -960,11 +969,47 @@ export class PiecepayClient {
     return provider;
   }
 
+  /** When the chain id was last seen to be ours; a chain seen to be another, until a check says ours again. */
+  #chainCheckedAt = 0;
+  #wrongChain: PiecepayError | undefined;
+  #chainCheck: Promise<void> | undefined;
+
+  /**
+   * The chain check of a step that sends nothing: throws if the last check saw another chain; when that check is
+   * older than `chainCheckIntervalMs`, starts a new one in the background (the next call sees its verdict).
+   */
+  #assertChainRecently(): void {
+    if (this.#wrongChain) throw this.#wrongChain;
+    if (Date.now() - this.#chainCheckedAt <= (this.#options.chainCheckIntervalMs ?? 30_000)) return;
+    this.#chainCheck ??= this.#assertChain()
+      .catch(() => undefined) // an RPC outage: the next call tries again
+      .finally(() => {
+        this.#chainCheck = undefined;
+      });
+  }
+
   async #assertChain(): Promise<void> {
+    try {
+      await this.#checkChainId();
+      this.#wrongChain = undefined;
+      this.#chainCheckedAt = Date.now();
+    } catch (error) {
+      if (error instanceof PiecepayError && error.code === "WRONG_CHAIN") this.#wrongChain = error;
+      throw error;
+    }
+  }
+
+  async #checkChainId(): Promise<void> {
+    const provider = this.#provider();
+    // A RetryingJsonRpcProvider knows its chain statically (no round trip in getNetwork): ask it to look.
     let chainId: bigint;
     try {
-      ({ chainId } = await this.#provider().getNetwork());
+      if (provider instanceof RetryingJsonRpcProvider) {
+        await provider.checkChain();
+        chainId = provider.expectedChainId;
+      } else ({ chainId } = await provider.getNetwork());
     } catch (error) {
+      if (error instanceof PiecepayError) throw error;
       // ethers throws NETWORK_ERROR ("network changed") when the RPC's chain id differs from the one it saw first.
       if (isError(error, "NETWORK_ERROR")) {
         throw new PiecepayError("WRONG_CHAIN", "the RPC's chain changed under us: refusing to sign or send", {

@@ -54,7 +54,10 @@ export class FundingPoller {
     return this.#waiting.size;
   }
 
-  /** Resolves once channel `id` is funded; rejects with FUNDING_TIMEOUT after `timeoutMs` or FUNDING_ABORTED. */
+  /**
+   * Resolves once channel `id` is funded; rejects with FUNDING_ABORTED, or FUNDING_TIMEOUT at the first look that
+   * answers after `timeoutMs` (never during an RPC outage).
+   */
   wait(id: string, timeoutMs: number, signal?: AbortSignal): Promise<ChannelRecord> {
     if (this.#waiting.has(id)) {
       return Promise.reject(new PiecepayError("FUNDING_ALREADY_AWAITED", `channel ${id} is already awaited`));
@@ -123,14 +126,18 @@ export class FundingPoller {
   async #tick(): Promise<void> {
     this.#looking = true;
     this.#lastLook = Date.now();
+    let answered = false;
     try {
       await this.#lookAtAll();
+      answered = true;
     } catch (error) {
-      // The RPC failed: every channel keeps waiting until its deadline, and the next tick tries again.
+      // The RPC failed: every channel keeps waiting, and the next tick tries again.
       this.#chain.log("funding-poll-failed", { error: String(error) });
     } finally {
       this.#looking = false;
-      this.#expire();
+      // A deadline passes only on the chain's word: a wait does not expire during an RPC outage, when a deposit
+      // sent meanwhile could not be seen (its payer's channel would be forgotten and its deposit left locked).
+      if (answered) this.#expire();
       if (this.#hurried && this.#waiting.size > 0 && Date.now() - this.#lastEarlyLook >= this.#intervalMs) {
         this.#hurried = false;
         this.#lastEarlyLook = Date.now();

@@ -30,6 +30,7 @@ export {
   readEthHoldings,
   registrationOf,
 } from "./registration.js";
+export { RetryingJsonRpcProvider, type RpcOutageEvent, type RpcRetryOptions } from "./rpc-retry.js";
 export { signBy, signChallenge, signState, toSigned } from "./signatures.js";
 export { type ChannelStatus, fingerprint, packStatus, unpackStatus } from "./status.js";
 export { SqliteChannelStore } from "./store/sqlite.js";

@@ -2,8 +2,15 @@
 // encrypted keystore), the deployment record of the RPC's chain, the channel store, and a PiecepayClient.
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { getAddress, JsonRpcProvider, type Signer, Wallet } from "ethers";
-import { loadKeystore, PiecepayClient, type PiecepayClientOptions, type SqliteChannelStore } from "../../sdk/index.js";
+import { getAddress, type JsonRpcProvider, type Signer, Wallet } from "ethers";
+import {
+  loadKeystore,
+  PiecepayClient,
+  type PiecepayClientOptions,
+  RetryingJsonRpcProvider,
+  type RpcOutageEvent,
+  type SqliteChannelStore,
+} from "../../sdk/index.js";
 import { CliError, type GlobalOptions, UsageError } from "./command.js";
 import { readPassword } from "./password.js";
 import { openAccountStore } from "./stores.js";
@@ -40,10 +47,14 @@ export async function rpcCall<T>(url: string, method: string, params: unknown[] 
 
 /**
  * Connects to `url` after checking that it answers eth_chainId (ethers would otherwise retry forever in the
- * background). The provider's request cache is off: on an automining node it returns stale nonces.
+ * background). Every later call rides out an outage (see the SDK's RetryingJsonRpcProvider: a timeout per request,
+ * retries with backoff, the chain id checked again after it); `say` hears what it waits for, in a line for people.
  * @throws CliError when the RPC does not answer
  */
-export async function connect(url: string): Promise<{ provider: JsonRpcProvider; chainId: bigint }> {
+export async function connect(
+  url: string,
+  say?: (line: string) => void,
+): Promise<{ provider: JsonRpcProvider; chainId: bigint }> {
   let chainId: bigint;
   try {
     chainId = BigInt(await rpcCall<string>(url, "eth_chainId"));
@@ -55,22 +66,45 @@ export async function connect(url: string): Promise<{ provider: JsonRpcProvider;
       { cause: error },
     );
   }
-  const provider = new JsonRpcProvider(url, Number(chainId), { cacheTimeout: -1, pollingInterval: 500 });
-  // ethers learns the network on its first request; if that one fails it prints "JsonRpcProvider failed to detect
-  // network and cannot start up; retry in 1s" on stdout every second, whatever catches the error. Make the first
-  // request now, while the RPC has just answered, so that a later outage is an error we explain, not that text.
-  try {
-    await Promise.race([
-      provider.getBlockNumber(),
-      new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), 10_000).unref()),
-    ]);
-  } catch (error) {
-    provider.destroy();
-    throw new CliError(`the chain at ${url} stopped answering`, "check --rpc, or start a chain with `piecepay chain`", {
-      cause: error,
-    });
-  }
+  const provider = new RetryingJsonRpcProvider(url, chainId, {
+    requestTimeoutMs: rpcTimeoutMs(),
+    pollingInterval: 500,
+    onOutage: say === undefined ? undefined : outageNotes(url, say),
+  });
   return { provider, chainId };
+}
+
+/** A request's timeout: PIECEPAY_RPC_TIMEOUT seconds (e.g. 30 for a slow public RPC, 2 for a local node), else 10. */
+export function rpcTimeoutMs(): number {
+  const raw = process.env.PIECEPAY_RPC_TIMEOUT;
+  if (raw === undefined || raw === "") return 10_000;
+  const seconds = Number(raw);
+  if (!(seconds > 0 && seconds <= 600)) {
+    throw new UsageError(`PIECEPAY_RPC_TIMEOUT must be a number of seconds from 0 to 600, not ${JSON.stringify(raw)}`);
+  }
+  return seconds * 1000;
+}
+
+/**
+ * Lines for people about an RPC outage: when it starts, every 5 s while it lasts (what is retried, since when,
+ * for how long more), and when the RPC answers again.
+ */
+export function outageNotes(url: string, say: (line: string) => void): (event: RpcOutageEvent) => void {
+  let lastSaid = 0;
+  return (event) => {
+    const seconds = (ms: number) => `${Math.round(ms / 1000)} s`;
+    if (event.kind === "recovered") {
+      say(`rpc: ${url} answers again after ${seconds(event.downForMs)}; carrying on`);
+      lastSaid = 0;
+    } else if (event.kind === "gave-up") {
+      say(`rpc: gave up on ${event.method} after ${seconds(event.downForMs)}: ${event.reason}`);
+    } else if (lastSaid === 0 || Date.now() - lastSaid >= 5_000) {
+      lastSaid = Date.now();
+      say(
+        `rpc: waiting for ${url} (${event.method}: ${event.reason}); down ${seconds(event.downForMs)}, retrying with backoff for up to ${seconds(event.patienceMs)}; channels and peers are kept`,
+      );
+    }
+  };
 }
 
 /** The URL of --rpc, or DEFAULT_RPC. */
@@ -208,9 +242,10 @@ export interface Connected {
 export async function connectClient(
   globals: GlobalOptions,
   options: Partial<Omit<PiecepayClientOptions, "signer" | "chainId" | "adjudicator" | "voucherApp" | "store">> = {},
+  say?: (line: string) => void,
 ): Promise<Connected> {
   const wallet = await loadSigner(globals);
-  const { provider, chainId } = await connect(rpcUrl(globals));
+  const { provider, chainId } = await connect(rpcUrl(globals), say);
   let store: SqliteChannelStore | undefined;
   try {
     const deployment = await findDeployment(globals, provider, chainId);

@@ -26,7 +26,8 @@ const HINTS: Record<string, string> = {
   WEAK_PASSWORD: "choose a password of at least 8 characters",
   NOT_DEPLOYED: "run `piecepay chain` for a local chain with the contracts, or `npm run deploy:localhost`",
   WRONG_CHAIN: "check --rpc: it must serve the chain the deployment and the channels are on",
-  RPC_UNAVAILABLE: "check --rpc, or start a chain with `piecepay chain`",
+  RPC_UNAVAILABLE:
+    "check --rpc, or start a chain with `piecepay chain`; what was sent is in <data-dir>: run the command again, or `piecepay withdraw`",
   INSUFFICIENT_FUNDS: "the account needs ETH for gas (and the deposit): fund it first",
 };
 

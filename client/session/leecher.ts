@@ -121,6 +121,23 @@ export class PaidLeecher extends EventEmitter {
    */
   readonly #payees = new Map<string, LeecherPeer>();
 
+  /**
+   * Channels whose deposit may be on chain although `fund` failed (the RPC gave up after the deposit was sent), by
+   * payee: such a payee gets no second channel from us, whatever connection it comes back on. Never two deposits to
+   * one seeder for one torrent; `piecepay withdraw` finds the first on chain and settles it.
+   */
+  readonly #uncertainDeposits = new Map<string, string>();
+
+  /** The channel to `payee` whose deposit may be on chain without our knowing, if any. */
+  uncertainDepositTo(payee: string): string | undefined {
+    return this.#uncertainDeposits.get(payee.toLowerCase());
+  }
+
+  /** `fund` failed after the deposit to `payee` may have been sent (its row stays `funding`). */
+  depositUncertain(payee: string, id: string): void {
+    this.#uncertainDeposits.set(payee.toLowerCase(), id);
+  }
+
   /** Whether `peer` may open the channel to `payee`: no other connection holds it. */
   claimPayee(payee: string, peer: LeecherPeer): boolean {
     const key = payee.toLowerCase();
@@ -611,6 +628,15 @@ class LeecherPeer implements PeerSession {
     if (torrent.done || this.#closing || this.#leecher.settling) return;
     const needed = BigInt(torrent.pieces.length) * offer.pricePerPiece;
     const deposit = needed < this.#leecher.budgetLeft() ? needed : this.#leecher.budgetLeft();
+    const uncertain = this.#leecher.uncertainDepositTo(offer.payee);
+    if (uncertain) {
+      this.onProtocolError(
+        new Error(
+          `our deposit in channel ${uncertain} to this seeder may be on chain: no second deposit (run withdraw)`,
+        ),
+      );
+      return;
+    }
     if (deposit < offer.pricePerPiece || !this.#leecher.reserve(deposit)) {
       this.#link.drop("our budget cannot pay this seeder for one piece");
       return;
@@ -733,10 +759,13 @@ class LeecherPeer implements PeerSession {
       // `fund` marks the row `funding` before it broadcasts the deposit: a row still `proposed` means nothing was
       // sent (no funds for the deposit and its gas, the RPC gone), so it goes, with its budget reservation.
       const { chainId, adjudicator, fixedPart } = this.#proposal;
-      if (client.store.forgetUnfunded(channelId(chainId, adjudicator, fixedPart)) && !this.#unreserved) {
-        this.#unreserved = true;
-        this.#leecher.unreserve(this.#deposit);
-      }
+      const id = channelId(chainId, adjudicator, fixedPart);
+      if (client.store.forgetUnfunded(id)) {
+        if (!this.#unreserved) {
+          this.#unreserved = true;
+          this.#leecher.unreserve(this.#deposit);
+        }
+      } else this.#leecher.depositUncertain(fixedPart.participants[1], id.toLowerCase());
       this.#leecher.emit("fund-failed", error);
       throw error;
     }

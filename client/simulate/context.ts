@@ -106,7 +106,9 @@ export class SimulationChain {
 
   /**
    * Any node: the contracts at `deployment`, parties funded by `bank` (the --key account, or the node's first
-   * unlocked account). Time moves when the node takes evm_increaseTime (hardhat node, anvil), else we wait.
+   * unlocked account). A node we did not start may be shared: its clock is moved (evm_increaseTime) only when
+   * `moveTime` says so and the node takes it, since every other pending challenge on it would finalize sooner;
+   * otherwise each wait is a real one.
    */
   static async rpc(
     url: string,
@@ -114,14 +116,17 @@ export class SimulationChain {
     chainId: bigint,
     deployment: { adjudicator: string; voucherApp: string },
     bank: Signer,
+    options: { moveTime?: boolean } = {},
   ): Promise<SimulationChain> {
     provider.pollingInterval = 250;
     const send = (method: string, params: unknown[]) => provider.send(method, params);
-    let canMoveTime = true;
-    try {
-      await send("evm_increaseTime", [0]);
-    } catch {
-      canMoveTime = false;
+    let canMoveTime = options.moveTime === true;
+    if (canMoveTime) {
+      try {
+        await send("evm_increaseTime", [0]);
+      } catch {
+        canMoveTime = false;
+      }
     }
     return new SimulationChain(
       "rpc",

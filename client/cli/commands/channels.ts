@@ -58,7 +58,7 @@ export const channels: Command = {
     try {
       if (globals.rpc !== undefined) {
         try {
-          chain = await connect(globals.rpc);
+          chain = await connect(globals.rpc, (line) => out.note(line));
         } catch (error) {
           out.note(`warning: ${(error as Error).message}; listing without the chain's view`);
         }

@@ -91,7 +91,7 @@ export const get: Command = {
       throw new CliError(`${id} is neither a magnet link nor a .torrent file`);
     }
     const peers = await resolvePeers((values.peer as string[] | undefined) ?? []);
-    const connected = await connectClient(globals, { pollingIntervalMs: 1_000 });
+    const connected = await connectClient(globals, { pollingIntervalMs: 1_000 }, (line) => out.note(line));
     const { client } = connected;
     let unit: AssetInfo;
     try {

@@ -90,7 +90,7 @@ export const seed: Command = {
     if (!(fundingTimeout > 0)) throw new UsageError("--funding-timeout must be a number of seconds above 0");
     const announce = (values.announce as string[] | undefined) ?? [];
 
-    const connected = await connectClient(globals, { pollingIntervalMs: 2_000 });
+    const connected = await connectClient(globals, { pollingIntervalMs: 2_000 }, (line) => out.note(line));
     const { client, chainId, deployment } = connected;
     let unit: AssetInfo;
     try {

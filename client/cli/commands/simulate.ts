@@ -12,15 +12,17 @@ import { connect, loadSigner, readDeployment } from "../context.js";
 export const simulate: Command = {
   name: "simulate",
   summary: "run the adversarial scenarios on a real chain and check their invariants",
-  usage: "simulate [scenario...|all] [--challenge-duration S] [--json] [--rpc URL [--key HEX]]",
+  usage: "simulate [scenario...|all] [--challenge-duration S] [--json] [--rpc URL [--key HEX] [--move-time]]",
   description: [
     "Runs each scenario with the real contracts, the real SDK and real signatures, on an embedded chain (Hardhat's",
-    "in-process EVM, contracts deployed afresh) or, with --rpc, on any node with a deployment record (the parties",
-    "are fresh accounts funded from --key or --keystore, else from the node's first unlocked account). Where the",
-    "node cannot move its clock (evm_increaseTime), the simulation really waits out each challenge: set",
-    "--challenge-duration short. The node must then make blocks on its own, as a public chain does; one that mines",
-    `only when a transaction arrives is sent 0 ETH from the funding account once a wait is ${POKE_AFTER_MS / 1000} s overdue. The`,
-    "scenarios about torrenting move real torrent traffic between webtorrent peers over loopback.",
+    "in-process EVM, contracts deployed afresh, its clock moved on demand) or, with --rpc, on any node with a",
+    "deployment record (the parties are fresh accounts funded from --key or --keystore, else from the node's first",
+    "unlocked account). A node given with --rpc may be shared: its clock is never moved unless --move-time says so",
+    "(evm_increaseTime finalizes every other pending challenge on that node sooner), and the simulation really",
+    "waits out each challenge: set --challenge-duration short. The node must then make blocks on its own, as a",
+    "public chain does; one that mines only when a transaction arrives is sent 0 ETH from the funding account once",
+    `a wait is ${POKE_AFTER_MS / 1000} s overdue. The scenarios about torrenting move real torrent traffic between webtorrent`,
+    "peers over loopback.",
     "",
     "Scenarios:",
     ...SCENARIOS.map((s) => `  ${s.id} ${s.name.padEnd(20)}${s.title}`),
@@ -31,9 +33,13 @@ export const simulate: Command = {
     "stdout (--json: one JSON document). Exit status 1 when an invariant fails.",
   ].join("\n"),
   positionals: true,
-  options: { "challenge-duration": { type: "string" } },
+  options: { "challenge-duration": { type: "string" }, "move-time": { type: "boolean" } },
   optionHelp: [
     ["scenario...", "ids or names (default: all)"],
+    [
+      "--move-time",
+      "with --rpc: move the node's clock forward (evm_increaseTime) instead of waiting; only on a node of your own",
+    ],
     [
       "--challenge-duration S",
       `every channel's challenge duration (the torrent leecher's too), ${MIN_CHALLENGE_DURATION} s or more (default 3600 where time moves, else ${MIN_CHALLENGE_DURATION})`,
@@ -43,7 +49,8 @@ export const simulate: Command = {
     "piecepay simulate all",
     "piecepay simulate 5 --json",
     "piecepay simulate stale-challenge watcher-offline",
-    "piecepay simulate all --rpc http://127.0.0.1:8545 --challenge-duration 120",
+    "piecepay simulate all --rpc http://127.0.0.1:8545 --challenge-duration 10",
+    "piecepay simulate all --rpc http://127.0.0.1:8545 --move-time   # a node of your own: its clock jumps",
     "PIECEPAY_KEY=0x... piecepay simulate 2 5 --rpc https://rpc.example --challenge-duration 10",
     "npm run simulate",
   ],
@@ -59,6 +66,9 @@ export const simulate: Command = {
       values["challenge-duration"] === undefined
         ? undefined
         : BigInt(intOption(values, "challenge-duration", Number(MIN_CHALLENGE_DURATION), 365 * 24 * 3600));
+    if (values["move-time"] === true && globals.rpc === undefined) {
+      throw new UsageError("--move-time is for --rpc: the embedded chain's clock is always moved (it is ours)");
+    }
     let chain: SimulationChain;
     if (globals.rpc === undefined) {
       chain = await SimulationChain.embedded();
@@ -74,7 +84,14 @@ export const simulate: Command = {
                   cause: error,
                 });
               });
-        chain = await SimulationChain.rpc(globals.rpc, provider, chainId, deployment, bank);
+        const moveTime = values["move-time"] === true;
+        chain = await SimulationChain.rpc(globals.rpc, provider, chainId, deployment, bank, { moveTime });
+        if (moveTime && chain.canMoveTime) {
+          out.note(
+            `warning: --move-time: the clock of the node at ${globals.rpc} will be moved forward (evm_increaseTime) for each dispute; every other pending challenge on that node finalizes sooner`,
+          );
+        } else if (moveTime)
+          out.note(`warning: --move-time: ${globals.rpc} refuses evm_increaseTime; waiting in real time`);
       } catch (error) {
         provider.destroy();
         throw error;

@@ -57,7 +57,7 @@ export const withdraw: Command = {
 
   async run({ globals, values, out, signal }) {
     const wallet = await loadSigner(globals); // before any traffic: a wrong password fails first
-    const { provider, chainId } = await connect(rpcUrl(globals));
+    const { provider, chainId } = await connect(rpcUrl(globals), (line) => out.note(line));
     const store = openStore(globals, wallet.address);
     try {
       const mine = store

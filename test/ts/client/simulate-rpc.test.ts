@@ -81,12 +81,13 @@ describe("piecepay simulate --rpc", function () {
       if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
     });
 
-    it("runs every scenario with time moved: invariants, figures to the wei, the requested challenge duration", async function () {
+    it("runs every scenario with time moved when told (--move-time, said loudly): invariants, figures to the wei, the requested challenge duration", async function () {
       const { code, stdout, stderr } = await run(BIN, [
         "simulate",
         "all",
         "--rpc",
         anvil.url,
+        "--move-time",
         "--data-dir",
         dataDir,
         "--challenge-duration",
@@ -94,6 +95,7 @@ describe("piecepay simulate --rpc", function () {
         "--json",
       ]);
       expect(code, stderr).to.equal(0);
+      expect(stderr).to.include(`warning: --move-time: the clock of the node at ${anvil.url} will be moved forward`);
       const report = parseReport(stdout);
       expect(report.chain).to.deep.equal({
         chainId: CHAIN_ID,
@@ -132,6 +134,7 @@ describe("piecepay simulate --rpc", function () {
         CHAIN_ID,
         { adjudicator: contracts.Adjudicator, voucherApp: contracts.VoucherPaymentApp },
         new Wallet(devAccount.privateKey, provider),
+        { moveTime: true },
       );
       try {
         expect(chain.canMoveTime).to.equal(false);
@@ -170,14 +173,27 @@ describe("piecepay simulate --rpc", function () {
       if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
     });
 
-    it("runs a dispute and a cooperative close in real time with --challenge-duration 10", async function () {
+    it("runs a dispute and a cooperative close in real time with --challenge-duration 10 (--move-time refused by the RPC)", async function () {
       const { code, stdout, stderr } = await run(
         BIN,
-        ["simulate", "2", "5", "--rpc", proxy.url, "--data-dir", dataDir, "--challenge-duration", "10", "--json"],
+        [
+          "simulate",
+          "2",
+          "5",
+          "--rpc",
+          proxy.url,
+          "--move-time",
+          "--data-dir",
+          dataDir,
+          "--challenge-duration",
+          "10",
+          "--json",
+        ],
         { PIECEPAY_KEY: devAccount.privateKey },
       );
       expect(code, stderr).to.equal(0);
       expect(stderr).to.include("real time: each challenge is waited out");
+      expect(stderr).to.include(`warning: --move-time: ${proxy.url} refuses evm_increaseTime; waiting in real time`);
       expect(proxy.refused).to.include("evm_increaseTime");
       const report = parseReport(stdout);
       expect(report.chain).to.include({ kind: "rpc", canMoveTime: false, adjudicator: contracts.Adjudicator });
@@ -211,6 +227,32 @@ describe("piecepay simulate --rpc", function () {
       // (blocks are stamped to the second: the wall clock may be up to a second short of it).
       expect(stale.settle.chainSeconds).to.be.at.least(10);
       expect(stale.settle.wallSeconds).to.be.at.least(9);
+    });
+
+    it("leaves the clock of a node it did not start alone without --move-time: a dispute waits in real time", async function () {
+      const { code, stdout, stderr } = await run(
+        BIN,
+        ["simulate", "2", "--rpc", anvil.url, "--data-dir", dataDir, "--json"],
+        {
+          PIECEPAY_KEY: devAccount.privateKey,
+        },
+      );
+      expect(code, stderr).to.equal(0);
+      expect(stderr).to.include("real time: each challenge is waited out");
+      expect(stderr).not.to.include("--move-time");
+      const report = parseReport(stdout);
+      // The node takes evm_increaseTime (no proxy here), yet the simulation did not use it.
+      expect(report.chain).to.include({ kind: "rpc", canMoveTime: false });
+      expect(report.challengeDuration).to.equal(10n);
+      expectScenarioPassed(report.scenarios[0], 10n);
+      const provider = new JsonRpcProvider(anvil.url, undefined, { cacheTimeout: -1 });
+      try {
+        // The node's clock still follows the wall clock (anvil stamps its blocks to the second).
+        const latest = await provider.getBlock("latest");
+        expect(Number(latest?.timestamp)).to.be.at.most(Math.ceil(Date.now() / 1000) + 2);
+      } finally {
+        provider.destroy();
+      }
     });
   });
 });

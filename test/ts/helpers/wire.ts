@@ -333,7 +333,8 @@ export interface CliChild {
   stop(ms?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; graceful: boolean }>;
 }
 
-function spawnCli(args: string[], env: Record<string, string> = {}) {
+/** `node client/cli/bin.mjs ...args` without the machine's PIECEPAY_ variables; its output kept (tails). */
+export function spawnCli(args: string[], env: Record<string, string> = {}) {
   const cleaned = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("PIECEPAY_")));
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: root,

@@ -110,19 +110,35 @@ describe("SDK on anvil with a block every second", function () {
     expect(await provider.getBalance(payer.address)).to.equal(payerBefore + DEPOSIT - 3n * PRICE);
   });
 
-  it("refuses to sign or send once the RPC's chain id changes mid-run", async function () {
+  it("refuses to send, then to sign, once the RPC's chain id changes mid-run; a voucher costs no round trip", async function () {
     const payer = await client(5);
     const payee = await client(6);
     const channel = await payer.open({ payee: payee.address, deposit: DEPOSIT }, (p) => payee.join(p));
+    // Twenty vouchers, not one RPC request: the chain id seen at the deposit is trusted for the check interval.
+    let requests = 0;
+    const count = (info: { action: string }) => {
+      if (info.action === "sendRpcPayload") requests++;
+    };
+    await provider.on("debug", count);
+    for (let i = 0; i < 20; i++) await payer.pay(channel.id, PRICE);
+    await provider.off("debug", count);
+    expect(requests).to.equal(0);
     await rpc(node.url, "anvil_setChainId", [1]);
     try {
-      await payer.pay(channel.id, PRICE);
-      expect.fail("paid on another chain");
-    } catch (error) {
-      expect((error as PiecepayError).code).to.equal("WRONG_CHAIN");
+      // A transaction always checks first; the verdict then stands for signing too, until a check says ours again.
+      const offer = await payer.offerClose(channel.id).then(
+        () => "signed",
+        (error: PiecepayError) => error.code,
+      );
+      expect(offer).to.equal("WRONG_CHAIN");
+      const paid = await payer.pay(channel.id, PRICE).then(
+        () => "paid",
+        (error: PiecepayError) => error.code,
+      );
+      expect(paid).to.equal("WRONG_CHAIN");
     } finally {
       await rpc(node.url, "anvil_setChainId", [Number(CHAIN_ID)]);
     }
-    expect(payer.store.getVoucher("sent", channel.id)).to.equal(undefined);
+    expect(payer.store.getVoucher("sent", channel.id)?.amount).to.equal(20n * PRICE);
   });
 });

@@ -20,6 +20,7 @@ describe("sdk/index.ts", function () {
         "createVoucher",
         "PiecepayError",
         "recoverPersonalSigner",
+        "RetryingJsonRpcProvider",
         "signatureBackend",
         "splitOutcome",
         "SqliteChannelStore",
