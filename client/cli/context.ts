@@ -164,7 +164,8 @@ export async function connectClient(
     const deployment = readDeployment(globals, chainId);
     store = openStore(globals);
     const signer: Signer = wallet.connect(provider);
-    const client = await PiecepayClient.create({ signer, chainId, ...deployment, store, ...options });
+    const confirmations = globals.confirmations === undefined ? {} : { confirmations: globals.confirmations };
+    const client = await PiecepayClient.create({ signer, chainId, ...deployment, store, ...confirmations, ...options });
     const opened = store;
     return {
       client,

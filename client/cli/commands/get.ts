@@ -149,16 +149,22 @@ export const get: Command = {
       bar.done();
       out.note(`downloaded ${torrent.name} in ${seconds.toFixed(2)} s; closing channels`);
       const settled = await leecher.settle();
+      // What we paid is what the chain paid each seeder (its payout events), not the amount we offered to close at.
+      let total = 0n;
       for (const p of settled) {
+        const paid = await paidOnChain(client, p.channelId);
+        total += paid ?? 0n;
+        const what = p.closed
+          ? `paid ${paid === undefined ? "(unknown: the RPC did not answer)" : formatAmount(paid)} on chain`
+          : `not closed: its seeder may take up to ${formatAmount(p.spent)}`;
         out.result(
-          { event: "settled", ...p },
-          `${p.peer}: ${p.delivered} pieces at ${formatAmount(p.pricePerPiece)}: ${p.closed ? "paid" : "not closed: its seeder may take up to"} ${formatAmount(p.spent)}`,
+          { event: "settled", ...p, vouchers: p.paid, paid: paid ?? null },
+          `${p.peer}: ${p.delivered} pieces at ${formatAmount(p.pricePerPiece)}: ${what}`,
         );
       }
-      const total = settled.reduce((a, p) => a + p.spent, 0n);
       out.result(
         { event: "done", name: torrent.name, bytes: torrent.length, seconds, paid: total, channels: settled.length },
-        `done: ${torrent.name}, ${torrent.length} bytes, ${formatAmount(total)} paid to ${settled.length} seeder(s)`,
+        `done: ${torrent.name}, ${torrent.length} bytes, ${formatAmount(total)} paid on chain to ${settled.length} seeder(s)`,
       );
     } finally {
       // Every deposit in flight records what it sent (or forgets its proposal) before the store closes.
@@ -168,6 +174,16 @@ export const get: Command = {
     }
   },
 };
+
+/** What channel `id` paid its seeder on chain (payout events); undefined when the RPC did not answer. */
+async function paidOnChain(client: Connected["client"], id: string | undefined): Promise<bigint | undefined> {
+  if (!id) return 0n;
+  try {
+    return (await client.settlement(id)).toPeer;
+  } catch {
+    return undefined;
+  }
+}
 
 /** The gas of one deposit, with a margin (a first deposit measures about 47,000: gas-snapshot.json). */
 const DEPOSIT_GAS = 100_000n;
