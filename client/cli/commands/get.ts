@@ -28,7 +28,8 @@ export const get: Command = {
     "Before anything is sent, the account must hold at least one piece at --max-price plus the gas of a deposit:",
     "otherwise get stops at once and says what the account holds. Each deposit is recorded in <data-dir> before it",
     "is sent; one that confirms after the download finished (free peers were faster) is closed like the others, and",
-    "whatever get could not close is left to `piecepay withdraw`.",
+    "whatever get could not close is left to `piecepay withdraw`. What the summary calls paid is what the chain paid",
+    "each seeder, read from the adjudicator's payout events once the close has --confirmations blocks on top.",
   ].join("\n"),
   positionals: true,
   options: {

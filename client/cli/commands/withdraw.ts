@@ -29,7 +29,8 @@ export const withdraw: Command = {
   description: [
     "For each of our channels in <data-dir>/channels.db on the chain at --rpc (or only --channel ID, a full id",
     "or an unambiguous prefix): answers a standing challenge when we hold a better state, and pays out a",
-    "finalized channel to both sides (one transaction; anyone may send it). It prints what each payout sent us.",
+    "finalized channel to both sides (one transaction; anyone may send it). It prints what each payout sent us,",
+    "read from the payout's events on chain (a payout that finds nothing held prints 0).",
     "",
     "--force is for a counterparty that is gone or hostile: on a channel still open it registers our best state (a",
     "payee its largest voucher, a payer the latest state both signed), keeps it defended until it finalizes, then",
