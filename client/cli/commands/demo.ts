@@ -190,7 +190,9 @@ export const demo: Command = {
       out.line();
       out.line(`file: ${formatBytes(data.length)} in ${pieces} pieces of ${pieceKiB} KiB, verified`);
       out.line(`download: ${seconds.toFixed(2)} s, ${throughput.toFixed(1)} MiB/s (paid, channel opening included)`);
-      out.line(`price: ${formatEther(price)} ETH per piece; paid in all: ${formatEther(BigInt(pieces) * price)} ETH`);
+      // What the leecher paid in all, from the chain: its balance change with its gas added back.
+      const paidInAll = -(rows[0].change + rows[0].gas);
+      out.line(`price: ${formatEther(price)} ETH per piece; paid in all (on chain): ${formatEther(paidInAll)} ETH`);
       for (const [i, r] of rows.entries()) {
         if (i === 0) continue;
         const exact = r.change + r.gas === BigInt(r.pieces) * price;

@@ -141,6 +141,29 @@ describe("re-orgs on anvil with a block every second", function () {
     expect(await provider.getTransactionCount(seederClient.address)).to.equal(seederNonce);
   });
 
+  it("without a re-org: 2 pieces before the deposit is final, the rest after; the seeder earns 16 x price (PaidOut)", async function () {
+    const seederClient = await sdk(5, "seeder-c"); // 5 confirmations, the chain's default
+    const leecherClient = await sdk(6, "leecher-c");
+    const { seeder, leecher, torrent } = await seedAndLeech(seederClient, leecherClient, 16);
+    const closed = new Promise<SeederPeerStats>((resolve) => seeder.once("closed", resolve));
+    await until(() => seeder.stats().served >= 1, "a first piece served", 20_000);
+    const channelId = leecher.stats().find((p) => p.channelId)?.channelId as string;
+    const txHash = leecherClient.store.getChannel(channelId)?.funding?.txHash as string;
+    const deposit = await provider.getTransactionReceipt(txHash);
+    if (!deposit) throw new Error("the deposit is not mined");
+    // While the deposit has fewer than 5 confirmations, no more than 2 pieces go out.
+    while ((await provider.getBlockNumber()) - deposit.blockNumber + 1 < 4) {
+      expect(seeder.stats().served).to.be.at.most(2);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await new Promise<void>((resolve) => (torrent.done ? resolve() : torrent.once("done", () => resolve())));
+    await leecher.settle();
+    const stats = await closed;
+    expect(stats.served).to.equal(16);
+    expect(stats.earned).to.equal(16n * PRICE);
+    expect((await seederClient.settlement(channelId)).toUs).to.equal(16n * PRICE);
+  });
+
   it("after a close: the seeder reported what the chain paid; after the re-org, `channels` says the chain paid nothing and the channel is open again", async function () {
     const seederClient = await sdk(3, "seeder-b", { confirmations: 1 }); // trusts one block, as before this fix
     const leecherClient = await sdk(4, "leecher-b", { confirmations: 1 });
