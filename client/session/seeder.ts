@@ -506,6 +506,7 @@ class SeederPeer implements PeerSession {
       this.#isFinal = true;
       return;
     }
+    if (this.#left) return; // nobody left to serve
     this.#stopFollowing = new AbortController();
     client
       .followDeposit(id, { signal: this.#stopFollowing.signal })

@@ -75,6 +75,8 @@ interface Running {
   ready: Record<string, unknown>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stderr(): string;
+  /** Everything it printed on stdout so far (the ready line included). */
+  stdout(): string;
 }
 
 /** Starts a long-running `piecepay ...args --json` and resolves with its first JSON line (the ready event). */
@@ -98,7 +100,8 @@ function startCli(args: string[], timeoutMs = 60_000): Promise<Running> {
       const newline = stdout.indexOf("\n");
       if (newline >= 0) {
         clearTimeout(timer);
-        resolve({ child, ready: JSON.parse(stdout.slice(0, newline)), exited, stderr: () => stderr });
+        const ready = JSON.parse(stdout.slice(0, newline));
+        resolve({ child, ready, exited, stderr: () => stderr, stdout: () => stdout });
       }
     });
     exited.then(({ code }) => {
@@ -772,6 +775,13 @@ describe("piecepay CLI", function () {
         const after = await Promise.all([seeder, leecher].map((w) => provider.getBalance(w.address)));
         expect(after[0] - before[0]).to.equal(32n * parseEther("0.001") - seederGas);
         expect(before[1] - after[1]).to.equal(32n * parseEther("0.001") + leecherGas);
+        // The seeder's own lines say what the chain paid it (PaidOut events), as the balances above do.
+        seeding.child.kill("SIGINT");
+        await seeding.exited;
+        const said = jsonLines(seeding.stdout());
+        const earned = (32n * parseEther("0.001")).toString();
+        expect(said.find((l) => l.event === "closed")).to.include({ earned, served: 32 });
+        expect(said.find((l) => l.event === "stopped")).to.include({ earned, served: 32 });
       } finally {
         seeding.child.kill("SIGINT");
         await seeding.exited;
