@@ -1028,8 +1028,10 @@ export class PiecepayClient {
       let phase: ChannelRecord["phase"] = record.phase;
       if (onChain.challenged) phase = "challenged";
       else if (onChain.finalized) {
-        const { owed } = await this.registration(record.id).catch(() => ({ owed: [] as VariablePart["outcome"] }));
-        phase = onChain.holdings === 0n || owed.length === 0 ? "withdrawn" : "finalized";
+        // Nothing held, or nothing owed under the registration we can find: nothing left to pay out.
+        const registered =
+          onChain.holdings === 0n ? undefined : await this.registration(record.id).catch(() => undefined);
+        phase = onChain.holdings === 0n || registered?.owed.length === 0 ? "withdrawn" : "finalized";
       } else if (record.phase === "withdrawn" || record.phase === "finalized" || record.phase === "challenged") {
         phase = "open"; // the chain says open: what ended it is no longer on the chain
       }
