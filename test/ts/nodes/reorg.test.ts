@@ -164,6 +164,24 @@ describe("re-orgs on anvil with a block every second", function () {
     expect((await seederClient.settlement(channelId)).toUs).to.equal(16n * PRICE);
   });
 
+  it("trusting one confirmation: a deposit re-orged away after the file was served; the close pays nothing, and the seeder reports earned 0, not its voucher", async function () {
+    const seederClient = await sdk(7, "seeder-d", { confirmations: 1 }); // the setting case 4 of issue 12 ran with
+    const leecherClient = await sdk(8, "leecher-d", { confirmations: 1 });
+    const { seeder, leecher, torrent } = await seedAndLeech(seederClient, leecherClient, 4);
+    const closed = new Promise<SeederPeerStats>((resolve) => seeder.once("closed", resolve));
+    await new Promise<void>((resolve) => (torrent.done ? resolve() : torrent.once("done", () => resolve())));
+    const channelId = leecher.stats().find((p) => p.channelId)?.channelId as string;
+    const txHash = leecherClient.store.getChannel(channelId)?.funding?.txHash as string;
+    const deposit = await provider.getTransactionReceipt(txHash);
+    if (!deposit) throw new Error("the deposit is not mined");
+    await reorgFrom(deposit.blockNumber);
+    await leecher.settle();
+    const stats = await closed;
+    expect(stats.paid, "the largest voucher").to.equal(4n * PRICE);
+    expect(stats.earned, "what the chain paid").to.equal(0n);
+    expect((await leecherClient.settlement(channelId)).paid).to.deep.equal([0n, 0n]);
+  });
+
   it("after a close: the seeder reported what the chain paid; after the re-org, `channels` says the chain paid nothing and the channel is open again", async function () {
     const seederClient = await sdk(3, "seeder-b", { confirmations: 1 }); // trusts one block, as before this fix
     const leecherClient = await sdk(4, "leecher-b", { confirmations: 1 });
