@@ -111,7 +111,7 @@ contract Adjudicator is Disputes, ReentrancyGuardTransient {
                 turnNumRecord, concludedAt, false, ChannelStatusLib.fingerprint(stateHash, 0, ethLeft)
             );
             emit Concluded(channelId, concludedAt, ethLeft);
-            _payInFull(outcome[0]);
+            _payInFull(channelId, outcome[0]);
             return;
         }
         bytes32 owedHash;
@@ -121,7 +121,7 @@ contract Adjudicator is Disputes, ReentrancyGuardTransient {
             turnNumRecord, concludedAt, false, ChannelStatusLib.fingerprint(stateHash, owedHash, ethLeft)
         );
         emit Concluded(channelId, concludedAt, ethLeft);
-        _pay(payouts);
+        _pay(channelId, payouts);
     }
 
     /// @inheritdoc IAdjudicator
@@ -174,8 +174,8 @@ contract Adjudicator is Disputes, ReentrancyGuardTransient {
             turnNumRecord, finalizesAt, false, ChannelStatusLib.fingerprint(stateHash, owedHash, ethLeft)
         );
         if (ethLeft != heldEth) emit HoldingsUpdated(channelId, address(0), ethLeft);
-        if (inFull) _payInFull(outcome[0]);
-        else _pay(payouts);
+        if (inFull) _payInFull(channelId, outcome[0]);
+        else _pay(channelId, payouts);
     }
 
     /// @dev The common case of paying out everything: a one-asset outcome whose holdings cover every allocation.
@@ -206,7 +206,7 @@ contract Adjudicator is Disputes, ReentrancyGuardTransient {
 
     /// @dev Pays each allocation of `exit` its whole amount, after _debitInFull and the status write: the
     /// credits to channels first, then the sends to external addresses (checks-effects-interactions).
-    function _payInFull(SingleAssetExit calldata exit) private {
+    function _payInFull(ChannelId channelId, SingleAssetExit calldata exit) private {
         address asset = exit.asset;
         Allocation[] calldata allocations = exit.allocations;
         uint256 count = allocations.length;
@@ -214,6 +214,7 @@ contract Adjudicator is Disputes, ReentrancyGuardTransient {
             bytes32 destination = allocations[i].destination;
             uint256 amount = allocations[i].amount;
             if (amount != 0 && !ChannelHashing.isExternal(destination)) {
+                emit PaidOut(channelId, asset, destination, amount);
                 _credit(asset, ChannelId.wrap(destination), amount);
             }
         }
@@ -221,6 +222,7 @@ contract Adjudicator is Disputes, ReentrancyGuardTransient {
             bytes32 destination = allocations[i].destination;
             uint256 amount = allocations[i].amount;
             if (amount != 0 && ChannelHashing.isExternal(destination)) {
+                emit PaidOut(channelId, asset, destination, amount);
                 _send(asset, address(uint160(uint256(destination))), amount);
             }
         }
@@ -284,14 +286,15 @@ contract Adjudicator is Disputes, ReentrancyGuardTransient {
     /// @dev Makes the payouts, after the paying channel's status is written: first the credits to channels
     /// (so a payout to the paying channel itself sees its new status), then the sends to external addresses
     /// (checks-effects-interactions, under nonReentrant, so a payee that calls back finds everything final).
-    function _pay(Payout[] memory payouts) private {
+    function _pay(ChannelId channelId, Payout[] memory payouts) private {
         for (uint256 i; i < payouts.length; ++i) {
             bytes32 destination = payouts[i].destination;
             if (!ChannelHashing.isExternal(destination)) {
+                emit PaidOut(channelId, payouts[i].asset, destination, payouts[i].amount);
                 _credit(payouts[i].asset, ChannelId.wrap(destination), payouts[i].amount);
             }
         }
-        _sendPayouts(payouts);
+        _sendPayouts(channelId, payouts);
     }
 
     /// @dev Credits `amount` of `asset` to channel `target`: into its status while open (ETH), kept apart while
@@ -324,10 +327,11 @@ contract Adjudicator is Disputes, ReentrancyGuardTransient {
     }
 
     /// @dev Sends the payouts to external addresses.
-    function _sendPayouts(Payout[] memory payouts) private {
+    function _sendPayouts(ChannelId channelId, Payout[] memory payouts) private {
         for (uint256 i; i < payouts.length; ++i) {
             Payout memory payout = payouts[i];
             if (ChannelHashing.isExternal(payout.destination)) {
+                emit PaidOut(channelId, payout.asset, payout.destination, payout.amount);
                 _send(payout.asset, address(uint160(uint256(payout.destination))), payout.amount);
             }
         }

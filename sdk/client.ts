@@ -18,6 +18,7 @@ import {
   VoucherPaymentApp__factory,
 } from "../typechain-types/index.js";
 import { channelId, outcomeHash, stateHash, toDestination } from "./channel.js";
+import { defaultConfirmations } from "./confirmations.js";
 import { ContractRevertError, decodeContractError } from "./contract-errors.js";
 import { PiecepayError } from "./errors.js";
 import { FundingPoller } from "./funding.js";
@@ -30,6 +31,7 @@ import {
   registrationOf,
 } from "./registration.js";
 import { RetryingJsonRpcProvider } from "./rpc-retry.js";
+import { type Settlement, settlementOf } from "./settlement.js";
 import { signState, toSigned } from "./signatures.js";
 import type { ChannelRecord, ChannelStore } from "./store/types.js";
 import type { FixedPart, SignedVariablePart, VariablePart } from "./types.js";
@@ -55,7 +57,10 @@ export interface PiecepayClientOptions {
   /** The voucher payment app's address. */
   voucherApp: string;
   store: ChannelStore;
-  /** Blocks to wait after each transaction before counting it done (default 1). */
+  /**
+   * Blocks a transaction or a deposit must be buried under before it counts as done (default: `defaultConfirmations`
+   * of the chain: 1 on a local development chain, 5 on a public testnet, 12 on mainnet and any other chain).
+   */
   confirmations?: number;
   /** How often the watcher polls, in ms (default 4,000). */
   pollingIntervalMs?: number;
@@ -125,12 +130,15 @@ export class PiecepayClient {
     this.#options = options;
     this.address = address;
     this.chainId = options.chainId;
-    this.confirmations = options.confirmations ?? 1;
+    this.confirmations = options.confirmations ?? defaultConfirmations(options.chainId);
+    if (!Number.isInteger(this.confirmations) || this.confirmations < 1) {
+      throw new PiecepayError("INVALID_CONFIRMATIONS", `confirmations must be a whole number of at least 1`);
+    }
     this.adjudicator = Adjudicator__factory.connect(options.adjudicator, options.signer);
     this.voucherApp = VoucherPaymentApp__factory.connect(options.voucherApp, options.signer);
     this.#funding = new FundingPoller(
       {
-        confirmedHead: () => this.#confirmedHead(),
+        head: () => this.#head(),
         updatedIn: (ids, from, to) => this.#holdingsUpdatedIn(ids, from, to),
         look: (id, to) => this.#fundingLook(id, to),
         log: (event, fields) => this.#log(event, fields),
@@ -317,10 +325,13 @@ export class PiecepayClient {
     // download finished first), the store knows a deposit may be on chain, and `recoverFunding` finds it.
     const inFlight: ChannelRecord = { ...record, phase: "funding", funding: { amount: deposit } };
     this.store.putChannel(inFlight);
+    // One confirmation: the deposit is ours, and a re-org that removes it costs us nothing (our vouchers then pay
+    // out of nothing). The payee is the side that waits for depth before it serves without a bound.
     const receipt = await this.#send(
       "deposit",
       () => this.adjudicator.deposit(asset, id, held, deposit, { value }),
       (hash) => this.store.putChannel({ ...inFlight, funding: { amount: deposit, txHash: hash } }),
+      1,
     );
     // What this deposit credited (less than `deposit` for a token that takes a fee), from its own event: a
     // concurrent deposit by someone else does not count as ours. Never more than the funding state allocates.
@@ -384,16 +395,64 @@ export class PiecepayClient {
   }
 
   /**
-   * The payee's wait for the payer's deposit: returns once the holdings cover the funding state's deposit at the
-   * configured confirmation depth, and records them. Every channel awaited by this client shares one poll (see
-   * `FundingPoller`): a look every polling interval costs a constant number of RPC requests however many wait.
-   * `signal` stops the wait (FUNDING_ABORTED), e.g. when the payer's connection closes.
+   * The payee's wait for the payer's deposit: returns once the holdings cover the funding state's deposit at
+   * `confirmations` (default: the client's), and records them. Every channel awaited by this client shares one poll
+   * (see `FundingPoller`): a look every polling interval costs a constant number of RPC requests however many wait.
+   * `signal` stops the wait (FUNDING_ABORTED), e.g. when the payer's connection closes. A payee that waits for fewer
+   * confirmations than the client's follows the deposit with `followDeposit` until it is final.
    * @throws PiecepayError FUNDING_TIMEOUT, FUNDING_ABORTED, UNKNOWN_CHANNEL, CHANNEL_NOT_OPEN
    * @example await payee.waitForFunding(acceptance.channelId, { timeoutMs: 60_000 })
    */
-  async waitForFunding(id: string, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<ChannelRecord> {
+  async waitForFunding(
+    id: string,
+    options: { timeoutMs?: number; signal?: AbortSignal; confirmations?: number } = {},
+  ): Promise<ChannelRecord> {
     const record = this.#channel(id);
-    return this.#funding.wait(record.id, options.timeoutMs ?? 120_000, options.signal);
+    const depth = Math.min(options.confirmations ?? this.confirmations, this.confirmations);
+    return this.#funding.wait(record.id, options.timeoutMs ?? 120_000, options.signal, depth);
+  }
+
+  /**
+   * Follows a funded channel's deposit until it has the client's confirmations: resolves "final" then, or "disputed"
+   * when the channel is challenged or concluded first (the watcher's to handle). Rejects with DEPOSIT_REMOVED as
+   * soon as the newest block holds less than the deposit: a re-org took the deposit off the chain (no payout can
+   * leave an open channel). Looks once per polling interval: two reads, for a bounded number of blocks.
+   * @throws PiecepayError DEPOSIT_REMOVED, FUNDING_ABORTED, UNKNOWN_CHANNEL
+   * @example if ((await payee.followDeposit(id, { signal })) === "final") serveWithoutBound()
+   */
+  async followDeposit(id: string, options: { signal?: AbortSignal } = {}): Promise<"final" | "disputed"> {
+    const record = this.#channel(id);
+    const wanted = this.store.getSupportedState(record.id)?.variablePart.outcome[0].allocations[PAYER].amount ?? 0n;
+    for (;;) {
+      if (options.signal?.aborted) throw new PiecepayError("FUNDING_ABORTED", `stopped following channel ${id}`);
+      try {
+        const head = await this.#head();
+        const [latest, confirmed] = await Promise.all([
+          this.#openHoldings(record, "latest"),
+          this.#openHoldings(record, Math.max(0, head - this.confirmations + 1)),
+        ]);
+        if (latest === undefined) return "disputed";
+        if (latest < wanted) {
+          this.#log("deposit-removed", { channelId: record.id, held: latest, wanted });
+          throw new PiecepayError(
+            "DEPOSIT_REMOVED",
+            `channel ${record.id} holds ${latest} of the ${wanted} deposited: the deposit left the chain (a re-org)`,
+          );
+        }
+        if (confirmed !== undefined && confirmed >= wanted) return "final";
+      } catch (error) {
+        if (error instanceof PiecepayError && error.code !== "RPC_UNAVAILABLE") throw error;
+        this.#log("deposit-follow-failed", { channelId: record.id, error: String(error) }); // next look tries again
+      }
+      await sleep(this.#options.pollingIntervalMs ?? 4000);
+    }
+  }
+
+  /** An open channel's holdings as of `blockTag`, or undefined once it is challenged or concluded. */
+  async #openHoldings(record: ChannelRecord, blockTag: number | "latest"): Promise<bigint | undefined> {
+    const [, finalizesAt] = await this.adjudicator.statusOf(record.id, { blockTag });
+    if (finalizesAt !== 0n) return undefined;
+    return this.adjudicator.holdings(record.asset, record.id, { blockTag });
   }
 
   /**
@@ -409,10 +468,10 @@ export class PiecepayClient {
   /** One poll for every channel awaiting funding. */
   readonly #funding: FundingPoller;
 
-  /** The newest block at the confirmation depth, after checking the chain id. */
-  async #confirmedHead(): Promise<number> {
+  /** The newest block, after checking the chain id. */
+  async #head(): Promise<number> {
     await this.#assertChain();
-    return Math.max(0, (await this.#provider().getBlockNumber()) - this.confirmations + 1);
+    return this.#provider().getBlockNumber();
   }
 
   /** The ids among `ids` that a `HoldingsUpdated` log of the adjudicator names in blocks `from..to`: one request. */
@@ -757,6 +816,10 @@ export class PiecepayClient {
    * @example await payee.defend(id)
    */
   async defend(id: string): Promise<"answered" | "paid-out" | undefined> {
+    return this.#exclusive(id, () => this.#defend(id));
+  }
+
+  async #defend(id: string): Promise<"answered" | "paid-out" | undefined> {
     const record = this.#channel(id);
     if (record.phase === "withdrawn" || record.phase === "proposed" || record.phase === "funding") return undefined;
     const onChain = await this.onChain(record.id);
@@ -773,7 +836,7 @@ export class PiecepayClient {
         // Nothing owed to us: pay the other side out as a courtesy, once; if it cannot be paid, that is its to solve.
         let paid = true;
         try {
-          await this.payout(record.id);
+          await this.#payout(record.id);
         } catch (error) {
           this.#log("payout-failed", { channelId: record.id, error: String(error) });
           paid = false;
@@ -786,7 +849,7 @@ export class PiecepayClient {
         return undefined;
       }
       if (record.phase !== "finalized") this.store.setPhase(record.id, "finalized");
-      await this.payout(record.id);
+      await this.#payout(record.id);
       return "paid-out";
     }
     return undefined;
@@ -823,12 +886,25 @@ export class PiecepayClient {
    * @example await payee.payout(id)
    */
   async payout(id: string): Promise<TransactionReceipt> {
+    return this.#exclusive(id, () => this.#payout(id));
+  }
+
+  async #payout(id: string): Promise<TransactionReceipt> {
     await this.#assertChain();
     const record = this.#channel(id);
     if (!(await this.onChain(record.id)).finalized) {
       throw new PiecepayError("NOT_FINALIZED", `channel ${id} has not finalized yet`);
     }
     const { variablePart, owed, heldEth } = await this.registration(record.id);
+    if (owed.length === 0) {
+      // Paid out already (by the other side, or by our watcher while we waited for this lock): sending again would
+      // present a registration that no longer matches (FingerprintMismatch). The payout's own receipt answers.
+      const paidBy = (await this.settlement(record.id)).txHashes.at(-1);
+      const receipt = paidBy ? await this.#provider().getTransactionReceipt(paidBy) : null;
+      if (!receipt) throw new PiecepayError("NOTHING_OWED", `channel ${id} owes nothing: nothing to pay out`);
+      this.store.setPhase(record.id, "withdrawn");
+      return receipt;
+    }
     const hash = stateHash(record.id, variablePart);
     let receipt: TransactionReceipt;
     try {
@@ -888,22 +964,108 @@ export class PiecepayClient {
     options: { waitFor?: (finalizesAt: bigint) => Promise<void> } = {},
   ): Promise<TransactionReceipt> {
     const record = this.#channel(id);
-    if ((await this.onChain(record.id)).challenged) await this.defend(record.id);
-    else await this.challenge(record.id);
-    for (;;) {
+    // Each step holds the channel's lock, so that our own watcher, defending the same channel, never acts on a
+    // registration that this step is replacing (it used to log FingerprintMismatch against our own challenge).
+    await this.#exclusive(record.id, async () => {
       const onChain = await this.onChain(record.id);
-      if (onChain.finalized) break;
-      // Under ADR 0005 a challenged channel never reopens; should one be open anyway, register again.
-      if (!onChain.challenged) {
-        await this.challenge(record.id);
-        continue;
+      if (onChain.challenged) return this.#defend(record.id);
+      // A channel holding nothing (its deposit left the chain in a re-org, or never came): a challenge would cost
+      // gas and pay nothing.
+      if (!onChain.finalized && onChain.holdings === 0n) {
+        throw new PiecepayError("NOTHING_HELD", `channel ${record.id} holds nothing on chain: nothing to enforce`);
       }
-      await this.defend(record.id);
-      if (options.waitFor) await options.waitFor((await this.onChain(record.id)).finalizesAt);
+      if (!onChain.finalized) await this.challenge(record.id);
+    });
+    for (;;) {
+      const finalizesAt = await this.#exclusive(record.id, async () => {
+        const onChain = await this.onChain(record.id);
+        if (onChain.finalized) return undefined;
+        // Under ADR 0005 a challenged channel never reopens; should one be open anyway, register again.
+        if (!onChain.challenged) await this.challenge(record.id);
+        else await this.#defend(record.id);
+        return (await this.onChain(record.id)).finalizesAt;
+      });
+      if (finalizesAt === undefined) break;
+      if (options.waitFor) await options.waitFor(finalizesAt);
       else await sleep(this.#options.pollingIntervalMs ?? 4000);
     }
     return this.payout(record.id);
   }
+
+  /**
+   * What channel `id` actually paid out on chain, from the adjudicator's `PaidOut` events in the chain as the RPC
+   * sees it now: the only figures to report as paid or earned (a close that paid nothing emitted nothing).
+   * @example const { toUs, toPeer } = await payee.settlement(id)
+   */
+  async settlement(id: string): Promise<Settlement & { toUs: bigint; toPeer: bigint }> {
+    const record = this.#channel(id);
+    const settled = await settlementOf(this.adjudicator, record.id, record.fixedPart.participants);
+    return { ...settled, toUs: settled.paid[record.myIndex] ?? 0n, toPeer: settled.paid[1 - record.myIndex] ?? 0n };
+  }
+
+  /**
+   * What one transaction of channel `id` paid each side, from its `PaidOut` events (0 for a payout that found
+   * nothing to pay).
+   * @example const { toUs } = payee.settlementIn(id, await payee.payout(id))
+   */
+  settlementIn(id: string, receipt: TransactionReceipt): { toUs: bigint; toPeer: bigint } {
+    const record = this.#channel(id);
+    const paid = [0n, 0n];
+    for (const log of receipt.logs) {
+      if (log.address.toLowerCase() !== (this.adjudicator.target as string).toLowerCase()) continue;
+      const parsed = this.adjudicator.interface.parseLog(log);
+      if (parsed?.name !== "PaidOut" || parsed.args.channelId.toLowerCase() !== record.id) continue;
+      const i = record.fixedPart.participants.findIndex(
+        (p) => toDestination(p).toLowerCase() === parsed.args.destination.toLowerCase(),
+      );
+      if (i === 0 || i === 1) paid[i] += parsed.args.amount as bigint;
+    }
+    return { toUs: paid[record.myIndex], toPeer: paid[1 - record.myIndex] };
+  }
+
+  /**
+   * Brings the store's phase of a channel in line with the chain: a channel the other side challenged, concluded or
+   * paid out while we were away (a seeder that enforced our vouchers) no longer shows "open" or "closing"; one whose
+   * close a re-org removed is open again. Returns the phase now stored.
+   * @example await payer.syncPhase(id) // "withdrawn" once the seeder's enforcement paid both sides
+   */
+  async syncPhase(id: string): Promise<ChannelRecord["phase"]> {
+    return this.#exclusive(id, async () => {
+      const record = this.#channel(id);
+      if (record.phase === "proposed" || record.phase === "funding") return record.phase;
+      const onChain = await this.onChain(record.id);
+      let phase: ChannelRecord["phase"] = record.phase;
+      if (onChain.challenged) phase = "challenged";
+      else if (onChain.finalized) {
+        // Nothing held, or nothing owed under the registration we can find: nothing left to pay out.
+        const registered =
+          onChain.holdings === 0n ? undefined : await this.registration(record.id).catch(() => undefined);
+        phase = onChain.holdings === 0n || registered?.owed.length === 0 ? "withdrawn" : "finalized";
+      } else if (record.phase === "withdrawn" || record.phase === "finalized" || record.phase === "challenged") {
+        phase = "open"; // the chain says open: what ended it is no longer on the chain
+      }
+      if (phase !== record.phase) {
+        this.store.setPhase(record.id, phase);
+        this.#log("phase-synced", { channelId: record.id, from: record.phase, to: phase });
+      }
+      return phase;
+    });
+  }
+
+  /** Runs `step` after every earlier step on channel `id` of this client has ended: one actor per channel at once. */
+  #exclusive<T>(id: string, step: () => Promise<T>): Promise<T> {
+    const key = id.toLowerCase();
+    const previous = this.#locks.get(key) ?? Promise.resolve();
+    const run = previous.then(step, step);
+    const settled = run.catch(() => undefined);
+    this.#locks.set(key, settled);
+    void settled.then(() => {
+      if (this.#locks.get(key) === settled) this.#locks.delete(key);
+    });
+    return run;
+  }
+
+  readonly #locks = new Map<string, Promise<unknown>>();
 
   // -------------------------------------------------------------------------------------------------- internals
 
@@ -1037,6 +1199,7 @@ export class PiecepayClient {
     what: string,
     send: () => Promise<ContractTransactionResponse>,
     onSubmitted?: (hash: string) => void,
+    confirmations = this.confirmations,
   ): Promise<TransactionReceipt> {
     await this.#assertChain();
     try {
@@ -1044,7 +1207,7 @@ export class PiecepayClient {
       this.#submitting = submitted.catch(() => undefined);
       const tx = await submitted;
       onSubmitted?.(tx.hash);
-      const receipt = await tx.wait(this.confirmations);
+      const receipt = await tx.wait(confirmations);
       if (!receipt) throw new PiecepayError("TX_DROPPED", `the ${what} transaction was dropped`);
       this.#log("tx", { what, hash: receipt.hash, gasUsed: receipt.gasUsed, block: receipt.blockNumber });
       return receipt;

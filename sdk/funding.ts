@@ -7,10 +7,10 @@
 import { PiecepayError } from "./errors.js";
 import type { ChannelRecord } from "./store/types.js";
 
-/** What the poller asks of the chain, at the confirmation depth (`to` is the newest block that counts). */
+/** What the poller asks of the chain (`to` is the newest block that counts for a channel, at its depth). */
 export interface FundingChain {
-  /** Checks the chain id; resolves with the newest block at the confirmation depth. */
-  confirmedHead(): Promise<number>;
+  /** Checks the chain id; resolves with the newest block. */
+  head(): Promise<number>;
   /** The ids among `ids` that a `HoldingsUpdated` log names in blocks `from..to`. */
   updatedIn(ids: string[], from: number, to: number): Promise<Set<string>>;
   /** One full look at a channel as of block `to`: records it open once funded; throws when it cannot be. */
@@ -20,6 +20,8 @@ export interface FundingChain {
 
 interface Waiting {
   deadline: number;
+  /** Confirmations the deposit needs before it counts (1: as soon as it is mined). */
+  depth: number;
   /** The first block whose logs still need scanning; undefined until a first look of its own. */
   from: number | undefined;
   held: bigint;
@@ -55,10 +57,10 @@ export class FundingPoller {
   }
 
   /**
-   * Resolves once channel `id` is funded; rejects with FUNDING_ABORTED, or FUNDING_TIMEOUT at the first look that
-   * answers after `timeoutMs` (never during an RPC outage).
+   * Resolves once channel `id` is funded with `depth` confirmations; rejects with FUNDING_ABORTED, or
+   * FUNDING_TIMEOUT at the first look that answers after `timeoutMs` (never during an RPC outage).
    */
-  wait(id: string, timeoutMs: number, signal?: AbortSignal): Promise<ChannelRecord> {
+  wait(id: string, timeoutMs: number, signal?: AbortSignal, depth = 1): Promise<ChannelRecord> {
     if (this.#waiting.has(id)) {
       return Promise.reject(new PiecepayError("FUNDING_ALREADY_AWAITED", `channel ${id} is already awaited`));
     }
@@ -69,6 +71,7 @@ export class FundingPoller {
       const done = () => signal?.removeEventListener("abort", stop);
       this.#waiting.set(id, {
         deadline: Date.now() + timeoutMs,
+        depth: Math.max(1, depth),
         from: this.#scannedTo === undefined ? undefined : this.#scannedTo + 1,
         held: 0n,
         wanted: 0n,
@@ -147,18 +150,26 @@ export class FundingPoller {
   }
 
   async #lookAtAll(): Promise<void> {
-    const to = await this.#chain.confirmedHead();
+    const head = await this.#chain.head();
+    // Each channel counts blocks up to its own depth; a log above a channel's depth gets it looked at, and is
+    // scanned again at the next tick (its `from` stays at or below the log) until the depth reaches it.
+    const toOf = (w: Waiting) => Math.max(0, head - w.depth + 1);
     const fresh: string[] = [];
     const scanned: string[] = [];
     for (const [id, w] of this.#waiting) (w.from === undefined ? fresh : scanned).push(id);
     const due = new Set(fresh);
     if (scanned.length > 0) {
-      const from = Math.min(...scanned.map((id) => this.#waiting.get(id)?.from ?? to));
+      const from = Math.min(...scanned.map((id) => this.#waiting.get(id)?.from ?? head));
+      const to = Math.max(...scanned.map((id) => toOf(this.#waiting.get(id) as Waiting)));
       if (from <= to) for (const id of await this.#chain.updatedIn(scanned, from, to)) due.add(id);
     }
-    await Promise.all([...due].map((id) => this.#lookAt(id, to)));
-    for (const w of this.#waiting.values()) if (w.from === undefined || w.from <= to) w.from = to + 1;
-    this.#scannedTo = to;
+    const looks = [...due].flatMap((id) => {
+      const w = this.#waiting.get(id);
+      return w ? [this.#lookAt(id, toOf(w))] : []; // settled meanwhile (aborted): nothing to look at
+    });
+    await Promise.all(looks);
+    for (const w of this.#waiting.values()) if (w.from === undefined || w.from <= toOf(w)) w.from = toOf(w) + 1;
+    this.#scannedTo = head;
   }
 
   async #lookAt(id: string, to: number): Promise<void> {

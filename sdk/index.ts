@@ -13,6 +13,7 @@ export {
   type PiecepayClientOptions,
   splitOutcome,
 } from "./client.js";
+export { defaultConfirmations, LOCAL_DEV_CHAINS, TESTNETS } from "./confirmations.js";
 export { ContractRevertError, decodeContractError } from "./contract-errors.js";
 export { PiecepayError, VoucherError, type VoucherErrorCode } from "./errors.js";
 export { variablePartFromEvent } from "./events.js";
@@ -31,6 +32,7 @@ export {
   registrationOf,
 } from "./registration.js";
 export { RetryingJsonRpcProvider, type RpcOutageEvent, type RpcRetryOptions } from "./rpc-retry.js";
+export { type Settlement, settlementOf } from "./settlement.js";
 export { signBy, signChallenge, signState, toSigned } from "./signatures.js";
 export { type ChannelStatus, fingerprint, packStatus, unpackStatus } from "./status.js";
 export { SqliteChannelStore } from "./store/sqlite.js";

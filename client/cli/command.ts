@@ -9,6 +9,7 @@ export const GLOBAL_OPTIONS = {
   key: { type: "string" },
   keystore: { type: "string" },
   "data-dir": { type: "string" },
+  confirmations: { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const satisfies ParseArgsOptionsConfig;
@@ -21,6 +22,10 @@ export const GLOBAL_HELP: [string, string][] = [
   ["--key HEX", "our account's private key (or PIECEPAY_KEY); visible to other local users in `ps`: prefer --keystore"],
   ["--keystore PATH", "our account in an encrypted JSON keystore; password from PIECEPAY_PASSWORD, else a prompt"],
   ["--data-dir DIR", "where channels/ (a store per account) and deployments/ live (default ./.piecepay)"],
+  [
+    "--confirmations N",
+    "blocks a deposit, close or payout must be buried under before it counts (default: 1 on a local chain, 5 on Sepolia, Holesky and Hoodi, 12 on mainnet and any other chain)",
+  ],
   ["--json", "machine-readable output: one JSON object per line on stdout"],
   ["-h, --help", "this text"],
 ];
@@ -32,6 +37,8 @@ export interface GlobalOptions {
   keystore?: string;
   /** Absolute path. */
   dataDir: string;
+  /** --confirmations: a whole number of at least 1; undefined for the chain's default. */
+  confirmations?: number;
   json: boolean;
 }
 

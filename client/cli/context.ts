@@ -251,7 +251,8 @@ export async function connectClient(
     const deployment = await findDeployment(globals, provider, chainId);
     store = openStore(globals, wallet.address);
     const signer: Signer = wallet.connect(provider);
-    const client = await PiecepayClient.create({ signer, chainId, ...deployment, store, ...options });
+    const confirmations = globals.confirmations === undefined ? {} : { confirmations: globals.confirmations };
+    const client = await PiecepayClient.create({ signer, chainId, ...deployment, store, ...confirmations, ...options });
     const opened = store;
     return {
       client,

@@ -115,6 +115,7 @@ async function main(argv: string[], out: { stdout: NodeJS.WritableStream }, sign
     ...(typeof values.key === "string" ? { key: values.key } : {}),
     ...(typeof values.keystore === "string" ? { keystore: values.keystore } : {}),
     dataDir: path.resolve((values["data-dir"] as string | undefined) ?? DEFAULT_DATA_DIR),
+    ...confirmationsOf(values.confirmations),
     json: values.json === true,
   };
   try {
@@ -253,3 +254,13 @@ process.exitCode = exitCode;
 // Whatever a library left running (a socket, a timer) must not keep a finished command alive: webtorrent reports
 // itself destroyed while its listening socket and a peer connection still close (measured: 2 s after Ctrl-C).
 setTimeout(() => process.exit(exitCode), 300).unref();
+
+/** --confirmations N: a whole number of at least 1 (the chain's default when absent). */
+function confirmationsOf(value: unknown): { confirmations?: number } {
+  if (value === undefined) return {};
+  const n = Number(value);
+  if (typeof value !== "string" || !/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
+    throw new UsageError(`--confirmations must be a whole number of blocks, at least 1 (got ${String(value)})`);
+  }
+  return { confirmations: n };
+}

@@ -22,6 +22,9 @@ import { DEFAULT_MAX_UNFUNDED, DEFAULT_MAX_UNFUNDED_PER_IP, UnfundedCap } from "
 /** How long a proposal may wait for its deposit before it is forgotten and its peer dropped (see fundingTimeoutMs). */
 export const DEFAULT_FUNDING_TIMEOUT_MS = 120_000;
 
+/** Pieces served on a deposit that is mined but not yet final (see unconfirmedPieces). */
+export const DEFAULT_UNCONFIRMED_PIECES = 16;
+
 /** Settings of a paid seeder. */
 export interface PaidSeederOptions {
   client: PiecepayClient;
@@ -44,6 +47,12 @@ export interface PaidSeederOptions {
   maxUnfunded?: number;
   /** How long a proposal may wait for its deposit (default 120 s); then it is forgotten and its peer dropped. */
   fundingTimeoutMs?: number;
+  /**
+   * Pieces served to a leecher whose deposit is mined but has fewer than the client's confirmations (default 16;
+   * 0: serve nothing until it has them). A re-org that removes the deposit costs us at most these pieces: we see the
+   * holdings drop, stop serving and drop the peer. With one confirmation (a local chain) every deposit is final.
+   */
+  unconfirmedPieces?: number;
 }
 
 /** What one paying peer has done so far. */
@@ -55,12 +64,16 @@ export interface SeederPeerStats {
   /** Pieces this peer was allowed to request (each one was paid for). */
   served: number;
   closed: boolean;
+  /** What the chain paid us for this channel (its `PaidOut` events), once it was closed or enforced. */
+  earned?: bigint;
 }
 
 /**
  * Makes a webtorrent torrent a paid one on the seeding side: call `attach(torrent)` before peers connect.
  * Events: 'peer' (stats), 'paid' (stats), 'closed' (stats, tx hash), 'enforced' (stats, tx hash), 'warning' (Error),
- * 'countersigned' (stats: with no ETH for gas, we sent the leecher our signature of its close to submit).
+ * 'countersigned' (stats: with no ETH for gas, we sent the leecher our signature of its close to submit),
+ * 'deposit-removed' (stats: a re-org took the leecher's deposit off the chain before it was final; we stopped).
+ * In 'closed' and 'enforced', `earned` is what the chain paid us (payout events); `paid` is the largest voucher.
  * @example new PaidSeeder({ client, pricePerPiece: 10n ** 12n, asset: ZeroAddress }).attach(torrent)
  */
 export class PaidSeeder extends EventEmitter {
@@ -150,7 +163,10 @@ export class PaidSeeder extends EventEmitter {
         if (client.store.getChannel(id)?.phase !== "open") return;
         client
           .redeem(id, { waitFor })
-          .then((receipt) => this.emit("enforced", stats, receipt.hash))
+          .then(async (receipt) => {
+            // What the chain paid us, not the voucher we meant to enforce.
+            this.emit("enforced", { ...stats, earned: (await client.settlement(id)).toUs }, receipt.hash);
+          })
           .catch((error) => {
             if ((error as { code?: unknown }).code === "INSUFFICIENT_FUNDS") {
               const why = (error as { shortMessage?: string }).shortMessage ?? String(error);
@@ -205,6 +221,12 @@ class SeederPeer implements PeerSession {
   #payer: string | undefined;
   #deposit = 0n;
   #isFunded = false;
+  /** The deposit has the client's confirmations: vouchers count in full (before, up to unconfirmedPieces). */
+  #isFinal = false;
+  /** A re-org took the deposit off the chain: nothing more is served, and there is nothing to enforce. */
+  #depositRemoved = false;
+  /** Stops following the deposit to its confirmations (the peer left). */
+  #stopFollowing: AbortController | undefined;
   /** Stops this channel's wait for funding (the peer left). */
   #stopFunding: AbortController | undefined;
   /** Settles once the wait for funding ended, funded or not: a close that arrives first waits for it. */
@@ -251,9 +273,15 @@ class SeederPeer implements PeerSession {
     return `${wire.remoteAddress}:${wire.remotePort}`;
   }
 
-  /** Pieces the credit covers: floor(paid / price). */
+  /**
+   * Pieces the credit covers: floor(paid / price) once the deposit is final; before, at most unconfirmedPieces, so
+   * that a deposit a re-org removes costs us no more than those.
+   */
   #paidPieces(): number {
-    return Number(this.#paid / this.#seeder.options.pricePerPiece);
+    if (this.#depositRemoved) return 0;
+    const paid = Number(this.#paid / this.#seeder.options.pricePerPiece);
+    if (this.#isFinal) return paid;
+    return Math.min(paid, this.#seeder.options.unconfirmedPieces ?? DEFAULT_UNCONFIRMED_PIECES);
   }
 
   #mayServeMore(): boolean {
@@ -428,8 +456,14 @@ class SeederPeer implements PeerSession {
     this.#payer = message.fixedPart.participants[0];
     this.#deposit = message.deposit;
     this.#stopFunding = new AbortController();
+    // Seen at one confirmation when we serve a bounded credit before the deposit is final; otherwise at them all.
+    const early = (this.#seeder.options.unconfirmedPieces ?? DEFAULT_UNCONFIRMED_PIECES) > 0;
     this.#fundingSeen = client
-      .waitForFunding(id, { timeoutMs: fundingTimeoutMs, signal: this.#stopFunding.signal })
+      .waitForFunding(id, {
+        timeoutMs: fundingTimeoutMs,
+        signal: this.#stopFunding.signal,
+        ...(early ? { confirmations: 1 } : {}),
+      })
       .then(() => this.#onFunded())
       .catch((error) => this.#onNotFunded(error));
     this.#link.send({ type: "accept", channelId: id, payeeSignature: acceptance.payeeSignature });
@@ -450,6 +484,7 @@ class SeederPeer implements PeerSession {
     this.#isFunded = true;
     this.#stopFunding = undefined;
     this.#releaseSlot();
+    this.#followDeposit();
     const pending = this.#pending;
     this.#pending = undefined;
     if (!pending || this.#left) return;
@@ -458,6 +493,35 @@ class SeederPeer implements PeerSession {
     } catch (error) {
       this.onProtocolError(error as Error);
     }
+  }
+
+  /**
+   * Follows the deposit to its confirmations: then the whole credit counts. If the holdings drop first (a re-org took
+   * the deposit), stops serving and drops the peer: what we served meanwhile is our loss, at most unconfirmedPieces.
+   */
+  #followDeposit(): void {
+    const id = this.#channelId;
+    const { client } = this.#seeder.options;
+    if (!id || client.confirmations <= 1) {
+      this.#isFinal = true;
+      return;
+    }
+    if (this.#left) return; // nobody left to serve
+    this.#stopFollowing = new AbortController();
+    client
+      .followDeposit(id, { signal: this.#stopFollowing.signal })
+      .then((how) => {
+        if (how !== "final" || this.#left) return;
+        this.#isFinal = true;
+        if (this.#mayServeMore()) this.#link.wire.unchoke();
+      })
+      .catch((error) => {
+        if ((error as { code?: unknown }).code !== "DEPOSIT_REMOVED") return; // the peer left: nothing to follow
+        this.#depositRemoved = true;
+        this.#link.wire.choke();
+        this.#seeder.emit("deposit-removed", this.stats());
+        if (!this.#left) this.#refuse(`the deposit of channel ${id} left the chain (a re-org): stopped serving`);
+      });
   }
 
   /** Never funded (timed out) or no longer awaited (the peer left): the proposal leaves no row and no slot behind. */
@@ -543,7 +607,7 @@ class SeederPeer implements PeerSession {
     const receipt = await client.close(offer, { minimum });
     this.#closedOnChain = true;
     this.#link.send({ type: "notice", code: "closed", reason: receipt.hash });
-    this.#seeder.emit("closed", this.stats(), receipt.hash);
+    this.#seeder.emit("closed", await this.#settledStats(), receipt.hash);
   }
 
   /** We countersigned the leecher's close (no gas of ours) and wait for its `notice closed`. */
@@ -560,7 +624,15 @@ class SeederPeer implements PeerSession {
     }
     this.#closedOnChain = true;
     client.store.setPhase(id, "withdrawn");
-    this.#seeder.emit("closed", this.stats(), hash);
+    this.#seeder.emit("closed", await this.#settledStats(), hash);
+  }
+
+  /** Our stats with what the chain paid us for this channel, read from its payout events. */
+  async #settledStats(): Promise<SeederPeerStats> {
+    const id = this.#channelId;
+    const stats = this.stats();
+    if (!id) return stats;
+    return { ...stats, earned: (await this.#seeder.options.client.settlement(id)).toUs };
   }
 
   /** The peer is gone: stop its funding wait, forget it, and enforce its latest voucher if it left without closing. */
@@ -568,11 +640,13 @@ class SeederPeer implements PeerSession {
     if (this.#left) return;
     this.#left = true;
     this.#stopFunding?.abort();
+    this.#stopFollowing?.abort();
     if (!this.#stopFunding) this.#releaseSlot(); // a proposal refused or mid-join: no funding wait to end
     const stats = this.stats();
     this.#seeder.forget(this, this.#isFunded ? stats : undefined);
     const id = this.#channelId;
-    if (!id || this.#closedOnChain || this.#paid === 0n) return;
+    // A deposit a re-org removed leaves nothing to enforce: a challenge would cost gas and pay nothing.
+    if (!id || this.#closedOnChain || this.#paid === 0n || this.#depositRemoved) return;
     // The leecher left without closing, or its close offered less than we served (refused): give it a moment,
     // then enforce its latest voucher alone. A close still being sent is not undone: enforcement waits for a
     // channel still open in the store.

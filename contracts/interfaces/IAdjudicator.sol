@@ -112,6 +112,11 @@ interface IAdjudicator {
     /// @notice A final state signed by all finalized the channel, committing `heldEth` of ETH (what is left after
     /// `concludeAndTransferAllAssets` paid out).
     event Concluded(ChannelId indexed channelId, uint48 finalizesAt, uint256 heldEth);
+    /// @notice `channelId` paid `amount` of `asset` to `destination` (an external address, left-padded, or another
+    /// channel): one event per allocation paid, by a conclusion or a payout. A payout that finds the holdings short
+    /// pays less than the outcome says, and the event says what was actually paid; nothing paid, no event.
+    /// @dev What a client reports as paid or earned comes from these events, never from the outcome it submitted.
+    event PaidOut(ChannelId indexed channelId, address indexed asset, bytes32 indexed destination, uint256 amount);
 
     // --------------------------------------------------------------------------------------------- functions
 

@@ -24,12 +24,14 @@ export interface ChannelRow {
   phase: ChannelRecord["phase"];
   asset: string;
   deposited: bigint;
-  /** The largest voucher we signed (payer). */
-  paid: bigint;
-  /** The largest voucher we received (payee). */
-  earned: bigint;
+  /** The largest voucher we signed (payer) or received (payee): a promise, not a payment. */
+  vouchers: bigint;
+  /** With --rpc, from the chain's payout events: what the channel paid the payee (payer's row). */
+  paid?: bigint;
+  /** With --rpc, from the chain's payout events: what the channel paid us (payee's row). */
+  earned?: bigint;
   /** With --rpc: the chain's view, or why it could not be read. */
-  onChain?: (OnChainChannel & { status: string }) | { error: string };
+  onChain?: (OnChainChannel & { status: string; paidToUs: bigint; paidToPeer: bigint }) | { error: string };
 }
 
 export const channels: Command = {
@@ -39,9 +41,11 @@ export const channels: Command = {
   description: [
     "Lists every channel in the data dir (one store per account: <data-dir>/channels/<address>.db): its id, the",
     "counterparty, our account (a column when there are several), our role (payer or payee), its phase, the asset,",
-    "the deposit, and what the vouchers say was paid (payer) or earned (payee). With --rpc,",
-    "also the chain's view of each channel on that chain: holdings and status (open, challenged until a time,",
-    "finalized). Needs no key. With --json, one object per channel and line (no line when there is none).",
+    "the deposit, and the largest voucher signed (payer) or received (payee). With --rpc, also the chain's view of",
+    "each channel on that chain: what it paid out (paid by us, earned by us: from the adjudicator's payout events,",
+    "never from a voucher), its holdings and status (open, challenged until a time, finalized); the store's phase is",
+    "brought in line with the chain (a channel the other side enforced, or one whose close a re-org removed). Needs",
+    "no key. With --json, one object per channel and line (no line when there is none).",
   ].join("\n"),
   options: {},
   optionHelp: [],
@@ -82,8 +86,8 @@ export const channels: Command = {
           "PHASE",
           "ASSET",
           "DEPOSITED",
-          "PAID/EARNED",
-          ...(withChain ? ["HELD", "ON CHAIN"] : []),
+          "VOUCHERS",
+          ...(withChain ? ["PAID/EARNED ON CHAIN", "HELD", "ON CHAIN"] : []),
         ],
         rows.map((row) => [
           short(row.id),
@@ -93,7 +97,7 @@ export const channels: Command = {
           row.phase,
           assetName(row.asset),
           amount(row.deposited, row.asset),
-          `${row.role === "payer" ? "paid" : "earned"} ${amount(row.role === "payer" ? row.paid : row.earned, row.asset)}`,
+          `${row.role === "payer" ? "signed" : "received"} ${amount(row.vouchers, row.asset)}`,
           ...(withChain ? chainCells(row) : []),
         ]),
       );
@@ -125,8 +129,7 @@ async function listChannels(
       phase: record.phase,
       asset: record.asset,
       deposited: record.deposited,
-      paid: store.getVoucher("sent", record.id)?.amount ?? 0n,
-      earned: store.getVoucher("received", record.id)?.amount ?? 0n,
+      vouchers: store.getVoucher(role === "payer" ? "sent" : "received", record.id)?.amount ?? 0n,
     };
     if (chain !== undefined) {
       if (record.chainId !== chain.chainId) {
@@ -148,8 +151,13 @@ async function listChannels(
             );
           }
           const client = await (clients.get(key) as Promise<PiecepayClient>);
+          row.phase = await client.syncPhase(record.id);
           const onChain = await client.onChain(record.id);
-          row.onChain = { ...onChain, status: statusText(onChain) };
+          const { toUs, toPeer, txHashes } = await client.settlement(record.id);
+          const status = statusText(onChain, txHashes.length > 0);
+          row.onChain = { ...onChain, status, paidToUs: toUs, paidToPeer: toPeer };
+          if (role === "payer") row.paid = toPeer;
+          else row.earned = toUs;
         } catch (error) {
           row.onChain = { error: explainError(error).message };
         }
@@ -160,16 +168,24 @@ async function listChannels(
   return rows;
 }
 
-function statusText(onChain: OnChainChannel): string {
+/** The channel's status on chain; "paid out" only when a payout event says something was paid. */
+function statusText(onChain: OnChainChannel, paidOut: boolean): string {
   if (onChain.challenged) return `challenged until ${new Date(Number(onChain.finalizesAt) * 1000).toISOString()}`;
-  if (onChain.finalized) return onChain.holdings === 0n ? "finalized, paid out" : "finalized, not paid out";
+  if (onChain.finalized) {
+    if (onChain.holdings !== 0n) return "finalized, not paid out";
+    return paidOut ? "finalized, paid out" : "finalized, nothing paid out (nothing was held)";
+  }
   return "open";
 }
 
 function chainCells(row: ChannelRow): string[] {
-  if (row.onChain === undefined) return ["-", "-"];
-  if ("error" in row.onChain) return ["-", row.onChain.error];
-  return [amount(row.onChain.holdings, row.asset), row.onChain.status];
+  if (row.onChain === undefined) return ["-", "-", "-"];
+  if ("error" in row.onChain) return ["-", "-", row.onChain.error];
+  const settled =
+    row.role === "payer"
+      ? `paid ${amount(row.paid ?? 0n, row.asset)}`
+      : `earned ${amount(row.earned ?? 0n, row.asset)}`;
+  return [settled, amount(row.onChain.holdings, row.asset), row.onChain.status];
 }
 
 /** Ether for ETH (the ASSET column names it), the smallest unit for a token. */

@@ -216,8 +216,10 @@ export const demo: Command = {
       out.line();
       out.line(`file: ${formatBytes(data.length)} in ${pieces} pieces of ${pieceKiB} KiB, verified`);
       out.line(`download: ${seconds.toFixed(2)} s, ${throughput.toFixed(1)} MiB/s (paid, channel opening included)`);
+      // What the leecher paid in all, from the chain: its balance change, with its gas added back when both are ETH.
+      const paidInAll = -earned(rows[0]);
       out.line(
-        `price: ${formatAmount(price, unit)} per piece; paid in all: ${formatAmount(BigInt(pieces) * price, unit)}`,
+        `price: ${formatAmount(price, unit)} per piece; paid in all (on chain): ${formatAmount(paidInAll, unit)}`,
       );
       for (const [i, r] of rows.entries()) {
         if (i === 0) continue;

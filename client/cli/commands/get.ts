@@ -32,7 +32,8 @@ export const get: Command = {
     "Before anything is sent, the account must hold at least one piece at --max-price plus the gas of a deposit:",
     "otherwise get stops at once and says what the account holds. Each deposit is recorded in <data-dir> before it",
     "is sent; one that confirms after the download finished (free peers were faster) is closed like the others, and",
-    "whatever get could not close is left to `piecepay withdraw`.",
+    "whatever get could not close is left to `piecepay withdraw`. What the summary calls paid is what the chain paid",
+    "each seeder, read from the adjudicator's payout events once the close has --confirmations blocks on top.",
     "",
     "Amounts are in ETH, or with --asset in that ERC-20 token (its decimals and symbol, read from the token); each",
     "deposit in a token is approved first (one approve per deposit, ETH for gas still needed), and only seeders",
@@ -191,13 +192,19 @@ export const get: Command = {
       bar.done();
       out.note(`downloaded ${torrent.name} in ${seconds.toFixed(2)} s; closing channels`);
       const settled = await leecher.settle();
+      // What we paid is what the chain paid each seeder (its payout events), not the amount we offered to close at.
+      let total = 0n;
       for (const p of settled) {
+        const paid = await paidOnChain(client, p.channelId);
+        total += paid ?? 0n;
+        const what = p.closed
+          ? `paid ${paid === undefined ? "(unknown: the RPC did not answer)" : formatAmount(paid, unit)} on chain`
+          : `not closed: its seeder may take up to ${formatAmount(p.spent, unit)}`;
         out.result(
-          { event: "settled", ...p },
-          `${p.peer}: ${p.delivered} pieces at ${formatAmount(p.pricePerPiece, unit)}: ${p.closed ? "paid" : "not closed: its seeder may take up to"} ${formatAmount(p.spent, unit)}`,
+          { event: "settled", ...p, vouchers: p.paid, paid: paid ?? null },
+          `${p.peer}: ${p.delivered} pieces at ${formatAmount(p.pricePerPiece, unit)}: ${what}`,
         );
       }
-      const total = settled.reduce((a, p) => a + p.spent, 0n);
       out.result(
         {
           event: "done",
@@ -208,7 +215,7 @@ export const get: Command = {
           paid: total,
           channels: settled.length,
         },
-        `done: ${torrent.name}, ${torrent.length} bytes, ${formatAmount(total, unit)} paid to ${settled.length} seeder(s)`,
+        `done: ${torrent.name}, ${torrent.length} bytes, ${formatAmount(total, unit)} paid on chain to ${settled.length} seeder(s)`,
       );
     } finally {
       // Every deposit in flight records what it sent (or forgets its proposal) before the store closes.
@@ -234,6 +241,16 @@ function windowOption(value: unknown): number {
     );
   }
   return n;
+}
+
+/** What channel `id` paid its seeder on chain (payout events); undefined when the RPC did not answer. */
+async function paidOnChain(client: Connected["client"], id: string | undefined): Promise<bigint | undefined> {
+  if (!id) return 0n;
+  try {
+    return (await client.settlement(id)).toPeer;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The gas of one deposit, with a margin (a first deposit measures about 47,000: gas-snapshot.json). */

@@ -4,9 +4,14 @@
 import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { Torrent } from "webtorrent";
-import { type AssetInfo, ChannelWatcher } from "../../../sdk/index.js";
+import { type AssetInfo, ChannelWatcher, type PiecepayClient } from "../../../sdk/index.js";
 import { createTorrentClient } from "../../session/guarded-client.js";
-import { DEFAULT_FUNDING_TIMEOUT_MS, PaidSeeder } from "../../session/seeder.js";
+import {
+  DEFAULT_FUNDING_TIMEOUT_MS,
+  DEFAULT_UNCONFIRMED_PIECES,
+  PaidSeeder,
+  type SeederPeerStats,
+} from "../../session/seeder.js";
 import { DEFAULT_MAX_UNFUNDED, DEFAULT_MAX_UNFUNDED_PER_IP } from "../../session/unfunded-cap.js";
 import { parseAmount } from "../amounts.js";
 import { ASSET_HELP, ASSET_OPTIONS, assetOption, resolveAsset } from "../asset-option.js";
@@ -22,7 +27,7 @@ export const seed: Command = {
   name: "seed",
   summary: "seed a file or directory, paid per piece, until Ctrl-C",
   usage:
-    "seed <file|dir> --price AMOUNT [--asset TOKEN] [--port N] [--announce URL]... [--max-unfunded-per-ip N] [--max-unfunded N] (--keystore PATH | --key HEX) [--rpc URL]",
+    "seed <file|dir> --price AMOUNT [--asset TOKEN] [--port N] [--announce URL]... [--max-unfunded-per-ip N] [--max-unfunded N] [--unconfirmed-pieces N] [--confirmations N] (--keystore PATH | --key HEX) [--rpc URL]",
   description: [
     "Seeds <file|dir> and charges every leecher --price per piece through a voucher channel: a leecher is served",
     "only what its paid credit covers (plain BitTorrent peers get nothing). Each voucher is verified and stored in",
@@ -34,7 +39,12 @@ export const seed: Command = {
     "An account with no ETH can seed and is paid all the same: it countersigns the leecher's close and the leecher",
     "submits it. Enforcing the voucher of a leecher that vanished needs gas: without it we say so, with the amount.",
     "With --asset TOKEN we are paid in that ERC-20 token and --price is in its units; leechers paying in another",
-    "asset are refused. Prints the magnet link and writes <name>.torrent to the data dir; runs until Ctrl-C.",
+    "asset are refused.",
+    "A deposit counts in full once it has --confirmations blocks on top (default: 1 on a local chain, 5 on a",
+    "testnet, 12 on mainnet); until then a leecher is served at most --unconfirmed-pieces. If a re-org takes the",
+    "deposit off the chain meanwhile, we see its holdings drop, stop serving and drop the leecher: the loss is",
+    "at most those pieces. What we report as earned is what the chain paid us (its payout events), never a voucher.",
+    "Prints the magnet link and writes <name>.torrent to the data dir; runs until Ctrl-C.",
   ].join("\n"),
   positionals: true,
   options: {
@@ -48,6 +58,7 @@ export const seed: Command = {
     "max-unfunded-per-ip": { type: "string" },
     "max-unfunded": { type: "string" },
     "funding-timeout": { type: "string" },
+    "unconfirmed-pieces": { type: "string" },
   },
   optionHelp: [
     ["--price AMOUNT", "price per piece, in ETH or the --asset token (required)"],
@@ -65,6 +76,10 @@ export const seed: Command = {
     [
       "--funding-timeout S",
       `seconds a proposal may wait for its deposit before it is forgotten (default ${DEFAULT_FUNDING_TIMEOUT_MS / 1000})`,
+    ],
+    [
+      "--unconfirmed-pieces N",
+      `pieces served on a deposit not yet --confirmations deep: the most a re-org can cost us per leecher (default ${DEFAULT_UNCONFIRMED_PIECES}; 0 waits)`,
     ],
   ],
   examples: [
@@ -89,6 +104,11 @@ export const seed: Command = {
     const fundingTimeout = Number(values["funding-timeout"] ?? DEFAULT_FUNDING_TIMEOUT_MS / 1000);
     if (!(fundingTimeout > 0)) throw new UsageError("--funding-timeout must be a number of seconds above 0");
     const announce = (values.announce as string[] | undefined) ?? [];
+    const unconfirmedPieces = wholeNumber(
+      values["unconfirmed-pieces"],
+      "--unconfirmed-pieces",
+      DEFAULT_UNCONFIRMED_PIECES,
+    );
 
     const connected = await connectClient(globals, { pollingIntervalMs: 2_000 }, (line) => out.note(line));
     const { client, chainId, deployment } = connected;
@@ -108,16 +128,30 @@ export const seed: Command = {
       maxUnfundedPerIp,
       maxUnfunded,
       fundingTimeoutMs: fundingTimeout * 1000,
+      unconfirmedPieces,
     });
     seeder.on("warning", (error: Error) => out.note(`warning: ${explainError(error).message}`));
     seeder.on("countersigned", (s) =>
       out.note(`${s.peer}: no ETH for the close's gas here; countersigned it for the leecher to submit`),
     );
+    // `earned` is what the chain paid us (payout events); `vouchers` the largest voucher we hold.
     seeder.on("closed", (s, hash) =>
-      out.result({ event: "closed", ...s, tx: hash }, `closed ${s.peer}: served ${s.served} pieces, tx ${hash}`),
+      out.result(
+        settledEvent("closed", s, hash),
+        `closed ${s.peer}: served ${s.served} pieces, earned ${formatAmount(s.earned ?? 0n, unit)} on chain, tx ${hash}`,
+      ),
     );
     seeder.on("enforced", (s, hash) =>
-      out.result({ event: "enforced", ...s, tx: hash }, `enforced ${s.peer}'s voucher: tx ${hash}`),
+      out.result(
+        settledEvent("enforced", s, hash),
+        `enforced ${s.peer}'s voucher: earned ${formatAmount(s.earned ?? 0n, unit)} on chain, tx ${hash}`,
+      ),
+    );
+    seeder.on("deposit-removed", (s) =>
+      out.result(
+        { event: "deposit-removed", channelId: s.channelId, peer: s.peer, served: s.served, vouchers: s.paid },
+        `warning: ${s.peer}'s deposit left the chain (a re-org) before it was final: stopped serving it after ${s.served} pieces, which nothing pays for`,
+      ),
     );
     const watcher = new ChannelWatcher(client, {
       pollingIntervalMs: 2_000,
@@ -181,10 +215,15 @@ export const seed: Command = {
       await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
       clearInterval(tick);
       bar.done();
-      const { paid, served } = seeder.stats();
+      const { paid, served, peers } = seeder.stats();
+      const earned = await earnedOnChain(client, peers);
+      const earnedText =
+        earned === undefined
+          ? "earned on chain unknown (the RPC did not answer)"
+          : `${formatAmount(earned, unit)} earned on chain`;
       out.result(
-        { event: "stopped", paid, served },
-        `stopped: ${served} pieces served, ${formatAmount(paid, unit)} in vouchers`,
+        { event: "stopped", served, earned: earned ?? null, vouchers: paid },
+        `stopped: ${served} pieces served, ${earnedText}, ${formatAmount(paid, unit)} in vouchers`,
       );
     } finally {
       seeder.destroy();
@@ -194,6 +233,38 @@ export const seed: Command = {
     }
   },
 };
+
+/** A closed or enforced channel as one --json line: what the chain paid us, beside the voucher we held. */
+function settledEvent(event: string, s: SeederPeerStats, tx: string): Record<string, unknown> {
+  return {
+    event,
+    channelId: s.channelId,
+    peer: s.peer,
+    served: s.served,
+    earned: s.earned ?? 0n,
+    vouchers: s.paid,
+    tx,
+  };
+}
+
+/** What the chain paid us on the channels of this run, from their payout events; undefined if the RPC failed. */
+async function earnedOnChain(client: PiecepayClient, peers: SeederPeerStats[]): Promise<bigint | undefined> {
+  const ids = [...new Set(peers.flatMap((p) => (p.channelId ? [p.channelId] : [])))];
+  try {
+    const earned = await Promise.all(ids.map(async (id) => (await client.settlement(id)).toUs));
+    return earned.reduce((a, b) => a + b, 0n);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A whole number of at least 0 from `value`, or `fallback` when the flag is absent. */
+function wholeNumber(value: unknown, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!/^\d+$/.test(String(value)) || !Number.isSafeInteger(n)) throw new UsageError(`${flag} must be a whole number`);
+  return n;
+}
 
 /** A whole number of at least 1 from `value`, or `fallback` when the flag is absent. */
 function count(value: unknown, flag: string, fallback: number): number {

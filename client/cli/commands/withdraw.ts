@@ -29,7 +29,8 @@ export const withdraw: Command = {
   description: [
     "For each of our channels in <data-dir>/channels/<address>.db on the chain at --rpc (or only --channel ID, a full id",
     "or an unambiguous prefix): answers a standing challenge when we hold a better state, and pays out a",
-    "finalized channel to both sides (one transaction; anyone may send it). It prints what each payout sent us.",
+    "finalized channel to both sides (one transaction; anyone may send it). It prints what each payout sent us,",
+    "read from the payout's events on chain (a payout that finds nothing held prints 0).",
     "",
     "--force is for a counterparty that is gone or hostile: on a channel still open it registers our best state (a",
     "payee its largest voucher, a payer the latest state both signed), keeps it defended until it finalizes, then",
@@ -73,7 +74,8 @@ export const withdraw: Command = {
       for (const record of selected) {
         if (signal.aborted) break;
         const key = `${record.adjudicator}/${record.fixedPart.appDefinition}`;
-        if (!clients.has(key)) clients.set(key, clientFor(wallet, provider, chainId, record, store));
+        if (!clients.has(key))
+          clients.set(key, clientFor(wallet, provider, chainId, record, store, globals.confirmations));
         let result: WithdrawResult;
         try {
           const client = await (clients.get(key) as Promise<PiecepayClient>);
@@ -117,6 +119,7 @@ function clientFor(
   chainId: bigint,
   record: ChannelRecord,
   store: SqliteChannelStore,
+  confirmations: number | undefined,
 ): Promise<PiecepayClient> {
   return PiecepayClient.create({
     signer: wallet.connect(provider),
@@ -125,6 +128,7 @@ function clientFor(
     voucherApp: record.fixedPart.appDefinition,
     store,
     pollingIntervalMs: 2_000,
+    ...(confirmations === undefined ? {} : { confirmations }),
   });
 }
 
@@ -185,15 +189,10 @@ async function settle(
     await client.defend(id); // records that it is withdrawn
     return { ...base(record), action: "nothing" };
   }
-  await client.payout(id);
-  const left = (await client.registration(id)).owed;
-  const paid = owed[0].allocations.map((a, i) => a.amount - (left[0]?.allocations[i]?.amount ?? 0n));
-  return {
-    ...base(record),
-    action: "paid-out",
-    paidToUs: paid[record.myIndex] ?? 0n,
-    paidToPeer: paid[1 - record.myIndex] ?? 0n,
-  };
+  // What the payout sent each side, from the chain's payout events: the events of its own transaction.
+  const receipt = await client.payout(id);
+  const paid = await client.settlementIn(id, receipt);
+  return { ...base(record), action: "paid-out", paidToUs: paid.toUs, paidToPeer: paid.toPeer };
 }
 
 /**

@@ -231,6 +231,12 @@ describe("Adjudicator.concludeAndTransferAllAssets", () => {
     // The close reports the ETH left (none) in its Concluded event; it emits no HoldingsUpdated of its own.
     await expect(tx).to.emit(c.adjudicator, "Concluded").withArgs(c.id, now, 0n);
     await expect(tx).not.to.emit(c.adjudicator, "HoldingsUpdated");
+    // One PaidOut per allocation paid: what a client reports as paid or earned.
+    await expect(tx)
+      .to.emit(c.adjudicator, "PaidOut")
+      .withArgs(c.id, ZeroAddress, toDestination(c.alice.address), ALICE_GETS)
+      .and.to.emit(c.adjudicator, "PaidOut")
+      .withArgs(c.id, ZeroAddress, toDestination(c.bob.address), BOB_GETS);
     // Fingerprint 0: nothing is owed.
     expect(await c.adjudicator.statusOf(c.id)).to.deep.equal([7n, now, 0n]);
     await expect(payOut(c, final, c.bob))
@@ -253,6 +259,10 @@ describe("Adjudicator.concludeAndTransferAllAssets", () => {
     await expect(tx)
       .to.emit(c.adjudicator, "Concluded")
       .withArgs(c.id, BigInt(await time.latest()), 0n);
+    // PaidOut says what was paid (bob 0.3), not what the outcome asked (0.7).
+    await expect(tx)
+      .to.emit(c.adjudicator, "PaidOut")
+      .withArgs(c.id, ZeroAddress, toDestination(c.bob.address), parseEther("0.3"));
     const owed = c.state(7n, 0n, parseEther("0.4"), { isFinal: true }).outcome;
     const registration = { stateHash: stateHash(c.id, final), outcomeHash: outcomeHash(owed), heldEth: 0n };
     expect(await c.adjudicator.ethHoldings(c.id, registration)).to.equal(0n);
@@ -268,6 +278,20 @@ describe("Adjudicator.concludeAndTransferAllAssets", () => {
       [0n, 0n, 0n],
     );
     expect(await c.adjudicator.ethHoldings(c.id, registration)).to.equal(0n);
+  });
+
+  it("of a channel that holds nothing (its deposit gone in a re-org): succeeds, pays nobody, emits no PaidOut", async () => {
+    const c = await loadFixture(fundedFixture);
+    const fixedPart = { ...c.fixedPart, channelNonce: c.fixedPart.channelNonce + 1n }; // never funded
+    const id = await c.adjudicator.channelIdOf(fixedPart);
+    const final = c.state(7n, ALICE_GETS, BOB_GETS, { isFinal: true });
+    const tx = c.adjudicator.concludeAndTransferAllAssets(
+      fixedPart,
+      await signed(fixedPart, id, final, [c.alice, c.bob]),
+    );
+    await expect(tx).to.changeEtherBalances(ethers, [c.alice, c.bob, c.adjudicator], [0n, 0n, 0n]);
+    await expect(tx).to.emit(c.adjudicator, "Concluded");
+    await expect(tx).not.to.emit(c.adjudicator, "PaidOut");
   });
 
   it("during a challenge: ChallengeOngoing, nobody is paid; conclude with the registration, then transferAllAssets, closes it", async () => {

@@ -88,6 +88,11 @@ describe("Adjudicator.transfer and transferAllAssets", () => {
         [ALICE_GETS, BOB_GETS, 0n, -DEPOSIT],
       );
       await expect(tx).to.emit(c.adjudicator, "HoldingsUpdated").withArgs(c.id, ZeroAddress, 0n);
+      await expect(tx)
+        .to.emit(c.adjudicator, "PaidOut")
+        .withArgs(c.id, ZeroAddress, toDestination(c.alice.address), ALICE_GETS)
+        .and.to.emit(c.adjudicator, "PaidOut")
+        .withArgs(c.id, ZeroAddress, toDestination(c.bob.address), BOB_GETS);
       const [turnNumRecord, finalizesAt, fingerprint] = await c.adjudicator.statusOf(c.id);
       expect([turnNumRecord, fingerprint]).to.deep.equal([2n, 0n]);
       expect(finalizesAt).to.not.equal(0n);

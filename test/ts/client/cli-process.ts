@@ -41,6 +41,8 @@ export interface Running {
   ready: Record<string, unknown>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stderr(): string;
+  /** Everything it printed on stdout so far (the ready line included). */
+  stdout(): string;
 }
 
 /** Starts a long-running `piecepay ...args --json` and resolves with its first JSON line (the ready event). */
@@ -64,7 +66,13 @@ export function startCli(args: string[], timeoutMs = 60_000): Promise<Running> {
       const newline = stdout.indexOf("\n");
       if (newline >= 0) {
         clearTimeout(timer);
-        resolve({ child, ready: JSON.parse(stdout.slice(0, newline)), exited, stderr: () => stderr });
+        resolve({
+          child,
+          ready: JSON.parse(stdout.slice(0, newline)),
+          exited,
+          stderr: () => stderr,
+          stdout: () => stdout,
+        });
       }
     });
     exited.then(({ code }) => {

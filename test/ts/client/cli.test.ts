@@ -283,7 +283,7 @@ describe("piecepay CLI", function () {
       await node?.stop();
     });
 
-    it("lists the channel from each side, with the chain's holdings when --rpc is given", async function () {
+    it("lists the channel from each side: vouchers as vouchers, and with --rpc what the chain paid (nothing yet) and holds", async function () {
       const [payer, payee, offline, table] = await Promise.all([
         cli(["channels", "--json", "--data-dir", payerDir, "--rpc", node.url]),
         cli(["channels", "--json", "--data-dir", payeeDir, "--rpc", node.url]),
@@ -299,8 +299,8 @@ describe("piecepay CLI", function () {
         role: "payer",
         phase: "open",
         deposited: DEPOSIT.toString(),
-        paid: (3n * PRICE).toString(),
-        earned: "0",
+        vouchers: (3n * PRICE).toString(),
+        paid: "0", // the chain paid nothing: the channel is open
         peer: new Wallet(key(2)).address,
       });
       expect(asPayer.onChain).to.deep.include(onChain);
@@ -308,16 +308,19 @@ describe("piecepay CLI", function () {
         id: channelId,
         role: "payee",
         peerLabel: "127.0.0.1:6881",
-        earned: (3n * PRICE).toString(),
+        vouchers: (3n * PRICE).toString(),
+        earned: "0",
         account: new Wallet(key(2)).address,
       });
       expect(asPayee.onChain).to.deep.include(onChain);
+      // Without the chain, nothing is said about what was paid: only the vouchers.
       expect(jsonLines(offline.stdout)[0]).to.not.have.property("onChain");
+      expect(jsonLines(offline.stdout)[0]).to.not.have.property("earned");
       expect(table.stdout).to.match(
-        /^CHANNEL\s+PEER\s+ROLE\s+PHASE\s+ASSET\s+DEPOSITED\s+PAID\/EARNED\s+HELD\s+ON CHAIN$/m,
+        /^CHANNEL\s+PEER\s+ROLE\s+PHASE\s+ASSET\s+DEPOSITED\s+VOUCHERS\s+PAID\/EARNED ON CHAIN\s+HELD\s+ON CHAIN$/m,
       );
       expect(table.stdout).to.include(`${channelId.slice(0, 6)}…${channelId.slice(-4)}`);
-      expect(table.stdout).to.match(/payee\s+open\s+ETH\s+1\.0\s+earned 0\.003\s+1\.0\s+open/);
+      expect(table.stdout).to.match(/payee\s+open\s+ETH\s+1\.0\s+received 0\.003\s+earned 0\.0\s+1\.0\s+open/);
     });
 
     it("withdraw pays nothing on an open channel; --force redeems the payee's vouchers and pays both out", async function () {
@@ -354,7 +357,8 @@ describe("piecepay CLI", function () {
       expect(payerSide.code, payerSide.stderr).to.equal(0);
       expect(jsonLines(payerSide.stdout)[0]).to.deep.include({ role: "payer", action: "nothing" });
       const listed = await cli(["channels", "--json", "--data-dir", payeeDir, "--rpc", node.url]);
-      expect(jsonLines(listed.stdout)[0]).to.deep.include({ phase: "withdrawn" });
+      // What the chain paid the payee, from its PaidOut events.
+      expect(jsonLines(listed.stdout)[0]).to.deep.include({ phase: "withdrawn", earned: (3n * PRICE).toString() });
       expect((jsonLines(listed.stdout)[0].onChain as { status: string }).status).to.equal("finalized, paid out");
     });
   });
@@ -701,6 +705,13 @@ describe("piecepay CLI", function () {
         const after = await Promise.all([seeder, leecher].map((w) => provider.getBalance(w.address)));
         expect(after[0] - before[0]).to.equal(32n * parseEther("0.001") - seederGas);
         expect(before[1] - after[1]).to.equal(32n * parseEther("0.001") + leecherGas);
+        // The seeder's own lines say what the chain paid it (PaidOut events), as the balances above do.
+        seeding.child.kill("SIGINT");
+        await seeding.exited;
+        const said = jsonLines(seeding.stdout());
+        const earned = (32n * parseEther("0.001")).toString();
+        expect(said.find((l) => l.event === "closed")).to.include({ earned, served: 32 });
+        expect(said.find((l) => l.event === "stopped")).to.include({ earned, served: 32 });
       } finally {
         seeding.child.kill("SIGINT");
         await seeding.exited;
