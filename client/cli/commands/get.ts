@@ -5,7 +5,7 @@ import { formatEther, ZeroAddress } from "ethers";
 import { PiecepayError } from "../../../sdk/index.js";
 import { createTorrentClient } from "../../session/guarded-client.js";
 import { DEFAULT_MAX_WINDOW, PaidLeecher } from "../../session/leecher.js";
-import { CliError, type Command, UsageError } from "../command.js";
+import { CliError, type Command, interruptedExitCode, UsageError } from "../command.js";
 import { type Connected, connectClient } from "../context.js";
 import { explainError, FUND_HINT } from "../errors.js";
 import { formatAmount } from "../output.js";
@@ -107,6 +107,14 @@ export const get: Command = {
       const started = Date.now();
       const torrent = torrentClient.add(torrentId, { path: String(values.out ?? ".") });
       leecher.attach(torrent);
+      // Pieces verified before `ready` are webtorrent's check of the files already on disk (an earlier run's).
+      let onDisk = 0;
+      torrent.on("verified", () => {
+        if (!torrent.ready) onDisk++;
+      });
+      torrent.once("ready", () => {
+        if (onDisk > 0) out.note(`resuming: ${onDisk} of ${torrent.pieces.length} pieces already on disk and verified`);
+      });
       torrent.on("infoHash", () => {
         for (const peer of peers) torrent.addPeer(peer);
       });
@@ -136,11 +144,18 @@ export const get: Command = {
             resolve();
           });
           torrent.once("error", (error: Error) => reject(new CliError(`download failed: ${error.message}`)));
-          signal.addEventListener(
-            "abort",
-            () => reject(new CliError("interrupted: channels stay open; run `piecepay withdraw` later")),
-            { once: true },
-          );
+          // A clean stop: the deposits in flight are recorded, the store and the files are closed (below), the
+          // channels stay open on chain. The same command again continues them (one deposit per seeder).
+          const interrupted = () =>
+            reject(
+              new CliError(
+                "interrupted: channels stay open; the same command again resumes the download in them",
+                "or run `piecepay withdraw` to settle them",
+                { exitCode: interruptedExitCode(signal.reason) },
+              ),
+            );
+          if (signal.aborted) interrupted();
+          else signal.addEventListener("abort", interrupted, { once: true });
         });
       } finally {
         clearInterval(tick);
@@ -157,7 +172,15 @@ export const get: Command = {
       }
       const total = settled.reduce((a, p) => a + p.spent, 0n);
       out.result(
-        { event: "done", name: torrent.name, bytes: torrent.length, seconds, paid: total, channels: settled.length },
+        {
+          event: "done",
+          name: torrent.name,
+          bytes: torrent.length,
+          seconds,
+          paid: total,
+          channels: settled.length,
+          piecesOnDisk: onDisk,
+        },
         `done: ${torrent.name}, ${torrent.length} bytes, ${formatAmount(total)} paid to ${settled.length} seeder(s)`,
       );
     } finally {

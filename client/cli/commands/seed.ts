@@ -43,12 +43,14 @@ export const seed: Command = {
     "max-unfunded-per-ip": { type: "string" },
     "max-unfunded": { type: "string" },
     "funding-timeout": { type: "string" },
+    "upload-limit": { type: "string" },
   },
   optionHelp: [
     ["--price ETH", "price per piece, in ETH (required)"],
     ["--port N", "TCP port for peers (default: any free port)"],
     ["--announce URL", "a tracker to announce to (repeatable; e.g. from `piecepay tracker`)"],
     ["--piece-length KiB", "piece length for a new torrent (default: webtorrent's choice)"],
+    ["--upload-limit KiB/s", "the most we upload per second, over all peers (default: no limit)"],
     ["--enforce-after S", "seconds a vanished leecher gets to come back and close before we enforce (default 30)"],
     ...PEER_LIMIT_HELP,
     [
@@ -80,6 +82,10 @@ export const seed: Command = {
     const fundingTimeout = Number(values["funding-timeout"] ?? DEFAULT_FUNDING_TIMEOUT_MS / 1000);
     if (!(fundingTimeout > 0)) throw new UsageError("--funding-timeout must be a number of seconds above 0");
     const announce = (values.announce as string[] | undefined) ?? [];
+    const uploadLimit = values["upload-limit"] === undefined ? -1 : Number(values["upload-limit"]) * 1024;
+    if (!(uploadLimit === -1 || (Number.isFinite(uploadLimit) && uploadLimit > 0))) {
+      throw new UsageError("--upload-limit must be a number of KiB per second above 0");
+    }
 
     const connected = await connectClient(globals, { pollingIntervalMs: 2_000 });
     const { client, chainId, deployment } = connected;
@@ -114,6 +120,7 @@ export const seed: Command = {
       natUpnp: false,
       natPmp: false,
       torrentPort: port,
+      uploadLimit,
       tracker: announce.length > 0 ? {} : false,
     });
     try {
