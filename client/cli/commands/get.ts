@@ -29,6 +29,10 @@ export const get: Command = {
     "otherwise get stops at once and says what the account holds. Each deposit is recorded in <data-dir> before it",
     "is sent; one that confirms after the download finished (free peers were faster) is closed like the others, and",
     "whatever get could not close is left to `piecepay withdraw`.",
+    "",
+    "Interrupted (Ctrl-C: exit code 130; SIGTERM: 143), get records what it sent, closes its store and files, and",
+    "leaves its channels open. The same command again (same --out and --data-dir) keeps every verified piece on",
+    "disk, continues each seeder's open channel for the torrent instead of depositing again, and pays each piece once.",
   ].join("\n"),
   positionals: true,
   options: {
