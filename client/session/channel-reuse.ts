@@ -104,13 +104,19 @@ export function refuseResume(
 
 /**
  * The seeder's memory of its channels across connections: which connection holds each channel now (one at a time),
- * the pieces it sent on each channel whose peer left (so that a resumed channel counts them once), and the pending
+ * the pieces it sent on each channel whose peer left (so that a resumed channel counts them once; also written to
+ * the channel's store record, so that a seeder stopped cleanly and started again knows them), and the pending
  * enforcement of each (cancelled when the peer comes back to continue).
  */
 export class SeederChannels<Holder> {
+  readonly #client: PiecepayClient;
   readonly #holders = new Map<string, Holder>();
   readonly #sent = new Map<string, Set<number>>();
   readonly #enforcements = new Map<string, NodeJS.Timeout>();
+
+  constructor(client: PiecepayClient) {
+    this.#client = client;
+  }
 
   /** `holder` takes channel `id`; false when another connection holds it. */
   hold(id: string, holder: Holder): boolean {
@@ -125,19 +131,33 @@ export class SeederChannels<Holder> {
     return this.#holders.has(id);
   }
 
-  /** `holder` left: it no longer holds `id`; the pieces it sent on it are kept for a resume. */
+  /** `holder` left: it no longer holds `id`; the pieces it sent on it are kept for a resume, in memory and on disk. */
   release(id: string, holder: Holder, sent: Set<number>): void {
     if (this.#holders.get(id) !== holder) return;
     this.#holders.delete(id);
     this.#sent.set(id, new Set(sent));
+    try {
+      const record = this.#client.store.getChannel(id);
+      if (record?.phase === "open") this.#client.store.putChannel({ ...record, servedPieces: [...sent] });
+    } catch {
+      // The store already closed (we are stopping): the pieces are unknown after a restart, which is bounded (see
+      // servedBefore).
+    }
   }
 
   /**
-   * The pieces sent on channel `id` before, taken for the connection that continues it; undefined when this process
-   * never served it (it was restarted since).
+   * The pieces sent on channel `id` before, taken for the connection that continues it: from memory, or from the
+   * store after a clean restart; undefined when unknown (the seeder was killed while a peer held the channel). The
+   * store's copy is removed, so that a later kill never leaves a stale one behind.
    */
   takeSent(id: string): Set<number> | undefined {
-    const sent = this.#sent.get(id);
+    const record = this.#client.store.getChannel(id);
+    const stored = record?.servedPieces;
+    if (record && stored) {
+      const { servedPieces: _, ...rest } = record;
+      this.#client.store.putChannel(rest);
+    }
+    const sent = this.#sent.get(id) ?? (stored ? new Set(stored) : undefined);
     this.#sent.delete(id);
     return sent;
   }

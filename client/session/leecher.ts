@@ -336,9 +336,12 @@ export class PaidLeecher extends EventEmitter {
     return true;
   }
 
-  /** Counts a deposit made by an earlier run (a channel we continue) against the budget, whatever is left of it. */
-  adopt(amount: bigint): void {
-    this.#committed += amount;
+  /**
+   * A channel funded by an earlier run or connection continues on a new connection: its deposit counts against the
+   * budget (once: a channel continued again in this run was counted already), and its figures are the live peer's.
+   */
+  continued(id: string, deposit: bigint): void {
+    if (!this.#departed.delete(id)) this.#committed += deposit;
   }
 
   /** How many pieces we hold verified (on disk at start, or downloaded since). */
@@ -698,7 +701,7 @@ class LeecherPeer implements PeerSession {
       );
       return;
     }
-    this.#leecher.adopt(record.deposited);
+    this.#leecher.continued(record.id, record.deposited);
     this.#accepted = true;
     this.#channelId = record.id;
     this.#deposit = record.deposited;

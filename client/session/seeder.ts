@@ -72,12 +72,13 @@ export class PaidSeeder extends EventEmitter {
   readonly #departed = new Map<string, SeederPeerStats>();
   readonly unfunded: UnfundedCap;
   /** Which connection holds each channel, and what each channel whose peer left had served (see channel-reuse.ts). */
-  readonly channels = new SeederChannels<SeederPeer>();
+  readonly channels: SeederChannels<SeederPeer>;
   torrent: Torrent | undefined;
 
   constructor(options: PaidSeederOptions) {
     super();
     this.options = options;
+    this.channels = new SeederChannels(options.client);
     this.unfunded = new UnfundedCap(
       options.maxUnfundedPerIp ?? DEFAULT_MAX_UNFUNDED_PER_IP,
       options.maxUnfunded ?? DEFAULT_MAX_UNFUNDED,

@@ -34,6 +34,8 @@ export interface ChannelRecord {
    */
   torrent?: string;
   pricePerPiece?: bigint;
+  /** A payee's note of the pieces it served on the channel before its peer left (to continue it after a restart). */
+  servedPieces?: number[];
   /** The final states we signed to close the channel (to pay out after a plain `conclude`). */
   finalStates?: VariablePart[];
 }

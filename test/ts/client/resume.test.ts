@@ -12,7 +12,7 @@ import { expect } from "chai";
 import { HDNodeWallet, JsonRpcProvider, parseEther, Wallet } from "ethers";
 import { gasSpentSince, SqliteChannelStore } from "../../../sdk/index.js";
 import { Adjudicator__factory, VoucherPaymentApp__factory } from "../../../typechain-types/index.js";
-import { type LocalNode, root, startAnvil } from "../helpers/nodes.js";
+import { freePort, type LocalNode, root, startAnvil } from "../helpers/nodes.js";
 
 const BIN = path.join(root, "client/cli/bin.mjs");
 const PHRASE = "test test test test test test test test test test test junk";
@@ -39,6 +39,14 @@ const jsonLines = (stdout: string) =>
     .split("\n")
     .filter((line) => line.trim() !== "")
     .map((line) => JSON.parse(line) as Record<string, unknown>);
+
+/** Stops a child with SIGINT, unless it already exited. */
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGINT");
+  await exited;
+}
 
 /** How many pieces of `file` on disk hash like the pieces of `data`: what a resumed run can reuse. */
 function piecesOnDisk(file: string, data: Buffer): number {
@@ -94,8 +102,8 @@ describe("piecepay get, interrupted and run again", function () {
   }
 
   /** `piecepay seed` until stopped: its ready line. */
-  async function seed(file: string, seeder: HDNodeWallet) {
-    const args = ["seed", file, "--price", PRICE, "--piece-length", "64", "--upload-limit", "256"];
+  async function seed(file: string, seeder: HDNodeWallet, dir = dataDir(), port = 0) {
+    const args = ["seed", file, "--price", PRICE, "--piece-length", "64", "--upload-limit", "256", "--port", `${port}`];
     const child = spawn(
       process.execPath,
       [
@@ -109,7 +117,7 @@ describe("piecepay get, interrupted and run again", function () {
         "--rpc",
         node.url,
         "--data-dir",
-        dataDir(),
+        dir,
       ],
       { cwd: root, env: cleanEnv() },
     );
@@ -220,9 +228,59 @@ describe("piecepay get, interrupted and run again", function () {
         expect(after[0] - before[0] + seederGas).to.equal(BigInt(PIECES) * PRICE_WEI);
         expect(before[1] - after[1] - leecherGas).to.equal(BigInt(PIECES) * PRICE_WEI);
       } finally {
-        seeding.child.kill("SIGINT");
-        await new Promise((resolve) => seeding.child.once("exit", resolve));
+        await stop(seeding.child);
       }
     });
   }
+  it("the seeder stopped (Ctrl-C) and started again mid-download: the running get continues the same channel, one deposit, the seeder paid exactly the pieces x price on chain", async function () {
+    const seeder = key(5);
+    const leecher = key(6);
+    const data = randomBytes(PIECES * PIECE);
+    const file = path.join(scratch(), "album.bin");
+    writeFileSync(file, data);
+    const before = await Promise.all([seeder, leecher].map((w) => provider.getBalance(w.address)));
+    const start = await provider.getBlockNumber();
+    const seederDir = dataDir();
+    const port = await freePort();
+    let seeding = await seed(file, seeder, seederDir, port);
+    try {
+      const out = scratch();
+      const target = path.join(out, "album.bin");
+      const getting = cli([
+        "get",
+        String(seeding.ready.torrent),
+        "--max-price",
+        PRICE,
+        "--budget",
+        "1",
+        "--out",
+        out,
+        "--peer",
+        `127.0.0.1:${port}`,
+        "--key",
+        leecher.privateKey,
+        "--rpc",
+        node.url,
+        "--data-dir",
+        dataDir(),
+        "--json",
+      ]);
+      while (piecesOnDisk(target, data) < 3) await new Promise((resolve) => setTimeout(resolve, 20));
+      await stop(seeding.child);
+      expect(piecesOnDisk(target, data)).to.be.below(PIECES, "stopped in the middle of the download");
+      seeding = await seed(file, seeder, seederDir, port); // webtorrent on the leecher's side dials it again
+      const got = await getting;
+      expect(got.code, got.stderr).to.equal(0);
+      expect(readFileSync(target).equals(data)).to.equal(true);
+      const done = jsonLines(got.stdout).find((line) => line.event === "done");
+      expect(done).to.include({ channels: 1, paid: (BigInt(PIECES) * PRICE_WEI).toString() });
+      expect(await depositsSince(start, leecher.address)).to.equal(1);
+      const [seederGas, leecherGas] = await gasSpentSince(provider, [seeder.address, leecher.address], start);
+      const after = await Promise.all([seeder, leecher].map((w) => provider.getBalance(w.address)));
+      expect(after[0] - before[0] + seederGas).to.equal(BigInt(PIECES) * PRICE_WEI);
+      expect(before[1] - after[1] - leecherGas).to.equal(BigInt(PIECES) * PRICE_WEI);
+    } finally {
+      await stop(seeding.child);
+    }
+  });
 });
