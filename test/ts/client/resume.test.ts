@@ -283,4 +283,25 @@ describe("piecepay get, interrupted and run again", function () {
       await stop(seeding.child);
     }
   });
+  it("SIGTERM stops a get cleanly with exit code 143: nothing deposited, no channel in the store", async function () {
+    const leecher = key(7);
+    const leecherDir = dataDir();
+    const before = await provider.getBalance(leecher.address);
+    const magnet = `magnet:?xt=urn:btih:${randomBytes(20).toString("hex")}`;
+    const args = ["get", magnet, "--max-price", PRICE, "--budget", "1", "--out", scratch(), "--peer", "127.0.0.1:9"];
+    const keyArgs = ["--key", leecher.privateKey, "--rpc", node.url, "--data-dir", leecherDir, "--json"];
+    // The store exists once get is connected to the chain: from then on it waits for peers.
+    const run = await interrupt([...args, ...keyArgs], "SIGTERM", () =>
+      existsSync(path.join(leecherDir, "channels.db")),
+    );
+    expect(run.code, run.stderr).to.equal(143);
+    expect(run.stderr).to.match(/^error: interrupted: channels stay open/m);
+    expect(await provider.getBalance(leecher.address)).to.equal(before);
+    const store = new SqliteChannelStore(path.join(leecherDir, "channels.db"));
+    try {
+      expect(store.listChannels()).to.deep.equal([]);
+    } finally {
+      store.close();
+    }
+  });
 });
