@@ -196,6 +196,9 @@ type RawMessages = { _message(id: number, numbers: number[], data: Uint8Array | 
 /** BEP 6 `reject request`. */
 const REJECT_REQUEST = 0x10;
 
+/** How long a leecher that continues a channel has to send its bitfield (it sends it before its `resume`). */
+const RESUME_BITFIELD_MS = 30_000;
+
 /** How long a refused peer's connection stays open for our `notice` to reach it. */
 const NOTICE_GRACE_MS = 100;
 
@@ -277,8 +280,11 @@ class SeederPeer implements PeerSession {
   }
 
   #mayServeMore(): boolean {
-    return !this.#closed && this.#paidPieces() > this.#admitted.size;
+    return !this.#closed && !this.#resuming && this.#paidPieces() > this.#admitted.size;
   }
+
+  /** A resumed channel waits for the leecher's bitfield: until its pieces served before are counted, nothing is served. */
+  #resuming = false;
 
   /**
    * Wraps the wire so that webtorrent cannot serve this peer more than it paid for: `unchoke` only while the credit
@@ -323,7 +329,7 @@ class SeederPeer implements PeerSession {
       const asked = (this.#asked.get(index) ?? 0) + length;
       const uncovered = admitted
         ? asked > this.#pieceLength(index)
-        : this.#closed || this.#paidPieces() <= this.#admitted.size;
+        : this.#closed || this.#resuming || this.#paidPieces() <= this.#admitted.size;
       if (uncovered) {
         // Refused alone (BEP 6), or ignored by a peer without it. Never a choke: that would drop the covered
         // requests still queued, and a peer that asked for everything at once would get nothing. Not through
@@ -497,15 +503,28 @@ class SeederPeer implements PeerSession {
       return;
     }
     this.#seeder.continued(id);
+    this.#resuming = true;
     this.#channelId = id;
     this.#payer = payer;
     this.#deposit = record.deposited;
     this.#isFunded = true;
     if (voucher.amount > held) client.receive(voucher); // on disk before it counts
     this.#paid = client.store.getVoucher("received", id)?.amount ?? 0n;
-    // The leecher sends its bitfield once its own check of the files on disk is done.
-    await this.#bitfieldSeen;
+    // The leecher sends its bitfield once its own check of the files on disk is done, which is before its `resume`:
+    // one that does not within RESUME_BITFIELD_MS holds the channel for nothing, and is dropped.
+    let timer: NodeJS.Timeout | undefined;
+    const seen = await Promise.race([
+      this.#bitfieldSeen.then(() => true),
+      new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), RESUME_BITFIELD_MS);
+      }),
+    ]);
+    clearTimeout(timer);
     if (this.#left) return;
+    if (!seen) {
+      this.#refuse(`no bitfield within ${RESUME_BITFIELD_MS / 1000} s of continuing channel ${id}`);
+      return;
+    }
     const peerPieces = this.#link.wire.peerPieces;
     const kept = servedBefore(
       this.#seeder.channels.takeSent(id),
@@ -517,6 +536,7 @@ class SeederPeer implements PeerSession {
       this.#sent.add(index);
       this.#admitted.add(index);
     }
+    this.#resuming = false;
     this.#link.send({ type: "resumed", channelId: id, amount: this.#paid, served: BigInt(kept.size) });
     this.#seeder.emit("peer", this.stats());
     if (this.#mayServeMore()) this.#link.wire.unchoke();
