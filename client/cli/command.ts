@@ -83,6 +83,15 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * The exit code of a command stopped by a signal: 130 for SIGINT (Ctrl-C), 143 for SIGTERM, as a shell reports a
+ * process killed by it (128 + the signal's number).
+ * @example interruptedExitCode(signal.reason) // 130 after Ctrl-C
+ */
+export function interruptedExitCode(reason: unknown): number {
+  return reason === "SIGTERM" ? 143 : 130;
+}
+
 /** A failure the CLI explains to its user: printed with a hint, no stack trace, exit code 1 (or `exitCode`). */
 export class CliError extends Error {
   override name = "CliError";

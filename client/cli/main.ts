@@ -1,6 +1,7 @@
 // The `piecepay` command line: `tsx client/cli/main.ts <command> [options]` (or the `piecepay` bin, client/cli/bin.mjs).
 // Global options may come before or after the command; a command's own options come after it.
-// Exit codes: 0 done, 1 failed (`error: ...` and a hint on stderr), 2 a mistake in the command line, 130 interrupted.
+// Exit codes: 0 done, 1 failed (`error: ...` and a hint on stderr), 2 a mistake in the command line, 130 interrupted
+// by SIGINT (Ctrl-C), 143 by SIGTERM (128 + the signal's number, as shells report it).
 import path from "node:path";
 import { type ParseArgsOptionsConfig, parseArgs } from "node:util";
 import { PiecepayError } from "../../sdk/index.js";
@@ -11,6 +12,7 @@ import {
   GLOBAL_HELP,
   GLOBAL_OPTIONS,
   type GlobalOptions,
+  interruptedExitCode,
   UsageError,
 } from "./command.js";
 import { COMMANDS } from "./commands/index.js";
@@ -224,11 +226,12 @@ function redact(text: string): string {
   return out;
 }
 
-// The first SIGINT / SIGTERM asks the command to stop and clean up; a second one exits at once.
+// The first SIGINT / SIGTERM asks the command to stop and clean up (the signal's name is the abort's reason, for
+// its exit code); a second one exits at once.
 const controller = new AbortController();
-const onSignal = () => {
-  if (controller.signal.aborted) process.exit(130);
-  controller.abort();
+const onSignal = (name: NodeJS.Signals) => {
+  if (controller.signal.aborted) process.exit(interruptedExitCode(name));
+  controller.abort(name);
 };
 process.on("SIGINT", onSignal);
 process.on("SIGTERM", onSignal);

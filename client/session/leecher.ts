@@ -7,8 +7,15 @@
 import { EventEmitter } from "node:events";
 import type { Wire } from "bittorrent-protocol";
 import type { Torrent } from "webtorrent";
-import { type ChannelProposal, channelId, type PiecepayClient, splitOutcome } from "../../sdk/index.js";
+import {
+  type ChannelProposal,
+  type ChannelRecord,
+  channelId,
+  type PiecepayClient,
+  splitOutcome,
+} from "../../sdk/index.js";
 import type { PaidHandshake, PaidMessage } from "../wire/messages.js";
+import { findChannelToResume, refuseResumed, resumeVoucher, tagChannel } from "./channel-reuse.js";
 import { handshakeFor, type PeerLink, type PeerSession, paidExtension, sendWithoutDelay } from "./extension.js";
 
 /** The parts of a BitField that bittorrent-protocol and webtorrent use on `wire.peerPieces`. */
@@ -354,6 +361,19 @@ export class PaidLeecher extends EventEmitter {
     return true;
   }
 
+  /**
+   * A channel funded by an earlier run or connection continues on a new connection: its deposit counts against the
+   * budget (once: a channel continued again in this run was counted already), and its figures are the live peer's.
+   */
+  continued(id: string, deposit: bigint): void {
+    if (!this.#departed.delete(id)) this.#committed += deposit;
+  }
+
+  /** How many pieces we hold verified (on disk at start, or downloaded since). */
+  get verifiedCount(): number {
+    return this.#verified.size;
+  }
+
   /** Gives back a reservation whose channel will never be funded (its seeder left before accepting). */
   unreserve(amount: bigint): void {
     this.#committed -= amount;
@@ -521,7 +541,9 @@ class LeecherPeer implements PeerSession {
     const torrent = this.#leecher.torrent;
     // A wire that is gone gets nothing: what it owned was just freed for the others.
     if (!this.#offer || !torrent?.pieces || this.wire.destroyed || this.#closing) return;
-    if (this.#grantedCount >= this.#creditPieces) return;
+    // Pieces a continued channel's seeder delivered before were paid from the same credit.
+    const credit = this.#creditPieces - this.#carried;
+    if (this.#grantedCount >= credit) return;
     const count = torrent.pieces.length;
     if (this.#granted.length * 8 < count) {
       const grown = new Uint8Array(Math.ceil(count / 8));
@@ -531,7 +553,7 @@ class LeecherPeer implements PeerSession {
     const owners = this.#leecher.owners;
     const pieces = this.#peerPieces();
     const before = this.#grantedCount;
-    while (this.#grantedCount < this.#creditPieces && this.#cursor < count) {
+    while (this.#grantedCount < credit && this.#cursor < count) {
       const index = this.#cursor++;
       if ((this.#granted[index >> 3] & (128 >> (index & 7))) !== 0) continue;
       if (!pieces.get(index) || torrent.bitfield?.get(index)) continue;
@@ -625,7 +647,22 @@ class LeecherPeer implements PeerSession {
     // From a magnet link there is no piece count yet to size the deposit. Metadata is free (ut_metadata is never
     // gated by payment): fetch it from this seeder or any other peer first, then open the channel.
     if (!torrent.pieces?.length && !(await this.#metadata(torrent))) return;
+    // Our check of the files already on disk comes first: what we have is not bought again, and a seeder that
+    // continues our channel counts the pieces we have against its bitfield of ours.
+    if (!torrent.ready && !(await this.#ready(torrent))) return;
     if (torrent.done || this.#closing || this.#leecher.settling) return;
+    // One channel per payee per torrent across runs and reconnects: one still open on chain is continued.
+    const client = this.#leecher.options.client;
+    const open = await findChannelToResume(client, {
+      payee: offer.payee,
+      torrent: torrent.infoHash,
+      asset: offer.asset,
+    });
+    if (this.wire.destroyed || this.#closing || this.#leecher.settling) return;
+    if (open) {
+      await this.#resume(open, offer.pricePerPiece);
+      return;
+    }
     const needed = BigInt(torrent.pieces.length) * offer.pricePerPiece;
     const deposit = needed < this.#leecher.budgetLeft() ? needed : this.#leecher.budgetLeft();
     const uncertain = this.#leecher.uncertainDepositTo(offer.payee);
@@ -648,6 +685,11 @@ class LeecherPeer implements PeerSession {
       asset: offer.asset,
       challengeDuration: this.#leecher.options.challengeDuration,
       peer: `${this.wire.remoteAddress}:${this.wire.remotePort}`,
+    });
+    const { chainId: chain, adjudicator: contract, fixedPart: fixed } = this.#proposal;
+    tagChannel(client, channelId(chain, contract, fixed), {
+      torrent: torrent.infoHash,
+      pricePerPiece: offer.pricePerPiece,
     });
     if (this.wire.destroyed) {
       this.#abandonProposal(); // the seeder left while we signed
@@ -677,6 +719,89 @@ class LeecherPeer implements PeerSession {
   }
 
   #unreserved = false;
+
+  /** The voucher amount our `resume` carried, once sent; cleared when the seeder's `resumed` arrives. */
+  #resumeSent: bigint | undefined;
+  /** Pieces of a continued channel that its seeder delivered in earlier runs or connections (already paid for). */
+  #carried = 0;
+
+  /**
+   * Continues `record`, our channel to this seeder for this torrent that an earlier run or connection funded: no
+   * new deposit. We send our largest voucher; the seeder answers with its largest and the pieces it served before
+   * that we have; we continue from there.
+   */
+  async #resume(record: ChannelRecord, pricePerPiece: bigint): Promise<void> {
+    if (record.pricePerPiece !== pricePerPiece) {
+      this.#link.drop(
+        `seeder's price is now ${pricePerPiece} per piece; our open channel ${record.id} to it was at ${record.pricePerPiece}: run \`piecepay withdraw\``,
+      );
+      return;
+    }
+    this.#leecher.continued(record.id, record.deposited);
+    this.#accepted = true;
+    this.#channelId = record.id;
+    this.#deposit = record.deposited;
+    const voucher = resumeVoucher(this.#leecher.options.client, record.id);
+    this.#resumeSent = voucher.amount;
+    // A close waits for the answer (it waits for `#funding`), or it would offer without the pieces served before.
+    const answered = new Promise<void>((resolve) => {
+      this.#resumeAnswered = resolve;
+      this.wire.once("close", () => resolve());
+    });
+    this.#link.send({ type: "resume", voucher });
+    await answered;
+  }
+
+  #resumeAnswered: (() => void) | undefined;
+
+  /** The seeder continues our channel: both sides now count the same voucher and the same pieces served. */
+  #onResumed(message: Extract<PaidMessage, { type: "resumed" }>): void {
+    const offer = this.#offer;
+    const id = this.#channelId;
+    if (this.#resumeSent === undefined || !offer || !id || message.channelId !== id) {
+      this.onProtocolError(new Error("a resumed channel we did not ask to continue"));
+      return;
+    }
+    const client = this.#leecher.options.client;
+    const sent = client.store.getVoucher("sent", id);
+    const refusal = refuseResumed(message, {
+      sent: sent?.amount ?? 0n,
+      pricePerPiece: offer.pricePerPiece,
+      verified: this.#leecher.verifiedCount,
+    });
+    if (refusal) {
+      this.onProtocolError(new Error(refusal));
+      return;
+    }
+    this.#resumeSent = undefined;
+    this.#resumeAnswered?.();
+    this.#paid = sent?.amount ?? 0n;
+    this.#acknowledged = message.amount;
+    this.#carried = Number(message.served);
+    this.#delivered = this.#carried;
+    this.#creditPieces = Number(this.#paid / offer.pricePerPiece);
+    // The seeder missed our last voucher (it was on its way when we stopped): it gets it again.
+    if (sent && sent.amount > message.amount) this.#link.send({ type: "voucher", voucher: sent });
+    this.#leecher.emit("channel", this.stats());
+    this.grant();
+    this.#payAhead();
+  }
+
+  /** Resolves true once the torrent checked the files on disk (webtorrent's `ready`), false if the seeder left first. */
+  #ready(torrent: Torrent): Promise<boolean> {
+    return new Promise((resolve) => {
+      const ready = () => {
+        this.wire.off("close", gone);
+        resolve(!this.wire.destroyed);
+      };
+      const gone = () => {
+        torrent.off("ready", ready);
+        resolve(false);
+      };
+      torrent.once("ready", ready);
+      this.wire.once("close", gone);
+    });
+  }
 
   /** Resolves true once the torrent has its metadata, false if this seeder's connection closed first. */
   #metadata(torrent: Torrent): Promise<boolean> {
@@ -708,6 +833,9 @@ class LeecherPeer implements PeerSession {
           this.#leecher.track(funding);
           this.#funding = funding.catch((error) => this.onProtocolError(error));
         }
+        return;
+      case "resumed":
+        this.#onResumed(message);
         return;
       case "receipt":
         if (message.channelId !== this.#channelId || message.amount > this.#paid) {

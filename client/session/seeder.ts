@@ -16,6 +16,7 @@ import {
 } from "../../sdk/index.js";
 import { truncateReason } from "../wire/codec.js";
 import type { PaidHandshake, PaidMessage } from "../wire/messages.js";
+import { refuseResume, SeederChannels, servedBefore, tagChannel } from "./channel-reuse.js";
 import { handshakeFor, type PeerLink, type PeerSession, paidExtension, sendWithoutDelay } from "./extension.js";
 import { DEFAULT_MAX_UNFUNDED, DEFAULT_MAX_UNFUNDED_PER_IP, UnfundedCap } from "./unfunded-cap.js";
 
@@ -83,11 +84,14 @@ export class PaidSeeder extends EventEmitter {
   /** What each funded channel whose peer left did, for `stats()`: a few numbers, no wire. */
   readonly #departed = new Map<string, SeederPeerStats>();
   readonly unfunded: UnfundedCap;
+  /** Which connection holds each channel, and what each channel whose peer left had served (see channel-reuse.ts). */
+  readonly channels: SeederChannels<SeederPeer>;
   torrent: Torrent | undefined;
 
   constructor(options: PaidSeederOptions) {
     super();
     this.options = options;
+    this.channels = new SeederChannels(options.client);
     this.unfunded = new UnfundedCap(
       options.maxUnfundedPerIp ?? DEFAULT_MAX_UNFUNDED_PER_IP,
       options.maxUnfunded ?? DEFAULT_MAX_UNFUNDED,
@@ -98,6 +102,12 @@ export class PaidSeeder extends EventEmitter {
   forget(peer: SeederPeer, funded: SeederPeerStats | undefined): void {
     this.peers.delete(peer);
     if (funded?.channelId) this.#departed.set(funded.channelId, funded);
+  }
+
+  /** A leecher came back to continue channel `id`: no enforcement, and its figures are the live peer's again. */
+  continued(id: string): void {
+    this.channels.cancelEnforcement(id);
+    this.#departed.delete(id);
   }
 
   attach(torrent: Torrent): void {
@@ -130,9 +140,9 @@ export class PaidSeeder extends EventEmitter {
   }
 
   /**
-   * After a restart: enforces every open channel of ours in the store that holds a voucher. Its leecher left
-   * before the restart (a returning leecher opens a new channel, so nobody will close the old one cooperatively).
-   * Channels already challenged are the watcher's (it answers and pays out).
+   * After a restart: enforces every open channel of ours in the store that holds a voucher, after `enforceAfterMs`
+   * unless its leecher comes back first and continues it (a `resume`). Channels already challenged are the
+   * watcher's (it answers and pays out).
    * @example seeder.attach(torrent); seeder.resume()
    */
   resume(): void {
@@ -159,8 +169,10 @@ export class PaidSeeder extends EventEmitter {
     if (!enforce) return;
     const timer = setTimeout(() => {
       this.#timers.delete(timer);
+      this.channels.enforcementDone(id, timer);
       try {
-        if (client.store.getChannel(id)?.phase !== "open") return;
+        // The leecher came back and continues the channel on a new connection: nothing to enforce.
+        if (this.channels.isHeld(id) || client.store.getChannel(id)?.phase !== "open") return;
         client
           .redeem(id, { waitFor })
           .then(async (receipt) => {
@@ -185,6 +197,7 @@ export class PaidSeeder extends EventEmitter {
     }, enforceAfterMs);
     timer.unref?.();
     this.#timers.add(timer);
+    this.channels.scheduleEnforcement(id, timer);
   }
 
   /** Totals over every peer: those connected now, and every funded channel whose peer left. */
@@ -198,6 +211,9 @@ export class PaidSeeder extends EventEmitter {
 type RawMessages = { _message(id: number, numbers: number[], data: Uint8Array | null): void };
 /** BEP 6 `reject request`. */
 const REJECT_REQUEST = 0x10;
+
+/** How long a leecher that continues a channel has to send its bitfield (it sends it before its `resume`). */
+const RESUME_BITFIELD_MS = 30_000;
 
 /** How long a refused peer's connection stays open for our `notice` to reach it. */
 const NOTICE_GRACE_MS = 100;
@@ -250,12 +266,19 @@ class SeederPeer implements PeerSession {
   /** We refused this peer and are about to drop it: nothing more from it is handled. */
   #refused = false;
   #left = false;
+  /** The payer address of the peer's handshake: only it may continue one of its channels. */
+  #handshakePayer: string | undefined;
+  /** Resolves once the peer said which pieces it has (`bitfield`, `have-all` or `have-none`). */
+  readonly #bitfieldSeen: Promise<void>;
 
   constructor(seeder: PaidSeeder, link: PeerLink) {
     this.#seeder = seeder;
     this.#link = link;
     this.#gate(link.wire);
     link.wire.once("close", () => this.#onLeave());
+    this.#bitfieldSeen = new Promise((resolve) => {
+      for (const event of ["bitfield", "have-all", "have-none", "close"]) link.wire.once(event, () => resolve());
+    });
   }
 
   stats(): SeederPeerStats {
@@ -285,8 +308,11 @@ class SeederPeer implements PeerSession {
   }
 
   #mayServeMore(): boolean {
-    return !this.#closed && this.#paidPieces() > this.#admitted.size;
+    return !this.#closed && !this.#resuming && this.#paidPieces() > this.#admitted.size;
   }
+
+  /** A resumed channel waits for the leecher's bitfield: until its pieces served before are counted, nothing is served. */
+  #resuming = false;
 
   /**
    * Wraps the wire so that webtorrent cannot serve this peer more than it paid for: `unchoke` only while the credit
@@ -331,7 +357,7 @@ class SeederPeer implements PeerSession {
       const asked = (this.#asked.get(index) ?? 0) + length;
       const uncovered = admitted
         ? asked > this.#pieceLength(index)
-        : this.#closed || this.#paidPieces() <= this.#admitted.size;
+        : this.#closed || this.#resuming || this.#paidPieces() <= this.#admitted.size;
       if (uncovered) {
         // Refused alone (BEP 6), or ignored by a peer without it. Never a choke: that would drop the covered
         // requests still queued, and a peer that asked for everything at once would get nothing. Not through
@@ -369,6 +395,7 @@ class SeederPeer implements PeerSession {
   onHandshake(handshake: PaidHandshake | undefined): void {
     // A plain peer, or one that will not pay, stays choked: it gets nothing from a paid seeder.
     if (!handshake?.payer) return;
+    this.#handshakePayer = handshake.payer;
     const ours = this.#seeder.options.client;
     if (handshake.chainId !== ours.chainId) this.#link.drop(`peer is on chain ${handshake.chainId}`);
   }
@@ -380,6 +407,11 @@ class SeederPeer implements PeerSession {
         if (this.#proposed) throw new Error("a second channel proposal on one connection");
         this.#proposed = true;
         void this.#onPropose(message).catch((error) => this.onProtocolError(error));
+        return;
+      case "resume":
+        if (this.#proposed) throw new Error("a resume after a channel was proposed or resumed on this connection");
+        this.#proposed = true;
+        void this.#onResume(message.voucher).catch((error) => this.onProtocolError(error));
         return;
       case "voucher":
         // Once funded, a voucher is credited synchronously: a request sent right after it on the same connection
@@ -453,6 +485,8 @@ class SeederPeer implements PeerSession {
       return;
     }
     this.#channelId = id;
+    tagChannel(client, id, { torrent: this.#seeder.torrent?.infoHash ?? "", pricePerPiece });
+    this.#seeder.channels.hold(id, this);
     this.#payer = message.fixedPart.participants[0];
     this.#deposit = message.deposit;
     this.#stopFunding = new AbortController();
@@ -468,6 +502,78 @@ class SeederPeer implements PeerSession {
       .catch((error) => this.#onNotFunded(error));
     this.#link.send({ type: "accept", channelId: id, payeeSignature: acceptance.payeeSignature });
     this.#seeder.emit("peer", this.stats());
+  }
+
+  /**
+   * The leecher continues channel `voucher.channelId`, opened and funded earlier on another connection (it was
+   * interrupted, or we were restarted): no new deposit. Its largest voucher must be the payer's (when it holds any
+   * credit); we continue from the larger of it and ours, and count as served before only the pieces we sent on it
+   * that the leecher still has (its bitfield): a piece lost in flight is served and counted again if asked for.
+   */
+  async #onResume(voucher: Voucher): Promise<void> {
+    const { client, pricePerPiece } = this.#seeder.options;
+    const torrent = this.#seeder.torrent;
+    const id = voucher.channelId.toLowerCase();
+    const record = client.store.getChannel(id);
+    const refusal = refuseResume(client, record, {
+      torrent: torrent?.infoHash ?? "",
+      pricePerPiece,
+      payer: this.#handshakePayer,
+    });
+    if (refusal || !record || !torrent) {
+      this.#refuse(`cannot continue channel ${id}: ${refusal ?? "no torrent"}`);
+      return;
+    }
+    const payer = record.fixedPart.participants[0];
+    const held = client.store.getVoucher("received", id)?.amount ?? 0n;
+    if (voucher.amount > 0n) {
+      verifyVoucher(voucher, { channelId: id, payer, deposited: record.deposited, best: 0n }); // the payer's, or throws
+    } else if (held > 0n) {
+      this.#refuse(`cannot continue channel ${id} without the payer's voucher`);
+      return;
+    }
+    if (!this.#seeder.channels.hold(id, this)) {
+      this.#refuse(`channel ${id} is in use on another connection`);
+      return;
+    }
+    this.#seeder.continued(id);
+    this.#resuming = true;
+    this.#channelId = id;
+    this.#payer = payer;
+    this.#deposit = record.deposited;
+    this.#isFunded = true;
+    if (voucher.amount > held) client.receive(voucher); // on disk before it counts
+    this.#paid = client.store.getVoucher("received", id)?.amount ?? 0n;
+    // The leecher sends its bitfield once its own check of the files on disk is done, which is before its `resume`:
+    // one that does not within RESUME_BITFIELD_MS holds the channel for nothing, and is dropped.
+    let timer: NodeJS.Timeout | undefined;
+    const seen = await Promise.race([
+      this.#bitfieldSeen.then(() => true),
+      new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), RESUME_BITFIELD_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (this.#left) return;
+    if (!seen) {
+      this.#refuse(`no bitfield within ${RESUME_BITFIELD_MS / 1000} s of continuing channel ${id}`);
+      return;
+    }
+    const peerPieces = this.#link.wire.peerPieces;
+    const kept = servedBefore(
+      this.#seeder.channels.takeSent(id),
+      (index) => peerPieces.get(index),
+      torrent.pieces.length,
+      this.#paidPieces(),
+    );
+    for (const index of kept) {
+      this.#sent.add(index);
+      this.#admitted.add(index);
+    }
+    this.#resuming = false;
+    this.#link.send({ type: "resumed", channelId: id, amount: this.#paid, served: BigInt(kept.size) });
+    this.#seeder.emit("peer", this.stats());
+    if (this.#mayServeMore()) this.#link.wire.unchoke();
   }
 
   #ip(): string {
@@ -645,6 +751,7 @@ class SeederPeer implements PeerSession {
     const stats = this.stats();
     this.#seeder.forget(this, this.#isFunded ? stats : undefined);
     const id = this.#channelId;
+    if (id) this.#seeder.channels.release(id, this, this.#sent);
     // A deposit a re-org removed leaves nothing to enforce: a challenge would cost gas and pay nothing.
     if (!id || this.#closedOnChain || this.#paid === 0n || this.#depositRemoved) return;
     // The leecher left without closing, or its close offered less than we served (refused): give it a moment,

@@ -15,6 +15,8 @@ import {
   PROTOCOL_VERSION,
   type ProposeMessage,
   type ReceiptMessage,
+  type ResumedMessage,
+  type ResumeMessage,
   type VoucherMessage,
 } from "./messages.js";
 
@@ -29,6 +31,8 @@ export const MESSAGE_TYPE_IDS = {
   receipt: 4,
   close: 5,
   notice: 6,
+  resume: 7,
+  resumed: 8,
 } as const satisfies Record<PaidMessage["type"], number>;
 
 /**
@@ -68,6 +72,8 @@ export const MESSAGE_LENGTHS = {
   close: HEADER + ID + UINT48 + UINT256 + 1 + UINT256 + SIGNATURE + SIGNATURE,
   // code, reason length, reason (0..200 bytes)
   notice: HEADER + 2,
+  resume: HEADER + ID + UINT256 + SIGNATURE,
+  resumed: HEADER + ID + UINT256 + UINT64,
 } as const satisfies Record<PaidMessage["type"], number>;
 
 const TYPE_BY_ID: readonly (PaidMessage["type"] | undefined)[] = [
@@ -78,8 +84,13 @@ const TYPE_BY_ID: readonly (PaidMessage["type"] | undefined)[] = [
   "receipt",
   "close",
   "notice",
+  "resume",
+  "resumed",
 ];
 const NOTICE_CODE_BY_ID: readonly (NoticeCode | undefined)[] = [undefined, "refused", "closed", "bye"];
+
+/** The signature field of a `resume` that carries no voucher (amount 0). */
+export const NO_SIGNATURE = `0x${"00".repeat(SIGNATURE)}`;
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 const utf8Encoder = new TextEncoder();
@@ -236,6 +247,23 @@ export function encodeMessage(m: PaidMessage): Uint8Array {
       w.hex(voucher.signature, SIGNATURE, "voucher.signature");
       break;
     }
+    case "resume": {
+      const voucher = record((message as unknown as ResumeMessage).voucher, "voucher");
+      w.hex(voucher.channelId, ID, "voucher.channelId");
+      w.uint(voucher.amount, UINT256, "voucher.amount");
+      if (voucher.amount === 0n && voucher.signature !== NO_SIGNATURE) {
+        throw malformed("a resume without a voucher (amount 0) has an all-zero signature");
+      }
+      w.hex(voucher.signature, SIGNATURE, "voucher.signature");
+      break;
+    }
+    case "resumed": {
+      const r = message as unknown as ResumedMessage;
+      w.hex(r.channelId, ID, "channelId");
+      w.uint(r.amount, UINT256, "amount");
+      w.uint(r.served, UINT64, "served");
+      break;
+    }
     case "receipt": {
       const r = message as unknown as ReceiptMessage;
       w.hex(r.channelId, ID, "channelId");
@@ -337,6 +365,15 @@ export function decodeMessage(bytes: Uint8Array): PaidMessage {
       return { type, voucher: { channelId: r.hex(ID), amount: r.uint(UINT256), signature: r.hex(SIGNATURE) } };
     case "receipt":
       return { type, channelId: r.hex(ID), amount: r.uint(UINT256) };
+    case "resume": {
+      const voucher = { channelId: r.hex(ID), amount: r.uint(UINT256), signature: r.hex(SIGNATURE) };
+      if (voucher.amount === 0n && voucher.signature !== NO_SIGNATURE) {
+        throw malformed("a resume without a voucher (amount 0) has a non-zero signature");
+      }
+      return { type, voucher };
+    }
+    case "resumed":
+      return { type, channelId: r.hex(ID), amount: r.uint(UINT256), served: r.uint(UINT64) };
     case "close": {
       const channelId = r.hex(ID);
       const turnNum = r.uint(UINT48);

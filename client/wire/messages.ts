@@ -69,6 +69,27 @@ export interface NoticeMessage {
   reason: string;
 }
 
+/**
+ * Leecher -> seeder: continue our open channel `voucher.channelId` on this connection (we reconnected, or were
+ * restarted) instead of opening a new one. `voucher` is the largest we signed on it, signed by the payer; amount 0
+ * with an all-zero signature when we signed none yet.
+ */
+export interface ResumeMessage {
+  type: "resume";
+  voucher: Voucher;
+}
+
+/**
+ * Seeder -> leecher: the channel continues. `amount` is the largest voucher we hold on it, `served` the pieces we
+ * delivered on it before that the leecher has (so both count the same pieces as paid for).
+ */
+export interface ResumedMessage {
+  type: "resumed";
+  channelId: string;
+  amount: bigint;
+  served: bigint;
+}
+
 export type NoticeCode = "refused" | "closed" | "bye";
 
 export type PaidMessage =
@@ -77,4 +98,6 @@ export type PaidMessage =
   | VoucherMessage
   | ReceiptMessage
   | CloseMessage
-  | NoticeMessage;
+  | NoticeMessage
+  | ResumeMessage
+  | ResumedMessage;

@@ -28,6 +28,14 @@ export interface ChannelRecord {
    * once the node took it. Kept after the deposit is confirmed.
    */
   funding?: { amount: bigint; txHash?: string };
+  /**
+   * What the channel pays for, as its user tagged it: e.g. the torrent client's info hash (lowercase hex) and price
+   * per piece, so that a later run continues this channel with the same payee instead of depositing again.
+   */
+  torrent?: string;
+  pricePerPiece?: bigint;
+  /** A payee's note of the pieces it served on the channel before its peer left (to continue it after a restart). */
+  servedPieces?: number[];
   /** The final states we signed to close the channel (to pay out after a plain `conclude`). */
   finalStates?: VariablePart[];
 }

@@ -7,7 +7,7 @@ import { createTorrentClient } from "../../session/guarded-client.js";
 import { DEFAULT_MAX_WINDOW, type LeecherRefusal, PaidLeecher } from "../../session/leecher.js";
 import { type AmountUnit, ETH, parseAmount } from "../amounts.js";
 import { ASSET_HELP, ASSET_OPTIONS, assetOption, resolveAsset } from "../asset-option.js";
-import { CliError, type Command, UsageError } from "../command.js";
+import { CliError, type Command, interruptedExitCode, UsageError } from "../command.js";
 import { type Connected, connectClient } from "../context.js";
 import { explainError, explainText, FUND_HINT } from "../errors.js";
 import { formatAmount, type Output } from "../output.js";
@@ -38,6 +38,10 @@ export const get: Command = {
     "Amounts are in ETH, or with --asset in that ERC-20 token (its decimals and symbol, read from the token); each",
     "deposit in a token is approved first (one approve per deposit, ETH for gas still needed), and only seeders",
     "paid in the same asset are used.",
+    "",
+    "Interrupted (Ctrl-C: exit code 130; SIGTERM: 143), get records what it sent, closes its store and files, and",
+    "leaves its channels open. The same command again (same --out and --data-dir) keeps every verified piece on",
+    "disk, continues each seeder's open channel for the torrent instead of depositing again, and pays each piece once.",
   ].join("\n"),
   positionals: true,
   options: {
@@ -143,6 +147,14 @@ export const get: Command = {
       const started = Date.now();
       const torrent = torrentClient.add(torrentId, { path: String(values.out ?? ".") });
       leecher.attach(torrent);
+      // Pieces verified before `ready` are webtorrent's check of the files already on disk (an earlier run's).
+      let onDisk = 0;
+      torrent.on("verified", () => {
+        if (!torrent.ready) onDisk++;
+      });
+      torrent.once("ready", () => {
+        if (onDisk > 0) out.note(`resuming: ${onDisk} of ${torrent.pieces.length} pieces already on disk and verified`);
+      });
       torrent.on("infoHash", () => {
         onlyPeers = peers.length > 0 && (torrent.announce ?? []).length === 0;
         for (const peer of peers) torrent.addPeer(peer);
@@ -179,11 +191,18 @@ export const get: Command = {
           torrent.once("error", (error: Error) =>
             reject(new CliError(`download failed: ${explainText(error.message)}`)),
           );
-          signal.addEventListener(
-            "abort",
-            () => reject(new CliError("interrupted: channels stay open; run `piecepay withdraw` later")),
-            { once: true },
-          );
+          // A clean stop: the deposits in flight are recorded, the store and the files are closed (below), the
+          // channels stay open on chain. The same command again continues them (one deposit per seeder).
+          const interrupted = () =>
+            reject(
+              new CliError(
+                "interrupted: channels stay open; the same command again resumes the download in them",
+                "or run `piecepay withdraw` to settle them",
+                { exitCode: interruptedExitCode(signal.reason) },
+              ),
+            );
+          if (signal.aborted) interrupted();
+          else signal.addEventListener("abort", interrupted, { once: true });
         });
       } finally {
         clearInterval(tick);
@@ -214,6 +233,7 @@ export const get: Command = {
           asset: unit.address,
           paid: total,
           channels: settled.length,
+          piecesOnDisk: onDisk,
         },
         `done: ${torrent.name}, ${torrent.length} bytes, ${formatAmount(total, unit)} paid on chain to ${settled.length} seeder(s)`,
       );

@@ -59,6 +59,7 @@ export const seed: Command = {
     "max-unfunded": { type: "string" },
     "funding-timeout": { type: "string" },
     "unconfirmed-pieces": { type: "string" },
+    "upload-limit": { type: "string" },
   },
   optionHelp: [
     ["--price AMOUNT", "price per piece, in ETH or the --asset token (required)"],
@@ -66,6 +67,7 @@ export const seed: Command = {
     ["--port N", "TCP port for peers (default: any free port)"],
     ["--announce URL", "a tracker to announce to (repeatable; e.g. from `piecepay tracker`)"],
     ["--piece-length KiB", "piece length for a new torrent (default: webtorrent's choice)"],
+    ["--upload-limit KiB/s", "the most we upload per second, over all peers (default: no limit)"],
     ["--enforce-after S", "seconds a vanished leecher gets to come back and close before we enforce (default 30)"],
     ...PEER_LIMIT_HELP,
     [
@@ -109,6 +111,10 @@ export const seed: Command = {
       "--unconfirmed-pieces",
       DEFAULT_UNCONFIRMED_PIECES,
     );
+    const uploadLimit = values["upload-limit"] === undefined ? -1 : Number(values["upload-limit"]) * 1024;
+    if (!(uploadLimit === -1 || (Number.isFinite(uploadLimit) && uploadLimit > 0))) {
+      throw new UsageError("--upload-limit must be a number of KiB per second above 0");
+    }
 
     const connected = await connectClient(globals, { pollingIntervalMs: 2_000 }, (line) => out.note(line));
     const { client, chainId, deployment } = connected;
@@ -165,6 +171,7 @@ export const seed: Command = {
       natUpnp: false,
       natPmp: false,
       torrentPort: port,
+      uploadLimit,
       tracker: announce.length > 0 ? {} : false,
     });
     try {

@@ -7,6 +7,7 @@ import {
   encodeMessage,
   MESSAGE_LENGTHS,
   MESSAGE_TYPE_IDS,
+  NO_SIGNATURE,
   NOTICE_MAX_REASON_BYTES,
   truncateReason,
 } from "../../../client/wire/codec.js";
@@ -28,7 +29,7 @@ const { default: bencode } = (await import(bencodeModule)) as {
   default: { encode(value: unknown): Uint8Array; decode(bytes: Uint8Array): Record<string, unknown> };
 };
 
-const TYPES = ["propose", "accept", "voucher", "receipt", "close", "notice"] as const;
+const TYPES = ["propose", "accept", "voucher", "receipt", "close", "notice", "resume", "resumed"] as const;
 const NOTICE_CODES: NoticeCode[] = ["refused", "closed", "bye"];
 
 function expectWireError(fn: () => unknown, code: WireErrorCode): WireError {
@@ -105,6 +106,14 @@ function randomMessage(random: Random, type: PaidMessage["type"]): PaidMessage {
     }
     case "notice":
       return { type, code: NOTICE_CODES[random.int(3)], reason: randomReason(random, NOTICE_MAX_REASON_BYTES) };
+    case "resume": {
+      const channelId = random.bytes(32);
+      return random.bool()
+        ? { type, voucher: { channelId, amount: 1n + random.uint(255), signature: random.bytes(65) } }
+        : { type, voucher: { channelId, amount: 0n, signature: NO_SIGNATURE } };
+    }
+    case "resumed":
+      return { type, channelId: random.bytes(32), amount: random.uint(256), served: random.uint(64) };
   }
 }
 
@@ -237,6 +246,8 @@ describe("client/wire/codec", function () {
           receipt: 66,
           close: 235,
           notice: 4,
+          resume: 131,
+          resumed: 74,
         });
       });
 
@@ -283,8 +294,18 @@ describe("client/wire/codec", function () {
     });
 
     describe("when the header is wrong", function () {
-      it("rejects every type id but 1..6 as UNKNOWN_TYPE", function () {
-        for (const t of [0, 7, 8, 0x7f, 0x80, 0xff])
+      it("rejects a resume with amount 0 and a signature, as MALFORMED both ways", function () {
+        const channelId = `0x${"11".repeat(32)}`;
+        const signature = `0x${"22".repeat(65)}`;
+        expectWireError(
+          () => encodeMessage({ type: "resume", voucher: { channelId, amount: 0n, signature } }),
+          "MALFORMED",
+        );
+        expectWireError(() => decodeMessage(bytes([1, 7], channelId, word(0n, 32), signature)), "MALFORMED");
+      });
+
+      it("rejects every type id but 1..8 as UNKNOWN_TYPE", function () {
+        for (const t of [0, 9, 10, 0x7f, 0x80, 0xff])
           expectWireError(() => decodeMessage(bytes([1, t])), "UNKNOWN_TYPE");
       });
 
