@@ -115,7 +115,10 @@ export interface ProgressStats {
   /** Bytes per second. */
   speed?: number;
   peers?: number;
-  /** What we paid (a leecher) or earned (a seeder), in the smallest unit of `unit` (default ETH). */
+  /**
+   * The vouchers we signed (a leecher) or received (a seeder) so far, in the smallest unit of `unit` (default ETH):
+   * shown as "vouchers", since what was paid is known only from the chain once a channel is settled.
+   */
   paid?: bigint;
   earned?: bigint;
   unit?: AmountUnit;
@@ -123,7 +126,7 @@ export interface ProgressStats {
 
 /**
  * One line on a terminal's stderr, redrawn in place at most ten times a second: bar, bytes, speed, peers,
- * paid/earned. Draws nothing when stderr is not a terminal (CI logs, pipes), so callers need not check.
+ * vouchers. Draws nothing when stderr is not a terminal (CI logs, pipes), so callers need not check.
  * @example const bar = out.progress("get"); bar.update({ bytes, total, speed, peers, paid }); bar.done()
  */
 export class Progress {
@@ -159,7 +162,7 @@ export class Progress {
 
 /**
  * The text of a progress line, at most `width` characters (exported for tests). What does not fit is left out whole,
- * least useful first (peers, the bar's drawing, the speed, the bytes), never cut mid-word: "paid 0.1235 ETH" stays
+ * least useful first (peers, the bar's drawing, the speed, the bytes), never cut mid-word: "vouchers 0.1235 ETH" stays
  * whole at 80 columns. Amounts are rounded to 4 significant digits.
  */
 export function progressLine(label: string, stats: ProgressStats, width = Number.POSITIVE_INFINITY): string {
@@ -176,8 +179,8 @@ export function progressLine(label: string, stats: ProgressStats, width = Number
   }
   if (stats.speed !== undefined) parts.push([`${formatBytes(stats.speed)}/s`, 2]);
   if (stats.peers !== undefined) parts.push([`${stats.peers} peer${stats.peers === 1 ? "" : "s"}`, 0]);
-  if (stats.paid !== undefined) parts.push([`paid ${roundAmount(stats.paid, stats.unit)}`, 7]);
-  if (stats.earned !== undefined) parts.push([`earned ${roundAmount(stats.earned, stats.unit)}`, 7]);
+  if (stats.paid !== undefined) parts.push([`vouchers ${roundAmount(stats.paid, stats.unit)}`, 7]);
+  if (stats.earned !== undefined) parts.push([`vouchers ${roundAmount(stats.earned, stats.unit)}`, 7]);
   // The percentage follows the bar after one space (its own padding aligns it), anything else after two.
   const join = (list: [string, number][]) =>
     list

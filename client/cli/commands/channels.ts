@@ -1,8 +1,15 @@
 // `piecepay channels`: every channel in the data dir's stores (one per account), with what the store knows (role, phase, deposit,
 // vouchers) and, when --rpc is given and answers, what the chain holds.
 import path from "node:path";
-import { formatEther, type JsonRpcProvider, VoidSigner, ZeroAddress } from "ethers";
-import { type ChannelRecord, type OnChainChannel, PiecepayClient, SqliteChannelStore } from "../../../sdk/index.js";
+import { formatEther, formatUnits, type JsonRpcProvider, VoidSigner, ZeroAddress } from "ethers";
+import {
+  type AssetInfo,
+  type ChannelRecord,
+  describeAsset,
+  type OnChainChannel,
+  PiecepayClient,
+  SqliteChannelStore,
+} from "../../../sdk/index.js";
 import type { Command } from "../command.js";
 import { connect } from "../context.js";
 import { explainError } from "../errors.js";
@@ -75,6 +82,9 @@ export const channels: Command = {
         return;
       }
       const withChain = chain !== undefined;
+      // A token's amounts in its own decimals and symbol when the chain can say them; else its smallest unit.
+      const units = chain === undefined ? new Map<string, AssetInfo>() : await tokenUnits(chain.provider, rows);
+      const amount = (value: bigint, asset: string) => formatIn(value, asset, units);
       // Several accounts keep their channels in one data dir: then say whose each one is.
       const manyAccounts = new Set(rows.map((row) => row.account)).size > 1;
       out.table(
@@ -95,10 +105,10 @@ export const channels: Command = {
           row.peerLabel ? `${short(row.peer)} (${row.peerLabel})` : short(row.peer),
           row.role,
           row.phase,
-          assetName(row.asset),
+          units.get(row.asset.toLowerCase())?.symbol ?? assetName(row.asset),
           amount(row.deposited, row.asset),
           `${row.role === "payer" ? "signed" : "received"} ${amount(row.vouchers, row.asset)}`,
-          ...(withChain ? chainCells(row) : []),
+          ...(withChain ? chainCells(row, amount) : []),
         ]),
       );
     } finally {
@@ -178,7 +188,7 @@ function statusText(onChain: OnChainChannel, paidOut: boolean): string {
   return "open";
 }
 
-function chainCells(row: ChannelRow): string[] {
+function chainCells(row: ChannelRow, amount: (value: bigint, asset: string) => string): string[] {
   if (row.onChain === undefined) return ["-", "-", "-"];
   if ("error" in row.onChain) return ["-", "-", row.onChain.error];
   const settled =
@@ -188,7 +198,23 @@ function chainCells(row: ChannelRow): string[] {
   return [settled, amount(row.onChain.holdings, row.asset), row.onChain.status];
 }
 
-/** Ether for ETH (the ASSET column names it), the smallest unit for a token. */
-function amount(value: bigint, asset: string): string {
-  return asset.toLowerCase() === ZeroAddress ? formatEther(value) : value.toString();
+/** Ether for ETH (the ASSET column names it); a token in its decimals when `units` knows it, else its smallest unit. */
+function formatIn(value: bigint, asset: string, units: Map<string, AssetInfo>): string {
+  if (asset.toLowerCase() === ZeroAddress) return formatEther(value);
+  const unit = units.get(asset.toLowerCase());
+  return unit === undefined ? value.toString() : formatUnits(value, unit.decimals);
+}
+
+/** The decimals and symbol of every token among `rows`, read from the chain; a token that does not answer is left out. */
+async function tokenUnits(provider: JsonRpcProvider, rows: ChannelRow[]): Promise<Map<string, AssetInfo>> {
+  const units = new Map<string, AssetInfo>();
+  for (const asset of new Set(rows.map((row) => row.asset.toLowerCase()))) {
+    if (asset === ZeroAddress) continue;
+    try {
+      units.set(asset, await describeAsset(provider, asset));
+    } catch {
+      // not a token we can describe: its amounts stay in its smallest unit
+    }
+  }
+  return units;
 }

@@ -1,7 +1,13 @@
 // `piecepay withdraw`: pays out our finalized channels; with --force, first registers our best state on chain
 // (the payee's largest voucher, the payer's latest state both signed), defends it until it finalizes, then pays out.
 import type { JsonRpcProvider, Wallet } from "ethers";
-import { type ChannelRecord, PiecepayClient, type SqliteChannelStore } from "../../../sdk/index.js";
+import {
+  type AssetInfo,
+  type ChannelRecord,
+  describeAsset,
+  PiecepayClient,
+  type SqliteChannelStore,
+} from "../../../sdk/index.js";
 import { CliError, type Command } from "../command.js";
 import { connect, loadSigner, openStore, rpcUrl } from "../context.js";
 import { explainError } from "../errors.js";
@@ -70,6 +76,16 @@ export const withdraw: Command = {
         return;
       }
       const clients = new Map<string, Promise<PiecepayClient>>();
+      // A token's amounts in its decimals and symbol, read once per token (ETH needs no look).
+      const units = new Map<string, Promise<AssetInfo | string>>();
+      const unitOf = (asset: string) => {
+        if (!units.has(asset))
+          units.set(
+            asset,
+            describeAsset(provider, asset).catch(() => asset),
+          );
+        return units.get(asset) as Promise<AssetInfo | string>;
+      };
       let failed = 0;
       for (const record of selected) {
         if (signal.aborted) break;
@@ -79,12 +95,13 @@ export const withdraw: Command = {
         let result: WithdrawResult;
         try {
           const client = await (clients.get(key) as Promise<PiecepayClient>);
-          result = await settle(client, record, { force: values.force === true, provider, out, signal });
+          const unit = await unitOf(record.asset);
+          result = await settle(client, record, { force: values.force === true, provider, out, signal, unit });
         } catch (error) {
           result = { ...base(record), action: "failed", error: explainError(error).message };
           failed++;
         }
-        out.result({ ...result }, describe(result));
+        out.result({ ...result }, describe(result, await unitOf(record.asset)));
       }
       if (signal.aborted) {
         throw new CliError("interrupted", "a challenge we sent stays registered: run `piecepay withdraw` again later", {
@@ -140,7 +157,7 @@ function base(record: ChannelRecord): Pick<WithdrawResult, "id" | "role" | "asse
 async function settle(
   client: PiecepayClient,
   record: ChannelRecord,
-  options: { force: boolean; provider: JsonRpcProvider; out: Output; signal: AbortSignal },
+  options: { force: boolean; provider: JsonRpcProvider; out: Output; signal: AbortSignal; unit: AssetInfo | string },
 ): Promise<WithdrawResult> {
   const id = record.id;
   if (record.phase === "proposed" || record.phase === "funding") {
@@ -149,7 +166,7 @@ async function settle(
     const recovered = record.myIndex === 0 ? await client.recoverFunding(id) : undefined;
     if (!recovered) return { ...base(record), action: "nothing" };
     options.out.note(
-      `${short(id)}: our deposit of ${formatAmount(recovered.deposited, record.asset)} is on chain (the store had not seen it confirmed)`,
+      `${short(id)}: our deposit of ${formatAmount(recovered.deposited, options.unit)} is on chain (the store had not seen it confirmed)`,
     );
   }
   let onChain = await client.onChain(id);
@@ -224,11 +241,12 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-function describe(result: WithdrawResult): string {
+/** One line for people; amounts in `unit` (a token's decimals and symbol), or by the asset's address. */
+function describe(result: WithdrawResult, unit: AssetInfo | string = result.asset): string {
   const head = `${short(result.id)}  ${result.role}  `;
   switch (result.action) {
     case "paid-out":
-      return `${head}paid out: ${formatAmount(result.paidToUs ?? 0n, result.asset)} to us, ${formatAmount(result.paidToPeer ?? 0n, result.asset)} to the peer`;
+      return `${head}paid out: ${formatAmount(result.paidToUs ?? 0n, unit)} to us, ${formatAmount(result.paidToPeer ?? 0n, unit)} to the peer`;
     case "answered":
       return `${head}answered a challenge with our better state; run withdraw again once it finalizes`;
     case "waiting": {

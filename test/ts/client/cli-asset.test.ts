@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { HDNodeWallet, JsonRpcProvider, parseUnits, Wallet } from "ethers";
+import { accountStorePath } from "../../../client/cli/stores.js";
 import { SqliteChannelStore } from "../../../sdk/index.js";
 import {
   Adjudicator__factory,
@@ -86,7 +87,13 @@ describe("piecepay seed and get --asset: paid in an ERC-20 token (6 decimals) on
   }
 
   /** `piecepay get` of the seeder's .torrent from its address, printing for people (not --json). */
-  function get(leecher: HDNodeWallet, ready: Record<string, unknown>, extra: string[], out = scratch()) {
+  function get(
+    leecher: HDNodeWallet,
+    ready: Record<string, unknown>,
+    extra: string[],
+    out = scratch(),
+    dir = dataDir(),
+  ) {
     return cli([
       "get",
       String(ready.torrent),
@@ -101,7 +108,7 @@ describe("piecepay seed and get --asset: paid in an ERC-20 token (6 decimals) on
       "--rpc",
       node.url,
       "--data-dir",
-      dataDir(),
+      dir,
       ...extra,
     ]);
   }
@@ -119,22 +126,28 @@ describe("piecepay seed and get --asset: paid in an ERC-20 token (6 decimals) on
       });
       const before = await Promise.all([seeder, leecher].map((w) => token.balanceOf(w.address)));
       const out = scratch();
+      const dir = dataDir();
       const run = await get(
         leecher,
         running.ready,
         ["--asset", tokenAddress, "--max-price", "0.25", "--budget", "100"],
         out,
+        dir,
       );
       expect(run.code, run.stderr).to.equal(0);
       expect(readFileSync(path.join(out, "song.bin")).equals(data)).to.equal(true);
       const settled = new RegExp(
-        `^127\\.0\\.0\\.1:${running.ready.port}: (\\d+) pieces at 0\\.25 USD6: paid (\\S+) USD6$`,
+        `^127\\.0\\.0\\.1:${running.ready.port}: (\\d+) pieces at 0\\.25 USD6: paid (\\S+) USD6 on chain$`,
         "m",
       );
       const [, delivered, paid] = settled.exec(run.stdout) ?? expect.fail(run.stdout);
       expect(Number(delivered)).to.equal(32);
       expect(paid).to.equal("8");
-      expect(run.stdout).to.match(/^done: song\.bin, 2097152 bytes, 8 USD6 paid to 1 seeder\(s\)$/m);
+      expect(run.stdout).to.match(/^done: song\.bin, 2097152 bytes, 8 USD6 paid on chain to 1 seeder\(s\)$/m);
+      // `channels --rpc` says the token's amounts in its decimals and symbol, what was paid read from the chain.
+      const listed = await cli(["channels", "--rpc", node.url, "--data-dir", dir]);
+      expect(listed.code, listed.stderr).to.equal(0);
+      expect(listed.stdout, listed.stdout).to.match(/ payer +withdrawn +USD6 +8\.0 +signed 8\.0 +paid 8\.0 +0\.0 +finalized, paid out/);
       // From the chain: exactly delivered x price moved from the leecher to the seeder; the adjudicator keeps none.
       const after = await Promise.all([seeder, leecher].map((w) => token.balanceOf(w.address)));
       expect(after[0] - before[0]).to.equal(BigInt(delivered) * usd6("0.25"));
@@ -198,7 +211,7 @@ describe("piecepay seed and get --asset: paid in an ERC-20 token (6 decimals) on
       );
       expect(await provider.getBalance(leecher.address)).to.equal(10n ** 18n); // no approve, no deposit: no gas
       expect(await token.allowance(leecher.address, adjudicator)).to.equal(0n);
-      const store = new SqliteChannelStore(path.join(dir, "channels.db"));
+      const store = new SqliteChannelStore(accountStorePath(dir, leecher.address));
       try {
         expect(store.listChannels()).to.deep.equal([]);
       } finally {

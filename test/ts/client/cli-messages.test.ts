@@ -284,13 +284,11 @@ describe("piecepay CLI: what it says when something is wrong", function () {
       for (const columns of [40, 60, 80, 120]) {
         const line = progressLine("get", busiest, columns - 1);
         expect(line.length, line).to.be.at.most(columns - 1);
-        expect(line).to.match(/ paid 123\.5 ETH$/);
+        expect(line).to.match(/ vouchers 123\.5 ETH$/);
       }
-      expect(progressLine("get", busiest, 79)).to.equal(
-        "get  [####################] 100%  1.0 GiB/1.0 GiB  117.7 MiB/s  paid 123.5 ETH",
-      );
+      expect(progressLine("get", busiest, 79)).to.equal("get  100%  1.0 GiB/1.0 GiB  117.7 MiB/s  vouchers 123.5 ETH");
       expect(progressLine("seed", { bytes: 1, speed: 0.5, peers: 1, earned: 1n }, 79)).to.equal(
-        "seed  1 B  1 B/s  1 peer  earned <0.000001 ETH",
+        "seed  1 B  1 B/s  1 peer  vouchers <0.000001 ETH",
       );
     });
   });

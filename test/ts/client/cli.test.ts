@@ -107,7 +107,9 @@ describe("piecepay CLI", function () {
   describe("output helpers", function () {
     it("draws a progress line (bytes, speed, peers, paid) only on a terminal, and pads tables", function () {
       const line = progressLine("get", { bytes: 1536, total: 3072, speed: 1024, peers: 2, paid: parseEther("0.002") });
-      expect(line).to.equal("get  [##########----------]  50%  1.5 KiB/3.0 KiB  1.0 KiB/s  2 peers  paid 0.002 ETH");
+      expect(line).to.equal(
+        "get  [##########----------]  50%  1.5 KiB/3.0 KiB  1.0 KiB/s  2 peers  vouchers 0.002 ETH",
+      );
       const drawn = (isTTY: boolean) => {
         let written = "";
         const stream = { isTTY, columns: 80, write: (text: string) => (written += text) } as unknown;
