@@ -147,7 +147,9 @@ describe("piecepay seed and get --asset: paid in an ERC-20 token (6 decimals) on
       // `channels --rpc` says the token's amounts in its decimals and symbol, what was paid read from the chain.
       const listed = await cli(["channels", "--rpc", node.url, "--data-dir", dir]);
       expect(listed.code, listed.stderr).to.equal(0);
-      expect(listed.stdout, listed.stdout).to.match(/ payer +withdrawn +USD6 +8\.0 +signed 8\.0 +paid 8\.0 +0\.0 +finalized, paid out/);
+      expect(listed.stdout, listed.stdout).to.match(
+        / payer +withdrawn +USD6 +8\.0 +signed 8\.0 +paid 8\.0 +0\.0 +finalized, paid out/,
+      );
       // From the chain: exactly delivered x price moved from the leecher to the seeder; the adjudicator keeps none.
       const after = await Promise.all([seeder, leecher].map((w) => token.balanceOf(w.address)));
       expect(after[0] - before[0]).to.equal(BigInt(delivered) * usd6("0.25"));

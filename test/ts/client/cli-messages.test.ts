@@ -11,6 +11,7 @@ import { expect } from "chai";
 import { HDNodeWallet, JsonRpcProvider, MaxUint256, parseEther, Wallet } from "ethers";
 import { parseAmount } from "../../../client/cli/amounts.js";
 import { formatBytes, progressLine } from "../../../client/cli/output.js";
+import { accountStorePath } from "../../../client/cli/stores.js";
 import { SqliteChannelStore } from "../../../sdk/index.js";
 import { Adjudicator__factory, VoucherPaymentApp__factory } from "../../../typechain-types/index.js";
 import { type LocalNode, startAnvil } from "../helpers/nodes.js";
@@ -256,7 +257,7 @@ describe("piecepay CLI: what it says when something is wrong", function () {
         expect(run.stderr).to.not.include("not finished after");
         // Nothing was proposed, let alone deposited: the leecher's balance on chain is what it was, to the wei.
         expect(await provider.getBalance(leecher.address)).to.equal(before);
-        const store = new SqliteChannelStore(path.join(leecherDir, "channels.db"));
+        const store = new SqliteChannelStore(accountStorePath(leecherDir, leecher.address));
         try {
           expect(store.listChannels()).to.deep.equal([]);
         } finally {

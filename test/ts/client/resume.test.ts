@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { HDNodeWallet, JsonRpcProvider, parseEther, Wallet } from "ethers";
+import { accountStorePath } from "../../../client/cli/stores.js";
 import { gasSpentSince, SqliteChannelStore } from "../../../sdk/index.js";
 import { Adjudicator__factory, VoucherPaymentApp__factory } from "../../../typechain-types/index.js";
 import { freePort, type LocalNode, root, startAnvil } from "../helpers/nodes.js";
@@ -215,7 +216,7 @@ describe("piecepay get, interrupted and run again", function () {
         const done = jsonLines(second.stdout).find((line) => line.event === "done");
         // Every piece verified on disk before is recognised; the channel is the first run's.
         expect(done).to.include({ channels: 1, piecesOnDisk: kept, paid: (BigInt(PIECES) * PRICE_WEI).toString() });
-        const store = new SqliteChannelStore(path.join(leecherDir, "channels.db"));
+        const store = new SqliteChannelStore(accountStorePath(leecherDir, leecher.address));
         try {
           expect(store.listChannels().map((c) => c.phase)).to.deep.equal(["withdrawn"]);
         } finally {
@@ -292,12 +293,12 @@ describe("piecepay get, interrupted and run again", function () {
     const keyArgs = ["--key", leecher.privateKey, "--rpc", node.url, "--data-dir", leecherDir, "--json"];
     // The store exists once get is connected to the chain: from then on it waits for peers.
     const run = await interrupt([...args, ...keyArgs], "SIGTERM", () =>
-      existsSync(path.join(leecherDir, "channels.db")),
+      existsSync(accountStorePath(leecherDir, leecher.address)),
     );
     expect(run.code, run.stderr).to.equal(143);
     expect(run.stderr).to.match(/^error: interrupted: channels stay open/m);
     expect(await provider.getBalance(leecher.address)).to.equal(before);
-    const store = new SqliteChannelStore(path.join(leecherDir, "channels.db"));
+    const store = new SqliteChannelStore(accountStorePath(leecherDir, leecher.address));
     try {
       expect(store.listChannels()).to.deep.equal([]);
     } finally {

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { JsonRpcProvider, parseEther, Wallet } from "ethers";
+import { accountStorePath } from "../../../client/cli/stores.js";
 import { PiecepayClient, SqliteChannelStore } from "../../../sdk/index.js";
 import { Adjudicator__factory, VoucherPaymentApp__factory } from "../../../typechain-types/index.js";
 import { gasSpentSince } from "../helpers/balances.js";
@@ -270,7 +271,7 @@ describe("RPC outages: the chain's books after a cut of the RPC", function () {
       signer: payerWallet,
       store: new SqliteChannelStore(":memory:"),
     });
-    const payeeStore = new SqliteChannelStore(path.join(payeeDir, "channels.db"));
+    const payeeStore = new SqliteChannelStore(accountStorePath(payeeDir, payeeWallet.address));
     const payee = await PiecepayClient.create({ ...common, signer: payeeWallet, store: payeeStore });
     const deposit = parseEther("0.05");
     const channel = await payer.open({ payee: payeeWallet.address, deposit, challengeDuration: 10n }, (p) =>

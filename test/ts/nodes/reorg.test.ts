@@ -11,6 +11,7 @@ import { expect } from "chai";
 import { HDNodeWallet, JsonRpcProvider, parseEther, Wallet, ZeroAddress } from "ethers";
 import type WebTorrent from "webtorrent";
 import type { Torrent } from "webtorrent";
+import { accountStorePath } from "../../../client/cli/stores.js";
 import { LOOPBACK_ONLY } from "../../../client/session/extension.js";
 import { createTorrentClient } from "../../../client/session/guarded-client.js";
 import { PaidLeecher } from "../../../client/session/leecher.js";
@@ -59,10 +60,10 @@ describe("re-orgs on anvil with a block every second", function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** An SDK client for account `i` with its store at <dir>/<name>/channels.db (what `--data-dir` reads). */
+  /** An SDK client for account `i` with its store where `--data-dir <dir>/<name>` reads that account's channels. */
   async function sdk(i: number, name: string, extra: Partial<PiecepayClientOptions> = {}): Promise<PiecepayClient> {
     mkdirSync(join(dir, name), { recursive: true });
-    const store = new SqliteChannelStore(join(dir, name, "channels.db"));
+    const store = new SqliteChannelStore(accountStorePath(join(dir, name), wallet(i).address));
     stores.push(store);
     const options = { signer: wallet(i), chainId: CHAIN_ID, adjudicator, voucherApp, store, ...TIMING, ...extra };
     return PiecepayClient.create(options);
