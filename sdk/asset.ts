@@ -20,6 +20,10 @@ export interface AssetInfo {
   decimals: number;
 }
 
+/**
+ * ETH as an asset: the zero address, 18 decimals.
+ * @example formatUnits(amount, ETH_ASSET.decimals)
+ */
 export const ETH_ASSET: AssetInfo = { address: ZeroAddress, symbol: "ETH", decimals: 18 };
 
 /**
