@@ -17,7 +17,7 @@ export const GLOBAL_OPTIONS = {
 export const GLOBAL_HELP: [string, string][] = [
   [
     "--rpc URL",
-    "http(s) JSON-RPC endpoint of the chain (default: http://127.0.0.1:8545 where a chain is needed); an outage is ridden out: each request times out after 10 s (PIECEPAY_RPC_TIMEOUT=S) and is retried with backoff for up to 120 s, saying what it waits for",
+    "http(s) JSON-RPC endpoint of the chain (default: http://127.0.0.1:8545 where a chain is needed); an outage is ridden out: each request times out after 10 s (PIECEPAY_RPC_TIMEOUT=S) and is retried with backoff for up to 120 s (PIECEPAY_RPC_PATIENCE=S), saying what it waits for",
   ],
   ["--key HEX", "our account's private key (or PIECEPAY_KEY); visible to other local users in `ps`: prefer --keystore"],
   ["--keystore PATH", "our account in an encrypted JSON keystore; password from PIECEPAY_PASSWORD, else a prompt"],

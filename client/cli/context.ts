@@ -68,6 +68,7 @@ export async function connect(
   }
   const provider = new RetryingJsonRpcProvider(url, chainId, {
     requestTimeoutMs: rpcTimeoutMs(),
+    patienceMs: rpcPatienceMs(),
     pollingInterval: 500,
     onOutage: say === undefined ? undefined : outageNotes(url, say),
   });
@@ -81,6 +82,19 @@ export function rpcTimeoutMs(): number {
   const seconds = Number(raw);
   if (!(seconds > 0 && seconds <= 600)) {
     throw new UsageError(`PIECEPAY_RPC_TIMEOUT must be a number of seconds from 0 to 600, not ${JSON.stringify(raw)}`);
+  }
+  return seconds * 1000;
+}
+
+/** How long an outage is ridden out: PIECEPAY_RPC_PATIENCE seconds (e.g. 600 on a flaky link), else 120. */
+export function rpcPatienceMs(): number {
+  const raw = process.env.PIECEPAY_RPC_PATIENCE;
+  if (raw === undefined || raw === "") return 120_000;
+  const seconds = Number(raw);
+  if (!(seconds > 0 && seconds <= 3600)) {
+    throw new UsageError(
+      `PIECEPAY_RPC_PATIENCE must be a number of seconds from 0 to 3600, not ${JSON.stringify(raw)}`,
+    );
   }
   return seconds * 1000;
 }

@@ -1,6 +1,6 @@
 // `piecepay withdraw`: pays out our finalized channels; with --force, first registers our best state on chain
 // (the payee's largest voucher, the payer's latest state both signed), defends it until it finalizes, then pays out.
-import type { JsonRpcProvider, Wallet } from "ethers";
+import { type JsonRpcProvider, type Wallet, ZeroAddress } from "ethers";
 import {
   type AssetInfo,
   type ChannelRecord,
@@ -79,11 +79,11 @@ export const withdraw: Command = {
       // A token's amounts in its decimals and symbol, read once per token (ETH needs no look).
       const units = new Map<string, Promise<AssetInfo | string>>();
       const unitOf = (asset: string) => {
-        if (!units.has(asset))
-          units.set(
-            asset,
-            describeAsset(provider, asset).catch(() => asset),
-          );
+        if (!units.has(asset)) {
+          // ETH keeps formatAmount's own ETH format; a token that does not answer is named by its address.
+          const isEth = asset.toLowerCase() === ZeroAddress;
+          units.set(asset, isEth ? Promise.resolve(asset) : describeAsset(provider, asset).catch(() => asset));
+        }
         return units.get(asset) as Promise<AssetInfo | string>;
       };
       let failed = 0;
