@@ -135,6 +135,17 @@ export class PaidLeecher extends EventEmitter {
    */
   readonly #uncertainDeposits = new Map<string, string>();
 
+  /** Channels a seeder refused to continue: not offered again in this run (a reconnect would only be refused again). */
+  readonly #resumeRefused = new Set<string>();
+
+  resumeRefused(id: string): void {
+    this.#resumeRefused.add(id.toLowerCase());
+  }
+
+  wasResumeRefused(id: string): boolean {
+    return this.#resumeRefused.has(id.toLowerCase());
+  }
+
   /** The channel to `payee` whose deposit may be on chain without our knowing, if any. */
   uncertainDepositTo(payee: string): string | undefined {
     return this.#uncertainDeposits.get(payee.toLowerCase());
@@ -659,6 +670,12 @@ class LeecherPeer implements PeerSession {
       asset: offer.asset,
     });
     if (this.wire.destroyed || this.#closing || this.#leecher.settling) return;
+    if (open && this.#leecher.wasResumeRefused(open.id)) {
+      this.onProtocolError(
+        new Error(`our deposit in channel ${open.id} to this seeder may be on chain: no second deposit (run withdraw)`),
+      );
+      return;
+    }
     if (open) {
       await this.#resume(open, offer.pricePerPiece);
       return;
@@ -846,6 +863,15 @@ class LeecherPeer implements PeerSession {
         return;
       case "notice":
         if (message.code === "closed") this.#onClosed?.(message.reason);
+        else if (message.code === "refused" && this.#resumeSent !== undefined && this.#channelId) {
+          // The seeder will not continue our channel (it never saw its funding, or forgot it): the deposit stays
+          // where it is, and this payee gets no second one from us (`withdraw --force` pays it back).
+          this.#leecher.resumeRefused(this.#channelId);
+          this.#leecher.emit(
+            "warning",
+            new Error(`seeder ${this.stats().peer} will not continue channel ${this.#channelId}: ${message.reason}`),
+          );
+        }
         return;
       case "close":
         // A seeder with no ETH for gas countersigns our close and sends it back: we hold both signatures and submit.

@@ -64,7 +64,7 @@ export const seed: Command = {
   optionHelp: [
     ["--price AMOUNT", "price per piece, in ETH or the --asset token (required)"],
     ASSET_HELP,
-    ["--port N", "TCP port for peers (default: any free port)"],
+    ["--port N", "TCP port for peers (default, or 0: any free port)"],
     ["--announce URL", "a tracker to announce to (repeatable; e.g. from `piecepay tracker`)"],
     ["--piece-length KiB", "piece length for a new torrent (default: webtorrent's choice)"],
     ["--upload-limit KiB/s", "the most we upload per second, over all peers (default: no limit)"],
@@ -100,7 +100,7 @@ export const seed: Command = {
     let price = assetAddress === undefined ? parseAmount(String(values.price), "--price") : 0n;
     const enforceAfter = Number(values["enforce-after"] ?? "30");
     if (!(enforceAfter >= 0)) throw new UsageError("--enforce-after must be a number of seconds");
-    const port = values.port === undefined ? 0 : intOption(values, "port", 1, 65_535);
+    const port = values.port === undefined ? 0 : intOption(values, "port", 0, 65_535);
     const maxUnfundedPerIp = count(values["max-unfunded-per-ip"], "--max-unfunded-per-ip", DEFAULT_MAX_UNFUNDED_PER_IP);
     const maxUnfunded = count(values["max-unfunded"], "--max-unfunded", DEFAULT_MAX_UNFUNDED);
     const fundingTimeout = Number(values["funding-timeout"] ?? DEFAULT_FUNDING_TIMEOUT_MS / 1000);

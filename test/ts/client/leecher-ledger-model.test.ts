@@ -80,6 +80,9 @@ class FakeTorrent extends EventEmitter {
   readonly have = new Set<number>();
   readonly pieces: { length: number }[];
   readonly bitfield = { get: (index: number) => this.have.has(index) };
+  /** The files on disk are checked (none held): the leecher opens its channel only once they are. */
+  readonly ready = true;
+  readonly infoHash = "ab".repeat(20);
 
   constructor(count: number) {
     super();
@@ -98,7 +101,13 @@ function fakeClient() {
     chainId: CHAIN_ID,
     adjudicator: { target: ADJUDICATOR },
     address: PAYER,
-    store: { setPhase: () => undefined, forgetUnfunded: () => true },
+    // No channel from an earlier run to continue (listChannels), and nothing kept of this one (getChannel).
+    store: {
+      setPhase: () => undefined,
+      forgetUnfunded: () => true,
+      listChannels: () => [],
+      getChannel: () => undefined,
+    },
     async propose(params: { payee: string; deposit: bigint }) {
       state.deposit = params.deposit;
       return {
@@ -131,7 +140,7 @@ function fakeClient() {
 }
 
 /** One run: returns a description of what happened, for the failure message. */
-async function run(seed: number): Promise<string> {
+async function run(seed: number): Promise<{ what: string; sent: number }> {
   const random = new Random(seed);
   const pieces = 2 + random.int(30);
   const maxWindow = 1 + random.int(8);
@@ -294,12 +303,16 @@ async function run(seed: number): Promise<string> {
     expect(spent, `${what}: the leecher reports what it paid`).to.equal(payout);
     expect(stats?.closed ?? true, `${what}: closed`).to.equal(true);
   }
-  return what;
+  return { what, sent: seeder.sent.size };
 }
 
 describe("the leecher's ledger, against a model seeder and chain (row 42)", function () {
   this.timeout(600_000);
   it(`${RUNS} random schedules: an honest seeder is paid exactly what it delivered; any seeder at most one window more`, async function () {
-    for (let n = 0; n < RUNS; n++) await run(0x5eed + 7919 * n);
+    let served = 0;
+    for (let n = 0; n < RUNS; n++) if ((await run(0x5eed + 7919 * n)).sent > 0) served++;
+    // Not vacuous: in most schedules the channel opens and the paid seeder delivers (a fake torrent that never
+    // became ready once made every run pass with nothing bought).
+    expect(served, "schedules in which the paid seeder delivered pieces").to.be.at.least(Math.ceil(RUNS / 2));
   });
 });

@@ -179,8 +179,10 @@ describe("the README's first run on a local chain, typed as written", function (
           const printed = await run(withRpc.replace("127.0.0.1:PORT", `127.0.0.1:${seeding.match[1]}`), work);
           const each = `${formatEther(price)} ETH`;
           const paid = `${formatEther(pieces * price)} ETH`;
-          expect(printed).to.match(new RegExp(`: ${pieces} pieces at ${literal(each)}: paid ${literal(paid)}$`, "m"));
-          expect(printed).to.match(/^done: README\.md, \d+ bytes, .* paid to 1 seeder\(s\)$/m);
+          expect(printed).to.match(
+            new RegExp(`: ${pieces} pieces at ${literal(each)}: paid ${literal(paid)} on chain$`, "m"),
+          );
+          expect(printed).to.match(/^done: README\.md, \d+ bytes, .* paid on chain to 1 seeder\(s\)$/m);
           const out = line.match(/--out (\S+)/)?.[1] ?? "";
           const file = path.join(work, out, "README.md");
           expect(readFileSync(file).equals(readFileSync(path.join(work, "README.md"))), "the file arrived").to.equal(

@@ -211,7 +211,7 @@ describe("RPC outages: the chain's books after a cut of the RPC", function () {
     expect(got.find((l) => l.event === "done")).to.include({ paid: owed.toString(), channels: 1 });
     const closed = lines(seeder.cli).filter((l) => l.event === "closed");
     expect(closed).to.have.length(1);
-    expect(closed[0]).to.include({ served: PIECES, paid: owed.toString() });
+    expect(closed[0]).to.include({ served: PIECES, earned: owed.toString() });
     return { rpc, leecher: leecher.cli, seeder: seeder.cli };
   }
 
