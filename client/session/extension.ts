@@ -7,7 +7,7 @@ import type { PiecepayClient } from "../../sdk/index.js";
 import { decodeMessage, encodeMessage } from "../wire/codec.js";
 import { decodeHandshake, encodeHandshake } from "../wire/handshake.js";
 import { EXTENSION_NAME, type PaidHandshake, type PaidMessage, PROTOCOL_VERSION } from "../wire/messages.js";
-import { setNoDelay } from "./webtorrent-internals.js";
+import { advertiseInHandshake, setNoDelay } from "./webtorrent-internals.js";
 
 /** webtorrent settings for peers that meet only by address (tests, the demo, benchmarks): no DHT, tracker or LSD. */
 export const LOOPBACK_ONLY = {
@@ -68,7 +68,7 @@ export function paidExtension(ours: PaidHandshake, makeSession: (link: PeerLink)
 
     constructor(wire: Wire) {
       this.#wire = wire;
-      wire.extendedHandshake[EXTENSION_NAME] = encodeHandshake(ours);
+      advertiseInHandshake(wire, EXTENSION_NAME, encodeHandshake(ours));
       const link: PeerLink = {
         wire,
         send: (message) => {

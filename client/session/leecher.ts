@@ -21,11 +21,13 @@ import { Budget, type Reservation, SeederLedger } from "./leecher-ledger.js";
 import { DEFAULT_BAN_AFTER_FAILURES, GrantedPieces, PieceOwnership } from "./piece-ownership.js";
 import {
   type BitFieldLike,
+  beforeSchedulerOnUnchoke,
   gatePeerPieces,
   holdsPiece,
   minimumPipeline,
   onPieceFailed,
   onPieceVerified,
+  peerAddress,
   pieceCount,
   rescheduleRequests,
   resetPiece,
@@ -414,8 +416,7 @@ class LeecherPeer implements PeerSession {
     const { initialWindow, maxWindow } = leecher.options;
     this.#ledger = new SeederLedger({ initialWindow, maxWindow });
     this.#gate(link.wire);
-    // Before webtorrent's own listener, which asks the scheduler for requests at once.
-    link.wire.prependListener("unchoke", () => {
+    beforeSchedulerOnUnchoke(link.wire, () => {
       this.scanIsFutile = false;
     });
   }
@@ -487,7 +488,7 @@ class LeecherPeer implements PeerSession {
   stats(): LeecherPeerStats {
     return {
       channelId: this.#channelId,
-      peer: `${this.wire.remoteAddress}:${this.wire.remotePort}`,
+      peer: peerAddress(this.wire),
       pricePerPiece: this.#offer?.pricePerPiece ?? 0n,
       deposited: this.#ledger.deposit,
       paid: this.#ledger.paid,
@@ -582,7 +583,7 @@ class LeecherPeer implements PeerSession {
       deposit,
       asset: offer.asset,
       challengeDuration: this.#leecher.options.challengeDuration,
-      peer: `${this.wire.remoteAddress}:${this.wire.remotePort}`,
+      peer: peerAddress(this.wire),
     });
     const { chainId: chain, adjudicator: contract, fixedPart: fixed } = this.#proposal;
     tagChannel(client, channelId(chain, contract, fixed), {

@@ -24,6 +24,8 @@ import {
   beforeEachBlockSent,
   filterRequests,
   gateUnchoke,
+  peerAddress,
+  peerIp,
   pieceCount,
   pieceLengthOf,
   sendRejectRequest,
@@ -296,8 +298,7 @@ class SeederPeer implements PeerSession {
   }
 
   #label(): string {
-    const wire = this.#link.wire;
-    return `${wire.remoteAddress}:${wire.remotePort}`;
+    return peerAddress(this.#link.wire);
   }
 
   /**
@@ -575,7 +576,7 @@ class SeederPeer implements PeerSession {
   }
 
   #ip(): string {
-    return this.#link.wire.remoteAddress ?? "unknown";
+    return peerIp(this.#link.wire);
   }
 
   #releaseSlot(): void {

@@ -136,6 +136,38 @@ export function setNoDelay(torrent: Torrent, wire: Wire): void {
 // ---------------------------------------------------------------------------------------------------------------
 
 /**
+ * The peer's address and port as webtorrent saw them, `address:port` (a label for logs and stats). Relies on
+ * `wire.remoteAddress` and `wire.remotePort`, which webtorrent sets in `Torrent#_onWire` (bittorrent-protocol has
+ * no such fields); undefined before then.
+ */
+export function peerAddress(wire: Wire): string {
+  return `${wire.remoteAddress}:${wire.remotePort}`;
+}
+
+/** The peer's IP address as webtorrent saw it (see peerAddress), or "unknown". */
+export function peerIp(wire: Wire): string {
+  return wire.remoteAddress ?? "unknown";
+}
+
+/**
+ * Runs `listener` on each `unchoke` from the peer before webtorrent's own listener, which asks the scheduler
+ * (`_updateWire`) for requests at once. Relies on webtorrent's listener being an ordinary one added in
+ * `_onWireWithMetadata`.
+ */
+export function beforeSchedulerOnUnchoke(wire: Wire, listener: () => void): void {
+  wire.prependListener("unchoke", listener);
+}
+
+/**
+ * Adds `name: value` to the extended handshake (BEP 10) we send on `wire`. Relies on bittorrent-protocol sending
+ * `wire.extendedHandshake` (undocumented; ut_metadata and ut_pex set it the same way) once every extension's
+ * constructor ran.
+ */
+export function advertiseInHandshake(wire: Wire, name: string, value: unknown): void {
+  (wire as unknown as { extendedHandshake: Record<string, unknown> }).extendedHandshake[name] = value;
+}
+
+/**
  * Replaces what webtorrent's scheduler sees as the peer's pieces with `view` while `gated()` holds, and tells
  * `onPeerPieces` whenever the peer's real pieces change. Relies on: webtorrent reading `wire.peerPieces.get(i)`
  * (and `.buffer`, `.setAll`) to choose requests; bittorrent-protocol assigning `wire.peerPieces` anew on a

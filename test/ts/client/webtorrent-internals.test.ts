@@ -15,9 +15,11 @@ import type { Torrent } from "webtorrent";
 import { LOOPBACK_ONLY } from "../../../client/session/extension.js";
 import { createTorrentClient } from "../../../client/session/guarded-client.js";
 import {
+  advertiseInHandshake,
   aroundChoke,
   BLOCK_LENGTH,
   beforeEachBlockSent,
+  beforeSchedulerOnUnchoke,
   createWithInboundFilter,
   filterRequests,
   gatePeerPieces,
@@ -26,6 +28,8 @@ import {
   minimumPipeline,
   onPieceFailed,
   onPieceVerified,
+  peerAddress,
+  peerIp,
   pendingPeerRequests,
   pieceCount,
   pieceLengthOf,
@@ -237,6 +241,26 @@ describe("webtorrent internals we rely on (client/session/webtorrent-internals.t
     setNoDelay(t.torrent, wire);
     expect(calls).to.deep.equal([true]);
     await t.done();
+  });
+
+  it("advertiseInHandshake, beforeSchedulerOnUnchoke, peerAddress: our handshake entry arrives; our unchoke listener runs before webtorrent asks", async function () {
+    let seederWire: Wire | undefined;
+    const requestsAtUnchoke: number[] = [];
+    const t = await transfer({
+      seederWire: (wire) => (seederWire = wire),
+      leecherWire: (wire) => {
+        advertiseInHandshake(wire, "piecepay_test", 7);
+        beforeSchedulerOnUnchoke(wire, () => requestsAtUnchoke.push(wire.requests.length));
+      },
+    });
+    const wire = await t.wire();
+    await t.done();
+    const theirs = (seederWire as unknown as { peerExtendedHandshake: Record<string, unknown> }).peerExtendedHandshake;
+    expect(theirs.piecepay_test, "our entry in the extended handshake").to.equal(7);
+    expect(requestsAtUnchoke[0], "webtorrent had asked for nothing yet").to.equal(0);
+    expect(wire.requests.length + t.torrent.downloaded, "and asked after our listener").to.be.greaterThan(0);
+    expect(peerAddress(wire)).to.match(/^127\.0\.0\.1:\d+$/);
+    expect(peerIp(seederWire as Wire)).to.match(/127\.0\.0\.1$/);
   });
 
   it("filterRequests, sendRejectRequest and beforeEachBlockSent: the seeder sees each request first, rejects one, counts each block", async function () {
