@@ -4,6 +4,9 @@
 // fails verification is not paid for it and is dropped. At the end each channel closes cooperatively at what the
 // seeder delivered (counted once the blocks still on their way have arrived), and the rest of the deposit comes
 // back. One channel per payee, however many connections lead to it.
+// This file is the session state machine; the figures are kept by leecher-ledger.ts (budget, credit window,
+// vouchers, close offer), who owns and sent which piece by piece-ownership.ts, and every reach into webtorrent's
+// internals is in webtorrent-internals.ts.
 import { EventEmitter } from "node:events";
 import type { Wire } from "bittorrent-protocol";
 import type { Torrent } from "webtorrent";
