@@ -7,6 +7,7 @@ import type { PiecepayClient } from "../../sdk/index.js";
 import { decodeMessage, encodeMessage } from "../wire/codec.js";
 import { decodeHandshake, encodeHandshake } from "../wire/handshake.js";
 import { EXTENSION_NAME, type PaidHandshake, type PaidMessage, PROTOCOL_VERSION } from "../wire/messages.js";
+import { advertiseInHandshake, setNoDelay } from "./webtorrent-internals.js";
 
 /** webtorrent settings for peers that meet only by address (tests, the demo, benchmarks): no DHT, tracker or LSD. */
 export const LOOPBACK_ONLY = {
@@ -26,11 +27,7 @@ export const LOOPBACK_ONLY = {
  * does not set it. A wire over another transport (uTP, WebRTC) has no such socket and is left as it is.
  */
 export function sendWithoutDelay(torrent: Torrent, wire: Wire): void {
-  type PeerLike = { wire?: Wire; conn?: { setNoDelay?: (on: boolean) => void } };
-  const peers = (torrent as unknown as { _peers?: Map<string, PeerLike> })._peers;
-  for (const peer of peers?.values() ?? []) {
-    if (peer.wire === wire) peer.conn?.setNoDelay?.(true);
-  }
+  setNoDelay(torrent, wire);
 }
 
 /** What we advertise in the extended handshake: our chain and adjudicator, and our role (an offer, or a payer). */
@@ -71,7 +68,7 @@ export function paidExtension(ours: PaidHandshake, makeSession: (link: PeerLink)
 
     constructor(wire: Wire) {
       this.#wire = wire;
-      wire.extendedHandshake[EXTENSION_NAME] = encodeHandshake(ours);
+      advertiseInHandshake(wire, EXTENSION_NAME, encodeHandshake(ours));
       const link: PeerLink = {
         wire,
         send: (message) => {

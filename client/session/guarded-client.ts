@@ -1,18 +1,16 @@
 // Every webtorrent client piecepay makes is built here, so that every peer connection of it is guarded: a
 // WireGuard (client/wire/guard.ts) frames and checks the peer's bytes before bittorrent-protocol sees them, and a
 // pool holds the limits all connections share (connections per IP and in total, buffered bytes, timeouts). The
-// stage goes in through the `inboundFilter` option that our patch of webtorrent adds (patches/webtorrent+*.patch).
+// stage goes in through the `inboundFilter` option that our patch of webtorrent adds (see webtorrent-internals.ts).
 import type { Wire } from "bittorrent-protocol";
 import { Transform } from "streamx";
-import WebTorrent from "webtorrent";
+import type WebTorrent from "webtorrent";
 import { GuardError, WireGuard } from "../wire/guard.js";
 import { DEFAULT_WIRE_LIMITS, type WireLimits } from "../wire/limits.js";
+import { createWithInboundFilter, pieceCount, pieceLengthOf, type WebTorrentPeer } from "./webtorrent-internals.js";
 
-/** The parts of a webtorrent Peer that the pool reads. */
-interface PeerLike {
-  type: string;
-  addr?: string | null;
-  conn?: { remoteAddress?: string } | null;
+/** The parts of a webtorrent Peer that the pool reads; the guard reads its wire's request queue and extension ids. */
+interface PeerLike extends WebTorrentPeer {
   wire?: (Wire & { extendedMapping: Record<number, string>; peerRequests: unknown[] }) | null;
 }
 
@@ -62,8 +60,8 @@ export class WireGuardPool {
         const torrent = this.#client()?.torrents.find((t) => t.infoHash === infoHash);
         if (!torrent) return undefined;
         return {
-          pieceCount: () => torrent.pieces?.length ?? 0,
-          pieceLength: (index) => (index === torrent.pieces.length - 1 ? torrent.lastPieceLength : torrent.pieceLength),
+          pieceCount: () => pieceCount(torrent),
+          pieceLength: (index) => pieceLengthOf(torrent, index),
         };
       },
       wire: () => peer.wire ?? undefined,
@@ -184,10 +182,6 @@ export function createTorrentClient(options: GuardedClientOptions = {}): WebTorr
   const { limits = {}, ...webtorrentOptions } = options;
   let client: WebTorrent | undefined;
   const pool = new WireGuardPool(limits, () => client);
-  client = new WebTorrent({
-    ...webtorrentOptions,
-    secure: 0,
-    inboundFilter: (peer: PeerLike) => pool.filterFor(peer),
-  } as never);
+  client = createWithInboundFilter({ ...webtorrentOptions, secure: 0 }, (peer) => pool.filterFor(peer as PeerLike));
   return Object.assign(client, { guard: pool });
 }

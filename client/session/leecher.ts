@@ -4,6 +4,9 @@
 // fails verification is not paid for it and is dropped. At the end each channel closes cooperatively at what the
 // seeder delivered (counted once the blocks still on their way have arrived), and the rest of the deposit comes
 // back. One channel per payee, however many connections lead to it.
+// This file is the session state machine; the figures are kept by leecher-ledger.ts (budget, credit window,
+// vouchers, close offer), who owns and sent which piece by piece-ownership.ts, and every reach into webtorrent's
+// internals is in webtorrent-internals.ts.
 import { EventEmitter } from "node:events";
 import type { Wire } from "bittorrent-protocol";
 import type { Torrent } from "webtorrent";
@@ -17,23 +20,25 @@ import {
 import type { PaidHandshake, PaidMessage } from "../wire/messages.js";
 import { findChannelToResume, refuseResumed, resumeVoucher, tagChannel } from "./channel-reuse.js";
 import { handshakeFor, type PeerLink, type PeerSession, paidExtension, sendWithoutDelay } from "./extension.js";
+import { Budget, type Reservation, SeederLedger } from "./leecher-ledger.js";
+import { DEFAULT_BAN_AFTER_FAILURES, GrantedPieces, PieceOwnership } from "./piece-ownership.js";
+import {
+  type BitFieldLike,
+  beforeSchedulerOnUnchoke,
+  gatePeerPieces,
+  holdsPiece,
+  minimumPipeline,
+  onPieceFailed,
+  onPieceVerified,
+  peerAddress,
+  pieceCount,
+  rescheduleRequests,
+  resetPiece,
+  wrapScheduler,
+} from "./webtorrent-internals.js";
 
-/** The parts of a BitField that bittorrent-protocol and webtorrent use on `wire.peerPieces`. */
-interface BitFieldLike {
-  get(index: number): boolean;
-  set(index: number, value?: boolean): void;
-  buffer: Uint8Array;
-  setAll?: unknown;
-}
-
-/** The default cap of the credit window, in pieces (see PaidLeecherOptions.maxWindow). */
-export const DEFAULT_MAX_WINDOW = 256;
-
-/** BitTorrent's block: webtorrent requests pieces in blocks of 16 KiB. */
-const BLOCK_LENGTH = 16 * 1024;
-
-/** The default number of failed pieces after which a seeder is banned (see PaidLeecherOptions.banAfterFailures). */
-export const DEFAULT_BAN_AFTER_FAILURES = 2;
+export { DEFAULT_MAX_WINDOW } from "./leecher-ledger.js";
+export { DEFAULT_BAN_AFTER_FAILURES } from "./piece-ownership.js";
 
 /** Settings of a paying leecher. */
 export interface PaidLeecherOptions {
@@ -110,17 +115,10 @@ export class PaidLeecher extends EventEmitter {
   readonly peers = new Set<LeecherPeer>();
   /** What each channel whose seeder left did, for `stats()` and `settle()`: a few numbers, no wire. */
   readonly #departed = new Map<string, LeecherPeerStats>();
-  #committed = 0n;
-  /** The wires that sent at least one block of each piece: who to pay when it verifies, or blame when it fails. */
-  readonly contributors = new Map<number, Set<Wire>>();
-  readonly #verified = new Set<number>();
-  /**
-   * The paid seeder each piece was first asked of: no other paid seeder is asked for it (unless that one leaves),
-   * so a piece is never paid twice. Without this, webtorrent's hot-swapping would split pieces between seeders.
-   */
-  readonly owners = new Map<number, Wire>();
-  /** Failed pieces per seeder (address:port and peer id), counted when it alone sent blocks of the piece. */
-  readonly failures = new Map<string, number>();
+  /** What all our deposits may add up to. */
+  readonly budget: Budget;
+  /** Who each piece was given to, who sent it, which verified; failed pieces and bans. */
+  readonly pieces: PieceOwnership<Wire>;
   /**
    * The one connection per payee that may hold a channel to it. A seeder we reach on two connections (we dialed it
    * and it dialed us) would otherwise get two channels, the budget deposited twice; the other connections to the
@@ -167,17 +165,26 @@ export class PaidLeecher extends EventEmitter {
 
   /** Banned: the seeder (address:port or peer id) sent banAfterFailures failed pieces; never paid or used again. */
   isBanned(key: string): boolean {
-    return (this.failures.get(key) ?? 0) >= this.banLimit;
+    return this.pieces.isBanned(key);
   }
 
-  get banLimit(): number {
-    return this.options.banAfterFailures ?? DEFAULT_BAN_AFTER_FAILURES;
+  /** The paid seeder each piece was given to (see PieceOwnership.owners). */
+  get owners(): ReadonlyMap<number, Wire> {
+    return this.pieces.owners;
   }
+
+  /** The connections that sent blocks of each piece (see PieceOwnership.contributors). */
+  get contributors(): ReadonlyMap<number, ReadonlySet<Wire>> {
+    return this.pieces.contributors;
+  }
+
   torrent: Torrent | undefined;
 
   constructor(options: PaidLeecherOptions) {
     super();
     this.options = options;
+    this.budget = new Budget(options.budget);
+    this.pieces = new PieceOwnership<Wire>(options.banAfterFailures ?? DEFAULT_BAN_AFTER_FAILURES);
   }
 
   attach(torrent: Torrent): void {
@@ -200,47 +207,30 @@ export class PaidLeecher extends EventEmitter {
     });
     // A seeder is owed for each piece of which it sent us at least one block, once the piece verifies (the seeder
     // counts the same way, on its side). Each piece is given to one paid seeder, and only that seeder's blocks
-    // count (see #onBlock), so each is paid exactly for what it served and no piece is paid twice.
-    torrent.on("verified", (index: number) => {
-      this.#verified.add(index);
-      const senders = this.contributors.get(index) ?? new Set<Wire>();
+    // count (see PieceOwnership.block), so each is paid exactly for what it served and no piece is paid twice.
+    onPieceVerified(torrent, (index) => {
+      const { senders, idleOwner } = this.pieces.verified(index);
       for (const wire of senders) this.#peerOf(wire)?.onDelivered();
       // Given to a paid seeder but delivered by others (free peers): that seeder's credit goes to another piece.
-      const owner = this.owners.get(index);
-      if (owner && !senders.has(owner)) this.#peerOf(owner)?.ungrant(index);
+      if (idleOwner) this.#peerOf(idleOwner)?.ungrant(index);
     });
-    torrent.on("warning", (warning: Error) => {
-      const failed = /Piece (\d+) failed verification/.exec(String(warning?.message));
-      if (!failed) return;
-      const index = Number(failed[1]);
-      const senders = this.contributors.get(index) ?? new Set();
-      this.contributors.delete(index);
+    onPieceFailed(torrent, (index) => {
+      const senders = this.pieces.failed(index);
       // Webtorrent already threw the piece's blocks away. Its sender is known when only one paid seeder sent
-      // blocks of it (the rule: see #onBlock and discardUnverified); otherwise nobody is blamed.
-      if (senders.size === 1) for (const wire of senders) this.#peerOf(wire)?.onBadPiece(index);
-      else if (senders.size > 1) {
+      // blocks of it (the rule: see PieceOwnership.block and discardUnverified); otherwise nobody is blamed.
+      if (senders.length === 1) this.#peerOf(senders[0])?.onBadPiece(index);
+      else if (senders.length > 1) {
         this.emit(
           "warning",
-          new Error(`piece ${index} failed verification; ${senders.size} seeders sent it: none blamed`),
+          new Error(`piece ${index} failed verification; ${senders.length} seeders sent it: none blamed`),
         );
       }
     });
   }
 
-  /**
-   * Counts a block toward what its sender delivered. Only the paid seeder the piece was given to counts: a block
-   * nobody asked for is thrown away by webtorrent and earns nothing (a seeder that sent one byte of every piece
-   * would otherwise be paid for all of them), and blocks from plain peers are free.
-   */
+  /** A block arrived: it counts toward its sender's deliveries (see PieceOwnership.block). */
   #onBlock(index: number, wire: Wire): void {
-    if (this.owners.get(index) !== wire) return;
-    const senders = this.contributors.get(index) ?? new Set<Wire>();
-    this.contributors.set(index, senders);
-    if (senders.has(wire)) return;
-    senders.add(wire);
-    // A block that arrives after its piece verified (a request the seeder answered before our cancel reached it)
-    // was still served: it counts.
-    if (this.#verified.has(index)) this.#peerOf(wire)?.onDelivered();
+    if (this.pieces.block(index, wire)) this.#peerOf(wire)?.onDelivered();
   }
 
   /** Each paid seeder's session, by wire: the scheduler looks it up for every block that arrives. */
@@ -256,21 +246,15 @@ export class PaidLeecher extends EventEmitter {
    * runs, so nothing can stall.
    */
   #skipFutileScans(torrent: Torrent): void {
-    const updateWire = torrent._updateWire?.bind(torrent);
-    if (!updateWire) return;
-    torrent._updateWire = (wire: Wire) => {
+    wrapScheduler(torrent, (wire, updateWire) => {
       const peer = this.#byWire.get(wire);
       if (!peer?.paid) return updateWire(wire);
       if (peer.scanIsFutile && wire.requests.length > 0 && !wire.peerChoking) return undefined;
       const result = updateWire(wire);
-      // Webtorrent wants at least half a second of blocks in flight (its PIPELINE_MIN_DURATION), or as many as
-      // the peer's `reqq` allows if that is fewer; fewer after a scan means the scan found nothing more to ask for.
-      const reqq = wire.peerExtendedHandshake?.reqq;
-      const pipeline = 2 + Math.ceil((0.5 * wire.downloadSpeed()) / BLOCK_LENGTH);
-      const wanted = typeof reqq === "number" && reqq > 0 ? Math.min(pipeline, reqq) : pipeline;
-      peer.scanIsFutile = !wire.peerChoking && wire.requests.length < wanted;
+      // Fewer requests in flight than webtorrent wants after a scan means the scan found nothing more to ask for.
+      peer.scanIsFutile = !wire.peerChoking && wire.requests.length < minimumPipeline(wire);
       return result;
-    };
+    });
   }
 
   /**
@@ -290,11 +274,7 @@ export class PaidLeecher extends EventEmitter {
         }
       }
     }
-    const wire = peer.wire;
-    for (const [index, owner] of this.owners) if (owner === wire) this.owners.delete(index);
-    for (const [index, senders] of this.contributors) {
-      if (senders.delete(wire) && senders.size === 0) this.contributors.delete(index);
-    }
+    this.pieces.forget(peer.wire);
     const stats = peer.stats();
     if (stats.channelId) this.#departed.set(stats.channelId, stats);
   }
@@ -302,23 +282,7 @@ export class PaidLeecher extends EventEmitter {
   /** After a paid seeder left: its unfinished pieces may go to the others. */
   regrantAll(): void {
     for (const peer of this.peers) peer.regrant();
-    this.torrent?._update?.();
-  }
-
-  isVerified(index: number): boolean {
-    return this.#verified.has(index);
-  }
-
-  /** Whether `wire` sent blocks of piece `index`, which has not verified (nor failed) yet. */
-  startedBy(index: number, wire: Wire): boolean {
-    return !this.#verified.has(index) && (this.contributors.get(index)?.has(wire) ?? false);
-  }
-
-  /** How many pieces `wire` sent blocks of that have not verified (nor failed) yet. */
-  unfinishedFrom(wire: Wire): number {
-    let count = 0;
-    for (const [index, senders] of this.contributors) if (senders.has(wire) && !this.#verified.has(index)) count++;
-    return count;
+    rescheduleRequests(this.torrent);
   }
 
   #peerOf(wire: Wire): LeecherPeer | undefined {
@@ -330,15 +294,9 @@ export class PaidLeecher extends EventEmitter {
    * that finishes such a piece is neither blamed for the other's data if it fails nor paid alongside it.
    */
   discardUnverified(wire: Wire): void {
-    const pieces = this.torrent?.pieces as Array<{ length: number } | null> | undefined;
-    if (!pieces) return;
-    for (const [index, senders] of this.contributors) {
-      if (!senders.delete(wire) || this.#verified.has(index)) continue;
-      this.contributors.delete(index);
-      const piece = pieces[index];
-      // As webtorrent does when a piece fails its hash: a fresh piece of the same class and length.
-      if (piece) pieces[index] = new (piece.constructor as new (length: number) => { length: number })(piece.length);
-    }
+    const torrent = this.torrent;
+    if (!torrent) return;
+    for (const index of this.pieces.discardUnverified(wire)) resetPiece(torrent, index);
   }
 
   /** Deposits being sent (from an acceptance to `fund`'s end), whoever's peer is still connected. */
@@ -365,34 +323,17 @@ export class PaidLeecher extends EventEmitter {
     }
   }
 
-  /** Reserves `amount` of the budget for a channel; false when the budget cannot cover it. */
-  reserve(amount: bigint): boolean {
-    if (this.#committed + amount > this.options.budget) return false;
-    this.#committed += amount;
-    return true;
-  }
-
   /**
    * A channel funded by an earlier run or connection continues on a new connection: its deposit counts against the
    * budget (once: a channel continued again in this run was counted already), and its figures are the live peer's.
    */
   continued(id: string, deposit: bigint): void {
-    if (!this.#departed.delete(id)) this.#committed += deposit;
-  }
-
-  /** How many pieces we hold verified (on disk at start, or downloaded since). */
-  get verifiedCount(): number {
-    return this.#verified.size;
-  }
-
-  /** Gives back a reservation whose channel will never be funded (its seeder left before accepting). */
-  unreserve(amount: bigint): void {
-    this.#committed -= amount;
+    if (!this.#departed.delete(id)) this.budget.count(deposit);
   }
 
   /** What is left of the budget. */
   budgetLeft(): bigint {
-    return this.options.budget - this.#committed;
+    return this.budget.left;
   }
 
   /**
@@ -422,8 +363,8 @@ export class PaidLeecher extends EventEmitter {
    */
   piecesLeft(): number {
     const torrent = this.torrent;
-    if (!torrent?.pieces || torrent.done) return 0;
-    return torrent.pieces.length - this.#verified.size;
+    if (!torrent || torrent.done) return 0;
+    return pieceCount(torrent) - this.pieces.verifiedCount;
   }
 
   /** Every peer connected now, then every channel whose seeder left. */
@@ -438,11 +379,10 @@ class LeecherPeer implements PeerSession {
   #offer: PaidHandshake["offer"];
   #proposal: ChannelProposal | undefined;
   #channelId: string | undefined;
-  #deposit = 0n;
-  #paid = 0n;
-  #acknowledged = 0n;
-  #delivered = 0;
-  #window: number;
+  /** Its deposit, vouchers, receipts, deliveries and credit window. */
+  readonly #ledger: SeederLedger;
+  /** The budget held for our deposit, from the proposal until it is funded or given back. */
+  #reservation: Reservation | undefined;
   #paying: Promise<void> = Promise.resolve();
   /** The acceptance being funded, if one is: a close waits for it, so that a channel funded meanwhile is closed. */
   #funding: Promise<void> = Promise.resolve();
@@ -450,8 +390,6 @@ class LeecherPeer implements PeerSession {
   #closing = false;
   /** Our close began (once per channel). */
   #closeStarted = false;
-  /** What the channel closed at, once closed. */
-  #closedAt: bigint | undefined;
   /** Another connection holds the channel to this seeder's payee: this one waits, unpaid (see PaidLeecher.#payees). */
   #waiting = false;
   /** The seeder closed the channel on chain. */
@@ -463,8 +401,6 @@ class LeecherPeer implements PeerSession {
   #closeSent: { turnNum: bigint; paid: bigint } | undefined;
   /** The seeder countersigned our close: one only. */
   #countersigned = false;
-  /** Pieces the credit covers, kept as a number: webtorrent's scheduler asks `allowed()` for every piece. */
-  #creditPieces = 0;
   /** The scheduler's last scan of this wire found nothing more to ask for, and no grant or unchoke came since. */
   scanIsFutile = false;
 
@@ -491,11 +427,10 @@ class LeecherPeer implements PeerSession {
   constructor(leecher: PaidLeecher, link: PeerLink) {
     this.#leecher = leecher;
     this.#link = link;
-    // Never more than maxWindow, even at first: at most maxWindow x price is ever at risk.
-    this.#window = Math.min(leecher.options.initialWindow ?? 2, leecher.options.maxWindow ?? DEFAULT_MAX_WINDOW);
+    const { initialWindow, maxWindow } = leecher.options;
+    this.#ledger = new SeederLedger({ initialWindow, maxWindow });
     this.#gate(link.wire);
-    // Before webtorrent's own listener, which asks the scheduler for requests at once.
-    link.wire.prependListener("unchoke", () => {
+    beforeSchedulerOnUnchoke(link.wire, () => {
       this.scanIsFutile = false;
     });
   }
@@ -516,82 +451,47 @@ class LeecherPeer implements PeerSession {
       this.#leecher.forget(this);
       this.#leecher.regrantAll();
     });
-    let pieces = wire.peerPieces as unknown as BitFieldLike;
-    const granted: BitFieldLike = {
-      get: (index: number) => (this.#granted[index >> 3] & (128 >> (index & 7))) !== 0,
-      set: (index: number, value?: boolean) => {
-        pieces.set(index, value); // a `have` from the peer
-        this.regrant();
-      },
-      get buffer() {
-        return pieces.buffer;
-      },
-      get setAll() {
-        return pieces.setAll;
-      },
-    };
-    this.#peerPieces = () => pieces;
-    Object.defineProperty(wire, "peerPieces", {
-      configurable: true,
-      get: () => (this.#offer ? granted : pieces),
-      set: (value) => {
-        pieces = value; // a `bitfield` or `have-all` from the peer
-        this.regrant();
-      },
-    });
+    this.#peerPieces = gatePeerPieces(
+      wire,
+      (index) => this.#granted.has(index),
+      () => this.#offer !== undefined,
+      () => this.regrant(),
+    );
   }
 
-  /** One bit per piece: the pieces given to this seeder. */
-  #granted = new Uint8Array(0);
-  #grantedCount = 0;
-  #cursor = 0;
+  /** The pieces given to this seeder. */
+  readonly #granted = new GrantedPieces();
   #peerPieces: () => BitFieldLike = () => ({ get: () => false, set: () => undefined, buffer: new Uint8Array(0) });
 
   /** Gives this seeder more pieces while the credit allows: the lowest ones it has, we lack and nobody else owns. */
   grant(): void {
     const torrent = this.#leecher.torrent;
     // A wire that is gone gets nothing: what it owned was just freed for the others.
-    if (!this.#offer || !torrent?.pieces || this.wire.destroyed || this.#closing) return;
-    // Pieces a continued channel's seeder delivered before were paid from the same credit.
-    const credit = this.#creditPieces - this.#carried;
-    if (this.#grantedCount >= credit) return;
-    const count = torrent.pieces.length;
-    if (this.#granted.length * 8 < count) {
-      const grown = new Uint8Array(Math.ceil(count / 8));
-      grown.set(this.#granted);
-      this.#granted = grown;
-    }
-    const owners = this.#leecher.owners;
+    if (!this.#offer || !torrent || this.wire.destroyed || this.#closing) return;
     const pieces = this.#peerPieces();
-    const before = this.#grantedCount;
-    while (this.#grantedCount < credit && this.#cursor < count) {
-      const index = this.#cursor++;
-      if ((this.#granted[index >> 3] & (128 >> (index & 7))) !== 0) continue;
-      if (!pieces.get(index) || torrent.bitfield?.get(index)) continue;
-      const owner = owners.get(index);
-      if (owner !== undefined && owner !== this.wire) continue;
-      this.#granted[index >> 3] |= 128 >> (index & 7);
-      owners.set(index, this.wire);
-      this.#grantedCount++;
-    }
-    if (this.#grantedCount > before) {
+    const ownership = this.#leecher.pieces;
+    const added = this.#granted.fill(
+      this.#ledger.grantable,
+      pieceCount(torrent),
+      (index) => pieces.get(index) && !holdsPiece(torrent, index),
+      (index) => ownership.claim(index, this.wire),
+    );
+    if (added > 0) {
       this.scanIsFutile = false;
-      torrent._update?.();
+      rescheduleRequests(torrent);
     }
   }
 
   /** Looks at every piece again (some were freed or the peer got new ones), then grants. */
   regrant(): void {
     this.scanIsFutile = false;
-    this.#cursor = 0;
+    this.#granted.rewind();
     this.grant();
   }
 
   /** A piece given to this seeder arrived from elsewhere: its credit goes to another piece. */
   ungrant(index: number): void {
-    if ((this.#granted[index >> 3] & (128 >> (index & 7))) === 0) return;
-    this.#granted[index >> 3] &= ~(128 >> (index & 7));
-    this.#grantedCount--;
+    if (!this.#granted.remove(index)) return;
     this.grant();
   }
 
@@ -602,14 +502,14 @@ class LeecherPeer implements PeerSession {
   stats(): LeecherPeerStats {
     return {
       channelId: this.#channelId,
-      peer: `${this.wire.remoteAddress}:${this.wire.remotePort}`,
+      peer: peerAddress(this.wire),
       pricePerPiece: this.#offer?.pricePerPiece ?? 0n,
-      deposited: this.#deposit,
-      paid: this.#paid,
-      acknowledged: this.#acknowledged,
-      delivered: this.#delivered,
-      spent: this.#closedAt ?? this.#paid,
-      window: this.#window,
+      deposited: this.#ledger.deposit,
+      paid: this.#ledger.paid,
+      acknowledged: this.#ledger.acknowledged,
+      delivered: this.#ledger.deliveredCount,
+      spent: this.#ledger.spent,
+      window: this.#ledger.window,
       closed: this.#closed,
     };
   }
@@ -628,6 +528,7 @@ class LeecherPeer implements PeerSession {
       return;
     }
     this.#offer = handshake.offer;
+    this.#ledger.priceAt(handshake.offer.pricePerPiece);
     // One channel per payee: a second connection to a seeder we already pay (or are opening a channel to) waits.
     if (!this.#leecher.claimPayee(handshake.offer.payee, this)) {
       this.#waiting = true;
@@ -657,7 +558,7 @@ class LeecherPeer implements PeerSession {
     if (!offer || !torrent || torrent.done || this.#closing || this.#leecher.settling) return;
     // From a magnet link there is no piece count yet to size the deposit. Metadata is free (ut_metadata is never
     // gated by payment): fetch it from this seeder or any other peer first, then open the channel.
-    if (!torrent.pieces?.length && !(await this.#metadata(torrent))) return;
+    if (!pieceCount(torrent) && !(await this.#metadata(torrent))) return;
     // Our check of the files already on disk comes first: what we have is not bought again, and a seeder that
     // continues our channel counts the pieces we have against its bitfield of ours.
     if (!torrent.ready && !(await this.#ready(torrent))) return;
@@ -680,8 +581,8 @@ class LeecherPeer implements PeerSession {
       await this.#resume(open, offer.pricePerPiece);
       return;
     }
-    const needed = BigInt(torrent.pieces.length) * offer.pricePerPiece;
-    const deposit = needed < this.#leecher.budgetLeft() ? needed : this.#leecher.budgetLeft();
+    const needed = BigInt(pieceCount(torrent)) * offer.pricePerPiece;
+    const deposit = needed < this.#leecher.budget.left ? needed : this.#leecher.budget.left;
     const uncertain = this.#leecher.uncertainDepositTo(offer.payee);
     if (uncertain) {
       this.onProtocolError(
@@ -691,17 +592,18 @@ class LeecherPeer implements PeerSession {
       );
       return;
     }
-    if (deposit < offer.pricePerPiece || !this.#leecher.reserve(deposit)) {
+    this.#reservation = deposit < offer.pricePerPiece ? undefined : this.#leecher.budget.reserve(deposit);
+    if (!this.#reservation) {
       this.#link.drop("our budget cannot pay this seeder for one piece");
       return;
     }
-    this.#deposit = deposit;
+    this.#ledger.depositOf(deposit);
     this.#proposal = await this.#leecher.options.client.propose({
       payee: offer.payee,
       deposit,
       asset: offer.asset,
       challengeDuration: this.#leecher.options.challengeDuration,
-      peer: `${this.wire.remoteAddress}:${this.wire.remotePort}`,
+      peer: peerAddress(this.wire),
     });
     const { chainId: chain, adjudicator: contract, fixedPart: fixed } = this.#proposal;
     tagChannel(client, channelId(chain, contract, fixed), {
@@ -724,10 +626,7 @@ class LeecherPeer implements PeerSession {
    */
   #abandonProposal(): void {
     if (this.#accepted) return;
-    if (this.#deposit > 0n && !this.#unreserved) {
-      this.#unreserved = true;
-      this.#leecher.unreserve(this.#deposit);
-    }
+    this.#reservation?.release();
     const proposal = this.#proposal;
     if (proposal) {
       const id = channelId(proposal.chainId, proposal.adjudicator, proposal.fixedPart);
@@ -735,12 +634,8 @@ class LeecherPeer implements PeerSession {
     }
   }
 
-  #unreserved = false;
-
   /** The voucher amount our `resume` carried, once sent; cleared when the seeder's `resumed` arrives. */
   #resumeSent: bigint | undefined;
-  /** Pieces of a continued channel that its seeder delivered in earlier runs or connections (already paid for). */
-  #carried = 0;
 
   /**
    * Continues `record`, our channel to this seeder for this torrent that an earlier run or connection funded: no
@@ -757,7 +652,7 @@ class LeecherPeer implements PeerSession {
     this.#leecher.continued(record.id, record.deposited);
     this.#accepted = true;
     this.#channelId = record.id;
-    this.#deposit = record.deposited;
+    this.#ledger.depositOf(record.deposited);
     const voucher = resumeVoucher(this.#leecher.options.client, record.id);
     this.#resumeSent = voucher.amount;
     // A close waits for the answer (it waits for `#funding`), or it would offer without the pieces served before.
@@ -784,7 +679,7 @@ class LeecherPeer implements PeerSession {
     const refusal = refuseResumed(message, {
       sent: sent?.amount ?? 0n,
       pricePerPiece: offer.pricePerPiece,
-      verified: this.#leecher.verifiedCount,
+      verified: this.#leecher.pieces.verifiedCount,
     });
     if (refusal) {
       this.onProtocolError(new Error(refusal));
@@ -792,11 +687,7 @@ class LeecherPeer implements PeerSession {
     }
     this.#resumeSent = undefined;
     this.#resumeAnswered?.();
-    this.#paid = sent?.amount ?? 0n;
-    this.#acknowledged = message.amount;
-    this.#carried = Number(message.served);
-    this.#delivered = this.#carried;
-    this.#creditPieces = Number(this.#paid / offer.pricePerPiece);
+    this.#ledger.resumed({ paid: sent?.amount ?? 0n, acknowledged: message.amount, served: Number(message.served) });
     // The seeder missed our last voucher (it was on its way when we stopped): it gets it again.
     if (sent && sent.amount > message.amount) this.#link.send({ type: "voucher", voucher: sent });
     this.#leecher.emit("channel", this.stats());
@@ -855,11 +746,9 @@ class LeecherPeer implements PeerSession {
         this.#onResumed(message);
         return;
       case "receipt":
-        if (message.channelId !== this.#channelId || message.amount > this.#paid) {
+        if (message.channelId !== this.#channelId || !this.#ledger.receipt(message.amount)) {
           this.onProtocolError(new Error("a receipt for something we did not pay"));
-          return;
         }
-        if (message.amount > this.#acknowledged) this.#acknowledged = message.amount;
         return;
       case "notice":
         if (message.code === "closed") this.#onClosed?.(message.reason);
@@ -914,17 +803,13 @@ class LeecherPeer implements PeerSession {
       // sent (no funds for the deposit and its gas, the RPC gone), so it goes, with its budget reservation.
       const { chainId, adjudicator, fixedPart } = this.#proposal;
       const id = channelId(chainId, adjudicator, fixedPart);
-      if (client.store.forgetUnfunded(id)) {
-        if (!this.#unreserved) {
-          this.#unreserved = true;
-          this.#leecher.unreserve(this.#deposit);
-        }
-      } else this.#leecher.depositUncertain(fixedPart.participants[1], id.toLowerCase());
+      if (client.store.forgetUnfunded(id)) this.#reservation?.release();
+      else this.#leecher.depositUncertain(fixedPart.participants[1], id.toLowerCase());
       this.#leecher.emit("fund-failed", error);
       throw error;
     }
     this.#channelId = record.id;
-    this.#deposit = record.deposited;
+    this.#ledger.depositOf(record.deposited);
     this.#leecher.emit("channel", this.stats());
     // The download may have finished (from free peers) while the deposit confirmed: nothing to pay ahead for.
     if (!this.#leecher.torrent?.done) this.#payAhead();
@@ -932,19 +817,14 @@ class LeecherPeer implements PeerSession {
 
   /** A piece this seeder contributed to verified: it counts, and the window grows. */
   onDelivered(): void {
-    this.#delivered++;
-    const max = this.#leecher.options.maxWindow ?? DEFAULT_MAX_WINDOW;
-    this.#window = Math.min(max, this.#window * 2);
+    this.#ledger.delivered();
     this.#payAhead();
   }
 
   onBadPiece(index: number): void {
-    const { failures } = this.#leecher;
-    const keys = [this.stats().peer, ...(this.wire.peerId ? [this.wire.peerId] : [])];
-    // The larger count of the two keys: a seeder that reconnects from another port is still known by its peer id.
-    const count = Math.max(...keys.map((key) => failures.get(key) ?? 0)) + 1;
-    for (const key of keys) failures.set(key, count);
-    const limit = this.#leecher.banLimit;
+    const { pieces } = this.#leecher;
+    const count = pieces.countFailure([this.stats().peer, ...(this.wire.peerId ? [this.wire.peerId] : [])]);
+    const limit = pieces.banLimit;
     const verdict =
       count >= limit
         ? `banned after ${count} failed piece${count === 1 ? "" : "s"}`
@@ -953,9 +833,9 @@ class LeecherPeer implements PeerSession {
   }
 
   /**
-   * Tops the vouchers up to (delivered + window) pieces, within the deposit, once the credit ahead has fallen to
-   * half a window: one voucher per half window rather than one per piece (each costs the seeder a durable write
-   * before it serves on), while never more than one window is at risk. One voucher at a time, in order.
+   * Sends the voucher the ledger asks for (SeederLedger.topUp): one per half window rather than one per piece (each
+   * costs the seeder a durable write before it serves on), while never more than one window is at risk. One voucher
+   * at a time, in order.
    */
   #payAhead(): void {
     const offer = this.#offer;
@@ -964,15 +844,10 @@ class LeecherPeer implements PeerSession {
     this.#paying = this.#paying.then(async () => {
       if (this.wire.destroyed || this.#closing) return; // a voucher nobody will receive, or that buys nothing
       // Never ahead by more than the pieces still missing: once the download is done, no voucher goes out.
-      const ahead = Math.min(this.#window, this.#leecher.piecesLeft());
-      const target = BigInt(this.#delivered + ahead) * offer.pricePerPiece;
-      const capped = target < this.#deposit ? target : this.#deposit;
-      if (capped <= this.#paid) return;
-      const credit = this.#creditPieces - this.#delivered;
-      if (capped < this.#deposit && credit > Math.floor(this.#window / 2)) return;
-      const voucher = await this.#leecher.options.client.pay(id, capped - this.#paid);
-      this.#paid = voucher.amount;
-      this.#creditPieces = Number(this.#paid / offer.pricePerPiece);
+      const amount = this.#ledger.topUp(this.#leecher.piecesLeft());
+      if (amount === 0n) return;
+      const voucher = await this.#leecher.options.client.pay(id, amount);
+      this.#ledger.vouched(voucher.amount);
       this.#link.send({ type: "voucher", voucher });
       this.grant();
       this.#leecher.emit("paid", this.stats());
@@ -1037,8 +912,7 @@ class LeecherPeer implements PeerSession {
     this.#ungrantUnstarted();
     await this.#drained(Date.now() + timeoutMs / 2);
     const client = this.#leecher.options.client;
-    const delivered = BigInt(this.#delivered) * offer.pricePerPiece;
-    const paid = delivered < this.#paid ? delivered : this.#paid;
+    const paid = this.#ledger.closeOffer();
     const close = await client.offerClose(id, { paid });
     if (this.wire.destroyed) {
       // Nobody to ask: the channel stays open on chain with our offer signed; `piecepay withdraw` settles it.
@@ -1058,7 +932,7 @@ class LeecherPeer implements PeerSession {
     const hash = await Promise.race([closed, gone, timeout]);
     if (hash) {
       this.#closed = true;
-      this.#closedAt = paid;
+      this.#ledger.closedAt(paid);
       client.store.setPhase(id, "withdrawn");
       this.#leecher.emit("closed", this.stats(), hash);
     } else {
@@ -1072,12 +946,7 @@ class LeecherPeer implements PeerSession {
    * verifies, so it is finished (or fails) before we offer.
    */
   #ungrantUnstarted(): void {
-    for (let index = 0; index < this.#granted.length * 8; index++) {
-      if ((this.#granted[index >> 3] & (128 >> (index & 7))) === 0) continue;
-      if (this.#leecher.startedBy(index, this.wire)) continue;
-      this.#granted[index >> 3] &= ~(128 >> (index & 7));
-      this.#grantedCount--;
-    }
+    this.#granted.retain((index) => this.#leecher.pieces.startedBy(index, this.wire));
   }
 
   /**
@@ -1087,7 +956,7 @@ class LeecherPeer implements PeerSession {
    */
   async #drained(deadline: number): Promise<void> {
     const wire = this.wire;
-    const busy = () => wire.requests.length > 0 || this.#leecher.unfinishedFrom(wire) > 0;
+    const busy = () => wire.requests.length > 0 || this.#leecher.pieces.unfinishedFrom(wire) > 0;
     while (!wire.destroyed && busy() && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }

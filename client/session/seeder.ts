@@ -19,6 +19,17 @@ import type { PaidHandshake, PaidMessage } from "../wire/messages.js";
 import { refuseResume, SeederChannels, servedBefore, tagChannel } from "./channel-reuse.js";
 import { handshakeFor, type PeerLink, type PeerSession, paidExtension, sendWithoutDelay } from "./extension.js";
 import { DEFAULT_MAX_UNFUNDED, DEFAULT_MAX_UNFUNDED_PER_IP, UnfundedCap } from "./unfunded-cap.js";
+import {
+  aroundChoke,
+  beforeEachBlockSent,
+  filterRequests,
+  gateUnchoke,
+  peerAddress,
+  peerIp,
+  pieceCount,
+  pieceLengthOf,
+  sendRejectRequest,
+} from "./webtorrent-internals.js";
 
 /** How long a proposal may wait for its deposit before it is forgotten and its peer dropped (see fundingTimeoutMs). */
 export const DEFAULT_FUNDING_TIMEOUT_MS = 120_000;
@@ -207,11 +218,6 @@ export class PaidSeeder extends EventEmitter {
   }
 }
 
-/** bittorrent-protocol's way to send one message as is: what a BEP 6 reject of a request never queued needs. */
-type RawMessages = { _message(id: number, numbers: number[], data: Uint8Array | null): void };
-/** BEP 6 `reject request`. */
-const REJECT_REQUEST = 0x10;
-
 /** How long a leecher that continues a channel has to send its bitfield (it sends it before its `resume`). */
 const RESUME_BITFIELD_MS = 30_000;
 
@@ -292,8 +298,7 @@ class SeederPeer implements PeerSession {
   }
 
   #label(): string {
-    const wire = this.#link.wire;
-    return `${wire.remoteAddress}:${wire.remotePort}`;
+    return peerAddress(this.#link.wire);
   }
 
   /**
@@ -319,39 +324,33 @@ class SeederPeer implements PeerSession {
    * covers another piece, and a request for a piece not covered is not served (rejected under BEP 6).
    */
   #gate(wire: Wire): void {
-    const unchoke = wire.unchoke.bind(wire);
-    wire.unchoke = () => {
-      if (this.#mayServeMore()) unchoke();
-    };
-    const choke = wire.choke.bind(wire);
-    wire.choke = () => {
-      // A choke drops the requests not yet answered: they may be asked again.
-      const dropped = (wire as unknown as { peerRequests: { piece: number; length: number }[] }).peerRequests;
-      for (const { piece, length } of dropped ?? []) this.#asked.set(piece, (this.#asked.get(piece) ?? 0) - length);
-      choke();
-      // A choke drops the requests we had not answered: the pieces of which we sent nothing give their credit
-      // back, or the leecher, which counts them as not served, would find its credit short of what it paid for.
-      for (const index of this.#admitted) {
-        if (this.#sent.has(index)) continue;
-        this.#admitted.delete(index);
-        this.#asked.delete(index);
-      }
-    };
-    const piece = wire.piece.bind(wire);
-    wire.piece = (index: number, offset: number, buffer: Uint8Array) => {
-      this.#sent.add(index);
-      piece(index, offset, buffer);
-    };
-    const onRequest = wire._onRequest.bind(wire);
-    wire._onRequest = (index: number, offset: number, length: number) => {
+    gateUnchoke(wire, () => this.#mayServeMore());
+    aroundChoke(
+      wire,
+      (dropped) => {
+        // A choke drops the requests not yet answered: they may be asked again.
+        for (const { piece, length } of dropped) this.#asked.set(piece, (this.#asked.get(piece) ?? 0) - length);
+      },
+      () => {
+        // A choke drops the requests we had not answered: the pieces of which we sent nothing give their credit
+        // back, or the leecher, which counts them as not served, would find its credit short of what it paid for.
+        for (const index of this.#admitted) {
+          if (this.#sent.has(index)) continue;
+          this.#admitted.delete(index);
+          this.#asked.delete(index);
+        }
+      },
+    );
+    beforeEachBlockSent(wire, (index) => this.#sent.add(index));
+    filterRequests(wire, (index, offset, length) => {
       // A request still buffered when the torrent was destroyed: webtorrent would read its closed store and throw.
-      if (this.#seeder.torrent?.destroyed) return;
+      if (this.#seeder.torrent?.destroyed) return false;
       // A request outside the torrent or over 128 KiB is checked before any credit: whether the peer paid or not,
       // it is dropped, and nothing is admitted, served or charged for it.
       const invalid = this.#invalidRequest(index, offset, length);
       if (invalid) {
         this.onProtocolError(new Error(invalid));
-        return;
+        return false;
       }
       const admitted = this.#admitted.has(index);
       const asked = (this.#asked.get(index) ?? 0) + length;
@@ -362,19 +361,19 @@ class SeederPeer implements PeerSession {
         // Refused alone (BEP 6), or ignored by a peer without it. Never a choke: that would drop the covered
         // requests still queued, and a peer that asked for everything at once would get nothing. Not through
         // `wire.reject`, which also forgets a queued request for the same block (a duplicate) that we will answer.
-        if (wire.hasFast) (wire as unknown as RawMessages)._message(REJECT_REQUEST, [index, offset, length], null);
-        return;
+        if (wire.hasFast) sendRejectRequest(wire, index, offset, length);
+        return false;
       }
       this.#admitted.add(index);
       this.#asked.set(index, asked);
-      onRequest(index, offset, length);
-    };
+      return true;
+    });
   }
 
   /** Why a request is not one for a block of this torrent, if it is not. */
   #invalidRequest(index: number, offset: number, length: number): string | undefined {
     const torrent = this.#seeder.torrent;
-    const count = torrent?.pieces?.length;
+    const count = pieceCount(torrent);
     if (!torrent || !count) return undefined; // no metadata yet: webtorrent serves nothing anyway
     // bittorrent-protocol reads these uint32 fields as int32: 2^31 and above arrive negative.
     if (index < 0 || index >= count) return `a request for piece ${index >>> 0} of a torrent of ${count} pieces`;
@@ -389,7 +388,7 @@ class SeederPeer implements PeerSession {
   #pieceLength(index: number): number {
     const torrent = this.#seeder.torrent;
     if (!torrent) return 0;
-    return index === torrent.pieces.length - 1 ? torrent.lastPieceLength : torrent.pieceLength;
+    return pieceLengthOf(torrent, index);
   }
 
   onHandshake(handshake: PaidHandshake | undefined): void {
@@ -563,7 +562,7 @@ class SeederPeer implements PeerSession {
     const kept = servedBefore(
       this.#seeder.channels.takeSent(id),
       (index) => peerPieces.get(index),
-      torrent.pieces.length,
+      pieceCount(torrent),
       this.#paidPieces(),
     );
     for (const index of kept) {
@@ -577,7 +576,7 @@ class SeederPeer implements PeerSession {
   }
 
   #ip(): string {
-    return this.#link.wire.remoteAddress ?? "unknown";
+    return peerIp(this.#link.wire);
   }
 
   #releaseSlot(): void {
