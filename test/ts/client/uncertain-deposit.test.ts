@@ -39,7 +39,7 @@ describe("a deposit whose answer was lost", function () {
     const { f } = net;
     const { torrent: seeded, port } = await net.seed(f.bob, randomBytes(8 * PIECE));
     const alice = answerLost(f.alice);
-    const { leecher } = await net.leech(alice, seeded.torrentFile, [port]);
+    const { leecher, torrent } = await net.leech(alice, seeded.torrentFile, [port]);
     const warnings: string[] = [];
     leecher.on("warning", (e: Error) => warnings.push(e.message));
     const failed: unknown[] = [];
@@ -48,8 +48,10 @@ describe("a deposit whose answer was lost", function () {
     // The seeder was dropped; webtorrent dials it again and it offers again: the leecher asks it to continue the
     // channel, which it refuses (it forgot the channel when the connection closed unfunded); then no second
     // proposal, said so.
+    // Or the seeder did see the funding before the connection closed, and continues the channel: the download
+    // completes in it, still with one deposit.
     await eventually(
-      () => warnings.some((w) => /may be on chain: no second deposit/.test(w)) || alice.sent > 1,
+      () => warnings.some((w) => /may be on chain: no second deposit/.test(w)) || torrent.done || alice.sent > 1,
       "the seeder's second connection",
       20_000,
     ).catch((error) => {
