@@ -3,9 +3,8 @@
 // seconds, with no stack trace and no library's raw text. `piecepay` runs as a child process, as a user runs it;
 // the cases that need a chain share one anvil.
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { HDNodeWallet, JsonRpcProvider, MaxUint256, parseEther, Wallet } from "ethers";
@@ -15,7 +14,7 @@ import { accountStorePath } from "../../../client/cli/stores.js";
 import { SqliteChannelStore } from "../../../sdk/index.js";
 import { Adjudicator__factory, VoucherPaymentApp__factory } from "../../../typechain-types/index.js";
 import { type LocalNode, startAnvil } from "../helpers/nodes.js";
-import { cli, type Run, startCli } from "./cli-process.js";
+import { cli, type Run, startCli, useScratchDirs } from "./cli-process.js";
 
 const PHRASE = "test test test test test test test test test test test junk";
 const devKey = (i: number) => HDNodeWallet.fromPhrase(PHRASE, undefined, `m/44'/60'/0'/0/${i}`);
@@ -47,15 +46,7 @@ async function holdPort(host: string): Promise<{ port: number; server: Server }>
 
 describe("piecepay CLI: what it says when something is wrong", function () {
   this.timeout(60_000);
-  const dirs: string[] = [];
-  const scratch = () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "piecepay-cli-messages-"));
-    dirs.push(dir);
-    return dir;
-  };
-  after(() => {
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  });
+  const scratch = useScratchDirs("piecepay-cli-messages-");
 
   describe("amounts: --price, --max-price, --budget", function () {
     it("a negative amount says it is negative (not 'argument is ambiguous'), exit 2", async function () {

@@ -2,6 +2,8 @@
 // environment (no PIECEPAY_ variable of the machine). `cli` runs a command to its end; `startCli` starts a
 // long-running one with --json and resolves with its first line (the ready event).
 import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { root } from "../helpers/nodes.js";
 
@@ -80,4 +82,20 @@ export function startCli(args: string[], timeoutMs = 60_000): Promise<Running> {
       reject(new Error(`piecepay ${args.join(" ")} exited with ${code} before it was ready:\n${stderr}`));
     });
   });
+}
+
+/**
+ * Scratch directories for the enclosing `describe` (a fresh one per call, named `prefix`...), removed after it.
+ * @example const scratch = useScratchDirs("piecepay-cli-"); const dir = scratch();
+ */
+export function useScratchDirs(prefix: string): () => string {
+  const dirs: string[] = [];
+  after(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+  return () => {
+    const dir = mkdtempSync(path.join(tmpdir(), prefix));
+    dirs.push(dir);
+    return dir;
+  };
 }

@@ -2,8 +2,7 @@
 // scratch data dir. Long-running commands (chain, tracker) print a ready line with --json and are stopped with
 // SIGINT; channels and withdraw run against a channel that the SDK opened on an anvil child process.
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { expect } from "chai";
 import {
@@ -32,7 +31,7 @@ import {
 } from "../../../sdk/index.js";
 import { Adjudicator__factory, VoucherPaymentApp__factory } from "../../../typechain-types/index.js";
 import { freePort, type LocalNode, rpc, startAnvil } from "../helpers/nodes.js";
-import { cli, jsonLines, startCli } from "./cli-process.js";
+import { cli, jsonLines, startCli, useScratchDirs } from "./cli-process.js";
 
 const COMMANDS = ["seed", "get", "demo", "chain", "fund", "tracker", "channels", "withdraw", "keygen"];
 const PHRASE = "test test test test test test test test test test test junk";
@@ -52,15 +51,7 @@ const isAlive = (pid: number) => {
 
 describe("piecepay CLI", function () {
   this.timeout(60_000);
-  const dirs: string[] = [];
-  const scratch = () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "piecepay-cli-"));
-    dirs.push(dir);
-    return dir;
-  };
-  after(() => {
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  });
+  const scratch = useScratchDirs("piecepay-cli-");
 
   describe("help and usage errors", function () {
     it("prints each command's --help, with usage, global options and examples, exit 0", async function () {
