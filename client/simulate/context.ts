@@ -67,6 +67,8 @@ export class SimulationChain {
     /** An HTTP JSON-RPC endpoint a child process can use (set by `serve()` on the embedded chain). */
     public rpcUrl: string | undefined,
     readonly close: () => Promise<void>,
+    /** How long a real wait gives the node to make its own block before the bank makes one (POKE_AFTER_MS). */
+    readonly pokeAfterMs = POKE_AFTER_MS,
   ) {}
 
   /** Hardhat's in-process EVM, with the adjudicator and the voucher app deployed from its first account. */
@@ -116,7 +118,7 @@ export class SimulationChain {
     chainId: bigint,
     deployment: { adjudicator: string; voucherApp: string },
     bank: Signer,
-    options: { moveTime?: boolean } = {},
+    options: { moveTime?: boolean; pokeAfterMs?: number } = {},
   ): Promise<SimulationChain> {
     provider.pollingInterval = 250;
     const send = (method: string, params: unknown[]) => provider.send(method, params);
@@ -139,6 +141,7 @@ export class SimulationChain {
       send,
       url,
       async () => provider.destroy(),
+      options.pokeAfterMs,
     );
   }
 
@@ -160,8 +163,8 @@ export class SimulationChain {
    * Brings the chain's time to at least `timestamp`: evm_increaseTime and evm_mine where the node allows it,
    * otherwise a real wait until a block that late exists. A public chain makes a block every 12 s or so; a node
    * that mines only when a transaction arrives (anvil without --block-time behind an RPC that refuses evm_*) would
-   * never get there on its own: when the wall clock has waited out the difference and `POKE_AFTER_MS`
-   * more and the chain still has no such block, the bank sends itself 0 ETH (again every `POKE_AFTER_MS`).
+   * never get there on its own: when the wall clock has waited out the difference and `pokeAfterMs`
+   * more and the chain still has no such block, the bank sends itself 0 ETH (again every `pokeAfterMs`).
    */
   async advanceTo(timestamp: bigint): Promise<void> {
     const now = await this.now();
@@ -171,7 +174,7 @@ export class SimulationChain {
       await this.send("evm_mine", []);
       return;
     }
-    let pokeAt = Date.now() + Number(timestamp - now) * 1000 + POKE_AFTER_MS;
+    let pokeAt = Date.now() + Number(timestamp - now) * 1000 + this.pokeAfterMs;
     while ((await this.now()) < timestamp) {
       if (Date.now() < pokeAt) {
         await this.sleep(500);
@@ -179,7 +182,7 @@ export class SimulationChain {
       }
       const tx = await this.bank.sendTransaction({ to: await this.bank.getAddress(), value: 0n });
       await tx.wait();
-      pokeAt = Date.now() + POKE_AFTER_MS;
+      pokeAt = Date.now() + this.pokeAfterMs;
     }
   }
 

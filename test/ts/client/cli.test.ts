@@ -30,7 +30,7 @@ import {
   toSigned,
 } from "../../../sdk/index.js";
 import { Adjudicator__factory, VoucherPaymentApp__factory } from "../../../typechain-types/index.js";
-import { freePort, type LocalNode, rpc, startAnvil } from "../helpers/nodes.js";
+import { freePort, type LocalNode, rpc, skipChallengeWaits, startAnvil } from "../helpers/nodes.js";
 import { cli, jsonLines, startCli, useScratchDirs } from "./cli-process.js";
 
 const COMMANDS = ["seed", "get", "demo", "chain", "fund", "tracker", "channels", "withdraw", "keygen"];
@@ -235,13 +235,14 @@ describe("piecepay CLI", function () {
     let payerDir: string;
     let payeeDir: string;
     let channelId: string;
+    let adjudicator: string;
     const key = (i: number) => HDNodeWallet.fromPhrase(PHRASE, undefined, `m/44'/60'/0'/0/${i}`).privateKey;
 
     before(async function () {
       node = await startAnvil();
       provider = new JsonRpcProvider(node.url, undefined, { cacheTimeout: -1 });
       const deployer = new Wallet(key(0), provider);
-      const adjudicator = await (await new Adjudicator__factory(deployer).deploy()).getAddress();
+      adjudicator = await (await new Adjudicator__factory(deployer).deploy()).getAddress();
       const voucherApp = await (await new VoucherPaymentApp__factory(deployer).deploy()).getAddress();
       payerDir = scratch();
       payeeDir = scratch();
@@ -328,9 +329,10 @@ describe("piecepay CLI", function () {
 
       const payeeAddress = new Wallet(payeeKey).address;
       const before = await provider.getBalance(payeeAddress);
+      const skipping = skipChallengeWaits(node.url, adjudicator);
       const forced = await cli(["withdraw", "--force", "--json", "--data-dir", payeeDir, "--rpc", node.url], {
         PIECEPAY_KEY: payeeKey,
-      });
+      }).finally(skipping);
       expect(forced.code, forced.stderr).to.equal(0);
       const [result] = jsonLines(forced.stdout);
       expect(result).to.deep.include({
@@ -423,9 +425,10 @@ describe("piecepay CLI", function () {
       ]);
       expect(open.stderr).to.include("our deposit of 1.0 ETH is on chain");
 
+      const skipping = skipChallengeWaits(node.url, adjudicator);
       const forced = await cli(["withdraw", "--force", "--json", "--data-dir", payerDir, "--rpc", node.url], {
         PIECEPAY_KEY: payerKey,
-      });
+      }).finally(skipping);
       expect(forced.code, forced.stderr).to.equal(0);
       expect(jsonLines(forced.stdout)[0]).to.deep.include({
         id,

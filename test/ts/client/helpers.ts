@@ -27,10 +27,35 @@ export const BLOCK = 16 * 1024;
 
 export type Fixture = Awaited<ReturnType<typeof deployFixture>>;
 
-/** Resolves when `torrent` has every piece. */
-export function done(torrent: Torrent): Promise<void> {
+/**
+ * Resolves when `torrent` has every piece; rejects after `ms` with what the download was stuck on (the pieces
+ * missing and each connection's state), so that a stalled download fails with a diagnosis instead of the test's
+ * timeout.
+ */
+export function done(torrent: Torrent, ms = 90_000): Promise<void> {
   if (torrent.done) return Promise.resolve();
-  return new Promise((resolve) => torrent.once("done", () => resolve()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      torrent.off("done", onDone);
+      reject(new Error(`the download did not finish within ${ms / 1000} s: ${describeDownload(torrent)}`));
+    }, ms);
+    const onDone = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    torrent.once("done", onDone);
+  });
+}
+
+/** One line on where a download stands: pieces missing, and per connection who chokes whom and what is requested. */
+export function describeDownload(torrent: Torrent): string {
+  const missing: number[] = [];
+  for (let i = 0; i < torrent.pieces.length; i++) if (torrent.pieces[i] !== null) missing.push(i);
+  const wires = torrent.wires.map((w) => {
+    const wire = w as typeof w & { requests?: unknown[]; destroyed?: boolean };
+    return `${w.remoteAddress}:${w.remotePort} choked us ${w.peerChoking}, ${wire.requests?.length ?? "?"} requests out, ${w.downloaded} bytes in${wire.destroyed ? ", destroyed" : ""}`;
+  });
+  return `${missing.length} of ${torrent.pieces.length} pieces missing (${missing.slice(0, 12).join(", ")}${missing.length > 12 ? ", …" : ""}); ${wires.length} connections: ${wires.join("; ") || "none"}`;
 }
 
 /** Resolves with the first `event` of `emitter` whose arguments pass `test`, or rejects after `ms`. */
@@ -291,7 +316,19 @@ export class RawPeer {
     });
     const peerId = Buffer.from(`-RW0001-${Math.random().toString(36).slice(2, 14).padEnd(12, "0")}`);
     peer.wire.handshake(infoHash, peerId, { dht: false, fast: true });
-    await extended;
+    // A peer that accepts the connection and then says nothing must fail the test, not hang it.
+    let timer: NodeJS.Timeout | undefined;
+    const silent = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        socket.destroy();
+        reject(new Error(`no extended handshake from 127.0.0.1:${port} within 15 s`));
+      }, 15_000);
+    });
+    try {
+      await Promise.race([extended, silent]);
+    } finally {
+      clearTimeout(timer);
+    }
     return peer;
   }
 

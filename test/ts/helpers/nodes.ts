@@ -5,6 +5,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import path from "node:path";
+import { Adjudicator__factory } from "../../../typechain-types/index.js";
 
 export const root = new URL("../../../", import.meta.url).pathname;
 export const ANVIL = path.join(root, "node_modules/@foundry-rs/anvil/bin.mjs");
@@ -139,5 +140,48 @@ export async function startPublicRpcProxy(target: string): Promise<LocalNode & {
         server.close(() => resolve());
         server.closeAllConnections();
       }),
+  };
+}
+
+/**
+ * For a test whose subject is what a command does after a challenge finalizes, not the wait itself (other tests
+ * really wait): on a node that takes evm_* methods, each ChallengeRegistered of `adjudicator` is followed by a block
+ * stamped at its finalizesAt, so the command sees the deadline passed at its next look. Returns a stop function.
+ */
+export function skipChallengeWaits(url: string, adjudicator: string): () => Promise<void> {
+  const events = Adjudicator__factory.createInterface();
+  const topic = events.getEvent("ChallengeRegistered").topicHash;
+  let from = 0;
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      const head = Number(await rpc<string>(url, "eth_blockNumber"));
+      if (head < from) {
+        await new Promise((r) => setTimeout(r, 200));
+        continue;
+      }
+      const logs = await rpc<{ data: string; topics: string[] }[]>(url, "eth_getLogs", [
+        {
+          address: adjudicator,
+          topics: [topic],
+          fromBlock: `0x${from.toString(16)}`,
+          toBlock: `0x${head.toString(16)}`,
+        },
+      ]);
+      from = head + 1;
+      for (const log of logs) {
+        const finalizesAt = Number(events.parseLog(log)?.args.finalizesAt);
+        const latest = await rpc<{ timestamp: string }>(url, "eth_getBlockByNumber", ["latest", false]);
+        if (Number(latest.timestamp) < finalizesAt) {
+          await rpc(url, "evm_setNextBlockTimestamp", [finalizesAt]);
+          await rpc(url, "evm_mine");
+        }
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  })();
+  return async () => {
+    stopped = true;
+    await loop;
   };
 }
