@@ -46,15 +46,20 @@ function forbiddenImports(found: Forbidden[]): Plugin {
 }
 
 /**
- * Bundles `entry` (default sdk/index.ts) for the browser, minified; with `externalEthers`, ethers is left out (an app
- * that already uses ethers pays only for the SDK).
+ * Bundles `entry` (default sdk/index.ts), or the module `source` (as an app's own file at the repository's root
+ * would, e.g. `export * from "piecepay/sdk"`), for the browser, minified; with `externalEthers`, ethers is left out
+ * (an app that already uses ethers pays only for the SDK). Rejects when something cannot be resolved.
  * @example const { gzipBytes, forbidden } = await bundleSdk({ externalEthers: true })
  */
-export async function bundleSdk(options: { entry?: string; externalEthers?: boolean } = {}): Promise<SdkBundle> {
+export async function bundleSdk(
+  options: { entry?: string; source?: string; externalEthers?: boolean } = {},
+): Promise<SdkBundle> {
   const forbidden: Forbidden[] = [];
   const result = await build({
     absWorkingDir: ROOT,
-    entryPoints: [options.entry ?? "sdk/index.ts"],
+    ...(options.source === undefined
+      ? { entryPoints: [options.entry ?? "sdk/index.ts"] }
+      : { stdin: { contents: options.source, resolveDir: ROOT, sourcefile: "app.ts", loader: "ts" } }),
     bundle: true,
     platform: "browser",
     format: "esm",
