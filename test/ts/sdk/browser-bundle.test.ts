@@ -2,7 +2,7 @@
 // would, its import graph (static imports and `import()` alike) holds no Node built-in and no Hardhat module, and
 // its size stays within the issue's budget. The check is shown to catch what it looks for on the Node entry point.
 import { expect } from "chai";
-import { bundleSdk } from "../../../scripts/sdk-bundle.js";
+import { bundleSdk } from "../helpers/browser-bundle.js";
 
 /** Inputs that belong to Hardhat (its packages, or the Hardhat-typed augmentation of typechain-types). */
 const hardhatInputs = (inputs: string[]) =>

@@ -1,12 +1,13 @@
 // The universal SDK entry point (sdk/index.ts) bundled for the browser with esbuild, as a web app's bundler would:
-// the bundle, its size minified and gzipped, and what of Node or Hardhat its import graph reaches (nothing, if the
-// entry point is truly universal). Used by scripts/bench-sdk.ts (the figures) and test/ts/sdk/browser-bundle.test.ts.
+// its size minified and gzipped, and what of Node or Hardhat its import graph reaches (nothing, if the entry point is
+// truly universal). For test/ts/sdk/browser-bundle.test.ts; scripts/bench-sdk.ts prints the same figures (it bundles
+// on its own: nothing imports test/).
 import { builtinModules } from "node:module";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { build, type Metafile, type Plugin } from "esbuild";
 
-const ROOT = fileURLToPath(new URL("../", import.meta.url));
+const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const NODE_BUILTINS = new Set(builtinModules);
 
 /** A module the browser does not have, and who imported it. */
