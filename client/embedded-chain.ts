@@ -1,7 +1,7 @@
 // The embedded chain of `piecepay demo` and `piecepay simulate`: Hardhat's in-process EVM, new at each run, with the
 // adjudicator and the voucher app deployed from its first development account. This is the one module of client/
 // that loads Hardhat and the TypeChain factories: a throwaway chain *is* Hardhat, and deploying needs the contracts'
-// bytecode, which the SDK does not carry. The import-boundary test (test/ts/architecture/imports.test.ts) allows it by
+// bytecode, which the SDK does not carry. The import-boundary test (test/ts/sdk/import-boundaries.test.ts) allows it by
 // name, and only behind `await import(...)`, so that no other command, and nothing a library user imports, loads
 // Hardhat. See docs/adr/0009-sdk-entry-points-and-import-boundaries.md.
 
