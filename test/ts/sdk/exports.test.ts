@@ -124,6 +124,17 @@ describe('package.json "exports"', function () {
     expect(await pick("./sdk/index.ts")).to.equal("js");
   });
 
+  it("refuses to select a native backend that is not installed, and keeps verifying with @noble", async function () {
+    const answer = await runModule(
+      [
+        'const sdk = await import("./sdk/index.ts");',
+        'try { sdk.useSignatureBackend("native"); console.log("selected"); }',
+        "catch (error) { console.log(error.code, sdk.signatureBackend()); }",
+      ].join("\n"),
+    );
+    expect(answer).to.equal("NATIVE_SECP256K1_UNAVAILABLE js");
+  });
+
   it("refuses what it does not name: the SDK's internal modules are not part of the package's API", async function () {
     const failure = await runModule('await import("piecepay/sdk/recover.ts");').then(
       () => expect.fail("an internal module was importable by name"),
