@@ -99,10 +99,6 @@ describe("sdk/node.ts", function () {
     for (const [name, value] of Object.entries(node))
       if (shared.has(name)) expect(value, name).to.equal(shared.get(name));
   });
-
-  it("installs libsecp256k1 for voucher checks on import", function () {
-    expect(node.signatureBackend()).to.equal("native");
-  });
 });
 
 describe('package.json "exports"', function () {
@@ -115,31 +111,33 @@ describe('package.json "exports"', function () {
     expect(byNameNode.SqliteChannelStore).to.equal(node.SqliteChannelStore);
   });
 
-  it('lets the runtime pick the verifier: "piecepay/sdk" in Node is libsecp256k1, sdk/index.ts alone is @noble', async function () {
-    // Fresh processes: this one has loaded the Node entry point already.
-    const pick = (specifier: string) =>
-      runModule(`const sdk = await import(${JSON.stringify(specifier)}); console.log(sdk.signatureBackend());`);
-    expect(await pick("piecepay/sdk")).to.equal("native");
-    expect(await pick("piecepay/sdk/node")).to.equal("native");
-    expect(await pick("./sdk/index.ts")).to.equal("js");
-  });
-
-  it("refuses to select a native backend that is not installed, and keeps verifying with @noble", async function () {
-    const answer = await runModule(
+  // Fresh processes: this one has loaded the Node entry point already.
+  it('lets the runtime pick the verifier: sdk/index.ts alone checks with @noble, "piecepay/sdk" in Node with libsecp256k1', async function () {
+    const steps = await runModule(
       [
-        'const sdk = await import("./sdk/index.ts");',
-        'try { sdk.useSignatureBackend("native"); console.log("selected"); }',
-        "catch (error) { console.log(error.code, sdk.signatureBackend()); }",
+        'const universal = await import("./sdk/index.ts");',
+        "const seen = [universal.signatureBackend()];",
+        'try { universal.useSignatureBackend("native"); seen.push("selected"); }',
+        "catch (error) { seen.push(error.code, universal.signatureBackend()); }",
+        'const byName = await import("piecepay/sdk");',
+        "seen.push(byName.signatureBackend(), byName.PiecepayClient === universal.PiecepayClient);",
+        'console.log(seen.join(" "));',
       ].join("\n"),
     );
-    expect(answer).to.equal("NATIVE_SECP256K1_UNAVAILABLE js");
+    // @noble first; selecting libsecp256k1 before it is installed is refused and changes nothing; Node's resolver
+    // then loads sdk/index.node.ts, which installs it for the very same SDK.
+    expect(steps).to.equal("js NATIVE_SECP256K1_UNAVAILABLE js native true");
   });
 
-  it("refuses what it does not name: the SDK's internal modules are not part of the package's API", async function () {
-    const failure = await runModule('await import("piecepay/sdk/recover.ts");').then(
-      () => expect.fail("an internal module was importable by name"),
-      (error: Error) => error,
+  it('installs libsecp256k1 with "piecepay/sdk/node" alone, and refuses the modules it does not name', async function () {
+    const steps = await runModule(
+      [
+        'const node = await import("piecepay/sdk/node");',
+        "const seen = [node.signatureBackend()];",
+        'try { await import("piecepay/sdk/recover.ts"); seen.push("imported"); } catch (error) { seen.push(error.code); }',
+        'console.log(seen.join(" "));',
+      ].join("\n"),
     );
-    expect(failure.message).to.match(/ERR_PACKAGE_PATH_NOT_EXPORTED/);
+    expect(steps).to.equal("native ERR_PACKAGE_PATH_NOT_EXPORTED");
   });
 });
