@@ -203,7 +203,9 @@ interface IAdjudicator {
     /// @param channelId The channel's id, `channelIdOf(fixedPart)` (`WrongChannelId` otherwise).
     /// @param challenged The variable part that the challenge registered (from `ChallengeRegistered`).
     /// @param response The next state, not final, turn number `challenged.turnNum + 1`, signed as the app requires.
-    /// @param heldEth The ETH registered with the challenge (`ChallengeRegistered.heldEth`).
+    /// @param heldEth The ETH registered with the challenge (`ChallengeRegistered.heldEth`). Where its siblings take a
+    /// `Registration`, `respond` takes only this: the registered state and outcome hashes are those of `challenged`,
+    /// which it hashes itself before checking the fingerprint.
     function respond(
         FixedPart calldata fixedPart,
         ChannelId channelId,

@@ -17,7 +17,7 @@ import { tracker } from "./tracker.js";
 import { withdraw } from "./withdraw.js";
 
 export const COMMANDS: Command[] = [
-  // -- the paid torrent client (registration point): seed, get, demo --
+  // -- the paid torrent client --
   seed,
   get,
   demo,
