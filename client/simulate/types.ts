@@ -1,6 +1,6 @@
 // What a simulation is made of: scenarios that run against a `SimulationChain` through a `ScenarioContext`, and the
 // report each one yields (balances before and after, every transaction with its gas, the time to settle, the
-// invariants checked). See README.md, "Simulations".
+// invariants checked). See client/README.md, "Simulations".
 import type { ScenarioContext } from "./context.js";
 
 /** One story told on a real chain with the real contracts, the real SDK and real signatures. */
