@@ -7,7 +7,7 @@ import { configVariable, defineConfig } from "hardhat/config";
 const SOLC_VERSION = "0.8.30";
 const soljson = createRequire(import.meta.url).resolve("solc/soljson.js");
 
-// CI raises the invariant runs (SECURITY.md row 15: at least 10,000 per invariant).
+// CI raises the invariant runs (docs/security.md row 15: at least 10,000 per invariant).
 const ciProfile = process.env.CI === "true";
 
 export default defineConfig({

@@ -1,9 +1,9 @@
-// `npm run fuzz:wire`: issue 11's wire fuzzer. Starts anvil (offline), deploys, and runs a REAL `piecepay seed` and a
-// REAL `piecepay get` (kept in progress: its torrent's only peer never answers) as child processes; then opens many
-// raw TCP connections to both and sends generated and mutated BitTorrent messages (framing, every standard message,
-// the extended handshake, ut_metadata, ut_pex, piecepay, bencode edge cases). Every second a probe (an honest
-// handshake for the torrent) must be answered within --probe-ms by each process: a missed probe, confirmed by a
-// second one within twice that, is a freeze; a child
+// `npm run fuzz:wire`: the wire fuzzer (docs/security.md rows 26, 31 and 32). Starts anvil (offline), deploys, and runs
+// a REAL `piecepay seed` and a REAL `piecepay get` (kept in progress: its torrent's only peer never answers) as child
+// processes; then opens many raw TCP connections to both and sends generated and mutated BitTorrent messages (framing,
+// every standard message, the extended handshake, ut_metadata, ut_pex, piecepay, bencode edge cases). Every second a
+// probe (an honest handshake for the torrent) must be answered within --probe-ms by each process: a missed probe,
+// confirmed by a second one within twice that, is a freeze; a child
 // that exits is a crash. RSS (/proc/<pid>/status VmRSS) is sampled. Exit 1 on any crash, freeze or RSS above
 // --max-rss-mb. Message i is a pure function of (--seed, i): `--only i` replays it on fresh processes.
 //

@@ -45,15 +45,15 @@ export function signatureBackend(): "native" | "js" {
 
 /**
  * Chooses the implementation (for benchmarks and tests).
- * @throws PiecepayError NATIVE_SECP256K1_UNAVAILABLE for "native" where it is not installed (a browser, or a Node
+ * @throws PiecepayError NATIVE_BACKEND_UNAVAILABLE for "native" where it is not installed (a browser, or a Node
  * process that loaded neither Node entry point, or where the binary could not load)
  * @example useSignatureBackend("js")
  */
 export function useSignatureBackend(backend: "native" | "js"): void {
   if (backend === "native" && !native) {
     throw new PiecepayError(
-      "NATIVE_SECP256K1_UNAVAILABLE",
-      "the native secp256k1 backend is not installed here: import piecepay/sdk/node in Node (in a browser there is none)",
+      "NATIVE_BACKEND_UNAVAILABLE",
+      "no native secp256k1 backend here: import piecepay/sdk/node in Node (a browser has none)",
     );
   }
   recover = backend === "native" ? (native as Recover) : nobleRecover;

@@ -1,7 +1,8 @@
 // Where the CLI keeps channels: one store per account, <data-dir>/channels/<address>.db. A store is keyed by
-// channel id and holds one side of each channel, so a seeder and a leecher sharing a data dir (the README's
-// terminals, all run from the package root by npm) must not share a store: the seeder would find the leecher's
-// proposal already there and refuse it. An older piecepay kept one <data-dir>/channels.db for every account.
+// channel id and holds one side of each channel, so a seeder and a leecher sharing a data dir (the terminals of
+// client/README.md's first run, all run from the package root by npm) must not share a store: the seeder would find
+// the leecher's proposal already there and refuse it. An older piecepay kept one <data-dir>/channels.db for every
+// account.
 import { existsSync, mkdirSync, readdirSync, renameSync } from "node:fs";
 import path from "node:path";
 import { getAddress } from "ethers";

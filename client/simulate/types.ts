@@ -1,6 +1,7 @@
 // What a simulation yields: the report of each scenario (balances before and after, every transaction with its gas,
 // the time to settle, the invariants checked). Plain data, importing nothing, so that context.ts, invariants.ts and
-// the report can all depend on it without a cycle. The scenarios themselves are described in scenario.ts.
+// the report can all depend on it without a cycle. The scenarios themselves are described in scenario.ts;
+// see client/README.md, "Simulations".
 
 /** An honest party's due: what it is owed for what it did, the most it may lose, whether the bound must hold. */
 export interface Honest {

@@ -23,7 +23,7 @@ import {
 /// with them (zero once nothing is owed or held). From then on whoever answers, challenges again, concludes or
 /// pays out presents these three (a `Registration`, from the event that registered them), and ETH credited to
 /// the channel meanwhile is kept apart (lateEth) and added to the ETH paid out.
-/// This way the first deposit, a challenge and a payout all write the one slot (see the README's gas notes).
+/// This way the first deposit, a challenge and a payout all write the one slot (see docs/gas.md).
 interface IAdjudicator {
     // ------------------------------------------------------------------------------------------------ errors
 
@@ -173,7 +173,8 @@ interface IAdjudicator {
     /// @param candidate The state to register, not final; its turn number must be at least the record, and above
     /// it while a challenge is ongoing.
     /// @param challengerSig Empty when the caller is the challenging participant; otherwise a participant's
-    /// signature on `challengeHash(channelId, stateHash)` (lets a watchtower challenge on its behalf).
+    /// EIP-191 signature on `ChannelHashing.challengeHash(stateHash)`, the candidate's state hash alone (which
+    /// already binds the channel id), so that a watchtower may challenge on its behalf.
     /// @param registration During a challenge, the one registered (from `ChallengeRegistered`); ignored (pass
     /// zeros) on an open channel.
     function challenge(
@@ -202,7 +203,9 @@ interface IAdjudicator {
     /// @param channelId The channel's id, `channelIdOf(fixedPart)` (`WrongChannelId` otherwise).
     /// @param challenged The variable part that the challenge registered (from `ChallengeRegistered`).
     /// @param response The next state, not final, turn number `challenged.turnNum + 1`, signed as the app requires.
-    /// @param heldEth The ETH registered with the challenge (`ChallengeRegistered.heldEth`).
+    /// @param heldEth The ETH registered with the challenge (`ChallengeRegistered.heldEth`). Where its siblings take a
+    /// `Registration`, `respond` takes only this: the registered state and outcome hashes are those of `challenged`,
+    /// which it hashes itself before checking the fingerprint.
     function respond(
         FixedPart calldata fixedPart,
         ChannelId channelId,

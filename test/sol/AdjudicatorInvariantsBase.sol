@@ -8,7 +8,7 @@ import {Assertions} from "./utils/Assertions.sol";
 import {InvariantTest} from "./utils/InvariantTest.sol";
 
 /// @notice Invariants of the adjudicator's money and status under random sequences of deposits, challenges,
-/// checkpoints, voucher responses, conclusions, time and payouts (SECURITY.md row 15). The handler drives it; the
+/// checkpoints, voucher responses, conclusions, time and payouts (docs/security.md row 15). The handler drives it; the
 /// CI profile runs each invariant 10,000 times (hardhat.config.ts). The invariants sit in two test contracts
 /// (MoneyInvariants.t.sol, StatusInvariants.t.sol) because the runner runs test contracts in parallel.
 abstract contract AdjudicatorInvariantsBase is Assertions, InvariantTest {

@@ -6,7 +6,7 @@ import {Registration, SignedVariablePart, VariablePart} from "../../contracts/in
 import {AdjudicatorTestBase} from "./utils/AdjudicatorTestBase.sol";
 import {VM} from "./utils/Vm.sol";
 
-/// @notice Fuzzed turn numbers in the dispute game (SECURITY.md rows 3, 4, 5 and 7): only a state at least as new
+/// @notice Fuzzed turn numbers in the dispute game (docs/security.md rows 3, 4, 5 and 7): only a state at least as new
 /// as the record can be registered, a stale challenge cannot stand against a newer supported state, and turn
 /// numbers at the top of uint48 never wrap around.
 contract DisputesFuzzTest is AdjudicatorTestBase {

@@ -17,12 +17,12 @@ import {ChannelBuilder} from "./utils/ChannelBuilder.sol";
 import {VM} from "./utils/Vm.sol";
 
 /// @notice Plays the dispute game of two ETH voucher channels [payer, payee] as two hostile participants (ADR
-/// 0005, issue 10): each keeps every signature it ever saw, builds states from them at any turn number, and calls
-/// any function of the adjudicator with them, in any order, sending the transaction itself (its own signature slot
-/// empty or filled) or through a stranger. The payer is honest only in what she signs: the funding state, cumulative
-/// vouchers, and close offers (final states that pay the payee at most her largest voucher, which the payee may
-/// countersign). The payee signs whatever it builds. HostileMoneyInvariants.t.sol and HostileExitInvariants.t.sol
-/// check what each honest side is owed, whatever the other one does.
+/// 0005; docs/security.md rows 29 and 30): each keeps every signature it ever saw, builds states from them at any turn
+/// number, and calls any function of the adjudicator with them, in any order, sending the transaction itself (its own
+/// signature slot empty or filled) or through a stranger. The payer is honest only in what she signs: the funding
+/// state, cumulative vouchers, and close offers (final states that pay the payee at most her largest voucher, which the
+/// payee may countersign). The payee signs whatever it builds. HostileMoneyInvariants.t.sol and
+/// HostileExitInvariants.t.sol check what each honest side is owed, whatever the other one does.
 /// @dev Channel 0 is funded at turn 0 with a challenge duration of an hour; channel 1 at turn 1 with a duration
 /// of 0, which the adjudicator must clamp to MIN_CHALLENGE_DURATION. Every call catches the adjudicator's reverts
 /// so that the mirrors and ghosts only follow what succeeded. Seeds are split into bits; see `_move`. After every

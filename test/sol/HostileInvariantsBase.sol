@@ -8,8 +8,8 @@ import {Assertions} from "./utils/Assertions.sol";
 import {InvariantTest} from "./utils/InvariantTest.sol";
 
 /// @notice What each side of a voucher channel is owed whatever the other side does with every signature it saw
-/// (ADR 0005, issue 10): the hostile payer and payee of HostileHandler drive the game; the CI profile runs each
-/// invariant 10,000 times (hardhat.config.ts). The invariants sit in two test contracts
+/// (ADR 0005; docs/security.md rows 29 and 30): the hostile payer and payee of HostileHandler drive the game; the CI
+/// profile runs each invariant 10,000 times (hardhat.config.ts). The invariants sit in two test contracts
 /// (HostileMoneyInvariants.t.sol, HostileExitInvariants.t.sol) because the runner runs test contracts in parallel.
 abstract contract HostileInvariantsBase is Assertions, InvariantTest {
     HostileHandler internal handler;

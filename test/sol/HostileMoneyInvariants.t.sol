@@ -5,8 +5,8 @@ import {HostileInvariantsBase} from "./HostileInvariantsBase.sol";
 
 /// @notice Money: payouts follow the payer's signatures, and no wei appears or disappears.
 contract HostileMoneyInvariantsTest is HostileInvariantsBase {
-    /// @notice Funds (hole 1 of issue 10): the payee is paid, and owed by the registered outcome, at most the
-    /// largest voucher the payer signed (her close offers never pay more); so the payer gets, or is owed, at
+    /// @notice Funds (hole 1, docs/security.md row 29): the payee is paid, and owed by the registered outcome, at most
+    /// the largest voucher the payer signed (her close offers never pay more); so the payer gets, or is owed, at
     /// least the deposit less that voucher.
     function invariant_payoutsBoundedBySignatures() public view {
         uint256 deposit = handler.DEPOSIT();

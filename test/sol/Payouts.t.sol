@@ -9,7 +9,7 @@ import {EncodingHarness} from "../../contracts/test/EncodingHarness.sol";
 import {AdjudicatorTestBase} from "./utils/AdjudicatorTestBase.sol";
 import {VM} from "./utils/Vm.sol";
 
-/// @notice Fuzzed payouts (SECURITY.md row 8): allocations are paid in order, each min(amount, what is left),
+/// @notice Fuzzed payouts (docs/security.md row 8): allocations are paid in order, each min(amount, what is left),
 /// never more than held, with amounts up to 2^256 - 1.
 contract PayoutsFuzzTest is AdjudicatorTestBase {
     uint256 internal constant COUNT = 5;

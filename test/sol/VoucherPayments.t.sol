@@ -8,7 +8,7 @@ import {
 import {AdjudicatorTestBase} from "./utils/AdjudicatorTestBase.sol";
 import {VM} from "./utils/Vm.sol";
 
-/// @notice Fuzzed vouchers through the voucher app and the adjudicator (SECURITY.md rows 8 and 17): a voucher
+/// @notice Fuzzed vouchers through the voucher app and the adjudicator (docs/security.md rows 8 and 17): a voucher
 /// never moves more than the payer put in, and what the payee is paid is bounded by the deposit.
 contract VoucherPaymentsFuzzTest is AdjudicatorTestBase {
     uint256 internal constant MAX_DEPOSIT = 1e30;

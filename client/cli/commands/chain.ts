@@ -26,7 +26,7 @@ export const chain: Command = {
   description: [
     "Starts a local development chain (`hardhat node`, or anvil) as a child process, compiles the contracts when",
     "they changed since the last build, deploys the Adjudicator and the VoucherPaymentApp with the project's deploy",
-    "script (scripts/deploy.ts, the reuse rule of README's Deploy section), and writes the record to",
+    "script (scripts/deploy.ts, the reuse rule in docs/contracts.md, Deploy), and writes the record to",
     "<data-dir>/deployments/<chainId>.json, where the other commands find it (they look in their own data dir, then",
     "in ./.piecepay and the repository's .piecepay). Prints the RPC URL, the chain id, the addresses, a few funded",
     "development accounts (Hardhat's and anvil's default accounts, from the public test mnemonic: test ETH only,",

@@ -1,9 +1,9 @@
 // The subcommands of `piecepay`, in the order `piecepay --help` lists them.
 //
-// REGISTRATION POINT for the paid torrent commands: `seed`, `get` and `demo` go here. Each is a `Command`
-// (../command.ts) in its own file in this directory: import it and add it to COMMANDS below. Their `run` gets the
-// global options; `connectClient(globals)` in ../context.ts gives a PiecepayClient on --rpc with the deployment's
-// addresses and the store in the data dir, and `out.progress(label)` in ../output.ts draws a progress line.
+// Each is a `Command` (../command.ts) in its own file in this directory: a new one is imported and added to
+// COMMANDS below. Its `run` gets the global options; `connectClient(globals)` in ../context.ts gives a PiecepayClient
+// on --rpc with the deployment's addresses and the store in the data dir, and `out.progress(label)` in ../output.ts
+// draws a progress line.
 import type { Command } from "../command.js";
 import { chain } from "./chain.js";
 import { channels } from "./channels.js";
@@ -17,7 +17,7 @@ import { tracker } from "./tracker.js";
 import { withdraw } from "./withdraw.js";
 
 export const COMMANDS: Command[] = [
-  // -- the paid torrent client (registration point): seed, get, demo --
+  // -- the paid torrent client --
   seed,
   get,
   demo,

@@ -1,6 +1,7 @@
-// challenge (SECURITY rows 3 and 4, ADR 0005): who may challenge, with which state and turn number, and until when.
-// The first challenge of an open channel starts its only clock; a newer one replaces the registered state and keeps
-// the deadline. A refused challenge registers nothing: the status stays as it was and the channel keeps its deposit.
+// challenge (docs/security.md rows 3 and 4, ADR 0005): who may challenge, with which state and turn number, and until
+// when. The first challenge of an open channel starts its only clock; a newer one replaces the registered state and
+// keeps the deadline. A refused challenge registers nothing: the status stays as it was and the channel keeps its
+// deposit.
 import { expect } from "chai";
 import { getBytes, hashMessage, parseEther, recoverAddress } from "ethers";
 import { challengeHash, signChallenge, stateHash } from "../../../sdk/index.js";
@@ -166,7 +167,7 @@ describe("Adjudicator.challenge", () => {
     }
   });
 
-  describe("turn numbers (SECURITY row 3)", () => {
+  describe("turn numbers (security row 3)", () => {
     it("on an open channel the record stays 0 (a checkpoint there: NoOngoingChallenge), so an older state still challenges; the newer one beats it during the challenge", async () => {
       const c = await loadFixture(fundedFixture);
       const newer = c.state(5n, HALF, HALF);
@@ -286,7 +287,7 @@ describe("Adjudicator.challenge", () => {
     });
   });
 
-  describe("finalization (SECURITY rows 3 and 4)", () => {
+  describe("finalization (security rows 3 and 4)", () => {
     it("at finalizesAt the channel is final: a newer challenge gets ChannelFinalized, the registered outcome is paid (alice gets it all)", async () => {
       const c = await loadFixture(fundedFixture);
       const stale = c.state(2n, DEPOSIT, 0n);

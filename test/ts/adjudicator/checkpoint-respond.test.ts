@@ -1,4 +1,4 @@
-// checkpoint and respond (SECURITY row 4, ADR 0005): during a challenge, a newer supported state replaces the
+// checkpoint and respond (docs/security.md row 4, ADR 0005): during a challenge, a newer supported state replaces the
 // registered one before finalizesAt and keeps the deadline, so at finalizesAt the newer state's outcome is paid; at
 // finalizesAt the answer is refused and the registered outcome is paid. An open channel has nothing to answer: both
 // revert NoOngoingChallenge, and the record stays where the funding state can still challenge. respond is built from
@@ -91,7 +91,7 @@ describe("Adjudicator.checkpoint", () => {
     });
   });
 
-  describe("when a stale challenge is ongoing (SECURITY row 4)", () => {
+  describe("when a stale challenge is ongoing (security row 4)", () => {
     it("at finalizesAt - 1, a newer state replaces the registered one and keeps the deadline; at finalizesAt its outcome is paid (0.5 each), never the stale one", async () => {
       const c = await loadFixture(fundedFixture);
       const stale = await staleChallenge(c);

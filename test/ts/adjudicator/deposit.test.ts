@@ -1,4 +1,4 @@
-// deposit, ETH and ERC-20 (SECURITY rows 13 and 14, ADRs 0002 and 0004): a deposit is credited exactly what it
+// deposit, ETH and ERC-20 (docs/security.md rows 13 and 14, ADRs 0002 and 0004): a deposit is credited exactly what it
 // brings, to a channel id only, and only if the holdings are what the depositor saw; ETH only while the channel is
 // open; a refused deposit moves nothing.
 import { expect } from "chai";
@@ -71,7 +71,7 @@ describe("Adjudicator.deposit", () => {
     });
   });
 
-  describe("when expectedHeld is stale (SECURITY row 14: a double deposit, or a re-org dropped a deposit)", () => {
+  describe("when expectedHeld is stale (security row 14: a double deposit, or a re-org dropped a deposit)", () => {
     const stale: [string, bigint][] = [
       ["0 while the channel holds 1 ETH (another deposit landed first)", 0n],
       ["2 ETH while it holds 1 ETH (a deposit the depositor saw was re-orged away)", 2n * DEPOSIT],
@@ -100,7 +100,7 @@ describe("Adjudicator.deposit", () => {
     });
   });
 
-  describe("when the destination is an external address, not a channel id (SECURITY row 13)", () => {
+  describe("when the destination is an external address, not a channel id (security row 13)", () => {
     it("ETH: DepositToExternalDestination, the depositor keeps its ETH", async () => {
       const c = await loadFixture(fundedFixture);
       const destination = toDestination(c.bob.address);
@@ -139,7 +139,7 @@ describe("Adjudicator.deposit", () => {
       ]);
     });
 
-    it("with ETH attached (SECURITY row 13): EthSentWithTokenDeposit, neither the ETH nor the tokens move", async () => {
+    it("with ETH attached (security row 13): EthSentWithTokenDeposit, neither the ETH nor the tokens move", async () => {
       const c = await loadFixture(fundedFixture);
       const asset = await c.token.getAddress();
       await c.token.connect(c.alice).approve(c.adjudicatorAddress, 700n);

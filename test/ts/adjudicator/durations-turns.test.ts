@@ -1,6 +1,6 @@
-// Challenge durations (SECURITY row 6; out of range they are clamped, ADR 0005), turn numbers at the top of uint48
-// (row 7) and repeated challenges (row 5: each must raise the record, and none moves the deadline). The channel is
-// [alice, bob] holding alice's 1 ETH; every test says who ends with it.
+// Challenge durations (docs/security.md row 6; out of range they are clamped, ADR 0005), turn numbers at the top of
+// uint48 (row 7) and repeated challenges (row 5: each must raise the record, and none moves the deadline). The channel
+// is [alice, bob] holding alice's 1 ETH; every test says who ends with it.
 import { expect } from "chai";
 import { parseEther, ZeroAddress } from "ethers";
 import { NO_REGISTRATION, stateHash } from "../../../sdk/index.js";
@@ -28,7 +28,7 @@ async function channelWithDuration(c: Funded, challengeDuration: bigint) {
   return { fixedPart, id };
 }
 
-describe("Challenge durations (SECURITY row 6)", () => {
+describe("Challenge durations (security row 6)", () => {
   it("the bounds are 10 s and 365 days", async () => {
     const c = await loadFixture(fundedFixture);
     expect(await c.adjudicator.MIN_CHALLENGE_DURATION()).to.equal(MIN_DURATION);
@@ -117,7 +117,7 @@ describe("Challenge durations (SECURITY row 6)", () => {
   });
 });
 
-describe("Turn numbers near the top of uint48 (SECURITY row 7)", () => {
+describe("Turn numbers near the top of uint48 (security row 7)", () => {
   /** Alice challenges with a state of turn 2^48 - 1 that gives her everything. */
   async function atMaxTurn(c: Funded) {
     const vp = c.state(MAX_UINT48, DEPOSIT, 0n);
@@ -223,7 +223,7 @@ describe("Turn numbers near the top of uint48 (SECURITY row 7)", () => {
   });
 });
 
-describe("Repeated challenges (SECURITY row 5)", () => {
+describe("Repeated challenges (security row 5)", () => {
   /** States 1..5 of the channel, all signed by both; turn 5 (the latest) gives bob 0.8 ETH. */
   async function history(c: Funded) {
     const states = [];

@@ -1,5 +1,5 @@
 // Helpers for the adjudicator unit tests: a 2-party ETH channel [alice, bob] funded by alice with DEPOSIT wei,
-// builders for its states, and tools to break signatures in the ways SECURITY.md row 1 lists.
+// builders for its states, and tools to break signatures in the ways docs/security.md row 1 lists.
 import { concat, dataSlice, parseEther, Signature, ZeroAddress } from "ethers";
 import {
   fingerprint,

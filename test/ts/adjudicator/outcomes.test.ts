@@ -1,4 +1,4 @@
-// SECURITY row 8: outcomes that ask for more than the channel holds, amounts near 2^256 - 1 and long outcomes.
+// docs/security.md row 8: outcomes that ask for more than the channel holds, amounts near 2^256 - 1 and long outcomes.
 // Allocations are paid in order, each min(amount, what is left); the total paid never exceeds the holdings, and
 // what could not be paid stays owed (the fingerprint commits it; an ETH top-up is refused, ADR 0004).
 import { expect } from "chai";
@@ -35,7 +35,7 @@ async function finalizeAndPay(c: Funded, outcome: Outcome) {
   };
 }
 
-describe("Outcomes and holdings (SECURITY row 8)", () => {
+describe("Outcomes and holdings (security row 8)", () => {
   it("three allocations of 0.7 ETH from 1 ETH: alice 0.7, bob the 0.3 left, carol nothing; the adjudicator pays out exactly 1 ETH", async () => {
     const c = await loadFixture(fundedFixture);
     const seven = parseEther("0.7");

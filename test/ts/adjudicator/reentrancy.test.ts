@@ -1,6 +1,6 @@
-// SECURITY row 9: an ETH payee (ReentrantReceiver) that calls back into the adjudicator when it is paid. Payouts
-// are guarded and run after every state change, so a re-entrant payout is refused, a re-entrant ETH deposit sees
-// the holdings already debited, the holdings stay exact and nobody is paid twice. The receiver swallows the
+// docs/security.md row 9: an ETH payee (ReentrantReceiver) that calls back into the adjudicator when it is paid.
+// Payouts are guarded and run after every state change, so a re-entrant payout is refused, a re-entrant ETH deposit
+// sees the holdings already debited, the holdings stay exact and nobody is paid twice. The receiver swallows the
 // failure of its call, so the outer payout succeeds and the test reads what happened from the receiver.
 import { expect } from "chai";
 import { parseEther, ZeroAddress } from "ethers";
@@ -60,7 +60,7 @@ async function expectPaidOnce(c: Context) {
     .withArgs(c.id);
 }
 
-describe("Re-entrant ETH payee (SECURITY row 9)", () => {
+describe("Re-entrant ETH payee (security row 9)", () => {
   it("re-entering transferAllAssets for the same outcome: refused (ReentrancyGuardReentrantCall); receiver 0.4 and bob 0.6, once each", async () => {
     const c = await loadFixture(reentrancyFixture);
     await finalizeWith(c, c.vp);

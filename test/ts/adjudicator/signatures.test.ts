@@ -1,4 +1,4 @@
-// Signatures and the unanimity rule (SECURITY row 1, ADR 0001). Every broken signature is refused with
+// Signatures and the unanimity rule (docs/security.md row 1, ADR 0001). Every broken signature is refused with
 // InvalidSignature(participant index) by challenge, checkpoint and conclude alike; a refused call registers
 // nothing, and the channel keeps alice's 1 ETH. A checkpoint only answers a challenge (ADR 0005), so its cases run
 // on a channel that alice challenged with the funding state, and a refused one leaves that challenge as it was.
@@ -139,7 +139,7 @@ const breakages: Breakage[] = [
   },
 ];
 
-describe("Signatures (SECURITY row 1) and the unanimity rule", () => {
+describe("Signatures (security row 1) and the unanimity rule", () => {
   for (const call of Object.keys(CALLS) as Call[]) {
     describe(`${call}`, () => {
       for (const { what, bad } of breakages) {

@@ -1,5 +1,5 @@
 // transfer and transferAllAssets: paying a finalized outcome, all of it or by allocation index, to addresses or to
-// other channels (SECURITY row 10 for a payee that refuses ETH). Anyone may send a payout; it pays only the
+// other channels (docs/security.md row 10 for a payee that refuses ETH). Anyone may send a payout; it pays only the
 // outcome's payees, and each at most once.
 import { expect } from "chai";
 import { parseEther, ZeroAddress } from "ethers";
@@ -360,7 +360,7 @@ describe("Adjudicator.transfer and transferAllAssets", () => {
     });
   });
 
-  describe("when an ETH payee refuses payment (SECURITY row 10)", () => {
+  describe("when an ETH payee refuses payment (security row 10)", () => {
     /** Channel finalized with [reverter 0.2, alice 0.3, bob 0.5]. */
     async function withRevertingPayee(c: Funded) {
       const reverter = await new RevertingReceiver__factory(c.deployer).deploy();

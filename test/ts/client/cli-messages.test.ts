@@ -1,4 +1,4 @@
-// What the CLI says when something is wrong (issue 12, "Say what is wrong"): each mistake a user makes gets one
+// What the CLI says when something is wrong (docs/security.md rows 64 and 65): each mistake a user makes gets one
 // `error:` line that names it, a hint, and the documented exit code (2 for the command line, 1 otherwise), within
 // seconds, with no stack trace and no library's raw text. `piecepay` runs as a child process, as a user runs it;
 // the cases that need a chain share one anvil.

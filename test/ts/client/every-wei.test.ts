@@ -1,6 +1,6 @@
-// Issue 12, "every wei accounted for", in process with real webtorrent peers: a deposit that confirms after a free
-// peer finished the file is still closed and comes back; a seeder with no ETH for gas is paid all the same (the
-// leecher submits the close it countersigned).
+// docs/security.md rows 44 and 46 ("every wei accounted for"), in process with real webtorrent peers: a deposit that
+// confirms after a free peer finished the file is still closed and comes back; a seeder with no ETH for gas is paid all
+// the same (the leecher submits the close it countersigned).
 import { randomBytes } from "node:crypto";
 import { expect } from "chai";
 import { type TransactionRequest, Wallet, ZeroAddress } from "ethers";

@@ -1,7 +1,7 @@
-// Hostile peers against the paid client (SECURITY.md rows 23 and 25 to 28): a seeder that takes vouchers and stops,
-// a seeder that serves a corrupt piece, malformed and unexpected extension messages, a fuzz run, requests outside
-// the torrent, and payments or BitTorrent state messages duplicated and reordered. Real webtorrent peers over TCP
-// loopback; the attacker is a raw BitTorrent connection driven byte by byte. Each test says where the money goes,
+// Hostile peers against the paid client (docs/security.md rows 23 and 25 to 28): a seeder that takes vouchers and
+// stops, a seeder that serves a corrupt piece, malformed and unexpected extension messages, a fuzz run, requests
+// outside the torrent, and payments or BitTorrent state messages duplicated and reordered. Real webtorrent peers over
+// TCP loopback; the attacker is a raw BitTorrent connection driven byte by byte. Each test says where the money goes,
 // to the wei when it moves on chain; any unhandled rejection fails the test.
 import { randomBytes, randomInt } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";

@@ -1,4 +1,4 @@
-// A model test of the paying leecher's ledger (issue 12, security row 42): the real PaidLeecher, driven by a seeded
+// A model test of the paying leecher's ledger (docs/security.md row 42): the real PaidLeecher, driven by a seeded
 // random schedule through a fake torrent and a fake wire, against a model of one paid seeder and of the chain. The
 // schedule interleaves our requests, the seeder's blocks (in order, on one connection, delivered late), piece
 // verifications, pieces that a free peer delivers, vouchers and receipts, a seeder that leaves, and settle() at any

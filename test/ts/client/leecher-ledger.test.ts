@@ -1,5 +1,5 @@
-// A property test of the leecher's ledger modules alone (issue 12): SeederLedger, Budget, PieceOwnership and
-// GrantedPieces, driven directly, with no wire or torrent, by a seeded random interleaving of grants (vouchers
+// A property test of the leecher's ledger modules alone (docs/security.md row 42): SeederLedger, Budget, PieceOwnership
+// and GrantedPieces, driven directly, with no wire or torrent, by a seeded random interleaving of grants (vouchers
 // and the pieces they buy), blocks, verifications, pieces a free peer delivers, bad pieces, disconnects and a
 // close, for one to three paid seeders sharing one budget. A model of each seeder and of the chain says what each
 // is paid: an honest seeder closes at our offer if it covers what it served; any other (silent at the close,

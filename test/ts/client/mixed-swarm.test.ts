@@ -1,4 +1,4 @@
-// Every wei accounted for in a mixed swarm (issue 12; security rows 42 and 43): a paying leecher that downloads
+// Every wei accounted for in a mixed swarm (docs/security.md rows 42 and 43): a paying leecher that downloads
 // from a paid seeder and a free (plain, unpaid) peer at once pays the paid seeder exactly for what it delivered,
 // and reports what it actually spent; and it keeps one channel per payee however many connections lead to it.
 // Real webtorrent peers over TCP loopback, Hardhat's in-process chain; the chain is the judge: every test reads
@@ -375,7 +375,7 @@ describe("a paying leecher in a mixed swarm (rows 42 and 43)", function () {
     });
   });
 
-  describe("mixed swarms beyond webtorrent (issue 12's tests)", function () {
+  describe("mixed swarms beyond webtorrent", function () {
     it("a paid seeder and a plain aria2 peer: the seeder is paid exactly what it delivered, aria2 nothing", async function () {
       const data = randomBytes(64 * PIECE);
       const start = await ethers.provider.getBlockNumber();

@@ -1,6 +1,6 @@
-// What a raw peer says to play one side of a paid session by hand (the session-level tests of issue 11), and a
-// counter of the RPC requests the in-process chain receives. hostile.test.ts keeps its own copies of a few of
-// these (it predates this file).
+// What a raw peer says to play one side of a paid session by hand (the session-level tests of docs/security.md rows 35
+// to 41), and a counter of the RPC requests the in-process chain receives. hostile.test.ts keeps its own copies of a
+// few of these (it predates this file).
 import type { Wire } from "bittorrent-protocol";
 import { expect } from "chai";
 import { ZeroAddress } from "ethers";

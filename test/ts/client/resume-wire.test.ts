@@ -1,5 +1,5 @@
-// A paid seeder continues a funded channel on a new connection (`resume`, SECURITY rows 61-63) only for the payer
-// that funded it, with the payer's voucher, on one connection at a time; everything else is refused and dropped,
+// A paid seeder continues a funded channel on a new connection (`resume`, docs/security.md rows 61-63) only for the
+// payer that funded it, with the payer's voucher, on one connection at a time; everything else is refused and dropped,
 // with nothing served and no deposit. Real webtorrent seeder on the in-process chain; the leechers are raw
 // connections.
 import { randomBytes } from "node:crypto";

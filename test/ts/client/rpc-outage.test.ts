@@ -1,5 +1,5 @@
-// Issue 12, cases 3 and 9: the RPC goes away for seconds at the worst moments, and every wei still lands where it
-// is owed. A separately started anvil makes a block every second (no blocks on demand, as on a testnet); `piecepay
+// docs/security.md rows 50 to 53: the RPC goes away for seconds at the worst moments, and every wei still lands where
+// it is owed. A separately started anvil makes a block every second (no blocks on demand, as on a testnet); `piecepay
 // seed`, `piecepay get` and `piecepay withdraw` run as child processes, as a user runs them, and reach it through a
 // TCP proxy that cuts the RPC for a few seconds: mid-download, mid-open (the deposit sent, its answer lost),
 // mid-close and mid-dispute, by resetting connections or by silently dropping requests. Each case checks on chain,

@@ -1,7 +1,7 @@
-// Issue 12, case 3: never two deposits to one seeder for one torrent. A deposit whose transaction reached the chain
-// but whose answer never came back (the RPC gave up on us) fails `fund`; the seeder is dropped, and webtorrent dials
-// it again. That new connection must not get a second channel and a second deposit: the first may be (here: is) on
-// chain, and `withdraw` recovers it.
+// docs/security.md row 51: never two deposits to one seeder for one torrent. A deposit whose transaction reached the
+// chain but whose answer never came back (the RPC gave up on us) fails `fund`; the seeder is dropped, and webtorrent
+// dials it again. That new connection must not get a second channel and a second deposit: the first may be (here: is)
+// on chain, and `withdraw` recovers it.
 import { randomBytes } from "node:crypto";
 import { expect } from "chai";
 import { type TransactionRequest, ZeroAddress } from "ethers";

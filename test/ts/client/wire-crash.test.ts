@@ -1,8 +1,9 @@
-// Issue 11, regression tests: no peer can crash, freeze or exhaust a seeder or a leecher. Each test plays a hostile
-// peer over raw TCP against a REAL `piecepay seed` (and, where it applies, `piecepay get`) child process on anvil,
-// then asserts that (a) the process is still running, (b) it closed the hostile connection itself, and (c) an
-// honest probe (a BitTorrent handshake for the torrent) is answered within 2 s. A process that died is started again
-// for the next test. Bounds: PIECEPAY_WIRE_MAX_RSS_MB (default 400) for the seeder under the 100-connection attack.
+// docs/security.md rows 31 and 32, regression tests: no peer can crash, freeze or exhaust a seeder or a leecher. Each
+// test plays a hostile peer over raw TCP against a REAL `piecepay seed` (and, where it applies, `piecepay get`) child
+// process on anvil, then asserts that (a) the process is still running, (b) it closed the hostile connection itself,
+// and (c) an honest probe (a BitTorrent handshake for the torrent) is answered within 2 s. A process that died is
+// started again for the next test. Bounds: PIECEPAY_WIRE_MAX_RSS_MB (default 400) for the seeder under the
+// 100-connection attack.
 import type { Socket } from "node:net";
 import { expect } from "chai";
 import {
@@ -31,7 +32,7 @@ const ADVERTISE_NO_METADATA = "d1:md6:ut_pexi2eee";
 
 type Kind = "seeder" | "leecher";
 
-describe("issue 11: hostile bytes against piecepay seed / get child processes (wire-crash)", function () {
+describe("hostile bytes against piecepay seed / get child processes (wire-crash)", function () {
   this.timeout(60_000);
   const world = new WireWorld();
   const live: Partial<Record<Kind, CliChild>> = {};

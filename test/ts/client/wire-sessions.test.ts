@@ -1,5 +1,5 @@
-// No peer can crash, freeze or exhaust a paid seeder or leecher through the session (issue 11, SECURITY row 32):
-// vouchers on an unfunded channel, unfunded proposals, memory after connections close, messages repeated while
+// No peer can crash, freeze or exhaust a paid seeder or leecher through the session (docs/security.md rows 32 and 35 to
+// 40): vouchers on an unfunded channel, unfunded proposals, memory after connections close, messages repeated while
 // the state machine awaits, a magnet link to a paid seeder, and a request for everything at once. Real webtorrent
 // peers over TCP loopback on the in-process chain; the attacker is a raw connection. Each test says where the money
 // goes, read from the chain.

@@ -15,7 +15,7 @@ const SEPOLIA = 11_155_111;
 // The first account of anvil's and Hardhat's well-known development mnemonic (public, holds test ETH only).
 const devAccount = Wallet.fromPhrase("test test test test test test test test test test test junk");
 
-/** deployments/<chainId>.json as the README describes it (nothing imports scripts/, so it is restated here). */
+/** deployments/<chainId>.json as docs/contracts.md describes it (nothing imports scripts/, so it is restated here). */
 interface DeploymentRecord {
   chainId: number;
   network: string;

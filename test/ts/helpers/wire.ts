@@ -1,8 +1,8 @@
-// Raw BitTorrent bytes against `piecepay seed` and `piecepay get` child processes (issue 11: no peer can crash,
-// freeze or exhaust a seeder or a leecher). Shared by test/ts/client/wire-crash.test.ts and scripts/fuzz-wire.ts:
-// a local chain (anvil, offline) with the contracts deployed, the two CLI children, a probe (an honest BitTorrent
-// handshake that must be answered within a deadline), the RSS of a process, and builders for wire messages and
-// bencode, including malformed ones. Nothing here goes through bittorrent-protocol: the bytes are ours.
+// Raw BitTorrent bytes against `piecepay seed` and `piecepay get` child processes (docs/security.md rows 31 and 32: no
+// peer can crash, freeze or exhaust a seeder or a leecher). Shared by test/ts/client/wire-crash.test.ts and
+// scripts/fuzz-wire.ts: a local chain (anvil, offline) with the contracts deployed, the two CLI children, a probe (an
+// honest BitTorrent handshake that must be answered within a deadline), the RSS of a process, and builders for wire
+// messages and bencode, including malformed ones. Nothing here goes through bittorrent-protocol: the bytes are ours.
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";

@@ -166,7 +166,7 @@ describe("re-orgs on anvil with a block every second", function () {
   });
 
   it("trusting one confirmation: a deposit re-orged away after the file was served; the close pays nothing, and the seeder reports earned 0, not its voucher", async function () {
-    const seederClient = await sdk(7, "seeder-d", { confirmations: 1 }); // the setting case 4 of issue 12 ran with
+    const seederClient = await sdk(7, "seeder-d", { confirmations: 1 }); // the setting under test
     const leecherClient = await sdk(8, "leecher-d", { confirmations: 1 });
     const { seeder, leecher, torrent } = await seedAndLeech(seederClient, leecherClient, 4);
     const closed = new Promise<SeederPeerStats>((resolve) => seeder.once("closed", resolve));

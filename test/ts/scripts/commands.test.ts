@@ -66,11 +66,13 @@ describe("README commands", function () {
     for (const gas of Object.values(figures)) expect(gas).to.be.a("number").and.greaterThan(21_000);
   });
 
-  it("npm run example:sdk: the README's SDK example, verbatim, opens, pays three times and closes", async function () {
+  it("npm run example:sdk: sdk/README.md's example, verbatim, opens, pays three times and closes", async function () {
     const example = readFileSync(new URL("examples/sdk-quickstart.ts", `file://${root}`), "utf8");
-    const readme = readFileSync(new URL("README.md", `file://${root}`), "utf8");
+    const readme = readFileSync(new URL("sdk/README.md", `file://${root}`), "utf8");
     const body = example.slice(example.indexOf("import "));
-    expect(readme, "README's 'Use the SDK' block must be examples/sdk-quickstart.ts").to.include(body.trim());
+    expect(readme, "sdk/README.md's example must be examples/sdk-quickstart.ts").to.include(
+      `\`\`\`ts\n${body.trim()}\n\`\`\``,
+    );
     const { stdout } = await run(tsx, ["examples/sdk-quickstart.ts"], { cwd: root });
     expect(stdout).to.include("bob was paid 0.03 ETH");
     expect(stdout).to.include("alice got back 0.97 ETH");

@@ -21,6 +21,9 @@ const UNIVERSAL = [
   "computePayouts",
   "ChannelWatcher",
   "ContractRevertError",
+  "CONTRACT_ERROR_CODES",
+  "SDK_ERROR_CODES",
+  "toContractErrorCode",
   "decodeContractError",
   "defaultConfirmations",
   "LOCAL_DEV_CHAINS",
@@ -126,7 +129,7 @@ describe('package.json "exports"', function () {
     );
     // @noble first; selecting libsecp256k1 before it is installed is refused and changes nothing; Node's resolver
     // then loads sdk/index.node.ts, which installs it for the very same SDK.
-    expect(steps).to.equal("js NATIVE_SECP256K1_UNAVAILABLE js native true");
+    expect(steps).to.equal("js NATIVE_BACKEND_UNAVAILABLE js native true");
   });
 
   it('installs libsecp256k1 with "piecepay/sdk/node" alone, and refuses the modules it does not name', async function () {

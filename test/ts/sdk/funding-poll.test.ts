@@ -1,6 +1,6 @@
-// waitForFunding's one poll for every awaited channel (issue 11): a constant number of RPC requests per interval
-// however many channels wait, early looks coalesced, the confirmation depth and FUNDING_TIMEOUT kept, and a wait
-// that can be stopped. The chain says what is funded.
+// waitForFunding's one poll for every awaited channel (docs/security.md rows 35 and 36): a constant number of RPC
+// requests per interval however many channels wait, early looks coalesced, the confirmation depth and FUNDING_TIMEOUT
+// kept, and a wait that can be stopped. The chain says what is funded.
 import { expect } from "chai";
 import { ZeroAddress } from "ethers";
 import { type PiecepayClient, PiecepayError, SqliteChannelStore } from "../../../sdk/node.js";

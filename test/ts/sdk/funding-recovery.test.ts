@@ -1,6 +1,6 @@
-// Issue 12, "every wei accounted for": every deposit we send is in the store before it is broadcast and can be
-// recovered from the chain whatever happens after (the process killed right after sending, the RPC gone); an
-// account that cannot pay a deposit and its gas is told so before anything is sent.
+// docs/security.md rows 44 to 46 ("every wei accounted for"): every deposit we send is in the store before it is
+// broadcast and can be recovered from the chain whatever happens after (the process killed right after sending, the RPC
+// gone); an account that cannot pay a deposit and its gas is told so before anything is sent.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -19,7 +19,7 @@ import { ethers, networkHelpers, voucherState } from "../helpers/fixtures.js";
 import { registrationNow } from "../helpers/registration.js";
 import { DEPOSIT, PAID, sdkBed } from "./bed.js";
 
-describe("SDK: the honest side exits against a hostile counterparty (SECURITY rows 29, 30)", function () {
+describe("SDK: the honest side exits against a hostile counterparty (security rows 29, 30)", function () {
   const bed = sdkBed("piecepay-hostile-");
   const { paidChannel, receivedSince } = bed;
 

@@ -1,9 +1,9 @@
-// Random adversarial runs through the SDK (SECURITY rows 29, 30): in each run the honest side is a PiecepayClient with
-// its ChannelWatcher, and the hostile side replays every signature it saw into random adjudicator calls, in random
-// order, at random turn numbers, with or without its own signature, while the chain's clock jumps. After each run the
-// chain must show: the payee paid at most the largest voucher (exactly it, when the payee is the honest side), the
-// payer the rest, no wei left in the channel, and the dispute over within one challenge duration of its first
-// registration (ADR 0005). Balances are read from the chain, with the gas each account spent added back.
+// Random adversarial runs through the SDK (docs/security.md rows 29, 30): in each run the honest side is a
+// PiecepayClient with its ChannelWatcher, and the hostile side replays every signature it saw into random adjudicator
+// calls, in random order, at random turn numbers, with or without its own signature, while the chain's clock jumps.
+// After each run the chain must show: the payee paid at most the largest voucher (exactly it, when the payee is the
+// honest side), the payer the rest, no wei left in the channel, and the dispute over within one challenge duration of
+// its first registration (ADR 0005). Balances are read from the chain, with the gas each account spent added back.
 // The Solidity invariants (test/sol/Hostile{Money,Exit}Invariants.t.sol) run the same game 10,000 times per
 // invariant on the contracts alone; these runs add the SDK's watcher and registration lookups. PIECEPAY_FUZZ_RUNS
 // raises the count.

@@ -1,4 +1,4 @@
-// SECURITY.md row 12 for tokens whose balances move by another amount than the one transferred: a rebasing token
+// docs/security.md row 12 for tokens whose balances move by another amount than the one transferred: a rebasing token
 // (RebasingToken: its owner scales every balance, or makes every transfer rebase first) and a token that charges
 // the sender a fee on top (SenderFeeToken). The adjudicator measures its own balance around every token call:
 // a deposit is credited what arrived, and refused if its balance fell or the depositor's balance fell by another

@@ -1,4 +1,4 @@
-// SECURITY.md rows 11 and 12 for tokens that break the ERC-20 conventions: no return value, false instead of a
+// docs/security.md rows 11 and 12 for tokens that break the ERC-20 conventions: no return value, false instead of a
 // revert, a fee burnt on every transfer. A deposit or payout either succeeds with exact accounting or reverts;
 // it is never a silent "paid", and the sum of the channels' holdings never exceeds the adjudicator's balance.
 import { expect } from "chai";

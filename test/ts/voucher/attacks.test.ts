@@ -1,7 +1,7 @@
-// The three holes an outside review found in the dispute game (SECURITY rows 29 and 30), each as the attack itself:
-// a hostile participant keeps every signature it saw, builds states from them and calls the adjudicator directly.
-// Each test fails on the contracts before ADR 0005 and passes after it. Balances are read from the chain: the payout
-// is sent by carol, so alice's and bob's balance changes are exactly what the adjudicator paid them.
+// The three holes an outside review found in the dispute game (docs/security.md rows 29 and 30), each as the attack
+// itself: a hostile participant keeps every signature it saw, builds states from them and calls the adjudicator
+// directly. Each test fails on the contracts before ADR 0005 and passes after it. Balances are read from the chain: the
+// payout is sent by carol, so alice's and bob's balance changes are exactly what the adjudicator paid them.
 import { expect } from "chai";
 import { parseEther, ZeroAddress } from "ethers";
 import {
@@ -67,7 +67,7 @@ async function expectHonestExitPaysX(c: VoucherChannel) {
   );
 }
 
-describe("Attacks on the dispute game (SECURITY rows 29, 30)", () => {
+describe("Attacks on the dispute game (security rows 29, 30)", () => {
   describe("hole 1: the payee builds on the payer's final state to be paid twice", () => {
     it("a challenge whose proof is the countersigned final state is refused; the payee still gets exactly X", async () => {
       const c = await loadFixture(fundedVoucherChannel);

@@ -1,4 +1,4 @@
-// SECURITY.md row 2: a valid state or voucher replayed on another chain id, another adjudicator deployment or
+// docs/security.md row 2: a valid state or voucher replayed on another chain id, another adjudicator deployment or
 // another channel is rejected. Every signature names the channel id, and the channel id binds the chain id, the
 // adjudicator's address and the fixed part; so a signature made for one of them recovers to a stranger on another.
 // Each case first shows that the signature is good where it was made, then that it moves nothing here.
@@ -58,7 +58,7 @@ async function expectUntouched(c: ReplayContext) {
   expect(await ethHeldNow(c.adjudicator, c.id)).to.equal(DEPOSIT);
 }
 
-describe("Replay across chains, deployments and channels (SECURITY row 2)", () => {
+describe("Replay across chains, deployments and channels (security row 2)", () => {
   describe("when the payee presents a voucher that the payer signed for the same channel elsewhere", () => {
     for (const target of TARGETS) {
       it(`signed for ${target}: InvalidVoucherSignature, nothing registered, the deposit stays`, async () => {
