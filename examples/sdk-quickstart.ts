@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { formatEther, parseEther } from "ethers";
 import { network } from "hardhat";
-import { PiecepayClient, SqliteChannelStore } from "../sdk/index.js";
+import { PiecepayClient, SqliteChannelStore } from "piecepay/sdk/node";
 import { Adjudicator__factory, VoucherPaymentApp__factory } from "../typechain-types/index.js";
 
 const { ethers } = await network.create(); // or any provider: new JsonRpcProvider("http://127.0.0.1:8545")

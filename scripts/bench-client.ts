@@ -22,7 +22,7 @@ import { LOOPBACK_ONLY, sendWithoutDelay } from "../client/session/extension.js"
 import { createTorrentClient } from "../client/session/guarded-client.js";
 import { PaidLeecher } from "../client/session/leecher.js";
 import { PaidSeeder } from "../client/session/seeder.js";
-import { PiecepayClient, SqliteChannelStore } from "../sdk/index.js";
+import { PiecepayClient, SqliteChannelStore } from "../sdk/node.js";
 import { Adjudicator__factory, VoucherPaymentApp__factory } from "../typechain-types/index.js";
 
 const USAGE = `Usage: npm run bench:client -- [--json] [--size MiB] [--leechers N] [--swarm-size MiB] [--piece KiB]

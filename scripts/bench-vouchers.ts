@@ -3,7 +3,7 @@
 // Usage: tsx scripts/bench-vouchers.ts [--json] [--seconds S]
 import { parseArgs } from "node:util";
 import { getBytes, hashMessage, hexlify, randomBytes, recoverAddress, Wallet } from "ethers";
-import { signatureBackend, useSignatureBackend, type Voucher, verifyVoucher, voucherHash } from "../sdk/index.js";
+import { signatureBackend, useSignatureBackend, type Voucher, verifyVoucher, voucherHash } from "../sdk/node.js";
 
 const { values } = parseArgs({
   options: {

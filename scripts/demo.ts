@@ -19,7 +19,7 @@ import {
   toSigned,
   type VariablePart,
   type Voucher,
-} from "../sdk/index.js";
+} from "../sdk/node.js";
 import { Adjudicator__factory, VoucherPaymentApp__factory } from "../typechain-types/index.js";
 
 const { ethers, networkHelpers } = await network.create({ network: "default" });

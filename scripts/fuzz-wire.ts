@@ -18,7 +18,7 @@ import { parseArgs } from "node:util";
 import { formatEther, parseEther, Wallet } from "ethers";
 import { encodeMessage, MESSAGE_LENGTHS, MESSAGE_TYPE_IDS } from "../client/wire/codec.js";
 import { PROTOCOL_VERSION } from "../client/wire/messages.js";
-import { gasSpentSince } from "../sdk/index.js";
+import { gasSpentSince } from "../sdk/node.js";
 import {
   type CliChild,
   devKey,

@@ -21,7 +21,7 @@ import {
   toDestination,
   toSigned,
   type VariablePart,
-} from "../sdk/index.js";
+} from "../sdk/node.js";
 import { Adjudicator__factory, VoucherPaymentApp__factory } from "../typechain-types/index.js";
 
 const SNAPSHOT = new URL("../gas-snapshot.json", import.meta.url);

@@ -1,5 +1,6 @@
-// The SDK's one entry point. Issue 2 provides the pure mirror of the Solidity encodings; actions, store and
-// watcher follow in the SDK issue.
+// The SDK's universal entry point (`piecepay/sdk`): it loads in a browser as in Node, so nothing in its import graph
+// touches `node:*` or Hardhat (test/ts/sdk/browser-bundle.test.ts bundles it for the browser to make sure). What only
+// Node has (the SQLite store, the keystore on disk, libsecp256k1) is in sdk/node.ts (`piecepay/sdk/node`).
 export { adjudicatorInterface, fixedPartType, outcomeType, signedVariablePartType, variablePartType } from "./abi.js";
 export { type AssetInfo, assetBalance, describeAsset, ETH_ASSET } from "./asset.js";
 export { challengeHash, channelId, isExternalDestination, outcomeHash, stateHash, toDestination } from "./channel.js";
@@ -27,7 +28,6 @@ export {
 } from "./errors.js";
 export { variablePartFromEvent } from "./events.js";
 export { gasSpentSince } from "./gas.js";
-export { loadKeystore, saveKeystore } from "./keystore.js";
 export { computePayouts, type PayoutResult } from "./payouts.js";
 export { recoverPersonalSigner, signatureBackend, useSignatureBackend } from "./recover.js";
 export {
@@ -44,7 +44,7 @@ export { RetryingJsonRpcProvider, type RpcOutageEvent, type RpcRetryOptions } fr
 export { type Settlement, settlementOf } from "./settlement.js";
 export { signBy, signChallenge, signState, toSigned } from "./signatures.js";
 export { type ChannelStatus, fingerprint, packStatus, unpackStatus } from "./status.js";
-export { SqliteChannelStore } from "./store/sqlite.js";
+export { fromJson, toJson } from "./store/json.js";
 export type { ChannelPhase, ChannelRecord, ChannelStore, VoucherDirection } from "./store/types.js";
 export type { Allocation, FixedPart, Outcome, SignedVariablePart, SingleAssetExit, VariablePart } from "./types.js";
 export {

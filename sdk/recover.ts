@@ -1,28 +1,19 @@
-import { createRequire } from "node:module";
 import { secp256k1 as noble } from "@noble/curves/secp256k1.js";
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { getAddress, getBytes, hexlify } from "ethers";
+import { PiecepayError } from "./errors.js";
 
-// Fast signer recovery for hot paths (a seeder checks one voucher per piece for every peer). In Node, libsecp256k1
-// through the `secp256k1` package's prebuilt N-API binary; where it cannot load (a browser, an exotic platform),
-// @noble/curves does the same in pure JS, an order of magnitude slower. Hashing stays on bytes throughout
+// Fast signer recovery for hot paths (a seeder checks one voucher per piece for every peer). Everywhere,
+// @noble/curves in pure JS; in Node, the Node entry point (sdk/node.ts, through native-recover.ts) installs
+// libsecp256k1 from the `secp256k1` package's prebuilt N-API binary, an order of magnitude faster. This module
+// imports nothing of Node, so that the universal entry point loads in a browser. Hashing stays on bytes throughout
 // (no hex round trips, no checksummed addresses), which matters as much as the curve arithmetic at these rates.
 
 /** Half the order of secp256k1: a signature with `s` above it is the malleable twin of a valid one. */
 const HALF_N = getBytes("0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0");
 
-type Recover = (signature64: Uint8Array, recoveryId: number, digest: Uint8Array) => Uint8Array;
-
-function loadNative(): Recover | undefined {
-  try {
-    const native = createRequire(import.meta.url)("secp256k1/bindings") as {
-      ecdsaRecover(sig: Uint8Array, recid: number, msg32: Uint8Array, compressed: boolean): Uint8Array;
-    };
-    return (sig, recid, digest) => native.ecdsaRecover(sig, recid, digest, false);
-  } catch {
-    return undefined;
-  }
-}
+/** Recovers the uncompressed public key (65 bytes) from a 64-byte r‖s signature, its recovery id and the digest. */
+export type Recover = (signature64: Uint8Array, recoveryId: number, digest: Uint8Array) => Uint8Array;
 
 function nobleRecover(signature64: Uint8Array, recoveryId: number, digest: Uint8Array): Uint8Array {
   const recovered = new Uint8Array(65);
@@ -31,11 +22,21 @@ function nobleRecover(signature64: Uint8Array, recoveryId: number, digest: Uint8
   return noble.Signature.fromBytes(recovered, "recovered").recoverPublicKey(digest).toBytes(false);
 }
 
-const native = loadNative();
-let recover: Recover = native ?? nobleRecover;
+let native: Recover | undefined;
+let recover: Recover = nobleRecover;
 
 /**
- * Which implementation `recoverPersonalSigner` uses: "native" (libsecp256k1) or "js" (@noble/curves).
+ * Makes `fast` the native backend and selects it: what the Node entry point does on import. Not exported by an
+ * entry point: the runtime chooses the backend, not the user.
+ */
+export function installNativeRecover(fast: Recover): void {
+  native = fast;
+  recover = fast;
+}
+
+/**
+ * Which implementation `recoverPersonalSigner` uses: "native" (libsecp256k1, in Node once `piecepay/sdk/node` or
+ * `piecepay/sdk` under Node's resolver is loaded) or "js" (@noble/curves, everywhere else).
  * @example if (signatureBackend() === "js") console.warn("slow signature checks")
  */
 export function signatureBackend(): "native" | "js" {
@@ -43,11 +44,18 @@ export function signatureBackend(): "native" | "js" {
 }
 
 /**
- * Chooses the implementation (for benchmarks and tests); "native" throws where it cannot load.
+ * Chooses the implementation (for benchmarks and tests).
+ * @throws PiecepayError NATIVE_BACKEND_UNAVAILABLE for "native" where it is not installed (a browser, or a Node
+ * process that loaded neither Node entry point, or where the binary could not load)
  * @example useSignatureBackend("js")
  */
 export function useSignatureBackend(backend: "native" | "js"): void {
-  if (backend === "native" && !native) throw new Error("the native secp256k1 binding could not load here");
+  if (backend === "native" && !native) {
+    throw new PiecepayError(
+      "NATIVE_BACKEND_UNAVAILABLE",
+      "no native secp256k1 backend here: import piecepay/sdk/node in Node (a browser has none)",
+    );
+  }
   recover = backend === "native" ? (native as Recover) : nobleRecover;
 }
 

@@ -1,7 +1,7 @@
 // Amounts typed on the command line (--price, --max-price, --budget): decimal numbers of the payment asset (ETH, or
 // a token in its own decimals), checked for what a user gets wrong, each with a message that says what is wrong.
 import { MaxUint256, parseUnits } from "ethers";
-import { UsageError } from "./command.js";
+import { UsageError } from "./cli-errors.js";
 
 /** The unit an amount is typed and shown in: ETH (18 decimals) or an ERC-20 token's symbol and decimals. */
 export interface AmountUnit {

@@ -1,7 +1,11 @@
 // What a `piecepay` subcommand is: its options (node:util parseArgs configs), its help text, and `run`. The global
 // options live here too, so that every command's `--help` lists them the same way.
 import type { ParseArgsOptionsConfig } from "node:util";
+import { UsageError } from "./cli-errors.js";
 import type { Output } from "./output.js";
+
+// Re-exported: every command imports them from here with the Command type.
+export { CliError, UsageError } from "./cli-errors.js";
 
 /** Options every command takes, before or after the command name. */
 export const GLOBAL_OPTIONS = {
@@ -72,17 +76,6 @@ export interface Command {
   run(ctx: RunContext): Promise<void>;
 }
 
-/** A mistake in the command line: printed with a hint, exit code 2. */
-export class UsageError extends Error {
-  override name = "UsageError";
-  constructor(
-    message: string,
-    readonly hint?: string,
-  ) {
-    super(message);
-  }
-}
-
 /**
  * The exit code of a command stopped by a signal: 130 for SIGINT (Ctrl-C), 143 for SIGTERM, as a shell reports a
  * process killed by it (128 + the signal's number).
@@ -90,18 +83,6 @@ export class UsageError extends Error {
  */
 export function interruptedExitCode(reason: unknown): number {
   return reason === "SIGTERM" ? 143 : 130;
-}
-
-/** A failure the CLI explains to its user: printed with a hint, no stack trace, exit code 1 (or `exitCode`). */
-export class CliError extends Error {
-  override name = "CliError";
-  constructor(
-    message: string,
-    readonly hint?: string,
-    readonly options: { cause?: unknown; exitCode?: number } = {},
-  ) {
-    super(message, { cause: options.cause });
-  }
 }
 
 /** Parses a whole number option within [min, max], or throws a UsageError naming the flag. */

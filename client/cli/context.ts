@@ -10,7 +10,7 @@ import {
   RetryingJsonRpcProvider,
   type RpcOutageEvent,
   type SqliteChannelStore,
-} from "../../sdk/index.js";
+} from "../../sdk/node.js";
 import { CliError, type GlobalOptions, UsageError } from "./command.js";
 import { readPassword } from "./password.js";
 import { openAccountStore } from "./stores.js";

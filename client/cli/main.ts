@@ -4,7 +4,8 @@
 // by SIGINT (Ctrl-C), 143 by SIGTERM (128 + the signal's number, as shells report it).
 import path from "node:path";
 import { type ParseArgsOptionsConfig, parseArgs } from "node:util";
-import { PiecepayError } from "../../sdk/index.js";
+// The Node entry point: the CLI is a Node program, so its voucher checks run on libsecp256k1.
+import { PiecepayError } from "../../sdk/node.js";
 import {
   CliError,
   type Command,

@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readdirSync, renameSync } from "node:fs";
 import path from "node:path";
 import { getAddress } from "ethers";
-import { SqliteChannelStore } from "../../sdk/index.js";
+import { SqliteChannelStore } from "../../sdk/node.js";
 
 /** <data-dir>/channels.db: the one store of an older piecepay, for every account of the data dir. */
 export function sharedStorePath(dataDir: string): string {

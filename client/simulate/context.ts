@@ -24,15 +24,9 @@ import {
   type PiecepayClientOptions,
   readEthHoldings,
   SqliteChannelStore,
-} from "../../sdk/index.js";
-import type { Check, ScenarioReport, TransactionRow } from "./types.js";
-
-/** An honest party's due: see ScenarioContext.honest. */
-export interface Honest {
-  owed: bigint;
-  window: bigint;
-  expected?: boolean;
-}
+} from "../../sdk/node.js";
+import { commonChecks } from "./invariants.js";
+import type { Check, Honest, ScenarioReport, TransactionRow } from "./types.js";
 
 /** SDK timings for a simulation: a short polling interval, one confirmation, a small safety margin. */
 export const SIM_TIMING = { pollingIntervalMs: 50, confirmations: 1, blockTimeSeconds: 1, safetyMarginSeconds: 5 };
@@ -71,36 +65,32 @@ export class SimulationChain {
     readonly pokeAfterMs = POKE_AFTER_MS,
   ) {}
 
-  /** Hardhat's in-process EVM, with the adjudicator and the voucher app deployed from its first account. */
+  /**
+   * Hardhat's in-process EVM, with the adjudicator and the voucher app deployed from its first account. Hardhat is
+   * loaded here only, behind the one module of client/ allowed to load it (client/embedded-chain.ts).
+   */
   static async embedded(): Promise<SimulationChain> {
-    const { network } = await import("hardhat");
-    const connection = await network.create();
-    const { ethers } = connection;
-    const { Adjudicator__factory, VoucherPaymentApp__factory } = await import("../../typechain-types/index.js");
-    const [bank] = await ethers.getSigners();
-    const adjudicator = await (await new Adjudicator__factory(bank).deploy()).getAddress();
-    const voucherApp = await (await new VoucherPaymentApp__factory(bank).deploy()).getAddress();
-    const chainId = (await ethers.provider.getNetwork()).chainId;
-    const request = (method: string, params: unknown[]) => connection.provider.request({ method, params });
+    const { startEmbeddedChain } = await import("../embedded-chain.js");
+    const embedded = await startEmbeddedChain();
     let server: { url: string; close(): Promise<void> } | undefined;
     const chain = new SimulationChain(
       "embedded",
-      ethers.provider,
-      chainId,
-      adjudicator,
-      voucherApp,
-      bank,
+      embedded.provider,
+      embedded.chainId,
+      embedded.adjudicator,
+      embedded.voucherApp,
+      embedded.accounts[0],
       true,
-      request,
+      embedded.request,
       undefined,
       async () => {
         await server?.close();
-        await connection.close();
+        await embedded.close();
       },
     );
     chain.#serve = async () => {
       const { serveJsonRpc } = await import("./serve.js");
-      server = await serveJsonRpc(request);
+      server = await serveJsonRpc(embedded.request);
       return server.url;
     };
     return chain;
@@ -456,7 +446,6 @@ export class ScenarioContext {
     };
     for (const fn of this.#summaries) fn(report);
     if (error !== undefined) report.error = error instanceof Error ? error.message : String(error);
-    const { commonChecks } = await import("./invariants.js");
     report.checks = [...commonChecks(report, this.entitled, this.honest), ...this.checks];
     report.passed = report.error === undefined && report.checks.every((c) => c.holds === c.expected);
     rmSync(this.dir, { recursive: true, force: true });

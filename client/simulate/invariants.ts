@@ -2,8 +2,7 @@
 // nothing is paid twice; each party ends with exactly what it is entitled to; the honest party loses at most its
 // credit window. A scenario adds checks of its own (e.g. "the stale challenge was answered").
 import { formatEther } from "ethers";
-import type { Honest } from "./context.js";
-import type { Check, ScenarioReport } from "./types.js";
+import type { Check, Honest, ScenarioReport } from "./types.js";
 
 const eth = (wei: bigint) => `${formatEther(wei)} ETH`;
 

@@ -6,8 +6,9 @@ import {
   ScenarioContext,
   type SimulationChain,
 } from "./context.js";
+import type { Scenario } from "./scenario.js";
 import { SCENARIOS } from "./scenarios/index.js";
-import type { Scenario, ScenarioReport, SimulationReport } from "./types.js";
+import type { ScenarioReport, SimulationReport } from "./types.js";
 
 export interface RunOptions {
   /** The channels' challenge duration in seconds (default: an hour where time moves, else the minimum). */

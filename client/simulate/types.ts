@@ -1,18 +1,13 @@
-// What a simulation is made of: scenarios that run against a `SimulationChain` through a `ScenarioContext`, and the
-// report each one yields (balances before and after, every transaction with its gas, the time to settle, the
-// invariants checked). See client/README.md, "Simulations".
-import type { ScenarioContext } from "./context.js";
+// What a simulation yields: the report of each scenario (balances before and after, every transaction with its gas,
+// the time to settle, the invariants checked). Plain data, importing nothing, so that context.ts, invariants.ts and
+// the report can all depend on it without a cycle. The scenarios themselves are described in scenario.ts;
+// see client/README.md, "Simulations".
 
-/** One story told on a real chain with the real contracts, the real SDK and real signatures. */
-export interface Scenario {
-  /** "1" to "8": what `piecepay simulate <id>` selects. */
-  id: string;
-  /** A short name, also accepted on the command line (e.g. "cooperative-close"). */
-  name: string;
-  title: string;
-  /** Whether it moves real torrent traffic between webtorrent peers. */
-  torrent?: boolean;
-  run(ctx: ScenarioContext): Promise<void>;
+/** An honest party's due: what it is owed for what it did, the most it may lose, whether the bound must hold. */
+export interface Honest {
+  owed: bigint;
+  window: bigint;
+  expected?: boolean;
 }
 
 /** One party's balances: on chain (its wallet) and in the channel (its share of the scenario's channels). */

@@ -9,7 +9,7 @@ import {
   type OnChainChannel,
   PiecepayClient,
   SqliteChannelStore,
-} from "../../../sdk/index.js";
+} from "../../../sdk/node.js";
 import type { Command } from "../command.js";
 import { connect } from "../context.js";
 import { explainError } from "../errors.js";

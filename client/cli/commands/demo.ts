@@ -17,7 +17,7 @@ import {
   gasSpentSince,
   PiecepayClient,
   SqliteChannelStore,
-} from "../../../sdk/index.js";
+} from "../../../sdk/node.js";
 import { LOOPBACK_ONLY } from "../../session/extension.js";
 import { createTorrentClient } from "../../session/guarded-client.js";
 import { PaidLeecher } from "../../session/leecher.js";
@@ -65,30 +65,25 @@ export const demo: Command = {
     const inToken = assetChoice(values.asset);
     const price = parseAmount(String(values.price ?? "0.0001"), "--price", inToken ? DEMO_TOKEN : ETH);
 
-    const { network } = await import("hardhat");
-    const { ethers } = await network.create();
-    const { Adjudicator__factory, VoucherPaymentApp__factory, SixDecimalToken__factory } = await import(
-      "../../../typechain-types/index.js"
-    );
-    const [deployer, leecherAccount, ...sellers] = (await ethers.getSigners()).slice(0, 2 + seederCount);
+    // Hardhat is loaded here only, behind the one module of client/ allowed to load it (see its header).
+    const { startEmbeddedChain } = await import("../../embedded-chain.js");
+    const chain = await startEmbeddedChain();
+    const { provider, chainId, adjudicator, voucherApp } = chain;
+    const [, leecherAccount, ...sellers] = chain.accounts.slice(0, 2 + seederCount);
     const dir = mkdtempSync(join(tmpdir(), "piecepay-demo-"));
     const clients: WebTorrent[] = [];
     const stores: SqliteChannelStore[] = [];
     const seeders: PaidSeeder[] = [];
     try {
-      const adjudicator = await (await new Adjudicator__factory(deployer).deploy()).getAddress();
-      const voucherApp = await (await new VoucherPaymentApp__factory(deployer).deploy()).getAddress();
-      const chainId = (await ethers.provider.getNetwork()).chainId;
       out.note(`chain ${chainId} (embedded): adjudicator ${adjudicator}, voucher app ${voucherApp}`);
       // A throwaway chain has no token to name: the demo deploys a test one (contracts/test/SixDecimalToken.sol).
       let unit: AssetInfo = ETH_ASSET;
       if (inToken) {
-        const token = await (await new SixDecimalToken__factory(deployer).deploy()).waitForDeployment();
-        unit = await describeAsset(ethers.provider, await token.getAddress());
-        await (await token.mint(leecherAccount.address, parseUnits("1000000", unit.decimals))).wait();
+        const minted = parseUnits("1000000", DEMO_TOKEN.decimals);
+        unit = await describeAsset(provider, await chain.deployTestToken(leecherAccount.address, minted));
         out.note(`token ${unit.symbol} (${unit.decimals} decimals) at ${unit.address}, 1000000 minted to the leecher`);
       }
-      const balanceOf = (address: string) => assetBalance(ethers.provider, unit.address, address);
+      const balanceOf = (address: string) => assetBalance(provider, unit.address, address);
       const sdk = async (signer: Signer, name: string) => {
         const store = new SqliteChannelStore(join(dir, `${name}.db`));
         stores.push(store);
@@ -106,7 +101,7 @@ export const demo: Command = {
       };
       const accounts = [leecherAccount, ...sellers];
       const before = await Promise.all(accounts.map((a) => balanceOf(a.address)));
-      const startBlock = await ethers.provider.getBlockNumber();
+      const startBlock = await provider.getBlockNumber();
 
       const data = randomBytes(sizeMiB * 1024 * 1024);
       out.note(
@@ -179,7 +174,7 @@ export const demo: Command = {
 
       const after = await Promise.all(accounts.map((a) => balanceOf(a.address)));
       const gas = await gasSpentSince(
-        ethers.provider,
+        provider,
         accounts.map((a) => a.address),
         startBlock,
       );
@@ -245,6 +240,7 @@ export const demo: Command = {
       await Promise.all(clients.map((c) => new Promise((resolve) => c.destroy(() => resolve(undefined)))));
       for (const s of stores) s.close();
       rmSync(dir, { recursive: true, force: true });
+      await chain.close();
     }
   },
 };

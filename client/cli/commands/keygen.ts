@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { Wallet } from "ethers";
-import { saveKeystore } from "../../../sdk/index.js";
+import { saveKeystore } from "../../../sdk/node.js";
 import { CliError, type Command, UsageError } from "../command.js";
 import { readPassword } from "../password.js";
 

@@ -7,7 +7,7 @@ import {
   describeAsset,
   PiecepayClient,
   type SqliteChannelStore,
-} from "../../../sdk/index.js";
+} from "../../../sdk/node.js";
 import { CliError, type Command } from "../command.js";
 import { connect, loadSigner, openStore, rpcUrl } from "../context.js";
 import { explainError } from "../errors.js";

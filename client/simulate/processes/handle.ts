@@ -2,7 +2,7 @@
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { fromJson, toJson } from "../../../sdk/store/json.js";
+import { fromJson, toJson } from "../../../sdk/index.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const TSX = `${ROOT}node_modules/tsx/dist/cli.mjs`;

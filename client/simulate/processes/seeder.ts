@@ -6,8 +6,7 @@
 // account's key in PIECEPAY_SIM_KEY (a throwaway account of the simulation; kept out of the process list).
 import { createInterface } from "node:readline";
 import { JsonRpcProvider, Wallet } from "ethers";
-import { ChannelWatcher, PiecepayClient, SqliteChannelStore } from "../../../sdk/index.js";
-import { fromJson, toJson } from "../../../sdk/store/json.js";
+import { ChannelWatcher, fromJson, PiecepayClient, SqliteChannelStore, toJson } from "../../../sdk/node.js";
 
 const [rpcUrl, chainId, adjudicator, voucherApp, storePath] = process.argv.slice(2);
 const provider = new JsonRpcProvider(rpcUrl, undefined, { pollingInterval: 50, cacheTimeout: -1 });

@@ -3,7 +3,7 @@
 // payout) and ends with exactly that amount: at least the price of every piece it served.
 import { randomBytes } from "node:crypto";
 import { formatEther } from "ethers";
-import type { Scenario } from "../types.js";
+import type { Scenario } from "../scenario.js";
 import { eventually, leech, once, PRICE, parties, patience, seed } from "./common.js";
 
 export const leecherVanishes: Scenario = {

@@ -2,7 +2,7 @@
 // watcher sees the challenge and answers in time with its largest voucher; the channel finalizes on the voucher and
 // the watcher pays out. The leecher gains nothing and pays the gas of its attempt.
 import { formatEther } from "ethers";
-import type { Scenario } from "../types.js";
+import type { Scenario } from "../scenario.js";
 import { DEPOSIT, eventually, paidChannel, patience } from "./common.js";
 
 export const staleChallenge: Scenario = {

@@ -4,7 +4,7 @@
 // (vouchers beyond the pieces that verified) and recovers the rest of its deposit.
 import { randomBytes } from "node:crypto";
 import { formatEther } from "ethers";
-import type { Scenario } from "../types.js";
+import type { Scenario } from "../scenario.js";
 import { eventually, leech, PRICE, parties, patience, seed } from "./common.js";
 
 const WINDOW = 8;

@@ -3,9 +3,9 @@
 // it still holds at least every acknowledged amount. The leecher re-sends its latest voucher (vouchers are
 // cumulative) and the channel closes cooperatively through the restarted process.
 import { formatEther, type Wallet } from "ethers";
-import type { ChannelAcceptance, SqliteChannelStore, Voucher } from "../../../sdk/index.js";
+import type { ChannelAcceptance, SqliteChannelStore, Voucher } from "../../../sdk/node.js";
 import { SeederProcess } from "../processes/handle.js";
-import type { Scenario } from "../types.js";
+import type { Scenario } from "../scenario.js";
 import { DEPOSIT, PRICE } from "./common.js";
 
 export const seederRestart: Scenario = {

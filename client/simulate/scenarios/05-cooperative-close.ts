@@ -1,7 +1,7 @@
 // 5. Cooperative close: the leecher pays ten vouchers off chain, offers to close, the seeder countersigns and sends
 // one transaction that concludes the channel and pays both.
 import { formatEther } from "ethers";
-import type { Scenario } from "../types.js";
+import type { Scenario } from "../scenario.js";
 import { DEPOSIT, PRICE } from "./common.js";
 
 export const cooperativeClose: Scenario = {

@@ -4,7 +4,7 @@
 // griefer gas and the defender nothing. What each side spent is in the figures.
 import { formatEther } from "ethers";
 import { registrationOf } from "../../../sdk/index.js";
-import type { Scenario } from "../types.js";
+import type { Scenario } from "../scenario.js";
 import { eventually, paidChannel, patience } from "./common.js";
 
 const ROUNDS = 3;

@@ -2,7 +2,7 @@
 // leecher pays the funding state out (its whole deposit back), and the watcher, back online, can do nothing. The
 // seeder loses every voucher it held: this is what a watcher is for.
 import { formatEther } from "ethers";
-import type { Scenario } from "../types.js";
+import type { Scenario } from "../scenario.js";
 import { paidChannel } from "./common.js";
 
 export const watcherOffline: Scenario = {

@@ -15,7 +15,7 @@ import {
   type Voucher,
 } from "../../../sdk/index.js";
 import { errorCode } from "../context.js";
-import type { Scenario } from "../types.js";
+import type { Scenario } from "../scenario.js";
 import { DEPOSIT, PRICE } from "./common.js";
 
 export const foreignSignatures: Scenario = {

@@ -1,5 +1,5 @@
 // Every scenario, in the order `piecepay simulate all` runs them.
-import type { Scenario } from "../types.js";
+import type { Scenario } from "../scenario.js";
 import { leecherVanishes } from "./01-leecher-vanishes.js";
 import { staleChallenge } from "./02-stale-challenge.js";
 import { seederVanishes } from "./03-seeder-vanishes.js";

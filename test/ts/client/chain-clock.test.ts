@@ -9,7 +9,7 @@ import path from "node:path";
 import { expect } from "chai";
 import { HDNodeWallet, JsonRpcProvider, parseEther, Wallet } from "ethers";
 import { accountStorePath } from "../../../client/cli/stores.js";
-import { gasSpentSince, PiecepayClient, SqliteChannelStore } from "../../../sdk/index.js";
+import { gasSpentSince, PiecepayClient, SqliteChannelStore } from "../../../sdk/node.js";
 import { Adjudicator__factory, VoucherPaymentApp__factory } from "../../../typechain-types/index.js";
 import { root, startAnvil } from "../helpers/nodes.js";
 

@@ -8,7 +8,7 @@ import path from "node:path";
 import { expect } from "chai";
 import { HDNodeWallet, JsonRpcProvider, parseUnits, Wallet } from "ethers";
 import { accountStorePath } from "../../../client/cli/stores.js";
-import { SqliteChannelStore } from "../../../sdk/index.js";
+import { SqliteChannelStore } from "../../../sdk/node.js";
 import {
   Adjudicator__factory,
   type SixDecimalToken,

@@ -11,7 +11,7 @@ import { HDNodeWallet, JsonRpcProvider, MaxUint256, parseEther, Wallet } from "e
 import { parseAmount } from "../../../client/cli/amounts.js";
 import { formatBytes, progressLine } from "../../../client/cli/output.js";
 import { accountStorePath } from "../../../client/cli/stores.js";
-import { SqliteChannelStore } from "../../../sdk/index.js";
+import { SqliteChannelStore } from "../../../sdk/node.js";
 import { Adjudicator__factory, VoucherPaymentApp__factory } from "../../../typechain-types/index.js";
 import { type LocalNode, startAnvil } from "../helpers/nodes.js";
 import { cli, type Run, startCli, useScratchDirs } from "./cli-process.js";

@@ -28,7 +28,7 @@ import {
   signState,
   stateHash,
   toSigned,
-} from "../../../sdk/index.js";
+} from "../../../sdk/node.js";
 import { Adjudicator__factory, VoucherPaymentApp__factory } from "../../../typechain-types/index.js";
 import { freePort, type LocalNode, rpc, skipChallengeWaits, startAnvil } from "../helpers/nodes.js";
 import { cli, jsonLines, startCli, useScratchDirs } from "./cli-process.js";

@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import { expect } from "chai";
 import { ZeroAddress } from "ethers";
 import { PaidSeeder } from "../../../client/session/seeder.js";
-import { gasSpentSince, PiecepayClient, SqliteChannelStore } from "../../../sdk/index.js";
+import { gasSpentSince, PiecepayClient, SqliteChannelStore } from "../../../sdk/node.js";
 import { ethers, networkHelpers } from "../helpers/fixtures.js";
 import { eventually, PRICE, usePaidNetwork } from "./helpers.js";
 

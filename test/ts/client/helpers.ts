@@ -18,7 +18,7 @@ import { PaidSeeder, type PaidSeederOptions } from "../../../client/session/seed
 import { decodeMessage } from "../../../client/wire/codec.js";
 import { encodeHandshake } from "../../../client/wire/handshake.js";
 import { EXTENSION_NAME, type PaidHandshake, type PaidMessage } from "../../../client/wire/messages.js";
-import { type PiecepayClient, SqliteChannelStore } from "../../../sdk/index.js";
+import { type PiecepayClient, SqliteChannelStore } from "../../../sdk/node.js";
 import { deployFixture, networkHelpers, type Signer, sdkClient } from "../helpers/fixtures.js";
 
 export const PRICE = parseEther("0.0001");

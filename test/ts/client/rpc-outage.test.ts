@@ -12,7 +12,7 @@ import path from "node:path";
 import { expect } from "chai";
 import { JsonRpcProvider, parseEther, Wallet } from "ethers";
 import { accountStorePath } from "../../../client/cli/stores.js";
-import { PiecepayClient, SqliteChannelStore } from "../../../sdk/index.js";
+import { PiecepayClient, SqliteChannelStore } from "../../../sdk/node.js";
 import { Adjudicator__factory, VoucherPaymentApp__factory } from "../../../typechain-types/index.js";
 import { gasSpentSince } from "../helpers/balances.js";
 import { type LocalNode, startAnvil } from "../helpers/nodes.js";

@@ -14,8 +14,8 @@ import {
   runSimulation,
   selectScenarios,
 } from "../../../client/simulate/runner.js";
+import type { Scenario } from "../../../client/simulate/scenario.js";
 import { SCENARIOS } from "../../../client/simulate/scenarios/index.js";
-import type { Scenario } from "../../../client/simulate/types.js";
 import { root } from "../helpers/nodes.js";
 import { expectScenarioPassed, PRICE, parseReport, registeredDurations } from "./simulate-helpers.js";
 

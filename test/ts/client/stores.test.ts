@@ -7,7 +7,7 @@ import path from "node:path";
 import { expect } from "chai";
 import { Wallet, ZeroAddress, zeroPadValue } from "ethers";
 import { accountStorePath, openAccountStore, sharedStorePath, storeFiles } from "../../../client/cli/stores.js";
-import { type ChannelRecord, SqliteChannelStore } from "../../../sdk/index.js";
+import { type ChannelRecord, SqliteChannelStore } from "../../../sdk/node.js";
 
 const alice = Wallet.createRandom().address;
 const bob = Wallet.createRandom().address;

@@ -16,7 +16,7 @@ import type { WireGuardPool } from "../../../client/session/guarded-client.js";
 import { PaidLeecher } from "../../../client/session/leecher.js";
 import type { PaidSeederOptions } from "../../../client/session/seeder.js";
 import { encodeMessage } from "../../../client/wire/codec.js";
-import { SqliteChannelStore, signVoucher, toDestination } from "../../../sdk/index.js";
+import { SqliteChannelStore, signVoucher, toDestination } from "../../../sdk/node.js";
 import { gasSpentSince } from "../helpers/balances.js";
 import { ethers, networkHelpers, sdkClient } from "../helpers/fixtures.js";
 import {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { expect } from "chai";
 import { HDNodeWallet, JsonRpcProvider, parseEther, Wallet, ZeroAddress } from "ethers";
 import { SeederProcess } from "../../../client/simulate/processes/handle.js";
-import { type ChannelProposal, PiecepayClient, SqliteChannelStore, type Voucher } from "../../../sdk/index.js";
+import { type ChannelProposal, PiecepayClient, SqliteChannelStore, type Voucher } from "../../../sdk/node.js";
 import { Adjudicator__factory, VoucherPaymentApp__factory } from "../../../typechain-types/index.js";
 import { type LocalNode, rpc, startAnvil } from "../helpers/nodes.js";
 

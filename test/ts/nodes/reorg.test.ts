@@ -16,7 +16,7 @@ import { LOOPBACK_ONLY } from "../../../client/session/extension.js";
 import { createTorrentClient } from "../../../client/session/guarded-client.js";
 import { PaidLeecher } from "../../../client/session/leecher.js";
 import { PaidSeeder, type SeederPeerStats } from "../../../client/session/seeder.js";
-import { PiecepayClient, type PiecepayClientOptions, SqliteChannelStore } from "../../../sdk/index.js";
+import { PiecepayClient, type PiecepayClientOptions, SqliteChannelStore } from "../../../sdk/node.js";
 import { Adjudicator__factory, VoucherPaymentApp__factory } from "../../../typechain-types/index.js";
 import { type LocalNode, root, rpc, startAnvil } from "../helpers/nodes.js";
 

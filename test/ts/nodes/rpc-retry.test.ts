@@ -11,7 +11,7 @@ import {
   RetryingJsonRpcProvider,
   type RpcOutageEvent,
   SqliteChannelStore,
-} from "../../../sdk/index.js";
+} from "../../../sdk/node.js";
 import { Adjudicator__factory, VoucherPaymentApp__factory } from "../../../typechain-types/index.js";
 import { type LocalNode, rpc, startAnvil } from "../helpers/nodes.js";
 import { TcpProxy } from "../helpers/tcp-proxy.js";

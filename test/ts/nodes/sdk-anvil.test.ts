@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { HDNodeWallet, JsonRpcProvider, parseEther, Wallet } from "ethers";
-import { ChannelWatcher, PiecepayClient, type PiecepayError, SqliteChannelStore } from "../../../sdk/index.js";
+import { ChannelWatcher, PiecepayClient, type PiecepayError, SqliteChannelStore } from "../../../sdk/node.js";
 import { Adjudicator__factory, VoucherPaymentApp__factory } from "../../../typechain-types/index.js";
 import { type LocalNode, rpc, startAnvil } from "../helpers/nodes.js";
 

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseEther } from "ethers";
-import { gasSpentSince, SqliteChannelStore } from "../../../sdk/index.js";
+import { gasSpentSince, SqliteChannelStore } from "../../../sdk/node.js";
 import { deployFixture, ethers, networkHelpers, type Signer, sdkClient } from "../helpers/fixtures.js";
 
 export const DEPOSIT = parseEther("1");

@@ -14,7 +14,7 @@ import {
   signVoucher,
   VoucherError,
   variablePartFromEvent,
-} from "../../../sdk/index.js";
+} from "../../../sdk/node.js";
 import { TestToken__factory } from "../../../typechain-types/index.js";
 import { connection, deployFixture, ethers, networkHelpers, type Signer, sdkClient } from "../helpers/fixtures.js";
 

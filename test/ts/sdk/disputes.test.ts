@@ -16,7 +16,7 @@ import {
   toDestination,
   toSigned,
   variablePartFromEvent,
-} from "../../../sdk/index.js";
+} from "../../../sdk/node.js";
 import { deployFixture, ethers, networkHelpers, type Signer, sdkClient } from "../helpers/fixtures.js";
 import { registrationNow } from "../helpers/registration.js";
 

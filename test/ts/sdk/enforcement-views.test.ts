@@ -9,7 +9,7 @@ import {
   PiecepayClient,
   type PiecepayError,
   SqliteChannelStore,
-} from "../../../sdk/index.js";
+} from "../../../sdk/node.js";
 import { ethers, networkHelpers } from "../helpers/fixtures.js";
 import { DEPOSIT, PAID, sdkBed } from "./bed.js";
 

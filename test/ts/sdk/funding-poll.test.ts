@@ -3,7 +3,7 @@
 // kept, and a wait that can be stopped. The chain says what is funded.
 import { expect } from "chai";
 import { ZeroAddress } from "ethers";
-import { type PiecepayClient, PiecepayError, SqliteChannelStore } from "../../../sdk/index.js";
+import { type PiecepayClient, PiecepayError, SqliteChannelStore } from "../../../sdk/node.js";
 import { countRpc, sleep } from "../client/raw-session.js";
 import { networkHelpers, sdkClient } from "../helpers/fixtures.js";
 import { sdkBed } from "./bed.js";

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { parseEther, type TransactionRequest, Wallet, ZeroAddress } from "ethers";
-import { type ChannelRecord, PiecepayError, SqliteChannelStore } from "../../../sdk/index.js";
+import { type ChannelRecord, PiecepayError, SqliteChannelStore } from "../../../sdk/node.js";
 import { gasSpentSince } from "../helpers/balances.js";
 import { deployFixture, ethers, networkHelpers, type Signer, sdkClient } from "../helpers/fixtures.js";
 

@@ -13,7 +13,7 @@ import {
   type PiecepayError,
   SqliteChannelStore,
   saveKeystore,
-} from "../../../sdk/index.js";
+} from "../../../sdk/node.js";
 import { deployFixture, ethers, networkHelpers } from "../helpers/fixtures.js";
 
 const PASSWORD = "correct horse battery staple";

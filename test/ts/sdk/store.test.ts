@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { expect } from "chai";
 import { ZeroAddress } from "ethers";
-import { type ChannelRecord, type SignedVariablePart, SqliteChannelStore } from "../../../sdk/index.js";
+import { type ChannelRecord, type SignedVariablePart, SqliteChannelStore } from "../../../sdk/node.js";
 
 const id = `0x${"ab".repeat(32)}`;
 const record: ChannelRecord = {

@@ -21,7 +21,7 @@ import {
   useSignatureBackend,
   VoucherError,
   verifyVoucher,
-} from "../../../sdk/index.js";
+} from "../../../sdk/node.js";
 
 const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 const payer = new Wallet("0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d");

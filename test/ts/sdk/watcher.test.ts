@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { parseEther, ZeroAddress } from "ethers";
-import { ChannelWatcher, SqliteChannelStore } from "../../../sdk/index.js";
+import { ChannelWatcher, SqliteChannelStore } from "../../../sdk/node.js";
 import { deployFixture, ethers, networkHelpers, type Signer, sdkClient } from "../helpers/fixtures.js";
 
 const DEPOSIT = parseEther("1");

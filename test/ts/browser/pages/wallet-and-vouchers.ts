@@ -1,8 +1,7 @@
-// The page script of browser/harness.test.ts: the SDK's voucher code and ethers' BrowserProvider, run in Chromium
-// and driven by the test through `window.piecepayTest`.
+// The page script of browser/harness.test.ts: the SDK's universal entry point (bundled whole, as a web app would)
+// and ethers' BrowserProvider, run in Chromium and driven by the test through `window.piecepayTest`.
 import { BrowserProvider, hexlify, parseEther, randomBytes, Wallet } from "ethers";
-import { signatureBackend } from "../../../../sdk/recover.js";
-import { signVoucher, type Voucher, verifyVoucher } from "../../../../sdk/voucher.js";
+import { signatureBackend, signVoucher, type Voucher, verifyVoucher } from "../../../../sdk/index.js";
 
 declare global {
   interface Window {
