@@ -35,6 +35,7 @@ export { RetryingJsonRpcProvider, type RpcOutageEvent, type RpcRetryOptions } fr
 export { type Settlement, settlementOf } from "./settlement.js";
 export { signBy, signChallenge, signState, toSigned } from "./signatures.js";
 export { type ChannelStatus, fingerprint, packStatus, unpackStatus } from "./status.js";
+export { MemoryChannelStore } from "./store/memory.js";
 export { SqliteChannelStore } from "./store/sqlite.js";
 export type { ChannelPhase, ChannelRecord, ChannelStore, VoucherDirection } from "./store/types.js";
 export type { Allocation, FixedPart, Outcome, SignedVariablePart, SingleAssetExit, VariablePart } from "./types.js";

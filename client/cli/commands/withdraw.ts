@@ -65,11 +65,11 @@ export const withdraw: Command = {
   async run({ globals, values, out, signal }) {
     const wallet = await loadSigner(globals); // before any traffic: a wrong password fails first
     const { provider, chainId } = await connect(rpcUrl(globals), (line) => out.note(line));
-    const store = openStore(globals, wallet.address);
+    const store = await openStore(globals, wallet.address);
     try {
-      const mine = store
-        .listChannels()
-        .filter((r) => r.chainId === chainId && r.fixedPart.participants[r.myIndex] === wallet.address);
+      const mine = (await store.listChannels()).filter(
+        (r) => r.chainId === chainId && r.fixedPart.participants[r.myIndex] === wallet.address,
+      );
       const selected = select(mine, values.channel as string | undefined);
       if (selected.length === 0) {
         out.line(`no channels of ${wallet.address} on chain ${chainId} in ${store.path}`);
@@ -111,7 +111,7 @@ export const withdraw: Command = {
       if (failed > 0)
         throw new CliError(`${failed} channel(s) failed`, "see the lines above; PIECEPAY_DEBUG=1 for more");
     } finally {
-      store.close();
+      await store.close();
       provider.destroy();
     }
   },

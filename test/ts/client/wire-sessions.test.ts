@@ -95,7 +95,7 @@ describe("session limits: no peer can crash, freeze or exhaust a seeder or a lee
         rpc.stop();
       }
       expect(s.warnings.length).to.be.at.least(1);
-      expect(s.store.getChannel(id), "the unfunded channel's row").to.equal(undefined);
+      expect(await s.store.getChannel(id), "the unfunded channel's row").to.equal(undefined);
       expect(await holdings(s.seeder.options.client.adjudicator, id)).to.equal(0n);
       expect(await balanceOf(f.eve.address)).to.equal(eveBefore);
       expect(s.seeder.stats().paid).to.equal(0n);
@@ -152,7 +152,7 @@ describe("session limits: no peer can crash, freeze or exhaust a seeder or a lee
       expect(await peer.dropped(2_000)).to.equal(true);
       expect(s.warnings.map((w) => w.message).join("\n")).to.match(/not above/);
       expect(await holdings(s.seeder.options.client.adjudicator, id)).to.equal(0n);
-      expect(s.store.getChannel(id)).to.equal(undefined);
+      expect(await s.store.getChannel(id)).to.equal(undefined);
     });
 
     it("valid vouchers on 8 unfunded channels wake at most one extra funding look per poll interval, across all channels", async function () {
@@ -208,7 +208,7 @@ describe("session limits: no peer can crash, freeze or exhaust a seeder or a lee
         expect(notice.code).to.equal("refused");
         expect(await peer.dropped(2_000)).to.equal(true);
         expect(peer.inbox.some((m) => !(m instanceof Uint8Array) && m.type === "accept")).to.equal(false);
-        expect(s.store.listChannels().map((c) => c.id)).to.have.members(ids);
+        expect((await s.store.listChannels()).map((c) => c.id)).to.have.members(ids);
         expect(await balanceOf(f.eve.address)).to.equal(eveBefore);
       });
     }
@@ -232,13 +232,13 @@ describe("session limits: no peer can crash, freeze or exhaust a seeder or a lee
       const s = await seeder({ fundingTimeoutMs: 300, maxUnfundedPerIp: 1 });
       const peer = await s.connect();
       const { id } = await proposeOnly(peer, s.eve, f.bob.address, PRICE);
-      expect(s.store.getChannel(id)?.phase).to.equal("proposed");
+      expect((await s.store.getChannel(id))?.phase).to.equal("proposed");
       expect(await peer.dropped(3_000)).to.equal(true);
-      await eventually(() => s.store.getChannel(id) === undefined, "the row to go");
-      expect(s.store.getSupportedState(id)).to.equal(undefined);
+      await eventually(async () => (await s.store.getChannel(id)) === undefined, "the row to go");
+      expect(await s.store.getSupportedState(id)).to.equal(undefined);
       // The slot is free again: a new proposal from the same address is accepted.
       const again = await proposeOnly(await s.connect(), s.eve, f.bob.address, PRICE);
-      expect(s.store.getChannel(again.id)?.phase).to.equal("proposed");
+      expect((await s.store.getChannel(again.id))?.phase).to.equal("proposed");
       expect(await holdings(s.seeder.options.client.adjudicator, id)).to.equal(0n);
     });
 
@@ -257,9 +257,12 @@ describe("session limits: no peer can crash, freeze or exhaust a seeder or a lee
       await s.eve.fund(opened.proposal, opened.accept);
       await payAndWait(paying, s.eve, opened.id, PRICE);
       for (const peer of [...peers, paying]) peer.destroy();
-      await eventually(() => unfunded.every((id) => s.store.getChannel(id) === undefined), "the unfunded rows to go");
-      expect(s.store.getChannel(opened.id)?.phase).to.equal("open");
-      expect(s.store.getVoucher("received", opened.id)?.amount).to.equal(PRICE);
+      await eventually(
+        async () => (await Promise.all(unfunded.map((id) => s.store.getChannel(id)))).every((r) => r === undefined),
+        "the unfunded rows to go",
+      );
+      expect((await s.store.getChannel(opened.id))?.phase).to.equal("open");
+      expect((await s.store.getVoucher("received", opened.id))?.amount).to.equal(PRICE);
       await sleep(POLL);
       const rpc = countRpc();
       await sleep(4 * POLL);
@@ -359,7 +362,7 @@ describe("session limits: no peer can crash, freeze or exhaust a seeder or a lee
       const accepts = peer.inbox.filter((m) => !(m instanceof Uint8Array) && m.type === "accept");
       expect(accepts.length).to.be.at.most(1);
       expect(s.warnings.map((w) => w.message).join("\n")).to.match(/second channel proposal/);
-      await eventually(() => s.store.listChannels().length === 0, "no row left");
+      await eventually(async () => (await s.store.listChannels()).length === 0, "no row left");
       expect(await balanceOf(f.eve.address)).to.equal(eveBefore); // nothing deposited
     });
 
@@ -451,7 +454,10 @@ describe("session limits: no peer can crash, freeze or exhaust a seeder or a lee
       peer.send(bytes);
       peer.socket.uncork();
       expect(await peer.dropped(5_000)).to.equal(true);
-      await eventually(() => client.store.getChannel(opened.id)?.phase === "withdrawn", "the close to settle");
+      await eventually(
+        async () => (await client.store.getChannel(opened.id))?.phase === "withdrawn",
+        "the close to settle",
+      );
       expect(closes, "close calls").to.equal(1);
       const [eveGas, bobGas] = await Promise.all(
         [f.eve, f.bob].map((x) => gasSpentSince(ethers.provider, x.address, start)),
