@@ -48,9 +48,9 @@ export type VoucherDirection = "sent" | "received";
  * progress. Every method is asynchronous, so that a browser store (IndexedDB) can implement it. A durable store's
  * write is on disk when its promise resolves, so that a payee can persist a voucher before it acknowledges it.
  * Every check-then-write (`putVoucher`, `putSupportedState`, `updateChannel`, `forgetUnfunded`, `markEventHandled`)
- * is atomic inside the store: callers never read, await, then write. Implementations: `SqliteChannelStore` (Node),
- * `MemoryChannelStore` (tests and ephemeral use; not durable). test/ts/sdk/store-conformance.ts holds the cases
- * every implementation must pass.
+ * is atomic inside the store: callers never read, await, then write. Calls take effect in the order they are made.
+ * Implementations: `SqliteChannelStore` (Node), `MemoryChannelStore` (tests and ephemeral use; not durable).
+ * test/ts/sdk/store-conformance.ts holds the cases every implementation must pass.
  */
 export interface ChannelStore {
   /** Inserts or replaces a channel's record. */

@@ -52,8 +52,8 @@ describe("channel stores: one per account in a data dir", function () {
 
   it("an older shared channels.db holding one account's channels becomes that account's store, its deposits intact", async function () {
     const legacy = new SqliteChannelStore(sharedStorePath(dataDir));
-    legacy.putChannel(record(1, alice, bob, 0));
-    legacy.putChannel(record(2, alice, bob, 0));
+    await legacy.putChannel(record(1, alice, bob, 0));
+    await legacy.putChannel(record(2, alice, bob, 0));
     legacy.close();
     const notes: string[] = [];
     const store = await openAccountStore(dataDir, alice, (text) => notes.push(text));
@@ -73,8 +73,8 @@ describe("channel stores: one per account in a data dir", function () {
 
   it("an older channels.db shared by two accounts stays in use for both: neither account loses sight of its deposit", async function () {
     const legacy = new SqliteChannelStore(sharedStorePath(dataDir));
-    legacy.putChannel(record(1, alice, bob, 0)); // alice pays bob
-    legacy.putChannel(record(2, bob, alice, 0)); // bob pays alice, another channel
+    await legacy.putChannel(record(1, alice, bob, 0)); // alice pays bob
+    await legacy.putChannel(record(2, bob, alice, 0)); // bob pays alice, another channel
     legacy.close();
     for (const [account, id] of [
       [alice, record(1, alice, bob, 0).id],

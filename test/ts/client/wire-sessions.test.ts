@@ -501,6 +501,83 @@ describe("session limits: no peer can crash, freeze or exhaust a seeder or a lee
     });
   });
 
+  describe("vouchers and the requests they pay for, back to back, on a store slower than the wire", function () {
+    it("each voucher is credited once, in order; no block leaves before the voucher paying for it is stored; the requests wait for it instead of being refused", async function () {
+      // A store whose received vouchers take 50 ms more to be acknowledged than to be written: the requests arrive
+      // long before the credit they need.
+      const log: string[] = [];
+      class SlowStore extends SqliteChannelStore {
+        override async putVoucher(...args: Parameters<SqliteChannelStore["putVoucher"]>) {
+          const result = await super.putVoucher(...args);
+          if (args[0] === "received") {
+            await sleep(50);
+            log.push(`stored ${args[1].amount / PRICE}`);
+          }
+          return result;
+        }
+      }
+      const client = await sdkClient(f, f.bob, new SlowStore(join(net.dir, "bob-slow.db")), {
+        pollingIntervalMs: 20,
+      });
+      const s = await seeder({ enforce: false, client });
+      s.torrent.on("wire", (wire: Wire) => wire.on("upload", () => log.push("upload")));
+      const start = await ethers.provider.getBlockNumber();
+      const [eveBefore, bobBefore] = await Promise.all([balanceOf(f.eve.address), balanceOf(f.bob.address)]);
+      const peer = await s.connect();
+      const got = countPieces(peer.wire);
+      let rejected = 0;
+      peer.wire.on("reject", () => rejected++);
+      peer.wire.interested();
+      const opened = await proposeOnly(peer, s.eve, f.bob.address, 8n * PRICE);
+      await s.eve.fund(opened.proposal, opened.accept);
+      await s.seeder.options.client.waitForFunding(opened.id);
+      // Back to back on the wire, without waiting for anything: a voucher for 1 piece, one for 3, then a request
+      // for every block of pieces 0 to 3 (while we are still choked).
+      const first = await s.eve.pay(opened.id, PRICE);
+      const second = await s.eve.pay(opened.id, 2n * PRICE);
+      for (const voucher of [first, second]) peer.send(encodeMessage({ type: "voucher", voucher }));
+      const requests = 4 * (PIECE / BLOCK);
+      for (let index = 0; index < 4; index++)
+        for (let at = 0; at < PIECE; at += BLOCK) rawRequest(peer.wire, index, at, BLOCK);
+      await eventually(() => got.bytes / BLOCK + rejected === requests, "an answer to every request");
+      // Pieces 0 to 2 are paid for and served whole; piece 3 is not paid for: refused, not served.
+      expect([...got.perPiece.entries()].sort()).to.deep.equal([
+        [0, PIECE],
+        [1, PIECE],
+        [2, PIECE],
+      ]);
+      expect(rejected).to.equal(PIECE / BLOCK);
+      const receipts = peer.inbox.filter((m) => !(m instanceof Uint8Array) && m.type === "receipt");
+      expect(receipts.map((m) => (m as { amount: bigint }).amount)).to.deep.equal([PRICE, 3n * PRICE]);
+      expect(log.indexOf("stored 1"), "the first voucher stored").to.be.greaterThan(-1);
+      expect(log.indexOf("upload"), "no block before the first voucher is stored").to.be.greaterThan(
+        log.indexOf("stored 1"),
+      );
+      // Blocks of more than one piece left only once the second voucher was stored.
+      const uploadsBeforeSecond = log.slice(0, log.indexOf("stored 3")).filter((e) => e === "upload").length;
+      expect(uploadsBeforeSecond * BLOCK).to.be.at.most(PIECE);
+      expect(s.seeder.stats().paid).to.equal(3n * PRICE);
+      expect((await s.store.getVoucher("received", opened.id))?.amount).to.equal(3n * PRICE);
+      // The close pays exactly the three pieces.
+      const offer = await s.eve.offerClose(opened.id, { paid: 3n * PRICE });
+      peer.send(
+        encodeMessage({
+          type: "close",
+          channelId: opened.id,
+          turnNum: offer.final.turnNum,
+          paid: 3n * PRICE,
+          signature: offer.signature,
+        }),
+      );
+      expect((await peer.next("notice")).code).to.equal("closed");
+      const [eveGas, bobGas] = await Promise.all(
+        [f.eve, f.bob].map((x) => gasSpentSince(ethers.provider, x.address, start)),
+      );
+      expect((await balanceOf(f.bob.address)) - bobBefore).to.equal(3n * PRICE - bobGas);
+      expect(eveBefore - (await balanceOf(f.eve.address))).to.equal(3n * PRICE + eveGas);
+    });
+  });
+
   describe("a paid peer that requests everything at once (case 12)", function () {
     it("is served exactly the pieces its credit covers, the rest rejected (BEP 6); the close pays exactly those", async function () {
       const s = await seeder({ enforce: false });

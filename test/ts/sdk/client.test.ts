@@ -124,6 +124,25 @@ describe("PiecepayClient", function () {
     expect(await ethers.provider.getBalance(t.alice.address)).to.equal(aliceBefore + DEPOSIT - 3n * PRICE);
   });
 
+  it("credits vouchers received back to back once each, by amount minus the one stored before; pays made at once sign rising vouchers", async function () {
+    const channel = await t.payer.open({ payee: t.bob.address, deposit: DEPOSIT }, (p) => t.payee.join(p));
+    await t.payee.waitForFunding(channel.id);
+    // Five payments started together: one after another per channel, each voucher above the last.
+    const vouchers = await Promise.all([1, 2, 3, 4, 5].map(() => t.payer.pay(channel.id, PRICE)));
+    expect(vouchers.map((v) => v.amount)).to.deep.equal([1n, 2n, 3n, 4n, 5n].map((n) => n * PRICE));
+    // Received without waiting for each other, out of order and with a replay: 1, 3, 2, 3, 5, 4 pieces.
+    const order = [0, 2, 1, 2, 4, 3].map((i) => vouchers[i]);
+    const deltas = await Promise.all(order.map(async (v) => (await t.payee.receive(v)).delta));
+    expect(deltas).to.deep.equal([PRICE, 2n * PRICE, 0n, 0n, 2n * PRICE, 0n]);
+    expect(deltas.reduce((a, b) => a + b)).to.equal(5n * PRICE);
+    expect(await t.payee.paid(channel.id)).to.equal(5n * PRICE);
+    // The payee's close takes exactly what the largest voucher says.
+    const offer = await t.payer.offerClose(channel.id);
+    const aliceBefore = await ethers.provider.getBalance(t.alice.address);
+    await t.payee.close(offer);
+    expect(await ethers.provider.getBalance(t.alice.address)).to.equal(aliceBefore + DEPOSIT - 5n * PRICE);
+  });
+
   it("refuses vouchers above the deposit or from anyone but the payer: nothing credited", async function () {
     const channel = await t.payer.open({ payee: t.bob.address, deposit: DEPOSIT }, (p) => t.payee.join(p));
     await t.payee.waitForFunding(channel.id);

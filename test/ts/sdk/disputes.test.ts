@@ -215,7 +215,7 @@ describe("SDK disputes against a rule-abiding adversary", function () {
     const v5 = await payer.pay(id, 2n);
     const v7 = await payer.pay(id, 2n);
     expect((await payee.receive(v5)).delta).to.equal(2n);
-    expect(other.putVoucher("received", v7)).to.deep.equal({ kept: true, previous: 5n });
+    expect(await other.putVoucher("received", v7)).to.deep.equal({ kept: true, previous: 5n });
     expect((await payee.receive(v7)).delta).to.equal(0n);
   });
 

@@ -20,6 +20,7 @@ describe("sdk/index.ts", function () {
         "LOCAL_DEV_CHAINS",
         "TESTNETS",
         "settlementOf",
+        "MemoryChannelStore",
         "PiecepayClient",
         "createVoucher",
         "PiecepayError",
