@@ -530,7 +530,8 @@ describe("session limits: no peer can crash, freeze or exhaust a seeder or a lee
       peer.wire.interested();
       const opened = await proposeOnly(peer, s.eve, f.bob.address, 8n * PRICE);
       await s.eve.fund(opened.proposal, opened.accept);
-      await s.seeder.options.client.waitForFunding(opened.id);
+      // The seeder saw the funding (it marks the channel open, then counts it funded in the same task).
+      await eventually(async () => (await s.store.getChannel(opened.id))?.phase === "open", "the funding seen");
       // Back to back on the wire, without waiting for anything: a voucher for 1 piece, one for 3, then a request
       // for every block of pieces 0 to 3 (while we are still choked).
       const first = await s.eve.pay(opened.id, PRICE);
