@@ -1,8 +1,8 @@
 // The paid seeder: it serves a peer only what the peer has paid for. Each leecher opens a voucher channel to us;
 // every voucher is verified and on disk before we acknowledge it (a receipt) and before it counts as credit; a
 // request for a piece is served only while the credit covers it, otherwise the peer stays choked. A request that
-// arrives while a voucher is being stored waits for it, so a leecher that pays and asks at once is not refused. When the leecher
-// leaves, we close cooperatively if it asks; if it vanishes, we enforce its latest voucher on chain.
+// arrives while a voucher is being stored waits for it, so a leecher that pays and asks at once is not refused.
+// When the leecher leaves, we close cooperatively if it asks; if it vanishes, we enforce its latest voucher on chain.
 import { EventEmitter } from "node:events";
 import type { Wire } from "bittorrent-protocol";
 import { formatEther } from "ethers";
