@@ -181,11 +181,15 @@ async function settle(
         await client.challenge(id); // a challenged channel never reopens (ADR 0005); if one did, register again
         continue;
       }
-      await client.defend(id);
       if (onChain.finalizesAt !== noted) {
         noted = onChain.finalizesAt;
         const at = new Date(Number(noted) * 1000).toISOString();
         options.out.note(`${short(id)}: challenge registered, finalizes at ${at}; waiting (Ctrl-C to stop waiting)`);
+      }
+      // The channel may finalize between our look and this step, which then pays it out: report that payout.
+      if ((await client.defend(id)) === "paid-out") {
+        const paid = await client.settlement(id);
+        return { ...base(record), action: "paid-out", paidToUs: paid.toUs, paidToPeer: paid.toPeer };
       }
       await waitFor(onChain.finalizesAt, options.provider, options.signal);
     }
