@@ -26,9 +26,9 @@ const payee = await PiecepayClient.create({ ...settings, signer: bob, store: new
 const channel = await payer.open({ payee: bob.address, deposit: parseEther("1") }, (proposal) => payee.join(proposal));
 await payee.waitForFunding(channel.id);
 // Pay three times, off chain: each voucher is checked and on bob's disk before it counts.
-for (let i = 0; i < 3; i++) payee.receive(await payer.pay(channel.id, parseEther("0.01")));
+for (let i = 0; i < 3; i++) await payee.receive(await payer.pay(channel.id, parseEther("0.01")));
 // Close and withdraw: one transaction pays bob 0.03 ETH and returns 0.97 ETH to alice.
 const before = await ethers.provider.getBalance(alice.address);
 await payee.close(await payer.offerClose(channel.id));
-console.log(`bob was paid ${formatEther(payee.paid(channel.id))} ETH`);
+console.log(`bob was paid ${formatEther(await payee.paid(channel.id))} ETH`);
 console.log(`alice got back ${formatEther((await ethers.provider.getBalance(alice.address)) - before)} ETH`);

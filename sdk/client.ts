@@ -217,7 +217,7 @@ export class PiecepayClient {
     const id = this.#channelId(fixedPart);
     const funding = fundingState(fixedPart, params.asset ?? ZeroAddress, params.deposit);
     const payerSignature = await signState(this.#options.signer, id, funding);
-    this.store.putChannel(this.#record(id, fixedPart, PAYER, funding, "proposed", params.peer));
+    await this.store.putChannel(this.#record(id, fixedPart, PAYER, funding, "proposed", params.peer));
     this.#log("channel-proposed", { channelId: id, payee: fixedPart.participants[PAYEE], deposit: params.deposit });
     return {
       chainId: this.#options.chainId,
@@ -259,11 +259,11 @@ export class PiecepayClient {
     if (signerOf(stateHash(id, funding), proposal.payerSignature) !== getAddress(fixedPart.participants[PAYER])) {
       throw invalid("the funding state is not signed by the payer");
     }
-    if (this.store.getChannel(id)) throw invalid("we already have this channel");
+    if (await this.store.getChannel(id)) throw invalid("we already have this channel");
     const payeeSignature = await signState(this.#options.signer, id, funding);
     const record = this.#record(id, fixedPart, PAYEE, funding, "proposed", options.peer);
-    this.store.putChannel({ ...record, deposited: 0n });
-    this.store.putSupportedState(
+    await this.store.putChannel({ ...record, deposited: 0n });
+    await this.store.putSupportedState(
       id,
       toSigned(
         funding,
@@ -286,7 +286,7 @@ export class PiecepayClient {
   async fund(proposal: ChannelProposal, acceptance: ChannelAcceptance): Promise<ChannelRecord> {
     await this.#assertChain();
     const id = this.#channelId(proposal.fixedPart);
-    const record = this.store.getChannel(id);
+    const record = await this.store.getChannel(id);
     if (!record || record.myIndex !== PAYER || id !== acceptance.channelId.toLowerCase()) {
       throw new PiecepayError("INVALID_ACCEPTANCE", "the acceptance is for no channel we proposed");
     }
@@ -294,7 +294,7 @@ export class PiecepayClient {
     if (signerOf(stateHash(id, proposal.funding), acceptance.payeeSignature) !== payee) {
       throw new PiecepayError("INVALID_ACCEPTANCE", "the funding state is not countersigned by the payee");
     }
-    this.store.putSupportedState(
+    await this.store.putSupportedState(
       id,
       toSigned(
         proposal.funding,
@@ -324,7 +324,7 @@ export class PiecepayClient {
     // Written before the deposit is broadcast: whatever happens next (the process killed, the RPC gone, the
     // download finished first), the store knows a deposit may be on chain, and `recoverFunding` finds it.
     const inFlight: ChannelRecord = { ...record, phase: "funding", funding: { amount: deposit } };
-    this.store.putChannel(inFlight);
+    await this.store.putChannel(inFlight);
     // One confirmation: the deposit is ours, and a re-org that removes it costs us nothing (our vouchers then pay
     // out of nothing). The payee is the side that waits for depth before it serves without a bound.
     const receipt = await this.#send(
@@ -347,7 +347,7 @@ export class PiecepayClient {
       phase: "open",
       funding: { amount: deposit, txHash: receipt.hash },
     };
-    this.store.putChannel(funded);
+    await this.store.putChannel(funded);
     this.#log("channel-funded", { channelId: id, deposited });
     return funded;
   }
@@ -375,9 +375,9 @@ export class PiecepayClient {
    */
   async recoverFunding(id: string): Promise<ChannelRecord | undefined> {
     await this.#assertChain();
-    const record = this.#channel(id);
+    const record = await this.#channel(id);
     if (record.phase !== "funding" && record.phase !== "proposed") return record;
-    const funding = this.store.getSupportedState(record.id);
+    const funding = await this.store.getSupportedState(record.id);
     if (record.myIndex !== PAYER || !funding || funding.signedBy !== 3n) return undefined;
     const wanted = funding.variablePart.outcome[0].allocations[PAYER].amount;
     const [, finalizesAt] = await this.adjudicator.statusOf(record.id);
@@ -389,7 +389,7 @@ export class PiecepayClient {
     const now = BigInt((await this.#provider().getBlock("latest"))?.timestamp ?? 0);
     const phase = finalizesAt === 0n ? "open" : finalizesAt <= now ? "finalized" : "challenged";
     const recovered: ChannelRecord = { ...record, deposited: min(held, wanted), phase };
-    this.store.putChannel(recovered);
+    await this.store.putChannel(recovered);
     this.#log("channel-funding-recovered", { channelId: record.id, held, phase });
     return recovered;
   }
@@ -407,7 +407,7 @@ export class PiecepayClient {
     id: string,
     options: { timeoutMs?: number; signal?: AbortSignal; confirmations?: number } = {},
   ): Promise<ChannelRecord> {
-    const record = this.#channel(id);
+    const record = await this.#channel(id);
     const depth = Math.min(options.confirmations ?? this.confirmations, this.confirmations);
     return this.#funding.wait(record.id, options.timeoutMs ?? 120_000, options.signal, depth);
   }
@@ -421,8 +421,9 @@ export class PiecepayClient {
    * @example if ((await payee.followDeposit(id, { signal })) === "final") serveWithoutBound()
    */
   async followDeposit(id: string, options: { signal?: AbortSignal } = {}): Promise<"final" | "disputed"> {
-    const record = this.#channel(id);
-    const wanted = this.store.getSupportedState(record.id)?.variablePart.outcome[0].allocations[PAYER].amount ?? 0n;
+    const record = await this.#channel(id);
+    const wanted =
+      (await this.store.getSupportedState(record.id))?.variablePart.outcome[0].allocations[PAYER].amount ?? 0n;
     for (;;) {
       if (options.signal?.aborted) throw new PiecepayError("FUNDING_ABORTED", `stopped following channel ${id}`);
       try {
@@ -488,8 +489,8 @@ export class PiecepayClient {
 
   /** One look at a channel's funding as of block `blockTag`; records the channel open once it is funded. */
   async #fundingLook(id: string, blockTag: number): Promise<{ record: ChannelRecord; held: bigint; wanted: bigint }> {
-    const record = this.#channel(id);
-    const funding = this.store.getSupportedState(id);
+    const record = await this.#channel(id);
+    const funding = await this.store.getSupportedState(id);
     const wanted = funding?.variablePart.outcome[0].allocations[PAYER].amount ?? 0n;
     const held = await this.adjudicator.holdings(record.asset, id, { blockTag });
     const [, finalizesAt] = await this.adjudicator.statusOf(id, { blockTag });
@@ -499,8 +500,11 @@ export class PiecepayClient {
     if (held < wanted) return { record, held, wanted };
     // Vouchers are only enforceable up to the payer's allocation in the funding state, whatever else the channel
     // holds: that is the most a voucher may promise.
-    const open: ChannelRecord = { ...record, deposited: wanted, phase: "open" };
-    this.store.putChannel(open);
+    // Only a channel still waiting for its deposit opens: not one that a close or a challenge moved on meanwhile.
+    const open =
+      (await this.store.updateChannel(id, (now) =>
+        now.phase === "proposed" || now.phase === "funding" ? { ...now, deposited: wanted, phase: "open" } : undefined,
+      )) ?? record;
     this.#log("channel-funding-seen", { channelId: id, held });
     return { record: open, held, wanted };
   }
@@ -514,31 +518,41 @@ export class PiecepayClient {
    * @example const voucher = await payer.pay(channel.id, pricePerPiece)
    */
   async pay(id: string, amount: bigint): Promise<Voucher> {
-    const record = this.#channel(id);
+    return this.#serialized(this.#paying, id, () => this.#pay(id, amount));
+  }
+
+  async #pay(id: string, amount: bigint): Promise<Voucher> {
+    const record = await this.#channel(id);
     if (record.myIndex !== PAYER) throw new PiecepayError("NOT_PAYER", `we are not the payer of channel ${id}`);
     if (record.phase !== "open") throw new PiecepayError("CHANNEL_NOT_OPEN", `channel ${id} is ${record.phase}`);
     // No round trip per voucher: a voucher is bound to our chain by its channel id, so it is worth nothing on
     // another. A dead RPC must not stop payments (and drop the seeder); a chain change is caught by the checks of
     // every transaction, by the provider after an outage, and here once a check is older than the interval.
     this.#assertChainRecently();
-    const previous = this.store.getVoucher("sent", id)?.amount ?? 0n;
+    const previous = (await this.store.getVoucher("sent", id))?.amount ?? 0n;
     const voucher = await createVoucher(
       this.#options.signer,
       { channelId: record.id, deposited: record.deposited, previous },
       previous + amount,
     );
-    this.store.putVoucher("sent", voucher);
+    await this.store.putVoucher("sent", voucher);
     return voucher;
   }
 
   /**
-   * The payee's receipt of a voucher: checks it against the channel and the deposit, and stores it before
-   * returning, so that a payment counted is never forgotten. `delta` is what it adds (0 for a replay).
+   * The payee's receipt of a voucher: checks it against the channel and the deposit, and stores it before it
+   * resolves (on disk, with a durable store), so that a payment counted is never forgotten. `delta` is what it adds
+   * (0 for a replay). Receipts on one channel run one after another, in the order of the calls: two vouchers
+   * arriving back to back are each checked against the one stored before them, and each wei is credited once.
    * @throws VoucherError; PiecepayError UNKNOWN_CHANNEL, NOT_PAYEE
-   * @example const { delta } = payee.receive(voucher)
+   * @example const { delta } = await payee.receive(voucher)
    */
-  receive(voucher: Voucher): VerifiedVoucher {
-    const record = this.#channel(voucher.channelId);
+  async receive(voucher: Voucher): Promise<VerifiedVoucher> {
+    return this.#serialized(this.#receiving, voucher.channelId, () => this.#receive(voucher));
+  }
+
+  async #receive(voucher: Voucher): Promise<VerifiedVoucher> {
+    const record = await this.#channel(voucher.channelId);
     if (record.myIndex !== PAYEE) throw new PiecepayError("NOT_PAYEE", `we are not the payee of ${record.id}`);
     // Not before the channel is funded, not once it is finalized, and not after we offered to close: the payer
     // could then conclude with our offer and the new voucher would count for nothing.
@@ -548,7 +562,7 @@ export class PiecepayClient {
         `channel ${record.id} is ${record.phase}: a voucher counts for nothing`,
       );
     }
-    const best = this.store.getVoucher("received", record.id)?.amount ?? 0n;
+    const best = (await this.store.getVoucher("received", record.id))?.amount ?? 0n;
     const verified = verifyVoucher(voucher, {
       channelId: record.id,
       payer: record.fixedPart.participants[PAYER],
@@ -557,17 +571,17 @@ export class PiecepayClient {
     });
     if (verified.delta === 0n) return verified;
     // Credit against what the store held when it took the voucher (another process may have stored one since).
-    const { kept, previous } = this.store.putVoucher("received", voucher);
+    const { kept, previous } = await this.store.putVoucher("received", voucher);
     return { voucher, delta: kept ? voucher.amount - previous : 0n };
   }
 
   /**
    * What the channel has paid so far: the largest voucher we sent (payer) or received (payee).
-   * @example payee.paid(id) // 3_000n
+   * @example await payee.paid(id) // 3_000n
    */
-  paid(id: string): bigint {
-    const record = this.#channel(id);
-    return this.store.getVoucher(record.myIndex === PAYER ? "sent" : "received", record.id)?.amount ?? 0n;
+  async paid(id: string): Promise<bigint> {
+    const record = await this.#channel(id);
+    return (await this.store.getVoucher(record.myIndex === PAYER ? "sent" : "received", record.id))?.amount ?? 0n;
   }
 
   // --------------------------------------------------------------------------------------------------- closing
@@ -579,8 +593,8 @@ export class PiecepayClient {
    */
   async offerClose(id: string, options: { paid?: bigint } = {}): Promise<CloseOffer> {
     await this.#assertChain();
-    const record = this.#channel(id);
-    const vouchers = this.paid(record.id);
+    const record = await this.#channel(id);
+    const vouchers = await this.paid(record.id);
     const paid = options.paid ?? vouchers;
     // A payer may settle for less than its vouchers (credit paid ahead and not used), never for more; a payee
     // may settle for less than it holds, never claim more than it holds.
@@ -589,7 +603,11 @@ export class PiecepayClient {
     }
     const final = await this.#finalState(record, paid);
     const signature = await signState(this.#options.signer, record.id, final);
-    this.store.putChannel({ ...record, phase: "closing", finalStates: [...(record.finalStates ?? []), final] });
+    await this.store.updateChannel(record.id, (now) => ({
+      ...now,
+      phase: "closing",
+      finalStates: [...(now.finalStates ?? []), final],
+    }));
     return { channelId: record.id, final, signature };
   }
 
@@ -603,7 +621,7 @@ export class PiecepayClient {
    */
   async countersign(offer: CloseOffer, options: { minimum?: bigint } = {}): Promise<CloseOffer> {
     await this.#assertChain();
-    const record = this.#checkOffer(offer, options);
+    const record = await this.#checkOffer(offer, options);
     const signature = await signState(this.#options.signer, record.id, offer.final);
     return { channelId: record.id, final: offer.final, signature };
   }
@@ -618,7 +636,7 @@ export class PiecepayClient {
    */
   async close(offer: CloseOffer, options: { minimum?: bigint } = {}): Promise<TransactionReceipt> {
     await this.#assertChain();
-    const record = this.#checkOffer(offer, options);
+    const record = await this.#checkOffer(offer, options);
     const other = 1 - record.myIndex;
     const signatures = new Map([
       [other, offer.signature],
@@ -632,7 +650,7 @@ export class PiecepayClient {
       const receipt = await this.#send("concludeAndTransferAllAssets", () =>
         this.adjudicator.concludeAndTransferAllAssets(record.fixedPart, concluded),
       );
-      this.store.setPhase(record.id, "withdrawn");
+      await this.store.setPhase(record.id, "withdrawn");
       return receipt;
     } catch (error) {
       // The other side cannot be paid (its account refuses ETH), or a challenge runs: conclude alone, then pay out
@@ -657,9 +675,9 @@ export class PiecepayClient {
   }
 
   /** The checks of a close offer (see `countersign`); records the channel as closing with its final state. */
-  #checkOffer(offer: CloseOffer, options: { minimum?: bigint }): ChannelRecord {
-    const record = this.#channel(offer.channelId);
-    const base = this.#base(record);
+  async #checkOffer(offer: CloseOffer, options: { minimum?: bigint }): Promise<ChannelRecord> {
+    const record = await this.#channel(offer.channelId);
+    const base = await this.#base(record);
     const invalid = (why: string) => new PiecepayError("INVALID_CLOSE_OFFER", `refused the close offer: ${why}`);
     const final = offer.final;
     const paid = final.outcome[0]?.allocations?.[PAYEE]?.amount;
@@ -671,7 +689,7 @@ export class PiecepayClient {
     if (outcomeHash(final.outcome) !== outcomeHash(splitOutcome(base.variablePart, paid))) {
       throw invalid("its outcome is not a split of the deposit between the payer and the payee");
     }
-    const vouchers = this.paid(record.id);
+    const vouchers = await this.paid(record.id);
     // The payee accepts no less than `minimum` (default: everything its vouchers promise); the payer pays no
     // more than its vouchers promise.
     const owed = record.myIndex === PAYEE ? (options.minimum ?? vouchers) : vouchers;
@@ -683,14 +701,15 @@ export class PiecepayClient {
     if (signerOf(stateHash(record.id, final), offer.signature) !== getAddress(record.fixedPart.participants[other])) {
       throw invalid("it is not signed by the other participant");
     }
-    const known = (record.finalStates ?? []).some((s) => stateHash(record.id, s) === stateHash(record.id, final));
-    const updated: ChannelRecord = {
-      ...record,
-      phase: "closing",
-      finalStates: known ? (record.finalStates ?? []) : [...(record.finalStates ?? []), final],
-    };
-    this.store.putChannel(updated);
-    return updated;
+    const updated = await this.store.updateChannel(record.id, (now) => {
+      const known = (now.finalStates ?? []).some((s) => stateHash(now.id, s) === stateHash(now.id, final));
+      return {
+        ...now,
+        phase: "closing",
+        finalStates: known ? (now.finalStates ?? []) : [...(now.finalStates ?? []), final],
+      };
+    });
+    return updated ?? record;
   }
 
   // -------------------------------------------------------------------------------------------------- disputes
@@ -703,9 +722,9 @@ export class PiecepayClient {
    */
   async bestState(id: string): Promise<{ proof: SignedVariablePart[]; candidate: SignedVariablePart }> {
     await this.#assertChain();
-    const record = this.#channel(id);
-    const base = this.#base(record);
-    const voucher = this.store.getVoucher("received", record.id);
+    const record = await this.#channel(id);
+    const base = await this.#base(record);
+    const voucher = await this.store.getVoucher("received", record.id);
     if (record.myIndex !== PAYEE || !voucher) return { proof: [], candidate: base };
     // challenge() needs a turn number at least the record, and above it while a challenge runs.
     const { turnNumRecord, challenged } = await this.onChain(record.id);
@@ -730,7 +749,7 @@ export class PiecepayClient {
    */
   async challenge(id: string): Promise<TransactionReceipt> {
     await this.#assertChain();
-    const record = this.#channel(id);
+    const record = await this.#channel(id);
     const { proof, candidate } = await this.bestState(record.id);
     const registration = await this.#registrationIfChallenged(record.id);
     await this.#assertCanPay("challenge", 0n, () =>
@@ -739,7 +758,7 @@ export class PiecepayClient {
     const receipt = await this.#send("challenge", () =>
       this.adjudicator.challenge(record.fixedPart, proof, candidate, "0x", registration),
     );
-    this.store.setPhase(record.id, "challenged");
+    await this.store.setPhase(record.id, "challenged");
     return receipt;
   }
 
@@ -753,9 +772,9 @@ export class PiecepayClient {
    */
   async answer(id: string, challenged: VariablePart): Promise<TransactionReceipt | undefined> {
     await this.#assertChain();
-    const record = this.#channel(id);
-    const base = this.#base(record);
-    const voucher = this.store.getVoucher("received", record.id);
+    const record = await this.#channel(id);
+    const base = await this.#base(record);
+    const voucher = await this.store.getVoucher("received", record.id);
     if (record.myIndex === PAYEE) {
       if (!voucher) return undefined;
       const registeredPaid = challenged.outcome[0]?.allocations?.[PAYEE]?.amount ?? 0n;
@@ -775,12 +794,12 @@ export class PiecepayClient {
    */
   async respond(id: string, challenged: VariablePart): Promise<TransactionReceipt> {
     await this.#assertChain();
-    const record = this.#channel(id);
-    const voucher = this.store.getVoucher("received", record.id);
+    const record = await this.#channel(id);
+    const voucher = await this.store.getVoucher("received", record.id);
     if (record.myIndex !== PAYEE || !voucher) {
       throw new PiecepayError("NOTHING_TO_ANSWER_WITH", `we hold no voucher of channel ${record.id} to respond with`);
     }
-    const next = voucherState(this.#base(record).variablePart, voucher, challenged.turnNum + 1n);
+    const next = voucherState((await this.#base(record)).variablePart, voucher, challenged.turnNum + 1n);
     const signature = await signState(this.#options.signer, record.id, next);
     const { heldEth } = await this.registration(record.id);
     return this.#send("respond", () =>
@@ -803,8 +822,8 @@ export class PiecepayClient {
    */
   async checkpoint(id: string): Promise<TransactionReceipt> {
     await this.#assertChain();
-    const record = this.#channel(id);
-    const base = this.#base(record);
+    const record = await this.#channel(id);
+    const base = await this.#base(record);
     const registration = await this.#registrationIfChallenged(record.id);
     return this.#send("checkpoint", () => this.adjudicator.checkpoint(record.fixedPart, [], base, registration));
   }
@@ -820,11 +839,11 @@ export class PiecepayClient {
   }
 
   async #defend(id: string): Promise<"answered" | "paid-out" | undefined> {
-    const record = this.#channel(id);
+    const record = await this.#channel(id);
     if (record.phase === "withdrawn" || record.phase === "proposed" || record.phase === "funding") return undefined;
     const onChain = await this.onChain(record.id);
     if (onChain.challenged) {
-      if (record.phase !== "challenged") this.store.setPhase(record.id, "challenged");
+      if (record.phase !== "challenged") await this.store.setPhase(record.id, "challenged");
       const registered = await this.registeredState(record.id);
       return (await this.answer(record.id, registered)) ? "answered" : undefined;
     }
@@ -841,14 +860,14 @@ export class PiecepayClient {
           this.#log("payout-failed", { channelId: record.id, error: String(error) });
           paid = false;
         }
-        this.store.setPhase(record.id, "withdrawn");
+        await this.store.setPhase(record.id, "withdrawn");
         return paid ? "paid-out" : undefined;
       }
       if (onChain.holdings === 0n || owed.length === 0) {
-        this.store.setPhase(record.id, "withdrawn");
+        await this.store.setPhase(record.id, "withdrawn");
         return undefined;
       }
-      if (record.phase !== "finalized") this.store.setPhase(record.id, "finalized");
+      if (record.phase !== "finalized") await this.store.setPhase(record.id, "finalized");
       await this.#payout(record.id);
       return "paid-out";
     }
@@ -860,7 +879,7 @@ export class PiecepayClient {
    * @example const { finalized, holdings } = await client.onChain(id)
    */
   async onChain(id: string): Promise<OnChainChannel> {
-    const record = this.#channel(id);
+    const record = await this.#channel(id);
     const [turnNumRecord, finalizesAt, onChainFingerprint] = await this.adjudicator.statusOf(record.id);
     const now = BigInt((await this.#provider().getBlock("latest"))?.timestamp ?? 0);
     const finalized = finalizesAt !== 0n && finalizesAt <= now;
@@ -891,7 +910,7 @@ export class PiecepayClient {
 
   async #payout(id: string): Promise<TransactionReceipt> {
     await this.#assertChain();
-    const record = this.#channel(id);
+    const record = await this.#channel(id);
     if (!(await this.onChain(record.id)).finalized) {
       throw new PiecepayError("NOT_FINALIZED", `channel ${id} has not finalized yet`);
     }
@@ -902,7 +921,7 @@ export class PiecepayClient {
       const paidBy = (await this.settlement(record.id)).txHashes.at(-1);
       const receipt = paidBy ? await this.#provider().getTransactionReceipt(paidBy) : null;
       if (!receipt) throw new PiecepayError("NOTHING_OWED", `channel ${id} owes nothing: nothing to pay out`);
-      this.store.setPhase(record.id, "withdrawn");
+      await this.store.setPhase(record.id, "withdrawn");
       return receipt;
     }
     const hash = stateHash(record.id, variablePart);
@@ -918,7 +937,7 @@ export class PiecepayClient {
         this.adjudicator.transfer(0n, record.id, hash, owed, heldEth, [BigInt(record.myIndex)]),
       );
     }
-    this.store.setPhase(record.id, "withdrawn");
+    await this.store.setPhase(record.id, "withdrawn");
     return receipt;
   }
 
@@ -939,7 +958,7 @@ export class PiecepayClient {
    * @example const { variablePart, owed, heldEth } = await client.registration(id)
    */
   async registration(id: string): Promise<RegisteredState> {
-    const record = this.#channel(id);
+    const record = await this.#channel(id);
     const found = await findRegistration(this.adjudicator, record.id, record.finalStates ?? []);
     if (!found) {
       throw new PiecepayError("REGISTERED_STATE_UNKNOWN", `no known state of channel ${id} matches its fingerprint`);
@@ -963,7 +982,7 @@ export class PiecepayClient {
     id: string,
     options: { waitFor?: (finalizesAt: bigint) => Promise<void> } = {},
   ): Promise<TransactionReceipt> {
-    const record = this.#channel(id);
+    const record = await this.#channel(id);
     // Each step holds the channel's lock, so that our own watcher, defending the same channel, never acts on a
     // registration that this step is replacing (it used to log FingerprintMismatch against our own challenge).
     await this.#exclusive(record.id, async () => {
@@ -998,7 +1017,7 @@ export class PiecepayClient {
    * @example const { toUs, toPeer } = await payee.settlement(id)
    */
   async settlement(id: string): Promise<Settlement & { toUs: bigint; toPeer: bigint }> {
-    const record = this.#channel(id);
+    const record = await this.#channel(id);
     const settled = await settlementOf(this.adjudicator, record.id, record.fixedPart.participants);
     return { ...settled, toUs: settled.paid[record.myIndex] ?? 0n, toPeer: settled.paid[1 - record.myIndex] ?? 0n };
   }
@@ -1006,10 +1025,10 @@ export class PiecepayClient {
   /**
    * What one transaction of channel `id` paid each side, from its `PaidOut` events (0 for a payout that found
    * nothing to pay).
-   * @example const { toUs } = payee.settlementIn(id, await payee.payout(id))
+   * @example const { toUs } = await payee.settlementIn(id, await payee.payout(id))
    */
-  settlementIn(id: string, receipt: TransactionReceipt): { toUs: bigint; toPeer: bigint } {
-    const record = this.#channel(id);
+  async settlementIn(id: string, receipt: TransactionReceipt): Promise<{ toUs: bigint; toPeer: bigint }> {
+    const record = await this.#channel(id);
     const paid = [0n, 0n];
     for (const log of receipt.logs) {
       if (log.address.toLowerCase() !== (this.adjudicator.target as string).toLowerCase()) continue;
@@ -1031,7 +1050,7 @@ export class PiecepayClient {
    */
   async syncPhase(id: string): Promise<ChannelRecord["phase"]> {
     return this.#exclusive(id, async () => {
-      const record = this.#channel(id);
+      const record = await this.#channel(id);
       if (record.phase === "proposed" || record.phase === "funding") return record.phase;
       const onChain = await this.onChain(record.id);
       let phase: ChannelRecord["phase"] = record.phase;
@@ -1045,7 +1064,7 @@ export class PiecepayClient {
         phase = "open"; // the chain says open: what ended it is no longer on the chain
       }
       if (phase !== record.phase) {
-        this.store.setPhase(record.id, phase);
+        await this.store.setPhase(record.id, phase);
         this.#log("phase-synced", { channelId: record.id, from: record.phase, to: phase });
       }
       return phase;
@@ -1067,19 +1086,37 @@ export class PiecepayClient {
 
   readonly #locks = new Map<string, Promise<unknown>>();
 
+  /**
+   * Runs `step` after every earlier step of `queue` on channel `id`: vouchers paid, or received, one at a time per
+   * channel. Apart from `#exclusive`, so that a voucher never waits behind a challenge's transaction.
+   */
+  #serialized<T>(queue: Map<string, Promise<unknown>>, id: string, step: () => Promise<T>): Promise<T> {
+    const key = id.toLowerCase();
+    const run = (queue.get(key) ?? Promise.resolve()).then(step, step);
+    const settled = run.catch(() => undefined);
+    queue.set(key, settled);
+    void settled.then(() => {
+      if (queue.get(key) === settled) queue.delete(key);
+    });
+    return run;
+  }
+
+  readonly #paying = new Map<string, Promise<unknown>>();
+  readonly #receiving = new Map<string, Promise<unknown>>();
+
   // -------------------------------------------------------------------------------------------------- internals
 
   /** The final state paying `paid` to the payee (its appData is empty: a final state is never a proof's base). */
   async #finalState(record: ChannelRecord, paid: bigint): Promise<VariablePart> {
-    const base = this.#base(record);
+    const base = await this.#base(record);
     const { turnNumRecord } = await this.onChain(record.id);
     const turnNum =
       turnNumRecord > base.variablePart.turnNum + 2n ? turnNumRecord + 1n : base.variablePart.turnNum + 2n;
     return { outcome: splitOutcome(base.variablePart, paid), appData: "0x", turnNum, isFinal: true };
   }
 
-  #base(record: ChannelRecord): SignedVariablePart {
-    const base = this.store.getSupportedState(record.id);
+  async #base(record: ChannelRecord): Promise<SignedVariablePart> {
+    const base = await this.store.getSupportedState(record.id);
     if (!base) throw new PiecepayError("NO_SUPPORTED_STATE", `channel ${record.id} has no state signed by both`);
     return base;
   }
@@ -1105,8 +1142,8 @@ export class PiecepayClient {
     };
   }
 
-  #channel(id: string): ChannelRecord {
-    const record = this.store.getChannel(id);
+  async #channel(id: string): Promise<ChannelRecord> {
+    const record = await this.store.getChannel(id);
     if (!record) throw new PiecepayError("UNKNOWN_CHANNEL", `no channel ${id} in the store`);
     return record;
   }
@@ -1198,7 +1235,7 @@ export class PiecepayClient {
   async #send(
     what: string,
     send: () => Promise<ContractTransactionResponse>,
-    onSubmitted?: (hash: string) => void,
+    onSubmitted?: (hash: string) => Promise<void>,
     confirmations = this.confirmations,
   ): Promise<TransactionReceipt> {
     await this.#assertChain();
@@ -1206,7 +1243,7 @@ export class PiecepayClient {
       const submitted = this.#submitting.then(() => send());
       this.#submitting = submitted.catch(() => undefined);
       const tx = await submitted;
-      onSubmitted?.(tx.hash);
+      await onSubmitted?.(tx.hash);
       const receipt = await tx.wait(confirmations);
       if (!receipt) throw new PiecepayError("TX_DROPPED", `the ${what} transaction was dropped`);
       this.#log("tx", { what, hash: receipt.hash, gasUsed: receipt.gasUsed, block: receipt.blockNumber });

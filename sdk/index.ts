@@ -45,6 +45,7 @@ export { type Settlement, settlementOf } from "./settlement.js";
 export { signBy, signChallenge, signState, toSigned } from "./signatures.js";
 export { type ChannelStatus, fingerprint, packStatus, unpackStatus } from "./status.js";
 export { fromJson, toJson } from "./store/json.js";
+export { MemoryChannelStore } from "./store/memory.js";
 export type { ChannelPhase, ChannelRecord, ChannelStore, VoucherDirection } from "./store/types.js";
 export type { Allocation, FixedPart, Outcome, SignedVariablePart, SingleAssetExit, VariablePart } from "./types.js";
 export {

@@ -84,7 +84,7 @@ export class ChannelWatcher {
     if (confirmations < 1n) throw new PiecepayError("INVALID_CONFIRMATIONS", "confirmations must be at least 1");
     const head = BigInt(await provider.getBlockNumber());
     const toBlock = head - confirmations + 1n;
-    const fromBlock = store.getCursor(CURSOR) ?? this.#options.fromBlock ?? 0n;
+    const fromBlock = (await store.getCursor(CURSOR)) ?? this.#options.fromBlock ?? 0n;
     const report: ScanReport = { fromBlock, toBlock, answered: [], paidOut: [] };
     const range = this.#options.maxBlockRange ?? 2000n;
 
@@ -98,23 +98,26 @@ export class ChannelWatcher {
       );
       for (const log of logs) {
         const id = log.args.channelId.toLowerCase();
-        const record = store.getChannel(id);
-        if (!record) continue; // not ours: never spend gas on it
-        if (!store.markEventHandled(`${log.transactionHash}:${log.index}`)) continue; // a replayed log
+        if (!(await store.getChannel(id))) continue; // not ours: never spend gas on it
+        if (!(await store.markEventHandled(`${log.transactionHash}:${log.index}`))) continue; // a replayed log
         this.#log("challenge-seen", {
           channelId: id,
           turnNum: log.args.turnNum,
           finalizesAt: log.args.finalizesAt,
         });
-        if (record.phase === "open" || record.phase === "closing") store.setPhase(id, "challenged");
+        // Decided on the phase stored now, in the same step as the write: a close or a payout that moved the
+        // channel on while we read the logs is not undone.
+        await store.updateChannel(id, (record) =>
+          record.phase === "open" || record.phase === "closing" ? { ...record, phase: "challenged" } : undefined,
+        );
       }
-      store.setCursor(CURSOR, end + 1n);
+      await store.setCursor(CURSOR, end + 1n);
     }
 
     // 2. Every channel of ours is then checked on chain, every scan: a challenge we could not answer before (no
     // voucher yet) is answered as soon as we can, and nothing depends on having seen an event exactly once.
     // One channel's failure is logged and does not stop the others.
-    for (const record of store.listChannels()) {
+    for (const record of await store.listChannels()) {
       if (record.phase === "withdrawn" || record.phase === "proposed" || record.phase === "funding") continue;
       try {
         const done = await client.defend(record.id);

@@ -234,7 +234,7 @@ export async function findDeployment(
 }
 
 /** The store of `account` in the data dir (one per account: client/cli/stores.ts), created if missing. */
-export function openStore(globals: GlobalOptions, account: string): SqliteChannelStore {
+export function openStore(globals: GlobalOptions, account: string): Promise<SqliteChannelStore> {
   return openAccountStore(globals.dataDir, account, (text) => process.stderr.write(`${text}\n`));
 }
 
@@ -263,7 +263,7 @@ export async function connectClient(
   let store: SqliteChannelStore | undefined;
   try {
     const deployment = await findDeployment(globals, provider, chainId);
-    store = openStore(globals, wallet.address);
+    store = await openStore(globals, wallet.address);
     const signer: Signer = wallet.connect(provider);
     const confirmations = globals.confirmations === undefined ? {} : { confirmations: globals.confirmations };
     const client = await PiecepayClient.create({ signer, chainId, ...deployment, store, ...confirmations, ...options });
@@ -275,12 +275,12 @@ export async function connectClient(
       deployment,
       store: opened,
       close() {
-        opened.close();
+        void opened.close();
         provider.destroy();
       },
     };
   } catch (error) {
-    store?.close();
+    void store?.close();
     provider.destroy();
     throw error;
   }

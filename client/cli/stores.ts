@@ -37,18 +37,18 @@ export function storeFiles(dataDir: string): string[] {
  * accounts' channels stays shared and is used as before, so that no channel of ours drops out of sight; `note`
  * says so.
  */
-export function openAccountStore(
+export async function openAccountStore(
   dataDir: string,
   account: string,
   note: (text: string) => void = () => undefined,
-): SqliteChannelStore {
+): Promise<SqliteChannelStore> {
   const own = accountStorePath(dataDir, account);
   const shared = sharedStorePath(dataDir);
   if (existsSync(own) || !existsSync(shared)) return new SqliteChannelStore(own);
   const legacy = new SqliteChannelStore(shared);
-  const others = legacy
-    .listChannels()
-    .filter((r) => getAddress(r.fixedPart.participants[r.myIndex]) !== getAddress(account));
+  const others = (await legacy.listChannels()).filter(
+    (r) => getAddress(r.fixedPart.participants[r.myIndex]) !== getAddress(account),
+  );
   if (others.length > 0) {
     note(
       `note: ${shared} (from an older piecepay) also holds channels of other accounts; using it as it is. ` +
@@ -56,7 +56,7 @@ export function openAccountStore(
     );
     return legacy;
   }
-  legacy.close();
+  await legacy.close();
   mkdirSync(path.dirname(own), { recursive: true });
   for (const suffix of ["", "-wal", "-shm"]) {
     if (existsSync(shared + suffix)) renameSync(shared + suffix, own + suffix);

@@ -16,12 +16,14 @@ export interface ChannelTags {
 /**
  * Records in the store which torrent a channel is for and at which price, right after `propose` or `join` wrote
  * its row and before anything is sent or deposited: a later run finds the channel by them.
- * @example tagChannel(client, proposalId, { torrent: torrent.infoHash, pricePerPiece })
+ * @example await tagChannel(client, proposalId, { torrent: torrent.infoHash, pricePerPiece })
  */
-export function tagChannel(client: PiecepayClient, id: string, tags: ChannelTags): void {
-  const record = client.store.getChannel(id);
-  if (!record) return;
-  client.store.putChannel({ ...record, torrent: tags.torrent.toLowerCase(), pricePerPiece: tags.pricePerPiece });
+export async function tagChannel(client: PiecepayClient, id: string, tags: ChannelTags): Promise<void> {
+  await client.store.updateChannel(id, (record) => ({
+    ...record,
+    torrent: tags.torrent.toLowerCase(),
+    pricePerPiece: tags.pricePerPiece,
+  }));
 }
 
 /** Whether `record` is tagged for `torrent` and belongs to this client's chain and adjudicator. */
@@ -44,7 +46,7 @@ export async function findChannelToResume(
   client: PiecepayClient,
   wanted: { payee: string; torrent: string; asset: string },
 ): Promise<ChannelRecord | undefined> {
-  for (const candidate of client.store.listChannels()) {
+  for (const candidate of await client.store.listChannels()) {
     if (candidate.myIndex !== 0 || !ours(client, candidate, wanted.torrent)) continue;
     if (candidate.fixedPart.participants[1].toLowerCase() !== wanted.payee.toLowerCase()) continue;
     if (candidate.asset.toLowerCase() !== wanted.asset.toLowerCase()) continue;
@@ -59,8 +61,10 @@ export async function findChannelToResume(
 }
 
 /** The `resume` message's voucher: our largest on the channel, or amount 0 with no signature when we sent none. */
-export function resumeVoucher(client: PiecepayClient, id: string): Voucher {
-  return client.store.getVoucher("sent", id) ?? { channelId: id.toLowerCase(), amount: 0n, signature: NO_SIGNATURE };
+export async function resumeVoucher(client: PiecepayClient, id: string): Promise<Voucher> {
+  return (
+    (await client.store.getVoucher("sent", id)) ?? { channelId: id.toLowerCase(), amount: 0n, signature: NO_SIGNATURE }
+  );
 }
 
 /**
@@ -131,14 +135,20 @@ export class SeederChannels<Holder> {
     return this.#holders.has(id);
   }
 
-  /** `holder` left: it no longer holds `id`; the pieces it sent on it are kept for a resume, in memory and on disk. */
-  release(id: string, holder: Holder, sent: Set<number>): void {
+  /**
+   * `holder` left: it no longer holds `id`; the pieces it sent on it are kept for a resume, in memory at once and on
+   * disk when the returned promise resolves (never rejects).
+   */
+  async release(id: string, holder: Holder, sent: Set<number>): Promise<void> {
     if (this.#holders.get(id) !== holder) return;
     this.#holders.delete(id);
-    this.#sent.set(id, new Set(sent));
+    const pieces = [...sent];
+    this.#sent.set(id, new Set(pieces));
     try {
-      const record = this.#client.store.getChannel(id);
-      if (record?.phase === "open") this.#client.store.putChannel({ ...record, servedPieces: [...sent] });
+      // Only on a channel still open when the write lands: a close that finished meanwhile is not reopened.
+      await this.#client.store.updateChannel(id, (record) =>
+        record.phase === "open" ? { ...record, servedPieces: pieces } : undefined,
+      );
     } catch {
       // The store already closed (we are stopping): the pieces are unknown after a restart, which is bounded (see
       // servedBefore).
@@ -150,13 +160,14 @@ export class SeederChannels<Holder> {
    * store after a clean restart; undefined when unknown (the seeder was killed while a peer held the channel). The
    * store's copy is removed, so that a later kill never leaves a stale one behind.
    */
-  takeSent(id: string): Set<number> | undefined {
-    const record = this.#client.store.getChannel(id);
-    const stored = record?.servedPieces;
-    if (record && stored) {
+  async takeSent(id: string): Promise<Set<number> | undefined> {
+    let stored: number[] | undefined;
+    await this.#client.store.updateChannel(id, (record) => {
+      stored = record.servedPieces;
+      if (!stored) return undefined;
       const { servedPieces: _, ...rest } = record;
-      this.#client.store.putChannel(rest);
-    }
+      return rest;
+    });
     const sent = this.#sent.get(id) ?? (stored ? new Set(stored) : undefined);
     this.#sent.delete(id);
     return sent;

@@ -606,7 +606,7 @@ class LeecherPeer implements PeerSession {
       peer: peerAddress(this.wire),
     });
     const { chainId: chain, adjudicator: contract, fixedPart: fixed } = this.#proposal;
-    tagChannel(client, channelId(chain, contract, fixed), {
+    await tagChannel(client, channelId(chain, contract, fixed), {
       torrent: torrent.infoHash,
       pricePerPiece: offer.pricePerPiece,
     });
@@ -630,7 +630,7 @@ class LeecherPeer implements PeerSession {
     const proposal = this.#proposal;
     if (proposal) {
       const id = channelId(proposal.chainId, proposal.adjudicator, proposal.fixedPart);
-      this.#leecher.options.client.store.forgetUnfunded(id);
+      void this.#leecher.options.client.store.forgetUnfunded(id).catch((error) => this.#leecher.emit("warning", error));
     }
   }
 
@@ -653,7 +653,8 @@ class LeecherPeer implements PeerSession {
     this.#accepted = true;
     this.#channelId = record.id;
     this.#ledger.depositOf(record.deposited);
-    const voucher = resumeVoucher(this.#leecher.options.client, record.id);
+    const voucher = await resumeVoucher(this.#leecher.options.client, record.id);
+    if (this.wire.destroyed) return;
     this.#resumeSent = voucher.amount;
     // A close waits for the answer (it waits for `#funding`), or it would offer without the pieces served before.
     const answered = new Promise<void>((resolve) => {
@@ -667,15 +668,17 @@ class LeecherPeer implements PeerSession {
   #resumeAnswered: (() => void) | undefined;
 
   /** The seeder continues our channel: both sides now count the same voucher and the same pieces served. */
-  #onResumed(message: Extract<PaidMessage, { type: "resumed" }>): void {
+  async #onResumed(message: Extract<PaidMessage, { type: "resumed" }>): Promise<void> {
     const offer = this.#offer;
     const id = this.#channelId;
     if (this.#resumeSent === undefined || !offer || !id || message.channelId !== id) {
       this.onProtocolError(new Error("a resumed channel we did not ask to continue"));
       return;
     }
+    this.#resumeSent = undefined; // before the await: a second `resumed` is one we did not ask for
     const client = this.#leecher.options.client;
-    const sent = client.store.getVoucher("sent", id);
+    const sent = await client.store.getVoucher("sent", id);
+    if (this.wire.destroyed) return;
     const refusal = refuseResumed(message, {
       sent: sent?.amount ?? 0n,
       pricePerPiece: offer.pricePerPiece,
@@ -685,7 +688,6 @@ class LeecherPeer implements PeerSession {
       this.onProtocolError(new Error(refusal));
       return;
     }
-    this.#resumeSent = undefined;
     this.#resumeAnswered?.();
     this.#ledger.resumed({ paid: sent?.amount ?? 0n, acknowledged: message.amount, served: Number(message.served) });
     // The seeder missed our last voucher (it was on its way when we stopped): it gets it again.
@@ -743,7 +745,7 @@ class LeecherPeer implements PeerSession {
         }
         return;
       case "resumed":
-        this.#onResumed(message);
+        void this.#onResumed(message).catch((error) => this.onProtocolError(error));
         return;
       case "receipt":
         if (message.channelId !== this.#channelId || !this.#ledger.receipt(message.amount)) {
@@ -803,7 +805,7 @@ class LeecherPeer implements PeerSession {
       // sent (no funds for the deposit and its gas, the RPC gone), so it goes, with its budget reservation.
       const { chainId, adjudicator, fixedPart } = this.#proposal;
       const id = channelId(chainId, adjudicator, fixedPart);
-      if (client.store.forgetUnfunded(id)) this.#reservation?.release();
+      if (await client.store.forgetUnfunded(id)) this.#reservation?.release();
       else this.#leecher.depositUncertain(fixedPart.participants[1], id.toLowerCase());
       this.#leecher.emit("fund-failed", error);
       throw error;
@@ -866,7 +868,7 @@ class LeecherPeer implements PeerSession {
       throw new Error("a countersigned close that is not the one we offered");
     }
     const client = this.#leecher.options.client;
-    const base = client.store.getSupportedState(id);
+    const base = await client.store.getSupportedState(id);
     if (!base) throw new Error(`channel ${id} has no funding state`);
     const final = {
       outcome: splitOutcome(base.variablePart, message.paid),
@@ -933,7 +935,7 @@ class LeecherPeer implements PeerSession {
     if (hash) {
       this.#closed = true;
       this.#ledger.closedAt(paid);
-      client.store.setPhase(id, "withdrawn");
+      await client.store.setPhase(id, "withdrawn");
       this.#leecher.emit("closed", this.stats(), hash);
     } else {
       this.#leecher.emit("warning", new Error(`seeder ${this.stats().peer} did not close channel ${id}`));

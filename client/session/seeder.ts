@@ -1,7 +1,8 @@
 // The paid seeder: it serves a peer only what the peer has paid for. Each leecher opens a voucher channel to us;
 // every voucher is verified and on disk before we acknowledge it (a receipt) and before it counts as credit; a
-// request for a piece is served only while the credit covers it, otherwise the peer stays choked. When the leecher
-// leaves, we close cooperatively if it asks; if it vanishes, we enforce its latest voucher on chain.
+// request for a piece is served only while the credit covers it, otherwise the peer stays choked. A request that
+// arrives while a voucher is being stored waits for it, so a leecher that pays and asks at once is not refused.
+// When the leecher leaves, we close cooperatively if it asks; if it vanishes, we enforce its latest voucher on chain.
 import { EventEmitter } from "node:events";
 import type { Wire } from "bittorrent-protocol";
 import { formatEther } from "ethers";
@@ -154,15 +155,15 @@ export class PaidSeeder extends EventEmitter {
    * After a restart: enforces every open channel of ours in the store that holds a voucher, after `enforceAfterMs`
    * unless its leecher comes back first and continues it (a `resume`). Channels already challenged are the
    * watcher's (it answers and pays out).
-   * @example seeder.attach(torrent); seeder.resume()
+   * @example seeder.attach(torrent); await seeder.resume()
    */
-  resume(): void {
+  async resume(): Promise<void> {
     const { client } = this.options;
     const adjudicator = (client.adjudicator.target as string).toLowerCase();
-    for (const record of client.store.listChannels()) {
+    for (const record of await client.store.listChannels()) {
       if (record.myIndex !== 1 || record.phase !== "open" || record.chainId !== client.chainId) continue;
       if (record.adjudicator.toLowerCase() !== adjudicator) continue;
-      const voucher = client.store.getVoucher("received", record.id);
+      const voucher = await client.store.getVoucher("received", record.id);
       if (!voucher) continue;
       this.enforceLater(record.id, {
         channelId: record.id,
@@ -178,12 +179,13 @@ export class PaidSeeder extends EventEmitter {
   enforceLater(id: string, stats: SeederPeerStats): void {
     const { client, enforce = true, enforceAfterMs = 30_000, waitFor } = this.options;
     if (!enforce) return;
-    const timer = setTimeout(() => {
+    const timer = setTimeout(async () => {
       this.#timers.delete(timer);
       this.channels.enforcementDone(id, timer);
       try {
         // The leecher came back and continues the channel on a new connection: nothing to enforce.
-        if (this.channels.isHeld(id) || client.store.getChannel(id)?.phase !== "open") return;
+        if (this.channels.isHeld(id) || (await client.store.getChannel(id))?.phase !== "open") return;
+        if (this.channels.isHeld(id)) return; // it came back while we read the store
         client
           .redeem(id, { waitFor })
           .then(async (receipt) => {
@@ -342,32 +344,44 @@ class SeederPeer implements PeerSession {
       },
     );
     beforeEachBlockSent(wire, (index) => this.#sent.add(index));
-    filterRequests(wire, (index, offset, length) => {
-      // A request still buffered when the torrent was destroyed: webtorrent would read its closed store and throw.
-      if (this.#seeder.torrent?.destroyed) return false;
-      // A request outside the torrent or over 128 KiB is checked before any credit: whether the peer paid or not,
-      // it is dropped, and nothing is admitted, served or charged for it.
-      const invalid = this.#invalidRequest(index, offset, length);
-      if (invalid) {
-        this.onProtocolError(new Error(invalid));
-        return false;
-      }
-      const admitted = this.#admitted.has(index);
-      const asked = (this.#asked.get(index) ?? 0) + length;
-      const uncovered = admitted
-        ? asked > this.#pieceLength(index)
-        : this.#closed || this.#resuming || this.#paidPieces() <= this.#admitted.size;
-      if (uncovered) {
-        // Refused alone (BEP 6), or ignored by a peer without it. Never a choke: that would drop the covered
-        // requests still queued, and a peer that asked for everything at once would get nothing. Not through
-        // `wire.reject`, which also forgets a queued request for the same block (a duplicate) that we will answer.
-        if (wire.hasFast) sendRejectRequest(wire, index, offset, length);
-        return false;
-      }
-      this.#admitted.add(index);
-      this.#asked.set(index, asked);
-      return true;
-    });
+    filterRequests(wire, (index, offset, length, serve) => this.#requestFilter(index, offset, length, serve));
+  }
+
+  /**
+   * Whether to serve a request now (true), or not (false: refused, dropped, or waiting for a voucher being stored;
+   * `serve` queues it later).
+   */
+  #requestFilter(index: number, offset: number, length: number, serve: () => void): boolean {
+    const wire = this.#link.wire;
+    // A request still buffered when the torrent was destroyed: webtorrent would read its closed store and throw.
+    if (this.#seeder.torrent?.destroyed) return false;
+    // A request outside the torrent or over 128 KiB is checked before any credit: whether the peer paid or not,
+    // it is dropped, and nothing is admitted, served or charged for it.
+    const invalid = this.#invalidRequest(index, offset, length);
+    if (invalid) {
+      this.onProtocolError(new Error(invalid));
+      return false;
+    }
+    const admitted = this.#admitted.has(index);
+    const asked = (this.#asked.get(index) ?? 0) + length;
+    const uncovered = admitted
+      ? asked > this.#pieceLength(index)
+      : this.#closed || this.#resuming || this.#paidPieces() <= this.#admitted.size;
+    if (uncovered && !admitted && !this.#closed && this.#storing > 0) {
+      // A voucher on its way to disk may pay for it: decided again once it is stored (see #storeVoucher).
+      this.#waiting.push({ index, offset, length, serve });
+      return false;
+    }
+    if (uncovered) {
+      // Refused alone (BEP 6), or ignored by a peer without it. Never a choke: that would drop the covered
+      // requests still queued, and a peer that asked for everything at once would get nothing. Not through
+      // `wire.reject`, which also forgets a queued request for the same block (a duplicate) that we will answer.
+      if (wire.hasFast) sendRejectRequest(wire, index, offset, length);
+      return false;
+    }
+    this.#admitted.add(index);
+    this.#asked.set(index, asked);
+    return true;
   }
 
   /** Why a request is not one for a block of this torrent, if it is not. */
@@ -478,13 +492,13 @@ class SeederPeer implements PeerSession {
       throw error;
     }
     const id = acceptance.channelId.toLowerCase();
+    await tagChannel(client, id, { torrent: this.#seeder.torrent?.infoHash ?? "", pricePerPiece });
     if (this.#left) {
       this.#releaseSlot();
-      client.store.forgetUnfunded(id);
+      await client.store.forgetUnfunded(id);
       return;
     }
     this.#channelId = id;
-    tagChannel(client, id, { torrent: this.#seeder.torrent?.infoHash ?? "", pricePerPiece });
     this.#seeder.channels.hold(id, this);
     this.#payer = message.fixedPart.participants[0];
     this.#deposit = message.deposit;
@@ -513,7 +527,7 @@ class SeederPeer implements PeerSession {
     const { client, pricePerPiece } = this.#seeder.options;
     const torrent = this.#seeder.torrent;
     const id = voucher.channelId.toLowerCase();
-    const record = client.store.getChannel(id);
+    const record = await client.store.getChannel(id);
     const refusal = refuseResume(client, record, {
       torrent: torrent?.infoHash ?? "",
       pricePerPiece,
@@ -524,7 +538,7 @@ class SeederPeer implements PeerSession {
       return;
     }
     const payer = record.fixedPart.participants[0];
-    const held = client.store.getVoucher("received", id)?.amount ?? 0n;
+    const held = (await client.store.getVoucher("received", id))?.amount ?? 0n;
     if (voucher.amount > 0n) {
       verifyVoucher(voucher, { channelId: id, payer, deposited: record.deposited, best: 0n }); // the payer's, or throws
     } else if (held > 0n) {
@@ -541,8 +555,10 @@ class SeederPeer implements PeerSession {
     this.#payer = payer;
     this.#deposit = record.deposited;
     this.#isFunded = true;
-    if (voucher.amount > held) client.receive(voucher); // on disk before it counts
-    this.#paid = client.store.getVoucher("received", id)?.amount ?? 0n;
+    // On disk before it counts; a voucher sent right after the resume is stored after it.
+    if (voucher.amount > held) await this.#storeVoucher(voucher, () => undefined);
+    this.#paid = (await client.store.getVoucher("received", id))?.amount ?? 0n;
+    if (this.#left) return;
     // The leecher sends its bitfield once its own check of the files on disk is done, which is before its `resume`:
     // one that does not within RESUME_BITFIELD_MS holds the channel for nothing, and is dropped.
     let timer: NodeJS.Timeout | undefined;
@@ -560,7 +576,7 @@ class SeederPeer implements PeerSession {
     }
     const peerPieces = this.#link.wire.peerPieces;
     const kept = servedBefore(
-      this.#seeder.channels.takeSent(id),
+      await this.#seeder.channels.takeSent(id),
       (index) => peerPieces.get(index),
       pieceCount(torrent),
       this.#paidPieces(),
@@ -633,7 +649,11 @@ class SeederPeer implements PeerSession {
   #onNotFunded(error: Error): void {
     this.#stopFunding = undefined;
     this.#releaseSlot();
-    if (this.#channelId) this.#seeder.options.client.store.forgetUnfunded(this.#channelId);
+    if (this.#channelId) {
+      void this.#seeder.options.client.store
+        .forgetUnfunded(this.#channelId)
+        .catch((failure) => this.#seeder.emit("warning", failure));
+    }
     if (!this.#left) this.#refuse(`channel not funded: ${error.message}`);
   }
 
@@ -655,15 +675,57 @@ class SeederPeer implements PeerSession {
     this.#seeder.options.client.checkFundingNow(this.#channelId);
   }
 
+  /**
+   * A voucher on a funded channel: stored (on disk) before it counts, before its receipt and before any request it
+   * pays for is served. Vouchers are stored one at a time, in the order they arrived.
+   */
   #credit(voucher: Voucher): void {
-    if (!this.#channelId || voucher.channelId.toLowerCase() !== this.#channelId)
-      throw new Error("a voucher for another channel");
-    const { delta } = this.#seeder.options.client.receive(voucher); // on disk before the receipt
-    if (delta === 0n) throw new Error("a replayed or older voucher");
-    this.#paid = voucher.amount;
-    this.#link.send({ type: "receipt", channelId: this.#channelId, amount: voucher.amount });
-    this.#seeder.emit("paid", this.stats());
-    if (this.#mayServeMore()) this.#link.wire.unchoke();
+    const id = this.#channelId;
+    if (!id || voucher.channelId.toLowerCase() !== id) throw new Error("a voucher for another channel");
+    void this.#storeVoucher(voucher, (delta) => {
+      if (delta === 0n) throw new Error("a replayed or older voucher");
+      if (this.#left) return;
+      this.#link.send({ type: "receipt", channelId: id, amount: voucher.amount });
+      this.#seeder.emit("paid", this.stats());
+      if (this.#mayServeMore()) this.#link.wire.unchoke();
+    }).catch((error) => this.onProtocolError(error));
+  }
+
+  /** Vouchers of this peer being stored, one after another (see #storeVoucher). */
+  #stored: Promise<unknown> = Promise.resolve();
+  /** How many vouchers are on their way to disk: while any is, a request beyond the credit waits for them. */
+  #storing = 0;
+  /** Requests beyond the credit that arrived while a voucher was being stored, in arrival order. */
+  #waiting: { index: number; offset: number; length: number; serve: () => void }[] = [];
+
+  /**
+   * Stores `voucher` (client.receive: checked, and on disk) after every voucher of this peer before it, raises the
+   * credit by what it adds, then runs `then` with that. The requests that waited are decided again afterwards.
+   */
+  #storeVoucher(voucher: Voucher, then: (delta: bigint) => void): Promise<void> {
+    this.#storing++;
+    const done = this.#stored.then(async () => {
+      try {
+        const { delta } = await this.#seeder.options.client.receive(voucher);
+        if (delta > 0n && voucher.amount > this.#paid) this.#paid = voucher.amount;
+        then(delta);
+      } finally {
+        this.#storing--;
+        this.#decideWaiting();
+      }
+    });
+    this.#stored = done.catch(() => undefined);
+    return done;
+  }
+
+  /** Puts the requests that waited for a voucher through the request filter again, in their order. */
+  #decideWaiting(): void {
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    if (this.#left) return;
+    for (const request of waiting) {
+      if (this.#requestFilter(request.index, request.offset, request.length, request.serve)) request.serve();
+    }
   }
 
   async #onClose(message: Extract<PaidMessage, { type: "close" }>): Promise<void> {
@@ -677,9 +739,10 @@ class SeederPeer implements PeerSession {
       await this.#fundingSeen;
     }
     if (!this.#isFunded) throw new Error("a close for a channel that was never funded");
+    await this.#stored; // every voucher that arrived before the close counts
     const { client, pricePerPiece } = this.#seeder.options;
-    const record = client.store.getChannel(this.#channelId);
-    const base = client.store.getSupportedState(this.#channelId);
+    const record = await client.store.getChannel(this.#channelId);
+    const base = await client.store.getSupportedState(this.#channelId);
     if (!record || !base) throw new Error("a close for a channel we do not hold");
     const offer = {
       channelId: this.#channelId,
@@ -728,7 +791,7 @@ class SeederPeer implements PeerSession {
       throw new Error(`the leecher says channel ${id} closed, but the chain does not`);
     }
     this.#closedOnChain = true;
-    client.store.setPhase(id, "withdrawn");
+    await client.store.setPhase(id, "withdrawn");
     this.#seeder.emit("closed", await this.#settledStats(), hash);
   }
 
@@ -747,15 +810,20 @@ class SeederPeer implements PeerSession {
     this.#stopFunding?.abort();
     this.#stopFollowing?.abort();
     if (!this.#stopFunding) this.#releaseSlot(); // a proposal refused or mid-join: no funding wait to end
-    const stats = this.stats();
-    this.#seeder.forget(this, this.#isFunded ? stats : undefined);
     const id = this.#channelId;
-    if (id) this.#seeder.channels.release(id, this, this.#sent);
-    // A deposit a re-org removed leaves nothing to enforce: a challenge would cost gas and pay nothing.
-    if (!id || this.#closedOnChain || this.#paid === 0n || this.#depositRemoved) return;
-    // The leecher left without closing, or its close offered less than we served (refused): give it a moment,
-    // then enforce its latest voucher alone. A close still being sent is not undone: enforcement waits for a
-    // channel still open in the store.
-    this.#seeder.enforceLater(id, stats);
+    if (id) {
+      void this.#seeder.channels.release(id, this, this.#sent);
+    }
+    // Vouchers that arrived before the peer left are stored first: they count in its figures and its enforcement.
+    void this.#stored.then(() => {
+      const stats = this.stats();
+      this.#seeder.forget(this, this.#isFunded ? stats : undefined);
+      // A deposit a re-org removed leaves nothing to enforce: a challenge would cost gas and pay nothing.
+      if (!id || this.#closedOnChain || this.#paid === 0n || this.#depositRemoved) return;
+      // The leecher left without closing, or its close offered less than we served (refused): give it a moment,
+      // then enforce its latest voucher alone. A close still being sent is not undone: enforcement waits for a
+      // channel still open in the store.
+      this.#seeder.enforceLater(id, stats);
+    });
   }
 }

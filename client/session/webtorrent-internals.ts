@@ -206,15 +206,23 @@ export function gatePeerPieces(
 }
 
 /**
- * Lets `decide(index, offset, length)` see each request from the peer before bittorrent-protocol queues it: the
- * original runs only if it returns true. Relies on `wire._onRequest(index, offset, length)`, called through `this`
- * for every `request` message, before webtorrent's 'request' listener reads the store.
+ * Lets `decide(index, offset, length, serve)` see each request from the peer before bittorrent-protocol queues it:
+ * the original runs only if it returns true, or later when `decide` keeps `serve` and calls it. Relies on
+ * `wire._onRequest(index, offset, length)`, called through `this` for every `request` message, before webtorrent's
+ * 'request' listener reads the store (it checks the choke itself, so a request served late to a peer we choked
+ * meanwhile is refused there).
  */
-export function filterRequests(wire: Wire, decide: (index: number, offset: number, length: number) => boolean): void {
+export function filterRequests(
+  wire: Wire,
+  decide: (index: number, offset: number, length: number, serve: () => void) => boolean,
+): void {
   const target = wire as unknown as { _onRequest(index: number, offset: number, length: number): void };
   const original = target._onRequest.bind(wire);
   target._onRequest = (index, offset, length) => {
-    if (decide(index, offset, length)) original(index, offset, length);
+    const serve = () => {
+      if (!wire.destroyed) original(index, offset, length);
+    };
+    if (decide(index, offset, length, serve)) original(index, offset, length);
   };
 }
 

@@ -380,7 +380,7 @@ export class ScenarioContext {
   /** The settlement starts (a party left, a challenge is registered) ... */
   async settling(): Promise<void> {
     this.#settle = { wallStart: Date.now(), chainStart: await this.chain.now() };
-    if (this.#before) this.#before.shares = this.parties.map((x) => this.share(x));
+    if (this.#before) this.#before.shares = await Promise.all(this.parties.map((x) => this.share(x)));
   }
 
   /** ... and ends (the last payout is mined). */
@@ -392,12 +392,12 @@ export class ScenarioContext {
   }
 
   /** The share of the scenario's channels a party's own store says is its own (0 once withdrawn). */
-  share(party: Party): bigint {
+  async share(party: Party): Promise<bigint> {
     let total = 0n;
     for (const id of this.channels) {
-      const record = party.client.store.getChannel(id);
+      const record = await party.client.store.getChannel(id);
       if (!record || record.phase === "withdrawn" || record.phase === "proposed") continue;
-      const paid = party.client.paid(id);
+      const paid = await party.client.paid(id);
       total += record.myIndex === 0 ? record.deposited - paid : paid;
     }
     return total;
@@ -405,8 +405,8 @@ export class ScenarioContext {
 
   /** Balances after, the common invariants, the report. Always releases what the scenario started. */
   async finish(meta: { id: string; name: string; title: string }, error?: unknown): Promise<ScenarioReport> {
-    const shares = this.parties.map((x) => this.share(x));
-    const durations = this.#challengeDurations();
+    const shares = await Promise.all(this.parties.map((x) => this.share(x)));
+    const durations = await this.#challengeDurations();
     await this.#release();
     const p = this.chain.provider;
     const before = this.#before ?? { block: 0, wallets: this.parties.map(() => 0n), shares: [] as bigint[] };
@@ -486,11 +486,11 @@ export class ScenarioContext {
   }
 
   /** Each channel's challenge duration, from the first party's store that holds the channel (read before release). */
-  #challengeDurations(): Map<string, bigint> {
+  async #challengeDurations(): Promise<Map<string, bigint>> {
     const durations = new Map<string, bigint>();
     for (const id of this.channels) {
       for (const party of this.parties) {
-        const record = party.client.store.getChannel(id);
+        const record = await party.client.store.getChannel(id);
         if (record) {
           durations.set(id, record.fixedPart.challengeDuration);
           break;

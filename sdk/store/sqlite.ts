@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import { PiecepayError } from "../errors.js";
 import type { SignedVariablePart } from "../types.js";
 import type { Voucher } from "../voucher.js";
 import { fromJson, toJson } from "./json.js";
@@ -14,7 +15,9 @@ const width = (n: bigint, digits: number) => n.toString(16).padStart(digits, "0"
 
 /**
  * A `ChannelStore` in an SQLite file (Node's built-in `node:sqlite`), in WAL mode with `synchronous=FULL`:
- * a write is on disk when the call returns, so a process killed right after it loses nothing.
+ * a write is on disk when its promise resolves, so a process killed right after it loses nothing. Each method runs
+ * synchronously (`DatabaseSync`) and then resolves: no other call on this instance runs between its read and its
+ * write, and its transactions (BEGIN IMMEDIATE) keep other processes sharing the file out as well.
  * @example const store = new SqliteChannelStore(".piecepay/channels.db")
  */
 export class SqliteChannelStore implements ChannelStore {
@@ -43,20 +46,28 @@ export class SqliteChannelStore implements ChannelStore {
     `);
   }
 
-  putChannel(record: ChannelRecord): void {
+  async putChannel(record: ChannelRecord): Promise<void> {
+    this.#putChannel(record);
+  }
+
+  #putChannel(record: ChannelRecord): void {
     this.#db
       .prepare("INSERT OR REPLACE INTO channels (id, record, phase, updated_at) VALUES (?, ?, ?, ?)")
       .run(record.id.toLowerCase(), toJson(record), record.phase, Date.now());
   }
 
-  getChannel(id: string): ChannelRecord | undefined {
+  async getChannel(id: string): Promise<ChannelRecord | undefined> {
+    return this.#getChannel(id);
+  }
+
+  #getChannel(id: string): ChannelRecord | undefined {
     const row = this.#db.prepare("SELECT record, phase FROM channels WHERE id = ?").get(id.toLowerCase()) as
       | { record: string; phase: ChannelPhase }
       | undefined;
     return row && { ...(fromJson(row.record) as ChannelRecord), phase: row.phase };
   }
 
-  listChannels(): ChannelRecord[] {
+  async listChannels(): Promise<ChannelRecord[]> {
     const rows = this.#db.prepare("SELECT record, phase FROM channels ORDER BY updated_at").all() as {
       record: string;
       phase: ChannelPhase;
@@ -64,18 +75,42 @@ export class SqliteChannelStore implements ChannelStore {
     return rows.map((row) => ({ ...(fromJson(row.record) as ChannelRecord), phase: row.phase }));
   }
 
-  setPhase(id: string, phase: ChannelPhase): void {
+  async updateChannel(
+    id: string,
+    update: (record: ChannelRecord) => ChannelRecord | undefined,
+  ): Promise<ChannelRecord | undefined> {
+    const key = id.toLowerCase();
+    // BEGIN IMMEDIATE: the write lock before the read, so no other process writes the row in between.
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      const record = this.#getChannel(key);
+      const updated = record && update(record);
+      if (updated) {
+        if (updated.id.toLowerCase() !== key) {
+          throw new PiecepayError("INVALID_UPDATE", `updateChannel(${id}) returned channel ${updated.id}`);
+        }
+        this.#putChannel(updated);
+      }
+      this.#db.exec("COMMIT");
+      return updated ?? record;
+    } catch (error) {
+      this.#db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+
+  async setPhase(id: string, phase: ChannelPhase): Promise<void> {
     const { changes } = this.#db
       .prepare("UPDATE channels SET phase = ?, updated_at = ? WHERE id = ?")
       .run(phase, Date.now(), id.toLowerCase());
-    if (changes === 0) throw new Error(`no channel ${id} in the store`);
+    if (changes === 0) throw new PiecepayError("UNKNOWN_CHANNEL", `no channel ${id} in the store`);
   }
 
-  forgetUnfunded(id: string): boolean {
+  async forgetUnfunded(id: string): Promise<boolean> {
     const key = id.toLowerCase();
     this.#db.exec("BEGIN IMMEDIATE");
     try {
-      const record = this.getChannel(key);
+      const record = this.#getChannel(key);
       const vouchers = this.#db.prepare("SELECT 1 FROM vouchers WHERE channel_id = ?").get(key);
       const unfunded = record?.phase === "proposed" && record.deposited === 0n && vouchers === undefined;
       if (unfunded) {
@@ -90,7 +125,7 @@ export class SqliteChannelStore implements ChannelStore {
     }
   }
 
-  putSupportedState(id: string, state: SignedVariablePart): boolean {
+  async putSupportedState(id: string, state: SignedVariablePart): Promise<boolean> {
     const { changes } = this.#db
       .prepare(
         `INSERT INTO supported_states (channel_id, turn_num, state) VALUES (?, ?, ?)
@@ -101,14 +136,14 @@ export class SqliteChannelStore implements ChannelStore {
     return changes > 0;
   }
 
-  getSupportedState(id: string): SignedVariablePart | undefined {
+  async getSupportedState(id: string): Promise<SignedVariablePart | undefined> {
     const row = this.#db.prepare("SELECT state FROM supported_states WHERE channel_id = ?").get(id.toLowerCase()) as
       | { state: string }
       | undefined;
     return row && (fromJson(row.state) as SignedVariablePart);
   }
 
-  putVoucher(direction: VoucherDirection, voucher: Voucher): { kept: boolean; previous: bigint } {
+  async putVoucher(direction: VoucherDirection, voucher: Voucher): Promise<{ kept: boolean; previous: bigint }> {
     const id = voucher.channelId.toLowerCase();
     // A received voucher is money we are owed: it is fsynced before this returns (synchronous=FULL), so it survives
     // even a power cut. A sent voucher only records what we promised (the payee holds the proof), so it is written
@@ -140,31 +175,31 @@ export class SqliteChannelStore implements ChannelStore {
     }
   }
 
-  getVoucher(direction: VoucherDirection, id: string): Voucher | undefined {
+  async getVoucher(direction: VoucherDirection, id: string): Promise<Voucher | undefined> {
     const row = this.#db
       .prepare("SELECT amount, signature FROM vouchers WHERE channel_id = ? AND direction = ?")
       .get(id.toLowerCase(), direction) as { amount: string; signature: string } | undefined;
     return row && { channelId: id.toLowerCase(), amount: BigInt(`0x${row.amount}`), signature: row.signature };
   }
 
-  getCursor(name: string): bigint | undefined {
+  async getCursor(name: string): Promise<bigint | undefined> {
     const row = this.#db.prepare("SELECT block FROM cursors WHERE name = ?").get(name) as { block: string } | undefined;
     return row && BigInt(row.block);
   }
 
-  setCursor(name: string, block: bigint): void {
+  async setCursor(name: string, block: bigint): Promise<void> {
     this.#db.prepare("INSERT OR REPLACE INTO cursors (name, block) VALUES (?, ?)").run(name, block.toString());
   }
 
-  markEventHandled(key: string): boolean {
+  async markEventHandled(key: string): Promise<boolean> {
     return this.#db.prepare("INSERT OR IGNORE INTO handled_events (key) VALUES (?)").run(key).changes > 0;
   }
 
-  hasHandledEvent(key: string): boolean {
+  async hasHandledEvent(key: string): Promise<boolean> {
     return this.#db.prepare("SELECT 1 FROM handled_events WHERE key = ?").get(key) !== undefined;
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.#db.isOpen) this.#db.close();
   }
 }

@@ -44,44 +44,59 @@ export interface ChannelRecord {
 export type VoucherDirection = "sent" | "received";
 
 /**
- * The SDK's durable memory: channels, their latest supported state, the largest voucher each way, and the
- * watcher's progress. Every write is on disk when the call returns, so that a payee can persist a voucher
- * before it acknowledges it. Implementations: `SqliteChannelStore` (Node); a browser store can follow.
+ * The SDK's memory: channels, their latest supported state, the largest voucher each way, and the watcher's
+ * progress. Every method is asynchronous, so that a browser store (IndexedDB) can implement it. A durable store's
+ * write is on disk when its promise resolves, so that a payee can persist a voucher before it acknowledges it.
+ * Every check-then-write (`putVoucher`, `putSupportedState`, `updateChannel`, `forgetUnfunded`, `markEventHandled`)
+ * is atomic inside the store: callers never read, await, then write. Calls take effect in the order they are made.
+ * Implementations: `SqliteChannelStore` (Node), `MemoryChannelStore` (tests and ephemeral use; not durable).
+ * test/ts/sdk/store-conformance.ts holds the cases every implementation must pass.
  */
 export interface ChannelStore {
   /** Inserts or replaces a channel's record. */
-  putChannel(record: ChannelRecord): void;
-  getChannel(id: string): ChannelRecord | undefined;
-  listChannels(): ChannelRecord[];
-  /** Moves a channel to `phase`. Throws when the channel is unknown. */
-  setPhase(id: string, phase: ChannelPhase): void;
+  putChannel(record: ChannelRecord): Promise<void>;
+  getChannel(id: string): Promise<ChannelRecord | undefined>;
+  /** Every channel, least recently written first. */
+  listChannels(): Promise<ChannelRecord[]>;
+  /**
+   * Reads channel `id`, applies `update` and writes what it returns, atomically (also across processes sharing the
+   * store): no other write to the channel lands between the read and the write. `update` is synchronous and
+   * returns undefined to write nothing. Resolves to the record now stored (undefined when there is none).
+   */
+  updateChannel(
+    id: string,
+    update: (record: ChannelRecord) => ChannelRecord | undefined,
+  ): Promise<ChannelRecord | undefined>;
+  /** Moves a channel to `phase`. Rejects when the channel is unknown. */
+  setPhase(id: string, phase: ChannelPhase): Promise<void>;
   /**
    * Deletes a channel that never received a deposit, with its funding state: only while its phase is `proposed`,
    * nothing is recorded as deposited and it holds no voucher either way, checked in the same transaction as the
-   * delete. Returns whether it was deleted. A payee calls it for a proposal whose funding timed out or whose peer
-   * left before funding, so unfunded proposals leave no rows behind.
+   * delete. Resolves to whether it was deleted. A payee calls it for a proposal whose funding timed out or whose
+   * peer left before funding, so unfunded proposals leave no rows behind.
    */
-  forgetUnfunded(id: string): boolean;
+  forgetUnfunded(id: string): Promise<boolean>;
 
-  /** Keeps `state` if its turn number is above the stored one; returns whether it was kept. */
-  putSupportedState(id: string, state: SignedVariablePart): boolean;
-  getSupportedState(id: string): SignedVariablePart | undefined;
+  /** Keeps `state` if its turn number is above the stored one, atomically; resolves to whether it was kept. */
+  putSupportedState(id: string, state: SignedVariablePart): Promise<boolean>;
+  getSupportedState(id: string): Promise<SignedVariablePart | undefined>;
 
   /**
    * Keeps `voucher` if its amount is above the largest stored for that channel and direction, atomically (also
-   * across processes sharing the file); returns whether it was kept (false: a replay or an older voucher, nothing
-   * to credit) and the largest amount stored before (0 if none), so that the credit is `amount - previous`.
+   * across processes sharing the store); resolves to whether it was kept (false: a replay or an older voucher,
+   * nothing to credit) and the largest amount stored before (0 if none), so that the credit is `amount - previous`.
+   * A durable store resolves only once a received voucher is on disk.
    */
-  putVoucher(direction: VoucherDirection, voucher: Voucher): { kept: boolean; previous: bigint };
-  getVoucher(direction: VoucherDirection, id: string): Voucher | undefined;
+  putVoucher(direction: VoucherDirection, voucher: Voucher): Promise<{ kept: boolean; previous: bigint }>;
+  getVoucher(direction: VoucherDirection, id: string): Promise<Voucher | undefined>;
 
   /** The next block the watcher has not yet scanned, by name; undefined before its first scan. */
-  getCursor(name: string): bigint | undefined;
-  setCursor(name: string, block: bigint): void;
-  /** Marks an event as handled; returns false when it was already handled (a replayed or re-scanned log). */
-  markEventHandled(key: string): boolean;
+  getCursor(name: string): Promise<bigint | undefined>;
+  setCursor(name: string, block: bigint): Promise<void>;
+  /** Marks an event as handled, atomically; resolves to false when it was already handled (a replayed log). */
+  markEventHandled(key: string): Promise<boolean>;
   /** Whether `markEventHandled(key)` was called. */
-  hasHandledEvent(key: string): boolean;
+  hasHandledEvent(key: string): Promise<boolean>;
 
-  close(): void;
+  close(): Promise<void>;
 }

@@ -112,7 +112,7 @@ export const channels: Command = {
         ]),
       );
     } finally {
-      for (const store of stores) store.close();
+      for (const store of stores) await store.close();
       chain?.provider.destroy();
     }
   },
@@ -125,7 +125,7 @@ async function listChannels(
 ): Promise<ChannelRow[]> {
   const clients = new Map<string, Promise<PiecepayClient>>();
   const rows: ChannelRow[] = [];
-  for (const record of store.listChannels()) {
+  for (const record of await store.listChannels()) {
     const role = record.myIndex === 0 ? "payer" : "payee";
     const account = record.fixedPart.participants[record.myIndex];
     const row: ChannelRow = {
@@ -139,7 +139,7 @@ async function listChannels(
       phase: record.phase,
       asset: record.asset,
       deposited: record.deposited,
-      vouchers: store.getVoucher(role === "payer" ? "sent" : "received", record.id)?.amount ?? 0n,
+      vouchers: (await store.getVoucher(role === "payer" ? "sent" : "received", record.id))?.amount ?? 0n,
     };
     if (chain !== undefined) {
       if (record.chainId !== chain.chainId) {

@@ -238,7 +238,7 @@ export const demo: Command = {
     } finally {
       for (const s of seeders) s.destroy();
       await Promise.all(clients.map((c) => new Promise((resolve) => c.destroy(() => resolve(undefined)))));
-      for (const s of stores) s.close();
+      for (const s of stores) await s.close();
       rmSync(dir, { recursive: true, force: true });
       await chain.close();
     }

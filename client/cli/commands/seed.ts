@@ -181,7 +181,8 @@ export const seed: Command = {
         if (values["piece-length"]) options.pieceLength = Number(values["piece-length"]) * 1024;
         const t = torrentClient.seed(input, options, resolve);
         seeder.attach(t);
-        seeder.resume(); // leechers that left while we were down: enforce their vouchers
+        // Leechers that left while we were down: enforce their vouchers.
+        seeder.resume().catch((error) => seeder.emit("warning", error));
       });
       const torrentPath = path.join(globals.dataDir, `${torrent.name}.torrent`);
       writeFileSync(torrentPath, torrent.torrentFile);

@@ -65,11 +65,11 @@ export const withdraw: Command = {
   async run({ globals, values, out, signal }) {
     const wallet = await loadSigner(globals); // before any traffic: a wrong password fails first
     const { provider, chainId } = await connect(rpcUrl(globals), (line) => out.note(line));
-    const store = openStore(globals, wallet.address);
+    const store = await openStore(globals, wallet.address);
     try {
-      const mine = store
-        .listChannels()
-        .filter((r) => r.chainId === chainId && r.fixedPart.participants[r.myIndex] === wallet.address);
+      const mine = (await store.listChannels()).filter(
+        (r) => r.chainId === chainId && r.fixedPart.participants[r.myIndex] === wallet.address,
+      );
       const selected = select(mine, values.channel as string | undefined);
       if (selected.length === 0) {
         out.line(`no channels of ${wallet.address} on chain ${chainId} in ${store.path}`);
@@ -111,7 +111,7 @@ export const withdraw: Command = {
       if (failed > 0)
         throw new CliError(`${failed} channel(s) failed`, "see the lines above; PIECEPAY_DEBUG=1 for more");
     } finally {
-      store.close();
+      await store.close();
       provider.destroy();
     }
   },
@@ -181,11 +181,15 @@ async function settle(
         await client.challenge(id); // a challenged channel never reopens (ADR 0005); if one did, register again
         continue;
       }
-      await client.defend(id);
       if (onChain.finalizesAt !== noted) {
         noted = onChain.finalizesAt;
         const at = new Date(Number(noted) * 1000).toISOString();
         options.out.note(`${short(id)}: challenge registered, finalizes at ${at}; waiting (Ctrl-C to stop waiting)`);
+      }
+      // The channel may finalize between our look and this step, which then pays it out: report that payout.
+      if ((await client.defend(id)) === "paid-out") {
+        const paid = await client.settlement(id);
+        return { ...base(record), action: "paid-out", paidToUs: paid.toUs, paidToPeer: paid.toPeer };
       }
       await waitFor(onChain.finalizesAt, options.provider, options.signal);
     }

@@ -26,12 +26,15 @@ const client = await PiecepayClient.create({
 const commands: Record<string, (arg: never) => unknown> = {
   join: (proposal: Parameters<PiecepayClient["join"]>[0]) => client.join(proposal),
   waitForFunding: (id: string) => client.waitForFunding(id, { timeoutMs: 20_000 }),
-  receive: (voucher: Parameters<PiecepayClient["receive"]>[0]) => client.receive(voucher).delta,
+  receive: async (voucher: Parameters<PiecepayClient["receive"]>[0]) => (await client.receive(voucher)).delta,
   close: (offer: Parameters<PiecepayClient["close"]>[0]) => client.close(offer).then((r) => r.hash),
   challenge: (id: string) => client.challenge(id).then((r) => r.hash),
   scan: () => new ChannelWatcher(client).scanOnce(),
-  state: (id: string) => ({ channel: store.getChannel(id), best: store.getVoucher("received", id)?.amount ?? 0n }),
-  best: (id: string) => store.getVoucher("received", id)?.amount ?? 0n,
+  state: async (id: string) => ({
+    channel: await store.getChannel(id),
+    best: (await store.getVoucher("received", id))?.amount ?? 0n,
+  }),
+  best: async (id: string) => (await store.getVoucher("received", id))?.amount ?? 0n,
 };
 
 process.stdout.write(`${toJson({ ready: true })}\n`);

@@ -55,7 +55,7 @@ export const seederVanishes: Scenario = {
     await ctx.chain.advanceTo((await leecherParty.client.onChain(id)).finalizesAt);
     await eventually(() => paidOut, "the payout", patience(ctx));
     await ctx.settled();
-    const voucher = seederParty.client.paid(id);
+    const voucher = await seederParty.client.paid(id);
     const delivered = stats()?.delivered ?? s.delivered;
     ctx.note(`paid out on the seeder's voucher of ${formatEther(voucher)} ETH for ${delivered} pieces delivered`);
     ctx.entitled.set("seeder", voucher);

@@ -14,8 +14,8 @@ export const cooperativeClose: Scenario = {
     await ctx.begin();
     const id = await ctx.open(leecher.client, seeder.client, DEPOSIT);
     ctx.note(`the leecher opened a channel with ${formatEther(DEPOSIT)} ETH`);
-    for (let i = 0; i < 10; i++) seeder.client.receive(await leecher.client.pay(id, PRICE));
-    const paid = seeder.client.paid(id);
+    for (let i = 0; i < 10; i++) await seeder.client.receive(await leecher.client.pay(id, PRICE));
+    const paid = await seeder.client.paid(id);
     ctx.note(`ten vouchers of ${formatEther(PRICE)} ETH, off chain: the seeder holds ${formatEther(paid)} ETH`);
     await ctx.settling();
     const before = ctx.sent;

@@ -26,8 +26,8 @@ export const griefing: Scenario = {
     ctx.note("round 1: the leecher challenged with the funding state");
     await eventually(() => answers >= 1, "the watcher's answer", patience(ctx));
     ctx.note("the seeder's watcher answered with its voucher");
-    const record = leecher.client.store.getChannel(id);
-    const stale = leecher.client.store.getSupportedState(id);
+    const record = await leecher.client.store.getChannel(id);
+    const stale = await leecher.client.store.getSupportedState(id);
     if (!record || !stale) throw new Error("the leecher has no record of its channel");
     const reverts: string[] = [];
     for (let round = 2; round <= ROUNDS + 1; round++) {

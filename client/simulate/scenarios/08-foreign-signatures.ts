@@ -27,11 +27,11 @@ export const foreignSignatures: Scenario = {
     const seeder = await ctx.party("seeder");
     await ctx.begin();
     const id = await ctx.open(leecher.client, seeder.client, DEPOSIT);
-    for (let i = 0; i < 5; i++) seeder.client.receive(await leecher.client.pay(id, PRICE));
-    const paid = seeder.client.paid(id);
+    for (let i = 0; i < 5; i++) await seeder.client.receive(await leecher.client.pay(id, PRICE));
+    const paid = await seeder.client.paid(id);
     ctx.note(`five vouchers: the seeder holds ${formatEther(paid)} ETH`);
-    const record = seeder.client.store.getChannel(id);
-    const base = seeder.client.store.getSupportedState(id);
+    const record = await seeder.client.store.getChannel(id);
+    const base = await seeder.client.store.getSupportedState(id);
     if (!record || !base) throw new Error("the seeder has no record of its channel");
     const fixedPart: FixedPart = record.fixedPart;
     const { chainId, adjudicator } = ctx.chain;
@@ -62,7 +62,7 @@ export const foreignSignatures: Scenario = {
       const voucher: Voucher = { channelId: id, amount: claim, signature: signed.signature };
       let sdk = "ACCEPTED";
       try {
-        seeder.client.receive(voucher);
+        await seeder.client.receive(voucher);
       } catch (error) {
         sdk = errorCode(error);
       }
@@ -77,7 +77,7 @@ export const foreignSignatures: Scenario = {
         [1, await signState(seeder.signer, foreignId, base.variablePart)],
       ]),
     );
-    const genuine = seeder.client.store.getVoucher("received", id) as Voucher;
+    const genuine = (await seeder.client.store.getVoucher("received", id)) as Voucher;
     attempts.push({
       what: "funding state signed for another chain (as the proof)",
       sdk: "-",

@@ -110,8 +110,8 @@ export async function leech(
 export async function paidChannel(ctx: ScenarioContext) {
   const { leecher, seeder } = await parties(ctx);
   const id = await ctx.open(leecher.client, seeder.client, DEPOSIT);
-  for (let i = 0; i < 10; i++) seeder.client.receive(await leecher.client.pay(id, PRICE));
-  return { leecher, seeder, id, paid: seeder.client.paid(id) };
+  for (let i = 0; i < 10; i++) await seeder.client.receive(await leecher.client.pay(id, PRICE));
+  return { leecher, seeder, id, paid: await seeder.client.paid(id) };
 }
 
 /** A leecher and a seeder, funded; the scenario's bookkeeping begins once they exist. */

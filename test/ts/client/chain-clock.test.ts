@@ -74,7 +74,7 @@ describe("withdraw judges a challenge by the chain's clock", function () {
       payee.join(p, { peer: "127.0.0.1:6881" }),
     );
     await payee.waitForFunding(channel.id);
-    for (let i = 0; i < 3; i++) payee.receive(await payer.pay(channel.id, PAID / 3n));
+    for (let i = 0; i < 3; i++) await payee.receive(await payer.pay(channel.id, PAID / 3n));
     await payee.challenge(channel.id);
     const { finalizesAt } = await payee.onChain(channel.id);
     for (const store of stores) store.close();

@@ -215,7 +215,7 @@ describe("piecepay seed and get --asset: paid in an ERC-20 token (6 decimals) on
       expect(await token.allowance(leecher.address, adjudicator)).to.equal(0n);
       const store = new SqliteChannelStore(accountStorePath(dir, leecher.address));
       try {
-        expect(store.listChannels()).to.deep.equal([]);
+        expect(await store.listChannels()).to.deep.equal([]);
       } finally {
         store.close();
       }

@@ -250,7 +250,7 @@ describe("piecepay CLI: what it says when something is wrong", function () {
         expect(await provider.getBalance(leecher.address)).to.equal(before);
         const store = new SqliteChannelStore(accountStorePath(leecherDir, leecher.address));
         try {
-          expect(store.listChannels()).to.deep.equal([]);
+          expect(await store.listChannels()).to.deep.equal([]);
         } finally {
           store.close();
         }

@@ -268,7 +268,7 @@ describe("piecepay CLI", function () {
         payee.join(p, { peer: "127.0.0.1:6881" }),
       );
       await payee.waitForFunding(channel.id);
-      for (let i = 0; i < 3; i++) payee.receive(await payer.pay(channel.id, PRICE));
+      for (let i = 0; i < 3; i++) await payee.receive(await payer.pay(channel.id, PRICE));
       channelId = channel.id;
       for (const store of stores) store.close();
     });
@@ -491,7 +491,7 @@ describe("piecepay CLI", function () {
       await payer.pay(channel.id, PAID / 3n);
       await payer.pay(channel.id, PAID / 3n);
       const voucher = await payer.pay(channel.id, PAID / 3n);
-      const funding = store.getSupportedState(channel.id);
+      const funding = await store.getSupportedState(channel.id);
       if (!funding) throw new Error("no funding state");
       store.close();
       store.close();
@@ -756,7 +756,7 @@ describe("piecepay CLI", function () {
       expect(existsSync(path.join(dir, "channels.db")), "no shared store").to.equal(false);
       const store = new SqliteChannelStore(accountStorePath(dir, empty.address));
       try {
-        expect(store.listChannels()).to.deep.equal([]);
+        expect(await store.listChannels()).to.deep.equal([]);
       } finally {
         store.close();
       }
@@ -813,7 +813,7 @@ describe("piecepay CLI", function () {
         expect(await provider.getBalance(poor.address)).to.equal(parseEther("0.01")); // nothing was sent
         const store = new SqliteChannelStore(accountStorePath(dir, poor.address));
         try {
-          expect(store.listChannels()).to.deep.equal([]);
+          expect(await store.listChannels()).to.deep.equal([]);
         } finally {
           store.close();
         }

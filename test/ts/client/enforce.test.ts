@@ -76,7 +76,7 @@ describe("a leecher that vanishes", function () {
       const start = await ethers.provider.getBlockNumber();
       const bobBefore = await ethers.provider.getBalance(f.bob.address);
       const enforced = new Promise((resolve) => restarted.once("enforced", resolve));
-      restarted.resume();
+      await restarted.resume();
       await enforced;
       const [gas] = await gasSpentSince(ethers.provider, [f.bob.address], start);
       expect((await ethers.provider.getBalance(f.bob.address)) - bobBefore).to.equal(owed - gas);

@@ -56,7 +56,10 @@ describe("every wei accounted for, end to end", function () {
     });
     // The deposit is on its way (the store says so before it is broadcast); only then the free peer comes.
     const store = leecher.options.client.store;
-    await eventually(() => store.listChannels().some((r) => r.phase === "funding"), "the deposit to be on its way");
+    await eventually(
+      async () => (await store.listChannels()).some((r) => r.phase === "funding"),
+      "the deposit to be on its way",
+    );
     torrent.addPeer(`127.0.0.1:${freePort}`);
     await done(torrent);
     expect(accepted, "no deposit confirmed before the download finished").to.equal(false);

@@ -461,7 +461,7 @@ describe("hostile peers", function () {
         expect(warnings.length, what).to.equal(count + 1);
         expect(seeder.stats().peers.find((p) => p.channelId === c.id)?.paid, what).to.equal(credited);
         expect(seeder.stats().paid, what).to.equal(total);
-        expect(eve.store.getVoucher("sent", c.id)?.amount, what).to.equal(credited);
+        expect((await eve.store.getVoucher("sent", c.id))?.amount, what).to.equal(credited);
       }
       // What the seeder holds is exactly the vouchers it acknowledged: 1 piece per channel, 2 where two were paid.
       expect(seeder.stats().paid).to.equal(BigInt(attacks.length + 1) * PRICE);

@@ -34,7 +34,7 @@ describe("leecher budget against seeders that never accept", function () {
       await eventually(() => leecher.budgetLeft() === 8n * PRICE, `reservation ${i} given back`);
     }
     const store = leecher.options.client.store;
-    expect(store.listChannels(), "no proposal rows left").to.have.length(0);
+    expect(await store.listChannels(), "no proposal rows left").to.have.length(0);
     expect(await net.f.alice.provider?.getBalance(net.f.alice.address), "nothing deposited").to.equal(balanceBefore);
 
     torrent.addPeer(`127.0.0.1:${port}`);

@@ -103,10 +103,11 @@ function fakeClient() {
     address: PAYER,
     // No channel from an earlier run to continue (listChannels), and nothing kept of this one (getChannel).
     store: {
-      setPhase: () => undefined,
-      forgetUnfunded: () => true,
-      listChannels: () => [],
-      getChannel: () => undefined,
+      setPhase: async () => undefined,
+      forgetUnfunded: async () => true,
+      listChannels: async () => [],
+      getChannel: async () => undefined,
+      updateChannel: async () => undefined,
     },
     async propose(params: { payee: string; deposit: bigint }) {
       state.deposit = params.deposit;

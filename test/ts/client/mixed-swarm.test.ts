@@ -187,7 +187,7 @@ describe("a paying leecher in a mixed swarm (rows 42 and 43)", function () {
   async function seederSettled(seeder: PaidSeeder): Promise<void> {
     const store = seeder.options.client.store;
     await eventually(
-      () => store.listChannels().every((c) => ["proposed", "withdrawn", "finalized"].includes(c.phase)),
+      async () => (await store.listChannels()).every((c) => ["proposed", "withdrawn", "finalized"].includes(c.phase)),
       "the seeder's channels to be closed or paid out",
       20_000,
     ).catch(() => undefined); // a channel left open shows in the balances below

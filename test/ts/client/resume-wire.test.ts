@@ -49,8 +49,8 @@ describe("resume: continuing a funded channel on a new connection", function () 
       expect(notice.reason).to.match(why);
       expect(await peer.dropped()).to.equal(true);
       // The seeder's credit and channel are as Eve left them.
-      expect(seeder.options.client.store.getVoucher("received", opened.id)?.amount).to.equal(2n * PRICE);
-      expect(seeder.options.client.store.getChannel(opened.id)?.phase).to.equal("open");
+      expect((await seeder.options.client.store.getVoucher("received", opened.id))?.amount).to.equal(2n * PRICE);
+      expect((await seeder.options.client.store.getChannel(opened.id))?.phase).to.equal("open");
     };
     // Carol replays Eve's voucher: not her channel.
     await refused(carol, resume(voucher), /not this peer's/);

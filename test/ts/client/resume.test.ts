@@ -218,7 +218,7 @@ describe("piecepay get, interrupted and run again", function () {
         expect(done).to.include({ channels: 1, piecesOnDisk: kept, paid: (BigInt(PIECES) * PRICE_WEI).toString() });
         const store = new SqliteChannelStore(accountStorePath(leecherDir, leecher.address));
         try {
-          expect(store.listChannels().map((c) => c.phase)).to.deep.equal(["withdrawn"]);
+          expect((await store.listChannels()).map((c) => c.phase)).to.deep.equal(["withdrawn"]);
         } finally {
           store.close();
         }
@@ -300,7 +300,7 @@ describe("piecepay get, interrupted and run again", function () {
     expect(await provider.getBalance(leecher.address)).to.equal(before);
     const store = new SqliteChannelStore(accountStorePath(leecherDir, leecher.address));
     try {
-      expect(store.listChannels()).to.deep.equal([]);
+      expect(await store.listChannels()).to.deep.equal([]);
     } finally {
       store.close();
     }

@@ -278,7 +278,7 @@ describe("RPC outages: the chain's books after a cut of the RPC", function () {
       payee.join(p),
     );
     await payee.waitForFunding(channel.id, { timeoutMs: 30_000 });
-    payee.receive(await payer.pay(channel.id, 3n * PRICE));
+    await payee.receive(await payer.pay(channel.id, 3n * PRICE));
     payeeStore.close();
     // The leecher vanished: the seeder enforces its voucher alone.
     const start = await chain.getBlockNumber();

@@ -38,28 +38,28 @@ describe("channel stores: one per account in a data dir", function () {
   });
   afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
 
-  it("the payer's and the payee's sides of one channel live in two stores of one data dir, each with its 1 ETH deposit", function () {
-    const payer = openAccountStore(dataDir, alice);
-    const payee = openAccountStore(dataDir, bob);
-    payer.putChannel(record(1, alice, bob, 0));
-    payee.putChannel(record(1, alice, bob, 1)); // one shared store would hold only one of them
-    expect(payer.getChannel(record(1, alice, bob, 0).id)).to.deep.include({ myIndex: 0, deposited: 10n ** 18n });
-    expect(payee.getChannel(record(1, alice, bob, 1).id)).to.deep.include({ myIndex: 1, deposited: 10n ** 18n });
+  it("the payer's and the payee's sides of one channel live in two stores of one data dir, each with its 1 ETH deposit", async function () {
+    const payer = await openAccountStore(dataDir, alice);
+    const payee = await openAccountStore(dataDir, bob);
+    await payer.putChannel(record(1, alice, bob, 0));
+    await payee.putChannel(record(1, alice, bob, 1)); // one shared store would hold only one of them
+    expect(await payer.getChannel(record(1, alice, bob, 0).id)).to.deep.include({ myIndex: 0, deposited: 10n ** 18n });
+    expect(await payee.getChannel(record(1, alice, bob, 1).id)).to.deep.include({ myIndex: 1, deposited: 10n ** 18n });
     payer.close();
     payee.close();
     expect(storeFiles(dataDir)).to.have.members([accountStorePath(dataDir, alice), accountStorePath(dataDir, bob)]);
   });
 
-  it("an older shared channels.db holding one account's channels becomes that account's store, its deposits intact", function () {
+  it("an older shared channels.db holding one account's channels becomes that account's store, its deposits intact", async function () {
     const legacy = new SqliteChannelStore(sharedStorePath(dataDir));
-    legacy.putChannel(record(1, alice, bob, 0));
-    legacy.putChannel(record(2, alice, bob, 0));
+    await legacy.putChannel(record(1, alice, bob, 0));
+    await legacy.putChannel(record(2, alice, bob, 0));
     legacy.close();
     const notes: string[] = [];
-    const store = openAccountStore(dataDir, alice, (text) => notes.push(text));
+    const store = await openAccountStore(dataDir, alice, (text) => notes.push(text));
     try {
       expect(store.path).to.equal(accountStorePath(dataDir, alice));
-      expect(store.listChannels().map((r) => [r.myIndex, r.deposited])).to.deep.equal([
+      expect((await store.listChannels()).map((r) => [r.myIndex, r.deposited])).to.deep.equal([
         [0, 10n ** 18n],
         [0, 10n ** 18n],
       ]);
@@ -71,20 +71,20 @@ describe("channel stores: one per account in a data dir", function () {
     expect(notes[0]).to.match(/^note: moved .*channels\.db to .*channels\/0x[0-9a-fA-F]{40}\.db/);
   });
 
-  it("an older channels.db shared by two accounts stays in use for both: neither account loses sight of its deposit", function () {
+  it("an older channels.db shared by two accounts stays in use for both: neither account loses sight of its deposit", async function () {
     const legacy = new SqliteChannelStore(sharedStorePath(dataDir));
-    legacy.putChannel(record(1, alice, bob, 0)); // alice pays bob
-    legacy.putChannel(record(2, bob, alice, 0)); // bob pays alice, another channel
+    await legacy.putChannel(record(1, alice, bob, 0)); // alice pays bob
+    await legacy.putChannel(record(2, bob, alice, 0)); // bob pays alice, another channel
     legacy.close();
     for (const [account, id] of [
       [alice, record(1, alice, bob, 0).id],
       [bob, record(2, bob, alice, 0).id],
     ]) {
       const notes: string[] = [];
-      const store = openAccountStore(dataDir, account, (text) => notes.push(text));
+      const store = await openAccountStore(dataDir, account, (text) => notes.push(text));
       try {
         expect(store.path).to.equal(sharedStorePath(dataDir));
-        expect(store.getChannel(id)?.deposited).to.equal(10n ** 18n);
+        expect((await store.getChannel(id))?.deposited).to.equal(10n ** 18n);
       } finally {
         store.close();
       }

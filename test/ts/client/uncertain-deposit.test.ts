@@ -59,7 +59,7 @@ describe("a deposit whose answer was lost", function () {
     });
     expect(alice.sent, "transactions alice sent").to.equal(1);
     const store = leecher.options.client.store;
-    const channels = store.listChannels();
+    const channels = await store.listChannels();
     expect(channels).to.have.length(1);
     // `funding` until the chain is asked; the leecher's attempt to continue the channel with the seeder (which
     // refused: it never saw the funding) already asked it. Either way `withdraw` finds the deposit; nothing is lost.

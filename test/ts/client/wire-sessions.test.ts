@@ -95,7 +95,7 @@ describe("session limits: no peer can crash, freeze or exhaust a seeder or a lee
         rpc.stop();
       }
       expect(s.warnings.length).to.be.at.least(1);
-      expect(s.store.getChannel(id), "the unfunded channel's row").to.equal(undefined);
+      expect(await s.store.getChannel(id), "the unfunded channel's row").to.equal(undefined);
       expect(await holdings(s.seeder.options.client.adjudicator, id)).to.equal(0n);
       expect(await balanceOf(f.eve.address)).to.equal(eveBefore);
       expect(s.seeder.stats().paid).to.equal(0n);
@@ -152,7 +152,7 @@ describe("session limits: no peer can crash, freeze or exhaust a seeder or a lee
       expect(await peer.dropped(2_000)).to.equal(true);
       expect(s.warnings.map((w) => w.message).join("\n")).to.match(/not above/);
       expect(await holdings(s.seeder.options.client.adjudicator, id)).to.equal(0n);
-      expect(s.store.getChannel(id)).to.equal(undefined);
+      expect(await s.store.getChannel(id)).to.equal(undefined);
     });
 
     it("valid vouchers on 8 unfunded channels wake at most one extra funding look per poll interval, across all channels", async function () {
@@ -208,7 +208,7 @@ describe("session limits: no peer can crash, freeze or exhaust a seeder or a lee
         expect(notice.code).to.equal("refused");
         expect(await peer.dropped(2_000)).to.equal(true);
         expect(peer.inbox.some((m) => !(m instanceof Uint8Array) && m.type === "accept")).to.equal(false);
-        expect(s.store.listChannels().map((c) => c.id)).to.have.members(ids);
+        expect((await s.store.listChannels()).map((c) => c.id)).to.have.members(ids);
         expect(await balanceOf(f.eve.address)).to.equal(eveBefore);
       });
     }
@@ -232,13 +232,13 @@ describe("session limits: no peer can crash, freeze or exhaust a seeder or a lee
       const s = await seeder({ fundingTimeoutMs: 300, maxUnfundedPerIp: 1 });
       const peer = await s.connect();
       const { id } = await proposeOnly(peer, s.eve, f.bob.address, PRICE);
-      expect(s.store.getChannel(id)?.phase).to.equal("proposed");
+      expect((await s.store.getChannel(id))?.phase).to.equal("proposed");
       expect(await peer.dropped(3_000)).to.equal(true);
-      await eventually(() => s.store.getChannel(id) === undefined, "the row to go");
-      expect(s.store.getSupportedState(id)).to.equal(undefined);
+      await eventually(async () => (await s.store.getChannel(id)) === undefined, "the row to go");
+      expect(await s.store.getSupportedState(id)).to.equal(undefined);
       // The slot is free again: a new proposal from the same address is accepted.
       const again = await proposeOnly(await s.connect(), s.eve, f.bob.address, PRICE);
-      expect(s.store.getChannel(again.id)?.phase).to.equal("proposed");
+      expect((await s.store.getChannel(again.id))?.phase).to.equal("proposed");
       expect(await holdings(s.seeder.options.client.adjudicator, id)).to.equal(0n);
     });
 
@@ -257,9 +257,12 @@ describe("session limits: no peer can crash, freeze or exhaust a seeder or a lee
       await s.eve.fund(opened.proposal, opened.accept);
       await payAndWait(paying, s.eve, opened.id, PRICE);
       for (const peer of [...peers, paying]) peer.destroy();
-      await eventually(() => unfunded.every((id) => s.store.getChannel(id) === undefined), "the unfunded rows to go");
-      expect(s.store.getChannel(opened.id)?.phase).to.equal("open");
-      expect(s.store.getVoucher("received", opened.id)?.amount).to.equal(PRICE);
+      await eventually(
+        async () => (await Promise.all(unfunded.map((id) => s.store.getChannel(id)))).every((r) => r === undefined),
+        "the unfunded rows to go",
+      );
+      expect((await s.store.getChannel(opened.id))?.phase).to.equal("open");
+      expect((await s.store.getVoucher("received", opened.id))?.amount).to.equal(PRICE);
       await sleep(POLL);
       const rpc = countRpc();
       await sleep(4 * POLL);
@@ -359,7 +362,7 @@ describe("session limits: no peer can crash, freeze or exhaust a seeder or a lee
       const accepts = peer.inbox.filter((m) => !(m instanceof Uint8Array) && m.type === "accept");
       expect(accepts.length).to.be.at.most(1);
       expect(s.warnings.map((w) => w.message).join("\n")).to.match(/second channel proposal/);
-      await eventually(() => s.store.listChannels().length === 0, "no row left");
+      await eventually(async () => (await s.store.listChannels()).length === 0, "no row left");
       expect(await balanceOf(f.eve.address)).to.equal(eveBefore); // nothing deposited
     });
 
@@ -451,7 +454,10 @@ describe("session limits: no peer can crash, freeze or exhaust a seeder or a lee
       peer.send(bytes);
       peer.socket.uncork();
       expect(await peer.dropped(5_000)).to.equal(true);
-      await eventually(() => client.store.getChannel(opened.id)?.phase === "withdrawn", "the close to settle");
+      await eventually(
+        async () => (await client.store.getChannel(opened.id))?.phase === "withdrawn",
+        "the close to settle",
+      );
       expect(closes, "close calls").to.equal(1);
       const [eveGas, bobGas] = await Promise.all(
         [f.eve, f.bob].map((x) => gasSpentSince(ethers.provider, x.address, start)),
@@ -492,6 +498,84 @@ describe("session limits: no peer can crash, freeze or exhaust a seeder or a lee
       );
       expect((await balanceOf(f.bob.address)) - bobBefore).to.equal(pieces * PRICE - bobGas);
       expect(aliceBefore - (await balanceOf(f.alice.address))).to.equal(pieces * PRICE + aliceGas);
+    });
+  });
+
+  describe("vouchers and the requests they pay for, back to back, on a store slower than the wire", function () {
+    it("each voucher is credited once, in order; no block leaves before the voucher paying for it is stored; the requests wait for it instead of being refused", async function () {
+      // A store whose received vouchers take 50 ms more to be acknowledged than to be written: the requests arrive
+      // long before the credit they need.
+      const log: string[] = [];
+      class SlowStore extends SqliteChannelStore {
+        override async putVoucher(...args: Parameters<SqliteChannelStore["putVoucher"]>) {
+          const result = await super.putVoucher(...args);
+          if (args[0] === "received") {
+            await sleep(50);
+            log.push(`stored ${args[1].amount / PRICE}`);
+          }
+          return result;
+        }
+      }
+      const client = await sdkClient(f, f.bob, new SlowStore(join(net.dir, "bob-slow.db")), {
+        pollingIntervalMs: 20,
+      });
+      const s = await seeder({ enforce: false, client });
+      s.torrent.on("wire", (wire: Wire) => wire.on("upload", () => log.push("upload")));
+      const start = await ethers.provider.getBlockNumber();
+      const [eveBefore, bobBefore] = await Promise.all([balanceOf(f.eve.address), balanceOf(f.bob.address)]);
+      const peer = await s.connect();
+      const got = countPieces(peer.wire);
+      let rejected = 0;
+      peer.wire.on("reject", () => rejected++);
+      peer.wire.interested();
+      const opened = await proposeOnly(peer, s.eve, f.bob.address, 8n * PRICE);
+      await s.eve.fund(opened.proposal, opened.accept);
+      // The seeder saw the funding (it marks the channel open, then counts it funded in the same task).
+      await eventually(async () => (await s.store.getChannel(opened.id))?.phase === "open", "the funding seen");
+      // Back to back on the wire, without waiting for anything: a voucher for 1 piece, one for 3, then a request
+      // for every block of pieces 0 to 3 (while we are still choked).
+      const first = await s.eve.pay(opened.id, PRICE);
+      const second = await s.eve.pay(opened.id, 2n * PRICE);
+      for (const voucher of [first, second]) peer.send(encodeMessage({ type: "voucher", voucher }));
+      const requests = 4 * (PIECE / BLOCK);
+      for (let index = 0; index < 4; index++)
+        for (let at = 0; at < PIECE; at += BLOCK) rawRequest(peer.wire, index, at, BLOCK);
+      await eventually(() => got.bytes / BLOCK + rejected === requests, "an answer to every request");
+      // Pieces 0 to 2 are paid for and served whole; piece 3 is not paid for: refused, not served.
+      expect([...got.perPiece.entries()].sort()).to.deep.equal([
+        [0, PIECE],
+        [1, PIECE],
+        [2, PIECE],
+      ]);
+      expect(rejected).to.equal(PIECE / BLOCK);
+      const receipts = peer.inbox.filter((m) => !(m instanceof Uint8Array) && m.type === "receipt");
+      expect(receipts.map((m) => (m as { amount: bigint }).amount)).to.deep.equal([PRICE, 3n * PRICE]);
+      expect(log.indexOf("stored 1"), "the first voucher stored").to.be.greaterThan(-1);
+      expect(log.indexOf("upload"), "no block before the first voucher is stored").to.be.greaterThan(
+        log.indexOf("stored 1"),
+      );
+      // Blocks of more than one piece left only once the second voucher was stored.
+      const uploadsBeforeSecond = log.slice(0, log.indexOf("stored 3")).filter((e) => e === "upload").length;
+      expect(uploadsBeforeSecond * BLOCK).to.be.at.most(PIECE);
+      expect(s.seeder.stats().paid).to.equal(3n * PRICE);
+      expect((await s.store.getVoucher("received", opened.id))?.amount).to.equal(3n * PRICE);
+      // The close pays exactly the three pieces.
+      const offer = await s.eve.offerClose(opened.id, { paid: 3n * PRICE });
+      peer.send(
+        encodeMessage({
+          type: "close",
+          channelId: opened.id,
+          turnNum: offer.final.turnNum,
+          paid: 3n * PRICE,
+          signature: offer.signature,
+        }),
+      );
+      expect((await peer.next("notice")).code).to.equal("closed");
+      const [eveGas, bobGas] = await Promise.all(
+        [f.eve, f.bob].map((x) => gasSpentSince(ethers.provider, x.address, start)),
+      );
+      expect((await balanceOf(f.bob.address)) - bobBefore).to.equal(3n * PRICE - bobGas);
+      expect(eveBefore - (await balanceOf(f.eve.address))).to.equal(3n * PRICE + eveGas);
     });
   });
 

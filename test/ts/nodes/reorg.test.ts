@@ -121,7 +121,7 @@ describe("re-orgs on anvil with a block every second", function () {
     // The deposit is mined; the seeder serves its bound, and no more while the deposit is not final.
     await until(() => seeder.stats().served >= 2, "two pieces served on the unconfirmed deposit", 20_000);
     const channelId = leecher.stats().find((p) => p.channelId)?.channelId as string;
-    const txHash = leecherClient.store.getChannel(channelId)?.funding?.txHash as string;
+    const txHash = (await leecherClient.store.getChannel(channelId))?.funding?.txHash as string;
     const deposit = await provider.getTransactionReceipt(txHash);
     if (!deposit) throw new Error("the deposit is not mined");
     const confirmations = (await provider.getBlockNumber()) - deposit.blockNumber + 1;
@@ -149,7 +149,7 @@ describe("re-orgs on anvil with a block every second", function () {
     const closed = new Promise<SeederPeerStats>((resolve) => seeder.once("closed", resolve));
     await until(() => seeder.stats().served >= 1, "a first piece served", 20_000);
     const channelId = leecher.stats().find((p) => p.channelId)?.channelId as string;
-    const txHash = leecherClient.store.getChannel(channelId)?.funding?.txHash as string;
+    const txHash = (await leecherClient.store.getChannel(channelId))?.funding?.txHash as string;
     const deposit = await provider.getTransactionReceipt(txHash);
     if (!deposit) throw new Error("the deposit is not mined");
     // While the deposit has fewer than 5 confirmations, no more than 2 pieces go out.
@@ -172,7 +172,7 @@ describe("re-orgs on anvil with a block every second", function () {
     const closed = new Promise<SeederPeerStats>((resolve) => seeder.once("closed", resolve));
     await new Promise<void>((resolve) => (torrent.done ? resolve() : torrent.once("done", () => resolve())));
     const channelId = leecher.stats().find((p) => p.channelId)?.channelId as string;
-    const txHash = leecherClient.store.getChannel(channelId)?.funding?.txHash as string;
+    const txHash = (await leecherClient.store.getChannel(channelId))?.funding?.txHash as string;
     const deposit = await provider.getTransactionReceipt(txHash);
     if (!deposit) throw new Error("the deposit is not mined");
     await reorgFrom(deposit.blockNumber);
@@ -198,7 +198,7 @@ describe("re-orgs on anvil with a block every second", function () {
     expect(stats.earned).to.equal(4n * PRICE);
     const close = await provider.getTransactionReceipt(hash);
     if (!close) throw new Error("the close is not mined");
-    const deposited = leecherClient.store.getChannel(channelId)?.deposited as bigint;
+    const deposited = (await leecherClient.store.getChannel(channelId))?.deposited as bigint;
 
     await reorgFrom(close.blockNumber);
 
@@ -226,7 +226,7 @@ describe("re-orgs on anvil with a block every second", function () {
       expect(row?.onChain).to.include({ holdings: deposited.toString(), status: "open" });
     }
     // The store follows: the seeder's channel is open again, so its vouchers can still be enforced.
-    expect(seederClient.store.getChannel(channelId)?.phase).to.equal("open");
+    expect((await seederClient.store.getChannel(channelId))?.phase).to.equal("open");
   });
 });
 

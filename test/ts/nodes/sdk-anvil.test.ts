@@ -59,7 +59,7 @@ describe("SDK on anvil with a block every second", function () {
     const payee = await client(2);
     const channel = await payer.open({ payee: payee.address, deposit: DEPOSIT }, (p) => payee.join(p));
     await payee.waitForFunding(channel.id, { timeoutMs: 30_000 });
-    for (let i = 0; i < 3; i++) payee.receive(await payer.pay(channel.id, PRICE));
+    for (let i = 0; i < 3; i++) await payee.receive(await payer.pay(channel.id, PRICE));
     const before = await Promise.all([provider.getBalance(payer.address), provider.getBalance(payee.address)]);
     const receipt = await payee.close(await payer.offerClose(channel.id));
     expect(receipt.blockNumber).to.be.lessThanOrEqual((await provider.getBlockNumber()) - 1);
@@ -75,7 +75,7 @@ describe("SDK on anvil with a block every second", function () {
       payee.join(p),
     );
     await payee.waitForFunding(channel.id, { timeoutMs: 30_000 });
-    payee.receive(await payer.pay(channel.id, 7n * PRICE));
+    await payee.receive(await payer.pay(channel.id, 7n * PRICE));
     const watcher = new ChannelWatcher(payee, { pollingIntervalMs: 200 });
     watcher.start();
     const payerBefore = await provider.getBalance(payer.address);
@@ -85,7 +85,7 @@ describe("SDK on anvil with a block every second", function () {
       const payerGas = receipt.gasUsed * receipt.gasPrice;
       const deadline = Date.now() + 40_000;
       // The watcher marks the channel withdrawn once its payout has its confirmations.
-      while (payee.store.getChannel(channel.id)?.phase !== "withdrawn" && Date.now() < deadline) {
+      while ((await payee.store.getChannel(channel.id))?.phase !== "withdrawn" && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 200));
       }
       expect(Date.now() - started).to.be.greaterThan(9_000); // a real challenge duration went by
@@ -102,7 +102,7 @@ describe("SDK on anvil with a block every second", function () {
       payee.join(p),
     );
     await payee.waitForFunding(channel.id, { timeoutMs: 30_000 });
-    payee.receive(await payer.pay(channel.id, 3n * PRICE));
+    await payee.receive(await payer.pay(channel.id, 3n * PRICE));
     const payerBefore = await provider.getBalance(payer.address);
     const started = Date.now();
     await payee.redeem(channel.id);
@@ -139,6 +139,6 @@ describe("SDK on anvil with a block every second", function () {
     } finally {
       await rpc(node.url, "anvil_setChainId", [Number(CHAIN_ID)]);
     }
-    expect(payer.store.getVoucher("sent", channel.id)?.amount).to.equal(20n * PRICE);
+    expect((await payer.store.getVoucher("sent", channel.id))?.amount).to.equal(20n * PRICE);
   });
 });

@@ -45,8 +45,8 @@ export function sdkBed(prefix: string) {
       const payee = await bed.clientFor(f.bob);
       const { id, fixedPart } = await payer.open({ payee: f.bob.address, deposit: DEPOSIT }, (p) => payee.join(p));
       await payee.waitForFunding(id);
-      for (let i = 0; i < 7; i++) payee.receive(await payer.pay(id, PRICE));
-      const funding = payer.store.getSupportedState(id);
+      for (let i = 0; i < 7; i++) await payee.receive(await payer.pay(id, PRICE));
+      const funding = await payer.store.getSupportedState(id);
       if (!funding) throw new Error("no funding state");
       return { payer, payee, id, fixedPart, funding, startBlock: await ethers.provider.getBlockNumber() };
     },

@@ -63,7 +63,7 @@ describe("PiecepayClient", function () {
     await t.payee.waitForFunding(channel.id);
     expect(await t.adjudicator.holdings(ZeroAddress, channel.id)).to.equal(DEPOSIT);
     for (let i = 0; i < 3; i++) {
-      const { delta } = t.payee.receive(await t.payer.pay(channel.id, PRICE));
+      const { delta } = await t.payee.receive(await t.payer.pay(channel.id, PRICE));
       expect(delta).to.equal(PRICE);
     }
     const offer = await t.payer.offerClose(channel.id);
@@ -73,14 +73,14 @@ describe("PiecepayClient", function () {
     expect(aliceAfter - aliceBefore).to.equal(DEPOSIT - 3n * PRICE);
     expect(bobAfter - bobBefore).to.equal(3n * PRICE - receipt.gasUsed * receipt.gasPrice);
     expect(await t.adjudicator.holdings(ZeroAddress, channel.id)).to.equal(0n);
-    expect(t.payee.store.getChannel(channel.id)?.phase).to.equal("withdrawn");
+    expect((await t.payee.store.getChannel(channel.id))?.phase).to.equal("withdrawn");
   });
 
   it("lets the payee alone redeem its latest voucher: challenge, timeout, payout; the payer gets the rest", async function () {
     const channel = await t.payer.open({ payee: t.bob.address, deposit: DEPOSIT }, (p) => t.payee.join(p));
     await t.payee.waitForFunding(channel.id);
-    t.payee.receive(await t.payer.pay(channel.id, PRICE));
-    t.payee.receive(await t.payer.pay(channel.id, PRICE));
+    await t.payee.receive(await t.payer.pay(channel.id, PRICE));
+    await t.payee.receive(await t.payer.pay(channel.id, PRICE));
     // The payer vanishes. The payee enforces 2 x price on chain.
     const bobBefore = await ethers.provider.getBalance(t.bob.address);
     const aliceBefore = await ethers.provider.getBalance(t.alice.address);
@@ -96,7 +96,7 @@ describe("PiecepayClient", function () {
   it("answers the payer's stale challenge (the funding state) with the latest voucher: the payer gains nothing", async function () {
     const channel = await t.payer.open({ payee: t.bob.address, deposit: DEPOSIT }, (p) => t.payee.join(p));
     await t.payee.waitForFunding(channel.id);
-    t.payee.receive(await t.payer.pay(channel.id, 5n * PRICE));
+    await t.payee.receive(await t.payer.pay(channel.id, 5n * PRICE));
     await t.payer.challenge(channel.id); // registers turn 0: all to the payer
     const [event] = await t.adjudicator.queryFilter(t.adjudicator.filters.ChallengeRegistered(channel.id));
     const receipt = await t.payee.answer(channel.id, variablePartFromEvent(event.args));
@@ -114,7 +114,7 @@ describe("PiecepayClient", function () {
   it("settles for what was delivered when the payer paid ahead: the payee accepts no less than its minimum", async function () {
     const channel = await t.payer.open({ payee: t.bob.address, deposit: DEPOSIT }, (p) => t.payee.join(p));
     await t.payee.waitForFunding(channel.id);
-    t.payee.receive(await t.payer.pay(channel.id, 4n * PRICE)); // 4 pieces paid ahead, 3 delivered
+    await t.payee.receive(await t.payer.pay(channel.id, 4n * PRICE)); // 4 pieces paid ahead, 3 delivered
     await expectCode(t.payer.offerClose(channel.id, { paid: 5n * PRICE }), "INVALID_CLOSE_AMOUNT");
     const offer = await t.payer.offerClose(channel.id, { paid: 3n * PRICE });
     await expectCode(t.payee.close(offer), "INVALID_CLOSE_OFFER"); // by default the payee wants all 4
@@ -124,14 +124,33 @@ describe("PiecepayClient", function () {
     expect(await ethers.provider.getBalance(t.alice.address)).to.equal(aliceBefore + DEPOSIT - 3n * PRICE);
   });
 
+  it("credits vouchers received back to back once each, by amount minus the one stored before; pays made at once sign rising vouchers", async function () {
+    const channel = await t.payer.open({ payee: t.bob.address, deposit: DEPOSIT }, (p) => t.payee.join(p));
+    await t.payee.waitForFunding(channel.id);
+    // Five payments started together: one after another per channel, each voucher above the last.
+    const vouchers = await Promise.all([1, 2, 3, 4, 5].map(() => t.payer.pay(channel.id, PRICE)));
+    expect(vouchers.map((v) => v.amount)).to.deep.equal([1n, 2n, 3n, 4n, 5n].map((n) => n * PRICE));
+    // Received without waiting for each other, out of order and with a replay: 1, 3, 2, 3, 5, 4 pieces.
+    const order = [0, 2, 1, 2, 4, 3].map((i) => vouchers[i]);
+    const deltas = await Promise.all(order.map(async (v) => (await t.payee.receive(v)).delta));
+    expect(deltas).to.deep.equal([PRICE, 2n * PRICE, 0n, 0n, 2n * PRICE, 0n]);
+    expect(deltas.reduce((a, b) => a + b)).to.equal(5n * PRICE);
+    expect(await t.payee.paid(channel.id)).to.equal(5n * PRICE);
+    // The payee's close takes exactly what the largest voucher says.
+    const offer = await t.payer.offerClose(channel.id);
+    const aliceBefore = await ethers.provider.getBalance(t.alice.address);
+    await t.payee.close(offer);
+    expect(await ethers.provider.getBalance(t.alice.address)).to.equal(aliceBefore + DEPOSIT - 5n * PRICE);
+  });
+
   it("refuses vouchers above the deposit or from anyone but the payer: nothing credited", async function () {
     const channel = await t.payer.open({ payee: t.bob.address, deposit: DEPOSIT }, (p) => t.payee.join(p));
     await t.payee.waitForFunding(channel.id);
     await expectCode(t.payer.pay(channel.id, DEPOSIT + 1n), "VOUCHER_EXCEEDS_DEPOSIT");
     const forged = await signVoucher(t.carol, channel.id, PRICE);
-    const error = await expectCode(() => t.payee.receive(forged), "VOUCHER_WRONG_SIGNER");
+    const error = await expectCode(t.payee.receive(forged), "VOUCHER_WRONG_SIGNER");
     expect(error).to.be.instanceOf(VoucherError);
-    expect(t.payee.paid(channel.id)).to.equal(0n);
+    expect(await t.payee.paid(channel.id)).to.equal(0n);
   });
 
   it("refuses a challenge duration too short for its watcher, when proposing and when joining", async function () {
@@ -186,7 +205,7 @@ describe("PiecepayClient", function () {
     const payee = await t.clientFor(bob as unknown as Signer);
     const channel = await payer.open({ payee: t.bob.address, deposit: DEPOSIT }, (p) => payee.join(p));
     await payee.waitForFunding(channel.id);
-    payee.receive(await payer.pay(channel.id, PRICE));
+    await payee.receive(await payer.pay(channel.id, PRICE));
     const aliceBefore = await ethers.provider.getBalance(t.alice.address);
     await payee.close(await payer.offerClose(channel.id));
     expect(await ethers.provider.getBalance(t.alice.address)).to.equal(aliceBefore + DEPOSIT - PRICE);
@@ -200,7 +219,7 @@ describe("PiecepayClient", function () {
       (p) => t.payee.join(p, { assets: [ZeroAddress, p.funding.outcome[0].asset] }),
     );
     await t.payee.waitForFunding(channel.id);
-    t.payee.receive(await t.payer.pay(channel.id, 7n));
+    await t.payee.receive(await t.payer.pay(channel.id, 7n));
     await t.payee.close(await t.payer.offerClose(channel.id));
     expect(await token.balanceOf(t.bob.address)).to.equal(7n);
     expect(await token.balanceOf(t.alice.address)).to.equal(DEPOSIT - 7n);

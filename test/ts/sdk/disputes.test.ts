@@ -39,7 +39,7 @@ describe("SDK disputes against a rule-abiding adversary", function () {
     const payee = await clientFor(f.bob);
     const { id } = await payer.open({ payee: f.bob.address, deposit: DEPOSIT }, (p) => payee.join(p));
     await payee.waitForFunding(id);
-    if (paid > 0n) payee.receive(await payer.pay(id, paid));
+    if (paid > 0n) await payee.receive(await payer.pay(id, paid));
     return { payer, payee, id };
   }
 
@@ -140,11 +140,11 @@ describe("SDK disputes against a rule-abiding adversary", function () {
   it("extra funding by anyone does not let a voucher exceed the funding allocation; the payee's voucher stays enforceable", async function () {
     const { payer, payee, id } = await channel(PRICE);
     await f.adjudicator.connect(f.carol).deposit(ZeroAddress, id, DEPOSIT, 1n, { value: 1n });
-    expect(payee.store.getChannel(id)?.deposited).to.equal(DEPOSIT);
+    expect((await payee.store.getChannel(id))?.deposited).to.equal(DEPOSIT);
     const tooMuch = await payer.pay(id, 0n).catch(() => undefined);
     expect(tooMuch).to.equal(undefined); // a zero payment is not a new voucher
     await expectCode(
-      (async () => payee.receive({ ...(await payer.pay(id, DEPOSIT - PRICE)), amount: DEPOSIT + 1n }))(),
+      (async () => await payee.receive({ ...(await payer.pay(id, DEPOSIT - PRICE)), amount: DEPOSIT + 1n }))(),
       "VOUCHER_WRONG_SIGNER",
     );
     await payee.redeem(id, { waitFor: (at) => networkHelpers.time.increaseTo(at) });
@@ -153,7 +153,7 @@ describe("SDK disputes against a rule-abiding adversary", function () {
     expect((await payee.onChain(id)).holdings).to.equal(1n);
     expect((await payee.registration(id)).owed).to.deep.equal([]);
     expect(await payee.defend(id)).to.equal(undefined);
-    expect(payee.store.getChannel(id)?.phase).to.equal("withdrawn");
+    expect((await payee.store.getChannel(id))?.phase).to.equal("withdrawn");
   });
 
   it("a challenge registered before any voucher is answered by the next scan once vouchers arrive: the payee is paid", async function () {
@@ -162,7 +162,7 @@ describe("SDK disputes against a rule-abiding adversary", function () {
     const watcher = new ChannelWatcher(payee);
     expect((await watcher.scanOnce()).answered).to.deep.equal([]); // nothing to answer with yet
     // The payer (whose own SDK no longer pays into a channel it challenged) signs a voucher during the window.
-    payee.receive(await signVoucher(f.alice, id, 50n * PRICE));
+    await payee.receive(await signVoucher(f.alice, id, 50n * PRICE));
     expect((await watcher.scanOnce()).answered).to.deep.equal([id]);
     await networkHelpers.time.increase(Number(DEPOSIT > 0n ? 3600 : 0));
     const aliceBefore = await ethers.provider.getBalance(f.alice.address);
@@ -173,7 +173,7 @@ describe("SDK disputes against a rule-abiding adversary", function () {
   it("a voucher that arrives while the payee's own challenge runs is enforced too (re-challenge, not a checkpoint)", async function () {
     const { payer, payee, id } = await channel(PRICE);
     await payee.challenge(id);
-    payee.receive(await payer.pay(id, PRICE)); // a voucher already on its way
+    await payee.receive(await payer.pay(id, PRICE)); // a voucher already on its way
     expect((await new ChannelWatcher(payee).scanOnce()).answered).to.deep.equal([id]);
     const aliceBefore = await ethers.provider.getBalance(f.alice.address);
     await payee.redeem(id, { waitFor: (at) => networkHelpers.time.increaseTo(at) });
@@ -183,7 +183,7 @@ describe("SDK disputes against a rule-abiding adversary", function () {
   it("a channel closed with a plain conclude (no payout) is paid out from the final state we signed", async function () {
     const { payer, payee, id } = await channel(3n * PRICE);
     const offer = await payee.offerClose(id);
-    const record = payer.store.getChannel(id);
+    const record = await payer.store.getChannel(id);
     if (!record) throw new Error("no channel");
     const both = toSigned(
       offer.final,
@@ -204,10 +204,7 @@ describe("SDK disputes against a rule-abiding adversary", function () {
     const { payer, payee, id } = await channel(PRICE);
     const next = await payer.pay(id, PRICE);
     await payee.offerClose(id);
-    await expectCode(
-      Promise.resolve().then(() => payee.receive(next)),
-      "CHANNEL_NOT_OPEN",
-    );
+    await expectCode(payee.receive(next), "CHANNEL_NOT_OPEN");
     await expectCode(new ChannelWatcher(payee, { confirmations: 0 }).scanOnce(), "INVALID_CONFIRMATIONS");
   });
 
@@ -217,9 +214,9 @@ describe("SDK disputes against a rule-abiding adversary", function () {
     stores.push(other);
     const v5 = await payer.pay(id, 2n);
     const v7 = await payer.pay(id, 2n);
-    expect(payee.receive(v5).delta).to.equal(2n);
-    expect(other.putVoucher("received", v7)).to.deep.equal({ kept: true, previous: 5n });
-    expect(payee.receive(v7).delta).to.equal(0n);
+    expect((await payee.receive(v5)).delta).to.equal(2n);
+    expect(await other.putVoucher("received", v7)).to.deep.equal({ kept: true, previous: 5n });
+    expect((await payee.receive(v7)).delta).to.equal(0n);
   });
 
   it("respond answers the payer's challenge of the funding state: the voucher is registered, the payer's deadline stays, both are paid", async function () {
@@ -246,7 +243,7 @@ describe("SDK disputes against a rule-abiding adversary", function () {
     for (let i = 0; i < 2; i++) {
       const { id } = await payer.open({ payee: wallet.address, deposit: DEPOSIT }, (p) => payee.join(p));
       await payee.waitForFunding(id);
-      payee.receive(await payer.pay(id, PRICE));
+      await payee.receive(await payer.pay(id, PRICE));
       ids.push(id);
     }
     const offers = await Promise.all(ids.map((id) => payer.offerClose(id)));

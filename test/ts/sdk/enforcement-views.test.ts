@@ -37,7 +37,7 @@ describe("a payee enforcing its voucher alone", function () {
       JSON.stringify(failures, (_k, v) => (typeof v === "bigint" ? `${v}` : v)),
     ).to.deep.equal([]);
     expect(await bed.receivedSince(bed.f.bob.address, bobBefore, startBlock)).to.equal(PAID);
-    expect(payee.settlementIn(id, receipt).toUs + (await payee.settlement(id)).toUs).to.be.at.least(PAID);
+    expect((await payee.settlementIn(id, receipt)).toUs + (await payee.settlement(id)).toUs).to.be.at.least(PAID);
     expect((await payee.settlement(id)).toUs).to.equal(PAID);
     expect((await payer.settlement(id)).toUs).to.equal(DEPOSIT - PAID);
   });
@@ -45,9 +45,9 @@ describe("a payee enforcing its voucher alone", function () {
   it("the payer's store, stale at 'open' while the payee enforced, follows the chain: withdrawn", async function () {
     const { payer, payee, id } = await bed.paidChannel();
     await payee.redeem(id, { waitFor: (at) => networkHelpers.time.increaseTo(at) });
-    expect(payer.store.getChannel(id)?.phase).to.equal("open"); // the payer was away
+    expect((await payer.store.getChannel(id))?.phase).to.equal("open"); // the payer was away
     expect(await payer.syncPhase(id)).to.equal("withdrawn");
-    expect(payer.store.getChannel(id)?.phase).to.equal("withdrawn");
+    expect((await payer.store.getChannel(id))?.phase).to.equal("withdrawn");
   });
 
   it("a channel that holds nothing (a deposit gone in a re-org) is not challenged: NOTHING_HELD, no gas spent", async function () {
@@ -57,10 +57,10 @@ describe("a payee enforcing its voucher alone", function () {
     const proposal = await payer.propose({ payee: f.bob.address, deposit: DEPOSIT });
     const acceptance = await payee.join(proposal);
     // The payee saw a deposit that is no longer there: the store says open, the chain holds nothing.
-    const record = payee.store.getChannel(acceptance.channelId);
+    const record = await payee.store.getChannel(acceptance.channelId);
     if (!record) throw new Error("no record");
-    payee.store.putChannel({ ...record, phase: "open", deposited: DEPOSIT });
-    payee.receive(await payerVoucher(payer, acceptance.channelId, proposal));
+    await payee.store.putChannel({ ...record, phase: "open", deposited: DEPOSIT });
+    await payee.receive(await payerVoucher(payer, acceptance.channelId, proposal));
     const nonce = await ethers.provider.getTransactionCount(f.bob.address);
     try {
       await payee.redeem(acceptance.channelId);
@@ -102,8 +102,12 @@ async function payerVoucher(
   id: string,
   proposal: { funding: { outcome: { allocations: { amount: bigint }[] }[] } },
 ) {
-  const record = payer.store.getChannel(id);
+  const record = await payer.store.getChannel(id);
   if (!record) throw new Error("no record");
-  payer.store.putChannel({ ...record, phase: "open", deposited: proposal.funding.outcome[0].allocations[0].amount });
+  await payer.store.putChannel({
+    ...record,
+    phase: "open",
+    deposited: proposal.funding.outcome[0].allocations[0].amount,
+  });
   return payer.pay(id, 1000n);
 }

@@ -45,6 +45,7 @@ const UNIVERSAL = [
   "encodeVoucher",
   "fingerprint",
   "fromJson",
+  "MemoryChannelStore",
   "committedEthCandidates",
   "matchRegistration",
   "NO_REGISTRATION",

@@ -71,7 +71,7 @@ describe("waitForFunding: one poll for every awaited channel", function () {
     expect(waits[0].value).to.deep.include({ phase: "open", deposited: DEPOSIT });
     expect(waits.slice(1).every((w) => !w.settled)).to.equal(true);
     expect(await payee.adjudicator.holdings(ZeroAddress, first.acceptance.channelId)).to.equal(DEPOSIT);
-    expect(payee.store.getChannel(channels[1].acceptance.channelId)?.phase).to.equal("proposed");
+    expect((await payee.store.getChannel(channels[1].acceptance.channelId))?.phase).to.equal("proposed");
   });
 
   it("early looks are coalesced: a thousand checkFundingNow calls make at most one extra look per interval", async function () {

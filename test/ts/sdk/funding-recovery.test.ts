@@ -57,8 +57,8 @@ describe("funding: every deposit we send is in the store first, and recoverable 
     let atBroadcast: ChannelRecord | undefined;
     const killed = await sdkClient(
       f,
-      killedAfterSend(f.alice, () => {
-        atBroadcast = payerStore.getChannel(id);
+      killedAfterSend(f.alice, async () => {
+        atBroadcast = await payerStore.getChannel(id);
       }),
       payerStore,
     );
@@ -78,7 +78,7 @@ describe("funding: every deposit we send is in the store first, and recoverable 
     expect(atBroadcast?.funding?.amount).to.equal(DEPOSIT);
     expect(await f.adjudicator.holdings(ZeroAddress, id)).to.equal(DEPOSIT);
     // A proposal's cleanup never deletes a channel whose deposit may be on chain.
-    expect(payerStore.forgetUnfunded(id)).to.equal(false);
+    expect(await payerStore.forgetUnfunded(id)).to.equal(false);
 
     // "After a restart": a new client on the same store.
     const payer = await sdkClient(f, f.alice, payerStore);
@@ -88,7 +88,7 @@ describe("funding: every deposit we send is in the store first, and recoverable 
     expect(await f.adjudicator.holdings(ZeroAddress, id)).to.equal(0n);
     const gas = await gasSpentSince(ethers.provider, f.alice.address, start);
     expect(await ethers.provider.getBalance(f.alice.address)).to.equal(before - gas);
-    expect(payerStore.getChannel(id)?.phase).to.equal("withdrawn");
+    expect((await payerStore.getChannel(id))?.phase).to.equal("withdrawn");
   });
 
   it("recoverFunding leaves a proposal whose deposit never reached the chain as it was, and forgetUnfunded deletes it", async function () {
@@ -98,8 +98,8 @@ describe("funding: every deposit we send is in the store first, and recoverable 
     const proposal = await payer.propose({ payee: f.bob.address, deposit: DEPOSIT });
     const { channelId: id } = await payee.join(proposal);
     expect(await payer.recoverFunding(id)).to.equal(undefined);
-    expect(payerStore.getChannel(id)?.phase).to.equal("proposed");
-    expect(payerStore.forgetUnfunded(id)).to.equal(true);
+    expect((await payerStore.getChannel(id))?.phase).to.equal("proposed");
+    expect(await payerStore.forgetUnfunded(id)).to.equal(true);
   });
 
   it("an account that cannot pay the deposit and its gas fails before anything is sent, saying what it holds and needs; the proposal can be forgotten", async function () {
@@ -122,8 +122,8 @@ describe("funding: every deposit we send is in the store first, and recoverable 
       new RegExp(`^account ${empty.address} holds 0 ETH; the deposit needs 1\\.\\d+ ETH \\(1 ETH plus about`),
     );
     expect(await ethers.provider.getBlockNumber()).to.equal(head); // nothing sent
-    expect(payerStore.getChannel(acceptance.channelId)?.phase).to.equal("proposed");
-    expect(payerStore.forgetUnfunded(acceptance.channelId)).to.equal(true);
+    expect((await payerStore.getChannel(acceptance.channelId))?.phase).to.equal("proposed");
+    expect(await payerStore.forgetUnfunded(acceptance.channelId)).to.equal(true);
   });
 });
 
@@ -152,7 +152,7 @@ describe("a side with no ETH for gas", function () {
     const PRICE = parseEther("0.01");
     const channel = await payer.open({ payee: gasless.address, deposit: DEPOSIT }, (p) => payee.join(p));
     await payee.waitForFunding(channel.id);
-    for (let i = 0; i < 3; i++) payee.receive(await payer.pay(channel.id, PRICE));
+    for (let i = 0; i < 3; i++) await payee.receive(await payer.pay(channel.id, PRICE));
     const offer = await payer.offerClose(channel.id);
     expect(await payee.canPayGas()).to.equal(false);
     const head = await ethers.provider.getBlockNumber();
@@ -171,7 +171,7 @@ describe("a side with no ETH for gas", function () {
     await payer.close(counter);
     expect(await ethers.provider.getBalance(gasless.address)).to.equal(3n * PRICE);
     expect(await f.adjudicator.holdings(ZeroAddress, channel.id)).to.equal(0n);
-    expect(payer.store.getChannel(channel.id)?.phase).to.equal("withdrawn");
+    expect((await payer.store.getChannel(channel.id))?.phase).to.equal("withdrawn");
   });
 
   it("a payee with 0 ETH cannot enforce its voucher: the challenge fails before sending, saying what the account holds", async function () {
@@ -180,7 +180,7 @@ describe("a side with no ETH for gas", function () {
     const payee = await sdkClient(f, gasless, store("payee"));
     const channel = await payer.open({ payee: gasless.address, deposit: DEPOSIT }, (p) => payee.join(p));
     await payee.waitForFunding(channel.id);
-    payee.receive(await payer.pay(channel.id, parseEther("0.01")));
+    await payee.receive(await payer.pay(channel.id, parseEther("0.01")));
     const head = await ethers.provider.getBlockNumber();
     let error: unknown;
     try {

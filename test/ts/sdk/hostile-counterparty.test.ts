@@ -84,7 +84,7 @@ describe("SDK: the honest side exits against a hostile counterparty (security ro
     // The chain paid the payer her deposit less the vouchers, the payee the vouchers: once.
     expect(await receivedSince(bed.f.alice.address, aliceBefore, startBlock)).to.equal(DEPOSIT - PAID);
     expect(await receivedSince(bed.f.bob.address, bobBefore, startBlock)).to.equal(PAID);
-    expect(payer.store.getChannel(id)?.phase).to.equal("withdrawn");
+    expect((await payer.store.getChannel(id))?.phase).to.equal("withdrawn");
   });
 
   it("a hostile payer who challenges with the funding state and then tries everything she holds: the payee's watcher is paid its vouchers", async function () {
@@ -147,7 +147,7 @@ describe("SDK: the honest side exits against a hostile counterparty (security ro
     expect((await new ChannelWatcher(payer).scanOnce()).paidOut).to.deep.equal([id]);
     expect(await receivedSince(bed.f.alice.address, aliceBefore, startBlock)).to.equal(DEPOSIT - PAID);
     expect(await receivedSince(bed.f.bob.address, bobBefore, startBlock)).to.equal(PAID);
-    expect(payer.store.getChannel(id)?.phase).to.equal("withdrawn");
+    expect((await payer.store.getChannel(id))?.phase).to.equal("withdrawn");
   });
 
   it("the payee's redeem finalizes one challenge duration after its first challenge, whatever the payer registers", async function () {

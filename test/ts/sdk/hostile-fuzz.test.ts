@@ -66,9 +66,9 @@ describe("SDK: random adversarial runs against the honest side's watcher", funct
     for (let i = random.int(7); i > 0; i--) {
       const voucher = await payer.pay(id, BigInt(1 + random.int(100)) * 10n ** 15n);
       vouchers.push(voucher);
-      payee.receive(voucher);
+      await payee.receive(voucher);
     }
-    const funding = payer.store.getSupportedState(id);
+    const funding = await payer.store.getSupportedState(id);
     if (!funding) throw new Error("no funding state");
     const finals: SignedVariablePart[] = [];
     const offers: VariablePart[] = [];
@@ -77,7 +77,7 @@ describe("SDK: random adversarial runs against the honest side's watcher", funct
       const offer = await payer.offerClose(id, { paid: paid === 0n ? 0n : random.uint(64) % (paid + 1n) });
       offers.push(offer.final);
       if (countersign) {
-        const record = payer.store.getChannel(id);
+        const record = await payer.store.getChannel(id);
         if (!record) throw new Error("no channel");
         finals.push(await signBy(record.fixedPart, id, offer.final, [bed.f.alice, bed.f.bob]));
       }
@@ -123,7 +123,7 @@ describe("SDK: random adversarial runs against the honest side's watcher", funct
 
   /** One random move of a hostile payee that holds every signature in `run`. */
   async function hostilePayeeMove(run: Run, random: Random): Promise<string> {
-    const record = run.payee.store.getChannel(run.id);
+    const record = await run.payee.store.getChannel(run.id);
     if (!record || run.vouchers.length === 0) return "nothing to play with";
     const bob = bed.f.adjudicator.connect(bed.f.bob);
     const { registration, registered } = await registrationNow(run);
@@ -190,7 +190,7 @@ describe("SDK: random adversarial runs against the honest side's watcher", funct
 
   /** One random move of a hostile payer: her own states, her close offers, the funding state, time. */
   async function hostilePayerMove(run: Run, random: Random): Promise<string> {
-    const record = run.payer.store.getChannel(run.id);
+    const record = await run.payer.store.getChannel(run.id);
     if (!record) throw new Error("no channel");
     const alice = bed.f.adjudicator.connect(bed.f.alice);
     const { registration, registered } = await registrationNow(run);

@@ -64,7 +64,7 @@ describe("SDK: a counterparty that refuses its payout cannot keep ours in the ch
     await delegateToReverter(bed.f.alice.address);
     await payee.close(offer);
     expect(await receivedSince(bed.f.bob.address, bobBefore, startBlock)).to.equal(PAID);
-    expect(payee.store.getChannel(id)?.phase).to.equal("withdrawn");
+    expect((await payee.store.getChannel(id))?.phase).to.equal("withdrawn");
   });
 
   it("against that payee the payer's funds are not lost on chain: a payout by index of her allocation alone pays her", async function () {

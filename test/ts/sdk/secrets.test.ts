@@ -88,12 +88,12 @@ describe("keys and logs", function () {
 
     const closed = await payer.open({ payee: payee.address, deposit: parseEther("1") }, (p) => payee.join(p));
     await payee.waitForFunding(closed.id);
-    payee.receive(await payer.pay(closed.id, 5n));
+    await payee.receive(await payer.pay(closed.id, 5n));
     await payee.close(await payer.offerClose(closed.id));
 
     const disputed = await payer.open({ payee: payee.address, deposit: parseEther("1") }, (p) => payee.join(p));
     await payee.waitForFunding(disputed.id);
-    payee.receive(await payer.pay(disputed.id, 7n));
+    await payee.receive(await payer.pay(disputed.id, 7n));
     await payer.challenge(disputed.id);
     await watcher.scanOnce();
     await payee.redeem(disputed.id, { waitFor: (at) => networkHelpers.time.increaseTo(at) });

@@ -28,7 +28,7 @@ describe("ChannelWatcher", function () {
     const payee = await clientFor(f.bob);
     const channel = await payer.open({ payee: f.bob.address, deposit: DEPOSIT }, (p) => payee.join(p));
     await payee.waitForFunding(channel.id);
-    if (paid > 0n) payee.receive(await payer.pay(channel.id, paid));
+    if (paid > 0n) await payee.receive(await payer.pay(channel.id, paid));
     return { payer, payee, id: channel.id };
   }
 
@@ -68,12 +68,12 @@ describe("ChannelWatcher", function () {
     // Blocks go by while the watcher is offline, fewer seconds than the challenge duration (20 s here).
     await networkHelpers.mine(8);
     const restarted = await clientFor(f.bob, `${f.bob.address}.db`);
-    expect(restarted.store.getCursor("adjudicator")).to.be.a("bigint");
+    expect(await restarted.store.getCursor("adjudicator")).to.be.a("bigint");
     expect(storePath).to.contain(f.bob.address);
     const watcher = new ChannelWatcher(restarted);
     expect((await watcher.scanOnce()).answered).to.deep.equal([id]);
     // Rescanning the same blocks (a replay) sends nothing more.
-    restarted.store.setCursor("adjudicator", 0n);
+    await restarted.store.setCursor("adjudicator", 0n);
     const bobBefore = await ethers.provider.getBalance(f.bob.address);
     expect((await watcher.scanOnce()).answered).to.deep.equal([]);
     expect(await ethers.provider.getBalance(f.bob.address)).to.equal(bobBefore);
