@@ -1,5 +1,6 @@
 import type { ParamType } from "ethers";
 import { IAdjudicator__factory } from "../typechain-types/index.js";
+import { PiecepayError } from "./errors.js";
 
 // Every encoding the SDK hashes takes its types from the contracts' ABI, never from hand-written type strings.
 
@@ -11,13 +12,13 @@ export const adjudicatorInterface = IAdjudicator__factory.createInterface();
 
 function inputsOf(name: "challenge"): readonly ParamType[] {
   const fragment = adjudicatorInterface.getFunction(name);
-  if (fragment === null) throw new Error(`IAdjudicator ABI has no function ${name}`);
+  if (fragment === null) throw new PiecepayError("ABI_MISMATCH", `IAdjudicator ABI has no function ${name}`);
   return fragment.inputs;
 }
 
 function component(tuple: ParamType, name: string): ParamType {
   const found = tuple.components?.find((c) => c.name === name);
-  if (found === undefined) throw new Error(`ABI tuple ${tuple.type} has no component ${name}`);
+  if (found === undefined) throw new PiecepayError("ABI_MISMATCH", `ABI tuple ${tuple.type} has no component ${name}`);
   return found;
 }
 

@@ -1,20 +1,27 @@
 import { type ErrorDescription, Interface } from "ethers";
-import { IAdjudicator__factory, IVoucherPaymentApp__factory } from "../typechain-types/index.js";
-import { PiecepayError } from "./errors.js";
+import { Adjudicator__factory, VoucherPaymentApp__factory } from "../typechain-types/index.js";
+import { type ContractErrorCode, PiecepayError } from "./errors.js";
 
-// The adjudicator's custom errors and those of the apps it calls (their reverts bubble up unchanged), decoded
-// through the ABI so that a caller branches on a stable code instead of parsing revert data.
+// Every custom error the adjudicator can revert with (its own, its libraries' such as ChannelStatusLib's
+// FinalizesAtOverflow, and OpenZeppelin's such as SafeCast's and SafeERC20's) and those of the voucher app, whose
+// reverts bubble up unchanged: the full ABIs of the contracts, not their interfaces, which list only their own.
 const contractErrors = new Interface([
-  ...IAdjudicator__factory.createInterface().fragments.filter((f) => f.type === "error"),
-  ...IVoucherPaymentApp__factory.createInterface().fragments.filter((f) => f.type === "error"),
-  // OpenZeppelin's, raised by the adjudicator through SafeERC20 and ReentrancyGuardTransient
-  "error SafeERC20FailedOperation(address token)",
-  "error ReentrancyGuardReentrantCall()",
+  ...new Map(
+    [...Adjudicator__factory.abi, ...VoucherPaymentApp__factory.abi]
+      .filter((f) => f.type === "error")
+      .map((f) => [f.name, f] as const),
+  ).values(),
 ]);
 
-/** `TurnNumberTooLow` -> `TURN_NUMBER_TOO_LOW`. */
-function toCode(errorName: string): string {
-  return errorName.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase();
+/**
+ * A contract error's name as its code.
+ * @example toContractErrorCode("NotAParticipant") // "NOT_A_PARTICIPANT"
+ */
+export function toContractErrorCode(errorName: string): ContractErrorCode {
+  return errorName
+    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+    .replace(/([A-Z])([A-Z][a-z])/g, "$1_$2") // NotAParticipant -> NOT_A_PARTICIPANT
+    .toUpperCase() as ContractErrorCode;
 }
 
 /**
@@ -22,7 +29,7 @@ function toCode(errorName: string): string {
  * name in CONSTANT_CASE (`TurnNumberTooLow` -> `TURN_NUMBER_TOO_LOW`), `args` its decoded arguments.
  * @example catch (e) { if (e instanceof ContractRevertError && e.code === "HOLDINGS_CHANGED") retry() }
  */
-export class ContractRevertError extends PiecepayError {
+export class ContractRevertError extends PiecepayError<ContractErrorCode> {
   override readonly name = "ContractRevertError";
 
   constructor(
@@ -30,7 +37,9 @@ export class ContractRevertError extends PiecepayError {
     readonly args: readonly unknown[],
     cause: unknown,
   ) {
-    super(toCode(errorName), `the contract refused: ${errorName}(${args.map(String).join(", ")})`, { cause });
+    super(toContractErrorCode(errorName), `the contract refused: ${errorName}(${args.map(String).join(", ")})`, {
+      cause,
+    });
   }
 }
 

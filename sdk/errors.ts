@@ -3,17 +3,119 @@
  * for people, and the `cause` (a contract revert, an RPC error) when there is one.
  * @example try { verifyVoucher(v, ctx) } catch (e) { if (e instanceof PiecepayError && e.code === "VOUCHER_WRONG_SIGNER") drop(peer) }
  */
-export class PiecepayError extends Error {
+export class PiecepayError<Code extends string = PiecepayErrorCode> extends Error {
   override readonly name: string = "PiecepayError";
 
   constructor(
-    readonly code: string,
+    readonly code: Code,
     readonly shortMessage: string,
     options: { cause?: unknown; details?: string } = {},
   ) {
     super(options.details ? `${shortMessage}\n\n${options.details}` : shortMessage, { cause: options.cause });
   }
 }
+
+/** Every code a `PiecepayError` can carry: the SDK's own, a voucher's, and each contract error's name. */
+export type PiecepayErrorCode = SdkErrorCode | VoucherErrorCode | ContractErrorCode;
+
+/**
+ * Codes of the SDK's own errors (bad input, the chain or the RPC saying no, a store that cannot be used).
+ * @example if ((SDK_ERROR_CODES as readonly string[]).includes(e.code)) reportToUser(e.shortMessage)
+ */
+export const SDK_ERROR_CODES = [
+  "ABI_MISMATCH",
+  "CHALLENGE_DURATION_TOO_SHORT",
+  "CHANNEL_NOT_OPEN",
+  "DEPOSIT_REMOVED",
+  "FUNDING_ABORTED",
+  "FUNDING_ALREADY_AWAITED",
+  "FUNDING_TIMEOUT",
+  "INSUFFICIENT_FUNDS",
+  "INVALID_ACCEPTANCE",
+  "INVALID_CLOSE_AMOUNT",
+  "INVALID_CLOSE_OFFER",
+  "INVALID_CONFIRMATIONS",
+  "INVALID_DEPOSIT",
+  "INVALID_ENCODING",
+  "INVALID_PROPOSAL",
+  "KEYSTORE_INVALID",
+  "KEYSTORE_NOT_FOUND",
+  "NATIVE_BACKEND_UNAVAILABLE",
+  "NOTHING_HELD",
+  "NOTHING_OWED",
+  "NOTHING_TO_ANSWER_WITH",
+  "NOT_A_TOKEN",
+  "NOT_DEPLOYED",
+  "NOT_ENFORCEABLE",
+  "NOT_FINALIZED",
+  "NOT_PAYEE",
+  "NOT_PAYER",
+  "NO_PROVIDER",
+  "NO_SUPPORTED_STATE",
+  "REGISTERED_STATE_UNKNOWN",
+  "RPC_UNAVAILABLE",
+  "STATUS_FIELD_OUT_OF_RANGE",
+  "STORE_NEWER_SCHEMA",
+  "TX_DROPPED",
+  "UNKNOWN_CHANNEL",
+  "WEAK_PASSWORD",
+  "WRONG_CHAIN",
+  "WRONG_PASSWORD",
+] as const;
+export type SdkErrorCode = (typeof SDK_ERROR_CODES)[number];
+
+/**
+ * The custom errors of the adjudicator (with the libraries and OpenZeppelin code it runs) and of the voucher app,
+ * in CONSTANT_CASE (`TurnNumberTooLow` -> `TURN_NUMBER_TOO_LOW`); a test checks this list against their full ABIs.
+ * @example const refusedOnChain = (CONTRACT_ERROR_CODES as readonly string[]).includes(e.code)
+ */
+export const CONTRACT_ERROR_CODES = [
+  "BASE_IS_FINAL",
+  "BASE_NOT_SIGNED_BY_BOTH",
+  "CHALLENGE_ONGOING",
+  "CHANNEL_FINALIZED",
+  "CHANNEL_NOT_FINALIZED",
+  "DEPOSIT_TO_EXTERNAL_DESTINATION",
+  "ETH_COMMITTED",
+  "ETH_PAYOUT_FAILED",
+  "ETH_SENT_WITH_TOKEN_DEPOSIT",
+  "FINALIZES_AT_OVERFLOW",
+  "FINGERPRINT_MISMATCH",
+  "HOLDINGS_CHANGED",
+  "INCORRECT_ETH_AMOUNT",
+  "INVALID_ALLOCATION_INDEX",
+  "INVALID_ASSET_INDEX",
+  "INVALID_CHALLENGER_SIGNATURE",
+  "INVALID_PARTICIPANT_COUNT",
+  "INVALID_SIGNATURE",
+  "INVALID_SIGNED_BY",
+  "INVALID_VOUCHER_SIGNATURE",
+  "MALFORMED_VOUCHER",
+  "NO_ONGOING_CHALLENGE",
+  "NOT_A_PARTICIPANT",
+  "NOT_SIGNED_BY_PAYEE",
+  "NOT_TWO_PARTICIPANTS",
+  "NOT_UNANIMOUS",
+  "OUTCOME_NOT_TWO_PARTY_ONE_ASSET",
+  "OUTCOME_NOT_VOUCHER_MOVE",
+  "PROOF_LENGTH_NOT_ONE",
+  "REENTRANCY_GUARD_REENTRANT_CALL",
+  "SAFE_CAST_OVERFLOWED_UINT_DOWNCAST",
+  "SAFE_ERC20_FAILED_OPERATION",
+  "SIGNATURE_COUNT_MISMATCH",
+  "STATE_IS_FINAL",
+  "STATE_NOT_FINAL",
+  "TOKEN_BALANCE_MISMATCH",
+  "TURN_NUMBER_NOT_AFTER_BASE",
+  "TURN_NUMBER_NOT_NEXT",
+  "TURN_NUMBER_TOO_LOW",
+  "VOUCHER_AMOUNT_DECREASED",
+  "VOUCHER_EXCEEDS_DEPOSIT",
+  "VOUCHER_STATE_IS_FINAL",
+  "WRONG_CHANNEL_ID",
+  "ZERO_DEPOSIT",
+] as const;
+export type ContractErrorCode = (typeof CONTRACT_ERROR_CODES)[number];
 
 /** Codes of `VoucherError`. */
 export type VoucherErrorCode =
@@ -28,9 +130,8 @@ export type VoucherErrorCode =
  * signed by someone other than the channel's payer, or above what the payer deposited.
  * @example if (e instanceof VoucherError && e.code === "VOUCHER_EXCEEDS_DEPOSIT") askForDeposit()
  */
-export class VoucherError extends PiecepayError {
+export class VoucherError extends PiecepayError<VoucherErrorCode> {
   override readonly name = "VoucherError";
-  declare readonly code: VoucherErrorCode;
 
   constructor(code: VoucherErrorCode, shortMessage: string) {
     super(code, shortMessage);

@@ -14,8 +14,17 @@ export {
   splitOutcome,
 } from "./client.js";
 export { defaultConfirmations, LOCAL_DEV_CHAINS, TESTNETS } from "./confirmations.js";
-export { ContractRevertError, decodeContractError } from "./contract-errors.js";
-export { PiecepayError, VoucherError, type VoucherErrorCode } from "./errors.js";
+export { ContractRevertError, decodeContractError, toContractErrorCode } from "./contract-errors.js";
+export {
+  CONTRACT_ERROR_CODES,
+  type ContractErrorCode,
+  PiecepayError,
+  type PiecepayErrorCode,
+  SDK_ERROR_CODES,
+  type SdkErrorCode,
+  VoucherError,
+  type VoucherErrorCode,
+} from "./errors.js";
 export { variablePartFromEvent } from "./events.js";
 export { gasSpentSince } from "./gas.js";
 export { loadKeystore, saveKeystore } from "./keystore.js";

@@ -1,3 +1,4 @@
+import { PiecepayError } from "./errors.js";
 import type { Allocation } from "./types.js";
 
 /** What one payout of one asset pays (mirrors PayoutLib.compute). */
@@ -32,6 +33,10 @@ export function computePayouts(held: bigint, allocations: Allocation[], indices:
     }
     remaining -= affordable;
   });
-  if (!payAll && next !== indices.length) throw new Error(`invalid allocation index ${indices[next]} at ${next}`);
+  // As PayoutLib reverts with InvalidAllocationIndex(next, indices[next]): indices not strictly increasing, or
+  // past the last allocation.
+  if (!payAll && next !== indices.length) {
+    throw new PiecepayError("INVALID_ALLOCATION_INDEX", `invalid allocation index ${indices[next]} at ${next}`);
+  }
   return { newAmounts, paid, totalPaid };
 }

@@ -1,6 +1,7 @@
 import { ZeroAddress, ZeroHash } from "ethers";
 import type { Adjudicator } from "../typechain-types/index.js";
 import { outcomeHash, stateHash } from "./channel.js";
+import { PiecepayError } from "./errors.js";
 import { variablePartFromEvent } from "./events.js";
 import { computePayouts } from "./payouts.js";
 import { fingerprint } from "./status.js";
@@ -151,6 +152,7 @@ export async function readEthHoldings(
   const [, finalizesAt, onChain] = await adjudicator.statusOf(id);
   if (finalizesAt === 0n || onChain === 0n) return adjudicator.holdings(ZeroAddress, id);
   const found = await findRegistration(adjudicator, id, states);
-  if (!found) throw new Error(`no known state of channel ${id} matches its fingerprint`);
+  if (!found)
+    throw new PiecepayError("REGISTERED_STATE_UNKNOWN", `no known state of channel ${id} matches its fingerprint`);
   return adjudicator.ethHoldings(id, registrationOf(id, found));
 }

@@ -1,5 +1,6 @@
 import { getBytes, type Signer } from "ethers";
 import { challengeHash, stateHash } from "./channel.js";
+import { PiecepayError } from "./errors.js";
 import type { FixedPart, SignedVariablePart, VariablePart } from "./types.js";
 
 /**
@@ -44,7 +45,7 @@ export async function signBy(
   for (const signer of signers) {
     const address = (await signer.getAddress()).toLowerCase();
     const index = fixedPart.participants.findIndex((p) => p.toLowerCase() === address);
-    if (index < 0) throw new Error(`${address} is not a participant`);
+    if (index < 0) throw new PiecepayError("NOT_A_PARTICIPANT", `${address} is not a participant`);
     signatures.set(index, await signState(signer, id, variablePart));
   }
   return toSigned(variablePart, signatures);

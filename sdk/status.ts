@@ -1,4 +1,5 @@
 import { AbiCoder, keccak256, ZeroHash } from "ethers";
+import { PiecepayError } from "./errors.js";
 
 const MASK_47 = (1n << 47n) - 1n;
 const MASK_48 = (1n << 48n) - 1n;
@@ -17,15 +18,27 @@ export interface ChannelStatus {
 
 /**
  * Packs a status as the adjudicator stores it: turnNumRecord (48) | lateEth (1) | finalizesAt (47) | low (160).
+ * Refuses what ChannelStatusLib.pack refuses instead of masking it: a finalizesAt past 47 bits
+ * (FINALIZES_AT_OVERFLOW, as the library's FinalizesAtOverflow), and a field outside its Solidity type
+ * (STATUS_FIELD_OUT_OF_RANGE: turnNumRecord and finalizesAt are uint48, low a uint160).
+ * @throws PiecepayError FINALIZES_AT_OVERFLOW or STATUS_FIELD_OUT_OF_RANGE
  * @example packStatus({ turnNumRecord: 2n, finalizesAt: 0n, lateEth: false, low: parseEther("1") })
  */
 export function packStatus(status: ChannelStatus): bigint {
-  return (
-    ((status.turnNumRecord & MASK_48) << 208n) |
-    (status.lateEth ? LATE_ETH : 0n) |
-    ((status.finalizesAt & MASK_47) << 160n) |
-    (status.low & MASK_160)
-  );
+  for (const [field, mask] of [
+    ["turnNumRecord", MASK_48],
+    ["finalizesAt", MASK_48],
+    ["low", MASK_160],
+  ] as const) {
+    const value = status[field];
+    if (value < 0n || value > mask) {
+      throw new PiecepayError("STATUS_FIELD_OUT_OF_RANGE", `${field} ${value} does not fit its field`);
+    }
+  }
+  if (status.finalizesAt > MASK_47) {
+    throw new PiecepayError("FINALIZES_AT_OVERFLOW", `finalizesAt ${status.finalizesAt} does not fit 47 bits`);
+  }
+  return (status.turnNumRecord << 208n) | (status.lateEth ? LATE_ETH : 0n) | (status.finalizesAt << 160n) | status.low;
 }
 
 /**

@@ -12,7 +12,7 @@ import {
   toUtf8Bytes,
   zeroPadValue,
 } from "ethers";
-import { VoucherError } from "./errors.js";
+import { PiecepayError, VoucherError } from "./errors.js";
 import { recoverPersonalSignerBytes } from "./recover.js";
 
 const VOUCHER_TYPEHASH = keccak256(toUtf8Bytes("piecepay.Voucher(bytes32 channelId,uint256 amount)"));
@@ -42,7 +42,7 @@ const TYPEHASH_BYTES = getBytes(VOUCHER_TYPEHASH);
 
 /** `voucherHash` on bytes, for the hot path: no ABI coder, no hex strings. */
 function voucherDigest(id: Uint8Array, amount: bigint): Uint8Array {
-  if (id.length !== 32) throw new Error("a channel id has 32 bytes");
+  if (id.length !== 32) throw new PiecepayError("INVALID_ENCODING", "a channel id has 32 bytes");
   const encoded = new Uint8Array(96);
   encoded.set(TYPEHASH_BYTES);
   encoded.set(id, 32);
@@ -68,7 +68,8 @@ export async function signVoucher(signer: Signer, id: string, amount: bigint): P
  * @example encodeVoucher(voucher)
  */
 export function encodeVoucher(voucher: Pick<Voucher, "amount" | "signature">): string {
-  if (dataLength(voucher.signature) !== 65) throw new Error("a voucher signature has 65 bytes");
+  if (dataLength(voucher.signature) !== 65)
+    throw new PiecepayError("INVALID_ENCODING", "a voucher signature has 65 bytes");
   return concat([zeroPadValue(toBeHex(voucher.amount), 32), voucher.signature]);
 }
 
@@ -77,7 +78,8 @@ export function encodeVoucher(voucher: Pick<Voucher, "amount" | "signature">): s
  * @example decodeVoucher(state.appData).amount
  */
 export function decodeVoucher(appData: string): { amount: bigint; signature: string } {
-  if (dataLength(appData) !== VOUCHER_LENGTH) throw new Error(`a voucher has ${VOUCHER_LENGTH} bytes`);
+  if (dataLength(appData) !== VOUCHER_LENGTH)
+    throw new PiecepayError("INVALID_ENCODING", `a voucher has ${VOUCHER_LENGTH} bytes`);
   return { amount: BigInt(dataSlice(appData, 0, 32)), signature: dataSlice(appData, 32) };
 }
 

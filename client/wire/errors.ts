@@ -17,9 +17,8 @@ export type WireErrorCode = "MALFORMED" | "TOO_LONG" | "UNKNOWN_TYPE" | "UNSUPPO
  * encoded). The codec throws nothing else.
  * @example try { decodeMessage(buf) } catch (e) { if (e instanceof WireError) { wire.emit("warning", e); wire.destroy() } else throw e }
  */
-export class WireError extends PiecepayError {
+export class WireError extends PiecepayError<WireErrorCode> {
   override readonly name = "WireError";
-  declare readonly code: WireErrorCode;
 
   constructor(code: WireErrorCode, shortMessage: string, options: { cause?: unknown } = {}) {
     super(code, shortMessage, options);

@@ -1,0 +1,153 @@
+// Parity in the other direction: what the contracts refuse, the SDK's mirrors refuse too, with the same code,
+// instead of masking or wrapping the value; and every custom error the contracts can revert with (their own,
+// their libraries' and OpenZeppelin's) decodes to a code of PiecepayErrorCode.
+import { expect } from "chai";
+import { type BigNumberish, parseEther } from "ethers";
+import {
+  type ChannelStatus,
+  CONTRACT_ERROR_CODES,
+  ContractRevertError,
+  computePayouts,
+  decodeContractError,
+  PiecepayError,
+  packStatus,
+  SDK_ERROR_CODES,
+  toContractErrorCode,
+  VoucherError,
+} from "../../../sdk/index.js";
+import { Adjudicator__factory, VoucherPaymentApp__factory } from "../../../typechain-types/index.js";
+import { deployFixture, ethers, networkHelpers } from "../helpers/fixtures.js";
+import { Random } from "../helpers/random.js";
+
+/** The SDK's verdict: "ok" with the value, or the PiecepayError's code. */
+function sdkVerdict<T>(run: () => T): { ok: T } | { code: string } {
+  try {
+    return { ok: run() };
+  } catch (error) {
+    expect(error, String(error)).to.be.instanceOf(PiecepayError);
+    return { code: (error as PiecepayError).code };
+  }
+}
+
+/** The contract's verdict through the SDK's decoder: "ok" with the value, or the decoded error's code. */
+async function contractVerdict<T>(run: () => Promise<T>): Promise<{ ok: T } | { code: string }> {
+  try {
+    return { ok: await run() };
+  } catch (error) {
+    const decoded = decodeContractError(error);
+    expect(decoded, `a revert the SDK cannot decode: ${String(error)}`).to.be.instanceOf(ContractRevertError);
+    return { code: (decoded as ContractRevertError).code };
+  }
+}
+
+describe("SDK parity with the contracts' refusals", function () {
+  it("the error codes are exactly the contracts' custom errors (full ABIs: libraries and OpenZeppelin included), and no code means two things", function () {
+    const names = [...Adjudicator__factory.abi, ...VoucherPaymentApp__factory.abi]
+      .filter((f) => f.type === "error")
+      .map((f) => (f as { name: string }).name);
+    expect([...new Set(names.map(toContractErrorCode))].sort()).to.deep.equal([...CONTRACT_ERROR_CODES].sort());
+    expect(names).to.include.members([
+      "FinalizesAtOverflow",
+      "SafeCastOverflowedUintDowncast",
+      "SafeERC20FailedOperation",
+    ]);
+    const overlap = SDK_ERROR_CODES.filter((c) => (CONTRACT_ERROR_CODES as readonly string[]).includes(c));
+    expect(overlap, "an SDK code that is also a contract error's").to.deep.equal([]);
+    expect(new VoucherError("VOUCHER_MALFORMED", "x")).to.be.instanceOf(PiecepayError);
+  });
+
+  it("a library's revert decodes: FinalizesAtOverflow from ChannelStatusLib, with its argument", async function () {
+    const { harness } = await networkHelpers.loadFixture(deployFixture);
+    const error = await harness.packStatus(1n, 2n ** 47n, false, 0n).then(
+      () => undefined,
+      (e: unknown) => decodeContractError(e),
+    );
+    expect(error).to.be.instanceOf(ContractRevertError);
+    expect((error as ContractRevertError).code).to.equal("FINALIZES_AT_OVERFLOW");
+    expect((error as ContractRevertError).args).to.deep.equal([2n ** 47n]);
+  });
+
+  it("OpenZeppelin's revert decodes: a deposit that would push the holdings past 160 bits is refused (SafeCastOverflowedUintDowncast) and moves no wei", async function () {
+    const { adjudicator, alice, channel } = await networkHelpers.loadFixture(deployFixture);
+    const { id } = channel();
+    const huge = 2n ** 160n;
+    await networkHelpers.setBalance(alice.address, huge + parseEther("1"));
+    const before = await ethers.provider.getBalance(await adjudicator.getAddress());
+    const error = await adjudicator
+      .connect(alice)
+      .deposit(ethers.ZeroAddress, id, 0n, huge, { value: huge })
+      .then(
+        () => undefined,
+        (e: unknown) => decodeContractError(e),
+      );
+    expect(error).to.be.instanceOf(ContractRevertError);
+    expect((error as ContractRevertError).code).to.equal("SAFE_CAST_OVERFLOWED_UINT_DOWNCAST");
+    expect((error as ContractRevertError).args).to.deep.equal([160n, huge]);
+    expect(await ethers.provider.getBalance(await adjudicator.getAddress())).to.equal(before);
+  });
+
+  it("packStatus refuses exactly what ChannelStatusLib.pack refuses, with the same code, on boundary and random fields", async function () {
+    const { harness } = await networkHelpers.loadFixture(deployFixture);
+    const random = new Random(13);
+    const edges = (bits: bigint) => [0n, 1n, 2n ** bits - 1n, 2n ** bits, 2n ** bits + 1n, -1n];
+    const cases: ChannelStatus[] = [];
+    for (const finalizesAt of [...edges(47n), ...edges(48n)]) {
+      cases.push({ turnNumRecord: 1n, finalizesAt, lateEth: false, low: 5n });
+    }
+    for (const turnNumRecord of edges(48n)) cases.push({ turnNumRecord, finalizesAt: 0n, lateEth: true, low: 0n });
+    for (const low of edges(160n)) cases.push({ turnNumRecord: 0n, finalizesAt: 7n, lateEth: false, low });
+    for (let i = 0; i < 100; i++) {
+      cases.push({
+        turnNumRecord: random.uint(random.bool() ? 48 : 49),
+        finalizesAt: random.uint(random.bool() ? 47 : 48),
+        lateEth: random.bool(),
+        low: random.uint(random.bool() ? 160 : 161),
+      });
+    }
+    let refusedByBoth = 0;
+    for (const status of cases) {
+      const sdk = sdkVerdict(() => packStatus(status));
+      const fits = (v: bigint, bits: bigint) => v >= 0n && v < 2n ** bits;
+      if (!fits(status.turnNumRecord, 48n) || !fits(status.finalizesAt, 48n) || !fits(status.low, 160n)) {
+        // The value cannot even be ABI-encoded as the library's parameter type: the SDK says so.
+        expect(
+          sdk,
+          JSON.stringify(status, (_, v) => (typeof v === "bigint" ? v.toString() : v)),
+        ).to.deep.equal({
+          code: "STATUS_FIELD_OUT_OF_RANGE",
+        });
+        refusedByBoth++;
+        continue;
+      }
+      const chain = await contractVerdict(() =>
+        harness.packStatus(status.turnNumRecord, status.finalizesAt, status.lateEth, status.low),
+      );
+      expect(sdk, `finalizesAt ${status.finalizesAt}`).to.deep.equal(chain);
+      if ("code" in chain) refusedByBoth++;
+    }
+    expect(refusedByBoth, "cases refused").to.be.greaterThan(20);
+  });
+
+  it("computePayouts refuses exactly the index lists PayoutLib refuses (InvalidAllocationIndex), and agrees on the rest", async function () {
+    const { harness } = await networkHelpers.loadFixture(deployFixture);
+    const random = new Random(14);
+    let refused = 0;
+    for (let i = 0; i < 150; i++) {
+      const allocations = Array.from({ length: random.int(5) }, () => ({
+        destination: random.bytes(32),
+        amount: random.uint(64),
+      }));
+      // Any short list of small numbers: repeats, decreasing, past the end and valid ones all occur.
+      const indices = Array.from({ length: random.int(4) }, () => BigInt(random.int(allocations.length + 2)));
+      const held = random.uint(66);
+      const sdk = sdkVerdict(() => computePayouts(held, allocations, indices));
+      const chain = await contractVerdict(async () => {
+        const [newAmounts, paid, totalPaid] = await harness.computePayouts(held, allocations, indices);
+        return { newAmounts: [...newAmounts], paid: [...paid], totalPaid } as { [k: string]: BigNumberish[] | bigint };
+      });
+      expect(sdk, `case ${i}: indices ${indices}`).to.deep.equal(chain);
+      if ("code" in chain) refused++;
+    }
+    expect(refused, "index lists refused").to.be.greaterThan(20);
+  });
+});
