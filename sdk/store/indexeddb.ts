@@ -35,7 +35,10 @@ export class IndexedDbChannelStore implements ChannelStore {
    * @throws PiecepayError STORE_UNAVAILABLE (no IndexedDB here, or the browser refused it) or STORE_NEWER_SCHEMA
    * @example const store = await IndexedDbChannelStore.open("piecepay-0xabc…")
    */
-  static async open(name: string, factory: IDBFactory | undefined = globalThis.indexedDB): Promise<IndexedDbChannelStore> {
+  static async open(
+    name: string,
+    factory: IDBFactory | undefined = globalThis.indexedDB,
+  ): Promise<IndexedDbChannelStore> {
     if (factory === undefined) {
       throw new PiecepayError("STORE_UNAVAILABLE", "this runtime has no IndexedDB (a browser, or fake-indexeddb)");
     }
