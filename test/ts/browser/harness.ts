@@ -66,6 +66,8 @@ export interface TestPage {
   console: string[];
   /** Loads the page again (same origin, so IndexedDB survives). */
   reload(): Promise<void>;
+  /** A second tab on the same page and origin (so the same IndexedDB), as a user opening the app twice. */
+  openTab(): Promise<Page>;
   close(): Promise<void>;
 }
 
@@ -138,6 +140,12 @@ export async function openPage(bundle: string, nodeUrl: string): Promise<TestPag
     console,
     async reload() {
       await page.reload();
+    },
+    async openTab() {
+      const tab = await context.newPage();
+      tab.on("pageerror", (e) => console.push(`pageerror (tab): ${e.message}`));
+      await tab.goto(url);
+      return tab;
     },
     async close() {
       await context.close();

@@ -1,0 +1,102 @@
+// The page script of browser/indexeddb-store.test.ts: the SDK's IndexedDbChannelStore in Chromium, driven by the
+// test through `window.storeTest`; each call opens the store, does one thing and closes it, as a page would
+// between reloads.
+import { IndexedDbChannelStore } from "../../../../sdk/store/indexeddb.js";
+import type { ChannelRecord, VoucherDirection } from "../../../../sdk/store/types.js";
+
+declare global {
+  interface Window {
+    storeTest: typeof api;
+  }
+}
+
+const DB = "piecepay-store-test";
+
+async function withStore<T>(use: (store: IndexedDbChannelStore) => Promise<T>): Promise<T> {
+  const store = await IndexedDbChannelStore.open(DB);
+  try {
+    return await use(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/** A channel record with bigints where the SDK has them (the page builds it: bigints do not cross evaluate()). */
+function channel(id: string, deposited: string): ChannelRecord {
+  return {
+    id,
+    chainId: 31337n,
+    adjudicator: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+    fixedPart: {
+      participants: ["0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"],
+      channelNonce: 7n,
+      appDefinition: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
+      challengeDuration: 3600n,
+    },
+    myIndex: 1,
+    asset: "0x0000000000000000000000000000000000000000",
+    deposited: BigInt(deposited),
+    phase: "open",
+  };
+}
+
+const api = {
+  async putChannel(id: string, deposited: string): Promise<void> {
+    await withStore((s) => s.putChannel(channel(id, deposited)));
+  },
+
+  async getChannel(id: string): Promise<{ deposited: string; phase: string; nonce: string } | null> {
+    const record = await withStore((s) => s.getChannel(id));
+    return record
+      ? { deposited: record.deposited.toString(), phase: record.phase, nonce: record.fixedPart.channelNonce.toString() }
+      : null;
+  },
+
+  /**
+   * Stores each amount as a voucher of `id` in turn (no await between the calls: they race within this tab, and
+   * with any other tab doing the same); resolves with each call's kept/previous, as strings.
+   */
+  async putVouchers(
+    direction: VoucherDirection,
+    id: string,
+    amounts: string[],
+  ): Promise<{ amount: string; kept: boolean; previous: string }[]> {
+    return withStore(async (s) => {
+      const results = await Promise.all(
+        amounts.map((a) =>
+          s.putVoucher(direction, { channelId: id, amount: BigInt(a), signature: `0x${"11".repeat(65)}` }),
+        ),
+      );
+      return results.map((r, i) => ({ amount: amounts[i], kept: r.kept, previous: r.previous.toString() }));
+    });
+  },
+
+  async getVoucher(direction: VoucherDirection, id: string): Promise<string | null> {
+    const voucher = await withStore((s) => s.getVoucher(direction, id));
+    return voucher ? voucher.amount.toString() : null;
+  },
+
+  /** Adds 1 to the channel's deposit `times` times through updateChannel, all started at once. */
+  async bumpDeposit(id: string, times: number): Promise<void> {
+    await withStore((s) =>
+      Promise.all(
+        Array.from({ length: times }, () =>
+          s.updateChannel(id, (record) => ({ ...record, deposited: record.deposited + 1n })),
+        ),
+      ),
+    );
+  },
+
+  async markEvents(keys: string[]): Promise<boolean[]> {
+    return withStore((s) => Promise.all(keys.map((k) => s.markEventHandled(k))));
+  },
+
+  async setPhaseOfUnknown(): Promise<string> {
+    return withStore((s) => s.setPhase(`0x${"ee".repeat(32)}`, "closing")).then(
+      () => "no error",
+      (e: { code?: string }) => e.code ?? String(e),
+    );
+  },
+};
+
+window.storeTest = api;
