@@ -44,6 +44,7 @@ export { RetryingJsonRpcProvider, type RpcOutageEvent, type RpcRetryOptions } fr
 export { type Settlement, settlementOf } from "./settlement.js";
 export { signBy, signChallenge, signState, toSigned } from "./signatures.js";
 export { type ChannelStatus, fingerprint, packStatus, unpackStatus } from "./status.js";
+export { IndexedDbChannelStore } from "./store/indexeddb.js";
 export { fromJson, toJson } from "./store/json.js";
 export { MemoryChannelStore } from "./store/memory.js";
 export type { ChannelPhase, ChannelRecord, ChannelStore, VoucherDirection } from "./store/types.js";

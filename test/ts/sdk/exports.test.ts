@@ -46,6 +46,7 @@ const UNIVERSAL = [
   "fingerprint",
   "fromJson",
   "MemoryChannelStore",
+  "IndexedDbChannelStore",
   "committedEthCandidates",
   "matchRegistration",
   "NO_REGISTRATION",

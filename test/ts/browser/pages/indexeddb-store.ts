@@ -1,8 +1,7 @@
 // The page script of browser/indexeddb-store.test.ts: the SDK's IndexedDbChannelStore in Chromium, driven by the
 // test through `window.storeTest`; each call opens the store, does one thing and closes it, as a page would
 // between reloads.
-import { IndexedDbChannelStore } from "../../../../sdk/store/indexeddb.js";
-import type { ChannelRecord, VoucherDirection } from "../../../../sdk/store/types.js";
+import { type ChannelRecord, IndexedDbChannelStore, type VoucherDirection } from "../../../../sdk/index.js";
 
 declare global {
   interface Window {
