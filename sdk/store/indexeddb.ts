@@ -3,8 +3,10 @@ import type { SignedVariablePart } from "../types.js";
 import type { Voucher } from "../voucher.js";
 import type { ChannelPhase, ChannelRecord, ChannelStore, VoucherDirection } from "./types.js";
 
-const SCHEMA_VERSION = 1;
-const STORES = ["channels", "states", "vouchers", "cursors", "events", "meta"] as const;
+// 1: channels, states, vouchers, cursors, events, meta. 2: adds `secrets` (the session key). The upgrade creates
+// whichever object stores are missing, so a database of version 1 opens and keeps everything it held.
+const SCHEMA_VERSION = 2;
+const STORES = ["channels", "states", "vouchers", "cursors", "events", "meta", "secrets"] as const;
 type StoreName = (typeof STORES)[number];
 
 interface ChannelRow {
@@ -267,6 +269,24 @@ export class IndexedDbChannelStore implements ChannelStore {
     return this.#run(["events"], "readonly", (tx, done) => {
       const seen = tx.objectStore("events").count(key);
       seen.onsuccess = () => done(seen.result > 0);
+    });
+  }
+
+  getSecret(name: string): Promise<string | undefined> {
+    return this.#run(["secrets"], "readonly", (tx, done) => {
+      const read = tx.objectStore("secrets").get(name);
+      read.onsuccess = () => done(read.result as string | undefined);
+    });
+  }
+
+  keepSecret(name: string, value: string): Promise<string> {
+    return this.#run(["secrets"], "readwrite", (tx, done) => {
+      const secrets = tx.objectStore("secrets");
+      const read = secrets.get(name);
+      read.onsuccess = () => {
+        if (read.result !== undefined) return done(read.result as string);
+        secrets.put(value, name).onsuccess = () => done(value);
+      };
     });
   }
 
