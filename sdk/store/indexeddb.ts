@@ -81,25 +81,35 @@ export class IndexedDbChannelStore implements ChannelStore {
   #run<T>(
     stores: StoreName[],
     mode: IDBTransactionMode,
-    body: (tx: IDBTransaction, done: (value: T) => void) => void,
+    body: (tx: IDBTransaction, done: (value: T) => void, refuse: (error: unknown) => void) => void,
   ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let result: T | undefined;
       let produced = false;
+      let refused: unknown;
       const tx = this.#db.transaction(stores, mode, { durability: "strict" });
       tx.oncomplete = () => {
         if (produced) resolve(result as T);
         else reject(new PiecepayError("STORE_UNAVAILABLE", "an IndexedDB transaction ended without a result"));
       };
       const fail = () =>
-        reject(new PiecepayError("STORE_UNAVAILABLE", "an IndexedDB transaction failed", { cause: tx.error }));
+        reject(
+          refused ?? new PiecepayError("STORE_UNAVAILABLE", "an IndexedDB transaction failed", { cause: tx.error }),
+        );
       tx.onerror = fail;
       tx.onabort = fail;
       try {
-        body(tx, (value) => {
-          result = value;
-          produced = true;
-        });
+        body(
+          tx,
+          (value) => {
+            result = value;
+            produced = true;
+          },
+          (error) => {
+            refused = error;
+            tx.abort();
+          },
+        );
       } catch (error) {
         tx.abort();
         reject(error);
@@ -147,13 +157,21 @@ export class IndexedDbChannelStore implements ChannelStore {
     id: string,
     update: (record: ChannelRecord) => ChannelRecord | undefined,
   ): Promise<ChannelRecord | undefined> {
-    return this.#run(["channels", "meta"], "readwrite", (tx, done) => {
+    return this.#run(["channels", "meta"], "readwrite", (tx, done, refuse) => {
       const read = tx.objectStore("channels").get(id.toLowerCase());
       read.onsuccess = () => {
         const current = recordOf(read.result as ChannelRow | undefined);
         if (current === undefined) return done(undefined);
-        const next = update(current);
+        let next: ChannelRecord | undefined;
+        try {
+          next = update(current);
+        } catch (error) {
+          return refuse(error);
+        }
         if (next === undefined) return done(current);
+        if (next.id.toLowerCase() !== current.id) {
+          return refuse(new PiecepayError("INVALID_UPDATE", `updateChannel(${id}) returned channel ${next.id}`));
+        }
         const stored = { ...next, id: current.id };
         this.#writeChannel(tx, stored, () => done(stored));
       };
