@@ -16,7 +16,10 @@ import {
 import { PiecepayError } from "./errors.js";
 import type { ChannelStore } from "./store/types.js";
 
-/** The name under which `sessionKey` keeps its key in a store's secrets. */
+/**
+ * The name under which `sessionKey` keeps its key in a store's secrets.
+ * @example const exists = (await store.getSecret(SESSION_KEY_SECRET)) !== undefined
+ */
 export const SESSION_KEY_SECRET = "session-key";
 
 /**
