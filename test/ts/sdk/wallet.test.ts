@@ -23,6 +23,7 @@ import {
   WrongChainError,
   walletFromEip1193,
 } from "../../../sdk/node.js";
+import { TestToken__factory } from "../../../typechain-types/index.js";
 import { connection, deployFixture, ethers, networkHelpers, sdkClient } from "../helpers/fixtures.js";
 
 const DEPOSIT = parseEther("1");
@@ -193,6 +194,52 @@ describe("a wallet apart from the session key", function () {
     expect(await receivedSince(f.alice.address, aliceBefore, start)).to.equal(DEPOSIT - 3n * PRICE);
     expect(await ethers.provider.getBalance(payee.key.address)).to.equal(0n);
     expect(await payee.client.settlement(id)).to.include({ toUs: 3n * PRICE, toPeer: DEPOSIT - 3n * PRICE });
+  });
+
+  it("in an ERC-20 token: two prompts (approve, deposit), the close pays both wallets in the token to the unit; a wallet short of the token is INSUFFICIENT_FUNDS before the approve", async function () {
+    const f = await networkHelpers.loadFixture(deployFixture);
+    const token = await new TestToken__factory(f.deployer).deploy();
+    const asset = await token.getAddress();
+    await (await token.mint(f.alice.address, DEPOSIT)).wait();
+    const payerWallet = recordingWallet();
+    const payer = await side(f, "payer", f.alice.address, payerWallet);
+    const payee = await side(f, "payee", f.bob.address, recordingWallet());
+    const ask = (p: Parameters<PiecepayClient["join"]>[0]) => payee.client.join(p, { assets: [asset] });
+
+    // More than alice holds: refused before anything is sent, her nonce and tokens as they were.
+    const nonce = await ethers.provider.getTransactionCount(f.alice.address);
+    const short = await rejection(
+      payer.client.open(
+        { payee: payee.key.address, payeeDestination: f.bob.address, deposit: DEPOSIT + 1n, asset },
+        ask,
+      ),
+    );
+    expect(short).to.be.instanceOf(InsufficientFundsError);
+    expect([(short as InsufficientFundsError).held, (short as InsufficientFundsError).needed]).to.deep.equal([
+      DEPOSIT,
+      DEPOSIT + 1n,
+    ]);
+    expect((short as InsufficientFundsError).asset).to.equal(asset);
+    expect(await ethers.provider.getTransactionCount(f.alice.address)).to.equal(nonce);
+    expect(payerWallet.calls.filter((m) => PROMPTS.test(m))).to.deep.equal([]);
+
+    const { id } = await payer.client.open(
+      { payee: payee.key.address, payeeDestination: f.bob.address, deposit: DEPOSIT, asset },
+      ask,
+    );
+    await payee.client.waitForFunding(id);
+    for (let i = 0; i < 4; i++) await payee.client.receive(await payer.client.pay(id, PRICE));
+    expect(payerWallet.calls.filter((m) => PROMPTS.test(m))).to.deep.equal([
+      "eth_sendTransaction",
+      "eth_sendTransaction",
+    ]);
+    await payee.client.close(await payer.client.offerClose(id));
+    expect(await token.balanceOf(f.alice.address)).to.equal(DEPOSIT - 4n * PRICE);
+    expect(await token.balanceOf(f.bob.address)).to.equal(4n * PRICE);
+    for (const key of [payer.key, payee.key]) {
+      expect(await token.balanceOf(key.address)).to.equal(0n);
+      expect(await ethers.provider.getBalance(key.address)).to.equal(0n);
+    }
   });
 
   it("the session key is made once per store and survives a restart; a payee refuses a funding state that pays its share elsewhere, and a zero or channel refund address", async function () {
