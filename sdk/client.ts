@@ -381,7 +381,12 @@ export class PiecepayClient {
         );
       }
       if ((await token.allowance(this.walletAddress, this.adjudicator.target)) < deposit) {
-        await this.#assertCanPay("approve and deposit", 0n, async () => 2n * 100_000n);
+        // The approve's gas and the deposit's (which cannot be estimated before the approve: about 100,000).
+        await this.#assertCanPay(
+          "approve and deposit",
+          0n,
+          async () => (await token.approve.estimateGas(this.adjudicator.target, deposit)) + 100_000n,
+        );
         await this.#send("approve", () => token.approve(this.adjudicator.target, deposit));
       }
     }
@@ -742,7 +747,7 @@ export class PiecepayClient {
   }
 
   /**
-   * Whether our account holds the gas of a transaction of about `gas` units at the current fee (default: a
+   * Whether our wallet holds the gas of a transaction of about `gas` units at the current fee (default: a
    * cooperative close's, with a margin). A side without it countersigns instead of submitting.
    * @example if (!(await payee.canPayGas())) send(await payee.countersign(offer))
    */
@@ -1304,20 +1309,16 @@ export class PiecepayClient {
         const now =
           provider instanceof JsonRpcApiProvider ? await provider.send("eth_chainId", []).catch(() => null) : null;
         if (now === null) {
-          throw new PiecepayError(
-            "WRONG_CHAIN",
-            `the ${this.#what()}'s chain changed under us: refusing to sign or send`,
-            {
-              cause: error,
-            },
-          );
+          const why = `the ${this.#what()}'s chain changed under us: refusing to sign or send`;
+          throw new PiecepayError("WRONG_CHAIN", why, { cause: error });
         }
         throw new WrongChainError(this.#options.chainId, BigInt(now), `the ${this.#what()}`, { cause: error });
       }
       throw new PiecepayError("RPC_UNAVAILABLE", `the ${this.#what()} did not tell its chain id`, { cause: error });
     }
-    if (chainId !== this.#options.chainId)
+    if (chainId !== this.#options.chainId) {
       throw new WrongChainError(this.#options.chainId, chainId, `the ${this.#what()}`);
+    }
   }
 
   /**
