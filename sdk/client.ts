@@ -1,10 +1,12 @@
 import {
   Contract,
   type ContractTransactionResponse,
+  dataSlice,
   formatEther,
   getAddress,
   hexlify,
   isError,
+  JsonRpcApiProvider,
   randomBytes,
   type Signer,
   type TransactionReceipt,
@@ -17,10 +19,10 @@ import {
   type VoucherPaymentApp,
   VoucherPaymentApp__factory,
 } from "../typechain-types/index.js";
-import { channelId, outcomeHash, stateHash, toDestination } from "./channel.js";
+import { channelId, isExternalDestination, outcomeHash, stateHash, toDestination } from "./channel.js";
 import { defaultConfirmations } from "./confirmations.js";
 import { ContractRevertError, decodeContractError } from "./contract-errors.js";
-import { PiecepayError } from "./errors.js";
+import { InsufficientFundsError, PiecepayError, WrongChainError } from "./errors.js";
 import { FundingPoller } from "./funding.js";
 import { recoverPersonalSigner } from "./recover.js";
 import {
@@ -31,15 +33,17 @@ import {
   registrationOf,
 } from "./registration.js";
 import { RetryingJsonRpcProvider } from "./rpc-retry.js";
-import { type Settlement, settlementOf } from "./settlement.js";
-import { signState, toSigned } from "./signatures.js";
+import { destinationsOf, type Settlement, settlementOf } from "./settlement.js";
+import { signChallenge, signState, toSigned } from "./signatures.js";
 import type { ChannelRecord, ChannelStore } from "./store/types.js";
 import type { FixedPart, SignedVariablePart, VariablePart } from "./types.js";
 import { createVoucher, encodeVoucher, type VerifiedVoucher, type Voucher, verifyVoucher } from "./voucher.js";
 import { voucherStateSupportError } from "./voucher-app.js";
+import { rejectionError } from "./wallet.js";
 
 const ERC20_ABI = [
   "function allowance(address owner, address spender) view returns (uint256)",
+  "function balanceOf(address owner) view returns (uint256)",
   "function approve(address spender, uint256 amount) returns (bool)",
 ];
 
@@ -48,8 +52,17 @@ const PAYEE = 1;
 
 /** Settings of a `PiecepayClient`. */
 export interface PiecepayClientOptions {
-  /** Our account, connected to a provider (any EIP-1193 / JSON-RPC provider through ethers). */
+  /**
+   * The channel's participant: signs states and vouchers. With a `wallet`, a session key (`sessionKey(store)`)
+   * that holds no ETH and needs no provider; without one, our account, connected to a provider.
+   */
   signer: Signer;
+  /**
+   * The account that sends every transaction (approve, deposit, close, challenge, checkpoint, respond, payout) and
+   * to which the channel pays out and refunds: any ethers Signer connected to a provider, e.g. an EIP-1193 wallet
+   * through `walletFromEip1193`. Reads go through its provider too. Default: `signer`.
+   */
+  wallet?: Signer;
   /** The chain we mean to be on: the client refuses to sign or send anywhere else. */
   chainId: bigint;
   /** The adjudicator's address (from deployments/<chainId>.json). */
@@ -120,22 +133,29 @@ export interface OnChainChannel {
 export class PiecepayClient {
   readonly adjudicator: Adjudicator;
   readonly voucherApp: VoucherPaymentApp;
+  /** Our participant's address (the signer's). */
   readonly address: string;
+  /** The wallet's address: the sender of our transactions, where our payouts and refunds go. */
+  readonly walletAddress: string;
   /** The chain this client signs and sends for. */
   readonly chainId: bigint;
   readonly confirmations: number;
   readonly #options: PiecepayClientOptions;
 
-  private constructor(options: PiecepayClientOptions, address: string) {
+  readonly #wallet: Signer;
+
+  private constructor(options: PiecepayClientOptions, address: string, walletAddress: string) {
     this.#options = options;
+    this.#wallet = options.wallet ?? options.signer;
     this.address = address;
+    this.walletAddress = walletAddress;
     this.chainId = options.chainId;
     this.confirmations = options.confirmations ?? defaultConfirmations(options.chainId);
     if (!Number.isInteger(this.confirmations) || this.confirmations < 1) {
       throw new PiecepayError("INVALID_CONFIRMATIONS", `confirmations must be a whole number of at least 1`);
     }
-    this.adjudicator = Adjudicator__factory.connect(options.adjudicator, options.signer);
-    this.voucherApp = VoucherPaymentApp__factory.connect(options.voucherApp, options.signer);
+    this.adjudicator = Adjudicator__factory.connect(options.adjudicator, this.#wallet);
+    this.voucherApp = VoucherPaymentApp__factory.connect(options.voucherApp, this.#wallet);
     this.#funding = new FundingPoller(
       {
         head: () => this.#head(),
@@ -148,12 +168,18 @@ export class PiecepayClient {
   }
 
   /**
-   * Connects a client after checking the chain id and that the contracts are deployed there.
-   * @throws PiecepayError WRONG_CHAIN, NO_PROVIDER or NOT_DEPLOYED
+   * Connects a client after checking the chain id (the wallet's) and that the contracts are deployed there.
+   * @throws PiecepayError WRONG_CHAIN (a `WrongChainError`), NO_PROVIDER, NOT_DEPLOYED or USER_REJECTED
    * @example const client = await PiecepayClient.create({ signer, chainId: 31337n, adjudicator, voucherApp, store })
    */
   static async create(options: PiecepayClientOptions): Promise<PiecepayClient> {
-    const client = new PiecepayClient(options, getAddress(await options.signer.getAddress()));
+    let walletAddress: string;
+    try {
+      walletAddress = getAddress(await (options.wallet ?? options.signer).getAddress());
+    } catch (error) {
+      throw rejectionError(error, "the connection") ?? error;
+    }
+    const client = new PiecepayClient(options, getAddress(await options.signer.getAddress()), walletAddress);
     await client.#assertChain();
     const provider = client.#provider();
     for (const [name, address] of [
@@ -192,12 +218,16 @@ export class PiecepayClient {
   // ------------------------------------------------------------------------------------------------- opening
 
   /**
-   * The payer's first step: a channel to `payee` holding `deposit`, and its funding state signed by us.
-   * @throws PiecepayError CHALLENGE_DURATION_TOO_SHORT, WRONG_CHAIN
-   * @example const proposal = await payer.propose({ payee, deposit: parseEther("0.1") })
+   * The payer's first step: a channel to `payee` holding `deposit`, and its funding state signed by us. The funding
+   * state pays the payer's share to our wallet and the payee's to `payeeDestination` (the payee's wallet; default:
+   * the payee participant itself), and every later state keeps these destinations.
+   * @throws PiecepayError CHALLENGE_DURATION_TOO_SHORT, INVALID_DEPOSIT, INVALID_PROPOSAL, WRONG_CHAIN
+   * @example const proposal = await payer.propose({ payee, payeeDestination: payeeWallet, deposit: parseEther("0.1") })
    */
   async propose(params: {
     payee: string;
+    /** Where the channel pays the payee: its wallet's address (default: `payee`). */
+    payeeDestination?: string;
     deposit: bigint;
     asset?: string;
     challengeDuration?: bigint;
@@ -215,10 +245,22 @@ export class PiecepayClient {
       challengeDuration,
     };
     const id = this.#channelId(fixedPart);
-    const funding = fundingState(fixedPart, params.asset ?? ZeroAddress, params.deposit);
+    const payeeDestination = getAddress(params.payeeDestination ?? params.payee);
+    if (payeeDestination === ZeroAddress) {
+      throw new PiecepayError("INVALID_PROPOSAL", "the payee's destination is the zero address: its money would burn");
+    }
+    const funding = fundingState(fixedPart, params.asset ?? ZeroAddress, params.deposit, {
+      payer: this.walletAddress,
+      payee: payeeDestination,
+    });
     const payerSignature = await signState(this.#options.signer, id, funding);
     await this.store.putChannel(this.#record(id, fixedPart, PAYER, funding, "proposed", params.peer));
-    this.#log("channel-proposed", { channelId: id, payee: fixedPart.participants[PAYEE], deposit: params.deposit });
+    this.#log("channel-proposed", {
+      channelId: id,
+      payee: fixedPart.participants[PAYEE],
+      payeeDestination,
+      deposit: params.deposit,
+    });
     return {
       chainId: this.#options.chainId,
       adjudicator: this.adjudicator.target as string,
@@ -230,7 +272,8 @@ export class PiecepayClient {
 
   /**
    * The payee's answer to a proposal: checks it (our chain, our adjudicator and app, us as payee, a safe
-   * challenge duration, a well-formed funding state signed by the payer) and countersigns the funding state.
+   * challenge duration, a well-formed funding state signed by the payer, paying our share to our wallet and the
+   * payer's to an external address) and countersigns the funding state.
    * @throws PiecepayError INVALID_PROPOSAL, CHALLENGE_DURATION_TOO_SHORT, WRONG_CHAIN
    * @example const acceptance = await payee.join(proposal)
    */
@@ -250,7 +293,19 @@ export class PiecepayClient {
     this.#assertDuration(fixedPart.challengeDuration);
     const id = this.#channelId(fixedPart);
     const deposit = funding.outcome[0]?.allocations[PAYER]?.amount ?? 0n;
-    const expected = fundingState(fixedPart, funding.outcome[0]?.asset ?? ZeroAddress, deposit);
+    // Our share must go to our wallet, or the channel would pay someone else for what we serve. The payer's may
+    // go to any external address (its wallet); not to a channel (an internal destination) nor to the zero address.
+    const [payerTo, payeeTo] = [PAYER, PAYEE].map((i) => String(funding.outcome[0]?.allocations[i]?.destination));
+    if (payeeTo.toLowerCase() !== toDestination(this.walletAddress)) {
+      throw invalid(`it pays the payee to ${payeeTo}, not to our wallet ${this.walletAddress}`);
+    }
+    if (!/^0x[0-9a-fA-F]{64}$/.test(payerTo) || !isExternalDestination(payerTo) || BigInt(payerTo) === 0n) {
+      throw invalid(`it refunds the payer to ${payerTo}, not to an account`);
+    }
+    const expected = fundingState(fixedPart, funding.outcome[0]?.asset ?? ZeroAddress, deposit, {
+      payer: addressOf(payerTo),
+      payee: this.walletAddress,
+    });
     if (deposit <= 0n || stateHash(id, funding) !== stateHash(id, expected)) throw invalid("a malformed funding state");
     const accepted = (options.assets ?? [ZeroAddress]).map((a) => getAddress(a));
     if (!accepted.includes(getAddress(expected.outcome[0].asset))) {
@@ -261,7 +316,7 @@ export class PiecepayClient {
     }
     if (await this.store.getChannel(id)) throw invalid("we already have this channel");
     const payeeSignature = await signState(this.#options.signer, id, funding);
-    const record = this.#record(id, fixedPart, PAYEE, funding, "proposed", options.peer);
+    const record = this.#record(id, fixedPart, PAYEE, expected, "proposed", options.peer);
     await this.store.putChannel({ ...record, deposited: 0n });
     await this.store.putSupportedState(
       id,
@@ -312,8 +367,26 @@ export class PiecepayClient {
       throw new PiecepayError("CHANNEL_NOT_OPEN", `channel ${id} is challenged or finalized: not depositing into it`);
     }
     if (asset !== ZeroAddress) {
-      const token = new Contract(asset, ERC20_ABI, this.#options.signer);
-      if ((await token.allowance(this.address, this.adjudicator.target)) < deposit) {
+      const token = new Contract(asset, ERC20_ABI, this.#wallet);
+      // Before the approve: a wallet short of the token fails here, with nothing sent.
+      const tokens: bigint = await token.balanceOf(this.walletAddress);
+      if (tokens < deposit) {
+        throw new InsufficientFundsError(
+          this.walletAddress,
+          asset,
+          tokens,
+          deposit,
+          `account ${this.walletAddress} holds ${tokens} of token ${asset}; the deposit needs ${deposit}`,
+          "Fund the wallet with the token first.",
+        );
+      }
+      if ((await token.allowance(this.walletAddress, this.adjudicator.target)) < deposit) {
+        // The approve's gas and the deposit's (which cannot be estimated before the approve: about 100,000).
+        await this.#assertCanPay(
+          "approve and deposit",
+          0n,
+          async () => (await token.approve.estimateGas(this.adjudicator.target, deposit)) + 100_000n,
+        );
         await this.#send("approve", () => token.approve(this.adjudicator.target, deposit));
       }
     }
@@ -327,12 +400,22 @@ export class PiecepayClient {
     await this.store.putChannel(inFlight);
     // One confirmation: the deposit is ours, and a re-org that removes it costs us nothing (our vouchers then pay
     // out of nothing). The payee is the side that waits for depth before it serves without a bound.
-    const receipt = await this.#send(
-      "deposit",
-      () => this.adjudicator.deposit(asset, id, held, deposit, { value }),
-      (hash) => this.store.putChannel({ ...inFlight, funding: { amount: deposit, txHash: hash } }),
-      1,
-    );
+    let receipt: TransactionReceipt;
+    try {
+      receipt = await this.#send(
+        "deposit",
+        () => this.adjudicator.deposit(asset, id, held, deposit, { value }),
+        (hash) => this.store.putChannel({ ...inFlight, funding: { amount: deposit, txHash: hash } }),
+        1,
+      );
+    } catch (error) {
+      // Refused by the wallet's user, or stopped by the chain check before the wallet was asked: nothing reached
+      // the chain, so the channel is as it was (proposed), not a deposit that may be on chain.
+      if (error instanceof PiecepayError && (error.code === "USER_REJECTED" || error.code === "WRONG_CHAIN")) {
+        await this.store.putChannel(record);
+      }
+      throw error;
+    }
     // What this deposit credited (less than `deposit` for a token that takes a fee), from its own event: a
     // concurrent deposit by someone else does not count as ours. Never more than the funding state allocates.
     let after = held;
@@ -664,13 +747,13 @@ export class PiecepayClient {
   }
 
   /**
-   * Whether our account holds the gas of a transaction of about `gas` units at the current fee (default: a
+   * Whether our wallet holds the gas of a transaction of about `gas` units at the current fee (default: a
    * cooperative close's, with a margin). A side without it countersigns instead of submitting.
    * @example if (!(await payee.canPayGas())) send(await payee.countersign(offer))
    */
   async canPayGas(gas = 150_000n): Promise<boolean> {
     const provider = this.#provider();
-    const [balance, feeData] = await Promise.all([provider.getBalance(this.address), provider.getFeeData()]);
+    const [balance, feeData] = await Promise.all([provider.getBalance(this.walletAddress), provider.getFeeData()]);
     return balance >= gas * (feeData.maxFeePerGas ?? feeData.gasPrice ?? 0n);
   }
 
@@ -752,11 +835,17 @@ export class PiecepayClient {
     const record = await this.#channel(id);
     const { proof, candidate } = await this.bestState(record.id);
     const registration = await this.#registrationIfChallenged(record.id);
+    // The adjudicator takes the sender as the challenger; a wallet apart from the participant sends the
+    // participant's signature of the challenge instead.
+    const challengerSig =
+      this.walletAddress === this.address
+        ? "0x"
+        : await signChallenge(this.#options.signer, stateHash(record.id, candidate.variablePart));
     await this.#assertCanPay("challenge", 0n, () =>
-      this.adjudicator.challenge.estimateGas(record.fixedPart, proof, candidate, "0x", registration),
+      this.adjudicator.challenge.estimateGas(record.fixedPart, proof, candidate, challengerSig, registration),
     );
     const receipt = await this.#send("challenge", () =>
-      this.adjudicator.challenge(record.fixedPart, proof, candidate, "0x", registration),
+      this.adjudicator.challenge(record.fixedPart, proof, candidate, challengerSig, registration),
     );
     await this.store.setPhase(record.id, "challenged");
     return receipt;
@@ -1018,7 +1107,7 @@ export class PiecepayClient {
    */
   async settlement(id: string): Promise<Settlement & { toUs: bigint; toPeer: bigint }> {
     const record = await this.#channel(id);
-    const settled = await settlementOf(this.adjudicator, record.id, record.fixedPart.participants);
+    const settled = await settlementOf(this.adjudicator, record.id, destinationsOf(record));
     return { ...settled, toUs: settled.paid[record.myIndex] ?? 0n, toPeer: settled.paid[1 - record.myIndex] ?? 0n };
   }
 
@@ -1034,9 +1123,7 @@ export class PiecepayClient {
       if (log.address.toLowerCase() !== (this.adjudicator.target as string).toLowerCase()) continue;
       const parsed = this.adjudicator.interface.parseLog(log);
       if (parsed?.name !== "PaidOut" || parsed.args.channelId.toLowerCase() !== record.id) continue;
-      const i = record.fixedPart.participants.findIndex(
-        (p) => toDestination(p).toLowerCase() === parsed.args.destination.toLowerCase(),
-      );
+      const i = destinationsOf(record).indexOf(parsed.args.destination.toLowerCase());
       if (i === 0 || i === 1) paid[i] += parsed.args.amount as bigint;
     }
     return { toUs: paid[record.myIndex], toPeer: paid[1 - record.myIndex] };
@@ -1138,6 +1225,7 @@ export class PiecepayClient {
       asset: funding.outcome[0].asset,
       deposited: 0n,
       phase,
+      destinations: funding.outcome[0].allocations.map((a) => a.destination.toLowerCase()),
       ...(peer === undefined ? {} : { peer }),
     };
   }
@@ -1162,9 +1250,15 @@ export class PiecepayClient {
     }
   }
 
+  /** The wallet's provider: every read and every transaction go through it. */
   #provider() {
-    const provider = this.#options.signer.provider;
-    if (!provider) throw new PiecepayError("NO_PROVIDER", "the signer is not connected to a provider");
+    const provider = this.#wallet.provider;
+    if (!provider) {
+      throw new PiecepayError(
+        "NO_PROVIDER",
+        `the ${this.#options.wallet ? "wallet" : "signer"} is not connected to a provider`,
+      );
+    }
     return provider;
   }
 
@@ -1209,19 +1303,21 @@ export class PiecepayClient {
       } else ({ chainId } = await provider.getNetwork());
     } catch (error) {
       if (error instanceof PiecepayError) throw error;
-      // ethers throws NETWORK_ERROR ("network changed") when the RPC's chain id differs from the one it saw first.
+      // ethers throws NETWORK_ERROR ("network changed") when the RPC's chain id differs from the one it saw first
+      // (a wallet whose user switched networks): ask the provider for the chain it is on now.
       if (isError(error, "NETWORK_ERROR")) {
-        throw new PiecepayError("WRONG_CHAIN", "the RPC's chain changed under us: refusing to sign or send", {
-          cause: error,
-        });
+        const now =
+          provider instanceof JsonRpcApiProvider ? await provider.send("eth_chainId", []).catch(() => null) : null;
+        if (now === null) {
+          const why = `the ${this.#what()}'s chain changed under us: refusing to sign or send`;
+          throw new PiecepayError("WRONG_CHAIN", why, { cause: error });
+        }
+        throw new WrongChainError(this.#options.chainId, BigInt(now), `the ${this.#what()}`, { cause: error });
       }
-      throw new PiecepayError("RPC_UNAVAILABLE", "the RPC did not tell its chain id", { cause: error });
+      throw new PiecepayError("RPC_UNAVAILABLE", `the ${this.#what()} did not tell its chain id`, { cause: error });
     }
     if (chainId !== this.#options.chainId) {
-      throw new PiecepayError(
-        "WRONG_CHAIN",
-        `the RPC is on chain ${chainId}, not ${this.#options.chainId}: refusing to sign or send`,
-      );
+      throw new WrongChainError(this.#options.chainId, chainId, `the ${this.#what()}`);
     }
   }
 
@@ -1249,12 +1345,17 @@ export class PiecepayClient {
       this.#log("tx", { what, hash: receipt.hash, gasUsed: receipt.gasUsed, block: receipt.blockNumber });
       return receipt;
     } catch (error) {
-      throw decodeContractError(error);
+      throw rejectionError(error, `the ${what} transaction`) ?? decodeContractError(error);
     }
   }
 
+  /** What answers our chain checks: the wallet, or the RPC of a client without one. */
+  #what(): string {
+    return this.#options.wallet ? "wallet" : "RPC";
+  }
+
   /**
-   * Before a transaction: our account must hold `value` plus its gas (estimated, at the current fee), or the send
+   * Before a transaction: our wallet must hold `value` plus its gas (estimated, at the current fee), or the send
    * fails at once with INSUFFICIENT_FUNDS saying how much is held and needed, instead of an RPC error later.
    */
   async #assertCanPay(what: string, value: bigint, estimate: () => Promise<bigint>): Promise<void> {
@@ -1262,7 +1363,7 @@ export class PiecepayClient {
     let balance: bigint;
     let fee: bigint;
     try {
-      balance = await provider.getBalance(this.address);
+      balance = await provider.getBalance(this.walletAddress);
       const feeData = await provider.getFeeData();
       fee = feeData.maxFeePerGas ?? feeData.gasPrice ?? 0n;
     } catch (error) {
@@ -1280,10 +1381,13 @@ export class PiecepayClient {
     }
     const needed = value + gas * fee;
     if (balance < needed) {
-      throw new PiecepayError(
-        "INSUFFICIENT_FUNDS",
-        `account ${this.address} holds ${ether(balance)} ETH; the ${what} needs ${ether(needed)} ETH (${ether(value)} ETH plus about ${ether(gas * fee)} ETH of gas)`,
-        { details: "Fund the account first (on a local chain, send it ETH from one of the node's funded accounts)." },
+      throw new InsufficientFundsError(
+        this.walletAddress,
+        ZeroAddress,
+        balance,
+        needed,
+        `account ${this.walletAddress} holds ${ether(balance)} ETH; the ${what} needs ${ether(needed)} ETH (${ether(value)} ETH plus about ${ether(gas * fee)} ETH of gas)`,
+        "Fund the account first (on a local chain, send it ETH from one of the node's funded accounts).",
       );
     }
   }
@@ -1295,16 +1399,22 @@ export class PiecepayClient {
 
 /**
  * A voucher channel's funding state: turn 0, the whole deposit allocated back to the payer, nothing to the payee.
- * @example const funding = fundingState(fixedPart, ZeroAddress, parseEther("1"))
+ * `destinations` says where each side is paid (its wallet; default: the participant itself).
+ * @example const funding = fundingState(fixedPart, ZeroAddress, parseEther("1"), { payer: payerWallet })
  */
-export function fundingState(fixedPart: FixedPart, asset: string, deposit: bigint): VariablePart {
+export function fundingState(
+  fixedPart: FixedPart,
+  asset: string,
+  deposit: bigint,
+  destinations: { payer?: string; payee?: string } = {},
+): VariablePart {
   return {
     outcome: [
       {
         asset: getAddress(asset),
         allocations: [
-          { destination: toDestination(fixedPart.participants[PAYER]), amount: deposit },
-          { destination: toDestination(fixedPart.participants[PAYEE]), amount: 0n },
+          { destination: toDestination(destinations.payer ?? fixedPart.participants[PAYER]), amount: deposit },
+          { destination: toDestination(destinations.payee ?? fixedPart.participants[PAYEE]), amount: 0n },
         ],
       },
     ],
@@ -1312,6 +1422,11 @@ export function fundingState(fixedPart: FixedPart, asset: string, deposit: bigin
     turnNum: 0n,
     isFinal: false,
   };
+}
+
+/** The address of an external destination (its low 20 bytes). */
+function addressOf(destination: string): string {
+  return getAddress(dataSlice(destination, 12));
 }
 
 /**

@@ -59,6 +59,7 @@ export const SDK_ERROR_CODES = [
   "STORE_UNAVAILABLE",
   "TX_DROPPED",
   "UNKNOWN_CHANNEL",
+  "USER_REJECTED",
   "WEAK_PASSWORD",
   "WRONG_CHAIN",
   "WRONG_PASSWORD",
@@ -117,6 +118,44 @@ export const CONTRACT_ERROR_CODES = [
   "ZERO_DEPOSIT",
 ] as const;
 export type ContractErrorCode = (typeof CONTRACT_ERROR_CODES)[number];
+
+/**
+ * The wallet (or the RPC) is on another chain than the client's: nothing is signed or sent. `expected` is the
+ * client's chain id, `actual` the one the wallet or RPC reported.
+ * @example if (e instanceof WrongChainError) askToSwitch(e.expected) // wallet_switchEthereumChain
+ */
+export class WrongChainError extends PiecepayError<"WRONG_CHAIN"> {
+  override readonly name = "WrongChainError";
+
+  constructor(
+    readonly expected: bigint,
+    readonly actual: bigint,
+    what: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super("WRONG_CHAIN", `${what} is on chain ${actual}, not ${expected}: refusing to sign or send`, options);
+  }
+}
+
+/**
+ * An account cannot pay what a transaction needs, found before it is sent: `held` and `needed` in wei of `asset`
+ * (the zero address for ETH), `needed` counting the gas at the current fee when the asset is ETH.
+ * @example if (e instanceof InsufficientFundsError) show(`send ${e.needed - e.held} wei to ${e.account}`)
+ */
+export class InsufficientFundsError extends PiecepayError<"INSUFFICIENT_FUNDS"> {
+  override readonly name = "InsufficientFundsError";
+
+  constructor(
+    readonly account: string,
+    readonly asset: string,
+    readonly held: bigint,
+    readonly needed: bigint,
+    shortMessage: string,
+    details: string,
+  ) {
+    super("INSUFFICIENT_FUNDS", shortMessage, { details });
+  }
+}
 
 /** Codes of `VoucherError`. */
 export type VoucherErrorCode =

@@ -19,12 +19,14 @@ export { ContractRevertError, decodeContractError, toContractErrorCode } from ".
 export {
   CONTRACT_ERROR_CODES,
   type ContractErrorCode,
+  InsufficientFundsError,
   PiecepayError,
   type PiecepayErrorCode,
   SDK_ERROR_CODES,
   type SdkErrorCode,
   VoucherError,
   type VoucherErrorCode,
+  WrongChainError,
 } from "./errors.js";
 export { variablePartFromEvent } from "./events.js";
 export { gasSpentSince } from "./gas.js";
@@ -41,7 +43,7 @@ export {
   registrationOf,
 } from "./registration.js";
 export { RetryingJsonRpcProvider, type RpcOutageEvent, type RpcRetryOptions } from "./rpc-retry.js";
-export { type Settlement, settlementOf } from "./settlement.js";
+export { destinationsOf, type Settlement, settlementOf } from "./settlement.js";
 export { signBy, signChallenge, signState, toSigned } from "./signatures.js";
 export { type ChannelStatus, fingerprint, packStatus, unpackStatus } from "./status.js";
 export { IndexedDbChannelStore } from "./store/indexeddb.js";
@@ -62,4 +64,5 @@ export {
   voucherHash,
 } from "./voucher.js";
 export { type VoucherAppError, voucherMoveError, voucherStateSupportError } from "./voucher-app.js";
+export { rejectionError, SESSION_KEY_SECRET, sessionKey, walletFromEip1193 } from "./wallet.js";
 export { ChannelWatcher, type ScanReport, type WatcherOptions } from "./watcher.js";

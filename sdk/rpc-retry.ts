@@ -19,7 +19,7 @@ import {
   keccak256,
   Network,
 } from "ethers";
-import { PiecepayError } from "./errors.js";
+import { PiecepayError, WrongChainError } from "./errors.js";
 
 /** How a `RetryingJsonRpcProvider` treats outages. */
 export interface RpcRetryOptions {
@@ -176,10 +176,7 @@ export class RetryingJsonRpcProvider extends JsonRpcProvider {
 
   #assertChain(): void {
     if (this.#wrongChain === undefined) return;
-    throw new PiecepayError(
-      "WRONG_CHAIN",
-      `the RPC is on chain ${this.#wrongChain}, not ${this.expectedChainId}: refusing to sign or send`,
-    );
+    throw new WrongChainError(this.expectedChainId, this.#wrongChain, "the RPC");
   }
 
   #payload(method: string, params: unknown[]): JsonRpcPayload {

@@ -3,23 +3,24 @@
 // channel whose deposit a re-org removed pays nothing, and emits nothing.
 import type { Adjudicator } from "../typechain-types/index.js";
 import { toDestination } from "./channel.js";
+import type { ChannelRecord } from "./store/types.js";
 
-/** What one channel paid out on chain, per participant, as of the newest block. */
+/** What one channel paid out on chain, per side, as of the newest block. */
 export interface Settlement {
-  /** Total paid to each participant of the channel, in the order of its `participants`. */
+  /** Total paid to each side's destination, in the order of the channel's `participants`. */
   paid: bigint[];
   /** The transactions that paid anything, oldest first. */
   txHashes: string[];
 }
 
 /**
- * Sums the `PaidOut` events of channel `id` for each of `participants` (in the chain as the RPC sees it now: a
- * payout that a re-org removed no longer counts).
- * @example const { paid: [toPayer, toPayee] } = await settlementOf(adjudicator, id, fixedPart.participants)
+ * Sums the `PaidOut` events of channel `id` for each of `accounts` (addresses, or 32-byte destinations such as
+ * `destinationsOf(record)`), in the chain as the RPC sees it now: a payout that a re-org removed no longer counts.
+ * @example const { paid: [toPayer, toPayee] } = await settlementOf(adjudicator, id, destinationsOf(record))
  */
-export async function settlementOf(adjudicator: Adjudicator, id: string, participants: string[]): Promise<Settlement> {
-  const destinations = participants.map((p) => toDestination(p).toLowerCase());
-  const paid = participants.map(() => 0n);
+export async function settlementOf(adjudicator: Adjudicator, id: string, accounts: string[]): Promise<Settlement> {
+  const destinations = accounts.map((a) => (a.length === 66 ? a : toDestination(a)).toLowerCase());
+  const paid = accounts.map(() => 0n);
   const txHashes: string[] = [];
   for (const event of await adjudicator.queryFilter(adjudicator.filters.PaidOut(id))) {
     const i = destinations.indexOf(event.args.destination.toLowerCase());
@@ -28,4 +29,13 @@ export async function settlementOf(adjudicator: Adjudicator, id: string, partici
     if (!txHashes.includes(event.transactionHash)) txHashes.push(event.transactionHash);
   }
   return { paid, txHashes };
+}
+
+/**
+ * Where channel `record` pays each side (32-byte destinations, lowercase, in participant order): the funding
+ * state's, or the participants themselves in a record written before wallets and session keys were apart.
+ * @example const [payerWallet, payeeWallet] = destinationsOf(record)
+ */
+export function destinationsOf(record: ChannelRecord): string[] {
+  return record.destinations ?? record.fixedPart.participants.map((p) => toDestination(p));
 }

@@ -3,8 +3,10 @@ import type { SignedVariablePart } from "../types.js";
 import type { Voucher } from "../voucher.js";
 import type { ChannelPhase, ChannelRecord, ChannelStore, VoucherDirection } from "./types.js";
 
-const SCHEMA_VERSION = 1;
-const STORES = ["channels", "states", "vouchers", "cursors", "events", "meta"] as const;
+// 1: channels, states, vouchers, cursors, events, meta. 2: adds `secrets` (the session key). The upgrade creates
+// whichever object stores are missing, so a database of version 1 opens and keeps everything it held.
+const SCHEMA_VERSION = 2;
+const STORES = ["channels", "states", "vouchers", "cursors", "events", "meta", "secrets"] as const;
 type StoreName = (typeof STORES)[number];
 
 interface ChannelRow {
@@ -79,25 +81,35 @@ export class IndexedDbChannelStore implements ChannelStore {
   #run<T>(
     stores: StoreName[],
     mode: IDBTransactionMode,
-    body: (tx: IDBTransaction, done: (value: T) => void) => void,
+    body: (tx: IDBTransaction, done: (value: T) => void, refuse: (error: unknown) => void) => void,
   ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let result: T | undefined;
       let produced = false;
+      let refused: unknown;
       const tx = this.#db.transaction(stores, mode, { durability: "strict" });
       tx.oncomplete = () => {
         if (produced) resolve(result as T);
         else reject(new PiecepayError("STORE_UNAVAILABLE", "an IndexedDB transaction ended without a result"));
       };
       const fail = () =>
-        reject(new PiecepayError("STORE_UNAVAILABLE", "an IndexedDB transaction failed", { cause: tx.error }));
+        reject(
+          refused ?? new PiecepayError("STORE_UNAVAILABLE", "an IndexedDB transaction failed", { cause: tx.error }),
+        );
       tx.onerror = fail;
       tx.onabort = fail;
       try {
-        body(tx, (value) => {
-          result = value;
-          produced = true;
-        });
+        body(
+          tx,
+          (value) => {
+            result = value;
+            produced = true;
+          },
+          (error) => {
+            refused = error;
+            tx.abort();
+          },
+        );
       } catch (error) {
         tx.abort();
         reject(error);
@@ -145,13 +157,21 @@ export class IndexedDbChannelStore implements ChannelStore {
     id: string,
     update: (record: ChannelRecord) => ChannelRecord | undefined,
   ): Promise<ChannelRecord | undefined> {
-    return this.#run(["channels", "meta"], "readwrite", (tx, done) => {
+    return this.#run(["channels", "meta"], "readwrite", (tx, done, refuse) => {
       const read = tx.objectStore("channels").get(id.toLowerCase());
       read.onsuccess = () => {
         const current = recordOf(read.result as ChannelRow | undefined);
         if (current === undefined) return done(undefined);
-        const next = update(current);
+        let next: ChannelRecord | undefined;
+        try {
+          next = update(current);
+        } catch (error) {
+          return refuse(error);
+        }
         if (next === undefined) return done(current);
+        if (next.id.toLowerCase() !== current.id) {
+          return refuse(new PiecepayError("INVALID_UPDATE", `updateChannel(${id}) returned channel ${next.id}`));
+        }
         const stored = { ...next, id: current.id };
         this.#writeChannel(tx, stored, () => done(stored));
       };
@@ -267,6 +287,24 @@ export class IndexedDbChannelStore implements ChannelStore {
     return this.#run(["events"], "readonly", (tx, done) => {
       const seen = tx.objectStore("events").count(key);
       seen.onsuccess = () => done(seen.result > 0);
+    });
+  }
+
+  getSecret(name: string): Promise<string | undefined> {
+    return this.#run(["secrets"], "readonly", (tx, done) => {
+      const read = tx.objectStore("secrets").get(name);
+      read.onsuccess = () => done(read.result as string | undefined);
+    });
+  }
+
+  keepSecret(name: string, value: string): Promise<string> {
+    return this.#run(["secrets"], "readwrite", (tx, done) => {
+      const secrets = tx.objectStore("secrets");
+      const read = secrets.get(name);
+      read.onsuccess = () => {
+        if (read.result !== undefined) return done(read.result as string);
+        secrets.put(value, name).onsuccess = () => done(value);
+      };
     });
   }
 

@@ -18,6 +18,7 @@ export class MemoryChannelStore implements ChannelStore {
   readonly #vouchers = new Map<string, Voucher>();
   readonly #cursors = new Map<string, bigint>();
   readonly #handled = new Set<string>();
+  readonly #secrets = new Map<string, string>();
   #closed = false;
 
   async putChannel(record: ChannelRecord): Promise<void> {
@@ -124,6 +125,17 @@ export class MemoryChannelStore implements ChannelStore {
   async hasHandledEvent(key: string): Promise<boolean> {
     this.#open();
     return this.#handled.has(key);
+  }
+
+  async getSecret(name: string): Promise<string | undefined> {
+    this.#open();
+    return this.#secrets.get(name);
+  }
+
+  async keepSecret(name: string, value: string): Promise<string> {
+    this.#open();
+    if (!this.#secrets.has(name)) this.#secrets.set(name, value);
+    return this.#secrets.get(name) as string;
   }
 
   /** Ends the store's use (what it held is gone with the object); later calls reject, as they do on a closed file. */

@@ -7,7 +7,9 @@ import type { Voucher } from "../voucher.js";
 import { fromJson, toJson } from "./json.js";
 import type { ChannelPhase, ChannelRecord, ChannelStore, VoucherDirection } from "./types.js";
 
-const SCHEMA_VERSION = 1;
+// 1: channels, states, vouchers, the watcher's progress. 2: adds `secrets` (the session key). Every table is created
+// if missing, so a file of an older schema opens and gains what it lacks; a newer one is refused.
+const SCHEMA_VERSION = 2;
 
 // Amounts and turn numbers are stored as fixed-width hex so that SQLite compares them correctly as text:
 // the "only keep a larger voucher" rule then holds inside one statement, with no read-modify-write race.
@@ -42,6 +44,7 @@ export class SqliteChannelStore implements ChannelStore {
         PRIMARY KEY (channel_id, direction));
       CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, block TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS handled_events (key TEXT PRIMARY KEY);
+      CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);
       PRAGMA user_version = ${SCHEMA_VERSION};
     `);
   }
@@ -197,6 +200,17 @@ export class SqliteChannelStore implements ChannelStore {
 
   async hasHandledEvent(key: string): Promise<boolean> {
     return this.#db.prepare("SELECT 1 FROM handled_events WHERE key = ?").get(key) !== undefined;
+  }
+
+  async getSecret(name: string): Promise<string | undefined> {
+    const row = this.#db.prepare("SELECT value FROM secrets WHERE name = ?").get(name) as { value: string } | undefined;
+    return row?.value;
+  }
+
+  async keepSecret(name: string, value: string): Promise<string> {
+    // One statement inserts unless present; the read after it sees whichever writer won (also another process's).
+    this.#db.prepare("INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)").run(name, value);
+    return (this.#db.prepare("SELECT value FROM secrets WHERE name = ?").get(name) as { value: string }).value;
   }
 
   async close(): Promise<void> {

@@ -38,6 +38,12 @@ export interface ChannelRecord {
   servedPieces?: number[];
   /** The final states we signed to close the channel (to pay out after a plain `conclude`). */
   finalStates?: VariablePart[];
+  /**
+   * The funding state's allocation destinations (32 bytes, lowercase), in participant order: where the channel pays
+   * each side (the payer's wallet, the payee's payout address). Absent in records written before wallets and
+   * session keys were apart, whose destinations were the participants themselves.
+   */
+  destinations?: string[];
 }
 
 /** Which way a voucher went: one we signed and sent, or one we received. */
@@ -97,6 +103,14 @@ export interface ChannelStore {
   markEventHandled(key: string): Promise<boolean>;
   /** Whether `markEventHandled(key)` was called. */
   hasHandledEvent(key: string): Promise<boolean>;
+
+  /** A small secret kept under `name` (e.g. the session key made by `sessionKey`); undefined when none is. */
+  getSecret(name: string): Promise<string | undefined>;
+  /**
+   * Keeps `value` under `name` unless a secret is already stored there, atomically (also across tabs or processes
+   * sharing the store); resolves to the secret now stored, so that two racing writers end up with the same one.
+   */
+  keepSecret(name: string, value: string): Promise<string>;
 
   close(): Promise<void>;
 }

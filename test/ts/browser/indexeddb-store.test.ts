@@ -79,6 +79,25 @@ describe("IndexedDbChannelStore in Chromium", function () {
     expect((await tab.evaluate(([i]) => window.storeTest.getChannel(i), [id]))?.deposited).to.equal("80");
   });
 
+  it("the session key: two tabs racing to make it agree on one, and it is the same after a reload", async function () {
+    const [inA, inB] = await Promise.all([
+      page.page.evaluate(() => window.storeTest.sessionKeyAddresses(5)),
+      tab.evaluate(() => window.storeTest.sessionKeyAddresses(5)),
+    ]);
+    const addresses = new Set([...inA, ...inB]);
+    expect(addresses.size, [...addresses].join(", ")).to.equal(1);
+    await page.reload();
+    await page.page.waitForFunction(() => "storeTest" in window);
+    expect(await page.page.evaluate(() => window.storeTest.sessionKeyAddresses(1))).to.deep.equal([...addresses]);
+  });
+
+  it("a database of schema 1 (before secrets) opens: its channel stays and a session key can be kept", async function () {
+    const opened = await page.page.evaluate(() => window.storeTest.openSchema1("piecepay-schema-1"));
+    expect(opened).to.be.an("object");
+    expect((opened as { deposited: string }).deposited).to.equal("5");
+    expect((opened as { key: string }).key).to.match(/^0x[0-9a-fA-F]{40}$/);
+  });
+
   it("an event is handled once across tabs, and setPhase on an unknown channel says UNKNOWN_CHANNEL", async function () {
     const keys = Array.from({ length: 30 }, (_, i) => `log-${i % 10}`);
     const [x, y] = await Promise.all([

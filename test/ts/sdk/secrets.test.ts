@@ -4,6 +4,7 @@
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { inspect } from "node:util";
 import { expect } from "chai";
 import { parseEther, Wallet } from "ethers";
 import {
@@ -13,8 +14,10 @@ import {
   type PiecepayError,
   SqliteChannelStore,
   saveKeystore,
+  sessionKey,
+  walletFromEip1193,
 } from "../../../sdk/node.js";
-import { deployFixture, ethers, networkHelpers } from "../helpers/fixtures.js";
+import { connection, deployFixture, ethers, networkHelpers } from "../helpers/fixtures.js";
 
 const PASSWORD = "correct horse battery staple";
 
@@ -105,5 +108,59 @@ describe("keys and logs", function () {
       expect(output).to.not.include(w.mnemonic?.phrase.split(" ").slice(0, 4).join(" ") ?? "no mnemonic");
     }
     expect(output).to.not.include(PASSWORD);
+  });
+
+  it("session keys never show: a life with wallets apart (open, pay, close, dispute, watcher, payout) logs neither key, and the key object prints no key", async function () {
+    const f = await networkHelpers.loadFixture(deployFixture);
+    const lines: string[] = [];
+    const log = (event: string, fields: Record<string, unknown>) =>
+      lines.push(JSON.stringify({ event, ...fields }, (_k, v) => (typeof v === "bigint" ? v.toString() : v)));
+    const side = async (name: string, account: string) => {
+      const store = new SqliteChannelStore(join(dir, `${name}.db`));
+      const key = await sessionKey(store);
+      const wallet = await walletFromEip1193(connection.provider, { account, cacheTimeout: -1 });
+      const client = await PiecepayClient.create({
+        signer: key,
+        wallet,
+        chainId: f.chainId,
+        adjudicator: f.adjudicatorAddress,
+        voucherApp: f.appAddress,
+        store,
+        pollingIntervalMs: 20,
+        blockTimeSeconds: 1,
+        safetyMarginSeconds: 5,
+        log,
+      });
+      return { client, key, store };
+    };
+    const payer = await side("payer", f.alice.address);
+    const payee = await side("payee", f.bob.address);
+    const watcher = new ChannelWatcher(payee.client, { log });
+    const open = () =>
+      payer.client.open({ payee: payee.key.address, payeeDestination: f.bob.address, deposit: parseEther("1") }, (p) =>
+        payee.client.join(p),
+      );
+
+    const closed = await open();
+    await payee.client.waitForFunding(closed.id);
+    await payee.client.receive(await payer.client.pay(closed.id, 5n));
+    await payee.client.close(await payer.client.offerClose(closed.id));
+    const disputed = await open();
+    await payee.client.waitForFunding(disputed.id);
+    await payee.client.receive(await payer.client.pay(disputed.id, 7n));
+    await payer.client.challenge(disputed.id);
+    await watcher.scanOnce();
+    await payee.client.redeem(disputed.id, { waitFor: (at) => networkHelpers.time.increaseTo(at) });
+
+    const output = lines.join("\n").toLowerCase();
+    expect(lines.length).to.be.greaterThan(10);
+    for (const { key, client } of [payer, payee]) {
+      const secret = key.privateKey.slice(2).toLowerCase();
+      expect(output).to.not.include(secret);
+      expect(inspect(key, { depth: 5 }).toLowerCase()).to.not.include(secret);
+      expect(JSON.stringify(key).toLowerCase()).to.not.include(secret);
+      expect(inspect(client, { depth: 3 }).toLowerCase()).to.not.include(secret);
+    }
+    for (const { store } of [payer, payee]) await store.close();
   });
 });

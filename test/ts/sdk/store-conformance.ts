@@ -3,7 +3,14 @@
 // store runs the same function in its own runner). It imports nothing from Node, so that it bundles for a browser.
 import { expect } from "chai";
 import { ZeroAddress } from "ethers";
-import type { ChannelRecord, ChannelStore, SignedVariablePart, Voucher } from "../../../sdk/index.js";
+import {
+  type ChannelRecord,
+  type ChannelStore,
+  SESSION_KEY_SECRET,
+  type SignedVariablePart,
+  sessionKey,
+  type Voucher,
+} from "../../../sdk/index.js";
 
 /** Opens a fresh, empty store; `reopen` (when the store is durable) opens the same data again after a close. */
 export interface StoreFactory {
@@ -281,6 +288,25 @@ export function describeChannelStore(name: string, factory: StoreFactory): void 
       });
     });
 
+    describe("secrets (the session key)", function () {
+      it("keeps the first secret under a name: a later one, or many racing, all resolve to the one kept", async function () {
+        expect(await store.getSecret("a")).to.equal(undefined);
+        expect(await store.keepSecret("a", "first")).to.equal("first");
+        expect(await store.keepSecret("a", "second")).to.equal("first");
+        expect(await store.getSecret("a")).to.equal("first");
+        const racing = await Promise.all(Array.from({ length: 20 }, (_, i) => store.keepSecret("b", `racer-${i}`)));
+        expect(new Set(racing).size, "every racer got the same secret").to.equal(1);
+        expect(await store.getSecret("b")).to.equal(racing[0]);
+      });
+
+      it("sessionKey makes one key per store and hands out that key every time, also when asked many times at once", async function () {
+        const keys = await Promise.all(Array.from({ length: 10 }, () => sessionKey(store)));
+        expect(new Set(keys.map((k) => k.address)).size).to.equal(1);
+        expect((await sessionKey(store)).address).to.equal(keys[0].address);
+        expect(await store.getSecret(SESSION_KEY_SECRET)).to.equal(keys[0].privateKey);
+      });
+    });
+
     describe("closing", function () {
       it("rejects calls after close, and a second close is harmless", async function () {
         await store.putChannel(RECORD);
@@ -300,8 +326,10 @@ export function describeChannelStore(name: string, factory: StoreFactory): void 
           await store.putVoucher("received", voucher(42n));
           await store.setCursor("adjudicator", 99n);
           await store.markEventHandled("0xabc:0");
+          const key = await sessionKey(store);
           await store.close();
           store = await reopen();
+          expect((await sessionKey(store)).address, "the session key after a reopen").to.equal(key.address);
           expect(await store.getChannel(CHANNEL)).to.deep.equal({ ...RECORD, phase: "challenged" });
           expect(await store.getSupportedState(CHANNEL)).to.deep.equal(state(3n));
           expect(await store.getVoucher("received", CHANNEL)).to.deep.equal(voucher(42n));

@@ -10,8 +10,15 @@ import { createInterface } from "node:readline";
 import { DatabaseSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
 import { expect } from "chai";
-import { fromJson, MemoryChannelStore, SqliteChannelStore } from "../../../sdk/node.js";
-import { CHANNEL, describeChannelStore, expectOneChain } from "./store-conformance.js";
+import { IDBFactory } from "fake-indexeddb";
+import {
+  fromJson,
+  IndexedDbChannelStore,
+  MemoryChannelStore,
+  SqliteChannelStore,
+  sessionKey,
+} from "../../../sdk/node.js";
+import { CHANNEL, describeChannelStore, expectOneChain, RECORD } from "./store-conformance.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const TSX = join(ROOT, "node_modules/tsx/dist/cli.mjs");
@@ -38,7 +45,65 @@ describe("stores", function () {
 
   describeChannelStore("MemoryChannelStore", { open: async () => new MemoryChannelStore() });
 
+  const idb = new IDBFactory();
+  let databases = 0;
+  describeChannelStore("IndexedDbChannelStore (fake-indexeddb)", {
+    open: () => IndexedDbChannelStore.open(`conformance-${++databases}`, idb),
+    reopen: () => IndexedDbChannelStore.open(`conformance-${databases}`, idb),
+  });
+
+  describe("IndexedDbChannelStore (fake-indexeddb)", function () {
+    it("opens a database of schema 1 (before secrets): its channel stays, and a session key can be kept", async function () {
+      const factory = new IDBFactory();
+      const v1 = await new Promise<IDBDatabase>((resolve, reject) => {
+        const request = factory.open("v1", 1);
+        request.onupgradeneeded = () => {
+          for (const name of ["channels", "states", "vouchers", "cursors", "events", "meta"]) {
+            request.result.createObjectStore(name);
+          }
+        };
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => reject(request.error);
+      });
+      await new Promise<void>((resolve, reject) => {
+        const tx = v1.transaction(["channels"], "readwrite");
+        tx.objectStore("channels").put({ id: CHANNEL, record: RECORD, phase: "open", seq: 1 }, CHANNEL);
+        tx.oncomplete = () => resolve();
+        tx.onerror = () => reject(tx.error);
+      });
+      v1.close();
+      const store = await IndexedDbChannelStore.open("v1", factory);
+      expect(await store.getChannel(CHANNEL)).to.deep.equal(RECORD);
+      const key = await sessionKey(store);
+      await store.close();
+      const again = await IndexedDbChannelStore.open("v1", factory);
+      expect((await sessionKey(again)).address).to.equal(key.address);
+      await again.close();
+    });
+  });
+
   describe("SqliteChannelStore", function () {
+    it("opens a file of schema 1 (before secrets): its channel stays, the file moves to schema 2, a session key is kept", async function () {
+      const path = join(dir, "v1.db");
+      const before = new SqliteChannelStore(path);
+      await before.putChannel(RECORD);
+      await before.close();
+      // Schema 1 is schema 2 without the secrets table.
+      const raw = new DatabaseSync(path);
+      raw.exec("DROP TABLE secrets; PRAGMA user_version = 1");
+      raw.close();
+      const store = new SqliteChannelStore(path);
+      expect(await store.getChannel(CHANNEL)).to.deep.equal(RECORD);
+      const key = await sessionKey(store);
+      await store.close();
+      const check = new DatabaseSync(path);
+      expect(check.prepare("PRAGMA user_version").get()).to.deep.equal({ user_version: 2 });
+      check.close();
+      const again = new SqliteChannelStore(path);
+      expect((await sessionKey(again)).address).to.equal(key.address);
+      await again.close();
+    });
+
     it("refuses a database written by a newer schema, with what to do", async function () {
       const path = join(dir, "newer.db");
       await new SqliteChannelStore(path).close();

@@ -1,7 +1,7 @@
 // The page script of browser/indexeddb-store.test.ts: the SDK's IndexedDbChannelStore in Chromium, driven by the
 // test through `window.storeTest`; each call opens the store, does one thing and closes it, as a page would
 // between reloads.
-import { type ChannelRecord, IndexedDbChannelStore, type VoucherDirection } from "../../../../sdk/index.js";
+import { type ChannelRecord, IndexedDbChannelStore, sessionKey, type VoucherDirection } from "../../../../sdk/index.js";
 
 declare global {
   interface Window {
@@ -88,6 +88,49 @@ const api = {
 
   async markEvents(keys: string[]): Promise<boolean[]> {
     return withStore((s) => Promise.all(keys.map((k) => s.markEventHandled(k))));
+  },
+
+  /** The store's session key's address, made on first use (`times` calls at once, as a page racing itself). */
+  async sessionKeyAddresses(times: number): Promise<string[]> {
+    return withStore(async (s) =>
+      (await Promise.all(Array.from({ length: times }, () => sessionKey(s)))).map((k) => k.address),
+    );
+  },
+
+  /**
+   * Writes database `name` as piecepay's schema 1 did (six object stores, no secrets) with one channel, then opens
+   * it with the store: resolves with that channel's deposit and a session key's address, or the error code.
+   */
+  async openSchema1(name: string): Promise<{ deposited: string; key: string } | string> {
+    const v1 = await new Promise<IDBDatabase>((resolve, reject) => {
+      const request = indexedDB.open(name, 1);
+      request.onupgradeneeded = () => {
+        for (const store of ["channels", "states", "vouchers", "cursors", "events", "meta"]) {
+          request.result.createObjectStore(store);
+        }
+      };
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+    const id = `0x${"77".repeat(32)}`;
+    await new Promise<void>((resolve, reject) => {
+      const tx = v1.transaction(["channels"], "readwrite");
+      tx.objectStore("channels").put({ id, record: channel(id, "5"), phase: "open", seq: 1 }, id);
+      tx.oncomplete = () => resolve();
+      tx.onerror = () => reject(tx.error);
+    });
+    v1.close();
+    try {
+      const store = await IndexedDbChannelStore.open(name);
+      try {
+        const record = await store.getChannel(id);
+        return { deposited: String(record?.deposited), key: (await sessionKey(store)).address };
+      } finally {
+        await store.close();
+      }
+    } catch (error) {
+      return (error as { code?: string }).code ?? String(error);
+    }
   },
 
   async setPhaseOfUnknown(): Promise<string> {
