@@ -171,9 +171,18 @@ async function settle(
   }
   let onChain = await client.onChain(id);
   if (options.force && !onChain.finalized) {
-    if (!onChain.challenged) await client.challenge(id);
-    else await client.defend(id);
     let noted = 0n;
+    // Said as soon as the chain has the challenge, even if its deadline passed by the time we look again.
+    const noteDeadline = (finalizesAt: bigint) => {
+      if (finalizesAt === 0n || finalizesAt === noted) return;
+      noted = finalizesAt;
+      const at = new Date(Number(noted) * 1000).toISOString();
+      options.out.note(`${short(id)}: challenge registered, finalizes at ${at}; waiting (Ctrl-C to stop waiting)`);
+    };
+    if (!onChain.challenged) {
+      await client.challenge(id);
+      noteDeadline((await client.onChain(id)).finalizesAt);
+    } else await client.defend(id);
     for (;;) {
       onChain = await client.onChain(id);
       if (onChain.finalized || options.signal.aborted) break;
@@ -181,11 +190,7 @@ async function settle(
         await client.challenge(id); // a challenged channel never reopens (ADR 0005); if one did, register again
         continue;
       }
-      if (onChain.finalizesAt !== noted) {
-        noted = onChain.finalizesAt;
-        const at = new Date(Number(noted) * 1000).toISOString();
-        options.out.note(`${short(id)}: challenge registered, finalizes at ${at}; waiting (Ctrl-C to stop waiting)`);
-      }
+      noteDeadline(onChain.finalizesAt);
       // The channel may finalize between our look and this step, which then pays it out: report that payout.
       if ((await client.defend(id)) === "paid-out") {
         const paid = await client.settlement(id);
