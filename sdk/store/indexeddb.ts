@@ -141,21 +141,38 @@ export class IndexedDbChannelStore implements ChannelStore {
     });
   }
 
-  updateChannel(
+  async updateChannel(
     id: string,
     update: (record: ChannelRecord) => ChannelRecord | undefined,
   ): Promise<ChannelRecord | undefined> {
-    return this.#run(["channels", "meta"], "readwrite", (tx, done) => {
-      const read = tx.objectStore("channels").get(id.toLowerCase());
-      read.onsuccess = () => {
-        const current = recordOf(read.result as ChannelRow | undefined);
-        if (current === undefined) return done(undefined);
-        const next = update(current);
-        if (next === undefined) return done(current);
-        const stored = { ...next, id: current.id };
-        this.#writeChannel(tx, stored, () => done(stored));
-      };
-    });
+    // An error of `update` (or a record for another channel) aborts the transaction: nothing is written, and the
+    // caller gets that error rather than the abort's.
+    let refused: unknown;
+    try {
+      return await this.#run(["channels", "meta"], "readwrite", (tx, done) => {
+        const read = tx.objectStore("channels").get(id.toLowerCase());
+        read.onsuccess = () => {
+          const current = recordOf(read.result as ChannelRow | undefined);
+          if (current === undefined) return done(undefined);
+          let next: ChannelRecord | undefined;
+          try {
+            next = update(current);
+            if (next !== undefined && next.id.toLowerCase() !== current.id) {
+              throw new PiecepayError("INVALID_UPDATE", `updateChannel(${id}) returned channel ${next.id}`);
+            }
+          } catch (error) {
+            refused = error;
+            tx.abort();
+            return;
+          }
+          if (next === undefined) return done(current);
+          const stored = { ...next, id: current.id };
+          this.#writeChannel(tx, stored, () => done(stored));
+        };
+      });
+    } catch (error) {
+      throw refused ?? error;
+    }
   }
 
   async setPhase(id: string, phase: ChannelPhase): Promise<void> {
