@@ -1,5 +1,6 @@
-// The stores: the conformance cases (store-conformance.ts) on SqliteChannelStore, on disk in a temp dir, and on
-// MemoryChannelStore; then what only the SQLite file promises: a newer schema refused, and the larger-voucher-only
+// The stores: the conformance cases (store-conformance.ts) on SqliteChannelStore, on disk in a temp dir, on
+// MemoryChannelStore and on IndexedDbChannelStore under fake-indexeddb (test/ts/browser/ tests that store in
+// Chromium); then what only the SQLite file promises: a newer schema refused, and the larger-voucher-only
 // rule held across two processes writing one file at once. The kill-a-process tests for each step of a channel's
 // life live with the SDK actions that write to it.
 import { spawn } from "node:child_process";
@@ -10,7 +11,8 @@ import { createInterface } from "node:readline";
 import { DatabaseSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
 import { expect } from "chai";
-import { fromJson, MemoryChannelStore, SqliteChannelStore } from "../../../sdk/node.js";
+import { IDBFactory } from "fake-indexeddb";
+import { fromJson, IndexedDbChannelStore, MemoryChannelStore, SqliteChannelStore } from "../../../sdk/node.js";
 import { CHANNEL, describeChannelStore, expectOneChain } from "./store-conformance.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
@@ -37,6 +39,17 @@ describe("stores", function () {
   });
 
   describeChannelStore("MemoryChannelStore", { open: async () => new MemoryChannelStore() });
+
+  // fake-indexeddb in Node, beside the real Chromium runs of test/ts/browser/: a fresh factory per store, so that no
+  // two tests share a database; the reopen opens the same database on the same factory.
+  let factory = new IDBFactory();
+  describeChannelStore("IndexedDbChannelStore (fake-indexeddb)", {
+    open: async () => {
+      factory = new IDBFactory();
+      return IndexedDbChannelStore.open("piecepay", factory);
+    },
+    reopen: async () => IndexedDbChannelStore.open("piecepay", factory),
+  });
 
   describe("SqliteChannelStore", function () {
     it("refuses a database written by a newer schema, with what to do", async function () {
