@@ -1,6 +1,6 @@
 // The cases every ChannelStore must pass, whatever keeps its data: `describeChannelStore(name, open)` registers them
-// for one implementation (store.test.ts runs them on SqliteChannelStore on disk and on MemoryChannelStore; a browser
-// store runs the same function in its own runner). It imports nothing from Node, so that it bundles for a browser.
+// for one implementation (store.test.ts runs them on SqliteChannelStore on disk, on MemoryChannelStore and on
+// IndexedDbChannelStore under fake-indexeddb). It imports nothing from Node, so that it bundles for a browser.
 import { expect } from "chai";
 import { ZeroAddress } from "ethers";
 import {
