@@ -1,6 +1,7 @@
 // The SDK's channel life in headless Chromium against anvil: a web page is the payer (the universal entry point
-// bundled whole, its channels in IndexedDB, every transaction and signature through the injected EIP-1193 wallet,
-// which is anvil's first development account); the payee is an SDK client in this Node process with its own SQLite
+// bundled whole, its channels and its session key in IndexedDB; every transaction through the injected EIP-1193
+// wallet, which is anvil's first development account, and every state and voucher signed by the session key, which
+// holds no ETH and never receives any); the payee is an SDK client in this Node process with its own SQLite
 // store. Money terms: the payer's deposit comes back less what its vouchers paid; the payee gets exactly what they
 // paid, through a cooperative close or through a dispute that the page starts with a stale state and the payee
 // answers. Every figure is read from the chain, to the wei, with each side's gas taken from its receipts.
@@ -44,16 +45,20 @@ describe("the SDK's channel life in Chromium: the page pays from its wallet, a N
   let payee: PiecepayClient;
   let page: TestPage;
   let payerAddress: string;
+  let sessionKeyAddress: string;
 
   /** anvil's development account i, as a key held in Node (the page's wallet is account 0, held by the node). */
   const account = (i: number) =>
     new Wallet(HDNodeWallet.fromPhrase(PHRASE, undefined, `m/44'/60'/0'/0/${i}`).privateKey, provider);
 
   /** Loads the page's payer (again after a reload: everything it knows comes from its IndexedDB). */
-  async function startPayer(): Promise<string> {
+  async function startPayer(): Promise<{ wallet: string; sessionKey: string }> {
     await page.page.waitForFunction(() => "payer" in window);
     return page.page.evaluate((s) => window.payer.start(s), settings);
   }
+
+  /** Transactions the wallet sent since the test began: each is one approval its user would have given. */
+  const prompts = async (nonceBefore: number) => (await provider.getTransactionCount(payerAddress)) - nonceBefore;
 
   const call = <T>(method: string, ...args: string[]): Promise<T> =>
     page.page.evaluate(
@@ -115,8 +120,9 @@ describe("the SDK's channel life in Chromium: the page pays from its wallet, a N
     await page.page.exposeFunction("askPayee", async (proposal: string) =>
       toJson(await payee.join(fromJson(proposal) as ChannelProposal)),
     );
-    payerAddress = await startPayer();
+    ({ wallet: payerAddress, sessionKey: sessionKeyAddress } = await startPayer());
     expect(payerAddress).to.equal(account(0).address);
+    expect(sessionKeyAddress).to.not.equal(payerAddress);
   });
   after(async () => {
     await page?.close();
@@ -133,14 +139,18 @@ describe("the SDK's channel life in Chromium: the page pays from its wallet, a N
 
   it("opens from the wallet, pays, loses nothing over a reload between two payments, closes: balances to the wei", async function () {
     const start = await provider.getBlockNumber();
+    const nonce = await provider.getTransactionCount(payerAddress);
     const before = await balances();
     const { id, txHash } = await openChannel();
     expect((await provider.getTransactionReceipt(txHash))?.from).to.equal(payerAddress); // the wallet sent it
+    const record = (fromJson(await call<string>("channels")) as ChannelRecord[]).find((c) => c.id === id);
+    expect(record?.fixedPart.participants[0]).to.equal(sessionKeyAddress); // the session key is the participant
 
     await payOnce(id);
     await payOnce(id);
     await page.reload();
-    expect(await startPayer()).to.equal(payerAddress);
+    // The same session key after the reload: it came from IndexedDB.
+    expect(await startPayer()).to.deep.equal({ wallet: payerAddress, sessionKey: sessionKeyAddress });
     const kept = (fromJson(await call<string>("channels")) as ChannelRecord[]).find((c) => c.id === id);
     expect(kept?.phase).to.equal("open");
     expect(kept?.deposited).to.equal(DEPOSIT);
@@ -164,6 +174,8 @@ describe("the SDK's channel life in Chromium: the page pays from its wallet, a N
       -paid - payerGas,
     );
     expect(after[1] - before[1], "the payee: exactly the vouchers").to.equal(paid);
+    expect(await prompts(nonce), "wallet approvals: the deposit and the close, none per voucher").to.equal(2);
+    expect(await provider.getBalance(sessionKeyAddress), "the session key holds nothing").to.equal(0n);
   });
 
   it("disputes: the page challenges with its stale funding state, the payee answers with its voucher, the clock passes the deadline, the page pays out", async function () {
@@ -194,5 +206,6 @@ describe("the SDK's channel life in Chromium: the page pays from its wallet, a N
       -paid - payerGas,
     );
     expect(after[1] - before[1], "the payee: the vouchers, less its answer's gas").to.equal(paid - payeeGas);
+    expect(await provider.getBalance(sessionKeyAddress), "the session key holds nothing").to.equal(0n);
   });
 });

@@ -1,16 +1,18 @@
-// The page script of browser/channel-life.test.ts: a web app's payer. It bundles the SDK's universal entry point,
-// keeps its channels in IndexedDB and sends its transactions and signatures through the injected wallet (ethers'
-// BrowserProvider over `window.ethereum`). The test drives it through `window.payer`; values cross as the SDK's JSON
+// The page script of browser/channel-life.test.ts: a web app's payer. It bundles the SDK's universal entry point and
+// keeps its channels and its session key in IndexedDB: the injected wallet (ethers' BrowserProvider over
+// `window.ethereum`) sends the transactions and is paid, the session key signs the states and vouchers, so no
+// voucher asks the wallet anything. The test drives it through `window.payer`; values cross as the SDK's JSON
 // (bigints kept). The payee runs in Node and answers a proposal through `window.askPayee`, which the test exposes,
 // as a web app would reach its peer over the wire.
-import { BrowserProvider } from "ethers";
 import {
   type ChannelAcceptance,
   type CloseOffer,
   fromJson,
   IndexedDbChannelStore,
   PiecepayClient,
+  sessionKey,
   toJson,
+  walletFromEip1193,
 } from "../../../../sdk/index.js";
 
 declare global {
@@ -30,20 +32,18 @@ export interface PayerSettings {
 
 const DATABASE = "piecepay-payer";
 
-/**
- * The one place that decides who the payer is. Today the wallet's account funds the channel and signs its states
- * and vouchers; with a session key, the wallet only funds and the key kept in the store signs, and only this
- * function changes.
- */
+/** The one place that decides who the payer is: the wallet funds and is paid, the store's session key signs. */
 async function createPayer(settings: PayerSettings): Promise<PiecepayClient> {
+  const store = await IndexedDbChannelStore.open(DATABASE);
   // No cached block number: the test moves the node's clock between two calls.
-  const provider = new BrowserProvider(window.ethereum, undefined, { cacheTimeout: -1, pollingInterval: 100 });
+  const wallet = await walletFromEip1193(window.ethereum, { cacheTimeout: -1, pollingInterval: 100 });
   return PiecepayClient.create({
-    signer: await provider.getSigner(),
+    signer: await sessionKey(store),
+    wallet,
     chainId: BigInt(settings.chainId),
     adjudicator: settings.adjudicator,
     voucherApp: settings.voucherApp,
-    store: await IndexedDbChannelStore.open(DATABASE),
+    store,
   });
 }
 
@@ -55,10 +55,10 @@ function payer(): PiecepayClient {
 }
 
 const api = {
-  /** Creates the payer (after every load of the page); resolves with its address. */
-  async start(settings: PayerSettings): Promise<string> {
+  /** Creates the payer (after every load of the page); resolves with its wallet's and its session key's addresses. */
+  async start(settings: PayerSettings): Promise<{ wallet: string; sessionKey: string }> {
     client = await createPayer(settings);
-    return client.address;
+    return { wallet: client.walletAddress, sessionKey: client.address };
   },
 
   /** Every channel the page's store holds. */
