@@ -32,7 +32,10 @@ export class SqliteChannelStore implements ChannelStore {
     const { user_version: version } = this.#db.prepare("PRAGMA user_version").get() as { user_version: number };
     if (version > SCHEMA_VERSION) {
       this.#db.close();
-      throw new Error(`${path} was written by a newer piecepay (schema ${version}); upgrade piecepay to open it`);
+      throw new PiecepayError(
+        "STORE_NEWER_SCHEMA",
+        `${path} was written by a newer piecepay (schema ${version}); upgrade piecepay to open it`,
+      );
     }
     this.#db.exec(`
       CREATE TABLE IF NOT EXISTS channels (

@@ -110,7 +110,9 @@ describe("stores", function () {
       const raw = new DatabaseSync(path);
       raw.exec("PRAGMA user_version = 99");
       raw.close();
-      expect(() => new SqliteChannelStore(path)).to.throw(/newer piecepay.*upgrade/);
+      expect(() => new SqliteChannelStore(path))
+        .to.throw(/newer piecepay.*upgrade/)
+        .with.property("code", "STORE_NEWER_SCHEMA");
     });
 
     it("keeps the larger-voucher-only rule across two processes writing one file at once", async function () {
