@@ -1,7 +1,7 @@
 // What the universal SDK entry point (sdk/index.ts) costs a web page, and what it does there, measured in one run:
 // - its browser bundle (esbuild, platform browser, minified, as a web app's bundler would build it) with ethers and
 //   with ethers left to the app, in bytes and gzipped; target: at most 60 KiB gzipped without ethers; the largest
-//   inputs show where the bytes go (test/ts/sdk/browser-bundle.test.ts holds the same bundle to the target);
+//   inputs show where the bytes go (test/ts/browser/bundle.test.ts holds the same bundle to the target);
 // - voucher verifications and signatures per second, one core each: in headless Chromium (the universal bundle, so
 //   @noble/curves) and in Node (libsecp256k1 through sdk/node.ts, and @noble/curves), over the same vouchers;
 //   targets: at least 1,000 verifications per second in the browser, and Node's native figure no lower than the

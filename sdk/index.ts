@@ -1,5 +1,5 @@
 // The SDK's universal entry point (`piecepay/sdk`): it loads in a browser as in Node, so nothing in its import graph
-// touches `node:*` or Hardhat (test/ts/sdk/browser-bundle.test.ts bundles it for the browser to make sure). What only
+// touches `node:*` or Hardhat (test/ts/browser/bundle.test.ts bundles it for the browser to make sure). What only
 // Node has (the SQLite store, the keystore on disk, libsecp256k1) is in sdk/node.ts (`piecepay/sdk/node`).
 export { adjudicatorInterface, fixedPartType, outcomeType, signedVariablePartType, variablePartType } from "./abi.js";
 export { type AssetInfo, assetBalance, describeAsset, ETH_ASSET } from "./asset.js";

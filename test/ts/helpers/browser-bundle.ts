@@ -1,6 +1,6 @@
 // The universal SDK entry point (sdk/index.ts) bundled for the browser with esbuild, as a web app's bundler would:
 // its size minified and gzipped, and what of Node or Hardhat its import graph reaches (nothing, if the entry point is
-// truly universal). For test/ts/sdk/browser-bundle.test.ts; scripts/bench-sdk.ts prints the same figures (it bundles
+// truly universal). For test/ts/browser/bundle.test.ts; scripts/bench-sdk.ts prints the same figures (it bundles
 // on its own: nothing imports test/).
 import { builtinModules } from "node:module";
 import { fileURLToPath } from "node:url";

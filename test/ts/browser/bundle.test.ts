@@ -1,6 +1,8 @@
 // The universal entry point loads in a browser: bundled by esbuild for `platform: "browser"`, as a web app's bundler
 // would, its import graph (static imports and `import()` alike) holds no Node built-in and no Hardhat module, and
 // its size stays within the issue's budget. The check is shown to catch what it looks for on the Node entry point.
+// It runs with the browser tests, on the real build: under `test:contracts --coverage` the TypeChain factories carry
+// instrumented bytecode, which is not what an app bundles.
 import { expect } from "chai";
 import { bundleSdk } from "../helpers/browser-bundle.js";
 
