@@ -10,11 +10,10 @@
 import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { gzipSync } from "node:zlib";
-import { build } from "esbuild";
 import { Wallet } from "ethers";
 import { signVoucher, useSignatureBackend } from "../sdk/node.js";
 import { bundleForBrowser, closeBrowser, openPage } from "../test/ts/browser/harness.js";
+import { bundleSdk } from "../test/ts/helpers/browser-bundle.js";
 import { signaturesPerSecond, type VoucherTuple, verificationsPerSecond } from "./bench-sdk/voucher-rates.js";
 
 const USAGE = `Usage: npm run bench:sdk -- [--json] [--top N] [--seconds S]
@@ -51,35 +50,6 @@ const TARGET_GZIP_BYTES = 60 * 1024;
 const TARGET_BROWSER_VERIFY_PER_S = 1_000;
 /** `bench:vouchers` measured 13,000 to 14,800/s before the SDK split into entry points (docs/benchmarks.md). */
 const TARGET_NODE_NATIVE_VERIFY_PER_S = 13_000;
-
-/** The minified browser bundle of sdk/index.ts: bytes, gzipped bytes (level 9), and each input's bytes in it. */
-async function measure(externalEthers: boolean) {
-  const result = await build({
-    absWorkingDir: ROOT,
-    entryPoints: ["sdk/index.ts"],
-    bundle: true,
-    platform: "browser",
-    format: "esm",
-    target: "es2022",
-    minify: true,
-    write: false,
-    metafile: true,
-    logLevel: "silent",
-    external: externalEthers ? ["ethers"] : [],
-  });
-  const code = result.outputFiles[0].contents;
-  const inputs = Object.values(result.metafile.outputs)[0].inputs;
-  return {
-    bytes: code.length,
-    gzipBytes: gzipSync(code, { level: 9 }).length,
-    largest: Object.entries(inputs)
-      .map(([path, { bytesInOutput }]) => ({
-        path: path.replace(/^.*node_modules\//, "node_modules/"),
-        bytes: bytesInOutput,
-      }))
-      .sort((a, b) => b.bytes - a.bytes),
-  };
-}
 
 /** Signed vouchers of one channel, by a key in Node: every runtime verifies the same ones. */
 async function signedVouchers(count: number): Promise<{ payer: string; vouchers: VoucherTuple[] }> {
@@ -127,8 +97,8 @@ async function voucherRates() {
   }
 }
 
-const withEthers = await measure(false);
-const withoutEthers = await measure(true);
+const withEthers = await bundleSdk();
+const withoutEthers = await bundleSdk({ externalEthers: true });
 const load = loadavg()[0];
 const rates = await voucherRates();
 const browserVersion = rates.chromium;

@@ -1,7 +1,7 @@
 // The universal SDK entry point (sdk/index.ts) bundled for the browser with esbuild, as a web app's bundler would:
 // its size minified and gzipped, and what of Node or Hardhat its import graph reaches (nothing, if the entry point is
-// truly universal). For test/ts/browser/bundle.test.ts; scripts/bench-sdk.ts prints the same figures (it bundles
-// on its own: nothing imports test/).
+// truly universal). For test/ts/browser/bundle.test.ts, which holds it to its budget, and scripts/bench-sdk.ts,
+// which prints the figures.
 import { builtinModules } from "node:module";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
