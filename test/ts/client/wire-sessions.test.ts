@@ -73,6 +73,29 @@ describe("session limits: no peer can crash, freeze or exhaust a seeder or a lee
     return { ...seeded, warnings, eve, connect, store: seeded.seeder.options.client.store };
   }
 
+  /**
+   * Eve offers to close channel `id` at `paid` over the wire; once the seeder says "closed", the chain must show
+   * exactly `paid` moved from Eve to Bob since block `start`, each side's gas apart.
+   */
+  async function closeAndCheckBalances(
+    s: Awaited<ReturnType<typeof seeder>>,
+    peer: RawPeer,
+    id: string,
+    paid: bigint,
+    before: { start: number; eveBefore: bigint; bobBefore: bigint },
+  ): Promise<void> {
+    const offer = await s.eve.offerClose(id, { paid });
+    peer.send(
+      encodeMessage({ type: "close", channelId: id, turnNum: offer.final.turnNum, paid, signature: offer.signature }),
+    );
+    expect((await peer.next("notice")).code).to.equal("closed");
+    const [eveGas, bobGas] = await Promise.all(
+      [f.eve, f.bob].map((x) => gasSpentSince(ethers.provider, x.address, before.start)),
+    );
+    expect((await balanceOf(f.bob.address)) - before.bobBefore).to.equal(paid - bobGas);
+    expect(before.eveBefore - (await balanceOf(f.eve.address))).to.equal(paid + eveGas);
+  }
+
   describe("vouchers on an unfunded channel (case 6)", function () {
     it("a voucher with a bad signature drops the peer before any RPC: no funding look, no row left, nothing moves on chain", async function () {
       const s = await seeder();
@@ -560,22 +583,7 @@ describe("session limits: no peer can crash, freeze or exhaust a seeder or a lee
       expect(s.seeder.stats().paid).to.equal(3n * PRICE);
       expect((await s.store.getVoucher("received", opened.id))?.amount).to.equal(3n * PRICE);
       // The close pays exactly the three pieces.
-      const offer = await s.eve.offerClose(opened.id, { paid: 3n * PRICE });
-      peer.send(
-        encodeMessage({
-          type: "close",
-          channelId: opened.id,
-          turnNum: offer.final.turnNum,
-          paid: 3n * PRICE,
-          signature: offer.signature,
-        }),
-      );
-      expect((await peer.next("notice")).code).to.equal("closed");
-      const [eveGas, bobGas] = await Promise.all(
-        [f.eve, f.bob].map((x) => gasSpentSince(ethers.provider, x.address, start)),
-      );
-      expect((await balanceOf(f.bob.address)) - bobBefore).to.equal(3n * PRICE - bobGas);
-      expect(eveBefore - (await balanceOf(f.eve.address))).to.equal(3n * PRICE + eveGas);
+      await closeAndCheckBalances(s, peer, opened.id, 3n * PRICE, { start, eveBefore, bobBefore });
     });
   });
 
@@ -604,22 +612,7 @@ describe("session limits: no peer can crash, freeze or exhaust a seeder or a lee
         [1, PIECE],
       ]);
       expect(s.seeder.stats().served).to.equal(2);
-      const offer = await s.eve.offerClose(opened.id, { paid: 2n * PRICE });
-      peer.send(
-        encodeMessage({
-          type: "close",
-          channelId: opened.id,
-          turnNum: offer.final.turnNum,
-          paid: 2n * PRICE,
-          signature: offer.signature,
-        }),
-      );
-      expect((await peer.next("notice")).code).to.equal("closed");
-      const [eveGas, bobGas] = await Promise.all(
-        [f.eve, f.bob].map((x) => gasSpentSince(ethers.provider, x.address, start)),
-      );
-      expect((await balanceOf(f.bob.address)) - bobBefore).to.equal(2n * PRICE - bobGas);
-      expect(eveBefore - (await balanceOf(f.eve.address))).to.equal(2n * PRICE + eveGas);
+      await closeAndCheckBalances(s, peer, opened.id, 2n * PRICE, { start, eveBefore, bobBefore });
     });
   });
 });
