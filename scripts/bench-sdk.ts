@@ -1,7 +1,9 @@
 // What the universal SDK entry point (sdk/index.ts) costs a web page, and what it does there, measured in one run:
 // - its browser bundle (esbuild, platform browser, minified, as a web app's bundler would build it) with ethers and
 //   with ethers left to the app, in bytes and gzipped; target: at most 60 KiB gzipped without ethers; the largest
-//   inputs show where the bytes go (test/ts/browser/bundle.test.ts holds the same bundle to the target);
+//   inputs show where the bytes go (test/ts/browser/bundle.test.ts holds the same bundle to the target); and the
+//   bundle of a page that imports only a payer's and a payee's actions (`pay`, `receive`, `createPiecepayContext`
+//   from piecepay/sdk/actions) next to one that imports `PiecepayClient`, without ethers;
 // - voucher verifications and signatures per second, one core each: in headless Chromium (the universal bundle, so
 //   @noble/curves) and in Node (libsecp256k1 through sdk/node.ts, and @noble/curves), over the same vouchers;
 //   targets: at least 1,000 verifications per second in the browser, and Node's native figure no lower than the
@@ -99,6 +101,9 @@ async function voucherRates() {
 
 const withEthers = await bundleSdk();
 const withoutEthers = await bundleSdk({ externalEthers: true });
+const PAY_ACTIONS = 'export { createPiecepayContext, pay, receive } from "piecepay/sdk/actions";';
+const payActions = await bundleSdk({ source: PAY_ACTIONS, externalEthers: true });
+const wholeClient = await bundleSdk({ source: 'export { PiecepayClient } from "piecepay/sdk";', externalEthers: true });
 const load = loadavg()[0];
 const rates = await voucherRates();
 const browserVersion = rates.chromium;
@@ -112,6 +117,8 @@ const result = {
   "target-without-ethers-gzip-bytes": TARGET_GZIP_BYTES,
   "meets-target": withoutEthers.gzipBytes <= TARGET_GZIP_BYTES,
   "largest-inputs-without-ethers": withoutEthers.largest.slice(0, top),
+  "pay-receive-actions-gzip-bytes": payActions.gzipBytes,
+  "client-only-gzip-bytes": wholeClient.gzipBytes,
   "browser-verify-noble-per-s": Math.round(rates.browserVerify),
   "browser-sign-per-s": Math.round(rates.browserSign),
   "node-verify-native-per-s": Math.round(rates.nodeNative),
@@ -139,6 +146,8 @@ if (values.json) {
   console.log(
     `  target: <= ${kib(TARGET_GZIP_BYTES)} gzipped without ethers: ${result["meets-target"] ? "met" : "MISSED"}`,
   );
+  console.log(`  pay, receive and createPiecepayContext alone, without ethers: gzipped ${kib(payActions.gzipBytes)}`);
+  console.log(`  PiecepayClient alone, without ethers:                       gzipped ${kib(wholeClient.gzipBytes)}`);
   if (top > 0) console.log("  largest inputs without ethers (minified bytes):");
   for (const { path, bytes } of result["largest-inputs-without-ethers"])
     console.log(`    ${kib(bytes).padStart(10)}  ${path}`);

@@ -15,6 +15,7 @@ export {
   splitOutcome,
 } from "./client.js";
 export { defaultConfirmations, LOCAL_DEV_CHAINS, TESTNETS } from "./confirmations.js";
+export type { PiecepayContext, PiecepayContextOptions } from "./context/types.js";
 export { ContractRevertError, decodeContractError, toContractErrorCode } from "./contract-errors.js";
 export {
   CONTRACT_ERROR_CODES,

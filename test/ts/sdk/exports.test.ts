@@ -1,11 +1,15 @@
-// The SDK has two entry points: sdk/index.ts (`piecepay/sdk`, universal) and sdk/node.ts (`piecepay/sdk/node`, the
-// same plus what only Node has). Adding or removing an export is a decision, so it must show up here; and an app
-// reaches both by package name, through package.json "exports".
+// The SDK has three entry points: sdk/index.ts (`piecepay/sdk`, universal), sdk/node.ts (`piecepay/sdk/node`, the
+// same plus what only Node has) and sdk/actions/index.ts (`piecepay/sdk/actions`, universal: each action as a
+// function of a context). Adding or removing an export is a decision, so it must show up here; and an app reaches
+// them by package name, through package.json "exports".
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { expect } from "chai";
 import * as byName from "piecepay/sdk";
+import * as byNameActions from "piecepay/sdk/actions";
 import * as byNameNode from "piecepay/sdk/node";
+import * as actions from "../../../sdk/actions/index.js";
+import { PiecepayClient } from "../../../sdk/client.js";
 import * as sdk from "../../../sdk/index.js";
 import * as node from "../../../sdk/node.js";
 
@@ -83,6 +87,41 @@ const UNIVERSAL = [
   "VOUCHER_LENGTH",
 ];
 
+/** The actions, one per method of `PiecepayClient`, and what makes and checks the context they take. */
+const ACTIONS = [
+  "answer",
+  "bestState",
+  "canPayGas",
+  "challenge",
+  "checkFundingNow",
+  "checkpoint",
+  "close",
+  "countersign",
+  "defend",
+  "followDeposit",
+  "fund",
+  "join",
+  "minChallengeDuration",
+  "offerClose",
+  "onChain",
+  "open",
+  "paid",
+  "pay",
+  "payout",
+  "propose",
+  "receive",
+  "recoverFunding",
+  "redeem",
+  "registeredState",
+  "registration",
+  "respond",
+  "settlement",
+  "settlementIn",
+  "syncPhase",
+  "waitForFunding",
+];
+const CONTEXT = ["createPiecepayContext", "withChainChecked"];
+
 /** What only Node has: the SQLite store and the keystore on disk. */
 const NODE_ONLY = ["SqliteChannelStore", "loadKeystore", "saveKeystore"];
 
@@ -113,13 +152,29 @@ describe("sdk/node.ts", function () {
   });
 });
 
+describe("sdk/actions/index.ts", function () {
+  it("exports exactly the actions and the context's two functions", function () {
+    expect(Object.keys(actions).sort()).to.deep.equal([...ACTIONS, ...CONTEXT].sort());
+  });
+
+  it("has one action per method of PiecepayClient, of the same name: the client is the actions bound to a context", function () {
+    const prototype = PiecepayClient.prototype as unknown as Record<string, unknown>;
+    const methods = Object.getOwnPropertyNames(prototype).filter(
+      (name) => name !== "constructor" && typeof Object.getOwnPropertyDescriptor(prototype, name)?.value === "function",
+    );
+    expect(methods.sort()).to.deep.equal([...ACTIONS].sort());
+  });
+});
+
 describe('package.json "exports"', function () {
   this.timeout(60_000);
 
   it('resolves "piecepay/sdk" and "piecepay/sdk/node" by name to the entry points\' very objects', function () {
     expect(Object.keys(byName).sort()).to.deep.equal([...UNIVERSAL].sort());
     expect(Object.keys(byNameNode).sort()).to.deep.equal([...UNIVERSAL, ...NODE_ONLY].sort());
+    expect(Object.keys(byNameActions).sort()).to.deep.equal([...ACTIONS, ...CONTEXT].sort());
     expect(byName.PiecepayClient).to.equal(sdk.PiecepayClient);
+    expect(byNameActions.pay).to.equal(actions.pay);
     expect(byNameNode.SqliteChannelStore).to.equal(node.SqliteChannelStore);
   });
 

@@ -19,7 +19,9 @@ import {
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
 /** The SDK's entry points: the only sdk/ files the client may import. */
-const ENTRY_POINTS = ["sdk/index.ts", "sdk/node.ts"];
+const ENTRY_POINTS = ["sdk/index.ts", "sdk/node.ts", "sdk/actions/index.ts"];
+/** The entry points that load in a browser: nothing they reach is Node's. */
+const UNIVERSAL_ENTRY_POINTS = ["sdk/index.ts", "sdk/actions/index.ts"];
 /** The one module of client/ that loads Hardhat (the embedded chain of `demo` and `simulate`), by `import()` only. */
 const EMBEDDED_CHAIN = "client/embedded-chain.ts";
 /**
@@ -56,7 +58,7 @@ function violations(edges: Edge[]): string[] {
     if (under(e.from, "sdk", "typechain-types") && under(e.to, "client")) flag(e, "the SDK sits below the client");
     if (under(e.from, "sdk", "typechain-types") && isHardhat(e.to)) flag(e, "the SDK runs without Hardhat");
     if (under(e.from, "client") && under(e.to, "sdk") && !ENTRY_POINTS.includes(e.to)) {
-      flag(e, "the client reaches the SDK only through its entry points (sdk/index.ts, sdk/node.ts)");
+      flag(e, `the client reaches the SDK only through its entry points (${ENTRY_POINTS.join(", ")})`);
     }
     if (under(e.from, "client") && e.from !== EMBEDDED_CHAIN && (isHardhat(e.to) || under(e.to, "typechain-types"))) {
       flag(e, `the client reaches the chain through the SDK; Hardhat only through ${EMBEDDED_CHAIN}`);
@@ -71,9 +73,11 @@ function violations(edges: Edge[]): string[] {
     if (top && !TOP_LAYER_EXCEPTIONS.includes(crossing)) flag(e, "nothing imports scripts/ or test/");
   }
   // The universal entry point loads in a browser: nothing it reaches, by any kind of import, is Node's.
-  const universal = reachable(edges, ["sdk/index.ts"]);
-  for (const e of edges) {
-    if (universal.has(e.from) && e.to.startsWith("node:")) flag(e, "sdk/index.ts is universal: no node:* in its graph");
+  for (const entry of UNIVERSAL_ENTRY_POINTS) {
+    const universal = reachable(edges, [entry]);
+    for (const e of edges) {
+      if (universal.has(e.from) && e.to.startsWith("node:")) flag(e, `${entry} is universal: no node:* in its graph`);
+    }
   }
   return found;
 }
@@ -175,7 +179,7 @@ describe("import boundaries", function () {
 
     it("client/simulate/processes importing sdk/store/json.ts around the entry point", function () {
       expect(before.violations).to.include(
-        "client/simulate/processes/seeder.ts:1 imports sdk/store/json.ts (static): the client reaches the SDK only through its entry points (sdk/index.ts, sdk/node.ts)",
+        "client/simulate/processes/seeder.ts:1 imports sdk/store/json.ts (static): the client reaches the SDK only through its entry points (sdk/index.ts, sdk/node.ts, sdk/actions/index.ts)",
       );
     });
 
