@@ -598,8 +598,10 @@ class LeecherPeer implements PeerSession {
       return;
     }
     this.#ledger.depositOf(deposit);
+    const payeeDestination = offer.payTo ?? offer.payee;
     this.#proposal = await this.#leecher.options.client.propose({
       payee: offer.payee,
+      payeeDestination,
       deposit,
       asset: offer.asset,
       challengeDuration: this.#leecher.options.challengeDuration,
@@ -615,7 +617,17 @@ class LeecherPeer implements PeerSession {
       return;
     }
     const { fixedPart, payerSignature, chainId, adjudicator } = this.#proposal;
-    this.#link.send({ type: "propose", chainId, adjudicator, fixedPart, asset: offer.asset, deposit, payerSignature });
+    this.#link.send({
+      type: "propose",
+      chainId,
+      adjudicator,
+      fixedPart,
+      asset: offer.asset,
+      deposit,
+      payerDestination: client.walletAddress,
+      payeeDestination,
+      payerSignature,
+    });
   }
 
   /**

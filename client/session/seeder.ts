@@ -124,9 +124,12 @@ export class PaidSeeder extends EventEmitter {
 
   attach(torrent: Torrent): void {
     this.torrent = torrent;
+    const { address, walletAddress } = this.options.client;
     const ours = handshakeFor(this.options.client, {
       offer: {
-        payee: this.options.client.address,
+        payee: address,
+        // A session key signs, the wallet is paid: the leecher's funding state must pay the wallet (join checks it).
+        ...(walletAddress === address ? {} : { payTo: walletAddress }),
         asset: this.options.asset,
         pricePerPiece: this.options.pricePerPiece,
       },
@@ -483,7 +486,10 @@ class SeederPeer implements PeerSession {
         chainId: message.chainId,
         adjudicator: message.adjudicator,
         fixedPart: message.fixedPart,
-        funding: fundingState(message.fixedPart, message.asset, message.deposit),
+        funding: fundingState(message.fixedPart, message.asset, message.deposit, {
+          payer: message.payerDestination,
+          payee: message.payeeDestination,
+        }),
         payerSignature: message.payerSignature,
       };
       acceptance = await client.join(proposal, { peer: this.#label(), assets: [asset] });

@@ -60,8 +60,10 @@ const SIGNATURE = 65;
  * @example MESSAGE_LENGTHS.voucher // 131
  */
 export const MESSAGE_LENGTHS = {
-  // chainId, adjudicator, payer, payee, channelNonce, appDefinition, challengeDuration, asset, deposit, payerSignature
-  propose: HEADER + UINT256 + ADDRESS + 2 * ADDRESS + UINT64 + ADDRESS + UINT48 + ADDRESS + UINT256 + SIGNATURE,
+  // chainId, adjudicator, payer, payee, channelNonce, appDefinition, challengeDuration, asset, deposit,
+  // payerDestination, payeeDestination, payerSignature
+  propose:
+    HEADER + UINT256 + ADDRESS + 2 * ADDRESS + UINT64 + ADDRESS + UINT48 + ADDRESS + UINT256 + 2 * ADDRESS + SIGNATURE,
   // channelId, payeeSignature
   accept: HEADER + ID + SIGNATURE,
   // channelId, amount, signature
@@ -231,6 +233,8 @@ export function encodeMessage(m: PaidMessage): Uint8Array {
       w.uint(fixedPart.challengeDuration, UINT48, "challengeDuration");
       w.address(p.asset, "asset");
       w.uint(p.deposit, UINT256, "deposit");
+      w.address(p.payerDestination, "payerDestination");
+      w.address(p.payeeDestination, "payeeDestination");
       w.hex(p.payerSignature, SIGNATURE, "payerSignature");
       break;
     }
@@ -348,6 +352,8 @@ export function decodeMessage(bytes: Uint8Array): PaidMessage {
       const challengeDuration = r.uint(UINT48);
       const asset = r.address();
       const deposit = r.uint(UINT256);
+      const payerDestination = r.address();
+      const payeeDestination = r.address();
       const payerSignature = r.hex(SIGNATURE);
       return {
         type,
@@ -356,6 +362,8 @@ export function decodeMessage(bytes: Uint8Array): PaidMessage {
         fixedPart: { participants: [payer, payee], channelNonce, appDefinition, challengeDuration },
         asset,
         deposit,
+        payerDestination,
+        payeeDestination,
         payerSignature,
       };
     }

@@ -4,7 +4,8 @@
 //   v  integer       protocol version (PROTOCOL_VERSION)
 //   c  byte string   chain id, decimal ASCII (uint256)
 //   a  byte string   adjudicator address, 20 raw bytes
-//   o  dictionary    optional, a seeder's offer: p payee (20 bytes), t asset (20 bytes), x price per piece (decimal)
+//   o  dictionary    optional, a seeder's offer: d where it is paid (20 bytes, optional), p payee (20 bytes),
+//                    t asset (20 bytes), x price per piece (decimal)
 //   y  byte string   optional, a leecher's payer address, 20 raw bytes
 //
 // Unknown keys are ignored (room for later optional fields). The receiver parses the bytes itself, strictly; it
@@ -78,6 +79,8 @@ export function encodeHandshake(h: PaidHandshake): Buffer {
     const offer = h.offer;
     if (typeof offer !== "object" || offer === null) throw malformed("offer is not an object");
     parts.push(ascii.encode("1:od"));
+    if (offer.payTo !== undefined)
+      parts.push(ascii.encode("1:d"), ...bstring(addressBytes(offer.payTo, "offer.payTo")));
     parts.push(ascii.encode("1:p"), ...bstring(addressBytes(offer.payee, "offer.payee")));
     parts.push(ascii.encode("1:t"), ...bstring(addressBytes(offer.asset, "offer.asset")));
     parts.push(ascii.encode("1:x"), ...bstring(decimalBytes(offer.pricePerPiece, "offer.pricePerPiece")));
@@ -249,8 +252,10 @@ export function decodeHandshake(value: unknown): PaidHandshake {
   const offer = field(dict, "o");
   if (offer !== undefined) {
     if (!isDict(offer)) throw malformed("the offer is not a dictionary");
+    const payTo = field(offer, "d");
     handshake.offer = {
       payee: readAddress(field(offer, "p"), "the offer's payee"),
+      ...(payTo === undefined ? {} : { payTo: readAddress(payTo, "the offer's payout address") }),
       asset: readAddress(field(offer, "t"), "the offer's asset"),
       pricePerPiece: readDecimal(field(offer, "x"), "the offer's price"),
     };

@@ -3,7 +3,7 @@
 import type { FixedPart, Voucher } from "../../sdk/index.js";
 
 /** The wire protocol version this client speaks (first byte of every message). */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 /** The BEP 10 extension name. */
 export const EXTENSION_NAME = "piecepay";
 /** No message of ours is longer than this; a longer one is malformed and its sender dropped. */
@@ -14,8 +14,11 @@ export interface PaidHandshake {
   version: number;
   chainId: bigint;
   adjudicator: string;
-  /** Set by a seeder that charges: who gets paid, in which asset, how much per piece. */
-  offer?: { payee: string; asset: string; pricePerPiece: bigint };
+  /**
+   * Set by a seeder that charges: its participant (`payee`), where the channel pays it (`payTo`, its wallet; absent:
+   * the payee itself), in which asset, how much per piece.
+   */
+  offer?: { payee: string; payTo?: string; asset: string; pricePerPiece: bigint };
   /** Set by a leecher willing to pay: its payer address. */
   payer?: string;
 }
@@ -28,6 +31,10 @@ export interface ProposeMessage {
   fixedPart: FixedPart;
   asset: string;
   deposit: bigint;
+  /** Where the funding state refunds the payer: its wallet. */
+  payerDestination: string;
+  /** Where it pays the payee: the seeder's `payTo` (or its payee). */
+  payeeDestination: string;
   payerSignature: string;
 }
 

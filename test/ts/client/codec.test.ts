@@ -90,6 +90,8 @@ function randomMessage(random: Random, type: PaidMessage["type"]): PaidMessage {
         },
         asset: random.address(),
         deposit: random.uint(256),
+        payerDestination: random.address(),
+        payeeDestination: random.address(),
         payerSignature: random.bytes(65),
       };
     case "accept":
@@ -153,10 +155,12 @@ const vectors: { name: string; message: PaidMessage; expected: Uint8Array }[] = 
       },
       asset,
       deposit: 10n ** 18n,
+      payerDestination: app,
+      payeeDestination: adjudicator,
       payerSignature: sigA,
     },
     expected: bytes(
-      [1, 1], //                            0: version, type
+      [2, 1], //                            0: version, type
       word(31337n, 32), //                  2: chainId
       adjudicator, //                      34: adjudicator
       payer, //                            54: participants[0]
@@ -166,23 +170,25 @@ const vectors: { name: string; message: PaidMessage; expected: Uint8Array }[] = 
       "000000000e10", //                  122: challengeDuration
       asset, //                           128: asset
       word(10n ** 18n, 32), //            148: deposit
-      sigA, //                            180: payerSignature .. 245
+      app, //                             180: payerDestination
+      adjudicator, //                     200: payeeDestination
+      sigA, //                            220: payerSignature .. 285
     ),
   },
   {
     name: "accept",
     message: { type: "accept", channelId: id, payeeSignature: sigB },
-    expected: bytes([1, 2], id, sigB),
+    expected: bytes([2, 2], id, sigB),
   },
   {
     name: "voucher",
     message: { type: "voucher", voucher: { channelId: id, amount: 0x0102n, signature: sigA } },
-    expected: bytes([1, 3], id, `${"00".repeat(30)}0102`, sigA),
+    expected: bytes([2, 3], id, `${"00".repeat(30)}0102`, sigA),
   },
   {
     name: "receipt",
     message: { type: "receipt", channelId: id, amount: 2n ** 256n - 1n },
-    expected: bytes([1, 4], id, "ff".repeat(32)),
+    expected: bytes([2, 4], id, "ff".repeat(32)),
   },
   {
     name: "close with a voucher",
@@ -194,22 +200,22 @@ const vectors: { name: string; message: PaidMessage; expected: Uint8Array }[] = 
       voucher: { amount: 9n, signature: sigA },
       signature: sigB,
     },
-    expected: bytes([1, 5], id, "000000000005", word(7n, 32), [1], word(9n, 32), sigA, sigB),
+    expected: bytes([2, 5], id, "000000000005", word(7n, 32), [1], word(9n, 32), sigA, sigB),
   },
   {
     name: "close without a voucher",
     message: { type: "close", channelId: id, turnNum: 2n ** 48n - 1n, paid: 0n, signature: sigB },
-    expected: bytes([1, 5], id, "ffffffffffff", word(0n, 32), [0], "00".repeat(32 + 65), sigB),
+    expected: bytes([2, 5], id, "ffffffffffff", word(0n, 32), [0], "00".repeat(32 + 65), sigB),
   },
   {
     name: "notice",
     message: { type: "notice", code: "closed", reason: "né" },
-    expected: bytes([1, 6, 2, 3], [0x6e, 0xc3, 0xa9]),
+    expected: bytes([2, 6, 2, 3], [0x6e, 0xc3, 0xa9]),
   },
   {
     name: "notice with an empty reason",
     message: { type: "notice", code: "bye", reason: "" },
-    expected: bytes([1, 6, 3, 0]),
+    expected: bytes([2, 6, 3, 0]),
   },
 ];
 
@@ -240,7 +246,7 @@ describe("client/wire/codec", function () {
 
       it("has the lengths of PROTOCOL.md", function () {
         expect(MESSAGE_LENGTHS).to.deep.equal({
-          propose: 245,
+          propose: 285,
           accept: 99,
           voucher: 131,
           receipt: 66,
@@ -282,8 +288,8 @@ describe("client/wire/codec", function () {
       it("rejects fewer than two bytes and a notice without its length byte", function () {
         expectWireError(() => decodeMessage(new Uint8Array(0)), "MALFORMED");
         expectWireError(() => decodeMessage(bytes([1])), "MALFORMED");
-        expectWireError(() => decodeMessage(bytes([1, 6])), "MALFORMED");
-        expectWireError(() => decodeMessage(bytes([1, 6, 1])), "MALFORMED");
+        expectWireError(() => decodeMessage(bytes([2, 6])), "MALFORMED");
+        expectWireError(() => decodeMessage(bytes([2, 6, 1])), "MALFORMED");
       });
 
       it(`rejects more than MAX_MESSAGE_BYTES (${MAX_MESSAGE_BYTES}) as TOO_LONG before reading it`, function () {
@@ -301,12 +307,12 @@ describe("client/wire/codec", function () {
           () => encodeMessage({ type: "resume", voucher: { channelId, amount: 0n, signature } }),
           "MALFORMED",
         );
-        expectWireError(() => decodeMessage(bytes([1, 7], channelId, word(0n, 32), signature)), "MALFORMED");
+        expectWireError(() => decodeMessage(bytes([2, 7], channelId, word(0n, 32), signature)), "MALFORMED");
       });
 
       it("rejects every type id but 1..8 as UNKNOWN_TYPE", function () {
         for (const t of [0, 9, 10, 0x7f, 0x80, 0xff])
-          expectWireError(() => decodeMessage(bytes([1, t])), "UNKNOWN_TYPE");
+          expectWireError(() => decodeMessage(bytes([PROTOCOL_VERSION, t])), "UNKNOWN_TYPE");
       });
 
       it("rejects every version but ours as UNSUPPORTED_VERSION", function () {
@@ -330,14 +336,14 @@ describe("client/wire/codec", function () {
       it("rejects a notice whose reason is not valid UTF-8", function () {
         const invalid = [[0xff], [0xc3], [0xc0, 0x80], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0x61, 0x80]];
         for (const reason of invalid) {
-          expectWireError(() => decodeMessage(bytes([1, 6, 1, reason.length], reason)), "MALFORMED");
+          expectWireError(() => decodeMessage(bytes([2, 6, 1, reason.length], reason)), "MALFORMED");
         }
       });
 
       it("rejects a notice with an unknown code or a reason over 200 bytes", function () {
-        for (const code of [0, 4, 0xff]) expectWireError(() => decodeMessage(bytes([1, 6, code, 0])), "MALFORMED");
-        expectWireError(() => decodeMessage(bytes([1, 6, 1, 201], new Uint8Array(201).fill(0x61))), "MALFORMED");
-        expect(decodeMessage(bytes([1, 6, 1, 200], new Uint8Array(200).fill(0x61)))).to.deep.equal({
+        for (const code of [0, 4, 0xff]) expectWireError(() => decodeMessage(bytes([2, 6, code, 0])), "MALFORMED");
+        expectWireError(() => decodeMessage(bytes([2, 6, 1, 201], new Uint8Array(201).fill(0x61))), "MALFORMED");
+        expect(decodeMessage(bytes([2, 6, 1, 200], new Uint8Array(200).fill(0x61)))).to.deep.equal({
           type: "notice",
           code: "refused",
           reason: "a".repeat(200),
@@ -345,7 +351,7 @@ describe("client/wire/codec", function () {
       });
 
       it("keeps a leading byte order mark, so the reason re-encodes to the same bytes", function () {
-        const encoded = bytes([1, 6, 3, 4], [0xef, 0xbb, 0xbf, 0x61]);
+        const encoded = bytes([2, 6, 3, 4], [0xef, 0xbb, 0xbf, 0x61]);
         const notice = decodeMessage(encoded);
         expect(notice).to.deep.equal({ type: "notice", code: "bye", reason: "\ufeffa" });
         expect(encodeMessage(notice)).to.deep.equal(encoded);
@@ -510,7 +516,10 @@ describe("client/wire/codec", function () {
 
 function randomHandshake(random: Random): PaidHandshake {
   const h: PaidHandshake = { version: PROTOCOL_VERSION, chainId: random.uint(256), adjudicator: random.address() };
-  if (random.bool()) h.offer = { payee: random.address(), asset: random.address(), pricePerPiece: random.uint(256) };
+  if (random.bool()) {
+    h.offer = { payee: random.address(), asset: random.address(), pricePerPiece: random.uint(256) };
+    if (random.bool()) h.offer.payTo = random.address();
+  }
   if (random.bool()) h.payer = random.address();
   return h;
 }
@@ -607,55 +616,75 @@ describe("client/wire/handshake", function () {
 
   it("lays out a known handshake byte by byte", function () {
     const h: PaidHandshake = {
-      version: 1,
+      version: 2,
       chainId: 31337n,
       adjudicator,
       offer: { payee, asset, pricePerPiece: 1000n },
       payer,
     };
     const raw = (a: string) => Buffer.from(a.slice(2), "hex").toString("latin1");
-    const expected = `d1:a20:${raw(adjudicator)}1:c5:313371:od1:p20:${raw(payee)}1:t20:${raw(asset)}1:x4:1000e1:vi1e1:y20:${raw(payer)}e`;
+    const expected = `d1:a20:${raw(adjudicator)}1:c5:313371:od1:p20:${raw(payee)}1:t20:${raw(asset)}1:x4:1000e1:vi2e1:y20:${raw(payer)}e`;
     expect(encodeHandshake(h).toString("latin1")).to.equal(expected);
-    expect(encodeHandshake({ version: 1, chainId: 0n, adjudicator }).toString("latin1")).to.equal(
-      `d1:a20:${raw(adjudicator)}1:c1:01:vi1ee`,
+    expect(encodeHandshake({ version: 2, chainId: 0n, adjudicator }).toString("latin1")).to.equal(
+      `d1:a20:${raw(adjudicator)}1:c1:01:vi2ee`,
     );
     expect(decodeHandshake(Buffer.from(expected, "latin1"))).to.deep.equal(h);
+    // A seeder paid to a wallet apart from its participant: `d`, sorted before `p`.
+    const paid: PaidHandshake = {
+      version: 2,
+      chainId: 1n,
+      adjudicator,
+      offer: { payee, payTo: app, asset, pricePerPiece: 1n },
+    };
+    const withPayTo = `d1:a20:${raw(adjudicator)}1:c1:11:od1:d20:${raw(app)}1:p20:${raw(payee)}1:t20:${raw(asset)}1:x1:1e1:vi2ee`;
+    expect(encodeHandshake(paid).toString("latin1")).to.equal(withPayTo);
+    expect(decodeHandshake(Buffer.from(withPayTo, "latin1"))).to.deep.equal(paid);
   });
 
   describe("when the handshake is malformed", function () {
     const a = Buffer.from(adjudicator.slice(2), "hex").toString("latin1");
     const cases: [string, string, WireErrorCode][] = [
       ["no version", `d1:a20:${a}1:c1:1e`, "MALFORMED"],
-      ["version 2", `d1:a20:${a}1:c1:11:vi2ee`, "UNSUPPORTED_VERSION"],
+      ["version 1 (before payout addresses)", `d1:a20:${a}1:c1:11:vi1ee`, "UNSUPPORTED_VERSION"],
       ["version 0", `d1:a20:${a}1:c1:11:vi0ee`, "UNSUPPORTED_VERSION"],
       ["a version as a string", `d1:a20:${a}1:c1:11:v1:1e`, "MALFORMED"],
-      ["no chain id", `d1:a20:${a}1:vi1ee`, "MALFORMED"],
-      ["a chain id as an integer", `d1:a20:${a}1:ci1e1:vi1ee`, "MALFORMED"],
-      ["a chain id with a leading zero", `d1:a20:${a}1:c2:011:vi1ee`, "MALFORMED"],
-      ["a negative chain id", `d1:a20:${a}1:c2:-11:vi1ee`, "MALFORMED"],
-      ["an empty chain id", `d1:a20:${a}1:c0:1:vi1ee`, "MALFORMED"],
-      ["a chain id of 2^256", `d1:a20:${a}1:c78:${2n ** 256n}1:vi1ee`, "MALFORMED"],
-      ["a chain id of 79 digits", `d1:a20:${a}1:c79:${"1".repeat(79)}1:vi1ee`, "MALFORMED"],
-      ["a hex chain id", `d1:a20:${a}1:c3:0x11:vi1ee`, "MALFORMED"],
-      ["a 19-byte adjudicator", `d1:a19:${a.slice(1)}1:c1:11:vi1ee`, "MALFORMED"],
-      ["an adjudicator as hex text", `d1:a42:${adjudicator}1:c1:11:vi1ee`, "MALFORMED"],
-      ["an offer without a price", `d1:a20:${a}1:c1:11:od1:p20:${a}1:t20:${a}e1:vi1ee`, "MALFORMED"],
-      ["an offer as a list", `d1:a20:${a}1:c1:11:ol1:pe1:vi1ee`, "MALFORMED"],
-      ["a price with a sign", `d1:a20:${a}1:c1:11:od1:p20:${a}1:t20:${a}1:x2:+1e1:vi1ee`, "MALFORMED"],
-      ["a 21-byte payer", `d1:a20:${a}1:c1:11:vi1e1:y21:${a}xe`, "MALFORMED"],
-      ["unsorted keys", `d1:c1:11:a20:${a}1:vi1ee`, "MALFORMED"],
-      ["a repeated key", `d1:a20:${a}1:a20:${a}1:c1:11:vi1ee`, "MALFORMED"],
+      ["no chain id", `d1:a20:${a}1:vi2ee`, "MALFORMED"],
+      ["a chain id as an integer", `d1:a20:${a}1:ci1e1:vi2ee`, "MALFORMED"],
+      ["a chain id with a leading zero", `d1:a20:${a}1:c2:011:vi2ee`, "MALFORMED"],
+      ["a negative chain id", `d1:a20:${a}1:c2:-11:vi2ee`, "MALFORMED"],
+      ["an empty chain id", `d1:a20:${a}1:c0:1:vi2ee`, "MALFORMED"],
+      ["a chain id of 2^256", `d1:a20:${a}1:c78:${2n ** 256n}1:vi2ee`, "MALFORMED"],
+      ["a chain id of 79 digits", `d1:a20:${a}1:c79:${"1".repeat(79)}1:vi2ee`, "MALFORMED"],
+      ["a hex chain id", `d1:a20:${a}1:c3:0x11:vi2ee`, "MALFORMED"],
+      ["a 19-byte adjudicator", `d1:a19:${a.slice(1)}1:c1:11:vi2ee`, "MALFORMED"],
+      ["an adjudicator as hex text", `d1:a42:${adjudicator}1:c1:11:vi2ee`, "MALFORMED"],
+      ["an offer without a price", `d1:a20:${a}1:c1:11:od1:p20:${a}1:t20:${a}e1:vi2ee`, "MALFORMED"],
+      ["an offer as a list", `d1:a20:${a}1:c1:11:ol1:pe1:vi2ee`, "MALFORMED"],
+      ["a price with a sign", `d1:a20:${a}1:c1:11:od1:p20:${a}1:t20:${a}1:x2:+1e1:vi2ee`, "MALFORMED"],
+      [
+        "a 19-byte payout address",
+        `d1:a20:${a}1:c1:11:od1:d19:${a.slice(1)}1:p20:${a}1:t20:${a}1:x1:1e1:vi2ee`,
+        "MALFORMED",
+      ],
+      [
+        "a payout address after the payee",
+        `d1:a20:${a}1:c1:11:od1:p20:${a}1:d20:${a}1:t20:${a}1:x1:1e1:vi2ee`,
+        "MALFORMED",
+      ],
+      ["a 21-byte payer", `d1:a20:${a}1:c1:11:vi2e1:y21:${a}xe`, "MALFORMED"],
+      ["unsorted keys", `d1:c1:11:a20:${a}1:vi2ee`, "MALFORMED"],
+      ["a repeated key", `d1:a20:${a}1:a20:${a}1:c1:11:vi2ee`, "MALFORMED"],
       ["i-0e", `d1:a20:${a}1:c1:11:vi-0ee`, "MALFORMED"],
       ["i01e", `d1:a20:${a}1:c1:11:vi01ee`, "MALFORMED"],
-      ["a length with a leading zero", `d1:a020:${a}1:c1:11:vi1ee`, "MALFORMED"],
+      ["a length with a leading zero", `d1:a020:${a}1:c1:11:vi2ee`, "MALFORMED"],
       ["a string longer than the rest", `d1:a99:${a}e`, "MALFORMED"],
-      ["trailing bytes", `d1:a20:${a}1:c1:11:vi1eex`, "MALFORMED"],
-      ["no end", `d1:a20:${a}1:c1:11:vi1e`, "MALFORMED"],
+      ["trailing bytes", `d1:a20:${a}1:c1:11:vi2eex`, "MALFORMED"],
+      ["no end", `d1:a20:${a}1:c1:11:vi2e`, "MALFORMED"],
       ["a list", "li1ee", "MALFORMED"],
       ["an integer", "i1e", "MALFORMED"],
       ["nothing", "", "MALFORMED"],
       ["deep nesting", `${"l".repeat(100)}${"e".repeat(100)}`, "MALFORMED"],
-      ["too many bytes", `d1:a20:${a}1:c1:11:vi1e2:zz600:${"z".repeat(600)}e`, "TOO_LONG"],
+      ["too many bytes", `d1:a20:${a}1:c1:11:vi2e2:zz600:${"z".repeat(600)}e`, "TOO_LONG"],
     ];
     for (const [name, text, code] of cases) {
       it(`throws ${code} for ${name}`, function () {
@@ -664,29 +693,29 @@ describe("client/wire/handshake", function () {
     }
 
     it("ignores keys it does not know", function () {
-      const text = `d1:a20:${a}1:c1:11:mli1ee1:vi1e2:zzd1:qi-5eee`;
-      expect(decodeHandshake(Buffer.from(text, "latin1"))).to.deep.equal({ version: 1, chainId: 1n, adjudicator });
+      const text = `d1:a20:${a}1:c1:11:mli1ee1:vi2e2:zzd1:qi-5eee`;
+      expect(decodeHandshake(Buffer.from(text, "latin1"))).to.deep.equal({ version: 2, chainId: 1n, adjudicator });
     });
 
     it("rejects values that are neither bytes nor a dictionary, and inherited fields", function () {
-      for (const value of [undefined, null, 1, "d1:vi1ee", [], new Uint16Array(4)]) {
+      for (const value of [undefined, null, 1, "d1:vi2ee", [], new Uint16Array(4)]) {
         expectWireError(() => decodeHandshake(value), "MALFORMED");
       }
       const inherited = Object.create({ v: 1, c: new TextEncoder().encode("1"), a: new Uint8Array(20) });
       expectWireError(() => decodeHandshake(inherited), "MALFORMED");
       // what bencode makes of a `__proto__` key
-      const proto = bencode.decode(Buffer.from(`d9:__proto__d1:a20:${a}1:c1:11:vi1eee`, "latin1"));
+      const proto = bencode.decode(Buffer.from(`d9:__proto__d1:a20:${a}1:c1:11:vi2eee`, "latin1"));
       expectWireError(() => decodeHandshake(proto), "MALFORMED");
       // an object whose prototype is a Uint8Array passes `instanceof Uint8Array` but has no bytes
       const fakeBytes = bencode.decode(Buffer.from(`d9:__proto__20:${a}e`, "latin1"));
       expect(fakeBytes).to.be.instanceOf(Uint8Array);
       expectWireError(() => decodeHandshake(fakeBytes), "MALFORMED");
-      expectWireError(() => decodeHandshake({ v: 1, c: fakeBytes, a: fakeBytes }), "MALFORMED");
+      expectWireError(() => decodeHandshake({ v: 2, c: fakeBytes, a: fakeBytes }), "MALFORMED");
       expectWireError(() => decodeMessage(fakeBytes as unknown as Uint8Array), "MALFORMED");
     });
 
     it("refuses to encode what does not fit", function () {
-      const good: PaidHandshake = { version: 1, chainId: 1n, adjudicator };
+      const good: PaidHandshake = { version: 2, chainId: 1n, adjudicator };
       const bad: unknown[] = [
         { ...good, version: 0 },
         { ...good, version: 256 },

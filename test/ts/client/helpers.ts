@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Wire } from "bittorrent-protocol";
 import { expect } from "chai";
-import { parseEther, ZeroAddress } from "ethers";
+import { parseEther, type Wallet, ZeroAddress } from "ethers";
 import type WebTorrent from "webtorrent";
 import type { Torrent } from "webtorrent";
 import { LOOPBACK_ONLY } from "../../../client/session/extension.js";
@@ -156,11 +156,14 @@ export class PaidNetwork {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
-  /** An SDK client for `signer` on the fixture's chain, with its own store on disk. */
-  async sdkFor(signer: Signer): Promise<PiecepayClient> {
+  /**
+   * An SDK client for `signer` on the fixture's chain, with its own store on disk; with `wallet`, `signer` is a
+   * session key and `wallet` sends the transactions and is paid.
+   */
+  async sdkFor(signer: Signer | Wallet, wallet?: Signer): Promise<PiecepayClient> {
     const store = new SqliteChannelStore(join(this.dir, `${signer.address}-${this.#stores.length}.db`));
     this.#stores.push(store);
-    return sdkClient(this.f, signer, store);
+    return sdkClient(this.f, signer, store, wallet ? { wallet } : {});
   }
 
   webtorrent(): WebTorrent {
@@ -175,14 +178,14 @@ export class PaidNetwork {
    * `file` is its path.
    */
   async seed(
-    signer: Signer,
+    signer: Signer | Wallet,
     data: Buffer,
-    options: { price?: bigint; onDisk?: boolean } & Partial<PaidSeederOptions> = {},
+    options: { price?: bigint; onDisk?: boolean; wallet?: Signer } & Partial<PaidSeederOptions> = {},
   ) {
-    const { price = PRICE, onDisk = false, ...rest } = options;
+    const { price = PRICE, onDisk = false, wallet, ...rest } = options;
     const client = this.webtorrent();
     const seeder = new PaidSeeder({
-      client: await this.sdkFor(signer),
+      client: await this.sdkFor(signer, wallet),
       pricePerPiece: price,
       asset: ZeroAddress,
       ...rest,
@@ -207,18 +210,19 @@ export class PaidNetwork {
 
   /** A paying leecher of `torrentFile` that connects to `ports`; resolves once it listens (`port`). */
   async leech(
-    signer: Signer,
+    signer: Signer | Wallet,
     torrentFile: Uint8Array,
     ports: number[],
-    options: Partial<Omit<PaidLeecherOptions, "client">> = {},
+    options: Partial<Omit<PaidLeecherOptions, "client">> & { wallet?: Signer } = {},
   ) {
+    const { wallet, ...rest } = options;
     const client = this.webtorrent();
     const leecher = new PaidLeecher({
-      client: await this.sdkFor(signer),
+      client: await this.sdkFor(signer, wallet),
       maxPricePerPiece: PRICE,
       budget: parseEther("1"),
       asset: ZeroAddress,
-      ...options,
+      ...rest,
     });
     const path = join(this.dir, `out-${signer.address}-${this.#clients.length}`);
     const torrent = client.add(torrentFile, { path });

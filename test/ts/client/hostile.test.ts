@@ -29,7 +29,14 @@ import {
   until,
   usePaidNetwork,
 } from "./helpers.js";
-import { offerHandshake, payAndWait, payerHandshake, rawRequest, requestMessage } from "./raw-session.js";
+import {
+  offerHandshake,
+  payAndWait,
+  payerHandshake,
+  proposeMessage,
+  rawRequest,
+  requestMessage,
+} from "./raw-session.js";
 
 const balanceOf = (address: string) => ethers.provider.getBalance(address);
 /** Moves the chain's clock to a challenge's end (SDK `redeem`'s `waitFor`). */
@@ -38,10 +45,8 @@ const timeTravel = async (finalizesAt: bigint) => networkHelpers.time.increaseTo
 /** A raw leecher opens and funds a channel to the seeder behind `peer`, as the protocol says. */
 async function openChannel(peer: RawPeer, sdk: PiecepayClient, payee: string, deposit: bigint) {
   const proposal = await sdk.propose({ payee, deposit });
-  const { chainId, adjudicator, fixedPart, payerSignature } = proposal;
-  peer.send(
-    encodeMessage({ type: "propose", chainId, adjudicator, fixedPart, asset: ZeroAddress, deposit, payerSignature }),
-  );
+  const { fixedPart } = proposal;
+  peer.send(encodeMessage(proposeMessage(proposal, deposit)));
   const accept = await peer.next("accept");
   const record = await sdk.fund(proposal, accept);
   return { id: record.id, fixedPart };
@@ -433,16 +438,7 @@ describe("hostile peers", function () {
           what: "a second proposal",
           make: async () => {
             const p = await eve.propose({ payee: f.bob.address, deposit: DEPOSIT });
-            const { chainId, adjudicator, fixedPart, payerSignature } = p;
-            return encodeMessage({
-              type: "propose",
-              chainId,
-              adjudicator,
-              fixedPart,
-              asset: ZeroAddress,
-              deposit: DEPOSIT,
-              payerSignature,
-            });
+            return encodeMessage(proposeMessage(p, DEPOSIT));
           },
         },
         {
@@ -477,11 +473,11 @@ describe("hostile peers", function () {
       const ours = payerHandshake(eve);
       // Well-formed messages of every type, to mutate.
       const proposal = await eve.propose({ payee: f.bob.address, deposit: PRICE * 4n });
-      const { chainId, adjudicator, fixedPart, payerSignature } = proposal;
+      const { chainId, adjudicator, fixedPart } = proposal;
       const id = channelId(chainId, adjudicator, fixedPart).toLowerCase();
       const sig = `0x${randomBytes(64).toString("hex")}1c`;
       const valid: PaidMessage[] = [
-        { type: "propose", chainId, adjudicator, fixedPart, asset: ZeroAddress, deposit: PRICE * 4n, payerSignature },
+        proposeMessage(proposal, PRICE * 4n),
         { type: "accept", channelId: id, payeeSignature: sig },
         { type: "voucher", voucher: await signVoucher(f.eve, id, PRICE) },
         { type: "receipt", channelId: id, amount: PRICE },

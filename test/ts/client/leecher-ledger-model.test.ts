@@ -101,6 +101,7 @@ function fakeClient() {
     chainId: CHAIN_ID,
     adjudicator: { target: ADJUDICATOR },
     address: PAYER,
+    walletAddress: PAYER,
     // No channel from an earlier run to continue (listChannels), and nothing kept of this one (getChannel).
     store: {
       setPhase: async () => undefined,

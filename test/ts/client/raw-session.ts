@@ -3,9 +3,9 @@
 // few of these (it predates this file).
 import type { Wire } from "bittorrent-protocol";
 import { expect } from "chai";
-import { ZeroAddress } from "ethers";
+import { dataSlice, getAddress, ZeroAddress } from "ethers";
 import { encodeMessage } from "../../../client/wire/codec.js";
-import { type PaidHandshake, PROTOCOL_VERSION } from "../../../client/wire/messages.js";
+import { type PaidHandshake, PROTOCOL_VERSION, type ProposeMessage } from "../../../client/wire/messages.js";
 import type { ChannelProposal, PiecepayClient } from "../../../sdk/index.js";
 import { connection } from "../helpers/fixtures.js";
 import { PRICE, type RawPeer, type RawWire } from "./helpers.js";
@@ -30,18 +30,28 @@ export function offerHandshake(sdk: PiecepayClient, price = PRICE): PaidHandshak
   };
 }
 
-/** A `propose` message for `proposal`, as bytes. */
-export function proposeBytes(proposal: ChannelProposal, deposit: bigint): Uint8Array {
-  const { chainId, adjudicator, fixedPart, payerSignature } = proposal;
-  return encodeMessage({
+/** The `propose` message of `proposal` for `deposit`, its destinations read from the proposal's funding state. */
+export function proposeMessage(proposal: ChannelProposal, deposit: bigint): ProposeMessage {
+  const { chainId, adjudicator, fixedPart, payerSignature, funding } = proposal;
+  const [payerDestination, payeeDestination] = funding.outcome[0].allocations.map((a) =>
+    getAddress(dataSlice(a.destination, 12)),
+  );
+  return {
     type: "propose",
     chainId,
     adjudicator,
     fixedPart,
     asset: ZeroAddress,
     deposit,
+    payerDestination,
+    payeeDestination,
     payerSignature,
-  });
+  };
+}
+
+/** A `propose` message for `proposal`, as bytes. */
+export function proposeBytes(proposal: ChannelProposal, deposit: bigint): Uint8Array {
+  return encodeMessage(proposeMessage(proposal, deposit));
 }
 
 /** A raw leecher proposes a channel to the seeder behind `peer` and waits for its acceptance (no deposit yet). */
