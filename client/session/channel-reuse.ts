@@ -116,7 +116,7 @@ export class SeederChannels<Holder> {
   readonly #client: PiecepayClient;
   readonly #holders = new Map<string, Holder>();
   readonly #sent = new Map<string, Set<number>>();
-  readonly #enforcements = new Map<string, NodeJS.Timeout>();
+  readonly #enforcements = new Map<string, ReturnType<typeof setTimeout>>();
 
   constructor(client: PiecepayClient) {
     this.#client = client;
@@ -174,7 +174,7 @@ export class SeederChannels<Holder> {
   }
 
   /** Keeps the enforcement timer of channel `id`, replacing (and stopping) an earlier one. */
-  scheduleEnforcement(id: string, timer: NodeJS.Timeout): void {
+  scheduleEnforcement(id: string, timer: ReturnType<typeof setTimeout>): void {
     const earlier = this.#enforcements.get(id);
     if (earlier) clearTimeout(earlier);
     this.#enforcements.set(id, timer);
@@ -188,7 +188,7 @@ export class SeederChannels<Holder> {
   }
 
   /** The enforcement of `id` ran (or was stopped). */
-  enforcementDone(id: string, timer: NodeJS.Timeout): void {
+  enforcementDone(id: string, timer: ReturnType<typeof setTimeout>): void {
     if (this.#enforcements.get(id) === timer) this.#enforcements.delete(id);
   }
 }

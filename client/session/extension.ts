@@ -73,7 +73,7 @@ export function paidExtension(ours: PaidHandshake, makeSession: (link: PeerLink)
         wire,
         send: (message) => {
           if (!this.#peerSupports || wire.destroyed) return;
-          wire.extended(EXTENSION_NAME, Buffer.from(encodeMessage(message)));
+          wire.extended(EXTENSION_NAME, encodeMessage(message));
         },
         drop: (reason) => {
           if (!wire.destroyed) wire.destroy(new Error(`piecepay: ${reason}`) as never);

@@ -34,7 +34,7 @@ export class WireGuardPool {
   #buffered = 0;
   #peakBuffered = 0;
   readonly #dropped: Record<string, number> = {};
-  #sweep: NodeJS.Timeout | undefined;
+  #sweep: ReturnType<typeof setTimeout> | undefined;
 
   constructor(limits: Partial<WireLimits>, client: () => WebTorrent | undefined) {
     this.limits = { ...DEFAULT_WIRE_LIMITS, ...limits };

@@ -7,7 +7,6 @@
 // This file is the session state machine; the figures are kept by leecher-ledger.ts (budget, credit window,
 // vouchers, close offer), who owns and sent which piece by piece-ownership.ts, and every reach into webtorrent's
 // internals is in webtorrent-internals.ts.
-import { EventEmitter } from "node:events";
 import type { Wire } from "bittorrent-protocol";
 import type { Torrent } from "webtorrent";
 import {
@@ -19,6 +18,7 @@ import {
 } from "../../sdk/index.js";
 import type { PaidHandshake, PaidMessage } from "../wire/messages.js";
 import { findChannelToResume, refuseResumed, resumeVoucher, tagChannel } from "./channel-reuse.js";
+import { Emitter } from "./emitter.js";
 import { handshakeFor, type PeerLink, type PeerSession, paidExtension, sendWithoutDelay } from "./extension.js";
 import { Budget, type Reservation, SeederLedger } from "./leecher-ledger.js";
 import { DEFAULT_BAN_AFTER_FAILURES, GrantedPieces, PieceOwnership } from "./piece-ownership.js";
@@ -101,6 +101,16 @@ export interface LeecherRefusal {
   offer: NonNullable<PaidHandshake["offer"]>;
 }
 
+/** The events of a PaidLeecher and their arguments (see PaidLeecher). */
+export type PaidLeecherEvents = {
+  channel: [stats: LeecherPeerStats];
+  paid: [stats: LeecherPeerStats];
+  closed: [stats: LeecherPeerStats, txHash: string];
+  warning: [error: Error];
+  "fund-failed": [error: unknown];
+  refused: [refusal: LeecherRefusal];
+};
+
 /**
  * Makes a webtorrent torrent a paying one on the downloading side: call `attach(torrent)` before peers connect,
  * and `settle()` once the download is done.
@@ -109,7 +119,7 @@ export interface LeecherRefusal {
  * (LeecherRefusal: a paid seeder we dropped unpaid, e.g. priced above maxPricePerPiece).
  * @example const leecher = new PaidLeecher({ client, maxPricePerPiece, budget, asset: ZeroAddress }); leecher.attach(torrent)
  */
-export class PaidLeecher extends EventEmitter {
+export class PaidLeecher extends Emitter<PaidLeecherEvents> {
   readonly options: PaidLeecherOptions;
   /** The peers connected now; a peer that leaves is forgotten, wire and all. */
   readonly peers = new Set<LeecherPeer>();

@@ -3,7 +3,6 @@
 // request for a piece is served only while the credit covers it, otherwise the peer stays choked. A request that
 // arrives while a voucher is being stored waits for it, so a leecher that pays and asks at once is not refused.
 // When the leecher leaves, we close cooperatively if it asks; if it vanishes, we enforce its latest voucher on chain.
-import { EventEmitter } from "node:events";
 import type { Wire } from "bittorrent-protocol";
 import { formatEther } from "ethers";
 import type { Torrent } from "webtorrent";
@@ -18,6 +17,7 @@ import {
 import { truncateReason } from "../wire/codec.js";
 import type { PaidHandshake, PaidMessage } from "../wire/messages.js";
 import { refuseResume, SeederChannels, servedBefore, tagChannel } from "./channel-reuse.js";
+import { Emitter } from "./emitter.js";
 import { handshakeFor, type PeerLink, type PeerSession, paidExtension, sendWithoutDelay } from "./extension.js";
 import { DEFAULT_MAX_UNFUNDED, DEFAULT_MAX_UNFUNDED_PER_IP, UnfundedCap } from "./unfunded-cap.js";
 import {
@@ -81,6 +81,17 @@ export interface SeederPeerStats {
   earned?: bigint;
 }
 
+/** The events of a PaidSeeder and their arguments (see PaidSeeder). */
+export type PaidSeederEvents = {
+  peer: [stats: SeederPeerStats];
+  paid: [stats: SeederPeerStats];
+  closed: [stats: SeederPeerStats, txHash: string];
+  enforced: [stats: SeederPeerStats, txHash: string];
+  countersigned: [stats: SeederPeerStats];
+  "deposit-removed": [stats: SeederPeerStats];
+  warning: [error: Error];
+};
+
 /**
  * Makes a webtorrent torrent a paid one on the seeding side: call `attach(torrent)` before peers connect.
  * Events: 'peer' (stats), 'paid' (stats), 'closed' (stats, tx hash), 'enforced' (stats, tx hash), 'warning' (Error),
@@ -89,7 +100,7 @@ export interface SeederPeerStats {
  * In 'closed' and 'enforced', `earned` is what the chain paid us (payout events); `paid` is the largest voucher.
  * @example new PaidSeeder({ client, pricePerPiece: 10n ** 12n, asset: ZeroAddress }).attach(torrent)
  */
-export class PaidSeeder extends EventEmitter {
+export class PaidSeeder extends Emitter<PaidSeederEvents> {
   readonly options: PaidSeederOptions;
   /** The peers connected now; a peer that leaves is forgotten, wire and all. */
   readonly peers = new Set<SeederPeer>();
@@ -146,7 +157,7 @@ export class PaidSeeder extends EventEmitter {
     });
   }
 
-  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
 
   /** Stops every pending enforcement timer (the channels stay in the store; `resume` after a restart picks them up). */
   destroy(): void {
@@ -208,7 +219,7 @@ export class PaidSeeder extends EventEmitter {
             this.emit("warning", error);
           });
       } catch (error) {
-        this.emit("warning", error);
+        this.emit("warning", error as Error);
       }
     }, enforceAfterMs);
     timer.unref?.();
@@ -567,7 +578,7 @@ class SeederPeer implements PeerSession {
     if (this.#left) return;
     // The leecher sends its bitfield once its own check of the files on disk is done, which is before its `resume`:
     // one that does not within RESUME_BITFIELD_MS holds the channel for nothing, and is dropped.
-    let timer: NodeJS.Timeout | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const seen = await Promise.race([
       this.#bitfieldSeen.then(() => true),
       new Promise<false>((resolve) => {

@@ -105,3 +105,9 @@ declare module "webtorrent" {
     destroy(callback?: (error?: Error) => void): void;
   }
 }
+
+declare module "webtorrent/polyfills/process-fast.js" {
+  export const browser: boolean;
+  export const env: Record<string, string | undefined>;
+  export function nextTick(callback: (...args: unknown[]) => void, ...args: unknown[]): void;
+}

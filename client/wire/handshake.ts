@@ -68,7 +68,7 @@ function decimalBytes(value: unknown, what: string): Uint8Array {
  *   or price outside uint256)
  * @example wire.extendedHandshake.piecepay = encodeHandshake({ version: PROTOCOL_VERSION, chainId: 1n, adjudicator, payer })
  */
-export function encodeHandshake(h: PaidHandshake): Buffer {
+export function encodeHandshake(h: PaidHandshake): Uint8Array {
   if (typeof h !== "object" || h === null) throw malformed("the handshake is not an object");
   if (!Number.isInteger(h.version) || h.version < 1 || h.version > 255) throw malformed("version is not 1..255");
   const parts: Uint8Array[] = [ascii.encode("d")];
@@ -89,7 +89,18 @@ export function encodeHandshake(h: PaidHandshake): Buffer {
   parts.push(ascii.encode(`1:vi${h.version}e`));
   if (h.payer !== undefined) parts.push(ascii.encode("1:y"), ...bstring(addressBytes(h.payer, "payer")));
   parts.push(ascii.encode("e"));
-  return Buffer.concat(parts);
+  return concat(parts);
+}
+
+/** `parts` end to end in one array (what Buffer.concat does, in browsers too). */
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
 }
 
 // ---- strict bencode ---------------------------------------------------------------------------------------------

@@ -30,12 +30,16 @@ export async function eventually(
 }
 
 /** Resolves with the first `event` of `emitter`, or rejects after `ms`. */
-export function once<T extends unknown[]>(emitter: NodeJS.EventEmitter, event: string, ms: number): Promise<T> {
+export function once<T extends unknown[]>(
+  emitter: { once(event: string, listener: (...args: unknown[]) => void): unknown },
+  event: string,
+  ms: number,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no '${event}' within ${ms} ms`)), ms);
-    emitter.once(event, (...args: T) => {
+    emitter.once(event, (...args: unknown[]) => {
       clearTimeout(timer);
-      resolve(args);
+      resolve(args as T);
     });
   });
 }

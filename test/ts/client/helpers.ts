@@ -58,9 +58,15 @@ export function describeDownload(torrent: Torrent): string {
   return `${missing.length} of ${torrent.pieces.length} pieces missing (${missing.slice(0, 12).join(", ")}${missing.length > 12 ? ", …" : ""}); ${wires.length} connections: ${wires.join("; ") || "none"}`;
 }
 
+/** What `until` listens on: a wire, a torrent, or a paid session (whose events are typed). */
+interface Listenable {
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  off(event: string, listener: (...args: unknown[]) => void): unknown;
+}
+
 /** Resolves with the first `event` of `emitter` whose arguments pass `test`, or rejects after `ms`. */
 export function until<T extends unknown[]>(
-  emitter: NodeJS.EventEmitter,
+  emitter: Listenable,
   event: string,
   test: (...args: T) => boolean = () => true,
   ms = 10_000,
@@ -70,11 +76,11 @@ export function until<T extends unknown[]>(
       emitter.off(event, listener);
       reject(new Error(`no '${event}' within ${ms} ms`));
     }, ms);
-    const listener = (...args: T) => {
-      if (!test(...args)) return;
+    const listener = (...args: unknown[]) => {
+      if (!test(...(args as T))) return;
       clearTimeout(timer);
       emitter.off(event, listener);
-      resolve(args);
+      resolve(args as T);
     };
     emitter.on(event, listener);
   });

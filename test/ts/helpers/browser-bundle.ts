@@ -1,14 +1,50 @@
-// The universal SDK entry point (sdk/index.ts) bundled for the browser with esbuild, as a web app's bundler would:
-// its size minified and gzipped, and what of Node or Hardhat its import graph reaches (nothing, if the entry point is
-// truly universal). For test/ts/browser/bundle.test.ts, which holds it to its budget, and scripts/bench-sdk.ts,
-// which prints the figures.
-import { builtinModules } from "node:module";
+// The universal SDK entry point (sdk/index.ts), or a page's entry that also takes webtorrent (client/web/session.ts),
+// bundled for the browser with esbuild, as a web app's bundler would: its size minified and gzipped, and what of Node
+// or Hardhat its import graph reaches (nothing, if the entry point is truly universal). For
+// test/ts/browser/bundle.test.ts and session-bundle.test.ts, which hold them to it, scripts/bench-sdk.ts, which prints
+// the figures, and the browser tests' page bundles (harness.ts).
+import { builtinModules, createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { build, type Metafile, type Plugin } from "esbuild";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const NODE_BUILTINS = new Set(builtinModules);
+const require = createRequire(import.meta.url);
+
+/**
+ * What webtorrent 3's browser build needs from a bundler beyond `platform: "browser"` (which follows each package's
+ * "browser" field: webtorrent's maps its Node-only modules to nothing and fs-chunk-store to fsa-chunk-store). These
+ * are what webtorrent's own webpack build (scripts/browser.webpack.js) sets, found by bundling client/web/session.ts
+ * and running it in Chromium; a web app's build sets the same (docs/adr/0015-the-paid-session-in-a-browser.md):
+ * - `events` (webtorrent, bittorrent-tracker, torrent-discovery, and streamx through events-universal import it):
+ *   bare-events, a Node-compatible EventEmitter in plain JavaScript that streamx already brings (events-universal
+ *   depends on it). webtorrent's build takes the npm `events` package, which is not in our tree.
+ * - `path` (webtorrent, parse-torrent, create-torrent): client/web/shims/path.ts (webtorrent's build: path-esm).
+ * - the free identifier `process` (`process.browser`, `process.nextTick`): webtorrent's own polyfill, injected
+ *   through client/web/shims/process.ts.
+ * - the free identifier `global` (webtorrent reads `global.WEBTORRENT_ANNOUNCE`): `globalThis`.
+ */
+export const WEBTORRENT_SHIMS = {
+  modules: {
+    events: require.resolve("bare-events"),
+    path: `${ROOT}client/web/shims/path.ts`,
+  } as Record<string, string>,
+  inject: [`${ROOT}client/web/shims/process.ts`],
+  define: { global: "globalThis" },
+};
+
+/** Resolves the modules of WEBTORRENT_SHIMS (`events`, `path`, with or without `node:`) to their shims. */
+export function webtorrentShims(): Plugin {
+  return {
+    name: "webtorrent-shims",
+    setup(b) {
+      b.onResolve({ filter: /^(node:)?(events|path)$/ }, (args) => ({
+        path: WEBTORRENT_SHIMS.modules[args.path.replace(/^node:/, "")],
+      }));
+    },
+  };
+}
 
 /** A module the browser does not have, and who imported it. */
 export interface Forbidden {
@@ -30,18 +66,35 @@ export interface SdkBundle {
 
 const HARDHAT = /^(hardhat|@nomicfoundation\/)/;
 
-/** Records, and leaves out, every import of a Node built-in or of Hardhat instead of failing on the first. */
+const RESOLVING = Symbol("resolving");
+const DISABLED = "disabled-by-browser-field";
+
+/**
+ * Records, and leaves out, every import of a Node built-in or of Hardhat instead of failing on the first. A bare
+ * built-in name that the importing package's "browser" field maps is not Node's: that package's browser build
+ * takes something else (a module of its own) or nothing at all (webtorrent's `"fs": false`, an empty module, as
+ * esbuild and webpack make it).
+ */
 function forbiddenImports(found: Forbidden[]): Plugin {
   return {
     name: "forbidden-imports",
     setup(b) {
-      b.onResolve({ filter: /.*/ }, (args) => {
+      b.onResolve({ filter: /.*/ }, async (args) => {
+        if (args.pluginData === RESOLVING) return undefined;
         const bare = args.path.replace(/^node:/, "").split("/")[0];
-        const node = args.path.startsWith("node:") || NODE_BUILTINS.has(bare);
-        if (!node && !HARDHAT.test(args.path)) return undefined;
+        const prefixed = args.path.startsWith("node:");
+        if (!prefixed && !NODE_BUILTINS.has(bare) && !HARDHAT.test(args.path)) return undefined;
+        if (!prefixed && NODE_BUILTINS.has(bare)) {
+          const { importer, resolveDir, kind } = args;
+          const mapped = await b.resolve(args.path, { importer, resolveDir, kind, pluginData: RESOLVING });
+          // esbuild answers a module mapped to `false` with an empty namespace, one mapped to a file with its path.
+          if (mapped.errors.length === 0 && mapped.namespace === "") return { path: args.path, namespace: DISABLED };
+          if (mapped.errors.length === 0 && mapped.namespace === "file") return mapped;
+        }
         found.push({ path: args.path, importer: args.importer.replace(ROOT, "") });
         return { path: args.path, external: true };
       });
+      b.onLoad({ filter: /.*/, namespace: DISABLED }, () => ({ contents: "module.exports = {};", loader: "js" }));
     },
   };
 }
@@ -49,11 +102,12 @@ function forbiddenImports(found: Forbidden[]): Plugin {
 /**
  * Bundles `entry` (default sdk/index.ts), or the module `source` (as an app's own file at the repository's root
  * would, e.g. `export * from "piecepay/sdk"`), for the browser, minified; with `externalEthers`, ethers is left out
- * (an app that already uses ethers pays only for the SDK). Rejects when something cannot be resolved.
+ * (an app that already uses ethers pays only for the SDK); with `webtorrent`, the shims webtorrent's browser build
+ * needs are in (WEBTORRENT_SHIMS). Rejects when something cannot be resolved.
  * @example const { gzipBytes, forbidden } = await bundleSdk({ externalEthers: true })
  */
 export async function bundleSdk(
-  options: { entry?: string; source?: string; externalEthers?: boolean } = {},
+  options: { entry?: string; source?: string; externalEthers?: boolean; webtorrent?: boolean } = {},
 ): Promise<SdkBundle> {
   const forbidden: Forbidden[] = [];
   const result = await build({
@@ -70,7 +124,8 @@ export async function bundleSdk(
     metafile: true,
     logLevel: "silent",
     external: options.externalEthers ? ["ethers"] : [],
-    plugins: [forbiddenImports(forbidden)],
+    ...(options.webtorrent ? { inject: WEBTORRENT_SHIMS.inject, define: WEBTORRENT_SHIMS.define } : {}),
+    plugins: [...(options.webtorrent ? [webtorrentShims()] : []), forbiddenImports(forbidden)],
   });
   const code = result.outputFiles[0].contents;
   const metafile = result.metafile as Metafile;

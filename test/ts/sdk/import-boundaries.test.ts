@@ -22,6 +22,12 @@ const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const ENTRY_POINTS = ["sdk/index.ts", "sdk/node.ts", "sdk/actions/index.ts"];
 /** The entry points that load in a browser: nothing they reach is Node's. */
 const UNIVERSAL_ENTRY_POINTS = ["sdk/index.ts", "sdk/actions/index.ts"];
+/**
+ * The client's code that runs in a browser page as well as in Node: the paid sessions, the wire codec and guard,
+ * and what a page imports (client/web/). Nothing any of their files reaches is Node's (see
+ * test/ts/browser/session-bundle.test.ts for the packages they bring, webtorrent's browser build included).
+ */
+const UNIVERSAL_CLIENT_DIRS = ["client/session", "client/wire", "client/web"];
 /** The one module of client/ that loads Hardhat (the embedded chain of `demo` and `simulate`), by `import()` only. */
 const EMBEDDED_CHAIN = "client/embedded-chain.ts";
 /**
@@ -77,6 +83,15 @@ function violations(edges: Edge[]): string[] {
     const universal = reachable(edges, [entry]);
     for (const e of edges) {
       if (universal.has(e.from) && e.to.startsWith("node:")) flag(e, `${entry} is universal: no node:* in its graph`);
+    }
+  }
+  for (const dir of UNIVERSAL_CLIENT_DIRS) {
+    const files = [...new Set(edges.flatMap((e) => [e.from, e.to]))].filter((file) => under(file, dir));
+    const universal = reachable(edges, files);
+    for (const e of edges) {
+      if (universal.has(e.from) && e.to.startsWith("node:")) {
+        flag(e, `${dir}/ runs in browsers too: no node:* in its graph`);
+      }
     }
   }
   return found;
@@ -208,6 +223,23 @@ describe("import boundaries", function () {
         "sdk/index.ts:1 imports node:fs (static): sdk/index.ts is universal: no node:* in its graph",
       ]);
       expect(broken.unfollowable).to.deep.equal(["client/cli/main.ts:2"]);
+    });
+
+    it("Node reached from the client's universal code: node:events in a session, Buffer's module through the wire", function () {
+      const broken = judge(
+        memorySources({
+          "client/session/seeder.ts":
+            'import { EventEmitter } from "node:events";\nimport { x } from "../wire/codec.js";\n',
+          "client/wire/codec.ts": 'export { x } from "../cli/bytes.js";\n',
+          "client/cli/bytes.ts": 'import { Buffer } from "buffer";\nexport const x = Buffer;\n',
+          "client/cli/main.ts": 'import { readFileSync } from "node:fs";\n',
+        }),
+      );
+      expect(broken.violations).to.have.members([
+        "client/session/seeder.ts:1 imports node:events (static): client/session/ runs in browsers too: no node:* in its graph",
+        "client/cli/bytes.ts:1 imports node:buffer (static): client/session/ runs in browsers too: no node:* in its graph",
+        "client/cli/bytes.ts:1 imports node:buffer (static): client/wire/ runs in browsers too: no node:* in its graph",
+      ]);
     });
 
     it("reads imports, not text that looks like them: comments, templates and strings are no imports", function () {
