@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { build, type Plugin } from "esbuild";
 import { type Browser, chromium, type Page } from "playwright-core";
+import { WEBTORRENT_SHIMS, webtorrentShims } from "../helpers/browser-bundle.js";
 
 /** Where Chromium is: PIECEPAY_CHROMIUM, else Debian's /usr/bin/chromium; a clear error says how to install it. */
 export function chromiumPath(): string {
@@ -21,8 +22,15 @@ export function chromiumPath(): string {
   return found;
 }
 
-/** `entry` and everything it imports, as one ES module for the browser; fails on anything only Node has. */
-export async function bundleForBrowser(entry: string, plugins: Plugin[] = []): Promise<string> {
+/**
+ * `entry` and everything it imports, as one ES module for the browser; fails on anything only Node has. With
+ * `webtorrent`, the shims webtorrent's browser build needs are in (WEBTORRENT_SHIMS in helpers/browser-bundle.ts).
+ */
+export async function bundleForBrowser(
+  entry: string,
+  plugins: Plugin[] = [],
+  options: { webtorrent?: boolean } = {},
+): Promise<string> {
   const result = await build({
     entryPoints: [entry],
     bundle: true,
@@ -31,7 +39,8 @@ export async function bundleForBrowser(entry: string, plugins: Plugin[] = []): P
     target: "es2022",
     write: false,
     logLevel: "silent",
-    plugins,
+    ...(options.webtorrent ? { inject: WEBTORRENT_SHIMS.inject, define: WEBTORRENT_SHIMS.define } : {}),
+    plugins: options.webtorrent ? [webtorrentShims(), ...plugins] : plugins,
   });
   return result.outputFiles[0].text;
 }
@@ -114,8 +123,13 @@ async function sharedBrowser(): Promise<Browser> {
   browser ??= await chromium.launch({
     executablePath: chromiumPath(),
     headless: true,
-    // Root in a container has no user namespace for Chromium's sandbox.
-    args: process.getuid?.() === 0 ? ["--no-sandbox"] : [],
+    args: [
+      // Root in a container has no user namespace for Chromium's sandbox.
+      ...(process.getuid?.() === 0 ? ["--no-sandbox"] : []),
+      // Chromium hides a page's host ICE candidates behind mDNS names (xxxx.local) that a Node WebRTC peer
+      // (node-datachannel) on this machine cannot resolve: with them hidden, no pair connects.
+      "--disable-features=WebRtcHideLocalIpsWithMdns",
+    ],
   });
   return browser;
 }

@@ -1,0 +1,117 @@
+// The page script of browser/webrtc-session.test.ts: a web page that downloads a torrent over WebRTC and pays the
+// seeder per piece, as the web app will. It bundles what a page imports for that (client/web/session.ts, with
+// webtorrent's browser build) and the SDK's universal entry point: its channels and session key in IndexedDB, its
+// deposits and closes sent by the injected wallet, its vouchers signed by the session key. The test drives it
+// through `window.leecher`; values cross as the SDK's JSON (bigints kept).
+import MemoryChunkStore from "memory-chunk-store";
+import { createTorrentClient, type LeecherPeerStats, PaidLeecher } from "../../../../client/web/session.js";
+import { IndexedDbChannelStore, PiecepayClient, sessionKey, toJson, walletFromEip1193 } from "../../../../sdk/index.js";
+
+/** The parts of a webtorrent File (lib/file.js) the page uses. */
+interface TorrentFile {
+  name: string;
+  done: boolean;
+  select(): void;
+  once(event: "done", listener: () => void): void;
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+declare global {
+  interface Window {
+    ethereum: import("ethers").Eip1193Provider;
+    leecher: typeof api;
+  }
+}
+
+/** What the page is configured with: the chain and the contracts. */
+export interface LeecherSettings {
+  chainId: string;
+  adjudicator: string;
+  voucherApp: string;
+}
+
+/** What a download did, for the test to check against the chain and the seeded bytes. */
+export interface Download {
+  /** The torrent's pieces, and how many of them the page holds at the end. */
+  pieces: number;
+  held: number;
+  bytes: number;
+  sha256: string;
+  settled: LeecherPeerStats[];
+  /** The transport of each connection the page's webtorrent made (bittorrent-protocol's `wire.type`). */
+  peerTypes: string[];
+}
+
+let client: PiecepayClient | undefined;
+
+const api = {
+  /** Creates the page's SDK client; resolves with its wallet's and its session key's addresses. */
+  async start(settings: LeecherSettings): Promise<{ wallet: string; sessionKey: string }> {
+    const store = await IndexedDbChannelStore.open("piecepay-leecher");
+    const wallet = await walletFromEip1193(window.ethereum, { cacheTimeout: -1, pollingInterval: 100 });
+    client = await PiecepayClient.create({
+      signer: await sessionKey(store),
+      wallet,
+      chainId: BigInt(settings.chainId),
+      adjudicator: settings.adjudicator,
+      voucherApp: settings.voucherApp,
+      store,
+      pollingIntervalMs: 100,
+    });
+    return { wallet: client.walletAddress, sessionKey: client.address };
+  },
+
+  /**
+   * Downloads the file `only` of `magnet` (its tracker is a WebSocket one; the torrent's other files are not
+   * wanted), paying at most `maxPricePerPiece` per piece within `budget`, then settles every channel cooperatively.
+   * Resolves with the Download as JSON.
+   */
+  async download(magnet: string, only: string, maxPricePerPiece: string, budget: string): Promise<string> {
+    if (client === undefined) throw new Error("call window.leecher.start first");
+    // No ICE servers: the test runs offline, and the Node seeder is on this machine (see helpers/webrtc-peers.ts).
+    const torrents = createTorrentClient({
+      dht: false,
+      lsd: false,
+      webSeeds: false,
+      tracker: { rtcConfig: { iceServers: [] } },
+    });
+    const leecher = new PaidLeecher({
+      client,
+      maxPricePerPiece: BigInt(maxPricePerPiece),
+      budget: BigInt(budget),
+      asset: "0x0000000000000000000000000000000000000000",
+    });
+    leecher.on("warning", (error) => console.warn(`leecher warning: ${error.message}`));
+    // Pieces in memory: webtorrent's default store in a page (fsa-chunk-store, the origin's private file system)
+    // never became ready in headless Chromium (no 'metadata', no announce; a memory store in the same page works).
+    const torrent = torrents.add(magnet, { store: MemoryChunkStore, deselect: true });
+    leecher.attach(torrent);
+    const peerTypes: string[] = [];
+    torrent.on("wire", (wire: { type?: string }) => peerTypes.push(String(wire.type)));
+    const file = await new Promise<TorrentFile>((resolve, reject) => {
+      torrent.once("error", (error: Error) => reject(error));
+      torrent.once("ready", () => {
+        const wanted = torrent.files.find((f) => f.name === only) as TorrentFile | undefined;
+        if (wanted === undefined) return reject(new Error(`no file ${only} in the torrent`));
+        wanted.select();
+        if (wanted.done) resolve(wanted);
+        else wanted.once("done", () => resolve(wanted));
+      });
+    });
+    const bytes = await file.arrayBuffer();
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+    const settled = await leecher.settle();
+    const download: Download = {
+      pieces: torrent.pieces.length,
+      held: torrent.pieces.filter((piece) => piece === null).length,
+      bytes: bytes.byteLength,
+      sha256: Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join(""),
+      settled,
+      peerTypes,
+    };
+    await new Promise<void>((resolve) => torrents.destroy(() => resolve()));
+    return toJson(download);
+  },
+};
+
+window.leecher = api;

@@ -1,0 +1,163 @@
+// The paid session in a browser page, over WebRTC: headless Chromium runs webtorrent's browser build with the CLI's
+// PaidLeecher (client/web/session.ts) and the SDK (its session key and channels in IndexedDB, its deposit and close
+// through the injected wallet, anvil's account 0); a PaidSeeder in this Node process serves over node-datachannel;
+// they meet through a WebSocket tracker the test starts. The torrent holds two files and the page wants one: the
+// leecher deposits what the whole torrent would cost, and pays for the pieces it got. The chain is the judge: after
+// the cooperative close, the seeder has earned price x pieces delivered to the wei, the page's wallet got the rest
+// of its deposit back, and the session key, which signed every voucher, holds nothing.
+import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect } from "chai";
+import { HDNodeWallet, JsonRpcProvider, parseEther, Wallet } from "ethers";
+import { fromJson, gasSpentSince, PiecepayClient, SqliteChannelStore, toDestination } from "../../../sdk/node.js";
+import { type Adjudicator, Adjudicator__factory, VoucherPaymentApp__factory } from "../../../typechain-types/index.js";
+import { type LocalNode, root, startAnvil } from "../helpers/nodes.js";
+import {
+  seedOverWebRtc,
+  startWebSocketTracker,
+  type WebRtcSeeder,
+  type WebSocketTracker,
+} from "../helpers/webrtc-peers.js";
+import { bundleForBrowser, closeBrowser, openPage, type TestPage } from "./harness.js";
+import type { Download, LeecherSettings } from "./pages/paid-leecher.js";
+
+const PAGE = join(root, "test/ts/browser/pages/paid-leecher.ts");
+const PHRASE = "test test test test test test test test test test test junk";
+const CHAIN_ID = 31_337n;
+const PIECE_LENGTH = 64 * 1024;
+/** The page wants the first file (20 pieces, 1.25 MiB), not the second (12 pieces): 2 MiB in all. */
+const WANTED = { name: "video.bin", pieces: 20 };
+const OTHER = { name: "extra.bin", pieces: 12 };
+const PIECES = WANTED.pieces + OTHER.pieces;
+const PRICE = parseEther("0.0001");
+const BUDGET = parseEther("0.01");
+
+/** `length` bytes that no compressor shortens, the same in every run for the same `seed`. */
+function fileBytes(length: number, seed: string): Uint8Array {
+  const out = new Uint8Array(length);
+  for (let at = 0, i = 0; at < length; at += 32, i++) {
+    out.set(
+      createHash("sha256")
+        .update(`${seed} ${i}`)
+        .digest()
+        .subarray(0, Math.min(32, length - at)),
+      at,
+    );
+  }
+  return out;
+}
+
+describe("the paid session in Chromium: a page downloads from a Node seeder over WebRTC and pays per piece", function () {
+  this.timeout(120_000);
+  let node: LocalNode;
+  let provider: JsonRpcProvider;
+  let dir: string;
+  let store: SqliteChannelStore;
+  let adjudicator: Adjudicator;
+  let tracker: WebSocketTracker;
+  let seeding: WebRtcSeeder;
+  let page: TestPage;
+  let settings: LeecherSettings;
+  const wanted = fileBytes(WANTED.pieces * PIECE_LENGTH, WANTED.name);
+  const other = fileBytes(OTHER.pieces * PIECE_LENGTH, OTHER.name);
+
+  const account = (i: number) =>
+    new Wallet(HDNodeWallet.fromPhrase(PHRASE, undefined, `m/44'/60'/0'/0/${i}`).privateKey, provider);
+
+  before(async function () {
+    let bundle: string;
+    [node, bundle, tracker] = await Promise.all([
+      startAnvil(),
+      bundleForBrowser(PAGE, [], { webtorrent: true }),
+      startWebSocketTracker(),
+    ]);
+    provider = new JsonRpcProvider(node.url, undefined, { cacheTimeout: -1, pollingInterval: 100 });
+    const deployer = account(9);
+    adjudicator = await (await new Adjudicator__factory(deployer).deploy()).waitForDeployment();
+    const app = await (await new VoucherPaymentApp__factory(deployer).deploy()).waitForDeployment();
+    settings = {
+      chainId: String(CHAIN_ID),
+      adjudicator: await adjudicator.getAddress(),
+      voucherApp: await app.getAddress(),
+    };
+    dir = mkdtempSync(join(tmpdir(), "piecepay-webrtc-seeder-"));
+    store = new SqliteChannelStore(join(dir, "seeder.db"));
+    const client = await PiecepayClient.create({
+      signer: account(1),
+      chainId: CHAIN_ID,
+      adjudicator: settings.adjudicator,
+      voucherApp: settings.voucherApp,
+      store,
+      pollingIntervalMs: 100,
+    });
+    seeding = await seedOverWebRtc({
+      client,
+      files: { [WANTED.name]: wanted, [OTHER.name]: other },
+      name: "two files",
+      pieceLength: PIECE_LENGTH,
+      pricePerPiece: PRICE,
+      announce: tracker.announce,
+    });
+    page = await openPage(bundle, node.url);
+  });
+  after(async () => {
+    await page?.close();
+    await closeBrowser();
+    await seeding?.close();
+    await tracker?.close();
+    await store?.close();
+    provider?.destroy();
+    await node?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  afterEach(function () {
+    if (this.currentTest?.state === "failed") console.log(page?.console.join("\n"));
+  });
+
+  it("downloads a file over WebRTC, pays price x pieces to the wei, and the wallet gets the rest of its deposit back", async function () {
+    const seederAddress = seeding.seeder.options.client.address;
+    const start = await provider.getBlockNumber();
+    await page.page.waitForFunction(() => "leecher" in window);
+    const { wallet, sessionKey } = await page.page.evaluate((s) => window.leecher.start(s), settings);
+    expect(wallet).to.equal(account(0).address);
+    const before = await Promise.all([provider.getBalance(wallet), provider.getBalance(seederAddress)]);
+
+    const download = fromJson(
+      await page.page.evaluate(
+        ([magnet, only, price, budget]) => window.leecher.download(magnet, only, price, budget),
+        [seeding.torrent.magnetURI, WANTED.name, String(PRICE), String(BUDGET)],
+      ),
+    ) as Download;
+
+    expect(download.bytes).to.equal(wanted.length);
+    expect(download.sha256).to.equal(createHash("sha256").update(wanted).digest("hex"));
+    expect(download.pieces).to.equal(PIECES);
+    expect(download.held, "the wanted file's pieces, none of the other's").to.equal(WANTED.pieces);
+    expect(new Set(download.peerTypes), "the page's connections").to.deep.equal(new Set(["webrtc"]));
+    expect(download.settled).to.have.length(1);
+    const [channel] = download.settled;
+    expect(channel.closed, "closed cooperatively").to.equal(true);
+    expect(channel.deposited, "the whole torrent's price").to.equal(PRICE * BigInt(PIECES));
+    expect(channel.delivered).to.equal(WANTED.pieces);
+    const paid = PRICE * BigInt(WANTED.pieces);
+
+    // The chain: what the adjudicator paid out of the channel, per destination.
+    const events = await adjudicator.queryFilter(adjudicator.filters.PaidOut(channel.channelId as string));
+    expect(new Map(events.map((e) => [e.args.destination, e.args.amount]))).to.deep.equal(
+      new Map([
+        [toDestination(wallet), channel.deposited - paid],
+        [toDestination(seederAddress), paid],
+      ]),
+    );
+    const [walletGas, seederGas] = await gasSpentSince(provider, [wallet, seederAddress], start);
+    const after = await Promise.all([provider.getBalance(wallet), provider.getBalance(seederAddress)]);
+    expect(after[0] - before[0], "the wallet: its deposit back less price x pieces, less its gas").to.equal(
+      -paid - walletGas,
+    );
+    expect(after[1] - before[1], "the seeder: price x pieces, less the gas of what it sent").to.equal(paid - seederGas);
+    expect(await provider.getBalance(sessionKey), "the session key holds nothing").to.equal(0n);
+  });
+});

@@ -1,0 +1,106 @@
+// The Node side of a swarm that browsers join: a WebSocket tracker (bittorrent-tracker's server, as `piecepay
+// tracker` runs it) and a paid seeder in this process whose peers connect over WebRTC, through node-datachannel
+// (the `webrtc-polyfill` package, which webtorrent's Node build takes as its `wrtc`). The seeder is the CLI's
+// session (PaidSeeder on a guarded webtorrent client), with the tracker as its only way to meet peers: no TCP
+// peers by address, no DHT or LSD. For test/ts/browser/webrtc-session.test.ts.
+import type { AddressInfo } from "node:net";
+import Server from "bittorrent-tracker/server";
+import { ZeroAddress } from "ethers";
+import * as wrtc from "webrtc-polyfill";
+import type { Torrent } from "webtorrent";
+import { createTorrentClient } from "../../../client/session/guarded-client.js";
+import { PaidSeeder } from "../../../client/session/seeder.js";
+import type { PiecepayClient } from "../../../sdk/node.js";
+
+/**
+ * The seeder's tracker settings (webtorrent hands them to bittorrent-tracker's client, whose WebSocket trackers make
+ * WebRTC peers with them):
+ * - `wrtc`: node-datachannel's RTCPeerConnection (the `webrtc-polyfill` package);
+ * - no ICE servers: peers on one machine meet by their host candidates, and the tests run offline (with the default
+ *   public STUN servers, node-datachannel spends its 5 s gathering on names it cannot resolve);
+ * - no offers of its own (`numwant: 0`): it answers the leechers' offers. When both sides offer, each connects
+ *   twice, and webtorrent on each side drops as a duplicate the connection the other side kept: measured with
+ *   Chromium, both ended closed and nothing was downloaded. node-datachannel's answer waits for simple-peer's
+ *   5 s ICE timeout (the end of its gathering never reaches simple-peer), which makes that race the rule.
+ */
+export const WEBRTC_SEEDER_TRACKER = {
+  wrtc,
+  rtcConfig: { iceServers: [] },
+  getAnnounceOpts: () => ({ numwant: 0 }),
+};
+
+export interface WebSocketTracker {
+  /** Its announce URL, ws://127.0.0.1:PORT. */
+  announce: string;
+  server: Server;
+  close(): Promise<void>;
+}
+
+/** A WebSocket-only tracker on a free port of 127.0.0.1. */
+export async function startWebSocketTracker(): Promise<WebSocketTracker> {
+  const server = new Server({ udp: false, http: false, ws: true, stats: false });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  // With `http: false` the server makes an HTTP server only to carry the WebSocket upgrade.
+  const port = (server.http?.address() as AddressInfo | undefined)?.port;
+  if (port === undefined) throw new Error("the tracker has no HTTP server to carry its WebSocket");
+  return {
+    announce: `ws://127.0.0.1:${port}`,
+    server,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+export interface WebRtcSeeder {
+  seeder: PaidSeeder;
+  torrent: Torrent;
+  close(): Promise<void>;
+}
+
+/**
+ * Seeds `files` (name -> bytes) as the torrent `name` in pieces of `pieceLength`, paid at `pricePerPiece` (ETH) to
+ * `client`, announced to `announce` only; resolves once the torrent is ready (its peers then reach it over WebRTC).
+ */
+export async function seedOverWebRtc(options: {
+  client: PiecepayClient;
+  files: Record<string, Uint8Array>;
+  name: string;
+  pieceLength: number;
+  pricePerPiece: bigint;
+  announce: string;
+}): Promise<WebRtcSeeder> {
+  const torrents = createTorrentClient({
+    dht: false,
+    lsd: false,
+    utp: false,
+    natUpnp: false,
+    natPmp: false,
+    webSeeds: false,
+    tracker: WEBRTC_SEEDER_TRACKER,
+  });
+  const seeder = new PaidSeeder({ client: options.client, pricePerPiece: options.pricePerPiece, asset: ZeroAddress });
+  // create-torrent names a file given as bytes by its `name` property.
+  const input = Object.entries(options.files).map(([name, bytes]) => Object.assign(Buffer.from(bytes), { name }));
+  const torrent = await new Promise<Torrent>((resolve, reject) => {
+    torrents.once("error", reject);
+    const t = torrents.seed(
+      input as unknown as Uint8Array,
+      { name: options.name, announce: [options.announce], pieceLength: options.pieceLength },
+      resolve,
+    );
+    seeder.attach(t);
+  });
+  return {
+    seeder,
+    torrent,
+    close: async () => {
+      seeder.destroy();
+      await new Promise<void>((resolve) => torrents.destroy(() => resolve()));
+    },
+  };
+}
