@@ -1,30 +1,30 @@
 // The Node side of a swarm that browsers join: a WebSocket tracker (bittorrent-tracker's server, as `piecepay
 // tracker` runs it) and a paid seeder in this process whose peers connect over WebRTC, through node-datachannel
-// (the `webrtc-polyfill` package, which webtorrent's Node build takes as its `wrtc`). The seeder is the CLI's
+// (the `webrtc-polyfill` package, which webtorrent's WebRTC library imports in Node). The seeder is the CLI's
 // session (PaidSeeder on a guarded webtorrent client), with the tracker as its only way to meet peers: no TCP
 // peers by address, no DHT or LSD. For test/ts/browser/webrtc-session.test.ts.
 import type { AddressInfo } from "node:net";
 import Server from "bittorrent-tracker/server";
 import { ZeroAddress } from "ethers";
-import * as wrtc from "webrtc-polyfill";
 import type { Torrent } from "webtorrent";
 import { createTorrentClient } from "../../../client/session/guarded-client.js";
 import { PaidSeeder } from "../../../client/session/seeder.js";
 import type { PiecepayClient } from "../../../sdk/node.js";
 
 /**
- * The seeder's tracker settings (webtorrent hands them to bittorrent-tracker's client, whose WebSocket trackers make
- * WebRTC peers with them):
- * - `wrtc`: node-datachannel's RTCPeerConnection (the `webrtc-polyfill` package);
+ * The seeder's tracker settings (webtorrent hands them to bittorrent-tracker's client):
+ * - no `wrtc`: in Node, webtorrent's WebRTC is node-datachannel already (@thaunknown/simple-peer imports
+ *   RTCPeerConnection from `webrtc-polyfill` itself and ignores a `wrtc` option; bittorrent-tracker reads `wrtc`
+ *   only to decide whether WebRTC is there, which simple-peer's import already says);
  * - no ICE servers: peers on one machine meet by their host candidates, and the tests run offline (with the default
- *   public STUN servers, node-datachannel spends its 5 s gathering on names it cannot resolve);
+ *   public STUN servers, node-datachannel tries to resolve names it cannot);
  * - no offers of its own (`numwant: 0`): it answers the leechers' offers. When both sides offer, each connects
- *   twice, and webtorrent on each side drops as a duplicate the connection the other side kept: measured with
- *   Chromium, both ended closed and nothing was downloaded. node-datachannel's answer waits for simple-peer's
- *   5 s ICE timeout (the end of its gathering never reaches simple-peer), which makes that race the rule.
+ *   twice, and webtorrent on each side may drop as a duplicate the connection the other side kept: measured with
+ *   Chromium, both ended closed and nothing was downloaded. Every offer or answer from node-datachannel leaves
+ *   only when simple-peer's 5 s ICE timeout fires (webrtc-polyfill reports the gathering `complete`, before its
+ *   candidates, but never the null candidate simple-peer waits for), which makes that race the rule.
  */
 export const WEBRTC_SEEDER_TRACKER = {
-  wrtc,
   rtcConfig: { iceServers: [] },
   getAnnounceOpts: () => ({ numwant: 0 }),
 };
