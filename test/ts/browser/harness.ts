@@ -123,13 +123,11 @@ async function sharedBrowser(): Promise<Browser> {
   browser ??= await chromium.launch({
     executablePath: chromiumPath(),
     headless: true,
-    args: [
-      // Root in a container has no user namespace for Chromium's sandbox.
-      ...(process.getuid?.() === 0 ? ["--no-sandbox"] : []),
-      // Chromium hides a page's host ICE candidates behind mDNS names (xxxx.local) that a Node WebRTC peer
-      // (node-datachannel) on this machine cannot resolve: with them hidden, no pair connects.
-      "--disable-features=WebRtcHideLocalIpsWithMdns",
-    ],
+    // Root in a container has no user namespace for Chromium's sandbox. WebRTC with a Node peer needs no flag:
+    // the page's host candidates are mDNS names that node-datachannel cannot resolve, but the Node peer's are
+    // addresses, which Chromium checks (webrtc-session.test.ts passes without --disable-features=
+    // WebRtcHideLocalIpsWithMdns).
+    args: process.getuid?.() === 0 ? ["--no-sandbox"] : [],
   });
   return browser;
 }
