@@ -111,9 +111,3 @@ declare module "webtorrent/polyfills/process-fast.js" {
   export const env: Record<string, string | undefined>;
   export function nextTick(callback: (...args: unknown[]) => void, ...args: unknown[]): void;
 }
-
-declare module "memory-chunk-store" {
-  /** webtorrent's in-memory piece store (a chunk-store class, passed as `store` when adding a torrent). */
-  const MemoryChunkStore: new (chunkLength: number, options?: Record<string, unknown>) => unknown;
-  export default MemoryChunkStore;
-}

@@ -26,6 +26,7 @@ describe("the browser bundle of client/web/session.ts (the paid session, webtorr
       "sdk/index.ts",
       "node_modules/webtorrent/index.js",
       "node_modules/bare-events/index.js",
+      "client/web/shims/events.ts",
       "client/web/shims/path.ts",
       "client/web/shims/process.ts",
       // webtorrent's "browser" field: pieces in the browser's file system, WebRTC from the browser itself

@@ -1,8 +1,9 @@
-// client/web/shims/path.ts, the `path` a page's bundle gives webtorrent, parse-torrent and create-torrent, answers
-// as Node's posix path does for the paths a torrent holds (file names, folders, `..` and `.` that a hostile torrent
-// may carry, repeated and trailing separators).
+// The shims a page's bundle gives webtorrent's browser build: client/web/shims/path.ts answers as Node's posix path
+// does for the paths a torrent holds (file names, folders, `..` and `.` that a hostile torrent may carry, repeated
+// and trailing separators); client/web/shims/events.ts serves both ways its users inherit from EventEmitter.
 import { posix } from "node:path";
 import { expect } from "chai";
+import { EventEmitter } from "../../../client/web/shims/events.js";
 import * as shim from "../../../client/web/shims/path.js";
 
 const PATHS = [
@@ -59,5 +60,28 @@ describe("client/web/shims/path: Node's posix path for a page", function () {
         expect(shim.resolve(a, b), `resolve(${JSON.stringify(a)}, ${JSON.stringify(b)})`).to.equal(posix.resolve(a, b));
       }
     }
+  });
+});
+
+describe("client/web/shims/events: an EventEmitter for a page", function () {
+  it("works when a constructor function calls it (lru's `EventEmitter.call(this)`) and when a class extends it", function () {
+    type Emitter = InstanceType<typeof EventEmitter>;
+    function OldStyle(this: Emitter) {
+      (EventEmitter as unknown as (this: unknown) => void).call(this);
+    }
+    OldStyle.prototype = Object.create(EventEmitter.prototype);
+    const old = new (OldStyle as unknown as new () => Emitter)();
+    class NewStyle extends EventEmitter {}
+    const young = new NewStyle();
+    for (const emitter of [old, young]) {
+      const seen: number[] = [];
+      emitter.on("evict", (n) => seen.push(Number(n)));
+      emitter.once("evict", (n) => seen.push(Number(n) * 10));
+      emitter.emit("evict", 1);
+      emitter.emit("evict", 2);
+      expect(seen).to.deep.equal([1, 10, 2]);
+      expect(emitter).to.be.instanceOf(EventEmitter);
+    }
+    expect(() => (EventEmitter as unknown as () => void)()).not.to.throw();
   });
 });

@@ -3,23 +3,22 @@
 // or Hardhat its import graph reaches (nothing, if the entry point is truly universal). For
 // test/ts/browser/bundle.test.ts and session-bundle.test.ts, which hold them to it, scripts/bench-sdk.ts, which prints
 // the figures, and the browser tests' page bundles (harness.ts).
-import { builtinModules, createRequire } from "node:module";
+import { builtinModules } from "node:module";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { build, type Metafile, type Plugin } from "esbuild";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const NODE_BUILTINS = new Set(builtinModules);
-const require = createRequire(import.meta.url);
 
 /**
  * What webtorrent 3's browser build needs from a bundler beyond `platform: "browser"` (which follows each package's
  * "browser" field: webtorrent's maps its Node-only modules to nothing and fs-chunk-store to fsa-chunk-store). These
  * are what webtorrent's own webpack build (scripts/browser.webpack.js) sets, found by bundling client/web/session.ts
  * and running it in Chromium; a web app's build sets the same (docs/adr/0015-the-paid-session-in-a-browser.md):
- * - `events` (webtorrent, bittorrent-tracker, torrent-discovery, and streamx through events-universal import it):
- *   bare-events, a Node-compatible EventEmitter in plain JavaScript that streamx already brings (events-universal
- *   depends on it). webtorrent's build takes the npm `events` package, which is not in our tree.
+ * - `events` (webtorrent, bittorrent-tracker, torrent-discovery, lru, and streamx through events-universal import
+ *   it): client/web/shims/events.ts, bare-events (already in the tree through streamx) made callable as
+ *   `EventEmitter.call(this)` as lru needs. webtorrent's build takes the npm `events` package, not in our tree.
  * - `path` (webtorrent, parse-torrent, create-torrent): client/web/shims/path.ts (webtorrent's build: path-esm).
  * - the free identifier `process` (`process.browser`, `process.nextTick`): webtorrent's own polyfill, injected
  *   through client/web/shims/process.ts.
@@ -27,7 +26,7 @@ const require = createRequire(import.meta.url);
  */
 export const WEBTORRENT_SHIMS = {
   modules: {
-    events: require.resolve("bare-events"),
+    events: `${ROOT}client/web/shims/events.ts`,
     path: `${ROOT}client/web/shims/path.ts`,
   } as Record<string, string>,
   inject: [`${ROOT}client/web/shims/process.ts`],

@@ -3,7 +3,6 @@
 // webtorrent's browser build) and the SDK's universal entry point: its channels and session key in IndexedDB, its
 // deposits and closes sent by the injected wallet, its vouchers signed by the session key. The test drives it
 // through `window.leecher`; values cross as the SDK's JSON (bigints kept).
-import MemoryChunkStore from "memory-chunk-store";
 import { createTorrentClient, type LeecherPeerStats, PaidLeecher } from "../../../../client/web/session.js";
 import { IndexedDbChannelStore, PiecepayClient, sessionKey, toJson, walletFromEip1193 } from "../../../../sdk/index.js";
 
@@ -82,9 +81,8 @@ const api = {
       asset: "0x0000000000000000000000000000000000000000",
     });
     leecher.on("warning", (error) => console.warn(`leecher warning: ${error.message}`));
-    // Pieces in memory: webtorrent's default store in a page (fsa-chunk-store, the origin's private file system)
-    // never became ready in headless Chromium (no 'metadata', no announce; a memory store in the same page works).
-    const torrent = torrents.add(magnet, { store: MemoryChunkStore, deselect: true });
+    // webtorrent's store in a page: fsa-chunk-store, the origin's private file system, behind its memory cache.
+    const torrent = torrents.add(magnet, { deselect: true });
     leecher.attach(torrent);
     const peerTypes: string[] = [];
     torrent.on("wire", (wire: { type?: string }) => peerTypes.push(String(wire.type)));
