@@ -630,11 +630,12 @@ describe("piecepay CLI", function () {
 
     /**
      * `piecepay seed` and `piecepay get` as two processes: the file arrives and the seeder earns price x pieces, to
-     * the wei. `find` says how the leecher finds the seeder: given its address, or through a tracker; `source`
-     * what it is given: the .torrent file or the magnet link (metadata then comes from the paid seeder, free).
+     * the wei. `find` says how the leecher finds the seeder: given its address, or through a tracker (over WebRTC
+     * with `webrtc`: both run with --webrtc); `source` what it is given: the .torrent file or the magnet link
+     * (metadata then comes from the paid seeder, free).
      */
     async function seedAndGet(
-      find: { announce: string } | "peer",
+      find: { announce: string; webrtc?: boolean } | "peer",
       seederIndex: number,
       leecherIndex: number,
       source: "torrent" | "magnet" = "torrent",
@@ -656,6 +657,7 @@ describe("piecepay CLI", function () {
       const before = await Promise.all([seeder, leecher].map((w) => provider.getBalance(w.address)));
       const start = await provider.getBlockNumber();
       const announce = find === "peer" ? [] : ["--announce", find.announce];
+      const webrtc = find !== "peer" && find.webrtc ? ["--webrtc"] : [];
       const seeding = await startCli([
         "seed",
         file,
@@ -664,6 +666,7 @@ describe("piecepay CLI", function () {
         "--piece-length",
         "64",
         ...announce,
+        ...webrtc,
         "--key",
         seeder.privateKey,
         "--rpc",
@@ -685,6 +688,7 @@ describe("piecepay CLI", function () {
           "--out",
           out,
           ...direct,
+          ...webrtc,
           "--key",
           leecher.privateKey,
           "--rpc",
@@ -696,6 +700,14 @@ describe("piecepay CLI", function () {
         expect(got.code, got.stderr).to.equal(0);
         expect(readFileSync(path.join(out, "song.bin")).equals(data)).to.equal(true);
         const done = jsonLines(got.stdout).find((l) => l.event === "done");
+        if (webrtc.length > 0) {
+          // The seeder's one TCP port is never what the leecher paid: it reached the seeder over WebRTC.
+          const settled = jsonLines(got.stdout).filter((l) => l.event === "settled");
+          expect(settled.map((l) => l.peer))
+            .to.have.length(1)
+            .and.not.include(`127.0.0.1:${seeding.ready.port}`);
+          expect(seeding.ready).to.include({ webrtc: true });
+        }
         expect(done).to.include({ paid: (32n * parseEther("0.001")).toString(), channels: 1 });
         const [seederGas, leecherGas] = await gasSpentSince(provider, [seeder.address, leecher.address], start);
         const after = await Promise.all([seeder, leecher].map((w) => provider.getBalance(w.address)));
@@ -836,6 +848,17 @@ describe("piecepay CLI", function () {
       try {
         const [announce] = (tracker.ready as { announce: string[] }).announce;
         await seedAndGet({ announce }, 5, 6);
+      } finally {
+        tracker.child.kill("SIGINT");
+        await tracker.exited;
+      }
+    });
+
+    it("seed --webrtc and get --webrtc from the magnet: the peers meet over WebRTC through the ws:// tracker, the same file and payments", async function () {
+      const tracker = await startCli(["tracker", "--port", String(await freePort())]);
+      try {
+        const announce = (tracker.ready as { announce: string[] }).announce.find((url) => url.startsWith("ws://"));
+        await seedAndGet({ announce: String(announce), webrtc: true }, 1, 2, "magnet");
       } finally {
         tracker.child.kill("SIGINT");
         await tracker.exited;
