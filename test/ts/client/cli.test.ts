@@ -31,7 +31,7 @@ import {
 } from "../../../sdk/node.js";
 import { Adjudicator__factory, VoucherPaymentApp__factory } from "../../../typechain-types/index.js";
 import { freePort, type LocalNode, rpc, skipChallengeWaits, startAnvil } from "../helpers/nodes.js";
-import { cli, jsonLines, startCli, useScratchDirs } from "./cli-process.js";
+import { cli, jsonLines, type Running, startCli, useScratchDirs } from "./cli-process.js";
 
 const COMMANDS = ["seed", "get", "demo", "chain", "fund", "tracker", "channels", "withdraw", "keygen"];
 const PHRASE = "test test test test test test test test test test test junk";
@@ -635,7 +635,7 @@ describe("piecepay CLI", function () {
      * (metadata then comes from the paid seeder, free).
      */
     async function seedAndGet(
-      find: { announce: string; webrtc?: boolean } | "peer",
+      find: { announce: string; webrtc?: Running } | "peer",
       seederIndex: number,
       leecherIndex: number,
       source: "torrent" | "magnet" = "torrent",
@@ -676,6 +676,16 @@ describe("piecepay CLI", function () {
       ]);
       try {
         expect(seeding.ready).to.include({ event: "seeding", pieces: 32 });
+        if (find !== "peer" && find.webrtc) {
+          // The seeder's WebRTC offers go out before the leecher's, as a browser's would to a seeder already there:
+          // offers that cross make two connections between the same peers, and each side may close a different one.
+          const tracker = find.webrtc;
+          const deadline = Date.now() + 30_000;
+          while (!jsonLines(tracker.stdout()).some((l) => l.event === "start")) {
+            if (Date.now() > deadline) throw new Error("the seeder made no WebRTC offers within 30 s");
+            await new Promise((resolve) => setTimeout(resolve, 50));
+          }
+        }
         const out = scratch();
         const direct = find === "peer" ? ["--peer", `127.0.0.1:${seeding.ready.port}`] : [];
         const got = await cli([
@@ -858,7 +868,7 @@ describe("piecepay CLI", function () {
       const tracker = await startCli(["tracker", "--port", String(await freePort())]);
       try {
         const announce = (tracker.ready as { announce: string[] }).announce.find((url) => url.startsWith("ws://"));
-        await seedAndGet({ announce: String(announce), webrtc: true }, 1, 2, "magnet");
+        await seedAndGet({ announce: String(announce), webrtc: tracker }, 1, 2, "magnet");
       } finally {
         tracker.child.kill("SIGINT");
         await tracker.exited;
