@@ -78,12 +78,12 @@ describe("one swarm over WebRTC: Node peers through a WebSocket tracker", functi
     return { client, seeder, torrent, destroy: () => seeder.destroy() };
   }
 
-  async function leech(signer: Signer, torrentFile: Uint8Array) {
+  async function leech(signer: Signer, torrentFile: Uint8Array, budget = parseEther("1")) {
     const client = rtcClient();
     const leecher = new PaidLeecher({
       client: await net.sdkFor(signer),
       maxPricePerPiece: PRICE,
-      budget: parseEther("1"),
+      budget,
       asset: ZeroAddress,
     });
     const path = join(net.dir, `out-${signer.address}`);
@@ -123,6 +123,28 @@ describe("one swarm over WebRTC: Node peers through a WebSocket tracker", functi
       const after = await Promise.all([f.alice, f.bob].map((s) => ethers.provider.getBalance(s.address)));
       expect(after[1] - before[1]).to.equal(BigInt(pieces) * PRICE - gas[1]);
       expect(before[0] - after[0]).to.equal(BigInt(pieces) * PRICE + gas[0]);
+    } finally {
+      seeded.destroy();
+    }
+  });
+
+  it("a leecher whose budget runs out over WebRTC gets no more pieces; the seeder is paid exactly what it served", async function () {
+    const { f } = net;
+    const start = await ethers.provider.getBlockNumber();
+    const bobBefore = await ethers.provider.getBalance(f.bob.address);
+    const seeded = await seed(f.bob, randomBytes(32 * PIECE));
+    const leeched = await leech(f.alice, seeded.torrent.torrentFile, 5n * PRICE); // pays for 5 pieces of 32
+    try {
+      await eventually(() => seeded.seeder.stats().served === 5, "5 pieces served", 30_000);
+      // Room for a sixth piece to slip through, had the seeder served past what it was paid.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(leeched.torrent.wires.map(typeOf)).to.deep.equal(["webrtc"]);
+      expect(seeded.seeder.stats().served).to.equal(5);
+      expect(leeched.torrent.done).to.equal(false);
+      const settled = await leeched.leecher.settle();
+      expect(settled[0]).to.deep.include({ delivered: 5, closed: true });
+      const bobGas = await gasSpentSince(ethers.provider, f.bob.address, start);
+      expect((await ethers.provider.getBalance(f.bob.address)) - bobBefore).to.equal(5n * PRICE - bobGas);
     } finally {
       seeded.destroy();
     }
