@@ -15,12 +15,13 @@ import { resolvePeers } from "../peer-addresses.js";
 import { PEER_LIMIT_HELP, PEER_LIMIT_OPTIONS, peerLimits } from "../peer-limits.js";
 import { destroyTorrentClient } from "../ports.js";
 import { RefusedSeeders } from "../refused-seeders.js";
+import { assertWebSocketTracker, loadNodeWebRtc, WEBRTC_HELP, WEBRTC_OPTIONS } from "../webrtc.js";
 
 export const get: Command = {
   name: "get",
   summary: "download a torrent, paying each seeder per piece, then settle",
   usage:
-    "get <magnet|file.torrent> --max-price AMOUNT --budget AMOUNT --out DIR [--asset TOKEN] [--peer HOST:PORT]... (--keystore PATH | --key HEX)",
+    "get <magnet|file.torrent> --max-price AMOUNT --budget AMOUNT --out DIR [--asset TOKEN] [--peer HOST:PORT]... [--announce URL]... [--webrtc] (--keystore PATH | --key HEX)",
   description: [
     "Downloads a torrent. Each seeder that charges at most --max-price per piece gets a voucher channel with a",
     "deposit from --budget (the most this command ever deposits in all); vouchers are paid ahead of requests",
@@ -42,15 +43,21 @@ export const get: Command = {
     "Interrupted (Ctrl-C: exit code 130; SIGTERM: 143), get records what it sent, closes its store and files, and",
     "leaves its channels open. The same command again (same --out and --data-dir) keeps every verified piece on",
     "disk, continues each seeder's open channel for the torrent instead of depositing again, and pays each piece once.",
+    "",
+    "With --webrtc we also download from WebRTC peers (browsers, and Node seeders started with `seed --webrtc`) that",
+    "the torrent's ws:// or wss:// trackers (or those given with --announce) introduce, paying them the same way;",
+    "TCP peers are used as before. Without a WebSocket tracker, --webrtc is refused.",
   ].join("\n"),
   positionals: true,
   options: {
     ...PEER_LIMIT_OPTIONS,
     ...ASSET_OPTIONS,
+    ...WEBRTC_OPTIONS,
     "max-price": { type: "string" },
     budget: { type: "string" },
     out: { type: "string" },
     peer: { type: "string", multiple: true },
+    announce: { type: "string", multiple: true },
     timeout: { type: "string" },
     "max-window": { type: "string" },
   },
@@ -63,6 +70,11 @@ export const get: Command = {
       "--peer HOST:PORT",
       "a peer to connect to directly (repeatable; e.g. what `piecepay seed` prints); when these are the only source and all are refused, get stops",
     ],
+    [
+      "--announce URL",
+      "a tracker to ask for peers, besides the torrent's own (repeatable; e.g. from `piecepay tracker`)",
+    ],
+    WEBRTC_HELP,
     ["--timeout S", "give up after S seconds without finishing (default 600)"],
     [
       "--max-window N",
@@ -74,6 +86,7 @@ export const get: Command = {
     "piecepay get movie.torrent --max-price 0.0001 --budget 0.05 --out ~/Downloads --keystore leecher.json",
     "piecepay get 'magnet:?xt=urn:btih:...' --max-price 0.0001 --budget 0.05 --peer 127.0.0.1:6881 --key 0x...",
     "piecepay get movie.torrent --asset 0xA0b8...eB48 --max-price 0.01 --budget 20 --keystore leecher.json",
+    "piecepay get 'magnet:?xt=urn:btih:...&tr=ws%3A%2F%2F127.0.0.1%3A8000' --webrtc --max-price 0.0001 --budget 0.05 --keystore leecher.json",
   ],
 
   async run({ globals, values, positionals, out, signal }) {
@@ -96,6 +109,12 @@ export const get: Command = {
       throw new CliError(`${id} is neither a magnet link nor a .torrent file`);
     }
     const peers = await resolvePeers((values.peer as string[] | undefined) ?? []);
+    const announce = (values.announce as string[] | undefined) ?? [];
+    // The torrent's own trackers are known only once webtorrent parsed it: checked again then (below).
+    if (values.webrtc && typeof torrentId === "string") {
+      assertWebSocketTracker([...announce, ...magnetTrackers(torrentId)], "the magnet link and --announce");
+    }
+    const wrtc = values.webrtc ? await loadNodeWebRtc() : undefined;
     const connected = await connectClient(globals, { pollingIntervalMs: 1_000 }, (line) => out.note(line));
     const { client } = connected;
     let unit: AssetInfo;
@@ -142,6 +161,8 @@ export const get: Command = {
       utp: false,
       natUpnp: false,
       natPmp: false,
+      // Without --webrtc, `wrtc: false` keeps webtorrent off WebRTC (it would answer a magnet's ws:// trackers).
+      tracker: { announce, wrtc: wrtc ?? false },
     });
     try {
       const started = Date.now();
@@ -156,6 +177,14 @@ export const get: Command = {
         if (onDisk > 0) out.note(`resuming: ${onDisk} of ${torrent.pieces.length} pieces already on disk and verified`);
       });
       torrent.on("infoHash", () => {
+        if (values.webrtc) {
+          try {
+            assertWebSocketTracker(torrent.announce ?? [], "the torrent and --announce");
+          } catch (error) {
+            fatal?.(error as Error);
+            return;
+          }
+        }
         onlyPeers = peers.length > 0 && (torrent.announce ?? []).length === 0;
         for (const peer of peers) torrent.addPeer(peer);
       });
@@ -245,6 +274,12 @@ export const get: Command = {
     }
   },
 };
+
+/** The trackers (`tr=`) of a magnet link; none for anything else. */
+function magnetTrackers(id: string): string[] {
+  if (!id.startsWith("magnet:?")) return [];
+  return new URLSearchParams(id.slice("magnet:?".length)).getAll("tr");
+}
 
 /** --max-window: at least 1, since a window of 0 pays nothing ahead and no paid seeder would ever send a piece. */
 function windowOption(value: unknown): number {

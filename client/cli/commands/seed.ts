@@ -22,12 +22,13 @@ import { formatAmount } from "../output.js";
 import { PEER_LIMIT_HELP, PEER_LIMIT_OPTIONS, peerLimits } from "../peer-limits.js";
 import { destroyTorrentClient, listenError } from "../ports.js";
 import { watcherLine } from "../watcher-log.js";
+import { assertWebSocketTracker, isWebSocketTracker, loadNodeWebRtc, WEBRTC_HELP, WEBRTC_OPTIONS } from "../webrtc.js";
 
 export const seed: Command = {
   name: "seed",
   summary: "seed a file or directory, paid per piece, until Ctrl-C",
   usage:
-    "seed <file|dir> --price AMOUNT [--asset TOKEN] [--port N] [--announce URL]... [--max-unfunded-per-ip N] [--max-unfunded N] [--unconfirmed-pieces N] [--confirmations N] (--keystore PATH | --key HEX) [--rpc URL]",
+    "seed <file|dir> --price AMOUNT [--asset TOKEN] [--port N] [--announce URL]... [--webrtc] [--max-unfunded-per-ip N] [--max-unfunded N] [--unconfirmed-pieces N] [--confirmations N] (--keystore PATH | --key HEX) [--rpc URL]",
   description: [
     "Seeds <file|dir> and charges every leecher --price per piece through a voucher channel: a leecher is served",
     "only what its paid credit covers (plain BitTorrent peers get nothing). Each voucher is verified and stored in",
@@ -44,12 +45,15 @@ export const seed: Command = {
     "testnet, 12 on mainnet); until then a leecher is served at most --unconfirmed-pieces. If a re-org takes the",
     "deposit off the chain meanwhile, we see its holdings drop, stop serving and drop the leecher: the loss is",
     "at most those pieces. What we report as earned is what the chain paid us (its payout events), never a voucher.",
+    "With --webrtc we also serve WebRTC peers (browsers, and Node peers with `get --webrtc`) that the ws:// or wss://",
+    "trackers among --announce introduce, with the same paid extension and vouchers; TCP peers are served as before.",
     "Prints the magnet link and writes <name>.torrent to the data dir; runs until Ctrl-C.",
   ].join("\n"),
   positionals: true,
   options: {
     ...PEER_LIMIT_OPTIONS,
     ...ASSET_OPTIONS,
+    ...WEBRTC_OPTIONS,
     price: { type: "string" },
     port: { type: "string" },
     announce: { type: "string", multiple: true },
@@ -66,6 +70,7 @@ export const seed: Command = {
     ASSET_HELP,
     ["--port N", "TCP port for peers (default, or 0: any free port)"],
     ["--announce URL", "a tracker to announce to (repeatable; e.g. from `piecepay tracker`)"],
+    WEBRTC_HELP,
     ["--piece-length KiB", "piece length for a new torrent (default: webtorrent's choice)"],
     ["--upload-limit KiB/s", "the most we upload per second, over all peers (default: no limit)"],
     ["--enforce-after S", "seconds a vanished leecher gets to come back and close before we enforce (default 30)"],
@@ -88,6 +93,7 @@ export const seed: Command = {
     "piecepay seed movie.mkv --price 0.0001 --keystore seeder.json",
     "piecepay seed movie.mkv --asset 0xA0b8...eB48 --price 0.01 --keystore seeder.json",
     "piecepay seed ./album --price 0.00005 --key 0x... --rpc http://127.0.0.1:8545 --announce http://127.0.0.1:8000/announce",
+    "piecepay seed clip.mp4 --price 0.0001 --keystore seeder.json --webrtc --announce ws://127.0.0.1:8000 --announce http://127.0.0.1:8000/announce",
   ],
 
   async run({ globals, values, positionals, out, signal }) {
@@ -106,6 +112,7 @@ export const seed: Command = {
     const fundingTimeout = Number(values["funding-timeout"] ?? DEFAULT_FUNDING_TIMEOUT_MS / 1000);
     if (!(fundingTimeout > 0)) throw new UsageError("--funding-timeout must be a number of seconds above 0");
     const announce = (values.announce as string[] | undefined) ?? [];
+    if (values.webrtc) assertWebSocketTracker(announce, "--announce");
     const unconfirmedPieces = wholeNumber(
       values["unconfirmed-pieces"],
       "--unconfirmed-pieces",
@@ -116,6 +123,7 @@ export const seed: Command = {
       throw new UsageError("--upload-limit must be a number of KiB per second above 0");
     }
 
+    const wrtc = values.webrtc ? await loadNodeWebRtc() : undefined;
     const connected = await connectClient(globals, { pollingIntervalMs: 2_000 }, (line) => out.note(line));
     const { client, chainId, deployment } = connected;
     let unit: AssetInfo;
@@ -172,7 +180,8 @@ export const seed: Command = {
       natPmp: false,
       torrentPort: port,
       uploadLimit,
-      tracker: announce.length > 0 ? {} : false,
+      // Without --webrtc, `wrtc: false` keeps webtorrent off WebRTC (it would offer it to ws:// trackers by itself).
+      tracker: announce.length > 0 ? { wrtc: wrtc ?? false } : false,
     });
     try {
       const torrent = await new Promise<Torrent>((resolve, reject) => {
@@ -197,6 +206,7 @@ export const seed: Command = {
           torrent: torrentPath,
           port: listening,
           pieces: torrent.pieces.length,
+          webrtc: wrtc !== undefined,
           asset: unit.address,
           pricePerPiece: price,
         },
@@ -204,7 +214,7 @@ export const seed: Command = {
           `seeding ${torrent.name} (${torrent.pieces.length} pieces) at ${formatAmount(price, unit)} per piece, paid to ${client.address}`,
           `magnet:  ${torrent.magnetURI}`,
           `torrent: ${torrentPath}`,
-          `peers:   127.0.0.1:${listening}`,
+          `peers:   127.0.0.1:${listening}${wrtc ? `, and WebRTC peers through ${announce.filter(isWebSocketTracker).join(", ")}` : ""}`,
         ].join("\n"),
       );
       watcher.start();

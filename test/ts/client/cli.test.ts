@@ -31,7 +31,7 @@ import {
 } from "../../../sdk/node.js";
 import { Adjudicator__factory, VoucherPaymentApp__factory } from "../../../typechain-types/index.js";
 import { freePort, type LocalNode, rpc, skipChallengeWaits, startAnvil } from "../helpers/nodes.js";
-import { cli, jsonLines, startCli, useScratchDirs } from "./cli-process.js";
+import { cli, jsonLines, type Running, startCli, useScratchDirs } from "./cli-process.js";
 
 const COMMANDS = ["seed", "get", "demo", "chain", "fund", "tracker", "channels", "withdraw", "keygen"];
 const PHRASE = "test test test test test test test test test test test junk";
@@ -630,11 +630,12 @@ describe("piecepay CLI", function () {
 
     /**
      * `piecepay seed` and `piecepay get` as two processes: the file arrives and the seeder earns price x pieces, to
-     * the wei. `find` says how the leecher finds the seeder: given its address, or through a tracker; `source`
-     * what it is given: the .torrent file or the magnet link (metadata then comes from the paid seeder, free).
+     * the wei. `find` says how the leecher finds the seeder: given its address, or through a tracker (over WebRTC
+     * with `webrtc`: both run with --webrtc); `source` what it is given: the .torrent file or the magnet link
+     * (metadata then comes from the paid seeder, free).
      */
     async function seedAndGet(
-      find: { announce: string } | "peer",
+      find: { announce: string; webrtc?: Running } | "peer",
       seederIndex: number,
       leecherIndex: number,
       source: "torrent" | "magnet" = "torrent",
@@ -656,6 +657,7 @@ describe("piecepay CLI", function () {
       const before = await Promise.all([seeder, leecher].map((w) => provider.getBalance(w.address)));
       const start = await provider.getBlockNumber();
       const announce = find === "peer" ? [] : ["--announce", find.announce];
+      const webrtc = find !== "peer" && find.webrtc ? ["--webrtc"] : [];
       const seeding = await startCli([
         "seed",
         file,
@@ -664,6 +666,7 @@ describe("piecepay CLI", function () {
         "--piece-length",
         "64",
         ...announce,
+        ...webrtc,
         "--key",
         seeder.privateKey,
         "--rpc",
@@ -673,6 +676,16 @@ describe("piecepay CLI", function () {
       ]);
       try {
         expect(seeding.ready).to.include({ event: "seeding", pieces: 32 });
+        if (find !== "peer" && find.webrtc) {
+          // The seeder's WebRTC offers go out before the leecher's, as a browser's would to a seeder already there:
+          // offers that cross make two connections between the same peers, and each side may close a different one.
+          const tracker = find.webrtc;
+          const deadline = Date.now() + 30_000;
+          while (!jsonLines(tracker.stdout()).some((l) => l.event === "start")) {
+            if (Date.now() > deadline) throw new Error("the seeder made no WebRTC offers within 30 s");
+            await new Promise((resolve) => setTimeout(resolve, 50));
+          }
+        }
         const out = scratch();
         const direct = find === "peer" ? ["--peer", `127.0.0.1:${seeding.ready.port}`] : [];
         const got = await cli([
@@ -685,6 +698,7 @@ describe("piecepay CLI", function () {
           "--out",
           out,
           ...direct,
+          ...webrtc,
           "--key",
           leecher.privateKey,
           "--rpc",
@@ -696,6 +710,14 @@ describe("piecepay CLI", function () {
         expect(got.code, got.stderr).to.equal(0);
         expect(readFileSync(path.join(out, "song.bin")).equals(data)).to.equal(true);
         const done = jsonLines(got.stdout).find((l) => l.event === "done");
+        if (webrtc.length > 0) {
+          // The seeder's one TCP port is never what the leecher paid: it reached the seeder over WebRTC.
+          const settled = jsonLines(got.stdout).filter((l) => l.event === "settled");
+          expect(settled.map((l) => l.peer))
+            .to.have.length(1)
+            .and.not.include(`127.0.0.1:${seeding.ready.port}`);
+          expect(seeding.ready).to.include({ webrtc: true });
+        }
         expect(done).to.include({ paid: (32n * parseEther("0.001")).toString(), channels: 1 });
         const [seederGas, leecherGas] = await gasSpentSince(provider, [seeder.address, leecher.address], start);
         const after = await Promise.all([seeder, leecher].map((w) => provider.getBalance(w.address)));
@@ -836,6 +858,17 @@ describe("piecepay CLI", function () {
       try {
         const [announce] = (tracker.ready as { announce: string[] }).announce;
         await seedAndGet({ announce }, 5, 6);
+      } finally {
+        tracker.child.kill("SIGINT");
+        await tracker.exited;
+      }
+    });
+
+    it("seed --webrtc and get --webrtc from the magnet: the peers meet over WebRTC through the ws:// tracker, the same file and payments", async function () {
+      const tracker = await startCli(["tracker", "--port", String(await freePort())]);
+      try {
+        const announce = (tracker.ready as { announce: string[] }).announce.find((url) => url.startsWith("ws://"));
+        await seedAndGet({ announce: String(announce), webrtc: tracker }, 1, 2, "magnet");
       } finally {
         tracker.child.kill("SIGINT");
         await tracker.exited;

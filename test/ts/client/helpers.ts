@@ -12,7 +12,11 @@ import { parseEther, type Wallet, ZeroAddress } from "ethers";
 import type WebTorrent from "webtorrent";
 import type { Torrent } from "webtorrent";
 import { LOOPBACK_ONLY } from "../../../client/session/extension.js";
-import { createTorrentClient, type WireGuardPool } from "../../../client/session/guarded-client.js";
+import {
+  createTorrentClient,
+  type GuardedClientOptions,
+  type WireGuardPool,
+} from "../../../client/session/guarded-client.js";
 import { PaidLeecher, type PaidLeecherOptions } from "../../../client/session/leecher.js";
 import { PaidSeeder, type PaidSeederOptions } from "../../../client/session/seeder.js";
 import { decodeMessage } from "../../../client/wire/codec.js";
@@ -172,8 +176,9 @@ export class PaidNetwork {
     return sdkClient(this.f, signer, store, wallet ? { wallet } : {});
   }
 
-  webtorrent(): WebTorrent {
-    const client = createTorrentClient(LOOPBACK_ONLY);
+  /** A guarded webtorrent client on loopback, torn down after the test; `options` override LOOPBACK_ONLY's. */
+  webtorrent(options: GuardedClientOptions = {}): WebTorrent & { guard: WireGuardPool } {
+    const client = createTorrentClient({ ...LOOPBACK_ONLY, ...options });
     this.#clients.push(client);
     return client;
   }
