@@ -2,8 +2,8 @@
 // WebSocket tracker on loopback and reach each other only over WebRTC (webrtc-polyfill, as `--webrtc` loads it),
 // with guarded clients, real signatures and SQLite stores, on Hardhat's in-process chain. Unpaid and paid runs
 // alternate; the median of each counts. Every wire is checked to be WebRTC, and every paid run to settle in full.
-// MiB/s counts from the first wire to the last verified piece; WebRTC's connection set-up (add -> first wire, about
-// 10 s: see client/README.md) is printed apart.
+// MiB/s counts from the first wire to the last verified piece; WebRTC's connection set-up (add -> first wire; about
+// 1 s with our webrtc-polyfill patch, 10 s before it: see client/README.md) is printed apart.
 // Usage: tsx scripts/bench-webrtc.ts [--json] [--size MiB] [--piece KiB] [--runs N]
 import { randomBytes } from "node:crypto";
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";

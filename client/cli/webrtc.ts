@@ -15,6 +15,15 @@ export const WEBRTC_HELP: [string, string] = [
   "also reach WebRTC peers (browsers), found through the ws:// or wss:// trackers (needs one), besides TCP peers",
 ];
 
+/**
+ * What a seeder adds to its tracker options: it asks for no peers (numwant 0), so it makes no WebRTC offers and
+ * answers those of leechers. When both sides offer at about the same time, each ends with two connections and drops
+ * as the duplicate a different one of them, so both close: seen between two Node peers under load, and between a
+ * page and a Node seeder. A seeder needs no peers of its own finding: leechers come to it, over TCP as over WebRTC.
+ * @example createTorrentClient({ tracker: { wrtc, ...SEEDER_ANNOUNCE } })
+ */
+export const SEEDER_ANNOUNCE = { getAnnounceOpts: () => ({ numwant: 0 }) };
+
 /** Whether `url` is a WebSocket tracker, the only kind that introduces WebRTC peers. */
 export function isWebSocketTracker(url: string): boolean {
   return /^wss?:\/\//i.test(url.trim());

@@ -22,7 +22,14 @@ import { formatAmount } from "../output.js";
 import { PEER_LIMIT_HELP, PEER_LIMIT_OPTIONS, peerLimits } from "../peer-limits.js";
 import { destroyTorrentClient, listenError } from "../ports.js";
 import { watcherLine } from "../watcher-log.js";
-import { assertWebSocketTracker, isWebSocketTracker, loadNodeWebRtc, WEBRTC_HELP, WEBRTC_OPTIONS } from "../webrtc.js";
+import {
+  assertWebSocketTracker,
+  isWebSocketTracker,
+  loadNodeWebRtc,
+  SEEDER_ANNOUNCE,
+  WEBRTC_HELP,
+  WEBRTC_OPTIONS,
+} from "../webrtc.js";
 
 export const seed: Command = {
   name: "seed",
@@ -181,7 +188,8 @@ export const seed: Command = {
       torrentPort: port,
       uploadLimit,
       // Without --webrtc, `wrtc: false` keeps webtorrent off WebRTC (it would offer it to ws:// trackers by itself).
-      tracker: announce.length > 0 ? { wrtc: wrtc ?? false } : false,
+      // With it, the seeder answers WebRTC offers and makes none (SEEDER_ANNOUNCE: crossed offers close both ends).
+      tracker: announce.length > 0 ? (wrtc ? { wrtc, ...SEEDER_ANNOUNCE } : { wrtc: false }) : false,
     });
     try {
       const torrent = await new Promise<Torrent>((resolve, reject) => {

@@ -11,7 +11,7 @@ import Server from "bittorrent-tracker/server";
 import { expect } from "chai";
 import { parseEther, ZeroAddress } from "ethers";
 import type { Torrent } from "webtorrent";
-import { loadNodeWebRtc, type NodeWebRtc } from "../../../client/cli/webrtc.js";
+import { loadNodeWebRtc, type NodeWebRtc, SEEDER_ANNOUNCE } from "../../../client/cli/webrtc.js";
 import type { WireGuardPool } from "../../../client/session/guarded-client.js";
 import { PaidLeecher } from "../../../client/session/leecher.js";
 import { PaidSeeder } from "../../../client/session/seeder.js";
@@ -52,11 +52,11 @@ describe("one swarm over WebRTC: Node peers through a WebSocket tracker", functi
    * A client that reaches peers only through the WebSocket tracker, over WebRTC. No STUN server: on loopback the
    * host candidates suffice, and an unreachable STUN server would hold each offer until ICE gathering times out.
    */
-  const rtcClient = (limits: Partial<WireLimits> = {}) =>
-    net.webtorrent({ tracker: { wrtc, rtcConfig: { iceServers: [] } }, limits });
+  const rtcClient = (limits: Partial<WireLimits> = {}, announceAs: object = {}) =>
+    net.webtorrent({ tracker: { wrtc, rtcConfig: { iceServers: [] }, ...announceAs }, limits });
 
   async function seed(signer: Signer, data: Buffer, limits: Partial<WireLimits> = {}) {
-    const client = rtcClient(limits);
+    const client = rtcClient(limits, SEEDER_ANNOUNCE); // as `seed --webrtc`: it answers offers and makes none
     const seeder = new PaidSeeder({
       client: await net.sdkFor(signer),
       pricePerPiece: PRICE,
