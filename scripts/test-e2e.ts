@@ -37,11 +37,15 @@ function run(
   name: string,
   files: string[],
   buffered: boolean,
+  options: { grep?: string; phase?: string } = {},
 ): Promise<{ name: string; code: number; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [HARDHAT, "test", "mocha", ...files], {
+    const grep = options.grep === undefined ? [] : ["--grep", options.grep];
+    const child = spawn(process.execPath, [HARDHAT, "test", "mocha", ...files, ...grep], {
       cwd: root,
       stdio: buffered ? ["ignore", "pipe", "pipe"] : "inherit",
+      // PIECEPAY_E2E_PHASE=halves: a test that must run alone skips itself there and runs in the WebRTC phase.
+      env: options.phase === undefined ? process.env : { ...process.env, PIECEPAY_E2E_PHASE: options.phase },
     });
     let output = "";
     child.stdout?.on("data", (chunk: Buffer) => {
@@ -70,10 +74,10 @@ if (only.length > 0) {
     ? halves.map(
         ([name, files]) =>
           () =>
-            run(name, files, false),
+            run(name, files, false, { phase: "halves" }),
       )
     : halves.map(([name, files]) => {
-        const running = run(name, files, true);
+        const running = run(name, files, true, { phase: "halves" });
         return () => running;
       });
   for (const next of pending) {
@@ -82,10 +86,16 @@ if (only.length > 0) {
     console.log(`===== ${name}: ${code === 0 ? "passed" : `FAILED (exit ${code})`}`);
     failed ||= code !== 0;
   }
-  const webrtc = await run("e2e (WebRTC, alone)", all.filter(alone), true);
-  process.stdout.write(`\n===== ${webrtc.name} =====\n${webrtc.output}`);
-  console.log(`===== ${webrtc.name}: ${webrtc.code === 0 ? "passed" : `FAILED (exit ${webrtc.code})`}`);
-  failed ||= webrtc.code !== 0;
+  // Then, alone: the WebRTC suites, and the CLI's WebRTC test (skipped in its half).
+  for (const next of [
+    () => run("e2e (WebRTC, alone)", all.filter(alone), true),
+    () => run("e2e (CLI over WebRTC, alone)", ["test/ts/client/cli.test.ts"], true, { grep: "seed --webrtc and get" }),
+  ]) {
+    const { name, code, output } = await next();
+    process.stdout.write(`\n===== ${name} =====\n${output}`);
+    console.log(`===== ${name}: ${code === 0 ? "passed" : `FAILED (exit ${code})`}`);
+    failed ||= code !== 0;
+  }
   console.log(`===== e2e: ${((Date.now() - started) / 1000).toFixed(0)} s, ${failed ? "FAILED" : "passed"}`);
 }
 process.exit(failed ? 1 : 0);

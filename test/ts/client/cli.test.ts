@@ -865,6 +865,9 @@ describe("piecepay CLI", function () {
     });
 
     it("seed --webrtc and get --webrtc from the magnet: the peers meet over WebRTC through the ws:// tracker, the same file and payments", async function () {
+      // `npm run test:e2e` runs this one after its two halves, alone (scripts/test-e2e.ts): WebRTC between two Node
+      // peers on a loaded machine can lose its first connection (client/README.md, "One swarm over WebRTC").
+      if (process.env.PIECEPAY_E2E_PHASE === "halves") this.skip();
       const tracker = await startCli(["tracker", "--port", String(await freePort())]);
       try {
         const announce = (tracker.ready as { announce: string[] }).announce.find((url) => url.startsWith("ws://"));
