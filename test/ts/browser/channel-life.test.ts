@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { HDNodeWallet, JsonRpcProvider, parseEther, Wallet } from "ethers";
+import { JsonRpcProvider, parseEther } from "ethers";
 import {
   type ChannelProposal,
   type ChannelRecord,
@@ -21,13 +21,13 @@ import {
   toJson,
   type Voucher,
 } from "../../../sdk/node.js";
-import { type Adjudicator, Adjudicator__factory, VoucherPaymentApp__factory } from "../../../typechain-types/index.js";
+import type { Adjudicator } from "../../../typechain-types/index.js";
 import { type LocalNode, root, rpc, startAnvil } from "../helpers/nodes.js";
+import { anvilAccount, deployForPages } from "./anvil-contracts.js";
 import { bundleForBrowser, closeBrowser, openPage, type TestPage } from "./harness.js";
 import type { PayerSettings } from "./pages/channel-payer.js";
 
 const PAGE = join(root, "test/ts/browser/pages/channel-payer.ts");
-const PHRASE = "test test test test test test test test test test test junk";
 const CHAIN_ID = 31_337n;
 const DEPOSIT = parseEther("1");
 const PRICE = parseEther("0.01");
@@ -47,9 +47,7 @@ describe("the SDK's channel life in Chromium: the page pays from its wallet, a N
   let payerAddress: string;
   let sessionKeyAddress: string;
 
-  /** anvil's development account i, as a key held in Node (the page's wallet is account 0, held by the node). */
-  const account = (i: number) =>
-    new Wallet(HDNodeWallet.fromPhrase(PHRASE, undefined, `m/44'/60'/0'/0/${i}`).privateKey, provider);
+  const account = (i: number) => anvilAccount(provider, i);
 
   /** Loads the page's payer (again after a reload: everything it knows comes from its IndexedDB). */
   async function startPayer(): Promise<{ wallet: string; sessionKey: string }> {
@@ -97,14 +95,7 @@ describe("the SDK's channel life in Chromium: the page pays from its wallet, a N
     let bundle: string;
     [node, bundle] = await Promise.all([startAnvil(), bundleForBrowser(PAGE)]);
     provider = new JsonRpcProvider(node.url, undefined, { cacheTimeout: -1, pollingInterval: 100 });
-    const deployer = account(9);
-    adjudicator = await (await new Adjudicator__factory(deployer).deploy()).waitForDeployment();
-    const app = await (await new VoucherPaymentApp__factory(deployer).deploy()).waitForDeployment();
-    settings = {
-      chainId: String(CHAIN_ID),
-      adjudicator: await adjudicator.getAddress(),
-      voucherApp: await app.getAddress(),
-    };
+    ({ adjudicator, settings } = await deployForPages(provider, CHAIN_ID));
     dir = mkdtempSync(join(tmpdir(), "piecepay-browser-payee-"));
     store = new SqliteChannelStore(join(dir, "payee.db"));
     payee = await PiecepayClient.create({

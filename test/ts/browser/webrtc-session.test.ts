@@ -10,9 +10,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { HDNodeWallet, JsonRpcProvider, parseEther, Wallet } from "ethers";
+import { JsonRpcProvider, parseEther } from "ethers";
 import { fromJson, gasSpentSince, PiecepayClient, SqliteChannelStore, toDestination } from "../../../sdk/node.js";
-import { type Adjudicator, Adjudicator__factory, VoucherPaymentApp__factory } from "../../../typechain-types/index.js";
+import type { Adjudicator } from "../../../typechain-types/index.js";
 import { type LocalNode, root, startAnvil } from "../helpers/nodes.js";
 import {
   seedOverWebRtc,
@@ -20,11 +20,11 @@ import {
   type WebRtcSeeder,
   type WebSocketTracker,
 } from "../helpers/webrtc-peers.js";
+import { anvilAccount, deployForPages } from "./anvil-contracts.js";
 import { bundleForBrowser, closeBrowser, openPage, type TestPage } from "./harness.js";
 import type { Download, LeecherSettings } from "./pages/paid-leecher.js";
 
 const PAGE = join(root, "test/ts/browser/pages/paid-leecher.ts");
-const PHRASE = "test test test test test test test test test test test junk";
 const CHAIN_ID = 31_337n;
 const PIECE_LENGTH = 64 * 1024;
 /** The page wants the first file (20 pieces, 1.25 MiB), not the second (12 pieces): 2 MiB in all. */
@@ -63,8 +63,7 @@ describe("the paid session in Chromium: a page downloads from a Node seeder over
   const wanted = fileBytes(WANTED.pieces * PIECE_LENGTH, WANTED.name);
   const other = fileBytes(OTHER.pieces * PIECE_LENGTH, OTHER.name);
 
-  const account = (i: number) =>
-    new Wallet(HDNodeWallet.fromPhrase(PHRASE, undefined, `m/44'/60'/0'/0/${i}`).privateKey, provider);
+  const account = (i: number) => anvilAccount(provider, i);
 
   before(async function () {
     let bundle: string;
@@ -74,14 +73,7 @@ describe("the paid session in Chromium: a page downloads from a Node seeder over
       startWebSocketTracker(),
     ]);
     provider = new JsonRpcProvider(node.url, undefined, { cacheTimeout: -1, pollingInterval: 100 });
-    const deployer = account(9);
-    adjudicator = await (await new Adjudicator__factory(deployer).deploy()).waitForDeployment();
-    const app = await (await new VoucherPaymentApp__factory(deployer).deploy()).waitForDeployment();
-    settings = {
-      chainId: String(CHAIN_ID),
-      adjudicator: await adjudicator.getAddress(),
-      voucherApp: await app.getAddress(),
-    };
+    ({ adjudicator, settings } = await deployForPages(provider, CHAIN_ID));
     dir = mkdtempSync(join(tmpdir(), "piecepay-webrtc-seeder-"));
     store = new SqliteChannelStore(join(dir, "seeder.db"));
     const client = await PiecepayClient.create({
