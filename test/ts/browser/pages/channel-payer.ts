@@ -8,12 +8,10 @@ import {
   type ChannelAcceptance,
   type CloseOffer,
   fromJson,
-  IndexedDbChannelStore,
-  PiecepayClient,
-  sessionKey,
+  type PiecepayClient,
   toJson,
-  walletFromEip1193,
 } from "../../../../sdk/index.js";
+import { walletClient } from "./wallet-client.js";
 
 declare global {
   interface Window {
@@ -33,18 +31,8 @@ export interface PayerSettings {
 const DATABASE = "piecepay-payer";
 
 /** The one place that decides who the payer is: the wallet funds and is paid, the store's session key signs. */
-async function createPayer(settings: PayerSettings): Promise<PiecepayClient> {
-  const store = await IndexedDbChannelStore.open(DATABASE);
-  // No cached block number: the test moves the node's clock between two calls.
-  const wallet = await walletFromEip1193(window.ethereum, { cacheTimeout: -1, pollingInterval: 100 });
-  return PiecepayClient.create({
-    signer: await sessionKey(store),
-    wallet,
-    chainId: BigInt(settings.chainId),
-    adjudicator: settings.adjudicator,
-    voucherApp: settings.voucherApp,
-    store,
-  });
+function createPayer(settings: PayerSettings): Promise<PiecepayClient> {
+  return walletClient(settings, DATABASE);
 }
 
 let client: PiecepayClient | undefined;

@@ -4,7 +4,8 @@
 // deposits and closes sent by the injected wallet, its vouchers signed by the session key. The test drives it
 // through `window.leecher`; values cross as the SDK's JSON (bigints kept).
 import { createTorrentClient, type LeecherPeerStats, PaidLeecher } from "../../../../client/web/session.js";
-import { IndexedDbChannelStore, PiecepayClient, sessionKey, toJson, walletFromEip1193 } from "../../../../sdk/index.js";
+import { type PiecepayClient, toJson } from "../../../../sdk/index.js";
+import { walletClient } from "./wallet-client.js";
 
 /** The parts of a webtorrent File (lib/file.js) the page uses. */
 interface TorrentFile {
@@ -46,17 +47,7 @@ let client: PiecepayClient | undefined;
 const api = {
   /** Creates the page's SDK client; resolves with its wallet's and its session key's addresses. */
   async start(settings: LeecherSettings): Promise<{ wallet: string; sessionKey: string }> {
-    const store = await IndexedDbChannelStore.open("piecepay-leecher");
-    const wallet = await walletFromEip1193(window.ethereum, { cacheTimeout: -1, pollingInterval: 100 });
-    client = await PiecepayClient.create({
-      signer: await sessionKey(store),
-      wallet,
-      chainId: BigInt(settings.chainId),
-      adjudicator: settings.adjudicator,
-      voucherApp: settings.voucherApp,
-      store,
-      pollingIntervalMs: 100,
-    });
+    client = await walletClient(settings, "piecepay-leecher", { pollingIntervalMs: 100 });
     return { wallet: client.walletAddress, sessionKey: client.address };
   },
 
