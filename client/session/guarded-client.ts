@@ -7,6 +7,7 @@ import { Transform } from "streamx";
 import type WebTorrent from "webtorrent";
 import { GuardError, WireGuard } from "../wire/guard.js";
 import { DEFAULT_WIRE_LIMITS, type WireLimits } from "../wire/limits.js";
+import { piecepayPeerId } from "./peer-agent.js";
 import { createWithInboundFilter, pieceCount, pieceLengthOf, type WebTorrentPeer } from "./webtorrent-internals.js";
 
 /** The parts of a webtorrent Peer that the pool reads; the guard reads its wire's request queue and extension ids. */
@@ -182,6 +183,10 @@ export function createTorrentClient(options: GuardedClientOptions = {}): WebTorr
   const { limits = {}, ...webtorrentOptions } = options;
   let client: WebTorrent | undefined;
   const pool = new WireGuardPool(limits, () => client);
-  client = createWithInboundFilter({ ...webtorrentOptions, secure: 0 }, (peer) => pool.filterFor(peer as PeerLike));
+  // Our peer id says whether we are a page or Node (peer-agent.ts), unless the caller chose one.
+  const peerId = webtorrentOptions.peerId ?? piecepayPeerId();
+  client = createWithInboundFilter({ ...webtorrentOptions, peerId, secure: 0 }, (peer) =>
+    pool.filterFor(peer as PeerLike),
+  );
   return Object.assign(client, { guard: pool });
 }

@@ -14,12 +14,14 @@ import { keygen } from "./keygen.js";
 import { seed } from "./seed.js";
 import { simulate } from "./simulate.js";
 import { tracker } from "./tracker.js";
+import { web } from "./web.js";
 import { withdraw } from "./withdraw.js";
 
 export const COMMANDS: Command[] = [
   // -- the paid torrent client --
   seed,
   get,
+  web,
   demo,
   simulate,
   // -- local infrastructure --

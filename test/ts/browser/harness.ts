@@ -165,3 +165,34 @@ export async function openPage(bundle: string, nodeUrl: string): Promise<TestPag
     },
   };
 }
+
+/**
+ * Opens `url` (e.g. the web app that `piecepay web` serves) in a fresh browser context (its own IndexedDB and
+ * localStorage). With `injectWallet`, the page gets `window.ethereum` over its server's own /rpc, as in openPage.
+ */
+export async function openUrl(url: string, options: { injectWallet?: boolean } = {}): Promise<TestPage> {
+  const context = await (await sharedBrowser()).newContext();
+  if (options.injectWallet) await context.addInitScript(INJECTED_WALLET);
+  const page = await context.newPage();
+  const console: string[] = [];
+  page.on("console", (m) => console.push(`${m.type()}: ${m.text()}`));
+  page.on("pageerror", (e) => console.push(`pageerror: ${e.message}`));
+  await page.goto(url);
+  return {
+    page,
+    url,
+    console,
+    async reload() {
+      await page.reload();
+    },
+    async openTab() {
+      const tab = await context.newPage();
+      tab.on("pageerror", (e) => console.push(`pageerror (tab): ${e.message}`));
+      await tab.goto(url);
+      return tab;
+    },
+    async close() {
+      await context.close();
+    },
+  };
+}

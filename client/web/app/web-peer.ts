@@ -1,0 +1,379 @@
+// The page's BitTorrent node: one webtorrent client (WebRTC through WebSocket trackers, pieces in the origin's
+// private file system), a PaidSeeder per torrent it seeds and a PaidLeecher per torrent it downloads, the same
+// sessions, wire extension and vouchers as the CLI's. What it downloads is remembered in localStorage, so that a
+// reload resumes it: the torrent is added again (the pieces already verified are on disk), and the leecher continues
+// each channel from the store in IndexedDB, with its vouchers, instead of depositing again.
+import type { Torrent } from "webtorrent";
+import type { PiecepayClient } from "../../../sdk/index.js";
+import { type PeerAgent, peerAgent } from "../../session/peer-agent.js";
+import { createTorrentClient, type LeecherPeerStats, PaidLeecher, PaidSeeder } from "../session.js";
+import type { AppConfig } from "./config.js";
+import { explain } from "./errors.js";
+
+/** A peer of a transfer, as the page shows it. */
+export interface PeerView {
+  address: string;
+  agent: PeerAgent;
+  transport: string;
+  /** Its price per piece (a paid seeder's offer), when known. */
+  price?: bigint;
+  /** What we paid it (downloads) or it paid us (seeds), in the transfer's asset. */
+  paid: bigint;
+  pieces: number;
+}
+
+export interface FileView {
+  name: string;
+  path: string;
+  length: number;
+  /** A media file the page can play while it downloads. */
+  playable: boolean;
+}
+
+export interface TransferView {
+  kind: "seed" | "download";
+  infoHash: string;
+  name: string;
+  magnet: string;
+  /** The page's URL with the magnet in its fragment: what a seeder shares. */
+  link: string;
+  asset: string;
+  /** Seeds: the price per piece asked. Downloads: the most we pay per piece, and the budget. */
+  price: bigint;
+  budget?: bigint;
+  length: number;
+  pieces: number;
+  /** Pieces verified here. */
+  have: number;
+  progress: number;
+  downloadSpeed: number;
+  uploadSpeed: number;
+  timeRemaining: number;
+  ready: boolean;
+  done: boolean;
+  /** Downloads: paid to every seeder in vouchers. Seeds: paid to us. */
+  total: bigint;
+  peers: PeerView[];
+  files: FileView[];
+  /** What happened that a person should know: a refused or dropped seeder, a failed deposit. */
+  notes: string[];
+  state: "connecting" | "transferring" | "settling" | "settled" | "seeding";
+}
+
+/** What the page keeps of a download to resume it after a reload. */
+interface SavedDownload {
+  magnet: string;
+  asset: string;
+  maxPricePerPiece: string;
+  budget: string;
+}
+
+const SAVED = "piecepay.downloads";
+const MEDIA = /\.(mp4|m4v|webm|mkv|ogv|mov|mp3|m4a|ogg|oga|opus|wav|flac|aac)$/i;
+const MAX_NOTES = 8;
+
+interface Transfer {
+  kind: "seed" | "download";
+  torrent: Torrent;
+  asset: string;
+  price: bigint;
+  budget?: bigint;
+  seeder?: PaidSeeder;
+  leecher?: PaidLeecher;
+  notes: string[];
+  state: TransferView["state"];
+}
+
+export class WebPeer {
+  readonly torrents: ReturnType<typeof createTorrentClient>;
+  readonly #transfers = new Map<string, Transfer>();
+  readonly #listeners = new Set<() => void>();
+
+  constructor(
+    readonly client: PiecepayClient,
+    readonly config: AppConfig,
+    readonly storageKey = `${SAVED}.${client.walletAddress.toLowerCase()}`,
+  ) {
+    this.torrents = createTorrentClient({
+      dht: false,
+      lsd: false,
+      webSeeds: false,
+      tracker: { rtcConfig: { iceServers: config.iceServers } },
+    });
+    this.torrents.on("error", (error: unknown) => this.#note(undefined, explain(error)));
+  }
+
+  /** Calls `listener` when something changed that the page shows (it also polls for speeds). */
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #changed(): void {
+    for (const listener of this.#listeners) listener();
+  }
+
+  #note(transfer: Transfer | undefined, note: string): void {
+    if (transfer === undefined) {
+      for (const t of this.#transfers.values()) this.#note(t, note);
+      return;
+    }
+    transfer.notes.push(note);
+    if (transfer.notes.length > MAX_NOTES) transfer.notes.shift();
+    this.#changed();
+  }
+
+  /** Seeds `files` at `pricePerPiece` of `asset`; resolves once they are hashed and announced. */
+  async seed(files: File[], options: { pricePerPiece: bigint; asset: string; name?: string }): Promise<TransferView> {
+    if (files.length === 0) throw new Error("choose a file or folder to seed");
+    if (options.pricePerPiece <= 0n) throw new Error("the price per piece must be more than 0");
+    const seeder = new PaidSeeder({ client: this.client, pricePerPiece: options.pricePerPiece, asset: options.asset });
+    const torrent = await new Promise<Torrent>((resolve, reject) => {
+      const onError = (error: unknown) => reject(error);
+      this.torrents.once("error", onError);
+      const added = this.torrents.seed(
+        files as unknown as Uint8Array, // webtorrent's browser build takes File objects; its types know only Node's
+        { announce: this.config.trackers, ...(options.name ? { name: options.name } : {}) },
+        (t: Torrent) => {
+          this.torrents.off("error", onError);
+          resolve(t);
+        },
+      );
+      seeder.attach(added);
+    });
+    const transfer: Transfer = {
+      kind: "seed",
+      torrent,
+      asset: options.asset,
+      price: options.pricePerPiece,
+      seeder,
+      notes: [],
+      state: "seeding",
+    };
+    this.#watch(transfer);
+    return this.view(transfer);
+  }
+
+  /**
+   * Downloads the torrent of `magnet`, paying each seeder at most `maxPricePerPiece` per piece, depositing at most
+   * `budget` in all; every file is selected. Settles (closes every channel cooperatively) once it is done.
+   */
+  download(magnet: string, options: { maxPricePerPiece: bigint; budget: bigint; asset: string }): TransferView {
+    if (!magnet.startsWith("magnet:")) throw new Error("this is not a magnet link");
+    if (options.maxPricePerPiece <= 0n) throw new Error("the maximum price per piece must be more than 0");
+    if (options.budget <= 0n) throw new Error("the budget must be more than 0");
+    const existing = this.#transfers.get(infoHashOf(magnet));
+    if (existing) return this.view(existing);
+    const leecher = new PaidLeecher({
+      client: this.client,
+      maxPricePerPiece: options.maxPricePerPiece,
+      budget: options.budget,
+      asset: options.asset,
+    });
+    const torrent = this.torrents.add(magnet, { announce: this.config.trackers });
+    leecher.attach(torrent);
+    const transfer: Transfer = {
+      kind: "download",
+      torrent,
+      asset: options.asset,
+      price: options.maxPricePerPiece,
+      budget: options.budget,
+      leecher,
+      notes: [],
+      state: "connecting",
+    };
+    leecher.on("refused", (r) => this.#note(transfer, `seeder ${r.peer} not used: ${r.reason}`));
+    leecher.on("fund-failed", (error) => this.#note(transfer, explain(error, "a deposit failed")));
+    leecher.on("warning", (error) => this.#note(transfer, error.message));
+    leecher.on("channel", () => {
+      transfer.state = "transferring";
+      this.#changed();
+    });
+    torrent.once("infoHash", () => {
+      this.#save({
+        magnet: torrent.magnetURI ?? magnet,
+        asset: options.asset,
+        maxPricePerPiece: String(options.maxPricePerPiece),
+        budget: String(options.budget),
+      });
+    });
+    torrent.once("done", () => void this.#settle(transfer));
+    this.#watch(transfer);
+    return this.view(transfer);
+  }
+
+  /** The downloads a previous visit left unfinished, started again. */
+  resumeSaved(): TransferView[] {
+    return this.#saved().map((saved) =>
+      this.download(saved.magnet, {
+        asset: saved.asset,
+        maxPricePerPiece: BigInt(saved.maxPricePerPiece),
+        budget: BigInt(saved.budget),
+      }),
+    );
+  }
+
+  async #settle(transfer: Transfer): Promise<void> {
+    if (transfer.leecher === undefined || transfer.state === "settling" || transfer.state === "settled") return;
+    transfer.state = "settling";
+    this.#changed();
+    try {
+      const settled = await transfer.leecher.settle();
+      const open = settled.filter((s) => !s.closed);
+      if (open.length > 0) {
+        this.#note(transfer, `${open.length} channel(s) not closed by their seeder: close them in the channels panel`);
+      }
+      transfer.state = "settled";
+      this.#forget(transfer.torrent.infoHash);
+    } catch (error) {
+      this.#note(transfer, explain(error, "closing the channels"));
+    }
+    this.#changed();
+  }
+
+  #watch(transfer: Transfer): void {
+    const { torrent } = transfer;
+    const key = () => torrent.infoHash;
+    const register = () => {
+      if (key()) this.#transfers.set(key(), transfer);
+      this.#changed();
+    };
+    if (torrent.infoHash) register();
+    else torrent.once("infoHash", register);
+    for (const event of ["ready", "metadata", "done", "wire", "verified"]) torrent.on(event, () => this.#changed());
+    torrent.on("warning", (error: Error) => this.#note(transfer, error.message));
+    torrent.on("error", (error: Error) => this.#note(transfer, explain(error)));
+  }
+
+  /** Every transfer as the page shows it, seeds first. */
+  transfers(): TransferView[] {
+    return [...this.#transfers.values()]
+      .sort((a, b) => (a.kind === b.kind ? 0 : a.kind === "seed" ? -1 : 1))
+      .map((t) => this.view(t));
+  }
+
+  transfer(infoHash: string): TransferView | undefined {
+    const t = this.#transfers.get(infoHash);
+    return t && this.view(t);
+  }
+
+  /** The webtorrent torrent of a transfer (for streaming and saving its files). */
+  torrent(infoHash: string): Torrent | undefined {
+    return this.#transfers.get(infoHash)?.torrent;
+  }
+
+  view(transfer: Transfer): TransferView {
+    const { torrent } = transfer;
+    const pieces = torrent.pieces?.length ?? 0;
+    const have = torrent.ready ? torrent.pieces.filter((p: unknown) => p === null).length : 0;
+    const link = `${location.origin}${location.pathname}#${torrent.magnetURI ?? ""}`;
+    return {
+      kind: transfer.kind,
+      infoHash: torrent.infoHash ?? "",
+      name: torrent.name ?? torrent.infoHash ?? "…",
+      magnet: torrent.magnetURI ?? "",
+      link,
+      asset: transfer.asset,
+      price: transfer.price,
+      ...(transfer.budget === undefined ? {} : { budget: transfer.budget }),
+      length: torrent.length ?? 0,
+      pieces,
+      have,
+      progress: torrent.ready ? torrent.progress : 0,
+      downloadSpeed: torrent.downloadSpeed ?? 0,
+      uploadSpeed: torrent.uploadSpeed ?? 0,
+      timeRemaining: (torrent as unknown as { timeRemaining?: number }).timeRemaining ?? Number.POSITIVE_INFINITY,
+      ready: Boolean(torrent.ready),
+      done: Boolean(torrent.done),
+      total:
+        transfer.leecher !== undefined
+          ? transfer.leecher.stats().reduce((sum, s) => sum + s.spent, 0n)
+          : (transfer.seeder?.stats().paid ?? 0n),
+      peers: transfer.leecher !== undefined ? this.#leecherPeers(transfer) : this.#seederPeers(transfer),
+      files: (torrent.files ?? []).map((f: { name: string; path: string; length: number }) => ({
+        name: f.name,
+        path: f.path,
+        length: f.length,
+        playable: MEDIA.test(f.name),
+      })),
+      notes: [...transfer.notes],
+      state: transfer.kind === "download" && torrent.done && transfer.state !== "settled" ? "settling" : transfer.state,
+    };
+  }
+
+  #leecherPeers(transfer: Transfer): PeerView[] {
+    const leecher = transfer.leecher as PaidLeecher;
+    const byAddress = new Map<string, LeecherPeerStats>(leecher.stats().map((s) => [s.peer, s]));
+    const views: PeerView[] = (transfer.torrent.wires ?? []).map((wire) => {
+      const address = `${wire.remoteAddress}:${wire.remotePort}`;
+      const stats = byAddress.get(address);
+      byAddress.delete(address);
+      return {
+        address,
+        agent: peerAgent(wire.peerId),
+        transport: String((wire as { type?: string }).type ?? "?"),
+        ...(stats?.pricePerPiece ? { price: stats.pricePerPiece } : {}),
+        paid: stats?.spent ?? 0n,
+        pieces: stats?.delivered ?? 0,
+      };
+    });
+    // Seeders that left: what we paid them still counts.
+    for (const stats of byAddress.values()) {
+      if (stats.channelId === undefined) continue;
+      views.push({
+        address: `${stats.peer} (gone)`,
+        agent: "other",
+        transport: "-",
+        price: stats.pricePerPiece,
+        paid: stats.spent,
+        pieces: stats.delivered,
+      });
+    }
+    return views;
+  }
+
+  #seederPeers(transfer: Transfer): PeerView[] {
+    const stats = new Map((transfer.seeder?.stats().peers ?? []).map((s) => [s.peer, s]));
+    return (transfer.torrent.wires ?? []).map((wire) => {
+      const address = `${wire.remoteAddress}:${wire.remotePort}`;
+      const s = stats.get(address);
+      return {
+        address,
+        agent: peerAgent(wire.peerId),
+        transport: String((wire as { type?: string }).type ?? "?"),
+        price: transfer.price,
+        paid: s?.paid ?? 0n,
+        pieces: s?.served ?? 0,
+      };
+    });
+  }
+
+  #saved(): SavedDownload[] {
+    try {
+      const parsed = JSON.parse(localStorage.getItem(this.storageKey) ?? "[]");
+      return Array.isArray(parsed) ? (parsed as SavedDownload[]) : [];
+    } catch {
+      return [];
+    }
+  }
+
+  #save(download: SavedDownload): void {
+    const infoHash = infoHashOf(download.magnet);
+    const others = this.#saved().filter((d) => infoHashOf(d.magnet) !== infoHash);
+    localStorage.setItem(this.storageKey, JSON.stringify([...others, download]));
+  }
+
+  #forget(infoHash: string): void {
+    const kept = this.#saved().filter((d) => infoHashOf(d.magnet) !== infoHash);
+    localStorage.setItem(this.storageKey, JSON.stringify(kept));
+  }
+
+  async destroy(): Promise<void> {
+    for (const t of this.#transfers.values()) t.seeder?.destroy();
+    await new Promise<void>((resolve) => this.torrents.destroy(() => resolve()));
+  }
+}
+
+function infoHashOf(magnet: string): string {
+  return (/xt=urn:btih:([0-9a-fA-F]{40})/.exec(magnet)?.[1] ?? magnet).toLowerCase();
+}

@@ -1,0 +1,40 @@
+// Builds the web app (client/web/app/) into client/web/dist/ (not committed): `npm run build:web`, which `npm test`
+// runs, and which `piecepay web` runs when the build is missing or older than the app's sources. webtorrent's
+// browser build needs from a bundler what its own webpack build sets (docs/adr/0015-the-paid-session-in-a-browser.md):
+// `events` and `path` modules (our shims), the free identifiers `process` (webtorrent's own polyfill) and `global`.
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vite";
+
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+export const WEB_ROOT = here("./app");
+export const WEB_DIST = here("./dist");
+
+export default defineConfig({
+  root: WEB_ROOT,
+  base: "./",
+  logLevel: "warn",
+  publicDir: false,
+  resolve: {
+    alias: [
+      { find: /^(node:)?events$/, replacement: here("./shims/events.ts") },
+      { find: /^(node:)?path$/, replacement: here("./shims/path.ts") },
+    ],
+  },
+  define: { global: "globalThis" },
+  oxc: { jsx: { runtime: "automatic", importSource: "preact" } },
+  build: {
+    outDir: WEB_DIST,
+    emptyOutDir: true,
+    target: "es2022",
+    chunkSizeWarningLimit: 4096,
+    rolldownOptions: {
+      // webtorrent's process polyfill has no hrtime; limiter and speed-limiter check for it and fall back to Date.
+      onwarn(warning, warn) {
+        if (warning.code === "IMPORT_IS_UNDEFINED" && warning.message.includes("process-fast")) return;
+        warn(warning);
+      },
+      transform: { inject: { process: [here("./shims/process.ts"), "process"] } },
+    },
+  },
+});

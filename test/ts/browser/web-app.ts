@@ -1,0 +1,101 @@
+// The web app as its tests use it: anvil mining a block a second (as a testnet does), the contracts deployed, the
+// app built by Vite and served by `piecepay web`'s server (page, tracker, /rpc, faucet); and what a person does in
+// the page, by clicking: connect the development account, seed a file, open a link and download.
+import { expect } from "chai";
+import { JsonRpcProvider } from "ethers";
+import type { Page } from "playwright-core";
+import { buildApp } from "../../../client/cli/commands/web.js";
+import { startWebServer, type WebServer } from "../../../client/cli/web-server.js";
+import type { Adjudicator } from "../../../typechain-types/index.js";
+import { type LocalNode, root, startAnvil } from "../helpers/nodes.js";
+import { anvilAccount, deployForPages } from "./anvil-contracts.js";
+
+const CHAIN_ID = 31_337n;
+
+export interface WebApp {
+  node: LocalNode;
+  provider: JsonRpcProvider;
+  adjudicator: Adjudicator;
+  server: WebServer;
+  close(): Promise<void>;
+}
+
+/** anvil (`--block-time 1`), the contracts, and the app's server on a free port. */
+export async function startWebApp(): Promise<WebApp> {
+  const [node] = await Promise.all([startAnvil(["--block-time", "1"]), buildApp()]);
+  const provider = new JsonRpcProvider(node.url, undefined, { cacheTimeout: -1, pollingInterval: 200 });
+  const { adjudicator, settings } = await deployForPages(provider, CHAIN_ID);
+  const server = await startWebServer(
+    `${root}client/web/dist`,
+    {
+      chainId: CHAIN_ID,
+      chainName: "anvil",
+      rpcUrl: node.url,
+      adjudicator: settings.adjudicator,
+      voucherApp: settings.voucherApp,
+      tokens: [],
+      faucetFrom: anvilAccount(provider, 0).address,
+    },
+    { port: 0, host: "127.0.0.1" },
+  );
+  return {
+    node,
+    provider,
+    adjudicator,
+    server,
+    close: async () => {
+      await server.close();
+      provider.destroy();
+      await node.stop();
+    },
+  };
+}
+
+/** Connects the page's development account; resolves with its address. */
+export async function connectDev(page: Page): Promise<string> {
+  await page.getByTestId("connect-dev").click();
+  const wallet = page.getByTestId("wallet");
+  await wallet.waitFor({ timeout: 30_000 });
+  const address = await wallet.locator("code").getAttribute("title");
+  expect(address).to.match(/^0x[0-9a-fA-F]{40}$/);
+  return address as string;
+}
+
+/** Seeds one file at `price` (in ETH, as typed); resolves with the share link. */
+export async function seedFile(page: Page, file: { name: string; bytes: Uint8Array }, price: string): Promise<string> {
+  await page.getByTestId("tab-seed").click();
+  await page.getByTestId("seed-files").setInputFiles({
+    name: file.name,
+    mimeType: "application/octet-stream",
+    buffer: Buffer.from(file.bytes),
+  });
+  await page.getByTestId("seed-price").fill(price);
+  await page.getByTestId("seed-start").click();
+  const link = page.getByTestId("share-link");
+  await link.waitFor({ timeout: 60_000 });
+  return link.inputValue();
+}
+
+/** Starts the download of the page's link (its magnet is already in the form) at most `maxPrice` within `budget`. */
+export async function startDownload(page: Page, maxPrice: string, budget: string): Promise<void> {
+  await page.getByTestId("tab-download").click();
+  await page.getByTestId("max-price").fill(maxPrice);
+  await page.getByTestId("budget").fill(budget);
+  await page.getByTestId("download-start").click();
+}
+
+/** The download's card: its state and the pieces held, as the page shows them. */
+export async function downloadState(page: Page): Promise<{ state: string; have: number; pieces: number }> {
+  const card = page.locator('[data-testid="transfer"][data-kind="download"]').first();
+  const stats = card.getByTestId("stats");
+  return {
+    state: (await card.getAttribute("data-state")) ?? "",
+    have: Number(await stats.getAttribute("data-have")),
+    pieces: Number(await stats.getAttribute("data-pieces")),
+  };
+}
+
+/** Waits until the page's download reaches `state` ("settled": every channel closed). */
+export async function waitForDownload(page: Page, state: string, timeoutMs = 90_000): Promise<void> {
+  await page.locator(`[data-testid="transfer"][data-kind="download"][data-state="${state}"]`).waitFor({ timeout: timeoutMs });
+}
