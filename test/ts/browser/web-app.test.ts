@@ -2,10 +2,10 @@
 // development account (a key the page keeps, funded by the server's faucet), exchange a 16 MiB file over WebRTC
 // through the server's tracker, paying per piece. The chain is the judge: after the cooperative close, the seeder's
 // account has earned price x pieces to the wei and the leecher's got the rest of its deposit back, less gas.
-import { createHash } from "node:crypto";
 import { expect } from "chai";
 import { parseEther } from "ethers";
 import { gasSpentSince, toDestination } from "../../../sdk/node.js";
+import { fileBytes } from "../helpers/file-bytes.js";
 import { closeBrowser, openUrl, type TestPage } from "./harness.js";
 import {
   connectDev,
@@ -19,15 +19,6 @@ import {
 
 const SIZE = 16 * 1024 * 1024;
 const PRICE = "0.0001";
-
-/** `length` bytes that no compressor shortens, the same in every run. */
-function fileBytes(length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  for (let at = 0, i = 0; at < length; at += 32, i++) {
-    out.set(createHash("sha256").update(`web ${i}`).digest().subarray(0, Math.min(32, length - at)), at);
-  }
-  return out;
-}
 
 describe("the web app: a seeder page and a leecher page exchange a file over WebRTC and pay per piece", function () {
   this.timeout(180_000);
@@ -52,7 +43,7 @@ describe("the web app: a seeder page and a leecher page exchange a file over Web
     const seederPage = await openUrl(app.server.url);
     pages.push(seederPage);
     const seeder = await connectDev(seederPage.page);
-    const link = await seedFile(seederPage.page, { name: "sample.bin", bytes: fileBytes(SIZE) }, PRICE);
+    const link = await seedFile(seederPage.page, { name: "sample.bin", bytes: fileBytes(SIZE, "web") }, PRICE);
     expect(link).to.match(/#magnet:\?xt=urn:btih:[0-9a-f]{40}/);
 
     const leecherPage = await openUrl(link);
@@ -86,7 +77,10 @@ describe("the web app: a seeder page and a leecher page exchange a file over Web
       price * BigInt(pieces) - seederGas,
     );
     // What the page showed as paid is what the chain paid.
-    const shown = await leecherPage.page.locator('[data-testid="transfer"][data-kind="download"]').getByTestId("total").getAttribute("data-wei");
+    const shown = await leecherPage.page
+      .locator('[data-testid="transfer"][data-kind="download"]')
+      .getByTestId("total")
+      .getAttribute("data-wei");
     expect(BigInt(shown ?? "-1")).to.equal(price * BigInt(pieces));
   });
 });

@@ -97,5 +97,7 @@ export async function downloadState(page: Page): Promise<{ state: string; have: 
 
 /** Waits until the page's download reaches `state` ("settled": every channel closed). */
 export async function waitForDownload(page: Page, state: string, timeoutMs = 90_000): Promise<void> {
-  await page.locator(`[data-testid="transfer"][data-kind="download"][data-state="${state}"]`).waitFor({ timeout: timeoutMs });
+  await page
+    .locator(`[data-testid="transfer"][data-kind="download"][data-state="${state}"]`)
+    .waitFor({ timeout: timeoutMs });
 }

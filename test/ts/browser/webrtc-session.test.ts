@@ -13,6 +13,7 @@ import { expect } from "chai";
 import { JsonRpcProvider, parseEther } from "ethers";
 import { fromJson, gasSpentSince, PiecepayClient, SqliteChannelStore, toDestination } from "../../../sdk/node.js";
 import type { Adjudicator } from "../../../typechain-types/index.js";
+import { fileBytes } from "../helpers/file-bytes.js";
 import { type LocalNode, root, startAnvil } from "../helpers/nodes.js";
 import {
   seedOverWebRtc,
@@ -33,21 +34,6 @@ const OTHER = { name: "extra.bin", pieces: 12 };
 const PIECES = WANTED.pieces + OTHER.pieces;
 const PRICE = parseEther("0.0001");
 const BUDGET = parseEther("0.01");
-
-/** `length` bytes that no compressor shortens, the same in every run for the same `seed`. */
-function fileBytes(length: number, seed: string): Uint8Array {
-  const out = new Uint8Array(length);
-  for (let at = 0, i = 0; at < length; at += 32, i++) {
-    out.set(
-      createHash("sha256")
-        .update(`${seed} ${i}`)
-        .digest()
-        .subarray(0, Math.min(32, length - at)),
-      at,
-    );
-  }
-  return out;
-}
 
 describe("the paid session in Chromium: a page downloads from a Node seeder over WebRTC and pays per piece", function () {
   this.timeout(120_000);
