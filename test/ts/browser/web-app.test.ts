@@ -2,10 +2,15 @@
 // development account (a key the page keeps, funded by the server's faucet), exchange a 16 MiB file over WebRTC
 // through the server's tracker, paying per piece. The chain is the judge: after the cooperative close, the seeder's
 // account has earned price x pieces to the wei and the leecher's got the rest of its deposit back, less gas.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { expect } from "chai";
 import { parseEther } from "ethers";
 import { gasSpentSince, toDestination } from "../../../sdk/node.js";
+import { cli, jsonLines, startCli } from "../client/cli-process.js";
 import { fileBytes } from "../helpers/file-bytes.js";
+import { anvilAccount } from "./anvil-contracts.js";
 import { closeBrowser, openUrl, type TestPage } from "./harness.js";
 import {
   connectDev,
@@ -40,7 +45,7 @@ describe("the web app: a seeder page and a leecher page exchange a file over Web
   it("seeds 16 MiB from one page, downloads it in another, and the chain pays the seeder price x pieces", async () => {
     const { provider, adjudicator } = app;
     const start = await provider.getBlockNumber();
-    const seederPage = await openUrl(app.server.url);
+    const seederPage = await openUrl(app.url);
     pages.push(seederPage);
     const seeder = await connectDev(seederPage.page);
     const link = await seedFile(seederPage.page, { name: "sample.bin", bytes: fileBytes(SIZE, "web") }, PRICE);
@@ -82,5 +87,102 @@ describe("the web app: a seeder page and a leecher page exchange a file over Web
       .getByTestId("total")
       .getAttribute("data-wei");
     expect(BigInt(shown ?? "-1")).to.equal(price * BigInt(pieces));
+  });
+
+  it("a page downloads from `piecepay seed --webrtc`: the peers table says Node, the chain pays the Node seeder", async () => {
+    const { provider, adjudicator } = app;
+    const start = await provider.getBlockNumber();
+    const dir = mkdtempSync(path.join(tmpdir(), "piecepay-web-seed-"));
+    const file = path.join(dir, "clip.bin");
+    writeFileSync(file, fileBytes(2 * 1024 * 1024, "node seeder"));
+    const seederKey = anvilAccount(provider, 1);
+    const seeding = await startCli([
+      "seed",
+      file,
+      "--webrtc",
+      "--announce",
+      app.tracker,
+      "--price",
+      PRICE,
+      "--piece-length",
+      "64",
+      "--key",
+      seederKey.privateKey,
+      "--rpc",
+      app.node.url,
+      "--data-dir",
+      app.dataDir,
+    ]);
+    try {
+      const page = await openUrl(`${app.url}#${String(seeding.ready.magnet)}`);
+      pages.push(page);
+      const leecher = await connectDev(page.page);
+      const before = await provider.getBalance(leecher);
+      await startDownload(page.page, PRICE, "1");
+      await waitForDownload(page.page, "settled", 120_000);
+      const { have, pieces } = await downloadState(page.page);
+      expect([have, pieces]).to.deep.equal([32, 32]);
+      expect(await page.page.getByTestId("peer").first().getAttribute("data-agent")).to.equal("Node");
+      const events = await adjudicator.queryFilter(adjudicator.filters.PaidOut(), start);
+      const paidTo = (address: string) =>
+        events.filter((e) => e.args.destination === toDestination(address)).reduce((sum, e) => sum + e.args.amount, 0n);
+      expect(paidTo(seederKey.address), "the Node seeder: price x 32").to.equal(parseEther(PRICE) * 32n);
+      // Its deposit was the whole file's price (32 pieces): nothing to give back, and nothing more spent but gas.
+      const [gas] = await gasSpentSince(provider, [leecher], start);
+      expect((await provider.getBalance(leecher)) - before, "the page: price x 32 and its gas").to.equal(
+        -parseEther(PRICE) * 32n - gas,
+      );
+    } finally {
+      seeding.child.kill("SIGINT");
+      await seeding.exited;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("`piecepay get --webrtc` downloads from a seeding page: the chain pays the page's account price x pieces", async () => {
+    const { provider, adjudicator } = app;
+    const start = await provider.getBlockNumber();
+    const page = await openUrl(app.url);
+    pages.push(page);
+    const seeder = await connectDev(page.page);
+    const data = fileBytes(3 * 1024 * 1024, "page seeder");
+    const link = await seedFile(page.page, { name: "page.bin", bytes: data }, PRICE);
+    const magnet = decodeURIComponent(link.slice(link.indexOf("#") + 1));
+    const leecherKey = anvilAccount(provider, 2);
+    const out = mkdtempSync(path.join(tmpdir(), "piecepay-web-get-"));
+    try {
+      const got = await cli([
+        "get",
+        magnet,
+        "--webrtc",
+        "--announce",
+        app.tracker,
+        "--max-price",
+        PRICE,
+        "--budget",
+        "1",
+        "--out",
+        out,
+        "--key",
+        leecherKey.privateKey,
+        "--rpc",
+        app.node.url,
+        "--data-dir",
+        app.dataDir,
+        "--json",
+      ]);
+      expect(got.code, got.stderr).to.equal(0);
+      expect(readFileSync(path.join(out, "page.bin")).equals(Buffer.from(data))).to.equal(true);
+      const done = jsonLines(got.stdout).find((l) => l.event === "done");
+      const events = await adjudicator.queryFilter(adjudicator.filters.PaidOut(), start);
+      const paidTo = (address: string) =>
+        events.filter((e) => e.args.destination === toDestination(address)).reduce((sum, e) => sum + e.args.amount, 0n);
+      const pieces = BigInt(Number((await page.page.getByTestId("stats").first().getAttribute("data-pieces")) ?? 0));
+      expect(pieces > 0n).to.equal(true);
+      expect(paidTo(seeder), "the page's account: price x pieces").to.equal(parseEther(PRICE) * pieces);
+      expect(done).to.include({ paid: String(parseEther(PRICE) * pieces), channels: 1 });
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 });

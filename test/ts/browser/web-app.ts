@@ -1,14 +1,16 @@
 // The web app as its tests use it: anvil mining a block a second (as a testnet does), the contracts deployed, the
-// app built by Vite and served by `piecepay web`'s server (page, tracker, /rpc, faucet); and what a person does in
+// app served by `piecepay web` (page, tracker, /rpc, faucet; it builds the app with Vite when needed); and what a person does in
 // the page, by clicking: connect the development account, seed a file, open a link and download.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { expect } from "chai";
 import { JsonRpcProvider } from "ethers";
 import type { Page } from "playwright-core";
-import { buildApp } from "../../../client/cli/commands/web.js";
-import { startWebServer, type WebServer } from "../../../client/cli/web-server.js";
 import type { Adjudicator } from "../../../typechain-types/index.js";
-import { type LocalNode, root, startAnvil } from "../helpers/nodes.js";
-import { anvilAccount, deployForPages } from "./anvil-contracts.js";
+import { type Running, startCli } from "../client/cli-process.js";
+import { type LocalNode, startAnvil } from "../helpers/nodes.js";
+import { deployForPages } from "./anvil-contracts.js";
 
 const CHAIN_ID = 31_337n;
 
@@ -16,37 +18,47 @@ export interface WebApp {
   node: LocalNode;
   provider: JsonRpcProvider;
   adjudicator: Adjudicator;
-  server: WebServer;
+  /** The page's URL and the tracker's, as `piecepay web --json` printed them. */
+  url: string;
+  tracker: string;
+  /** A data dir holding the deployment record, for other CLI commands on this chain. */
+  dataDir: string;
+  web: Running;
   close(): Promise<void>;
 }
 
-/** anvil (`--block-time 1`), the contracts, and the app's server on a free port. */
+/** anvil (`--block-time 1`), the contracts, and `piecepay web` on a free port (it builds the app when needed). */
 export async function startWebApp(): Promise<WebApp> {
-  const [node] = await Promise.all([startAnvil(["--block-time", "1"]), buildApp()]);
+  const node = await startAnvil(["--block-time", "1"]);
   const provider = new JsonRpcProvider(node.url, undefined, { cacheTimeout: -1, pollingInterval: 200 });
   const { adjudicator, settings } = await deployForPages(provider, CHAIN_ID);
-  const server = await startWebServer(
-    `${root}client/web/dist`,
-    {
-      chainId: CHAIN_ID,
-      chainName: "anvil",
-      rpcUrl: node.url,
-      adjudicator: settings.adjudicator,
-      voucherApp: settings.voucherApp,
-      tokens: [],
-      faucetFrom: anvilAccount(provider, 0).address,
-    },
-    { port: 0, host: "127.0.0.1" },
+  const dataDir = mkdtempSync(path.join(tmpdir(), "piecepay-web-"));
+  mkdirSync(path.join(dataDir, "deployments"));
+  writeFileSync(
+    path.join(dataDir, "deployments", `${CHAIN_ID}.json`),
+    JSON.stringify({
+      chainId: Number(CHAIN_ID),
+      contracts: {
+        Adjudicator: { address: settings.adjudicator },
+        VoucherPaymentApp: { address: settings.voucherApp },
+      },
+    }),
   );
+  const web = await startCli(["web", "--port", "0", "--rpc", node.url, "--data-dir", dataDir], 120_000);
   return {
     node,
     provider,
     adjudicator,
-    server,
+    url: String(web.ready.url),
+    tracker: String(web.ready.tracker),
+    dataDir,
+    web,
     close: async () => {
-      await server.close();
+      web.child.kill("SIGINT");
+      await web.exited;
       provider.destroy();
       await node.stop();
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
