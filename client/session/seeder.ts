@@ -303,6 +303,11 @@ class SeederPeer implements PeerSession {
     });
   }
 
+  /** The connection (for a page that shows its peers: transport, peer id). */
+  get wire(): Wire {
+    return this.#link.wire;
+  }
+
   stats(): SeederPeerStats {
     return {
       channelId: this.#channelId,
@@ -572,6 +577,9 @@ class SeederPeer implements PeerSession {
     this.#payer = payer;
     this.#deposit = record.deposited;
     this.#isFunded = true;
+    // The deposit's confirmations lift the unconfirmed cap, as on a new channel (it is usually final long since):
+    // without this a continued channel served at most unconfirmedPieces, whatever its vouchers paid for.
+    this.#followDeposit();
     // On disk before it counts; a voucher sent right after the resume is stored after it.
     if (voucher.amount > held) await this.#storeVoucher(voucher, () => undefined);
     this.#paid = (await client.store.getVoucher("received", id))?.amount ?? 0n;
@@ -592,11 +600,13 @@ class SeederPeer implements PeerSession {
       return;
     }
     const peerPieces = this.#link.wire.peerPieces;
+    // Counted against everything the vouchers paid for, not the unconfirmed cap: a piece served before is spent
+    // credit whether or not the deposit is final yet.
     const kept = servedBefore(
       await this.#seeder.channels.takeSent(id),
       (index) => peerPieces.get(index),
       pieceCount(torrent),
-      this.#paidPieces(),
+      Number(this.#paid / pricePerPiece),
     );
     for (const index of kept) {
       this.#sent.add(index);

@@ -3,10 +3,11 @@
 // sessions, wire extension and vouchers as the CLI's. What it downloads is remembered in localStorage, so that a
 // reload resumes it: the torrent is added again (the pieces already verified are on disk), and the leecher continues
 // each channel from the store in IndexedDB, with its vouchers, instead of depositing again.
+import type { Wire } from "bittorrent-protocol";
 import type { Torrent } from "webtorrent";
 import type { PiecepayClient } from "../../../sdk/index.js";
 import { type PeerAgent, peerAgent } from "../../session/peer-agent.js";
-import { createTorrentClient, type LeecherPeerStats, PaidLeecher, PaidSeeder } from "../session.js";
+import { createTorrentClient, PaidLeecher, PaidSeeder } from "../session.js";
 import type { AppConfig } from "./config.js";
 import { explain } from "./errors.js";
 
@@ -303,25 +304,25 @@ export class WebPeer {
 
   #leecherPeers(transfer: Transfer): PeerView[] {
     const leecher = transfer.leecher as PaidLeecher;
-    const byAddress = new Map<string, LeecherPeerStats>(leecher.stats().map((s) => [s.peer, s]));
-    const views: PeerView[] = (transfer.torrent.wires ?? []).map((wire) => {
-      const address = `${wire.remoteAddress}:${wire.remotePort}`;
-      const stats = byAddress.get(address);
-      byAddress.delete(address);
-      return {
-        address,
-        agent: peerAgent(wire.peerId),
-        transport: String((wire as { type?: string }).type ?? "?"),
-        ...(stats?.pricePerPiece ? { price: stats.pricePerPiece } : {}),
-        paid: stats?.spent ?? 0n,
-        pieces: stats?.delivered ?? 0,
-      };
-    });
+    const connected = [...leecher.peers].map((p) => ({ wire: p.wire, stats: p.stats() }));
+    const wires = new Set(connected.map((p) => p.wire));
+    // Peers without our extension (plain BitTorrent clients) have no session: free pieces, nothing paid.
+    const plain = (transfer.torrent.wires ?? []).filter((wire) => !wires.has(wire));
+    const views: PeerView[] = [
+      ...connected.map(({ wire, stats }) => ({
+        ...describe(wire),
+        ...(stats.pricePerPiece > 0n ? { price: stats.pricePerPiece } : {}),
+        paid: stats.spent,
+        pieces: stats.delivered,
+      })),
+      ...plain.map((wire) => ({ ...describe(wire), paid: 0n, pieces: 0 })),
+    ];
     // Seeders that left: what we paid them still counts.
-    for (const stats of byAddress.values()) {
-      if (stats.channelId === undefined) continue;
+    const here = new Set(connected.map((p) => p.stats.channelId));
+    for (const stats of leecher.stats()) {
+      if (stats.channelId === undefined || here.has(stats.channelId)) continue;
       views.push({
-        address: `${stats.peer} (gone)`,
+        address: `${shortId(stats.channelId)} (gone)`,
         agent: "other",
         transport: "-",
         price: stats.pricePerPiece,
@@ -333,18 +334,9 @@ export class WebPeer {
   }
 
   #seederPeers(transfer: Transfer): PeerView[] {
-    const stats = new Map((transfer.seeder?.stats().peers ?? []).map((s) => [s.peer, s]));
-    return (transfer.torrent.wires ?? []).map((wire) => {
-      const address = `${wire.remoteAddress}:${wire.remotePort}`;
-      const s = stats.get(address);
-      return {
-        address,
-        agent: peerAgent(wire.peerId),
-        transport: String((wire as { type?: string }).type ?? "?"),
-        price: transfer.price,
-        paid: s?.paid ?? 0n,
-        pieces: s?.served ?? 0,
-      };
+    return [...(transfer.seeder?.peers ?? [])].map((peer) => {
+      const stats = peer.stats();
+      return { ...describe(peer.wire), price: transfer.price, paid: stats.paid, pieces: stats.served };
     });
   }
 
@@ -376,4 +368,17 @@ export class WebPeer {
 
 function infoHashOf(magnet: string): string {
   return (/xt=urn:btih:([0-9a-fA-F]{40})/.exec(magnet)?.[1] ?? magnet).toLowerCase();
+}
+
+/** A connection as the peers table names it: its address when the transport has one (WebRTC in a page has none). */
+function describe(wire: Wire): Pick<PeerView, "address" | "agent" | "transport"> {
+  const address =
+    wire.remoteAddress === undefined
+      ? `peer ${shortId(wire.peerId ?? "")}`
+      : `${wire.remoteAddress}:${wire.remotePort}`;
+  return { address, agent: peerAgent(wire.peerId), transport: String((wire as { type?: string }).type ?? "?") };
+}
+
+function shortId(hex: string): string {
+  return hex.length > 12 ? `${hex.slice(-8)}` : hex;
 }

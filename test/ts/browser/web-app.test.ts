@@ -38,8 +38,15 @@ describe("the web app: a seeder page and a leecher page exchange a file over Web
     await closeBrowser();
     await app?.close();
   });
-  afterEach(function () {
-    if (this.currentTest?.state === "failed") for (const page of pages) console.log(page.console.join("\n"));
+  afterEach(async function () {
+    if (this.currentTest?.state !== "failed") return;
+    // What each page showed and logged, for the failure's reader.
+    for (const page of pages) {
+      const body = page.page.locator("body");
+      // biome-ignore lint/performance/useDomNodeTextContent: the page as a person reads it, one line per block
+      const text = await body.innerText().catch(() => "(closed)");
+      console.log(`--- ${page.url}\n${text}\n${page.console.join("\n")}`);
+    }
   });
 
   it("seeds 16 MiB from one page, downloads it in another, and the chain pays the seeder price x pieces", async () => {
@@ -185,4 +192,51 @@ describe("the web app: a seeder page and a leecher page exchange a file over Web
       rmSync(out, { recursive: true, force: true });
     }
   });
+
+  it("a reload of the leecher page at half-way resumes the download and its channel: no piece paid twice", async () => {
+    const { provider, adjudicator } = app;
+    const start = await provider.getBlockNumber();
+    const seederPage = await openUrl(app.url);
+    pages.push(seederPage);
+    const seeder = await connectDev(seederPage.page);
+    // A slow seeder (webtorrent's own throttle, 2 MiB/s), so that half-way is a moment the test can catch.
+    await seederPage.page.evaluate(() =>
+      (window as unknown as Throttled).piecepay.peer.torrents.throttleUpload(2 * 1024 * 1024),
+    );
+    const link = await seedFile(seederPage.page, { name: "reload.bin", bytes: fileBytes(SIZE, "reload") }, PRICE);
+    const leecherPage = await openUrl(link);
+    pages.push(leecherPage);
+    await connectDev(leecherPage.page);
+    await startDownload(leecherPage.page, PRICE, "1");
+    await leecherPage.page.waitForFunction(
+      () => {
+        const stats = document.querySelector('[data-testid="transfer"][data-kind="download"] [data-testid="stats"]');
+        const have = Number(stats?.getAttribute("data-have"));
+        const pieces = Number(stats?.getAttribute("data-pieces"));
+        return pieces > 0 && have >= pieces / 2;
+      },
+      undefined,
+      { timeout: 60_000, polling: 50 },
+    );
+    const atReload = await downloadState(leecherPage.page);
+    expect(atReload.have, "not done yet").to.be.lessThan(atReload.pieces);
+
+    await leecherPage.reload();
+    // The page reconnects the development account by itself and resumes the download it remembered.
+    await waitForDownload(leecherPage.page, "settled", 120_000);
+    const { have, pieces } = await downloadState(leecherPage.page);
+    expect(have).to.equal(pieces);
+
+    const events = await adjudicator.queryFilter(adjudicator.filters.PaidOut(), start);
+    expect(new Set(events.map((e) => e.args.channelId)).size, "the channel continued, not a second one").to.equal(1);
+    const toSeeder = events
+      .filter((e) => e.args.destination === toDestination(seeder))
+      .reduce((sum, e) => sum + e.args.amount, 0n);
+    expect(toSeeder, "price x pieces: each piece paid once").to.equal(parseEther(PRICE) * BigInt(pieces));
+  });
 });
+
+/** The page's model, as the app exposes it on `window.piecepay` (web-peer.ts). */
+interface Throttled {
+  piecepay: { peer: { torrents: { throttleUpload(rate: number): void } } };
+}

@@ -89,4 +89,32 @@ describe("resume: continuing a funded channel on a new connection", function () 
     expect(eveBefore - (await ethers.provider.getBalance(f.eve.address))).to.equal(DEPOSIT + gas);
     again.destroy();
   });
+
+  it("a continued channel's whole credit counts once its deposit is final: 20 pieces paid before the reconnection buy 20, not the 16 of an unconfirmed deposit", async function () {
+    const f = net.f;
+    const { torrent, port } = await net.seed(f.bob, randomBytes(24 * PIECE), { enforce: false });
+    const eve = await net.sdkFor(f.eve);
+    const first = await net.rawPeer(port, torrent.infoHash, payerHandshake(eve));
+    const opened = await proposeOnly(first, eve, f.bob.address, 24n * PRICE);
+    await eve.fund(opened.proposal, opened.accept);
+    const voucher = await payAndWait(first, eve, opened.id, 20n * PRICE);
+    first.destroy();
+    await first.closed;
+
+    const again = await net.rawPeer(port, torrent.infoHash, payerHandshake(eve));
+    haveNone(again);
+    again.send(encodeMessage({ type: "resume", voucher }));
+    expect(await again.next("resumed")).to.deep.include({ channelId: opened.id, amount: 20n * PRICE, served: 0n });
+    await again.unchoked();
+    const received = countPieces(again.wire);
+    for (let index = 0; index < 21; index++) {
+      for (let offset = 0; offset < PIECE; offset += BLOCK) rawRequest(again.wire, index, offset, BLOCK);
+    }
+    const deadline = Date.now() + 10_000;
+    while (received.bytes < 20 * PIECE && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((resolve) => setTimeout(resolve, 200)); // a 21st piece would have arrived by now
+    expect(received.perPiece.size, "pieces served on the continued channel").to.equal(20);
+    expect(received.bytes).to.equal(20 * PIECE);
+    again.destroy();
+  });
 });
