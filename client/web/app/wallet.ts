@@ -58,7 +58,13 @@ export async function connectWallet(config: AppConfig, kind: WalletKind): Promis
 async function devWallet(config: AppConfig): Promise<Wallet> {
   if (!config.devChain) throw new AppError("this chain is not a development chain: connect a wallet.");
   const rpc = new URL(config.rpcPath, document.baseURI).href;
-  const provider = new JsonRpcProvider(rpc, BigInt(config.chainId), { staticNetwork: true, pollingInterval: 1000 });
+  // No cached reads: two deposits sent one after the other within ethers' default cache time (250 ms) would read
+  // the same pending nonce, and the second would be refused as an underpriced replacement of the first.
+  const provider = new JsonRpcProvider(rpc, BigInt(config.chainId), {
+    staticNetwork: true,
+    pollingInterval: 1000,
+    cacheTimeout: -1,
+  });
   const slot = `piecepay.dev-key.${config.chainId}`;
   const key = localStorage.getItem(slot) ?? Wallet.createRandom().privateKey;
   localStorage.setItem(slot, key);

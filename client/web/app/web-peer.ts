@@ -21,6 +21,8 @@ export interface PeerView {
   /** What we paid it (downloads) or it paid us (seeds), in the transfer's asset. */
   paid: bigint;
   pieces: number;
+  /** A seeder that left: its channel waits for a close on chain (the channels panel). */
+  gone?: boolean;
 }
 
 export interface FileView {
@@ -134,7 +136,13 @@ export class WebPeer {
       this.torrents.once("error", onError);
       const added = this.torrents.seed(
         files as unknown as Uint8Array, // webtorrent's browser build takes File objects; its types know only Node's
-        { announce: this.config.trackers, ...(options.name ? { name: options.name } : {}) },
+        {
+          announce: this.config.trackers,
+          // A seeder answers offers and makes none, as `piecepay seed --webrtc` does: two peers whose offers cross
+          // make two connections, and each side may close a different one as the duplicate (then neither is left).
+          getAnnounceOpts: () => ({ numwant: 0 }),
+          ...(options.name ? { name: options.name } : {}),
+        },
         (t: Torrent) => {
           this.torrents.off("error", onError);
           resolve(t);
@@ -185,7 +193,7 @@ export class WebPeer {
     };
     leecher.on("refused", (r) => this.#note(transfer, `seeder ${r.peer} not used: ${r.reason}`));
     leecher.on("fund-failed", (error) => this.#note(transfer, explain(error, "a deposit failed")));
-    leecher.on("warning", (error) => this.#note(transfer, error.message));
+    leecher.on("warning", (error) => this.#note(transfer, explain(error)));
     leecher.on("channel", () => {
       transfer.state = "transferring";
       this.#changed();
@@ -242,7 +250,7 @@ export class WebPeer {
     if (torrent.infoHash) register();
     else torrent.once("infoHash", register);
     for (const event of ["ready", "metadata", "done", "wire", "verified"]) torrent.on(event, () => this.#changed());
-    torrent.on("warning", (error: Error) => this.#note(transfer, error.message));
+    torrent.on("warning", (error: Error) => this.#note(transfer, explain(error)));
     torrent.on("error", (error: Error) => this.#note(transfer, explain(error)));
   }
 
@@ -324,6 +332,7 @@ export class WebPeer {
       views.push({
         address: `${shortId(stats.channelId)} (gone)`,
         agent: "other",
+        gone: true,
         transport: "-",
         price: stats.pricePerPiece,
         paid: stats.spent,

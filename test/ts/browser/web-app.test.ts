@@ -39,14 +39,7 @@ describe("the web app: a seeder page and a leecher page exchange a file over Web
     await app?.close();
   });
   afterEach(async function () {
-    if (this.currentTest?.state !== "failed") return;
-    // What each page showed and logged, for the failure's reader.
-    for (const page of pages) {
-      const body = page.page.locator("body");
-      // biome-ignore lint/performance/useDomNodeTextContent: the page as a person reads it, one line per block
-      const text = await body.innerText().catch(() => "(closed)");
-      console.log(`--- ${page.url}\n${text}\n${page.console.join("\n")}`);
-    }
+    if (this.currentTest?.state === "failed") await printPages(pages);
   });
 
   it("seeds 16 MiB from one page, downloads it in another, and the chain pays the seeder price x pieces", async () => {
@@ -239,4 +232,109 @@ describe("the web app: a seeder page and a leecher page exchange a file over Web
 /** The page's model, as the app exposes it on `window.piecepay` (web-peer.ts). */
 interface Throttled {
   piecepay: { peer: { torrents: { throttleUpload(rate: number): void } } };
+}
+
+describe("the web app: a seeder's tab closes mid-transfer", function () {
+  this.timeout(240_000);
+  let app: WebApp;
+  const pages: TestPage[] = [];
+
+  before(async () => {
+    app = await startWebApp();
+  });
+  after(async () => {
+    for (const page of pages) await page.close();
+    await closeBrowser();
+    await app?.close();
+  });
+  afterEach(async function () {
+    if (this.currentTest?.state === "failed") await printPages(pages);
+  });
+
+  it("the other seeder finishes the download; the gone seeder's channel closes on chain from the channels panel, and the leecher loses at most its credit window", async () => {
+    const { provider, adjudicator } = app;
+    const start = await provider.getBlockNumber();
+    const bytes = fileBytes(SIZE, "two seeders");
+    const seeders: { page: TestPage; address: string }[] = [];
+    let link = "";
+    for (let i = 0; i < 2; i++) {
+      const page = await openUrl(app.url);
+      pages.push(page);
+      const address = await connectDev(page.page);
+      await page.page.evaluate(() => (window as unknown as Throttled).piecepay.peer.torrents.throttleUpload(1 << 20));
+      link = await seedFile(page.page, { name: "shared.bin", bytes }, PRICE);
+      seeders.push({ page, address });
+    }
+    const leecherPage = await openUrl(link);
+    pages.push(leecherPage);
+    const leecher = await connectDev(leecherPage.page);
+    const before = await provider.getBalance(leecher);
+    await startDownload(leecherPage.page, PRICE, "1");
+    // Both seeders are paid and serve; past a quarter of the file the first one's tab closes.
+    await leecherPage.page.waitForFunction(
+      () => {
+        const stats = document.querySelector('[data-testid="transfer"][data-kind="download"] [data-testid="stats"]');
+        const serving = [...document.querySelectorAll('[data-testid="peer"]')].filter(
+          (row) => Number(row.getAttribute("data-pieces")) > 0,
+        );
+        const quarter = Number(stats?.getAttribute("data-have")) >= Number(stats?.getAttribute("data-pieces")) / 4;
+        return serving.length === 2 && quarter;
+      },
+      undefined,
+      { timeout: 60_000, polling: 50 },
+    );
+    const [gone, staying] = seeders;
+    await gone.page.close();
+    await waitForDownload(leecherPage.page, "settled", 180_000);
+    const { have, pieces } = await downloadState(leecherPage.page);
+    expect(have).to.equal(pieces);
+    const goneRow = leecherPage.page.locator('[data-testid="peer"][data-gone="yes"]');
+    const fromGone = Number(await goneRow.getAttribute("data-pieces"));
+
+    // The channels panel: the gone seeder's channel is still open; the page closes it on chain (a challenge with its
+    // best state), the countdown shows, and once the chain's clock passes it, the page's watcher pays it out.
+    await leecherPage.page.getByTestId("tab-channels").click();
+    const open = leecherPage.page.locator('[data-testid="channel"][data-phase="open"]');
+    await open.waitFor({ timeout: 30_000 });
+    const channelId = String(await open.getAttribute("data-id"));
+    await open.getByTestId("close").click();
+    await leecherPage.page
+      .locator(`[data-testid="channel"][data-id="${channelId}"] [data-testid="challenge"]`)
+      .waitFor({
+        timeout: 60_000,
+      });
+    await provider.send("evm_increaseTime", [3600]);
+    await provider.send("evm_mine", []);
+    await leecherPage.page
+      .locator(`[data-testid="channel"][data-id="${channelId}"] [data-testid="payout"]`)
+      .waitFor({ timeout: 60_000 });
+
+    // The chain: the staying seeder got exactly its pieces x price; the gone one at most its pieces and one credit
+    // window (256 pieces); both channels hold nothing; the leecher paid exactly what the two were paid, and gas.
+    const events = await adjudicator.queryFilter(adjudicator.filters.PaidOut(), start);
+    const paidTo = (address: string) =>
+      events.filter((e) => e.args.destination === toDestination(address)).reduce((sum, e) => sum + e.args.amount, 0n);
+    const price = parseEther(PRICE);
+    expect(paidTo(staying.address), "the staying seeder").to.equal(price * BigInt(pieces - fromGone));
+    expect(paidTo(gone.address) <= price * BigInt(fromGone + 256), "the gone seeder: at most a window more").to.equal(
+      true,
+    );
+    for (const id of new Set(events.map((e) => e.args.channelId))) {
+      expect(await adjudicator.holdings("0x0000000000000000000000000000000000000000", id)).to.equal(0n);
+    }
+    const [gas] = await gasSpentSince(provider, [leecher], start);
+    expect((await provider.getBalance(leecher)) - before).to.equal(
+      -paidTo(staying.address) - paidTo(gone.address) - gas,
+    );
+  });
+});
+
+/** What each page showed and logged, for the failure's reader. */
+async function printPages(pages: TestPage[]): Promise<void> {
+  for (const page of pages) {
+    const body = page.page.locator("body");
+    // biome-ignore lint/performance/useDomNodeTextContent: the page as a person reads it, one line per block
+    const text = await body.innerText({ timeout: 2000 }).catch(() => "(closed)");
+    console.log(`--- ${page.url}\n${text}\n${page.console.join("\n")}`);
+  }
 }

@@ -76,7 +76,14 @@ export function TransferCard(props: {
           </thead>
           <tbody>
             {t.peers.map((p) => (
-              <tr key={p.address} data-testid="peer" data-agent={p.agent}>
+              <tr
+                key={p.address}
+                data-testid="peer"
+                data-agent={p.agent}
+                data-pieces={p.pieces}
+                data-paid={String(p.paid)}
+                data-gone={p.gone ? "yes" : undefined}
+              >
                 <td>
                   <code>{shortHex(p.address)}</code> <span class="muted">{p.transport}</span>
                 </td>
