@@ -34,6 +34,7 @@ import {
   pieceCount,
   rescheduleRequests,
   resetPiece,
+  urgentPieces,
   wrapScheduler,
 } from "./webtorrent-internals.js";
 
@@ -473,7 +474,11 @@ class LeecherPeer implements PeerSession {
   readonly #granted = new GrantedPieces();
   #peerPieces: () => BitFieldLike = () => ({ get: () => false, set: () => undefined, buffer: new Uint8Array(0) });
 
-  /** Gives this seeder more pieces while the credit allows: the lowest ones it has, we lack and nobody else owns. */
+  /**
+   * Gives this seeder more pieces while the credit allows, of those it has, we lack and nobody else owns: first the
+   * ones webtorrent wants before the rest (a stream's range, from a seek: urgentPieces), then the lowest. Without the
+   * first, a seek further ahead than the window would wait for the download to get there.
+   */
   grant(): void {
     const torrent = this.#leecher.torrent;
     // A wire that is gone gets nothing: what it owned was just freed for the others.
@@ -485,6 +490,7 @@ class LeecherPeer implements PeerSession {
       pieceCount(torrent),
       (index) => pieces.get(index) && !holdsPiece(torrent, index),
       (index) => ownership.claim(index, this.wire),
+      urgentPieces(torrent),
     );
     if (added > 0) {
       this.scanIsFutile = false;
