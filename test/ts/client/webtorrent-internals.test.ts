@@ -37,6 +37,7 @@ import {
   resetPiece,
   sendRejectRequest,
   setNoDelay,
+  urgentPieces,
   type WebTorrentPeer,
   wrapScheduler,
 } from "../../../client/session/webtorrent-internals.js";
@@ -189,6 +190,30 @@ describe("webtorrent internals we rely on (client/session/webtorrent-internals.t
     blocked = false;
     rescheduleRequests(t.torrent);
     await t.done();
+  });
+
+  it("urgentPieces: the pieces a stream waits for (critical), then its range (priority 1), none of the file's own selection", async function () {
+    let blocked = true;
+    const t = await transfer({
+      leecherTorrent: (torrent) => wrapScheduler(torrent, (wire, original) => (blocked ? undefined : original(wire))),
+    });
+    await eventually(() => t.torrent.ready, "the leecher's torrent to be ready");
+    expect([...urgentPieces(t.torrent)], "the whole file is selected at priority 0 only").to.deep.equal([]);
+    // A read from piece 5 on, as the streaming server makes for a range request: it selects 5..7 at priority 1 and,
+    // waiting for piece 5, marks 5..7 critical (lib/file-iterator.js: two pieces after it for pieces below 1 MiB).
+    const file = t.torrent.files[0] as unknown as {
+      [Symbol.asyncIterator](range: { start: number }): AsyncIterator<Uint8Array>;
+    };
+    const reading = file[Symbol.asyncIterator]({ start: 5 * PIECE });
+    const first = reading.next();
+    await eventually(() => [...urgentPieces(t.torrent)].length > 0, "the stream's selection");
+    expect([...urgentPieces(t.torrent)]).to.deep.equal([5, 6, 7, 5, 6, 7]);
+    blocked = false;
+    rescheduleRequests(t.torrent);
+    expect((await first).value, "piece 5, once verified").to.have.lengthOf(PIECE);
+    await reading.return?.();
+    await t.done();
+    expect([...urgentPieces(t.torrent)], "nothing once every piece is held").to.deep.equal([]);
   });
 
   it("gatePeerPieces: the scheduler asks only for the pieces of our view; the peer's bitfield still reaches us", async function () {
