@@ -58,7 +58,9 @@ export async function startStreaming(torrents: WebTorrent, options: StreamingOpt
   await withTimeout(activated(registration), timeoutMs, "the streaming worker did not activate");
   // webtorrent's worker claims the open pages when it activates; a page it does not control sends it no requests.
   await withTimeout(controlled(container), timeoutMs, "the streaming worker did not take control of this page");
-  const server = torrents.createServer({ controller: registration, origin: false });
+  // Only this page's origin may read a stream (no `Access-Control-Allow-Origin: *`, webtorrent's default). Not
+  // `origin: false`, which webtorrent 3.0.21 turns into "*" (lib/server.js: `if (!opts.origin) opts.origin = '*'`).
+  const server = torrents.createServer({ controller: registration, origin: location.origin });
   let closed = false;
   return {
     registration,

@@ -128,6 +128,17 @@ describe("streaming in Chromium: a page plays a video while it downloads it over
       [seeding.torrent.infoHash],
     );
     expect(missing).to.deep.equal([404, 404]);
+    // The file's own stream answers a range, and tells no other origin it may read it (the
+    // server allows the page's origin only).
+    const served = await page.page.evaluate(
+      async ([infoHash]) => {
+        const response = await fetch(`/webtorrent/${infoHash}/sample.webm`, { headers: { range: "bytes=0-0" } });
+        await response.body?.cancel();
+        return [response.status, response.headers.get("access-control-allow-origin")];
+      },
+      [seeding.torrent.infoHash],
+    );
+    expect(served).to.deep.equal([206, null]);
 
     await page.page.waitForFunction(
       () => window.streamer.status().advancedAt !== undefined || !!window.streamer.status().error,
