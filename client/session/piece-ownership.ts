@@ -68,6 +68,11 @@ export class PieceOwnership<W> {
     return [...senders];
   }
 
+  /** Takes piece `index` back from `wire` if it owns it and sent none of it: another seeder may be given it. */
+  release(index: number, wire: W): void {
+    if (this.owners.get(index) === wire && !this.contributors.get(index)?.has(wire)) this.owners.delete(index);
+  }
+
   /** A connection left: the pieces it owned go to the others, and it is no longer a sender of anything. */
   forget(wire: W): void {
     for (const [index, owner] of this.owners) if (owner === wire) this.owners.delete(index);
@@ -175,6 +180,11 @@ export class GrantedPieces {
     }
     while (this.#count < credit && this.#cursor < pieceCount) take(this.#cursor++);
     return this.#count - before;
+  }
+
+  /** The granted pieces, lowest first. */
+  *indexes(): Generator<number> {
+    for (let index = 0; index < this.#bits.length * 8; index++) if (this.has(index)) yield index;
   }
 
   /** The next fill looks at every piece again (some were freed, or the seeder has new ones). */

@@ -115,6 +115,21 @@ export function* urgentPieces(torrent: Torrent): Generator<number> {
 }
 
 /**
+ * Calls `listener` after webtorrent marks pieces critical: a stream (a media element's range request, a read of the
+ * file) waits for a piece it does not have. Relies on `torrent.critical(start, end)` (documented up to webtorrent
+ * 1.x, still public) being what lib/file-iterator.js calls, through the torrent object.
+ */
+export function onCriticalPieces(torrent: Torrent, listener: () => void): void {
+  const target = torrent as unknown as { critical?: (start: number, end: number) => void };
+  const critical = target.critical?.bind(torrent);
+  if (!critical) return;
+  target.critical = (start, end) => {
+    critical(start, end);
+    listener();
+  };
+}
+
+/**
  * Asks webtorrent's scheduler to top up every wire's requests now (after a grant, or pieces freed). Relies on
  * `torrent._update()`: it calls `_updateWire` for each wire.
  */
@@ -146,6 +161,14 @@ export function minimumPipeline(wire: Wire): number {
   const reqq = (wire as unknown as { peerExtendedHandshake?: { reqq?: unknown } }).peerExtendedHandshake?.reqq;
   const pipeline = 2 + Math.ceil((PIPELINE_MIN_DURATION * wire.downloadSpeed()) / BLOCK_LENGTH);
   return typeof reqq === "number" && reqq > 0 ? Math.min(pipeline, reqq) : pipeline;
+}
+
+/**
+ * The pieces of our requests in flight on `wire`. Relies on `wire.requests` holding bittorrent-protocol's Request
+ * objects, each with its `piece`.
+ */
+export function piecesInFlight(wire: Wire): Set<number> {
+  return new Set((wire.requests as { piece?: number }[]).map((request) => request.piece as number));
 }
 
 /**

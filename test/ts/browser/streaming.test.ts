@@ -40,7 +40,7 @@ const PRICE = parseEther("0.0001");
  * seek target, as in a film of a few GiB, so that the seek plays only if the leecher grants the pieces webtorrent
  * asks for first rather than the lowest ones.
  */
-const MAX_WINDOW = 4;
+const MAX_WINDOW = 16;
 const BUDGET = parseEther("0.01");
 
 describe("streaming in Chromium: a page plays a video while it downloads it over WebRTC, paying per piece", function () {
