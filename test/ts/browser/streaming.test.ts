@@ -1,5 +1,5 @@
 // Streaming in a browser page, paid per piece: headless Chromium plays a WebM video (made by Debian's ffmpeg,
-// scripts/sample-media.ts) while it downloads it over WebRTC from a PaidSeeder in this Node process, through
+// client/cli/sample-media.ts) while it downloads it over WebRTC from a PaidSeeder in this Node process, through
 // webtorrent's service worker (client/web/streaming.ts), paying with the CLI's PaidLeecher. The seeder sends no
 // faster than 256 KiB/s, so the 2.4 MB download takes about 10 s: the video must start playing (its currentTime
 // advances) before half of its pieces have arrived, and a seek near the end must play there before the pieces
@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { JsonRpcProvider, parseEther } from "ethers";
-import { makeSampleVideo } from "../../../scripts/sample-media.js";
+import { makeSampleVideo } from "../../../client/cli/sample-media.js";
 import { fromJson, gasSpentSince, PiecepayClient, SqliteChannelStore, toDestination } from "../../../sdk/node.js";
 import type { Adjudicator } from "../../../typechain-types/index.js";
 import { type LocalNode, root, startAnvil } from "../helpers/nodes.js";
@@ -36,9 +36,10 @@ const SECONDS = 30;
 const UPLOAD_BYTES_PER_SECOND = 256 * 1024;
 const PRICE = parseEther("0.0001");
 /**
- * The pieces the page pays ahead at most (the default is 256): far fewer than lie between the playback and the
- * seek target, as in a film of a few GiB, so that the seek plays only if the leecher grants the pieces webtorrent
- * asks for first rather than the lowest ones.
+ * The pieces the page pays ahead at most (the default is 256): fewer than lie between the playback and the seek
+ * target, as in a film of a few GiB, so that the seek's pieces are not granted already; the leecher must grant them
+ * when the stream asks (client/session/leecher.ts, grantUrgent). Granting from the lowest on, as it did, the seek
+ * played only once 36 of the 38 pieces were in (window 4).
  */
 const MAX_WINDOW = 16;
 const BUDGET = parseEther("0.01");
@@ -111,11 +112,12 @@ describe("streaming in Chromium: a page plays a video while it downloads it over
     const { wallet } = await page.page.evaluate((s) => window.streamer.start(s), settings);
     const before = await Promise.all([provider.getBalance(wallet), provider.getBalance(seederAddress)]);
 
-    const { pieces } = await page.page.evaluate(
+    const { pieces, workerMs } = await page.page.evaluate(
       ([magnet, price, budget, maxWindow]) => window.streamer.stream(magnet, price, budget, Number(maxWindow)),
       [seeding.torrent.magnetURI, String(PRICE), String(BUDGET), String(MAX_WINDOW)],
     );
     expect(pieces).to.equal(Math.ceil(video.length / PIECE_LENGTH));
+    console.log(`      the streaming worker registered, active and in control after ${Math.round(workerMs)} ms`);
 
     // A stream URL of a torrent the page does not have, or of a file the torrent does not hold, is not served.
     const missing = await page.page.evaluate(

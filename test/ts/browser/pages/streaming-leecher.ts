@@ -82,7 +82,7 @@ const api = {
     maxPricePerPiece: string,
     budget: string,
     maxWindow: number,
-  ): Promise<{ pieces: number }> {
+  ): Promise<{ pieces: number; workerMs: number }> {
     if (client === undefined) throw new Error("call window.streamer.start first");
     const torrents = createTorrentClient({
       dht: false,
@@ -90,7 +90,9 @@ const api = {
       webSeeds: false,
       tracker: { rtcConfig: { iceServers: [] } },
     });
+    const registering = performance.now();
     await startStreaming(torrents, { serviceWorkerUrl: "/sw.min.js" });
+    const workerMs = performance.now() - registering;
     const leecher = new PaidLeecher({
       client,
       maxPricePerPiece: BigInt(maxPricePerPiece),
@@ -130,7 +132,7 @@ const api = {
     video.play().catch((error: Error) => {
       status.error = `play(): ${error.message}`;
     });
-    return { pieces: status.pieces };
+    return { pieces: status.pieces, workerMs };
   },
 
   status(): StreamStatus {
