@@ -184,6 +184,10 @@ describe("streaming in Chromium: a page plays a video while it downloads it over
     expect(new Map(events.map((e) => [e.args.destination, e.args.amount]))).to.deep.equal(
       new Map([[toDestination(seederAddress), paid]]),
     );
+    // A page outside the worker's scope cannot stream, and is told so.
+    expect(await page.page.evaluate(() => window.streamer.outsideScope())).to.equal(
+      "StreamingError: this page (/) is outside the streaming worker's scope /elsewhere/: serve the worker from the app's root",
+    );
     const [walletGas, seederGas] = await gasSpentSince(provider, [wallet, seederAddress], start);
     const after = await Promise.all([provider.getBalance(wallet), provider.getBalance(seederAddress)]);
     expect(after[0] - before[0], "the wallet: price x pieces, and its gas").to.equal(-paid - walletGas);

@@ -159,6 +159,19 @@ const api = {
     return { target, seekedMs, advancedMs, heldAfter: heldIndexes() };
   },
 
+  /** startStreaming with a scope that leaves this page out: resolves with the error it throws, "name: message". */
+  async outsideScope(): Promise<string> {
+    const torrents = createTorrentClient({ dht: false, lsd: false, webSeeds: false, tracker: false });
+    try {
+      await startStreaming(torrents, { serviceWorkerUrl: "/sw.min.js", scope: "/elsewhere/" });
+      return "no error";
+    } catch (error) {
+      return `${(error as Error).name}: ${(error as Error).message}`;
+    } finally {
+      await new Promise<void>((resolve) => torrents.destroy(() => resolve()));
+    }
+  },
+
   /** Waits for the whole file, reads it, settles every channel cooperatively; resolves with Finished as JSON. */
   async finish(): Promise<string> {
     const { torrents, leecher, torrent, video } = running;
