@@ -3,8 +3,8 @@
 // the page, where webtorrent's BrowserServer (lib/server.js, made by `client.createServer`) reads the file's pieces
 // as they verify. Nothing is copied into memory: a request for a range selects its pieces at a higher priority than
 // the rest of the file and marks the next ones critical, so a seek fetches what it needs first, and the paid
-// leecher pays for those pieces like any other (client/session/leecher.ts grants in webtorrent's order). Universal:
-// nothing of Node here. See docs/adr/0017-streaming-in-the-page.md.
+// leecher grants those pieces to its seeders at once and pays for them like any other (client/session/leecher.ts,
+// grantUrgent). Universal: nothing of Node here. See docs/adr/0017-streaming-in-the-page.md.
 import type WebTorrent from "webtorrent";
 import type { TorrentFile, TorrentServer } from "webtorrent";
 
@@ -46,10 +46,18 @@ export async function startStreaming(torrents: WebTorrent, options: StreamingOpt
     );
   }
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const registration = await container.register(
-    options.serviceWorkerUrl,
-    options.scope === undefined ? {} : { scope: options.scope },
-  );
+  let registration: ServiceWorkerRegistration;
+  try {
+    registration = await container.register(
+      options.serviceWorkerUrl,
+      options.scope === undefined ? {} : { scope: options.scope },
+    );
+  } catch (error) {
+    throw new StreamingError(
+      `the streaming worker ${options.serviceWorkerUrl} did not register (${(error as Error).message}): serve webtorrent's dist/sw.min.js there`,
+      { cause: error },
+    );
+  }
   if (!location.href.startsWith(registration.scope)) {
     throw new StreamingError(
       `this page (${location.pathname}) is outside the streaming worker's scope ${new URL(registration.scope).pathname}: serve the worker from the app's root`,

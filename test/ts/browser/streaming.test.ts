@@ -184,9 +184,12 @@ describe("streaming in Chromium: a page plays a video while it downloads it over
     expect(new Map(events.map((e) => [e.args.destination, e.args.amount]))).to.deep.equal(
       new Map([[toDestination(seederAddress), paid]]),
     );
-    // A page outside the worker's scope cannot stream, and is told so.
-    expect(await page.page.evaluate(() => window.streamer.outsideScope())).to.equal(
+    // A page outside the worker's scope, or a worker URL that serves no script, is told so.
+    expect(await page.page.evaluate(() => window.streamer.startStreamingError("/sw.min.js", "/elsewhere/"))).to.equal(
       "StreamingError: this page (/) is outside the streaming worker's scope /elsewhere/: serve the worker from the app's root",
+    );
+    expect(await page.page.evaluate(() => window.streamer.startStreamingError("/no-worker.js"))).to.match(
+      /^StreamingError: the streaming worker \/no-worker\.js did not register \(.+\): serve webtorrent's dist\/sw\.min\.js there$/,
     );
     const [walletGas, seederGas] = await gasSpentSince(provider, [wallet, seederAddress], start);
     const after = await Promise.all([provider.getBalance(wallet), provider.getBalance(seederAddress)]);

@@ -159,11 +159,11 @@ const api = {
     return { target, seekedMs, advancedMs, heldAfter: heldIndexes() };
   },
 
-  /** startStreaming with a scope that leaves this page out: resolves with the error it throws, "name: message". */
-  async outsideScope(): Promise<string> {
+  /** startStreaming with a worker at `serviceWorkerUrl` and `scope`: resolves with its error, "name: message". */
+  async startStreamingError(serviceWorkerUrl: string, scope?: string): Promise<string> {
     const torrents = createTorrentClient({ dht: false, lsd: false, webSeeds: false, tracker: false });
     try {
-      await startStreaming(torrents, { serviceWorkerUrl: "/sw.min.js", scope: "/elsewhere/" });
+      await startStreaming(torrents, { serviceWorkerUrl, ...(scope === undefined ? {} : { scope }) });
       return "no error";
     } catch (error) {
       return `${(error as Error).name}: ${(error as Error).message}`;
