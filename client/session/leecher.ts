@@ -28,12 +28,15 @@ import {
   gatePeerPieces,
   holdsPiece,
   minimumPipeline,
+  onCriticalPieces,
   onPieceFailed,
   onPieceVerified,
   peerAddress,
   pieceCount,
+  piecesInFlight,
   rescheduleRequests,
   resetPiece,
+  urgentPieces,
   wrapScheduler,
 } from "./webtorrent-internals.js";
 
@@ -200,6 +203,11 @@ export class PaidLeecher extends Emitter<PaidLeecherEvents> {
   attach(torrent: Torrent): void {
     this.torrent = torrent;
     this.#skipFutileScans(torrent);
+    // A stream waits for pieces (a seek ahead of the download): each paid seeder trades pieces nobody asked it for
+    // yet for those, rather than waiting for its next voucher to grant more.
+    onCriticalPieces(torrent, () => {
+      for (const peer of this.peers) peer.grantUrgent();
+    });
     const ours = handshakeFor(this.options.client, {
       payer: this.options.client.address,
     });
@@ -473,7 +481,11 @@ class LeecherPeer implements PeerSession {
   readonly #granted = new GrantedPieces();
   #peerPieces: () => BitFieldLike = () => ({ get: () => false, set: () => undefined, buffer: new Uint8Array(0) });
 
-  /** Gives this seeder more pieces while the credit allows: the lowest ones it has, we lack and nobody else owns. */
+  /**
+   * Gives this seeder more pieces while the credit allows, of those it has, we lack and nobody else owns: first the
+   * ones webtorrent wants before the rest (a stream's range, from a seek: urgentPieces), then the lowest. Without the
+   * first, a seek further ahead than the window would wait for the download to get there.
+   */
   grant(): void {
     const torrent = this.#leecher.torrent;
     // A wire that is gone gets nothing: what it owned was just freed for the others.
@@ -485,11 +497,61 @@ class LeecherPeer implements PeerSession {
       pieceCount(torrent),
       (index) => pieces.get(index) && !holdsPiece(torrent, index),
       (index) => ownership.claim(index, this.wire),
+      urgentPieces(torrent),
     );
     if (added > 0) {
       this.scanIsFutile = false;
       rescheduleRequests(torrent);
     }
+  }
+
+  /**
+   * A stream waits for pieces that are not granted to this seeder (a seek beyond the window): gives it those, within
+   * the same credit, in place of granted pieces that nobody has asked it for yet, the highest first (the furthest
+   * from what plays). Without this, the seek's pieces would wait for the next voucher, half a window of pieces later.
+   */
+  grantUrgent(): void {
+    const torrent = this.#leecher.torrent;
+    if (!this.#offer || !torrent || this.wire.destroyed || this.#closing) return;
+    const ownership = this.#leecher.pieces;
+    const peerHas = this.#peerPieces();
+    const urgent = new Set<number>();
+    const wanted: number[] = [];
+    for (const index of urgentPieces(torrent)) {
+      if (urgent.size >= this.#ledger.grantable) break;
+      if (urgent.has(index)) continue;
+      urgent.add(index);
+      const owner = ownership.owners.get(index);
+      if (!this.#granted.has(index) && peerHas.get(index) && (owner === undefined || owner === this.wire)) {
+        wanted.push(index);
+      }
+    }
+    // Credit not granted yet pays for some; granted pieces nobody asked for make room for the rest.
+    const trade = wanted.length - Math.max(0, this.#ledger.grantable - this.#granted.count);
+    const inFlight = piecesInFlight(this.wire);
+    const spare =
+      trade <= 0
+        ? []
+        : [...this.#granted.indexes()]
+            .filter((i) => !urgent.has(i) && !holdsPiece(torrent, i) && !inFlight.has(i))
+            .filter((i) => !ownership.startedBy(i, this.wire))
+            .slice(-trade);
+    if (wanted.length === 0 || (trade > 0 && spare.length === 0)) return;
+    for (const index of spare) {
+      this.#granted.remove(index);
+      ownership.release(index, this.wire);
+    }
+    // The traded pieces are granted again later, from the lowest on.
+    this.#granted.rewind();
+    this.#granted.fill(
+      this.#ledger.grantable,
+      pieceCount(torrent),
+      (index) => peerHas.get(index) && !holdsPiece(torrent, index),
+      (index) => ownership.claim(index, this.wire),
+      wanted,
+    );
+    this.scanIsFutile = false;
+    rescheduleRequests(torrent);
   }
 
   /** Looks at every piece again (some were freed or the peer got new ones), then grants. */

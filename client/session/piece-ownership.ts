@@ -68,6 +68,11 @@ export class PieceOwnership<W> {
     return [...senders];
   }
 
+  /** Takes piece `index` back from `wire` if it owns it and sent none of it: another seeder may be given it. */
+  release(index: number, wire: W): void {
+    if (this.owners.get(index) === wire && !this.contributors.get(index)?.has(wire)) this.owners.delete(index);
+  }
+
   /** A connection left: the pieces it owned go to the others, and it is no longer a sender of anything. */
   forget(wire: W): void {
     for (const [index, owner] of this.owners) if (owner === wire) this.owners.delete(index);
@@ -146,14 +151,16 @@ export class GrantedPieces {
   }
 
   /**
-   * Grants more pieces while fewer than `credit` are granted: the lowest from the cursor on that are `eligible` (the
-   * seeder has them, we lack them) and that `claim` gives to this seeder. Returns how many were added.
+   * Grants more pieces while fewer than `credit` are granted: first those of `urgent` in its order (what a stream
+   * is waiting for: a seek far ahead of the download), then the lowest from the cursor on; each only if `eligible`
+   * (the seeder has it, we lack it) and `claim` gives it to this seeder. Returns how many were added.
    */
   fill(
     credit: number,
     pieceCount: number,
     eligible: (index: number) => boolean,
     claim: (index: number) => boolean,
+    urgent: Iterable<number> = [],
   ): number {
     if (this.#count >= credit) return 0;
     if (this.#bits.length * 8 < pieceCount) {
@@ -162,15 +169,22 @@ export class GrantedPieces {
       this.#bits = grown;
     }
     const before = this.#count;
-    while (this.#count < credit && this.#cursor < pieceCount) {
-      const index = this.#cursor++;
-      if (this.has(index)) continue;
-      if (!eligible(index)) continue;
-      if (!claim(index)) continue;
+    const take = (index: number) => {
+      if (this.has(index) || !eligible(index) || !claim(index)) return;
       this.#bits[index >> 3] |= 128 >> (index & 7);
       this.#count++;
+    };
+    for (const index of urgent) {
+      if (this.#count >= credit) break;
+      if (index >= 0 && index < pieceCount) take(index);
     }
+    while (this.#count < credit && this.#cursor < pieceCount) take(this.#cursor++);
     return this.#count - before;
+  }
+
+  /** The granted pieces, lowest first. */
+  *indexes(): Generator<number> {
+    for (let index = 0; index < this.#bits.length * 8; index++) if (this.has(index)) yield index;
   }
 
   /** The next fill looks at every piece again (some were freed, or the seeder has new ones). */

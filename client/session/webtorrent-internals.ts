@@ -86,6 +86,50 @@ export function resetPiece(torrent: Torrent, index: number): void {
 }
 
 /**
+ * The pieces webtorrent's scheduler wants before the rest, most urgent first, lazily: those marked critical (a
+ * stream waiting for piece i marks i..i+2: lib/file-iterator.js calls `torrent.critical`), then those of every
+ * selection with a priority above 0 (a stream's byte range is selected at priority 1, the file's own selection at
+ * 0), in the order of the scheduler's list (sorted by priority), each from `from + offset` to `to`. Held pieces
+ * are left out; a piece may come twice. Relies on `torrent._critical` (an array of flags by piece, set and never
+ * cleared) and `torrent._selections` (lib/selections.js: `length`, `get(i)` -> { from, to, offset, priority }).
+ */
+export function* urgentPieces(torrent: Torrent): Generator<number> {
+  type Selection = { from: number; to: number; offset: number; priority?: number };
+  const internals = torrent as unknown as {
+    _critical?: boolean[];
+    _selections?: { length: number; get(i: number): Selection };
+  };
+  const count = pieceCount(torrent);
+  const critical = internals._critical ?? [];
+  for (let index = 0; index < Math.min(critical.length, count); index++) {
+    if (critical[index] && !holdsPiece(torrent, index)) yield index;
+  }
+  const selections = internals._selections;
+  for (let i = 0; i < (selections?.length ?? 0); i++) {
+    const selection = selections?.get(i);
+    if (!selection || !((selection.priority ?? 0) > 0)) continue;
+    for (let index = selection.from + selection.offset; index <= Math.min(selection.to, count - 1); index++) {
+      if (!holdsPiece(torrent, index)) yield index;
+    }
+  }
+}
+
+/**
+ * Calls `listener` after webtorrent marks pieces critical: a stream (a media element's range request, a read of the
+ * file) waits for a piece it does not have. Relies on `torrent.critical(start, end)` (documented up to webtorrent
+ * 1.x, still public) being what lib/file-iterator.js calls, through the torrent object.
+ */
+export function onCriticalPieces(torrent: Torrent, listener: () => void): void {
+  const target = torrent as unknown as { critical?: (start: number, end: number) => void };
+  const critical = target.critical?.bind(torrent);
+  if (!critical) return;
+  target.critical = (start, end) => {
+    critical(start, end);
+    listener();
+  };
+}
+
+/**
  * Asks webtorrent's scheduler to top up every wire's requests now (after a grant, or pieces freed). Relies on
  * `torrent._update()`: it calls `_updateWire` for each wire.
  */
@@ -117,6 +161,14 @@ export function minimumPipeline(wire: Wire): number {
   const reqq = (wire as unknown as { peerExtendedHandshake?: { reqq?: unknown } }).peerExtendedHandshake?.reqq;
   const pipeline = 2 + Math.ceil((PIPELINE_MIN_DURATION * wire.downloadSpeed()) / BLOCK_LENGTH);
   return typeof reqq === "number" && reqq > 0 ? Math.min(pipeline, reqq) : pipeline;
+}
+
+/**
+ * The pieces of our requests in flight on `wire`. Relies on `wire.requests` holding bittorrent-protocol's Request
+ * objects, each with its `piece`.
+ */
+export function piecesInFlight(wire: Wire): Set<number> {
+  return new Set((wire.requests as { piece?: number }[]).map((request) => request.piece as number));
 }
 
 /**

@@ -42,6 +42,17 @@ declare module "webtorrent" {
     name: string;
     path: string;
     length: number;
+    /** Its MIME type, from its name's extension (mime/lite). */
+    type: string;
+    /** Where the client's server (createServer) serves this file, with range requests; throws without a server. */
+    streamURL: string;
+  }
+  /** What `createServer` returns (lib/server.js); in a page, a BrowserServer answering its service worker. */
+  export interface TorrentServer {
+    /** The path under which files are served: the worker's scope path + "webtorrent". */
+    pathname: string;
+    close(callback?: () => void): void;
+    destroy(callback?: () => void): void;
   }
   export interface Torrent extends EventEmitter {
     infoHash: string;
@@ -103,6 +114,13 @@ declare module "webtorrent" {
     add(torrentId: string | Uint8Array, options?: AddOptions, onTorrent?: (torrent: Torrent) => void): Torrent;
     seed(input: string | string[] | Uint8Array, options?: AddOptions, onSeed?: (torrent: Torrent) => void): Torrent;
     destroy(callback?: (error?: Error) => void): void;
+    /**
+     * Serves the client's files over HTTP with range requests: in Node an http server, in a page through the
+     * service worker of `controller` (webtorrent's dist/sw.min.js), which must be active. One per client.
+     */
+    createServer(options: { controller?: ServiceWorkerRegistration; origin?: string | false }): TorrentServer;
+    /** Caps what the client sends, all peers together, in bytes per second (-1: no cap). */
+    throttleUpload(rate: number): void;
   }
 }
 

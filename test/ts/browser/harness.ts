@@ -80,8 +80,21 @@ export interface TestPage {
   close(): Promise<void>;
 }
 
-/** A server for one page: `/` (the wallet, then `bundle` as a module) and `/rpc` (forwarded to `nodeUrl`). */
-async function servePage(bundle: string, nodeUrl: string): Promise<{ server: Server; url: string }> {
+/** A file the page's server also serves, at its path (e.g. a service worker at `/sw.min.js`, whose scope is `/`). */
+export interface StaticFile {
+  body: string | Uint8Array;
+  type: string;
+}
+
+/**
+ * A server for one page: `/` (the wallet, then `bundle` as a module), `/rpc` (forwarded to `nodeUrl`), and each of
+ * `files` at its path.
+ */
+async function servePage(
+  bundle: string,
+  nodeUrl: string,
+  files: Record<string, StaticFile> = {},
+): Promise<{ server: Server; url: string }> {
   const html = `<!doctype html><meta charset="utf-8"><title>piecepay test page</title>
 <script>${INJECTED_WALLET}</script><script type="module" src="/bundle.js"></script>`;
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -107,6 +120,12 @@ async function servePage(bundle: string, nodeUrl: string): Promise<{ server: Ser
     if (req.url === "/bundle.js") {
       res.writeHead(200, { "content-type": "text/javascript" });
       res.end(bundle);
+      return;
+    }
+    const file = req.url === undefined ? undefined : files[new URL(req.url, "http://page").pathname];
+    if (file !== undefined) {
+      res.writeHead(200, { "content-type": file.type });
+      res.end(file.body);
       return;
     }
     res.writeHead(200, { "content-type": "text/html" });
@@ -137,9 +156,16 @@ export async function closeBrowser(): Promise<void> {
   browser = undefined;
 }
 
-/** Opens a fresh browser context (its own IndexedDB) on a page that runs `bundle` with the wallet injected. */
-export async function openPage(bundle: string, nodeUrl: string): Promise<TestPage> {
-  const { server, url } = await servePage(bundle, nodeUrl);
+/**
+ * Opens a fresh browser context (its own IndexedDB) on a page that runs `bundle` with the wallet injected; the
+ * page's server also serves `files` (see StaticFile).
+ */
+export async function openPage(
+  bundle: string,
+  nodeUrl: string,
+  files: Record<string, StaticFile> = {},
+): Promise<TestPage> {
+  const { server, url } = await servePage(bundle, nodeUrl, files);
   const context = await (await sharedBrowser()).newContext();
   const page = await context.newPage();
   const console: string[] = [];

@@ -1,4 +1,4 @@
-// Hostile peers against the paid client (docs/security.md rows 23 and 25 to 28): a seeder that takes vouchers and
+// Hostile peers against the paid client (docs/security.md rows 23, 25 to 28 and 89): a seeder that takes vouchers and
 // stops, a seeder that serves a corrupt piece, malformed and unexpected extension messages, a fuzz run, requests
 // outside the torrent, and payments or BitTorrent state messages duplicated and reordered. Real webtorrent peers over
 // TCP loopback; the attacker is a raw BitTorrent connection driven byte by byte. Each test says where the money goes,
@@ -261,6 +261,46 @@ describe("hostile peers", function () {
       const settled = await leecher.settle();
       const fromHonest = settled.find((p) => p.channelId === honest.seeder.stats().peers[0]?.channelId);
       expect(fromHonest).to.deep.include({ delivered: 16, closed: true }); // pieces 0 and 1 included
+    });
+
+    it("a stream of the file (as the page's player reads it) never carries the bad bytes: it waits for the honest seeder's piece (row 89)", async function () {
+      const BAD = 5;
+      const data = randomBytes(16 * PIECE);
+      const bad = await net.seed(f.bob, data, { onDisk: true, enforce: false });
+      const honest = await net.seed(f.carol, data);
+      const onDisk = readFileSync(bad.file as string);
+      onDisk.fill(0xee, BAD * PIECE + 1000, BAD * PIECE + 1100);
+      writeFileSync(bad.file as string, onDisk);
+      const { torrent, leecher } = await net.leech(f.alice, bad.torrent.torrentFile, [bad.port], {
+        banAfterFailures: 1,
+        closeTimeoutMs: 300,
+      });
+      const warnings: string[] = [];
+      leecher.on("warning", (e: Error) => warnings.push(e.message));
+      await eventually(() => torrent.ready, "the leecher's torrent to be ready");
+      // What webtorrent's streaming server (lib/server.js) reads for a range request from the bad piece on: a seek.
+      type Streamable = { [Symbol.asyncIterator](range: { start: number; end: number }): AsyncIterable<Uint8Array> };
+      const file = torrent.files[0] as unknown as Streamable;
+      const streamed = (async () => {
+        const chunks: Uint8Array[] = [];
+        for await (const chunk of file[Symbol.asyncIterator]({ start: BAD * PIECE, end: (BAD + 2) * PIECE - 1 })) {
+          chunks.push(chunk);
+        }
+        return Buffer.concat(chunks);
+      })();
+      await eventually(() => leecher.isBanned(`127.0.0.1:${bad.port}`), "the bad seeder to be banned");
+      expect(warnings).to.include(
+        `piece ${BAD} from this seeder failed verification: not paid, banned after 1 failed piece`,
+      );
+      torrent.addPeer(`127.0.0.1:${honest.port}`);
+      expect((await streamed).equals(data.subarray(BAD * PIECE, (BAD + 2) * PIECE)), "the honest bytes").to.equal(true);
+      await eventually(() => torrent.done, "the download to finish", 30_000);
+      const settled = await leecher.settle();
+      const fromHonest = settled.find((p) => p.channelId === honest.seeder.stats().peers[0]?.channelId);
+      const fromBad = settled.find((p) => p.channelId === bad.seeder.stats().peers[0]?.channelId);
+      // Every piece is paid once, to whoever sent it verified: the bad piece to the honest seeder only.
+      expect((fromHonest?.delivered ?? 0) + (fromBad?.delivered ?? 0)).to.equal(16);
+      expect(leecher.pieces.contributors.get(BAD)?.size, "one sender of the bad piece: the honest one").to.equal(1);
     });
 
     it("the piece is not counted, the seeder is dropped, banned on its second bad piece, and an honest seeder supplies it intact", async function () {

@@ -276,4 +276,23 @@ describe("the leecher's ledger modules, driven directly", function () {
       expect(fresh.receipt(11n), "a receipt above what we paid").to.equal(false);
     });
   });
+
+  describe("GrantedPieces", function () {
+    it("grants the urgent pieces first (a stream's seek), then the lowest, within the credit, each once", function () {
+      const grants = new GrantedPieces();
+      const owners = new PieceOwnership<string>();
+      owners.claim(31, "other seeder");
+      const eligible = (index: number) => index !== 2; // we hold piece 2
+      const claim = (index: number) => owners.claim(index, "us");
+      expect(grants.fill(2, 40, eligible, claim, [30, 31, 32, 33]), "30 and 32: 31 is another's").to.equal(2);
+      expect([30, 31, 32].map((i) => grants.has(i))).to.deep.equal([true, false, true]);
+      expect(
+        grants.fill(5, 40, eligible, claim, [32, 33, 99, -1]),
+        "33 (32 is already), then the lowest: 0, 1",
+      ).to.equal(3);
+      expect([33, 0, 1, 2, 3].map((i) => grants.has(i))).to.deep.equal([true, true, true, false, false]);
+      expect(grants.fill(6, 40, eligible, claim), "then 3 (we hold 2)").to.equal(1);
+      expect(grants.has(3)).to.equal(true);
+    });
+  });
 });

@@ -26,6 +26,7 @@ import {
   gateUnchoke,
   holdsPiece,
   minimumPipeline,
+  onCriticalPieces,
   onPieceFailed,
   onPieceVerified,
   peerAddress,
@@ -33,10 +34,12 @@ import {
   pendingPeerRequests,
   pieceCount,
   pieceLengthOf,
+  piecesInFlight,
   rescheduleRequests,
   resetPiece,
   sendRejectRequest,
   setNoDelay,
+  urgentPieces,
   type WebTorrentPeer,
   wrapScheduler,
 } from "../../../client/session/webtorrent-internals.js";
@@ -189,6 +192,42 @@ describe("webtorrent internals we rely on (client/session/webtorrent-internals.t
     blocked = false;
     rescheduleRequests(t.torrent);
     await t.done();
+  });
+
+  it("urgentPieces, onCriticalPieces, piecesInFlight: a stream's critical pieces, then its range (priority 1); our listener hears the critical mark; the requests go out for them", async function () {
+    let blocked = true;
+    let criticals = 0;
+    const t = await transfer({
+      leecherTorrent: (torrent) => {
+        wrapScheduler(torrent, (wire, original) => (blocked ? undefined : original(wire)));
+        onCriticalPieces(torrent, () => criticals++);
+      },
+    });
+    const wire = await t.wire();
+    await eventually(() => t.torrent.ready && !wire.peerChoking, "the leecher's torrent ready, its wire unchoked");
+    expect([...urgentPieces(t.torrent)], "the whole file is selected at priority 0 only").to.deep.equal([]);
+    // A read from piece 5 on, as the streaming server makes for a range request: it selects 5..7 at priority 1 and,
+    // waiting for piece 5, marks 5..7 critical (lib/file-iterator.js: two pieces after it for pieces below 1 MiB).
+    const file = t.torrent.files[0] as unknown as {
+      [Symbol.asyncIterator](range: { start: number }): AsyncIterator<Uint8Array>;
+    };
+    const reading = file[Symbol.asyncIterator]({ start: 5 * PIECE });
+    const first = reading.next();
+    expect(criticals, "heard at once").to.equal(1);
+    expect([...urgentPieces(t.torrent)]).to.deep.equal([5, 6, 7, 5, 6, 7]);
+    blocked = false;
+    rescheduleRequests(t.torrent);
+    // A wire that sent nothing yet is first asked for one block of the stream's range (webtorrent's validateWire).
+    const inFlight = [...piecesInFlight(wire)];
+    expect(inFlight, "requests out, each with its piece").to.have.length.above(0);
+    expect(
+      inFlight.every((piece) => piece >= 5 && piece <= 7),
+      `pieces of the stream's range: ${inFlight}`,
+    ).to.equal(true);
+    expect((await first).value, "piece 5, once verified").to.have.lengthOf(PIECE);
+    await reading.return?.();
+    await t.done();
+    expect([...urgentPieces(t.torrent)], "nothing once every piece is held").to.deep.equal([]);
   });
 
   it("gatePeerPieces: the scheduler asks only for the pieces of our view; the peer's bitfield still reaches us", async function () {

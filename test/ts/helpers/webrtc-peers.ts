@@ -65,6 +65,8 @@ export interface WebRtcSeeder {
 /**
  * Seeds `files` (name -> bytes) as the torrent `name` in pieces of `pieceLength`, paid at `pricePerPiece` (ETH) to
  * `client`, announced to `announce` only; resolves once the torrent is ready (its peers then reach it over WebRTC).
+ * With `uploadBytesPerSecond`, it sends no faster than that, to all peers together (webtorrent's throttleUpload),
+ * as a distant seeder would: a download then takes long enough to watch what arrives in which order.
  */
 export async function seedOverWebRtc(options: {
   client: PiecepayClient;
@@ -73,6 +75,7 @@ export async function seedOverWebRtc(options: {
   pieceLength: number;
   pricePerPiece: bigint;
   announce: string;
+  uploadBytesPerSecond?: number;
 }): Promise<WebRtcSeeder> {
   const torrents = createTorrentClient({
     dht: false,
@@ -83,6 +86,7 @@ export async function seedOverWebRtc(options: {
     webSeeds: false,
     tracker: WEBRTC_SEEDER_TRACKER,
   });
+  if (options.uploadBytesPerSecond !== undefined) torrents.throttleUpload(options.uploadBytesPerSecond);
   const seeder = new PaidSeeder({ client: options.client, pricePerPiece: options.pricePerPiece, asset: ZeroAddress });
   // create-torrent names a file given as bytes by its `name` property.
   const input = Object.entries(options.files).map(([name, bytes]) => Object.assign(Buffer.from(bytes), { name }));
