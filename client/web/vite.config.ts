@@ -2,15 +2,32 @@
 // runs, and which `piecepay web` runs when the build is missing or older than the app's sources. webtorrent's
 // browser build needs from a bundler what its own webpack build sets (docs/adr/0015-the-paid-session-in-a-browser.md):
 // `events` and `path` modules (our shims), the free identifiers `process` (webtorrent's own polyfill) and `global`.
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { defineConfig } from "vite";
+import { defineConfig, type Plugin } from "vite";
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
 export const WEB_ROOT = here("./app");
 export const WEB_DIST = here("./dist");
 
+/**
+ * webtorrent's service worker (dist/sw.min.js) at the app's root, where its scope covers the page and the stream
+ * URLs (client/web/streaming.ts, docs/adr/0017-streaming-in-the-page.md).
+ */
+function streamingWorker(): Plugin {
+  const file = createRequire(import.meta.url).resolve("webtorrent/dist/sw.min.js");
+  return {
+    name: "webtorrent-service-worker",
+    generateBundle() {
+      this.emitFile({ type: "asset", fileName: "sw.min.js", source: readFileSync(file) });
+    },
+  };
+}
+
 export default defineConfig({
+  plugins: [streamingWorker()],
   root: WEB_ROOT,
   base: "./",
   logLevel: "warn",

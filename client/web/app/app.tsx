@@ -7,6 +7,7 @@ import { explain } from "./errors.js";
 import { saveFile } from "./save-file.js";
 import { ChannelsPanel } from "./views/channels-panel.js";
 import { DownloadView } from "./views/download-view.js";
+import { Player } from "./views/player.js";
 import { SeedView } from "./views/seed-view.js";
 import { TransferCard } from "./views/transfer-card.js";
 import { WalletBar } from "./views/wallet-bar.js";
@@ -31,6 +32,7 @@ export function App(props: { config: AppConfig }) {
   const [tab, setTab] = useState<Tab>(magnetOfLocation() === "" ? "seed" : "download");
   const [transfers, setTransfers] = useState<TransferView[]>([]);
   const [events, setEvents] = useState<string[]>([]);
+  const [playing, setPlaying] = useState<{ infoHash: string; path: string } | undefined>(undefined);
   const peer = useMemo(() => connection && new WebPeer(connection.client, config), [connection, config]);
   const fail = (e: unknown) => setError(explain(e));
 
@@ -130,12 +132,23 @@ export function App(props: { config: AppConfig }) {
             transfers
               .filter((t) => (tab === "seed" ? t.kind === "seed" : t.kind === "download"))
               .map((t) => (
-                <TransferCard
-                  key={t.infoHash}
-                  transfer={t}
-                  tokens={config.tokens}
-                  onSave={(file) => saveFile(peer, t.infoHash, file.path).catch(fail)}
-                />
+                <div key={t.infoHash}>
+                  <TransferCard
+                    transfer={t}
+                    tokens={config.tokens}
+                    onSave={(file) => saveFile(peer, t.infoHash, file.path).catch(fail)}
+                    onPlay={(file) => setPlaying({ infoHash: t.infoHash, path: file.path })}
+                  />
+                  {playing?.infoHash === t.infoHash && (
+                    <Player
+                      key={playing.path}
+                      peer={peer}
+                      infoHash={t.infoHash}
+                      path={playing.path}
+                      onClose={() => setPlaying(undefined)}
+                    />
+                  )}
+                </div>
               ))}
           {events.length > 0 && (
             <ul class="notes" data-testid="watcher">

@@ -8,6 +8,7 @@ import type { Torrent } from "webtorrent";
 import type { PiecepayClient } from "../../../sdk/index.js";
 import { type PeerAgent, peerAgent } from "../../session/peer-agent.js";
 import { createTorrentClient, PaidLeecher, PaidSeeder } from "../session.js";
+import { type Streaming, startStreaming } from "../streaming.js";
 import type { AppConfig } from "./config.js";
 import { explain } from "./errors.js";
 
@@ -369,7 +370,21 @@ export class WebPeer {
     localStorage.setItem(this.storageKey, JSON.stringify(kept));
   }
 
+  #streaming: Promise<Streaming> | undefined;
+
+  /** Starts webtorrent's service-worker streaming for this client, once (the player needs it). */
+  streaming(): Promise<Streaming> {
+    this.#streaming ??= startStreaming(this.torrents, {
+      serviceWorkerUrl: new URL("sw.min.js", document.baseURI).href,
+    });
+    this.#streaming.catch(() => {
+      this.#streaming = undefined; // a later Play tries again
+    });
+    return this.#streaming;
+  }
+
   async destroy(): Promise<void> {
+    (await this.#streaming?.catch(() => undefined))?.close();
     for (const t of this.#transfers.values()) t.seeder?.destroy();
     await new Promise<void>((resolve) => this.torrents.destroy(() => resolve()));
   }

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { parseEther } from "ethers";
+import { hasFfmpeg, makeSampleVideo } from "../../../client/cli/sample-media.js";
 import { gasSpentSince, toDestination } from "../../../sdk/node.js";
 import { cli, jsonLines, startCli } from "../client/cli-process.js";
 import { fileBytes } from "../helpers/file-bytes.js";
@@ -226,6 +227,43 @@ describe("the web app: a seeder page and a leecher page exchange a file over Web
       .filter((e) => e.args.destination === toDestination(seeder))
       .reduce((sum, e) => sum + e.args.amount, 0n);
     expect(toSeeder, "price x pieces: each piece paid once").to.equal(parseEther(PRICE) * BigInt(pieces));
+  });
+
+  it("plays a video while it downloads: its currentTime advances before half of it has arrived", async function () {
+    if (!hasFfmpeg()) this.skip(); // .ci/run installs Debian's ffmpeg
+    const dir = mkdtempSync(path.join(tmpdir(), "piecepay-web-video-"));
+    try {
+      const video = makeSampleVideo(path.join(dir, "sample.webm"), { seconds: 30, bitrate: 600 });
+      const seederPage = await openUrl(app.url);
+      pages.push(seederPage);
+      await connectDev(seederPage.page);
+      // 256 KiB/s: the 2.4 MB video takes about ten seconds to arrive.
+      await seederPage.page.evaluate(() =>
+        (window as unknown as Throttled).piecepay.peer.torrents.throttleUpload(256 * 1024),
+      );
+      const link = await seedFile(seederPage.page, { name: "sample.webm", bytes: readFileSync(video.path) }, PRICE);
+      const leecherPage = await openUrl(link);
+      pages.push(leecherPage);
+      await connectDev(leecherPage.page);
+      await startDownload(leecherPage.page, PRICE, "1");
+      await leecherPage.page.getByTestId("play").click();
+      const playing = await leecherPage.page.waitForFunction(
+        () => {
+          const media = document.querySelector('[data-testid="media"]') as HTMLVideoElement | null;
+          const stats = document.querySelector('[data-testid="transfer"][data-kind="download"] [data-testid="stats"]');
+          const have = Number(stats?.getAttribute("data-have"));
+          const pieces = Number(stats?.getAttribute("data-pieces"));
+          return media !== null && media.currentTime > 0.5 ? { have, pieces, time: media.currentTime } : false;
+        },
+        undefined,
+        { timeout: 60_000, polling: 50 },
+      );
+      const at = (await playing.jsonValue()) as { have: number; pieces: number; time: number };
+      expect(at.have, `pieces held when the video had played ${at.time} s`).to.be.lessThan(at.pieces / 2);
+      await waitForDownload(leecherPage.page, "settled", 120_000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
