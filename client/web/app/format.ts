@@ -11,11 +11,19 @@ export function assetOf(asset: string, tokens: TokenInfo[]): { symbol: string; d
   return token ?? { symbol: `${asset.slice(0, 8)}…`, decimals: 0 };
 }
 
-/** `amount` of `asset` with its symbol, without trailing zeros: "0.0001 ETH". */
-export function formatAmount(amount: bigint, asset: string, tokens: TokenInfo[]): string {
+/**
+ * `amount` of `asset` with its symbol, without trailing zeros ("0.0001 ETH"); with `digits`, rounded down to that
+ * many decimals (a balance: "99.9851 ETH").
+ */
+export function formatAmount(amount: bigint, asset: string, tokens: TokenInfo[], digits?: number): string {
   const { symbol, decimals } = assetOf(asset, tokens);
-  const text = formatUnits(amount, decimals).replace(/\.0$/, "");
-  return `${text} ${symbol}`;
+  let text = formatUnits(amount, decimals);
+  if (digits !== undefined) {
+    const [whole, fraction = ""] = text.split(".");
+    text = `${whole}.${fraction.slice(0, digits)}`;
+  }
+  // formatUnits always writes a decimal point ("100.0"), so only a fraction's zeros go.
+  return `${text.replace(/\.?0+$/, "")} ${symbol}`;
 }
 
 export function formatBytes(bytes: number): string {

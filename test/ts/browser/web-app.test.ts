@@ -2,7 +2,7 @@
 // development account (a key the page keeps, funded by the server's faucet), exchange a 16 MiB file over WebRTC
 // through the server's tracker, paying per piece. The chain is the judge: after the cooperative close, the seeder's
 // account has earned price x pieces to the wei and the leecher's got the rest of its deposit back, less gas.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
@@ -260,6 +260,10 @@ describe("the web app: a seeder page and a leecher page exchange a file over Web
       );
       const at = (await playing.jsonValue()) as { have: number; pieces: number; time: number };
       expect(at.have, `pieces held when the video had played ${at.time} s`).to.be.lessThan(at.pieces / 2);
+      // The page mid-download, as the README shows it (PIECEPAY_SCREENSHOT=docs/images/web-app.png writes it there).
+      const shot = process.env.PIECEPAY_SCREENSHOT ?? path.join(dir, "mid-download.png");
+      await leecherPage.page.screenshot({ path: shot, fullPage: true });
+      expect(statSync(shot).size).to.be.greaterThan(10_000);
       await waitForDownload(leecherPage.page, "settled", 120_000);
     } finally {
       rmSync(dir, { recursive: true, force: true });

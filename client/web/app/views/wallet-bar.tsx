@@ -40,7 +40,7 @@ export function WalletBar(props: {
           {connection.kind === "dev" ? "development account · test money" : "wallet"}
         </span>
         <code title={connection.address}>{shortHex(connection.address)}</code>
-        <span data-testid="balance">{balance === undefined ? "…" : formatAmount(balance, ZERO, [])}</span>
+        <span data-testid="balance">{balance === undefined ? "…" : formatAmount(balance, ZERO, [], 4)}</span>
         <span class="muted">
           {config.chainName} ({config.chainId})
         </span>
