@@ -68,7 +68,11 @@ export async function startWebServer(
     const url = new URL(req.url ?? "/", "http://server");
     if (url.pathname === "/piecepay.json") return json(res, 200, pageConfig());
     if (url.pathname === "/rpc" && req.method === "POST") return proxyRpc(req, res, settings.rpcUrl);
-    if (url.pathname === "/faucet" && req.method === "POST") return faucet(req, res, settings);
+    if (url.pathname === "/faucet" && req.method === "POST") {
+      return faucet(req, res, settings).catch(() => {
+        if (!res.headersSent) json(res, 502, { error: `the chain at ${settings.rpcUrl} does not answer` });
+      });
+    }
     return serveFile(res, dist, url.pathname);
   }
 

@@ -75,7 +75,8 @@ async function devWallet(config: AppConfig): Promise<Wallet> {
     body: JSON.stringify({ address: wallet.address }),
   }).catch(() => undefined);
   if (response === undefined || !response.ok) {
-    const why = response === undefined ? "the page's server does not answer" : await response.text();
+    const body = (await response?.json().catch(() => undefined)) as { error?: string } | undefined;
+    const why = response === undefined ? "the page's server does not answer" : (body?.error ?? response.statusText);
     throw new AppError(`the development faucet failed: ${why}`);
   }
   return wallet;

@@ -194,11 +194,16 @@ export async function openPage(
 
 /**
  * Opens `url` (e.g. the web app that `piecepay web` serves) in a fresh browser context (its own IndexedDB and
- * localStorage). With `injectWallet`, the page gets `window.ethereum` over its server's own /rpc, as in openPage.
+ * localStorage). With `injectWallet`, the page gets `window.ethereum` over its server's own /rpc, as in openPage;
+ * `initScript` runs before the page's own scripts (e.g. a wallet that behaves otherwise).
  */
-export async function openUrl(url: string, options: { injectWallet?: boolean } = {}): Promise<TestPage> {
+export async function openUrl(
+  url: string,
+  options: { injectWallet?: boolean; initScript?: string } = {},
+): Promise<TestPage> {
   const context = await (await sharedBrowser()).newContext();
   if (options.injectWallet) await context.addInitScript(INJECTED_WALLET);
+  if (options.initScript !== undefined) await context.addInitScript(options.initScript);
   const page = await context.newPage();
   const console: string[] = [];
   page.on("console", (m) => console.push(`${m.type()}: ${m.text()}`));

@@ -18,6 +18,7 @@ export interface WebApp {
   node: LocalNode;
   provider: JsonRpcProvider;
   adjudicator: Adjudicator;
+  voucherApp: string;
   /** The page's URL and the tracker's, as `piecepay web --json` printed them. */
   url: string;
   tracker: string;
@@ -49,6 +50,7 @@ export async function startWebApp(): Promise<WebApp> {
     node,
     provider,
     adjudicator,
+    voucherApp: settings.voucherApp,
     url: String(web.ready.url),
     tracker: String(web.ready.tracker),
     dataDir,

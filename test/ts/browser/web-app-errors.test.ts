@@ -1,0 +1,213 @@
+// The web app's errors, as a person meets them: each is one sentence in the page (no stack trace, no library's raw
+// text), and nothing is lost. The wallets here are scripts injected into the page that behave as a wallet extension
+// would (EIP-1193 over the server's /rpc, anvil's unlocked accounts): one that is missing, one whose user rejects,
+// one on another chain, one whose account holds too little.
+
+import type { Wire } from "bittorrent-protocol";
+import { expect } from "chai";
+import { parseEther, toQuantity } from "ethers";
+import { MemoryChannelStore, PiecepayClient, toDestination } from "../../../sdk/node.js";
+import { fileBytes } from "../helpers/file-bytes.js";
+import { seedOverWebRtc } from "../helpers/webrtc-peers.js";
+import { anvilAccount } from "./anvil-contracts.js";
+import { closeBrowser, openUrl, type TestPage } from "./harness.js";
+import {
+  connectDev,
+  downloadState,
+  seedFile,
+  startDownload,
+  startWebApp,
+  type WebApp,
+  waitForDownload,
+} from "./web-app.js";
+
+/** An injected wallet on anvil's account `account`, through the page's /rpc; `behaviour` changes one thing. */
+function wallet(account: number, behaviour: "reject" | "wrong-chain" | "plain"): string {
+  return `
+window.walletLog = [];
+let onChain = ${behaviour === "wrong-chain" ? '"0x1"' : "undefined"};
+async function rpc(method, params) {
+  const response = await fetch("/rpc", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: Date.now(), method, params: params ?? [] }),
+  });
+  const body = await response.json();
+  if (body.error) throw Object.assign(new Error(body.error.message), { code: body.error.code });
+  return body.result;
+}
+window.ethereum = {
+  async request({ method, params }) {
+    window.walletLog.push(method);
+    if (method === "eth_requestAccounts" && ${behaviour === "reject"}) {
+      throw Object.assign(new Error("User rejected the request."), { code: 4001 });
+    }
+    if (method === "eth_requestAccounts" || method === "eth_accounts") return [(await rpc("eth_accounts"))[${account}]];
+    if (method === "eth_chainId" && onChain !== undefined) return onChain;
+    if (method === "wallet_switchEthereumChain") { onChain = undefined; return null; }
+    return rpc(method, params);
+  },
+  on() { return this; },
+  removeListener() { return this; },
+};`;
+}
+
+/** The page's error banner, once it shows. */
+async function banner(page: TestPage): Promise<string> {
+  const error = page.page.getByTestId("error");
+  await error.waitFor({ timeout: 30_000 });
+  return (await error.textContent()) ?? "";
+}
+
+/** The download card's notes, once one matches `pattern`. */
+async function noteMatching(page: TestPage, pattern: RegExp): Promise<string> {
+  const notes = page.page.locator('[data-testid="transfer"][data-kind="download"] [data-testid="notes"]');
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const text = (await notes.textContent({ timeout: 60_000 }).catch(() => "")) ?? "";
+    if (pattern.test(text) || Date.now() > deadline) return text;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** What must never reach the page: a library's raw error text. */
+const RAW = /could not coalesce|transaction=|info=|code=[A-Z_]+|version=6|"jsonrpc"|at [\w.]+ \(/;
+
+describe("the web app's errors: one sentence a person can act on, nothing lost", function () {
+  this.timeout(120_000);
+  let app: WebApp;
+  const pages: TestPage[] = [];
+  const open = async (url: string, initScript?: string) => {
+    const page = await openUrl(url, initScript === undefined ? {} : { initScript });
+    pages.push(page);
+    return page;
+  };
+  let link = "";
+
+  before(async () => {
+    app = await startWebApp();
+    // A seeding page at 0.0001 ETH a piece, for the tests that download.
+    const seeder = await open(app.url);
+    await connectDev(seeder.page);
+    link = await seedFile(seeder.page, { name: "errors.bin", bytes: fileBytes(2 * 1024 * 1024, "errors") }, "0.0001");
+  });
+  after(async () => {
+    for (const page of pages) await page.close();
+    await closeBrowser();
+    await app?.close();
+  });
+
+  it("no wallet: says so, and offers the development account", async () => {
+    const page = await open(app.url);
+    await page.page.getByTestId("connect-wallet").click();
+    const text = await banner(page);
+    expect(text).to.match(/no wallet found: install a browser wallet such as MetaMask, or use the development account/);
+    expect(text).to.not.match(RAW);
+  });
+
+  it("a rejected prompt: nothing was sent, and the page stays unconnected", async () => {
+    const page = await open(app.url, wallet(3, "reject"));
+    await page.page.getByTestId("connect-wallet").click();
+    const text = await banner(page);
+    expect(text).to.match(/you rejected the request in your wallet; nothing was sent/);
+    expect(text).to.not.match(RAW);
+    expect(await page.page.getByTestId("wallet").count()).to.equal(0);
+  });
+
+  it("a wallet on another chain is asked to switch, then connects", async () => {
+    const page = await open(app.url, wallet(3, "wrong-chain"));
+    await page.page.getByTestId("connect-wallet").click();
+    await page.page.getByTestId("wallet").waitFor({ timeout: 30_000 });
+    const log = (await page.page.evaluate(() => (window as unknown as { walletLog: string[] }).walletLog)) as string[];
+    expect(log).to.include("wallet_switchEthereumChain");
+  });
+
+  it("no seeder at or below the maximum price: the seeder's price is named, nothing deposited", async () => {
+    const page = await open(link);
+    const address = await connectDev(page.page);
+    const before = await app.provider.getBalance(address);
+    await startDownload(page.page, "0.00001", "1");
+    const notes = await noteMatching(page, /not used/);
+    expect(notes).to.match(/not used: .*price/i);
+    expect(notes).to.not.match(RAW);
+    expect(await app.provider.getBalance(address), "nothing spent").to.equal(before);
+  });
+
+  it("too little ETH for the deposit and gas: says so; nothing is deposited", async () => {
+    // anvil's account 4, left with 0.001 ETH: less than the 128 pieces x 0.0001 ETH deposit.
+    const [, , , , poor] = (await app.provider.send("eth_accounts", [])) as string[];
+    await app.provider.send("anvil_setBalance", [poor, toQuantity(parseEther("0.001"))]);
+    const page = await open(link, wallet(4, "plain"));
+    await page.page.getByTestId("connect-wallet").click();
+    await page.page.getByTestId("wallet").waitFor({ timeout: 30_000 });
+    await startDownload(page.page, "0.0001", "1");
+    const notes = await noteMatching(page, /too little/);
+    expect(notes).to.match(/your wallet has too little for the deposit plus gas/);
+    expect(notes).to.not.match(RAW);
+    expect(await app.provider.getBalance(poor), "nothing deposited, no gas spent").to.equal(parseEther("0.001"));
+  });
+
+  it("a seeder that sends bad pieces is dropped unpaid; the honest seeder delivers every piece and is paid for each", async () => {
+    const { provider, adjudicator } = app;
+    const start = await provider.getBlockNumber();
+    const seederPage = pages[0];
+    const honest = String(await seederPage.page.getByTestId("wallet").locator("code").getAttribute("title"));
+    const pieces = Number(await seederPage.page.getByTestId("stats").first().getAttribute("data-pieces"));
+    // The same torrent from a Node seeder whose disk went bad: every block it sends is garbage.
+    const client = await PiecepayClient.create({
+      signer: anvilAccount(provider, 6),
+      chainId: 31_337n,
+      adjudicator: await adjudicator.getAddress(),
+      voucherApp: app.voucherApp,
+      store: new MemoryChannelStore(),
+      pollingIntervalMs: 200,
+    });
+    const bad = await seedOverWebRtc({
+      client,
+      files: { "errors.bin": fileBytes(2 * 1024 * 1024, "errors") },
+      name: "errors.bin",
+      pieceLength: (2 * 1024 * 1024) / pieces,
+      pricePerPiece: parseEther("0.0001"),
+      announce: app.tracker,
+    });
+    expect(bad.torrent.magnetURI).to.include(link.match(/btih:([0-9a-f]{40})/)?.[1]);
+    bad.torrent.on("wire", (wire: Wire) => {
+      const piece = wire.piece.bind(wire);
+      wire.piece = (index, offset, buffer) => piece(index, offset, new Uint8Array(buffer.length).fill(0xee));
+    });
+    // The honest page sends slowly (512 KiB/s), so that the bad seeder is met before the download ends.
+    await seederPage.page.evaluate(() =>
+      (
+        window as unknown as { piecepay: { peer: { torrents: { throttleUpload(rate: number): void } } } }
+      ).piecepay.peer.torrents.throttleUpload(512 * 1024),
+    );
+    try {
+      const page = await open(link);
+      await connectDev(page.page);
+      await startDownload(page.page, "0.0001", "1");
+      await waitForDownload(page.page, "settled", 90_000);
+      expect((await downloadState(page.page)).have).to.equal(pieces);
+      const events = await adjudicator.queryFilter(adjudicator.filters.PaidOut(), start);
+      const toHonest = events
+        .filter((e) => e.args.destination === toDestination(honest))
+        .reduce((sum, e) => sum + e.args.amount, 0n);
+      expect(toHonest, "the honest page: price x every piece").to.equal(parseEther("0.0001") * BigInt(pieces));
+      const notes = (await page.page.getByTestId("notes").textContent()) ?? "";
+      expect(notes, "the bad seeder's piece failed, unpaid, and it was dropped").to.match(
+        /failed verification: not paid, (peer dropped|banned)/,
+      );
+      expect(notes).to.not.match(RAW);
+    } finally {
+      await bad.close();
+    }
+  });
+
+  it("the chain unreachable: says so", async () => {
+    await app.node.stop();
+    const page = await open(link);
+    await page.page.getByTestId("connect-dev").click();
+    const text = await banner(page);
+    expect(text).to.match(/does not answer/);
+    expect(text).to.not.match(RAW);
+  });
+});
