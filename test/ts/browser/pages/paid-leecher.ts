@@ -1,5 +1,6 @@
-// The page script of browser/webrtc-session.test.ts: a web page that downloads a torrent over WebRTC and pays the
-// seeder per piece, as the web app will. It bundles what a page imports for that (client/web/session.ts, with
+// The page script of browser/webrtc-session.test.ts, browser-seeder.test.ts and scripts/bench-web.ts: a web page
+// that downloads a torrent over WebRTC and pays the seeder per piece, as the web app will (or, for the benchmark's
+// baseline, downloads it unpaid with the same guarded webtorrent client). It bundles what a page imports for that (client/web/session.ts, with
 // webtorrent's browser build) and the SDK's universal entry point: its channels and session key in IndexedDB, its
 // deposits and closes sent by the injected wallet, its vouchers signed by the session key. The test drives it
 // through `window.leecher`; values cross as the SDK's JSON (bigints kept).
@@ -40,6 +41,28 @@ export interface Download {
   settled: LeecherPeerStats[];
   /** The transport of each connection the page's webtorrent made (bittorrent-protocol's `wire.type`). */
   peerTypes: string[];
+  timings: DownloadTimings;
+}
+
+/**
+ * Milliseconds from the page's `add(magnet)` to each step (performance.now()): the torrent's metadata, its first
+ * connection, the first deposit confirmed (paid only), the first verified piece and the last. `downloadMs` is from
+ * the first connection to the last piece, what the benchmark's MiB/s counts.
+ */
+export interface DownloadTimings {
+  metadata: number;
+  wire: number;
+  deposit?: number;
+  firstPiece: number;
+  done: number;
+  downloadMs: number;
+}
+
+/** How to download: unpaid (no PaidLeecher), or paid with the credit window's bounds (PaidLeecherOptions). */
+export interface DownloadOptions {
+  paid?: boolean;
+  initialWindow?: number;
+  maxWindow?: number;
 }
 
 let client: PiecepayClient | undefined;
@@ -54,10 +77,17 @@ const api = {
   /**
    * Downloads the file `only` of `magnet` (its tracker is a WebSocket one; the torrent's other files are not
    * wanted), paying at most `maxPricePerPiece` per piece within `budget`, then settles every channel cooperatively.
-   * Resolves with the Download as JSON.
+   * Resolves with the Download as JSON. With `options.paid` false, no PaidLeecher: plain BitTorrent.
    */
-  async download(magnet: string, only: string, maxPricePerPiece: string, budget: string): Promise<string> {
-    if (client === undefined) throw new Error("call window.leecher.start first");
+  async download(
+    magnet: string,
+    only: string,
+    maxPricePerPiece: string,
+    budget: string,
+    options: DownloadOptions = {},
+  ): Promise<string> {
+    const paid = options.paid ?? true;
+    if (paid && client === undefined) throw new Error("call window.leecher.start first");
     // No ICE servers: the test runs offline, and the Node seeder is on this machine (see helpers/webrtc-peers.ts).
     const torrents = createTorrentClient({
       dht: false,
@@ -65,18 +95,34 @@ const api = {
       webSeeds: false,
       tracker: { rtcConfig: { iceServers: [] } },
     });
-    const leecher = new PaidLeecher({
-      client,
-      maxPricePerPiece: BigInt(maxPricePerPiece),
-      budget: BigInt(budget),
-      asset: "0x0000000000000000000000000000000000000000",
-    });
-    leecher.on("warning", (error) => console.warn(`leecher warning: ${error.message}`));
+    const leecher =
+      paid && client !== undefined
+        ? new PaidLeecher({
+            client,
+            maxPricePerPiece: BigInt(maxPricePerPiece),
+            budget: BigInt(budget),
+            asset: "0x0000000000000000000000000000000000000000",
+            initialWindow: options.initialWindow,
+            maxWindow: options.maxWindow,
+          })
+        : undefined;
+    leecher?.on("warning", (error) => console.warn(`leecher warning: ${error.message}`));
     // webtorrent's store in a page: fsa-chunk-store, the origin's private file system, behind its memory cache.
+    const opened = performance.now();
     const torrent = torrents.add(magnet, { deselect: true });
-    leecher.attach(torrent);
+    leecher?.attach(torrent);
+    const at: Partial<Record<"metadata" | "wire" | "deposit" | "firstPiece" | "done", number>> = {};
+    const mark = (step: keyof typeof at) => {
+      at[step] ??= performance.now() - opened;
+    };
+    torrent.once("metadata", () => mark("metadata"));
+    torrent.once("verified", () => mark("firstPiece"));
+    leecher?.once("channel", () => mark("deposit"));
     const peerTypes: string[] = [];
-    torrent.on("wire", (wire: { type?: string }) => peerTypes.push(String(wire.type)));
+    torrent.on("wire", (wire: { type?: string }) => {
+      mark("wire");
+      peerTypes.push(String(wire.type));
+    });
     const file = await new Promise<TorrentFile>((resolve, reject) => {
       torrent.once("error", (error: Error) => reject(error));
       torrent.once("ready", () => {
@@ -87,9 +133,11 @@ const api = {
         else wanted.once("done", () => resolve(wanted));
       });
     });
+    mark("done");
     const bytes = await file.arrayBuffer();
     const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-    const settled = await leecher.settle();
+    const settled = (await leecher?.settle()) ?? [];
+    const { metadata = Number.NaN, wire = Number.NaN, deposit, firstPiece = Number.NaN, done = Number.NaN } = at;
     const download: Download = {
       pieces: torrent.pieces.length,
       held: torrent.pieces.filter((piece) => piece === null).length,
@@ -97,6 +145,7 @@ const api = {
       sha256: Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join(""),
       settled,
       peerTypes,
+      timings: { metadata, wire, deposit, firstPiece, done, downloadMs: done - wire },
     };
     await new Promise<void>((resolve) => torrents.destroy(() => resolve()));
     return toJson(download);
