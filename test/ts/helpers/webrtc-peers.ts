@@ -57,17 +57,19 @@ export async function startWebSocketTracker(): Promise<WebSocketTracker> {
 }
 
 export interface WebRtcSeeder {
-  seeder: PaidSeeder;
+  /** Undefined when seeding unpaid. */
+  seeder: PaidSeeder | undefined;
   torrent: Torrent;
   close(): Promise<void>;
 }
 
 /**
  * Seeds `files` (name -> bytes) as the torrent `name` in pieces of `pieceLength`, paid at `pricePerPiece` (ETH) to
- * `client`, announced to `announce` only; resolves once the torrent is ready (its peers then reach it over WebRTC).
+ * `client` (without a client, unpaid: plain BitTorrent on the same guarded client, for scripts/bench-web.ts),
+ * announced to `announce` only; resolves once the torrent is ready (its peers then reach it over WebRTC).
  */
 export async function seedOverWebRtc(options: {
-  client: PiecepayClient;
+  client: PiecepayClient | undefined;
   files: Record<string, Uint8Array>;
   name: string;
   pieceLength: number;
@@ -83,7 +85,9 @@ export async function seedOverWebRtc(options: {
     webSeeds: false,
     tracker: WEBRTC_SEEDER_TRACKER,
   });
-  const seeder = new PaidSeeder({ client: options.client, pricePerPiece: options.pricePerPiece, asset: ZeroAddress });
+  const seeder = options.client
+    ? new PaidSeeder({ client: options.client, pricePerPiece: options.pricePerPiece, asset: ZeroAddress })
+    : undefined;
   // create-torrent names a file given as bytes by its `name` property.
   const input = Object.entries(options.files).map(([name, bytes]) => Object.assign(Buffer.from(bytes), { name }));
   const torrent = await new Promise<Torrent>((resolve, reject) => {
@@ -93,13 +97,13 @@ export async function seedOverWebRtc(options: {
       { name: options.name, announce: [options.announce], pieceLength: options.pieceLength },
       resolve,
     );
-    seeder.attach(t);
+    seeder?.attach(t);
   });
   return {
     seeder,
     torrent,
     close: async () => {
-      seeder.destroy();
+      seeder?.destroy();
       await new Promise<void>((resolve) => torrents.destroy(() => resolve()));
     },
   };
