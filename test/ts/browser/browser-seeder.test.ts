@@ -88,7 +88,7 @@ describe("a browser seeds and is paid per piece over WebRTC", function () {
       }),
     ) as Seeding;
     // Every piece is in the origin private file system, one file a piece: not only in the page's memory.
-    expect(seeding.store).to.equal("FSAChunkStore");
+    expect(seeding.store).to.equal("OpfsPieceStore");
     expect(seeding.opfs).to.deep.equal({ files: seeding.pieces, bytes });
     const stats = async () => fromJson(await seeder.page.evaluate(() => window.seeder.stats())) as SeederStats;
     return { ...keys, seeding, stats };

@@ -2,11 +2,16 @@
 // WebRTC and is paid per piece, as the web app's seeding tab will. It bundles webtorrent's browser build with the
 // CLI's PaidSeeder (client/web/session.ts) and the SDK's universal entry point: its channels and session key in
 // IndexedDB, its payouts to the injected wallet, its countersignatures by the session key. The file's bytes are made
-// in the page (random), so nothing large crosses from the test; webtorrent copies them into its store, which in
-// Chromium is fsa-chunk-store: one file per piece in the origin private file system (OPFS), behind a cache of 20
-// pieces. The test drives the page through `window.seeder`; values cross as the SDK's JSON (bigints kept).
+// in the page (random), so nothing large crosses from the test; webtorrent copies them into its store,
+// OpfsPieceStore (client/web/piece-store.ts: fsa-chunk-store, one file per piece in the origin private file system,
+// behind webtorrent's cache of 20 pieces). The test drives the page through `window.seeder`; values cross as the SDK's JSON (bigints kept).
 import type { Torrent } from "webtorrent";
-import { createTorrentClient, PaidSeeder, type SeederPeerStats } from "../../../../client/web/session.js";
+import {
+  createTorrentClient,
+  OpfsPieceStore,
+  PaidSeeder,
+  type SeederPeerStats,
+} from "../../../../client/web/session.js";
 import { type PiecepayClient, toJson } from "../../../../sdk/index.js";
 import type { PageSettings } from "../anvil-contracts.js";
 import { walletClient } from "./wallet-client.js";
@@ -33,7 +38,7 @@ export interface Seeding {
   infoHash: string;
   pieces: number;
   sha256: string;
-  /** The torrent's store below webtorrent's cache (`FSAChunkStore` in Chromium), and what it holds in OPFS. */
+  /** The torrent's store below webtorrent's cache (OpfsPieceStore), and what it holds in OPFS. */
   store: string;
   opfs: { files: number; bytes: number };
 }
@@ -128,7 +133,7 @@ const api = {
       // webtorrent's types name Node's inputs only; its browser build takes a File (lib/torrent.js, parseInput).
       const t = seeding.seed(
         file as unknown as Uint8Array,
-        { name: request.name, announce: [request.announce], pieceLength: request.pieceLength },
+        { name: request.name, announce: [request.announce], pieceLength: request.pieceLength, store: OpfsPieceStore },
         resolve,
       );
       t.on("wire", (wire: { type?: string }) => peerTypes.push(String(wire.type)));
