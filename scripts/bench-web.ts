@@ -50,7 +50,12 @@ const SIZE_MIB = Number(values.size);
 const PIECE_KIB = Number(values.piece);
 const RUNS = Number(values.runs);
 const MAX_WINDOW = values["max-window"] === undefined ? undefined : Number(values["max-window"]);
-for (const [flag, value] of Object.entries({ size: SIZE_MIB, piece: PIECE_KIB, runs: RUNS, "max-window": MAX_WINDOW })) {
+for (const [flag, value] of Object.entries({
+  size: SIZE_MIB,
+  piece: PIECE_KIB,
+  runs: RUNS,
+  "max-window": MAX_WINDOW,
+})) {
   if (value !== undefined && (!Number.isInteger(value) || value <= 0)) {
     throw new Error(`--${flag} must be a positive integer`);
   }
@@ -108,10 +113,12 @@ async function leecherPage(magnet: string, paid: boolean): Promise<Download> {
   if (paid) await leecher.page.evaluate((s) => window.leecher.start(s), settings);
   const options: DownloadOptions = { paid, maxWindow: MAX_WINDOW };
   const download = fromJson(
-    await leecher.page.evaluate(
-      ([m, price, budget, o]) => window.leecher.download(m, "bench.bin", price, budget, o),
-      [magnet, String(PRICE), String(BUDGET), options] as const,
-    ),
+    await leecher.page.evaluate(([m, price, budget, o]) => window.leecher.download(m, "bench.bin", price, budget, o), [
+      magnet,
+      String(PRICE),
+      String(BUDGET),
+      options,
+    ] as const),
   ) as Download;
   if (download.held !== download.pieces || download.peerTypes.some((t) => t !== "webrtc")) {
     throw new Error(`held ${download.held} of ${download.pieces} pieces over ${download.peerTypes.join(", ")}`);
