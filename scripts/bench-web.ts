@@ -14,7 +14,6 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { JsonRpcProvider, parseEther } from "ethers";
 import { fromJson, PiecepayClient, SqliteChannelStore } from "../sdk/node.js";
 import { anvilAccount, deployForPages } from "../test/ts/browser/anvil-contracts.js";
@@ -23,6 +22,7 @@ import type { Download, DownloadOptions } from "../test/ts/browser/pages/paid-le
 import type { Seeding } from "../test/ts/browser/pages/paid-seeder.js";
 import { root, startAnvil } from "../test/ts/helpers/nodes.js";
 import { seedOverWebRtc, startWebSocketTracker } from "../test/ts/helpers/webrtc-peers.js";
+import { benchArgs, printReport } from "./bench-args.js";
 
 const USAGE = `Usage: npm run bench:web -- [--json] [--size MiB] [--piece KiB] [--runs N] [--max-window N]
 
@@ -32,34 +32,11 @@ connection to the last piece), paid / unpaid, and the time from opening the magn
 piece with its steps. --max-window N sets the paying page's credit window (default: PaidLeecher's). --json prints
 one JSON object.`;
 
-const { values } = parseArgs({
-  options: {
-    json: { type: "boolean", default: false },
-    size: { type: "string", default: "64" },
-    piece: { type: "string", default: "256" },
-    runs: { type: "string", default: "3" },
-    "max-window": { type: "string" },
-    help: { type: "boolean" },
-  },
-});
-if (values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
-const SIZE_MIB = Number(values.size);
-const PIECE_KIB = Number(values.piece);
-const RUNS = Number(values.runs);
-const MAX_WINDOW = values["max-window"] === undefined ? undefined : Number(values["max-window"]);
-for (const [flag, value] of Object.entries({
-  size: SIZE_MIB,
-  piece: PIECE_KIB,
-  runs: RUNS,
-  "max-window": MAX_WINDOW,
-})) {
-  if (value !== undefined && (!Number.isInteger(value) || value <= 0)) {
-    throw new Error(`--${flag} must be a positive integer`);
-  }
-}
+const { json, counts } = benchArgs(USAGE, { size: "64", piece: "256", runs: "3", "max-window": undefined });
+const SIZE_MIB = Number(counts.size);
+const PIECE_KIB = Number(counts.piece);
+const RUNS = Number(counts.runs);
+const MAX_WINDOW = counts["max-window"];
 const MiB = 1024 * 1024;
 const CHAIN_ID = 31_337n;
 const PRICE = parseEther("0.00001");
@@ -67,7 +44,7 @@ const BUDGET = parseEther("1");
 const NAME = "bench.bin";
 
 const progress = (message: string) => {
-  if (!values.json) process.stderr.write(`  ${message}\n`);
+  if (!json) process.stderr.write(`  ${message}\n`);
 };
 
 const dir = mkdtempSync(join(tmpdir(), "piecepay-bench-web-"));
@@ -233,28 +210,19 @@ const report = await measure().finally(async () => {
   await node.stop();
   rmSync(dir, { recursive: true, force: true });
 });
-if (values.json) {
-  console.log(JSON.stringify(report));
-} else {
-  const r = report;
-  console.log(
-    `Browsers over WebRTC, measured in this run (${r.machine.cpus} cores, ${r.machine.cpu}, Node ${r.machine.node}, headless Chromium, ${r.chain});`,
-  );
-  console.log(
-    `${r.sizeMiB} MiB, pieces of ${r.pieceLengthKiB} KiB, median of ${r.runs} runs (unpaid and paid alternate)`,
-  );
-  for (const [label, f] of [
-    ["browser -> browser", r.browserToBrowser],
-    ["Node -> browser   ", r.nodeToBrowser],
-  ] as const) {
-    console.log(
+printReport(json, report, (r) => [
+  `Browsers over WebRTC, measured in this run (${r.machine.cpus} cores, ${r.machine.cpu}, Node ${r.machine.node}, headless Chromium, ${r.chain});`,
+  `${r.sizeMiB} MiB, pieces of ${r.pieceLengthKiB} KiB, median of ${r.runs} runs (unpaid and paid alternate)`,
+  ...(
+    [
+      ["browser -> browser", r.browserToBrowser],
+      ["Node -> browser   ", r.nodeToBrowser],
+    ] as const
+  ).map(
+    ([label, f]) =>
       `  ${label}  unpaid ${f.unpaidMiBps} MiB/s, paid ${f.paidMiBps} MiB/s, paid / unpaid ${f.ratio}   (runs: unpaid ${f.runsMiBps.unpaid.join(", ")}; paid ${f.runsMiBps.paid.join(", ")})`,
-    );
-  }
-  const t = r.firstPaidPieceMs;
-  console.log(
-    `  add(magnet) -> first verified paid piece (browser -> browser): ${t.firstPiece} ms (runs ${t.runs.join(", ")} ms); metadata at ${t.metadata} ms, first connection at ${t.connection} ms, deposit confirmed at ${t.depositConfirmed} ms`,
-  );
-}
+  ),
+  `  add(magnet) -> first verified paid piece (browser -> browser): ${r.firstPaidPieceMs.firstPiece} ms (runs ${r.firstPaidPieceMs.runs.join(", ")} ms); first connection at ${r.firstPaidPieceMs.connection} ms, metadata at ${r.firstPaidPieceMs.metadata} ms, deposit confirmed at ${r.firstPaidPieceMs.depositConfirmed} ms`,
+]);
 // node-datachannel's threads would keep the process alive after the last connection closed.
 process.exit(0);
