@@ -4,17 +4,19 @@
 // Two leechers download from it over WebRTC and pay per piece: the real CLI, `piecepay get --webrtc`, as a process on
 // anvil; and a second page in its own browser context (its own IndexedDB and OPFS). The chain is the judge: after the
 // cooperative close, PaidOut pays the seeder page's wallet price x pieces to the wei and the leecher the rest of its
-// deposit, the balances agree after each side's gas, and the seeder's session key holds nothing.
+// deposit, the balances agree after each side's gas, and the seeder's session key holds nothing. A seeder tab closed
+// mid-transfer cost the leecher at most its credit window, and once opened again enforces what its vouchers say.
 import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { JsonRpcProvider, parseEther } from "ethers";
+import type { LeecherPeerStats, SeederPeerStats } from "../../../client/web/session.js";
 import { fromJson, gasSpentSince, toDestination } from "../../../sdk/node.js";
 import type { Adjudicator } from "../../../typechain-types/index.js";
 import { cli, jsonLines } from "../client/cli-process.js";
-import { type LocalNode, root, startAnvil } from "../helpers/nodes.js";
+import { type LocalNode, root, skipChallengeWaits, startAnvil } from "../helpers/nodes.js";
 import { startWebSocketTracker, type WebSocketTracker } from "../helpers/webrtc-peers.js";
 import { anvilAccount, deployForPages, type PageSettings } from "./anvil-contracts.js";
 import { bundleForBrowser, closeBrowser, openPage, type TestPage } from "./harness.js";
@@ -91,20 +93,20 @@ describe("a browser seeds and is paid per piece over WebRTC", function () {
     expect(seeding.store).to.equal("OpfsPieceStore");
     expect(seeding.opfs).to.deep.equal({ files: seeding.pieces, bytes });
     const stats = async () => fromJson(await seeder.page.evaluate(() => window.seeder.stats())) as SeederStats;
-    return { ...keys, seeding, stats };
+    return { ...keys, seeding, stats, tab: seeder };
   }
 
   /**
-   * The chain after the close of `channelId`: PaidOut paid `seederWallet` price x `pieces` and `payer` the rest of
-   * `deposited`; each balance moved by that less its gas since `start`; the seeder's session key holds nothing.
+   * The chain after the close of `channelId`: PaidOut paid `seederWallet` `paid` and `payer` the rest of `deposited`;
+   * each balance moved by that less its gas since `start`; the seeder's session key holds nothing.
    */
   async function expectSettled(
-    channel: { channelId: string; deposited: bigint; pieces: number },
+    channel: { channelId: string; deposited: bigint; paid: bigint },
     parties: { payer: string; seederWallet: string; seederKey: string },
     start: number,
     before: bigint[],
   ) {
-    const paid = PRICE * BigInt(channel.pieces);
+    const { paid } = channel;
     const events = await adjudicator.queryFilter(adjudicator.filters.PaidOut(channel.channelId));
     // The adjudicator emits no PaidOut of 0: a leecher that bought the whole torrent deposited exactly its price.
     const expected: [string, bigint][] = [
@@ -116,10 +118,10 @@ describe("a browser seeds and is paid per piece over WebRTC", function () {
     );
     const [payerGas, seederGas] = await gasSpentSince(provider, [parties.payer, parties.seederWallet], start);
     const after = await Promise.all([provider.getBalance(parties.payer), provider.getBalance(parties.seederWallet)]);
-    expect(after[0] - before[0], "the leecher: its deposit back less price x pieces, less its gas").to.equal(
+    expect(after[0] - before[0], "the leecher: its deposit back less what the seeder was paid, less its gas").to.equal(
       -paid - payerGas,
     );
-    expect(after[1] - before[1], "the seeder's wallet: price x pieces, less its gas").to.equal(paid - seederGas);
+    expect(after[1] - before[1], "the seeder's wallet: what it was paid, less its gas").to.equal(paid - seederGas);
     expect(await provider.getBalance(parties.seederKey), "the seeder's session key holds nothing").to.equal(0n);
   }
 
@@ -177,7 +179,11 @@ describe("a browser seeds and is paid per piece over WebRTC", function () {
     expect(stats.peerTypes, "the page's connections").to.deep.equal(["webrtc"]);
     expect(stats.served).to.equal(32);
     await expectSettled(
-      { channelId: String(settled[0].channelId), deposited: BigInt(String(settled[0].deposited)), pieces: 32 },
+      {
+        channelId: String(settled[0].channelId),
+        deposited: BigInt(String(settled[0].deposited)),
+        paid: PRICE * 32n,
+      },
       { payer: leecherKey.address, seederWallet: seeder.wallet, seederKey: seeder.sessionKey },
       start,
       before,
@@ -207,11 +213,64 @@ describe("a browser seeds and is paid per piece over WebRTC", function () {
     expect(channel).to.deep.include({ closed: true, delivered: 64, deposited: PRICE * 64n });
     expect((await seeder.stats()).served).to.equal(64);
     await expectSettled(
-      { channelId: String(channel.channelId), deposited: channel.deposited, pieces: 64 },
+      { channelId: String(channel.channelId), deposited: channel.deposited, paid: PRICE * 64n },
       { payer: wallet, seederWallet: seeder.wallet, seederKey: seeder.sessionKey },
       start,
       before,
     );
     expect(await provider.getBalance(sessionKey), "the leecher's session key holds nothing").to.equal(0n);
+  });
+
+  it("a seeder tab closed mid-transfer, opened again, enforces its vouchers: the chain pays it what they say, the leecher risked at most its window", async function () {
+    const WINDOW = 4;
+    const stopSkipping = skipChallengeWaits(node.url, settings.adjudicator);
+    try {
+      const seeder = await seederPage(6, "cut.bin", 8 * MiB, 64 * 1024);
+      const leecher = await page(bundles.leecher);
+      await leecher.page.waitForFunction(() => "leecher" in window);
+      const { wallet } = await leecher.page.evaluate((s) => window.leecher.start(s), settings);
+      const start = await provider.getBlockNumber();
+      const before = await Promise.all([provider.getBalance(wallet), provider.getBalance(seeder.wallet)]);
+      // The download never ends (its only seeder goes): the page is closed after the test, which ends it.
+      void leecher.page
+        .evaluate(
+          ([magnet, price, budget, maxWindow]) =>
+            window.leecher.download(magnet, "cut.bin", price, budget, { maxWindow }),
+          [seeder.seeding.magnet, String(PRICE), String(parseEther("0.1")), WINDOW] as const,
+        )
+        .catch(() => undefined);
+      const deadline = Date.now() + 30_000;
+      let served = (await seeder.stats()).served;
+      while (served < 16) {
+        if (Date.now() > deadline) throw new Error(`the seeder served ${served} pieces in 30 s`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        served = (await seeder.stats()).served;
+      }
+      await seeder.tab.page.close(); // the tab is gone mid-transfer; its context (IndexedDB) stays
+      const [paying] = fromJson(await leecher.page.evaluate(() => window.leecher.progress())) as LeecherPeerStats[];
+      expect(paying.delivered).to.be.below(128);
+      expect(paying.spent, "vouchers: at most the pieces delivered plus one window").to.be.at.most(
+        PRICE * BigInt(paying.delivered + WINDOW),
+      );
+
+      const reopened = await seeder.tab.openTab();
+      await reopened.waitForFunction(() => "seeder" in window);
+      const keys = await reopened.evaluate(([s, a]) => window.seeder.start(s, a), [settings, 6] as const);
+      expect(keys.sessionKey, "the same session key, from IndexedDB").to.equal(seeder.sessionKey);
+      const enforced = fromJson(await reopened.evaluate(() => window.seeder.enforce(0))) as SeederPeerStats;
+      const earned = enforced.earned ?? 0n;
+      expect(enforced.channelId).to.equal(paying.channelId);
+      expect(earned, "paid ahead for every piece it served").to.be.at.least(PRICE * BigInt(served));
+      expect(earned, "no more than the leecher's vouchers").to.be.at.most(paying.spent);
+
+      await expectSettled(
+        { channelId: String(paying.channelId), deposited: paying.deposited, paid: earned },
+        { payer: wallet, seederWallet: seeder.wallet, seederKey: seeder.sessionKey },
+        start,
+        before,
+      );
+    } finally {
+      await stopSkipping();
+    }
   });
 });

@@ -73,6 +73,8 @@ export interface DownloadOptions {
 }
 
 let client: PiecepayClient | undefined;
+/** The download under way, for `progress`. */
+let current: { leecher?: PaidLeecher } = {};
 
 const api = {
   /** Creates the page's SDK client; resolves with its wallet's and its session key's addresses. */
@@ -114,6 +116,7 @@ const api = {
           })
         : undefined;
     leecher?.on("warning", (error) => console.warn(`leecher warning: ${error.message}`));
+    current = { leecher };
     // The pieces go to the origin's private file system (fsa-chunk-store, behind webtorrent's memory cache), which
     // OpfsPieceStore lists once so that webtorrent's check of a fresh torrent costs no file per piece.
     const opened = performance.now();
@@ -159,6 +162,11 @@ const api = {
     };
     await new Promise<void>((resolve) => torrents.destroy(() => resolve()));
     return toJson(download);
+  },
+
+  /** The paid leecher's stats of the download under way (its download has not resolved), as JSON. */
+  progress(): string {
+    return toJson(current.leecher?.stats() ?? []);
   },
 };
 

@@ -58,6 +58,7 @@ interface WrappedStore {
   constructor: { name: string };
 }
 
+const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
 let client: PiecepayClient | undefined;
 let torrents: ReturnType<typeof createTorrentClient> | undefined;
 let seeder: PaidSeeder | undefined;
@@ -120,7 +121,7 @@ const api = {
       seeder = new PaidSeeder({
         client,
         pricePerPiece: BigInt(request.price),
-        asset: "0x0000000000000000000000000000000000000000",
+        asset: ZERO_ADDRESS,
       });
       seeder.on("warning", (error) => console.warn(`seeder warning: ${error.message}`));
     }
@@ -161,6 +162,23 @@ const api = {
     const paid = seeder?.stats() ?? { paid: 0n, served: 0, peers: [] };
     const stats: SeederStats = { uploaded: torrent?.uploaded ?? 0, peerTypes, ...paid };
     return toJson(stats);
+  },
+
+  /**
+   * For a page opened again (`start` first) after its tab was closed mid-transfer: enforces each open channel whose
+   * vouchers its IndexedDB kept (PaidSeeder.resume: after `enforceAfterMs`, a challenge with the largest voucher,
+   * then the payout), as the CLI's seeder does after a restart. Resolves with the first channel's stats as JSON,
+   * `earned` being what the chain paid.
+   */
+  async enforce(enforceAfterMs: number): Promise<string> {
+    if (client === undefined) throw new Error("call window.seeder.start first");
+    const again = new PaidSeeder({ client, pricePerPiece: 0n, asset: ZERO_ADDRESS, enforceAfterMs });
+    const enforced = new Promise<SeederPeerStats>((resolve, reject) => {
+      again.once("enforced", (stats) => resolve(stats));
+      again.once("warning", reject);
+    });
+    await again.resume();
+    return toJson(await enforced);
   },
 
   /** Stops seeding: the torrent client goes, the channels stay in IndexedDB. */
