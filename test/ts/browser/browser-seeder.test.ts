@@ -46,7 +46,8 @@ describe("a browser seeds and is paid per piece over WebRTC", function () {
     let leecher: string;
     [node, tracker, seeder, leecher] = await Promise.all([
       startAnvil(),
-      startWebSocketTracker(),
+      // Announces every 5 s: a leecher whose first WebRTC connection is lost under load offers again soon.
+      startWebSocketTracker(5),
       bundleForBrowser(SEEDER_PAGE, [], { webtorrent: true }),
       bundleForBrowser(LEECHER_PAGE, [], { webtorrent: true }),
     ]);

@@ -36,9 +36,14 @@ export interface WebSocketTracker {
   close(): Promise<void>;
 }
 
-/** A WebSocket-only tracker on a free port of 127.0.0.1. */
-export async function startWebSocketTracker(): Promise<WebSocketTracker> {
-  const server = new Server({ udp: false, http: false, ws: true, stats: false });
+/**
+ * A WebSocket-only tracker on a free port of 127.0.0.1. Its peers announce every `announceSeconds` (default 120 s,
+ * bittorrent-tracker's for WebSocket peers); each announce of a leecher brings new offers, so a shorter interval lets
+ * a WebRTC connection lost on a loaded machine come back within a test (client/README.md, "One swarm over WebRTC").
+ */
+export async function startWebSocketTracker(announceSeconds = 120): Promise<WebSocketTracker> {
+  // bittorrent-tracker tells WebSocket peers a fifth of its `interval` (ms) as theirs, in seconds.
+  const server = new Server({ udp: false, http: false, ws: true, stats: false, interval: announceSeconds * 5_000 });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {
