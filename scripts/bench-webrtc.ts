@@ -10,7 +10,6 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from "
 import type { AddressInfo } from "node:net";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import Server from "bittorrent-tracker/server";
 import { NonceManager, parseEther, Wallet, ZeroAddress } from "ethers";
 import { network } from "hardhat";
@@ -23,6 +22,7 @@ import { PaidLeecher } from "../client/session/leecher.js";
 import { PaidSeeder } from "../client/session/seeder.js";
 import { PiecepayClient, SqliteChannelStore } from "../sdk/node.js";
 import { Adjudicator__factory, VoucherPaymentApp__factory } from "../typechain-types/index.js";
+import { benchArgs, printReport } from "./bench-args.js";
 
 const USAGE = `Usage: npm run bench:webrtc -- [--json] [--size MiB] [--piece KiB] [--runs N]
 
@@ -31,32 +31,17 @@ One Node seeder -> one Node leecher over WebRTC (a WebSocket tracker on loopback
 (median, from the connection to the last piece) and paid / unpaid, and the median connection set-up time.
 --json prints one JSON object.`;
 
-const { values } = parseArgs({
-  options: {
-    json: { type: "boolean", default: false },
-    size: { type: "string", default: "32" },
-    piece: { type: "string", default: "256" },
-    runs: { type: "string", default: "3" },
-    help: { type: "boolean" },
-  },
-});
-if (values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
-const SIZE_MIB = Number(values.size);
-const PIECE_KIB = Number(values.piece);
-const RUNS = Number(values.runs);
-for (const [flag, value] of Object.entries({ size: SIZE_MIB, piece: PIECE_KIB, runs: RUNS })) {
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`--${flag} must be a positive integer`);
-}
+const { json, counts } = benchArgs(USAGE, { size: "32", piece: "256", runs: "3" });
+const SIZE_MIB = Number(counts.size);
+const PIECE_KIB = Number(counts.piece);
+const RUNS = Number(counts.runs);
 const MiB = 1024 * 1024;
 const PRICE = parseEther("0.00001");
 const POLL_MS = 20;
 const SDK_SETTINGS = { pollingIntervalMs: POLL_MS, blockTimeSeconds: 1, safetyMarginSeconds: 5, confirmations: 1 };
 
 const progress = (message: string) => {
-  if (!values.json) process.stderr.write(`  ${message}\n`);
+  if (!json) process.stderr.write(`  ${message}\n`);
 };
 
 const dir = mkdtempSync(join(tmpdir(), "piecepay-bench-webrtc-"));
@@ -193,20 +178,13 @@ const report = await measure().finally(async () => {
   await new Promise<void>((resolve) => tracker.close(() => resolve()));
   rmSync(dir, { recursive: true, force: true });
 });
-if (values.json) {
-  console.log(JSON.stringify(report));
-} else {
-  const r = report;
-  console.log(
-    `Node -> Node over WebRTC, measured in this run (${r.machine.cpus} cores, ${r.machine.cpu}, Node ${r.machine.node});`,
-  );
-  console.log(
-    `${r.sizeMiB} MiB, pieces of ${r.pieceLengthKiB} KiB, median of ${r.runs} runs (unpaid and paid alternate)`,
-  );
-  console.log(`  unpaid  ${r.unpaidMiBps} MiB/s   (runs ${r.runsMiBps.unpaid.join(", ")})`);
-  console.log(`  paid    ${r.paidMiBps} MiB/s   (runs ${r.runsMiBps.paid.join(", ")})`);
-  console.log(`  paid / unpaid: ${r.ratio}`);
-  console.log(`  WebRTC connection set-up (add -> first wire, not in the MiB/s): median ${r.medianConnectSeconds} s`);
-}
+printReport(json, report, (r) => [
+  `Node -> Node over WebRTC, measured in this run (${r.machine.cpus} cores, ${r.machine.cpu}, Node ${r.machine.node});`,
+  `${r.sizeMiB} MiB, pieces of ${r.pieceLengthKiB} KiB, median of ${r.runs} runs (unpaid and paid alternate)`,
+  `  unpaid  ${r.unpaidMiBps} MiB/s   (runs ${r.runsMiBps.unpaid.join(", ")})`,
+  `  paid    ${r.paidMiBps} MiB/s   (runs ${r.runsMiBps.paid.join(", ")})`,
+  `  paid / unpaid: ${r.ratio}`,
+  `  WebRTC connection set-up (add -> first wire, not in the MiB/s): median ${r.medianConnectSeconds} s`,
+]);
 // node-datachannel's threads would keep the process alive after the last connection closed.
 process.exit(0);

@@ -28,3 +28,4 @@ export {
   type PaidSeederOptions,
   type SeederPeerStats,
 } from "../session/seeder.js";
+export { OpfsPieceStore } from "./piece-store.js";

@@ -12,7 +12,7 @@ import { startWebServer, type WebAppSettings } from "../web-server.js";
 
 const APP = path.join(ROOT, "client/web/app");
 const DIST = path.join(ROOT, "client/web/dist");
-const VITE_CONFIG = path.join(ROOT, "client/web/vite.config.ts");
+const VITE_CONFIG = path.join(ROOT, "vite.config.ts");
 
 export const web: Command = {
   name: "web",

@@ -7,7 +7,7 @@ import type { Wire } from "bittorrent-protocol";
 import type { Torrent } from "webtorrent";
 import type { PiecepayClient } from "../../../sdk/index.js";
 import { type PeerAgent, peerAgent } from "../../session/peer-agent.js";
-import { createTorrentClient, PaidLeecher, PaidSeeder } from "../session.js";
+import { createTorrentClient, OpfsPieceStore, PaidLeecher, PaidSeeder } from "../session.js";
 import { type Streaming, startStreaming } from "../streaming.js";
 import type { AppConfig } from "./config.js";
 import { explain } from "./errors.js";
@@ -139,6 +139,8 @@ export class WebPeer {
         files as unknown as Uint8Array, // webtorrent's browser build takes File objects; its types know only Node's
         {
           announce: this.config.trackers,
+          // Pieces in the origin's private file system, listed once (ADR 0018): a reload finds them there.
+          store: OpfsPieceStore,
           // A seeder answers offers and makes none, as `piecepay seed --webrtc` does: two peers whose offers cross
           // make two connections, and each side may close a different one as the duplicate (then neither is left).
           getAnnounceOpts: () => ({ numwant: 0 }),
@@ -180,7 +182,7 @@ export class WebPeer {
       budget: options.budget,
       asset: options.asset,
     });
-    const torrent = this.torrents.add(magnet, { announce: this.config.trackers });
+    const torrent = this.torrents.add(magnet, { announce: this.config.trackers, store: OpfsPieceStore });
     leecher.attach(torrent);
     const transfer: Transfer = {
       kind: "download",

@@ -106,7 +106,7 @@ describe("streaming in Chromium: a page plays a video while it downloads it over
   });
 
   it("plays before half the pieces arrived, seeks to the end ahead of the download, and pays price x pieces", async function () {
-    const seederAddress = seeding.seeder.options.client.address;
+    const seederAddress = (seeding.seeder ?? expect.fail("a paid seeder")).options.client.address;
     await page.page.waitForFunction(() => "streamer" in window);
     const start = await provider.getBlockNumber();
     const { wallet } = await page.page.evaluate((s) => window.streamer.start(s), settings);

@@ -96,7 +96,7 @@ describe("the paid session in Chromium: a page downloads from a Node seeder over
   });
 
   it("downloads a file over WebRTC, pays price x pieces to the wei, and the wallet gets the rest of its deposit back", async function () {
-    const seederAddress = seeding.seeder.options.client.address;
+    const seederAddress = account(1).address;
     const start = await provider.getBlockNumber();
     await page.page.waitForFunction(() => "leecher" in window);
     const { wallet, sessionKey } = await page.page.evaluate((s) => window.leecher.start(s), settings);

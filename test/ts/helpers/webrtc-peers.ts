@@ -36,9 +36,14 @@ export interface WebSocketTracker {
   close(): Promise<void>;
 }
 
-/** A WebSocket-only tracker on a free port of 127.0.0.1. */
-export async function startWebSocketTracker(): Promise<WebSocketTracker> {
-  const server = new Server({ udp: false, http: false, ws: true, stats: false });
+/**
+ * A WebSocket-only tracker on a free port of 127.0.0.1. Its peers announce every `announceSeconds` (default 120 s,
+ * bittorrent-tracker's for WebSocket peers); each announce of a leecher brings new offers, so a shorter interval lets
+ * a WebRTC connection lost on a loaded machine come back within a test (client/README.md, "One swarm over WebRTC").
+ */
+export async function startWebSocketTracker(announceSeconds = 120): Promise<WebSocketTracker> {
+  // bittorrent-tracker tells WebSocket peers a fifth of its `interval` (ms) as theirs, in seconds.
+  const server = new Server({ udp: false, http: false, ws: true, stats: false, interval: announceSeconds * 5_000 });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {
@@ -57,19 +62,21 @@ export async function startWebSocketTracker(): Promise<WebSocketTracker> {
 }
 
 export interface WebRtcSeeder {
-  seeder: PaidSeeder;
+  /** Undefined when seeding unpaid. */
+  seeder: PaidSeeder | undefined;
   torrent: Torrent;
   close(): Promise<void>;
 }
 
 /**
  * Seeds `files` (name -> bytes) as the torrent `name` in pieces of `pieceLength`, paid at `pricePerPiece` (ETH) to
- * `client`, announced to `announce` only; resolves once the torrent is ready (its peers then reach it over WebRTC).
+ * `client` (without a client, unpaid: plain BitTorrent on the same guarded client, for scripts/bench-web.ts),
+ * announced to `announce` only; resolves once the torrent is ready (its peers then reach it over WebRTC).
  * With `uploadBytesPerSecond`, it sends no faster than that, to all peers together (webtorrent's throttleUpload),
  * as a distant seeder would: a download then takes long enough to watch what arrives in which order.
  */
 export async function seedOverWebRtc(options: {
-  client: PiecepayClient;
+  client: PiecepayClient | undefined;
   files: Record<string, Uint8Array>;
   name: string;
   pieceLength: number;
@@ -87,7 +94,9 @@ export async function seedOverWebRtc(options: {
     tracker: WEBRTC_SEEDER_TRACKER,
   });
   if (options.uploadBytesPerSecond !== undefined) torrents.throttleUpload(options.uploadBytesPerSecond);
-  const seeder = new PaidSeeder({ client: options.client, pricePerPiece: options.pricePerPiece, asset: ZeroAddress });
+  const seeder = options.client
+    ? new PaidSeeder({ client: options.client, pricePerPiece: options.pricePerPiece, asset: ZeroAddress })
+    : undefined;
   // create-torrent names a file given as bytes by its `name` property.
   const input = Object.entries(options.files).map(([name, bytes]) => Object.assign(Buffer.from(bytes), { name }));
   const torrent = await new Promise<Torrent>((resolve, reject) => {
@@ -97,13 +106,13 @@ export async function seedOverWebRtc(options: {
       { name: options.name, announce: [options.announce], pieceLength: options.pieceLength },
       resolve,
     );
-    seeder.attach(t);
+    seeder?.attach(t);
   });
   return {
     seeder,
     torrent,
     close: async () => {
-      seeder.destroy();
+      seeder?.destroy();
       await new Promise<void>((resolve) => torrents.destroy(() => resolve()));
     },
   };

@@ -34,11 +34,21 @@ const EMBEDDED_CHAIN = "client/embedded-chain.ts";
  * Imports across the top layer allowed by name. scripts/fuzz-wire.ts is the wire tests' harness run at scale: it
  * drives the same raw-peer helpers as test/ts/client/wire-crash.test.ts. scripts/bench-sdk.ts measures in the
  * browser tests' Chromium, through their harness, and the bundle the browser-bundle test holds to its budget.
+ * scripts/bench-web.ts measures the browser tests' own pages (paid seeder and leecher), on their chain, tracker and
+ * Node seeder.
  */
 const TOP_LAYER_EXCEPTIONS = [
   "scripts/fuzz-wire.ts -> test/ts/helpers/wire.ts",
   "scripts/bench-sdk.ts -> test/ts/browser/harness.ts",
   "scripts/bench-sdk.ts -> test/ts/helpers/browser-bundle.ts",
+  ...[
+    "browser/anvil-contracts.ts",
+    "browser/harness.ts",
+    "browser/pages/paid-leecher.ts",
+    "browser/pages/paid-seeder.ts",
+    "helpers/nodes.ts",
+    "helpers/webrtc-peers.ts",
+  ].map((file) => `scripts/bench-web.ts -> test/ts/${file}`),
 ];
 
 const isHardhat = (to: string) => to === "hardhat" || to.startsWith("@nomicfoundation/");

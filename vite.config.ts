@@ -1,4 +1,5 @@
-// Builds the web app (client/web/app/) into client/web/dist/ (not committed): `npm run build:web`, which `npm test`
+// Builds the web app (client/web/app/) into client/web/dist/ (not committed; here at the root, as a build tool's
+// config, because client/web/ holds only what runs in a page): `npm run build:web`, which `npm test`
 // runs, and which `piecepay web` runs when the build is missing or older than the app's sources. webtorrent's
 // browser build needs from a bundler what its own webpack build sets (docs/adr/0015-the-paid-session-in-a-browser.md):
 // `events` and `path` modules (our shims), the free identifiers `process` (webtorrent's own polyfill) and `global`.
@@ -9,8 +10,8 @@ import { defineConfig, type Plugin } from "vite";
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
-export const WEB_ROOT = here("./app");
-export const WEB_DIST = here("./dist");
+export const WEB_ROOT = here("./client/web/app");
+export const WEB_DIST = here("./client/web/dist");
 
 /**
  * webtorrent's service worker (dist/sw.min.js) at the app's root, where its scope covers the page and the stream
@@ -34,8 +35,8 @@ export default defineConfig({
   publicDir: false,
   resolve: {
     alias: [
-      { find: /^(node:)?events$/, replacement: here("./shims/events.ts") },
-      { find: /^(node:)?path$/, replacement: here("./shims/path.ts") },
+      { find: /^(node:)?events$/, replacement: here("./client/web/shims/events.ts") },
+      { find: /^(node:)?path$/, replacement: here("./client/web/shims/path.ts") },
     ],
   },
   define: { global: "globalThis" },
@@ -51,7 +52,7 @@ export default defineConfig({
         if (warning.code === "IMPORT_IS_UNDEFINED" && warning.message.includes("process-fast")) return;
         warn(warning);
       },
-      transform: { inject: { process: [here("./shims/process.ts"), "process"] } },
+      transform: { inject: { process: [here("./client/web/shims/process.ts"), "process"] } },
     },
   },
 });

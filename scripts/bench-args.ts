@@ -1,0 +1,43 @@
+// The command line of a benchmark script whose options are counts (MiB, KiB, runs...): parsed with node:util,
+// --help prints the usage and exits, --json asks for one JSON object, and every count must be a positive integer.
+import { type ParseArgsConfig, parseArgs } from "node:util";
+
+/**
+ * `counts` maps each option to its default (undefined: none); returns `json` and each count as a number.
+ * @example const { json, counts } = benchArgs(USAGE, { size: "32", runs: "3", "max-window": undefined })
+ */
+export function benchArgs<K extends string>(
+  usage: string,
+  counts: Record<K, string | undefined>,
+): { json: boolean; counts: Record<K, number | undefined> } {
+  const { values } = parseArgs<{ options: ParseArgsConfig["options"] }>({
+    options: {
+      json: { type: "boolean", default: false },
+      help: { type: "boolean" },
+      ...Object.fromEntries(
+        Object.entries<string | undefined>(counts).map(([name, value]) => [
+          name,
+          value === undefined ? { type: "string" } : { type: "string", default: value },
+        ]),
+      ),
+    },
+  }) as { values: Record<string, string | boolean | undefined> };
+  if (values.help) {
+    console.log(usage);
+    process.exit(0);
+  }
+  const numbers = {} as Record<K, number | undefined>;
+  for (const name of Object.keys(counts) as K[]) {
+    const given = values[name];
+    if (typeof given !== "string") continue;
+    const n = Number(given);
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, not "${given}"`);
+    numbers[name] = n;
+  }
+  return { json: values.json === true, counts: numbers };
+}
+
+/** Prints `report` as one JSON line with --json, else the lines `text` makes of it,. */
+export function printReport<R>(json: boolean, report: R, text: (report: R) => string[]): void {
+  console.log(json ? JSON.stringify(report) : text(report).join("\n"));
+}
