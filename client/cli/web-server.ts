@@ -166,7 +166,12 @@ async function proxyRpc(req: IncomingMessage, res: ServerResponse, rpcUrl: strin
 /** Test ETH for a page's development key, on a development chain only; nothing when it already holds enough. */
 async function faucet(req: IncomingMessage, res: ServerResponse, settings: WebAppSettings): Promise<void> {
   if (settings.faucetFrom === undefined) return json(res, 404, { error: "no faucet: this is not a development chain" });
-  const { address } = JSON.parse((await readBody(req, 1024)).toString() || "{}") as { address?: string };
+  let address: unknown;
+  try {
+    ({ address } = JSON.parse((await readBody(req, 1024)).toString() || "{}") as { address?: unknown });
+  } catch {
+    return json(res, 400, { error: 'send {"address": "0x..."}' });
+  }
   if (typeof address !== "string" || !isAddress(address)) return json(res, 400, { error: "no address" });
   const amount = settings.faucetAmount ?? parseEther("100");
   const balance = BigInt(await rpcCall<string>(settings.rpcUrl, "eth_getBalance", [address, "latest"]));

@@ -49,6 +49,18 @@ export function App(props: { config: AppConfig }) {
     }
   };
 
+  // A link opened in this tab (only the fragment changes: no reload) goes to the download form with its magnet.
+  const [linkCount, setLinkCount] = useState(0);
+  useEffect(() => {
+    const onHash = () => {
+      if (magnetOfLocation() === "") return;
+      setTab("download");
+      setLinkCount((n) => n + 1);
+    };
+    window.addEventListener("hashchange", onHash);
+    return () => window.removeEventListener("hashchange", onHash);
+  }, []);
+
   // A reload reconnects the wallet chosen before, so that unfinished downloads resume.
   useEffect(() => {
     const kind = localStorage.getItem(WALLET_CHOICE) as WalletKind | null;
@@ -125,7 +137,13 @@ export function App(props: { config: AppConfig }) {
             />
           )}
           {tab === "download" && (
-            <DownloadView tokens={config.tokens} magnet={magnetOfLocation()} onDownload={download} onError={fail} />
+            <DownloadView
+              key={linkCount}
+              tokens={config.tokens}
+              magnet={magnetOfLocation()}
+              onDownload={download}
+              onError={fail}
+            />
           )}
           {tab === "channels" && <ChannelsPanel client={connection.client} tokens={config.tokens} onError={fail} />}
           {tab !== "channels" &&

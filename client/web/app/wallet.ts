@@ -96,6 +96,10 @@ async function injectedWallet(config: AppConfig) {
   } catch (error) {
     throw rejectionError(error, "the connection") ?? error;
   }
+  // Another account or chain chosen in the wallet: the page starts again with it (its store is per chain and
+  // account), as wallets recommend; what was running resumes from IndexedDB.
+  const events = ethereum as Eip1193Provider & { on?: (event: string, listener: () => void) => unknown };
+  for (const event of ["accountsChanged", "chainChanged"]) events.on?.(event, () => location.reload());
   return walletFromEip1193(ethereum, { pollingInterval: 1000 });
 }
 

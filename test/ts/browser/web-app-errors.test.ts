@@ -202,6 +202,19 @@ describe("the web app's errors: one sentence a person can act on, nothing lost",
     }
   });
 
+  it("the faucet sends nothing for a malformed request, and nothing to a key that holds enough", async () => {
+    const faucet = (body: string) =>
+      fetch(new URL("faucet", app.url), { method: "POST", headers: { "content-type": "application/json" }, body });
+    expect((await faucet("{}")).status).to.equal(400);
+    expect((await faucet('{"address":"0x1234"}')).status).to.equal(400);
+    expect((await faucet("not json")).status).to.equal(400);
+    const [rich] = (await app.provider.send("eth_accounts", [])) as string[];
+    const before = await app.provider.getBalance(rich);
+    const answer = await faucet(JSON.stringify({ address: rich }));
+    expect(await answer.json()).to.deep.include({ sent: "0" });
+    expect(await app.provider.getBalance(rich)).to.equal(before);
+  });
+
   it("the chain unreachable: says so", async () => {
     await app.node.stop();
     const page = await open(link);
