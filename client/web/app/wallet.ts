@@ -46,6 +46,9 @@ export async function connectWallet(config: AppConfig, kind: WalletKind): Promis
     adjudicator: config.adjudicator,
     voucherApp: config.voucherApp,
     store,
+    // A seeder sees a deposit at the next poll, and a leecher's first paid piece waits for it: once a second (the
+    // SDK's default is 4 s), a read through the page's own server.
+    pollingIntervalMs: 1000,
     ...(config.confirmations === undefined ? {} : { confirmations: config.confirmations }),
   });
   return { kind, client, store, address };
