@@ -7,10 +7,10 @@ import path from "node:path";
 import { expect } from "chai";
 import { JsonRpcProvider } from "ethers";
 import type { Page } from "playwright-core";
-import type { Adjudicator } from "../../../typechain-types/index.js";
+import { type Adjudicator, type SixDecimalToken, SixDecimalToken__factory } from "../../../typechain-types/index.js";
 import { type Running, startCli } from "../client/cli-process.js";
 import { type LocalNode, startAnvil } from "../helpers/nodes.js";
-import { deployForPages } from "./anvil-contracts.js";
+import { anvilAccount, deployForPages } from "./anvil-contracts.js";
 
 const CHAIN_ID = 31_337n;
 
@@ -19,6 +19,8 @@ export interface WebApp {
   provider: JsonRpcProvider;
   adjudicator: Adjudicator;
   voucherApp: string;
+  /** The test token, when asked for. */
+  token?: SixDecimalToken;
   /** The page's URL and the tracker's, as `piecepay web --json` printed them. */
   url: string;
   tracker: string;
@@ -28,11 +30,18 @@ export interface WebApp {
   close(): Promise<void>;
 }
 
-/** anvil (`--block-time 1`), the contracts, and `piecepay web` on a free port (it builds the app when needed). */
-export async function startWebApp(): Promise<WebApp> {
+/**
+ * anvil (`--block-time 1`), the contracts, and `piecepay web` on a free port (it builds the app when needed); with
+ * `token`, a 6-decimal test token (USD6) is deployed too and offered by the page (`--token`).
+ */
+export async function startWebApp(options: { token?: boolean } = {}): Promise<WebApp> {
   const node = await startAnvil(["--block-time", "1"]);
   const provider = new JsonRpcProvider(node.url, undefined, { cacheTimeout: -1, pollingInterval: 200 });
   const { adjudicator, settings } = await deployForPages(provider, CHAIN_ID);
+  const token = options.token
+    ? await (await new SixDecimalToken__factory(anvilAccount(provider, 9)).deploy()).waitForDeployment()
+    : undefined;
+  const tokenArgs = token === undefined ? [] : ["--token", await token.getAddress()];
   const dataDir = mkdtempSync(path.join(tmpdir(), "piecepay-web-"));
   mkdirSync(path.join(dataDir, "deployments"));
   writeFileSync(
@@ -45,12 +54,13 @@ export async function startWebApp(): Promise<WebApp> {
       },
     }),
   );
-  const web = await startCli(["web", "--port", "0", "--rpc", node.url, "--data-dir", dataDir], 120_000);
+  const web = await startCli(["web", "--port", "0", "--rpc", node.url, "--data-dir", dataDir, ...tokenArgs], 120_000);
   return {
     node,
     provider,
     adjudicator,
     voucherApp: settings.voucherApp,
+    ...(token === undefined ? {} : { token }),
     url: String(web.ready.url),
     tracker: String(web.ready.tracker),
     dataDir,
@@ -76,8 +86,14 @@ export async function connectDev(page: Page): Promise<string> {
 }
 
 /** Seeds one file at `price` (in ETH, as typed); resolves with the share link. */
-export async function seedFile(page: Page, file: { name: string; bytes: Uint8Array }, price: string): Promise<string> {
+export async function seedFile(
+  page: Page,
+  file: { name: string; bytes: Uint8Array },
+  price: string,
+  asset?: string,
+): Promise<string> {
   await page.getByTestId("tab-seed").click();
+  if (asset !== undefined) await page.getByTestId("asset").selectOption(asset);
   await page.getByTestId("seed-files").setInputFiles({
     name: file.name,
     mimeType: "application/octet-stream",
@@ -91,8 +107,9 @@ export async function seedFile(page: Page, file: { name: string; bytes: Uint8Arr
 }
 
 /** Starts the download of the page's link (its magnet is already in the form) at most `maxPrice` within `budget`. */
-export async function startDownload(page: Page, maxPrice: string, budget: string): Promise<void> {
+export async function startDownload(page: Page, maxPrice: string, budget: string, asset?: string): Promise<void> {
   await page.getByTestId("tab-download").click();
+  if (asset !== undefined) await page.getByTestId("asset").selectOption(asset);
   await page.getByTestId("max-price").fill(maxPrice);
   await page.getByTestId("budget").fill(budget);
   await page.getByTestId("download-start").click();
