@@ -2,6 +2,7 @@
 // development account (a key the page keeps, funded by the server's faucet), exchange a 16 MiB file over WebRTC
 // through the server's tracker, paying per piece. The chain is the judge: after the cooperative close, the seeder's
 // account has earned price x pieces to the wei and the leecher's got the rest of its deposit back, less gas.
+import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -63,6 +64,16 @@ describe("the web app: a seeder page and a leecher page exchange a file over Web
     const { have, pieces } = await downloadState(leecherPage.page);
     expect(have).to.equal(pieces);
     expect(pieces).to.be.greaterThan(0);
+    // Save: the browser's own download of the file, byte for byte what was seeded.
+    const [saved] = await Promise.all([
+      leecherPage.page.waitForEvent("download"),
+      leecherPage.page.getByTestId("save").click(),
+    ]);
+    expect(saved.suggestedFilename()).to.equal("sample.bin");
+    const savedBytes = readFileSync(await saved.path());
+    expect(createHash("sha256").update(savedBytes).digest("hex")).to.equal(
+      createHash("sha256").update(fileBytes(SIZE, "web")).digest("hex"),
+    );
     const peers = leecherPage.page.getByTestId("peer");
     expect(await peers.first().getAttribute("data-agent"), "the seeder is a page").to.equal("browser");
 
