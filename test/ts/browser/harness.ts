@@ -166,27 +166,11 @@ export async function openPage(
   files: Record<string, StaticFile> = {},
 ): Promise<TestPage> {
   const { server, url } = await servePage(bundle, nodeUrl, files);
-  const context = await (await sharedBrowser()).newContext();
-  const page = await context.newPage();
-  const console: string[] = [];
-  page.on("console", (m) => console.push(`${m.type()}: ${m.text()}`));
-  page.on("pageerror", (e) => console.push(`pageerror: ${e.message}`));
-  await page.goto(url);
+  const opened = await openUrl(url);
   return {
-    page,
-    url,
-    console,
-    async reload() {
-      await page.reload();
-    },
-    async openTab() {
-      const tab = await context.newPage();
-      tab.on("pageerror", (e) => console.push(`pageerror (tab): ${e.message}`));
-      await tab.goto(url);
-      return tab;
-    },
+    ...opened,
     async close() {
-      await context.close();
+      await opened.close();
       await new Promise((resolve) => server.close(resolve));
     },
   };

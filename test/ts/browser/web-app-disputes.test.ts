@@ -3,6 +3,9 @@
 // pays the seeder nothing). The page's watcher sees the challenge, shows it with its countdown in the channels panel,
 // and answers with its latest voucher; once the chain's clock passes the deadline, the payout pays the page exactly
 // what the vouchers said: price x pieces, read from the chain's PaidOut events.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { expect } from "chai";
 import { parseEther, ZeroAddress } from "ethers";
 import type { Torrent } from "webtorrent";
@@ -12,29 +15,19 @@ import { PaidLeecher } from "../../../client/session/leecher.js";
 import { MemoryChannelStore, PiecepayClient, toDestination } from "../../../sdk/node.js";
 import { fileBytes } from "../helpers/file-bytes.js";
 import { anvilAccount } from "./anvil-contracts.js";
-import { closeBrowser, openUrl, type TestPage } from "./harness.js";
-import { connectDev, seedFile, startWebApp, type WebApp } from "./web-app.js";
+
+import { connectDev, seedFile, useWebApp } from "./web-app.js";
 
 const PRICE = "0.0001";
 
 describe("the web app defends its channels: a leecher challenges with a stale state, the page answers", function () {
   this.timeout(180_000);
-  let app: WebApp;
-  let page: TestPage | undefined;
-
-  before(async () => {
-    app = await startWebApp();
-  });
-  after(async () => {
-    await page?.close();
-    await closeBrowser();
-    await app?.close();
-  });
+  const suite = useWebApp();
 
   it("the page answers the challenge with its voucher, and the payout pays it price x pieces", async () => {
-    const { provider, adjudicator } = app;
+    const { provider, adjudicator } = suite.app;
     const start = await provider.getBlockNumber();
-    page = await openUrl(app.url);
+    const page = await suite.open(suite.app.url);
     const seeder = await connectDev(page.page);
     const link = await seedFile(page.page, { name: "dispute.bin", bytes: fileBytes(1024 * 1024, "dispute") }, PRICE);
     const magnet = decodeURIComponent(link.slice(link.indexOf("#") + 1));
@@ -44,7 +37,7 @@ describe("the web app defends its channels: a leecher challenges with a stale st
       signer: anvilAccount(provider, 7),
       chainId: 31_337n,
       adjudicator: await adjudicator.getAddress(),
-      voucherApp: app.voucherApp,
+      voucherApp: suite.app.voucherApp,
       store: new MemoryChannelStore(),
       pollingIntervalMs: 200,
     });
@@ -55,6 +48,7 @@ describe("the web app defends its channels: a leecher challenges with a stale st
       webSeeds: false,
       tracker: { wrtc: await loadNodeWebRtc(), rtcConfig: { iceServers: [] } },
     });
+    const dir = mkdtempSync(path.join(tmpdir(), "piecepay-dispute-"));
     let stopped = false;
     const stop = async () => {
       if (stopped) return;
@@ -68,7 +62,8 @@ describe("the web app defends its channels: a leecher challenges with a stale st
         budget: parseEther("1"),
         asset: ZeroAddress,
       });
-      const torrent: Torrent = torrents.add(magnet);
+      // A fresh folder: webtorrent's default one keeps an earlier run's file, which would verify without a download.
+      const torrent: Torrent = torrents.add(magnet, { path: dir });
       leecher.attach(torrent);
       await new Promise<void>((resolve, reject) => {
         torrent.once("done", () => resolve());
@@ -109,6 +104,7 @@ describe("the web app defends its channels: a leecher challenges with a stale st
       expect(await adjudicator.holdings(ZeroAddress, channelId), "nothing left in the channel").to.equal(0n);
     } finally {
       await stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -10,16 +10,8 @@ import { MemoryChannelStore, PiecepayClient, toDestination } from "../../../sdk/
 import { fileBytes } from "../helpers/file-bytes.js";
 import { seedOverWebRtc } from "../helpers/webrtc-peers.js";
 import { anvilAccount } from "./anvil-contracts.js";
-import { closeBrowser, openUrl, type TestPage } from "./harness.js";
-import {
-  connectDev,
-  downloadState,
-  seedFile,
-  startDownload,
-  startWebApp,
-  type WebApp,
-  waitForDownload,
-} from "./web-app.js";
+import type { TestPage } from "./harness.js";
+import { connectDev, downloadState, seedFile, startDownload, useWebApp, waitForDownload } from "./web-app.js";
 
 /** An injected wallet on anvil's account `account`, through the page's /rpc; `behaviour` changes one thing. */
 function wallet(account: number, behaviour: "reject" | "wrong-chain" | "plain"): string {
@@ -75,30 +67,19 @@ const RAW = /could not coalesce|transaction=|info=|code=[A-Z_]+|version=6|"jsonr
 
 describe("the web app's errors: one sentence a person can act on, nothing lost", function () {
   this.timeout(120_000);
-  let app: WebApp;
-  const pages: TestPage[] = [];
-  const open = async (url: string, initScript?: string) => {
-    const page = await openUrl(url, initScript === undefined ? {} : { initScript });
-    pages.push(page);
-    return page;
-  };
+  const suite = useWebApp();
+  const open = (url: string, initScript?: string) => suite.open(url, initScript === undefined ? {} : { initScript });
   let link = "";
 
   before(async () => {
-    app = await startWebApp();
     // A seeding page at 0.0001 ETH a piece, for the tests that download.
-    const seeder = await open(app.url);
+    const seeder = await open(suite.app.url);
     await connectDev(seeder.page);
     link = await seedFile(seeder.page, { name: "errors.bin", bytes: fileBytes(2 * 1024 * 1024, "errors") }, "0.0001");
   });
-  after(async () => {
-    for (const page of pages) await page.close();
-    await closeBrowser();
-    await app?.close();
-  });
 
   it("no wallet: says so, and offers the development account", async () => {
-    const page = await open(app.url);
+    const page = await open(suite.app.url);
     await page.page.getByTestId("connect-wallet").click();
     const text = await banner(page);
     expect(text).to.match(/no wallet found: install a browser wallet such as MetaMask, or use the development account/);
@@ -106,7 +87,7 @@ describe("the web app's errors: one sentence a person can act on, nothing lost",
   });
 
   it("a rejected prompt: nothing was sent, and the page stays unconnected", async () => {
-    const page = await open(app.url, wallet(3, "reject"));
+    const page = await open(suite.app.url, wallet(3, "reject"));
     await page.page.getByTestId("connect-wallet").click();
     const text = await banner(page);
     expect(text).to.match(/you rejected the request in your wallet; nothing was sent/);
@@ -115,7 +96,7 @@ describe("the web app's errors: one sentence a person can act on, nothing lost",
   });
 
   it("a wallet on another chain is asked to switch, then connects", async () => {
-    const page = await open(app.url, wallet(3, "wrong-chain"));
+    const page = await open(suite.app.url, wallet(3, "wrong-chain"));
     await page.page.getByTestId("connect-wallet").click();
     await page.page.getByTestId("wallet").waitFor({ timeout: 30_000 });
     const log = (await page.page.evaluate(() => (window as unknown as { walletLog: string[] }).walletLog)) as string[];
@@ -125,18 +106,18 @@ describe("the web app's errors: one sentence a person can act on, nothing lost",
   it("no seeder at or below the maximum price: the seeder's price is named, nothing deposited", async () => {
     const page = await open(link);
     const address = await connectDev(page.page);
-    const before = await app.provider.getBalance(address);
+    const before = await suite.app.provider.getBalance(address);
     await startDownload(page.page, "0.00001", "1");
     const notes = await noteMatching(page, /not used/);
     expect(notes).to.match(/not used: .*price/i);
     expect(notes).to.not.match(RAW);
-    expect(await app.provider.getBalance(address), "nothing spent").to.equal(before);
+    expect(await suite.app.provider.getBalance(address), "nothing spent").to.equal(before);
   });
 
   it("too little ETH for the deposit and gas: says so; nothing is deposited", async () => {
     // anvil's account 4, left with 0.001 ETH: less than the 128 pieces x 0.0001 ETH deposit.
-    const [, , , , poor] = (await app.provider.send("eth_accounts", [])) as string[];
-    await app.provider.send("anvil_setBalance", [poor, toQuantity(parseEther("0.001"))]);
+    const [, , , , poor] = (await suite.app.provider.send("eth_accounts", [])) as string[];
+    await suite.app.provider.send("anvil_setBalance", [poor, toQuantity(parseEther("0.001"))]);
     const page = await open(link, wallet(4, "plain"));
     await page.page.getByTestId("connect-wallet").click();
     await page.page.getByTestId("wallet").waitFor({ timeout: 30_000 });
@@ -144,13 +125,13 @@ describe("the web app's errors: one sentence a person can act on, nothing lost",
     const notes = await noteMatching(page, /too little/);
     expect(notes).to.match(/your wallet has too little for the deposit plus gas/);
     expect(notes).to.not.match(RAW);
-    expect(await app.provider.getBalance(poor), "nothing deposited, no gas spent").to.equal(parseEther("0.001"));
+    expect(await suite.app.provider.getBalance(poor), "nothing deposited, no gas spent").to.equal(parseEther("0.001"));
   });
 
   it("a seeder that sends bad pieces is dropped unpaid; the honest seeder delivers every piece and is paid for each", async () => {
-    const { provider, adjudicator } = app;
+    const { provider, adjudicator } = suite.app;
     const start = await provider.getBlockNumber();
-    const seederPage = pages[0];
+    const seederPage = suite.pages[0];
     const honest = String(await seederPage.page.getByTestId("wallet").locator("code").getAttribute("title"));
     const pieces = Number(await seederPage.page.getByTestId("stats").first().getAttribute("data-pieces"));
     // The same torrent from a Node seeder whose disk went bad: every block it sends is garbage.
@@ -158,7 +139,7 @@ describe("the web app's errors: one sentence a person can act on, nothing lost",
       signer: anvilAccount(provider, 6),
       chainId: 31_337n,
       adjudicator: await adjudicator.getAddress(),
-      voucherApp: app.voucherApp,
+      voucherApp: suite.app.voucherApp,
       store: new MemoryChannelStore(),
       pollingIntervalMs: 200,
     });
@@ -168,7 +149,7 @@ describe("the web app's errors: one sentence a person can act on, nothing lost",
       name: "errors.bin",
       pieceLength: (2 * 1024 * 1024) / pieces,
       pricePerPiece: parseEther("0.0001"),
-      announce: app.tracker,
+      announce: suite.app.tracker,
     });
     expect(bad.torrent.magnetURI).to.include(link.match(/btih:([0-9a-f]{40})/)?.[1]);
     bad.torrent.on("wire", (wire: Wire) => {
@@ -204,19 +185,23 @@ describe("the web app's errors: one sentence a person can act on, nothing lost",
 
   it("the faucet sends nothing for a malformed request, and nothing to a key that holds enough", async () => {
     const faucet = (body: string) =>
-      fetch(new URL("faucet", app.url), { method: "POST", headers: { "content-type": "application/json" }, body });
+      fetch(new URL("faucet", suite.app.url), {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+      });
     expect((await faucet("{}")).status).to.equal(400);
     expect((await faucet('{"address":"0x1234"}')).status).to.equal(400);
     expect((await faucet("not json")).status).to.equal(400);
-    const [rich] = (await app.provider.send("eth_accounts", [])) as string[];
-    const before = await app.provider.getBalance(rich);
+    const [rich] = (await suite.app.provider.send("eth_accounts", [])) as string[];
+    const before = await suite.app.provider.getBalance(rich);
     const answer = await faucet(JSON.stringify({ address: rich }));
     expect(await answer.json()).to.deep.include({ sent: "0" });
-    expect(await app.provider.getBalance(rich)).to.equal(before);
+    expect(await suite.app.provider.getBalance(rich)).to.equal(before);
   });
 
   it("the chain unreachable: says so", async () => {
-    await app.node.stop();
+    await suite.app.node.stop();
     const page = await open(link);
     await page.page.getByTestId("connect-dev").click();
     const text = await banner(page);

@@ -6,38 +6,19 @@ import { expect } from "chai";
 import { parseUnits } from "ethers";
 import { toDestination } from "../../../sdk/node.js";
 import { fileBytes } from "../helpers/file-bytes.js";
-import { closeBrowser, openUrl, type TestPage } from "./harness.js";
-import {
-  connectDev,
-  downloadState,
-  seedFile,
-  startDownload,
-  startWebApp,
-  type WebApp,
-  waitForDownload,
-} from "./web-app.js";
+
+import { connectDev, downloadState, seedFile, startDownload, useWebApp, waitForDownload } from "./web-app.js";
 
 describe("the web app priced in an ERC-20 token", function () {
   this.timeout(180_000);
-  let app: WebApp;
-  const pages: TestPage[] = [];
-
-  before(async () => {
-    app = await startWebApp({ token: true });
-  });
-  after(async () => {
-    for (const page of pages) await page.close();
-    await closeBrowser();
-    await app?.close();
-  });
+  const suite = useWebApp({ token: true });
 
   it("a page seeds at 0.5 USD6 a piece, another pays in USD6 with one approval, and the token moves price x pieces", async () => {
-    const { provider, adjudicator } = app;
-    const token = app.token ?? expect.fail("the test token");
+    const { provider, adjudicator } = suite.app;
+    const token = suite.app.token ?? expect.fail("the test token");
     const asset = await token.getAddress();
     const start = await provider.getBlockNumber();
-    const seederPage = await openUrl(app.url);
-    pages.push(seederPage);
+    const seederPage = await suite.open(suite.app.url);
     const seeder = await connectDev(seederPage.page);
     const link = await seedFile(
       seederPage.page,
@@ -45,8 +26,7 @@ describe("the web app priced in an ERC-20 token", function () {
       "0.5",
       asset,
     );
-    const leecherPage = await openUrl(link);
-    pages.push(leecherPage);
+    const leecherPage = await suite.open(link);
     const leecher = await connectDev(leecherPage.page);
     await (await token.mint(leecher, parseUnits("1000", 6))).wait();
     await startDownload(leecherPage.page, "0.5", "1000", asset);

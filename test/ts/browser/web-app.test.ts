@@ -13,48 +13,25 @@ import { gasSpentSince, toDestination } from "../../../sdk/node.js";
 import { cli, jsonLines, startCli } from "../client/cli-process.js";
 import { fileBytes } from "../helpers/file-bytes.js";
 import { anvilAccount } from "./anvil-contracts.js";
-import { closeBrowser, openUrl, type TestPage } from "./harness.js";
-import {
-  connectDev,
-  downloadState,
-  seedFile,
-  startDownload,
-  startWebApp,
-  type WebApp,
-  waitForDownload,
-} from "./web-app.js";
+import type { TestPage } from "./harness.js";
+import { connectDev, downloadState, seedFile, startDownload, useWebApp, waitForDownload } from "./web-app.js";
 
 const SIZE = 16 * 1024 * 1024;
 const PRICE = "0.0001";
 
 describe("the web app: a seeder page and a leecher page exchange a file over WebRTC and pay per piece", function () {
   this.timeout(180_000);
-  let app: WebApp;
-  const pages: TestPage[] = [];
-
-  before(async () => {
-    app = await startWebApp();
-  });
-  after(async () => {
-    for (const page of pages) await page.close();
-    await closeBrowser();
-    await app?.close();
-  });
-  afterEach(async function () {
-    if (this.currentTest?.state === "failed") await printPages(pages);
-  });
+  const suite = useWebApp();
 
   it("seeds 16 MiB from one page, downloads it in another, and the chain pays the seeder price x pieces", async () => {
-    const { provider, adjudicator } = app;
+    const { provider, adjudicator } = suite.app;
     const start = await provider.getBlockNumber();
-    const seederPage = await openUrl(app.url);
-    pages.push(seederPage);
+    const seederPage = await suite.open(suite.app.url);
     const seeder = await connectDev(seederPage.page);
     const link = await seedFile(seederPage.page, { name: "sample.bin", bytes: fileBytes(SIZE, "web") }, PRICE);
     expect(link).to.match(/#magnet:\?xt=urn:btih:[0-9a-f]{40}/);
 
-    const leecherPage = await openUrl(link);
-    pages.push(leecherPage);
+    const leecherPage = await suite.open(link);
     const leecher = await connectDev(leecherPage.page);
     expect(leecher).to.not.equal(seeder);
     const before = await Promise.all([provider.getBalance(leecher), provider.getBalance(seeder)]);
@@ -103,7 +80,7 @@ describe("the web app: a seeder page and a leecher page exchange a file over Web
   });
 
   it("a page downloads from `piecepay seed --webrtc`: the peers table says Node, the chain pays the Node seeder", async () => {
-    const { provider, adjudicator } = app;
+    const { provider, adjudicator } = suite.app;
     const start = await provider.getBlockNumber();
     const dir = mkdtempSync(path.join(tmpdir(), "piecepay-web-seed-"));
     const file = path.join(dir, "clip.bin");
@@ -114,7 +91,7 @@ describe("the web app: a seeder page and a leecher page exchange a file over Web
       file,
       "--webrtc",
       "--announce",
-      app.tracker,
+      suite.app.tracker,
       "--price",
       PRICE,
       "--piece-length",
@@ -122,13 +99,12 @@ describe("the web app: a seeder page and a leecher page exchange a file over Web
       "--key",
       seederKey.privateKey,
       "--rpc",
-      app.node.url,
+      suite.app.node.url,
       "--data-dir",
-      app.dataDir,
+      suite.app.dataDir,
     ]);
     try {
-      const page = await openUrl(`${app.url}#${String(seeding.ready.magnet)}`);
-      pages.push(page);
+      const page = await suite.open(`${suite.app.url}#${String(seeding.ready.magnet)}`);
       const leecher = await connectDev(page.page);
       const before = await provider.getBalance(leecher);
       await startDownload(page.page, PRICE, "1");
@@ -153,10 +129,9 @@ describe("the web app: a seeder page and a leecher page exchange a file over Web
   });
 
   it("`piecepay get --webrtc` downloads from a seeding page: the chain pays the page's account price x pieces", async () => {
-    const { provider, adjudicator } = app;
+    const { provider, adjudicator } = suite.app;
     const start = await provider.getBlockNumber();
-    const page = await openUrl(app.url);
-    pages.push(page);
+    const page = await suite.open(suite.app.url);
     const seeder = await connectDev(page.page);
     const data = fileBytes(3 * 1024 * 1024, "page seeder");
     const link = await seedFile(page.page, { name: "page.bin", bytes: data }, PRICE);
@@ -169,7 +144,7 @@ describe("the web app: a seeder page and a leecher page exchange a file over Web
         magnet,
         "--webrtc",
         "--announce",
-        app.tracker,
+        suite.app.tracker,
         "--max-price",
         PRICE,
         "--budget",
@@ -179,9 +154,9 @@ describe("the web app: a seeder page and a leecher page exchange a file over Web
         "--key",
         leecherKey.privateKey,
         "--rpc",
-        app.node.url,
+        suite.app.node.url,
         "--data-dir",
-        app.dataDir,
+        suite.app.dataDir,
         "--json",
       ]);
       expect(got.code, got.stderr).to.equal(0);
@@ -200,18 +175,16 @@ describe("the web app: a seeder page and a leecher page exchange a file over Web
   });
 
   it("a reload of the leecher page at half-way resumes the download and its channel: no piece paid twice", async () => {
-    const { provider, adjudicator } = app;
+    const { provider, adjudicator } = suite.app;
     const start = await provider.getBlockNumber();
-    const seederPage = await openUrl(app.url);
-    pages.push(seederPage);
+    const seederPage = await suite.open(suite.app.url);
     const seeder = await connectDev(seederPage.page);
     // A slow seeder (webtorrent's own throttle, 1 MiB/s), so that half-way is a moment the test can catch.
     await seederPage.page.evaluate(() =>
       (window as unknown as Throttled).piecepay.peer.torrents.throttleUpload(1024 * 1024),
     );
     const link = await seedFile(seederPage.page, { name: "reload.bin", bytes: fileBytes(SIZE / 2, "reload") }, PRICE);
-    const leecherPage = await openUrl(link);
-    pages.push(leecherPage);
+    const leecherPage = await suite.open(link);
     await connectDev(leecherPage.page);
     await startDownload(leecherPage.page, PRICE, "1");
     await leecherPage.page.waitForFunction(
@@ -246,16 +219,14 @@ describe("the web app: a seeder page and a leecher page exchange a file over Web
     const dir = mkdtempSync(path.join(tmpdir(), "piecepay-web-video-"));
     try {
       const video = makeSampleVideo(path.join(dir, "sample.webm"), { seconds: 30, bitrate: 600 });
-      const seederPage = await openUrl(app.url);
-      pages.push(seederPage);
+      const seederPage = await suite.open(suite.app.url);
       await connectDev(seederPage.page);
       // 256 KiB/s: the 2.4 MB video takes about ten seconds to arrive.
       await seederPage.page.evaluate(() =>
         (window as unknown as Throttled).piecepay.peer.torrents.throttleUpload(256 * 1024),
       );
       const link = await seedFile(seederPage.page, { name: "sample.webm", bytes: readFileSync(video.path) }, PRICE);
-      const leecherPage = await openUrl(link);
-      pages.push(leecherPage);
+      const leecherPage = await suite.open(link);
       await connectDev(leecherPage.page);
       await startDownload(leecherPage.page, PRICE, "1");
       await leecherPage.page.getByTestId("play").click();
@@ -290,30 +261,16 @@ interface Throttled {
 
 describe("the web app: a seeder's tab closes mid-transfer", function () {
   this.timeout(240_000);
-  let app: WebApp;
-  const pages: TestPage[] = [];
-
-  before(async () => {
-    app = await startWebApp();
-  });
-  after(async () => {
-    for (const page of pages) await page.close();
-    await closeBrowser();
-    await app?.close();
-  });
-  afterEach(async function () {
-    if (this.currentTest?.state === "failed") await printPages(pages);
-  });
+  const suite = useWebApp();
 
   it("the other seeder finishes the download; the gone seeder's channel closes on chain from the channels panel, and the leecher loses at most its credit window", async () => {
-    const { provider, adjudicator } = app;
+    const { provider, adjudicator } = suite.app;
     const start = await provider.getBlockNumber();
     const bytes = fileBytes(SIZE / 2, "two seeders");
     const seeders: { page: TestPage; address: string }[] = [];
     let link = "";
     for (let i = 0; i < 2; i++) {
-      const page = await openUrl(app.url);
-      pages.push(page);
+      const page = await suite.open(suite.app.url);
       const address = await connectDev(page.page);
       await page.page.evaluate(() =>
         (window as unknown as Throttled).piecepay.peer.torrents.throttleUpload(512 * 1024),
@@ -321,8 +278,7 @@ describe("the web app: a seeder's tab closes mid-transfer", function () {
       link = await seedFile(page.page, { name: "shared.bin", bytes }, PRICE);
       seeders.push({ page, address });
     }
-    const leecherPage = await openUrl(link);
-    pages.push(leecherPage);
+    const leecherPage = await suite.open(link);
     const leecher = await connectDev(leecherPage.page);
     const before = await provider.getBalance(leecher);
     await startDownload(leecherPage.page, PRICE, "1");
@@ -384,13 +340,3 @@ describe("the web app: a seeder's tab closes mid-transfer", function () {
     );
   });
 });
-
-/** What each page showed and logged, for the failure's reader. */
-async function printPages(pages: TestPage[]): Promise<void> {
-  for (const page of pages) {
-    const body = page.page.locator("body");
-    // biome-ignore lint/performance/useDomNodeTextContent: the page as a person reads it, one line per block
-    const text = await body.innerText({ timeout: 2000 }).catch(() => "(closed)");
-    console.log(`--- ${page.url}\n${text}\n${page.console.join("\n")}`);
-  }
-}

@@ -11,6 +11,7 @@ import { type Adjudicator, type SixDecimalToken, SixDecimalToken__factory } from
 import { type Running, startCli } from "../client/cli-process.js";
 import { type LocalNode, startAnvil } from "../helpers/nodes.js";
 import { anvilAccount, deployForPages } from "./anvil-contracts.js";
+import { closeBrowser, openUrl, type TestPage } from "./harness.js";
 
 const CHAIN_ID = 31_337n;
 
@@ -131,4 +132,52 @@ export async function waitForDownload(page: Page, state: string, timeoutMs = 90_
   await page
     .locator(`[data-testid="transfer"][data-kind="download"][data-state="${state}"]`)
     .waitFor({ timeout: timeoutMs });
+}
+
+/** The enclosing `describe`'s app and pages: `app` once started, `open(url)` a page closed after the suite. */
+export interface WebAppSuite {
+  readonly app: WebApp;
+  open(url: string, options?: { initScript?: string }): Promise<TestPage>;
+  readonly pages: TestPage[];
+}
+
+/**
+ * Starts the web app before the enclosing `describe` and stops it, its pages and Chromium after; a failed test
+ * prints what each page showed and logged.
+ */
+export function useWebApp(options: { token?: boolean } = {}): WebAppSuite {
+  let app: WebApp | undefined;
+  const pages: TestPage[] = [];
+  before(async () => {
+    app = await startWebApp(options);
+  });
+  after(async () => {
+    for (const page of pages.splice(0)) await page.close();
+    await closeBrowser();
+    await app?.close();
+  });
+  afterEach(async function () {
+    if (this.currentTest?.state === "failed") await printPages(pages);
+  });
+  return {
+    get app() {
+      return app ?? expect.fail("the web app did not start");
+    },
+    pages,
+    async open(url, openOptions = {}) {
+      const page = await openUrl(url, openOptions);
+      pages.push(page);
+      return page;
+    },
+  };
+}
+
+/** What each page showed and logged, for the failure's reader. */
+async function printPages(pages: TestPage[]): Promise<void> {
+  for (const page of pages) {
+    const body = page.page.locator("body");
+    // biome-ignore lint/performance/useDomNodeTextContent: the page as a person reads it, one line per block
+    const text = await body.innerText({ timeout: 2000 }).catch(() => "(closed)");
+    console.log(`--- ${page.url}\n${text}\n${page.console.join("\n")}`);
+  }
 }
