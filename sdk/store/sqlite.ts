@@ -22,13 +22,20 @@ const width = (n: bigint, digits: number) => n.toString(16).padStart(digits, "0"
  * write, and its transactions (BEGIN IMMEDIATE) keep other processes sharing the file out as well.
  * @example const store = new SqliteChannelStore(".piecepay/channels.db")
  */
+/**
+ * What every connection sets first. The busy timeout comes before anything that may touch a lock: switching to WAL
+ * (or recovering another process's WAL) with no busy handler yet failed at once with "database is locked" when
+ * processes opened the same store together (`piecepay channels` three at a time did, in CI).
+ */
+export const OPEN_PRAGMAS = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;";
+
 export class SqliteChannelStore implements ChannelStore {
   readonly #db: DatabaseSync;
 
   constructor(readonly path: string) {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
     this.#db = new DatabaseSync(path);
-    this.#db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;");
+    this.#db.exec(OPEN_PRAGMAS);
     const { user_version: version } = this.#db.prepare("PRAGMA user_version").get() as { user_version: number };
     if (version > SCHEMA_VERSION) {
       this.#db.close();
