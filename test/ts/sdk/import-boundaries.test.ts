@@ -35,7 +35,7 @@ const EMBEDDED_CHAIN = "client/embedded-chain.ts";
  * drives the same raw-peer helpers as test/ts/client/wire-crash.test.ts. scripts/bench-sdk.ts measures in the
  * browser tests' Chromium, through their harness, and the bundle the browser-bundle test holds to its budget.
  * scripts/bench-web.ts measures the browser tests' own pages (paid seeder and leecher), on their chain, tracker and
- * Node seeder.
+ * Node seeder; scripts/profile-web.ts runs the same pages unpaid, to see where their CPU goes.
  */
 const TOP_LAYER_EXCEPTIONS = [
   "scripts/fuzz-wire.ts -> test/ts/helpers/wire.ts",
@@ -49,6 +49,13 @@ const TOP_LAYER_EXCEPTIONS = [
     "helpers/nodes.ts",
     "helpers/webrtc-peers.ts",
   ].map((file) => `scripts/bench-web.ts -> test/ts/${file}`),
+  ...[
+    "browser/harness.ts",
+    "browser/pages/paid-leecher.ts",
+    "browser/pages/paid-seeder.ts",
+    "helpers/nodes.ts",
+    "helpers/webrtc-peers.ts",
+  ].map((file) => `scripts/profile-web.ts -> test/ts/${file}`),
 ];
 
 const isHardhat = (to: string) => to === "hardhat" || to.startsWith("@nomicfoundation/");
