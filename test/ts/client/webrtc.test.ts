@@ -38,7 +38,9 @@ describe("one swarm over WebRTC: Node peers through a WebSocket tracker", functi
   before(async () => {
     wrtc = await loadNodeWebRtc();
     // WebSocket announces only: no HTTP tracker, no DHT, no --peer, so TCP has no way to find anyone.
-    tracker = new Server({ udp: false, http: false, ws: true, stats: false });
+    // Clients announce every 5 s (the tracker says so): a WebRTC connection lost while it was being made, which a
+    // loaded machine sometimes does, gets fresh offers within the test instead of at webtorrent's next announce.
+    tracker = new Server({ udp: false, http: false, ws: true, stats: false, interval: 5_000 });
     await new Promise<void>((resolve) => tracker.listen(0, "127.0.0.1", () => resolve()));
     const address = tracker.http?.address() as AddressInfo | undefined;
     if (!address) throw new Error("the tracker has no HTTP server to carry its WebSockets");
