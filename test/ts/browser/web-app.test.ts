@@ -14,7 +14,15 @@ import { cli, jsonLines, startCli } from "../client/cli-process.js";
 import { fileBytes } from "../helpers/file-bytes.js";
 import { anvilAccount } from "./anvil-contracts.js";
 import type { TestPage } from "./harness.js";
-import { connectDev, downloadState, seedFile, startDownload, useWebApp, waitForDownload } from "./web-app.js";
+import {
+  connectDev,
+  downloadState,
+  paidOutTo,
+  seedFile,
+  startDownload,
+  useWebApp,
+  waitForDownload,
+} from "./web-app.js";
 
 const SIZE = 16 * 1024 * 1024;
 const PRICE = "0.0001";
@@ -56,8 +64,7 @@ describe("the web app: a seeder page and a leecher page exchange a file over Web
 
     // The chain: every PaidOut to the seeder's and the leecher's accounts since the start.
     const events = await adjudicator.queryFilter(adjudicator.filters.PaidOut(), start);
-    const paidTo = (address: string) =>
-      events.filter((e) => e.args.destination === toDestination(address)).reduce((sum, e) => sum + e.args.amount, 0n);
+    const paidTo = (address: string) => paidOutTo(events, address);
     // Other tests' channels may pay out meanwhile: count the channels that paid this seeder.
     const ours = events.filter((e) => e.args.destination === toDestination(seeder));
     expect(new Set(ours.map((e) => e.args.channelId)).size, "one channel").to.equal(1);
@@ -113,8 +120,7 @@ describe("the web app: a seeder page and a leecher page exchange a file over Web
       expect([have, pieces]).to.deep.equal([32, 32]);
       expect(await page.page.getByTestId("peer").first().getAttribute("data-agent")).to.equal("Node");
       const events = await adjudicator.queryFilter(adjudicator.filters.PaidOut(), start);
-      const paidTo = (address: string) =>
-        events.filter((e) => e.args.destination === toDestination(address)).reduce((sum, e) => sum + e.args.amount, 0n);
+      const paidTo = (address: string) => paidOutTo(events, address);
       expect(paidTo(seederKey.address), "the Node seeder: price x 32").to.equal(parseEther(PRICE) * 32n);
       // Its deposit was the whole file's price (32 pieces): nothing to give back, and nothing more spent but gas.
       const [gas] = await gasSpentSince(provider, [leecher], start);
@@ -163,8 +169,7 @@ describe("the web app: a seeder page and a leecher page exchange a file over Web
       expect(readFileSync(path.join(out, "page.bin")).equals(Buffer.from(data))).to.equal(true);
       const done = jsonLines(got.stdout).find((l) => l.event === "done");
       const events = await adjudicator.queryFilter(adjudicator.filters.PaidOut(), start);
-      const paidTo = (address: string) =>
-        events.filter((e) => e.args.destination === toDestination(address)).reduce((sum, e) => sum + e.args.amount, 0n);
+      const paidTo = (address: string) => paidOutTo(events, address);
       const pieces = BigInt(Number((await page.page.getByTestId("stats").first().getAttribute("data-pieces")) ?? 0));
       expect(pieces > 0n).to.equal(true);
       expect(paidTo(seeder), "the page's account: price x pieces").to.equal(parseEther(PRICE) * pieces);
@@ -324,8 +329,7 @@ describe("the web app: a seeder's tab closes mid-transfer", function () {
     // The chain: the staying seeder got exactly its pieces x price; the gone one at most its pieces and one credit
     // window (256 pieces); both channels hold nothing; the leecher paid exactly what the two were paid, and gas.
     const events = await adjudicator.queryFilter(adjudicator.filters.PaidOut(), start);
-    const paidTo = (address: string) =>
-      events.filter((e) => e.args.destination === toDestination(address)).reduce((sum, e) => sum + e.args.amount, 0n);
+    const paidTo = (address: string) => paidOutTo(events, address);
     const price = parseEther(PRICE);
     expect(paidTo(staying.address), "the staying seeder").to.equal(price * BigInt(pieces - fromGone));
     expect(paidTo(gone.address) <= price * BigInt(fromGone + 256), "the gone seeder: at most a window more").to.equal(

@@ -1,12 +1,14 @@
 // The web app as its tests use it: anvil mining a block a second (as a testnet does), the contracts deployed, the
 // app served by `piecepay web` (page, tracker, /rpc, faucet; it builds the app with Vite when needed); and what a person does in
 // the page, by clicking: connect the development account, seed a file, open a link and download.
+
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { JsonRpcProvider } from "ethers";
 import type { Page } from "playwright-core";
+import { toDestination } from "../../../sdk/node.js";
 import { type Adjudicator, type SixDecimalToken, SixDecimalToken__factory } from "../../../typechain-types/index.js";
 import { type Running, startCli } from "../client/cli-process.js";
 import { type LocalNode, startAnvil } from "../helpers/nodes.js";
@@ -180,4 +182,11 @@ async function printPages(pages: TestPage[]): Promise<void> {
     const text = await body.innerText({ timeout: 2000 }).catch(() => "(closed)");
     console.log(`--- ${page.url}\n${text}\n${page.console.join("\n")}`);
   }
+}
+
+/** What `PaidOut` events (read from the chain) paid `address`, summed. */
+export function paidOutTo(events: { args: { destination: string; amount: bigint } }[], address: string): bigint {
+  return events
+    .filter((e) => e.args.destination === toDestination(address))
+    .reduce((sum, e) => sum + e.args.amount, 0n);
 }
