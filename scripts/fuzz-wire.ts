@@ -6,6 +6,10 @@
 // confirmed by a second one within twice that, is a freeze; a child
 // that exits is a crash. RSS (/proc/<pid>/status VmRSS) is sampled. Exit 1 on any crash, freeze or RSS above
 // --max-rss-mb. Message i is a pure function of (--seed, i): `--only i` replays it on fresh processes.
+// The children run with V8's old space capped at --max-heap-mb (NODE_OPTIONS): uncapped, V8 lets a flood's garbage
+// pile up to ~650 MiB RSS before it collects (live heap ~55 MiB, measured from heap snapshots), so the RSS bound
+// measured V8's laziness and failed at random. Capped, garbage goes, and memory a hostile peer really pins ends in an
+// out-of-memory crash, which fails the run like any other crash.
 //
 //   npm run fuzz:wire                              # CI profile: 100,000 messages
 //   npm run fuzz:wire -- --messages 1000000        # long profile
@@ -38,6 +42,7 @@ const { values: flags } = parseArgs({
     messages: { type: "string", default: "100000" },
     seed: { type: "string" },
     "max-rss-mb": { type: "string", default: "512" },
+    "max-heap-mb": { type: "string", default: "192" },
     "probe-ms": { type: "string", default: "2000" },
     concurrency: { type: "string", default: "24" },
     batch: { type: "string", default: "64" },
@@ -55,7 +60,7 @@ if (flags.help) {
   console.log(
     readFileSync(new URL(import.meta.url), "utf8")
       .split("\n")
-      .slice(0, 13)
+      .filter((line, i, lines) => lines.slice(0, i + 1).every((l) => l.startsWith("//")))
       .join("\n"),
   );
   process.exit(0);
@@ -619,7 +624,10 @@ async function minimize(
 }
 
 async function main(): Promise<void> {
-  const world = await new WireWorld().start();
+  const heapCap = `--max-old-space-size=${Number(flags["max-heap-mb"])}`;
+  const world = await new WireWorld({
+    env: { NODE_OPTIONS: [process.env.NODE_OPTIONS, heapCap].filter(Boolean).join(" ") },
+  }).start();
   let account = 1;
   const accounts = () => account++;
   try {

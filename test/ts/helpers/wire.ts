@@ -432,6 +432,12 @@ export class WireWorld {
   #runs = 0;
   #children: CliChild[] = [];
   #holes: { close(): Promise<void> }[] = [];
+  readonly #env: Record<string, string>;
+
+  /** `env`: added to every child's environment (the fuzzer caps their V8 heap with NODE_OPTIONS). */
+  constructor(options: { env?: Record<string, string> } = {}) {
+    this.#env = options.env ?? {};
+  }
 
   async start(): Promise<this> {
     this.node = await startAnvil(["--accounts", "30"]);
@@ -478,6 +484,7 @@ export class WireWorld {
     const args = ["seed", file, "--price", options.price ?? "0.001", "--piece-length", "64", "--json"];
     const dataDir = this.dataDir("seeder");
     const spawned = spawnCli([...args, "--rpc", this.node.url, "--data-dir", dataDir], {
+      ...this.#env,
       PIECEPAY_KEY: devKey(account),
     });
     const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
@@ -535,6 +542,7 @@ export class WireWorld {
       ...peers.flatMap((p) => ["--peer", p]),
     ];
     const spawned = spawnCli([...args, "--rpc", this.node.url, "--data-dir", this.dataDir("leecher")], {
+      ...this.#env,
       PIECEPAY_KEY: devKey(account),
     });
     const deadline = Date.now() + 60_000;
