@@ -8,28 +8,33 @@ import { listenError } from "../ports.js";
 export const tracker: Command = {
   name: "tracker",
   summary: "run a local BitTorrent tracker (HTTP + WebSocket), until Ctrl-C",
-  usage: "tracker [--port N] [--host ADDR]",
+  usage: "tracker [--port N] [--host ADDR] [--interval SECONDS]",
   description: [
     "Runs a BitTorrent tracker: HTTP announces at http://HOST:PORT/announce (for Node peers) and WebSocket",
     "announces at ws://HOST:PORT (for WebRTC peers, e.g. browsers), statistics at http://HOST:PORT/stats.",
     "Give the announce URLs to `piecepay seed` and `piecepay get`. Stays in the foreground; Ctrl-C stops it.",
     'With --json it prints one line, {"event":"ready","announce":[...]}, then one line per peer that starts or',
     "stops.",
+    "Peers announce again every --interval seconds, WebSocket peers every fifth of it: each new WebSocket announce",
+    "carries fresh WebRTC offers, so a connection lost while it was being made is tried again then.",
   ].join("\n"),
   options: {
     port: { type: "string", default: "8000" },
     host: { type: "string", default: "127.0.0.1" },
+    interval: { type: "string", default: "600" },
   },
   optionHelp: [
     ["--port N", "the port for HTTP and WebSocket (default 8000)"],
     ["--host ADDR", "the address to listen on (default 127.0.0.1; 0.0.0.0 to serve the LAN)"],
+    ["--interval SECONDS", "how often peers announce again (default 600; WebSocket peers every fifth of it)"],
   ],
-  examples: ["piecepay tracker", "piecepay tracker --port 8001 --host 0.0.0.0"],
+  examples: ["piecepay tracker", "piecepay tracker --port 8001 --host 0.0.0.0", "piecepay tracker --interval 60"],
 
   async run({ values, out, signal }) {
     const port = intOption(values, "port", 1, 65_535);
     const host = values.host as string;
-    const server = new Server({ udp: false, http: true, ws: true, stats: true });
+    const interval = intOption(values, "interval", 5, 86_400);
+    const server = new Server({ udp: false, http: true, ws: true, stats: true, interval: interval * 1000 });
     try {
       await new Promise<void>((resolve, reject) => {
         // `on`, not `once`: a busy port is reported twice (by the HTTP server and by the WebSocket server on it),
