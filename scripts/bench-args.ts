@@ -1,19 +1,23 @@
 // The command line of a benchmark script whose options are counts (MiB, KiB, runs...): parsed with node:util,
-// --help prints the usage and exits, --json asks for one JSON object, and every count must be a positive integer.
+// --help prints the usage and exits, --json asks for one JSON object, and every count must be a positive integer;
+// a script may also name flags of its own (on or off).
 import { type ParseArgsConfig, parseArgs } from "node:util";
 
 /**
- * `counts` maps each option to its default (undefined: none); returns `json` and each count as a number.
+ * `counts` maps each option to its default (undefined: none); returns `json`, each count as a number, and whether
+ * each of `flags` was given.
  * @example const { json, counts } = benchArgs(USAGE, { size: "32", runs: "3", "max-window": undefined })
  */
-export function benchArgs<K extends string>(
+export function benchArgs<K extends string, F extends string = never>(
   usage: string,
   counts: Record<K, string | undefined>,
-): { json: boolean; counts: Record<K, number | undefined> } {
+  flags: readonly F[] = [],
+): { json: boolean; counts: Record<K, number | undefined>; flags: Record<F, boolean> } {
   const { values } = parseArgs<{ options: ParseArgsConfig["options"] }>({
     options: {
       json: { type: "boolean", default: false },
       help: { type: "boolean" },
+      ...Object.fromEntries(flags.map((name) => [name, { type: "boolean", default: false }])),
       ...Object.fromEntries(
         Object.entries<string | undefined>(counts).map(([name, value]) => [
           name,
@@ -34,10 +38,11 @@ export function benchArgs<K extends string>(
     if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, not "${given}"`);
     numbers[name] = n;
   }
-  return { json: values.json === true, counts: numbers };
+  const switched = Object.fromEntries(flags.map((name) => [name, values[name] === true])) as Record<F, boolean>;
+  return { json: values.json === true, counts: numbers, flags: switched };
 }
 
-/** Prints `report` as one JSON line with --json, else the lines `text` makes of it,. */
+/** Prints `report` as one JSON line with --json, else the lines `text` makes of it. */
 export function printReport<R>(json: boolean, report: R, text: (report: R) => string[]): void {
   console.log(json ? JSON.stringify(report) : text(report).join("\n"));
 }

@@ -1,6 +1,7 @@
 // CPU time of this process and every process it started (Chromium's browser, renderer, network service and GPU
 // processes under playwright), by thread, read from Linux's /proc: for scripts/profile-web.ts, which asks where a
-// download in a page spends the machine's CPU. Linux only.
+// download in a page spends the machine's CPU. Linux only. scripts/process-memory.ts finds Chromium's processes
+// with the same two functions.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 
 /** CPU ticks (user + system, in USER_HZ, 100 a second on Linux) by "process kind | thread name". */
@@ -9,13 +10,14 @@ export type CpuSnapshot = Map<string, number>;
 const TICKS_PER_SECOND = 100;
 
 /** The fields of /proc/<pid>/stat after the command name, which may itself hold spaces and parentheses. */
-function statFields(path: string): { name: string; fields: string[] } {
+export function statFields(path: string): { name: string; fields: string[] } {
   const stat = readFileSync(path, "utf8");
   const close = stat.lastIndexOf(")");
   return { name: stat.slice(stat.indexOf("(") + 1, close), fields: stat.slice(close + 2).split(" ") };
 }
 
-function descendants(root: number): number[] {
+/** `root` and every process it started, and they started, ... (pids), from /proc. */
+export function descendants(root: number): number[] {
   const parentOf = new Map<number, number>();
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
@@ -33,7 +35,7 @@ function descendants(root: number): number[] {
 }
 
 /** "node" for this process; a Chromium process by its --type (and utility sub-type), e.g. "utility:NetworkService". */
-function kindOf(pid: number): string {
+export function kindOf(pid: number): string {
   if (pid === process.pid) return "node";
   // Chromium rewrites its command line into one string: split on spaces as well as NULs.
   const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split(/\0| /);

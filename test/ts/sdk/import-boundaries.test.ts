@@ -34,8 +34,9 @@ const EMBEDDED_CHAIN = "client/embedded-chain.ts";
  * Imports across the top layer allowed by name. scripts/fuzz-wire.ts is the wire tests' harness run at scale: it
  * drives the same raw-peer helpers as test/ts/client/wire-crash.test.ts. scripts/bench-sdk.ts measures in the
  * browser tests' Chromium, through their harness, and the bundle the browser-bundle test holds to its budget.
- * scripts/bench-web.ts measures the browser tests' own pages (paid seeder and leecher), on their chain, tracker and
- * Node seeder; scripts/profile-web.ts runs the same pages unpaid, to see where their CPU goes.
+ * scripts/bench-web-pages.ts measures the browser tests' own pages (paid seeder and leecher), on their chain, tracker
+ * and Node seeder; scripts/profile-web.ts runs the same pages unpaid, to see where their CPU goes;
+ * scripts/bench-web-app.ts measures the web app as its tests start and drive it, with the CLI's seeder.
  */
 const TOP_LAYER_EXCEPTIONS = [
   "scripts/fuzz-wire.ts -> test/ts/helpers/wire.ts",
@@ -48,7 +49,10 @@ const TOP_LAYER_EXCEPTIONS = [
     "browser/pages/paid-seeder.ts",
     "helpers/nodes.ts",
     "helpers/webrtc-peers.ts",
-  ].map((file) => `scripts/bench-web.ts -> test/ts/${file}`),
+  ].map((file) => `scripts/bench-web-pages.ts -> test/ts/${file}`),
+  ...["browser/anvil-contracts.ts", "browser/harness.ts", "browser/web-app.ts", "client/cli-process.ts"].map(
+    (file) => `scripts/bench-web-app.ts -> test/ts/${file}`,
+  ),
   ...[
     "browser/harness.ts",
     "browser/pages/paid-leecher.ts",
