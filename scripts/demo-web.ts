@@ -5,7 +5,7 @@
 //   4. `piecepay seed --webrtc`: a Node seeder of the sample, announcing to the page's tracker.
 // It prints the link to open (the page with the sample's magnet) and runs until Ctrl-C, which stops all three.
 //
-//   npm run demo:web [-- --port 8080]
+//   npm run demo:web [-- --port 8080] [--data-dir DIR]    (default data dir: .piecepay/demo-web)
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -20,8 +20,13 @@ const BIN = path.join(ROOT, "client/cli/bin.mjs");
 const PHRASE = "test test test test test test test test test test test junk";
 const PRICE = "0.00001";
 
-const { values } = parseArgs({ options: { port: { type: "string", default: "8080" } } });
-const dataDir = path.join(ROOT, ".piecepay", "demo-web");
+const { values } = parseArgs({
+  options: {
+    port: { type: "string", default: "8080" },
+    "data-dir": { type: "string", default: path.join(ROOT, ".piecepay", "demo-web") },
+  },
+});
+const dataDir = path.resolve(values["data-dir"]);
 mkdirSync(dataDir, { recursive: true });
 const children: ChildProcess[] = [];
 

@@ -36,6 +36,7 @@ import {
   piecesInFlight,
   rescheduleRequests,
   resetPiece,
+  selectEverything,
   urgentPieces,
   wrapScheduler,
 } from "./webtorrent-internals.js";
@@ -74,9 +75,22 @@ export interface PaidLeecherOptions {
    * minChallengeDuration). A seeder refuses one shorter than its own client's minimum.
    */
   challengeDuration?: bigint;
+  /**
+   * Connects and learns the seeders' offers ('offer' event, `offers()`), but pays nobody until `start(terms)`: what
+   * a page shows for a link before the person sets a price and a budget. Meanwhile the torrent asks nobody for a
+   * piece (`attach` deselects every piece, `start` selects them), free peers included.
+   */
+  hold?: boolean;
 }
 
-/** What one paid seeder has done for us so far. */
+/** A paid seeder's offer, as a held leecher saw it (see PaidLeecherOptions.hold). */
+export interface SeenOffer {
+  peer: string;
+  wire: Wire;
+  offer: NonNullable<PaidHandshake["offer"]>;
+  /** Why no channel could be opened with it whatever the terms (another chain or adjudicator), if so. */
+  unusable?: string;
+}
 export interface LeecherPeerStats {
   channelId?: string;
   peer: string;
@@ -112,6 +126,7 @@ export type PaidLeecherEvents = {
   warning: [error: Error];
   "fund-failed": [error: unknown];
   refused: [refusal: LeecherRefusal];
+  offer: [offer: SeenOffer];
 };
 
 /**
@@ -128,8 +143,8 @@ export class PaidLeecher extends Emitter<PaidLeecherEvents> {
   readonly peers = new Set<LeecherPeer>();
   /** What each channel whose seeder left did, for `stats()` and `settle()`: a few numbers, no wire. */
   readonly #departed = new Map<string, LeecherPeerStats>();
-  /** What all our deposits may add up to. */
-  readonly budget: Budget;
+  /** What all our deposits may add up to (set again by `start`). */
+  budget: Budget;
   /** Who each piece was given to, who sent it, which verified; failed pieces and bans. */
   readonly pieces: PieceOwnership<Wire>;
   /**
@@ -193,15 +208,42 @@ export class PaidLeecher extends Emitter<PaidLeecherEvents> {
 
   torrent: Torrent | undefined;
 
+  #held: boolean;
+
   constructor(options: PaidLeecherOptions) {
     super();
     this.options = options;
+    this.#held = options.hold ?? false;
     this.budget = new Budget(options.budget);
     this.pieces = new PieceOwnership<Wire>(options.banAfterFailures ?? DEFAULT_BAN_AFTER_FAILURES);
   }
 
+  /** On hold: offers are heard, nobody is paid (see PaidLeecherOptions.hold). */
+  get held(): boolean {
+    return this.#held;
+  }
+
+  /** The offers of the paid seeders connected now, as heard (on hold or not). */
+  offers(): SeenOffer[] {
+    return [...this.peers].flatMap((peer) => peer.seen ?? []);
+  }
+
+  /**
+   * Ends the hold: from now on seeders are paid on `terms`, and those already connected are judged by them as if
+   * they had just said hello (dearer ones refused, the others get a channel).
+   */
+  start(terms: Pick<PaidLeecherOptions, "maxPricePerPiece" | "budget" | "asset">): void {
+    if (!this.#held) throw new Error("this leecher has started already");
+    Object.assign(this.options, terms);
+    this.budget = new Budget(terms.budget);
+    this.#held = false;
+    if (this.torrent) selectEverything(this.torrent, true);
+    for (const peer of [...this.peers]) peer.release();
+  }
+
   attach(torrent: Torrent): void {
     this.torrent = torrent;
+    if (this.#held) selectEverything(torrent, false);
     this.#skipFutileScans(torrent);
     // A stream waits for pieces (a seek ahead of the download): each paid seeder trades pieces nobody asked it for
     // yet for those, rather than waiting for its next voucher to grant more.
@@ -586,12 +628,38 @@ class LeecherPeer implements PeerSession {
     };
   }
 
+  /** This peer's offer as heard, whether or not we pay it. */
+  seen: SeenOffer | undefined;
+  /** Its hello, kept while the leecher is on hold. */
+  #heldHandshake: PaidHandshake | undefined;
+
+  /** The leecher's hold ended: this peer's hello is judged now. */
+  release(): void {
+    const handshake = this.#heldHandshake;
+    this.#heldHandshake = undefined;
+    if (handshake) this.onHandshake(handshake);
+  }
+
   onHandshake(handshake: PaidHandshake | undefined): void {
     if (this.#leecher.isBanned(this.stats().peer) || this.#leecher.isBanned(this.wire.peerId ?? "")) {
       this.#link.drop("this peer is banned: it sent pieces that failed verification");
       return;
     }
     if (!handshake?.offer) return; // a plain peer: plain BitTorrent
+    if (this.seen === undefined) {
+      const unusable = this.#unusable(handshake);
+      this.seen = {
+        peer: this.stats().peer,
+        wire: this.wire,
+        offer: handshake.offer,
+        ...(unusable === undefined ? {} : { unusable }),
+      };
+      this.#leecher.emit("offer", this.seen);
+    }
+    if (this.#leecher.held) {
+      this.#heldHandshake = handshake;
+      return;
+    }
     const refusal = this.#refusal(handshake, handshake.offer);
     if (refusal) {
       const refused: LeecherRefusal = { peer: this.stats().peer, reason: refusal, offer: handshake.offer };
@@ -611,14 +679,22 @@ class LeecherPeer implements PeerSession {
 
   /** Why we will not pay this seeder, if we will not. */
   #refusal(handshake: PaidHandshake, offer: NonNullable<PaidHandshake["offer"]>): string | undefined {
-    const { client, maxPricePerPiece, asset } = this.#leecher.options;
-    if (handshake.chainId !== client.chainId) return `seeder is on chain ${handshake.chainId}`;
-    if (handshake.adjudicator.toLowerCase() !== (client.adjudicator.target as string).toLowerCase()) {
-      return "seeder uses another adjudicator";
-    }
+    const { maxPricePerPiece, asset } = this.#leecher.options;
+    const unusable = this.#unusable(handshake);
+    if (unusable) return unusable;
     if (offer.asset.toLowerCase() !== asset.toLowerCase()) return "seeder wants another asset";
     if (offer.pricePerPiece > maxPricePerPiece || offer.pricePerPiece <= 0n) {
       return `price ${offer.pricePerPiece} per piece is above our maximum ${maxPricePerPiece}`;
+    }
+    return undefined;
+  }
+
+  /** Why no terms of ours could make this seeder's offer usable, if none can. */
+  #unusable(handshake: PaidHandshake): string | undefined {
+    const { client } = this.#leecher.options;
+    if (handshake.chainId !== client.chainId) return `seeder is on chain ${handshake.chainId}`;
+    if (handshake.adjudicator.toLowerCase() !== (client.adjudicator.target as string).toLowerCase()) {
+      return "seeder uses another adjudicator";
     }
     return undefined;
   }

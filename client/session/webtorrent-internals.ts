@@ -74,6 +74,20 @@ export function onPieceFailed(torrent: Torrent, listener: (index: number) => voi
 }
 
 /**
+ * Whether webtorrent selects every piece: `false` keeps a torrent from asking anyone for a piece (a leecher on hold),
+ * `true` selects them all, now or, before the metadata, once it is in. Relies on `torrent._startAsDeselected` (the
+ * `deselect` option of `client.add`), which webtorrent reads when the metadata arrives (and in its check of the
+ * pieces already on disk), and on `torrent.select`/`deselect` of a whole range.
+ */
+export function selectEverything(torrent: Torrent, selected: boolean): void {
+  (torrent as unknown as { _startAsDeselected: boolean })._startAsDeselected = !selected;
+  const count = pieceCount(torrent);
+  if (count === 0) return;
+  if (selected) torrent.select(0, count - 1, 0);
+  else torrent.deselect(0, count - 1);
+}
+
+/**
  * Throws away the blocks of piece `index` received so far, as webtorrent does when a piece fails its hash: a fresh
  * Piece of the same class and length in `torrent.pieces[index]`. Relies on webtorrent keeping a piece's partial
  * blocks in that slot (null once verified, which is left alone) and reading it anew for every block.

@@ -76,6 +76,10 @@ declare module "webtorrent" {
     path: string;
     ready: boolean;
     addPeer(peer: string): boolean;
+    /** Asks for pieces from..to (inclusive), before those of lower priority (webtorrent's documented API). */
+    select(from: number, to: number, priority?: number): void;
+    /** Stops asking for pieces from..to (inclusive). */
+    deselect(from: number, to: number): void;
     /** The trackers of the .torrent or magnet link (webtorrent's public field). */
     announce: string[];
     /** The pieces we have. */

@@ -141,6 +141,14 @@ export function App(props: { config: AppConfig }) {
               key={linkCount}
               tokens={config.tokens}
               magnet={magnetOfLocation()}
+              transfers={transfers}
+              onLookUp={(magnet) => {
+                try {
+                  peer.preview(magnet);
+                } catch (e) {
+                  fail(e);
+                }
+              }}
               onDownload={download}
               onError={fail}
             />

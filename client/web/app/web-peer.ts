@@ -4,6 +4,7 @@
 // reload resumes it: the torrent is added again (the pieces already verified are on disk), and the leecher continues
 // each channel from the store in IndexedDB, with its vouchers, instead of depositing again.
 import type { Wire } from "bittorrent-protocol";
+import { ZeroAddress } from "ethers";
 import type { Torrent } from "webtorrent";
 import type { PiecepayClient } from "../../../sdk/index.js";
 import { type PeerAgent, peerAgent } from "../../session/peer-agent.js";
@@ -19,6 +20,10 @@ export interface PeerView {
   transport: string;
   /** Its price per piece (a paid seeder's offer), when known. */
   price?: bigint;
+  /** The asset its price is in (a paid seeder's offer). */
+  asset?: string;
+  /** Why its offer is of no use to us whatever our terms (another chain or adjudicator). */
+  unusable?: string;
   /** What we paid it (downloads) or it paid us (seeds), in the transfer's asset. */
   paid: bigint;
   pieces: number;
@@ -61,7 +66,28 @@ export interface TransferView {
   files: FileView[];
   /** What happened that a person should know: a refused or dropped seeder, a failed deposit. */
   notes: string[];
-  state: "connecting" | "transferring" | "settling" | "settled" | "seeding";
+  /** "preview": a link looked up, its seeders' offers heard, nothing paid or asked for until Download. */
+  state: "preview" | "connecting" | "transferring" | "settling" | "settled" | "seeding";
+}
+
+/** The terms a download's seeders suggest: a price that takes every one of them, and a full deposit for each. */
+export function suggestedTerms(
+  transfer: TransferView,
+  asset: string,
+): { maxPricePerPiece: bigint; budget: bigint; seeders: number; cheapest: bigint } | undefined {
+  const prices = transfer.peers
+    .filter((p) => !p.gone && p.unusable === undefined && p.price !== undefined && p.price > 0n)
+    .filter((p) => p.asset?.toLowerCase() === asset.toLowerCase())
+    .map((p) => p.price as bigint);
+  if (prices.length === 0 || transfer.pieces === 0) return undefined;
+  const pieces = BigInt(transfer.pieces);
+  return {
+    maxPricePerPiece: prices.reduce((a, b) => (a > b ? a : b)),
+    cheapest: prices.reduce((a, b) => (a < b ? a : b)),
+    // Each channel's deposit covers the whole file at its price (PaidLeecher); what is not spent comes back.
+    budget: prices.reduce((sum, price) => sum + pieces * price, 0n),
+    seeders: prices.length,
+  };
 }
 
 /** What the page keeps of a download to resume it after a reload. */
@@ -79,6 +105,8 @@ const MAX_NOTES = 8;
 interface Transfer {
   kind: "seed" | "download";
   torrent: Torrent;
+  /** Downloads: the link it was added from (the key it is known by until webtorrent parsed it). */
+  magnet?: string;
   asset: string;
   price: bigint;
   budget?: bigint;
@@ -167,33 +195,40 @@ export class WebPeer {
   }
 
   /**
-   * Downloads the torrent of `magnet`, paying each seeder at most `maxPricePerPiece` per piece, depositing at most
-   * `budget` in all; every file is selected. Settles (closes every channel cooperatively) once it is done.
+   * Looks up the torrent of `magnet` without paying anyone: joins its swarm, fetches its metadata (free) and hears
+   * each seeder's offer, which the transfer's peers show (state "preview"); nothing is asked for or paid until
+   * `download`. A page looks up one link at a time: the look-up of another link is dropped.
    */
-  download(magnet: string, options: { maxPricePerPiece: bigint; budget: bigint; asset: string }): TransferView {
+  preview(magnet: string): TransferView {
+    return this.view(this.#preview(magnet));
+  }
+
+  #preview(magnet: string): Transfer {
     if (!magnet.startsWith("magnet:")) throw new Error("this is not a magnet link");
-    if (options.maxPricePerPiece <= 0n) throw new Error("the maximum price per piece must be more than 0");
-    if (options.budget <= 0n) throw new Error("the budget must be more than 0");
-    const existing = this.#transfers.get(infoHashOf(magnet));
-    if (existing) return this.view(existing);
+    const key = infoHashOf(magnet);
+    const existing = this.#transfers.get(key);
+    if (existing) return existing;
+    for (const [other, t] of this.#transfers) if (t.state === "preview") this.#drop(other, t);
     const leecher = new PaidLeecher({
       client: this.client,
-      maxPricePerPiece: options.maxPricePerPiece,
-      budget: options.budget,
-      asset: options.asset,
+      maxPricePerPiece: 0n,
+      budget: 0n,
+      asset: ZeroAddress,
+      hold: true,
     });
     const torrent = this.torrents.add(magnet, { announce: this.config.trackers, store: OpfsPieceStore });
     leecher.attach(torrent);
     const transfer: Transfer = {
       kind: "download",
       torrent,
-      asset: options.asset,
-      price: options.maxPricePerPiece,
-      budget: options.budget,
+      magnet,
+      asset: ZeroAddress,
+      price: 0n,
       leecher,
       notes: [],
-      state: "connecting",
+      state: "preview",
     };
+    leecher.on("offer", () => this.#changed());
     leecher.on("refused", (r) => this.#note(transfer, `seeder ${r.peer} not used: ${r.reason}`));
     leecher.on("fund-failed", (error) => this.#note(transfer, explain(error, "a deposit failed")));
     leecher.on("warning", (error) => this.#note(transfer, explain(error)));
@@ -201,17 +236,50 @@ export class WebPeer {
       transfer.state = "transferring";
       this.#changed();
     });
-    torrent.once("infoHash", () => {
+    torrent.once("done", () => void this.#settle(transfer));
+    // Known from a hex magnet at once; from a base32 one, once webtorrent parsed it (#watch registers it then).
+    if (/^[0-9a-f]{40}$/.test(key)) this.#transfers.set(key, transfer);
+    this.#watch(transfer);
+    return transfer;
+  }
+
+  /**
+   * Downloads the torrent of `magnet` (looked up first, or now), paying each seeder at most `maxPricePerPiece` per
+   * piece and depositing at most `budget` in all; every file is selected. Settles (closes every channel
+   * cooperatively) once it is done.
+   */
+  download(magnet: string, options: { maxPricePerPiece: bigint; budget: bigint; asset: string }): TransferView {
+    if (options.maxPricePerPiece <= 0n) throw new Error("the maximum price per piece must be more than 0");
+    if (options.budget <= 0n) throw new Error("the budget must be more than 0");
+    const transfer = this.#preview(magnet);
+    const leecher = transfer.leecher as PaidLeecher;
+    if (!leecher.held) return this.view(transfer);
+    Object.assign(transfer, {
+      asset: options.asset,
+      price: options.maxPricePerPiece,
+      budget: options.budget,
+      state: "connecting",
+    });
+    leecher.start(options);
+    const { torrent } = transfer;
+    const save = () =>
       this.#save({
         magnet: torrent.magnetURI ?? magnet,
         asset: options.asset,
         maxPricePerPiece: String(options.maxPricePerPiece),
         budget: String(options.budget),
       });
-    });
-    torrent.once("done", () => void this.#settle(transfer));
-    this.#watch(transfer);
+    if (torrent.infoHash) save();
+    else torrent.once("infoHash", save);
+    this.#changed();
     return this.view(transfer);
+  }
+
+  /** A look-up nobody started: its torrent goes (nothing was paid or asked for; no piece to keep). */
+  #drop(key: string, transfer: Transfer): void {
+    this.#transfers.delete(key);
+    transfer.torrent.destroy();
+    this.#changed();
   }
 
   /** The downloads a previous visit left unfinished, started again. */
@@ -248,6 +316,7 @@ export class WebPeer {
     const key = () => torrent.infoHash;
     const register = () => {
       if (key()) this.#transfers.set(key(), transfer);
+      if (transfer.magnet && infoHashOf(transfer.magnet) !== key()) this.#transfers.delete(infoHashOf(transfer.magnet));
       this.#changed();
     };
     if (torrent.infoHash) register();
@@ -315,14 +384,15 @@ export class WebPeer {
 
   #leecherPeers(transfer: Transfer): PeerView[] {
     const leecher = transfer.leecher as PaidLeecher;
-    const connected = [...leecher.peers].map((p) => ({ wire: p.wire, stats: p.stats() }));
+    const connected = [...leecher.peers].map((p) => ({ wire: p.wire, stats: p.stats(), seen: p.seen }));
     const wires = new Set(connected.map((p) => p.wire));
     // Peers without our extension (plain BitTorrent clients) have no session: free pieces, nothing paid.
     const plain = (transfer.torrent.wires ?? []).filter((wire) => !wires.has(wire));
     const views: PeerView[] = [
-      ...connected.map(({ wire, stats }) => ({
+      ...connected.map(({ wire, stats, seen }) => ({
         ...describe(wire),
-        ...(stats.pricePerPiece > 0n ? { price: stats.pricePerPiece } : {}),
+        ...(seen ? { price: seen.offer.pricePerPiece, asset: seen.offer.asset } : {}),
+        ...(seen?.unusable ? { unusable: seen.unusable } : {}),
         paid: stats.spent,
         pieces: stats.delivered,
       })),
@@ -338,6 +408,7 @@ export class WebPeer {
         gone: true,
         transport: "-",
         price: stats.pricePerPiece,
+        asset: transfer.asset,
         paid: stats.spent,
         pieces: stats.delivered,
       });
@@ -348,7 +419,13 @@ export class WebPeer {
   #seederPeers(transfer: Transfer): PeerView[] {
     return [...(transfer.seeder?.peers ?? [])].map((peer) => {
       const stats = peer.stats();
-      return { ...describe(peer.wire), price: transfer.price, paid: stats.paid, pieces: stats.served };
+      return {
+        ...describe(peer.wire),
+        price: transfer.price,
+        asset: transfer.asset,
+        paid: stats.paid,
+        pieces: stats.served,
+      };
     });
   }
 
@@ -392,7 +469,8 @@ export class WebPeer {
   }
 }
 
-function infoHashOf(magnet: string): string {
+/** The infohash of a magnet link (hex, lower case); the link itself when it has none in hex. */
+export function infoHashOf(magnet: string): string {
   return (/xt=urn:btih:([0-9a-fA-F]{40})/.exec(magnet)?.[1] ?? magnet).toLowerCase();
 }
 

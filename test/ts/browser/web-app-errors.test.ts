@@ -156,11 +156,13 @@ describe("the web app's errors: one sentence a person can act on, nothing lost",
       const piece = wire.piece.bind(wire);
       wire.piece = (index, offset, buffer) => piece(index, offset, new Uint8Array(buffer.length).fill(0xee));
     });
-    // The honest page sends slowly (512 KiB/s), so that the bad seeder is met before the download ends.
+    // The honest page sends slowly (192 KiB/s: the 2 MiB take about 11 s), so that the bad seeder's channel is open
+    // and it has sent pieces before the honest one has sent them all (at 512 KiB/s, the page's look-up had
+    // connected both before Download and the honest page sometimes finished first).
     await seederPage.page.evaluate(() =>
       (
         window as unknown as { piecepay: { peer: { torrents: { throttleUpload(rate: number): void } } } }
-      ).piecepay.peer.torrents.throttleUpload(512 * 1024),
+      ).piecepay.peer.torrents.throttleUpload(192 * 1024),
     );
     try {
       const page = await open(link);

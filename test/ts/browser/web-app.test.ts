@@ -7,11 +7,12 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { parseEther } from "ethers";
+import { formatEther, parseEther } from "ethers";
 import { hasFfmpeg, makeSampleVideo } from "../../../client/cli/sample-media.js";
-import { gasSpentSince, toDestination } from "../../../sdk/node.js";
+import { gasSpentSince, MemoryChannelStore, PiecepayClient, toDestination } from "../../../sdk/node.js";
 import { cli, jsonLines, startCli } from "../client/cli-process.js";
 import { fileBytes } from "../helpers/file-bytes.js";
+import { seedOverWebRtc } from "../helpers/webrtc-peers.js";
 import { anvilAccount } from "./anvil-contracts.js";
 import type { TestPage } from "./harness.js";
 import {
@@ -84,6 +85,66 @@ describe("the web app: a seeder page and a leecher page exchange a file over Web
       .getByTestId("total")
       .getAttribute("data-wei");
     expect(BigInt(shown ?? "-1")).to.equal(price * BigInt(pieces));
+  });
+
+  it("a link shows its seeders and their prices before anything is paid; at the cheaper maximum, only the cheaper seeder is paid", async () => {
+    const { provider, adjudicator } = suite.app;
+    const start = await provider.getBlockNumber();
+    const bytes = fileBytes(2 * 1024 * 1024, "preview");
+    const seederPage = await suite.open(suite.app.url);
+    const cheap = await connectDev(seederPage.page);
+    const link = await seedFile(seederPage.page, { name: "preview.bin", bytes }, PRICE);
+    const pieces = Number(await seederPage.page.getByTestId("stats").first().getAttribute("data-pieces"));
+    const price = parseEther(PRICE);
+    // The same torrent from a Node seeder asking three times the price.
+    const dearKey = anvilAccount(provider, 7);
+    const dear = await seedOverWebRtc({
+      client: await PiecepayClient.create({
+        signer: dearKey,
+        chainId: 31_337n,
+        adjudicator: await adjudicator.getAddress(),
+        voucherApp: suite.app.voucherApp,
+        store: new MemoryChannelStore(),
+        pollingIntervalMs: 200,
+      }),
+      files: { "preview.bin": bytes },
+      name: "preview.bin",
+      pieceLength: bytes.length / pieces,
+      pricePerPiece: 3n * price,
+      announce: suite.app.tracker,
+    });
+    try {
+      expect(dear.torrent.magnetURI).to.include(link.match(/btih:([0-9a-f]{40})/)?.[1]);
+      const page = await suite.open(link);
+      const leecher = await connectDev(page.page);
+      const before = await provider.getBalance(leecher);
+      // The look-up: both seeders and their prices, and terms filled in that take both (a whole-file deposit each).
+      await page.page.locator('[data-testid="offers"][data-seeders="2"]').waitFor({ timeout: 60_000 });
+      const prices = await page.page
+        .getByTestId("peer")
+        .evaluateAll((rows) => rows.map((row) => row.getAttribute("data-price")));
+      expect(prices.sort()).to.deep.equal([String(price), String(3n * price)].sort());
+      expect(await page.page.getByTestId("max-price").inputValue()).to.equal(formatEther(3n * price));
+      expect(parseEther(await page.page.getByTestId("budget").inputValue())).to.equal(4n * price * BigInt(pieces));
+      // Nothing asked for, nothing sent: no piece, no transaction from the leecher's account.
+      expect(await downloadState(page.page)).to.deep.equal({ state: "preview", have: 0, pieces });
+      expect(await provider.getTransactionCount(leecher)).to.equal(0);
+      expect(await provider.getBalance(leecher)).to.equal(before);
+
+      // The person takes the cheaper price: the dearer seeder is refused, the cheaper one paid for every piece.
+      await startDownload(page.page, PRICE, "1");
+      await waitForDownload(page.page, "settled", 90_000);
+      expect((await downloadState(page.page)).have).to.equal(pieces);
+      const notes = (await page.page.getByTestId("notes").textContent()) ?? "";
+      expect(notes).to.match(/not used: price \d+ per piece is above our maximum/);
+      const events = await adjudicator.queryFilter(adjudicator.filters.PaidOut(), start);
+      expect(paidOutTo(events, cheap), "the cheaper seeder: price x pieces").to.equal(price * BigInt(pieces));
+      expect(paidOutTo(events, dearKey.address), "the dearer seeder: nothing").to.equal(0n);
+      const [gas] = await gasSpentSince(provider, [leecher], start);
+      expect((await provider.getBalance(leecher)) - before).to.equal(-price * BigInt(pieces) - gas);
+    } finally {
+      await dear.close();
+    }
   });
 
   it("a page downloads from `piecepay seed --webrtc`: the peers table says Node, the chain pays the Node seeder", async () => {

@@ -37,6 +37,7 @@ import {
   piecesInFlight,
   rescheduleRequests,
   resetPiece,
+  selectEverything,
   sendRejectRequest,
   setNoDelay,
   urgentPieces,
@@ -192,6 +193,27 @@ describe("webtorrent internals we rely on (client/session/webtorrent-internals.t
     blocked = false;
     rescheduleRequests(t.torrent);
     await t.done();
+  });
+
+  it("selectEverything: deselected, webtorrent asks for nothing once ready; selected after the metadata or before it, it downloads everything", async function () {
+    const held = await transfer({ leecherTorrent: (torrent) => selectEverything(torrent, false) });
+    const wire = await held.wire();
+    await eventually(() => held.torrent.ready, "the leecher's metadata");
+    await quiet(300);
+    const internal = held.torrent as unknown as { _selections: { length: number } };
+    expect(internal._selections.length, "no selection").to.equal(0);
+    expect(wire.requests, "no request while deselected").to.have.lengthOf(0);
+    expect(held.torrent.downloaded).to.equal(0);
+    selectEverything(held.torrent, true);
+    await held.done();
+    // Deselected and selected again before the metadata: webtorrent's own selection on ready happens.
+    const early = await transfer({
+      leecherTorrent: (torrent) => {
+        selectEverything(torrent, false);
+        selectEverything(torrent, true);
+      },
+    });
+    await early.done();
   });
 
   it("urgentPieces, onCriticalPieces, piecesInFlight: a stream's critical pieces, then its range (priority 1); our listener hears the critical mark; the requests go out for them", async function () {

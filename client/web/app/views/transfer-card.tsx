@@ -13,14 +13,16 @@ export function TransferCard(props: {
 }) {
   const { transfer: t, tokens } = props;
   const [copied, setCopied] = useState(false);
-  const amount = (value: bigint) => formatAmount(value, t.asset, tokens);
+  const amount = (value: bigint, asset = t.asset) => formatAmount(value, asset, tokens);
+  const preview = t.state === "preview";
   const percent = (t.progress * 100).toFixed(1);
   return (
     <article class="transfer" data-testid="transfer" data-kind={t.kind} data-infohash={t.infoHash} data-state={t.state}>
       <header>
         <strong>{t.name}</strong>
         <span class="muted">
-          {formatBytes(t.length)} · {t.pieces} pieces · {t.kind === "seed" ? "seeding" : t.state}
+          {formatBytes(t.length)} · {t.pieces} pieces ·{" "}
+          {t.kind === "seed" ? "seeding" : preview ? "not started: nothing asked for or paid yet" : t.state}
         </span>
       </header>
       <div class="progress" title={`${percent}%`}>
@@ -38,6 +40,14 @@ export function TransferCard(props: {
               {amount(t.total)}
             </b>{" "}
             in vouchers
+          </>
+        ) : preview ? (
+          <>
+            Paid{" "}
+            <b data-testid="total" data-wei="0">
+              nothing
+            </b>
+            : choose the most to pay per piece and a budget, then Download.
           </>
         ) : (
           <>
@@ -82,13 +92,18 @@ export function TransferCard(props: {
                 data-agent={p.agent}
                 data-pieces={p.pieces}
                 data-paid={String(p.paid)}
+                data-price={p.price === undefined ? undefined : String(p.price)}
                 data-gone={p.gone ? "yes" : undefined}
+                title={p.unusable}
               >
                 <td>
                   <code>{shortHex(p.address)}</code> <span class="muted">{p.transport}</span>
                 </td>
                 <td>{p.agent}</td>
-                <td>{p.price === undefined ? "free" : amount(p.price)}</td>
+                <td>
+                  {p.price === undefined ? "free" : amount(p.price, p.asset)}
+                  {p.unusable && <span class="muted"> (not usable: {p.unusable})</span>}
+                </td>
                 <td>{amount(p.paid)}</td>
                 <td>{p.pieces}</td>
               </tr>
@@ -113,7 +128,7 @@ export function TransferCard(props: {
                   Save
                 </button>
               )}
-              {f.playable && props.onPlay && (
+              {f.playable && props.onPlay && !preview && (
                 <button type="button" class="link" onClick={() => props.onPlay?.(f)} data-testid="play">
                   Play
                 </button>
