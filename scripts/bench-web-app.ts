@@ -8,8 +8,10 @@
 //   (50 ms or more on the main thread, PerformanceObserver "longtask") if one ends later; a load ends once 5 s pass
 //   with no long task (Lighthouse's quiet window);
 // - a download of --app-mib MiB of random bytes from `piecepay seed --webrtc` into the page, paid per piece from the
-//   page's development account: the tab's renderer memory sampled every 250 ms from /proc (RSS and PSS), its JS heap
-//   (CDP Performance.getMetrics), MiB/s, and on chain the seeder's PaidOut = pieces x price once settled.
+//   page's development account, in a Chromium of its own on a profile on disk (as a person's browser: the harness's
+//   usual contexts are off the record, where OPFS holds the pieces in the browser process's memory): the tab's
+//   renderer memory sampled every 250 ms from /proc (RSS and PSS), its JS heap (CDP Performance.getMetrics), all of
+//   Chromium's PSS by kind of process, MiB/s, and on chain the seeder's PaidOut = pieces x price once settled.
 import { randomFillSync } from "node:crypto";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -44,6 +46,8 @@ const CHROMIUM_EVERY = 4;
 export interface AppBenchOptions {
   /** The download's size. */
   sizeMiB: number;
+  /** The download tab in an off-the-record context of the shared Chromium (OPFS in memory), not an on-disk profile. */
+  offTheRecord: boolean;
   /** Page loads for the time to interactive. */
   loads: number;
   progress(message: string): void;
@@ -206,52 +210,39 @@ function writeRandomFile(path: string, bytes: number): void {
   }
 }
 
-/** The peaks of one process's samples, in KiB. */
-interface Peaks {
+/** One process's samples, in KiB: its peaks, and its RSS when the page first held a quarter, half... of the pieces. */
+interface ProcessSamples {
   rssKiB: number;
   pssKiB: number;
-  samples: number;
+  rssAtQuarterKiB: number[];
 }
 
+const QUARTERS = [0.25, 0.5, 0.75, 1];
+const sumOf = (byKind: Map<string, number>) => [...byKind.values()].reduce((a, b) => a + b, 0);
+const mibByKind = (byKind: Map<string, number>) =>
+  Object.fromEntries([...byKind].map(([kind, kiB]) => [kind, mib(kiB)]));
+
 /**
- * Samples every SAMPLE_MS, until `stop()`: the memory of each renderer in `renderers` and of all Chromium's
- * processes together (PSS), the page's JS heap, and when the page first showed a piece held and every piece held.
+ * Samples every SAMPLE_MS until `stop()`: the memory of each of `renderers` and of all Chromium's processes (PSS,
+ * by kind), the page's JS heap, and when the page first showed a piece held and every piece held.
  */
 function sampleDownload(page: Page, cdp: CDPSession, renderers: number[]) {
-  const peaks = new Map<number, Peaks>(renderers.map((pid) => [pid, { rssKiB: 0, pssKiB: 0, samples: 0 }]));
+  const processes = new Map<number, ProcessSamples>(
+    renderers.map((pid) => [pid, { rssKiB: 0, pssKiB: 0, rssAtQuarterKiB: [] }]),
+  );
   const ticksBefore = new Map(renderers.map((pid) => [pid, processTicks(pid)]));
+  const chromiumAtStart = chromiumPssByKind();
+  const chromiumPeakByKind = new Map<string, number>();
+  let chromiumPeak = 0;
   const started = performance.now();
   const at = { firstPieceMs: Number.NaN, allPiecesMs: Number.NaN };
   let jsHeapUsed = 0;
-  let chromiumPssKiB = 0;
-  const chromiumByKindKiB = new Map<string, number>();
-  const chromiumAtStartKiB = chromiumPssByKind();
   let samples = 0;
   let procMs = 0;
   let stopped = false;
   const loop = (async () => {
     while (!stopped) {
       const tick = performance.now();
-      for (const [pid, peak] of peaks) {
-        const memory = processMemory(pid);
-        if (memory === undefined) continue;
-        peak.rssKiB = Math.max(peak.rssKiB, memory.rssKiB);
-        peak.pssKiB = Math.max(peak.pssKiB, memory.pssKiB ?? 0);
-        peak.samples++;
-      }
-      // All of Chromium, by kind of process, every CHROMIUM_EVERY samples (PSS costs the kernel a walk of each
-      // process's page tables, and the browser process maps a lot).
-      if (samples % CHROMIUM_EVERY === 0) {
-        const byKind = chromiumPssByKind();
-        chromiumPssKiB = Math.max(
-          chromiumPssKiB,
-          [...byKind.values()].reduce((a, b) => a + b, 0),
-        );
-        for (const [kind, kiB] of byKind) chromiumByKindKiB.set(kind, Math.max(chromiumByKindKiB.get(kind) ?? 0, kiB));
-      }
-      procMs += performance.now() - tick;
-      const { metrics } = await cdp.send("Performance.getMetrics");
-      jsHeapUsed = Math.max(jsHeapUsed, metrics.find((m) => m.name === "JSHeapUsedSize")?.value ?? 0);
       const { have, pieces } = await page.evaluate(() => {
         const stats = document.querySelector('[data-testid="transfer"][data-kind="download"] [data-testid="stats"]');
         return {
@@ -262,6 +253,27 @@ function sampleDownload(page: Page, cdp: CDPSession, renderers: number[]) {
       const now = performance.now() - started;
       if (have > 0 && Number.isNaN(at.firstPieceMs)) at.firstPieceMs = now;
       if (pieces > 0 && have === pieces && Number.isNaN(at.allPiecesMs)) at.allPiecesMs = now;
+      const read = performance.now();
+      for (const [pid, process] of processes) {
+        const memory = processMemory(pid);
+        if (memory === undefined) continue;
+        process.rssKiB = Math.max(process.rssKiB, memory.rssKiB);
+        process.pssKiB = Math.max(process.pssKiB, memory.pssKiB ?? 0);
+        const quarter = process.rssAtQuarterKiB.length;
+        if (quarter < QUARTERS.length && pieces > 0 && have >= QUARTERS[quarter] * pieces) {
+          process.rssAtQuarterKiB.push(memory.rssKiB);
+        }
+      }
+      // All of Chromium every CHROMIUM_EVERY samples: PSS costs the kernel a walk of each process's page tables.
+      if (samples % CHROMIUM_EVERY === 0) {
+        const byKind = chromiumPssByKind();
+        chromiumPeak = Math.max(chromiumPeak, sumOf(byKind));
+        for (const [kind, kiB] of byKind)
+          chromiumPeakByKind.set(kind, Math.max(chromiumPeakByKind.get(kind) ?? 0, kiB));
+      }
+      procMs += performance.now() - read;
+      const { metrics } = await cdp.send("Performance.getMetrics");
+      jsHeapUsed = Math.max(jsHeapUsed, metrics.find((m) => m.name === "JSHeapUsedSize")?.value ?? 0);
       samples++;
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, SAMPLE_MS - (performance.now() - tick))));
     }
@@ -271,21 +283,29 @@ function sampleDownload(page: Page, cdp: CDPSession, renderers: number[]) {
     async stop() {
       stopped = true;
       await loop;
+      const elapsed = performance.now() - started;
       const cpu = renderers.map((pid) => processTicks(pid) - (ticksBefore.get(pid) ?? 0));
-      // The tab's renderer: of the renderers that started with it, the one that worked through the download (a
-      // spare renderer Chromium may start meanwhile stays idle).
-      const busiest = renderers[cpu.indexOf(Math.max(...cpu))];
+      // The tab's renderer: of the renderers that started with the tab, the one that worked through the download
+      // (a spare renderer that Chromium keeps ready for the next navigation stays idle).
+      const tab = renderers[cpu.indexOf(Math.max(...cpu))];
+      const renderer = processes.get(tab) as ProcessSamples;
       return {
-        renderer: peaks.get(busiest) as Peaks,
-        otherRenderers: renderers.filter((pid) => pid !== busiest).map((pid) => peaks.get(pid) as Peaks),
-        chromiumPssKiB,
-        chromiumByKindKiB,
-        chromiumAtStartKiB,
-        jsHeapUsedBytes: jsHeapUsed,
-        samples,
-        meanIntervalMs: round((performance.now() - started) / Math.max(1, samples)),
-        // This process's time reading /proc (the kernel walks each process's page tables for PSS), of the wall time.
-        procPercent: round((100 * procMs) / (performance.now() - started), 1),
+        rendererRss: mib(renderer.rssKiB),
+        rendererPss: mib(renderer.pssKiB),
+        rendererRssAtQuarters: renderer.rssAtQuarterKiB.map(mib),
+        otherNewRenderersRss: renderers.filter((pid) => pid !== tab).map((pid) => mib(processes.get(pid)?.rssKiB ?? 0)),
+        jsHeapUsed: round(jsHeapUsed / MiB, 1),
+        chromiumPss: mib(chromiumPeak),
+        chromiumPssAtClick: mib(sumOf(chromiumAtStart)),
+        // The peak of each kind's PSS (summed over its processes), each at its own moment, and at the click.
+        chromiumPssByKind: mibByKind(chromiumPeakByKind),
+        chromiumPssAtClickByKind: mibByKind(chromiumAtStart),
+        sampling: {
+          samples,
+          meanIntervalMs: round(elapsed / Math.max(1, samples)),
+          // This process's wall time reading /proc, of the download's.
+          procPercent: round((100 * procMs) / elapsed, 1),
+        },
       };
     },
   };
@@ -295,7 +315,8 @@ function sampleDownload(page: Page, cdp: CDPSession, renderers: number[]) {
  * `piecepay seed --webrtc` seeds `sizeMiB` MiB of random bytes from anvil's account 1; a fresh tab opens its link,
  * connects the development account and downloads it, sampled by sampleDownload; then the chain's PaidOut events.
  */
-async function downloadFromNodeSeeder(app: WebApp, sizeMiB: number, progress: (m: string) => void) {
+async function downloadFromNodeSeeder(app: WebApp, options: AppBenchOptions) {
+  const { sizeMiB, offTheRecord, progress } = options;
   const dir = mkdtempSync(join(tmpdir(), "piecepay-bench-web-app-"));
   const file = join(dir, "bench.bin");
   writeRandomFile(file, sizeMiB * MiB);
@@ -310,7 +331,7 @@ async function downloadFromNodeSeeder(app: WebApp, sizeMiB: number, progress: (m
   let tab: TestPage | undefined;
   try {
     const before = new Set(processesOfKind("renderer"));
-    tab = await openUrl(`${app.url}#${String(seeding.ready.magnet)}`);
+    tab = await openUrl(`${app.url}#${String(seeding.ready.magnet)}`, { onDiskProfile: !offTheRecord });
     await connectDev(tab.page);
     const renderers = processesOfKind("renderer").filter((pid) => !before.has(pid));
     if (renderers.length === 0) throw new Error("no new Chromium renderer process for the tab (is this Linux?)");
@@ -323,7 +344,7 @@ async function downloadFromNodeSeeder(app: WebApp, sizeMiB: number, progress: (m
     // At 0.5 MiB/s at worst, plus the settling.
     await waitForDownload(tab.page, "settled", Math.max(300_000, sizeMiB * 2000));
     const settledS = (performance.now() - clicked) / 1000;
-    const memory = await sampler.stop();
+    const peakMiB = await sampler.stop();
     const { have, pieces } = await downloadState(tab.page);
     if (have !== pieces) throw new Error(`settled with ${have} of ${pieces} pieces`);
     const events = await app.adjudicator.queryFilter(app.adjudicator.filters.PaidOut(), start);
@@ -334,6 +355,7 @@ async function downloadFromNodeSeeder(app: WebApp, sizeMiB: number, progress: (m
       sizeMiB,
       pieces,
       pieceLengthKiB: PIECE_KIB,
+      profile: offTheRecord ? "off the record (OPFS in the browser process's memory)" : "on disk",
       seconds: {
         firstPiece: round(firstPieceMs / 1000, 1),
         allPieces: round(allPiecesMs / 1000, 1),
@@ -342,21 +364,7 @@ async function downloadFromNodeSeeder(app: WebApp, sizeMiB: number, progress: (m
       // From the click on Download (deposit and connection included), and from the first piece held.
       MiBps: round(sizeMiB / (allPiecesMs / 1000), 1),
       MiBpsAfterFirstPiece: round((sizeMiB * (1 - 1 / pieces)) / ((allPiecesMs - firstPieceMs) / 1000), 1),
-      peakMiB: {
-        rendererRss: mib(memory.renderer.rssKiB),
-        rendererPss: mib(memory.renderer.pssKiB),
-        jsHeapUsed: round(memory.jsHeapUsedBytes / MiB, 1),
-        chromiumPss: mib(memory.chromiumPssKiB),
-        chromiumPssAtStartByKind: Object.fromEntries(
-          [...memory.chromiumAtStartKiB].map(([kind, kiB]) => [kind, mib(kiB)]),
-        ),
-        // The peak of each kind's PSS (summed over its processes, e.g. every renderer), each at its own moment.
-        chromiumPssByKind: Object.fromEntries([...memory.chromiumByKindKiB].map(([kind, kiB]) => [kind, mib(kiB)])),
-        otherNewRenderersRss: memory.otherRenderers.map((p) => mib(p.rssKiB)),
-      },
-      samples: memory.samples,
-      meanSampleIntervalMs: memory.meanIntervalMs,
-      sampleProcPercent: memory.procPercent,
+      peakMiB,
       chain: { paidOutWei: String(paidOut), expectedWei: String(expected), ok: paidOut === expected },
     };
   } finally {
@@ -375,7 +383,9 @@ export async function measureApp(options: AppBenchOptions) {
   const app = await startWebApp();
   try {
     const loads = await measureLoads(app, options.loads, options.progress);
-    const download = await downloadFromNodeSeeder(app, options.sizeMiB, options.progress);
+    // The download's Chromium is then the only one, holding only its tab.
+    await closeBrowser();
+    const download = await downloadFromNodeSeeder(app, options);
     return { ...loads, download };
   } finally {
     await closeBrowser();
@@ -383,25 +393,29 @@ export async function measureApp(options: AppBenchOptions) {
   }
 }
 
+const byKindText = (peaks: Record<string, number>, atClick: Record<string, number>) =>
+  Object.entries(peaks)
+    .map(([kind, peak]) => `${kind} ${peak} (${atClick[kind] ?? 0})`)
+    .join(", ");
+
 /** The app's figures as text lines. */
 export function appLines(f: AppFigures): string[] {
   const js = f.javascript;
   const tti = f.timeToInteractive;
   const d = f.download;
   const peak = d.peakMiB;
+  const files = js.files.map((x) => `${x.file} ${x.gzipKiB}`).join(", ");
   return [
-    `The web app (client/web/dist, served by \`piecepay web\`, anvil mining a block a second):`,
-    `  JavaScript the page loads: ${js.gzipKiB} KiB gzipped (${js.KiB} KiB: ${js.files.map((x) => `${x.file} ${x.gzipKiB}`).join(", ")}); service worker (only to play) ${js.serviceWorker.gzipKiB} KiB gzipped (${js.serviceWorker.KiB} KiB)`,
-    `  time to interactive: ${tti.medianMs} ms, median of ${tti.runsMs.length} loads (${tti.runsMs.join(", ")} ms); its load: first paint ${tti.median.firstContentfulPaintMs} ms, DOMContentLoaded ${tti.median.domContentLoadedMs} ms, load ${tti.median.loadMs} ms, button in the DOM ${tti.median.buttonInDomMs} ms and painted ${tti.median.buttonPaintedMs} ms, ${tti.median.longTasks} long tasks (${tti.median.longTasksMs} ms)`,
+    "The web app (client/web/dist, served by `piecepay web`, anvil mining a block a second):",
+    `  JavaScript the page loads: ${js.gzipKiB} KiB gzipped (${js.KiB} KiB; ${files}); webtorrent's service worker (loaded to play) ${js.serviceWorker.gzipKiB} KiB gzipped (${js.serviceWorker.KiB} KiB)`,
+    `  time to interactive: ${tti.medianMs} ms, median of ${tti.runsMs.length} loads (${tti.runsMs.join(", ")} ms)`,
+    `    its load: first paint ${tti.median.firstContentfulPaintMs} ms, DOMContentLoaded ${tti.median.domContentLoadedMs} ms, load ${tti.median.loadMs} ms, button in the DOM ${tti.median.buttonInDomMs} ms and painted ${tti.median.buttonPaintedMs} ms, ${tti.median.longTasks} long tasks (${tti.median.longTasksMs} ms)`,
     `    (${tti.definition})`,
-    `  ${d.sizeMiB} MiB from \`piecepay seed --webrtc\` into the app (${d.pieces} pieces of ${d.pieceLengthKiB} KiB, paid per piece): ${d.MiBps} MiB/s from the click (first piece at ${d.seconds.firstPiece} s, all at ${d.seconds.allPieces} s, settled at ${d.seconds.settled} s), ${d.MiBpsAfterFirstPiece} MiB/s after the first piece`,
-    `    peak memory of the tab's renderer: RSS ${peak.rendererRss} MiB, PSS ${peak.rendererPss} MiB, JS heap used ${peak.jsHeapUsed} MiB (target < 300 MiB); all Chromium's processes ${peak.chromiumPss} MiB PSS (peaks by kind: ${Object.entries(
-      peak.chromiumPssByKind,
-    )
-      .map(([k, v]) => `${k} ${v}`)
-      .join(
-        ", ",
-      )}) (${d.samples} samples, every ${d.meanSampleIntervalMs} ms; reading /proc took ${d.sampleProcPercent}% of the time)`,
+    `  ${d.sizeMiB} MiB from \`piecepay seed --webrtc\` into the app, Chromium profile ${d.profile} (${d.pieces} pieces of ${d.pieceLengthKiB} KiB, paid per piece):`,
+    `    ${d.MiBps} MiB/s from the click on Download (first piece at ${d.seconds.firstPiece} s, all at ${d.seconds.allPieces} s, settled at ${d.seconds.settled} s), ${d.MiBpsAfterFirstPiece} MiB/s after the first piece`,
+    `    the tab's renderer process, peak: RSS ${peak.rendererRss} MiB, PSS ${peak.rendererPss} MiB (target < 300 MiB); JS heap used ${peak.jsHeapUsed} MiB; RSS at 1/4, 1/2, 3/4, all pieces: ${peak.rendererRssAtQuarters.join(", ")} MiB`,
+    `    all of Chromium, PSS: peak ${peak.chromiumPss} MiB, ${peak.chromiumPssAtClick} at the click; by kind, peak (at the click): ${byKindText(peak.chromiumPssByKind, peak.chromiumPssAtClickByKind)}`,
+    `    sampled every ${peak.sampling.meanIntervalMs} ms (${peak.sampling.samples} samples; reading /proc took ${peak.sampling.procPercent}% of the time)`,
     `    chain: the seeder's PaidOut ${d.chain.paidOutWei} wei, pieces x price ${d.chain.expectedWei} wei: ${d.chain.ok ? "equal" : "NOT EQUAL"}`,
   ];
 }

@@ -3,9 +3,11 @@
 // provider (`window.ethereum`) that forwards to a local node's unlocked development accounts, which is what a real
 // injected wallet looks like to a page. The page reaches the node through this server (`/rpc`), as a wallet
 // extension would reach its own RPC.
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { build, type Plugin } from "esbuild";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { WEBTORRENT_SHIMS, webtorrentShims } from "../helpers/browser-bundle.js";
@@ -137,9 +139,9 @@ async function servePage(
 
 let browser: Browser | undefined;
 
-/** One Chromium for the whole run (about a second to start), closed by `closeBrowser`. */
-async function sharedBrowser(): Promise<Browser> {
-  browser ??= await chromium.launch({
+/** How every Chromium of the harness starts. */
+function launchOptions() {
+  return {
     executablePath: chromiumPath(),
     headless: true,
     // Root in a container has no user namespace for Chromium's sandbox. WebRTC with a Node peer needs no flag:
@@ -147,7 +149,12 @@ async function sharedBrowser(): Promise<Browser> {
     // addresses, which Chromium checks (webrtc-session.test.ts passes without --disable-features=
     // WebRtcHideLocalIpsWithMdns).
     args: process.getuid?.() === 0 ? ["--no-sandbox"] : [],
-  });
+  };
+}
+
+/** One Chromium for the whole run (about a second to start), closed by `closeBrowser`. */
+async function sharedBrowser(): Promise<Browser> {
+  browser ??= await chromium.launch(launchOptions());
   return browser;
 }
 
@@ -179,16 +186,24 @@ export async function openPage(
 /**
  * Opens `url` (e.g. the web app that `piecepay web` serves) in a fresh browser context (its own IndexedDB and
  * localStorage). With `injectWallet`, the page gets `window.ethereum` over its server's own /rpc, as in openPage;
- * `initScript` runs before the page's own scripts (e.g. a wallet that behaves otherwise).
+ * `initScript` runs before the page's own scripts (e.g. a wallet that behaves otherwise). A context of the shared
+ * Chromium is off the record, like a private window, and keeps the origin's private file system (OPFS) in the
+ * browser process's memory; with `onDiskProfile`, the page gets a Chromium of its own on a new profile directory, as
+ * a person's browser is, where OPFS is on disk (closing the page ends that Chromium and removes the directory).
  */
 export async function openUrl(
   url: string,
-  options: { injectWallet?: boolean; initScript?: string } = {},
+  options: { injectWallet?: boolean; initScript?: string; onDiskProfile?: boolean } = {},
 ): Promise<TestPage> {
-  const context = await (await sharedBrowser()).newContext();
+  const profile = options.onDiskProfile ? mkdtempSync(join(tmpdir(), "piecepay-chromium-")) : undefined;
+  const context =
+    profile === undefined
+      ? await (await sharedBrowser()).newContext()
+      : await chromium.launchPersistentContext(profile, launchOptions());
   if (options.injectWallet) await context.addInitScript(INJECTED_WALLET);
   if (options.initScript !== undefined) await context.addInitScript(options.initScript);
-  const page = await context.newPage();
+  // A Chromium of its own opens with a blank page: that one.
+  const page = context.pages()[0] ?? (await context.newPage());
   const console: string[] = [];
   page.on("console", (m) => console.push(`${m.type()}: ${m.text()}`));
   page.on("pageerror", (e) => console.push(`pageerror: ${e.message}`));
@@ -208,6 +223,7 @@ export async function openUrl(
     },
     async close() {
       await context.close();
+      if (profile !== undefined) rmSync(profile, { recursive: true, force: true });
     },
   };
 }
