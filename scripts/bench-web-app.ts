@@ -210,8 +210,9 @@ function writeRandomFile(path: string, bytes: number): void {
   }
 }
 
-/** One process's samples, in KiB: its peaks, and its RSS when the page first held a quarter, half... of the pieces. */
+/** One process's samples, in KiB: its peaks; its RSS at the click, and once a quarter, half... of the pieces held. */
 interface ProcessSamples {
+  atClickRssKiB?: number;
   rssKiB: number;
   pssKiB: number;
   rssAtQuarterKiB: number[];
@@ -257,6 +258,7 @@ function sampleDownload(page: Page, cdp: CDPSession, renderers: number[]) {
       for (const [pid, process] of processes) {
         const memory = processMemory(pid);
         if (memory === undefined) continue;
+        process.atClickRssKiB ??= memory.rssKiB;
         process.rssKiB = Math.max(process.rssKiB, memory.rssKiB);
         process.pssKiB = Math.max(process.pssKiB, memory.pssKiB ?? 0);
         const quarter = process.rssAtQuarterKiB.length;
@@ -292,6 +294,7 @@ function sampleDownload(page: Page, cdp: CDPSession, renderers: number[]) {
       return {
         rendererRss: mib(renderer.rssKiB),
         rendererPss: mib(renderer.pssKiB),
+        rendererRssAtClick: mib(renderer.atClickRssKiB ?? 0),
         rendererRssAtQuarters: renderer.rssAtQuarterKiB.map(mib),
         otherNewRenderersRss: renderers.filter((pid) => pid !== tab).map((pid) => mib(processes.get(pid)?.rssKiB ?? 0)),
         jsHeapUsed: round(jsHeapUsed / MiB, 1),
@@ -413,7 +416,7 @@ export function appLines(f: AppFigures): string[] {
     `    (${tti.definition})`,
     `  ${d.sizeMiB} MiB from \`piecepay seed --webrtc\` into the app, Chromium profile ${d.profile} (${d.pieces} pieces of ${d.pieceLengthKiB} KiB, paid per piece):`,
     `    ${d.MiBps} MiB/s from the click on Download (first piece at ${d.seconds.firstPiece} s, all at ${d.seconds.allPieces} s, settled at ${d.seconds.settled} s), ${d.MiBpsAfterFirstPiece} MiB/s after the first piece`,
-    `    the tab's renderer process, peak: RSS ${peak.rendererRss} MiB, PSS ${peak.rendererPss} MiB (target < 300 MiB); JS heap used ${peak.jsHeapUsed} MiB; RSS at 1/4, 1/2, 3/4, all pieces: ${peak.rendererRssAtQuarters.join(", ")} MiB`,
+    `    the tab's renderer process, peak: RSS ${peak.rendererRss} MiB, PSS ${peak.rendererPss} MiB (target < 300 MiB); JS heap used ${peak.jsHeapUsed} MiB; RSS at the click ${peak.rendererRssAtClick} MiB, at 1/4, 1/2, 3/4 and all of the pieces ${peak.rendererRssAtQuarters.join(", ")} MiB`,
     `    all of Chromium, PSS: peak ${peak.chromiumPss} MiB, ${peak.chromiumPssAtClick} at the click; by kind, peak (at the click): ${byKindText(peak.chromiumPssByKind, peak.chromiumPssAtClickByKind)}`,
     `    sampled every ${peak.sampling.meanIntervalMs} ms (${peak.sampling.samples} samples; reading /proc took ${peak.sampling.procPercent}% of the time)`,
     `    chain: the seeder's PaidOut ${d.chain.paidOutWei} wei, pieces x price ${d.chain.expectedWei} wei: ${d.chain.ok ? "equal" : "NOT EQUAL"}`,
