@@ -65,6 +65,8 @@ export function paidExtension(ours: PaidHandshake, makeSession: (link: PeerLink)
     readonly #wire: Wire;
     readonly #session: PeerSession;
     #peerSupports = false;
+    /** The paid entry of the peer's first extended handshake (hex, or "undefined" for a plain peer). */
+    #terms: string | undefined;
 
     constructor(wire: Wire) {
       this.#wire = wire;
@@ -83,9 +85,21 @@ export function paidExtension(ours: PaidHandshake, makeSession: (link: PeerLink)
     }
 
     onExtendedHandshake(handshake: Record<string, unknown>): void {
+      // BEP 10 lets a peer send its extended handshake again, and bittorrent-protocol hands each one to us. The first
+      // one's terms (price, payee, payer, chain) hold for the connection: a peer that sends other terms later (a
+      // seeder raising its price once the channel is open) is dropped; the same terms again change nothing.
+      const entry = handshake?.[EXTENSION_NAME];
+      const terms = entry instanceof Uint8Array ? Buffer.from(entry).toString("hex") : String(entry);
+      if (this.#terms !== undefined) {
+        if (terms !== this.#terms) {
+          this.#session.onProtocolError(new Error("the peer changed its paid handshake mid-connection"));
+        }
+        return;
+      }
+      this.#terms = terms;
       const value = handshake?.m && (handshake.m as Record<string, unknown>)[EXTENSION_NAME] !== undefined;
       this.#peerSupports = Boolean(value);
-      if (!value || handshake[EXTENSION_NAME] === undefined) {
+      if (!value || entry === undefined) {
         this.#session.onHandshake(undefined); // a plain BitTorrent peer
         return;
       }

@@ -61,8 +61,7 @@ export async function fund(context: PiecepayContext, params: FundParameters): Pr
   const deposit = proposal.funding.outcome[0].allocations[PAYER].amount;
   const asset = record.asset;
   const { adjudicator } = ctx;
-  const held = await adjudicator.holdings(asset, id);
-  const [, finalizesAt] = await adjudicator.statusOf(id);
+  const [held, [, finalizesAt]] = await Promise.all([adjudicator.holdings(asset, id), adjudicator.statusOf(id)]);
   if (finalizesAt !== 0n) {
     throw new PiecepayError("CHANNEL_NOT_OPEN", `channel ${id} is challenged or finalized: not depositing into it`);
   }

@@ -59,25 +59,21 @@ export async function assertCanPay(
   estimate: () => Promise<bigint>,
 ): Promise<void> {
   const provider = context.provider();
+  // The three reads at once: a deposit's first piece waits for them (each a round trip, from a page often through a
+  // wallet). The estimate fails for lack of funds or a call that would revert: then the fallback below.
+  const estimated = estimate().catch(() => undefined);
   let balance: bigint;
   let fee: bigint;
   try {
-    balance = await provider.getBalance(context.walletAddress);
-    const feeData = await provider.getFeeData();
+    const [held, feeData] = await Promise.all([provider.getBalance(context.walletAddress), provider.getFeeData()]);
+    balance = held;
     fee = feeData.maxFeePerGas ?? feeData.gasPrice ?? 0n;
   } catch (error) {
     throw new PiecepayError("RPC_UNAVAILABLE", "the RPC did not tell our balance", { cause: error });
   }
   // About twice a deposit's gas, when the node cannot estimate: it refuses for lack of funds, or the call would
   // revert (the send then reverts with the contract's reason, or takes its own fallback, e.g. a close in two steps).
-  let gas = 100_000n;
-  if (balance > value) {
-    try {
-      gas = await estimate();
-    } catch {
-      // keep the fallback
-    }
-  }
+  const gas = (balance > value ? await estimated : undefined) ?? 100_000n;
   const needed = value + gas * fee;
   if (balance < needed) {
     const account = context.walletAddress;
