@@ -282,6 +282,7 @@ function sampleDownload(page: Page, cdp: CDPSession, renderers: number[]) {
   })();
   return {
     at,
+    /** Stops sampling and returns the figures; rejects if a sample failed (the page gone, say). */
     async stop() {
       stopped = true;
       await loop;
@@ -332,6 +333,7 @@ async function downloadFromNodeSeeder(app: WebApp, options: AppBenchOptions) {
     "--key", seederKey.privateKey, "--rpc", app.node.url, "--data-dir", app.dataDir,
   ], 600_000);
   let tab: TestPage | undefined;
+  let sampler: ReturnType<typeof sampleDownload> | undefined;
   try {
     const before = new Set(processesOfKind("renderer"));
     tab = await openUrl(`${app.url}#${String(seeding.ready.magnet)}`, { onDiskProfile: !offTheRecord });
@@ -341,7 +343,7 @@ async function downloadFromNodeSeeder(app: WebApp, options: AppBenchOptions) {
     const cdp = await tab.page.context().newCDPSession(tab.page);
     await cdp.send("Performance.enable");
     progress(`the app downloads ${sizeMiB} MiB from the Node seeder, paying per piece`);
-    const sampler = sampleDownload(tab.page, cdp, renderers);
+    sampler = sampleDownload(tab.page, cdp, renderers);
     const clicked = performance.now();
     await startDownload(tab.page, PRICE, BUDGET);
     // At 0.5 MiB/s at worst, plus the settling.
@@ -371,6 +373,8 @@ async function downloadFromNodeSeeder(app: WebApp, options: AppBenchOptions) {
       chain: { paidOutWei: String(paidOut), expectedWei: String(expected), ok: paidOut === expected },
     };
   } finally {
+    // After a failure the sampler is still running: stopped first, so that closing the tab fails none of its reads.
+    await sampler?.stop().catch(() => undefined);
     await tab?.close();
     seeding.child.kill("SIGINT");
     await seeding.exited;
