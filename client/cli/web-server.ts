@@ -53,7 +53,9 @@ export async function startWebServer(
   settings: WebAppSettings,
   options: { port: number; host: string; log?: (line: string) => void },
 ): Promise<WebServer> {
-  const tracker = new Server_({ udp: false, http: false, stats: false, ws: { noServer: true } });
+  // Pages announce every 12 s (a fifth of the interval, bittorrent-tracker's rule for WebSocket peers), each time
+  // with fresh WebRTC offers: a connection lost while it was being made is tried again then, not 2 minutes later.
+  const tracker = new Server_({ udp: false, http: false, stats: false, ws: { noServer: true }, interval: 60_000 });
   tracker.on("warning", (error: Error) => options.log?.(`tracker warning: ${error.message}`));
   tracker.on("error", (error: Error) => options.log?.(`tracker error: ${error.message}`));
   let base = "";

@@ -2,6 +2,7 @@
 // it decodes what arrives and hands values to a session; anything malformed becomes a 'warning' on the wire's
 // torrent side and the peer is dropped. The client never throws on peer input.
 import type { Wire } from "bittorrent-protocol";
+import { hexlify } from "ethers";
 import type { Torrent } from "webtorrent";
 import type { PiecepayClient } from "../../sdk/index.js";
 import { decodeMessage, encodeMessage } from "../wire/codec.js";
@@ -89,7 +90,7 @@ export function paidExtension(ours: PaidHandshake, makeSession: (link: PeerLink)
       // one's terms (price, payee, payer, chain) hold for the connection: a peer that sends other terms later (a
       // seeder raising its price once the channel is open) is dropped; the same terms again change nothing.
       const entry = handshake?.[EXTENSION_NAME];
-      const terms = entry instanceof Uint8Array ? Buffer.from(entry).toString("hex") : String(entry);
+      const terms = entry instanceof Uint8Array ? hexlify(entry) : String(entry);
       if (this.#terms !== undefined) {
         if (terms !== this.#terms) {
           this.#session.onProtocolError(new Error("the peer changed its paid handshake mid-connection"));

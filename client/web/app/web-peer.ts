@@ -70,23 +70,27 @@ export interface TransferView {
   state: "preview" | "connecting" | "transferring" | "settling" | "settled" | "seeding";
 }
 
-/** The terms a download's seeders suggest: a price that takes every one of them, and a full deposit for each. */
+/**
+ * The terms a download's seeders suggest: the cheapest price asked, and a whole-file deposit for each seeder at that
+ * price. The cheapest, not the dearest: a seeder asking a fortune must not raise what the page fills in.
+ */
 export function suggestedTerms(
   transfer: TransferView,
   asset: string,
-): { maxPricePerPiece: bigint; budget: bigint; seeders: number; cheapest: bigint } | undefined {
+): { maxPricePerPiece: bigint; budget: bigint; seeders: number; dearest: bigint } | undefined {
   const prices = transfer.peers
     .filter((p) => !p.gone && p.unusable === undefined && p.price !== undefined && p.price > 0n)
     .filter((p) => p.asset?.toLowerCase() === asset.toLowerCase())
     .map((p) => p.price as bigint);
   if (prices.length === 0 || transfer.pieces === 0) return undefined;
-  const pieces = BigInt(transfer.pieces);
+  const cheapest = prices.reduce((a, b) => (a < b ? a : b));
+  // Each channel's deposit covers the whole file at its price (PaidLeecher); what is not spent comes back.
+  const atCheapest = prices.filter((price) => price === cheapest).length;
   return {
-    maxPricePerPiece: prices.reduce((a, b) => (a > b ? a : b)),
-    cheapest: prices.reduce((a, b) => (a < b ? a : b)),
-    // Each channel's deposit covers the whole file at its price (PaidLeecher); what is not spent comes back.
-    budget: prices.reduce((sum, price) => sum + pieces * price, 0n),
+    maxPricePerPiece: cheapest,
+    budget: BigInt(transfer.pieces) * cheapest * BigInt(atCheapest),
     seeders: prices.length,
+    dearest: prices.reduce((a, b) => (a > b ? a : b)),
   };
 }
 

@@ -30,6 +30,17 @@ describe("npm run demo:web: the one command, then the printed link in Chromium",
   let demo: ChildProcess | undefined;
   let page: TestPage | undefined;
   let dir = "";
+  let output = "";
+
+  afterEach(async function () {
+    if (this.currentTest?.state !== "failed") return;
+    // biome-ignore lint/performance/useDomNodeTextContent: the page as a person reads it, one line per block
+    const text = await page?.page
+      .locator("body")
+      .innerText({ timeout: 2000 })
+      .catch(() => "(closed)");
+    console.log(`--- the page\n${text}\n${page?.console.join("\n")}\n--- demo:web\n${output}`);
+  });
 
   after(async () => {
     await page?.close();
@@ -47,8 +58,14 @@ describe("npm run demo:web: the one command, then the printed link in Chromium",
     });
     let stdout = "";
     let stderr = "";
-    demo.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    demo.stderr?.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+    demo.stdout?.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+      output = `${stdout}\n${stderr}`;
+    });
+    demo.stderr?.on("data", (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-4000);
+      output = `${stdout}\n${stderr}`;
+    });
     const exited = new Promise<number | null>((resolve) => demo?.once("exit", (code) => resolve(code)));
     const deadline = Date.now() + 180_000;
     let link: string | undefined;

@@ -87,7 +87,7 @@ describe("the web app: a seeder page and a leecher page exchange a file over Web
     expect(BigInt(shown ?? "-1")).to.equal(price * BigInt(pieces));
   });
 
-  it("a link shows its seeders and their prices before anything is paid; at the cheaper maximum, only the cheaper seeder is paid", async () => {
+  it("a link shows its seeders and their prices before anything is paid; the terms filled in take the cheaper seeder, and only it is paid", async () => {
     const { provider, adjudicator } = suite.app;
     const start = await provider.getBlockNumber();
     const bytes = fileBytes(2 * 1024 * 1024, "preview");
@@ -118,21 +118,22 @@ describe("the web app: a seeder page and a leecher page exchange a file over Web
       const page = await suite.open(link);
       const leecher = await connectDev(page.page);
       const before = await provider.getBalance(leecher);
-      // The look-up: both seeders and their prices, and terms filled in that take both (a whole-file deposit each).
+      // The look-up: both seeders and their prices; the terms filled in from the cheaper (the dearer one cannot
+      // raise them): its price, and a whole-file deposit.
       await page.page.locator('[data-testid="offers"][data-seeders="2"]').waitFor({ timeout: 60_000 });
       const prices = await page.page
         .getByTestId("peer")
         .evaluateAll((rows) => rows.map((row) => row.getAttribute("data-price")));
       expect(prices.sort()).to.deep.equal([String(price), String(3n * price)].sort());
-      expect(await page.page.getByTestId("max-price").inputValue()).to.equal(formatEther(3n * price));
-      expect(parseEther(await page.page.getByTestId("budget").inputValue())).to.equal(4n * price * BigInt(pieces));
+      expect(await page.page.getByTestId("max-price").inputValue()).to.equal(formatEther(price));
+      expect(parseEther(await page.page.getByTestId("budget").inputValue())).to.equal(price * BigInt(pieces));
       // Nothing asked for, nothing sent: no piece, no transaction from the leecher's account.
       expect(await downloadState(page.page)).to.deep.equal({ state: "preview", have: 0, pieces });
       expect(await provider.getTransactionCount(leecher)).to.equal(0);
       expect(await provider.getBalance(leecher)).to.equal(before);
 
-      // The person takes the cheaper price: the dearer seeder is refused, the cheaper one paid for every piece.
-      await startDownload(page.page, PRICE, "1");
+      // Download with the terms filled in: the dearer seeder is refused, the cheaper one paid for every piece.
+      await page.page.getByTestId("download-start").click();
       await waitForDownload(page.page, "settled", 90_000);
       expect((await downloadState(page.page)).have).to.equal(pieces);
       const notes = (await page.page.getByTestId("notes").textContent()) ?? "";

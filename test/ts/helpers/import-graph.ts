@@ -244,7 +244,7 @@ export function importGraph(
 ): { edges: Edge[]; files: string[]; nonLiteralDynamic: { file: string; line: number }[] } {
   const edges: Edge[] = [];
   const nonLiteralDynamic: { file: string; line: number }[] = [];
-  const isSource = (file: string) => /\.(ts|mts|mjs|js)$/.test(file) && !file.endsWith(".d.ts");
+  const isSource = (file: string) => /\.(ts|tsx|mts|mjs|js)$/.test(file) && !file.endsWith(".d.ts");
   const queue = dirs.flatMap((dir) => sources.list(dir)).filter(isSource);
   const seen = new Set(queue);
   const resolveLocal = (from: string, specifier: string): string | undefined => {
@@ -252,6 +252,7 @@ export function importGraph(
     const candidates = [
       base,
       base.replace(/\.js$/, ".ts"),
+      base.replace(/\.js$/, ".tsx"),
       base.replace(/\.mjs$/, ".mts"),
       `${base}.ts`,
       `${base}/index.ts`,

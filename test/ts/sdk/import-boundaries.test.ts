@@ -152,6 +152,28 @@ describe("import boundaries", function () {
       expect(house.violations).to.deep.equal([]);
     });
 
+    it("names no Node global in the code that runs in browsers: no Buffer, __dirname or require (a page has none)", function () {
+      const { edges } = house.graph;
+      const starts = [
+        ...UNIVERSAL_ENTRY_POINTS,
+        ...house.graph.files.filter((file) => under(file, ...UNIVERSAL_CLIENT_DIRS)),
+      ];
+      const universal = [...reachable(edges, starts)].filter(
+        (file) => under(file, "sdk", "client") && !under(file, "client/web/shims") && /\.tsx?$/.test(file),
+      );
+      expect(universal).to.include.members(["sdk/index.ts", "client/session/extension.ts", "client/web/app/app.tsx"]);
+      const found: string[] = [];
+      for (const file of universal) {
+        const code = readFileSync(`${ROOT}${file}`, "utf8")
+          .replace(/\/\*[\s\S]*?\*\//g, "")
+          .replace(/(^|[^:])\/\/.*$/gm, "$1");
+        for (const [i, line] of code.split("\n").entries()) {
+          if (/\bBuffer\b|\b__dirname\b|\brequire\(/.test(line)) found.push(`${file}:${i + 1}: ${line.trim()}`);
+        }
+      }
+      expect(found).to.deep.equal([]);
+    });
+
     it("has no import cycle in sdk/ or client/ (client/simulate included)", function () {
       expect(house.cycles).to.deep.equal([]);
     });

@@ -1,6 +1,6 @@
 // Download: a link's magnet (from the page's URL fragment, or pasted), looked up at once so that its seeders and
-// their prices show before anything is paid; then the most to pay per piece and a budget, which the seeders' offers
-// fill in until the person edits them.
+// their prices show before anything is paid; then the most to pay per piece and a budget, filled in from the
+// cheapest offer until the person edits them.
 import { formatUnits } from "ethers";
 import { useEffect, useState } from "preact/hooks";
 import type { TokenInfo } from "../config.js";
@@ -80,12 +80,12 @@ export function DownloadView(props: {
           {terms === undefined
             ? "Looking for seeders and their prices…"
             : `${terms.seeders} seeder${terms.seeders === 1 ? "" : "s"} ask ${
-                terms.cheapest === terms.maxPricePerPiece
-                  ? amount(terms.cheapest)
-                  : `${amount(terms.cheapest)} to ${amount(terms.maxPricePerPiece)}`
-              } per piece: the whole file (${preview.pieces} pieces) costs at most ${amount(
+                terms.dearest === terms.maxPricePerPiece
+                  ? amount(terms.maxPricePerPiece)
+                  : `${amount(terms.maxPricePerPiece)} to ${amount(terms.dearest)}`
+              } per piece; the whole file (${preview.pieces} pieces) costs ${amount(
                 BigInt(preview.pieces) * terms.maxPricePerPiece,
-              )}. Each seeder you use gets a deposit of the whole file at its price; what is not spent comes back when its channel closes.`}
+              )} at the cheapest. Filled in: the cheapest price (raise it to use dearer seeders too), and a deposit of the whole file for each seeder at that price; what is not spent comes back when its channel closes.`}
         </p>
       )}
       <div class="row">
