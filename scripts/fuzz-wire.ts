@@ -60,7 +60,7 @@ if (flags.help) {
   console.log(
     readFileSync(new URL(import.meta.url), "utf8")
       .split("\n")
-      .filter((line, i, lines) => lines.slice(0, i + 1).every((l) => l.startsWith("//")))
+      .filter((_, i, lines) => lines.slice(0, i + 1).every((l) => l.startsWith("//")))
       .join("\n"),
   );
   process.exit(0);

@@ -34,11 +34,9 @@ describe("npm run demo:web: the one command, then the printed link in Chromium",
 
   afterEach(async function () {
     if (this.currentTest?.state !== "failed") return;
+    const body = page?.page.locator("body");
     // biome-ignore lint/performance/useDomNodeTextContent: the page as a person reads it, one line per block
-    const text = await page?.page
-      .locator("body")
-      .innerText({ timeout: 2000 })
-      .catch(() => "(closed)");
+    const text = await body?.innerText({ timeout: 2000 }).catch(() => "(closed)");
     console.log(`--- the page\n${text}\n${page?.console.join("\n")}\n--- demo:web\n${output}`);
   });
 
