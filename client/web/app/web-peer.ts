@@ -256,8 +256,9 @@ export class WebPeer {
     if (options.maxPricePerPiece <= 0n) throw new Error("the maximum price per piece must be more than 0");
     if (options.budget <= 0n) throw new Error("the budget must be more than 0");
     const transfer = this.#preview(magnet);
-    const leecher = transfer.leecher as PaidLeecher;
-    if (!leecher.held) return this.view(transfer);
+    const leecher = transfer.leecher;
+    // Started already, or a torrent this page seeds: nothing to start.
+    if (!leecher?.held) return this.view(transfer);
     Object.assign(transfer, {
       asset: options.asset,
       price: options.maxPricePerPiece,
