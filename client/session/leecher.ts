@@ -86,7 +86,6 @@ export interface PaidLeecherOptions {
 /** A paid seeder's offer, as a held leecher saw it (see PaidLeecherOptions.hold). */
 export interface SeenOffer {
   peer: string;
-  wire: Wire;
   offer: NonNullable<PaidHandshake["offer"]>;
   /** Why no channel could be opened with it whatever the terms (another chain or adjudicator), if so. */
   unusable?: string;
@@ -650,7 +649,6 @@ class LeecherPeer implements PeerSession {
       const unusable = this.#unusable(handshake);
       this.seen = {
         peer: this.stats().peer,
-        wire: this.wire,
         offer: handshake.offer,
         ...(unusable === undefined ? {} : { unusable }),
       };
