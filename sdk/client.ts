@@ -214,8 +214,8 @@ export class PiecepayClient {
   }
 
   /** See the `defend` action. */
-  defend(id: string): Promise<"answered" | "paid-out" | undefined> {
-    return defend(this.context, { channelId: id });
+  defend(id: string, options: { payOut?: boolean } = {}): Promise<"answered" | "paid-out" | undefined> {
+    return defend(this.context, { channelId: id, ...options });
   }
 
   /** See the `onChain` action. */

@@ -11,6 +11,11 @@ export interface WatcherOptions {
   fromBlock?: bigint;
   /** The most blocks one `eth_getLogs` call asks for (default 2,000; public RPCs cap ranges). */
   maxBlockRange?: bigint;
+  /**
+   * Whether to pay out our channels once they finalize (default true). With false the watcher only answers
+   * challenges, and a finalized channel waits for `client.payout`.
+   */
+  payOut?: boolean;
   /** Receives what the watcher does and every error it survives. */
   log?: (event: string, fields: Record<string, unknown>) => void;
 }
@@ -120,7 +125,7 @@ export class ChannelWatcher {
     for (const record of await store.listChannels()) {
       if (record.phase === "withdrawn" || record.phase === "proposed" || record.phase === "funding") continue;
       try {
-        const done = await client.defend(record.id);
+        const done = await client.defend(record.id, { payOut: this.#options.payOut ?? true });
         if (done === "answered") report.answered.push(record.id);
         if (done === "paid-out") report.paidOut.push(record.id);
         if (done) this.#log(done, { channelId: record.id });

@@ -157,11 +157,10 @@ async function proxyRpc(req: IncomingMessage, res: ServerResponse, rpcUrl: strin
     res.writeHead(upstream.status, { "content-type": "application/json" });
     res.end(Buffer.from(await upstream.arrayBuffer()));
   } catch {
-    json(res, 502, {
-      jsonrpc: "2.0",
-      id: null,
-      error: { code: -32603, message: `the chain at ${rpcUrl} does not answer` },
-    });
+    // Plain text, not a JSON-RPC answer: the page's provider (RetryingJsonRpcProvider) retries a 502 without one, and
+    // takes a JSON-RPC error as the node's final word.
+    res.writeHead(502, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" });
+    res.end(`the chain at ${rpcUrl} does not answer`);
   }
 }
 

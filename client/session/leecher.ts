@@ -26,6 +26,7 @@ import {
   type BitFieldLike,
   beforeSchedulerOnUnchoke,
   gatePeerPieces,
+  gateUnchoke,
   holdsPiece,
   minimumPipeline,
   onCriticalPieces,
@@ -254,6 +255,9 @@ export class PaidLeecher extends Emitter<PaidLeecherEvents> {
     });
     torrent.on("wire", (wire: Wire) => {
       sendWithoutDelay(torrent, wire);
+      // A downloader shares nothing: the pieces it bought are the paid seeders' to sell, and sharing them free (what
+      // webtorrent does) undercuts the seeder just paid. Requests while choked are refused; no piece is allowed fast.
+      gateUnchoke(wire, () => false);
       wire.on("piece", (index: number) => this.#onBlock(index, wire));
       wire.use(
         paidExtension(ours, (link) => {

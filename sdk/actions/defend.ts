@@ -7,22 +7,30 @@ import { registration } from "./registration.js";
 
 export interface DefendParameters {
   channelId: string;
+  /**
+   * Whether to pay out a finalized channel (default true). With false, a finalized channel is only marked so and
+   * waits for `payout`: the owner decides when to spend that gas (the web app's "withdraw by themselves" switch).
+   */
+  payOut?: boolean;
 }
 export type DefendReturnType = "answered" | "paid-out" | undefined;
 export type DefendErrorType = AnswerErrorType | PayoutErrorType | OnChainErrorType;
 
 /**
  * Looks at a channel on chain and does what protects us: answers a standing challenge if we can do better, pays
- * out once it finalized. What the watcher and `redeem` run for each channel. Takes the channel's lock.
+ * out once it finalized (unless `payOut` is false). What the watcher and `redeem` run for each channel. Takes the
+ * channel's lock.
  * @returns "answered", "paid-out", or undefined when nothing was needed
  * @example await defend(context, { channelId })
  */
 export function defend(context: PiecepayContext, params: DefendParameters): Promise<DefendReturnType> {
-  return context.locks.exclusive(params.channelId, () => defendInLock(context, params.channelId));
+  return context.locks.exclusive(params.channelId, () =>
+    defendInLock(context, params.channelId, params.payOut ?? true),
+  );
 }
 
 /** `defend` for a caller that holds the channel's lock. */
-export async function defendInLock(context: PiecepayContext, id: string): Promise<DefendReturnType> {
+export async function defendInLock(context: PiecepayContext, id: string, payOut = true): Promise<DefendReturnType> {
   const record = await channelOf(context, id);
   if (record.phase === "withdrawn" || record.phase === "proposed" || record.phase === "funding") return undefined;
   const status = await onChain(context, { channelId: record.id });
@@ -32,6 +40,10 @@ export async function defendInLock(context: PiecepayContext, id: string): Promis
     return (await answer(context, { channelId: record.id, challenged: registered })) ? "answered" : undefined;
   }
   if (!status.finalized) return undefined;
+  if (!payOut) {
+    if (record.phase !== "finalized") await context.store.setPhase(record.id, "finalized");
+    return undefined;
+  }
   // Nothing held, or nothing owed to us (ETH left over beyond the outcome stays in the channel; what is still
   // owed to the other side is theirs to pay out): nothing to do.
   const { owed } = await registration(context, { channelId: record.id });

@@ -1,7 +1,8 @@
 // The page: wallet, seed, download (from the link's magnet), the transfers, and the channels panel. Errors show as
 // one sentence a person can act on (errors.ts).
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { defendChannels } from "./channels.js";
+import type { RpcOutageEvent } from "../../../sdk/index.js";
+import { autoWithdrawSetting, defendChannels } from "./channels.js";
 import type { AppConfig } from "./config.js";
 import { explain } from "./errors.js";
 import { saveFile } from "./save-file.js";
@@ -18,6 +19,15 @@ const WALLET_CHOICE = "piecepay.wallet";
 
 type Tab = "download" | "seed" | "channels";
 
+/** What the page says while the chain does not answer; nothing once it answers again. */
+function outageLine(event: RpcOutageEvent): string | undefined {
+  if (event.kind !== "retrying") return undefined;
+  return (
+    `the chain does not answer (${event.reason}) for ${Math.round(event.downForMs / 1000)} s: trying again for up ` +
+    `to ${Math.round(event.patienceMs / 1000)} s. Your channels and vouchers are kept; the download goes on.`
+  );
+}
+
 /** The magnet of the page's URL fragment (`/#magnet:?…`), if any. */
 export function magnetOfLocation(): string {
   const hash = decodeURIComponent(location.hash.slice(1));
@@ -33,6 +43,8 @@ export function App(props: { config: AppConfig }) {
   const [transfers, setTransfers] = useState<TransferView[]>([]);
   const [events, setEvents] = useState<string[]>([]);
   const [playing, setPlaying] = useState<{ infoHash: string; path: string } | undefined>(undefined);
+  const [autoWithdraw, setAutoWithdraw] = useState(autoWithdrawSetting.get());
+  const [outage, setOutage] = useState<string | undefined>(undefined);
   const peer = useMemo(() => connection && new WebPeer(connection.client, config), [connection, config]);
   const fail = (e: unknown) => setError(explain(e));
 
@@ -40,7 +52,7 @@ export function App(props: { config: AppConfig }) {
     setConnecting(true);
     setError(undefined);
     try {
-      setConnection(await connectWallet(config, kind));
+      setConnection(await connectWallet(config, kind, (event) => setOutage(outageLine(event))));
       localStorage.setItem(WALLET_CHOICE, kind);
     } catch (e) {
       fail(e);
@@ -78,14 +90,19 @@ export function App(props: { config: AppConfig }) {
     } catch (e) {
       fail(e);
     }
-    const stopDefending = defendChannels(peer.client, (event) => setEvents((list) => [...list.slice(-4), event]));
     return () => {
       off();
       clearInterval(timer);
-      void stopDefending();
       void peer.destroy();
     };
   }, [peer]);
+
+  // The watcher runs while the page is open; the person's withdraw switch restarts it with the new choice.
+  useEffect(() => {
+    if (peer === undefined) return;
+    const stop = defendChannels(peer.client, (event) => setEvents((list) => [...list.slice(-4), event]), autoWithdraw);
+    return () => void stop();
+  }, [peer, autoWithdraw]);
 
   const download = (magnet: string, maxPricePerPiece: bigint, budget: bigint, asset: string) => {
     if (peer === undefined) throw new Error("connect a wallet first");
@@ -107,6 +124,11 @@ export function App(props: { config: AppConfig }) {
           <button type="button" class="link" onClick={() => setError(undefined)}>
             dismiss
           </button>
+        </div>
+      )}
+      {outage !== undefined && (
+        <div class="warning" role="status" data-testid="rpc-outage">
+          {outage}
         </div>
       )}
       <nav>
@@ -153,7 +175,18 @@ export function App(props: { config: AppConfig }) {
               onError={fail}
             />
           )}
-          {tab === "channels" && <ChannelsPanel client={connection.client} tokens={config.tokens} onError={fail} />}
+          {tab === "channels" && (
+            <ChannelsPanel
+              client={connection.client}
+              tokens={config.tokens}
+              onError={fail}
+              autoWithdraw={autoWithdraw}
+              onAutoWithdraw={(on) => {
+                autoWithdrawSetting.set(on);
+                setAutoWithdraw(on);
+              }}
+            />
+          )}
           {tab !== "channels" &&
             transfers
               .filter((t) => (tab === "seed" ? t.kind === "seed" : t.kind === "download"))

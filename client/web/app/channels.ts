@@ -1,7 +1,8 @@
 // The channels panel's data and buttons: every channel in the page's store (IndexedDB) with what the chain says of
 // it, and the two things a person may do: close a channel on chain when its peer is gone (a challenge with our best
 // state; it finalizes after the channel's challenge duration) and withdraw a finalized one. While the page is open a
-// ChannelWatcher answers any challenge against us with a newer state and pays out what finalizes.
+// ChannelWatcher answers any challenge against us with a newer state and, unless the person turned that off (then
+// the Withdraw button does it), pays out what finalizes.
 import { type ChannelPhase, ChannelWatcher, type PiecepayClient } from "../../../sdk/index.js";
 import { explain } from "./errors.js";
 
@@ -77,9 +78,24 @@ export async function withdraw(client: PiecepayClient, id: string): Promise<void
   await client.payout(id);
 }
 
-/** Starts the watcher that defends the page's channels while it is open; returns its stop. */
-export function defendChannels(client: PiecepayClient, onEvent: (event: string) => void): () => Promise<void> {
+/** Whether the page's watcher withdraws finalized channels by itself: the person's choice, kept in the browser. */
+const AUTO_WITHDRAW = "piecepay.autoWithdraw";
+export const autoWithdrawSetting = {
+  get: (): boolean => localStorage.getItem(AUTO_WITHDRAW) !== "off",
+  set: (on: boolean): void => localStorage.setItem(AUTO_WITHDRAW, on ? "on" : "off"),
+};
+
+/**
+ * Starts the watcher that defends the page's channels while it is open (and withdraws finalized ones if
+ * `withdraw`); returns its stop.
+ */
+export function defendChannels(
+  client: PiecepayClient,
+  onEvent: (event: string) => void,
+  withdraw: boolean,
+): () => Promise<void> {
   const watcher = new ChannelWatcher(client, {
+    payOut: withdraw,
     log: (event, fields) => {
       if (event === "answered" || event === "paid-out") onEvent(`${event} ${String(fields.channelId ?? "")}`);
     },

@@ -2,10 +2,12 @@
 // chain only, the development account that piecepay.json offers (test money). Either way the SDK's session key,
 // kept in this origin's IndexedDB, signs every state and voucher, so no voucher asks the wallet anything; the wallet
 // sends the deposits and closes (one approval per channel) and receives the payouts.
-import { type Eip1193Provider, JsonRpcProvider, toBeHex, Wallet } from "ethers";
+import { type Eip1193Provider, toBeHex, Wallet } from "ethers";
 import {
   IndexedDbChannelStore,
   PiecepayClient,
+  RetryingJsonRpcProvider,
+  type RpcOutageEvent,
   rejectionError,
   sessionKey,
   walletFromEip1193,
@@ -33,10 +35,17 @@ export function hasInjectedWallet(): boolean {
   return injected() !== undefined;
 }
 
-/** Connects the wallet of `kind` on the app's chain and opens its channels' store: one IndexedDB per chain and wallet. */
-export async function connectWallet(config: AppConfig, kind: WalletKind): Promise<Connection> {
+/**
+ * Connects the wallet of `kind` on the app's chain and opens its channels' store: one IndexedDB per chain and wallet.
+ * `onOutage` hears of the development account's RPC outages (an injected wallet rides out its own).
+ */
+export async function connectWallet(
+  config: AppConfig,
+  kind: WalletKind,
+  onOutage?: (event: RpcOutageEvent) => void,
+): Promise<Connection> {
   const chainId = BigInt(config.chainId);
-  const wallet = kind === "dev" ? await devWallet(config) : await injectedWallet(config);
+  const wallet = kind === "dev" ? await devWallet(config, onOutage) : await injectedWallet(config);
   const address = await wallet.getAddress();
   const store = await IndexedDbChannelStore.open(`piecepay-${config.chainId}-${address.toLowerCase()}`);
   const client = await PiecepayClient.create({
@@ -58,15 +67,15 @@ export async function connectWallet(config: AppConfig, kind: WalletKind): Promis
  * The page's development account: a key of its own, kept in this origin's localStorage (test money only, on a
  * development chain), funded by the server's faucet from the node's unlocked account.
  */
-async function devWallet(config: AppConfig): Promise<Wallet> {
+async function devWallet(config: AppConfig, onOutage?: (event: RpcOutageEvent) => void): Promise<Wallet> {
   if (!config.devChain) throw new AppError("this chain is not a development chain: connect a wallet.");
   const rpc = new URL(config.rpcPath, document.baseURI).href;
-  // No cached reads: two deposits sent one after the other within ethers' default cache time (250 ms) would read
-  // the same pending nonce, and the second would be refused as an underpriced replacement of the first.
-  const provider = new JsonRpcProvider(rpc, BigInt(config.chainId), {
-    staticNetwork: true,
+  // The SDK's provider, as the CLI's: an RPC that resets or drops requests for a while (up to 2 min) is retried, and
+  // a transaction whose answer was lost is looked up before it is sent again. No cached reads: two deposits sent
+  // one after the other would otherwise read the same pending nonce.
+  const provider = new RetryingJsonRpcProvider(rpc, BigInt(config.chainId), {
     pollingInterval: 1000,
-    cacheTimeout: -1,
+    ...(onOutage === undefined ? {} : { onOutage }),
   });
   const slot = `piecepay.dev-key.${config.chainId}`;
   const key = localStorage.getItem(slot) ?? Wallet.createRandom().privateKey;

@@ -6,7 +6,7 @@
 import type { Wire } from "bittorrent-protocol";
 import { expect } from "chai";
 import { parseEther, toQuantity } from "ethers";
-import { MemoryChannelStore, PiecepayClient, toDestination } from "../../../sdk/node.js";
+import { gasSpentSince, MemoryChannelStore, PiecepayClient, toDestination } from "../../../sdk/node.js";
 import { fileBytes } from "../helpers/file-bytes.js";
 import { seedOverWebRtc } from "../helpers/webrtc-peers.js";
 import { anvilAccount } from "./anvil-contracts.js";
@@ -126,6 +126,8 @@ describe("the web app's errors: one sentence a person can act on, nothing lost",
     expect(notes).to.match(/your wallet has too little for the deposit plus gas/);
     expect(notes).to.not.match(RAW);
     expect(await suite.app.provider.getBalance(poor), "nothing deposited, no gas spent").to.equal(parseEther("0.001"));
+    // Nor did it get a piece: a paid seeder serves nobody unpaid, and no downloader's page shares what it bought.
+    expect((await downloadState(page.page)).have).to.equal(0);
   });
 
   it("a seeder that sends bad pieces is dropped unpaid; the honest seeder delivers every piece and is paid for each", async () => {
@@ -156,7 +158,7 @@ describe("the web app's errors: one sentence a person can act on, nothing lost",
       const piece = wire.piece.bind(wire);
       wire.piece = (index, offset, buffer) => piece(index, offset, new Uint8Array(buffer.length).fill(0xee));
     });
-    // Only the two seeders serve: the pages of the tests above downloaded the file and would share it free.
+    // Only the two seeders are met: the pages of the tests above are closed.
     for (const other of suite.pages.splice(1)) await other.close();
     const throttle = (rate: number) =>
       seederPage.page.evaluate(
@@ -223,6 +225,73 @@ describe("the web app's errors: one sentence a person can act on, nothing lost",
     expect(await seeder.page.locator('[data-testid="transfer"][data-kind="download"]').count()).to.equal(0);
     await seeder.page.getByTestId("tab-seed").click();
     expect(await seeder.page.locator('[data-testid="transfer"][data-kind="seed"]').count()).to.equal(1);
+  });
+
+  it("the chain cut mid-download: the page says so and goes on; once it is back the close goes through once, and the seeder is paid price x pieces", async () => {
+    const { provider, adjudicator, rpcProxy } = suite.app;
+    const seederPage = suite.pages[0];
+    const honest = String(await seederPage.page.getByTestId("wallet").locator("code").getAttribute("title"));
+    const throttle = (rate: number) =>
+      seederPage.page.evaluate(
+        (r) =>
+          (
+            window as unknown as { piecepay: { peer: { torrents: { throttleUpload(rate: number): void } } } }
+          ).piecepay.peer.torrents.throttleUpload(r),
+        rate,
+      );
+    await throttle(128 * 1024);
+    const page = await open(link);
+    const leecher = await connectDev(page.page);
+    const start = await provider.getBlockNumber();
+    const before = await provider.getBalance(leecher);
+    const nonces = await Promise.all([leecher, honest].map((a) => provider.getTransactionCount(a)));
+    try {
+      await startDownload(page.page, "0.0001", "1");
+      await page.page.waitForFunction(
+        () => {
+          const stats = document.querySelector('[data-testid="transfer"][data-kind="download"] [data-testid="stats"]');
+          return Number(stats?.getAttribute("data-have")) >= Number(stats?.getAttribute("data-pieces")) / 4;
+        },
+        undefined,
+        { timeout: 60_000, polling: 100 },
+      );
+      // Every connection to the chain is reset for 15 s, from the page's server on: the rest of the download and its
+      // close happen inside the cut.
+      const cut = rpcProxy.cut(15_000, "reset");
+      const outage = page.page.getByTestId("rpc-outage");
+      await outage.waitFor({ timeout: 10_000 });
+      expect(await outage.textContent()).to.match(/the chain does not answer \(.+\) for \d+ s: trying again/);
+      await throttle(-1);
+      await page.page.waitForFunction(
+        () => {
+          const stats = document.querySelector('[data-testid="transfer"][data-kind="download"] [data-testid="stats"]');
+          return Number(stats?.getAttribute("data-have")) === Number(stats?.getAttribute("data-pieces"));
+        },
+        undefined,
+        { timeout: 60_000, polling: 100 },
+      );
+      expect(rpcProxy.cutting, "every piece arrived during the cut").to.equal(true);
+      await cut;
+      await waitForDownload(page.page, "settled", 90_000);
+      await outage.waitFor({ state: "detached", timeout: 30_000 });
+    } finally {
+      await throttle(-1);
+    }
+    // The chain: the seeder got price x pieces; the leecher's page sent one transaction (the deposit) and the
+    // seeder's one (the close, sent during the cut and retried until the chain answered); the leecher paid what the
+    // seeder got plus its deposit's gas.
+    const { pieces } = await downloadState(page.page);
+    const events = await adjudicator.queryFilter(adjudicator.filters.PaidOut(), start);
+    const toHonest = events
+      .filter((e) => e.args.destination === toDestination(honest))
+      .reduce((sum, e) => sum + e.args.amount, 0n);
+    expect(toHonest).to.equal(parseEther("0.0001") * BigInt(pieces));
+    expect(await Promise.all([leecher, honest].map((a) => provider.getTransactionCount(a)))).to.deep.equal([
+      nonces[0] + 1,
+      nonces[1] + 1,
+    ]);
+    const [gas] = await gasSpentSince(provider, [leecher], start);
+    expect((await provider.getBalance(leecher)) - before).to.equal(-toHonest - gas);
   });
 
   it("the chain unreachable: says so", async () => {

@@ -330,7 +330,7 @@ describe("the web app: a seeder's tab closes mid-transfer", function () {
   this.timeout(240_000);
   const suite = useWebApp();
 
-  it("the other seeder finishes the download; the gone seeder's channel closes on chain from the channels panel, and the leecher loses at most its credit window", async () => {
+  it("the other seeder finishes the download; the gone seeder's channel is closed on chain and withdrawn from the channels panel, and the leecher loses at most its credit window", async () => {
     const { provider, adjudicator } = suite.app;
     const start = await provider.getBlockNumber();
     const bytes = fileBytes(SIZE / 2, "two seeders");
@@ -370,9 +370,11 @@ describe("the web app: a seeder's tab closes mid-transfer", function () {
     const goneRow = leecherPage.page.locator('[data-testid="peer"][data-gone="yes"]');
     const fromGone = Number(await goneRow.getAttribute("data-pieces"));
 
-    // The channels panel: the gone seeder's channel is still open; the page closes it on chain (a challenge with its
-    // best state), the countdown shows, and once the chain's clock passes it, the page's watcher pays it out.
+    // The channels panel: the gone seeder's channel is still open; the person turns off withdrawing by itself,
+    // closes the channel on chain (a challenge with its best state), sees the countdown, and once the chain's clock
+    // passes it, withdraws with the button.
     await leecherPage.page.getByTestId("tab-channels").click();
+    await leecherPage.page.getByTestId("auto-withdraw").uncheck();
     const open = leecherPage.page.locator('[data-testid="channel"][data-phase="open"]');
     await open.waitFor({ timeout: 30_000 });
     const channelId = String(await open.getAttribute("data-id"));
@@ -384,9 +386,10 @@ describe("the web app: a seeder's tab closes mid-transfer", function () {
       });
     await provider.send("evm_increaseTime", [3600]);
     await provider.send("evm_mine", []);
-    await leecherPage.page
-      .locator(`[data-testid="channel"][data-id="${channelId}"] [data-testid="payout"]`)
-      .waitFor({ timeout: 60_000 });
+    const row = leecherPage.page.locator(`[data-testid="channel"][data-id="${channelId}"]`);
+    await row.getByTestId("withdraw").click({ timeout: 60_000 });
+    await row.getByTestId("payout").waitFor({ timeout: 60_000 });
+    expect(await row.getAttribute("data-phase")).to.equal("withdrawn");
 
     // The chain: the staying seeder got exactly its pieces x price; the gone one at most its pieces and one credit
     // window (256 pieces); both channels hold nothing; the leecher paid exactly what the two were paid, and gas.

@@ -12,6 +12,7 @@ import { toDestination } from "../../../sdk/node.js";
 import { type Adjudicator, type SixDecimalToken, SixDecimalToken__factory } from "../../../typechain-types/index.js";
 import { type Running, startCli } from "../client/cli-process.js";
 import { type LocalNode, startAnvil } from "../helpers/nodes.js";
+import { TcpProxy } from "../helpers/tcp-proxy.js";
 import { anvilAccount, deployForPages } from "./anvil-contracts.js";
 import { closeBrowser, openUrl, type TestPage } from "./harness.js";
 
@@ -30,11 +31,13 @@ export interface WebApp {
   /** A data dir holding the deployment record, for other CLI commands on this chain. */
   dataDir: string;
   web: Running;
+  /** Between `piecepay web` (the pages' /rpc and the faucet) and anvil: a test cuts the pages' chain with it. */
+  rpcProxy: TcpProxy;
   close(): Promise<void>;
 }
 
 /**
- * anvil (`--block-time 1`), the contracts, and `piecepay web` on a free port (it builds the app when needed); with
+ * anvil (`--block-time 1`) behind a TCP proxy, the contracts, and `piecepay web` on a free port (it builds the app when needed); with
  * `token`, a 6-decimal test token (USD6) is deployed too and offered by the page (`--token`).
  */
 export async function startWebApp(options: { token?: boolean } = {}): Promise<WebApp> {
@@ -57,7 +60,11 @@ export async function startWebApp(options: { token?: boolean } = {}): Promise<We
       },
     }),
   );
-  const web = await startCli(["web", "--port", "0", "--rpc", node.url, "--data-dir", dataDir, ...tokenArgs], 120_000);
+  const rpcProxy = await TcpProxy.start(node.url);
+  const web = await startCli(
+    ["web", "--port", "0", "--rpc", rpcProxy.url, "--data-dir", dataDir, ...tokenArgs],
+    120_000,
+  );
   return {
     node,
     provider,
@@ -68,9 +75,11 @@ export async function startWebApp(options: { token?: boolean } = {}): Promise<We
     tracker: String(web.ready.tracker),
     dataDir,
     web,
+    rpcProxy,
     close: async () => {
       web.child.kill("SIGINT");
       await web.exited;
+      await rpcProxy.stop();
       provider.destroy();
       await node.stop();
       rmSync(dataDir, { recursive: true, force: true });

@@ -60,6 +60,11 @@ class FakeWire extends EventEmitter {
     this.peerPieces = { get: () => true, set: () => undefined, buffer: all };
   }
 
+  /** The leecher gates it (it shares nothing): calling it through the gate must never happen. */
+  unchoke(): void {
+    throw new Error("a leecher unchoked a peer");
+  }
+
   use(Extension: new (wire: FakeWire) => NonNullable<FakeWire["ext"]>): void {
     this.ext = new Extension(this);
   }

@@ -93,6 +93,26 @@ describe("ChannelWatcher", function () {
     expect((await watcher.scanOnce()).paidOut).to.deep.equal([]);
   });
 
+  it("with payOut false it answers challenges but leaves a finalized channel to `payout`, spending no gas on it", async function () {
+    const { payer, payee, id } = await paidChannel(4n * PRICE);
+    await payer.challenge(id); // stale: the funding state
+    const watcher = new ChannelWatcher(payee, { payOut: false });
+    expect((await watcher.scanOnce()).answered).to.deep.equal([id]);
+    await networkHelpers.time.increase(Number(payee.minChallengeDuration() * 2n));
+    const bobBefore = await ethers.provider.getBalance(f.bob.address);
+    expect(await watcher.scanOnce()).to.deep.include({ answered: [], paidOut: [] });
+    expect((await payee.store.getChannel(id))?.phase).to.equal("finalized");
+    expect(await ethers.provider.getBalance(f.bob.address), "no gas, no payout").to.equal(bobBefore);
+    expect((await payee.onChain(id)).holdings).to.equal(DEPOSIT);
+    // The owner's own payout then pays both sides what the answered state says.
+    const aliceBefore = await ethers.provider.getBalance(f.alice.address);
+    const receipt = await payee.payout(id);
+    const gas = receipt.gasUsed * receipt.gasPrice;
+    expect(await ethers.provider.getBalance(f.bob.address)).to.equal(bobBefore + 4n * PRICE - gas);
+    expect(await ethers.provider.getBalance(f.alice.address)).to.equal(aliceBefore + DEPOSIT - 4n * PRICE);
+    expect(await f.adjudicator.holdings(ZeroAddress, id)).to.equal(0n);
+  });
+
   it("spends no gas on channels that are not in its store", async function () {
     const { payer, id } = await paidChannel(PRICE);
     await payer.challenge(id);

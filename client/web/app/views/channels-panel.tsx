@@ -1,13 +1,19 @@
 // Every channel of the page's store: peer, deposit, paid or earned, phase, the chain's view (holdings, a standing
 // challenge and its countdown, payouts), with the buttons that apply: close on chain (an open channel whose peer is
-// gone) and withdraw (a finalized one).
+// gone) and withdraw (a finalized one), and the switch that lets the page withdraw finalized channels by itself.
 import { useEffect, useState } from "preact/hooks";
 import type { PiecepayClient } from "../../../../sdk/index.js";
 import { type ChannelView, closeOnChain, listChannels, withdraw } from "../channels.js";
 import type { TokenInfo } from "../config.js";
 import { formatAmount, formatDuration, shortHex } from "../format.js";
 
-export function ChannelsPanel(props: { client: PiecepayClient; tokens: TokenInfo[]; onError: (e: unknown) => void }) {
+export function ChannelsPanel(props: {
+  client: PiecepayClient;
+  tokens: TokenInfo[];
+  onError: (e: unknown) => void;
+  autoWithdraw: boolean;
+  onAutoWithdraw: (on: boolean) => void;
+}) {
   const [rows, setRows] = useState<ChannelView[] | undefined>(undefined);
   const [busy, setBusy] = useState<string | undefined>(undefined);
   const [now, setNow] = useState(Date.now());
@@ -45,6 +51,15 @@ export function ChannelsPanel(props: { client: PiecepayClient; tokens: TokenInfo
   return (
     <section class="panel">
       <h2>Channels</h2>
+      <label class="muted">
+        <input
+          type="checkbox"
+          checked={props.autoWithdraw}
+          onChange={(e) => props.onAutoWithdraw((e.target as HTMLInputElement).checked)}
+          data-testid="auto-withdraw"
+        />{" "}
+        Withdraw finalized channels by themselves while this page is open (it pays the gas)
+      </label>
       {rows.length === 0 && <p class="muted">No channel yet.</p>}
       <table class="channels" data-testid="channels">
         <tbody>
