@@ -286,8 +286,10 @@ describe("the web app: a seeder page and a leecher page exchange a file over Web
     const dir = mkdtempSync(path.join(tmpdir(), "piecepay-web-video-"));
     try {
       const video = makeSampleVideo(path.join(dir, "sample.webm"), { seconds: 30, bitrate: 600 });
+      const { provider, adjudicator } = suite.app;
+      const start = await provider.getBlockNumber();
       const seederPage = await suite.open(suite.app.url);
-      await connectDev(seederPage.page);
+      const seeder = await connectDev(seederPage.page);
       // 256 KiB/s: the 2.4 MB video takes about ten seconds to arrive.
       await seederPage.page.evaluate(() =>
         (window as unknown as Throttled).piecepay.peer.torrents.throttleUpload(256 * 1024),
@@ -315,6 +317,9 @@ describe("the web app: a seeder page and a leecher page exchange a file over Web
       await leecherPage.page.screenshot({ path: shot, fullPage: true });
       expect(statSync(shot).size).to.be.greaterThan(10_000);
       await waitForDownload(leecherPage.page, "settled", 120_000);
+      // Paid per piece like any download: the chain paid the seeding tab price x pieces.
+      const events = await adjudicator.queryFilter(adjudicator.filters.PaidOut(), start);
+      expect(paidOutTo(events, seeder)).to.equal(parseEther(PRICE) * BigInt(at.pieces));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
