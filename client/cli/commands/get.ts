@@ -10,6 +10,7 @@ import { ASSET_HELP, ASSET_OPTIONS, assetOption, resolveAsset } from "../asset-o
 import { CliError, type Command, interruptedExitCode, UsageError } from "../command.js";
 import { type Connected, connectClient } from "../context.js";
 import { explainError, explainText, FUND_HINT } from "../errors.js";
+import { freeGet } from "../free-get.js";
 import { formatAmount, type Output } from "../output.js";
 import { resolvePeers } from "../peer-addresses.js";
 import { PEER_LIMIT_HELP, PEER_LIMIT_OPTIONS, peerLimits } from "../peer-limits.js";
@@ -19,11 +20,15 @@ import { assertWebSocketTracker, loadNodeWebRtc, WEBRTC_HELP, WEBRTC_OPTIONS } f
 
 export const get: Command = {
   name: "get",
-  summary: "download a torrent, paying each seeder per piece, then settle",
+  summary: "download a torrent, free or paying each seeder per piece, then settle",
   usage:
-    "get <magnet|file.torrent> --max-price AMOUNT --budget AMOUNT --out DIR [--asset TOKEN] [--peer HOST:PORT]... [--announce URL]... [--webrtc] (--keystore PATH | --key HEX)",
+    "get <magnet|file.torrent> [--out DIR] [--peer HOST:PORT]... [--announce URL]... [--webrtc] [--max-price AMOUNT --budget AMOUNT [--asset TOKEN] (--keystore PATH | --key HEX)]",
   description: [
-    "Downloads a torrent. Each seeder that charges at most --max-price per piece gets a voucher channel with a",
+    "Downloads a torrent. Without --max-price and --budget it is a plain BitTorrent download, as webtorrent-cli does",
+    "it: no key, no chain and no price are needed; free peers serve us and we share what we have, as BitTorrent",
+    "peers do; a paid seeder met on the way is named once with its price and skipped.",
+    "",
+    "With them, each seeder that charges at most --max-price per piece gets a voucher channel with a",
     "deposit from --budget (the most this command ever deposits in all); vouchers are paid ahead of requests",
     "inside a credit window that starts at 2 pieces and doubles with each verified piece (at most --max-window), so at most",
     "one window is ever at risk per seeder. A piece counts only once its hash verifies; a seeder whose piece fails",
@@ -63,8 +68,11 @@ export const get: Command = {
     "max-window": { type: "string" },
   },
   optionHelp: [
-    ["--max-price AMOUNT", "the most we pay per piece (required); a dearer seeder is named with its price, not used"],
-    ["--budget AMOUNT", "the most we deposit in all channels together (required)"],
+    [
+      "--max-price AMOUNT",
+      "to pay seeders: the most we pay per piece; a dearer seeder is named with its price, not used",
+    ],
+    ["--budget AMOUNT", "to pay seeders: the most we deposit in all channels together"],
     ASSET_HELP,
     ["--out DIR", "where the files go (default: the current directory)"],
     [
@@ -84,6 +92,7 @@ export const get: Command = {
     ...PEER_LIMIT_HELP,
   ],
   examples: [
+    "piecepay get 'magnet:?xt=urn:btih:...' --out ~/Downloads",
     "piecepay get movie.torrent --max-price 0.0001 --budget 0.05 --out ~/Downloads --keystore leecher.json",
     "piecepay get 'magnet:?xt=urn:btih:...' --max-price 0.0001 --budget 0.05 --peer 127.0.0.1:6881 --key 0x...",
     "piecepay get movie.torrent --asset 0xA0b8...eB48 --max-price 0.01 --budget 20 --keystore leecher.json",
@@ -93,15 +102,24 @@ export const get: Command = {
   async run({ globals, values, positionals, out, signal }) {
     const id = positionals[0];
     if (!id) throw new UsageError("get needs a magnet link or a .torrent file");
-    if (values["max-price"] === undefined) throw new UsageError("get needs --max-price AMOUNT (the most per piece)");
-    if (values.budget === undefined) throw new UsageError("get needs --budget AMOUNT (the most to deposit)");
+    // Payment flags only when paid seeders are to be paid: without them, a free download (no key, no chain).
+    const paying = values["max-price"] !== undefined || values.budget !== undefined;
+    if (paying && values["max-price"] === undefined) {
+      throw new UsageError("to pay seeders get needs --max-price AMOUNT (the most per piece) with --budget");
+    }
+    if (paying && values.budget === undefined) {
+      throw new UsageError("to pay seeders get needs --budget AMOUNT (the most to deposit) with --max-price");
+    }
+    if (!paying && values.asset !== undefined) {
+      throw new UsageError("--asset says what we pay in: give --max-price and --budget too, or leave it out");
+    }
     const assetAddress = assetOption(values);
     // Amounts of ETH are checked before anything connects; amounts of a token once its decimals are read.
     const amounts = (unit: AmountUnit) => ({
       maxPrice: parseAmount(String(values["max-price"]), "--max-price", unit),
       budget: parseAmount(String(values.budget), "--budget", unit),
     });
-    let { maxPrice, budget } = assetAddress === undefined ? amounts(ETH) : { maxPrice: 0n, budget: 0n };
+    let { maxPrice, budget } = paying && assetAddress === undefined ? amounts(ETH) : { maxPrice: 0n, budget: 0n };
     const timeout = Number(values.timeout ?? "600");
     if (!(timeout > 0)) throw new UsageError(`--timeout must be a number of seconds above 0, not "${values.timeout}"`);
     const maxWindow = windowOption(values["max-window"]);
@@ -116,6 +134,33 @@ export const get: Command = {
       assertWebSocketTracker([...announce, ...magnetTrackers(torrentId)], "the magnet link and --announce");
     }
     const wrtc = values.webrtc ? await loadNodeWebRtc() : undefined;
+    const torrentOptions = {
+      limits: peerLimits(values),
+      dht: peers.length === 0,
+      lsd: false,
+      utp: false,
+      natUpnp: false,
+      natPmp: false,
+      // Without --webrtc, `wrtc: false` keeps webtorrent off WebRTC (it would answer a magnet's ws:// trackers).
+      tracker: { announce, wrtc: wrtc ?? false },
+    };
+    if (!paying) {
+      return freeGet(
+        {
+          torrentClient: createTorrentClient(torrentOptions),
+          torrentId,
+          out: String(values.out ?? "."),
+          peers,
+          timeoutSeconds: timeout,
+          hasKey: globals.key !== undefined || globals.keystore !== undefined || Boolean(process.env.PIECEPAY_KEY),
+          ...(values.webrtc
+            ? { checkTrackers: (list: string[]) => assertWebSocketTracker(list, "the torrent and --announce") }
+            : {}),
+        },
+        out,
+        signal,
+      );
+    }
     const connected = await connectClient(globals, { pollingIntervalMs: 1_000 }, (line) => out.note(line));
     const { client } = connected;
     let unit: AssetInfo;
@@ -155,16 +200,7 @@ export const get: Command = {
         fatal?.(new CliError(refused.reasons.join("; "), refused.hint));
       }
     });
-    const torrentClient = createTorrentClient({
-      limits: peerLimits(values),
-      dht: peers.length === 0,
-      lsd: false,
-      utp: false,
-      natUpnp: false,
-      natPmp: false,
-      // Without --webrtc, `wrtc: false` keeps webtorrent off WebRTC (it would answer a magnet's ws:// trackers).
-      tracker: { announce, wrtc: wrtc ?? false },
-    });
+    const torrentClient = createTorrentClient(torrentOptions);
     try {
       const started = Date.now();
       const torrent = torrentClient.add(torrentId, { path: String(values.out ?? ".") });

@@ -18,6 +18,7 @@ import { ASSET_HELP, ASSET_OPTIONS, assetOption, resolveAsset } from "../asset-o
 import { CliError, type Command, intOption, UsageError } from "../command.js";
 import { connectClient } from "../context.js";
 import { explainError } from "../errors.js";
+import { freeSeed } from "../free-seed.js";
 import { formatAmount } from "../output.js";
 import { PEER_LIMIT_HELP, PEER_LIMIT_OPTIONS, peerLimits } from "../peer-limits.js";
 import { destroyTorrentClient, listenError } from "../ports.js";
@@ -33,9 +34,9 @@ import {
 
 export const seed: Command = {
   name: "seed",
-  summary: "seed a file or directory, paid per piece, until Ctrl-C",
+  summary: "seed a file or directory, paid per piece (or free), until Ctrl-C",
   usage:
-    "seed <file|dir> --price AMOUNT [--asset TOKEN] [--port N] [--announce URL]... [--webrtc] [--max-unfunded-per-ip N] [--max-unfunded N] [--unconfirmed-pieces N] [--confirmations N] (--keystore PATH | --key HEX) [--rpc URL]",
+    "seed <file|dir> (--price AMOUNT [--asset TOKEN] | --free) [--port N] [--announce URL]... [--webrtc] [--max-unfunded-per-ip N] [--max-unfunded N] [--unconfirmed-pieces N] [--confirmations N] (--keystore PATH | --key HEX) [--rpc URL]",
   description: [
     "Seeds <file|dir> and charges every leecher --price per piece through a voucher channel: a leecher is served",
     "only what its paid credit covers (plain BitTorrent peers get nothing). Each voucher is verified and stored in",
@@ -55,6 +56,9 @@ export const seed: Command = {
     "With --webrtc we also serve WebRTC peers (browsers, and Node peers with `get --webrtc`) that the ws:// or wss://",
     "trackers among --announce introduce, with the same paid extension and vouchers; TCP peers are served as before.",
     "Prints the magnet link and writes <name>.torrent to the data dir; runs until Ctrl-C.",
+    "",
+    "With --free (or --price 0) we seed for nothing to every peer, plain BitTorrent clients included, as any",
+    "BitTorrent client does: no key, no chain and no channel are needed, and nothing is paid.",
   ].join("\n"),
   positionals: true,
   options: {
@@ -62,6 +66,7 @@ export const seed: Command = {
     ...ASSET_OPTIONS,
     ...WEBRTC_OPTIONS,
     price: { type: "string" },
+    free: { type: "boolean" },
     port: { type: "string" },
     announce: { type: "string", multiple: true },
     "piece-length": { type: "string" },
@@ -73,7 +78,8 @@ export const seed: Command = {
     "upload-limit": { type: "string" },
   },
   optionHelp: [
-    ["--price AMOUNT", "price per piece, in ETH or the --asset token (required)"],
+    ["--price AMOUNT", "price per piece, in ETH or the --asset token (required unless --free)"],
+    ["--free", "seed for nothing, to every peer, plain BitTorrent clients included (as --price 0): no key or chain"],
     ASSET_HELP,
     ["--port N", "TCP port for peers (default, or 0: any free port)"],
     ["--announce URL", "a tracker to announce to (repeatable; e.g. from `piecepay tracker`)"],
@@ -98,6 +104,7 @@ export const seed: Command = {
   ],
   examples: [
     "piecepay seed movie.mkv --price 0.0001 --keystore seeder.json",
+    "piecepay seed ./holiday-photos --free --announce http://127.0.0.1:8000/announce",
     "piecepay seed movie.mkv --asset 0xA0b8...eB48 --price 0.01 --keystore seeder.json",
     "piecepay seed ./album --price 0.00005 --key 0x... --rpc http://127.0.0.1:8545 --announce http://127.0.0.1:8000/announce",
     "piecepay seed clip.mp4 --price 0.0001 --keystore seeder.json --webrtc --announce ws://127.0.0.1:8000 --announce http://127.0.0.1:8000/announce",
@@ -107,10 +114,19 @@ export const seed: Command = {
     const input = positionals[0];
     if (!input) throw new UsageError("seed needs a file or directory: piecepay seed <file|dir> --price ETH");
     if (!existsSync(input)) throw new CliError(`${input} does not exist`);
-    if (values.price === undefined) throw new UsageError("seed needs --price AMOUNT (the price per piece)");
+    // --free, or a price of 0: seeds to everyone, with no key and no chain.
+    const priceZero = values.price !== undefined && /^\s*0*(\.0*)?\s*$/.test(String(values.price));
+    const free = values.free === true || priceZero;
+    if (values.free === true && values.price !== undefined && !priceZero) {
+      throw new UsageError("--free seeds for nothing: leave --price out (or give --price 0)");
+    }
+    if (!free && values.price === undefined) {
+      throw new UsageError("seed needs --price AMOUNT (the price per piece), or --free to seed for nothing");
+    }
+    if (free && values.asset !== undefined) throw new UsageError("--asset is what we are paid in: not with --free");
     const assetAddress = assetOption(values);
     // A price in ETH is checked before anything connects; a price in a token once its decimals are read.
-    let price = assetAddress === undefined ? parseAmount(String(values.price), "--price") : 0n;
+    let price = !free && assetAddress === undefined ? parseAmount(String(values.price), "--price") : 0n;
     const enforceAfter = Number(values["enforce-after"] ?? "30");
     if (!(enforceAfter >= 0)) throw new UsageError("--enforce-after must be a number of seconds");
     const port = values.port === undefined ? 0 : intOption(values, "port", 0, 65_535);
@@ -131,6 +147,38 @@ export const seed: Command = {
     }
 
     const wrtc = values.webrtc ? await loadNodeWebRtc() : undefined;
+    const torrentOptions = {
+      limits: peerLimits(values),
+      dht: false,
+      lsd: false,
+      utp: false,
+      natUpnp: false,
+      natPmp: false,
+      torrentPort: port,
+      uploadLimit,
+      // Without --webrtc, `wrtc: false` keeps webtorrent off WebRTC (it would offer it to ws:// trackers by itself).
+      // With it, the seeder answers WebRTC offers and makes none (SEEDER_ANNOUNCE: crossed offers close both ends).
+      tracker: announce.length > 0 ? (wrtc ? { wrtc, ...SEEDER_ANNOUNCE } : { wrtc: false }) : false,
+    } as const;
+    const seedOptions: Record<string, unknown> = { announce };
+    if (values["piece-length"]) seedOptions.pieceLength = Number(values["piece-length"]) * 1024;
+    const webrtcNote = wrtc
+      ? `, and WebRTC peers through ${announce.filter(isWebSocketTracker).join(", ")}`
+      : undefined;
+    if (free) {
+      return freeSeed(
+        {
+          torrentClient: createTorrentClient(torrentOptions),
+          input,
+          options: seedOptions,
+          dataDir: globals.dataDir,
+          port,
+          ...(webrtcNote === undefined ? {} : { webrtcNote }),
+        },
+        out,
+        signal,
+      );
+    }
     const connected = await connectClient(globals, { pollingIntervalMs: 2_000 }, (line) => out.note(line));
     const { client, chainId, deployment } = connected;
     let unit: AssetInfo;
@@ -178,25 +226,11 @@ export const seed: Command = {
       pollingIntervalMs: 2_000,
       log: (e, f) => out.note(watcherLine(e, f)),
     });
-    const torrentClient = createTorrentClient({
-      limits: peerLimits(values),
-      dht: false,
-      lsd: false,
-      utp: false,
-      natUpnp: false,
-      natPmp: false,
-      torrentPort: port,
-      uploadLimit,
-      // Without --webrtc, `wrtc: false` keeps webtorrent off WebRTC (it would offer it to ws:// trackers by itself).
-      // With it, the seeder answers WebRTC offers and makes none (SEEDER_ANNOUNCE: crossed offers close both ends).
-      tracker: announce.length > 0 ? (wrtc ? { wrtc, ...SEEDER_ANNOUNCE } : { wrtc: false }) : false,
-    });
+    const torrentClient = createTorrentClient(torrentOptions);
     try {
       const torrent = await new Promise<Torrent>((resolve, reject) => {
         torrentClient.once("error", (error: unknown) => reject(listenError(error, port)));
-        const options: Record<string, unknown> = { announce };
-        if (values["piece-length"]) options.pieceLength = Number(values["piece-length"]) * 1024;
-        const t = torrentClient.seed(input, options, resolve);
+        const t = torrentClient.seed(input, seedOptions, resolve);
         seeder.attach(t);
         // Leechers that left while we were down: enforce their vouchers.
         seeder.resume().catch((error) => seeder.emit("warning", error));
@@ -222,7 +256,7 @@ export const seed: Command = {
           `seeding ${torrent.name} (${torrent.pieces.length} pieces) at ${formatAmount(price, unit)} per piece, paid to ${client.address}`,
           `magnet:  ${torrent.magnetURI}`,
           `torrent: ${torrentPath}`,
-          `peers:   127.0.0.1:${listening}${wrtc ? `, and WebRTC peers through ${announce.filter(isWebSocketTracker).join(", ")}` : ""}`,
+          `peers:   127.0.0.1:${listening}${webrtcNote ?? ""}`,
         ].join("\n"),
       );
       watcher.start();

@@ -3,11 +3,7 @@
 // and reports what it actually spent; and it keeps one channel per payee however many connections lead to it.
 // Real webtorrent peers over TCP loopback, Hardhat's in-process chain; the chain is the judge: every test reads
 // balances and gas, and lets a seeder whose channel was not closed enforce its voucher before it looks.
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { connect, createServer } from "node:net";
-import { join } from "node:path";
 import type { Wire } from "bittorrent-protocol";
 import { expect } from "chai";
 import type WebTorrent from "webtorrent";
@@ -17,6 +13,7 @@ import { decodeMessage } from "../../../client/wire/codec.js";
 import type { PaidMessage } from "../../../client/wire/messages.js";
 import { gasSpentSince } from "../helpers/balances.js";
 import { ethers, networkHelpers, type Signer } from "../helpers/fixtures.js";
+import { aria2Seed } from "../helpers/plain-clients.js";
 import { done, eventually, failOnUnhandledRejections, PIECE, PRICE, usePaidNetwork } from "./helpers.js";
 import { offerHandshake } from "./raw-session.js";
 
@@ -24,76 +21,6 @@ const balanceOf = (address: string) => ethers.provider.getBalance(address);
 /** Moves the chain's clock to a challenge's end (SDK `redeem`'s `waitFor`). */
 const timeTravel = async (finalizesAt: bigint) => networkHelpers.time.increaseTo(finalizesAt);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A TCP port free at the time of asking (for a child process that cannot report the port it bound). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Resolves once something accepts TCP connections on `port`. */
-async function accepting(port: number, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, "127.0.0.1");
-      socket.once("connect", () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once("error", () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on port ${port} after ${ms} ms`);
-    await sleep(100);
-  }
-}
-
-/**
- * A plain BitTorrent peer that is not webtorrent: Debian's aria2 seeding `data` (the torrent `torrentFile`) from
- * disk, with no DHT, no local discovery and no peer exchange. `.ci/run` installs it when missing.
- */
-async function aria2Seed(
-  dir: string,
-  torrentFile: Uint8Array,
-  data: Buffer,
-): Promise<{ port: number; child: ChildProcess }> {
-  const probe = spawnSync("aria2c", ["--version"]);
-  if (probe.error || probe.status !== 0)
-    throw new Error("aria2c is not installed (Debian package aria2; .ci/run installs it)");
-  const folder = join(dir, "aria2");
-  mkdirSync(folder, { recursive: true });
-  writeFileSync(join(folder, "file.bin"), data);
-  const torrentPath = join(dir, "aria2.torrent");
-  writeFileSync(torrentPath, torrentFile);
-  const port = await freePort();
-  const child = spawn(
-    "aria2c",
-    [
-      `--dir=${folder}`,
-      "--check-integrity=true",
-      "--seed-ratio=0.0",
-      `--listen-port=${port}`,
-      "--enable-dht=false",
-      "--enable-dht6=false",
-      "--bt-enable-lpd=false",
-      "--enable-peer-exchange=false",
-      "--console-log-level=error",
-      "--summary-interval=0",
-      "--no-conf=true",
-      torrentPath,
-    ],
-    { stdio: "ignore" },
-  );
-  await accepting(port, 15_000);
-  return { port, child };
-}
 
 /** What the chain says each signer gained (negative: spent), gas left out, since `start`. */
 async function netOfGas(signers: Signer[], before: bigint[], start: number): Promise<bigint[]> {
@@ -385,7 +312,7 @@ describe("a paying leecher in a mixed swarm (rows 42 and 43)", function () {
       // Held to 1 MiB/s: aria2 answers a handshake only on its next event-loop turn (up to a second), and by then
       // an unthrottled seeder on loopback would have sent the whole file.
       (paid.client as unknown as { throttleUpload(rate: number): void }).throttleUpload(1024 * 1024);
-      const aria2 = await aria2Seed(net.dir, paid.torrent.torrentFile, data);
+      const aria2 = await aria2Seed(net.dir, paid.torrent.torrentFile, { "file.bin": data });
       try {
         const { torrent, leecher, client } = await net.leech(
           f.alice,
