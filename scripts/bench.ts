@@ -1,6 +1,8 @@
 // Every benchmark, one after another, each measured in this one run: voucher verifications per second
-// (bench-vouchers.ts), then paid vs unpaid torrenting (bench-client.ts).
-// Usage: tsx scripts/bench.ts [--json] [bench-client flags]; with --json, one JSON object { vouchers, client }.
+// (bench-vouchers.ts), paid vs unpaid torrenting (bench-client.ts), then how fast two peers find each other through
+// the DHT (bench-discovery.ts).
+// Usage: tsx scripts/bench.ts [--json] [bench-client flags]; with --json, one JSON object { vouchers, client,
+// discovery }.
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
@@ -8,7 +10,8 @@ const args = process.argv.slice(2);
 if (args.includes("--help")) {
   console.log(
     "Usage: npm run bench -- [--json] [flags of bench:client]\n\n" +
-      "Runs bench:vouchers, then bench:client (see npm run bench:client -- --help); --json prints one object.",
+      "Runs bench:vouchers, bench:client (see npm run bench:client -- --help), then bench:discovery; --json prints one\n" +
+      "object.",
   );
   process.exit(0);
 }
@@ -28,4 +31,10 @@ function run(script: string, flags: string[]): string {
 const vouchers = run("./bench-vouchers.ts", json ? ["--json"] : []);
 if (!json) console.log("");
 const client = run("./bench-client.ts", args);
-if (json) console.log(JSON.stringify({ vouchers: JSON.parse(vouchers), client: JSON.parse(client) }));
+if (!json) console.log("");
+const discovery = run("./bench-discovery.ts", json ? ["--json"] : []);
+if (json) {
+  console.log(
+    JSON.stringify({ vouchers: JSON.parse(vouchers), client: JSON.parse(client), discovery: JSON.parse(discovery) }),
+  );
+}

@@ -814,7 +814,8 @@ async function attack(world: WireWorld): Promise<void> {
   const leecher = await world.get(2, seeder.torrent, seeder.infoHash, { peers: [`127.0.0.1:${seeder.port}`], out });
   const finished = await Promise.race([
     leecher.exited.then((e) => e.code === 0),
-    new Promise<false>((r) => setTimeout(() => r(false), 180_000)),
+    // Unref'd: once the leecher is done, this timer must not hold the process open for the rest of its 3 minutes.
+    new Promise<false>((r) => setTimeout(() => r(false), 180_000).unref()),
   ]);
   const sockets = await Promise.all(attackers);
   const leecherSeconds = (Date.now() - t0) / 1000;

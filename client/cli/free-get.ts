@@ -17,6 +17,8 @@ export interface FreeGetSettings {
   out: string;
   /** `--peer` addresses, added once the info hash is known. */
   peers: string[];
+  /** Whether the DHT or LSD may find peers besides --peer and the trackers. */
+  discovers: boolean;
   timeoutSeconds: number;
   /** Whether a key was given: the note on a paid seeder then says only which flags would pay it. */
   hasKey: boolean;
@@ -62,7 +64,7 @@ export async function freeGet(settings: FreeGetSettings, output: Output, signal:
         fatal?.(error as Error);
         return;
       }
-      onlyPeers = peers.length > 0 && (torrent.announce ?? []).length === 0;
+      onlyPeers = peers.length > 0 && (torrent.announce ?? []).length === 0 && !settings.discovers;
       for (const peer of peers) torrent.addPeer(peer);
     });
     const bar = output.progress("get");

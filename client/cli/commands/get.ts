@@ -9,6 +9,7 @@ import { type AmountUnit, ETH, parseAmount } from "../amounts.js";
 import { ASSET_HELP, ASSET_OPTIONS, assetOption, resolveAsset } from "../asset-option.js";
 import { CliError, type Command, interruptedExitCode, UsageError } from "../command.js";
 import { type Connected, connectClient } from "../context.js";
+import { DISCOVERY_HELP, DISCOVERY_OPTIONS, discoveryOptions } from "../discovery.js";
 import { explainError, explainText, FUND_HINT } from "../errors.js";
 import { freeGet } from "../free-get.js";
 import { formatAmount, type Output } from "../output.js";
@@ -57,6 +58,7 @@ export const get: Command = {
   positionals: true,
   options: {
     ...PEER_LIMIT_OPTIONS,
+    ...DISCOVERY_OPTIONS,
     ...ASSET_OPTIONS,
     ...WEBRTC_OPTIONS,
     "max-price": { type: "string" },
@@ -84,6 +86,7 @@ export const get: Command = {
       "a tracker to ask for peers, besides the torrent's own (repeatable; e.g. from `piecepay tracker`)",
     ],
     WEBRTC_HELP,
+    ...DISCOVERY_HELP,
     ["--timeout S", "give up after S seconds without finishing (default 600)"],
     [
       "--max-window N",
@@ -113,6 +116,7 @@ export const get: Command = {
     if (!paying && values.asset !== undefined) {
       throw new UsageError("--asset says what we pay in: give --max-price and --budget too, or leave it out");
     }
+    const discovery = discoveryOptions(values, ((values.peer as string[] | undefined) ?? []).length > 0);
     const assetAddress = assetOption(values);
     // Amounts of ETH are checked before anything connects; amounts of a token once its decimals are read.
     const amounts = (unit: AmountUnit) => ({
@@ -136,8 +140,7 @@ export const get: Command = {
     const wrtc = values.webrtc ? await loadNodeWebRtc() : undefined;
     const torrentOptions = {
       limits: peerLimits(values),
-      dht: peers.length === 0,
-      lsd: false,
+      ...discovery,
       utp: false,
       natUpnp: false,
       natPmp: false,
@@ -151,6 +154,7 @@ export const get: Command = {
           torrentId,
           out: String(values.out ?? "."),
           peers,
+          discovers: discovery.dht !== false || discovery.lsd,
           timeoutSeconds: timeout,
           hasKey: globals.key !== undefined || globals.keystore !== undefined || Boolean(process.env.PIECEPAY_KEY),
           ...(values.webrtc
@@ -222,7 +226,8 @@ export const get: Command = {
             return;
           }
         }
-        onlyPeers = peers.length > 0 && (torrent.announce ?? []).length === 0;
+        onlyPeers =
+          peers.length > 0 && (torrent.announce ?? []).length === 0 && discovery.dht === false && !discovery.lsd;
         for (const peer of peers) torrent.addPeer(peer);
       });
       const bar = out.progress("get");

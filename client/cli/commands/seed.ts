@@ -17,6 +17,7 @@ import { parseAmount } from "../amounts.js";
 import { ASSET_HELP, ASSET_OPTIONS, assetOption, resolveAsset } from "../asset-option.js";
 import { CliError, type Command, intOption, UsageError } from "../command.js";
 import { connectClient } from "../context.js";
+import { DISCOVERY_HELP, DISCOVERY_OPTIONS, discoveryOptions } from "../discovery.js";
 import { explainError } from "../errors.js";
 import { freeSeed } from "../free-seed.js";
 import { formatAmount } from "../output.js";
@@ -63,6 +64,7 @@ export const seed: Command = {
   positionals: true,
   options: {
     ...PEER_LIMIT_OPTIONS,
+    ...DISCOVERY_OPTIONS,
     ...ASSET_OPTIONS,
     ...WEBRTC_OPTIONS,
     price: { type: "string" },
@@ -84,6 +86,7 @@ export const seed: Command = {
     ["--port N", "TCP port for peers (default, or 0: any free port)"],
     ["--announce URL", "a tracker to announce to (repeatable; e.g. from `piecepay tracker`)"],
     WEBRTC_HELP,
+    ...DISCOVERY_HELP,
     ["--piece-length KiB", "piece length for a new torrent (default: webtorrent's choice)"],
     ["--upload-limit KiB/s", "the most we upload per second, over all peers (default: no limit)"],
     ["--enforce-after S", "seconds a vanished leecher gets to come back and close before we enforce (default 30)"],
@@ -149,8 +152,7 @@ export const seed: Command = {
     const wrtc = values.webrtc ? await loadNodeWebRtc() : undefined;
     const torrentOptions = {
       limits: peerLimits(values),
-      dht: false,
-      lsd: false,
+      ...discoveryOptions(values),
       utp: false,
       natUpnp: false,
       natPmp: false,
@@ -159,7 +161,7 @@ export const seed: Command = {
       // Without --webrtc, `wrtc: false` keeps webtorrent off WebRTC (it would offer it to ws:// trackers by itself).
       // With it, the seeder answers WebRTC offers and makes none (SEEDER_ANNOUNCE: crossed offers close both ends).
       tracker: announce.length > 0 ? (wrtc ? { wrtc, ...SEEDER_ANNOUNCE } : { wrtc: false }) : false,
-    } as const;
+    };
     const seedOptions: Record<string, unknown> = { announce };
     if (values["piece-length"]) seedOptions.pieceLength = Number(values["piece-length"]) * 1024;
     const webrtcNote = wrtc

@@ -168,6 +168,21 @@ describe("paid torrenting end to end", function () {
     expect(seeder.stats().served).to.equal(0);
   });
 
+  it("a paid seeder allows no piece fast (BEP 6): a plain peer that speaks the fast extension is told of none, and its request is rejected", async function () {
+    const data = randomBytes(1024 * 1024);
+    const { torrent: seeded, seeder, port } = await seed(f.bob, data);
+    const peer = await net.rawPeer(port, seeded.infoHash);
+    const rejected = new Promise<number>((resolve) => peer.wire.once("reject", (index: number) => resolve(index)));
+    peer.wire.interested();
+    peer.wire._message(6, [0, 0, 16 * 1024], null); // request: piece 0, its first block
+    expect(await rejected).to.equal(0);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(peer.wire.hasFast).to.equal(true);
+    expect((peer.wire as unknown as { peerAllowedFastSet: number[] }).peerAllowedFastSet).to.deep.equal([]);
+    expect(peer.wire.downloaded).to.equal(0);
+    expect(seeder.stats().served).to.equal(0);
+  });
+
   it("a free torrent (no price) downloads from and seeds to plain peers as usual", async function () {
     const data = randomBytes(1024 * 1024);
     const seederClient = webtorrent();
