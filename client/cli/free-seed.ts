@@ -3,29 +3,23 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type WebTorrent from "webtorrent";
-import type { Torrent } from "webtorrent";
 import type { Output } from "./output.js";
-import { destroyTorrentClient, listenError } from "./ports.js";
+import { destroyTorrentClient } from "./ports.js";
+import { type SeedSource, startSeeding } from "./seed-source.js";
 
 export interface FreeSeedSettings {
   torrentClient: WebTorrent;
-  input: string;
-  /** webtorrent's seed options: announce, pieceLength. */
-  options: Record<string, unknown>;
+  source: SeedSource;
   dataDir: string;
-  port: number;
   /** Said after the address line, e.g. which WebRTC trackers introduce peers. */
   webrtcNote?: string;
 }
 
 /** Seeds until `signal` aborts; prints the magnet, the .torrent it wrote and the port, then what it uploaded. */
 export async function freeSeed(settings: FreeSeedSettings, output: Output, signal: AbortSignal): Promise<void> {
-  const { torrentClient, port } = settings;
+  const { torrentClient } = settings;
   try {
-    const torrent = await new Promise<Torrent>((resolve, reject) => {
-      torrentClient.once("error", (error: unknown) => reject(listenError(error, port)));
-      torrentClient.seed(settings.input, settings.options, resolve);
-    });
+    const torrent = await startSeeding(torrentClient, settings.source, () => undefined);
     mkdirSync(settings.dataDir, { recursive: true });
     const torrentPath = path.join(settings.dataDir, `${torrent.name}.torrent`);
     writeFileSync(torrentPath, torrent.torrentFile);

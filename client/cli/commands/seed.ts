@@ -3,7 +3,6 @@
 // enforced on chain (also after our own restart: the channels are in the store).
 import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import type { Torrent } from "webtorrent";
 import { type AssetInfo, ChannelWatcher, type PiecepayClient } from "../../../sdk/index.js";
 import { createTorrentClient } from "../../session/guarded-client.js";
 import {
@@ -22,7 +21,8 @@ import { explainError } from "../errors.js";
 import { freeSeed } from "../free-seed.js";
 import { formatAmount } from "../output.js";
 import { PEER_LIMIT_HELP, PEER_LIMIT_OPTIONS, peerLimits } from "../peer-limits.js";
-import { destroyTorrentClient, listenError } from "../ports.js";
+import { destroyTorrentClient } from "../ports.js";
+import { type SeedSource, startSeeding } from "../seed-source.js";
 import { watcherLine } from "../watcher-log.js";
 import {
   assertWebSocketTracker,
@@ -37,7 +37,7 @@ export const seed: Command = {
   name: "seed",
   summary: "seed a file or directory, paid per piece (or free), until Ctrl-C",
   usage:
-    "seed <file|dir> (--price AMOUNT [--asset TOKEN] | --free) [--port N] [--announce URL]... [--webrtc] [--max-unfunded-per-ip N] [--max-unfunded N] [--unconfirmed-pieces N] [--confirmations N] (--keystore PATH | --key HEX) [--rpc URL]",
+    "seed <file|dir> (--price AMOUNT [--asset TOKEN] | --free) [--torrent FILE|MAGNET] [--port N] [--announce URL]... [--webrtc] [--max-unfunded-per-ip N] [--max-unfunded N] [--unconfirmed-pieces N] [--confirmations N] (--keystore PATH | --key HEX) [--rpc URL]",
   description: [
     "Seeds <file|dir> and charges every leecher --price per piece through a voucher channel: a leecher is served",
     "only what its paid credit covers (plain BitTorrent peers get nothing). Each voucher is verified and stored in",
@@ -58,6 +58,10 @@ export const seed: Command = {
     "trackers among --announce introduce, with the same paid extension and vouchers; TCP peers are served as before.",
     "Prints the magnet link and writes <name>.torrent to the data dir; runs until Ctrl-C.",
     "",
+    "With --torrent we seed an existing torrent (a .torrent file, or a magnet whose metadata the swarm sends) over",
+    "<file|dir>, which must be its content, checked piece by piece first: a torrent that another client built for",
+    "the same files has another infohash than ours (Transmission adds `private: 0`), and this joins its swarm.",
+    "",
     "With --free (or --price 0) we seed for nothing to every peer, plain BitTorrent clients included, as any",
     "BitTorrent client does: no key, no chain and no channel are needed, and nothing is paid.",
   ].join("\n"),
@@ -69,6 +73,7 @@ export const seed: Command = {
     ...WEBRTC_OPTIONS,
     price: { type: "string" },
     free: { type: "boolean" },
+    torrent: { type: "string" },
     port: { type: "string" },
     announce: { type: "string", multiple: true },
     "piece-length": { type: "string" },
@@ -87,6 +92,10 @@ export const seed: Command = {
     ["--announce URL", "a tracker to announce to (repeatable; e.g. from `piecepay tracker`)"],
     WEBRTC_HELP,
     ...DISCOVERY_HELP,
+    [
+      "--torrent FILE|MAGNET",
+      "seed this existing torrent (e.g. made by another client) over <file|dir>, its content: the same infohash, so we join its swarm",
+    ],
     ["--piece-length KiB", "piece length for a new torrent (default: webtorrent's choice)"],
     ["--upload-limit KiB/s", "the most we upload per second, over all peers (default: no limit)"],
     ["--enforce-after S", "seconds a vanished leecher gets to come back and close before we enforce (default 30)"],
@@ -108,6 +117,7 @@ export const seed: Command = {
   examples: [
     "piecepay seed movie.mkv --price 0.0001 --keystore seeder.json",
     "piecepay seed ./holiday-photos --free --announce http://127.0.0.1:8000/announce",
+    "piecepay seed ~/Videos/talk.webm --torrent talk.webm.torrent --price 0.0001 --keystore seeder.json",
     "piecepay seed movie.mkv --asset 0xA0b8...eB48 --price 0.01 --keystore seeder.json",
     "piecepay seed ./album --price 0.00005 --key 0x... --rpc http://127.0.0.1:8545 --announce http://127.0.0.1:8000/announce",
     "piecepay seed clip.mp4 --price 0.0001 --keystore seeder.json --webrtc --announce ws://127.0.0.1:8000 --announce http://127.0.0.1:8000/announce",
@@ -160,21 +170,34 @@ export const seed: Command = {
       uploadLimit,
       // Without --webrtc, `wrtc: false` keeps webtorrent off WebRTC (it would offer it to ws:// trackers by itself).
       // With it, the seeder answers WebRTC offers and makes none (SEEDER_ANNOUNCE: crossed offers close both ends).
-      tracker: announce.length > 0 ? (wrtc ? { wrtc, ...SEEDER_ANNOUNCE } : { wrtc: false }) : false,
+      // An existing torrent (--torrent) brings trackers of its own.
+      tracker:
+        announce.length > 0 || values.torrent !== undefined
+          ? wrtc
+            ? { wrtc, ...SEEDER_ANNOUNCE }
+            : { wrtc: false }
+          : false,
     };
+    if (values.torrent !== undefined && values["piece-length"] !== undefined) {
+      throw new UsageError("--piece-length is for a new torrent: --torrent keeps the torrent's own");
+    }
     const seedOptions: Record<string, unknown> = { announce };
     if (values["piece-length"]) seedOptions.pieceLength = Number(values["piece-length"]) * 1024;
     const webrtcNote = wrtc
       ? `, and WebRTC peers through ${announce.filter(isWebSocketTracker).join(", ")}`
       : undefined;
+    const source: SeedSource = {
+      input,
+      options: seedOptions,
+      port,
+      ...(values.torrent === undefined ? {} : { existing: String(values.torrent) }),
+    };
     if (free) {
       return freeSeed(
         {
           torrentClient: createTorrentClient(torrentOptions),
-          input,
-          options: seedOptions,
+          source,
           dataDir: globals.dataDir,
-          port,
           ...(webrtcNote === undefined ? {} : { webrtcNote }),
         },
         out,
@@ -230,9 +253,7 @@ export const seed: Command = {
     });
     const torrentClient = createTorrentClient(torrentOptions);
     try {
-      const torrent = await new Promise<Torrent>((resolve, reject) => {
-        torrentClient.once("error", (error: unknown) => reject(listenError(error, port)));
-        const t = torrentClient.seed(input, seedOptions, resolve);
+      const torrent = await startSeeding(torrentClient, source, (t) => {
         seeder.attach(t);
         // Leechers that left while we were down: enforce their vouchers.
         seeder.resume().catch((error) => seeder.emit("warning", error));

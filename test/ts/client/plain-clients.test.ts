@@ -6,11 +6,14 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { expect } from "chai";
-import { formatEther } from "ethers";
+import { formatEther, ZeroAddress } from "ethers";
+import { PaidSeeder } from "../../../client/session/seeder.js";
+import { gasSpentSince } from "../helpers/balances.js";
+import { ethers } from "../helpers/fixtures.js";
 import { freePort } from "../helpers/nodes.js";
-import { aria2Get, aria2Seed, transmissionCreate } from "../helpers/plain-clients.js";
+import { aria2Get, aria2Seed, infoHashOf, transmissionCreate } from "../helpers/plain-clients.js";
 import { cli, jsonLines, type Running, startCli, useScratchDirs } from "./cli-process.js";
-import { PRICE, usePaidNetwork } from "./helpers.js";
+import { done, PRICE, usePaidNetwork } from "./helpers.js";
 
 /** Nothing listens here: a command that needed the chain would say the RPC does not answer. */
 const NO_CHAIN = ["--rpc", "http://127.0.0.1:9"];
@@ -116,6 +119,74 @@ describe("free torrents with plain BitTorrent clients (aria2, Transmission's tor
     expect(got.stdout).to.match(/done: clip\.bin, 2097152 bytes in [\d.]+ s, free \(nothing paid\)/);
   });
 
+  it("`seed --torrent` joins the swarm of a torrent that transmission-create made: the same infohash, and aria2 downloads from it", async function () {
+    const dir = scratch();
+    const data = randomBytes(1536 * 1024 + 11);
+    const file = path.join(dir, "talk.webm");
+    writeFileSync(file, data);
+    const tracker = await start(["tracker", "--port", String(await freePort())]);
+    const announce = (tracker.ready.announce as string[]).find((url) => url.startsWith("http")) as string;
+    const torrentPath = path.join(dir, "talk.torrent");
+    const torrent = transmissionCreate(file, torrentPath, { pieceKiB: 32, tracker: announce });
+    const infoHash = await infoHashOf(torrent);
+    const seeding = await start([
+      "seed",
+      file,
+      "--torrent",
+      torrentPath,
+      "--free",
+      "--no-dht",
+      "--no-lsd",
+      "--data-dir",
+      path.join(dir, "seeder"),
+      ...NO_CHAIN,
+    ]);
+    expect(String(seeding.ready.magnet)).to.include(`btih:${infoHash}`);
+    const out = path.join(dir, "aria2-out");
+    const got = await aria2Get(torrentPath, out);
+    expect(got.code, got.log).to.equal(0);
+    expect(readFileSync(path.join(out, "talk.webm")).equals(data)).to.equal(true);
+  });
+
+  it("`seed --torrent` over files that do not match: says how many pieces verified, and seeds nothing", async function () {
+    const dir = scratch();
+    const file = path.join(dir, "talk.webm");
+    writeFileSync(file, randomBytes(256 * 1024));
+    const torrentPath = path.join(dir, "talk.torrent");
+    transmissionCreate(file, torrentPath, { pieceKiB: 32 });
+    const bytes = readFileSync(file);
+    bytes.fill(0, 100_000, 140_000); // two pieces changed on disk
+    writeFileSync(file, bytes);
+    const run = await cli([
+      "seed",
+      file,
+      "--torrent",
+      torrentPath,
+      "--free",
+      "--no-dht",
+      "--no-lsd",
+      "--data-dir",
+      dir,
+    ]);
+    expect(run.code, run.stderr).to.equal(1);
+    expect(run.stderr).to.match(/do not match --torrent .*talk\.torrent: 6 of 8 pieces verified/);
+    const other = path.join(dir, "other.webm");
+    writeFileSync(other, "x");
+    const named = await cli([
+      "seed",
+      other,
+      "--torrent",
+      torrentPath,
+      "--free",
+      "--no-dht",
+      "--no-lsd",
+      "--data-dir",
+      dir,
+    ]);
+    expect(named.code).to.equal(1);
+    expect(named.stderr).to.match(/holds "talk\.webm", not "other\.webm"/);
+  });
+
   it("usage: payment flags go together, --free takes no price or asset", async function () {
     const dir = scratch();
     const file = path.join(dir, "x.bin");
@@ -127,6 +198,10 @@ describe("free torrents with plain BitTorrent clients (aria2, Transmission's tor
       [["seed", file, "--free", "--price", "0.1"], /--free seeds for nothing/],
       [["seed", file, "--free", "--asset", "0x0000000000000000000000000000000000000001"], /not with --free/],
       [["seed", file], /--price AMOUNT \(the price per piece\), or --free/],
+      [
+        ["seed", file, "--free", "--torrent", "x.torrent", "--piece-length", "64"],
+        /--piece-length is for a new torrent/,
+      ],
     ];
     for (const [args, message] of cases) {
       const run = await cli([...args, "--data-dir", dir]);
@@ -165,5 +240,38 @@ describe("a free download meets a paid seeder", function () {
     expect(got.stderr).to.match(/error: every peer asks to be paid/);
     expect(Date.now() - started, "it stopped at once, not at --timeout").to.be.below(20_000);
     expect(seeded.seeder.stats().served).to.equal(0);
+  });
+});
+
+describe("a paid seeder over a torrent that another tool made", function () {
+  this.timeout(60_000);
+  const net = usePaidNetwork();
+
+  it("seeds transmission-create's torrent (its infohash) over the files on disk, and the leecher pays it price x pieces, read from the chain", async function () {
+    const { alice, bob } = net.f;
+    const data = randomBytes(24 * 32 * 1024 + 7);
+    const folder = path.join(net.dir, "content");
+    mkdirSync(folder);
+    const file = path.join(folder, "talk.webm");
+    writeFileSync(file, data);
+    const torrentFile = transmissionCreate(file, path.join(net.dir, "talk.torrent"), { pieceKiB: 32 });
+    const seederClient = net.webtorrent();
+    const seeder = new PaidSeeder({ client: await net.sdkFor(bob), pricePerPiece: PRICE, asset: ZeroAddress });
+    const seeded = seederClient.add(torrentFile, { path: folder });
+    seeder.attach(seeded);
+    await new Promise<void>((resolve) => (seeded.done ? resolve() : seeded.once("done", () => resolve())));
+    expect(seeded.infoHash).to.equal(await infoHashOf(torrentFile));
+    const port = seederClient.address()?.port as number;
+    const start = await ethers.provider.getBlockNumber();
+    const bobBefore = await ethers.provider.getBalance(bob.address);
+    const { torrent, leecher, path: out } = await net.leech(alice, torrentFile, [port]);
+    await done(torrent);
+    const settled = await leecher.settle();
+    const pieces = seeded.pieces.length;
+    expect(readFileSync(path.join(out, "talk.webm")).equals(data)).to.equal(true);
+    expect(settled[0]).to.deep.include({ delivered: pieces, closed: true });
+    const bobGas = await gasSpentSince(ethers.provider, bob.address, start);
+    expect((await ethers.provider.getBalance(bob.address)) - bobBefore).to.equal(BigInt(pieces) * PRICE - bobGas);
+    seeder.destroy();
   });
 });

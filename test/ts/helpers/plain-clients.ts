@@ -119,3 +119,13 @@ export function transmissionCreate(path: string, out: string, options: { pieceKi
   if (made.status !== 0) throw new Error(`transmission-create failed: ${made.stderr || made.stdout}`);
   return readFileSync(out);
 }
+
+/** The infohash of a .torrent's bytes, as parse-torrent (webtorrent's parser) reads it. */
+export async function infoHashOf(torrent: Uint8Array): Promise<string> {
+  // parse-torrent ships no type declarations: imported by a name TypeScript does not resolve.
+  const name = "parse-torrent";
+  const { default: parseTorrent } = (await import(name)) as {
+    default: (t: Uint8Array) => Promise<{ infoHash: string }>;
+  };
+  return (await parseTorrent(torrent)).infoHash;
+}
