@@ -16,7 +16,7 @@ import {
   type PiecepayClient,
   splitOutcome,
 } from "../../sdk/index.js";
-import type { PaidHandshake, PaidMessage } from "../wire/messages.js";
+import { EXTENSION_NAME, type PaidHandshake, type PaidMessage } from "../wire/messages.js";
 import { findChannelToResume, refuseResumed, resumeVoucher, tagChannel } from "./channel-reuse.js";
 import { Emitter } from "./emitter.js";
 import { handshakeFor, type PeerLink, type PeerSession, paidExtension, sendWithoutDelay } from "./extension.js";
@@ -82,6 +82,15 @@ export interface PaidLeecherOptions {
    * piece (`attach` deselects every piece, `start` selects them), free peers included.
    */
   hold?: boolean;
+  /**
+   * How pieces are shared between paid seeders and free peers (plain BitTorrent peers) when both have them:
+   * - "fast" (default): each piece granted to a paid seeder (within its credit window) is asked of it alone, so paid
+   *   seeders and free peers download side by side. Free peers take the granted pieces too only at the end, when
+   *   every missing piece is granted to someone, so that a paid seeder that stalls cannot hold the download up.
+   * - "free": a paid seeder is granted only pieces that no free peer unchoking us has: we pay for what free peers
+   *   cannot give us now. A channel is still opened with each acceptable seeder; what it does not spend comes back.
+   */
+  prefer?: "fast" | "free";
 }
 
 /** A paid seeder's offer, as a held leecher saw it (see PaidLeecherOptions.hold). */
@@ -272,6 +281,7 @@ export class PaidLeecher extends Emitter<PaidLeecherEvents> {
     // counts the same way, on its side). Each piece is given to one paid seeder, and only that seeder's blocks
     // count (see PieceOwnership.block), so each is paid exactly for what it served and no piece is paid twice.
     onPieceVerified(torrent, (index) => {
+      this.grantsChanged();
       const { senders, idleOwner } = this.pieces.verified(index);
       for (const wire of senders) this.#peerOf(wire)?.onDelivered();
       // Given to a paid seeder but delivered by others (free peers): that seeder's credit goes to another piece.
@@ -344,8 +354,64 @@ export class PaidLeecher extends Emitter<PaidLeecherEvents> {
 
   /** After a paid seeder left: its unfinished pieces may go to the others. */
   regrantAll(): void {
+    this.#endgame = undefined;
     for (const peer of this.peers) peer.regrant();
     rescheduleRequests(this.torrent);
+  }
+
+  /** With prefer "free": what free peers can give changed (a have, a choke, an unchoke); grants once, soon. */
+  freePeersChanged(): void {
+    if (this.options.prefer !== "free" || this.#regrantQueued) return;
+    this.#regrantQueued = true;
+    queueMicrotask(() => {
+      this.#regrantQueued = false;
+      this.regrantAll();
+    });
+  }
+  #regrantQueued = false;
+
+  /**
+   * Whether a free peer may be asked for piece `index`: with prefer "fast", not while a paid seeder was granted it,
+   * unless every missing piece is granted (the end of the download: then anyone may finish it).
+   */
+  freeMayAsk(index: number): boolean {
+    if (this.options.prefer === "free") return true;
+    return !this.pieces.owners.has(index) || this.#atEnd();
+  }
+
+  /** The pieces that free peers are sending us now (our requests in flight on their wires). */
+  freePiecesInFlight(): Set<number> {
+    const busy = new Set<number>();
+    for (const peer of this.peers) {
+      if (peer.plain) for (const index of piecesInFlight(peer.wire)) busy.add(index);
+    }
+    return busy;
+  }
+
+  /** Whether a free peer unchoking us has piece `index` (prefer "free": a paid seeder is not granted it). */
+  freePeerHas(index: number): boolean {
+    for (const peer of this.peers) if (peer.freelyHas(index)) return true;
+    return false;
+  }
+
+  /** Every missing piece is granted to a paid seeder. Cached until a piece verifies or grants change. */
+  #atEnd(): boolean {
+    if (this.#endgame !== undefined) return this.#endgame;
+    const torrent = this.torrent;
+    if (!torrent) return false;
+    const count = pieceCount(torrent);
+    let end = count > 0;
+    for (let index = 0; end && index < count; index++) {
+      if (!holdsPiece(torrent, index) && !this.pieces.owners.has(index)) end = false;
+    }
+    this.#endgame = end;
+    return end;
+  }
+  #endgame: boolean | undefined;
+
+  /** Grants changed: whether the download is at its end is computed again when next asked. */
+  grantsChanged(): void {
+    this.#endgame = undefined;
   }
 
   #peerOf(wire: Wire): LeecherPeer | undefined {
@@ -493,6 +559,13 @@ class LeecherPeer implements PeerSession {
     const { initialWindow, maxWindow } = leecher.options;
     this.#ledger = new SeederLedger({ initialWindow, maxWindow });
     this.#gate(link.wire);
+    // A plain peer: its extended handshake (BEP 10) lists no piecepay extension, or it speaks no BEP 10 at all. The
+    // extension's onHandshake never hears of it (bittorrent-protocol calls only the extensions both sides list).
+    const wire = link.wire as Wire & { peerExtensions?: { extended?: boolean } };
+    if (wire.peerExtensions?.extended === false) this.#markPlain();
+    wire.once("extended", (ext: string, info: { m?: Record<string, unknown> } | undefined) => {
+      if (ext === "handshake" && info?.m?.[EXTENSION_NAME] === undefined) this.#markPlain();
+    });
     beforeSchedulerOnUnchoke(link.wire, () => {
       this.scanIsFutile = false;
     });
@@ -514,12 +587,39 @@ class LeecherPeer implements PeerSession {
       this.#leecher.forget(this);
       this.#leecher.regrantAll();
     });
+    // A free peer (no paid offer) sees the pieces it has that no paid seeder was granted (PaidLeecherOptions.prefer).
     this.#peerPieces = gatePeerPieces(
       wire,
-      (index) => this.#granted.has(index),
-      () => this.#offer !== undefined,
-      () => this.regrant(),
+      (index) =>
+        this.#offer !== undefined
+          ? this.#granted.has(index)
+          : this.#peerPieces().get(index) && this.#leecher.freeMayAsk(index),
+      () => this.#offer !== undefined || (this.plain && this.#leecher.options.prefer !== "free"),
+      () => {
+        this.regrant();
+        if (this.plain) this.#leecher.freePeersChanged();
+      },
     );
+    for (const event of ["choke", "unchoke"]) {
+      wire.on(event, () => {
+        if (this.plain) this.#leecher.freePeersChanged();
+      });
+    }
+  }
+
+  /** A free peer: a plain BitTorrent peer, or one whose piecepay handshake offers nothing for sale. */
+  plain = false;
+
+  #markPlain(): void {
+    if (this.plain) return;
+    this.plain = true;
+    // What it has counts against paid grants with prefer "free"; with "fast", it now sees no granted piece.
+    this.#leecher.freePeersChanged();
+  }
+
+  /** Whether this is a free peer that unchokes us and has piece `index`. */
+  freelyHas(index: number): boolean {
+    return this.plain && !this.wire.destroyed && !this.wire.peerChoking && this.#peerPieces().get(index);
   }
 
   /** The pieces given to this seeder. */
@@ -537,14 +637,23 @@ class LeecherPeer implements PeerSession {
     if (!this.#offer || !torrent || this.wire.destroyed || this.#closing) return;
     const pieces = this.#peerPieces();
     const ownership = this.#leecher.pieces;
+    const freeFirst = this.#leecher.options.prefer === "free";
+    // Not a piece a free peer is sending already: webtorrent would not ask a second wire for it, and a grant that
+    // free peers keep finishing first would starve this seeder (the lowest pieces are everyone's first choice).
+    const busy = this.#leecher.freePiecesInFlight();
     const added = this.#granted.fill(
       this.#ledger.grantable,
       pieceCount(torrent),
-      (index) => pieces.get(index) && !holdsPiece(torrent, index),
+      (index) =>
+        pieces.get(index) &&
+        !holdsPiece(torrent, index) &&
+        !busy.has(index) &&
+        !(freeFirst && this.#leecher.freePeerHas(index)),
       (index) => ownership.claim(index, this.wire),
       urgentPieces(torrent),
     );
     if (added > 0) {
+      this.#leecher.grantsChanged();
       this.scanIsFutile = false;
       rescheduleRequests(torrent);
     }
@@ -586,6 +695,7 @@ class LeecherPeer implements PeerSession {
       this.#granted.remove(index);
       ownership.release(index, this.wire);
     }
+    this.#leecher.grantsChanged();
     // The traded pieces are granted again later, from the lowest on.
     this.#granted.rewind();
     this.#granted.fill(
@@ -648,7 +758,10 @@ class LeecherPeer implements PeerSession {
       this.#link.drop("this peer is banned: it sent pieces that failed verification");
       return;
     }
-    if (!handshake?.offer) return; // a plain peer: plain BitTorrent
+    if (!handshake?.offer) {
+      this.#markPlain(); // it speaks piecepay but sells nothing: a free peer
+      return;
+    }
     if (this.seen === undefined) {
       const unusable = this.#unusable(handshake);
       this.seen = {

@@ -34,7 +34,9 @@ export const get: Command = {
     "inside a credit window that starts at 2 pieces and doubles with each verified piece (at most --max-window), so at most",
     "one window is ever at risk per seeder. A piece counts only once its hash verifies; a seeder whose piece fails",
     "is not paid for it and is dropped, and banned at its second such piece. At the end every channel is closed",
-    "at what its seeder delivered and the rest of the deposit comes back. Free peers serve us as in plain BitTorrent;",
+    "at what its seeder delivered and the rest of the deposit comes back. Free peers serve us as in plain BitTorrent",
+    "(--prefer fast, the default, downloads from them and the paid seeders side by side; --prefer free pays only for",
+    "pieces that no free peer unchoking us has);",
     "we share nothing with anyone, during the download or after: what we bought is the paid seeders' to sell.",
     "",
     "Before anything is sent, the account must hold at least one piece at --max-price plus the gas of a deposit:",
@@ -68,6 +70,7 @@ export const get: Command = {
     announce: { type: "string", multiple: true },
     timeout: { type: "string" },
     "max-window": { type: "string" },
+    prefer: { type: "string" },
   },
   optionHelp: [
     [
@@ -87,6 +90,10 @@ export const get: Command = {
     ],
     WEBRTC_HELP,
     ...DISCOVERY_HELP,
+    [
+      "--prefer fast|free",
+      "with free peers and paid seeders both: fast (default) downloads from both side by side; free pays only for pieces no free peer unchoking us has",
+    ],
     ["--timeout S", "give up after S seconds without finishing (default 600)"],
     [
       "--max-window N",
@@ -127,6 +134,13 @@ export const get: Command = {
     const timeout = Number(values.timeout ?? "600");
     if (!(timeout > 0)) throw new UsageError(`--timeout must be a number of seconds above 0, not "${values.timeout}"`);
     const maxWindow = windowOption(values["max-window"]);
+    const prefer = values.prefer ?? "fast";
+    if (prefer !== "fast" && prefer !== "free") {
+      throw new UsageError(`--prefer is fast or free, not "${prefer}"`);
+    }
+    if (values.prefer !== undefined && !paying) {
+      throw new UsageError("--prefer chooses between free peers and paid seeders: give --max-price and --budget too");
+    }
     const torrentId: string | Uint8Array = id.startsWith("magnet:") ? id : existsSync(id) ? readFileSync(id) : id;
     if (typeof torrentId === "string" && !torrentId.startsWith("magnet:")) {
       throw new CliError(`${id} is neither a magnet link nor a .torrent file`);
@@ -183,6 +197,7 @@ export const get: Command = {
       asset: unit.address,
       closeTimeoutMs: 60_000,
       maxWindow,
+      prefer,
     });
     leecher.on("warning", (error: Error) => out.note(`warning: ${explainError(error).message}`));
     // An account that cannot pay a deposit and its gas will not pay any: stop now, rather than retry until --timeout.

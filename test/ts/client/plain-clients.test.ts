@@ -198,6 +198,8 @@ describe("free torrents with plain BitTorrent clients (aria2, Transmission's tor
       [["seed", file, "--free", "--price", "0.1"], /--free seeds for nothing/],
       [["seed", file, "--free", "--asset", "0x0000000000000000000000000000000000000001"], /not with --free/],
       [["seed", file], /--price AMOUNT \(the price per piece\), or --free/],
+      [["get", "x.torrent", "--max-price", "0.1", "--budget", "1", "--prefer", "cheap"], /--prefer is fast or free/],
+      [["get", "x.torrent", "--prefer", "free"], /--prefer chooses between free peers and paid seeders/],
       [
         ["seed", file, "--free", "--torrent", "x.torrent", "--piece-length", "64"],
         /--piece-length is for a new torrent/,
