@@ -88,10 +88,15 @@ export interface PaidLeecherOptions {
    *   seeders and free peers download side by side. Free peers take the granted pieces too only at the end, when
    *   every missing piece is granted to someone, so that a paid seeder that stalls cannot hold the download up.
    * - "free": a paid seeder is granted only pieces that no free peer unchoking us has: we pay for what free peers
-   *   cannot give us now. A channel is still opened with each acceptable seeder; what it does not spend comes back.
+   *   cannot give us now. Its channel is opened (and its deposit made) only once it has such a piece, and not in the
+   *   first FREE_GRACE_MS (3 s) while free peers connect; none at all if free peers give everything. A free peer that unchokes us and then sends nothing is dropped by webtorrent
+   *   after 30 s without a block, and the paid seeders take over.
    */
   prefer?: "fast" | "free";
 }
+
+/** With prefer "free": how long free peers get to connect and unchoke us before any seeder's channel is opened. */
+export const FREE_GRACE_MS = 3_000;
 
 /** A paid seeder's offer, as a held leecher saw it (see PaidLeecherOptions.hold). */
 export interface SeenOffer {
@@ -253,6 +258,13 @@ export class PaidLeecher extends Emitter<PaidLeecherEvents> {
   attach(torrent: Torrent): void {
     this.torrent = torrent;
     if (this.#held) selectEverything(torrent, false);
+    if (this.options.prefer === "free") {
+      // From a magnet, a seeder's channel waits for the piece count to know what free peers lack; and free peers get
+      // a few seconds to connect and unchoke us before any seeder is paid (the first peer to answer is often paid).
+      torrent.once("metadata", () => this.regrantAll());
+      this.freeGraceUntil = Date.now() + FREE_GRACE_MS;
+      setTimeout(() => this.regrantAll(), FREE_GRACE_MS).unref?.();
+    }
     this.#skipFutileScans(torrent);
     // A stream waits for pieces (a seek ahead of the download): each paid seeder trades pieces nobody asked it for
     // yet for those, rather than waiting for its next voucher to grant more.
@@ -387,6 +399,9 @@ export class PaidLeecher extends Emitter<PaidLeecherEvents> {
     }
     return busy;
   }
+
+  /** With prefer "free": until when no seeder's channel is opened, while free peers connect and unchoke us. */
+  freeGraceUntil = 0;
 
   /** Whether a free peer unchoking us has piece `index` (prefer "free": a paid seeder is not granted it). */
   freePeerHas(index: number): boolean {
@@ -550,7 +565,7 @@ class LeecherPeer implements PeerSession {
   /** The connection that held our channel to this payee left: this one opens the channel now. */
   takeOver(): void {
     this.#waiting = false;
-    this.#funding = this.#open().catch((error) => this.onProtocolError(error));
+    this.#openWhenNeeded();
   }
 
   constructor(leecher: PaidLeecher, link: PeerLink) {
@@ -712,6 +727,7 @@ class LeecherPeer implements PeerSession {
   /** Looks at every piece again (some were freed or the peer got new ones), then grants. */
   regrant(): void {
     this.scanIsFutile = false;
+    if (this.#deferred && this.#neededNow()) this.#openWhenNeeded();
     this.#granted.rewind();
     this.grant();
   }
@@ -789,7 +805,35 @@ class LeecherPeer implements PeerSession {
       this.#waiting = true;
       return;
     }
+    this.#openWhenNeeded();
+  }
+
+  /**
+   * Opens the channel, unless prefer "free" and free peers can give every piece this seeder could be granted now:
+   * then no deposit is made until that changes (regrant looks again), and none at all if free peers finish.
+   */
+  #openWhenNeeded(): void {
+    if (this.#leecher.options.prefer === "free" && !this.#neededNow()) {
+      this.#deferred = true;
+      return;
+    }
+    this.#deferred = false;
     this.#funding = this.#open().catch((error) => this.onProtocolError(error));
+  }
+  #deferred = false;
+
+  /** Whether this seeder has a piece we lack that no free peer unchoking us has (and no paid seeder was given). */
+  #neededNow(): boolean {
+    const torrent = this.#leecher.torrent;
+    const count = pieceCount(torrent);
+    if (!torrent || !count) return false; // no metadata yet: looked at again when the peers' pieces change
+    if (Date.now() < this.#leecher.freeGraceUntil) return false; // looked at again when the grace ends
+    const theirs = this.#peerPieces();
+    for (let index = 0; index < count; index++) {
+      if (!theirs.get(index) || holdsPiece(torrent, index) || this.#leecher.pieces.owners.has(index)) continue;
+      if (!this.#leecher.freePeerHas(index)) return true;
+    }
+    return false;
   }
 
   /** Why we will not pay this seeder, if we will not. */
