@@ -255,9 +255,9 @@ describe("the web app's errors: one sentence a person can act on, nothing lost",
         undefined,
         { timeout: 60_000, polling: 100 },
       );
-      // Every connection to the chain is reset for 15 s, from the page's server on: the rest of the download and its
-      // close happen inside the cut.
-      const cut = rpcProxy.cut(15_000, "reset");
+      // Every connection to the chain is reset, from the page's server on, until the rest of the download has arrived
+      // and its close has been tried for a few seconds inside the cut.
+      const cut = rpcProxy.cut(120_000, "reset");
       const outage = page.page.getByTestId("rpc-outage");
       await outage.waitFor({ timeout: 10_000 });
       expect(await outage.textContent()).to.match(/the chain does not answer \(.+\) for \d+ s: trying again/);
@@ -271,6 +271,16 @@ describe("the web app's errors: one sentence a person can act on, nothing lost",
         { timeout: 60_000, polling: 100 },
       );
       expect(rpcProxy.cutting, "every piece arrived during the cut").to.equal(true);
+      await page.page.waitForFunction(
+        () =>
+          document.querySelector('[data-testid="transfer"][data-kind="download"]')?.getAttribute("data-state") ===
+          "settling",
+        undefined,
+        { timeout: 30_000, polling: 100 },
+      );
+      await new Promise((resolve) => setTimeout(resolve, 5_000)); // the close, tried and retried inside the cut
+      expect(await outage.isVisible(), "still saying so while the close waits").to.equal(true);
+      rpcProxy.heal();
       await cut;
       await waitForDownload(page.page, "settled", 90_000);
       await outage.waitFor({ state: "detached", timeout: 30_000 });

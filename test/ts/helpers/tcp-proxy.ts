@@ -79,22 +79,32 @@ export class TcpProxy {
     return this.#mode !== undefined;
   }
 
-  /** Cuts the link now for `ms`; resolves when the cut ends. */
+  /** Cuts the link now for `ms` (or until `heal()`); resolves when the cut ends. */
   cut(ms: number, mode: CutMode, trigger?: string): Promise<void> {
     const record: CutRecord = { mode, startedAt: Date.now(), ...(trigger ? { trigger } : {}) };
     this.cuts.push(record);
     this.#mode = mode;
     for (const pair of this.#pairs) this.#cutPair(pair, mode);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
+      const end = () => {
+        clearTimeout(timer);
         this.#timers.delete(timer);
+        this.#heal.delete(end);
         this.#mode = undefined;
         record.endedAt = Date.now();
         resolve();
-      }, ms);
+      };
+      const timer = setTimeout(end, ms);
       this.#timers.add(timer);
+      this.#heal.add(end);
     });
   }
+
+  /** Ends the cuts in progress now (a test that waits for something to happen during a cut, then restores). */
+  heal(): void {
+    for (const end of [...this.#heal]) end();
+  }
+  readonly #heal = new Set<() => void>();
 
   /** Arms a cut that starts when the `nth` request containing `pattern` passes. */
   cutOn(trigger: CutTrigger): void {
