@@ -44,6 +44,15 @@ const ARIA2_QUIET = [
   "--no-conf=true",
 ];
 
+/** An aria2 process seeding one torrent. */
+export interface Aria2Seeder {
+  port: number;
+  child: ChildProcess;
+  stop(): void;
+  /** Bytes it has sent so far, read through its JSON-RPC (seeders started with `rpc: true` only). */
+  uploaded(): Promise<number>;
+}
+
 /**
  * aria2 seeding `files` (name -> bytes, written under `dir/aria2`) of the torrent `torrentFile`, checked from disk
  * first; resolves once it accepts connections on its port.
@@ -52,8 +61,7 @@ export async function aria2Seed(
   dir: string,
   torrentFile: Uint8Array,
   files: Record<string, Uint8Array>,
-): Promise<{ port: number; child: ChildProcess; stop(): void }> {
-  requireTool("aria2c", "aria2");
+): Promise<Aria2Seeder> {
   const folder = join(dir, "aria2");
   for (const [name, bytes] of Object.entries(files)) {
     mkdirSync(join(folder, name, ".."), { recursive: true });
@@ -61,7 +69,22 @@ export async function aria2Seed(
   }
   const torrentPath = join(dir, "aria2-seed.torrent");
   writeFileSync(torrentPath, torrentFile);
+  return aria2SeedFolder(folder, torrentPath);
+}
+
+/**
+ * aria2 seeding the torrent at `torrentPath` from the files already in `folder`, checked from disk first; with
+ * `tracker`, announcing to it too; with `rpc`, answering JSON-RPC on loopback (for `uploaded()`). Resolves once it
+ * accepts connections on its port (the check of a large file takes a while: `readyMs`).
+ */
+export async function aria2SeedFolder(
+  folder: string,
+  torrentPath: string,
+  options: { tracker?: string; rpc?: boolean; readyMs?: number } = {},
+): Promise<Aria2Seeder> {
+  requireTool("aria2c", "aria2");
   const port = await freePort();
+  const rpcPort = options.rpc ? await freePort() : undefined;
   const child = spawn(
     "aria2c",
     [
@@ -69,29 +92,54 @@ export async function aria2Seed(
       "--check-integrity=true",
       "--seed-ratio=0.0",
       `--listen-port=${port}`,
+      ...(options.tracker === undefined ? [] : [`--bt-tracker=${options.tracker}`]),
+      ...(rpcPort === undefined ? [] : ["--enable-rpc=true", `--rpc-listen-port=${rpcPort}`]),
       ...ARIA2_QUIET,
       torrentPath,
     ],
     { stdio: "ignore" },
   );
-  await accepting(port, 15_000);
-  return { port, child, stop: () => child.kill("SIGTERM") };
+  await accepting(port, options.readyMs ?? 15_000);
+  return {
+    port,
+    child,
+    stop: () => child.kill("SIGTERM"),
+    uploaded: async () => {
+      if (rpcPort === undefined) throw new Error("this aria2 seeder was started without rpc: true");
+      const answer = await fetch(`http://127.0.0.1:${rpcPort}/jsonrpc`, {
+        method: "POST",
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "aria2.tellActive", params: [["uploadLength"]] }),
+      });
+      const { result } = (await answer.json()) as { result: { uploadLength: string }[] };
+      return result.reduce((sum, download) => sum + Number(download.uploadLength), 0);
+    },
+  };
 }
 
 /**
- * aria2 downloading `torrentPath` into `out` from the peers its trackers give, and quitting once done (no seeding);
- * resolves with its exit code and what it printed.
+ * aria2 downloading `torrentPath` into `out` from the peers its trackers give (and `options.tracker`'s), and
+ * quitting once done (no seeding); resolves with its exit code, what it printed, and the milliseconds from its
+ * spawn to its exit.
  */
 export function aria2Get(
   torrentPath: string,
   out: string,
   timeoutS = 60,
-): Promise<{ code: number | null; log: string }> {
+  options: { tracker?: string } = {},
+): Promise<{ code: number | null; log: string; ms: number }> {
   requireTool("aria2c", "aria2");
   return new Promise((resolve) => {
+    const started = performance.now();
     const child = spawn(
       "aria2c",
-      [`--dir=${out}`, "--seed-time=0", `--bt-stop-timeout=${timeoutS}`, ...ARIA2_QUIET, torrentPath],
+      [
+        `--dir=${out}`,
+        "--seed-time=0",
+        `--bt-stop-timeout=${timeoutS}`,
+        ...(options.tracker === undefined ? [] : [`--bt-tracker=${options.tracker}`]),
+        ...ARIA2_QUIET,
+        torrentPath,
+      ],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     let log = "";
@@ -103,8 +151,9 @@ export function aria2Get(
     });
     const timer = setTimeout(() => child.kill("SIGKILL"), (timeoutS + 10) * 1000);
     child.once("exit", (code) => {
+      const ms = performance.now() - started;
       clearTimeout(timer);
-      resolve({ code, log });
+      resolve({ code, log, ms });
     });
   });
 }
