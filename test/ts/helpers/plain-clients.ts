@@ -1,6 +1,7 @@
 // Plain BitTorrent clients that are not webtorrent, from Debian (`.ci/run` installs them when missing): aria2 seeding
-// or downloading, and transmission-create making a .torrent the way Transmission does. Each runs with no DHT, no
-// local discovery and no peer exchange, so that it meets only the peers a test gives it.
+// or downloading, qBittorrent-nox (libtorrent) driven through its Web API, and transmission-create making a .torrent
+// the way Transmission does. Each runs with no DHT, no local discovery and no peer exchange, so that it meets only
+// the peers a test gives it.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
@@ -177,4 +178,137 @@ export async function infoHashOf(torrent: Uint8Array): Promise<string> {
     default: (t: Uint8Array) => Promise<{ infoHash: string }>;
   };
   return (await parseTorrent(torrent)).infoHash;
+}
+
+/** One torrent as qBittorrent's Web API lists it (the fields the tests read). */
+export interface QbittorrentTorrent {
+  hash: string;
+  name: string;
+  state: string;
+  progress: number;
+  uploaded: number;
+}
+
+/** A qBittorrent-nox process with its own profile, driven through its Web API on loopback. */
+export interface Qbittorrent {
+  /** Its BitTorrent port. */
+  port: number;
+  /** Adds a .torrent's bytes or a magnet, saving into (or seeding from) `savepath`; the files there are checked. */
+  add(source: Uint8Array | string, savepath: string): Promise<void>;
+  /** Connects it to these peers (HOST:PORT) of the torrent `hash`. */
+  addPeers(hash: string, peers: string[]): Promise<void>;
+  /** Resolves with the torrent once its state is one of `states`; throws on an error state or after `ms`. */
+  waitFor(hash: string, states: string[], ms: number): Promise<QbittorrentTorrent>;
+  stop(): Promise<void>;
+}
+
+/** The states of a torrent that has every piece and seeds: with peers to serve, or waiting for some. */
+export const QBITTORRENT_SEEDING = ["uploading", "stalledUP"];
+
+/**
+ * Debian's qbittorrent-nox with a fresh profile in `profile`: no DHT, local discovery, peer exchange or port mapping;
+ * the Web API on 127.0.0.1 without a login (WebUI\LocalHostAuth=false: a request from localhost needs none). Its
+ * outgoing connections use TCP alone: by default libtorrent tries uTP first, and against a peer without uTP (piecepay,
+ * like webtorrent in Node, has none) that attempt costs 3 s before it falls back to TCP.
+ */
+export async function startQbittorrent(profile: string): Promise<Qbittorrent> {
+  requireTool("qbittorrent-nox", "qbittorrent-nox");
+  const config = join(profile, "qBittorrent", "config");
+  mkdirSync(config, { recursive: true });
+  writeFileSync(
+    join(config, "qBittorrent.conf"),
+    [
+      "[LegalNotice]",
+      "Accepted=true",
+      "[BitTorrent]",
+      "Session\\BTProtocol=TCP",
+      "Session\\DHTEnabled=false",
+      "Session\\LSDEnabled=false",
+      "Session\\PeXEnabled=false",
+      "Session\\QueueingSystemEnabled=false",
+      "[Network]",
+      "PortForwardingEnabled=false",
+      "[Preferences]",
+      "Connection\\ResolvePeerCountries=false",
+      "WebUI\\Address=127.0.0.1",
+      "WebUI\\LocalHostAuth=false",
+      "",
+    ].join("\n"),
+  );
+  const [webui, port] = [await freePort(), await freePort()];
+  const child = spawn(
+    "qbittorrent-nox",
+    [`--profile=${profile}`, `--webui-port=${webui}`, `--torrenting-port=${port}`],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let log = "";
+  const keep = (chunk: Buffer) => {
+    log = (log + chunk.toString()).slice(-4_000);
+  };
+  child.stdout.on("data", keep);
+  child.stderr.on("data", keep);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const api = async (path: string, body?: URLSearchParams | FormData): Promise<string> => {
+    const answer = await fetch(`http://127.0.0.1:${webui}/api/v2/${path}`, body ? { method: "POST", body } : {});
+    const text = await answer.text();
+    if (!answer.ok) throw new Error(`qBittorrent ${path}: HTTP ${answer.status} ${text}`);
+    return text;
+  };
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`qbittorrent-nox exited (${child.exitCode ?? child.signalCode}): ${log}`);
+    if (
+      await api("app/version").then(
+        () => true,
+        () => false,
+      )
+    )
+      break;
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`qbittorrent-nox's Web API did not answer within 15 s: ${log}`);
+    }
+    await sleep(100);
+  }
+  return {
+    port,
+    async add(source, savepath) {
+      const form = new FormData();
+      if (typeof source === "string") form.append("urls", source);
+      else form.append("torrents", new Blob([Uint8Array.from(source)]), "added.torrent");
+      form.append("savepath", savepath);
+      form.append("skip_checking", "false");
+      const answer = await api("torrents/add", form);
+      if (answer.trim() !== "Ok.") throw new Error(`qBittorrent refused the torrent: ${answer}`);
+    },
+    async addPeers(hash, peers) {
+      // A torrent just added is listed a moment later; peers given before that would be refused.
+      const until = Date.now() + 10_000;
+      while ((JSON.parse(await api(`torrents/info?hashes=${hash}`)) as unknown[]).length === 0) {
+        if (Date.now() > until) throw new Error(`qBittorrent does not list ${hash} 10 s after it was added`);
+        await sleep(50);
+      }
+      await api("torrents/addPeers", new URLSearchParams({ hashes: hash, peers: peers.join("|") }));
+    },
+    async waitFor(hash, states, ms) {
+      const until = Date.now() + ms;
+      let last: QbittorrentTorrent | undefined;
+      for (;;) {
+        [last] = JSON.parse(await api(`torrents/info?hashes=${hash}`)) as QbittorrentTorrent[];
+        if (last && states.includes(last.state)) return last;
+        if (last && ["error", "missingFiles"].includes(last.state))
+          throw new Error(`qBittorrent: ${last.name} is in state ${last.state}`);
+        if (Date.now() > until)
+          throw new Error(`qBittorrent: ${hash} not ${states.join(" or ")} after ${ms} ms: ${JSON.stringify(last)}`);
+        await sleep(100);
+      }
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      const killer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(killer);
+    },
+  };
 }
