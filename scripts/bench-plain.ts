@@ -1,14 +1,15 @@
 // A free download from a plain BitTorrent seeder: `piecepay get` against aria2 downloading the same file from the
 // same seeder, measured in one run. One aria2 process (Debian's) seeds a random file from disk, made into a torrent
-// by transmission-create; then, N times each and in turn (piecepay first in even rounds, aria2 first in odd ones):
+// by transmission-create; then, N times each and in turn (piecepay first in rounds 1, 3, ..., aria2 in 2, 4, ...):
 //   - `piecepay get <torrent> --peer 127.0.0.1:PORT --out DIR` as a child process (the CLI as a person runs it),
 //     with no key and `--rpc` pointing at nothing, so a download that touched a chain would fail;
 //   - `aria2c <torrent>` as a leecher, finding the seeder through a tracker (in this process) that the seeder
 //     announced to: aria2 has no --peer.
-// Each run times two spans on one clock: from the leecher's spawn to its exit (what a person waits for, process
-// start included; the target is on this one), and from the first byte the seeder sent to it (the seeder's own upload
-// counter, polled through its JSON-RPC every POLL_MS, the same for both leechers) to its exit. Every download is
-// checked byte for byte against the file, then deleted.
+// Each run times three spans on one clock: from the leecher's spawn to its exit (what a person waits for, process
+// start included; the target is on this one); from the first byte the seeder sent to it to its exit; and from that
+// first byte to the last (the transfer alone). The bytes sent are the seeder's own upload counter, polled through its
+// JSON-RPC every POLL_MS, the same for both leechers. Every download is checked byte for byte against the file, then
+// deleted.
 // Usage: tsx scripts/bench-plain.ts [--json] [--size MiB] [--runs N] [--piece KiB]
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
@@ -34,7 +35,8 @@ A free download from a plain aria2 seeder on loopback: \`piecepay get <torrent> 
 no key, no chain) against aria2c downloading the same file from the same seeder (through a tracker), --runs times
 each in turn (default 3; medians count). The file: --size MiB of random bytes on disk (default 256), pieces of
 --piece KiB (default 1024), the torrent made by transmission-create. Prints MiB/s from spawn to exit and from the
-first byte the seeder sent to exit, and the ratio piecepay / aria2 (target >= 1.0, from spawn to exit).
+first byte the seeder sent to exit and to its last byte, and the ratios piecepay / aria2 (target >= 1.0, from spawn
+to exit).
 Needs Debian's aria2 and transmission-cli. --json prints one JSON object.`;
 
 const { json, counts } = benchArgs(USAGE, { size: "256", runs: "3", piece: "1024" });
@@ -57,6 +59,8 @@ interface Run {
   totalMs: number;
   /** The seeder's first byte sent to this leecher, to the leecher's exit. */
   fromFirstByteMs: number;
+  /** The seeder's first byte to this leecher, to the poll that saw the whole file sent (the transfer alone). */
+  transferMs: number;
   /** piecepay's own figure from its done line (torrent added -> every piece verified). */
   ownSeconds?: number;
 }
@@ -89,15 +93,19 @@ const announced = new Promise<void>((resolve) =>
 );
 const seeder = await aria2SeedFolder(seedFolder, torrentPath, { tracker: announce, rpc: true, readyMs: 120_000 });
 
-/** Runs `download` while polling the seeder's upload counter; returns both spans. */
+/** Runs `download` while polling the seeder's upload counter; returns the three spans. */
 async function timed(leecher: Leecher, download: () => Promise<{ ms: number; ownSeconds?: number }>): Promise<Run> {
   const before = await seeder.uploaded();
   const started = performance.now();
   let firstByte: number | undefined;
+  let lastByte: number | undefined;
   let polling = true;
   const poll = (async () => {
-    while (polling && firstByte === undefined) {
-      if ((await seeder.uploaded()) > before) firstByte = performance.now();
+    while (polling && lastByte === undefined) {
+      const sent = (await seeder.uploaded()) - before;
+      const now = performance.now();
+      if (sent > 0 && firstByte === undefined) firstByte = now;
+      if (sent >= SIZE_MIB * MiB) lastByte = now;
       else await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
   })();
@@ -106,7 +114,15 @@ async function timed(leecher: Leecher, download: () => Promise<{ ms: number; own
   polling = false;
   await poll;
   if (firstByte === undefined) throw new Error(`${leecher}: the seeder sent it nothing`);
-  return { leecher, totalMs: ms, fromFirstByteMs: ended - firstByte, ownSeconds };
+  // A leecher that exited before the next poll saw the whole file sent: the file was sent by its exit at the latest.
+  const last = Math.min(lastByte ?? ended, ended);
+  return {
+    leecher,
+    totalMs: ms,
+    fromFirstByteMs: ended - firstByte,
+    transferMs: last - firstByte,
+    ownSeconds,
+  };
 }
 
 async function piecepayRun(out: string): Promise<{ ms: number; ownSeconds?: number }> {
@@ -170,7 +186,7 @@ try {
       if (!json) {
         const own = run.ownSeconds === undefined ? "" : `; its own add -> done ${run.ownSeconds.toFixed(2)} s`;
         console.error(
-          `  run ${round + 1} ${leecher}: ${(run.totalMs / 1000).toFixed(2)} s spawn -> exit, ${(run.fromFirstByteMs / 1000).toFixed(2)} s first byte -> exit${own}`,
+          `  run ${round + 1} ${leecher}: ${(run.totalMs / 1000).toFixed(2)} s spawn -> exit, ${(run.fromFirstByteMs / 1000).toFixed(2)} s first byte -> exit, ${(run.transferMs / 1000).toFixed(2)} s first -> last byte${own}`,
         );
       }
     }
@@ -195,6 +211,10 @@ const figures = (leecher: Leecher) => {
       median: mibps(median(mine.map((r) => r.fromFirstByteMs))),
       each: mine.map((r) => mibps(r.fromFirstByteMs)),
     },
+    firstToLastByteMiBps: {
+      median: mibps(median(mine.map((r) => r.transferMs))),
+      each: mine.map((r) => mibps(r.transferMs)),
+    },
   };
 };
 const piecepay = figures("piecepay");
@@ -214,6 +234,7 @@ const report = {
   ratio: {
     spawnToExit: ratio(piecepay.spawnToExitMiBps.median, aria2.spawnToExitMiBps.median),
     firstByteToExit: ratio(piecepay.firstByteToExitMiBps.median, aria2.firstByteToExitMiBps.median),
+    firstToLastByte: ratio(piecepay.firstToLastByteMiBps.median, aria2.firstToLastByteMiBps.median),
   },
   target: TARGET,
   met: piecepay.spawnToExitMiBps.median / aria2.spawnToExitMiBps.median >= TARGET,
@@ -222,4 +243,5 @@ printReport(json, report, (r) => [
   `A free download from a plain aria2 seeder on loopback, ${r.sizeMiB} MiB in pieces of ${r.pieceKiB} KiB, ${r.runs} runs each in turn (medians; load average ${r.loadAverage.join(", ")}):`,
   `  spawn -> exit:       piecepay get ${r.piecepay.spawnToExitMiBps.median} MiB/s (${r.piecepay.spawnToExitMiBps.each.join(", ")}), aria2c ${r.aria2.spawnToExitMiBps.median} MiB/s (${r.aria2.spawnToExitMiBps.each.join(", ")}); ratio ${r.ratio.spawnToExit}, target >= ${r.target}: ${r.met ? "met" : "NOT met"}`,
   `  first byte -> exit:  piecepay get ${r.piecepay.firstByteToExitMiBps.median} MiB/s (${r.piecepay.firstByteToExitMiBps.each.join(", ")}), aria2c ${r.aria2.firstByteToExitMiBps.median} MiB/s (${r.aria2.firstByteToExitMiBps.each.join(", ")}); ratio ${r.ratio.firstByteToExit}`,
+  `  first -> last byte:  piecepay get ${r.piecepay.firstToLastByteMiBps.median} MiB/s (${r.piecepay.firstToLastByteMiBps.each.join(", ")}), aria2c ${r.aria2.firstToLastByteMiBps.median} MiB/s (${r.aria2.firstToLastByteMiBps.each.join(", ")}); ratio ${r.ratio.firstToLastByte}`,
 ]);
