@@ -89,8 +89,9 @@ export interface PaidLeecherOptions {
    *   every missing piece is granted to someone, so that a paid seeder that stalls cannot hold the download up.
    * - "free": a paid seeder is granted only pieces that no free peer unchoking us has: we pay for what free peers
    *   cannot give us now. Its channel is opened (and its deposit made) only once it has such a piece, and not in the
-   *   first FREE_GRACE_MS (3 s) while free peers connect; none at all if free peers give everything. A free peer that unchokes us and then sends nothing is dropped by webtorrent
-   *   after 30 s without a block, and the paid seeders take over.
+   *   first FREE_GRACE_MS (3 s) while free peers connect; none at all if free peers give everything. A free peer
+   *   that unchokes us and then sends nothing is dropped by webtorrent after 30 s without a block, and the paid
+   *   seeders take over.
    */
   prefer?: "fast" | "free";
 }
