@@ -41,7 +41,9 @@ export function startSeeding(
     else return reject(new CliError(`--torrent ${id} is neither a magnet link nor a .torrent file`));
     const input = path.resolve(source.input);
     const announce = (source.options.announce as string[] | undefined) ?? [];
-    const torrent = client.add(torrentId, { path: path.dirname(input), announce });
+    // Nothing selected: we seed what is on disk and never download. Files that do not match the torrent are
+    // refused below, never "repaired" from the swarm over what the person has.
+    const torrent = client.add(torrentId, { path: path.dirname(input), announce, deselect: true });
     onTorrent(torrent);
     torrent.once("error", (error: Error) => reject(new CliError(`--torrent ${id}: ${error.message}`)));
     torrent.once("metadata", () => {

@@ -148,43 +148,35 @@ describe("free torrents with plain BitTorrent clients (aria2, Transmission's tor
     expect(readFileSync(path.join(out, "talk.webm")).equals(data)).to.equal(true);
   });
 
-  it("`seed --torrent` over files that do not match: says how many pieces verified, and seeds nothing", async function () {
+  it("`seed --torrent` over files that do not match: says how many pieces verified, seeds nothing, and leaves the files as they were", async function () {
     const dir = scratch();
-    const file = path.join(dir, "talk.webm");
+    const original = path.join(dir, "original");
+    mkdirSync(original);
+    const file = path.join(original, "talk.webm");
     writeFileSync(file, randomBytes(256 * 1024));
+    const tracker = await start(["tracker", "--port", String(await freePort())]);
+    const announce = (tracker.ready.announce as string[]).find((url) => url.startsWith("http")) as string;
     const torrentPath = path.join(dir, "talk.torrent");
-    transmissionCreate(file, torrentPath, { pieceKiB: 32 });
+    transmissionCreate(file, torrentPath, { pieceKiB: 32, tracker: announce });
+    // The original is seeded in the same swarm: a client that "repaired" the files from peers would overwrite ours.
+    const quiet = ["--free", "--no-dht", "--no-lsd"];
+    await start(["seed", file, "--torrent", torrentPath, ...quiet, "--data-dir", original]);
+    const edited = path.join(dir, "edited");
+    mkdirSync(edited);
     const bytes = readFileSync(file);
     bytes.fill(0, 100_000, 140_000); // two pieces changed on disk
-    writeFileSync(file, bytes);
-    const run = await cli([
-      "seed",
-      file,
-      "--torrent",
-      torrentPath,
-      "--free",
-      "--no-dht",
-      "--no-lsd",
-      "--data-dir",
-      dir,
-    ]);
+    const ours = path.join(edited, "talk.webm");
+    writeFileSync(ours, bytes);
+    const run = await cli(["seed", ours, "--torrent", torrentPath, ...quiet, "--data-dir", edited]);
     expect(run.code, run.stderr).to.equal(1);
     expect(run.stderr).to.match(/do not match --torrent .*talk\.torrent: 6 of 8 pieces verified/);
-    const other = path.join(dir, "other.webm");
+    expect(readFileSync(ours).equals(bytes), "the edited file, untouched").to.equal(true);
+    const other = path.join(edited, "other.webm");
     writeFileSync(other, "x");
-    const named = await cli([
-      "seed",
-      other,
-      "--torrent",
-      torrentPath,
-      "--free",
-      "--no-dht",
-      "--no-lsd",
-      "--data-dir",
-      dir,
-    ]);
+    const named = await cli(["seed", other, "--torrent", torrentPath, ...quiet, "--data-dir", edited]);
     expect(named.code).to.equal(1);
     expect(named.stderr).to.match(/holds "talk\.webm", not "other\.webm"/);
+    expect(readFileSync(other, "utf8")).to.equal("x");
   });
 
   it("usage: payment flags go together, --free takes no price or asset", async function () {
