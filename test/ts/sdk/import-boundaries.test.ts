@@ -37,6 +37,8 @@ const EMBEDDED_CHAIN = "client/embedded-chain.ts";
  * scripts/bench-web-pages.ts measures the browser tests' own pages (paid seeder and leecher), on their chain, tracker
  * and Node seeder; scripts/profile-web.ts runs the same pages unpaid, to see where their CPU goes;
  * scripts/bench-web-app.ts measures the web app as its tests start and drive it, with the CLI's seeder.
+ * scripts/bench-discovery.ts joins the DHT through the tests' loopback bootstrap node; scripts/bench-plain.ts drives
+ * the same plain clients (aria2) and CLI processes as the free-torrent tests.
  */
 const TOP_LAYER_EXCEPTIONS = [
   "scripts/fuzz-wire.ts -> test/ts/helpers/wire.ts",
@@ -60,6 +62,10 @@ const TOP_LAYER_EXCEPTIONS = [
     "helpers/nodes.ts",
     "helpers/webrtc-peers.ts",
   ].map((file) => `scripts/profile-web.ts -> test/ts/${file}`),
+  "scripts/bench-discovery.ts -> test/ts/helpers/dht.ts",
+  ...["client/cli-process.ts", "helpers/nodes.ts", "helpers/plain-clients.ts"].map(
+    (file) => `scripts/bench-plain.ts -> test/ts/${file}`,
+  ),
 ];
 
 const isHardhat = (to: string) => to === "hardhat" || to.startsWith("@nomicfoundation/");
