@@ -78,43 +78,6 @@ describe("a leecher between free peers and paid seeders (prefer fast | free)", f
     expect(result.leecherTransactions, "no deposit, no close: not a transaction").to.equal(0);
   });
 
-  it("free, with a free peer that has only half the pieces: the paid seeder is granted the other half alone, and paid for exactly what it served", async function () {
-    const { alice, bob } = net.f;
-    const data = randomBytes(64 * PIECE);
-    const paid = await net.seed(bob, data);
-    // A free peer that downloaded only the first half from elsewhere: it serves what it has, and says so.
-    const halfClient = net.webtorrent();
-    const half = halfClient.add(paid.torrent.torrentFile, { path: `${net.dir}/half` });
-    await new Promise<void>((resolve) => half.once("ready", () => resolve()));
-    half.deselect(32, 63);
-    const origin = net.webtorrent();
-    await new Promise<Torrent>((resolve) =>
-      origin.seed(data, { name: "file.bin", announce: [], pieceLength: PIECE }, resolve),
-    );
-    await eventually(() => Boolean(origin.address()?.port), "the origin to listen", 5_000);
-    half.addPeer(`127.0.0.1:${origin.address()?.port}`);
-    await eventually(() => half.pieces.slice(0, 32).every((piece) => piece === null), "the free peer's half", 30_000);
-    await new Promise<void>((resolve) => origin.destroy(() => resolve()));
-    await eventually(() => Boolean(halfClient.address()?.port), "the free peer to listen", 5_000);
-    const start = await ethers.provider.getBlockNumber();
-    const before = await Promise.all([alice, bob].map((s) => ethers.provider.getBalance(s.address)));
-    const { torrent, leecher } = await net.leech(
-      alice,
-      paid.torrent.torrentFile,
-      [paid.port, halfClient.address()?.port as number],
-      { prefer: "free", closeTimeoutMs: 10_000 },
-    );
-    await done(torrent);
-    const settled = await leecher.settle();
-    const served = BigInt(paid.seeder.stats().served);
-    expect(Number(served), "the half no free peer had, and no more than a window beyond it").to.be.within(32, 34);
-    expect(settled.reduce((sum, s) => sum + s.delivered, 0)).to.equal(Number(served));
-    const gas = await Promise.all([alice, bob].map((s) => gasSpentSince(ethers.provider, s.address, start)));
-    const after = await Promise.all([alice, bob].map((s) => ethers.provider.getBalance(s.address)));
-    expect(after[1] - before[1] + gas[1]).to.equal(served * PRICE);
-    expect(before[0] - after[0] - gas[0]).to.equal(served * PRICE);
-  });
-
   it("fast with a paid seeder that stalls (8 KiB/s): the free peer finishes the pieces granted to it at the end; the seeder is paid what it served", async function () {
     const result = await download("fast", { paid: 8 * 1024 });
     expect(result.seconds, "not held up by the stalled seeder's window").to.be.below(30);
