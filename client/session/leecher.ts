@@ -264,7 +264,12 @@ export class PaidLeecher extends Emitter<PaidLeecherEvents> {
       // a few seconds to connect and unchoke us before any seeder is paid (the first peer to answer is often paid).
       torrent.once("metadata", () => this.regrantAll());
       this.freeGraceUntil = Date.now() + FREE_GRACE_MS;
-      setTimeout(() => this.regrantAll(), FREE_GRACE_MS).unref?.();
+      // The grace ends here, whatever Date.now() says: a timer may fire a millisecond before the clock reads its due
+      // time, and a seeder still judged "in grace" then would wait for an event that may never come.
+      setTimeout(() => {
+        this.freeGraceUntil = 0;
+        this.regrantAll();
+      }, FREE_GRACE_MS).unref?.();
     }
     this.#skipFutileScans(torrent);
     // A stream waits for pieces (a seek ahead of the download): each paid seeder trades pieces nobody asked it for
