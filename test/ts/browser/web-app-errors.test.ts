@@ -62,6 +62,17 @@ async function noteMatching(page: TestPage, pattern: RegExp): Promise<string> {
   }
 }
 
+/** Caps what a page sends, over all its peers (bytes per second; -1: no cap), through the app's `window.piecepay`. */
+function throttleUpload(page: TestPage, rate: number): Promise<void> {
+  return page.page.evaluate(
+    (r) =>
+      (
+        window as unknown as { piecepay: { peer: { torrents: { throttleUpload(rate: number): void } } } }
+      ).piecepay.peer.torrents.throttleUpload(r),
+    rate,
+  );
+}
+
 /** What must never reach the page: a library's raw error text. */
 const RAW = /could not coalesce|transaction=|info=|code=[A-Z_]+|version=6|"jsonrpc"|at [\w.]+ \(/;
 
@@ -160,14 +171,7 @@ describe("the web app's errors: one sentence a person can act on, nothing lost",
     });
     // Only the two seeders are met: the pages of the tests above are closed.
     for (const other of suite.pages.splice(1)) await other.close();
-    const throttle = (rate: number) =>
-      seederPage.page.evaluate(
-        (r) =>
-          (
-            window as unknown as { piecepay: { peer: { torrents: { throttleUpload(rate: number): void } } } }
-          ).piecepay.peer.torrents.throttleUpload(r),
-        rate,
-      );
+    const throttle = (rate: number) => throttleUpload(seederPage, rate);
     // The honest page trickles (16 KiB/s, a piece a second) until the bad seeder has sent a bad piece, so that the
     // download cannot end before the bad seeder is met; then it sends at full speed.
     await throttle(16 * 1024);
@@ -231,14 +235,7 @@ describe("the web app's errors: one sentence a person can act on, nothing lost",
     const { provider, adjudicator, rpcProxy } = suite.app;
     const seederPage = suite.pages[0];
     const honest = String(await seederPage.page.getByTestId("wallet").locator("code").getAttribute("title"));
-    const throttle = (rate: number) =>
-      seederPage.page.evaluate(
-        (r) =>
-          (
-            window as unknown as { piecepay: { peer: { torrents: { throttleUpload(rate: number): void } } } }
-          ).piecepay.peer.torrents.throttleUpload(r),
-        rate,
-      );
+    const throttle = (rate: number) => throttleUpload(seederPage, rate);
     await throttle(128 * 1024);
     const page = await open(link);
     const leecher = await connectDev(page.page);
