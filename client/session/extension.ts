@@ -53,6 +53,8 @@ export interface PeerSession {
 export interface PeerLink {
   send(message: PaidMessage): void;
   drop(reason: string): void;
+  /** We will not buy from this peer (too dear, no budget, nothing left to buy): `drop` unless the link says otherwise. */
+  decline?(reason: string): void;
   readonly wire: Wire;
 }
 

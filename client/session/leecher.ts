@@ -22,6 +22,8 @@ import { Emitter } from "./emitter.js";
 import { handshakeFor, type PeerLink, type PeerSession, paidExtension, sendWithoutDelay } from "./extension.js";
 import { Budget, type Reservation, SeederLedger } from "./leecher-ledger.js";
 import { DEFAULT_BAN_AFTER_FAILURES, GrantedPieces, PieceOwnership } from "./piece-ownership.js";
+import { PaidSeeder, type PaidSeederOptions } from "./seeder.js";
+import { roleLinks, TradingSession } from "./trading-session.js";
 import {
   type BitFieldLike,
   beforeSchedulerOnUnchoke,
@@ -94,6 +96,26 @@ export interface PaidLeecherOptions {
    *   seeders take over.
    */
   prefer?: "fast" | "free";
+  /**
+   * Sell what we have verified, at this seller's terms (`pricePerPiece` at least): every peer that pays is served
+   * the pieces we hold, during the download and after it for as long as the torrent runs, on the same connection
+   * we may buy on. Off by default: a downloader that does not sell shares nothing.
+   */
+  sell?: Omit<PaidSeederOptions, "client" | "asset">;
+}
+
+/** What we paid one peer and what it paid us, when we both buy and sell (PaidLeecher.trades). */
+export interface PeerTrade {
+  peer: string;
+  /** What buying from it costs us so far (LeecherPeerStats.spent, summed over its channels). */
+  paid: bigint;
+  /** What it owes us for what we sold it (the largest vouchers we hold from it). */
+  earned: bigint;
+  /** earned - paid. */
+  net: bigint;
+  /** Pieces it delivered to us, and pieces we sent it. */
+  bought: number;
+  sold: number;
 }
 
 /** With prefer "free": how long free peers get to connect and unchoke us before any seeder's channel is opened. */
@@ -231,6 +253,43 @@ export class PaidLeecher extends Emitter<PaidLeecherEvents> {
     this.#held = options.hold ?? false;
     this.budget = new Budget(options.budget);
     this.pieces = new PieceOwnership<Wire>(options.banAfterFailures ?? DEFAULT_BAN_AFTER_FAILURES);
+    if (options.sell) {
+      if (options.sell.pricePerPiece <= 0n) throw new Error("a price to sell at must be above 0");
+      this.seller = new PaidSeeder({ ...options.sell, client: options.client, asset: options.asset });
+    }
+  }
+
+  /** Our seller role when we sell what we have (PaidLeecherOptions.sell): its events say what we earned. */
+  readonly seller: PaidSeeder | undefined;
+
+  /**
+   * Per peer, what we paid it and what it paid us, over every channel either way: the figures of a downloader that
+   * sells (vouchers; what the chain paid is read from each channel's payout events once they close).
+   */
+  trades(): PeerTrade[] {
+    const byPeer = new Map<string, PeerTrade>();
+    const entry = (peer: string) => {
+      let trade = byPeer.get(peer);
+      if (!trade) {
+        trade = { peer, paid: 0n, earned: 0n, net: 0n, bought: 0, sold: 0 };
+        byPeer.set(peer, trade);
+      }
+      return trade;
+    };
+    for (const s of this.stats()) {
+      if (!s.channelId) continue;
+      const trade = entry(s.peer);
+      trade.paid += s.spent;
+      trade.bought += s.delivered;
+    }
+    for (const s of this.seller?.stats().peers ?? []) {
+      if (!s.channelId) continue;
+      const trade = entry(s.peer);
+      trade.earned += s.paid;
+      trade.sold += s.served;
+    }
+    for (const trade of byPeer.values()) trade.net = trade.earned - trade.paid;
+    return [...byPeer.values()];
   }
 
   /** On hold: offers are heard, nobody is paid (see PaidLeecherOptions.hold). */
@@ -260,9 +319,8 @@ export class PaidLeecher extends Emitter<PaidLeecherEvents> {
     this.torrent = torrent;
     if (this.#held) selectEverything(torrent, false);
     if (this.options.prefer === "free") {
-      // From a magnet, a seeder's channel waits for the piece count to know what free peers lack; and free peers get
-      // a few seconds to connect and unchoke us before any seeder is paid (the first peer to answer is often paid).
-      torrent.once("metadata", () => this.regrantAll());
+      // Free peers get a few seconds to connect and unchoke us before any seeder is paid (the first peer to answer is
+      // often paid).
       this.freeGraceUntil = Date.now() + FREE_GRACE_MS;
       // The grace ends here, whatever Date.now() says: a timer may fire a millisecond before the clock reads its due
       // time, and a seeder still judged "in grace" then would wait for an event that may never come.
@@ -277,21 +335,29 @@ export class PaidLeecher extends Emitter<PaidLeecherEvents> {
     onCriticalPieces(torrent, () => {
       for (const peer of this.peers) peer.grantUrgent();
     });
+    // From a magnet, a channel that waits for what the seller has that we lack (prefer "free", or a seller that is
+    // downloading too) waits for the piece count.
+    torrent.once("metadata", () => this.regrantAll());
+    const seller = this.seller;
+    seller?.host(torrent);
     const ours = handshakeFor(this.options.client, {
       payer: this.options.client.address,
+      ...(seller ? { offer: seller.offer() } : {}),
     });
     torrent.on("wire", (wire: Wire) => {
       sendWithoutDelay(torrent, wire);
-      // A downloader shares nothing: the pieces it bought are the paid seeders' to sell, and sharing them free (what
-      // webtorrent does) undercuts the seeder just paid. Requests while choked are refused; no piece is allowed fast.
-      gateUnchoke(wire, () => false);
+      // A downloader shares nothing free: the pieces it bought are the paid seeders' to sell, and sharing them free
+      // (what webtorrent does) undercuts the seeder just paid. Requests while choked are refused; no piece is allowed
+      // fast. One that sells lets its seller role decide, by what each peer paid (PaidSeeder's gate).
+      if (!seller) gateUnchoke(wire, () => false);
       wire.on("piece", (index: number) => this.#onBlock(index, wire));
       wire.use(
         paidExtension(ours, (link) => {
-          const peer = new LeecherPeer(this, link);
-          this.peers.add(peer);
-          this.#byWire.set(link.wire, peer);
-          return peer;
+          if (!seller) return this.#buyerFor(link);
+          let trading: TradingSession | undefined;
+          const links = roleLinks(link, () => trading?.peerBuys ?? false);
+          trading = new TradingSession(this.#buyerFor(links.buyer), seller.session(links.seller));
+          return trading;
         }),
       );
     });
@@ -317,6 +383,13 @@ export class PaidLeecher extends Emitter<PaidLeecherEvents> {
         );
       }
     });
+  }
+
+  #buyerFor(link: PeerLink): LeecherPeer {
+    const peer = new LeecherPeer(this, link);
+    this.peers.add(peer);
+    this.#byWire.set(link.wire, peer);
+    return peer;
   }
 
   /** A block arrived: it counts toward its sender's deliveries (see PieceOwnership.block). */
@@ -748,6 +821,17 @@ class LeecherPeer implements PeerSession {
     return this.#link.wire;
   }
 
+  /** The channel we pay this seeder on, once accepted or continued. */
+  get channelId(): string | undefined {
+    return this.#channelId;
+  }
+
+  /** We will not buy from this peer: the connection stays if it buys from us (see roleLinks). */
+  #decline(reason: string): void {
+    if (this.#link.decline) this.#link.decline(reason);
+    else this.#link.drop(reason);
+  }
+
   stats(): LeecherPeerStats {
     return {
       channelId: this.#channelId,
@@ -801,10 +885,11 @@ class LeecherPeer implements PeerSession {
     if (refusal) {
       const refused: LeecherRefusal = { peer: this.stats().peer, reason: refusal, offer: handshake.offer };
       this.#leecher.emit("refused", refused);
-      this.#link.drop(refusal);
+      this.#decline(refusal);
       return;
     }
     this.#offer = handshake.offer;
+    this.#sellsWhatItHas = handshake.payer !== undefined;
     this.#ledger.priceAt(handshake.offer.pricePerPiece);
     // One channel per payee: a second connection to a seeder we already pay (or are opening a channel to) waits.
     if (!this.#leecher.claimPayee(handshake.offer.payee, this)) {
@@ -819,7 +904,7 @@ class LeecherPeer implements PeerSession {
    * then no deposit is made until that changes (regrant looks again), and none at all if free peers finish.
    */
   #openWhenNeeded(): void {
-    if (this.#leecher.options.prefer === "free" && !this.#neededNow()) {
+    if ((this.#leecher.options.prefer === "free" || this.#sellsWhatItHas) && !this.#neededNow()) {
       this.#deferred = true;
       return;
     }
@@ -827,17 +912,24 @@ class LeecherPeer implements PeerSession {
     this.#funding = this.#open().catch((error) => this.onProtocolError(error));
   }
   #deferred = false;
+  /**
+   * The seller is downloading too (its handshake names a payer): it sells what it has verified so far, which may be
+   * nothing we lack yet, so its channel waits until it has a piece for us, and its deposit covers at most the pieces
+   * we still miss.
+   */
+  #sellsWhatItHas = false;
 
   /** Whether this seeder has a piece we lack that no free peer unchoking us has (and no paid seeder was given). */
   #neededNow(): boolean {
     const torrent = this.#leecher.torrent;
     const count = pieceCount(torrent);
     if (!torrent || !count) return false; // no metadata yet: looked at again when the peers' pieces change
-    if (Date.now() < this.#leecher.freeGraceUntil) return false; // looked at again when the grace ends
+    const freeFirst = this.#leecher.options.prefer === "free";
+    if (freeFirst && Date.now() < this.#leecher.freeGraceUntil) return false; // looked at again when the grace ends
     const theirs = this.#peerPieces();
     for (let index = 0; index < count; index++) {
       if (!theirs.get(index) || holdsPiece(torrent, index) || this.#leecher.pieces.owners.has(index)) continue;
-      if (!this.#leecher.freePeerHas(index)) return true;
+      if (!freeFirst || !this.#leecher.freePeerHas(index)) return true;
     }
     return false;
   }
@@ -894,7 +986,8 @@ class LeecherPeer implements PeerSession {
       await this.#resume(open, offer.pricePerPiece);
       return;
     }
-    const needed = BigInt(pieceCount(torrent)) * offer.pricePerPiece;
+    const pieces = this.#sellsWhatItHas ? this.#leecher.piecesLeft() : pieceCount(torrent);
+    const needed = BigInt(pieces) * offer.pricePerPiece;
     const deposit = needed < this.#leecher.budget.left ? needed : this.#leecher.budget.left;
     const uncertain = this.#leecher.uncertainDepositTo(offer.payee);
     if (uncertain) {
@@ -907,7 +1000,7 @@ class LeecherPeer implements PeerSession {
     }
     this.#reservation = deposit < offer.pricePerPiece ? undefined : this.#leecher.budget.reserve(deposit);
     if (!this.#reservation) {
-      this.#link.drop("our budget cannot pay this seeder for one piece");
+      this.#decline("our budget cannot pay this seeder for one piece");
       return;
     }
     this.#ledger.depositOf(deposit);
@@ -969,7 +1062,7 @@ class LeecherPeer implements PeerSession {
    */
   async #resume(record: ChannelRecord, pricePerPiece: bigint): Promise<void> {
     if (record.pricePerPiece !== pricePerPiece) {
-      this.#link.drop(
+      this.#decline(
         `seeder's price is now ${pricePerPiece} per piece; our open channel ${record.id} to it was at ${record.pricePerPiece}: run \`piecepay withdraw\``,
       );
       return;
@@ -1079,7 +1172,12 @@ class LeecherPeer implements PeerSession {
         return;
       case "notice":
         if (message.code === "closed") this.#onClosed?.(message.reason);
-        else if (message.code === "refused" && this.#resumeSent !== undefined && this.#channelId) {
+        else if (message.code === "bye" && this.#channelId && !this.#closing) {
+          // The seller is leaving: we close now, at what it delivered, and its pieces go to the others.
+          void this.close()
+            .then(() => this.#releaseGrants())
+            .catch((error) => this.onProtocolError(error));
+        } else if (message.code === "refused" && this.#resumeSent !== undefined && this.#channelId) {
           // The seeder will not continue our channel (it never saw its funding, or forgot it): the deposit stays
           // where it is, and this payee gets no second one from us (`withdraw --force` pays it back).
           this.#leecher.resumeRefused(this.#channelId);
@@ -1115,7 +1213,7 @@ class LeecherPeer implements PeerSession {
     if (this.#closing || this.#leecher.settling || this.#leecher.torrent?.done) {
       this.#accepted = false;
       this.#abandonProposal();
-      this.#link.drop("nothing left to buy: the download finished before the channel opened");
+      this.#decline("nothing left to buy: the download finished before the channel opened");
       return;
     }
     const { client } = this.#leecher.options;
@@ -1265,6 +1363,15 @@ class LeecherPeer implements PeerSession {
     } else {
       this.#leecher.emit("warning", new Error(`seeder ${this.stats().peer} did not close channel ${id}`));
     }
+  }
+
+  /** Every piece still granted to this seeder goes back to the others (it closed its channel and serves no more). */
+  #releaseGrants(): void {
+    this.#granted.retain(() => false);
+    // As when a seeder leaves: what it started and did not finish is thrown away, and what it owned is anyone's.
+    this.#leecher.discardUnverified(this.wire);
+    this.#leecher.pieces.forget(this.wire);
+    this.#leecher.regrantAll();
   }
 
   /**

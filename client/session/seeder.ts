@@ -25,6 +25,7 @@ import {
   beforeEachBlockSent,
   filterRequests,
   gateUnchoke,
+  holdsPiece,
   peerAddress,
   peerIp,
   pieceCount,
@@ -133,28 +134,73 @@ export class PaidSeeder extends Emitter<PaidSeederEvents> {
     this.#departed.delete(id);
   }
 
-  attach(torrent: Torrent): void {
-    this.torrent = torrent;
+  /** What we advertise in our extended handshake: who is paid, in what, and the price per piece. */
+  offer(): NonNullable<PaidHandshake["offer"]> {
     const { address, walletAddress } = this.options.client;
-    const ours = handshakeFor(this.options.client, {
-      offer: {
-        payee: address,
-        // A session key signs, the wallet is paid: the leecher's funding state must pay the wallet (join checks it).
-        ...(walletAddress === address ? {} : { payTo: walletAddress }),
-        asset: this.options.asset,
-        pricePerPiece: this.options.pricePerPiece,
-      },
-    });
+    return {
+      payee: address,
+      // A session key signs, the wallet is paid: the leecher's funding state must pay the wallet (join checks it).
+      ...(walletAddress === address ? {} : { payTo: walletAddress }),
+      asset: this.options.asset,
+      pricePerPiece: this.options.pricePerPiece,
+    };
+  }
+
+  attach(torrent: Torrent): void {
+    this.host(torrent);
+    const ours = handshakeFor(this.options.client, { offer: this.offer() });
     torrent.on("wire", (wire: Wire) => {
       sendWithoutDelay(torrent, wire);
-      wire.use(
-        paidExtension(ours, (link) => {
-          const peer = new SeederPeer(this, link);
-          this.peers.add(peer);
-          return peer;
-        }),
-      );
+      wire.use(paidExtension(ours, (link) => this.session(link)));
     });
+  }
+
+  /**
+   * Sells from `torrent` through sessions that another part makes per wire (`session`): a downloader that sells what
+   * it has verified hosts its seller role this way, beside its buyer role on the same extension.
+   */
+  host(torrent: Torrent): void {
+    this.torrent = torrent;
+  }
+
+  /** The seller's session for one connection: it gates what the wire serves from now on. */
+  session(link: PeerLink): PeerSession & { readonly channelId: string | undefined; bye(): boolean } {
+    const peer = new SeederPeer(this, link);
+    this.peers.add(peer);
+    return peer;
+  }
+
+  /**
+   * We are leaving: each connected peer whose channel is funded and open is told so (`notice bye`) and served no more,
+   * so that it closes now, at what we delivered. Resolves once all of them closed (on chain) or left, or after
+   * `timeoutMs`; the rest are ours to enforce (`piecepay withdraw`), as for any leecher that vanished.
+   */
+  async farewell(timeoutMs = 60_000): Promise<SeederPeerStats[]> {
+    const waiting = [...this.peers].filter((peer) => peer.bye());
+    const ended = waiting.map(
+      (peer) =>
+        new Promise<void>((resolve) => {
+          const check = (stats: SeederPeerStats) => {
+            if (stats.channelId !== peer.channelId) return;
+            this.off("closed", check);
+            resolve();
+          };
+          this.on("closed", check);
+          peer.wire.once("close", () => {
+            this.off("closed", check);
+            resolve();
+          });
+        }),
+    );
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all(ended),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    return waiting.map((peer) => peer.stats());
   }
 
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
@@ -308,6 +354,27 @@ class SeederPeer implements PeerSession {
     return this.#link.wire;
   }
 
+  /** The channel this peer pays us on, once it proposed or continued one. */
+  get channelId(): string | undefined {
+    return this.#channelId;
+  }
+
+  /** We said `bye`: nothing more is served, and the peer is expected to close. */
+  #leaving = false;
+
+  /**
+   * We are leaving (see PaidSeeder.farewell): when this peer pays on a funded, open channel, tells it so, stops
+   * serving, and returns true (its close is awaited); otherwise returns false.
+   */
+  bye(): boolean {
+    if (this.#left || this.#closed || this.#refused || !this.#isFunded || !this.#channelId) return false;
+    // No choke: the pieces it already asked for are still served, so that what we count as served (a piece of which
+    // a block went out) is what it counts as delivered when it closes; nothing new is admitted.
+    this.#leaving = true;
+    this.#link.send({ type: "notice", code: "bye", reason: "the seller is leaving: close now" });
+    return true;
+  }
+
   stats(): SeederPeerStats {
     return {
       channelId: this.#channelId,
@@ -334,7 +401,7 @@ class SeederPeer implements PeerSession {
   }
 
   #mayServeMore(): boolean {
-    return !this.#closed && !this.#resuming && this.#paidPieces() > this.#admitted.size;
+    return !this.#closed && !this.#leaving && !this.#resuming && this.#paidPieces() > this.#admitted.size;
   }
 
   /** A resumed channel waits for the leecher's bitfield: until its pieces served before are counted, nothing is served. */
@@ -381,11 +448,18 @@ class SeederPeer implements PeerSession {
       this.onProtocolError(new Error(invalid));
       return false;
     }
+    // A downloader that sells serves only the pieces it has verified: one it lacks is refused before any credit is
+    // spent on it (webtorrent would ignore the request, and the buyer would count a piece it can never get).
+    const torrent = this.#seeder.torrent;
+    if (torrent && pieceCount(torrent) && !holdsPiece(torrent, index)) {
+      if (wire.hasFast) sendRejectRequest(wire, index, offset, length);
+      return false;
+    }
     const admitted = this.#admitted.has(index);
     const asked = (this.#asked.get(index) ?? 0) + length;
     const uncovered = admitted
       ? asked > this.#pieceLength(index)
-      : this.#closed || this.#resuming || this.#paidPieces() <= this.#admitted.size;
+      : this.#closed || this.#leaving || this.#resuming || this.#paidPieces() <= this.#admitted.size;
     if (uncovered && !admitted && !this.#closed && this.#storing > 0) {
       // A voucher on its way to disk may pay for it: decided again once it is stored (see #storeVoucher).
       this.#waiting.push({ index, offset, length, serve });

@@ -1,0 +1,177 @@
+// A downloader that sells what it has verified (PaidLeecherOptions.sell): it is paid by later downloaders at its own
+// price, during its download and after it, in both directions at once on one connection with a peer that also
+// sells; a seller that leaves says `bye` and its buyers close at what it delivered. Real webtorrent peers over TCP
+// loopback on the in-process chain; every amount is read from the chain (payout events and balances).
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { expect } from "chai";
+import type { Wallet } from "ethers";
+import { parseEther, ZeroAddress } from "ethers";
+import type { Torrent } from "webtorrent";
+import { PaidLeecher, type PaidLeecherOptions } from "../../../client/session/leecher.js";
+import type { PiecepayClient } from "../../../sdk/index.js";
+import { gasSpentSince } from "../helpers/balances.js";
+import { ethers, type Signer } from "../helpers/fixtures.js";
+import { done, failOnUnhandledRejections, type PaidNetwork, PIECE, PRICE, until, usePaidNetwork } from "./helpers.js";
+
+/** A downloader that sells at `sellAt`, with `onDisk` already in its output folder (the rest zeros: not verified). */
+async function trader(
+  net: PaidNetwork,
+  signer: Signer | Wallet,
+  torrentFile: Uint8Array,
+  sellAt: bigint,
+  onDisk?: Buffer,
+  options: Partial<Omit<PaidLeecherOptions, "client">> = {},
+) {
+  const client = net.webtorrent();
+  const sdk = await net.sdkFor(signer);
+  const path = join(net.dir, `trader-${signer.address}`);
+  if (onDisk) {
+    mkdirSync(path, { recursive: true });
+    writeFileSync(join(path, "file.bin"), onDisk);
+  }
+  const leecher = new PaidLeecher({
+    client: sdk,
+    maxPricePerPiece: PRICE,
+    budget: parseEther("1"),
+    asset: ZeroAddress,
+    sell: { pricePerPiece: sellAt, enforceAfterMs: 60_000 },
+    ...options,
+  });
+  const torrent: Torrent = client.add(torrentFile, { path });
+  leecher.attach(torrent);
+  await new Promise<void>((resolve) => torrent.once("ready", () => resolve()));
+  const port = (client as unknown as { address(): { port: number } }).address().port;
+  return { leecher, torrent, port, path, sdk };
+}
+
+/** What channel `id` paid each side on chain: to the payee (`toPeer` from the payer's client) and back. */
+async function paidOut(payer: PiecepayClient, id: string | undefined): Promise<bigint> {
+  if (!id) return 0n;
+  return (await payer.settlement(id)).toPeer;
+}
+
+describe("a downloader that sells what it has", function () {
+  this.timeout(90_000);
+  failOnUnhandledRejections();
+  const net = usePaidNetwork();
+
+  it("buys and sells on one connection: each half of the file goes the other way, each paid at its seller's price", async function () {
+    const { alice, carol } = net.f;
+    const data = randomBytes(16 * PIECE);
+    const half = 8 * PIECE;
+    // Nobody has the whole file: alice has its first half, carol its second. Each can finish only by buying the
+    // other half from the other, over the one connection between them.
+    const source = net.webtorrent();
+    const torrentFile = await new Promise<Uint8Array>((resolve) =>
+      source.seed(data, { name: "file.bin", announce: [], pieceLength: PIECE }, (t: Torrent) => {
+        const file = t.torrentFile;
+        t.destroy();
+        resolve(file);
+      }),
+    );
+    const firstHalf = Buffer.concat([data.subarray(0, half), Buffer.alloc(half)]);
+    const secondHalf = Buffer.concat([Buffer.alloc(half), data.subarray(half)]);
+    const aliceSells = PRICE / 2n;
+    const carolSells = PRICE / 4n;
+    const start = await ethers.provider.getBlockNumber();
+    const before = {
+      alice: await ethers.provider.getBalance(alice.address),
+      carol: await ethers.provider.getBalance(carol.address),
+    };
+    const a = await trader(net, alice, torrentFile, aliceSells, firstHalf);
+    const c = await trader(net, carol, torrentFile, carolSells, secondHalf);
+    expect(a.torrent.progress).to.equal(0.5);
+    c.torrent.addPeer(`127.0.0.1:${a.port}`);
+    await Promise.all([done(a.torrent), done(c.torrent)]);
+    expect(readFileSync(join(a.path, "file.bin")).equals(data)).to.equal(true);
+    expect(readFileSync(join(c.path, "file.bin")).equals(data)).to.equal(true);
+    expect(a.torrent.wires, "one connection between them").to.have.lengthOf(1);
+
+    // Each closes what it bought; the other's seller role closes it on chain.
+    const [aliceBought, carolBought] = await Promise.all([a.leecher.settle(), c.leecher.settle()]);
+    expect(aliceBought).to.have.lengthOf(1);
+    expect(carolBought).to.have.lengthOf(1);
+    expect(aliceBought[0]).to.deep.include({ delivered: 8, closed: true });
+    expect(carolBought[0]).to.deep.include({ delivered: 8, closed: true });
+    // The chain: alice paid carol 8 pieces at carol's price, carol paid alice 8 at alice's.
+    expect(await paidOut(a.sdk, aliceBought[0].channelId)).to.equal(8n * carolSells);
+    expect(await paidOut(c.sdk, carolBought[0].channelId)).to.equal(8n * aliceSells);
+    const net8 = 8n * aliceSells - 8n * carolSells;
+    const gas = {
+      alice: await gasSpentSince(ethers.provider, alice.address, start),
+      carol: await gasSpentSince(ethers.provider, carol.address, start),
+    };
+    expect((await ethers.provider.getBalance(alice.address)) - before.alice).to.equal(net8 - gas.alice);
+    expect((await ethers.provider.getBalance(carol.address)) - before.carol).to.equal(-net8 - gas.carol);
+    // Its own view says the same, per peer.
+    const [trade] = a.leecher.trades();
+    expect(trade).to.deep.include({ paid: 8n * carolSells, earned: 8n * aliceSells, net: net8, bought: 8, sold: 8 });
+  });
+
+  it("resells to a later downloader after its own download, at its own price; the later one pays nobody else", async function () {
+    const { alice, bob, carol } = net.f;
+    const data = randomBytes(12 * PIECE + 99);
+    const seeded = await net.seed(bob, data);
+    const pieces = BigInt(seeded.torrent.pieces.length);
+    const resale = PRICE / 3n;
+    const a = await trader(net, alice, seeded.torrent.torrentFile, resale);
+    a.torrent.addPeer(`127.0.0.1:${seeded.port}`);
+    await done(a.torrent);
+    const [bought] = await a.leecher.settle();
+    expect(await paidOut(a.sdk, bought.channelId), "alice paid the origin").to.equal(pieces * PRICE);
+
+    // carol knows only alice: she buys every piece from her, at alice's price.
+    const start = await ethers.provider.getBlockNumber();
+    const aliceBefore = await ethers.provider.getBalance(alice.address);
+    const c = await net.leech(carol, seeded.torrent.torrentFile, [a.port]);
+    await done(c.torrent);
+    const settled = await c.leecher.settle();
+    expect(readFileSync(join(c.path, "file.bin")).equals(data)).to.equal(true);
+    expect(settled).to.have.lengthOf(1);
+    expect(settled[0]).to.deep.include({ delivered: Number(pieces), pricePerPiece: resale, closed: true });
+    const aliceGas = await gasSpentSince(ethers.provider, alice.address, start);
+    expect((await ethers.provider.getBalance(alice.address)) - aliceBefore, "alice earned").to.equal(
+      pieces * resale - aliceGas,
+    );
+    expect(a.leecher.seller?.stats().served).to.equal(Number(pieces));
+  });
+
+  it("a seller that leaves says bye: its buyer closes at what it delivered, and finishes from the origin", async function () {
+    const { alice, bob, carol } = net.f;
+    const data = randomBytes(24 * PIECE);
+    const seeded = await net.seed(bob, data);
+    const a = await trader(net, alice, seeded.torrent.torrentFile, PRICE / 2n);
+    a.torrent.addPeer(`127.0.0.1:${seeded.port}`);
+    await done(a.torrent);
+    await a.leecher.settle();
+    // Alice uploads slowly so that carol is part way through when alice leaves.
+    (a.torrent as unknown as { client: { throttleUpload(rate: number): void } }).client.throttleUpload(4 * PIECE);
+    const c = await net.leech(carol, seeded.torrent.torrentFile, [a.port]);
+    await until(c.leecher, "paid", () => true, 20_000);
+    await new Promise((r) => setTimeout(r, 1_000));
+    const farewell = a.leecher.seller?.farewell(30_000);
+    const [closed] = await until<[{ channelId?: string; delivered: number }, string]>(
+      c.leecher,
+      "closed",
+      () => true,
+      60_000,
+    );
+    const sold = await farewell;
+    expect(sold).to.have.lengthOf(1);
+    const delivered = closed.delivered;
+    expect(delivered).to.be.greaterThan(0).and.lessThan(24);
+    // The chain: alice was paid exactly what she delivered, at her price.
+    const carolClient = c.leecher.options.client;
+    expect(await paidOut(carolClient, closed.channelId)).to.equal(BigInt(delivered) * (PRICE / 2n));
+    // Carol finishes from the origin.
+    c.torrent.addPeer(`127.0.0.1:${seeded.port}`);
+    await done(c.torrent, 30_000);
+    const settled = await c.leecher.settle();
+    expect(readFileSync(join(c.path, "file.bin")).equals(data)).to.equal(true);
+    const fromOrigin = settled.find((s) => s.channelId !== closed.channelId);
+    expect(fromOrigin?.delivered).to.equal(24 - delivered);
+    expect(await paidOut(carolClient, fromOrigin?.channelId)).to.equal(BigInt(24 - delivered) * PRICE);
+  });
+});
