@@ -3,48 +3,14 @@
 // sells; a seller that leaves says `bye` and its buyers close at what it delivered. Real webtorrent peers over TCP
 // loopback on the in-process chain; every amount is read from the chain (payout events and balances).
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
-import type { Wallet } from "ethers";
-import { parseEther, ZeroAddress } from "ethers";
-import type { Torrent } from "webtorrent";
-import { PaidLeecher, type PaidLeecherOptions } from "../../../client/session/leecher.js";
 import type { PiecepayClient } from "../../../sdk/index.js";
 import { gasSpentSince } from "../helpers/balances.js";
-import { ethers, type Signer } from "../helpers/fixtures.js";
-import { done, failOnUnhandledRejections, type PaidNetwork, PIECE, PRICE, until, usePaidNetwork } from "./helpers.js";
-
-/** A downloader that sells at `sellAt`, with `onDisk` already in its output folder (the rest zeros: not verified). */
-async function trader(
-  net: PaidNetwork,
-  signer: Signer | Wallet,
-  torrentFile: Uint8Array,
-  sellAt: bigint,
-  onDisk?: Buffer,
-  options: Partial<Omit<PaidLeecherOptions, "client">> = {},
-) {
-  const client = net.webtorrent();
-  const sdk = await net.sdkFor(signer);
-  const path = join(net.dir, `trader-${signer.address}`);
-  if (onDisk) {
-    mkdirSync(path, { recursive: true });
-    writeFileSync(join(path, "file.bin"), onDisk);
-  }
-  const leecher = new PaidLeecher({
-    client: sdk,
-    maxPricePerPiece: PRICE,
-    budget: parseEther("1"),
-    asset: ZeroAddress,
-    sell: { pricePerPiece: sellAt, enforceAfterMs: 60_000 },
-    ...options,
-  });
-  const torrent: Torrent = client.add(torrentFile, { path });
-  leecher.attach(torrent);
-  await new Promise<void>((resolve) => torrent.once("ready", () => resolve()));
-  const port = (client as unknown as { address(): { port: number } }).address().port;
-  return { leecher, torrent, port, path, sdk };
-}
+import { ethers } from "../helpers/fixtures.js";
+import { done, failOnUnhandledRejections, PIECE, PRICE, until, usePaidNetwork } from "./helpers.js";
+import { torrentOf, trader } from "./trader.js";
 
 /** What channel `id` paid each side on chain: to the payee (`toPeer` from the payer's client) and back. */
 async function paidOut(payer: PiecepayClient, id: string | undefined): Promise<bigint> {
@@ -63,14 +29,7 @@ describe("a downloader that sells what it has", function () {
     const half = 8 * PIECE;
     // Nobody has the whole file: alice has its first half, carol its second. Each can finish only by buying the
     // other half from the other, over the one connection between them.
-    const source = net.webtorrent();
-    const torrentFile = await new Promise<Uint8Array>((resolve) =>
-      source.seed(data, { name: "file.bin", announce: [], pieceLength: PIECE }, (t: Torrent) => {
-        const file = t.torrentFile;
-        t.destroy();
-        resolve(file);
-      }),
-    );
+    const torrentFile = await torrentOf(net, data, PIECE);
     const firstHalf = Buffer.concat([data.subarray(0, half), Buffer.alloc(half)]);
     const secondHalf = Buffer.concat([Buffer.alloc(half), data.subarray(half)]);
     const aliceSells = PRICE / 2n;
