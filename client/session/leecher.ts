@@ -355,8 +355,13 @@ export class PaidLeecher extends Emitter<PaidLeecherEvents> {
         paidExtension(ours, (link) => {
           if (!seller) return this.#buyerFor(link);
           let trading: TradingSession | undefined;
-          const links = roleLinks(link, () => trading?.peerBuys ?? false);
-          trading = new TradingSession(this.#buyerFor(links.buyer), seller.session(links.seller));
+          let buyer: LeecherPeer | undefined;
+          const links = roleLinks(link, {
+            peerBuys: () => trading?.peerBuys ?? false,
+            weBuy: () => buyer?.channelId !== undefined && !buyer.stats().closed,
+          });
+          buyer = this.#buyerFor(links.buyer);
+          trading = new TradingSession(buyer, seller.session(links.seller));
           return trading;
         }),
       );

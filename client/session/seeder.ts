@@ -550,12 +550,14 @@ class SeederPeer implements PeerSession {
    * before it reaches the socket, and destroying the wire at once would discard it: it gets NOTICE_GRACE_MS, during
    * which nothing from this peer is handled.
    */
-  #refuse(reason: string): void {
+  #refuse(reason: string, how: "drop" | "decline" = "drop"): void {
     if (this.#refused) return;
     this.#refused = true;
     this.#seeder.emit("warning", new Error(`refused ${this.#label()}: ${reason}`));
     this.#link.send({ type: "notice", code: "refused", reason: truncateReason(reason) });
-    setTimeout(() => this.#link.drop(reason), NOTICE_GRACE_MS).unref?.();
+    // Declined (a proposal that was never funded): the connection stays if we buy from this peer on it.
+    const end = how === "decline" && this.#link.decline ? this.#link.decline : this.#link.drop;
+    setTimeout(() => end(reason), NOTICE_GRACE_MS).unref?.();
   }
 
   async #onPropose(message: Extract<PaidMessage, { type: "propose" }>): Promise<void> {
@@ -755,7 +757,7 @@ class SeederPeer implements PeerSession {
         .forgetUnfunded(this.#channelId)
         .catch((failure) => this.#seeder.emit("warning", failure));
     }
-    if (!this.#left) this.#refuse(`channel not funded: ${error.message}`);
+    if (!this.#left) this.#refuse(`channel not funded: ${error.message}`, "decline");
   }
 
   /**

@@ -21,20 +21,24 @@ export interface BuyerSession extends PeerSession {
 }
 
 /**
- * The link each role sends through. The buyer's `decline` (it will not buy from this peer: too dear, no budget left,
- * nothing left to buy) closes the connection only when the peer cannot buy from us either; a protocol error from
- * either role, or a ban, closes it whatever the other role does.
+ * The link each role sends through. A role's `decline` closes the connection only when the other role has no use
+ * for it: the buyer's (it will not buy from this peer: too dear, no budget left, nothing left to buy) when the peer
+ * does not buy from us, the seller's (a proposal never funded) when we hold no channel to buy from the peer. A
+ * protocol error from either role, or a ban, closes it whatever the other role does.
  */
-export function roleLinks(link: PeerLink, peerBuys: () => boolean): { buyer: PeerLink; seller: PeerLink } {
-  const buyer: PeerLink = {
+export function roleLinks(
+  link: PeerLink,
+  uses: { peerBuys: () => boolean; weBuy: () => boolean },
+): { buyer: PeerLink; seller: PeerLink } {
+  const role = (otherUses: () => boolean): PeerLink => ({
     wire: link.wire,
     send: (message) => link.send(message),
     drop: (reason) => link.drop(reason),
     decline: (reason) => {
-      if (!peerBuys()) link.drop(reason);
+      if (!otherUses()) link.drop(reason);
     },
-  };
-  return { buyer, seller: link };
+  });
+  return { buyer: role(uses.peerBuys), seller: role(uses.weBuy) };
 }
 
 /** Routes one connection's messages between a buyer role and a seller role (see the top of this file). */

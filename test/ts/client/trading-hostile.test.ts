@@ -3,11 +3,22 @@
 // neither the one it pays on nor the one it is paid on. The money is read from the chain.
 import { randomBytes } from "node:crypto";
 import { expect } from "chai";
+import { ZeroAddress } from "ethers";
 import { encodeMessage } from "../../../client/wire/codec.js";
+import type { ProposeMessage } from "../../../client/wire/messages.js";
+import { type ChannelProposal, toDestination } from "../../../sdk/index.js";
 import { gasSpentSince } from "../helpers/balances.js";
 import { ethers } from "../helpers/fixtures.js";
 import { BLOCK, eventually, failOnUnhandledRejections, PIECE, PRICE, usePaidNetwork } from "./helpers.js";
-import { countPieces, offerHandshake, payAndWait, payerHandshake, proposeOnly, requestMessage } from "./raw-session.js";
+import {
+  countPieces,
+  offerHandshake,
+  payAndWait,
+  payerHandshake,
+  proposeBytes,
+  proposeOnly,
+  requestMessage,
+} from "./raw-session.js";
 import { torrentOf, trader } from "./trader.js";
 
 const balanceOf = (address: string) => ethers.provider.getBalance(address);
@@ -18,11 +29,11 @@ describe("a downloader that sells, against a hostile peer", function () {
   const net = usePaidNetwork();
 
   /** Alice holds the first 8 of 16 pieces (verified from disk) and sells them at PRICE; nobody else is there. */
-  async function halfTrader() {
+  async function halfTrader(options: Parameters<typeof trader>[5] = {}) {
     const data = randomBytes(16 * PIECE);
     const torrentFile = await torrentOf(net, data, PIECE);
     const onDisk = Buffer.concat([data.subarray(0, 8 * PIECE), Buffer.alloc(8 * PIECE)]);
-    const a = await trader(net, net.f.alice, torrentFile, PRICE, onDisk);
+    const a = await trader(net, net.f.alice, torrentFile, PRICE, onDisk, options);
     expect(a.torrent.progress).to.equal(0.5);
     return a;
   }
@@ -95,4 +106,57 @@ describe("a downloader that sells, against a hostile peer", function () {
     expect(await a.sdk.store.listChannels()).to.deep.equal(before);
     expect(await ethers.provider.getBlockNumber(), "no transaction").to.equal(blockBefore);
   });
+
+  it("a proposal to it that is never funded is refused without closing the connection on which it buys", async function () {
+    const { alice, eve } = net.f;
+    const a = await halfTrader({ sell: { pricePerPiece: PRICE, fundingTimeoutMs: 1_000 } });
+    const eveSdk = await net.sdkFor(eve);
+    // Eve buys and sells, and has the half alice lacks: alice opens a channel to buy from her.
+    const both = { ...payerHandshake(eveSdk), offer: offerHandshake(eveSdk).offer };
+    const peer = await net.rawPeer(a.port, a.torrent.infoHash, both);
+    peer.wire._message(5, [], Uint8Array.of(0x00, 0xff)); // bitfield: pieces 8 to 15
+    const p = await peer.next("propose");
+    const acceptance = await eveSdk.join(fundingProposal(p), { assets: [ZeroAddress] });
+    peer.send(encodeMessage({ type: "accept", ...acceptance }));
+    const voucher = await peer.next("voucher");
+    expect(voucher.voucher.amount).to.equal(2n * PRICE);
+    // Eve proposes a channel to buy from alice, and never funds it.
+    const proposal = await eveSdk.propose({ payee: alice.address, deposit: 4n * PRICE });
+    peer.send(proposeBytes(proposal, 4n * PRICE));
+    await peer.next("accept");
+    const notice = await peer.next("notice", 10_000);
+    expect(notice.code).to.equal("refused");
+    expect(notice.reason).to.match(/not funded/);
+    // The connection stays: alice still buys from eve on it, and her channel to eve is open and paid.
+    expect(await peer.dropped(1_000), "dropped").to.equal(false);
+    const buying = a.leecher.stats().find((s) => s.channelId === acceptance.channelId.toLowerCase());
+    expect(buying).to.deep.include({ paid: 2n * PRICE, closed: false });
+    // The unfunded proposal left no row.
+    const rows = await a.sdk.store.listChannels();
+    expect(rows.map((r) => r.id.toLowerCase())).to.deep.equal([acceptance.channelId.toLowerCase()]);
+  });
 });
+
+/** The proposal a `propose` message carries, as `join` takes it. */
+function fundingProposal(p: ProposeMessage): ChannelProposal {
+  return {
+    chainId: p.chainId,
+    adjudicator: p.adjudicator,
+    fixedPart: p.fixedPart,
+    funding: {
+      outcome: [
+        {
+          asset: p.asset,
+          allocations: [
+            { destination: toDestination(p.fixedPart.participants[0]), amount: p.deposit },
+            { destination: toDestination(p.fixedPart.participants[1]), amount: 0n },
+          ],
+        },
+      ],
+      appData: "0x",
+      turnNum: 0n,
+      isFinal: false,
+    },
+    payerSignature: p.payerSignature,
+  };
+}
