@@ -3,6 +3,8 @@
 // pieces granted to the seeder were always the ones the free peer was already sending. Real webtorrent peers over
 // TCP loopback on the in-process chain; what each side gained is read from it.
 import { randomBytes } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { expect } from "chai";
 import type WebTorrent from "webtorrent";
 import type { Torrent } from "webtorrent";
@@ -76,6 +78,38 @@ describe("a leecher between free peers and paid seeders (prefer fast | free)", f
     expect(result.seederEarned).to.equal(0n);
     expect(result.leecherSpent).to.equal(0n);
     expect(result.leecherTransactions, "no deposit, no close: not a transaction").to.equal(0);
+  });
+
+  it("free, with a free peer that has only half the pieces: the paid seeder is granted the other half alone, and paid for exactly what it served", async function () {
+    const { alice, bob } = net.f;
+    const data = randomBytes(64 * PIECE);
+    const paid = await net.seed(bob, data);
+    // A free peer with only the first half on disk (the rest zeros, which fail their hashes): it serves what it has.
+    const halfPath = join(net.dir, "half");
+    mkdirSync(halfPath);
+    writeFileSync(join(halfPath, "file.bin"), Buffer.concat([data.subarray(0, 32 * PIECE), Buffer.alloc(32 * PIECE)]));
+    const halfClient = net.webtorrent();
+    const half = halfClient.add(paid.torrent.torrentFile, { path: halfPath });
+    await new Promise<void>((resolve) => half.once("ready", () => resolve()));
+    expect(half.progress).to.equal(0.5);
+    await eventually(() => Boolean(halfClient.address()?.port), "the free peer to listen", 5_000);
+    const start = await ethers.provider.getBlockNumber();
+    const before = await Promise.all([alice, bob].map((s) => ethers.provider.getBalance(s.address)));
+    const { torrent, leecher } = await net.leech(
+      alice,
+      paid.torrent.torrentFile,
+      [paid.port, halfClient.address()?.port as number],
+      { prefer: "free", closeTimeoutMs: 10_000 },
+    );
+    await done(torrent, 60_000);
+    const settled = await leecher.settle();
+    const served = BigInt(paid.seeder.stats().served);
+    expect(Number(served), "the half no free peer had, and no more than a window beyond it").to.be.within(32, 34);
+    expect(settled.reduce((sum, s) => sum + s.delivered, 0)).to.equal(Number(served));
+    const gas = await Promise.all([alice, bob].map((s) => gasSpentSince(ethers.provider, s.address, start)));
+    const after = await Promise.all([alice, bob].map((s) => ethers.provider.getBalance(s.address)));
+    expect(after[1] - before[1] + gas[1]).to.equal(served * PRICE);
+    expect(before[0] - after[0] - gas[0]).to.equal(served * PRICE);
   });
 
   it("fast with a paid seeder that stalls (8 KiB/s): the free peer finishes the pieces granted to it at the end; the seeder is paid what it served", async function () {
