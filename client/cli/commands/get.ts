@@ -27,7 +27,7 @@ export const get: Command = {
   name: "get",
   summary: "download a torrent, free or paying each seeder per piece (--price: and sell what we verify), then settle",
   usage:
-    "get <magnet|file.torrent> [--out DIR] [--peer HOST:PORT]... [--announce URL]... [--webrtc] [--port N] [--seed] [--max-price AMOUNT --budget AMOUNT [--asset TOKEN] [--price AMOUNT [--enforce-after S] [--unconfirmed-pieces N]] (--keystore PATH | --key HEX)]",
+    "get <magnet|file.torrent> [--out DIR] [--peer HOST:PORT]... [--announce URL]... [--webrtc] [--port N] [--upload-limit KiB/s] [--seed] [--max-price AMOUNT --budget AMOUNT [--asset TOKEN] [--price AMOUNT [--enforce-after S] [--unconfirmed-pieces N]] (--keystore PATH | --key HEX)]",
   description: [
     "Downloads a torrent. Without --max-price and --budget it is a plain BitTorrent download, as webtorrent-cli does",
     "it: no key, no chain and no price are needed; free peers serve us and we share what we have, as BitTorrent",
@@ -88,6 +88,7 @@ export const get: Command = {
     "max-window": { type: "string" },
     prefer: { type: "string" },
     port: { type: "string" },
+    "upload-limit": { type: "string" },
     ...SELL_OPTIONS,
   },
   optionHelp: [
@@ -114,6 +115,7 @@ export const get: Command = {
     ],
     ...SELL_HELP,
     ["--port N", "TCP port for peers (default, or 0: any free port); printed with --price or --seed"],
+    ["--upload-limit KiB/s", "the most we upload per second, over all peers (default: no limit)"],
     ["--timeout S", "give up after S seconds without finishing (default 600)"],
     [
       "--max-window N",
@@ -161,6 +163,10 @@ export const get: Command = {
     const seeds = values.seed === true;
     let sellPrice = sell && assetAddress === undefined ? sell.price(ETH) : 0n;
     const port = values.port === undefined ? 0 : intOption(values, "port", 0, 65_535);
+    const uploadLimit = values["upload-limit"] === undefined ? -1 : Number(values["upload-limit"]) * 1024;
+    if (!(uploadLimit === -1 || (Number.isFinite(uploadLimit) && uploadLimit > 0))) {
+      throw new UsageError("--upload-limit must be a number of KiB per second above 0");
+    }
     const prefer = values.prefer ?? "fast";
     if (prefer !== "fast" && prefer !== "free") {
       throw new UsageError(`--prefer is fast or free, not "${prefer}"`);
@@ -186,6 +192,7 @@ export const get: Command = {
       natUpnp: false,
       natPmp: false,
       torrentPort: port,
+      uploadLimit,
       // Without --webrtc, `wrtc: false` keeps webtorrent off WebRTC (it would answer a magnet's ws:// trackers).
       tracker: { announce, wrtc: wrtc ?? false },
     };

@@ -2,16 +2,18 @@
 // an origin `seed`, a trader `get --price --seed` that buys from it, and a later `get` that knows only the trader's
 // address and buys every piece from it. Every amount is judged by the chain (balances less gas, and the chain's
 // payout events as `piecepay channels --rpc` reads them), and the trader's own figures must equal the chain's.
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { expect } from "chai";
 import { HDNodeWallet, JsonRpcProvider, parseEther, Wallet } from "ethers";
 import { progressLine } from "../../../client/cli/output.js";
-import { gasSpentSince } from "../../../sdk/node.js";
+import { accountStorePath } from "../../../client/cli/stores.js";
+import { gasSpentSince, SqliteChannelStore } from "../../../sdk/node.js";
 import { Adjudicator__factory, VoucherPaymentApp__factory } from "../../../typechain-types/index.js";
-import { type LocalNode, startAnvil } from "../helpers/nodes.js";
-import { cli, jsonLines, type Running, startCli, useScratchDirs } from "./cli-process.js";
+import { type LocalNode, root, startAnvil } from "../helpers/nodes.js";
+import { BIN, cleanEnv, cli, jsonLines, type Running, startCli, useScratchDirs } from "./cli-process.js";
 
 const PHRASE = "test test test test test test test test test test test junk";
 const key = (i: number) => HDNodeWallet.fromPhrase(PHRASE, undefined, `m/44'/60'/0'/0/${i}`);
@@ -291,6 +293,117 @@ describe("piecepay get --price: a downloader that sells what it verified", funct
         seeding.child.kill("SIGINT");
         trading.child.kill("SIGINT");
         await Promise.all([seeding.exited, trading.exited]);
+      }
+    });
+
+    it("Ctrl-C while a buyer is part way: the buyer closes at what it got, and the trader's earned is the chain's", async function () {
+      const PIECES = 32;
+      const RESALE = parseEther("0.0004");
+      const file = path.join(scratch(), "clip.bin");
+      writeFileSync(file, randomBytes(PIECES * 64 * 1024));
+      const [origin, trader, buyer] = [key(4), key(5), key(6)];
+      const chain = ["--rpc", node.url];
+      const seeding = await startCli([
+        "seed",
+        file,
+        "--price",
+        "0.001",
+        "--piece-length",
+        "64",
+        "--key",
+        origin.privateKey,
+        "--data-dir",
+        dataDir(),
+        ...chain,
+      ]);
+      const traderDir = dataDir();
+      // One piece a second up: the buyer is part way for half a minute.
+      const trading = await startCli([
+        "get",
+        String(seeding.ready.torrent),
+        "--max-price",
+        "0.001",
+        "--budget",
+        "1",
+        "--price",
+        "0.0004",
+        "--seed",
+        "--upload-limit",
+        "64",
+        "--peer",
+        `127.0.0.1:${seeding.ready.port}`,
+        "--out",
+        scratch(),
+        "--key",
+        trader.privateKey,
+        "--data-dir",
+        traderDir,
+        ...chain,
+      ]);
+      const buying = spawn(
+        process.execPath,
+        [
+          BIN,
+          "get",
+          String(seeding.ready.torrent),
+          "--max-price",
+          "0.001",
+          "--budget",
+          "1",
+          "--peer",
+          `127.0.0.1:${trading.ready.port}`,
+          "--out",
+          scratch(),
+          "--key",
+          buyer.privateKey,
+          "--data-dir",
+          dataDir(),
+          ...chain,
+          "--json",
+        ],
+        { cwd: root, env: cleanEnv({}), stdio: "ignore" },
+      );
+      const buyerExited = new Promise((resolve) => buying.once("exit", resolve));
+      const store = new SqliteChannelStore(accountStorePath(traderDir, trader.address));
+      try {
+        await lineOf(trading, "done");
+        seeding.child.kill("SIGINT");
+        await seeding.exited;
+        const start = await provider.getBlockNumber();
+        const before = await Promise.all([trader, buyer].map((w) => provider.getBalance(w.address)));
+        // Part way: the trader holds a voucher of 8 pieces or more from the buyer (a few delivered, many to go).
+        const deadline = Date.now() + 30_000;
+        for (;;) {
+          const sold = (await store.listChannels()).filter((r) => r.myIndex === 1);
+          const vouchers = await Promise.all(sold.map((r) => store.getVoucher("received", r.id)));
+          if (vouchers.some((v) => v !== undefined && v.amount >= 8n * RESALE)) break;
+          if (Date.now() > deadline) throw new Error(`the buyer paid no 8 pieces within 30 s:\n${trading.stderr()}`);
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+        trading.child.kill("SIGINT");
+        expect((await trading.exited).code, trading.stderr()).to.equal(0);
+        buying.kill("SIGINT");
+        await buyerExited;
+
+        const said = jsonLines(trading.stdout());
+        const closed = said.find((l) => l.event === "closed") as { served: number; earned: string };
+        expect(closed, trading.stderr()).to.not.equal(undefined);
+        expect(closed.served).to.be.greaterThan(0).and.lessThan(PIECES);
+        const after = await Promise.all([trader, buyer].map((w) => provider.getBalance(w.address)));
+        const [traderGas, buyerGas] = await gasSpentSince(provider, [trader.address, buyer.address], start);
+        const earned = BigInt(closed.served) * RESALE;
+        // The chain paid the trader what it served, at its price; the buyer paid that, and nothing more.
+        expect(after[0] - before[0], "the trader earned").to.equal(earned - traderGas);
+        expect(before[1] - after[1], "the buyer paid").to.equal(earned + buyerGas);
+        expect(closed.earned).to.equal(earned.toString());
+        expect(said.find((l) => l.event === "summary")).to.include({ earned: earned.toString() });
+        expect(said.filter((l) => l.event === "left-open")).to.deep.equal([]);
+      } finally {
+        await store.close();
+        seeding.child.kill("SIGINT");
+        trading.child.kill("SIGINT");
+        buying.kill("SIGINT");
+        await Promise.all([seeding.exited, trading.exited, buyerExited]);
       }
     });
   });
