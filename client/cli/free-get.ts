@@ -1,15 +1,16 @@
 // `piecepay get` without payment flags: a plain BitTorrent download, as webtorrent-cli does it. No key, no chain
 // and no price are needed. Free peers (piecepay's `seed --free`, any other BitTorrent client) serve us, and we share
 // what we have as BitTorrent peers do. A paid seeder met on the way is named once, with its price, and skipped: it
-// serves a peer that does not pay nothing.
+// serves a peer that does not pay nothing. With --seed it keeps sharing after the download, until Ctrl-C.
 import { ZeroAddress } from "ethers";
 import type WebTorrent from "webtorrent";
 import type { Torrent } from "webtorrent";
 import { type HeardOffer, listenForOffers } from "../session/offer-listener.js";
 import { CliError, interruptedExitCode } from "./command.js";
 import { explainText } from "./errors.js";
+import { keepSeeding } from "./keep-seeding.js";
 import { formatAmount, type Output } from "./output.js";
-import { destroyTorrentClient } from "./ports.js";
+import { destroyTorrentClient, listeningPort } from "./ports.js";
 
 export interface FreeGetSettings {
   torrentClient: WebTorrent;
@@ -24,6 +25,10 @@ export interface FreeGetSettings {
   hasKey: boolean;
   /** Checked once the torrent's own trackers are known (`--webrtc` needs a WebSocket tracker). */
   checkTrackers?: (announce: string[]) => void;
+  /** --seed: after the download, keep sharing until `signal` aborts; our port is printed first. */
+  seed?: boolean;
+  /** The --port asked for (0: any free port), for a message when it cannot be had. */
+  port?: number;
 }
 
 /** Downloads `torrentId` free; resolves once every piece is verified, with what the `done` line reports. */
@@ -33,6 +38,13 @@ export async function freeGet(settings: FreeGetSettings, output: Output, signal:
   let fatal: ((error: Error) => void) | undefined;
   let onlyPeers = false;
   try {
+    if (settings.seed) {
+      const port = await listeningPort(torrentClient, settings.port ?? 0);
+      output.result(
+        { event: "listening", free: true, port, seed: true },
+        `sharing what we verify, free, during the download and after it until Ctrl-C\npeers:   127.0.0.1:${port}`,
+      );
+    }
     const started = Date.now();
     const torrent: Torrent = torrentClient.add(settings.torrentId, { path: settings.out });
     listenForOffers(torrent, ({ peer, offer }: HeardOffer) => {
@@ -126,6 +138,14 @@ export async function freeGet(settings: FreeGetSettings, output: Output, signal:
       },
       `done: ${torrent.name}, ${torrent.length} bytes in ${seconds.toFixed(2)} s, free (nothing paid)`,
     );
+    if (settings.seed) {
+      output.note("download done: sharing it free until Ctrl-C");
+      await keepSeeding(torrent, signal, output);
+      output.result(
+        { event: "stopped", free: true, uploaded: torrent.uploaded },
+        `stopped: ${torrent.uploaded} bytes uploaded, free`,
+      );
+    }
   } finally {
     await destroyTorrentClient(torrentClient);
   }

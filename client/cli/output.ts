@@ -120,6 +120,7 @@ export interface ProgressStats {
    * shown as "vouchers", since what was paid is known only from the chain once a channel is settled.
    */
   paid?: bigint;
+  /** The vouchers we received; with `paid` too (a downloader that sells), both are shown: "vouchers paid X earned Y". */
   earned?: bigint;
   unit?: AmountUnit;
 }
@@ -179,8 +180,14 @@ export function progressLine(label: string, stats: ProgressStats, width = Number
   }
   if (stats.speed !== undefined) parts.push([`${formatBytes(stats.speed)}/s`, 2]);
   if (stats.peers !== undefined) parts.push([`${stats.peers} peer${stats.peers === 1 ? "" : "s"}`, 0]);
-  if (stats.paid !== undefined) parts.push([`vouchers ${roundAmount(stats.paid, stats.unit)}`, 7]);
-  if (stats.earned !== undefined) parts.push([`vouchers ${roundAmount(stats.earned, stats.unit)}`, 7]);
+  // A downloader that sells shows both ways, in one part so that neither is dropped without the other.
+  if (stats.paid !== undefined && stats.earned !== undefined) {
+    parts.push([
+      `vouchers paid ${roundAmount(stats.paid, stats.unit)} earned ${roundAmount(stats.earned, stats.unit)}`,
+      7,
+    ]);
+  } else if (stats.paid !== undefined) parts.push([`vouchers ${roundAmount(stats.paid, stats.unit)}`, 7]);
+  else if (stats.earned !== undefined) parts.push([`vouchers ${roundAmount(stats.earned, stats.unit)}`, 7]);
   // The percentage follows the bar after one space (its own padding aligns it), anything else after two.
   const join = (list: [string, number][]) =>
     list

@@ -29,3 +29,25 @@ export function destroyTorrentClient(client: WebTorrent): Promise<void> {
   if (client.destroyed) return Promise.resolve();
   return new Promise((resolve) => client.destroy(() => resolve()));
 }
+
+/**
+ * The TCP port `client` accepts peers on, once it listens (`port` is what was asked for: 0 for any free port).
+ * @throws CliError (listenError) when it cannot listen
+ * @example out.note(`peers: 127.0.0.1:${await listeningPort(torrentClient, 0)}`)
+ */
+export function listeningPort(client: WebTorrent, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const address = client.address();
+    if (address) return resolve(address.port);
+    const listening = () => {
+      client.off("error", failed);
+      resolve(client.address()?.port ?? client.torrentPort);
+    };
+    const failed = (error: unknown) => {
+      client.off("listening", listening);
+      reject(listenError(error, port));
+    };
+    client.once("listening", listening);
+    client.once("error", failed);
+  });
+}

@@ -7,27 +7,32 @@ import { createTorrentClient } from "../../session/guarded-client.js";
 import { DEFAULT_MAX_WINDOW, type LeecherRefusal, PaidLeecher } from "../../session/leecher.js";
 import { type AmountUnit, ETH, parseAmount } from "../amounts.js";
 import { ASSET_HELP, ASSET_OPTIONS, assetOption, resolveAsset } from "../asset-option.js";
-import { CliError, type Command, interruptedExitCode, UsageError } from "../command.js";
+import { CliError, type Command, interruptedExitCode, intOption, UsageError } from "../command.js";
 import { type Connected, connectClient } from "../context.js";
 import { DISCOVERY_HELP, DISCOVERY_OPTIONS, discoveryOptions } from "../discovery.js";
 import { explainError, explainText, FUND_HINT } from "../errors.js";
 import { freeGet } from "../free-get.js";
+import { keepSeeding } from "../keep-seeding.js";
 import { formatAmount, type Output } from "../output.js";
 import { resolvePeers } from "../peer-addresses.js";
 import { PEER_LIMIT_HELP, PEER_LIMIT_OPTIONS, peerLimits } from "../peer-limits.js";
-import { destroyTorrentClient } from "../ports.js";
+import { destroyTorrentClient, listeningPort } from "../ports.js";
 import { RefusedSeeders } from "../refused-seeders.js";
+import { SELL_HELP, SELL_OPTIONS, sellFlags } from "../sell-options.js";
+import { type Selling, startSelling } from "../selling.js";
+import { printTrades, tradesOnChain } from "../trade-summary.js";
 import { assertWebSocketTracker, loadNodeWebRtc, WEBRTC_HELP, WEBRTC_OPTIONS } from "../webrtc.js";
 
 export const get: Command = {
   name: "get",
-  summary: "download a torrent, free or paying each seeder per piece, then settle",
+  summary: "download a torrent, free or paying each seeder per piece (--price: and sell what we verify), then settle",
   usage:
-    "get <magnet|file.torrent> [--out DIR] [--peer HOST:PORT]... [--announce URL]... [--webrtc] [--max-price AMOUNT --budget AMOUNT [--asset TOKEN] (--keystore PATH | --key HEX)]",
+    "get <magnet|file.torrent> [--out DIR] [--peer HOST:PORT]... [--announce URL]... [--webrtc] [--port N] [--upload-limit KiB/s] [--seed] [--max-price AMOUNT --budget AMOUNT [--asset TOKEN] [--price AMOUNT [--enforce-after S] [--unconfirmed-pieces N]] (--keystore PATH | --key HEX)]",
   description: [
     "Downloads a torrent. Without --max-price and --budget it is a plain BitTorrent download, as webtorrent-cli does",
     "it: no key, no chain and no price are needed; free peers serve us and we share what we have, as BitTorrent",
-    "peers do; a paid seeder met on the way is named once with its price and skipped.",
+    "peers do; a paid seeder met on the way is named once with its price and skipped. With --seed we keep sharing",
+    "after the download, until Ctrl-C.",
     "",
     "With them, each seeder that charges at most --max-price per piece gets a voucher channel with a",
     "deposit from --budget (the most this command ever deposits in all); vouchers are paid ahead of requests",
@@ -37,7 +42,16 @@ export const get: Command = {
     "at what its seeder delivered and the rest of the deposit comes back. Free peers serve us as in plain BitTorrent",
     "(--prefer fast, the default, downloads from them and the paid seeders side by side; --prefer free pays only for",
     "pieces that no free peer unchoking us has);",
-    "we share nothing with anyone, during the download or after: what we bought is the paid seeders' to sell.",
+    "without --price we share nothing with anyone, during the download or after.",
+    "",
+    "With --price we also sell every piece we have verified, at that price, to any peer that pays (a voucher channel",
+    "as with `piecepay seed`), during the download and, with --seed, after it until Ctrl-C. The price is ours to set:",
+    "above --max-price is allowed. Our address is printed first (`peers: 127.0.0.1:PORT`). When we stop (the download",
+    "done without --seed, or Ctrl-C with it), each buyer is told we leave and closes at what we delivered; a channel",
+    "still open after 30 s is named with its vouchers: `piecepay withdraw --force` enforces them. The summary gives,",
+    "per peer, what we paid it and what it paid us on chain (payout events), the net, and the totals. A watcher",
+    "answers stale challenges on our channels meanwhile, and the sell channels of an earlier run still open are",
+    "enforced after --enforce-after seconds, as `seed` does.",
     "",
     "Before anything is sent, the account must hold at least one piece at --max-price plus the gas of a deposit:",
     "otherwise get stops at once and says what the account holds. Each deposit is recorded in <data-dir> before it",
@@ -49,9 +63,11 @@ export const get: Command = {
     "deposit in a token is approved first (one approve per deposit, ETH for gas still needed), and only seeders",
     "paid in the same asset are used.",
     "",
-    "Interrupted (Ctrl-C: exit code 130; SIGTERM: 143), get records what it sent, closes its store and files, and",
-    "leaves its channels open. The same command again (same --out and --data-dir) keeps every verified piece on",
-    "disk, continues each seeder's open channel for the torrent instead of depositing again, and pays each piece once.",
+    "Interrupted during the download (Ctrl-C: exit code 130; SIGTERM: 143), get records what it sent, closes its store",
+    "and files, and leaves the channels it pays on open (its buyers, with --price, are told to close first). The same",
+    "command again (same --out and --data-dir) keeps every verified piece on disk, continues each seeder's open",
+    "channel for the torrent instead of depositing again, and pays each piece once. After the download, Ctrl-C is how",
+    "--seed ends: exit code 0.",
     "",
     "With --webrtc we also download from WebRTC peers (browsers, and Node seeders started with `seed --webrtc`) that",
     "the torrent's ws:// or wss:// trackers (or those given with --announce) introduce, paying them the same way;",
@@ -71,6 +87,9 @@ export const get: Command = {
     timeout: { type: "string" },
     "max-window": { type: "string" },
     prefer: { type: "string" },
+    port: { type: "string" },
+    "upload-limit": { type: "string" },
+    ...SELL_OPTIONS,
   },
   optionHelp: [
     [
@@ -94,6 +113,9 @@ export const get: Command = {
       "--prefer fast|free",
       "with free peers and paid seeders both: fast (default) downloads from both side by side; free pays only for pieces no free peer unchoking us has",
     ],
+    ...SELL_HELP,
+    ["--port N", "TCP port for peers (default, or 0: any free port); printed with --price or --seed"],
+    ["--upload-limit KiB/s", "the most we upload per second, over all peers (default: no limit)"],
     ["--timeout S", "give up after S seconds without finishing (default 600)"],
     [
       "--max-window N",
@@ -106,6 +128,8 @@ export const get: Command = {
     "piecepay get movie.torrent --max-price 0.0001 --budget 0.05 --out ~/Downloads --keystore leecher.json",
     "piecepay get 'magnet:?xt=urn:btih:...' --max-price 0.0001 --budget 0.05 --peer 127.0.0.1:6881 --key 0x...",
     "piecepay get movie.torrent --asset 0xA0b8...eB48 --max-price 0.01 --budget 20 --keystore leecher.json",
+    "piecepay get movie.torrent --max-price 0.0001 --budget 0.05 --price 0.00008 --seed --keystore leecher.json",
+    "piecepay get 'magnet:?xt=urn:btih:...' --seed --port 6881",
     "piecepay get 'magnet:?xt=urn:btih:...&tr=ws%3A%2F%2F127.0.0.1%3A8000' --webrtc --max-price 0.0001 --budget 0.05 --keystore leecher.json",
   ],
 
@@ -134,6 +158,15 @@ export const get: Command = {
     const timeout = Number(values.timeout ?? "600");
     if (!(timeout > 0)) throw new UsageError(`--timeout must be a number of seconds above 0, not "${values.timeout}"`);
     const maxWindow = windowOption(values["max-window"]);
+    // Selling: what we verify, at --price, during the download and (--seed) after it. Checked before any connection.
+    const sell = sellFlags(values, paying);
+    const seeds = values.seed === true;
+    let sellPrice = sell && assetAddress === undefined ? sell.price(ETH) : 0n;
+    const port = values.port === undefined ? 0 : intOption(values, "port", 0, 65_535);
+    const uploadLimit = values["upload-limit"] === undefined ? -1 : Number(values["upload-limit"]) * 1024;
+    if (!(uploadLimit === -1 || (Number.isFinite(uploadLimit) && uploadLimit > 0))) {
+      throw new UsageError("--upload-limit must be a number of KiB per second above 0");
+    }
     const prefer = values.prefer ?? "fast";
     if (prefer !== "fast" && prefer !== "free") {
       throw new UsageError(`--prefer is fast or free, not "${prefer}"`);
@@ -158,6 +191,8 @@ export const get: Command = {
       utp: false,
       natUpnp: false,
       natPmp: false,
+      torrentPort: port,
+      uploadLimit,
       // Without --webrtc, `wrtc: false` keeps webtorrent off WebRTC (it would answer a magnet's ws:// trackers).
       tracker: { announce, wrtc: wrtc ?? false },
     };
@@ -170,6 +205,8 @@ export const get: Command = {
           peers,
           discovers: discovery.dht !== false || discovery.lsd,
           timeoutSeconds: timeout,
+          seed: seeds,
+          port,
           hasKey: globals.key !== undefined || globals.keystore !== undefined || Boolean(process.env.PIECEPAY_KEY),
           ...(values.webrtc
             ? { checkTrackers: (list: string[]) => assertWebSocketTracker(list, "the torrent and --announce") }
@@ -185,6 +222,7 @@ export const get: Command = {
     try {
       unit = await resolveAsset(connected.provider, assetAddress);
       if (assetAddress !== undefined) ({ maxPrice, budget } = amounts(unit));
+      if (sell && assetAddress !== undefined) sellPrice = sell.price(unit);
       budget = await assertCanOpen(connected, maxPrice, budget, unit, out);
     } catch (error) {
       connected.close();
@@ -198,6 +236,15 @@ export const get: Command = {
       closeTimeoutMs: 60_000,
       maxWindow,
       prefer,
+      ...(sell
+        ? {
+            sell: {
+              pricePerPiece: sellPrice,
+              enforceAfterMs: sell.enforceAfterMs,
+              unconfirmedPieces: sell.unconfirmedPieces,
+            },
+          }
+        : {}),
     });
     leecher.on("warning", (error: Error) => out.note(`warning: ${explainError(error).message}`));
     // An account that cannot pay a deposit and its gas will not pay any: stop now, rather than retry until --timeout.
@@ -220,10 +267,30 @@ export const get: Command = {
       }
     });
     const torrentClient = createTorrentClient(torrentOptions);
+    let selling: Selling | undefined;
     try {
+      if (leecher.seller) {
+        // Buyers need our address: printed first (the ready line of --json), as `seed` prints its own.
+        const listening = await listeningPort(torrentClient, port);
+        out.result(
+          {
+            event: "selling",
+            port: listening,
+            payee: client.address,
+            asset: unit.address,
+            pricePerPiece: sellPrice,
+            seed: seeds,
+          },
+          [
+            `selling each piece we verify at ${formatAmount(sellPrice, unit)} per piece, paid to ${client.address}, ${seeds ? "until Ctrl-C" : "until our download is done"}`,
+            `peers:   127.0.0.1:${listening}`,
+          ].join("\n"),
+        );
+      }
       const started = Date.now();
       const torrent = torrentClient.add(torrentId, { path: String(values.out ?? ".") });
       leecher.attach(torrent);
+      if (leecher.seller) selling = startSelling(leecher.seller, client, out, unit);
       // Pieces verified before `ready` are webtorrent's check of the files already on disk (an earlier run's).
       let onDisk = 0;
       torrent.on("verified", () => {
@@ -246,15 +313,18 @@ export const get: Command = {
         for (const peer of peers) torrent.addPeer(peer);
       });
       const bar = out.progress("get");
+      const vouchers = () => ({
+        paid: leecher.stats().reduce((a, p) => a + p.paid, 0n),
+        ...(leecher.seller ? { earned: leecher.seller.stats().paid } : {}),
+        unit,
+      });
       const tick = setInterval(() => {
-        const paid = leecher.stats().reduce((a, p) => a + p.paid, 0n);
         bar.update({
           bytes: torrent.downloaded,
           total: torrent.length || undefined,
           speed: torrent.downloadSpeed,
           peers: torrent.numPeers,
-          paid,
-          unit,
+          ...vouchers(),
         });
       }, 250);
       try {
@@ -323,7 +393,18 @@ export const get: Command = {
         },
         `done: ${torrent.name}, ${torrent.length} bytes, ${formatAmount(total, unit)} paid on chain to ${settled.length} seeder(s)`,
       );
+      if (selling) {
+        if (seeds) {
+          out.note("download done: selling what we have until Ctrl-C");
+          await keepSeeding(torrent, signal, out, vouchers);
+        }
+        // Our buyers close at what we delivered before the summary reads the chain.
+        await selling.stop();
+        printTrades(await tradesOnChain(leecher, client), out, unit);
+      }
     } finally {
+      // A seller that stops on an error or an interruption says bye too, and names what it leaves open.
+      await selling?.stop();
       // Every deposit in flight records what it sent (or forgets its proposal) before the store closes.
       await leecher.idle();
       await destroyTorrentClient(torrentClient);

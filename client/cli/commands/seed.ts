@@ -17,12 +17,12 @@ import { ASSET_HELP, ASSET_OPTIONS, assetOption, resolveAsset } from "../asset-o
 import { CliError, type Command, intOption, UsageError } from "../command.js";
 import { connectClient } from "../context.js";
 import { DISCOVERY_HELP, DISCOVERY_OPTIONS, discoveryOptions } from "../discovery.js";
-import { explainError } from "../errors.js";
 import { freeSeed } from "../free-seed.js";
 import { formatAmount } from "../output.js";
 import { PEER_LIMIT_HELP, PEER_LIMIT_OPTIONS, peerLimits } from "../peer-limits.js";
 import { destroyTorrentClient } from "../ports.js";
 import { type SeedSource, startSeeding } from "../seed-source.js";
+import { reportSeller } from "../seller-log.js";
 import { watcherLine } from "../watcher-log.js";
 import {
   assertWebSocketTracker,
@@ -224,29 +224,7 @@ export const seed: Command = {
       fundingTimeoutMs: fundingTimeout * 1000,
       unconfirmedPieces,
     });
-    seeder.on("warning", (error: Error) => out.note(`warning: ${explainError(error).message}`));
-    seeder.on("countersigned", (s) =>
-      out.note(`${s.peer}: no ETH for the close's gas here; countersigned it for the leecher to submit`),
-    );
-    // `earned` is what the chain paid us (payout events); `vouchers` the largest voucher we hold.
-    seeder.on("closed", (s, hash) =>
-      out.result(
-        settledEvent("closed", s, hash),
-        `closed ${s.peer}: served ${s.served} pieces, earned ${formatAmount(s.earned ?? 0n, unit)} on chain, tx ${hash}`,
-      ),
-    );
-    seeder.on("enforced", (s, hash) =>
-      out.result(
-        settledEvent("enforced", s, hash),
-        `enforced ${s.peer}'s voucher: earned ${formatAmount(s.earned ?? 0n, unit)} on chain, tx ${hash}`,
-      ),
-    );
-    seeder.on("deposit-removed", (s) =>
-      out.result(
-        { event: "deposit-removed", channelId: s.channelId, peer: s.peer, served: s.served, vouchers: s.paid },
-        `warning: ${s.peer}'s deposit left the chain (a re-org) before it was final: stopped serving it after ${s.served} pieces, which nothing pays for`,
-      ),
-    );
+    reportSeller(seeder, out, unit);
     const watcher = new ChannelWatcher(client, {
       pollingIntervalMs: 2_000,
       log: (e, f) => out.note(watcherLine(e, f)),
@@ -316,19 +294,6 @@ export const seed: Command = {
     }
   },
 };
-
-/** A closed or enforced channel as one --json line: what the chain paid us, beside the voucher we held. */
-function settledEvent(event: string, s: SeederPeerStats, tx: string): Record<string, unknown> {
-  return {
-    event,
-    channelId: s.channelId,
-    peer: s.peer,
-    served: s.served,
-    earned: s.earned ?? 0n,
-    vouchers: s.paid,
-    tx,
-  };
-}
 
 /** What the chain paid us on the channels of this run, from their payout events; undefined if the RPC failed. */
 async function earnedOnChain(client: PiecepayClient, peers: SeederPeerStats[]): Promise<bigint | undefined> {
