@@ -1,8 +1,9 @@
 // Every benchmark, one after another, each measured in this one run: voucher verifications per second
 // (bench-vouchers.ts), paid vs unpaid torrenting (bench-client.ts), how fast two peers find each other through the
-// DHT (bench-discovery.ts), then a free download from a plain aria2 seeder against aria2's own (bench-plain.ts).
+// DHT (bench-discovery.ts), the paying swarm's origin share and each downloader's net (bench-swarm.ts), then a free
+// download from a plain aria2 seeder against aria2's own (bench-plain.ts).
 // Usage: tsx scripts/bench.ts [--json] [bench-client flags]; with --json, one JSON object { vouchers, client,
-// discovery, plain }.
+// discovery, swarm, plain }.
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
@@ -10,8 +11,8 @@ const args = process.argv.slice(2);
 if (args.includes("--help")) {
   console.log(
     "Usage: npm run bench -- [--json] [flags of bench:client]\n\n" +
-      "Runs bench:vouchers, bench:client (see npm run bench:client -- --help), bench:discovery, then bench:plain (with\n" +
-      "its defaults; it needs Debian's aria2 and transmission-cli); --json prints one object.",
+      "Runs bench:vouchers, bench:client (see npm run bench:client -- --help), bench:discovery, bench:swarm, then\n" +
+      "bench:plain (with its defaults; it needs Debian's aria2 and transmission-cli); --json prints one object.",
   );
   process.exit(0);
 }
@@ -34,6 +35,8 @@ const client = run("./bench-client.ts", args);
 if (!json) console.log("");
 const discovery = run("./bench-discovery.ts", json ? ["--json"] : []);
 if (!json) console.log("");
+const swarm = run("./bench-swarm.ts", json ? ["--json"] : []);
+if (!json) console.log("");
 const plain = run("./bench-plain.ts", json ? ["--json"] : []);
 if (json) {
   console.log(
@@ -41,6 +44,7 @@ if (json) {
       vouchers: JSON.parse(vouchers),
       client: JSON.parse(client),
       discovery: JSON.parse(discovery),
+      swarm: JSON.parse(swarm),
       plain: JSON.parse(plain),
     }),
   );

@@ -62,18 +62,27 @@ function webtorrent(ctx: ScenarioContext): WebTorrent {
   return client;
 }
 
-async function listening(client: WebTorrent): Promise<number> {
+/** The port `client` listens on, once it does. */
+export async function listening(client: WebTorrent): Promise<number> {
   await eventually(() => Boolean(client.address()?.port), "the client to listen", 5_000);
   return client.address()?.port as number;
 }
 
-/** A paid seeder of `data` run by `party`. */
+/**
+ * A paid seeder of `data` run by `party`. Its copy is written under the scenario's own directory: without a path,
+ * webtorrent writes a seeded buffer to one shared file (/tmp/webtorrent/file.bin), which any other process seeding a
+ * "file.bin" overwrites, and the pieces read back from it fail their hash at the leechers.
+ */
 export async function seed(ctx: ScenarioContext, party: Party, data: Buffer, options: Partial<PaidSeederOptions> = {}) {
   const client = webtorrent(ctx);
   const seeder = new PaidSeeder({ client: party.client, pricePerPiece: PRICE, asset: ZeroAddress, ...options });
   ctx.cleanup(() => seeder.destroy());
   const torrent = await new Promise<Torrent>((resolve) => {
-    const t = client.seed(data, { name: "file.bin", announce: [], pieceLength: PIECE_LENGTH }, resolve);
+    const t = client.seed(
+      data,
+      { name: "file.bin", announce: [], pieceLength: PIECE_LENGTH, path: `${ctx.dir}/seed-${party.name}` },
+      resolve,
+    );
     seeder.attach(t);
   });
   return { torrent, seeder, client, port: await listening(client) };

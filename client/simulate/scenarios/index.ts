@@ -8,6 +8,7 @@ import { cooperativeClose } from "./05-cooperative-close.js";
 import { griefing } from "./06-griefing.js";
 import { watcherOffline } from "./07-watcher-offline.js";
 import { foreignSignatures } from "./08-foreign-signatures.js";
+import { swarm } from "./09-swarm.js";
 
 export const SCENARIOS: Scenario[] = [
   leecherVanishes,
@@ -18,4 +19,5 @@ export const SCENARIOS: Scenario[] = [
   griefing,
   watcherOffline,
   foreignSignatures,
+  swarm,
 ];

@@ -55,6 +55,27 @@ export const FIGURES: Record<string, (r: ScenarioReport) => void> = {
     expect(net(r, "seeder")).to.equal(5n * PRICE);
     expect(r.checks.filter((c) => c.name.startsWith("rejected:")).length).to.equal(4);
   },
+  "9": (r) => {
+    const held = (name: string) => r.checks.find((c) => c.name === name)?.holds;
+    expect(
+      held("every seller was paid exactly what it delivered at its price, on every channel (from the chain)"),
+    ).to.equal(true);
+    expect(held("the pieces delivered are exactly the pieces the downloaders needed")).to.equal(true);
+    expect(held("every channel was closed by its buyer's settle, none left for the sellers' goodbye")).to.equal(true);
+    const leechers = r.parties.filter((p) => p.name.startsWith("leecher-"));
+    expect(leechers).to.have.lengthOf(8);
+    for (const p of leechers) expect(held(`${p.name} got the whole file`), p.name).to.equal(true);
+    // Nothing created or lost among the parties, and the origin earned exactly what its pieces cost at its price.
+    expect(r.parties.reduce((a, p) => a + p.net, 0n)).to.equal(0n);
+    const originPieces = Number(
+      /\((\d+) of \d+ pieces\)/.exec(r.figures["origin's share of all bytes delivered"])?.[1],
+    );
+    expect(net(r, "origin")).to.equal(BigInt(originPieces) * PRICE);
+    // One deposit and one cooperative close per channel.
+    const what = (w: string) => r.transactions.filter((t) => t.what === w && !t.reverted).length;
+    expect(what("deposit")).to.equal(r.channels.length);
+    expect(what("concludeAndTransferAllAssets")).to.equal(r.channels.length);
+  },
 };
 
 /**

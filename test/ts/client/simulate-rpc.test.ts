@@ -105,7 +105,7 @@ describe("piecepay simulate --rpc", function () {
         voucherApp: contracts.VoucherPaymentApp,
       });
       expect(report.challengeDuration).to.equal(120n);
-      expect(report.scenarios.map((s) => s.id)).to.deep.equal(["1", "2", "3", "4", "5", "6", "7", "8"]);
+      expect(report.scenarios.map((s) => s.id)).to.deep.equal(["1", "2", "3", "4", "5", "6", "7", "8", "9"]);
       for (const scenario of report.scenarios) expectScenarioPassed(scenario, 120n);
       expect(report.passed).to.equal(true);
 

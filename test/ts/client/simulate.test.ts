@@ -36,7 +36,9 @@ describe("piecepay simulate", function () {
       it(`${scenario.id}. ${scenario.title}`, async function () {
         const report = await runScenario(chain, scenario);
         expectScenarioPassed(report, defaultChallengeDuration(chain));
-        if (scenario.torrent) {
+        // The swarm's channels all close cooperatively: nothing is registered; their duration, as the parties' stores
+        // hold it, was checked above.
+        if (scenario.torrent && scenario.name !== "swarm") {
           // the leecher's session opened the channel: its challenges were registered with the scenario's duration
           const ids = report.channels.map((c) => c.id);
           const durations = await registeredDurations(chain.provider, chain.adjudicator, ids);
