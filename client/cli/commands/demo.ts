@@ -120,7 +120,13 @@ export const demo: Command = {
         });
         seeders.push(seeder);
         const torrent = await new Promise<Torrent>((resolve) => {
-          const t = client.seed(data, { name: "demo.bin", announce: [], pieceLength: pieceKiB * 1024 }, resolve);
+          // In our own folder: webtorrent writes a seeded buffer to <tmp>/webtorrent/<name> by default, shared by every
+          // process on the machine, and another run's demo.bin there would be served as ours (and fail its hash).
+          const t = client.seed(
+            data,
+            { name: "demo.bin", announce: [], pieceLength: pieceKiB * 1024, path: join(dir, `seed-${i}`) },
+            resolve,
+          );
           seeder.attach(t);
         });
         torrentFile = torrent.torrentFile;

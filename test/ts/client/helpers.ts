@@ -125,6 +125,24 @@ export async function eventually(
   }
 }
 
+let stores = 0;
+
+/**
+ * Makes `client` keep each torrent it seeds or adds without a `path` in a folder of its own under `dir`. Webtorrent's
+ * default is <tmp>/webtorrent/<name>, shared by every process on the machine: two tests seeding different data as
+ * "file.bin" at once (the two halves of test:e2e) overwrote each other's file, and a seeder served the other's bytes.
+ */
+export function storeUnder(client: WebTorrent, dir: string): void {
+  for (const method of ["seed", "add"] as const) {
+    const original = (client[method] as (...args: unknown[]) => unknown).bind(client);
+    (client as unknown as Record<string, unknown>)[method] = (input: unknown, opts?: unknown, onTorrent?: unknown) => {
+      if (typeof opts === "function") return original(input, { path: join(dir, `store-${stores++}`) }, opts);
+      const given = (opts ?? {}) as { path?: string };
+      return original(input, given.path ? given : { ...given, path: join(dir, `store-${stores++}`) }, onTorrent);
+    };
+  }
+}
+
 /**
  * A fresh chain, a temporary directory and the webtorrent clients, SDK stores and paid seeders of one test, torn
  * down after it: `const net = usePaidNetwork()` inside a `describe`.
@@ -180,6 +198,7 @@ export class PaidNetwork {
   webtorrent(options: GuardedClientOptions = {}): WebTorrent & { guard: WireGuardPool } {
     const client = createTorrentClient({ ...LOOPBACK_ONLY, ...options });
     this.#clients.push(client);
+    storeUnder(client, this.dir);
     return client;
   }
 

@@ -12,7 +12,7 @@ import { type PaidNetwork, PRICE } from "./helpers.js";
 export async function torrentOf(net: PaidNetwork, data: Buffer, pieceLength: number): Promise<Uint8Array> {
   const source = net.webtorrent();
   return new Promise<Uint8Array>((resolve) =>
-    source.seed(data, { name: "file.bin", announce: [], pieceLength }, (t: Torrent) => {
+    source.seed(data, { name: "file.bin", announce: [], pieceLength, path: join(net.dir, "source") }, (t: Torrent) => {
       const file = t.torrentFile;
       t.destroy();
       resolve(file);

@@ -89,7 +89,16 @@ describe("webtorrent internals we rely on (client/session/webtorrent-internals.t
     const seederClient = createTorrentClient(LOOPBACK_ONLY);
     clients.push(seederClient);
     const seeded = await new Promise<Torrent>((resolve) =>
-      seederClient.seed(data, { name: "file.bin", announce: [], pieceLength: PIECE } as never, resolve),
+      seederClient.seed(
+        data,
+        {
+          name: "file.bin",
+          announce: [],
+          pieceLength: PIECE,
+          path: mkdtempSync(join(tmpdir(), "piecepay-seed-")),
+        } as never,
+        resolve,
+      ),
     );
     seeded.on("wire", (wire: Wire) => hooks.seederWire?.(wire, seeded));
     await eventually(() => Boolean(seederClient.address()?.port), "the seeder to listen");

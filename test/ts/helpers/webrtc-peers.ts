@@ -3,7 +3,10 @@
 // (the `webrtc-polyfill` package, which webtorrent's WebRTC library imports in Node). The seeder is the CLI's
 // session (PaidSeeder on a guarded webtorrent client), with the tracker as its only way to meet peers: no TCP
 // peers by address, no DHT or LSD. For test/ts/browser/webrtc-session.test.ts.
+import { mkdtempSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import Server from "bittorrent-tracker/server";
 import { ZeroAddress } from "ethers";
 import type { Torrent } from "webtorrent";
@@ -103,7 +106,13 @@ export async function seedOverWebRtc(options: {
     torrents.once("error", reject);
     const t = torrents.seed(
       input as unknown as Uint8Array,
-      { name: options.name, announce: [options.announce], pieceLength: options.pieceLength },
+      {
+        name: options.name,
+        announce: [options.announce],
+        pieceLength: options.pieceLength,
+        // Not webtorrent's default <tmp>/webtorrent/<name>, which every process on the machine shares.
+        path: mkdtempSync(join(tmpdir(), "piecepay-seed-")),
+      },
       resolve,
     );
     seeder?.attach(t);

@@ -86,7 +86,7 @@ describe("re-orgs on anvil with a block every second", function () {
     const seeded = await new Promise<Torrent>((resolve) => {
       const t = seeding.seed(
         randomBytes(pieces * PIECE),
-        { name: "file.bin", announce: [], pieceLength: PIECE },
+        { name: "file.bin", announce: [], pieceLength: PIECE, path: mkdtempSync(join(tmpdir(), "piecepay-seed-")) },
         resolve,
       );
       seeder.attach(t);

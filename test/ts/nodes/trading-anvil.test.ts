@@ -98,7 +98,11 @@ describe("downloaders that trade on a chain that mines every second", function (
     const source = createTorrentClient({ ...LOOPBACK_ONLY });
     clients.push(source);
     const torrentFile = await new Promise<Uint8Array>((resolve) =>
-      source.seed(data, { name: "file.bin", announce: [], pieceLength: PIECE }, (t: Torrent) => resolve(t.torrentFile)),
+      source.seed(
+        data,
+        { name: "file.bin", announce: [], pieceLength: PIECE, path: join(dir, "source") },
+        (t: Torrent) => resolve(t.torrentFile),
+      ),
     );
     const half = (PIECES / 2) * PIECE;
     const prices = [PRICE / 2n, PRICE / 4n, PRICE];
