@@ -45,6 +45,15 @@ import {
 } from "./webtorrent-internals.js";
 
 export { DEFAULT_MAX_WINDOW } from "./leecher-ledger.js";
+
+/**
+ * With several paid sellers that have the same piece, a seller is granted such a piece only while fewer than this many
+ * of the pieces granted to it have not verified yet; and never while a cheaper one with an open channel has it and is
+ * under that many (see LeecherPeer.grant). Without it, the first seller whose credit window grew (it doubles with
+ * each verified piece) was granted everything it had, whatever its price: in the swarm simulation the origin served
+ * up to 56% of all bytes although resellers at a lower price had the pieces.
+ */
+export const CONTESTED_AHEAD = 4;
 export { DEFAULT_BAN_AFTER_FAILURES } from "./piece-ownership.js";
 
 /** Settings of a paying leecher. */
@@ -375,6 +384,8 @@ export class PaidLeecher extends Emitter<PaidLeecherEvents> {
       for (const wire of senders) this.#peerOf(wire)?.onDelivered();
       // Given to a paid seeder but delivered by others (free peers): that seeder's credit goes to another piece.
       if (idleOwner) this.#peerOf(idleOwner)?.ungrant(index);
+      // A seller is one piece less ahead: the pieces a grant skipped for it (or for another) may be granted now.
+      for (const peer of this.peers) peer.retryPassedOver();
     });
     onPieceFailed(torrent, (index) => {
       const senders = this.pieces.failed(index);
@@ -740,15 +751,37 @@ class LeecherPeer implements PeerSession {
     // Not a piece a free peer is sending already: webtorrent would not ask a second wire for it, and a grant that
     // free peers keep finishing first would starve this seeder (the lowest pieces are everyone's first choice).
     const busy = this.#leecher.freePiecesInFlight();
+    // Other sellers with an open channel: a piece one of them has too goes to the cheapest with room (CONTESTED_AHEAD).
+    const rivals = [...this.#leecher.peers].filter((peer) => peer !== this && peer.#sellsNow());
+    const price = this.#offer.pricePerPiece;
+    let ahead = rivals.length > 0 ? this.#ahead() : 0;
+    const roomy = new Map(rivals.map((rival) => [rival, rival.#hasRoom()]));
+    const contested = (index: number): boolean => {
+      let shared = false;
+      for (const rival of rivals) {
+        if (!rival.#peerPieces().get(index)) continue;
+        if (rival.#price() < price && roomy.get(rival)) return true;
+        shared = true;
+      }
+      return shared && ahead >= CONTESTED_AHEAD;
+    };
     const added = this.#granted.fill(
       this.#ledger.grantable,
       pieceCount(torrent),
-      (index) =>
-        pieces.get(index) &&
-        !holdsPiece(torrent, index) &&
-        !busy.has(index) &&
-        !(freeFirst && this.#leecher.freePeerHas(index)),
-      (index) => ownership.claim(index, this.wire),
+      (index) => {
+        if (!pieces.get(index) || holdsPiece(torrent, index) || busy.has(index)) return false;
+        if (freeFirst && this.#leecher.freePeerHas(index)) return false;
+        if (rivals.length > 0 && contested(index)) {
+          this.#passedOver = true; // looked at again after the next verified piece (PaidLeecher: onPieceVerified)
+          return false;
+        }
+        return true;
+      },
+      (index) => {
+        if (!ownership.claim(index, this.wire)) return false;
+        ahead++;
+        return true;
+      },
       urgentPieces(torrent),
     );
     if (added > 0) {
@@ -756,6 +789,43 @@ class LeecherPeer implements PeerSession {
       this.scanIsFutile = false;
       rescheduleRequests(torrent);
     }
+  }
+
+  /** A grant skipped a piece for another seller (cheaper, or this one was far enough ahead): look again later. */
+  #passedOver = false;
+
+  /** After a piece verified: if a grant skipped pieces for other sellers, they are looked at again now. */
+  retryPassedOver(): void {
+    if (!this.#passedOver) return;
+    this.#passedOver = false;
+    this.regrant();
+  }
+
+  /** A paid seller with an open, funded channel that is not closing. */
+  #sellsNow(): boolean {
+    return this.#offer !== undefined && this.#channelId !== undefined && !this.#closing && !this.wire.destroyed;
+  }
+
+  #price(): bigint {
+    return this.#offer?.pricePerPiece ?? 0n;
+  }
+
+  /**
+   * Whether this seller can take another contested piece soon: fewer than CONTESTED_AHEAD pieces on their way, and
+   * credit for one more now or a deposit that can still pay for one (a seller whose deposit is spent must not hold
+   * back the pieces it has from dearer ones).
+   */
+  #hasRoom(): boolean {
+    if (this.#ahead() >= CONTESTED_AHEAD) return false;
+    const ledger = this.#ledger;
+    return ledger.grantable > this.#granted.count || ledger.deposit - ledger.paid >= this.#price();
+  }
+
+  /** Pieces granted to this seller that have not verified yet. */
+  #ahead(): number {
+    let ahead = 0;
+    for (const index of this.#granted.indexes()) if (!this.#leecher.pieces.isVerified(index)) ahead++;
+    return ahead;
   }
 
   /**
