@@ -3,7 +3,9 @@
 // runs it, and in process for a paid download, where the chain is the judge.
 import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import path from "node:path";
+import type { Wire } from "bittorrent-protocol";
 import { expect } from "chai";
 import { parseEther, ZeroAddress } from "ethers";
 import type { Torrent } from "webtorrent";
@@ -127,3 +129,65 @@ describe("a paid download found through the DHT", function () {
     }
   });
 });
+
+describe("peer exchange (ut_pex), as webtorrent offers it", function () {
+  this.timeout(60_000);
+  const net = usePaidNetwork();
+
+  it("a paying leecher told of a paid seeder by another peer's PEX message connects to it and pays it price x pieces", async function () {
+    // Webtorrent acts on the PEX messages it receives and sends none of its own; the peer that tells here is a raw
+    // BitTorrent connection speaking ut_pex (the package webtorrent uses), as qBittorrent or Transmission would.
+    const { alice, bob } = net.f;
+    const data = randomBytes(16 * PIECE + 9);
+    const seeded = await net.seed(bob, data);
+    const start = await ethers.provider.getBlockNumber();
+    const bobBefore = await ethers.provider.getBalance(bob.address);
+    const leeching = await net.leech(alice, seeded.torrent.torrentFile, []);
+    const teller = await pexTeller(leeching.port, seeded.torrent.infoHash);
+    try {
+      teller.ut_pex.addPeer(`127.0.0.1:${seeded.port}`);
+      teller.ut_pex._sendMessage();
+      await done(leeching.torrent, 30_000);
+    } finally {
+      teller.destroy();
+    }
+    const settled = await leeching.leecher.settle();
+    const pieces = seeded.torrent.pieces.length;
+    expect(readFileSync(path.join(leeching.path, "file.bin")).equals(data)).to.equal(true);
+    expect(settled).to.have.lengthOf(1);
+    expect(settled[0]).to.deep.include({ delivered: pieces, closed: true });
+    const bobGas = await gasSpentSince(ethers.provider, bob.address, start);
+    expect((await ethers.provider.getBalance(bob.address)) - bobBefore).to.equal(BigInt(pieces) * PRICE - bobGas);
+  });
+});
+
+/** A raw BitTorrent connection to `port` that speaks ut_pex, once the extended handshakes are exchanged. */
+async function pexTeller(port: number, infoHash: string) {
+  type PexWire = Wire & {
+    handshake(infoHash: string, peerId: Uint8Array, extensions: object): void;
+    ut_pex: { addPeer(peer: string): void; _sendMessage(): void };
+  };
+  const { default: WireClass } = (await import("bittorrent-protocol")) as unknown as {
+    default: new (type?: string) => PexWire;
+  };
+  const { default: utPex } = await import("ut_pex");
+  const socket = connect(port, "127.0.0.1");
+  const wire = new WireClass("tcpOutgoing");
+  wire.use(utPex() as never);
+  socket.pipe(wire as unknown as NodeJS.WritableStream);
+  (wire as unknown as NodeJS.ReadableStream).pipe(socket);
+  socket.on("error", () => undefined);
+  wire.on("error", () => undefined);
+  const extended = new Promise<void>((resolve) =>
+    wire.on("extended", (ext: string) => {
+      if (ext === "handshake") resolve();
+    }),
+  );
+  await new Promise<void>((resolve, reject) => {
+    socket.once("connect", () => resolve());
+    socket.once("error", reject);
+  });
+  wire.handshake(infoHash, Buffer.from("-RW0001-pexteller001"), { dht: false, fast: true });
+  await extended;
+  return Object.assign(wire, { destroy: () => socket.destroy() });
+}
