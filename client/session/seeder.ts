@@ -19,6 +19,7 @@ import type { PaidHandshake, PaidMessage } from "../wire/messages.js";
 import { refuseResume, SeederChannels, servedBefore, tagChannel } from "./channel-reuse.js";
 import { Emitter } from "./emitter.js";
 import { handshakeFor, type PeerLink, type PeerSession, paidExtension, sendWithoutDelay } from "./extension.js";
+import type { RoleSession } from "./trading-session.js";
 import { DEFAULT_MAX_UNFUNDED, DEFAULT_MAX_UNFUNDED_PER_IP, UnfundedCap } from "./unfunded-cap.js";
 import {
   aroundChoke,
@@ -164,7 +165,7 @@ export class PaidSeeder extends Emitter<PaidSeederEvents> {
   }
 
   /** The seller's session for one connection: it gates what the wire serves from now on. */
-  session(link: PeerLink): PeerSession & { readonly channelId: string | undefined; bye(): boolean } {
+  session(link: PeerLink): RoleSession {
     const peer = new SeederPeer(this, link);
     this.peers.add(peer);
     return peer;

@@ -10,13 +10,8 @@
 import type { PaidHandshake, PaidMessage } from "../wire/messages.js";
 import type { PeerLink, PeerSession } from "./extension.js";
 
-/** The seller role's session on one connection (PaidSeeder.session). */
-export interface SellerSession extends PeerSession {
-  readonly channelId: string | undefined;
-}
-
-/** The buyer role's session on one connection (a PaidLeecher's peer). */
-export interface BuyerSession extends PeerSession {
+/** One role's session on a connection (PaidSeeder.session, or a PaidLeecher's peer): its channel, once it has one. */
+export interface RoleSession extends PeerSession {
   readonly channelId: string | undefined;
 }
 
@@ -43,12 +38,12 @@ export function roleLinks(
 
 /** Routes one connection's messages between a buyer role and a seller role (see the top of this file). */
 export class TradingSession implements PeerSession {
-  readonly #buyer: BuyerSession;
-  readonly #seller: SellerSession;
+  readonly #buyer: RoleSession;
+  readonly #seller: RoleSession;
   /** The peer's handshake named a payer: it may buy from us, so the connection outlives our buying. */
   peerBuys = false;
 
-  constructor(buyer: BuyerSession, seller: SellerSession) {
+  constructor(buyer: RoleSession, seller: RoleSession) {
     this.#buyer = buyer;
     this.#seller = seller;
   }
