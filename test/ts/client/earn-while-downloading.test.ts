@@ -6,9 +6,12 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
+import { parseEther, ZeroAddress } from "ethers";
+import { PaidLeecher } from "../../../client/session/leecher.js";
 import type { PiecepayClient } from "../../../sdk/index.js";
+import { SqliteChannelStore } from "../../../sdk/node.js";
 import { gasSpentSince } from "../helpers/balances.js";
-import { ethers } from "../helpers/fixtures.js";
+import { ethers, sdkClient } from "../helpers/fixtures.js";
 import { done, failOnUnhandledRejections, PIECE, PRICE, until, usePaidNetwork } from "./helpers.js";
 import { torrentOf, trader } from "./trader.js";
 
@@ -161,5 +164,64 @@ describe("a downloader that sells what it has", function () {
     // The chain: each paid exactly what it delivered, at its own price.
     expect(await paidOut(carolClient, cheap?.channelId)).to.equal(BigInt(fromCheap) * resale);
     expect(await paidOut(carolClient, dear?.channelId)).to.equal(BigInt(fromDear) * PRICE);
+  });
+
+  it("a seller that crashes mid-sale and restarts on its store: its buyer continues the same channel, no second deposit, and the chain pays exactly what was delivered", async function () {
+    const { alice, bob, carol } = net.f;
+    const data = randomBytes(32 * PIECE);
+    const seeded = await net.seed(bob, data);
+    const resale = PRICE / 2n;
+    // Alice's store and folder outlive her process: a crash leaves both on disk.
+    const storePath = join(net.dir, "alice-crashes.db");
+    const folder = join(net.dir, "alice-crashes");
+    const start = async () => {
+      const store = new SqliteChannelStore(storePath);
+      const sdk = await sdkClient(net.f, alice, store);
+      const client = net.webtorrent();
+      const leecher = new PaidLeecher({
+        client: sdk,
+        maxPricePerPiece: PRICE,
+        budget: parseEther("1"),
+        asset: ZeroAddress,
+        sell: { pricePerPiece: resale, enforceAfterMs: 60_000 },
+      });
+      const torrent = client.add(seeded.torrent.torrentFile, { path: folder });
+      leecher.attach(torrent);
+      // As `get --price` does: a buyer that left while we were down is enforced later, unless it comes back.
+      await new Promise<void>((resolve) => torrent.once("ready", () => resolve()));
+      await leecher.seller?.resume();
+      const port = (client as unknown as { address(): { port: number } }).address().port;
+      return { leecher, torrent, client, store, port };
+    };
+    const first = await start();
+    first.torrent.addPeer(`127.0.0.1:${seeded.port}`);
+    await done(first.torrent);
+    await first.leecher.settle();
+    (first.client as unknown as { throttleUpload(rate: number): void }).throttleUpload(4 * PIECE);
+    const c = await net.leech(carol, seeded.torrent.torrentFile, [first.port]);
+    await until(c.leecher, "paid", () => true, 20_000);
+    await new Promise((r) => setTimeout(r, 1_000));
+    // The crash: no bye, no close; the connection just ends. Carol keeps what verified.
+    first.leecher.seller?.destroy();
+    await new Promise<void>((resolve) => first.client.destroy(() => resolve()));
+    first.store.close();
+    const before = c.torrent.pieces.filter((piece) => piece === null).length;
+    expect(before, "part way").to.be.within(1, 31);
+
+    const again = await start();
+    expect(again.torrent.done, "alice's file is whole on disk").to.equal(true);
+    c.torrent.addPeer(`127.0.0.1:${again.port}`);
+    await done(c.torrent);
+    const settled = await c.leecher.settle();
+    expect(readFileSync(join(c.path, "file.bin")).equals(data)).to.equal(true);
+    // One channel to alice, continued across her crash: one deposit, closed at every piece she delivered.
+    const channels = (await c.leecher.options.client.store.listChannels()).filter(
+      (r) => r.fixedPart.participants[1].toLowerCase() === alice.address.toLowerCase(),
+    );
+    expect(channels, "carol's channels to alice").to.have.lengthOf(1);
+    const toAlice = settled.find((s) => s.channelId === channels[0].id.toLowerCase());
+    expect(toAlice).to.deep.include({ delivered: 32, closed: true });
+    expect(await paidOut(c.leecher.options.client, toAlice?.channelId)).to.equal(32n * resale);
+    again.store.close();
   });
 });
