@@ -466,6 +466,12 @@ export class PaidLeecher extends Emitter<PaidLeecherEvents> {
     rescheduleRequests(this.torrent);
   }
 
+  /** `seller`'s channel opened or continued: dearer sellers give back what it can take (LeecherPeer.yieldTo). */
+  sellerOpened(seller: LeecherPeer): void {
+    for (const peer of this.peers) peer.yieldTo(seller);
+    this.regrantAll();
+  }
+
   /** With prefer "free": what free peers can give changed (a have, a choke, an unchoke); grants once, soon. */
   freePeersChanged(): void {
     if (this.options.prefer !== "free" || this.#regrantQueued) return;
@@ -791,6 +797,30 @@ class LeecherPeer implements PeerSession {
     }
   }
 
+  /**
+   * A cheaper seller opened its channel: the pieces granted to this one that nobody has asked it for yet and that the
+   * cheaper one has go back, but for CONTESTED_AHEAD on their way. Without this, a window grown before the cheaper
+   * seller arrived (it doubles with each piece) stayed this seller's: 36 of 64 pieces at the origin's price in a test.
+   * Credit paid ahead is not lost: it pays for other pieces, or comes back at the close (which pays what was delivered).
+   */
+  yieldTo(cheaper: LeecherPeer): void {
+    if (cheaper === this || !this.#sellsNow() || cheaper.#price() >= this.#price()) return;
+    const ownership = this.#leecher.pieces;
+    const inFlight = piecesInFlight(this.wire);
+    const theirs = cheaper.#peerPieces();
+    let kept = 0;
+    for (const index of [...this.#granted.indexes()]) {
+      if (ownership.isVerified(index)) continue;
+      const started = inFlight.has(index) || ownership.startedBy(index, this.wire);
+      if (started || !theirs.get(index) || kept < CONTESTED_AHEAD) {
+        kept++;
+        continue;
+      }
+      this.#granted.remove(index);
+      ownership.release(index, this.wire);
+    }
+  }
+
   /** A grant skipped a piece for another seller (cheaper, or this one was far enough ahead): look again later. */
   #passedOver = false;
 
@@ -1003,7 +1033,11 @@ class LeecherPeer implements PeerSession {
     if (freeFirst && Date.now() < this.#leecher.freeGraceUntil) return false; // looked at again when the grace ends
     const theirs = this.#peerPieces();
     for (let index = 0; index < count; index++) {
-      if (!theirs.get(index) || holdsPiece(torrent, index) || this.#leecher.pieces.owners.has(index)) continue;
+      if (!theirs.get(index) || holdsPiece(torrent, index)) continue;
+      // With prefer "free", a piece granted to another seller is not a reason to pay this one too. A seller that is
+      // downloading too opens even so: granted pieces go to the cheapest seller with room (CONTESTED_AHEAD), so a
+      // cheaper one must not wait until a dearer one's window has been granted everything.
+      if (freeFirst && this.#leecher.pieces.owners.has(index)) continue;
       if (!freeFirst || !this.#leecher.freePeerHas(index)) return true;
     }
     return false;
@@ -1186,6 +1220,7 @@ class LeecherPeer implements PeerSession {
     // The seeder missed our last voucher (it was on its way when we stopped): it gets it again.
     if (sent && sent.amount > message.amount) this.#link.send({ type: "voucher", voucher: sent });
     this.#leecher.emit("channel", this.stats());
+    this.#leecher.sellerOpened(this);
     this.grant();
     this.#payAhead();
   }
@@ -1311,6 +1346,7 @@ class LeecherPeer implements PeerSession {
     this.#channelId = record.id;
     this.#ledger.depositOf(record.deposited);
     this.#leecher.emit("channel", this.stats());
+    this.#leecher.sellerOpened(this);
     // The download may have finished (from free peers) while the deposit confirmed: nothing to pay ahead for.
     if (!this.#leecher.torrent?.done) this.#payAhead();
   }
