@@ -141,18 +141,12 @@ describe("piecepay get --price: a downloader that sells what it verified", funct
       return dir;
     }
 
-    it("the trader buys from the origin at its price, sells every piece to a later buyer at its own, and says what the chain paid each way", async function () {
-      const PIECES = 32n;
-      const ORIGIN_PRICE = parseEther("0.001");
-      const RESALE = parseEther("0.0004"); // the trader's price
-      const file = path.join(scratch(), "song.bin");
-      const data = randomBytes(Number(PIECES) * 64 * 1024);
-      writeFileSync(file, data);
-      const [origin, trader, buyer] = [key(1), key(2), key(3)];
+    /**
+     * The origin (`seed --price 0.001`, pieces of 64 KiB) and a trader that buys from it and resells at 0.0004 with
+     * `--seed`, both as child processes on the suite's anvil; `extra` goes to the trader's `get`.
+     */
+    async function originAndTrader(file: string, origin: HDNodeWallet, trader: HDNodeWallet, extra: string[] = []) {
       const chain = ["--rpc", node.url];
-      const balances = () => Promise.all([origin, trader, buyer].map((w) => provider.getBalance(w.address)));
-      const start0 = await provider.getBlockNumber();
-      const before0 = await balances();
       const seeding = await startCli([
         "seed",
         file,
@@ -177,6 +171,7 @@ describe("piecepay get --price: a downloader that sells what it verified", funct
         "--price",
         "0.0004",
         "--seed",
+        ...extra,
         "--peer",
         `127.0.0.1:${seeding.ready.port}`,
         "--out",
@@ -187,6 +182,22 @@ describe("piecepay get --price: a downloader that sells what it verified", funct
         traderDir,
         ...chain,
       ]);
+      return { seeding, trading, traderDir };
+    }
+
+    it("the trader buys from the origin at its price, sells every piece to a later buyer at its own, and says what the chain paid each way", async function () {
+      const PIECES = 32n;
+      const ORIGIN_PRICE = parseEther("0.001");
+      const RESALE = parseEther("0.0004"); // the trader's price
+      const file = path.join(scratch(), "song.bin");
+      const data = randomBytes(Number(PIECES) * 64 * 1024);
+      writeFileSync(file, data);
+      const [origin, trader, buyer] = [key(1), key(2), key(3)];
+      const chain = ["--rpc", node.url];
+      const balances = () => Promise.all([origin, trader, buyer].map((w) => provider.getBalance(w.address)));
+      const start0 = await provider.getBlockNumber();
+      const before0 = await balances();
+      const { seeding, trading, traderDir } = await originAndTrader(file, origin, trader);
       try {
         // Its first line says where it sells, and at what price.
         expect(trading.ready).to.include({
@@ -303,43 +314,8 @@ describe("piecepay get --price: a downloader that sells what it verified", funct
       writeFileSync(file, randomBytes(PIECES * 64 * 1024));
       const [origin, trader, buyer] = [key(4), key(5), key(6)];
       const chain = ["--rpc", node.url];
-      const seeding = await startCli([
-        "seed",
-        file,
-        "--price",
-        "0.001",
-        "--piece-length",
-        "64",
-        "--key",
-        origin.privateKey,
-        "--data-dir",
-        dataDir(),
-        ...chain,
-      ]);
-      const traderDir = dataDir();
       // One piece a second up: the buyer is part way for half a minute.
-      const trading = await startCli([
-        "get",
-        String(seeding.ready.torrent),
-        "--max-price",
-        "0.001",
-        "--budget",
-        "1",
-        "--price",
-        "0.0004",
-        "--seed",
-        "--upload-limit",
-        "64",
-        "--peer",
-        `127.0.0.1:${seeding.ready.port}`,
-        "--out",
-        scratch(),
-        "--key",
-        trader.privateKey,
-        "--data-dir",
-        traderDir,
-        ...chain,
-      ]);
+      const { seeding, trading, traderDir } = await originAndTrader(file, origin, trader, ["--upload-limit", "64"]);
       const buying = spawn(
         process.execPath,
         [

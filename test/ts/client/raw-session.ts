@@ -6,7 +6,7 @@ import { expect } from "chai";
 import { dataSlice, getAddress, ZeroAddress } from "ethers";
 import { encodeMessage } from "../../../client/wire/codec.js";
 import { type PaidHandshake, PROTOCOL_VERSION, type ProposeMessage } from "../../../client/wire/messages.js";
-import type { ChannelProposal, PiecepayClient } from "../../../sdk/index.js";
+import { type ChannelProposal, type PiecepayClient, toDestination } from "../../../sdk/index.js";
 import { connection } from "../helpers/fixtures.js";
 import { PRICE, type RawPeer, type RawWire } from "./helpers.js";
 
@@ -46,6 +46,30 @@ export function proposeMessage(proposal: ChannelProposal, deposit: bigint): Prop
     payerDestination,
     payeeDestination,
     payerSignature,
+  };
+}
+
+/** The proposal a `propose` message carries, as `join` takes it. */
+export function fundingProposal(p: ProposeMessage): ChannelProposal {
+  return {
+    chainId: p.chainId,
+    adjudicator: p.adjudicator,
+    fixedPart: p.fixedPart,
+    funding: {
+      outcome: [
+        {
+          asset: p.asset,
+          allocations: [
+            { destination: toDestination(p.fixedPart.participants[0]), amount: p.deposit },
+            { destination: toDestination(p.fixedPart.participants[1]), amount: 0n },
+          ],
+        },
+      ],
+      appData: "0x",
+      turnNum: 0n,
+      isFinal: false,
+    },
+    payerSignature: p.payerSignature,
   };
 }
 

@@ -5,13 +5,12 @@ import { randomBytes } from "node:crypto";
 import { expect } from "chai";
 import { ZeroAddress } from "ethers";
 import { encodeMessage } from "../../../client/wire/codec.js";
-import type { ProposeMessage } from "../../../client/wire/messages.js";
-import { type ChannelProposal, toDestination } from "../../../sdk/index.js";
 import { gasSpentSince } from "../helpers/balances.js";
 import { ethers } from "../helpers/fixtures.js";
 import { BLOCK, eventually, failOnUnhandledRejections, PIECE, PRICE, usePaidNetwork } from "./helpers.js";
 import {
   countPieces,
+  fundingProposal,
   offerHandshake,
   payAndWait,
   payerHandshake,
@@ -136,27 +135,3 @@ describe("a downloader that sells, against a hostile peer", function () {
     expect(rows.map((r) => r.id.toLowerCase())).to.deep.equal([acceptance.channelId.toLowerCase()]);
   });
 });
-
-/** The proposal a `propose` message carries, as `join` takes it. */
-function fundingProposal(p: ProposeMessage): ChannelProposal {
-  return {
-    chainId: p.chainId,
-    adjudicator: p.adjudicator,
-    fixedPart: p.fixedPart,
-    funding: {
-      outcome: [
-        {
-          asset: p.asset,
-          allocations: [
-            { destination: toDestination(p.fixedPart.participants[0]), amount: p.deposit },
-            { destination: toDestination(p.fixedPart.participants[1]), amount: 0n },
-          ],
-        },
-      ],
-      appData: "0x",
-      turnNum: 0n,
-      isFinal: false,
-    },
-    payerSignature: p.payerSignature,
-  };
-}
