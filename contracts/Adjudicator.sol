@@ -8,27 +8,27 @@ import {Disputes} from "./Disputes.sol";
 import {IAdjudicator} from "./interfaces/IAdjudicator.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {
-    Allocation, ChannelId, FixedPart, Registration, SignedVariablePart, SingleAssetExit
+    Allocation, ChannelId, FixedPart, Owed, Registration, SignedVariablePart, SingleAssetExit
 } from "./interfaces/ChannelTypes.sol";
 import {ChannelHashing} from "./libraries/ChannelHashing.sol";
 import {ChannelStatusLib} from "./libraries/ChannelStatusLib.sol";
 import {PayoutLib} from "./libraries/PayoutLib.sol";
+import {ReclaimLib} from "./libraries/ReclaimLib.sol";
 
 /// @title The piecepay adjudicator. Layer 3: holdings, deposits and payouts
 /// @notice See IAdjudicator for the life of a channel.
 contract Adjudicator is Disputes, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
-    /// @dev An amount paid to a destination (an external address or a channel) once every state change is done.
+    /// @dev An amount paid to an external destination once every state change is done.
     struct Payout {
         address asset;
         bytes32 destination;
         uint256 amount;
     }
 
-    /// @dev asset => channel => amount. ERC-20 holdings; for ETH (address(0)), only the ETH credited to a channel
-    /// while its ETH is committed in its fingerprint (the status's lateEth bit says so). An open channel's ETH
-    /// lives in its status. Written only by _setHoldings, _credit and _takeLateEth.
+    /// @dev asset => channel => amount. ERC-20 holdings only: a channel's ETH lives in its status (ADR 0004), and
+    /// since no payout credits a channel (ADR 0021) no ETH ever lands here. Written only by _setHoldings.
     mapping(address asset => mapping(ChannelId channelId => uint256 amount)) internal _holdings;
 
     /// @inheritdoc IAdjudicator
@@ -37,7 +37,7 @@ contract Adjudicator is Disputes, ReentrancyGuardTransient {
         (, uint48 finalizesAt,, uint160 low) = ChannelStatusLib.unpack(_statusOf[channelId]);
         if (finalizesAt == 0) return low;
         // A zero fingerprint commits no ETH.
-        if (low == 0) return _holdings[address(0)][channelId];
+        if (low == 0) return 0;
         revert EthCommitted(channelId);
     }
 
@@ -45,7 +45,7 @@ contract Adjudicator is Disputes, ReentrancyGuardTransient {
     function ethHoldings(ChannelId channelId, Registration calldata registration) external view returns (uint256) {
         (, uint48 finalizesAt,, uint160 low) = ChannelStatusLib.unpack(_statusOf[channelId]);
         if (finalizesAt == 0) return low;
-        return _registeredEth(channelId, low, registration) + _holdings[address(0)][channelId];
+        return _registeredEth(channelId, low, registration);
     }
 
     /// @inheritdoc IAdjudicator
@@ -121,7 +121,7 @@ contract Adjudicator is Disputes, ReentrancyGuardTransient {
             turnNumRecord, concludedAt, false, ChannelStatusLib.fingerprint(stateHash, owedHash, ethLeft)
         );
         emit Concluded(channelId, concludedAt, ethLeft);
-        _pay(channelId, payouts);
+        _sendPayouts(channelId, payouts);
     }
 
     /// @inheritdoc IAdjudicator
@@ -156,31 +156,94 @@ contract Adjudicator is Disputes, ReentrancyGuardTransient {
         uint256[] memory indices,
         bool allAssets
     ) private {
-        (uint48 turnNumRecord, uint48 finalizesAt, bool lateEth, uint160 low) =
-            ChannelStatusLib.unpack(_statusOf[channelId]);
-        if (!_isFinalized(finalizesAt)) revert ChannelNotFinalized(channelId);
-        // The hash of an outcome is never zero, so a zero fingerprint (nothing owed or held) matches nothing.
-        if (ChannelStatusLib.fingerprint(stateHash, ChannelHashing.outcomeHash(outcome), heldEth) != low) {
-            revert FingerprintMismatch(channelId);
-        }
-        uint256 ethHeld = lateEth ? heldEth + _takeLateEth(channelId) : heldEth;
-        (bool inFull, uint256 ethLeft) = allAssets ? _debitInFull(channelId, outcome, ethHeld) : (false, 0);
+        (uint48 turnNumRecord, uint48 finalizesAt) = _requireOwed(channelId, stateHash, outcome, heldEth);
+        (bool inFull, uint256 ethLeft) = allAssets ? _debitInFull(channelId, outcome, heldEth) : (false, 0);
         bytes32 owedHash;
         Payout[] memory payouts;
         if (!inFull) {
-            (owedHash, ethLeft, payouts) = _payOutcome(channelId, outcome, ethHeld, assetIndex, indices, allAssets);
+            (owedHash, ethLeft, payouts) = _payOutcome(channelId, outcome, heldEth, assetIndex, indices, allAssets);
         }
         _statusOf[channelId] = ChannelStatusLib.pack(
             turnNumRecord, finalizesAt, false, ChannelStatusLib.fingerprint(stateHash, owedHash, ethLeft)
         );
         if (ethLeft != heldEth) emit HoldingsUpdated(channelId, address(0), ethLeft);
         if (inFull) _payInFull(channelId, outcome[0]);
-        else _pay(channelId, payouts);
+        else _sendPayouts(channelId, payouts);
+    }
+
+    /// @inheritdoc IAdjudicator
+    /// @dev Lives beside the payouts because it rewrites what a finalized channel owes, as a payout does, but it
+    /// moves no holdings and makes no external call; nonReentrant keeps a payout's receiver from interleaving it.
+    function reclaim(
+        FixedPart calldata ledger,
+        Owed calldata ledgerOwed,
+        uint256 assetIndex,
+        uint256 guaranteeIndex,
+        FixedPart calldata virtualChannel,
+        Owed calldata virtualOwed
+    ) external nonReentrant {
+        ChannelId ledgerId = channelIdOf(ledger);
+        ChannelId virtualId = channelIdOf(virtualChannel);
+        (uint48 turnNumRecord, uint48 finalizesAt) =
+            _requireOwed(ledgerId, ledgerOwed.stateHash, ledgerOwed.outcome, ledgerOwed.heldEth);
+        bool virtualOwesNothing = _virtualOwesNothing(virtualId, virtualOwed);
+        (SingleAssetExit[] memory updated, uint256 toUser, uint256 toHub) = ReclaimLib.reclaimed(
+            ledger,
+            ledgerId,
+            ledgerOwed.outcome,
+            assetIndex,
+            guaranteeIndex,
+            virtualChannel,
+            virtualId,
+            virtualOwed.outcome,
+            virtualOwesNothing
+        );
+        // The updated outcome still owes the guarantee's amount, so its hash is the owed hash (never zero).
+        _statusOf[ledgerId] = ChannelStatusLib.pack(
+            turnNumRecord,
+            finalizesAt,
+            false,
+            ChannelStatusLib.fingerprint(
+                ledgerOwed.stateHash, ChannelHashing.outcomeHashMemory(updated), ledgerOwed.heldEth
+            )
+        );
+        emit Reclaimed(ledgerId, virtualId, assetIndex, guaranteeIndex, toUser, toHub);
+    }
+
+    /// @dev Reverts unless the virtual channel is finalized and `owed` matches its fingerprint; true when the
+    /// fingerprint is zero, which after finalization means payouts paid everything it owed (a registered outcome's
+    /// hash is never zero).
+    function _virtualOwesNothing(ChannelId virtualId, Owed calldata owed) private view returns (bool) {
+        (, uint48 finalizesAt,, uint160 low) = ChannelStatusLib.unpack(_statusOf[virtualId]);
+        if (!_isFinalized(finalizesAt)) revert ChannelNotFinalized(virtualId);
+        if (low == 0) return true;
+        if (ChannelStatusLib.fingerprint(owed.stateHash, ChannelHashing.outcomeHash(owed.outcome), owed.heldEth) != low)
+        {
+            revert FingerprintMismatch(virtualId);
+        }
+        return false;
+    }
+
+    /// @dev Reverts unless `channelId` is finalized with (stateHash, outcome, heldEth) as its fingerprint, and
+    /// returns its status fields. The hash of an outcome is never zero, so a zero fingerprint (nothing owed or
+    /// held) matches nothing.
+    function _requireOwed(ChannelId channelId, bytes32 stateHash, SingleAssetExit[] calldata outcome, uint256 heldEth)
+        private
+        view
+        returns (uint48 turnNumRecord, uint48 finalizesAt)
+    {
+        uint160 low;
+        (turnNumRecord, finalizesAt,, low) = ChannelStatusLib.unpack(_statusOf[channelId]);
+        if (!_isFinalized(finalizesAt)) revert ChannelNotFinalized(channelId);
+        if (ChannelStatusLib.fingerprint(stateHash, ChannelHashing.outcomeHash(outcome), heldEth) != low) {
+            revert FingerprintMismatch(channelId);
+        }
     }
 
     /// @dev The common case of paying out everything: a one-asset outcome whose holdings cover every allocation.
     /// Debits the channel's token holdings (or works out the ETH left) without building any list in memory, and
-    /// returns true; returns false, having changed nothing, for any other outcome.
+    /// returns true; returns false, having changed nothing, for any other outcome, and for one with a guarantee
+    /// (a destination that is a channel), which is never paid.
     function _debitInFull(ChannelId channelId, SingleAssetExit[] calldata outcome, uint256 ethHeld)
         private
         returns (bool inFull, uint256 ethLeft)
@@ -191,6 +254,7 @@ contract Adjudicator is Disputes, ReentrancyGuardTransient {
         uint256 held = asset == address(0) ? ethHeld : _holdings[asset][channelId];
         uint256 total;
         for (uint256 i; i < allocations.length; ++i) {
+            if (!ChannelHashing.isExternal(allocations[i].destination)) return (false, ethHeld);
             uint256 amount = allocations[i].amount;
             // A wrapped sum ends below the amount just added; either way the general path pays what it can.
             unchecked {
@@ -204,8 +268,8 @@ contract Adjudicator is Disputes, ReentrancyGuardTransient {
         return (true, ethHeld);
     }
 
-    /// @dev Pays each allocation of `exit` its whole amount, after _debitInFull and the status write: the
-    /// credits to channels first, then the sends to external addresses (checks-effects-interactions).
+    /// @dev Pays each allocation of `exit` (all external: _debitInFull checked) its whole amount, after
+    /// _debitInFull and the status write (checks-effects-interactions).
     function _payInFull(ChannelId channelId, SingleAssetExit calldata exit) private {
         address asset = exit.asset;
         Allocation[] calldata allocations = exit.allocations;
@@ -213,15 +277,7 @@ contract Adjudicator is Disputes, ReentrancyGuardTransient {
         for (uint256 i; i < count; ++i) {
             bytes32 destination = allocations[i].destination;
             uint256 amount = allocations[i].amount;
-            if (amount != 0 && !ChannelHashing.isExternal(destination)) {
-                emit PaidOut(channelId, asset, destination, amount);
-                _credit(asset, ChannelId.wrap(destination), amount);
-            }
-        }
-        for (uint256 i; i < count; ++i) {
-            bytes32 destination = allocations[i].destination;
-            uint256 amount = allocations[i].amount;
-            if (amount != 0 && ChannelHashing.isExternal(destination)) {
+            if (amount != 0) {
                 emit PaidOut(channelId, asset, destination, amount);
                 _send(asset, address(uint160(uint256(destination))), amount);
             }
@@ -283,57 +339,14 @@ contract Adjudicator is Disputes, ReentrancyGuardTransient {
         return payoutCount;
     }
 
-    /// @dev Makes the payouts, after the paying channel's status is written: first the credits to channels
-    /// (so a payout to the paying channel itself sees its new status), then the sends to external addresses
-    /// (checks-effects-interactions, under nonReentrant, so a payee that calls back finds everything final).
-    function _pay(ChannelId channelId, Payout[] memory payouts) private {
-        for (uint256 i; i < payouts.length; ++i) {
-            bytes32 destination = payouts[i].destination;
-            if (!ChannelHashing.isExternal(destination)) {
-                emit PaidOut(channelId, payouts[i].asset, destination, payouts[i].amount);
-                _credit(payouts[i].asset, ChannelId.wrap(destination), payouts[i].amount);
-            }
-        }
-        _sendPayouts(channelId, payouts);
-    }
-
-    /// @dev Credits `amount` of `asset` to channel `target`: into its status while open (ETH), kept apart while
-    /// its ETH is committed (ETH), or into the holdings mapping (tokens).
-    function _credit(address asset, ChannelId target, uint256 amount) private {
-        if (asset != address(0)) {
-            _setHoldings(asset, target, _holdings[asset][target] + amount);
-            return;
-        }
-        uint256 status = _statusOf[target];
-        (, uint48 finalizesAt, bool lateEth, uint160 low) = ChannelStatusLib.unpack(status);
-        if (finalizesAt == 0) {
-            uint256 held = low + amount;
-            SafeCast.toUint160(held);
-            _statusOf[target] = status + amount;
-            emit HoldingsUpdated(target, asset, held);
-        } else {
-            if (!lateEth) _statusOf[target] = status | ChannelStatusLib.LATE_ETH;
-            uint256 late = _holdings[asset][target] + amount;
-            _holdings[asset][target] = late;
-            emit LateEthUpdated(target, late);
-        }
-    }
-
-    /// @dev Empties the ETH credited to a channel while its ETH was committed, and returns it.
-    function _takeLateEth(ChannelId channelId) private returns (uint256 late) {
-        late = _holdings[address(0)][channelId];
-        _holdings[address(0)][channelId] = 0;
-        emit LateEthUpdated(channelId, 0);
-    }
-
-    /// @dev Sends the payouts to external addresses.
+    /// @dev Sends the payouts (all to external addresses: PayoutLib never pays a guarantee), after the paying
+    /// channel's status is written (checks-effects-interactions, under nonReentrant, so a payee that calls back
+    /// finds everything final).
     function _sendPayouts(ChannelId channelId, Payout[] memory payouts) private {
         for (uint256 i; i < payouts.length; ++i) {
             Payout memory payout = payouts[i];
-            if (ChannelHashing.isExternal(payout.destination)) {
-                emit PaidOut(channelId, payout.asset, payout.destination, payout.amount);
-                _send(payout.asset, address(uint160(uint256(payout.destination))), payout.amount);
-            }
+            emit PaidOut(channelId, payout.asset, payout.destination, payout.amount);
+            _send(payout.asset, address(uint160(uint256(payout.destination))), payout.amount);
         }
     }
 
@@ -358,7 +371,7 @@ contract Adjudicator is Disputes, ReentrancyGuardTransient {
     }
 
     /// @dev The one place where the holdings mapping changes (an open channel's ETH changes only in its status,
-    /// by deposits, credits and payouts, each of which emits HoldingsUpdated too).
+    /// by deposits and payouts, each of which emits HoldingsUpdated too).
     function _setHoldings(address asset, ChannelId channelId, uint256 held) private {
         _holdings[asset][channelId] = held;
         emit HoldingsUpdated(channelId, asset, held);

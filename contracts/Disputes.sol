@@ -36,7 +36,7 @@ abstract contract Disputes is ChannelStatus {
         Registration calldata registration
     ) external {
         ChannelId channelId = channelIdOf(fixedPart);
-        (uint48 turnNumRecord, uint48 finalizesAt, bool lateEth, uint160 low) =
+        (uint48 turnNumRecord, uint48 finalizesAt,, uint160 low) =
             ChannelStatusLib.unpack(_statusOf[channelId]);
         _requireNotFinalized(channelId, finalizesAt);
         uint48 turnNum = candidate.variablePart.turnNum;
@@ -58,7 +58,7 @@ abstract contract Disputes is ChannelStatus {
             // A newer state during a challenge replaces the registered one; the deadline stays.
             heldEth = _registeredEth(channelId, low, registration);
         }
-        _register(channelId, turnNum, finalizesAt, lateEth, stateHash, outcomeHash, heldEth, candidate.variablePart);
+        _register(channelId, turnNum, finalizesAt, stateHash, outcomeHash, heldEth, candidate.variablePart);
     }
 
     /// @inheritdoc IAdjudicator
@@ -69,7 +69,7 @@ abstract contract Disputes is ChannelStatus {
         Registration calldata registration
     ) external {
         ChannelId channelId = channelIdOf(fixedPart);
-        (uint48 turnNumRecord, uint48 finalizesAt, bool lateEth, uint160 low) =
+        (uint48 turnNumRecord, uint48 finalizesAt,, uint160 low) =
             ChannelStatusLib.unpack(_statusOf[channelId]);
         // On an open channel a checkpoint would raise the record to a state the other side may never have seen,
         // and lock it out of `challenge` (ADR 0005).
@@ -80,7 +80,7 @@ abstract contract Disputes is ChannelStatus {
 
         (bytes32 stateHash, bytes32 outcomeHash) = _requireSupported(fixedPart, channelId, proof, candidate);
         uint256 heldEth = _registeredEth(channelId, low, registration);
-        _register(channelId, turnNum, finalizesAt, lateEth, stateHash, outcomeHash, heldEth, candidate.variablePart);
+        _register(channelId, turnNum, finalizesAt, stateHash, outcomeHash, heldEth, candidate.variablePart);
     }
 
     /// @inheritdoc IAdjudicator
@@ -93,7 +93,7 @@ abstract contract Disputes is ChannelStatus {
     ) external {
         // The app is handed `channelId` as respond received it (see _requireValidTransition), so it must be the one.
         if (ChannelId.unwrap(channelId) != ChannelId.unwrap(channelIdOf(fixedPart))) revert WrongChannelId(channelId);
-        (uint48 turnNumRecord, uint48 finalizesAt, bool lateEth, uint160 low) =
+        (uint48 turnNumRecord, uint48 finalizesAt,, uint160 low) =
             ChannelStatusLib.unpack(_statusOf[channelId]);
         if (finalizesAt == 0) revert NoOngoingChallenge(channelId);
         _requireNotFinalized(channelId, finalizesAt);
@@ -114,7 +114,7 @@ abstract contract Disputes is ChannelStatus {
         _requireSignatures(fixedPart.participants, stateHash, response.signedBy, response.sigs);
         _requireValidTransition(fixedPart.appDefinition);
 
-        _register(channelId, turnNum, finalizesAt, lateEth, stateHash, outcomeHash, heldEth, response.variablePart);
+        _register(channelId, turnNum, finalizesAt, stateHash, outcomeHash, heldEth, response.variablePart);
     }
 
     /// @dev Calls `app.requireValidTransition(fixedPart, channelId, challenged, response)` with respond's own call
@@ -151,12 +151,12 @@ abstract contract Disputes is ChannelStatus {
     ) external {
         (ChannelId channelId, bytes32 stateHash, bytes32 outcomeHash, uint48 turnNumRecord, uint256 status) =
             _requireConclusion(fixedPart, candidate);
-        (, uint48 finalizesAt, bool lateEth, uint160 low) = ChannelStatusLib.unpack(status);
+        (, uint48 finalizesAt,, uint160 low) = ChannelStatusLib.unpack(status);
         uint256 heldEth = finalizesAt == 0 ? low : _registeredEth(channelId, low, registration);
         _statusOf[channelId] = ChannelStatusLib.pack(
             turnNumRecord,
             uint48(block.timestamp),
-            lateEth,
+            false,
             ChannelStatusLib.fingerprint(stateHash, outcomeHash, heldEth)
         );
         emit Concluded(channelId, uint48(block.timestamp), heldEth);
@@ -168,14 +168,13 @@ abstract contract Disputes is ChannelStatus {
         ChannelId channelId,
         uint48 turnNum,
         uint48 finalizesAt,
-        bool lateEth,
         bytes32 stateHash,
         bytes32 outcomeHash,
         uint256 heldEth,
         VariablePart calldata variablePart
     ) private {
         _statusOf[channelId] = ChannelStatusLib.pack(
-            turnNum, finalizesAt, lateEth, ChannelStatusLib.fingerprint(stateHash, outcomeHash, heldEth)
+            turnNum, finalizesAt, false, ChannelStatusLib.fingerprint(stateHash, outcomeHash, heldEth)
         );
         if (!_emitCanonical(channelId, finalizesAt, variablePart, heldEth)) {
             emit ChallengeRegistered(

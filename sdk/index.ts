@@ -32,6 +32,7 @@ export {
 export { variablePartFromEvent } from "./events.js";
 export { gasSpentSince } from "./gas.js";
 export { computePayouts, type PayoutResult } from "./payouts.js";
+export { type ReclaimEffect, type ReclaimInput, reclaimEffects } from "./reclaim.js";
 export { recoverPersonalSigner, signatureBackend, useSignatureBackend } from "./recover.js";
 export {
   committedEthCandidates,

@@ -1,3 +1,4 @@
+import { isExternalDestination } from "./channel.js";
 import { PiecepayError } from "./errors.js";
 import type { Allocation } from "./types.js";
 
@@ -10,7 +11,8 @@ export interface PayoutResult {
 
 /**
  * Computes a payout: allocations in order each get min(amount, what the earlier ones left); only those at
- * `indices` (strictly increasing; empty for all) are paid now.
+ * `indices` (strictly increasing; empty for all) are paid now. A guarantee (a destination that is a channel id) is
+ * never paid, naming one throws GUARANTEE_NOT_PAYABLE, but it keeps its place in the order (ADR 0021).
  * @example computePayouts(10n, allocations, []).totalPaid
  */
 export function computePayouts(held: bigint, allocations: Allocation[], indices: bigint[]): PayoutResult {
@@ -22,11 +24,15 @@ export function computePayouts(held: bigint, allocations: Allocation[], indices:
   let next = 0;
   allocations.forEach((allocation, i) => {
     const affordable = allocation.amount < remaining ? allocation.amount : remaining;
-    if (payAll || (next < indices.length && indices[next] === BigInt(i))) {
+    const named = next < indices.length && indices[next] === BigInt(i);
+    if (named && !isExternalDestination(allocation.destination)) {
+      throw new PiecepayError("GUARANTEE_NOT_PAYABLE", `allocation ${i} is a guarantee: only reclaim resolves it`);
+    }
+    if (isExternalDestination(allocation.destination) && (payAll || named)) {
       newAmounts.push(allocation.amount - affordable);
       paid.push(affordable);
       totalPaid += affordable;
-      next++;
+      if (named) next++;
     } else {
       newAmounts.push(allocation.amount);
       paid.push(0n);

@@ -65,3 +65,14 @@ struct Registration {
     bytes32 outcomeHash;
     uint256 heldEth;
 }
+
+/// @notice What a finalized channel still owes, as `reclaim` reads it: the fingerprint's three parts with the
+/// outcome itself rather than its hash.
+/// @param stateHash The registered state's hash.
+/// @param outcome The outcome still owed (the registered one, less what payouts and reclaims changed).
+/// @param heldEth The ETH committed with them.
+struct Owed {
+    bytes32 stateHash;
+    SingleAssetExit[] outcome;
+    uint256 heldEth;
+}

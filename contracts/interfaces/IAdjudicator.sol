@@ -2,7 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {
-    ChannelId, FixedPart, Registration, SignedVariablePart, SingleAssetExit, VariablePart
+    ChannelId, FixedPart, Owed, Registration, SignedVariablePart, SingleAssetExit, VariablePart
 } from "./ChannelTypes.sol";
 
 /// @title The piecepay adjudicator: holds channel deposits and settles disputes about them
@@ -16,13 +16,15 @@ import {
 /// time runs out the registered outcome is final and anyone may pay it out with `transfer` or `transferAllAssets`.
 /// A final state ends a channel only through `conclude`: it is never a challenge, a base in a proof, or a state
 /// to build on.
-/// @dev Status of a channel, one storage slot: turnNumRecord (48 bits) | lateEth (1) | finalizesAt (47) | low
+/// An allocation whose destination is another channel's id is a guarantee (ADR 0021): no payout ever pays it, and
+/// `reclaim` turns it into allocations to the ledger's two participants by what the guaranteed channel owes.
+/// @dev Status of a channel, one storage slot: turnNumRecord (48 bits) | reserved (1) | finalizesAt (47) | low
 /// (160). finalizesAt == 0: open; finalizesAt > now: challenge ongoing; 0 < finalizesAt <= now: finalized.
 /// While open, the low bits are the channel's ETH holdings. A challenge or a conclusion replaces them with the
 /// fingerprint, which binds the registered state hash, the hash of the outcome still owed and the ETH committed
 /// with them (zero once nothing is owed or held). From then on whoever answers, challenges again, concludes or
-/// pays out presents these three (a `Registration`, from the event that registered them), and ETH credited to
-/// the channel meanwhile is kept apart (lateEth) and added to the ETH paid out.
+/// pays out presents these three (a `Registration`, from the event that registered them). The reserved bit
+/// once marked ETH credited by another channel's payout; no payout credits a channel any more, so it stays zero.
 /// This way the first deposit, a challenge and a payout all write the one slot (see docs/gas.md).
 interface IAdjudicator {
     // ------------------------------------------------------------------------------------------------ errors
@@ -87,13 +89,39 @@ interface IAdjudicator {
     /// registration, then `transferAllAssets`.
     error ChallengeOngoing(ChannelId channelId);
 
+    /// @notice A payout named a guarantee (an allocation to a channel id, at `index`): only `reclaim` resolves one.
+    error GuaranteeNotPayable(uint256 index);
+    /// @notice `reclaim` needs a ledger: two participants, and an asset whose allocations 0 and 1 are external.
+    error NotALedgerOutcome(ChannelId ledgerId);
+    /// @notice The allocation `reclaim` was pointed at is not a guarantee for `virtualId`.
+    error GuaranteeTargetMismatch(ChannelId ledgerId, uint256 guaranteeIndex, ChannelId virtualId);
+    /// @notice The guarantee was already reclaimed (or was zero): there is nothing to move.
+    error NothingToReclaim(ChannelId ledgerId, uint256 guaranteeIndex);
+    /// @notice The guaranteed channel is not [payer, hub, payee] with one asset of three allocations.
+    error NotAVirtualChannel(ChannelId virtualId);
+    /// @notice The ledger's asset and the virtual channel's asset differ.
+    error AssetMismatch(address ledgerAsset, address virtualAsset);
+    /// @notice The ledger is not [the virtual channel's payer or payee, the virtual channel's hub].
+    error NotGuaranteeParties(ChannelId ledgerId, ChannelId virtualId);
+    /// @notice A reclaimed amount would overflow the allocation it is added to.
+    error AmountOverflow(uint256 amount, uint256 added);
+
     // ------------------------------------------------------------------------------------------------ events
 
     /// @notice The holdings of `asset` in `channelId` changed to `held`. For ETH after a challenge or conclusion,
     /// `held` is the ETH committed in the fingerprint (what the next payout presents as `heldEth`).
     event HoldingsUpdated(ChannelId indexed channelId, address indexed asset, uint256 held);
-    /// @notice The ETH credited to `channelId` while its ETH is committed (kept apart) is now `lateHeld`.
-    event LateEthUpdated(ChannelId indexed channelId, uint256 lateHeld);
+    /// @notice `reclaim` resolved the guarantee at `guaranteeIndex` of asset `assetIndex` in ledger `ledgerId` for
+    /// the finalized channel `virtualId`: the ledger's user (position 0) gained `toUser`, its hub (position 1)
+    /// `toHub`, and the guarantee is now 0. The ledger's new owed outcome is the presented one with these changes.
+    event Reclaimed(
+        ChannelId indexed ledgerId,
+        ChannelId indexed virtualId,
+        uint256 assetIndex,
+        uint256 guaranteeIndex,
+        uint256 toUser,
+        uint256 toHub
+    );
     /// @notice The channel's registered state is (`turnNum`, `outcome`, `appData`, not final: a registered state
     /// never is), with the channel's ETH `heldEth`; the channel finalizes at `finalizesAt`. Emitted by the challenge
     /// that starts the clock and by every answer that replaces the registered state (checkpoint, respond, a newer
@@ -112,7 +140,7 @@ interface IAdjudicator {
     /// @notice A final state signed by all finalized the channel, committing `heldEth` of ETH (what is left after
     /// `concludeAndTransferAllAssets` paid out).
     event Concluded(ChannelId indexed channelId, uint48 finalizesAt, uint256 heldEth);
-    /// @notice `channelId` paid `amount` of `asset` to `destination` (an external address, left-padded, or another
+    /// @notice `channelId` paid `amount` of `asset` to `destination` (an external address, left-padded; never a
     /// channel): one event per allocation paid, by a conclusion or a payout. A payout that finds the holdings short
     /// pays less than the outcome says, and the event says what was actually paid; nothing paid, no event.
     /// @dev What a client reports as paid or earned comes from these events, never from the outcome it submitted.
@@ -136,7 +164,7 @@ interface IAdjudicator {
     function holdings(address asset, ChannelId channelId) external view returns (uint256);
 
     /// @notice The ETH held by `channelId`: an open channel's, or, under challenge or finalized, the ETH committed
-    /// by `registration` (which must match the fingerprint) plus any credited since.
+    /// by `registration` (which must match the fingerprint).
     function ethHoldings(ChannelId channelId, Registration calldata registration) external view returns (uint256);
 
     /// @notice The unpacked status of `channelId`.
@@ -228,7 +256,8 @@ interface IAdjudicator {
         external;
 
     /// @notice Pays the allocations at `indices` (strictly increasing; empty for all) of one asset of a finalized
-    /// channel. Each allocation gets `min(amount, what is left after the allocations before it)`.
+    /// channel. Each allocation gets `min(amount, what is left after the allocations before it)`. Guarantees are
+    /// never paid (`GuaranteeNotPayable` when named) but keep their place in that order.
     /// @param assetIndex The index of the asset in `outcome`.
     /// @param channelId The finalized channel.
     /// @param stateHash The hash of the registered state.
@@ -243,6 +272,28 @@ interface IAdjudicator {
         SingleAssetExit[] calldata outcome,
         uint256 heldEth,
         uint256[] calldata indices
+    ) external;
+
+    /// @notice Resolves a guarantee in a finalized ledger channel `[user, hub]` for a finalized virtual channel
+    /// `[payer, hub, payee]` (ADR 0021): the user, the virtual channel's payer or payee, gains what the virtual
+    /// channel still owes it (its allocation 0 or 2), up to the guarantee; the hub gains the rest of the guarantee;
+    /// the guarantee becomes 0 and keeps its place. No holdings move and the virtual channel's status is not
+    /// touched, so each of its two ledgers reclaims its own side. A virtual channel that owes nothing any more (its
+    /// outcome was paid out from a deposit into it) gives its whole guarantee to the hub.
+    /// @param ledger The ledger's fixed part.
+    /// @param ledgerOwed The ledger's registered state hash, the outcome it still owes and its committed ETH.
+    /// @param assetIndex The index of the asset in the ledger's outcome.
+    /// @param guaranteeIndex The guarantee's position in that asset's allocations (2 or more).
+    /// @param virtualChannel The virtual channel's fixed part.
+    /// @param virtualOwed The virtual channel's registered state hash, the outcome it still owes and its ETH
+    /// (ignored when it owes nothing).
+    function reclaim(
+        FixedPart calldata ledger,
+        Owed calldata ledgerOwed,
+        uint256 assetIndex,
+        uint256 guaranteeIndex,
+        FixedPart calldata virtualChannel,
+        Owed calldata virtualOwed
     ) external;
 
     /// @notice Pays every allocation of every asset of a finalized channel (parameters as for `transfer`).

@@ -5,6 +5,7 @@ import {Allocation, ChannelId, FixedPart, SingleAssetExit, VariablePart} from ".
 import {ChannelHashing} from "../libraries/ChannelHashing.sol";
 import {ChannelStatusLib} from "../libraries/ChannelStatusLib.sol";
 import {PayoutLib} from "../libraries/PayoutLib.sol";
+import {ReclaimLib} from "../libraries/ReclaimLib.sol";
 import {VoucherLib} from "../libraries/VoucherLib.sol";
 
 /// @notice Exposes the pure encodings so that tests can prove the SDK computes the same values. Test only.
@@ -60,5 +61,30 @@ contract EncodingHarness {
         returns (uint256[] memory newAmounts, uint256[] memory paid, uint256 totalPaid)
     {
         return PayoutLib.compute(held, allocations, indices);
+    }
+
+    /// @notice ReclaimLib.reclaimed with ids given, as the adjudicator computes them (the SDK's `reclaimEffects`).
+    function reclaimed(
+        FixedPart calldata ledger,
+        ChannelId ledgerId,
+        SingleAssetExit[] calldata ledgerOutcome,
+        uint256 assetIndex,
+        uint256 guaranteeIndex,
+        FixedPart calldata virtualChannel,
+        ChannelId virtualId,
+        SingleAssetExit[] calldata virtualOutcome,
+        bool virtualOwesNothing
+    ) external pure returns (SingleAssetExit[] memory updated, uint256 toUser, uint256 toHub) {
+        return ReclaimLib.reclaimed(
+            ledger,
+            ledgerId,
+            ledgerOutcome,
+            assetIndex,
+            guaranteeIndex,
+            virtualChannel,
+            virtualId,
+            virtualOutcome,
+            virtualOwesNothing
+        );
     }
 }

@@ -1,5 +1,5 @@
-// transfer and transferAllAssets: paying a finalized outcome, all of it or by allocation index, to addresses or to
-// other channels (docs/security.md row 10 for a payee that refuses ETH). Anyone may send a payout; it pays only the
+// transfer and transferAllAssets: paying a finalized outcome, all of it or by allocation index, to addresses; a
+// destination that is a channel is a guarantee and never paid (docs/security.md row 10 for a payee that refuses ETH). Anyone may send a payout; it pays only the
 // outcome's payees, and each at most once.
 import { expect } from "chai";
 import { parseEther, ZeroAddress } from "ethers";
@@ -202,161 +202,109 @@ describe("Adjudicator.transfer and transferAllAssets", () => {
     }
   });
 
-  describe("channel to channel: a destination that is a channel id", () => {
-    it("the target channel's holdings rise by its allocation, no ETH leaves; the target pays it out later", async () => {
-      const c = await loadFixture(fundedFixture);
-      const target = c.channel({ channelNonce: 2n });
-      await c.adjudicator.connect(c.bob).deposit(ZeroAddress, target.id, 0n, 5n, { value: 5n });
+  describe("guarantees: a destination that is a channel id is never paid (ADR 0021)", () => {
+    const GUARANTEE = parseEther("0.5");
+    const BOB_AFTER = parseEther("0.2");
+
+    /** The channel finalized with [alice 0.3, guarantee for `target` 0.5, bob 0.2] of its 1 ETH. */
+    async function withGuarantee(c: Funded, target: string) {
       const outcome = ethOutcome([
         [c.alice.address, ALICE_GETS],
-        [target.id, BOB_GETS],
+        [target, GUARANTEE],
+        [c.bob.address, BOB_AFTER],
       ]);
       const vp: VariablePart = { outcome, appData: "0x", turnNum: 2n, isFinal: false };
       await finalizeWith(c, vp);
-      const tx = payOut(c, vp, c.carol);
-      await expect(tx).to.changeEtherBalances(ethers, [c.alice, c.bob, c.adjudicator], [ALICE_GETS, 0n, -ALICE_GETS]);
-      await expect(tx).to.emit(c.adjudicator, "HoldingsUpdated").withArgs(c.id, ZeroAddress, 0n);
-      await expect(tx)
-        .to.emit(c.adjudicator, "HoldingsUpdated")
-        .withArgs(target.id, ZeroAddress, BOB_GETS + 5n);
-      expect(await ethHeldNow(c.adjudicator, target.id)).to.equal(BOB_GETS + 5n);
-
-      // The target channel closes: bob gets all it holds.
-      const final = c.state(1n, 0n, BOB_GETS + 5n, { isFinal: true });
-      await expect(
-        c.adjudicator.concludeAndTransferAllAssets(
-          target.fixedPart,
-          await signed(target.fixedPart, target.id, final, [c.alice, c.bob]),
-        ),
-      ).to.changeEtherBalances(ethers, [c.bob, c.adjudicator], [BOB_GETS + 5n, -(BOB_GETS + 5n)]);
-    });
-
-    /** A target channel holding 5 wei, challenged with `vp` (paying `bobGets` to bob): its ETH is committed. */
-    async function committedTarget(c: Funded, bobGets: bigint) {
-      const target = c.channel({ channelNonce: 2n });
-      await c.adjudicator.connect(c.bob).deposit(ZeroAddress, target.id, 0n, 5n, { value: 5n });
-      const vp = c.state(1n, 0n, bobGets);
-      const signedVp = await signed(target.fixedPart, target.id, vp, [c.alice, c.bob]);
-      await c.adjudicator.connect(c.alice).challenge(target.fixedPart, [], signedVp, "0x", NO_REGISTRATION);
-      const registration = { stateHash: stateHash(target.id, vp), outcomeHash: outcomeHash(vp.outcome), heldEth: 5n };
-      return { ...target, vp, registration };
+      return { vp, hash: stateHash(c.id, vp), outcome };
     }
 
-    /** A state of channel c paying alice ALICE_GETS and `target` BOB_GETS. */
-    function paying(c: Funded, target: string): VariablePart {
-      const outcome = ethOutcome([
-        [c.alice.address, ALICE_GETS],
-        [target, BOB_GETS],
-      ]);
-      return { outcome, appData: "0x", turnNum: 2n, isFinal: false };
+    /** `outcome` with the allocation amounts replaced. */
+    function owing(outcome: Outcome, amounts: bigint[]): Outcome {
+      return [{ ...outcome[0], allocations: outcome[0].allocations.map((a, i) => ({ ...a, amount: amounts[i] })) }];
     }
 
-    it("into a target under challenge: kept apart (LateEthUpdated), its committed 5 wei untouched; a checkpoint replaces the target's state but keeps it apart, and the target's payout pays both", async () => {
+    it("transferAllAssets pays alice and bob, leaves the guarantee's 0.5 ETH in the channel, owed; the target gets nothing", async () => {
       const c = await loadFixture(fundedFixture);
-      const vp = paying(c, c.channel({ channelNonce: 2n }).id);
-      await finalizeWith(c, vp);
-      const target = await committedTarget(c, 5n);
-      const [, targetDeadline, fingerprintBefore] = await c.adjudicator.statusOf(target.id);
-      const tx = payOut(c, vp, c.carol);
-      await expect(tx).to.changeEtherBalances(ethers, [c.alice, c.adjudicator], [ALICE_GETS, -ALICE_GETS]);
-      await expect(tx).to.emit(c.adjudicator, "LateEthUpdated").withArgs(target.id, BOB_GETS);
-      expect((await c.adjudicator.statusOf(target.id))[2]).to.equal(fingerprintBefore);
-      await expect(c.adjudicator.holdings(ZeroAddress, target.id))
-        .to.be.revertedWithCustomError(c.adjudicator, "EthCommitted")
-        .withArgs(target.id);
-      expect(await c.adjudicator.ethHoldings(target.id, target.registration)).to.equal(5n + BOB_GETS);
-
-      // A wrong registration cannot answer the challenge; the right one replaces the registered state (with the
-      // 5 wei committed) and keeps the deadline. Nothing reopens the target, so the late ETH stays apart.
-      const newerVp = c.state(2n, 5n, BOB_GETS);
-      const newer = await signed(target.fixedPart, target.id, newerVp, [c.alice, c.bob]);
-      await expect(c.adjudicator.checkpoint(target.fixedPart, [], newer, { ...target.registration, heldEth: 6n }))
-        .to.be.revertedWithCustomError(c.adjudicator, "FingerprintMismatch")
-        .withArgs(target.id);
-      const answer = c.adjudicator.checkpoint(target.fixedPart, [], newer, target.registration);
-      await expect(answer)
-        .to.emit(c.adjudicator, "ChallengeRegistered")
-        .withArgs(target.id, targetDeadline, ...sameVariablePart(newerVp), 5n);
-      await expect(answer).not.to.emit(c.adjudicator, "LateEthUpdated");
-      await expect(answer).not.to.emit(c.adjudicator, "HoldingsUpdated");
-      const newerRegistration = {
-        stateHash: stateHash(target.id, newerVp),
-        outcomeHash: outcomeHash(newerVp.outcome),
-        heldEth: 5n,
-      };
-      expect(await c.adjudicator.statusOf(target.id)).to.deep.equal([
-        2n,
-        targetDeadline,
-        fingerprint(newerRegistration.stateHash, newerRegistration.outcomeHash, 5n),
-      ]);
-      await expect(c.adjudicator.holdings(ZeroAddress, target.id))
-        .to.be.revertedWithCustomError(c.adjudicator, "EthCommitted")
-        .withArgs(target.id);
-      expect(await c.adjudicator.ethHoldings(target.id, newerRegistration)).to.equal(5n + BOB_GETS);
-      expect(await ethers.provider.getBalance(c.adjudicatorAddress)).to.equal(5n + BOB_GETS);
-
-      // At the target's deadline its payout joins the late ETH to the committed: alice 5 wei, bob BOB_GETS.
-      await time.increaseTo(targetDeadline);
-      const payout = c.adjudicator
-        .connect(c.carol)
-        .transferAllAssets(target.id, newerRegistration.stateHash, newerVp.outcome, 5n);
-      await expect(payout).to.changeEtherBalances(
+      const target = c.channel({ channelNonce: 2n });
+      const { hash, outcome } = await withGuarantee(c, target.id);
+      const tx = c.adjudicator.connect(c.carol).transferAllAssets(c.id, hash, outcome, DEPOSIT);
+      await expect(tx).to.changeEtherBalances(
         ethers,
         [c.alice, c.bob, c.adjudicator],
-        [5n, BOB_GETS, -(5n + BOB_GETS)],
+        [ALICE_GETS, BOB_AFTER, -(ALICE_GETS + BOB_AFTER)],
       );
-      await expect(payout).to.emit(c.adjudicator, "LateEthUpdated").withArgs(target.id, 0n);
+      await expect(tx).to.emit(c.adjudicator, "HoldingsUpdated").withArgs(c.id, ZeroAddress, GUARANTEE);
       expect(await c.adjudicator.holdings(ZeroAddress, target.id)).to.equal(0n);
+      expect(await ethHeldOwing(c.adjudicator, c.id, hash, owing(outcome, [0n, GUARANTEE, 0n]))).to.equal(GUARANTEE);
+      // Paying again pays nobody: the guarantee is still owed, and only reclaim resolves it.
+      await expect(
+        c.adjudicator.transferAllAssets(c.id, hash, owing(outcome, [0n, GUARANTEE, 0n]), GUARANTEE),
+      ).to.changeEtherBalances(ethers, [c.alice, c.bob, c.adjudicator], [0n, 0n, 0n]);
     });
 
-    it("into a finalized target still owed: its payout pays from the committed and the credited ETH together", async () => {
+    it("transfer naming the guarantee: GuaranteeNotPayable(1), nobody is paid", async () => {
       const c = await loadFixture(fundedFixture);
-      // The target owes bob 5 wei + BOB_GETS but holds 5 wei: it waits for the source's payout.
-      const target = await committedTarget(c, 5n + BOB_GETS);
-      const vp = paying(c, target.id);
-      await finalizeWith(c, vp); // the target's challenge runs out too
-      await payOut(c, vp, c.carol);
-      expect(await c.adjudicator.isFinalized(target.id)).to.equal(true);
-      expect(await c.adjudicator.ethHoldings(target.id, target.registration)).to.equal(5n + BOB_GETS);
-      const payout = c.adjudicator.transferAllAssets(
-        target.id,
-        target.registration.stateHash,
-        target.vp.outcome,
-        target.registration.heldEth,
-      );
-      await expect(payout).to.changeEtherBalances(ethers, [c.bob, c.adjudicator], [5n + BOB_GETS, -(5n + BOB_GETS)]);
-      await expect(payout).to.emit(c.adjudicator, "LateEthUpdated").withArgs(target.id, 0n);
-      await expect(payout).to.emit(c.adjudicator, "HoldingsUpdated").withArgs(target.id, ZeroAddress, 0n);
-      // Nothing owed or held: fingerprint 0, and holdings() can say 0 again.
-      expect((await c.adjudicator.statusOf(target.id))[2]).to.equal(0n);
-      expect(await c.adjudicator.holdings(ZeroAddress, target.id)).to.equal(0n);
+      const { hash, outcome } = await withGuarantee(c, c.channel({ channelNonce: 2n }).id);
+      for (const indices of [[1n], [0n, 1n], [1n, 2n]]) {
+        await expect(c.adjudicator.transfer(0n, c.id, hash, outcome, DEPOSIT, indices))
+          .to.be.revertedWithCustomError(c.adjudicator, "GuaranteeNotPayable")
+          .withArgs(1n);
+      }
+      expect(await ethHeldNow(c.adjudicator, c.id)).to.equal(DEPOSIT);
     });
 
-    it("by index: [1] credits only the target channel; alice's allocation stays owed", async () => {
+    it("transfer naming the balance after a guarantee ([2]) pays bob his 0.2, not the guarantee's amount", async () => {
+      const c = await loadFixture(fundedFixture);
+      const { hash, outcome } = await withGuarantee(c, c.channel({ channelNonce: 2n }).id);
+      await expect(c.adjudicator.transfer(0n, c.id, hash, outcome, DEPOSIT, [2n])).to.changeEtherBalances(
+        ethers,
+        [c.alice, c.bob, c.adjudicator],
+        [0n, BOB_AFTER, -BOB_AFTER],
+      );
+      expect(await ethHeldOwing(c.adjudicator, c.id, hash, owing(outcome, [ALICE_GETS, GUARANTEE, 0n]))).to.equal(
+        DEPOSIT - BOB_AFTER,
+      );
+    });
+
+    it("a guarantee keeps its place: with 1 ETH for [guarantee 0.7, bob 0.7], bob gets only the 0.3 it leaves", async () => {
+      const c = await loadFixture(fundedFixture);
+      const target = c.channel({ channelNonce: 2n });
+      const outcome = ethOutcome([
+        [target.id, parseEther("0.7")],
+        [c.bob.address, parseEther("0.7")],
+      ]);
+      const vp: VariablePart = { outcome, appData: "0x", turnNum: 2n, isFinal: false };
+      await finalizeWith(c, vp);
+      await expect(c.adjudicator.transferAllAssets(c.id, stateHash(c.id, vp), outcome, DEPOSIT)).to.changeEtherBalances(
+        ethers,
+        [c.bob, c.adjudicator],
+        [parseEther("0.3"), -parseEther("0.3")],
+      );
+      expect(await ethHeldNow(c.adjudicator, target.id)).to.equal(0n);
+    });
+
+    it("a cooperative close with a guarantee pays the others and keeps the guarantee's ETH committed", async () => {
       const c = await loadFixture(fundedFixture);
       const target = c.channel({ channelNonce: 2n });
       const outcome = ethOutcome([
         [c.alice.address, ALICE_GETS],
-        [target.id, BOB_GETS],
+        [target.id, GUARANTEE],
+        [c.bob.address, BOB_AFTER],
       ]);
-      const vp: VariablePart = { outcome, appData: "0x", turnNum: 2n, isFinal: false };
-      await finalizeWith(c, vp);
-      await expect(
-        c.adjudicator.transfer(0n, c.id, stateHash(c.id, vp), outcome, DEPOSIT, [1n]),
-      ).to.changeEtherBalances(ethers, [c.alice, c.adjudicator], [0n, 0n]);
-      const owed = [
-        {
-          asset: ZeroAddress,
-          allocations: [
-            { destination: toDestination(c.alice.address), amount: ALICE_GETS },
-            { destination: target.id, amount: 0n },
-          ],
-        },
-      ];
-      expect([
-        await ethHeldOwing(c.adjudicator, c.id, stateHash(c.id, vp), owed),
-        await ethHeldNow(c.adjudicator, target.id),
-      ]).to.deep.equal([ALICE_GETS, BOB_GETS]);
+      const final: VariablePart = { outcome, appData: "0x", turnNum: 3n, isFinal: true };
+      const tx = c.adjudicator.concludeAndTransferAllAssets(
+        c.fixedPart,
+        await signed(c.fixedPart, c.id, final, [c.alice, c.bob]),
+      );
+      await expect(tx).to.changeEtherBalances(
+        ethers,
+        [c.alice, c.bob, c.adjudicator],
+        [ALICE_GETS, BOB_AFTER, -(ALICE_GETS + BOB_AFTER)],
+      );
+      await expect(tx).to.emit(c.adjudicator, "Concluded");
+      expect(
+        await ethHeldOwing(c.adjudicator, c.id, stateHash(c.id, final), owing(outcome, [0n, GUARANTEE, 0n])),
+      ).to.equal(GUARANTEE);
     });
   });
 
