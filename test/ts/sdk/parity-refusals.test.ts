@@ -11,6 +11,7 @@ import {
   decodeContractError,
   PiecepayError,
   packStatus,
+  reclaimEffects,
   SDK_ERROR_CODES,
   toContractErrorCode,
   VoucherError,
@@ -39,6 +40,8 @@ async function contractVerdict<T>(run: () => Promise<T>): Promise<{ ok: T } | { 
     return { code: (decoded as ContractRevertError).code };
   }
 }
+
+const ZERO = "0x0000000000000000000000000000000000000000";
 
 describe("SDK parity with the contracts' refusals", function () {
   it("the error codes are exactly the contracts' custom errors (full ABIs: libraries and OpenZeppelin included), and no code means two things", function () {
@@ -149,6 +152,96 @@ describe("SDK parity with the contracts' refusals", function () {
       if ("code" in chain) refused++;
     }
     expect(refused, "index lists refused").to.be.greaterThan(20);
+  });
+  it("reclaimEffects computes and refuses exactly what ReclaimLib does, on random ledgers and virtual channels", async function () {
+    const { harness } = await networkHelpers.loadFixture(deployFixture);
+    const random = new Random(21);
+    const [payer, hub, payee, stranger] = [random.address(), random.address(), random.address(), random.address()];
+    const people = [payer, hub, payee, stranger];
+    const pick = () => people[random.int(people.length)];
+    const verdicts = new Map<string, number>();
+    for (let i = 0; i < 250; i++) {
+      const virtualId = random.bytes(32);
+      const otherId = random.bytes(32);
+      const fixed = (participants: string[]) => ({
+        participants,
+        channelNonce: 1n,
+        appDefinition: stranger,
+        challengeDuration: 60n,
+      });
+      // Mostly well-formed, with one field at a time going wrong.
+      const ledgerParticipants =
+        random.int(5) === 0
+          ? [pick(), pick(), ...(random.bool() ? [pick()] : [])]
+          : [random.bool() ? payer : payee, hub];
+      const virtualParticipants =
+        random.int(6) === 0 ? [pick(), pick(), ...(random.bool() ? [pick()] : [])] : [payer, hub, payee];
+      const asset = random.int(8) === 0 ? random.address() : ZERO;
+      const allocation = (destination: string) => ({
+        destination,
+        amount: random.uint(random.int(4) === 0 ? 256 : 64),
+      });
+      const ledgerAllocations = [
+        allocation(random.int(10) === 0 ? virtualId : zeroPadValue(ledgerParticipants[0], 32)),
+        allocation(zeroPadValue(hub, 32)),
+        ...Array.from({ length: random.int(3) }, () => allocation(random.bool() ? virtualId : otherId)),
+      ];
+      const ledgerOutcome = [{ asset: ZERO, allocations: ledgerAllocations }];
+      const virtualOutcome = [
+        {
+          asset,
+          allocations: Array.from({ length: random.int(8) === 0 ? 2 : 3 }, () => allocation(zeroPadValue(pick(), 32))),
+        },
+      ];
+      const owesNothing = random.int(6) === 0;
+      const assetIndex = random.int(8) === 0 ? 1 : 0;
+      const guaranteeIndex = random.int(ledgerAllocations.length + 1);
+      const ledgerId = random.bytes(32);
+      const sdk = sdkVerdict(() =>
+        reclaimEffects({
+          ledger: fixed(ledgerParticipants),
+          ledgerId,
+          ledgerOutcome,
+          assetIndex,
+          guaranteeIndex,
+          virtualChannel: fixed(virtualParticipants),
+          virtualId,
+          virtualOutcome: owesNothing ? undefined : virtualOutcome,
+        }),
+      );
+      const chain = await contractVerdict(async () => {
+        const [updated, toUser, toHub] = await harness.reclaimed(
+          fixed(ledgerParticipants),
+          ledgerId,
+          ledgerOutcome,
+          assetIndex,
+          guaranteeIndex,
+          fixed(virtualParticipants),
+          virtualId,
+          virtualOutcome,
+          owesNothing,
+        );
+        const plain = updated.map((exit) => ({
+          asset: exit.asset,
+          allocations: exit.allocations.map((a) => ({ destination: a.destination, amount: a.amount })),
+        }));
+        return { updated: plain, toUser, toHub } as unknown as ReturnType<typeof reclaimEffects>;
+      });
+      expect(sdk, `case ${i}`).to.deep.equal(chain);
+      const verdict = "code" in chain ? chain.code : "ok";
+      verdicts.set(verdict, (verdicts.get(verdict) ?? 0) + 1);
+    }
+    // Every refusal and the success path were drawn.
+    expect([...verdicts.keys()].sort()).to.include.members([
+      "ok",
+      "INVALID_ALLOCATION_INDEX",
+      "INVALID_ASSET_INDEX",
+      "GUARANTEE_TARGET_MISMATCH",
+      "NOT_A_LEDGER_OUTCOME",
+      "NOT_A_VIRTUAL_CHANNEL",
+      "NOT_GUARANTEE_PARTIES",
+      "ASSET_MISMATCH",
+    ]);
   });
 });
 
