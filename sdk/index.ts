@@ -31,6 +31,15 @@ export {
 } from "./errors.js";
 export { variablePartFromEvent } from "./events.js";
 export { gasSpentSince } from "./gas.js";
+export {
+  encodeHubJson,
+  HUB_API_VERSION,
+  HUB_ERROR_REASONS,
+  HubError,
+  type HubErrorReason,
+  readField,
+} from "./hub/protocol.js";
+export { HubRpcClient } from "./hub/rpc-client.js";
 export { computePayouts, type PayoutResult } from "./payouts.js";
 export { type ReclaimEffect, type ReclaimInput, reclaimEffects } from "./reclaim.js";
 export { recoverPersonalSigner, signatureBackend, useSignatureBackend } from "./recover.js";
