@@ -1,13 +1,24 @@
 import { type ErrorDescription, Interface } from "ethers";
-import { Adjudicator__factory, VoucherPaymentApp__factory } from "../typechain-types/index.js";
+import {
+  Adjudicator__factory,
+  LedgerApp__factory,
+  VirtualVoucherApp__factory,
+  VoucherPaymentApp__factory,
+} from "../typechain-types/index.js";
 import { type ContractErrorCode, PiecepayError } from "./errors.js";
 
 // Every custom error the adjudicator can revert with (its own, its libraries' such as ChannelStatusLib's
-// FinalizesAtOverflow, and OpenZeppelin's such as SafeCast's and SafeERC20's) and those of the voucher app, whose
-// reverts bubble up unchanged: the full ABIs of the contracts, not their interfaces, which list only their own.
+// FinalizesAtOverflow, and OpenZeppelin's such as SafeCast's and SafeERC20's) and those of the apps, whose reverts
+// bubble up unchanged: the full ABIs of the contracts, not their interfaces, which list only their own. The apps'
+// errors of the same name have the same arguments (so the same selector).
 const contractErrors = new Interface([
   ...new Map(
-    [...Adjudicator__factory.abi, ...VoucherPaymentApp__factory.abi]
+    [
+      ...Adjudicator__factory.abi,
+      ...VoucherPaymentApp__factory.abi,
+      ...VirtualVoucherApp__factory.abi,
+      ...LedgerApp__factory.abi,
+    ]
       .filter((f) => f.type === "error")
       .map((f) => [f.name, f] as const),
   ).values(),
