@@ -17,6 +17,8 @@ import {
 } from "../../../sdk/index.js";
 import {
   Adjudicator__factory,
+  ILedgerApp__factory,
+  IVirtualVoucherApp__factory,
   LedgerApp__factory,
   VirtualVoucherApp__factory,
   VoucherPaymentApp__factory,
@@ -60,6 +62,11 @@ describe("SDK parity with the contracts' refusals", function () {
       "SafeCastOverflowedUintDowncast",
       "SafeERC20FailedOperation",
     ]);
+    // The decoder reads the hub's apps' errors from their interfaces: they must be all the apps raise.
+    const errorsOf = (abi: readonly { type: string; name?: string }[]) =>
+      abi.filter((f) => f.type === "error").map((f) => f.name);
+    expect(errorsOf(VirtualVoucherApp__factory.abi)).to.have.members(errorsOf(IVirtualVoucherApp__factory.abi));
+    expect(errorsOf(LedgerApp__factory.abi)).to.have.members(errorsOf(ILedgerApp__factory.abi));
     // One name, one selector: the decoder keeps one error per name.
     const signatures = new Map<string, string>();
     for (const e of errors) {

@@ -7,7 +7,9 @@
 import { expect } from "chai";
 import { type BaseContract, parseEther, ZeroAddress } from "ethers";
 import {
+  ContractRevertError,
   channelId,
+  decodeContractError,
   encodeVoucher,
   type FixedPart,
   findRegistration,
@@ -446,6 +448,21 @@ describe("VirtualVoucherApp and LedgerApp", function () {
       const both = await signed(ledger.fixedPart, ledger.id, ledgerState(c, 4n, X, 0n), [c.payer, c.hub]);
       await c.adjudicator.connect(c.hub).challenge(ledger.fixedPart, [], both, "0x", NO_REGISTRATION);
       expect((await c.adjudicator.statusOf(ledger.id))[0]).to.equal(4n);
+    });
+
+    it("a refusal reaches an SDK user as ContractRevertError LEDGER_NEEDS_ALL_SIGNATURES", async function () {
+      const c = await loadFixture(virtualFixture);
+      const ledger = ledgerChannel(c);
+      const byUser = await signed(ledger.fixedPart, ledger.id, ledgerState(c, 1n, X, 0n), [c.payer]);
+      const error = await c.adjudicator
+        .connect(c.payer)
+        .challenge(ledger.fixedPart, [], byUser, "0x", NO_REGISTRATION)
+        .then(
+          () => undefined,
+          (e: unknown) => decodeContractError(e),
+        );
+      expect(error).to.be.instanceOf(ContractRevertError);
+      expect((error as ContractRevertError).code).to.equal("LEDGER_NEEDS_ALL_SIGNATURES");
     });
   });
 });
