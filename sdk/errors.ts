@@ -38,6 +38,8 @@ export const SDK_ERROR_CODES = [
   "INVALID_CONFIRMATIONS",
   "INVALID_DEPOSIT",
   "INVALID_ENCODING",
+  "INVALID_FEE",
+  "INVALID_NONCE",
   "INVALID_PROPOSAL",
   "KEYSTORE_INVALID",
   "KEYSTORE_NOT_FOUND",
@@ -68,14 +70,16 @@ export const SDK_ERROR_CODES = [
 export type SdkErrorCode = (typeof SDK_ERROR_CODES)[number];
 
 /**
- * The custom errors of the adjudicator (with the libraries and OpenZeppelin code it runs) and of the voucher app,
- * in CONSTANT_CASE (`TurnNumberTooLow` -> `TURN_NUMBER_TOO_LOW`); a test checks this list against their full ABIs.
+ * The custom errors of the adjudicator (with the libraries and OpenZeppelin code it runs) and of the apps (voucher,
+ * virtual voucher, ledger), in CONSTANT_CASE (`TurnNumberTooLow` -> `TURN_NUMBER_TOO_LOW`); a test checks this list
+ * against their full ABIs.
  * @example const refusedOnChain = (CONTRACT_ERROR_CODES as readonly string[]).includes(e.code)
  */
 export const CONTRACT_ERROR_CODES = [
   "AMOUNT_OVERFLOW",
   "ASSET_MISMATCH",
   "BASE_IS_FINAL",
+  "BASE_NOT_SIGNED_BY_ALL",
   "BASE_NOT_SIGNED_BY_BOTH",
   "CHALLENGE_ONGOING",
   "CHANNEL_FINALIZED",
@@ -84,6 +88,7 @@ export const CONTRACT_ERROR_CODES = [
   "ETH_COMMITTED",
   "ETH_PAYOUT_FAILED",
   "ETH_SENT_WITH_TOKEN_DEPOSIT",
+  "FEE_TOO_HIGH",
   "FINALIZES_AT_OVERFLOW",
   "FINGERPRINT_MISMATCH",
   "GUARANTEE_NOT_PAYABLE",
@@ -97,6 +102,7 @@ export const CONTRACT_ERROR_CODES = [
   "INVALID_SIGNATURE",
   "INVALID_SIGNED_BY",
   "INVALID_VOUCHER_SIGNATURE",
+  "LEDGER_NEEDS_ALL_SIGNATURES",
   "MALFORMED_VOUCHER",
   "NOTHING_TO_RECLAIM",
   "NOT_A_LEDGER_OUTCOME",
@@ -104,9 +110,11 @@ export const CONTRACT_ERROR_CODES = [
   "NOT_A_VIRTUAL_CHANNEL",
   "NOT_GUARANTEE_PARTIES",
   "NOT_SIGNED_BY_PAYEE",
+  "NOT_THREE_PARTICIPANTS",
   "NOT_TWO_PARTICIPANTS",
   "NOT_UNANIMOUS",
   "NO_ONGOING_CHALLENGE",
+  "OUTCOME_NOT_THREE_PARTY_ONE_ASSET",
   "OUTCOME_NOT_TWO_PARTY_ONE_ASSET",
   "OUTCOME_NOT_VOUCHER_MOVE",
   "PROOF_LENGTH_NOT_ONE",
@@ -184,5 +192,58 @@ export class VoucherError extends PiecepayError<VoucherErrorCode> {
 
   constructor(code: VoucherErrorCode, shortMessage: string) {
     super(code, shortMessage);
+  }
+}
+
+/** The custom errors of IVirtualVoucherApp.sol, by name: what `VirtualVoucherError.errorName` holds. */
+export type VirtualVoucherAppError =
+  | "NotThreeParticipants"
+  | "FeeTooHigh"
+  | "ProofLengthNotOne"
+  | "BaseNotSignedByAll"
+  | "TurnNumberNotAfterBase"
+  | "NotSignedByPayee"
+  | "VoucherStateIsFinal"
+  | "BaseIsFinal"
+  | "MalformedVoucher"
+  | "VoucherAmountDecreased"
+  | "VoucherExceedsDeposit"
+  | "OutcomeNotThreePartyOneAsset"
+  | "OutcomeNotVoucherMove"
+  | "InvalidVoucherSignature";
+
+/** Each name's code, as `toContractErrorCode` spells it (typed: every one is a contract error's code). */
+const VIRTUAL_VOUCHER_CODES: Record<VirtualVoucherAppError, ContractErrorCode> = {
+  NotThreeParticipants: "NOT_THREE_PARTICIPANTS",
+  FeeTooHigh: "FEE_TOO_HIGH",
+  ProofLengthNotOne: "PROOF_LENGTH_NOT_ONE",
+  BaseNotSignedByAll: "BASE_NOT_SIGNED_BY_ALL",
+  TurnNumberNotAfterBase: "TURN_NUMBER_NOT_AFTER_BASE",
+  NotSignedByPayee: "NOT_SIGNED_BY_PAYEE",
+  VoucherStateIsFinal: "VOUCHER_STATE_IS_FINAL",
+  BaseIsFinal: "BASE_IS_FINAL",
+  MalformedVoucher: "MALFORMED_VOUCHER",
+  VoucherAmountDecreased: "VOUCHER_AMOUNT_DECREASED",
+  VoucherExceedsDeposit: "VOUCHER_EXCEEDS_DEPOSIT",
+  OutcomeNotThreePartyOneAsset: "OUTCOME_NOT_THREE_PARTY_ONE_ASSET",
+  OutcomeNotVoucherMove: "OUTCOME_NOT_VOUCHER_MOVE",
+  InvalidVoucherSignature: "INVALID_VOUCHER_SIGNATURE",
+};
+
+/**
+ * A virtual channel's voucher state that VirtualVoucherApp would refuse, found off chain by its mirror
+ * (`checkVirtualVoucher`): `errorName` and `args` are the custom error and arguments the app reverts with, `code`
+ * the same CONSTANT_CASE code a `ContractRevertError` of that revert carries.
+ * @example catch (e) { if (e instanceof VirtualVoucherError && e.errorName === "VoucherExceedsDeposit") stopServing() }
+ */
+export class VirtualVoucherError extends PiecepayError<ContractErrorCode> {
+  override readonly name = "VirtualVoucherError";
+
+  constructor(
+    readonly errorName: VirtualVoucherAppError,
+    readonly args: readonly unknown[],
+    shortMessage: string,
+  ) {
+    super(VIRTUAL_VOUCHER_CODES[errorName], `${errorName}: ${shortMessage}`);
   }
 }

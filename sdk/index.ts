@@ -25,6 +25,8 @@ export {
   type PiecepayErrorCode,
   SDK_ERROR_CODES,
   type SdkErrorCode,
+  type VirtualVoucherAppError,
+  VirtualVoucherError,
   VoucherError,
   type VoucherErrorCode,
   WrongChainError,
@@ -62,6 +64,16 @@ export { fromJson, toJson } from "./store/json.js";
 export { MemoryChannelStore } from "./store/memory.js";
 export type { ChannelPhase, ChannelRecord, ChannelStore, VoucherDirection } from "./store/types.js";
 export type { Allocation, FixedPart, Outcome, SignedVariablePart, SingleAssetExit, VariablePart } from "./types.js";
+export {
+  checkVirtualVoucher,
+  checkVirtualVoucherSupported,
+  feeBpsOf,
+  hubFee,
+  type VirtualVoucherMove,
+  virtualChannelOutcome,
+  virtualNonce,
+  virtualVoucherState,
+} from "./virtual-voucher.js";
 export {
   createVoucher,
   decodeVoucher,

@@ -16,7 +16,14 @@ import {
   toContractErrorCode,
   VoucherError,
 } from "../../../sdk/index.js";
-import { Adjudicator__factory, VoucherPaymentApp__factory } from "../../../typechain-types/index.js";
+import {
+  Adjudicator__factory,
+  ILedgerApp__factory,
+  IVirtualVoucherApp__factory,
+  LedgerApp__factory,
+  VirtualVoucherApp__factory,
+  VoucherPaymentApp__factory,
+} from "../../../typechain-types/index.js";
 import { deployFixture, ethers, networkHelpers } from "../helpers/fixtures.js";
 import { Random } from "../helpers/random.js";
 
@@ -45,15 +52,31 @@ const ZERO = "0x0000000000000000000000000000000000000000";
 
 describe("SDK parity with the contracts' refusals", function () {
   it("the error codes are exactly the contracts' custom errors (full ABIs: libraries and OpenZeppelin included), and no code means two things", function () {
-    const names = [...Adjudicator__factory.abi, ...VoucherPaymentApp__factory.abi]
-      .filter((f) => f.type === "error")
-      .map((f) => (f as { name: string }).name);
+    const errors = [
+      ...Adjudicator__factory.abi,
+      ...VoucherPaymentApp__factory.abi,
+      ...VirtualVoucherApp__factory.abi,
+      ...LedgerApp__factory.abi,
+    ].filter((f) => f.type === "error");
+    const names = errors.map((f) => (f as { name: string }).name);
     expect([...new Set(names.map(toContractErrorCode))].sort()).to.deep.equal([...CONTRACT_ERROR_CODES].sort());
     expect(names).to.include.members([
       "FinalizesAtOverflow",
       "SafeCastOverflowedUintDowncast",
       "SafeERC20FailedOperation",
     ]);
+    // The decoder reads the hub's apps' errors from their interfaces: they must be all the apps raise.
+    const errorsOf = (abi: readonly { type: string; name?: string }[]) =>
+      abi.filter((f) => f.type === "error").map((f) => f.name);
+    expect(errorsOf(VirtualVoucherApp__factory.abi)).to.have.members(errorsOf(IVirtualVoucherApp__factory.abi));
+    expect(errorsOf(LedgerApp__factory.abi)).to.have.members(errorsOf(ILedgerApp__factory.abi));
+    // One name, one selector: the decoder keeps one error per name.
+    const signatures = new Map<string, string>();
+    for (const e of errors) {
+      const signature = `${e.name}(${e.inputs.map((i) => i.type).join(",")})`;
+      expect(signatures.get(e.name) ?? signature, e.name).to.equal(signature);
+      signatures.set(e.name, signature);
+    }
     const overlap = SDK_ERROR_CODES.filter((c) => (CONTRACT_ERROR_CODES as readonly string[]).includes(c));
     expect(overlap, "an SDK code that is also a contract error's").to.deep.equal([]);
     expect(new VoucherError("VOUCHER_MALFORMED", "x")).to.be.instanceOf(PiecepayError);
