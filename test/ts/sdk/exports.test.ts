@@ -63,6 +63,7 @@ const UNIVERSAL = [
   "NO_REGISTRATION",
   "registrationOf",
   "readEthHoldings",
+  "reclaimEffects",
   "findRegistration",
   "fixedPartType",
   "fundingState",
