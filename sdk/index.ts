@@ -31,6 +31,24 @@ export {
 } from "./errors.js";
 export { variablePartFromEvent } from "./events.js";
 export { gasSpentSince } from "./gas.js";
+export {
+  checkLedgerUpdate,
+  type FundGuaranteeParameters,
+  finalLedger,
+  foldTopUp,
+  fundGuarantee,
+  type Guarantee,
+  type LedgerBalances,
+  type LedgerChange,
+  type LedgerErrorCode,
+  type LedgerTopUp,
+  ledgerBalances,
+  ledgerOutcome,
+  proposeTopUp,
+  type SettleGuaranteeParameters,
+  settleGuarantee,
+  type VirtualFunding,
+} from "./ledger.js";
 export { computePayouts, type PayoutResult } from "./payouts.js";
 export { type ReclaimEffect, type ReclaimInput, reclaimEffects } from "./reclaim.js";
 export { recoverPersonalSigner, signatureBackend, useSignatureBackend } from "./recover.js";
