@@ -43,7 +43,8 @@ export interface LedgerBalances {
  * that the caller holds signed by all three (undefined while it does not): a V that has no supported state can never
  * finalize, so a guarantee for it could never be reclaimed. `payerGuarantee` is the amount of V's guarantee in the
  * payer's ledger that the caller knows is signed by both (undefined while it is not): the hub funds the payee's side
- * only after that, so that it never owes the payee what it cannot recover from the payer.
+ * only after that, so that it never owes the payee what it cannot recover from the payer. That order protects the
+ * hub, which alone sees both ledgers: the payee, countersigning, cannot see the payer's ledger and passes V0's `x`.
  */
 export interface VirtualFunding {
   supportedV0: VariablePart | undefined;
