@@ -21,6 +21,7 @@ import {
   type Outcome,
   PiecepayError,
   proposeTopUp,
+  reclaimEffects,
   SDK_ERROR_CODES,
   settleGuarantee,
   stateHash,
@@ -624,6 +625,49 @@ describe("ledger updates (ADR 0021)", function () {
       // The sequences drew many updates and many refusals (mutations, wrong preconditions, over-spends).
       expect(accepted, "updates accepted").to.be.greaterThan(runs * 10);
       expect(refused, "updates refused").to.be.greaterThan(runs * 10);
+    });
+
+    it("settleGuarantee credits what reclaimEffects gives with the real fixed parts, on either side, capped or not, among other guarantees", function () {
+      const random = new Random(0x5e771e);
+      const fixed = (participants: string[]): FixedPart => ({
+        participants,
+        channelNonce: 1n,
+        appDefinition: STRANGER,
+        challengeDuration: DURATION,
+      });
+      let capped = 0;
+      for (let i = 0; i < 300; i++) {
+        const side = random.bool() ? "payer" : "payee";
+        const user = side === "payer" ? L : S;
+        const others = Array.from({ length: random.int(3) }, (_, k) => ({
+          target: keccakId(`other ${i} ${k}`),
+          amount: random.uint(64) + 1n,
+        }));
+        const at = random.int(others.length + 1);
+        const guarantees = [...others.slice(0, at), { target: V, amount: random.uint(64) + 1n }, ...others.slice(at)];
+        const previous = state(ledgerOutcome(ZeroAddress, user, H, random.uint(64), random.uint(64), guarantees), 7n);
+        // V's outcome need not sum to the guarantee (someone deposited into V and paid part of it out).
+        const virtualOutcome = pays([
+          [L, random.uint(65)],
+          [H, random.uint(64)],
+          [S, random.uint(65)],
+        ]);
+        const real = reclaimEffects({
+          ledger: fixed([user, H]),
+          ledgerId: keccakId("ledger"),
+          ledgerOutcome: previous.outcome,
+          assetIndex: 0,
+          guaranteeIndex: 2 + at,
+          virtualChannel: fixed([L, H, S]),
+          virtualId: V,
+          virtualOutcome,
+        });
+        const next = settleGuarantee(previous, { target: V, virtualOutcome, side });
+        const expected = real.updated[0].allocations.filter((_, k) => k !== 2 + at);
+        expect(next.outcome[0].allocations, `case ${i}`).to.deep.equal(expected);
+        if (real.toUser < virtualOutcome[0].allocations[side === "payer" ? 0 : 2].amount) capped++;
+      }
+      expect(capped, "cases where the guarantee capped the user's share").to.be.greaterThan(30);
     });
   });
 
