@@ -42,6 +42,24 @@ export {
   readField,
 } from "./hub/protocol.js";
 export { HubRpcClient } from "./hub/rpc-client.js";
+export {
+  checkLedgerUpdate,
+  type FundGuaranteeParameters,
+  finalLedger,
+  foldTopUp,
+  fundGuarantee,
+  type Guarantee,
+  type LedgerBalances,
+  type LedgerChange,
+  type LedgerErrorCode,
+  type LedgerTopUp,
+  ledgerBalances,
+  ledgerOutcome,
+  proposeTopUp,
+  type SettleGuaranteeParameters,
+  settleGuarantee,
+  type VirtualFunding,
+} from "./ledger.js";
 export { computePayouts, type PayoutResult } from "./payouts.js";
 export { type ReclaimEffect, type ReclaimInput, reclaimEffects } from "./reclaim.js";
 export { recoverPersonalSigner, signatureBackend, useSignatureBackend } from "./recover.js";

@@ -100,6 +100,14 @@ const UNIVERSAL = [
   "variablePartType",
   "voucherHash",
   "VOUCHER_LENGTH",
+  "checkLedgerUpdate",
+  "finalLedger",
+  "foldTopUp",
+  "fundGuarantee",
+  "ledgerBalances",
+  "ledgerOutcome",
+  "proposeTopUp",
+  "settleGuarantee",
 ];
 
 /** The actions, one per method of `PiecepayClient`, and what makes and checks the context they take. */
