@@ -33,6 +33,8 @@ export {
 } from "./errors.js";
 export { variablePartFromEvent } from "./events.js";
 export { gasSpentSince } from "./gas.js";
+export { readFixedPart, readSignature, readSignedVariablePart, readVariablePart } from "./hub/codec.js";
+export { loginSigner, loginText, signLogin } from "./hub/login.js";
 export {
   encodeHubJson,
   HUB_API_VERSION,

@@ -44,6 +44,42 @@ export interface ChannelRecord {
    * session keys were apart, whose destinations were the participants themselves.
    */
   destinations?: string[];
+  /** Set for a ledger channel with a hub. */
+  ledger?: LedgerInfo;
+  /** Set for a virtual channel through a hub. */
+  virtual?: VirtualInfo;
+}
+
+/**
+ * A ledger channel's side of the hub protocol (ADR 0021): the state this side signed that the other has not
+ * countersigned yet (at most one per ledger; it is treated as possibly complete, so the next proposal builds on its
+ * turn), and what the hub deposits at opening.
+ */
+export interface LedgerInfo {
+  /** The hub's own deposit in the funding state (capacity in a payee's ledger; 0 in a payer's). */
+  hubDeposit: bigint;
+  /** The proposal awaiting its countersignature: the state, our signature, and why. */
+  pending?: { state: VariablePart; signature: string; purpose: string };
+}
+
+/** A virtual channel `[payer, hub, payee]` as a hub or one of its users knows it. */
+export interface VirtualInfo {
+  /** The ledgers `[payer, hub]` and `[payee, hub]` that guarantee it. */
+  payerLedger: string;
+  payeeLedger: string;
+  /** x: what the payer put in. */
+  amount: bigint;
+  feeBps: bigint;
+  /** V0, with the signatures gathered so far (all three once supported). */
+  v0: SignedVariablePart;
+  /** Guarantees countersigned into each ledger. */
+  guaranteed: { payer: boolean; payee: boolean };
+  /** V_F signed by all three, once the channel is closed cooperatively. */
+  final?: SignedVariablePart;
+  /** The payee's largest voucher state on V0 (V_p), when it settled without the payer. */
+  voucherState?: SignedVariablePart;
+  /** Guarantees settled out of each ledger. */
+  settled: { payer: boolean; payee: boolean };
 }
 
 /** Which way a voucher went: one we signed and sent, or one we received. */
