@@ -33,7 +33,13 @@ export {
 } from "./errors.js";
 export { variablePartFromEvent } from "./events.js";
 export { gasSpentSince } from "./gas.js";
-export { readFixedPart, readSignature, readSignedVariablePart, readVariablePart } from "./hub/codec.js";
+export { readFixedPart, readOutcome, readSignature, readSignedVariablePart, readVariablePart } from "./hub/codec.js";
+export {
+  HubConnection,
+  type HubInfo,
+  type ProposalOutcome,
+  type VirtualProposal,
+} from "./hub/hub-connection.js";
 export { loginSigner, loginText, signLogin } from "./hub/login.js";
 export {
   encodeHubJson,

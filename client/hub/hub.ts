@@ -18,6 +18,7 @@ import {
   hubFee,
   ledgerBalances,
   loginSigner,
+  type Outcome,
   readField,
   readFixedPart,
   readSignature,
@@ -610,7 +611,7 @@ export class Hub {
       for (const v of await o.store.listChannels()) {
         const info = v.virtual;
         if (info === undefined) continue;
-        let next: { state: VariablePart; purpose: string } | undefined;
+        let next: { state: VariablePart; purpose: string; virtualOutcome?: Outcome } | undefined;
         try {
           next = this.#nextChange(ledgerId, v, latest.variablePart);
         } catch (error) {
@@ -619,7 +620,7 @@ export class Hub {
         }
         if (next === undefined) continue;
         const signature = await signState(o.signer, ledgerId, next.state);
-        const pending = { state: next.state, signature, purpose: next.purpose };
+        const pending = { state: next.state, signature, purpose: next.purpose, virtualOutcome: next.virtualOutcome };
         await o.store.updateChannel(ledgerId, (r) => ({
           ...r,
           ledger: { hubDeposit: r.ledger?.hubDeposit ?? 0n, pending },
@@ -636,19 +637,19 @@ export class Hub {
     ledgerId: string,
     v: ChannelRecord,
     latest: VariablePart,
-  ): { state: VariablePart; purpose: string } | undefined {
+  ): { state: VariablePart; purpose: string; virtualOutcome?: Outcome } | undefined {
     const info = v.virtual as NonNullable<ChannelRecord["virtual"]>;
     const onPayerSide = info.payerLedger === ledgerId;
     const onPayeeSide = info.payeeLedger === ledgerId;
     const settleOn = info.final?.variablePart.outcome ?? info.voucherState?.variablePart.outcome;
     if (onPayeeSide && info.guaranteed.payee && !info.settled.payee && settleOn !== undefined) {
       const state = settleGuarantee(latest, { target: v.id, virtualOutcome: settleOn, side: "payee" });
-      return { state, purpose: `settle ${v.id}` };
+      return { state, purpose: `settle ${v.id}`, virtualOutcome: settleOn };
     }
     if (onPayerSide && info.guaranteed.payer && !info.settled.payer && settleOn !== undefined) {
       if (info.final === undefined && !info.settled.payee) return undefined;
       const state = settleGuarantee(latest, { target: v.id, virtualOutcome: settleOn, side: "payer" });
-      return { state, purpose: `settle ${v.id}` };
+      return { state, purpose: `settle ${v.id}`, virtualOutcome: settleOn };
     }
     if (info.v0.signedBy !== 7n || info.final !== undefined || info.voucherState !== undefined) return undefined;
     if (onPayerSide && !info.guaranteed.payer) {

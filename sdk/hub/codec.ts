@@ -46,7 +46,22 @@ export function readFixedPart(params: unknown, name: string): FixedPart {
  */
 export function readVariablePart(params: unknown, name: string): VariablePart {
   const value = field(params, name);
-  const outcome: Outcome = list(field(value, "outcome"), `${name}.outcome`, MAX_ASSETS).map((exit) => ({
+  const outcome = readOutcome(value, "outcome");
+  const appData = readField(value, "appData", "hex");
+  if ((appData.length - 2) / 2 > MAX_APP_DATA_BYTES) {
+    throw new HubError("INVALID_PARAMS", `${name}.appData is over ${MAX_APP_DATA_BYTES} bytes`);
+  }
+  const isFinal = field(value, "isFinal");
+  if (typeof isFinal !== "boolean") throw new HubError("INVALID_PARAMS", `${name}.isFinal must be a boolean`);
+  return { outcome, appData, turnNum: uint(value, "turnNum", 48), isFinal };
+}
+
+/**
+ * An outcome (one asset) from a hub message.
+ * @example const outcome = readOutcome(params, "virtualOutcome")
+ */
+export function readOutcome(params: unknown, name: string): Outcome {
+  return list(field(params, name), name, MAX_ASSETS).map((exit) => ({
     asset: getAddress(readField(exit, "asset", "address").toLowerCase()),
     allocations: list(field(exit, "allocations"), `${name}.allocations`, MAX_ALLOCATIONS).map(
       (allocation): Allocation => ({
@@ -55,13 +70,6 @@ export function readVariablePart(params: unknown, name: string): VariablePart {
       }),
     ),
   }));
-  const appData = readField(value, "appData", "hex");
-  if ((appData.length - 2) / 2 > MAX_APP_DATA_BYTES) {
-    throw new HubError("INVALID_PARAMS", `${name}.appData is over ${MAX_APP_DATA_BYTES} bytes`);
-  }
-  const isFinal = field(value, "isFinal");
-  if (typeof isFinal !== "boolean") throw new HubError("INVALID_PARAMS", `${name}.isFinal must be a boolean`);
-  return { outcome, appData, turnNum: uint(value, "turnNum", 48), isFinal };
 }
 
 /**

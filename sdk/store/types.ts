@@ -1,4 +1,4 @@
-import type { FixedPart, SignedVariablePart, VariablePart } from "../types.js";
+import type { FixedPart, Outcome, SignedVariablePart, VariablePart } from "../types.js";
 import type { Voucher } from "../voucher.js";
 
 /**
@@ -58,8 +58,11 @@ export interface ChannelRecord {
 export interface LedgerInfo {
   /** The hub's own deposit in the funding state (capacity in a payee's ledger; 0 in a payer's). */
   hubDeposit: bigint;
-  /** The proposal awaiting its countersignature: the state, our signature, and why. */
-  pending?: { state: VariablePart; signature: string; purpose: string };
+  /**
+   * The proposal awaiting its countersignature: the state, our signature, why (`fund <V>`, `settle <V>`, `close`),
+   * and for a settlement the virtual channel's outcome it follows.
+   */
+  pending?: { state: VariablePart; signature: string; purpose: string; virtualOutcome?: Outcome };
 }
 
 /** A virtual channel `[payer, hub, payee]` as a hub or one of its users knows it. */
@@ -74,7 +77,7 @@ export interface VirtualInfo {
   v0: SignedVariablePart;
   /** Guarantees countersigned into each ledger. */
   guaranteed: { payer: boolean; payee: boolean };
-  /** V_F signed by all three, once the channel is closed cooperatively. */
+  /** V_F, once the channel is closed cooperatively: signed by payer and payee, then by the hub too. */
   final?: SignedVariablePart;
   /** The payee's largest voucher state on V0 (V_p), when it settled without the payer. */
   voucherState?: SignedVariablePart;

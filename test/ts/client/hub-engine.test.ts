@@ -14,10 +14,13 @@ import {
   channelId,
   checkLedgerUpdate,
   type FixedPart,
+  HubConnection,
   type HubError,
   HubRpcClient,
   hubFee,
   ledgerOutcome,
+  MemoryChannelStore,
+  type ProposalOutcome,
   readVariablePart,
   signLogin,
   signState,
@@ -30,7 +33,7 @@ import {
 } from "../../../sdk/index.js";
 import { SqliteChannelStore } from "../../../sdk/node.js";
 import { LedgerApp__factory, VirtualVoucherApp__factory } from "../../../typechain-types/index.js";
-import { deployFixture, ethers, networkHelpers } from "../helpers/fixtures.js";
+import { deployFixture, ethers, networkHelpers, sdkClient } from "../helpers/fixtures.js";
 
 const DURATION = 3600n;
 const FEE_BPS = 25n;
@@ -420,6 +423,119 @@ describe("the hub engine over its API", function () {
     await seeder.rpc.call("ledger.countersign", { ledgerId: b.id, turnNum: again.state.turnNum, signature });
     expect(await leecher.rpc.call("virtual.get", { virtualId: vId })).to.deep.include({ phase: "open" });
   });
+
+  it("through the SDK's HubConnection: leecher and seeder each check and countersign every proposal, pay by vouchers, close and withdraw; the chain pays each to the wei", async () => {
+    const f = await networkHelpers.loadFixture(hubFixture);
+    const { url, address: hub } = await startHub(f);
+    const leecherClient = await sdkClient(f, f.leecher, new MemoryChannelStore());
+    const seederClient = await sdkClient(f, f.seeder, new MemoryChannelStore());
+    const leecher = await HubConnection.connect(leecherClient.context, url);
+    const seeder = await HubConnection.connect(seederClient.context, url);
+    const outcomes: ProposalOutcome[] = [];
+    leecher.onProposal = (o) => outcomes.push(o);
+    seeder.onProposal = (o) => outcomes.push(o);
+    try {
+      const { ledgerId: a } = await leecher.openLedger({ deposit: DEPOSIT });
+      const { ledgerId: b } = await seeder.openLedger({ capacity: CAPACITY });
+      const nonces = [
+        await ethers.provider.getTransactionCount(f.leecher.address),
+        await ethers.provider.getTransactionCount(f.seeder.address),
+      ];
+      const proposal = await leecher.proposeVirtual({
+        payee: f.seeder.address,
+        payerLedger: a,
+        payeeLedger: b,
+        amount: X,
+      });
+      const payeeSignature = await seeder.joinVirtual(proposal); // over the wire in a download
+      await leecher.fundVirtual(proposal, payeeSignature);
+      await waitFor(() => outcomes.length >= 2);
+      await seeder.settled();
+      expect(outcomes.map((o) => [o.purpose.split(" ")[0], o.countersigned])).to.deep.equal([
+        ["fund", true],
+        ["fund", true],
+      ]);
+      expect(await leecher.balances(a)).to.deep.equal({ user: DEPOSIT - X, hub: 0n });
+      expect(await seeder.balances(b)).to.deep.equal({ user: 0n, hub: CAPACITY - X });
+
+      const vId = channelId(f.chainId, f.adjudicatorAddress, proposal.fixedPart);
+      // Vouchers, as the session pays them: the seeder keeps the largest it received.
+      await leecherClient.context.store.putVoucher("sent", await signVoucher(f.leecher, vId, P));
+      await seederClient.context.store.putVoucher("received", await signVoucher(f.leecher, vId, P));
+      const byLeecher = await leecher.finalState(vId, P);
+      const bySeeder = await seeder.finalState(vId, P);
+      expect(bySeeder.state).to.deep.equal(byLeecher.state);
+      await seeder.closeVirtual(vId, bySeeder.state, byLeecher.signature, bySeeder.signature);
+      await waitFor(() => outcomes.length >= 4);
+      expect(outcomes.slice(2).map((o) => [o.purpose, o.countersigned, o.reason])).to.deep.equal([
+        [`settle ${vId}`, true, undefined],
+        [`settle ${vId}`, true, undefined],
+      ]);
+      expect(
+        [
+          await ethers.provider.getTransactionCount(f.leecher.address),
+          await ethers.provider.getTransactionCount(f.seeder.address),
+        ],
+        "no transaction by leecher or seeder for the virtual channel",
+      ).to.deep.equal(nonces);
+
+      await leecher.withdraw(a);
+      await seeder.withdraw(b);
+      const fee = hubFee(P, FEE_BPS);
+      expect(await paidOut(f, [a, b])).to.deep.equal({
+        [`${a}:${f.leecher.address}`]: DEPOSIT - P - fee,
+        [`${a}:${hub}`]: P + fee,
+        [`${b}:${f.seeder.address}`]: P,
+        [`${b}:${hub}`]: CAPACITY - P,
+      });
+    } finally {
+      leecher.close();
+      seeder.close();
+    }
+  });
+
+  it("HubConnection refuses a settlement above the vouchers it received... or paid: the payer does not countersign a settle at more than it signed", async () => {
+    const f = await networkHelpers.loadFixture(hubFixture);
+    const { url } = await startHub(f);
+    const leecherClient = await sdkClient(f, f.leecher, new MemoryChannelStore());
+    const seederClient = await sdkClient(f, f.seeder, new MemoryChannelStore());
+    const leecher = await HubConnection.connect(leecherClient.context, url);
+    const seeder = await HubConnection.connect(seederClient.context, url);
+    const outcomes: ProposalOutcome[] = [];
+    leecher.onProposal = (o) => outcomes.push(o);
+    seeder.onProposal = (o) => outcomes.push(o);
+    try {
+      const { ledgerId: a } = await leecher.openLedger({ deposit: DEPOSIT });
+      const { ledgerId: b } = await seeder.openLedger({ capacity: CAPACITY });
+      const proposal = await leecher.proposeVirtual({
+        payee: f.seeder.address,
+        payerLedger: a,
+        payeeLedger: b,
+        amount: X,
+      });
+      await leecher.fundVirtual(proposal, await seeder.joinVirtual(proposal));
+      await waitFor(() => outcomes.length >= 2);
+      const vId = channelId(f.chainId, f.adjudicatorAddress, proposal.fixedPart);
+      // The seeder claims 2p while the leecher signed vouchers for p only: it settles alone on a forged voucher
+      // state the hub refuses (the voucher's signature is checked), so it settles on its real largest voucher.
+      await leecherClient.context.store.putVoucher("sent", await signVoucher(f.leecher, vId, P));
+      await seederClient.context.store.putVoucher("received", await signVoucher(f.leecher, vId, P));
+      await seeder.settleVirtual(vId);
+      await waitFor(() => outcomes.length >= 3);
+      expect(outcomes[2]).to.deep.include({ ledgerId: b, countersigned: true });
+      // The payer's side is settled on the payee's voucher state: p, which the leecher signed, so it countersigns.
+      await waitFor(() => outcomes.length >= 4);
+      expect(outcomes[3]).to.deep.include({ ledgerId: a, countersigned: true });
+      expect(await leecher.balances(a)).to.deep.equal({
+        user: DEPOSIT - P - hubFee(P, FEE_BPS),
+        hub: P + hubFee(P, FEE_BPS),
+      });
+      expect(await seeder.balances(b)).to.deep.equal({ user: P, hub: CAPACITY - P });
+    } finally {
+      leecher.close();
+      seeder.close();
+    }
+  });
 });
 
 /** Sum of PaidOut per (channel, destination) over the given channels, read from the chain. */
@@ -432,4 +548,12 @@ async function paidOut(f: Fixture, ids: string[]): Promise<Record<string, bigint
     }
   }
   return paid;
+}
+
+async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("timed out waiting");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }

@@ -33,6 +33,8 @@ const UNIVERSAL = [
   "loginText",
   "signLogin",
   "readFixedPart",
+  "readOutcome",
+  "HubConnection",
   "readSignature",
   "readSignedVariablePart",
   "readVariablePart",

@@ -1,0 +1,598 @@
+// A user's side of the hub protocol (ADR 0021, decisions 4, 5 and 7): one logged-in connection to a hub, acting
+// through a PiecepayContext (its signer signs, its wallet deposits, its store remembers). Nothing the hub sends is
+// signed unless it is exactly one change this user expects: every ledger proposal goes through checkLedgerUpdate
+// against the latest state we hold signed by both, with what we know of the virtual channel it concerns. Every state
+// we countersign is stored before our signature leaves.
+import { getAddress, hexlify, randomBytes, ZeroAddress } from "ethers";
+import { channelId, stateHash } from "../channel.js";
+import { withChainChecked } from "../context/context.js";
+import { sendTransaction } from "../context/transactions.js";
+import type { PiecepayContext } from "../context/types.js";
+import { PiecepayError } from "../errors.js";
+import { checkLedgerUpdate, finalLedger, type LedgerChange, ledgerBalances, ledgerOutcome } from "../ledger.js";
+import { recoverPersonalSigner } from "../recover.js";
+import { signState, toSigned } from "../signatures.js";
+import type { ChannelRecord } from "../store/types.js";
+import type { FixedPart, Outcome, SignedVariablePart, VariablePart } from "../types.js";
+import { feeBpsOf, hubFee, virtualChannelOutcome, virtualNonce, virtualVoucherState } from "../virtual-voucher.js";
+import { readOutcome, readVariablePart } from "./codec.js";
+import { signLogin } from "./login.js";
+import { HUB_API_VERSION } from "./protocol.js";
+import { HubRpcClient } from "./rpc-client.js";
+
+const USER = 0;
+const HUB = 1;
+const PAYER = 0;
+const PAYEE = 2;
+
+/** What a hub says about itself (`info`). */
+export interface HubInfo {
+  hub: string;
+  chainId: bigint;
+  adjudicator: string;
+  ledgerApp: string;
+  virtualApp: string;
+  feeBps: bigint;
+  challengeDuration: bigint;
+  maxCapacity: bigint;
+}
+
+/** A payer's offer of a virtual channel, sent to the payee over the wire (`vpropose`). */
+export interface VirtualProposal {
+  fixedPart: FixedPart;
+  v0: VariablePart;
+  payerSignature: string;
+  hubSignature: string;
+  payerLedger: string;
+  payeeLedger: string;
+}
+
+/** What happened to a proposal the hub pushed. */
+export interface ProposalOutcome {
+  ledgerId: string;
+  purpose: string;
+  /** Countersigned, or refused with the reason. */
+  countersigned: boolean;
+  reason?: string;
+}
+
+/**
+ * One logged-in connection to a hub.
+ * @example const hub = await HubConnection.connect(context, "ws://127.0.0.1:8600"); const ledger = await hub.openLedger({ deposit: parseEther("0.1") })
+ */
+export class HubConnection {
+  /** Called after each proposal the hub pushed was countersigned or refused. */
+  onProposal: (outcome: ProposalOutcome) => void = () => {};
+  #queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    readonly context: PiecepayContext,
+    readonly rpc: HubRpcClient,
+    readonly info: HubInfo,
+  ) {
+    rpc.onNotification = (method, params) => {
+      if (method !== "ledger.proposed") return;
+      this.#queue = this.#queue.then(() => this.#answerProposal(params)).catch(() => {});
+    };
+  }
+
+  /**
+   * Connects, checks that the hub serves our chain and adjudicator with this API version, and logs in with the
+   * context's signer.
+   * @throws PiecepayError RPC_UNAVAILABLE, WRONG_CHAIN, ABI_MISMATCH; HubError
+   * @example const hub = await HubConnection.connect(context, url)
+   */
+  static async connect(
+    context: PiecepayContext,
+    url: string,
+    options: { timeoutMs?: number } = {},
+  ): Promise<HubConnection> {
+    const rpc = await HubRpcClient.connect(url, options);
+    try {
+      const raw = (await rpc.call("info", {})) as Record<string, unknown>;
+      if (raw.api !== HUB_API_VERSION) {
+        throw new PiecepayError(
+          "ABI_MISMATCH",
+          `hub ${url} speaks API ${String(raw.api)}, we speak ${HUB_API_VERSION}`,
+        );
+      }
+      const info: HubInfo = {
+        hub: getAddress(String(raw.hub)),
+        chainId: BigInt(String(raw.chainId)),
+        adjudicator: getAddress(String(raw.adjudicator)),
+        ledgerApp: getAddress(String(raw.ledgerApp)),
+        virtualApp: getAddress(String(raw.virtualApp)),
+        feeBps: BigInt(String(raw.feeBps)),
+        challengeDuration: BigInt(String(raw.challengeDuration)),
+        maxCapacity: BigInt(String(raw.maxCapacity)),
+      };
+      if (info.chainId !== context.chainId) {
+        throw new PiecepayError("WRONG_CHAIN", `hub ${url} is on chain ${info.chainId}, not ${context.chainId}`);
+      }
+      if (info.adjudicator !== getAddress(context.adjudicator.target as string)) {
+        throw new PiecepayError("ABI_MISMATCH", `hub ${url} uses adjudicator ${info.adjudicator}`);
+      }
+      const connection = new HubConnection(context, rpc, info);
+      const { nonce } = (await rpc.call("login.nonce", {})) as { nonce: string };
+      await rpc.call("login", {
+        address: context.address,
+        signature: await signLogin(context.signer, info.hub, context.chainId, nonce),
+      });
+      return connection;
+    } catch (error) {
+      rpc.close();
+      throw error;
+    }
+  }
+
+  /**
+   * Closes the connection.
+   * @example hub.close()
+   */
+  close(): void {
+    this.rpc.close();
+  }
+
+  /**
+   * Waits until every proposal pushed so far is answered.
+   * @example await hub.settled()
+   */
+  async settled(): Promise<void> {
+    await this.#queue;
+  }
+
+  /**
+   * Opens a ledger with the hub: we deposit `deposit` (to pay others), or the hub deposits `capacity` (for us to be
+   * paid). Resolves once the ledger is open on chain.
+   * @example const { ledgerId } = await hub.openLedger({ deposit: parseEther("0.1") })
+   */
+  async openLedger(params: { deposit?: bigint; capacity?: bigint }): Promise<{ ledgerId: string }> {
+    const ctx = await withChainChecked(this.context);
+    const deposit = params.deposit ?? 0n;
+    const capacity = params.capacity ?? 0n;
+    if (deposit > 0n === capacity > 0n) {
+      throw new PiecepayError("INVALID_DEPOSIT", "a ledger holds either our deposit or the hub's capacity, above 0");
+    }
+    const fixedPart: FixedPart = {
+      participants: [ctx.address, this.info.hub],
+      channelNonce: BigInt(hexlify(randomBytes(6))),
+      appDefinition: this.info.ledgerApp,
+      challengeDuration: this.info.challengeDuration,
+    };
+    const id = channelId(ctx.chainId, this.info.adjudicator, fixedPart);
+    const state: VariablePart = {
+      outcome: ledgerOutcome(ZeroAddress, ctx.address, this.info.hub, deposit, capacity),
+      appData: "0x",
+      turnNum: 0n,
+      isFinal: false,
+    };
+    const signature = await signState(ctx.signer, id, state);
+    await ctx.store.putChannel(this.#record(id, fixedPart, USER, { ledger: { hubDeposit: capacity } }));
+    const answer = (await this.rpc.call("ledger.open", { fixedPart, state, signature })) as { signature: string };
+    this.#requireHubSignature(id, state, answer.signature);
+    await ctx.store.putSupportedState(
+      id,
+      toSigned(
+        state,
+        new Map([
+          [USER, signature],
+          [HUB, answer.signature],
+        ]),
+      ),
+    );
+    if (deposit > 0n) {
+      await ctx.store.updateChannel(id, (r) => ({ ...r, phase: "funding", funding: { amount: deposit } }));
+      await sendTransaction(ctx, "ledger deposit", () =>
+        ctx.adjudicator.deposit(ZeroAddress, id, 0n, deposit, { value: deposit }),
+      );
+    }
+    const synced = (await this.rpc.call("ledger.sync", { ledgerId: id })) as { phase: string; held: string };
+    if (synced.phase !== "open") {
+      throw new PiecepayError("CHANNEL_NOT_OPEN", `ledger ${id} is not open at the hub (${synced.phase})`);
+    }
+    await ctx.store.updateChannel(id, (r) => ({ ...r, phase: "open", deposited: BigInt(synced.held) }));
+    return { ledgerId: id };
+  }
+
+  /**
+   * Our free balance in a ledger (what we can still put into virtual channels, or, for the hub's, what it can).
+   * @example const { user } = await hub.balances(ledgerId)
+   */
+  async balances(ledgerId: string): Promise<{ user: bigint; hub: bigint }> {
+    const { user, hub } = ledgerBalances((await this.#latest(ledgerId)).variablePart.outcome);
+    return { user, hub };
+  }
+
+  /**
+   * The payer's first step: V [us, hub, payee] holding `amount` of our ledger, signed by us and the hub. Send the
+   * proposal to the payee; its answer goes to `fundVirtual`.
+   * @example const proposal = await hub.proposeVirtual({ payee, payeeLedger, payerLedger, amount })
+   */
+  async proposeVirtual(params: {
+    payee: string;
+    payerLedger: string;
+    payeeLedger: string;
+    amount: bigint;
+  }): Promise<VirtualProposal> {
+    const ctx = await withChainChecked(this.context);
+    const payee = getAddress(params.payee);
+    const fixedPart: FixedPart = {
+      participants: [ctx.address, this.info.hub, payee],
+      channelNonce: virtualNonce(this.info.feeBps, BigInt(hexlify(randomBytes(6)))),
+      appDefinition: this.info.virtualApp,
+      challengeDuration: this.info.challengeDuration,
+    };
+    const id = channelId(ctx.chainId, this.info.adjudicator, fixedPart);
+    const v0: VariablePart = {
+      outcome: virtualChannelOutcome(ZeroAddress, ctx.address, this.info.hub, payee, params.amount),
+      appData: "0x",
+      turnNum: 0n,
+      isFinal: false,
+    };
+    const payerSignature = await signState(ctx.signer, id, v0);
+    const answer = (await this.rpc.call("virtual.propose", {
+      fixedPart,
+      state: v0,
+      signature: payerSignature,
+      payerLedger: params.payerLedger,
+      payeeLedger: params.payeeLedger,
+    })) as { signature: string };
+    this.#requireHubSignature(id, v0, answer.signature);
+    await ctx.store.putChannel(
+      this.#record(id, fixedPart, PAYER, {
+        virtual: this.#virtualInfo(params.payerLedger, params.payeeLedger, params.amount, v0, [
+          [PAYER, payerSignature],
+          [1, answer.signature],
+        ]),
+      }),
+    );
+    return { fixedPart, v0, payerSignature, hubSignature: answer.signature, ...params };
+  }
+
+  /**
+   * The payee's answer to a proposal: checks V (us as payee, this hub, its fee, our ledger) and both signatures,
+   * stores it and returns our signature on V0. The hub then proposes its guarantee in our ledger, which this
+   * connection countersigns when it comes.
+   * @throws PiecepayError INVALID_PROPOSAL
+   * @example const payeeSignature = await hub.joinVirtual(proposal, { payeeLedger })
+   */
+  async joinVirtual(proposal: VirtualProposal): Promise<string> {
+    const ctx = await withChainChecked(this.context);
+    const { fixedPart, v0 } = proposal;
+    const bad = (why: string) => new PiecepayError("INVALID_PROPOSAL", `virtual channel refused: ${why}`);
+    const [payer, hub, payee] = fixedPart.participants.map((p) => getAddress(p));
+    if (fixedPart.participants.length !== 3 || hub !== this.info.hub || payee !== ctx.address || payer === payee) {
+      throw bad(`participants are not [payer, ${this.info.hub}, us]`);
+    }
+    if (getAddress(fixedPart.appDefinition) !== this.info.virtualApp) throw bad("another app");
+    if (fixedPart.challengeDuration !== this.info.challengeDuration) throw bad("another challenge duration");
+    if (feeBpsOf(fixedPart.channelNonce) !== this.info.feeBps) throw bad("another fee than the hub's");
+    const x = v0.outcome[0]?.allocations[PAYER]?.amount ?? 0n;
+    const expected = virtualChannelOutcome(ZeroAddress, payer, hub, payee, x);
+    if (x <= 0n || v0.turnNum !== 0n || v0.isFinal || v0.appData !== "0x" || !sameOutcome(v0.outcome, expected)) {
+      throw bad("V0 is not [x, 0, 0] at turn 0");
+    }
+    const id = channelId(ctx.chainId, this.info.adjudicator, fixedPart);
+    const hash = stateHash(id, v0);
+    if (recoverPersonalSigner(hash, proposal.payerSignature) !== payer) throw bad("not signed by the payer");
+    if (recoverPersonalSigner(hash, proposal.hubSignature) !== hub) throw bad("not signed by the hub");
+    const ours = await ctx.store.getChannel(proposal.payeeLedger);
+    if (ours?.ledger === undefined || ours.myIndex !== USER || ours.phase !== "open") throw bad("not our open ledger");
+    const payeeSignature = await signState(ctx.signer, id, v0);
+    await ctx.store.putChannel(
+      this.#record(id, fixedPart, PAYEE, {
+        virtual: this.#virtualInfo(proposal.payerLedger, proposal.payeeLedger, x, v0, [
+          [PAYER, proposal.payerSignature],
+          [1, proposal.hubSignature],
+          [PAYEE, payeeSignature],
+        ]),
+      }),
+    );
+    return payeeSignature;
+  }
+
+  /**
+   * The payer's last step: with the payee's signature V0 is supported; the hub proposes our guarantee, which we
+   * check and countersign. Resolves once the hub holds it (the hub then funds the payee's side).
+   * @example await hub.fundVirtual(proposal, payeeSignature)
+   */
+  async fundVirtual(proposal: VirtualProposal, payeeSignature: string): Promise<void> {
+    const ctx = await withChainChecked(this.context);
+    const id = channelId(ctx.chainId, this.info.adjudicator, proposal.fixedPart);
+    const payee = getAddress(proposal.fixedPart.participants[PAYEE]);
+    if (recoverPersonalSigner(stateHash(id, proposal.v0), payeeSignature) !== payee) {
+      throw new PiecepayError("INVALID_ACCEPTANCE", "V0 is not signed by the payee");
+    }
+    await ctx.store.updateChannel(id, (r) => {
+      const v = r.virtual;
+      if (v === undefined) return undefined;
+      const sigs = new Map([
+        [PAYER, v.v0.sigs[0]],
+        [1, v.v0.sigs[1]],
+        [PAYEE, payeeSignature],
+      ]);
+      return { ...r, phase: "funding", virtual: { ...v, v0: toSigned(v.v0.variablePart, sigs) } };
+    });
+    const pending = (await this.rpc.call("virtual.fund", { virtualId: id, payeeSignature })) as Record<string, unknown>;
+    if (pending.state !== undefined) await this.#enqueue(pending);
+  }
+
+  /**
+   * The final state of V at `paid` to the payee, signed by us (payer or payee): both sign it, then either sends it
+   * with `closeVirtual`.
+   * @example const { state, signature } = await hub.finalState(virtualId, paid)
+   */
+  async finalState(virtualId: string, paid: bigint): Promise<{ state: VariablePart; signature: string }> {
+    const record = await this.#virtual(virtualId);
+    const info = record.virtual as NonNullable<ChannelRecord["virtual"]>;
+    const fee = hubFee(paid, info.feeBps);
+    const [payer, hub, payee] = record.fixedPart.participants;
+    const base = virtualChannelOutcome(ZeroAddress, payer, hub, payee, info.amount)[0];
+    const amounts = [info.amount - paid - fee, fee, paid];
+    if (amounts[0] < 0n)
+      throw new PiecepayError("INVALID_CLOSE_AMOUNT", `${paid} + fee ${fee} is above ${info.amount}`);
+    const state: VariablePart = {
+      outcome: [{ asset: base.asset, allocations: base.allocations.map((a, i) => ({ ...a, amount: amounts[i] })) }],
+      appData: "0x",
+      turnNum: 1n,
+      isFinal: true,
+    };
+    return { state, signature: await signState(this.context.signer, virtualId, state) };
+  }
+
+  /**
+   * Closes V with its final state signed by payer and payee: the hub countersigns, then settles both ledgers by it
+   * (this connection countersigns our ledger's settlement when it comes).
+   * @example await hub.closeVirtual(virtualId, state, payerSignature, payeeSignature)
+   */
+  async closeVirtual(
+    virtualId: string,
+    state: VariablePart,
+    payerSignature: string,
+    payeeSignature: string,
+  ): Promise<void> {
+    // Stored before the hub hears of it: the settlement it pushes next is checked against this state.
+    const signed = (hubSignature?: string) =>
+      toSigned(
+        state,
+        new Map([
+          [PAYER, payerSignature],
+          ...(hubSignature === undefined ? [] : ([[1, hubSignature]] as [number, string][])),
+          [PAYEE, payeeSignature],
+        ]),
+      );
+    await this.context.store.updateChannel(virtualId, (r) =>
+      r.virtual === undefined ? undefined : { ...r, phase: "closing", virtual: { ...r.virtual, final: signed() } },
+    );
+    const answer = (await this.rpc.call("virtual.close", {
+      virtualId,
+      state,
+      payerSignature,
+      payeeSignature,
+    })) as { signature: string };
+    this.#requireHubSignature(virtualId, state, answer.signature);
+    await this.context.store.updateChannel(virtualId, (r) =>
+      r.virtual === undefined ? undefined : { ...r, virtual: { ...r.virtual, final: signed(answer.signature) } },
+    );
+  }
+
+  /**
+   * The payee's settlement without the payer: its largest received voucher as a state on V0, signed by us alone.
+   * @example await hub.settleVirtual(virtualId)
+   */
+  async settleVirtual(virtualId: string): Promise<void> {
+    const record = await this.#virtual(virtualId);
+    const info = record.virtual as NonNullable<ChannelRecord["virtual"]>;
+    const voucher = await this.context.store.getVoucher("received", virtualId);
+    if (voucher === undefined) throw new PiecepayError("INVALID_CLOSE_AMOUNT", "no voucher received on this channel");
+    const state = virtualVoucherState(record.fixedPart, info.v0.variablePart, voucher);
+    const signature = await signState(this.context.signer, virtualId, state);
+    const candidate = toSigned(state, new Map([[PAYEE, signature]]));
+    await this.context.store.updateChannel(virtualId, (r) =>
+      r.virtual === undefined
+        ? undefined
+        : { ...r, phase: "closing", virtual: { ...r.virtual, voucherState: candidate } },
+    );
+    await this.rpc.call("virtual.settle", { virtualId, candidate });
+  }
+
+  /**
+   * Withdraws a ledger: the hub signs its final state (no live guarantee), we countersign and conclude on chain.
+   * @example const receipt = await hub.withdraw(ledgerId)
+   */
+  async withdraw(ledgerId: string) {
+    const ctx = await withChainChecked(this.context);
+    const latest = await this.#latest(ledgerId);
+    const answer = (await this.rpc.call("ledger.close", { ledgerId })) as Record<string, unknown>;
+    const state = readVariablePart(answer, "state");
+    const expected = finalLedger(latest.variablePart);
+    checkLedgerUpdate(latest.variablePart, state, { kind: "final" });
+    if (stateHash(ledgerId, state) !== stateHash(ledgerId, expected)) {
+      throw new PiecepayError("INVALID_CLOSE_OFFER", "the hub's final state is not our latest, final");
+    }
+    const hubSignature = String(answer.signature);
+    this.#requireHubSignature(ledgerId, state, hubSignature);
+    const ours = await signState(ctx.signer, ledgerId, state);
+    const final = toSigned(
+      state,
+      new Map([
+        [USER, ours],
+        [HUB, hubSignature],
+      ]),
+    );
+    await ctx.store.putSupportedState(ledgerId, final);
+    const record = await ctx.store.getChannel(ledgerId);
+    if (record === undefined) throw new PiecepayError("UNKNOWN_CHANNEL", `no ledger ${ledgerId}`);
+    return sendTransaction(ctx, "ledger close", () =>
+      ctx.adjudicator.concludeAndTransferAllAssets(record.fixedPart, final),
+    );
+  }
+
+  // ------------------------------------------------------------------------------------------------ proposals
+
+  #enqueue(params: unknown): Promise<void> {
+    const answered = this.#queue.then(() => this.#answerProposal(params));
+    this.#queue = answered.catch(() => {});
+    return answered;
+  }
+
+  /** Checks a ledger proposal against the one change we expect for its purpose; countersigns it or refuses. */
+  async #answerProposal(params: unknown): Promise<void> {
+    const ledgerId = String((params as { ledgerId?: unknown }).ledgerId).toLowerCase();
+    const purpose = String((params as { purpose?: unknown }).purpose);
+    try {
+      const state = readVariablePart(params, "state");
+      const hubSignature = String((params as { signature?: unknown }).signature);
+      this.#requireHubSignature(ledgerId, state, hubSignature);
+      const latest = await this.#latest(ledgerId);
+      if (state.turnNum <= latest.variablePart.turnNum) return; // countersigned already (pushed again at login)
+      checkLedgerUpdate(latest.variablePart, state, await this.#expectedChange(ledgerId, purpose, params));
+      const signature = await signState(this.context.signer, ledgerId, state);
+      await this.context.store.putSupportedState(
+        ledgerId,
+        toSigned(
+          state,
+          new Map([
+            [USER, signature],
+            [HUB, hubSignature],
+          ]),
+        ),
+      );
+      await this.#noteCompleted(ledgerId, purpose);
+      await this.rpc.call("ledger.countersign", { ledgerId, turnNum: state.turnNum, signature });
+      this.onProposal({ ledgerId, purpose, countersigned: true });
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      this.context.log("hub-proposal-refused", { ledgerId, purpose, reason });
+      this.onProposal({ ledgerId, purpose, countersigned: false, reason });
+      throw error;
+    }
+  }
+
+  /** The change `purpose` may make to our ledger, from what we hold about its virtual channel. */
+  async #expectedChange(ledgerId: string, purpose: string, params: unknown): Promise<LedgerChange> {
+    const [what, id] = purpose.split(" ");
+    const refuse = (why: string) => new PiecepayError("INVALID_PROPOSAL", `hub proposal ${purpose} refused: ${why}`);
+    const record = id === undefined ? undefined : await this.context.store.getChannel(id);
+    const info = record?.virtual;
+    if (record === undefined || info === undefined) throw refuse("no such virtual channel of ours");
+    const side = record.myIndex === PAYER ? "payer" : "payee";
+    if ((side === "payer" ? info.payerLedger : info.payeeLedger).toLowerCase() !== ledgerId) {
+      throw refuse("not our ledger for this virtual channel");
+    }
+    if (what === "fund") {
+      if (info.v0.signedBy !== 7n) throw refuse("V0 is not signed by all three yet");
+      return side === "payer"
+        ? { kind: "fund", target: id, amount: info.amount, from: "user", supportedV0: info.v0.variablePart }
+        : {
+            kind: "fund",
+            target: id,
+            amount: info.amount,
+            from: "hub",
+            supportedV0: info.v0.variablePart,
+            payerGuarantee: info.amount,
+          };
+    }
+    if (what === "settle") {
+      const voucher = await this.context.store.getVoucher(side === "payer" ? "sent" : "received", id);
+      const virtualOutcome = info.final?.variablePart.outcome ?? readOutcome(params, "virtualOutcome");
+      if (info.final === undefined && side === "payee" && info.voucherState === undefined) {
+        throw refuse("we neither closed nor settled this channel");
+      }
+      checkVirtualOutcome(record, virtualOutcome);
+      return {
+        kind: "settle",
+        target: id,
+        virtualOutcome,
+        side,
+        largestVoucher: voucher?.amount ?? 0n,
+      };
+    }
+    throw refuse("unknown purpose");
+  }
+
+  async #noteCompleted(ledgerId: string, purpose: string): Promise<void> {
+    const [what, id] = purpose.split(" ");
+    await this.context.store.updateChannel(id, (r) => {
+      const v = r.virtual;
+      if (v === undefined) return undefined;
+      const side = v.payerLedger.toLowerCase() === ledgerId ? "payer" : "payee";
+      return what === "fund"
+        ? { ...r, phase: "open", virtual: { ...v, guaranteed: { ...v.guaranteed, [side]: true } } }
+        : { ...r, phase: "finalized", virtual: { ...v, settled: { ...v.settled, [side]: true } } };
+    });
+  }
+
+  // ----------------------------------------------------------------------------------------------- plumbing
+
+  async #latest(ledgerId: string): Promise<SignedVariablePart> {
+    const latest = await this.context.store.getSupportedState(ledgerId);
+    if (latest === undefined) throw new PiecepayError("UNKNOWN_CHANNEL", `no ledger ${ledgerId} in our store`);
+    return latest;
+  }
+
+  async #virtual(id: string): Promise<ChannelRecord> {
+    const record = await this.context.store.getChannel(id);
+    if (record?.virtual === undefined) throw new PiecepayError("UNKNOWN_CHANNEL", `no virtual channel ${id}`);
+    return record;
+  }
+
+  #requireHubSignature(id: string, state: VariablePart, signature: string): void {
+    if (recoverPersonalSigner(stateHash(id, state), signature) !== this.info.hub) {
+      throw new PiecepayError("INVALID_PROPOSAL", `the hub's signature on ${id} is not the hub's`);
+    }
+  }
+
+  #record(id: string, fixedPart: FixedPart, myIndex: number, extra: Partial<ChannelRecord>): ChannelRecord {
+    return {
+      id,
+      chainId: this.context.chainId,
+      adjudicator: this.info.adjudicator,
+      fixedPart,
+      myIndex,
+      asset: ZeroAddress,
+      deposited: 0n,
+      phase: "proposed",
+      peer: `hub ${this.info.hub}`,
+      ...extra,
+    };
+  }
+
+  #virtualInfo(
+    payerLedger: string,
+    payeeLedger: string,
+    amount: bigint,
+    v0: VariablePart,
+    sigs: [number, string][],
+  ): NonNullable<ChannelRecord["virtual"]> {
+    return {
+      payerLedger: payerLedger.toLowerCase(),
+      payeeLedger: payeeLedger.toLowerCase(),
+      amount,
+      feeBps: this.info.feeBps,
+      v0: toSigned(v0, new Map(sigs)),
+      guaranteed: { payer: false, payee: false },
+      settled: { payer: false, payee: false },
+    };
+  }
+}
+
+/** A settlement's virtual outcome must be [x - p - fee(p), fee(p), p] to V's three destinations. */
+function checkVirtualOutcome(record: ChannelRecord, outcome: Outcome): void {
+  const info = record.virtual as NonNullable<ChannelRecord["virtual"]>;
+  const p = outcome[0]?.allocations[PAYEE]?.amount ?? -1n;
+  const [payer, hub, payee] = record.fixedPart.participants;
+  const base = virtualChannelOutcome(ZeroAddress, payer, hub, payee, info.amount)[0];
+  const fee = p < 0n ? 0n : hubFee(p, info.feeBps);
+  const amounts = [info.amount - p - fee, fee, p];
+  const expected = [{ asset: base.asset, allocations: base.allocations.map((a, i) => ({ ...a, amount: amounts[i] })) }];
+  if (p < 0n || amounts[0] < 0n || !sameOutcome(outcome, expected)) {
+    throw new PiecepayError("INVALID_PROPOSAL", "the settlement's virtual outcome is not [x - p - fee(p), fee(p), p]");
+  }
+}
+
+function sameOutcome(a: Outcome, b: Outcome): boolean {
+  const plain = (o: Outcome) =>
+    JSON.stringify(o, (_k, v) => (typeof v === "bigint" ? v.toString() : typeof v === "string" ? v.toLowerCase() : v));
+  return plain(a) === plain(b);
+}
