@@ -1,7 +1,8 @@
 // Measures the gas of each user story on Hardhat's in-process EVM (prague) and compares it with the anchor
-// (statechannels' NitroAdjudicator) and with the committed snapshot.
+// (statechannels' NitroAdjudicator), the virtual-channel stories with go-nitro's published figures, and all of them
+// with the committed snapshot.
 //
-//   npm run gas                  table: story, gas, anchor, ratio; lifecycles against their targets
+//   npm run gas                  table: story, gas, anchor, ratio; lifecycles against their targets and go-nitro
 //   npm run gas -- --json        one JSON object {story: gasUsed}
 //   npm run gas -- --check       exit 1 unless the figures equal gas-snapshot.json
 //   npm run gas -- --update      rewrite gas-snapshot.json
@@ -13,7 +14,12 @@ import {
   channelId,
   encodeVoucher,
   type FixedPart,
+  fundGuarantee,
+  hubFee,
+  ledgerOutcome,
+  type Outcome,
   outcomeHash,
+  reclaimEffects,
   type SignedVariablePart,
   signBy,
   signVoucher,
@@ -21,8 +27,16 @@ import {
   toDestination,
   toSigned,
   type VariablePart,
+  virtualChannelOutcome,
+  virtualNonce,
+  virtualVoucherState,
 } from "../sdk/node.js";
-import { Adjudicator__factory, VoucherPaymentApp__factory } from "../typechain-types/index.js";
+import {
+  Adjudicator__factory,
+  LedgerApp__factory,
+  VirtualVoucherApp__factory,
+  VoucherPaymentApp__factory,
+} from "../typechain-types/index.js";
 
 const SNAPSHOT = new URL("../gas-snapshot.json", import.meta.url);
 
@@ -36,6 +50,17 @@ const ANCHOR: Record<string, number> = {
   "checkpoint-answers-challenge": 55_023,
   "payout-after-timeout": 62_550,
 };
+/**
+ * go-nitro's published `ETHexitSadVirtualFunded` steps (gasResults.json at commit 64c4ee9 of statechannels/go-nitro):
+ * their figures on their EVM and hardfork, not re-measured here.
+ */
+const GO_NITRO: Record<string, number> = {
+  "ledger-challenge": 122_389, // challengeL
+  "virtual-challenge": 172_692, // challengeV
+  "reclaim-payee-side": 61_713, // reclaimL
+  "ledger-payout-after-reclaim": 113_726, // transferAllAssetsL
+};
+const GO_NITRO_TOTAL = 470_520;
 const LIFECYCLES: Record<string, { stories: string[]; target: number }> = {
   "happy (deposit-first + close-cooperative)": { stories: ["deposit-first", "close-cooperative"], target: 0.75 },
   "dispute (deposit-first + challenge + payout-after-timeout)": {
@@ -44,12 +69,18 @@ const LIFECYCLES: Record<string, { stories: string[]; target: number }> = {
   },
 };
 
+/** ADR 0021's exits as sums of stories; seeder-forced-exit has the shape of go-nitro's ETHexitSadVirtualFunded. */
+const VIRTUAL_LIFECYCLES: Record<string, string[]> = {
+  "seeder-forced-exit": ["ledger-challenge", "virtual-challenge", "reclaim-payee-side", "ledger-payout-after-reclaim"],
+  "hub-recovery": ["ledger-challenge", "reclaim-payer-side", "ledger-payout-after-reclaim"],
+};
+
 const { values: flags } = parseArgs({
   options: { json: { type: "boolean" }, check: { type: "boolean" }, update: { type: "boolean" } },
 });
 
 const { ethers, networkHelpers } = await network.create({ network: "default" });
-const [deployer, alice, bob] = await ethers.getSigners();
+const [deployer, alice, bob, leecher, hub, seeder] = await ethers.getSigners();
 const adjudicator = await new Adjudicator__factory(deployer).deploy();
 const app = await new VoucherPaymentApp__factory(deployer).deploy();
 const adjudicatorAddress = await adjudicator.getAddress();
@@ -171,6 +202,142 @@ async function voucherState(id: string, turnNum: bigint, paid: bigint): Promise<
   gas.respond = await gasOf(adjudicator.connect(bob).respond(fixedPart, id, funding.variablePart, response, ONE));
 }
 
+// Virtual channels (ADR 0021): ledgers A [leecher, hub] and B [seeder, hub] with the real LedgerApp, each with one
+// guarantee of x for V [leecher, hub, seeder] with the real VirtualVoucherApp, its fee (10 bps) in its nonce; every
+// state is built by the SDK. The apps are deployed after every story above, so that no address they hash moves.
+const ledgerApp = await (await new LedgerApp__factory(deployer).deploy()).getAddress();
+const virtualApp = await (await new VirtualVoucherApp__factory(deployer).deploy()).getAddress();
+const FEE_BPS = 10n;
+/** x, what the leecher puts into V (guaranteed in both ledgers), and p, the largest voucher. */
+const X = parseEther("0.4");
+const P = parseEther("0.1");
+/** What a finalized channel owes, as reclaim and transferAllAssets are told it. */
+interface Owed {
+  stateHash: string;
+  outcome: Outcome;
+  heldEth: bigint;
+}
+type Channel = { fixedPart: FixedPart; id: string };
+
+function channelOf(participants: (typeof alice)[], app: string, channelNonce: bigint): Channel {
+  const fixedPart: FixedPart = {
+    participants: participants.map((p) => p.address),
+    channelNonce,
+    appDefinition: app,
+    challengeDuration: DURATION,
+  };
+  return { fixedPart, id: channelId(chainId, adjudicatorAddress, fixedPart) };
+}
+let virtualCount = 0n;
+/** A new V and its funding state V0 [x, 0, 0] (turn 0), signed by all three. */
+async function newVirtual(): Promise<Channel & { v0: VariablePart; v0Signed: SignedVariablePart }> {
+  const v = channelOf([leecher, hub, seeder], virtualApp, virtualNonce(FEE_BPS, ++virtualCount));
+  const outcome = virtualChannelOutcome(ZeroAddress, leecher.address, hub.address, seeder.address, X);
+  const v0: VariablePart = { outcome, appData: "0x", turnNum: 0n, isFinal: false };
+  return { ...v, v0, v0Signed: await signBy(v.fixedPart, v.id, v0, [leecher, hub, seeder]) };
+}
+/** `vp` signed by every participant of `channel`, the sender's own signature implied (sending is signing). */
+async function signedAllSentBy(sender: typeof alice, channel: Channel, vp: VariablePart): Promise<SignedVariablePart> {
+  const others = [leecher, hub, seeder].filter(
+    (s) => s !== sender && channel.fixedPart.participants.includes(s.address),
+  );
+  const signed = await signBy(channel.fixedPart, channel.id, vp, others);
+  const sigs = new Map<number, string>([[channel.fixedPart.participants.indexOf(sender.address), "0x"]]);
+  let next = 0;
+  for (let i = 0; i < channel.fixedPart.participants.length; i++) if (!sigs.has(i)) sigs.set(i, signed.sigs[next++]);
+  return toSigned(vp, sigs);
+}
+
+/** Measured on the payer's ledger A, where they differ from the stories (measured on B): printed, not in the snapshot. */
+const payerSide: Record<string, number> = {};
+{
+  const v = await newVirtual();
+  const a = channelOf([leecher, hub], ledgerApp, ++nonce);
+  const b = channelOf([seeder, hub], ledgerApp, ++nonce);
+  await adjudicator.connect(leecher).deposit(ZeroAddress, a.id, 0n, ONE, { value: ONE });
+  await adjudicator.connect(hub).deposit(ZeroAddress, b.id, 0n, ONE, { value: ONE });
+  // Each ledger's latest state: turn 0 with the deposit, then V's guarantee added (turn 1), signed by both.
+  const ledger0 = (outcome: Outcome): VariablePart => ({ outcome, appData: "0x", turnNum: 0n, isFinal: false });
+  const a1 = fundGuarantee(ledger0(ledgerOutcome(ZeroAddress, leecher.address, hub.address, ONE, 0n)), {
+    target: v.id,
+    amount: X,
+    from: "user",
+    supportedV0: v.v0,
+  });
+  const b1 = fundGuarantee(ledger0(ledgerOutcome(ZeroAddress, seeder.address, hub.address, 0n, ONE)), {
+    target: v.id,
+    amount: X,
+    from: "hub",
+    supportedV0: v.v0,
+    payerGuarantee: X,
+  });
+  const challengeLedger = async (sender: typeof alice, ledger: Channel, latest: VariablePart) =>
+    gasOf(
+      adjudicator
+        .connect(sender)
+        .challenge(ledger.fixedPart, [], await signedAllSentBy(sender, ledger, latest), "0x", NONE),
+    );
+
+  // The seeder's forced exit: it challenges B with its latest state and V with its voucher state on V0 (signed by
+  // the seeder alone, who sends it), then after D reclaims B's guarantee and pays B out.
+  gas["ledger-challenge"] = await challengeLedger(seeder, b, b1);
+  const vp = virtualVoucherState(v.fixedPart, v.v0, await signVoucher(leecher, v.id, P));
+  const candidate = toSigned(vp, new Map([[2, "0x"]]));
+  gas["virtual-challenge"] = await gasOf(
+    adjudicator.connect(seeder).challenge(v.fixedPart, [v.v0Signed], candidate, "0x", NONE),
+  );
+  // The hub's recovery of A (the leecher vanished): it challenges A with its latest state; V is finalized by the
+  // seeder's challenge.
+  payerSide["ledger-challenge"] = await challengeLedger(hub, a, a1);
+  await networkHelpers.time.increase(DURATION);
+
+  const vOwed: Owed = { stateHash: stateHash(v.id, vp), outcome: vp.outcome, heldEth: 0n };
+  const reclaimAndPay = async (sender: typeof alice, ledger: Channel, latest: VariablePart) => {
+    const owed: Owed = { stateHash: stateHash(ledger.id, latest), outcome: latest.outcome, heldEth: ONE };
+    const reclaimGas = await gasOf(
+      adjudicator.connect(sender).reclaim(ledger.fixedPart, owed, 0n, 2n, v.fixedPart, vOwed),
+    );
+    const { updated } = reclaimEffects({
+      ledger: ledger.fixedPart,
+      ledgerId: ledger.id,
+      ledgerOutcome: owed.outcome,
+      assetIndex: 0,
+      guaranteeIndex: 2,
+      virtualChannel: v.fixedPart,
+      virtualId: v.id,
+      virtualOutcome: vOwed.outcome,
+    });
+    const payoutGas = await gasOf(
+      adjudicator.connect(sender).transferAllAssets(ledger.id, owed.stateHash, updated, owed.heldEth),
+    );
+    // The reclaim freed the guarantee: the payout paid the ledger's whole 1 ETH, so nothing is held or owed.
+    if ((await adjudicator.statusOf(ledger.id))[2] !== 0n) throw new Error(`${ledger.id} not paid out in full`);
+    return { reclaimGas, payoutGas };
+  };
+  const inB = await reclaimAndPay(seeder, b, b1);
+  gas["reclaim-payee-side"] = inB.reclaimGas;
+  gas["ledger-payout-after-reclaim"] = inB.payoutGas;
+  const inA = await reclaimAndPay(hub, a, a1);
+  gas["reclaim-payer-side"] = inA.reclaimGas;
+  payerSide["ledger-payout-after-reclaim"] = inA.payoutGas;
+}
+{
+  // V closed on its own (no challenge before) by its final state V_F [x - p - fee(p), fee(p), p] at turn 1, empty
+  // appData, signed by all three and sent by the payee.
+  const v = await newVirtual();
+  const fee = hubFee(P, FEE_BPS);
+  const [exit] = v.v0.outcome;
+  const amounts = [X - P - fee, fee, P];
+  const vF: VariablePart = {
+    outcome: [{ ...exit, allocations: exit.allocations.map((a, i) => ({ ...a, amount: amounts[i] })) }],
+    appData: "0x",
+    turnNum: 1n,
+    isFinal: true,
+  };
+  const finalSigned = await signedAllSentBy(seeder, v, vF);
+  gas["virtual-conclude"] = await gasOf(adjudicator.connect(seeder).conclude(v.fixedPart, finalSigned, NONE));
+}
+
 const order = [
   "deposit-first",
   "deposit-second",
@@ -180,6 +347,12 @@ const order = [
   "checkpoint-answers-challenge",
   "payout-after-timeout",
   "voucher-redeem",
+  "ledger-challenge",
+  "virtual-challenge",
+  "virtual-conclude",
+  "reclaim-payee-side",
+  "reclaim-payer-side",
+  "ledger-payout-after-reclaim",
 ];
 const figures = Object.fromEntries(order.map((k) => [k, gas[k]]));
 
@@ -206,6 +379,19 @@ if (flags.json) {
   }
   const above = order.filter((s) => ANCHOR[s] !== undefined && figures[s] > ANCHOR[s]);
   console.log(above.length === 0 ? "no story above its anchor" : `ABOVE ANCHOR: ${above.join(", ")}`);
+  console.log("");
+  console.log("go-nitro: its published ETHexitSadVirtualFunded steps (its EVM and hardfork; not re-measured here)");
+  for (const [story, theirs] of Object.entries(GO_NITRO)) {
+    console.log(`  ${story}: ${figures[story]} vs ${theirs} = ${(figures[story] / theirs).toFixed(3)}x`);
+  }
+  for (const [name, stories] of Object.entries(VIRTUAL_LIFECYCLES)) {
+    const ours = stories.reduce((sum, s) => sum + figures[s], 0);
+    const vs = name === "seeder-forced-exit" ? ` vs ${GO_NITRO_TOTAL} = ${(ours / GO_NITRO_TOTAL).toFixed(3)}x` : "";
+    console.log(`${name} (${stories.join(" + ")}): ${ours}${vs}`);
+  }
+  const onA = VIRTUAL_LIFECYCLES["hub-recovery"].map((s) => payerSide[s] ?? figures[s]);
+  const total = onA.reduce((sum, g) => sum + g, 0);
+  console.log(`hub-recovery measured on A (the stories are on B): ${onA.join(" + ")} = ${total}`);
 }
 
 if (flags.check) {
