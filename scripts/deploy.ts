@@ -1,6 +1,6 @@
-// Deploys the adjudicator and the voucher payment app (the numbered steps in scripts/deploy/) to a network of
-// hardhat.config.ts and records them in deployments/<chainId>.json; a contract the record names whose code still
-// matches its artifact is reused. Run with tsx (`hardhat run` passes no arguments):
+// Deploys the adjudicator, the voucher payment app and the hub's two apps, the ledger app and the virtual voucher
+// app (the numbered steps in scripts/deploy/), to a network of hardhat.config.ts and records them in
+// deployments/<chainId>.json; a contract the record names whose code still matches its artifact is reused. Run with tsx (`hardhat run` passes no arguments):
 //
 //   npm run deploy                      dry run on the in-process network (writes nothing)
 //   npm run deploy:localhost            a node at LOCALHOST_RPC_URL (default http://127.0.0.1:8545), `npm run node`
@@ -13,6 +13,8 @@ import { formatEther } from "ethers";
 import { artifacts, network } from "hardhat";
 import deployAdjudicator from "./deploy/01-adjudicator.js";
 import deployVoucherPaymentApp from "./deploy/02-voucher-payment-app.js";
+import deployLedgerApp from "./deploy/03-ledger-app.js";
+import deployVirtualVoucherApp from "./deploy/04-virtual-voucher-app.js";
 import {
   type DeployContext,
   DeployError,
@@ -23,16 +25,18 @@ import {
 } from "./deploy/lib.js";
 
 /** The steps, in the order of their numbers. */
-const STEPS = [deployAdjudicator, deployVoucherPaymentApp];
+const STEPS = [deployAdjudicator, deployVoucherPaymentApp, deployLedgerApp, deployVirtualVoucherApp];
 
 /** Chain ids that a network name promises, for networks whose config does not set `chainId`. */
 const EXPECTED_CHAIN_IDS: Record<string, number> = { sepolia: 11_155_111 };
 
 const USAGE = `Usage: tsx scripts/deploy.ts [--network <name>] [--confirmations <n>] [--deployments-dir <dir>]
 
-Deploys Adjudicator and VoucherPaymentApp and writes <deployments-dir>/<chainId>.json: per contract its address,
-deploy transaction hash, block number and runtime code hash; the chain id, network name, deployer and time.
-A contract is reused when the record names an address whose runtime code equals the current artifact's.
+Deploys Adjudicator, VoucherPaymentApp, and the hub's LedgerApp and VirtualVoucherApp, and writes
+<deployments-dir>/<chainId>.json: per contract its address, deploy transaction hash, block number and runtime code
+hash; the chain id, network name, deployer and time. A contract is reused when the record names an address whose
+runtime code equals the current artifact's, so a run on a chain deployed before the hub's apps existed adds only
+those two.
 
   --network <name>        a network of hardhat.config.ts (default: default)
                             default    the in-process chain: a dry run, nothing is written

@@ -28,6 +28,13 @@ export const ROOT = new URL("../../", import.meta.url).pathname;
 export interface Deployment {
   adjudicator: string;
   voucherApp: string;
+  /**
+   * The hub's ledger app (ADR 0021), when the record names it: a record written before the hub's apps existed does
+   * not, and serves everything but the hub (whose commands ask `hubApps`).
+   */
+  ledgerApp?: string;
+  /** The hub's virtual voucher app, when the record names it (as `ledgerApp`). */
+  virtualApp?: string;
   /** The record it came from. */
   file: string;
 }
@@ -179,9 +186,15 @@ function parseDeployment(file: string, chainId: bigint): Deployment {
       contracts: Record<string, { address: string }>;
     };
     if (BigInt(record.chainId) !== chainId) throw new Error(`it says chain id ${record.chainId}`);
+    const optional = (name: string) => {
+      const entry = record.contracts[name];
+      return entry === undefined ? undefined : getAddress(entry.address);
+    };
     return {
       adjudicator: getAddress(record.contracts.Adjudicator.address),
       voucherApp: getAddress(record.contracts.VoucherPaymentApp.address),
+      ledgerApp: optional("LedgerApp"),
+      virtualApp: optional("VirtualVoucherApp"),
       file,
     };
   } catch (error) {
@@ -200,7 +213,8 @@ function noDeployment(globals: GlobalOptions, chainId: bigint, skipped: string[]
 }
 
 /**
- * The adjudicator's and the voucher app's addresses on `chainId`, from the first deployments/<chainId>.json found.
+ * The contracts' addresses on `chainId` (the hub's apps when the record names them), from the first
+ * deployments/<chainId>.json found.
  * @throws CliError when the chain has no deployment record, or it is malformed
  */
 export function readDeployment(globals: GlobalOptions, chainId: bigint): Deployment {
@@ -210,9 +224,10 @@ export function readDeployment(globals: GlobalOptions, chainId: bigint): Deploym
 }
 
 /**
- * Like readDeployment, but the record must describe this chain: the first one whose adjudicator and voucher app
- * have code on the chain at `provider`. A record left by an earlier local chain with the same chain id (a node that
- * was restarted, another data dir) is skipped rather than used.
+ * Like readDeployment, but the record must describe this chain: the first one every contract of which (the
+ * adjudicator, the voucher app, and the hub's apps when it names them) has code on the chain at `provider`. A record
+ * left by an earlier local chain with the same chain id (a node that was restarted, another data dir) is skipped
+ * rather than used.
  * @throws CliError when no record fits
  */
 export async function findDeployment(
@@ -223,14 +238,29 @@ export async function findDeployment(
   const skipped: string[] = [];
   for (const file of deploymentFiles(globals, chainId)) {
     const deployment = parseDeployment(file, chainId);
-    const codes = await Promise.all([
-      provider.getCode(deployment.adjudicator),
-      provider.getCode(deployment.voucherApp),
-    ]);
+    const { adjudicator, voucherApp, ledgerApp, virtualApp } = deployment;
+    const named = [adjudicator, voucherApp, ledgerApp, virtualApp].filter((address) => address !== undefined);
+    const codes = await Promise.all(named.map((address) => provider.getCode(address)));
     if (codes.every((code) => code !== "0x")) return deployment;
     skipped.push(file);
   }
   throw noDeployment(globals, chainId, skipped);
+}
+
+/**
+ * The hub's two apps of `deployment`, which the hub's commands need and the others do not.
+ * @throws CliError when its record names either not: it was written before the hub's apps existed
+ * @example const { ledgerApp, virtualApp } = hubApps(await findDeployment(globals, provider, chainId))
+ */
+export function hubApps(deployment: Deployment): { ledgerApp: string; virtualApp: string } {
+  const { ledgerApp, virtualApp, file } = deployment;
+  if (ledgerApp !== undefined && virtualApp !== undefined) return { ledgerApp, virtualApp };
+  const missing = [ledgerApp === undefined ? "LedgerApp" : [], virtualApp === undefined ? "VirtualVoucherApp" : []];
+  throw new CliError(
+    `${file} names no ${missing.flat().join(" and ")}: it predates the hub's apps, which the hub needs`,
+    "deploy them with `npm run deploy:localhost` against your node (or `npm run deploy -- --network NAME`): it " +
+      "reuses the contracts already there and adds the missing ones; or start a new local chain with `piecepay chain`",
+  );
 }
 
 /** The store of `account` in the data dir (one per account: client/cli/stores.ts), created if missing. */
@@ -249,13 +279,19 @@ export interface Connected {
 }
 
 /**
- * A PiecepayClient for our account on the chain at --rpc, with the addresses of its deployment record and the
- * account's store in the data dir. The account is loaded first, so a wrong password fails before any network traffic.
+ * A PiecepayClient for our account on the chain at --rpc, with the addresses of its deployment record (the hub's
+ * apps when it names them) and the account's store in the data dir. The account is loaded first, so a wrong password
+ * fails before any network traffic.
  * @example const { client, close } = await connectClient(globals); try { ... } finally { close() }
  */
 export async function connectClient(
   globals: GlobalOptions,
-  options: Partial<Omit<PiecepayClientOptions, "signer" | "chainId" | "adjudicator" | "voucherApp" | "store">> = {},
+  options: Partial<
+    Omit<
+      PiecepayClientOptions,
+      "signer" | "chainId" | "adjudicator" | "voucherApp" | "ledgerApp" | "virtualApp" | "store"
+    >
+  > = {},
   say?: (line: string) => void,
 ): Promise<Connected> {
   const wallet = await loadSigner(globals);

@@ -5,8 +5,9 @@
 // hash of the current artifact's `deployedBytecode`; otherwise it is deployed afresh and its entry overwritten.
 // The runtime code ends with the compiler's metadata hash, so any change of source or compiler settings means a
 // new deployment. Immutables are written into the runtime code by the constructor, so their bytes are zeroed on
-// both sides before hashing (the artifact's `immutableReferences`); Adjudicator and VoucherPaymentApp have no
-// immutables and no constructor arguments, so for them this is a plain comparison of the whole code.
+// both sides before hashing (the artifact's `immutableReferences`); Adjudicator, VoucherPaymentApp, LedgerApp and
+// VirtualVoucherApp have no immutables and no constructor arguments, so for them this is a plain comparison of the
+// whole code.
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";

@@ -3,7 +3,14 @@
 // queue, the funding poll). `PiecepayClient` is one of these bound to methods; apps that want only some actions
 // import them from `piecepay/sdk/actions` and pass a context.
 import { getAddress, type Provider } from "ethers";
-import { Adjudicator__factory, VoucherPaymentApp__factory } from "../../typechain-types/index.js";
+import {
+  Adjudicator__factory,
+  type ILedgerApp,
+  ILedgerApp__factory,
+  type IVirtualVoucherApp,
+  IVirtualVoucherApp__factory,
+  VoucherPaymentApp__factory,
+} from "../../typechain-types/index.js";
 import { defaultConfirmations } from "../confirmations.js";
 import { PiecepayError } from "../errors.js";
 import { FundingPoller } from "../funding.js";
@@ -15,7 +22,8 @@ import { TransactionQueue } from "./transaction-queue.js";
 import type { PiecepayContext, PiecepayContextOptions, PiecepayTiming } from "./types.js";
 
 /**
- * A context after checking the chain id (the wallet's) and that the contracts are deployed there.
+ * A context after checking the chain id (the wallet's) and that the contracts are deployed there: the adjudicator,
+ * the voucher app, and the hub's ledger and virtual apps when their addresses are given.
  * @throws PiecepayError WRONG_CHAIN (a `WrongChainError`), NO_PROVIDER, NOT_DEPLOYED, RPC_UNAVAILABLE or USER_REJECTED
  * @example const context = await createPiecepayContext({ signer, chainId: 31337n, adjudicator, voucherApp, store })
  */
@@ -29,14 +37,19 @@ export async function createPiecepayContext(options: PiecepayContextOptions): Pr
   const context = contextOf(options, getAddress(await options.signer.getAddress()), walletAddress);
   await context.chain.assert();
   const provider = context.provider();
-  for (const [name, address] of [
+  const contracts: [string, string | undefined][] = [
     ["adjudicator", options.adjudicator],
     ["voucher app", options.voucherApp],
-  ]) {
+    ["ledger app", options.ledgerApp],
+    ["virtual voucher app", options.virtualApp],
+  ];
+  for (const [name, address] of contracts) {
+    if (address === undefined) continue;
     if ((await provider.getCode(address)) === "0x") {
       throw new PiecepayError("NOT_DEPLOYED", `no ${name} at ${address} on chain ${options.chainId}`, {
         details:
-          "Deploy the contracts (npm run deploy:localhost) or pass the addresses from deployments/<chainId>.json.",
+          "Deploy the contracts (`npm run deploy:localhost` against your node, or `piecepay chain` for a local chain " +
+          "with them) or pass the addresses from deployments/<chainId>.json.",
       });
     }
   }
@@ -71,6 +84,9 @@ function contextOf(options: PiecepayContextOptions, address: string, walletAddre
     confirmations,
     adjudicator: Adjudicator__factory.connect(options.adjudicator, wallet),
     voucherApp: VoucherPaymentApp__factory.connect(options.voucherApp, wallet),
+    ledgerApp: options.ledgerApp === undefined ? undefined : ILedgerApp__factory.connect(options.ledgerApp, wallet),
+    virtualApp:
+      options.virtualApp === undefined ? undefined : IVirtualVoucherApp__factory.connect(options.virtualApp, wallet),
     store: options.store,
     timing,
     log,
@@ -85,6 +101,23 @@ function contextOf(options: PiecepayContextOptions, address: string, walletAddre
     ),
   };
   return context;
+}
+
+/**
+ * The hub's two apps of `context`, which the hub's actions need and the others do not.
+ * @throws PiecepayError NOT_DEPLOYED when the context was made without `ledgerApp` or `virtualApp`
+ * @example const { ledgerApp, virtualApp } = hubApps(context) // then ledgerApp.target as a ledger's appDefinition
+ */
+export function hubApps(context: PiecepayContext): { ledgerApp: ILedgerApp; virtualApp: IVirtualVoucherApp } {
+  const { ledgerApp, virtualApp } = context;
+  if (ledgerApp !== undefined && virtualApp !== undefined) return { ledgerApp, virtualApp };
+  const missing = [ledgerApp === undefined ? "ledgerApp" : [], virtualApp === undefined ? "virtualApp" : []].flat();
+  throw new PiecepayError("NOT_DEPLOYED", `the hub needs ${missing.join(" and ")}, which this context was not given`, {
+    details:
+      "Pass the addresses of LedgerApp and VirtualVoucherApp from deployments/<chainId>.json; a record without them " +
+      "predates the hub's apps: deploy them with `npm run deploy:localhost` (or `npm run deploy -- --network NAME`), " +
+      "or start a local chain with `piecepay chain`.",
+  });
 }
 
 /**

@@ -1,6 +1,6 @@
 // The shape of a context, apart from how one is made (context.ts), so that what a context holds can import it.
 import type { Provider, Signer } from "ethers";
-import type { Adjudicator, VoucherPaymentApp } from "../../typechain-types/index.js";
+import type { Adjudicator, ILedgerApp, IVirtualVoucherApp, VoucherPaymentApp } from "../../typechain-types/index.js";
 import type { FundingPoller } from "../funding.js";
 import type { ChannelStore } from "../store/types.js";
 import type { ChainGuard } from "./chain-guard.js";
@@ -26,6 +26,13 @@ export interface PiecepayContextOptions {
   adjudicator: string;
   /** The voucher payment app's address. */
   voucherApp: string;
+  /**
+   * The hub's ledger app's address (`LedgerApp` in deployments/<chainId>.json; ADR 0021): the app of ledger channels.
+   * Only the hub's actions need it, and refuse with NOT_DEPLOYED without it; when given, it must have code.
+   */
+  ledgerApp?: string;
+  /** The hub's virtual voucher app's address (`VirtualVoucherApp`): the app of virtual channels; as `ledgerApp`. */
+  virtualApp?: string;
   store: ChannelStore;
   /**
    * Blocks a transaction or a deposit must be buried under before it counts as done (default: `defaultConfirmations`
@@ -71,6 +78,13 @@ export interface PiecepayContext {
   readonly confirmations: number;
   readonly adjudicator: Adjudicator;
   readonly voucherApp: VoucherPaymentApp;
+  /**
+   * The hub's ledger app, when its address was given (`hubApps(context)` demands both apps). Typed by its interface,
+   * whose factory carries no bytecode: the address (`target`) and the app's custom errors.
+   */
+  readonly ledgerApp?: ILedgerApp;
+  /** The hub's virtual voucher app, when its address was given; typed as `ledgerApp`. */
+  readonly virtualApp?: IVirtualVoucherApp;
   readonly store: ChannelStore;
   readonly timing: Readonly<PiecepayTiming>;
   log(event: string, fields: Record<string, unknown>): void;

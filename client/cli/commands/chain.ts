@@ -1,8 +1,9 @@
 // `piecepay chain`: a local chain for development. Starts `hardhat node` (or anvil) as a child process, deploys
-// the contracts through the project's deploy script (scripts/deploy.ts, run as a child process: nothing imports
-// scripts/), prints what a client needs, and stays in the foreground until Ctrl-C, then stops the node. Like a
-// testnet, the node mines a block every --block-time seconds, with or without transactions: the chain's clock moves,
-// so a challenge finalizes and a seeder's enforcement completes without anyone sending a transaction to mine one.
+// the contracts (the adjudicator, the voucher app and the hub's two apps) through the project's deploy script
+// (scripts/deploy.ts, run as a child process: nothing imports scripts/), prints what a client needs, and stays in the
+// foreground until Ctrl-C, then stops the node. Like a testnet, the node mines a block every --block-time seconds,
+// with or without transactions: the chain's clock moves, so a challenge finalizes and a seeder's enforcement
+// completes without anyone sending a transaction to mine one.
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -25,12 +26,14 @@ export const chain: Command = {
   usage: "chain [--port N] [--chain-id N] [--block-time S] [--host ADDR] [--node hardhat|anvil] [--skip-build]",
   description: [
     "Starts a local development chain (`hardhat node`, or anvil) as a child process, compiles the contracts when",
-    "they changed since the last build, deploys the Adjudicator and the VoucherPaymentApp with the project's deploy",
-    "script (scripts/deploy.ts, the reuse rule in docs/contracts.md, Deploy), and writes the record to",
-    "<data-dir>/deployments/<chainId>.json, where the other commands find it (they look in their own data dir, then",
-    "in ./.piecepay and the repository's .piecepay). Prints the RPC URL, the chain id, the addresses, a few funded",
-    "development accounts (Hardhat's and anvil's default accounts, from the public test mnemonic: test ETH only,",
-    "never use their keys elsewhere), and how to fund a new account from them (`piecepay fund ADDRESS --amount ETH`).",
+    "they changed since the last build, deploys the Adjudicator, the VoucherPaymentApp and the hub's two apps,",
+    "LedgerApp and VirtualVoucherApp, with the project's deploy script (scripts/deploy.ts, the reuse rule in",
+    "docs/contracts.md, Deploy), and writes the record to <data-dir>/deployments/<chainId>.json, where the other",
+    "commands find it (they look in their own data dir, then in ./.piecepay and the repository's .piecepay; a record",
+    "written before the hub's apps existed still serves everything but the hub). Prints the RPC URL, the chain id,",
+    "the four addresses, a few funded development accounts (Hardhat's and anvil's default accounts, from the public",
+    "test mnemonic: test ETH only, never use their keys elsewhere), and how to fund a new account from them",
+    "(`piecepay fund ADDRESS --amount ETH`).",
     "",
     "Like a testnet, the node mines a block every --block-time seconds (default 1), whether or not a transaction",
     "waits: a transaction is in the next block, and the chain's clock moves on its own, so challenges finalize and",

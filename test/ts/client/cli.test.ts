@@ -135,7 +135,12 @@ describe("piecepay CLI", function () {
       expect(ready.chainId).to.equal(31337);
       expect(ready.deployments).to.equal(path.join(dataDir, "deployments", "31337.json"));
       expect(existsSync(ready.deployments)).to.equal(true);
-      expect(Object.keys(ready.contracts)).to.have.members(["Adjudicator", "VoucherPaymentApp"]);
+      expect(Object.keys(ready.contracts)).to.have.members([
+        "Adjudicator",
+        "VoucherPaymentApp",
+        "LedgerApp",
+        "VirtualVoucherApp",
+      ]);
       expect(ready.accounts).to.have.length(3);
       expect(BigInt(ready.accounts[0].balance) > 0n).to.equal(true);
       const provider = new JsonRpcProvider(ready.rpc, undefined, { staticNetwork: true });

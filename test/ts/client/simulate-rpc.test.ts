@@ -47,8 +47,14 @@ function run(script: string, args: string[], env: Record<string, string> = {}): 
   });
 }
 
-/** Deploys the contracts to `url` as `npm run deploy:localhost` does, the record in `<dataDir>/deployments/`. */
-async function deploy(url: string, dataDir: string): Promise<{ Adjudicator: string; VoucherPaymentApp: string }> {
+/**
+ * Deploys the contracts to `url` as `npm run deploy:localhost` does, the record in `<dataDir>/deployments/`; `count`
+ * is how many it deployed (one transaction each).
+ */
+async function deploy(
+  url: string,
+  dataDir: string,
+): Promise<{ Adjudicator: string; VoucherPaymentApp: string; count: number }> {
   const dir = path.join(dataDir, "deployments");
   const { code, stderr } = await run(TSX, ["scripts/deploy.ts", "--network", "localhost", "--deployments-dir", dir], {
     LOCALHOST_RPC_URL: url,
@@ -60,6 +66,7 @@ async function deploy(url: string, dataDir: string): Promise<{ Adjudicator: stri
   return {
     Adjudicator: record.contracts.Adjudicator.address,
     VoucherPaymentApp: record.contracts.VoucherPaymentApp.address,
+    count: Object.keys(record.contracts).length,
   };
 }
 
@@ -217,10 +224,10 @@ describe("piecepay simulate --rpc", function () {
         const adjudicator = Adjudicator__factory.connect(contracts.Adjudicator, provider);
         const [id] = stale.channels.map((c) => c.id);
         expect(await adjudicator.queryFilter(adjudicator.filters.ChallengeRegistered(id))).to.have.length(2);
-        // The node made its own blocks: the bank (anvil's first account, also the deployer of the two contracts)
-        // sent only the funding of each scenario's two parties, never a transaction to end a wait.
+        // The node made its own blocks: the bank (anvil's first account, also the deployer of the contracts) sent
+        // only the funding of each scenario's two parties, never a transaction to end a wait.
         const nonce = await provider.getTransactionCount(devAccount.address);
-        expect(nonce).to.equal(2 + 2 * report.scenarios.length);
+        expect(nonce).to.equal(contracts.count + 2 * report.scenarios.length);
       } finally {
         provider.destroy();
       }

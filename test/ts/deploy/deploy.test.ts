@@ -1,19 +1,27 @@
 // The deploy path end to end: scripts/deploy.ts runs as a child process, as a user runs it, against real local
 // nodes that are child processes too: anvil with Sepolia's chain id and a block every second (like a public
 // testnet: nothing is mined on demand) reached through the `sepolia` network from environment variables, and
-// `hardhat node` reached through `localhost`.
+// `hardhat node` reached through `localhost`. The records it writes are then read as the CLI reads them
+// (client/cli/context.ts), including one written before the hub's two apps existed.
 import { execFile } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { keccak256, Wallet } from "ethers";
+import { JsonRpcProvider, keccak256, Wallet } from "ethers";
+import { artifacts } from "hardhat";
+import { CliError, type GlobalOptions } from "../../../client/cli/command.js";
+import { findDeployment, hubApps } from "../../../client/cli/context.js";
 import { ANVIL, HARDHAT, type LocalNode, root, rpc, startNode } from "../helpers/nodes.js";
 
 const TSX = path.join(root, "node_modules/tsx/dist/cli.mjs");
 const SEPOLIA = 11_155_111;
 // The first account of anvil's and Hardhat's well-known development mnemonic (public, holds test ETH only).
 const devAccount = Wallet.fromPhrase("test test test test test test test test test test test junk");
+/** What a run deploys, by the name the record gives each (the artifact's contract name). */
+const CONTRACTS = ["Adjudicator", "VoucherPaymentApp", "LedgerApp", "VirtualVoucherApp"];
+/** The hub's apps (ADR 0021), which records written before them do not name. */
+const HUB_APPS = ["LedgerApp", "VirtualVoucherApp"];
 
 /** deployments/<chainId>.json as docs/contracts.md describes it (nothing imports scripts/, so it is restated here). */
 interface DeploymentRecord {
@@ -50,6 +58,25 @@ function deploy(args: string[], env: Record<string, string>): Promise<Run> {
   });
 }
 
+/**
+ * What the CLI finds for the chain at `url` with `record` in its data dir's deployments/ (findDeployment checks that
+ * every contract the record names has code there), and the record's path.
+ */
+async function cliDeployment(record: DeploymentRecord, url: string) {
+  const dataDir = await mkdtemp(path.join(tmpdir(), "piecepay-deploy-cli-"));
+  const file = path.join(dataDir, "deployments", `${record.chainId}.json`);
+  const globals: GlobalOptions = { dataDir, json: false };
+  const provider = new JsonRpcProvider(url, undefined, { staticNetwork: true });
+  try {
+    await mkdir(path.dirname(file));
+    await writeFile(file, JSON.stringify(record));
+    return { file, deployment: await findDeployment(globals, provider, BigInt(record.chainId)) };
+  } finally {
+    provider.destroy();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
 const nonceOf = async (url: string, address: string) =>
   Number(await rpc<string>(url, "eth_getTransactionCount", [address, "latest"]));
 
@@ -62,11 +89,14 @@ async function expectRecordMatchesChain(record: DeploymentRecord, url: string, c
   expect(record.network).to.equal(network);
   expect(record.deployer).to.equal(devAccount.address);
   expect(Date.parse(record.timestamp)).to.be.a("number").and.not.NaN;
-  expect(Object.keys(record.contracts)).to.have.members(["Adjudicator", "VoucherPaymentApp"]);
-  for (const entry of Object.values(record.contracts)) {
+  expect(Object.keys(record.contracts)).to.have.members(CONTRACTS);
+  expect(new Set(Object.values(record.contracts).map((entry) => entry.address)).size).to.equal(CONTRACTS.length);
+  for (const [name, entry] of Object.entries(record.contracts)) {
     const code = await rpc<string>(url, "eth_getCode", [entry.address, "latest"]);
     expect(code).to.not.equal("0x");
     expect(keccak256(code)).to.equal(entry.codeHash);
+    // The recorded hash is the compiled contract's: these contracts have no immutables to zero.
+    expect(entry.codeHash, name).to.equal(keccak256((await artifacts.readArtifact(name)).deployedBytecode));
     const receipt = await rpc<{ contractAddress: string; blockNumber: string; status: string }>(
       url,
       "eth_getTransactionReceipt",
@@ -111,28 +141,104 @@ describe("deploy (scripts/deploy.ts)", function () {
       return result;
     }
 
-    it("deploys both contracts with 2 confirmations and records address, tx, block, code hash and chain id", async function () {
+    it("deploys the four contracts with 2 confirmations and records address, tx, block, code hash and chain id", async function () {
       const { code, stdout, stderr } = await run([]);
       expect(code, stderr).to.equal(0);
       expect(stdout).to.include(`chain id ${SEPOLIA}`).and.include("2 confirmation(s)");
-      expect(stdout).to.match(/Adjudicator: deployed 0x[0-9a-fA-F]{40}/);
-      expect(stdout).to.match(/VoucherPaymentApp: deployed 0x[0-9a-fA-F]{40}/);
+      for (const name of CONTRACTS) expect(stdout).to.match(new RegExp(`\\b${name}: deployed 0x[0-9a-fA-F]{40}`));
       await expectRecordMatchesChain(await readRecord(dir, SEPOLIA), anvil.url, SEPOLIA, "sepolia");
     });
 
-    it("reuses both on a second run: no transaction, record unchanged", async function () {
+    it("reuses all four on a second run: no transaction, record unchanged", async function () {
       const before = await readFile(path.join(dir, `${SEPOLIA}.json`), "utf8");
       const nonce = await nonceOf(anvil.url, devAccount.address);
       const { code, stdout, stderr } = await run([]);
       expect(code, stderr).to.equal(0);
-      expect(stdout)
-        .to.match(/Adjudicator: reused/)
-        .and.match(/VoucherPaymentApp: reused/);
+      for (const name of CONTRACTS) expect(stdout).to.match(new RegExp(`\\b${name}: reused`));
       expect(await nonceOf(anvil.url, devAccount.address)).to.equal(nonce);
       expect(await readFile(path.join(dir, `${SEPOLIA}.json`), "utf8")).to.equal(before);
     });
 
-    it("redeploys a contract whose recorded address holds other code, and reuses the other", async function () {
+    it("gives the CLI the four addresses: the hub's apps among them", async function () {
+      const record = await readRecord(dir, SEPOLIA);
+      const { file, deployment } = await cliDeployment(record, anvil.url);
+      expect(deployment).to.deep.equal({
+        adjudicator: record.contracts.Adjudicator.address,
+        voucherApp: record.contracts.VoucherPaymentApp.address,
+        ledgerApp: record.contracts.LedgerApp.address,
+        virtualApp: record.contracts.VirtualVoucherApp.address,
+        file,
+      });
+      expect(hubApps(deployment)).to.deep.equal({
+        ledgerApp: record.contracts.LedgerApp.address,
+        virtualApp: record.contracts.VirtualVoucherApp.address,
+      });
+    });
+
+    it("serves the CLI from a record written before the hub's apps, and refuses only the hub, naming the deploy", async function () {
+      const record = await readRecord(dir, SEPOLIA);
+      const { LedgerApp: _ledger, VirtualVoucherApp: _virtual, ...older } = record.contracts;
+      const { file, deployment } = await cliDeployment({ ...record, contracts: older }, anvil.url);
+      expect(deployment).to.deep.equal({
+        adjudicator: record.contracts.Adjudicator.address,
+        voucherApp: record.contracts.VoucherPaymentApp.address,
+        ledgerApp: undefined,
+        virtualApp: undefined,
+        file,
+      });
+      const refusal = (() => {
+        try {
+          hubApps(deployment);
+        } catch (error) {
+          return error as CliError;
+        }
+        return expect.fail("hubApps accepted a record without the hub's apps");
+      })();
+      expect(refusal).to.be.instanceOf(CliError);
+      expect(refusal.message).to.include(`${file} names no LedgerApp and VirtualVoucherApp`);
+      expect(refusal.hint).to.include("npm run deploy").and.include("piecepay chain");
+    });
+
+    it("skips, for the CLI, a record whose hub app has no code on this chain (an earlier chain's record)", async function () {
+      const record = await readRecord(dir, SEPOLIA);
+      const nowhere = { ...record.contracts.LedgerApp, address: Wallet.createRandom().address };
+      const refusal = await cliDeployment(
+        { ...record, contracts: { ...record.contracts, LedgerApp: nowhere } },
+        anvil.url,
+      ).then(
+        () => expect.fail("a record with a hub app that has no code was used"),
+        (error: CliError) => error,
+      );
+      expect(refusal).to.be.instanceOf(CliError);
+      expect(refusal.message).to.match(/deployments\/11155111\.json.* name contracts this chain does not have/);
+    });
+
+    it("adds only the hub's apps to a record written before them: the others reused, two transactions", async function () {
+      const file = path.join(dir, `${SEPOLIA}.json`);
+      const full = await readRecord(dir, SEPOLIA);
+      const { LedgerApp: _l, VirtualVoucherApp: _v, ...contracts } = full.contracts;
+      await writeFile(file, JSON.stringify({ ...full, contracts }));
+      const nonce = await nonceOf(anvil.url, devAccount.address);
+
+      const { code, stdout, stderr } = await run(["--confirmations", "1"]);
+      expect(code, stderr).to.equal(0);
+      expect(stdout)
+        .to.match(/Adjudicator: reused/)
+        .and.match(/VoucherPaymentApp: reused/)
+        .and.match(/LedgerApp: deployed/)
+        .and.match(/VirtualVoucherApp: deployed/);
+      expect(await nonceOf(anvil.url, devAccount.address)).to.equal(nonce + 2);
+      const after = await readRecord(dir, SEPOLIA);
+      expect(after.contracts.Adjudicator).to.deep.equal(full.contracts.Adjudicator);
+      expect(after.contracts.VoucherPaymentApp).to.deep.equal(full.contracts.VoucherPaymentApp);
+      for (const name of HUB_APPS) {
+        expect(after.contracts[name].address).to.not.equal(full.contracts[name].address);
+        expect(after.contracts[name].codeHash).to.equal(full.contracts[name].codeHash);
+      }
+      await expectRecordMatchesChain(after, anvil.url, SEPOLIA, "sepolia");
+    });
+
+    it("redeploys a contract whose recorded address holds other code, and reuses the others", async function () {
       const record = await readRecord(dir, SEPOLIA);
       const original = record.contracts.Adjudicator;
       record.contracts.Adjudicator = { ...original, address: record.contracts.VoucherPaymentApp.address };
@@ -142,14 +248,13 @@ describe("deploy (scripts/deploy.ts)", function () {
       const { code, stdout, stderr } = await run(["--confirmations", "1"]);
       expect(code, stderr).to.equal(0);
       expect(stdout).to.match(/Adjudicator: other code at the recorded 0x[0-9a-fA-F]{40}; deploying afresh/);
-      expect(stdout)
-        .to.match(/Adjudicator: deployed/)
-        .and.match(/VoucherPaymentApp: reused/);
+      expect(stdout).to.match(/Adjudicator: deployed/);
+      for (const name of CONTRACTS.slice(1)) expect(stdout).to.match(new RegExp(`\\b${name}: reused`));
       expect(await nonceOf(anvil.url, devAccount.address)).to.equal(nonce + 1);
       const after = await readRecord(dir, SEPOLIA);
       expect(after.contracts.Adjudicator.address).to.not.equal(record.contracts.Adjudicator.address);
       expect(after.contracts.Adjudicator.codeHash).to.equal(original.codeHash);
-      expect(after.contracts.VoucherPaymentApp).to.deep.equal(record.contracts.VoucherPaymentApp);
+      for (const name of CONTRACTS.slice(1)) expect(after.contracts[name]).to.deep.equal(record.contracts[name]);
       await expectRecordMatchesChain(after, anvil.url, SEPOLIA, "sepolia");
     });
 
@@ -208,7 +313,7 @@ describe("deploy (scripts/deploy.ts)", function () {
       if (dir !== undefined) await rm(dir, { recursive: true, force: true });
     });
 
-    it("deploys with 1 confirmation from the node's first account, then reuses both", async function () {
+    it("deploys with 1 confirmation from the node's first account, then reuses all four", async function () {
       const env = { LOCALHOST_RPC_URL: node.url, PIECEPAY_DEPLOYMENTS_DIR: dir };
       const first = await deploy(["--network", "localhost"], env);
       expect(first.code, first.stderr).to.equal(0);
@@ -218,9 +323,7 @@ describe("deploy (scripts/deploy.ts)", function () {
       const nonce = await nonceOf(node.url, devAccount.address);
       const second = await deploy(["--network", "localhost"], env);
       expect(second.code, second.stderr).to.equal(0);
-      expect(second.stdout)
-        .to.match(/Adjudicator: reused/)
-        .and.match(/VoucherPaymentApp: reused/);
+      for (const name of CONTRACTS) expect(second.stdout).to.match(new RegExp(`\\b${name}: reused`));
       expect(await nonceOf(node.url, devAccount.address)).to.equal(nonce);
     });
 
@@ -241,9 +344,8 @@ describe("deploy (scripts/deploy.ts)", function () {
     try {
       const { code, stdout, stderr } = await deploy([], { PIECEPAY_DEPLOYMENTS_DIR: dir });
       expect(code, stderr).to.equal(0);
-      expect(stdout)
-        .to.match(/Adjudicator: deployed/)
-        .and.include("dry run, nothing written");
+      for (const name of CONTRACTS) expect(stdout).to.match(new RegExp(`\\b${name}: deployed`));
+      expect(stdout).to.include("dry run, nothing written");
       expect(await readdir(dir)).to.deep.equal([]);
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -193,6 +193,8 @@ describe("import boundaries", function () {
       expect(importers.sort()).to.deep.equal([
         "client/cli/commands/demo.ts (dynamic)",
         "client/simulate/context.ts (dynamic)",
+        // its own test, which checks the contracts it deploys
+        "test/ts/client/embedded-chain.test.ts (dynamic)",
       ]);
       // What `piecepay <command>` loads before any command runs reaches neither Hardhat nor the TypeChain factories.
       const startup = reachable(
