@@ -87,8 +87,38 @@ export class Hub {
   /** Reads the hub's address and proposes whatever the store says is due (a restart resumes here). */
   async start(): Promise<void> {
     this.#address = getAddress(await this.#options.signer.getAddress());
+    await this.#reconcile();
     for (const record of await this.#options.store.listChannels()) {
       if (record.ledger !== undefined) await this.#advance(record.id);
+    }
+  }
+
+  /**
+   * Brings each virtual channel's flags in line with its ledgers' latest states: a countersignature stored just
+   * before a crash, whose flag was not written yet, counts (a guarantee present is funded; a funded one gone, with
+   * V_F or a voucher state held, is settled).
+   */
+  async #reconcile(): Promise<void> {
+    const store = this.#options.store;
+    for (const record of await store.listChannels()) {
+      const info = record.virtual;
+      if (info === undefined) continue;
+      const holds = async (ledgerId: string) => {
+        const latest = await store.getSupportedState(ledgerId);
+        return (
+          latest !== undefined && ledgerBalances(latest.variablePart.outcome).guarantees.has(record.id.toLowerCase())
+        );
+      };
+      const [inPayer, inPayee] = [await holds(info.payerLedger), await holds(info.payeeLedger)];
+      const closed = info.final !== undefined || info.voucherState !== undefined;
+      const guaranteed = { payer: info.guaranteed.payer || inPayer, payee: info.guaranteed.payee || inPayee };
+      const settled = {
+        payer: info.settled.payer || (guaranteed.payer && !inPayer && closed),
+        payee: info.settled.payee || (guaranteed.payee && !inPayee && closed),
+      };
+      if (JSON.stringify([guaranteed, settled]) === JSON.stringify([info.guaranteed, info.settled])) continue;
+      this.#log(`virtual ${record.id}: flags brought in line with its ledgers after a restart`);
+      await store.updateChannel(record.id, (r) => ({ ...r, virtual: { ...info, guaranteed, settled } }));
     }
   }
 
@@ -293,6 +323,14 @@ export class Hub {
       const record = await this.#ownLedger(id, user);
       const pending = record.ledger?.pending;
       if (pending === undefined || pending.state.turnNum !== turnNum) {
+        // A countersignature sent again (the user did not see our answer): already in hand, nothing to do.
+        const latest = await this.#latest(id);
+        if (
+          latest.variablePart.turnNum === turnNum &&
+          recoverPersonalSigner(stateHash(id, latest.variablePart), signature) === user
+        ) {
+          return undefined;
+        }
         throw new HubError("BAD_STATE", `no proposal at turn ${turnNum} waits for your signature in ${id}`);
       }
       if (recoverPersonalSigner(stateHash(id, pending.state), signature) !== user) {
@@ -315,6 +353,7 @@ export class Hub {
       this.#log(`ledger ${id}: ${pending.purpose} countersigned at turn ${turnNum}`);
       return pending.purpose;
     });
+    if (done === undefined) return { ok: true, already: true };
     const info = await this.#completed(done, id);
     await this.#advance(id);
     if (info !== undefined) {

@@ -85,7 +85,7 @@ export class HubConnection {
   static async connect(
     context: PiecepayContext,
     url: string,
-    options: { timeoutMs?: number } = {},
+    options: { timeoutMs?: number; onProposal?: (outcome: ProposalOutcome) => void } = {},
   ): Promise<HubConnection> {
     const rpc = await HubRpcClient.connect(url, options);
     try {
@@ -113,11 +113,14 @@ export class HubConnection {
         throw new PiecepayError("ABI_MISMATCH", `hub ${url} uses adjudicator ${info.adjudicator}`);
       }
       const connection = new HubConnection(context, rpc, info);
+      // Before login: the hub pushes what waits for us as soon as we are logged in.
+      if (options.onProposal !== undefined) connection.onProposal = options.onProposal;
       const { nonce } = (await rpc.call("login.nonce", {})) as { nonce: string };
       await rpc.call("login", {
         address: context.address,
         signature: await signLogin(context.signer, info.hub, context.chainId, nonce),
       });
+      await connection.#resync();
       return connection;
     } catch (error) {
       rpc.close();
@@ -428,6 +431,31 @@ export class HubConnection {
     );
   }
 
+  /**
+   * After a reconnect: a countersignature we stored but the hub never got (either side crashed in between) is sent
+   * again, so both hold the same latest state of each of our ledgers with this hub.
+   */
+  async #resync(): Promise<void> {
+    for (const record of await this.context.store.listChannels()) {
+      if (record.ledger === undefined || getAddress(record.fixedPart.participants[HUB]) !== this.info.hub) continue;
+      const ours = await this.context.store.getSupportedState(record.id);
+      if (ours === undefined || ours.signedBy !== 3n) continue;
+      const theirs = (await this.rpc.call("ledger.get", { ledgerId: record.id }).catch(() => undefined)) as
+        | { latest?: { variablePart?: { turnNum?: string } }; pending?: { purpose?: string } }
+        | undefined;
+      const hubTurn = BigInt(theirs?.latest?.variablePart?.turnNum ?? "-1");
+      if (theirs?.pending === undefined || hubTurn >= ours.variablePart.turnNum) continue;
+      await this.rpc.call("ledger.countersign", {
+        ledgerId: record.id,
+        turnNum: ours.variablePart.turnNum,
+        signature: ours.sigs[USER],
+      });
+      const purpose = String(theirs.pending.purpose);
+      await this.#noteCompleted(record.id, purpose);
+      this.onProposal({ ledgerId: record.id, purpose, countersigned: true });
+    }
+  }
+
   // ------------------------------------------------------------------------------------------------ proposals
 
   #enqueue(params: unknown): Promise<void> {
@@ -445,7 +473,20 @@ export class HubConnection {
       const hubSignature = String((params as { signature?: unknown }).signature);
       this.#requireHubSignature(ledgerId, state, hubSignature);
       const latest = await this.#latest(ledgerId);
-      if (state.turnNum <= latest.variablePart.turnNum) return; // countersigned already (pushed again at login)
+      if (state.turnNum <= latest.variablePart.turnNum) {
+        // Pushed again (at login, after a restart of either side): if it is the state we countersigned, our
+        // signature may never have reached the hub, so send it again; anything else at that turn is refused.
+        if (stateHash(ledgerId, state) !== stateHash(ledgerId, latest.variablePart)) {
+          throw new PiecepayError("INVALID_PROPOSAL", `the hub proposes another state at turn ${state.turnNum}`);
+        }
+        const answer = (await this.rpc.call("ledger.countersign", {
+          ledgerId,
+          turnNum: state.turnNum,
+          signature: latest.sigs[USER],
+        })) as { already?: boolean };
+        if (answer?.already !== true) this.onProposal({ ledgerId, purpose, countersigned: true });
+        return;
+      }
       checkLedgerUpdate(latest.variablePart, state, await this.#expectedChange(ledgerId, purpose, params));
       const signature = await signState(this.context.signer, ledgerId, state);
       await this.context.store.putSupportedState(

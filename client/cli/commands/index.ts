@@ -10,6 +10,7 @@ import { channels } from "./channels.js";
 import { demo } from "./demo.js";
 import { fund } from "./fund.js";
 import { get } from "./get.js";
+import { hub } from "./hub.js";
 import { keygen } from "./keygen.js";
 import { seed } from "./seed.js";
 import { simulate } from "./simulate.js";
@@ -28,6 +29,7 @@ export const COMMANDS: Command[] = [
   chain,
   fund,
   tracker,
+  hub,
   // -- channels and accounts --
   channels,
   withdraw,

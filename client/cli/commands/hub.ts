@@ -1,0 +1,135 @@
+// `piecepay hub`: a long-running hub (ADR 0021). Users open one ledger channel each with it; through it a leecher
+// pays any seeder that also has a ledger here, by vouchers on a virtual channel that no transaction opens or closes.
+// The hub's store (<data-dir>/hub/<address>.db) keeps every state it signed, written before the signature leaves,
+// so a restart, even after SIGKILL, resumes where it stopped.
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { parseEther } from "ethers";
+import { SqliteChannelStore } from "../../../sdk/node.js";
+import { Hub } from "../../hub/hub.js";
+import { startRpcServer } from "../../hub/rpc-server.js";
+import { parseAmount } from "../amounts.js";
+import { CliError, type Command, intOption } from "../command.js";
+import { connectClient, hubApps } from "../context.js";
+import { formatAmount } from "../output.js";
+import { listenError } from "../ports.js";
+
+export const hub: Command = {
+  name: "hub",
+  summary: "run a hub: one deposit pays any number of seeders, off chain (until Ctrl-C)",
+  usage: "hub [--port N] [--host ADDR] [--fee-bps N] [--capacity ETH] (--keystore PATH | --key HEX) [--rpc URL]",
+  description: [
+    "Runs a hub on the chain at --rpc, with our account as the hub's key. Leechers and seeders each open one ledger",
+    "channel with it (a leecher deposits; for a seeder the hub deposits up to --capacity); after that a leecher pays",
+    "any seeder of the same hub through a virtual channel that no transaction opens or closes, and the hub moves",
+    "the money between the two ledgers off chain. The hub can never take more than the states its users signed:",
+    "each of them can leave on chain with what its latest states say (docs/adr/0021-hub-ledger-and-virtual-channels.md).",
+    "",
+    "The hub earns --fee-bps basis points of what each leecher pays, on top of the seeder's price; leechers see it",
+    "before they pay. It serves JSON-RPC over WebSocket at ws://HOST:PORT (docs/hub.md lists the methods), with a",
+    "size cap and a rate limit per connection, and logs what it signs. Its store is <data-dir>/hub/<address>.db.",
+    'With --json it prints {"event":"ready",...} and then one line per thing it does.',
+  ].join("\n"),
+  options: {
+    port: { type: "string", default: "8600" },
+    host: { type: "string", default: "127.0.0.1" },
+    "fee-bps": { type: "string", default: "10" },
+    capacity: { type: "string", default: "1" },
+  },
+  optionHelp: [
+    ["--port N", "the WebSocket port (default 8600; 0 picks a free one)"],
+    ["--host ADDR", "the address to listen on (default 127.0.0.1; 0.0.0.0 to serve the LAN)"],
+    ["--fee-bps N", "the hub's fee, in basis points of what leechers pay (default 10 = 0.1 %, at most 10000)"],
+    ["--capacity ETH", "the most the hub deposits into one seeder's ledger (default 1)"],
+  ],
+  examples: [
+    "piecepay hub --keystore hub.json",
+    "piecepay hub --key 0x... --port 8601 --fee-bps 25 --capacity 0.5 --rpc http://127.0.0.1:8545",
+  ],
+
+  async run({ globals, values, out, signal }) {
+    const port = intOption(values, "port", 0, 65_535);
+    const host = values.host as string;
+    const feeBps = BigInt(intOption(values, "fee-bps", 0, 10_000));
+    const capacity = parseAmount(values.capacity as string, "--capacity");
+    if (capacity <= 0n || capacity > parseEther("1000000")) {
+      throw new CliError("--capacity must be above 0", "e.g. --capacity 0.5 (ETH per seeder ledger)");
+    }
+    const connected = await connectClient(globals, {}, (line) => out.note(line));
+    const { client, chainId, deployment } = connected;
+    let apps: { ledgerApp: string; virtualApp: string };
+    try {
+      apps = hubApps(deployment);
+    } catch (error) {
+      connected.close();
+      throw error;
+    }
+    const { ledgerApp, virtualApp } = apps;
+    const context = client.context;
+    const dir = path.join(globals.dataDir, "hub");
+    mkdirSync(dir, { recursive: true });
+    const store = new SqliteChannelStore(path.join(dir, `${context.address}.db`));
+    // Until the ready line is out, what the hub does (resuming after a restart) goes to stderr: the ready line is
+    // the first on stdout.
+    let ready = false;
+    const say = (line: string) => (ready ? out.result({ event: "log", line }, line) : out.note(line));
+    const hubEngine = new Hub({
+      signer: context.signer,
+      chainId,
+      adjudicator: deployment.adjudicator,
+      ledgerApp,
+      virtualApp,
+      feeBps,
+      challengeDuration: client.minChallengeDuration() * 2n,
+      maxCapacity: capacity,
+      store,
+      log: say,
+      chain: {
+        holdings: (asset, id) => context.adjudicator.holdings(asset, id),
+        deposit: async (asset, id, expectedHeld, amount) => {
+          const tx = await context.adjudicator.deposit(asset, id, expectedHeld, amount, { value: amount });
+          await tx.wait(context.confirmations);
+        },
+      },
+    });
+    let server: Awaited<ReturnType<typeof startRpcServer>> | undefined;
+    try {
+      await hubEngine.start();
+      try {
+        server = await startRpcServer({
+          host,
+          port,
+          handlers: hubEngine.handlers(),
+          log: say,
+          onClose: (connection) => hubEngine.disconnected(connection),
+        });
+      } catch (error) {
+        throw listenError(error, port, "--port", host);
+      }
+      out.result({
+        event: "ready",
+        url: server.url,
+        hub: hubEngine.address,
+        feeBps: Number(feeBps),
+        capacity: capacity.toString(),
+        chainId: chainId.toString(),
+        store: store.path,
+      });
+      ready = true;
+      out.line(`piecepay hub ${hubEngine.address} at ${server.url}`);
+      out.line(`  fee       ${feeBps} bps of what leechers pay`);
+      out.line(`  capacity  up to ${formatAmount(capacity)} per seeder ledger`);
+      out.line(`  store     ${store.path}`);
+      out.line("Ctrl-C stops it.");
+      await new Promise<void>((resolve) => {
+        if (signal.aborted) resolve();
+        else signal.addEventListener("abort", () => resolve(), { once: true });
+      });
+      out.note("stopping the hub");
+    } finally {
+      await server?.close();
+      await store.close();
+      connected.close();
+    }
+  },
+};
