@@ -229,6 +229,32 @@ describe("exiting a hub on chain (ADR 0021, decision 8)", function () {
     });
   });
 
+  it("an exit aborted while it waits (EXIT_ABORTED) and run again registers nothing twice and pays the same wei", async () => {
+    const s = await funded();
+    await server?.close();
+    server = undefined;
+    const abort = new AbortController();
+    const aborted = exitLedger(s.ctx.leecher, s.a, { signal: abort.signal, onWaiting: () => abort.abort() });
+    const error = await aborted.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).to.have.property("code", "EXIT_ABORTED");
+    expect([await registeredTurns(s, s.a), await registeredTurns(s, s.v)]).to.deep.equal([[1n], [0n]]);
+    await challengeVirtual(s.ctx.seeder, s.v); // the seeder answers V with its voucher meanwhile
+    const again = await startExit(s.ctx.leecher, s.a);
+    await runTo(again.finalizesAt);
+    const done = await again.exit;
+    // The second run only reclaims and pays out: the challenges of the first stand.
+    expect(await methodsOf(s, done.transactions)).to.deep.equal(["reclaim", "transferAllAssets"]);
+    expect([await registeredTurns(s, s.a), await registeredTurns(s, s.v)]).to.deep.equal([[1n], [0n, 1n]]);
+    expect(await paidOut(s, [s.a])).to.deep.equal({
+      [`${s.a}:${s.f.leecher.address}`]: DEPOSIT - P - FEE,
+      [`${s.a}:${s.hub}`]: P + FEE,
+    });
+    expect(done.paid).to.equal(DEPOSIT - P - FEE);
+  });
+
   it("when the hub posts a stale ledger state (A's funding state, before the guarantee): the leecher's checkpoint registers its latest, and it still ends with exactly DEPOSIT - p - fee(p)", async () => {
     const s = await funded();
     const { f } = s;
