@@ -35,6 +35,16 @@ export { variablePartFromEvent } from "./events.js";
 export { gasSpentSince } from "./gas.js";
 export { readFixedPart, readOutcome, readSignature, readSignedVariablePart, readVariablePart } from "./hub/codec.js";
 export {
+  challengeLedger,
+  challengeVirtual,
+  type ExitLedgerOptions,
+  type ExitLedgerReturnType,
+  exitLedger,
+  type OwedOutcome,
+  type ReclaimGuaranteeReturnType,
+  reclaimGuarantee,
+} from "./hub/exit.js";
+export {
   HubConnection,
   type HubInfo,
   type ProposalOutcome,

@@ -340,6 +340,13 @@ export class HubConnection {
       turnNum: 1n,
       isFinal: true,
     };
+    // Kept before our signature leaves: if someone concludes V with it, the Concluded event does not carry the
+    // state, and our reclaim needs it to read what V owes us (sdk/hub/exit.ts).
+    await this.context.store.updateChannel(virtualId, (r) =>
+      (r.finalStates ?? []).some((s) => stateHash(virtualId, s) === stateHash(virtualId, state))
+        ? undefined
+        : { ...r, finalStates: [...(r.finalStates ?? []), state] },
+    );
     return { state, signature: await signState(this.context.signer, virtualId, state) };
   }
 
