@@ -587,11 +587,13 @@ export class Hub {
         virtual: { ...(r.virtual as typeof info), final },
       }));
       this.#log(`virtual ${id}: closed at ${p} to the payee, fee ${fee}`);
-      return { signature: hubSignature, fresh: true, info, payer, payee };
+      return { signature: hubSignature, fresh: true, info, payer, payee, final };
     });
     if (result.fresh && result.info !== undefined) {
-      this.#push(result.payer, "virtual.closed", { virtualId: id, signature: result.signature });
-      this.#push(result.payee, "virtual.closed", { virtualId: id, signature: result.signature });
+      // V_F signed by all three: the receipt either side concludes V with, whoever sent the close.
+      const closed = { virtualId: id, final: result.final };
+      this.#push(result.payer, "virtual.closed", closed);
+      this.#push(result.payee, "virtual.closed", closed);
       await this.#advance(result.info.payeeLedger);
       await this.#advance(result.info.payerLedger);
     }

@@ -15,7 +15,7 @@ import { signState, toSigned } from "../signatures.js";
 import type { ChannelRecord } from "../store/types.js";
 import type { FixedPart, Outcome, SignedVariablePart, VariablePart } from "../types.js";
 import { feeBpsOf, hubFee, virtualChannelOutcome, virtualNonce, virtualVoucherState } from "../virtual-voucher.js";
-import { readOutcome, readVariablePart } from "./codec.js";
+import { readOutcome, readSignedVariablePart, readVariablePart } from "./codec.js";
 import { signLogin } from "./login.js";
 import { HUB_API_VERSION } from "./protocol.js";
 import { HubRpcClient } from "./rpc-client.js";
@@ -71,6 +71,7 @@ export class HubConnection {
     readonly info: HubInfo,
   ) {
     rpc.onNotification = (method, params) => {
+      if (method === "virtual.closed") this.#queue = this.#queue.then(() => this.#keepFinal(params)).catch(() => {});
       if (method !== "ledger.proposed") return;
       this.#queue = this.#queue.then(() => this.#answerProposal(params)).catch(() => {});
     };
@@ -469,6 +470,28 @@ export class HubConnection {
     const answered = this.#queue.then(() => this.#answerProposal(params));
     this.#queue = answered.catch(() => {});
     return answered;
+  }
+
+  /**
+   * Keeps V_F signed by all three, pushed by the hub when the other side closed V: with it we can conclude V on
+   * chain ourselves. Kept only if every signature is its participant's over a final state of a V of ours.
+   */
+  async #keepFinal(params: unknown): Promise<void> {
+    const id = String((params as { virtualId?: unknown }).virtualId).toLowerCase();
+    const record = await this.context.store.getChannel(id);
+    if (record?.virtual === undefined || record.virtual.final?.signedBy === 7n) return;
+    const final = readSignedVariablePart(params, "final");
+    const hash = stateHash(id, final.variablePart);
+    const signers = final.sigs.map((sig) => recoverPersonalSigner(hash, sig));
+    const participants = record.fixedPart.participants.map((p) => getAddress(p));
+    if (final.signedBy !== 7n || !final.variablePart.isFinal || signers.some((s, i) => s !== participants[i])) {
+      this.context.log("hub-final-refused", { virtualId: id });
+      return;
+    }
+    checkVirtualOutcome(record, final.variablePart.outcome);
+    await this.context.store.updateChannel(id, (r) =>
+      r.virtual === undefined ? undefined : { ...r, phase: "closing", virtual: { ...r.virtual, final } },
+    );
   }
 
   /** Checks a ledger proposal against the one change we expect for its purpose; countersigns it or refuses. */

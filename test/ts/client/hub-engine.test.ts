@@ -467,6 +467,10 @@ describe("the hub engine over its API", function () {
       expect(bySeeder.state).to.deep.equal(byLeecher.state);
       await seeder.closeVirtual(vId, bySeeder.state, byLeecher.signature, bySeeder.signature);
       await waitFor(() => outcomes.length >= 4);
+      // The leecher, which did not send the close, holds V_F signed by all three (pushed by the hub): it can
+      // conclude V itself should the hub vanish now.
+      await leecher.settled();
+      expect((await leecherClient.context.store.getChannel(vId))?.virtual?.final?.signedBy).to.equal(7n);
       expect(outcomes.slice(2).map((o) => [o.purpose, o.countersigned, o.reason])).to.deep.equal([
         [`settle ${vId}`, true, undefined],
         [`settle ${vId}`, true, undefined],
