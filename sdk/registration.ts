@@ -1,6 +1,6 @@
 import { ZeroAddress, ZeroHash } from "ethers";
 import type { Adjudicator } from "../typechain-types/index.js";
-import { outcomeHash, stateHash } from "./channel.js";
+import { isExternalDestination, outcomeHash, stateHash } from "./channel.js";
 import { PiecepayError } from "./errors.js";
 import { variablePartFromEvent } from "./events.js";
 import { computePayouts } from "./payouts.js";
@@ -88,8 +88,8 @@ export function matchRegistration(
 
 /**
  * The outcomes that can still be owed under a registered one-asset `outcome`: itself, and what is left after
- * paying any allocations, in any number of payouts, from any of `helds` or in full (a token channel's holdings,
- * or ETH with late credits, cover what an event does not name). Each payout pays allocations in order, as
+ * paying any allocations to addresses (a guarantee is never paid), in any number of payouts, from any of `helds` or
+ * in full (a token channel's holdings cover what an event does not name). Each payout pays allocations in order, as
  * PayoutLib does; an outcome with nothing owed is `[]`. Multi-asset outcomes: only as registered.
  */
 function owedAfterPayouts(outcome: Outcome, helds: bigint[]): Outcome[] {
@@ -103,7 +103,10 @@ function owedAfterPayouts(outcome: Outcome, helds: bigint[]): Outcome[] {
   while (queue.length > 0) {
     const { amounts, held } = queue.shift() as { amounts: bigint[]; held: bigint };
     const allocations = exit.allocations.map((a, i) => ({ ...a, amount: amounts[i] }));
-    const unpaid = amounts.flatMap((a, i) => (a === 0n ? [] : [BigInt(i)]));
+    // A guarantee is never paid (ADR 0021): only the allocations to addresses can have been.
+    const unpaid = amounts.flatMap((a, i) =>
+      a === 0n || !isExternalDestination(exit.allocations[i].destination) ? [] : [BigInt(i)],
+    );
     // Every non-empty subset of the allocations still owed, paid in one payout (by index, in order).
     for (let mask = 1; mask < 1 << unpaid.length; mask++) {
       const indices = unpaid.filter((_, k) => (mask >> k) & 1);

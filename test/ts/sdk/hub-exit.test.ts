@@ -9,6 +9,7 @@ import { getAddress, parseEther, type TransactionReceipt, ZeroAddress } from "et
 import { Hub } from "../../../client/hub/hub.js";
 import { type RpcServer, startRpcServer } from "../../../client/hub/rpc-server.js";
 import {
+  ChannelWatcher,
   challengeVirtual,
   channelId,
   type ExitLedgerReturnType,
@@ -18,6 +19,7 @@ import {
   ledgerOutcome,
   MemoryChannelStore,
   NO_REGISTRATION,
+  type PiecepayClient,
   type PiecepayContext,
   type ProposalOutcome,
   reclaimGuarantee,
@@ -131,6 +133,7 @@ describe("exiting a hub on chain (ADR 0021, decision 8)", function () {
       seeder,
       outcomes,
       ctx: { leecher: leecherClient.context, seeder: seederClient.context, hub: hubClient.context },
+      clients: { leecher: leecherClient, seeder: seederClient },
     };
   }
   type Setup = Awaited<ReturnType<typeof funded>>;
@@ -298,6 +301,42 @@ describe("exiting a hub on chain (ADR 0021, decision 8)", function () {
     ]);
     // The stale challenge set A's clock: the leecher's exit still ends within D of its own first transaction.
     await expectWithinOneDuration(s, byLeecher, [s.a, s.v]);
+  });
+
+  it("the watchers defend: a stale ledger challenge by the hub is answered by the leecher's ChannelWatcher with its latest state, which starts V too; the seeder's watcher answers V with its voucher; the exits pay each exactly", async () => {
+    const s = await funded();
+    const { f } = s;
+    const aFixed = (await s.ctx.leecher.store.getChannel(s.a))?.fixedPart;
+    if (aFixed === undefined) throw new Error("no ledger A");
+    const stale: VariablePart = {
+      outcome: ledgerOutcome(ZeroAddress, f.leecher.address, s.hub, DEPOSIT, 0n),
+      appData: "0x",
+      turnNum: 0n,
+      isFinal: false,
+    };
+    const sigs = new Map([
+      [0, await signState(f.leecher, s.a, stale)],
+      [1, await signState(f.hubKey, s.a, stale)],
+    ]);
+    await (
+      await f.adjudicator.connect(f.hubKey).challenge(aFixed, [], toSigned(stale, sigs), "0x", NO_REGISTRATION)
+    ).wait();
+    const watcher = (client: PiecepayClient) => new ChannelWatcher(client, { confirmations: 1, payOut: false });
+    const leecherScan = await watcher(s.clients.leecher).scanOnce();
+    expect(leecherScan.answered).to.include(s.a);
+    expect(await registeredTurns(s, s.a)).to.deep.equal([0n, 1n]); // the latest, with V's guarantee
+    expect((await f.adjudicator.statusOf(s.v))[1], "V challenged too").to.be.greaterThan(0n);
+    const seederScan = await watcher(s.clients.seeder).scanOnce();
+    expect(seederScan.answered).to.include(s.v);
+    const [, aDeadline] = await f.adjudicator.statusOf(s.a);
+    const [, vDeadline] = await f.adjudicator.statusOf(s.v);
+    await runTo(aDeadline, vDeadline);
+    const byLeecher = await exitLedger(s.ctx.leecher, s.a);
+    expect(await paidOut(s, [s.a])).to.deep.equal({
+      [`${s.a}:${f.leecher.address}`]: DEPOSIT - P - FEE,
+      [`${s.a}:${s.hub}`]: P + FEE,
+    });
+    expect(byLeecher.paid).to.equal(DEPOSIT - P - FEE);
   });
 
   it("when the hub refuses to countersign the close (never answers virtual.close): the seeder cannot conclude V, challenges it with its voucher and is paid p; the leecher pays p + fee(p), no more", async () => {

@@ -224,12 +224,10 @@ describe("Adjudicator with tokens whose balances move by another amount", () => 
       expect(await c.adjudicator.holdings(asset, a.id)).to.equal(1000n);
     });
 
-    it("when a channel pays into another channel: no token moves, so the credit goes through; only payouts to addresses are refused", async () => {
-      // The tokens are not lost, but no payout to an address can ever succeed: deposits of this token are stuck.
+    it("when a channel's outcome is a guarantee for another channel: nothing moves and nothing is credited; the 1000 stays owed in the paying channel, for reclaim", async () => {
       const c = await loadFixture(tokensFixture);
       const [a, b] = c.channels;
       const asset = await c.senderFee.getAddress();
-      // Deposited while the fee was off; it is switched on afterwards (as an upgrade could).
       await c.senderFee.setFeeOn(false);
       await depositToken(c, c.senderFee, c.alice, a.id, 1000n);
       await c.senderFee.setFeeOn(true);
@@ -242,8 +240,8 @@ describe("Adjudicator with tokens whose balances move by another amount", () => 
         [0n],
       );
       expect([await c.adjudicator.holdings(asset, a.id), await c.adjudicator.holdings(asset, b.id)]).to.deep.equal([
-        0n,
         1000n,
+        0n,
       ]);
     });
   });
