@@ -270,6 +270,9 @@ contract HubHandler is ChannelBuilder {
             owedToUserAtReclaim[l][k] = owedToUser;
             paidToUserBeforeReclaim[l][k] = paidByVirtual[k][side];
             ++succeeded["reclaim"];
+            if (!_anythingOwed(virtualOwed)) {
+                ++succeeded[committedEth[v] == 0 ? bytes32("reclaimPaidOut") : bytes32("reclaimPaidOutEthLeft")];
+            }
         } catch {
             if (live) ++reclaimRefused;
         }
