@@ -166,14 +166,14 @@ contract HubHandler is ChannelBuilder {
     /// @notice Finalizes or disputes a ledger with a state both signed (random balances, the three guarantees):
     /// a conclusion, a conclusion that pays out at once, or a challenge (which a later one may replace).
     function finalizeLedger(uint256 ledgerSeed, uint256 seed) external step {
-        uint256 l = ledgerSeed % LEDGERS;
+        uint256 lg = ledgerSeed % LEDGERS;
         uint256 mode = seed % 4;
-        (uint48 record,,) = adjudicator.statusOf(channelIds[l]);
-        VariablePart memory state = VariablePart(_ledgerOutcome(l, seed >> 2), "", record + 1, mode < 2);
-        SignedVariablePart memory signed = _signedByBoth(channelIds[l], state, _userKey(l), H_KEY);
-        if (mode == 0) _conclude(l, state, signed);
-        else if (mode == 1) _concludeAndTransfer(l, state, signed);
-        else _challenge(l, state, signed, (seed >> 2) % 2);
+        (uint48 record,,) = adjudicator.statusOf(channelIds[lg]);
+        VariablePart memory state = VariablePart(_ledgerOutcome(lg, seed >> 2), "", record + 1, mode < 2);
+        SignedVariablePart memory signed = _signedByBoth(channelIds[lg], state, _userKey(lg), H_KEY);
+        if (mode == 0) _conclude(lg, state, signed);
+        else if (mode == 1) _concludeAndTransfer(lg, state, signed);
+        else _challenge(lg, state, signed, (seed >> 2) % 2);
     }
 
     /// @notice Finalizes or disputes a virtual channel with a state all three signed: the final state
@@ -237,26 +237,26 @@ contract HubHandler is ChannelBuilder {
         }
     }
 
-    /// @notice Reclaims ledger `l`'s guarantee for Vk with the right arguments. It must succeed exactly when both
+    /// @notice Reclaims ledger `lg`'s guarantee for Vk with the right arguments. It must succeed exactly when both
     /// channels are finalized and the guarantee is not yet reclaimed; then it must split the guarantee as ADR 0021
     /// says, rewrite only the ledger's fingerprint and move no holdings.
     function reclaim(uint256 ledgerSeed, uint256 virtualSeed) external step {
-        (uint256 l, uint256 k) = _pickLive(ledgerSeed, virtualSeed);
+        (uint256 lg, uint256 k) = _pickLive(ledgerSeed, virtualSeed);
         uint256 v = LEDGERS + k;
-        if (!registered[l] || !registered[v]) return;
+        if (!registered[lg] || !registered[v]) return;
         (uint256 a, uint256 g) = _guaranteeOf(k);
-        SingleAssetExit[] memory ledgerOwed = abi.decode(_owed[l], (SingleAssetExit[]));
+        SingleAssetExit[] memory ledgerOwed = abi.decode(_owed[lg], (SingleAssetExit[]));
         SingleAssetExit[] memory virtualOwed = abi.decode(_owed[v], (SingleAssetExit[]));
         uint256 guarantee = ledgerOwed[a].allocations[g].amount;
-        bool live = guarantee != 0 && adjudicator.isFinalized(channelIds[l]) && adjudicator.isFinalized(channelIds[v]);
-        uint256 side = l == 0 ? PAYER : PAYEE;
+        bool live = guarantee != 0 && adjudicator.isFinalized(channelIds[lg]) && adjudicator.isFinalized(channelIds[v]);
+        uint256 side = lg == 0 ? PAYER : PAYEE;
         uint256 owedToUser = virtualOwed[0].allocations[side].amount;
         uint256 toUser = owedToUser < guarantee ? owedToUser : guarantee;
         Snapshot memory before = _snapshot();
         VM.recordLogs();
         try adjudicator.reclaim(
-            _fixedParts[l],
-            Owed(registeredStateHash[l], ledgerOwed, committedEth[l]),
+            _fixedParts[lg],
+            Owed(registeredStateHash[lg], ledgerOwed, committedEth[lg]),
             a,
             g,
             _fixedParts[v],
@@ -266,9 +266,9 @@ contract HubHandler is ChannelBuilder {
                 ++wrongReclaimAccepted;
                 return;
             }
-            _afterReclaim(l, k, a, g, toUser, guarantee - toUser, before, VM.getRecordedLogs());
-            owedToUserAtReclaim[l][k] = owedToUser;
-            paidToUserBeforeReclaim[l][k] = paidByVirtual[k][side];
+            _afterReclaim(lg, k, a, g, toUser, guarantee - toUser, before, VM.getRecordedLogs());
+            owedToUserAtReclaim[lg][k] = owedToUser;
+            paidToUserBeforeReclaim[lg][k] = paidByVirtual[k][side];
             ++succeeded["reclaim"];
             if (!_anythingOwed(virtualOwed)) {
                 ++succeeded[committedEth[v] == 0 ? bytes32("reclaimPaidOut") : bytes32("reclaimPaidOutEthLeft")];
@@ -282,17 +282,18 @@ contract HubHandler is ChannelBuilder {
     /// other ledger, a tampered owed outcome or ETH, swapped participants, a ledger as the virtual channel): it must
     /// be refused, and change nothing.
     function reclaimWrong(uint256 ledgerSeed, uint256 virtualSeed, uint256 mutationSeed) external step {
-        (uint256 l, uint256 k) = _pickLive(ledgerSeed, virtualSeed);
+        (uint256 lg, uint256 k) = _pickLive(ledgerSeed, virtualSeed);
         uint256 v = LEDGERS + k;
-        if (!registered[l] || !registered[v]) return;
+        if (!registered[lg] || !registered[v]) return;
         (uint256 a, uint256 g) = _guaranteeOf(k);
-        FixedPart memory ledger = _fixedParts[l];
+        FixedPart memory ledger = _fixedParts[lg];
         FixedPart memory virtualChannel = _fixedParts[v];
-        Owed memory ledgerOwed = Owed(registeredStateHash[l], abi.decode(_owed[l], (SingleAssetExit[])), committedEth[l]);
+        Owed memory ledgerOwed =
+            Owed(registeredStateHash[lg], abi.decode(_owed[lg], (SingleAssetExit[])), committedEth[lg]);
         Owed memory virtualOwed =
             Owed(registeredStateHash[v], abi.decode(_owed[v], (SingleAssetExit[])), committedEth[v]);
         // Whether the right arguments would succeed now: then the refusal is due to the wrong one.
-        bool live = ledgerOwed.outcome[a].allocations[g].amount != 0 && adjudicator.isFinalized(channelIds[l])
+        bool live = ledgerOwed.outcome[a].allocations[g].amount != 0 && adjudicator.isFinalized(channelIds[lg])
             && adjudicator.isFinalized(channelIds[v]);
         uint256 mutation = mutationSeed % 10;
         if (mutation == 0) {
@@ -305,7 +306,7 @@ contract HubHandler is ChannelBuilder {
         } else if (mutation == 3) {
             virtualChannel = _fixedParts[LEDGERS + (k + 1) % VIRTUALS];
         } else if (mutation == 4) {
-            ledger = _fixedParts[1 - l];
+            ledger = _fixedParts[1 - lg];
         } else if (mutation == 5) {
             ledgerOwed.outcome[a].allocations[USER].amount += 1;
         } else if (mutation == 6) {
@@ -319,8 +320,8 @@ contract HubHandler is ChannelBuilder {
             (swapped[0], swapped[1], swapped[2]) = (seeder, hub, leecher);
             virtualChannel = FixedPart(swapped, virtualChannel.channelNonce, APP, virtualChannel.challengeDuration);
         } else {
-            virtualChannel = _fixedParts[1 - l];
-            virtualOwed = Owed(registeredStateHash[1 - l], _owedOrEmpty(1 - l), committedEth[1 - l]);
+            virtualChannel = _fixedParts[1 - lg];
+            virtualOwed = Owed(registeredStateHash[1 - lg], _owedOrEmpty(1 - lg), committedEth[1 - lg]);
         }
         Snapshot memory before = _snapshot();
         try adjudicator.reclaim(ledger, ledgerOwed, a, g, virtualChannel, virtualOwed) {
@@ -366,23 +367,23 @@ contract HubHandler is ChannelBuilder {
     /// @dev Three times in four, the first (ledger, virtual channel) pair from the seeds' on whose reclaim would
     /// succeed; otherwise, or if none would, the seeds' pair (so that the short runs reach reclaims, while too
     /// early or repeated ones are still tried).
-    function _pickLive(uint256 ledgerSeed, uint256 virtualSeed) internal view returns (uint256 l, uint256 k) {
+    function _pickLive(uint256 ledgerSeed, uint256 virtualSeed) internal view returns (uint256 lg, uint256 k) {
         if ((ledgerSeed >> 1) % 4 == 0) return (ledgerSeed % LEDGERS, virtualSeed % VIRTUALS);
         for (uint256 n; n < LEDGERS * VIRTUALS; ++n) {
-            l = (ledgerSeed + n) % LEDGERS;
+            lg = (ledgerSeed + n) % LEDGERS;
             k = (virtualSeed + n / LEDGERS) % VIRTUALS;
-            if (!registered[l] || !registered[LEDGERS + k]) continue;
+            if (!registered[lg] || !registered[LEDGERS + k]) continue;
             (uint256 a, uint256 g) = _guaranteeOf(k);
             if (
-                abi.decode(_owed[l], (SingleAssetExit[]))[a].allocations[g].amount != 0
-                    && adjudicator.isFinalized(channelIds[l]) && adjudicator.isFinalized(channelIds[LEDGERS + k])
-            ) return (l, k);
+                abi.decode(_owed[lg], (SingleAssetExit[]))[a].allocations[g].amount != 0
+                    && adjudicator.isFinalized(channelIds[lg]) && adjudicator.isFinalized(channelIds[LEDGERS + k])
+            ) return (lg, k);
         }
         return (ledgerSeed % LEDGERS, virtualSeed % VIRTUALS);
     }
 
-    function _userKey(uint256 l) internal pure returns (uint256) {
-        return l == 0 ? L_KEY : S_KEY;
+    function _userKey(uint256 lg) internal pure returns (uint256) {
+        return lg == 0 ? L_KEY : S_KEY;
     }
 
     /// @dev The asset index and allocation index of Vk's guarantee in either ledger.
@@ -392,8 +393,8 @@ contract HubHandler is ChannelBuilder {
 
     /// @dev [user, hub, g(V0), g(V1)] in ETH and [user, hub, g(V2)] in tokens, with random balances that the
     /// deposits may or may not cover.
-    function _ledgerOutcome(uint256 l, uint256 seed) internal view returns (SingleAssetExit[] memory outcome) {
-        bytes32 user = _destination(_fixedParts[l].participants[USER]);
+    function _ledgerOutcome(uint256 lg, uint256 seed) internal view returns (SingleAssetExit[] memory outcome) {
+        bytes32 user = _destination(_fixedParts[lg].participants[USER]);
         outcome = new SingleAssetExit[](2);
         for (uint256 a; a < 2; ++a) {
             uint256 guarantees = a == 0 ? 2 : 1;
@@ -593,7 +594,7 @@ contract HubHandler is ChannelBuilder {
     /// ETH); no other status changed (the virtual channel's in particular); no holdings or balance moved; the
     /// Reclaimed event says the same.
     function _afterReclaim(
-        uint256 l,
+        uint256 lg,
         uint256 k,
         uint256 a,
         uint256 g,
@@ -602,20 +603,20 @@ contract HubHandler is ChannelBuilder {
         Snapshot memory before,
         Vm.Log[] memory logs
     ) internal {
-        SingleAssetExit[] memory owed = abi.decode(_owed[l], (SingleAssetExit[]));
+        SingleAssetExit[] memory owed = abi.decode(_owed[lg], (SingleAssetExit[]));
         Allocation[] memory allocations = owed[a].allocations;
         uint256 totalBefore = _total(allocations);
         allocations[USER].amount += toUser;
         allocations[HUB].amount += toHub;
         allocations[g].amount = 0;
         if (_total(allocations) != totalBefore) ++reclaimNotAsSpecified;
-        _owed[l] = abi.encode(owed);
+        _owed[lg] = abi.encode(owed);
 
         Snapshot memory now_ = _snapshot();
         uint256 v = LEDGERS + k;
         if (now_.status[v] != before.status[v]) ++virtualStatusTouched;
         for (uint256 c; c < CHANNELS; ++c) {
-            if (c != l && c != v && now_.status[c] != before.status[c]) ++reclaimNotAsSpecified;
+            if (c != lg && c != v && now_.status[c] != before.status[c]) ++reclaimNotAsSpecified;
             for (uint256 s; s < 2; ++s) if (now_.held[c][s] != before.held[c][s]) ++reclaimMovedHoldings;
         }
         for (uint256 s; s < 2; ++s) {
@@ -623,8 +624,9 @@ contract HubHandler is ChannelBuilder {
             for (uint256 i; i < 3; ++i) if (now_.party[i][s] != before.party[i][s]) ++reclaimMovedHoldings;
         }
         // Same record and deadline, and the fingerprint of the mirror's outcome with the same ETH.
-        uint256 expected = before.status[l] >> 160 << 160 | _fingerprint(registeredStateHash[l], keccak256(_owed[l]), committedEth[l]);
-        if (now_.status[l] != expected) ++reclaimNotAsSpecified;
+        uint256 expected = before.status[lg] >> 160 << 160
+            | _fingerprint(registeredStateHash[lg], keccak256(_owed[lg]), committedEth[lg]);
+        if (now_.status[lg] != expected) ++reclaimNotAsSpecified;
 
         uint256 events;
         for (uint256 n; n < logs.length; ++n) {
@@ -634,17 +636,19 @@ contract HubHandler is ChannelBuilder {
                 continue;
             }
             ++events;
-            (uint256 ea, uint256 eg, uint256 eu, uint256 eh) = abi.decode(logs[n].data, (uint256, uint256, uint256, uint256));
+            (uint256 ea, uint256 eg, uint256 eu, uint256 eh) =
+                abi.decode(logs[n].data, (uint256, uint256, uint256, uint256));
             if (
-                logs[n].topics[1] != ChannelId.unwrap(channelIds[l]) || logs[n].topics[2] != ChannelId.unwrap(channelIds[v])
-                    || ea != a || eg != g || eu != toUser || eh != toHub
+                logs[n].topics[1] != ChannelId.unwrap(channelIds[lg])
+                    || logs[n].topics[2] != ChannelId.unwrap(channelIds[v]) || ea != a || eg != g || eu != toUser
+                    || eh != toHub
             ) ++reclaimNotAsSpecified;
         }
         if (events != 1) ++reclaimNotAsSpecified;
 
-        reclaimed[l][k] = true;
-        userGain[l][k] = toUser;
-        hubGain[l][k] = toHub;
+        reclaimed[lg][k] = true;
+        userGain[lg][k] = toUser;
+        hubGain[lg][k] = toHub;
     }
 
     function _total(Allocation[] memory allocations) internal pure returns (uint256 total) {

@@ -24,9 +24,9 @@ contract HubHandlerTest is Assertions {
     /// challenged with V0 and reclaimed in one ledger; both ledgers paid out around their reclaims, a transfer
     /// naming a guarantee refused, every wrong-argument reclaim refused.
     function test_handlerReachesEveryAction() public {
-        for (uint256 l; l < 2; ++l) {
-            handler.deposit(l, 7 ether, false);
-            handler.deposit(l, 7 ether, true);
+        for (uint256 lg; lg < 2; ++lg) {
+            handler.deposit(lg, 7 ether, false);
+            handler.deposit(lg, 7 ether, true);
         }
         // V1 gets 1 ETH + 1 wei from someone: less than x, so its payout pays the payer and part of the hub.
         handler.deposit(3, 1 ether, false);

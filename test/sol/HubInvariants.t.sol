@@ -73,15 +73,15 @@ contract HubInvariantsTest is Assertions, InvariantTest {
     function invariant_virtualSplitsAsOwed() public view {
         for (uint256 k; k < handler.VIRTUALS(); ++k) {
             uint256 x = handler.virtualAmount(k);
-            for (uint256 l; l < handler.LEDGERS(); ++l) {
-                if (!handler.reclaimed(l, k)) continue;
-                uint256 side = l == 0 ? 0 : 2;
+            for (uint256 lg; lg < handler.LEDGERS(); ++lg) {
+                if (!handler.reclaimed(lg, k)) continue;
+                uint256 side = lg == 0 ? 0 : 2;
                 _assertEq(
-                    handler.userGain(l, k) + handler.paidToUserBeforeReclaim(l, k),
+                    handler.userGain(lg, k) + handler.paidToUserBeforeReclaim(lg, k),
                     handler.virtualAllocation(k, side),
                     "the user does not end with its allocation"
                 );
-                _assertEq(handler.userGain(l, k) + handler.hubGain(l, k), x, "a ledger's gains differ from x");
+                _assertEq(handler.userGain(lg, k) + handler.hubGain(lg, k), x, "a ledger's gains differ from x");
             }
             if (!handler.reclaimed(0, k) || !handler.reclaimed(1, k)) continue;
             uint256 gains =
