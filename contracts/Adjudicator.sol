@@ -210,18 +210,21 @@ contract Adjudicator is Disputes, ReentrancyGuardTransient {
         emit Reclaimed(ledgerId, virtualId, assetIndex, guaranteeIndex, toUser, toHub);
     }
 
-    /// @dev Reverts unless the virtual channel is finalized and `owed` matches its fingerprint; true when the
-    /// fingerprint is zero, which after finalization means payouts paid everything it owed (a registered outcome's
-    /// hash is never zero).
+    /// @dev Reverts unless the virtual channel is finalized and `owed` matches its fingerprint; true when payouts
+    /// paid everything it owed: its owed hash is then zero (a registered outcome's hash never is), so its
+    /// fingerprint is zero, or, if a deposit beyond its outcome left ETH in it, (stateHash, 0, that ETH), which
+    /// `owed` must then present (its outcome is ignored). Without that second case such a channel's guarantees
+    /// could never be reclaimed.
     function _virtualOwesNothing(ChannelId virtualId, Owed calldata owed) private view returns (bool) {
         (, uint48 finalizesAt,, uint160 low) = ChannelStatusLib.unpack(_statusOf[virtualId]);
         if (!_isFinalized(finalizesAt)) revert ChannelNotFinalized(virtualId);
         if (low == 0) return true;
-        if (ChannelStatusLib.fingerprint(owed.stateHash, ChannelHashing.outcomeHash(owed.outcome), owed.heldEth) != low)
+        if (ChannelStatusLib.fingerprint(owed.stateHash, ChannelHashing.outcomeHash(owed.outcome), owed.heldEth) == low)
         {
-            revert FingerprintMismatch(virtualId);
+            return false;
         }
-        return false;
+        if (ChannelStatusLib.fingerprint(owed.stateHash, bytes32(0), owed.heldEth) == low) return true;
+        revert FingerprintMismatch(virtualId);
     }
 
     /// @dev Reverts unless `channelId` is finalized with (stateHash, outcome, heldEth) as its fingerprint, and

@@ -20,11 +20,14 @@ import {VM} from "./utils/Vm.sol";
 /// signs states with known keys, challenges (as a participant or through a watchtower), checkpoints, answers
 /// challenges with vouchers, concludes, lets time pass and pays out. Ghost variables record what went in and out
 /// and anything that must never happen; MoneyInvariants.t.sol and StatusInvariants.t.sol check them after every call.
-/// @dev Channels 0 and 1 are ETH, 2 and 3 token, 4 holds both and pays part of each asset into channels 0 and 2.
-/// Channel 0's challenge duration is 0, which the adjudicator clamps to MIN_CHALLENGE_DURATION.
+/// @dev Channels 0 and 1 are ETH, 2 and 3 token, 4 holds both and guarantees channel 0 with part of its ETH (the
+/// last allocation) and channel 2 with part of its tokens (between the payer's and the payee's allocations). A
+/// guarantee is never paid (ADR 0021, decision 3): it stays owed and keeps its place in the payout order, so the
+/// payee after the token guarantee gets only what the payer and the guarantee leave. Channel 0's challenge duration
+/// is 0, which the adjudicator clamps to MIN_CHALLENGE_DURATION.
 /// The mirror follows ADR 0005: the first challenge of an open channel starts its only clock; a checkpoint, a
 /// response or a newer challenge replaces the registered state and keeps the deadline and the ETH committed; nothing
-/// reopens a channel, so ETH credited to it meanwhile stays apart until its payout.
+/// reopens a channel, and no payout credits one.
 /// Every call catches the adjudicator's reverts so that the ghosts only follow what succeeded.
 // solhint-disable-next-line max-states-count
 contract AdjudicatorHandler is ChannelBuilder {
@@ -83,6 +86,13 @@ contract AdjudicatorHandler is ChannelBuilder {
     uint256 public finalizedChannelChanged;
     uint256 public turnNumRecordDecreased;
     uint256 public owedOutcomeRefused;
+    /// @dev A payout changed the holdings of a channel named as a destination (a guarantee was paid).
+    uint256 public channelIdPaid;
+    /// @dev A transfer naming a guarantee by index succeeded (it must revert with GuaranteeNotPayable).
+    uint256 public guaranteeNamedPaid;
+    /// @dev An allocation was paid other than min(amount, what every allocation before it left), guarantees
+    /// included in the order, or an allocation not asked for (or a guarantee) was paid something.
+    uint256 public payoutOutOfOrder;
     /// @dev The mirror of the ETH committed in a fingerprint did not match the adjudicator's.
     uint256 public ethMirrorWrong;
     /// @dev A registered channel's finalization time differs from the mirror's, which only the first challenge
@@ -270,7 +280,7 @@ contract AdjudicatorHandler is ChannelBuilder {
         try adjudicator.concludeAndTransferAllAssets(_fixedParts[c], signed) {
             if (wasFinalized || registered[c]) ++finalizedChannelChanged;
             _register(c, state, stateHash, block.timestamp, heldEth);
-            _account(c, state.outcome, before);
+            _account(c, state.outcome, before, 0, new uint256[](0), true);
             ++succeeded["concludeAndTransfer"];
         } catch {}
     }
@@ -289,12 +299,16 @@ contract AdjudicatorHandler is ChannelBuilder {
         SingleAssetExit[] memory owed = abi.decode(_owed[c], (SingleAssetExit[]));
         uint256 assetIndex = assetSeed % owed.length;
         uint256[] memory indices = _indices(owed[assetIndex].allocations.length, indexMask);
+        bool namesGuarantee = _namesGuarantee(owed[assetIndex].allocations, indices);
         Snapshot memory before = _snapshot(c, owed);
         try adjudicator.transfer(assetIndex, id, registeredStateHash[c], owed, committedEth[c], indices) {
-            _account(c, owed, before);
+            if (namesGuarantee) ++guaranteeNamedPaid;
+            _account(c, owed, before, assetIndex, indices, false);
             ++succeeded["transfer"];
         } catch {
-            _refused(c, owed);
+            // Naming a guarantee must be refused (GuaranteeNotPayable); any other refusal is checked.
+            if (namesGuarantee) ++succeeded["guaranteeNamedRefused"];
+            else _refused(c, owed);
         }
     }
 
@@ -305,7 +319,7 @@ contract AdjudicatorHandler is ChannelBuilder {
         SingleAssetExit[] memory owed = abi.decode(_owed[c], (SingleAssetExit[]));
         Snapshot memory before = _snapshot(c, owed);
         try adjudicator.transferAllAssets(id, registeredStateHash[c], owed, committedEth[c]) {
-            _account(c, owed, before);
+            _account(c, owed, before, 0, new uint256[](0), true);
             ++succeeded["transferAllAssets"];
         } catch {
             _refused(c, owed);
@@ -329,6 +343,16 @@ contract AdjudicatorHandler is ChannelBuilder {
     /// @notice Registered amount and total paid of allocation slot `k` (asset * 3 + allocation) of channel `c`.
     function allocationPaid(uint256 c, uint256 k) external view returns (uint256 amount, uint256 paid) {
         return (_registeredAmounts[c][k], _paidTotals[c][k]);
+    }
+
+    /// @notice Allocation slot `k` of channel `c` as the mirror says it is still owed: its destination and amount
+    /// (zeros when the slot is empty or the channel unregistered).
+    function owedAllocation(uint256 c, uint256 k) external view returns (bytes32 destination, uint256 amount) {
+        if (!registered[c]) return (bytes32(0), 0);
+        SingleAssetExit[] memory owed = abi.decode(_owed[c], (SingleAssetExit[]));
+        (uint256 a, uint256 i) = (k / SLOTS, k % SLOTS);
+        if (a >= owed.length || i >= owed[a].allocations.length) return (bytes32(0), 0);
+        return (owed[a].allocations[i].destination, owed[a].allocations[i].amount);
     }
 
     // ------------------------------------------------------------------------------------------- internals
@@ -359,11 +383,13 @@ contract AdjudicatorHandler is ChannelBuilder {
         if (c == MIXED) {
             outcome = new SingleAssetExit[](2);
             for (uint256 a; a < 2; ++a) {
+                // Part of each asset guarantees another channel: ETH channel 0 (last), tokens channel 2 (in the
+                // middle, so that the payee after it is paid only what the guarantee leaves).
+                uint256 g = a == 0 ? 2 : 1;
                 Allocation[] memory allocations = new Allocation[](3);
                 allocations[0] = Allocation(_destination(payer), a0 / (a + 1));
-                allocations[1] = Allocation(_destination(payee), a1 / (a + 1));
-                // Part of each asset goes into another channel: ETH into channel 0, tokens into channel 2.
-                allocations[2] = Allocation(ChannelId.unwrap(channelIds[a * 2]), (a0 + a1) / 4);
+                allocations[3 - g] = Allocation(_destination(payee), a1 / (a + 1));
+                allocations[g] = Allocation(ChannelId.unwrap(channelIds[a * 2]), (a0 + a1) / 4);
                 outcome[a] = SingleAssetExit(a == 0 ? address(0) : address(token), allocations);
             }
         } else {
@@ -481,7 +507,7 @@ contract AdjudicatorHandler is ChannelBuilder {
     }
 
     function _balanceOf(address asset, bytes32 destination) internal view returns (uint256) {
-        if (uint256(destination) >> 160 != 0) return holdingsOf(asset, _indexOf(ChannelId.wrap(destination)));
+        if (!_isExternal(destination)) return holdingsOf(asset, _indexOf(ChannelId.wrap(destination)));
         address account = address(uint160(uint256(destination)));
         return asset == address(0) ? account.balance : token.balanceOf(account);
     }
@@ -497,18 +523,34 @@ contract AdjudicatorHandler is ChannelBuilder {
         }
     }
 
-    /// @dev After a payout of `owed`: measures what each destination received, checks it against what was owed
-    /// and held, updates the mirror of what is owed and of the ETH committed, then checks the channel's debit on
-    /// chain (reading a registered channel's ETH presents the mirror, which the adjudicator checks).
-    function _account(uint256 c, SingleAssetExit[] memory owed, Snapshot memory before) internal {
+    /// @dev After a payout of `owed` (asset `assetIndex` at `indices`, or every asset): measures what each
+    /// destination received, checks it against what was owed and held and against the payout order (guarantees
+    /// take their place but are never paid: a channel destination's holdings must not move), updates the mirror of
+    /// what is owed and of the ETH committed, then checks the channel's debit on chain (reading a registered
+    /// channel's ETH presents the mirror, which the adjudicator checks).
+    function _account(
+        uint256 c,
+        SingleAssetExit[] memory owed,
+        Snapshot memory before,
+        uint256 assetIndex,
+        uint256[] memory indices,
+        bool allAssets
+    ) internal {
         uint256[2] memory expected;
         uint256 ethPaid;
         for (uint256 a; a < owed.length; ++a) {
             address asset = owed[a].asset;
             uint256 paidTotal;
             Allocation[] memory allocations = owed[a].allocations;
+            uint256[] memory due = allAssets || a == assetIndex
+                ? _due(before.held[a], allocations, indices)
+                : new uint256[](allocations.length);
             for (uint256 i; i < allocations.length; ++i) {
-                uint256 paid = _balanceOf(asset, allocations[i].destination) - before.destination[a * SLOTS + i];
+                uint256 balanceAfter = _balanceOf(asset, allocations[i].destination);
+                uint256 balanceBefore = before.destination[a * SLOTS + i];
+                if (!_isExternal(allocations[i].destination) && balanceAfter != balanceBefore) ++channelIdPaid;
+                uint256 paid = balanceAfter > balanceBefore ? balanceAfter - balanceBefore : 0;
+                if (paid != due[i]) ++payoutOutOfOrder;
                 if (paid > allocations[i].amount) {
                     ++allocationPaidMoreThanOwed;
                     paid = allocations[i].amount;
@@ -516,7 +558,7 @@ contract AdjudicatorHandler is ChannelBuilder {
                 allocations[i].amount -= paid;
                 _paidTotals[c][a * SLOTS + i] += paid;
                 paidTotal += paid;
-                if (uint256(allocations[i].destination) >> 160 == 0) totalPaidOut[asset] += paid;
+                if (_isExternal(allocations[i].destination)) totalPaidOut[asset] += paid;
             }
             if (paidTotal > before.held[a]) {
                 ++channelPaidMoreThanHeld;
@@ -526,8 +568,7 @@ contract AdjudicatorHandler is ChannelBuilder {
             if (asset == address(0)) ethPaid += paidTotal;
         }
         _owed[c] = abi.encode(owed);
-        // The payout commits what the channel held in ETH (ETH credited while registered included) less what
-        // it paid in ETH.
+        // The payout commits what the channel held in ETH less what it paid in ETH.
         committedEth[c] = before.ethHeld - (ethPaid > before.ethHeld ? before.ethHeld : ethPaid);
         for (uint256 a; a < owed.length; ++a) {
             try this.holdingsOf(owed[a].asset, c) returns (uint256 held) {
@@ -538,8 +579,37 @@ contract AdjudicatorHandler is ChannelBuilder {
         }
     }
 
+    /// @dev What PayoutLib must pay each allocation from `held`: min(amount, what the allocations before it left),
+    /// in order, guarantees taking their place; only the external allocations asked for (all when `indices` is
+    /// empty) are paid.
+    function _due(uint256 held, Allocation[] memory allocations, uint256[] memory indices)
+        internal
+        pure
+        returns (uint256[] memory due)
+    {
+        due = new uint256[](allocations.length);
+        uint256 next;
+        for (uint256 i; i < allocations.length; ++i) {
+            uint256 amount = allocations[i].amount;
+            uint256 affordable = amount < held ? amount : held;
+            bool named = next < indices.length && indices[next] == i;
+            if (named) ++next;
+            if (_isExternal(allocations[i].destination) && (indices.length == 0 || named)) due[i] = affordable;
+            held -= affordable;
+        }
+    }
+
+    function _namesGuarantee(Allocation[] memory allocations, uint256[] memory indices) internal pure returns (bool) {
+        for (uint256 n; n < indices.length; ++n) if (!_isExternal(allocations[indices[n]].destination)) return true;
+        return false;
+    }
+
+    function _isExternal(bytes32 destination) internal pure returns (bool) {
+        return uint256(destination) >> 160 == 0;
+    }
+
     /// @dev A payout of the registered state and the outcome still owed may only be refused when the channel has
-    /// not finalized or nothing is owed.
+    /// not finalized or nothing is owed (a transfer naming a guarantee is handled by the caller).
     function _refused(uint256 c, SingleAssetExit[] memory owed) internal {
         if (adjudicator.isFinalized(channelIds[c]) && _anythingOwed(owed)) ++owedOutcomeRefused;
     }

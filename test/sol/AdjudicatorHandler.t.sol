@@ -14,10 +14,10 @@ contract AdjudicatorHandlerTest is Assertions {
     }
 
     /// @notice Funds: deposits into every channel, a dispute that a checkpoint and then a voucher answer (each
-    /// keeping the payer's deadline, ADR 0005) and whose voucher is paid with the ETH the mixed channel credited
-    /// meanwhile, a voucher challenge that finalizes and pays by index, a challenge that finalizes and pays all
-    /// assets (the mixed channel pays into channels 0 and 2), and a cooperative close; every payout is accounted
-    /// for by the ghosts.
+    /// keeping the payer's deadline, ADR 0005), a voucher challenge that finalizes and pays by index, a challenge
+    /// that finalizes and pays all assets except the mixed channel's guarantees for channels 0 and 2 (never paid:
+    /// they stay owed, and naming one is refused), and a cooperative close; every payout is accounted for by the
+    /// ghosts.
     function test_handlerReachesEveryAction() public {
         for (uint256 c; c < 5; ++c) {
             handler.depositEth(c, 5 ether);
@@ -42,9 +42,18 @@ contract AdjudicatorHandlerTest is Assertions {
         handler.warp(1 days + 1);
         handler.transfer(2, 0, 2);
         handler.transfer(2, 0, 1);
-        // Channel 4 pays part of its ETH into channel 0, whose ETH is committed: it is kept apart, and channel 0's
-        // payout pays it with the rest.
+        // Channel 4 pays both assets but not its guarantees: channels 0 and 2 receive nothing, and a transfer
+        // naming the token guarantee (allocation 1, mask 0b010) is refused.
+        uint256 channel0Eth = handler.holdingsOf(address(0), 0);
+        uint256 channel2Tokens = handler.holdingsOf(address(handler.token()), 2);
         handler.transferAllAssets(4);
+        handler.transfer(4, 1, 2);
+        _assertEq(handler.holdingsOf(address(0), 0), channel0Eth, "channel 0 credited");
+        _assertEq(handler.holdingsOf(address(handler.token()), 2), channel2Tokens, "channel 2 credited");
+        (, uint256 ethGuarantee) = handler.owedAllocation(4, 2);
+        (uint256 registeredGuarantee,) = handler.allocationPaid(4, 2);
+        _assertTrue(ethGuarantee > 0 && ethGuarantee == registeredGuarantee, "the ETH guarantee stays owed");
+        _assertEq(handler.succeeded("guaranteeNamedRefused"), 1, "naming a guarantee is refused");
         handler.transferAllAssets(0);
         // Channel 3 (token): cooperative close in one call.
         handler.conclude(3, 1, 15, true);
@@ -76,5 +85,9 @@ contract AdjudicatorHandlerTest is Assertions {
         _assertEq(handler.openChannelCheckpointed(), 0, "no open channel checkpointed");
         _assertEq(handler.ethMirrorWrong(), 0, "the ETH mirror follows the adjudicator");
         _assertEq(handler.payoutNotMatchingDebit(), 0, "payouts debit what they pay");
+        _assertEq(handler.channelIdPaid(), 0, "no channel credited");
+        _assertEq(handler.guaranteeNamedPaid(), 0, "no guarantee paid by index");
+        _assertEq(handler.payoutOutOfOrder(), 0, "every payout in order");
+        _assertEq(handler.owedOutcomeRefused(), 0, "no owed outcome refused");
     }
 }

@@ -5,6 +5,8 @@ import {AdjudicatorInvariantsBase} from "./AdjudicatorInvariantsBase.sol";
 
 /// @notice The money invariants: holdings, deposits and payouts.
 contract MoneyInvariantsTest is AdjudicatorInvariantsBase {
+    uint256 internal constant MIXED = 4;
+
     /// @notice Funds: every wei and token unit the adjudicator holds belongs to exactly one channel; the holdings
     /// add up to its balance, which is what was deposited less what was paid out.
     function invariant_holdingsSumToBalance() public view {
@@ -23,7 +25,8 @@ contract MoneyInvariantsTest is AdjudicatorInvariantsBase {
     }
 
     /// @notice Funds: a finalized outcome pays each destination at most its allocation, however the payouts are
-    /// split (by index, all assets, or in the cooperative close), and the outcome still owed is always payable.
+    /// split (by index, all assets, or in the cooperative close), and the outcome still owed is always payable
+    /// (by any indices that name no guarantee: those are refused, see invariant_guaranteesNeverPaid).
     function invariant_eachDestinationPaidAtMostOnce() public view {
         _assertEq(handler.allocationPaidMoreThanOwed(), 0, "an allocation was paid more than owed");
         _assertEq(handler.owedOutcomeRefused(), 0, "the outcome still owed was refused");
@@ -32,6 +35,28 @@ contract MoneyInvariantsTest is AdjudicatorInvariantsBase {
                 (uint256 amount, uint256 paid) = handler.allocationPaid(c, k);
                 _assertLe(paid, amount, "paid more than the allocation");
             }
+        }
+    }
+
+    /// @notice Funds: an allocation to a channel id is a guarantee (ADR 0021, decision 3): no payout ever changes
+    /// a channel's holdings by paying it, naming one by index is refused, and it stays owed in full while keeping
+    /// its place in the payout order (every payout pays each allocation exactly min(amount, what the allocations
+    /// before it left), the guarantees included in "before"). Replaces the credit of ETH to a registered channel,
+    /// kept apart until its payout, which no longer exists.
+    function invariant_guaranteesNeverPaid() public view {
+        _assertEq(handler.channelIdPaid(), 0, "a payout credited a channel");
+        _assertEq(handler.guaranteeNamedPaid(), 0, "a transfer naming a guarantee succeeded");
+        _assertEq(handler.payoutOutOfOrder(), 0, "a payout broke the order (or paid a guarantee)");
+        // The mixed channel's guarantees: ETH allocation 2 (slot 2), token allocation 1 (slot 4).
+        uint256[2] memory slots = [uint256(2), 4];
+        for (uint256 n; n < 2; ++n) {
+            (uint256 amount, uint256 paid) = handler.allocationPaid(MIXED, slots[n]);
+            _assertEq(paid, 0, "a guarantee was paid");
+            (bytes32 destination, uint256 owed) = handler.owedAllocation(MIXED, slots[n]);
+            if (handler.registered(MIXED)) {
+                _assertTrue(uint256(destination) >> 160 != 0, "the guarantee's destination is a channel");
+            }
+            _assertEq(owed, amount, "a guarantee no longer owed in full");
         }
     }
 

@@ -4,6 +4,13 @@ pragma solidity ^0.8.28;
 /// @notice The few cheatcodes these tests use (the npm forge-std cannot be resolved by Hardhat).
 // solhint-disable-next-line interface-starts-with-i
 interface Vm {
+    /// @dev A log recorded since `recordLogs`.
+    struct Log {
+        bytes32[] topics;
+        bytes data;
+        address emitter;
+    }
+
     function warp(uint256 newTimestamp) external;
     function prank(address msgSender) external;
     function deal(address account, uint256 newBalance) external;
@@ -11,6 +18,8 @@ interface Vm {
     function addr(uint256 privateKey) external pure returns (address);
     function expectRevert(bytes calldata revertData) external;
     function assume(bool condition) external pure;
+    function recordLogs() external;
+    function getRecordedLogs() external returns (Log[] memory logs);
 }
 
 /// @dev The cheatcode address: address(uint160(uint256(keccak256("hevm cheat code")))).
