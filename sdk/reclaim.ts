@@ -20,7 +20,10 @@ export interface ReclaimInput {
   guaranteeIndex: number;
   virtualChannel: FixedPart;
   virtualId: string;
-  /** The outcome the virtual channel still owes; undefined once payouts paid it all (its fingerprint is zero). */
+  /**
+   * The outcome the virtual channel still owes; undefined once payouts paid it all (its owed hash is zero: the
+   * `reclaim` call then presents its state hash and the ETH it still holds, if any, with any outcome).
+   */
   virtualOutcome: Outcome | undefined;
 }
 

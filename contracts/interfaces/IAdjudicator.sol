@@ -285,8 +285,9 @@ interface IAdjudicator {
     /// @param assetIndex The index of the asset in the ledger's outcome.
     /// @param guaranteeIndex The guarantee's position in that asset's allocations (2 or more).
     /// @param virtualChannel The virtual channel's fixed part.
-    /// @param virtualOwed The virtual channel's registered state hash, the outcome it still owes and its ETH
-    /// (ignored when it owes nothing).
+    /// @param virtualOwed The virtual channel's registered state hash, the outcome it still owes and its ETH. When
+    /// payouts paid all it owed, its outcome is ignored, and its stateHash and heldEth must match only while it still
+    /// holds ETH (a deposit beyond its outcome).
     function reclaim(
         FixedPart calldata ledger,
         Owed calldata ledgerOwed,

@@ -281,6 +281,24 @@ describe("Adjudicator.reclaim", () => {
     });
   });
 
+  it("V paid in full from a deposit beyond x (1 wei left in it) owes nothing: its state hash and the 1 wei are presented, the guarantees go to the hub (they were frozen before)", async () => {
+    const h = await loadFixture(hubFixture);
+    const aOwed = await h.concluded(h.a, h.aOutcome, [h.leecher, h.hub]);
+    await h.adjudicator.connect(h.eve).deposit(ZeroAddress, h.v.id, 0n, X + 1n, { value: X + 1n });
+    const vp: VariablePart = { outcome: h.vOutcome, appData: "0x", turnNum: 5n, isFinal: true };
+    await h.adjudicator.concludeAndTransferAllAssets(
+      h.v.fixedPart,
+      await signed(h.v.fixedPart, h.v.id, vp, [h.leecher, h.hub, h.seeder]),
+    );
+    const paidOff = { stateHash: stateHash(h.v.id, vp), outcome: h.vOutcome, heldEth: 1n };
+    await expect(h.adjudicator.reclaim(h.a.fixedPart, aOwed, 0n, 2n, h.v.fixedPart, { ...paidOff, heldEth: 2n }))
+      .to.be.revertedWithCustomError(h.adjudicator, "FingerprintMismatch")
+      .withArgs(h.v.id);
+    await expect(h.adjudicator.reclaim(h.a.fixedPart, aOwed, 0n, 2n, h.v.fixedPart, paidOff))
+      .to.emit(h.adjudicator, "Reclaimed")
+      .withArgs(h.a.id, h.v.id, 0n, 2n, 0n, X);
+  });
+
   it("never pays more than a short ledger holds: A holding 0.5 for [alice 0.6, hub 0, V 0.4] pays 0.5 in order after its reclaim", async () => {
     const h = await loadFixture(hubFixture);
     const short = h.fixed([h.leecher, h.hub], 11n);
