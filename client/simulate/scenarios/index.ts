@@ -9,6 +9,7 @@ import { griefing } from "./06-griefing.js";
 import { watcherOffline } from "./07-watcher-offline.js";
 import { foreignSignatures } from "./08-foreign-signatures.js";
 import { swarm } from "./09-swarm.js";
+import { hubVanishes } from "./10-hub-vanishes.js";
 
 export const SCENARIOS: Scenario[] = [
   leecherVanishes,
@@ -20,4 +21,5 @@ export const SCENARIOS: Scenario[] = [
   watcherOffline,
   foreignSignatures,
   swarm,
+  hubVanishes,
 ];
