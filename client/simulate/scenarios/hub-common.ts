@@ -236,29 +236,50 @@ export async function settledIn(user: HubUser, id: string, side: "payer" | "paye
   await user.conn.settled();
 }
 
-/**
- * Runs `exitLedger` for each of `exits` at once, waits (moving the chain's clock where it can) until the last of
- * their challenges finalizes, and resolves to what each exit did.
- */
-export async function exitTogether(
-  ctx: ScenarioContext,
-  exits: { party: Party; ledger: string }[],
-): Promise<ExitLedgerReturnType[]> {
-  const started = [];
+/** Exits under way: each resolves once its challenges are mined, with the time the last of them finalizes. */
+export interface Exits {
+  exits: Promise<ExitLedgerReturnType>[];
+  finalizesAt: bigint;
+}
+
+/** Starts `exitLedger` for each of `exits`; resolves once all their challenges are mined (nothing waited out yet). */
+export async function startExits(exits: { party: Party; ledger: string }[]): Promise<Exits> {
+  const started: Promise<ExitLedgerReturnType>[] = [];
+  let finalizesAt = 0n;
   for (const { party, ledger } of exits) {
     let waiting: (at: bigint) => void = () => {};
     const deadline = new Promise<bigint>((resolve) => {
       waiting = resolve;
     });
     const exit = exitLedger(party.client.context, ledger, { onWaiting: (at) => waiting(at) });
-    started.push({ exit, finalizesAt: await Promise.race([deadline, exit.then(() => 0n)]) });
+    exit.catch(() => {}); // awaited by finishExits; a scenario that throws first must not leave it unhandled
+    started.push(exit);
+    const at = await Promise.race([deadline, exit.then(() => 0n)]);
+    if (at > finalizesAt) finalizesAt = at;
   }
-  const at = started.reduce((m, s) => (s.finalizesAt > m ? s.finalizesAt : m), 0n);
-  await ctx.chain.advanceTo(at + 1n);
-  const timeout = new Promise<never>((_, reject) =>
-    setTimeout(() => reject(new Error("the exits did not end")), patience(ctx)).unref(),
-  );
-  return Promise.race([Promise.all(started.map((s) => s.exit)), timeout]);
+  return { exits: started, finalizesAt };
+}
+
+/** Lets the chain's time run past the exits' deadline (moved where it can be, else waited) and awaits them. */
+export async function finishExits(ctx: ScenarioContext, exits: Exits): Promise<ExitLedgerReturnType[]> {
+  await ctx.chain.advanceTo(exits.finalizesAt + 1n);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("the exits did not end")), patience(ctx));
+  });
+  try {
+    return await Promise.race([Promise.all(exits.exits), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** startExits, then finishExits. */
+export async function exitTogether(
+  ctx: ScenarioContext,
+  exits: { party: Party; ledger: string }[],
+): Promise<ExitLedgerReturnType[]> {
+  return finishExits(ctx, await startExits(exits));
 }
 
 /** Sum of PaidOut per `ledger:address` over `ids`, read from the chain. */

@@ -10,6 +10,8 @@ import { watcherOffline } from "./07-watcher-offline.js";
 import { foreignSignatures } from "./08-foreign-signatures.js";
 import { swarm } from "./09-swarm.js";
 import { hubVanishes } from "./10-hub-vanishes.js";
+import { hubStaleLedger } from "./11-hub-stale-ledger.js";
+import { hubRefusesClose } from "./12-hub-refuses-close.js";
 
 export const SCENARIOS: Scenario[] = [
   leecherVanishes,
@@ -22,4 +24,6 @@ export const SCENARIOS: Scenario[] = [
   foreignSignatures,
   swarm,
   hubVanishes,
+  hubStaleLedger,
+  hubRefusesClose,
 ];
