@@ -12,6 +12,9 @@ import { swarm } from "./09-swarm.js";
 import { hubVanishes } from "./10-hub-vanishes.js";
 import { hubStaleLedger } from "./11-hub-stale-ledger.js";
 import { hubRefusesClose } from "./12-hub-refuses-close.js";
+import { hubLeecherVanishes } from "./13-hub-leecher-vanishes.js";
+import { hubSeederVanishes } from "./14-hub-seeder-vanishes.js";
+import { hubRestartsMidOpen } from "./15-hub-restarts-mid-open.js";
 
 export const SCENARIOS: Scenario[] = [
   leecherVanishes,
@@ -26,4 +29,7 @@ export const SCENARIOS: Scenario[] = [
   hubVanishes,
   hubStaleLedger,
   hubRefusesClose,
+  hubLeecherVanishes,
+  hubSeederVanishes,
+  hubRestartsMidOpen,
 ];
