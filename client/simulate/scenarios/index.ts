@@ -15,6 +15,7 @@ import { hubRefusesClose } from "./12-hub-refuses-close.js";
 import { hubLeecherVanishes } from "./13-hub-leecher-vanishes.js";
 import { hubSeederVanishes } from "./14-hub-seeder-vanishes.js";
 import { hubRestartsMidOpen } from "./15-hub-restarts-mid-open.js";
+import { hubCrowd } from "./16-hub-crowd.js";
 
 export const SCENARIOS: Scenario[] = [
   leecherVanishes,
@@ -32,4 +33,5 @@ export const SCENARIOS: Scenario[] = [
   hubLeecherVanishes,
   hubSeederVanishes,
   hubRestartsMidOpen,
+  hubCrowd,
 ];
