@@ -1,6 +1,6 @@
 import { ZeroAddress, ZeroHash } from "ethers";
 import type { Adjudicator } from "../typechain-types/index.js";
-import { outcomeHash, stateHash } from "./channel.js";
+import { isExternalDestination, outcomeHash, stateHash } from "./channel.js";
 import { PiecepayError } from "./errors.js";
 import { variablePartFromEvent } from "./events.js";
 import { computePayouts } from "./payouts.js";
@@ -103,7 +103,10 @@ function owedAfterPayouts(outcome: Outcome, helds: bigint[]): Outcome[] {
   while (queue.length > 0) {
     const { amounts, held } = queue.shift() as { amounts: bigint[]; held: bigint };
     const allocations = exit.allocations.map((a, i) => ({ ...a, amount: amounts[i] }));
-    const unpaid = amounts.flatMap((a, i) => (a === 0n ? [] : [BigInt(i)]));
+    // A guarantee (a channel id as destination) is never paid, only reclaimed: naming it in a payout reverts.
+    const unpaid = amounts.flatMap((a, i) =>
+      a === 0n || !isExternalDestination(exit.allocations[i].destination) ? [] : [BigInt(i)],
+    );
     // Every non-empty subset of the allocations still owed, paid in one payout (by index, in order).
     for (let mask = 1; mask < 1 << unpaid.length; mask++) {
       const indices = unpaid.filter((_, k) => (mask >> k) & 1);
