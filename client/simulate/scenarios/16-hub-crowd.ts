@@ -48,6 +48,16 @@ function generator(seed: number): () => number {
   };
 }
 
+/** A copy of `items` in a random order (Fisher-Yates), `pick(n)` drawing from 0 to n - 1. */
+function shuffled<T>(items: T[], pick: (n: number) => number): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = pick(i + 1);
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
 interface Channel {
   id: string;
   payer: HubUser;
@@ -87,7 +97,7 @@ export async function runCrowd(ctx: ScenarioContext, size = CROWD): Promise<void
   const channels: Channel[] = [];
   for (const [i, leecher] of leechers.entries()) {
     const count = 1 + pick(Math.min(3, payable.length));
-    const chosen = [...payable].sort(() => random() - 0.5).slice(0, leecher === exitingLeecher ? 1 : count);
+    const chosen = shuffled(payable, pick).slice(0, leecher === exitingLeecher ? 1 : count);
     for (const [k, seeder] of chosen.entries()) {
       const opened = await proposeVirtual(leecher, seeder, X);
       if (i === restartAt && k === 0) {
