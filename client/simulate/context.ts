@@ -48,6 +48,9 @@ export const FUNDING = parseEther("1");
 export class SimulationChain {
   readonly #sleeps = new Set<NodeJS.Timeout>();
 
+  /** The hub's apps (ADR 0021), where the chain has them: the hub scenarios need them, the others do not. */
+  hubApps: { ledgerApp: string; virtualApp: string } | undefined;
+
   private constructor(
     readonly kind: "embedded" | "rpc",
     readonly provider: Provider,
@@ -88,6 +91,7 @@ export class SimulationChain {
         await embedded.close();
       },
     );
+    chain.hubApps = { ledgerApp: embedded.ledgerApp, virtualApp: embedded.virtualApp };
     chain.#serve = async () => {
       const { serveJsonRpc } = await import("./serve.js");
       server = await serveJsonRpc(embedded.request);
@@ -106,7 +110,7 @@ export class SimulationChain {
     url: string,
     provider: JsonRpcProvider,
     chainId: bigint,
-    deployment: { adjudicator: string; voucherApp: string },
+    deployment: { adjudicator: string; voucherApp: string; ledgerApp?: string; virtualApp?: string },
     bank: Signer,
     options: { moveTime?: boolean; pokeAfterMs?: number } = {},
   ): Promise<SimulationChain> {
@@ -120,7 +124,7 @@ export class SimulationChain {
         canMoveTime = false;
       }
     }
-    return new SimulationChain(
+    const chain = new SimulationChain(
       "rpc",
       provider,
       chainId,
@@ -133,6 +137,9 @@ export class SimulationChain {
       async () => provider.destroy(),
       options.pokeAfterMs,
     );
+    const { ledgerApp, virtualApp } = deployment;
+    if (ledgerApp !== undefined && virtualApp !== undefined) chain.hubApps = { ledgerApp, virtualApp };
+    return chain;
   }
 
   #serve: (() => Promise<string>) | undefined;
@@ -268,6 +275,7 @@ export class ScenarioContext {
       chainId: this.chain.chainId,
       adjudicator: this.chain.adjudicator,
       voucherApp: this.chain.voucherApp,
+      ...this.chain.hubApps,
       store,
       ...SIM_TIMING,
       ...options.extra,
@@ -339,6 +347,11 @@ export class ScenarioContext {
     return this.#txs.length;
   }
 
+  /** How many transactions were recorded so far for the party named `name`. */
+  sentBy(name: string): number {
+    return this.#txs.filter((t) => t.party === name).length;
+  }
+
   note(text: string): void {
     this.story.push(text);
     this.onNote(`  ${text}`);
@@ -397,6 +410,14 @@ export class ScenarioContext {
     for (const id of this.channels) {
       const record = await party.client.store.getChannel(id);
       if (!record || record.phase === "withdrawn" || record.phase === "proposed") continue;
+      if (record.ledger !== undefined) {
+        // A hub ledger: our allocation in the latest state both signed, while the chain still holds the ledger.
+        const latest = await party.client.store.getSupportedState(id);
+        const held = await readEthHoldings(party.client.adjudicator, id);
+        if (latest !== undefined && held > 0n)
+          total += latest.variablePart.outcome[0].allocations[record.myIndex].amount;
+        continue;
+      }
       const paid = await party.client.paid(id);
       total += record.myIndex === 0 ? record.deposited - paid : paid;
     }

@@ -4,7 +4,7 @@ import type { ScenarioContext } from "./context.js";
 
 /** One story told on a real chain with the real contracts, the real SDK and real signatures. */
 export interface Scenario {
-  /** "1" to "9": what `piecepay simulate <id>` selects. */
+  /** "1" to "16": what `piecepay simulate <id>` selects. */
   id: string;
   /** A short name, also accepted on the command line (e.g. "cooperative-close"). */
   name: string;

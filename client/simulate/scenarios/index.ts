@@ -9,6 +9,13 @@ import { griefing } from "./06-griefing.js";
 import { watcherOffline } from "./07-watcher-offline.js";
 import { foreignSignatures } from "./08-foreign-signatures.js";
 import { swarm } from "./09-swarm.js";
+import { hubVanishes } from "./10-hub-vanishes.js";
+import { hubStaleLedger } from "./11-hub-stale-ledger.js";
+import { hubRefusesClose } from "./12-hub-refuses-close.js";
+import { hubLeecherVanishes } from "./13-hub-leecher-vanishes.js";
+import { hubSeederVanishes } from "./14-hub-seeder-vanishes.js";
+import { hubRestartsMidOpen } from "./15-hub-restarts-mid-open.js";
+import { hubCrowd } from "./16-hub-crowd.js";
 
 export const SCENARIOS: Scenario[] = [
   leecherVanishes,
@@ -20,4 +27,11 @@ export const SCENARIOS: Scenario[] = [
   watcherOffline,
   foreignSignatures,
   swarm,
+  hubVanishes,
+  hubStaleLedger,
+  hubRefusesClose,
+  hubLeecherVanishes,
+  hubSeederVanishes,
+  hubRestartsMidOpen,
+  hubCrowd,
 ];

@@ -76,7 +76,75 @@ export const FIGURES: Record<string, (r: ScenarioReport) => void> = {
     expect(what("deposit")).to.equal(r.channels.length);
     expect(what("concludeAndTransferAllAssets")).to.equal(r.channels.length);
   },
+  // The hub scenarios: p = ten vouchers, the hub's fee 25 bps of it.
+  "10": (r) => {
+    expectHubSplit(r);
+    expect(r.transactions.filter((t) => t.party === "seeder").map((t) => t.what)).to.deep.equal([
+      "challenge",
+      "virtual challenge",
+      "reclaim",
+      "ledger transferAllAssets",
+    ]);
+    expect(r.transactions.filter((t) => t.party === "leecher").map((t) => t.what)).to.deep.equal([
+      "ledger deposit",
+      "challenge",
+      "reclaim",
+      "ledger transferAllAssets",
+    ]);
+  },
+  "11": (r) => {
+    expectHubSplit(r);
+    expect(r.transactions.filter((t) => t.party === "hub").map((t) => t.what)).to.deep.equal([
+      "ledger deposit",
+      "stale ledger challenge",
+    ]);
+    expect(r.checks.find((c) => c.name === "the stale state was overruled by the leecher's latest")?.holds).to.equal(
+      true,
+    );
+  },
+  "12": (r) => {
+    expectHubSplit(r);
+    expect(r.checks.find((c) => c.name.startsWith("V finalized on the seeder's voucher state"))?.holds).to.equal(true);
+  },
+  "13": (r) => {
+    expectHubSplit(r);
+    expect(r.figures["seeder's transactions to settle"]).to.equal("0");
+    expect(r.transactions.filter((t) => t.party === "seeder").map((t) => t.what)).to.deep.equal(["ledger close"]);
+    expect(r.transactions.filter((t) => t.party === "leecher").map((t) => t.what)).to.deep.equal(["ledger deposit"]);
+  },
+  "14": (r) => {
+    for (const party of ["leecher", "seeder", "hub"]) expect(net(r, party), party).to.equal(0n);
+    expect(r.figures["forfeited by the vanished seeder (wei)"]).to.equal(String(HUB_PAID));
+    expect(r.transactions.filter((t) => t.party === "seeder")).to.deep.equal([]);
+  },
+  "15": (r) => {
+    expectHubSplit(r);
+    expect(r.transactions.map((t) => `${t.party} ${t.what}`)).to.deep.equal([
+      "leecher ledger deposit",
+      "hub ledger deposit",
+      "seeder ledger close",
+      "leecher ledger close",
+    ]);
+  },
+  "16": (r) => {
+    for (const c of r.checks) expect(c.holds, `${c.name}: ${c.detail}`).to.equal(true);
+    expect(r.checks.length).to.be.greaterThan(4);
+    expect(r.parties.reduce((a, p) => a + p.net, 0n)).to.equal(0n);
+    expect(net(r, "hub")).to.equal(BigInt(r.figures["hub fees (wei)"]));
+    expect(Number(r.figures["virtual channels"])).to.be.greaterThan(r.parties.length - 6);
+  },
 };
+
+/** Ten vouchers of PRICE: what the hub scenarios pay on V. */
+const HUB_PAID = 10n * PRICE;
+
+/** The seeder paid p, the leecher p + fee(p), the hub fee(p) (25 bps): each to the wei, from its balance. */
+function expectHubSplit(r: ScenarioReport): void {
+  const fee = (HUB_PAID * 25n) / 10_000n;
+  expect(net(r, "seeder")).to.equal(HUB_PAID);
+  expect(net(r, "leecher")).to.equal(-(HUB_PAID + fee));
+  expect(net(r, "hub")).to.equal(fee);
+}
 
 /**
  * A scenario's report passed: no error, every check as expected (the common invariants among them), its figures,

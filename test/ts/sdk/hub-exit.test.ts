@@ -339,6 +339,30 @@ describe("exiting a hub on chain (ADR 0021, decision 8)", function () {
     expect(byLeecher.paid).to.equal(DEPOSIT - P - FEE);
   });
 
+  it("when the hub posts a stale ledger state that still guarantees V (after V closed and A settled): the leecher's checkpoint registers its settled latest and it ends with exactly DEPOSIT - p - fee(p)", async () => {
+    const s = await funded();
+    const guaranteed = await s.ctx.leecher.store.getSupportedState(s.a); // turn 1: x guaranteed to V
+    const byLeecher = await s.leecher.finalState(s.v, P);
+    const bySeeder = await s.seeder.finalState(s.v, P);
+    await s.seeder.closeVirtual(s.v, bySeeder.state, byLeecher.signature, bySeeder.signature);
+    await waitFor(() => s.outcomes.length >= 4);
+    await s.leecher.settled();
+    expect((await s.ctx.leecher.store.getSupportedState(s.a))?.variablePart.turnNum).to.equal(2n);
+    const aFixed = (await s.ctx.leecher.store.getChannel(s.a))?.fixedPart;
+    if (aFixed === undefined || guaranteed === undefined) throw new Error("no ledger A");
+    // The hub registers turn 1, whose outcome holds a guarantee: finding that registration must not try to pay it.
+    await (await s.f.adjudicator.connect(s.f.hubKey).challenge(aFixed, [], guaranteed, "0x", NO_REGISTRATION)).wait();
+    const leecherExit = await startExit(s.ctx.leecher, s.a);
+    expect(await registeredTurns(s, s.a)).to.deep.equal([1n, 2n]);
+    await runTo(leecherExit.finalizesAt);
+    const done = await leecherExit.exit;
+    expect(await methodsOf(s, done.transactions)).to.deep.equal(["checkpoint", "transferAllAssets"]);
+    expect(await paidOut(s, [s.a])).to.deep.equal({
+      [`${s.a}:${s.f.leecher.address}`]: DEPOSIT - P - FEE,
+      [`${s.a}:${s.hub}`]: P + FEE,
+    });
+  });
+
   it("when the hub refuses to countersign the close (never answers virtual.close): the seeder cannot conclude V, challenges it with its voucher and is paid p; the leecher pays p + fee(p), no more", async () => {
     const never = () => new Promise<unknown>(() => {});
     const s = await funded({ hostile: { "virtual.close": never } });
