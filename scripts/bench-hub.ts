@@ -684,7 +684,7 @@ printReport(json, report, (r) => {
   const v = r.vouchers;
   const lines = [
     `1. A download's channels from ${d.seeders} seeders (transactions by leecher and seeders, read from the chain):`,
-    `   through the hub, once the ledgers exist: ${d.throughHub.nonceDelta} (nonces), ${d.throughHub.receipts} (transactions in ${d.throughHub.blocksChecked} blocks); target 0: ${d.throughHub.nonceDelta === 0 && d.throughHub.receipts === 0 ? "met" : "MISSED"}`,
+    `   through the hub, once the ledgers exist: ${d.throughHub.nonceDelta} (nonces), ${d.throughHub.receipts} (transactions in the ${d.throughHub.blocksChecked} blocks mined meanwhile); target 0: ${d.throughHub.nonceDelta === 0 && d.throughHub.receipts === 0 ? "met" : "MISSED"}`,
     `     (opening the ledgers: leecher ${d.throughHub.ledgerSetup.leecher}, seeders ${d.throughHub.ledgerSetup.seeders}, hub ${d.throughHub.ledgerSetup.hub}; once, for any number of downloads)`,
     `   direct channels: ${d.direct.nonceDelta} (nonces), ${d.direct.receipts} (transactions); leecher ${d.direct.leecher} deposits, seeders ${d.direct.seeders} closes`,
     `2. ${t.virtualChannels} virtual channels, each opened and closed through the hub's API, ${t.pairs} pairs at once:`,
