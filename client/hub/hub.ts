@@ -74,6 +74,14 @@ export class Hub {
   readonly #online = new Map<string, Set<RpcConnection>>();
   /** Serializes the work on each channel (one proposal at a time per ledger). */
   readonly #locks = new Map<string, Promise<unknown>>();
+  /**
+   * Indexes of the store, built at start and kept as records are created, so that no request scans every record
+   * (which made each virtual channel cost time in proportion to all the channels ever held; bench:hub): by ledger,
+   * the virtual channels whose side in it is not settled yet, in the order they were proposed (what #advance looks
+   * at); by user, its ledgers (where login looks for proposals waiting).
+   */
+  readonly #virtualsOf = new Map<string, Set<string>>();
+  readonly #ledgersOf = new Map<string, Set<string>>();
 
   constructor(options: HubOptions) {
     this.#options = options;
@@ -88,9 +96,24 @@ export class Hub {
   async start(): Promise<void> {
     this.#address = getAddress(await this.#options.signer.getAddress());
     await this.#reconcile();
-    for (const record of await this.#options.store.listChannels()) {
+    const records = await this.#options.store.listChannels();
+    for (const record of records) this.#index(record);
+    for (const record of records) {
       if (record.ledger !== undefined) await this.#advance(record.id);
     }
+  }
+
+  /** Adds a ledger or a virtual channel to the indexes. */
+  #index(record: ChannelRecord): void {
+    const add = (map: Map<string, Set<string>>, key: string) => {
+      const set = map.get(key) ?? new Set<string>();
+      map.set(key, set.add(record.id.toLowerCase()));
+    };
+    if (record.ledger !== undefined) add(this.#ledgersOf, getAddress(record.fixedPart.participants[USER]));
+    const info = record.virtual;
+    if (info === undefined) return;
+    if (!info.settled.payer) add(this.#virtualsOf, info.payerLedger.toLowerCase());
+    if (!info.settled.payee) add(this.#virtualsOf, info.payeeLedger.toLowerCase());
   }
 
   /**
@@ -185,11 +208,10 @@ export class Hub {
     this.#online.set(address, connections.add(connection));
     this.#log(`login ${address} (connection ${connection.id})`);
     // Whatever waits for this user's countersignature is pushed again: it may have missed it.
-    for (const record of await this.#options.store.listChannels()) {
-      const pending = record.ledger?.pending;
-      if (pending !== undefined && getAddress(record.fixedPart.participants[USER]) === address) {
-        connection.notify("ledger.proposed", { ledgerId: record.id, ...pending });
-      }
+    for (const id of this.#ledgersOf.get(address) ?? []) {
+      const record = await this.#options.store.getChannel(id);
+      const pending = record?.ledger?.pending;
+      if (pending !== undefined) connection.notify("ledger.proposed", { ledgerId: id, ...pending });
     }
     return { address };
   }
@@ -257,7 +279,7 @@ export class Hub {
         return { ledgerId: id, signature: held.sigs[HUB] };
       }
       const hubSignature = await signState(o.signer, id, state);
-      await o.store.putChannel({
+      const record: ChannelRecord = {
         id,
         chainId: o.chainId,
         adjudicator: getAddress(o.adjudicator),
@@ -268,7 +290,9 @@ export class Hub {
         phase: "proposed",
         destinations: state.outcome[0].allocations.map((a) => a.destination.toLowerCase()),
         ledger: { hubDeposit: balances.hub },
-      });
+      };
+      await o.store.putChannel(record);
+      this.#index(record);
       await o.store.putSupportedState(
         id,
         toSigned(
@@ -458,7 +482,7 @@ export class Hub {
       }
       if (existing !== undefined) throw new HubError("REFUSED", `channel ${id} exists already`);
       const hubSignature = await signState(o.signer, id, state);
-      await o.store.putChannel({
+      const record: ChannelRecord = {
         id,
         chainId: o.chainId,
         adjudicator: getAddress(o.adjudicator),
@@ -482,7 +506,9 @@ export class Hub {
           guaranteed: { payer: false, payee: false },
           settled: { payer: false, payee: false },
         },
-      });
+      };
+      await o.store.putChannel(record);
+      this.#index(record);
       this.#log(`virtual ${id}: ${payer} -> ${payee}, x ${x}, proposed`);
       return { virtualId: id, signature: hubSignature };
     });
@@ -649,9 +675,21 @@ export class Hub {
       const record = await o.store.getChannel(ledgerId);
       if (record?.ledger === undefined || record.ledger.pending !== undefined || record.phase !== "open") return;
       const latest = await this.#latest(ledgerId);
-      for (const v of await o.store.listChannels()) {
-        const info = v.virtual;
-        if (info === undefined) continue;
+      const key = ledgerId.toLowerCase();
+      const virtuals = this.#virtualsOf.get(key) ?? new Set<string>();
+      for (const id of [...virtuals]) {
+        const v = await o.store.getChannel(id);
+        const info = v?.virtual;
+        // Once its side in this ledger is settled, a virtual channel has nothing more to ask of it (flags only
+        // ever turn true): it leaves the index.
+        if (
+          v === undefined ||
+          info === undefined ||
+          info.settled[info.payerLedger.toLowerCase() === key ? "payer" : "payee"]
+        ) {
+          virtuals.delete(id);
+          continue;
+        }
         let next: { state: VariablePart; purpose: string; virtualOutcome?: Outcome } | undefined;
         try {
           next = this.#nextChange(ledgerId, v, latest.variablePart);
