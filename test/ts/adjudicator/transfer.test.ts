@@ -3,27 +3,11 @@
 // outcome's payees, and each at most once.
 import { expect } from "chai";
 import { parseEther, ZeroAddress } from "ethers";
-import {
-  fingerprint,
-  NO_REGISTRATION,
-  type Outcome,
-  outcomeHash,
-  stateHash,
-  toDestination,
-  type VariablePart,
-} from "../../../sdk/index.js";
+import { type Outcome, stateHash, toDestination, type VariablePart } from "../../../sdk/index.js";
 import { RevertingReceiver__factory, SenderFeeToken__factory } from "../../../typechain-types/index.js";
 import { ethers, networkHelpers, signed } from "../helpers/fixtures.js";
 import { ethHeldNow, ethHeldOwing, registrationNow } from "../helpers/registration.js";
-import {
-  challengeWith,
-  DEPOSIT,
-  type Funded,
-  finalizeWith,
-  fundedFixture,
-  payOut,
-  sameVariablePart,
-} from "./helpers.js";
+import { challengeWith, DEPOSIT, type Funded, finalizeWith, fundedFixture, payOut } from "./helpers.js";
 
 const { loadFixture, time } = networkHelpers;
 const ALICE_GETS = parseEther("0.3");
