@@ -31,16 +31,18 @@ import {
   ZeroAddress,
 } from "ethers";
 import {
-  channelId,
-  type FixedPart,
   HubConnection,
   HubRpcClient,
   hubFee,
   ledgerOutcome,
-  MemoryChannelStore,
-  PiecepayClient,
   type ProposalOutcome,
   signLogin,
+} from "../sdk/hub/index.js";
+import {
+  channelId,
+  type FixedPart,
+  MemoryChannelStore,
+  PiecepayClient,
   signState,
   signVoucher,
   useSignatureBackend,

@@ -11,15 +11,20 @@ import { parseArgs } from "node:util";
 import { type ContractTransactionResponse, parseEther, ZeroAddress, ZeroHash } from "ethers";
 import { network } from "hardhat";
 import {
-  channelId,
-  encodeVoucher,
-  type FixedPart,
   fundGuarantee,
   hubFee,
   ledgerOutcome,
+  reclaimEffects,
+  virtualChannelOutcome,
+  virtualNonce,
+  virtualVoucherState,
+} from "../sdk/hub/index.js";
+import {
+  channelId,
+  encodeVoucher,
+  type FixedPart,
   type Outcome,
   outcomeHash,
-  reclaimEffects,
   type SignedVariablePart,
   signBy,
   signVoucher,
@@ -27,9 +32,6 @@ import {
   toDestination,
   toSigned,
   type VariablePart,
-  virtualChannelOutcome,
-  virtualNonce,
-  virtualVoucherState,
 } from "../sdk/node.js";
 import {
   Adjudicator__factory,

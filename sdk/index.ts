@@ -33,53 +33,7 @@ export {
 } from "./errors.js";
 export { variablePartFromEvent } from "./events.js";
 export { gasSpentSince } from "./gas.js";
-export { readFixedPart, readOutcome, readSignature, readSignedVariablePart, readVariablePart } from "./hub/codec.js";
-export {
-  challengeLedger,
-  challengeVirtual,
-  type ExitLedgerOptions,
-  type ExitLedgerReturnType,
-  exitLedger,
-  type OwedOutcome,
-  type ReclaimGuaranteeReturnType,
-  reclaimGuarantee,
-} from "./hub/exit.js";
-export {
-  HubConnection,
-  type HubInfo,
-  type ProposalOutcome,
-  type VirtualProposal,
-} from "./hub/hub-connection.js";
-export { loginSigner, loginText, signLogin } from "./hub/login.js";
-export {
-  encodeHubJson,
-  HUB_API_VERSION,
-  HUB_ERROR_REASONS,
-  HubError,
-  type HubErrorReason,
-  readField,
-} from "./hub/protocol.js";
-export { HubRpcClient } from "./hub/rpc-client.js";
-export {
-  checkLedgerUpdate,
-  type FundGuaranteeParameters,
-  finalLedger,
-  foldTopUp,
-  fundGuarantee,
-  type Guarantee,
-  type LedgerBalances,
-  type LedgerChange,
-  type LedgerErrorCode,
-  type LedgerTopUp,
-  ledgerBalances,
-  ledgerOutcome,
-  proposeTopUp,
-  type SettleGuaranteeParameters,
-  settleGuarantee,
-  type VirtualFunding,
-} from "./ledger.js";
 export { computePayouts, type PayoutResult } from "./payouts.js";
-export { type ReclaimEffect, type ReclaimInput, reclaimEffects } from "./reclaim.js";
 export { recoverPersonalSigner, signatureBackend, useSignatureBackend } from "./recover.js";
 export {
   committedEthCandidates,
@@ -100,16 +54,6 @@ export { fromJson, toJson } from "./store/json.js";
 export { MemoryChannelStore } from "./store/memory.js";
 export type { ChannelPhase, ChannelRecord, ChannelStore, VoucherDirection } from "./store/types.js";
 export type { Allocation, FixedPart, Outcome, SignedVariablePart, SingleAssetExit, VariablePart } from "./types.js";
-export {
-  checkVirtualVoucher,
-  checkVirtualVoucherSupported,
-  feeBpsOf,
-  hubFee,
-  type VirtualVoucherMove,
-  virtualChannelOutcome,
-  virtualNonce,
-  virtualVoucherState,
-} from "./virtual-voucher.js";
 export {
   createVoucher,
   decodeVoucher,

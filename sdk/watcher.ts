@@ -1,5 +1,7 @@
 import type { PiecepayClient } from "./client.js";
+import type { PiecepayContext } from "./context/types.js";
 import { PiecepayError } from "./errors.js";
+import type { ChannelRecord } from "./store/types.js";
 
 /** Settings of a `ChannelWatcher`. */
 export interface WatcherOptions {
@@ -16,6 +18,11 @@ export interface WatcherOptions {
    * challenges, and a finalized channel waits for `client.payout`.
    */
   payOut?: boolean;
+  /**
+   * Defends a hub's ledgers and virtual channels: pass `defendHubChannel` from `piecepay/sdk/hub`. Without it the
+   * watcher leaves them alone (the 2-party rules do not apply to them).
+   */
+  defendHub?: (context: PiecepayContext, record: ChannelRecord) => Promise<"answered" | undefined>;
   /** Receives what the watcher does and every error it survives. */
   log?: (event: string, fields: Record<string, unknown>) => void;
 }
@@ -125,6 +132,14 @@ export class ChannelWatcher {
     for (const record of await store.listChannels()) {
       if (record.phase === "withdrawn" || record.phase === "proposed" || record.phase === "funding") continue;
       try {
+        if (record.ledger !== undefined || record.virtual !== undefined) {
+          const answered = await this.#options.defendHub?.(client.context, record);
+          if (answered === "answered") {
+            report.answered.push(record.id);
+            this.#log("answered", { channelId: record.id });
+          }
+          continue;
+        }
         const done = await client.defend(record.id, { payOut: this.#options.payOut ?? true });
         if (done === "answered") report.answered.push(record.id);
         if (done === "paid-out") report.paidOut.push(record.id);

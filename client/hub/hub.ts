@@ -6,9 +6,6 @@
 import { randomBytes } from "node:crypto";
 import { getAddress, hexlify, type Signer, ZeroAddress } from "ethers";
 import {
-  type ChannelRecord,
-  type ChannelStore,
-  channelId,
   checkVirtualVoucherSupported,
   feeBpsOf,
   finalLedger,
@@ -18,21 +15,26 @@ import {
   hubFee,
   ledgerBalances,
   loginSigner,
-  type Outcome,
   readField,
   readFixedPart,
   readSignature,
   readSignedVariablePart,
   readVariablePart,
+  settleGuarantee,
+  virtualChannelOutcome,
+} from "../../sdk/hub/index.js";
+import {
+  type ChannelRecord,
+  type ChannelStore,
+  channelId,
+  type Outcome,
   recoverPersonalSigner,
   type SignedVariablePart,
-  settleGuarantee,
   signState,
   stateHash,
   toDestination,
   toSigned,
   type VariablePart,
-  virtualChannelOutcome,
 } from "../../sdk/index.js";
 import type { RpcConnection, RpcHandler } from "./rpc-server.js";
 

@@ -5,7 +5,7 @@
 // never reordered.
 import type { AddressInfo } from "node:net";
 import { type WebSocket, WebSocketServer } from "ws";
-import { encodeHubJson, HubError } from "../../sdk/index.js";
+import { encodeHubJson, HubError } from "../../sdk/hub/index.js";
 
 /** Per-connection limits. */
 export interface RpcLimits {

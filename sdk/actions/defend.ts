@@ -1,5 +1,4 @@
 import type { PiecepayContext } from "../context/types.js";
-import { defendHubChannel } from "../hub/defend-hub.js";
 import { type AnswerErrorType, answer } from "./answer.js";
 import { channelOf, owedTo } from "./internal/channels.js";
 import { type OnChainErrorType, onChain } from "./on-chain.js";
@@ -34,7 +33,8 @@ export function defend(context: PiecepayContext, params: DefendParameters): Prom
 export async function defendInLock(context: PiecepayContext, id: string, payOut = true): Promise<DefendReturnType> {
   const record = await channelOf(context, id);
   if (record.phase === "withdrawn" || record.phase === "proposed" || record.phase === "funding") return undefined;
-  if (record.ledger !== undefined || record.virtual !== undefined) return defendHubChannel(context, record);
+  // A hub's ledger or virtual channel: defended by `defendHubChannel` (piecepay/sdk/hub), never by the 2-party rules.
+  if (record.ledger !== undefined || record.virtual !== undefined) return undefined;
   const status = await onChain(context, { channelId: record.id });
   if (status.challenged) {
     if (record.phase !== "challenged") await context.store.setPhase(record.id, "challenged");

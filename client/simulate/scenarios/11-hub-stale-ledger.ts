@@ -4,14 +4,8 @@
 // payout); the seeder answers V with its voucher (as its watcher would) and settles its own ledger with the hub off
 // chain. The leecher ends whole: its deposit less exactly p + fee(p).
 import { ZeroAddress } from "ethers";
-import {
-  challengeVirtual,
-  ledgerOutcome,
-  NO_REGISTRATION,
-  signState,
-  toSigned,
-  type VariablePart,
-} from "../../../sdk/index.js";
+import { challengeVirtual, ledgerOutcome } from "../../../sdk/hub/index.js";
+import { NO_REGISTRATION, signState, toSigned, type VariablePart } from "../../../sdk/index.js";
 import type { Scenario } from "../scenario.js";
 import {
   checkPaidOut,

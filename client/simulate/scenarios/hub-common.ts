@@ -4,15 +4,13 @@
 // (PaidOut and Reclaimed events). See docs/adr/0021-hub-ledger-and-virtual-channels.md and docs/hub.md.
 import { formatEther, getAddress, parseEther } from "ethers";
 import {
-  channelId,
   type ExitLedgerReturnType,
   exitLedger,
   HubConnection,
   hubFee,
   type ProposalOutcome,
-  signVoucher,
-  verifyVoucher,
-} from "../../../sdk/index.js";
+} from "../../../sdk/hub/index.js";
+import { channelId, signVoucher, verifyVoucher } from "../../../sdk/index.js";
 import { Hub } from "../../hub/hub.js";
 import { type RpcHandler, type RpcServer, startRpcServer } from "../../hub/rpc-server.js";
 import type { Party, ScenarioContext } from "../context.js";

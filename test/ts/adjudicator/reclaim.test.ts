@@ -3,13 +3,13 @@
 // (ADR 0021, decision 3). Every figure below is read from the chain: Reclaimed events, balances after the payouts.
 import { expect } from "chai";
 import { parseEther, ZeroAddress } from "ethers";
+import { reclaimEffects } from "../../../sdk/hub/index.js";
 import {
   channelId,
   type FixedPart,
   NO_REGISTRATION,
   type Outcome,
   outcomeHash,
-  reclaimEffects,
   signState,
   stateHash,
   toDestination,

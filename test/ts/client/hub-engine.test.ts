@@ -11,25 +11,27 @@ import { getAddress, parseEther, type Signer, ZeroAddress } from "ethers";
 import { Hub } from "../../../client/hub/hub.js";
 import { type RpcServer, startRpcServer } from "../../../client/hub/rpc-server.js";
 import {
-  channelId,
   checkLedgerUpdate,
-  type FixedPart,
   HubConnection,
   type HubError,
   HubRpcClient,
   hubFee,
   ledgerOutcome,
-  MemoryChannelStore,
   type ProposalOutcome,
   readVariablePart,
   signLogin,
+  virtualChannelOutcome,
+  virtualNonce,
+} from "../../../sdk/hub/index.js";
+import {
+  channelId,
+  type FixedPart,
+  MemoryChannelStore,
   signState,
   signVoucher,
   toDestination,
   toSigned,
   type VariablePart,
-  virtualChannelOutcome,
-  virtualNonce,
 } from "../../../sdk/index.js";
 import { SqliteChannelStore } from "../../../sdk/node.js";
 import { LedgerApp__factory, VirtualVoucherApp__factory } from "../../../typechain-types/index.js";

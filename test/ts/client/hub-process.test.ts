@@ -5,15 +5,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { expect } from "chai";
 import { getAddress, HDNodeWallet, JsonRpcProvider, parseEther } from "ethers";
-import {
-  channelId,
-  HubConnection,
-  hubFee,
-  MemoryChannelStore,
-  PiecepayClient,
-  type ProposalOutcome,
-  signVoucher,
-} from "../../../sdk/index.js";
+import { HubConnection, hubFee, type ProposalOutcome } from "../../../sdk/hub/index.js";
+import { channelId, MemoryChannelStore, PiecepayClient, signVoucher } from "../../../sdk/index.js";
 import {
   Adjudicator__factory,
   LedgerApp__factory,

@@ -3,7 +3,7 @@
 import { expect } from "chai";
 import { WebSocket } from "ws";
 import { type RpcServer, startRpcServer } from "../../../client/hub/rpc-server.js";
-import { HubError, HubRpcClient } from "../../../sdk/index.js";
+import { HubError, HubRpcClient } from "../../../sdk/hub/index.js";
 
 /** Sends raw text on a fresh socket and resolves to the first answer (parsed), or to the close code. */
 async function raw(url: string, ...messages: (string | Buffer)[]): Promise<unknown[]> {

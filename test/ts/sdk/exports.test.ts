@@ -7,9 +7,11 @@ import { fileURLToPath } from "node:url";
 import { expect } from "chai";
 import * as byName from "piecepay/sdk";
 import * as byNameActions from "piecepay/sdk/actions";
+import * as byNameHub from "piecepay/sdk/hub";
 import * as byNameNode from "piecepay/sdk/node";
 import * as actions from "../../../sdk/actions/index.js";
 import { PiecepayClient } from "../../../sdk/client.js";
+import * as hubEntry from "../../../sdk/hub/index.js";
 import * as sdk from "../../../sdk/index.js";
 import * as node from "../../../sdk/node.js";
 
@@ -23,26 +25,6 @@ const UNIVERSAL = [
   "challengeHash",
   "channelId",
   "computePayouts",
-  "reclaimEffects",
-  "encodeHubJson",
-  "HUB_API_VERSION",
-  "HUB_ERROR_REASONS",
-  "HubError",
-  "HubRpcClient",
-  "loginSigner",
-  "loginText",
-  "signLogin",
-  "readFixedPart",
-  "readOutcome",
-  "HubConnection",
-  "challengeLedger",
-  "challengeVirtual",
-  "exitLedger",
-  "reclaimGuarantee",
-  "readSignature",
-  "readSignedVariablePart",
-  "readVariablePart",
-  "readField",
   "ChannelWatcher",
   "ContractRevertError",
   "CONTRACT_ERROR_CODES",
@@ -72,13 +54,6 @@ const UNIVERSAL = [
   "verifyVoucher",
   "voucherMoveError",
   "voucherStateSupportError",
-  "checkVirtualVoucher",
-  "checkVirtualVoucherSupported",
-  "feeBpsOf",
-  "hubFee",
-  "virtualChannelOutcome",
-  "virtualNonce",
-  "virtualVoucherState",
   "VirtualVoucherError",
   "decodeVoucher",
   "encodeVoucher",
@@ -113,14 +88,6 @@ const UNIVERSAL = [
   "variablePartType",
   "voucherHash",
   "VOUCHER_LENGTH",
-  "checkLedgerUpdate",
-  "finalLedger",
-  "foldTopUp",
-  "fundGuarantee",
-  "ledgerBalances",
-  "ledgerOutcome",
-  "proposeTopUp",
-  "settleGuarantee",
 ];
 
 /** The actions, one per method of `PiecepayClient`, and what makes and checks the context they take. */
@@ -158,6 +125,46 @@ const ACTIONS = [
 ];
 const CONTEXT = ["createPiecepayContext", "withChainChecked"];
 
+/** `piecepay/sdk/hub`: what an app needs to use a hub, apart from `piecepay/sdk` (the universal bundle's budget). */
+const HUB = [
+  "HUB_API_VERSION",
+  "HUB_ERROR_REASONS",
+  "HubConnection",
+  "HubError",
+  "HubRpcClient",
+  "challengeLedger",
+  "challengeVirtual",
+  "checkLedgerUpdate",
+  "checkVirtualVoucher",
+  "checkVirtualVoucherSupported",
+  "defendHubChannel",
+  "encodeHubJson",
+  "exitLedger",
+  "feeBpsOf",
+  "finalLedger",
+  "foldTopUp",
+  "fundGuarantee",
+  "hubFee",
+  "ledgerBalances",
+  "ledgerOutcome",
+  "loginSigner",
+  "loginText",
+  "proposeTopUp",
+  "readField",
+  "readFixedPart",
+  "readOutcome",
+  "readSignature",
+  "readSignedVariablePart",
+  "readVariablePart",
+  "reclaimEffects",
+  "reclaimGuarantee",
+  "settleGuarantee",
+  "signLogin",
+  "virtualChannelOutcome",
+  "virtualNonce",
+  "virtualVoucherState",
+];
+
 /** What only Node has: the SQLite store and the keystore on disk. */
 const NODE_ONLY = ["SqliteChannelStore", "loadKeystore", "saveKeystore"];
 
@@ -176,6 +183,15 @@ function runModule(source: string): Promise<string> {
 describe("sdk/index.ts", function () {
   it("exports exactly the documented names", function () {
     expect(Object.keys(sdk).sort()).to.deep.equal([...UNIVERSAL].sort());
+  });
+});
+
+describe("sdk/hub/index.ts", function () {
+  it("exports exactly the hub's names, none of which sdk/index.ts repeats", function () {
+    expect(Object.keys(hubEntry).sort()).to.deep.equal([...HUB].sort());
+    expect(Object.keys(byNameHub).sort()).to.deep.equal([...HUB].sort());
+    expect(byNameHub.HubConnection).to.equal(hubEntry.HubConnection);
+    expect(HUB.filter((name) => name in sdk)).to.deep.equal([]);
   });
 });
 

@@ -9,20 +9,23 @@ import { getAddress, parseEther, type TransactionReceipt, ZeroAddress } from "et
 import { Hub } from "../../../client/hub/hub.js";
 import { type RpcServer, startRpcServer } from "../../../client/hub/rpc-server.js";
 import {
-  ChannelWatcher,
   challengeVirtual,
-  channelId,
+  defendHubChannel,
   type ExitLedgerReturnType,
   exitLedger,
   HubConnection,
   hubFee,
   ledgerOutcome,
+  type ProposalOutcome,
+  reclaimGuarantee,
+} from "../../../sdk/hub/index.js";
+import {
+  ChannelWatcher,
+  channelId,
   MemoryChannelStore,
   NO_REGISTRATION,
   type PiecepayClient,
   type PiecepayContext,
-  type ProposalOutcome,
-  reclaimGuarantee,
   signState,
   signVoucher,
   toSigned,
@@ -321,7 +324,8 @@ describe("exiting a hub on chain (ADR 0021, decision 8)", function () {
     await (
       await f.adjudicator.connect(f.hubKey).challenge(aFixed, [], toSigned(stale, sigs), "0x", NO_REGISTRATION)
     ).wait();
-    const watcher = (client: PiecepayClient) => new ChannelWatcher(client, { confirmations: 1, payOut: false });
+    const watcher = (client: PiecepayClient) =>
+      new ChannelWatcher(client, { confirmations: 1, payOut: false, defendHub: defendHubChannel });
     const leecherScan = await watcher(s.clients.leecher).scanOnce();
     expect(leecherScan.answered).to.include(s.a);
     expect(await registeredTurns(s, s.a)).to.deep.equal([0n, 1n]); // the latest, with V's guarantee

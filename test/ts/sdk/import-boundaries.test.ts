@@ -19,9 +19,9 @@ import {
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
 /** The SDK's entry points: the only sdk/ files the client may import. */
-const ENTRY_POINTS = ["sdk/index.ts", "sdk/node.ts", "sdk/actions/index.ts"];
+const ENTRY_POINTS = ["sdk/index.ts", "sdk/node.ts", "sdk/actions/index.ts", "sdk/hub/index.ts"];
 /** The entry points that load in a browser: nothing they reach is Node's. */
-const UNIVERSAL_ENTRY_POINTS = ["sdk/index.ts", "sdk/actions/index.ts"];
+const UNIVERSAL_ENTRY_POINTS = ["sdk/index.ts", "sdk/actions/index.ts", "sdk/hub/index.ts"];
 /**
  * The client's code that runs in a browser page as well as in Node: the paid sessions, the wire codec and guard,
  * and what a page imports (client/web/). Nothing any of their files reaches is Node's (see
@@ -37,7 +37,8 @@ const EMBEDDED_CHAIN = "client/embedded-chain.ts";
  * scripts/bench-web-pages.ts measures the browser tests' own pages (paid seeder and leecher), on their chain, tracker
  * and Node seeder; scripts/profile-web.ts runs the same pages unpaid, to see where their CPU goes;
  * scripts/bench-web-app.ts measures the web app as its tests start and drive it, with the CLI's seeder.
- * scripts/bench-discovery.ts joins the DHT through the tests' loopback bootstrap node; scripts/bench-plain.ts drives
+ * scripts/bench-discovery.ts joins the DHT through the tests' loopback bootstrap node; scripts/bench-hub.ts starts
+ * anvil as the tests do; scripts/bench-plain.ts drives
  * the same plain clients (aria2) and CLI processes as the free-torrent tests.
  */
 const TOP_LAYER_EXCEPTIONS = [
@@ -63,6 +64,7 @@ const TOP_LAYER_EXCEPTIONS = [
     "helpers/webrtc-peers.ts",
   ].map((file) => `scripts/profile-web.ts -> test/ts/${file}`),
   "scripts/bench-discovery.ts -> test/ts/helpers/dht.ts",
+  "scripts/bench-hub.ts -> test/ts/helpers/nodes.ts",
   ...["client/cli-process.ts", "helpers/nodes.ts", "helpers/plain-clients.ts"].map(
     (file) => `scripts/bench-plain.ts -> test/ts/${file}`,
   ),
@@ -245,7 +247,7 @@ describe("import boundaries", function () {
 
     it("client/simulate/processes importing sdk/store/json.ts around the entry point", function () {
       expect(before.violations).to.include(
-        "client/simulate/processes/seeder.ts:1 imports sdk/store/json.ts (static): the client reaches the SDK only through its entry points (sdk/index.ts, sdk/node.ts, sdk/actions/index.ts)",
+        "client/simulate/processes/seeder.ts:1 imports sdk/store/json.ts (static): the client reaches the SDK only through its entry points (sdk/index.ts, sdk/node.ts, sdk/actions/index.ts, sdk/hub/index.ts)",
       );
     });
 

@@ -7,23 +7,25 @@
 import { expect } from "chai";
 import { id as keccakId, parseEther, ZeroAddress } from "ethers";
 import {
-  channelId,
   checkLedgerUpdate,
-  type FixedPart,
   finalLedger,
   foldTopUp,
   fundGuarantee,
-  isExternalDestination,
   type LedgerChange,
   ledgerBalances,
   ledgerOutcome,
+  proposeTopUp,
+  reclaimEffects,
+  settleGuarantee,
+} from "../../../sdk/hub/index.js";
+import {
+  channelId,
+  type FixedPart,
+  isExternalDestination,
   NO_REGISTRATION,
   type Outcome,
   PiecepayError,
-  proposeTopUp,
-  reclaimEffects,
   SDK_ERROR_CODES,
-  settleGuarantee,
   stateHash,
   toDestination,
   type VariablePart,

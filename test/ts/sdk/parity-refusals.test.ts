@@ -3,6 +3,7 @@
 // their libraries' and OpenZeppelin's) decodes to a code of PiecepayErrorCode.
 import { expect } from "chai";
 import { type BigNumberish, parseEther, zeroPadValue } from "ethers";
+import { reclaimEffects } from "../../../sdk/hub/index.js";
 import {
   type ChannelStatus,
   CONTRACT_ERROR_CODES,
@@ -11,7 +12,6 @@ import {
   decodeContractError,
   PiecepayError,
   packStatus,
-  reclaimEffects,
   SDK_ERROR_CODES,
   toContractErrorCode,
   VoucherError,

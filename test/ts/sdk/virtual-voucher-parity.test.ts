@@ -7,23 +7,25 @@
 import { expect } from "chai";
 import { type Signer, Wallet, ZeroAddress } from "ethers";
 import {
-  ContractRevertError,
   checkVirtualVoucher,
   checkVirtualVoucherSupported,
+  feeBpsOf,
+  hubFee,
+  virtualChannelOutcome,
+  virtualNonce,
+  virtualVoucherState,
+} from "../../../sdk/hub/index.js";
+import {
+  ContractRevertError,
   decodeContractError,
   encodeVoucher,
   type FixedPart,
-  feeBpsOf,
-  hubFee,
   PiecepayError,
   type SignedVariablePart,
   signVoucher,
   toDestination,
   type VariablePart,
   VirtualVoucherError,
-  virtualChannelOutcome,
-  virtualNonce,
-  virtualVoucherState,
 } from "../../../sdk/index.js";
 import { VirtualVoucherApp__factory } from "../../../typechain-types/index.js";
 import { ethers, networkHelpers } from "../helpers/fixtures.js";

@@ -6,6 +6,7 @@
 // the chain (the transactions are sent by eve, so the three parties' balance changes are exactly their payouts).
 import { expect } from "chai";
 import { type BaseContract, parseEther, ZeroAddress } from "ethers";
+import { virtualChannelOutcome, virtualNonce, virtualVoucherState } from "../../../sdk/hub/index.js";
 import {
   ContractRevertError,
   channelId,
@@ -20,9 +21,6 @@ import {
   toDestination,
   toSigned,
   type VariablePart,
-  virtualChannelOutcome,
-  virtualNonce,
-  virtualVoucherState,
 } from "../../../sdk/index.js";
 import { LedgerApp__factory, VirtualVoucherApp__factory } from "../../../typechain-types/index.js";
 import { DURATION, deployFixture, ethers, networkHelpers, signed } from "../helpers/fixtures.js";
