@@ -141,6 +141,26 @@ describe("exiting a hub on chain (ADR 0021, decision 8)", function () {
   }
   type Setup = Awaited<ReturnType<typeof funded>>;
 
+  /** The hub challenges A with turn 0 [DEPOSIT, 0], which both signed at opening (signatures are deterministic). */
+  async function hubChallengesWithFunding(s: Setup) {
+    const { f } = s;
+    const aFixed = (await s.ctx.leecher.store.getChannel(s.a))?.fixedPart;
+    if (aFixed === undefined) throw new Error("no ledger A");
+    const stale: VariablePart = {
+      outcome: ledgerOutcome(ZeroAddress, f.leecher.address, s.hub, DEPOSIT, 0n),
+      appData: "0x",
+      turnNum: 0n,
+      isFinal: false,
+    };
+    const sigs = new Map([
+      [0, await signState(f.leecher, s.a, stale)],
+      [1, await signState(f.hubKey, s.a, stale)],
+    ]);
+    await (
+      await f.adjudicator.connect(f.hubKey).challenge(aFixed, [], toSigned(stale, sigs), "0x", NO_REGISTRATION)
+    ).wait();
+  }
+
   /** Runs `exitLedger` and resolves, once its challenges are all mined, to the exit still running and its deadline. */
   async function startExit(context: PiecepayContext, ledgerId: string) {
     let waiting: (finalizesAt: bigint) => void = () => {};
@@ -264,22 +284,7 @@ describe("exiting a hub on chain (ADR 0021, decision 8)", function () {
   it("when the hub posts a stale ledger state (A's funding state, before the guarantee): the leecher's checkpoint registers its latest, and it still ends with exactly DEPOSIT - p - fee(p)", async () => {
     const s = await funded();
     const { f } = s;
-    // The hub challenges A with turn 0 [DEPOSIT, 0], which both signed at opening (signatures are deterministic).
-    const aFixed = (await s.ctx.leecher.store.getChannel(s.a))?.fixedPart;
-    if (aFixed === undefined) throw new Error("no ledger A");
-    const stale: VariablePart = {
-      outcome: ledgerOutcome(ZeroAddress, f.leecher.address, s.hub, DEPOSIT, 0n),
-      appData: "0x",
-      turnNum: 0n,
-      isFinal: false,
-    };
-    const sigs = new Map([
-      [0, await signState(f.leecher, s.a, stale)],
-      [1, await signState(f.hubKey, s.a, stale)],
-    ]);
-    await (
-      await f.adjudicator.connect(f.hubKey).challenge(aFixed, [], toSigned(stale, sigs), "0x", NO_REGISTRATION)
-    ).wait();
+    await hubChallengesWithFunding(s);
     expect(await registeredTurns(s, s.a)).to.deep.equal([0n]);
 
     const leecherExit = await startExit(s.ctx.leecher, s.a);
@@ -309,21 +314,7 @@ describe("exiting a hub on chain (ADR 0021, decision 8)", function () {
   it("the watchers defend: a stale ledger challenge by the hub is answered by the leecher's ChannelWatcher with its latest state, which starts V too; the seeder's watcher answers V with its voucher; the exits pay each exactly", async () => {
     const s = await funded();
     const { f } = s;
-    const aFixed = (await s.ctx.leecher.store.getChannel(s.a))?.fixedPart;
-    if (aFixed === undefined) throw new Error("no ledger A");
-    const stale: VariablePart = {
-      outcome: ledgerOutcome(ZeroAddress, f.leecher.address, s.hub, DEPOSIT, 0n),
-      appData: "0x",
-      turnNum: 0n,
-      isFinal: false,
-    };
-    const sigs = new Map([
-      [0, await signState(f.leecher, s.a, stale)],
-      [1, await signState(f.hubKey, s.a, stale)],
-    ]);
-    await (
-      await f.adjudicator.connect(f.hubKey).challenge(aFixed, [], toSigned(stale, sigs), "0x", NO_REGISTRATION)
-    ).wait();
+    await hubChallengesWithFunding(s);
     const watcher = (client: PiecepayClient) =>
       new ChannelWatcher(client, { confirmations: 1, payOut: false, defendHub: defendHubChannel });
     const leecherScan = await watcher(s.clients.leecher).scanOnce();
