@@ -165,6 +165,34 @@ describe("the hub engine over its API", function () {
     };
   }
 
+  /** The leecher proposes V [leecher, hub, seeder] holding X to the hub (V0 signed by the leecher); returns V. */
+  async function proposeVirtual(
+    f: Fixture,
+    leecher: User,
+    seeder: User,
+    hub: string,
+    payerLedger: string,
+    payeeLedger: string,
+    nonce: bigint,
+  ) {
+    const fixedPart: FixedPart = {
+      participants: [leecher.address, hub, seeder.address],
+      channelNonce: virtualNonce(FEE_BPS, nonce),
+      appDefinition: f.virtualApp,
+      challengeDuration: DURATION,
+    };
+    const id = channelId(f.chainId, f.adjudicatorAddress, fixedPart);
+    const v0: VariablePart = {
+      outcome: virtualChannelOutcome(ZeroAddress, leecher.address, hub, seeder.address, X),
+      appData: "0x",
+      turnNum: 0n,
+      isFinal: false,
+    };
+    const signature = await signState(leecher.signer, id, v0);
+    await leecher.rpc.call("virtual.propose", { fixedPart, state: v0, signature, payerLedger, payeeLedger });
+    return { id, v0 };
+  }
+
   /** Checks a pushed proposal against the change we expect, countersigns it and returns the new latest state. */
   async function countersign(
     user: User,
@@ -201,26 +229,7 @@ describe("the hub engine over its API", function () {
     ];
 
     // Open V [leecher, hub, seeder] with x, no transaction.
-    const v: FixedPart = {
-      participants: [leecher.address, hub, seeder.address],
-      channelNonce: virtualNonce(FEE_BPS, 7n),
-      appDefinition: f.virtualApp,
-      challengeDuration: DURATION,
-    };
-    const vId = channelId(f.chainId, f.adjudicatorAddress, v);
-    const v0: VariablePart = {
-      outcome: virtualChannelOutcome(ZeroAddress, leecher.address, hub, seeder.address, X),
-      appData: "0x",
-      turnNum: 0n,
-      isFinal: false,
-    };
-    await leecher.rpc.call("virtual.propose", {
-      fixedPart: v,
-      state: v0,
-      signature: await signState(f.leecher, vId, v0),
-      payerLedger: a.id,
-      payeeLedger: b.id,
-    });
+    const { id: vId, v0 } = await proposeVirtual(f, leecher, seeder, hub, a.id, b.id, 7n);
     const payeeSignature = await signState(f.seeder, vId, v0); // the seeder's answer over the wire (vaccept)
     await leecher.rpc.call("virtual.fund", { virtualId: vId, payeeSignature });
     await countersign(leecher, a, { kind: "fund", target: vId, amount: X, from: "user", supportedV0: v0 });
@@ -382,26 +391,7 @@ describe("the hub engine over its API", function () {
     let seeder = await userOf(url, f.seeder, hub, f.chainId);
     const a = await openLedger(f, leecher, hub, DEPOSIT, 0n, 1n);
     const b = await openLedger(f, seeder, hub, 0n, CAPACITY, 2n);
-    const v: FixedPart = {
-      participants: [leecher.address, hub, seeder.address],
-      channelNonce: virtualNonce(FEE_BPS, 3n),
-      appDefinition: f.virtualApp,
-      challengeDuration: DURATION,
-    };
-    const vId = channelId(f.chainId, f.adjudicatorAddress, v);
-    const v0: VariablePart = {
-      outcome: virtualChannelOutcome(ZeroAddress, leecher.address, hub, seeder.address, X),
-      appData: "0x",
-      turnNum: 0n,
-      isFinal: false,
-    };
-    await leecher.rpc.call("virtual.propose", {
-      fixedPart: v,
-      state: v0,
-      signature: await signState(f.leecher, vId, v0),
-      payerLedger: a.id,
-      payeeLedger: b.id,
-    });
+    const { id: vId, v0 } = await proposeVirtual(f, leecher, seeder, hub, a.id, b.id, 3n);
     await leecher.rpc.call("virtual.fund", { virtualId: vId, payeeSignature: await signState(f.seeder, vId, v0) });
     await countersign(leecher, a, { kind: "fund", target: vId, amount: X, from: "user", supportedV0: v0 });
     const before = await seeder.nextProposal(); // B' pushed, not countersigned: the hub dies here
