@@ -31,6 +31,21 @@ export function hubFee(amount: bigint, feeBps: bigint): bigint {
 }
 
 /**
+ * The largest voucher a virtual channel holding `x` can pay: the largest `a` with `a + hubFee(a, feeBps) <= x`. A
+ * payer signs, and a payee credits, no voucher above it (the app would refuse it: VoucherExceedsDeposit).
+ * @throws PiecepayError INVALID_FEE when `feeBps` is not in 0..10,000
+ * @example maxVirtualVoucher(1_010n, 100n) // 1_000n: 1 % of 1,000 is 10
+ */
+export function maxVirtualVoucher(x: bigint, feeBps: bigint): bigint {
+  requireFeeBps(feeBps);
+  if (x <= 0n) return 0n;
+  // a * (1 + f) <= x bounds it from below; the fee's rounding down may let one or two wei more fit.
+  let a = (x * MAX_FEE_BPS) / (MAX_FEE_BPS + feeBps);
+  while (a + 1n + ((a + 1n) * feeBps) / MAX_FEE_BPS <= x) a++;
+  return a;
+}
+
+/**
  * A virtual channel's nonce, `feeBps << 48 | n`: the fee is hashed into the channel's id, so the funding state and
  * every voucher signed for the channel commit to it.
  * @throws PiecepayError INVALID_FEE when `feeBps` is not in 0..10,000, INVALID_NONCE when `n` is not in 0..2^48 - 1

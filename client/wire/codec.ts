@@ -17,6 +17,11 @@ import {
   type ReceiptMessage,
   type ResumedMessage,
   type ResumeMessage,
+  type VirtualAcceptMessage,
+  type VirtualClosedMessage,
+  type VirtualCloseMessage,
+  type VirtualProposeMessage,
+  type VirtualReadyMessage,
   type VoucherMessage,
 } from "./messages.js";
 
@@ -33,6 +38,11 @@ export const MESSAGE_TYPE_IDS = {
   notice: 6,
   resume: 7,
   resumed: 8,
+  vpropose: 9,
+  vaccept: 10,
+  vready: 11,
+  vclose: 12,
+  vclosed: 13,
 } as const satisfies Record<PaidMessage["type"], number>;
 
 /**
@@ -76,6 +86,15 @@ export const MESSAGE_LENGTHS = {
   notice: HEADER + 2,
   resume: HEADER + ID + UINT256 + SIGNATURE,
   resumed: HEADER + ID + UINT256 + UINT64,
+  // payer, hub, payee, channelNonce, appDefinition, challengeDuration, asset, amount, payerLedger, payeeLedger,
+  // payerSignature, hubSignature
+  vpropose: HEADER + 3 * ADDRESS + UINT64 + ADDRESS + UINT48 + ADDRESS + UINT256 + 2 * ID + 2 * SIGNATURE,
+  // channelId, payeeSignature
+  vaccept: HEADER + ID + SIGNATURE,
+  vready: HEADER + ID,
+  // channelId, paid, signature
+  vclose: HEADER + ID + UINT256 + SIGNATURE,
+  vclosed: HEADER + ID + SIGNATURE,
 } as const satisfies Record<PaidMessage["type"], number>;
 
 const TYPE_BY_ID: readonly (PaidMessage["type"] | undefined)[] = [
@@ -88,6 +107,11 @@ const TYPE_BY_ID: readonly (PaidMessage["type"] | undefined)[] = [
   "notice",
   "resume",
   "resumed",
+  "vpropose",
+  "vaccept",
+  "vready",
+  "vclose",
+  "vclosed",
 ];
 const NOTICE_CODE_BY_ID: readonly (NoticeCode | undefined)[] = [undefined, "refused", "closed", "bye"];
 
@@ -274,6 +298,44 @@ export function encodeMessage(m: PaidMessage): Uint8Array {
       w.uint(r.amount, UINT256, "amount");
       break;
     }
+    case "vpropose": {
+      const p = message as unknown as VirtualProposeMessage;
+      const fixedPart = record(p.fixedPart, "fixedPart");
+      const participants = fixedPart.participants;
+      if (!Array.isArray(participants) || participants.length !== 3) {
+        throw malformed("a virtual channel has exactly three participants (payer, hub, payee)");
+      }
+      w.address(participants[0], "the payer (participant 0)");
+      w.address(participants[1], "the hub (participant 1)");
+      w.address(participants[2], "the payee (participant 2)");
+      w.uint(fixedPart.channelNonce, UINT64, "channelNonce");
+      w.address(fixedPart.appDefinition, "appDefinition");
+      w.uint(fixedPart.challengeDuration, UINT48, "challengeDuration");
+      w.address(p.asset, "asset");
+      w.uint(p.amount, UINT256, "amount");
+      w.hex(p.payerLedger, ID, "payerLedger");
+      w.hex(p.payeeLedger, ID, "payeeLedger");
+      w.hex(p.payerSignature, SIGNATURE, "payerSignature");
+      w.hex(p.hubSignature, SIGNATURE, "hubSignature");
+      break;
+    }
+    case "vaccept":
+    case "vclosed": {
+      const a = message as unknown as VirtualAcceptMessage | VirtualClosedMessage;
+      w.hex(a.channelId, ID, "channelId");
+      w.hex(a.payeeSignature, SIGNATURE, "payeeSignature");
+      break;
+    }
+    case "vready":
+      w.hex((message as unknown as VirtualReadyMessage).channelId, ID, "channelId");
+      break;
+    case "vclose": {
+      const c = message as unknown as VirtualCloseMessage;
+      w.hex(c.channelId, ID, "channelId");
+      w.uint(c.paid, UINT256, "paid");
+      w.hex(c.signature, SIGNATURE, "signature");
+      break;
+    }
     case "close": {
       const c = message as unknown as CloseMessage;
       w.hex(c.channelId, ID, "channelId");
@@ -382,6 +444,31 @@ export function decodeMessage(bytes: Uint8Array): PaidMessage {
     }
     case "resumed":
       return { type, channelId: r.hex(ID), amount: r.uint(UINT256), served: r.uint(UINT64) };
+    case "vpropose": {
+      const payer = r.address();
+      const hub = r.address();
+      const payee = r.address();
+      const channelNonce = r.uint(UINT64);
+      const appDefinition = r.address();
+      const challengeDuration = r.uint(UINT48);
+      return {
+        type,
+        fixedPart: { participants: [payer, hub, payee], channelNonce, appDefinition, challengeDuration },
+        asset: r.address(),
+        amount: r.uint(UINT256),
+        payerLedger: r.hex(ID),
+        payeeLedger: r.hex(ID),
+        payerSignature: r.hex(SIGNATURE),
+        hubSignature: r.hex(SIGNATURE),
+      };
+    }
+    case "vaccept":
+    case "vclosed":
+      return { type, channelId: r.hex(ID), payeeSignature: r.hex(SIGNATURE) };
+    case "vready":
+      return { type, channelId: r.hex(ID) };
+    case "vclose":
+      return { type, channelId: r.hex(ID), paid: r.uint(UINT256), signature: r.hex(SIGNATURE) };
     case "close": {
       const channelId = r.hex(ID);
       const turnNum = r.uint(UINT48);

@@ -4,15 +4,16 @@
 //   v  integer       protocol version (PROTOCOL_VERSION)
 //   c  byte string   chain id, decimal ASCII (uint256)
 //   a  byte string   adjudicator address, 20 raw bytes
-//   o  dictionary    optional, a seeder's offer: d where it is paid (20 bytes, optional), p payee (20 bytes),
-//                    t asset (20 bytes), x price per piece (decimal)
+//   o  dictionary    optional, a seeder's offer: d where it is paid (20 bytes, optional), h the hubs it is paid
+//                    through (optional: 1 to 3 entries of hub address 20 bytes + its ledger id 32 bytes, end to
+//                    end), p payee (20 bytes), t asset (20 bytes), x price per piece (decimal)
 //   y  byte string   optional, a leecher's payer address, 20 raw bytes
 //
 // Unknown keys are ignored (room for later optional fields). The receiver parses the bytes itself, strictly; it
 // also accepts the same dictionary already decoded in place (a client whose library nests it instead of wrapping).
 import { getAddress } from "ethers";
 import { WireError } from "./errors.js";
-import { MAX_MESSAGE_BYTES, type PaidHandshake, PROTOCOL_VERSION } from "./messages.js";
+import { type HubRoute, MAX_MESSAGE_BYTES, MAX_OFFER_HUBS, type PaidHandshake, PROTOCOL_VERSION } from "./messages.js";
 
 /**
  * The longest `piecepay` handshake value we parse, in bytes (a full one, with an offer and a payer, is under 300).
@@ -81,6 +82,7 @@ export function encodeHandshake(h: PaidHandshake): Uint8Array {
     parts.push(ascii.encode("1:od"));
     if (offer.payTo !== undefined)
       parts.push(ascii.encode("1:d"), ...bstring(addressBytes(offer.payTo, "offer.payTo")));
+    if (offer.hubs !== undefined) parts.push(ascii.encode("1:h"), ...bstring(hubBytes(offer.hubs)));
     parts.push(ascii.encode("1:p"), ...bstring(addressBytes(offer.payee, "offer.payee")));
     parts.push(ascii.encode("1:t"), ...bstring(addressBytes(offer.asset, "offer.asset")));
     parts.push(ascii.encode("1:x"), ...bstring(decimalBytes(offer.pricePerPiece, "offer.pricePerPiece")));
@@ -90,6 +92,24 @@ export function encodeHandshake(h: PaidHandshake): Uint8Array {
   if (h.payer !== undefined) parts.push(ascii.encode("1:y"), ...bstring(addressBytes(h.payer, "payer")));
   parts.push(ascii.encode("e"));
   return concat(parts);
+}
+
+/** An offer's hubs, each its address and the seeder's ledger id with it, end to end. */
+function hubBytes(hubs: unknown): Uint8Array {
+  if (!Array.isArray(hubs) || hubs.length === 0 || hubs.length > MAX_OFFER_HUBS) {
+    throw malformed(`offer.hubs is not 1 to ${MAX_OFFER_HUBS} hubs`);
+  }
+  return concat(
+    hubs.flatMap((route: HubRoute, i) => {
+      if (typeof route !== "object" || route === null) throw malformed(`offer.hubs[${i}] is not an object`);
+      if (typeof route.ledger !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(route.ledger)) {
+        throw malformed(`offer.hubs[${i}].ledger is not a 32-byte id`);
+      }
+      const ledger = new Uint8Array(32);
+      for (let j = 0; j < 32; j++) ledger[j] = Number.parseInt(route.ledger.slice(2 + 2 * j, 4 + 2 * j), 16);
+      return [addressBytes(route.hub, `offer.hubs[${i}].hub`), ledger];
+    }),
+  );
 }
 
 /** `parts` end to end in one array (what Buffer.concat does, in browsers too). */
@@ -231,6 +251,20 @@ function readDecimal(value: unknown, what: string): bigint {
   return n;
 }
 
+function readHubs(value: unknown): HubRoute[] {
+  const entry = 20 + 32;
+  if (!isBytes(value) || value.length === 0 || value.length % entry !== 0 || value.length > MAX_OFFER_HUBS * entry) {
+    throw malformed(`the offer's hubs are not 1 to ${MAX_OFFER_HUBS} entries of ${entry} bytes`);
+  }
+  const hubs: HubRoute[] = [];
+  for (let at = 0; at < value.length; at += entry) {
+    let ledger = "0x";
+    for (const b of value.subarray(at + 20, at + entry)) ledger += HEX[b];
+    hubs.push({ hub: readAddress(value.subarray(at, at + 20), "an offer's hub"), ledger });
+  }
+  return hubs;
+}
+
 /**
  * Reads a peer's `piecepay` handshake value: the byte string we send (parsed as strict bencode), or the same
  * dictionary already decoded (Uint8Array values, integers as number or bigint). Checks every field; ignores keys
@@ -264,9 +298,11 @@ export function decodeHandshake(value: unknown): PaidHandshake {
   if (offer !== undefined) {
     if (!isDict(offer)) throw malformed("the offer is not a dictionary");
     const payTo = field(offer, "d");
+    const hubs = field(offer, "h");
     handshake.offer = {
       payee: readAddress(field(offer, "p"), "the offer's payee"),
       ...(payTo === undefined ? {} : { payTo: readAddress(payTo, "the offer's payout address") }),
+      ...(hubs === undefined ? {} : { hubs: readHubs(hubs) }),
       asset: readAddress(field(offer, "t"), "the offer's asset"),
       pricePerPiece: readDecimal(field(offer, "x"), "the offer's price"),
     };

@@ -18,10 +18,22 @@ export interface PaidHandshake {
    * Set by a seeder that charges: its participant (`payee`), where the channel pays it (`payTo`, its wallet; absent:
    * the payee itself), in which asset, how much per piece.
    */
-  offer?: { payee: string; payTo?: string; asset: string; pricePerPiece: bigint };
+  offer?: { payee: string; payTo?: string; asset: string; pricePerPiece: bigint; hubs?: HubRoute[] };
   /** Set by a leecher willing to pay: its payer address. */
   payer?: string;
 }
+
+/**
+ * A hub through which a seeder accepts payment: the hub's address and the seeder's ledger channel with it, which
+ * guarantees the seeder's side of each virtual channel (ADR 0021).
+ */
+export interface HubRoute {
+  hub: string;
+  ledger: string;
+}
+
+/** The most hubs one offer names: each takes 52 bytes, and the fullest handshake stays within its 512 bytes. */
+export const MAX_OFFER_HUBS = 3;
 
 /** Leecher -> seeder: a channel to open (the funding state is rebuilt from these fields). */
 export interface ProposeMessage {
@@ -97,6 +109,49 @@ export interface ResumedMessage {
   served: bigint;
 }
 
+/**
+ * Leecher -> seeder: a virtual channel [payer, hub, payee] through one of the seeder's hubs, holding `amount` of the
+ * payer's ledger (V0, turn 0, [amount, 0, 0]), signed by the payer and the hub. The fee is in the channel nonce.
+ */
+export interface VirtualProposeMessage {
+  type: "vpropose";
+  fixedPart: FixedPart;
+  asset: string;
+  amount: bigint;
+  payerLedger: string;
+  payeeLedger: string;
+  payerSignature: string;
+  hubSignature: string;
+}
+
+/** Seeder -> leecher: V0 signed by the payee too; the leecher now has the hub fund both guarantees. */
+export interface VirtualAcceptMessage {
+  type: "vaccept";
+  channelId: string;
+  payeeSignature: string;
+}
+
+/** Seeder -> leecher: the hub's guarantee in the seeder's ledger is countersigned; vouchers count from now. */
+export interface VirtualReadyMessage {
+  type: "vready";
+  channelId: string;
+}
+
+/** Leecher -> seeder: the payer's signature of V's final state paying `paid` (and the hub's fee on it). */
+export interface VirtualCloseMessage {
+  type: "vclose";
+  channelId: string;
+  paid: bigint;
+  signature: string;
+}
+
+/** Seeder -> leecher: the payee's signature of that final state; the hub has countersigned it and settles both ledgers. */
+export interface VirtualClosedMessage {
+  type: "vclosed";
+  channelId: string;
+  payeeSignature: string;
+}
+
 export type NoticeCode = "refused" | "closed" | "bye";
 
 export type PaidMessage =
@@ -107,4 +162,9 @@ export type PaidMessage =
   | CloseMessage
   | NoticeMessage
   | ResumeMessage
-  | ResumedMessage;
+  | ResumedMessage
+  | VirtualProposeMessage
+  | VirtualAcceptMessage
+  | VirtualReadyMessage
+  | VirtualCloseMessage
+  | VirtualClosedMessage;

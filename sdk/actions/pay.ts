@@ -1,7 +1,7 @@
 import type { PiecepayContext } from "../context/types.js";
 import { PiecepayError, type VoucherError } from "../errors.js";
 import { createVoucher, type Voucher } from "../voucher.js";
-import { channelOf, PAYER } from "./internal/channels.js";
+import { channelOf, PAYER, voucherBound } from "./internal/channels.js";
 import type { ChainErrorType, ChannelErrorType } from "./types.js";
 
 export interface PayParameters {
@@ -18,7 +18,8 @@ export type PayErrorType =
 
 /**
  * Pays `amount` more to the channel's payee: signs a voucher for the new cumulative total, stores it, returns it
- * (send it to the payee). Payments on one channel run one after another, each building on the voucher stored
+ * (send it to the payee). On a virtual channel through a hub the same, within what its guarantee pays once the hub's
+ * fee is taken (`maxVirtualVoucher`). Payments on one channel run one after another, each building on the voucher stored
  * before it. No round trip: the chain check is the last one seen (refreshed in the background when older than
  * `chainCheckIntervalMs`).
  * @throws VoucherError VOUCHER_EXCEEDS_DEPOSIT; PiecepayError UNKNOWN_CHANNEL, NOT_PAYER, CHANNEL_NOT_OPEN, WRONG_CHAIN
@@ -39,7 +40,7 @@ async function payNow(context: PiecepayContext, { channelId: id, amount }: PayPa
   const previous = (await context.store.getVoucher("sent", id))?.amount ?? 0n;
   const voucher = await createVoucher(
     context.signer,
-    { channelId: record.id, deposited: record.deposited, previous },
+    { channelId: record.id, deposited: voucherBound(record), previous },
     previous + amount,
   );
   await context.store.putVoucher("sent", voucher);

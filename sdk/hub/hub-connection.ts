@@ -64,6 +64,8 @@ export class HubConnection {
   /** Called after each proposal the hub pushed was countersigned or refused. */
   onProposal: (outcome: ProposalOutcome) => void = () => {};
   #queue: Promise<unknown> = Promise.resolve();
+  /** Who waits for a virtual channel's guarantee or settlement in our ledger (`waitForLedger`), by channel id. */
+  readonly #waiters = new Map<string, Set<() => void>>();
 
   private constructor(
     readonly context: PiecepayContext,
@@ -388,6 +390,75 @@ export class HubConnection {
   }
 
   /**
+   * The payee's answer to the payer's close: checks that the payer signed V's final state at `paid` and that `paid`
+   * is at least `minimum` (what we delivered), then countersigns it and closes V with the hub (`closeVirtual`).
+   * Returns our signature, for the payer. The hub then settles our ledger by it, which this connection countersigns.
+   * @throws PiecepayError INVALID_CLOSE_OFFER (not the payer's signature, or below `minimum`), INVALID_CLOSE_AMOUNT
+   * @example const payeeSignature = await hub.acceptClose(virtualId, paid, payerSignature, { minimum: served })
+   */
+  async acceptClose(
+    virtualId: string,
+    paid: bigint,
+    payerSignature: string,
+    options: { minimum: bigint },
+  ): Promise<string> {
+    const record = await this.#virtual(virtualId);
+    if (record.myIndex !== PAYEE) throw new PiecepayError("NOT_PAYEE", `we are not the payee of ${virtualId}`);
+    if (paid < options.minimum) {
+      throw new PiecepayError("INVALID_CLOSE_OFFER", `a close at ${paid} is below the ${options.minimum} we are owed`);
+    }
+    const { state, signature } = await this.finalState(virtualId, paid);
+    const payer = getAddress(record.fixedPart.participants[PAYER]);
+    if (recoverPersonalSigner(stateHash(virtualId, state), payerSignature) !== payer) {
+      throw new PiecepayError("INVALID_CLOSE_OFFER", "the close is not signed by the payer");
+    }
+    await this.closeVirtual(virtualId, state, payerSignature, signature);
+    return signature;
+  }
+
+  /**
+   * Resolves once our ledger holds V's guarantee (`"guaranteed"`: the hub's proposal countersigned) or has settled it
+   * (`"settled"`), at once if it already does; rejects after `timeoutMs` (FUNDING_TIMEOUT) or when `signal` aborts (FUNDING_ABORTED).
+   * @example await hub.waitForLedger(virtualId, "guaranteed", { timeoutMs: 30_000 })
+   */
+  async waitForLedger(
+    virtualId: string,
+    what: "guaranteed" | "settled",
+    options: { timeoutMs?: number; signal?: AbortSignal } = {},
+  ): Promise<void> {
+    const id = virtualId.toLowerCase();
+    const done = async () => {
+      const record = await this.#virtual(id);
+      const info = record.virtual as NonNullable<ChannelRecord["virtual"]>;
+      return info[what][record.myIndex === PAYER ? "payer" : "payee"];
+    };
+    if (await done()) return;
+    await new Promise<void>((resolve, reject) => {
+      const waiters = this.#waiters.get(id) ?? new Set<() => void>();
+      this.#waiters.set(id, waiters);
+      const end = (error?: Error) => {
+        clearTimeout(timer);
+        options.signal?.removeEventListener("abort", aborted);
+        waiters.delete(check);
+        if (waiters.size === 0) this.#waiters.delete(id);
+        if (error) reject(error);
+        else resolve();
+      };
+      const check = () => {
+        done().then((yes) => yes && end(), end);
+      };
+      const aborted = () => end(new PiecepayError("FUNDING_ABORTED", `stopped waiting for ${id} to be ${what}`));
+      const timer = setTimeout(
+        () => end(new PiecepayError("FUNDING_TIMEOUT", `the hub did not get ${id} ${what} in our ledger in time`)),
+        options.timeoutMs ?? 60_000,
+      );
+      options.signal?.addEventListener("abort", aborted);
+      waiters.add(check);
+      check(); // it may have happened between the first look and now
+    });
+  }
+
+  /**
    * The payee's settlement without the payer: its largest received voucher as a state on V0, signed by us alone.
    * @example await hub.settleVirtual(virtualId)
    */
@@ -584,6 +655,11 @@ export class HubConnection {
 
   async #noteCompleted(ledgerId: string, purpose: string): Promise<void> {
     const [what, id] = purpose.split(" ");
+    await this.#markCompleted(ledgerId, what, id);
+    for (const wake of this.#waiters.get(id?.toLowerCase()) ?? []) wake();
+  }
+
+  async #markCompleted(ledgerId: string, what: string, id: string): Promise<void> {
     await this.context.store.updateChannel(id, (r) => {
       const v = r.virtual;
       if (v === undefined) return undefined;

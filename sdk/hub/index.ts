@@ -26,6 +26,7 @@ export {
   checkVirtualVoucherSupported,
   feeBpsOf,
   hubFee,
+  maxVirtualVoucher,
   type VirtualVoucherMove,
   virtualChannelOutcome,
   virtualNonce,

@@ -8,11 +8,29 @@ import { PiecepayError } from "../../errors.js";
 import { recoverPersonalSigner } from "../../recover.js";
 import type { ChannelRecord } from "../../store/types.js";
 import type { FixedPart, SignedVariablePart, VariablePart } from "../../types.js";
+import { maxVirtualVoucher } from "../../virtual-voucher.js";
 
 /** The payer's index among a voucher channel's participants. */
 export const PAYER = 0;
 /** The payee's index among a voucher channel's participants. */
 export const PAYEE = 1;
+
+/**
+ * The payee's index: the last participant (1 in a voucher channel [payer, payee], 2 in a virtual channel [payer,
+ * hub, payee]).
+ */
+export function payeeIndex(record: ChannelRecord): number {
+  return record.fixedPart.participants.length - 1;
+}
+
+/**
+ * The largest cumulative voucher the channel can pay: its deposit, or for a virtual channel what its guaranteed
+ * amount pays once the hub's fee on it is taken (ADR 0021).
+ */
+export function voucherBound(record: ChannelRecord): bigint {
+  const v = record.virtual;
+  return v === undefined ? record.deposited : maxVirtualVoucher(v.amount, v.feeBps);
+}
 
 /** The stored channel `id` (UNKNOWN_CHANNEL when there is none). */
 export async function channelOf(context: PiecepayContext, id: string): Promise<ChannelRecord> {

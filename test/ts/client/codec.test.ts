@@ -29,7 +29,21 @@ const { default: bencode } = (await import(bencodeModule)) as {
   default: { encode(value: unknown): Uint8Array; decode(bytes: Uint8Array): Record<string, unknown> };
 };
 
-const TYPES = ["propose", "accept", "voucher", "receipt", "close", "notice", "resume", "resumed"] as const;
+const TYPES = [
+  "propose",
+  "accept",
+  "voucher",
+  "receipt",
+  "close",
+  "notice",
+  "resume",
+  "resumed",
+  "vpropose",
+  "vaccept",
+  "vready",
+  "vclose",
+  "vclosed",
+] as const;
 const NOTICE_CODES: NoticeCode[] = ["refused", "closed", "bye"];
 
 function expectWireError(fn: () => unknown, code: WireErrorCode): WireError {
@@ -116,6 +130,29 @@ function randomMessage(random: Random, type: PaidMessage["type"]): PaidMessage {
     }
     case "resumed":
       return { type, channelId: random.bytes(32), amount: random.uint(256), served: random.uint(64) };
+    case "vpropose":
+      return {
+        type,
+        fixedPart: {
+          participants: [random.address(), random.address(), random.address()],
+          channelNonce: random.uint(64),
+          appDefinition: random.address(),
+          challengeDuration: random.uint(48),
+        },
+        asset: random.address(),
+        amount: random.uint(256),
+        payerLedger: random.bytes(32),
+        payeeLedger: random.bytes(32),
+        payerSignature: random.bytes(65),
+        hubSignature: random.bytes(65),
+      };
+    case "vaccept":
+    case "vclosed":
+      return { type, channelId: random.bytes(32), payeeSignature: random.bytes(65) };
+    case "vready":
+      return { type, channelId: random.bytes(32) };
+    case "vclose":
+      return { type, channelId: random.bytes(32), paid: random.uint(256), signature: random.bytes(65) };
   }
 }
 
@@ -213,6 +250,55 @@ const vectors: { name: string; message: PaidMessage; expected: Uint8Array }[] = 
     expected: bytes([2, 6, 2, 3], [0x6e, 0xc3, 0xa9]),
   },
   {
+    name: "vpropose",
+    message: {
+      type: "vpropose",
+      fixedPart: {
+        participants: [payer, adjudicator, payee],
+        channelNonce: 0x000a000000000007n,
+        appDefinition: app,
+        challengeDuration: 3600n,
+      },
+      asset,
+      amount: 10n ** 15n,
+      payerLedger: id,
+      payeeLedger: `0x${"cd".repeat(32)}`,
+      payerSignature: sigA,
+      hubSignature: sigB,
+    },
+    expected: bytes(
+      [2, 9], //                            0: version, type
+      payer, //                             2: payer
+      adjudicator, //                       22: hub
+      payee, //                             42: payee
+      "000a000000000007", //                62: channelNonce, fee 10 bps in the top 16 bits
+      app, //                               70: appDefinition
+      word(3600n, 6), //                    90: challengeDuration
+      asset, //                             96: asset
+      word(10n ** 15n, 32), //              116: amount
+      id, //                                148: payerLedger
+      "cd".repeat(32), //                   180: payeeLedger
+      sigA, //                              212: payerSignature
+      sigB, //                              277: hubSignature
+    ),
+  },
+  {
+    name: "vaccept",
+    message: { type: "vaccept", channelId: id, payeeSignature: sigB },
+    expected: bytes([2, 10], id, sigB),
+  },
+  { name: "vready", message: { type: "vready", channelId: id }, expected: bytes([2, 11], id) },
+  {
+    name: "vclose",
+    message: { type: "vclose", channelId: id, paid: 258n, signature: sigA },
+    expected: bytes([2, 12], id, word(258n, 32), sigA),
+  },
+  {
+    name: "vclosed",
+    message: { type: "vclosed", channelId: id, payeeSignature: sigB },
+    expected: bytes([2, 13], id, sigB),
+  },
+  {
     name: "notice with an empty reason",
     message: { type: "notice", code: "bye", reason: "" },
     expected: bytes([2, 6, 3, 0]),
@@ -254,6 +340,11 @@ describe("client/wire/codec", function () {
           notice: 4,
           resume: 131,
           resumed: 74,
+          vpropose: 342,
+          vaccept: 99,
+          vready: 34,
+          vclose: 131,
+          vclosed: 99,
         });
       });
 
@@ -310,8 +401,8 @@ describe("client/wire/codec", function () {
         expectWireError(() => decodeMessage(bytes([2, 7], channelId, word(0n, 32), signature)), "MALFORMED");
       });
 
-      it("rejects every type id but 1..8 as UNKNOWN_TYPE", function () {
-        for (const t of [0, 9, 10, 0x7f, 0x80, 0xff])
+      it("rejects every type id but 1..13 as UNKNOWN_TYPE", function () {
+        for (const t of [0, 14, 15, 0x7f, 0x80, 0xff])
           expectWireError(() => decodeMessage(bytes([PROTOCOL_VERSION, t])), "UNKNOWN_TYPE");
       });
 
@@ -519,6 +610,12 @@ function randomHandshake(random: Random): PaidHandshake {
   if (random.bool()) {
     h.offer = { payee: random.address(), asset: random.address(), pricePerPiece: random.uint(256) };
     if (random.bool()) h.offer.payTo = random.address();
+    if (random.bool()) {
+      h.offer.hubs = Array.from({ length: 1 + random.int(3) }, () => ({
+        hub: random.address(),
+        ledger: random.bytes(32),
+      }));
+    }
   }
   if (random.bool()) h.payer = random.address();
   return h;
@@ -640,6 +737,24 @@ describe("client/wire/handshake", function () {
     const withPayTo = `d1:a20:${raw(adjudicator)}1:c1:11:od1:d20:${raw(app)}1:p20:${raw(payee)}1:t20:${raw(asset)}1:x1:1e1:vi2ee`;
     expect(latin1(encodeHandshake(paid))).to.equal(withPayTo);
     expect(decodeHandshake(Buffer.from(withPayTo, "latin1"))).to.deep.equal(paid);
+    // A seeder paid through a hub: `h` holds the hub's address and the seeder's ledger id with it, sorted after `d`.
+    const ledger = `0x${"cd".repeat(32)}`;
+    const viaHub: PaidHandshake = {
+      version: 2,
+      chainId: 1n,
+      adjudicator,
+      offer: { payee, hubs: [{ hub: app, ledger }], asset, pricePerPiece: 1n },
+    };
+    const withHub = `d1:a20:${raw(adjudicator)}1:c1:11:od1:h52:${raw(app)}${raw(ledger)}1:p20:${raw(payee)}1:t20:${raw(asset)}1:x1:1e1:vi2ee`;
+    expect(latin1(encodeHandshake(viaHub))).to.equal(withHub);
+    expect(decodeHandshake(Buffer.from(withHub, "latin1"))).to.deep.equal(viaHub);
+    // Three hubs at most (the fullest handshake then stays within MAX_HANDSHAKE_BYTES), whole entries only.
+    const four = { ...viaHub, offer: { ...viaHub.offer, hubs: Array(4).fill({ hub: app, ledger }) } } as PaidHandshake;
+    expectWireError(() => encodeHandshake(four), "MALFORMED");
+    const cut = `d1:a20:${raw(adjudicator)}1:c1:11:od1:h51:${raw(app)}${raw(ledger).slice(1)}1:p20:${raw(payee)}1:t20:${raw(asset)}1:x1:1e1:vi2ee`;
+    expectWireError(() => decodeHandshake(Buffer.from(cut, "latin1")), "MALFORMED");
+    const empty = `d1:a20:${raw(adjudicator)}1:c1:11:od1:h0:1:p20:${raw(payee)}1:t20:${raw(asset)}1:x1:1e1:vi2ee`;
+    expectWireError(() => decodeHandshake(Buffer.from(empty, "latin1")), "MALFORMED");
   });
 
   describe("when the handshake is malformed", function () {
