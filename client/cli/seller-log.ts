@@ -16,16 +16,19 @@ export function reportSeller(seller: PaidSeeder, out: Output, unit: AmountUnit):
   seller.on("countersigned", (s) =>
     out.note(`${s.peer}: no ETH for the close's gas here; countersigned it for the leecher to submit`),
   );
+  // Through a hub the money moves into our ledger with it (a state the hub and we signed), not on chain.
+  const where = (s: SeederPeerStats, hash: string) =>
+    s.hub === undefined ? `on chain, tx ${hash}` : `into our ledger with hub ${s.hub}`;
   seller.on("closed", (s, hash) =>
     out.result(
       settledEvent("closed", s, hash),
-      `closed ${s.peer}: served ${s.served} pieces, earned ${formatAmount(s.earned ?? 0n, unit)} on chain, tx ${hash}`,
+      `closed ${s.peer}: served ${s.served} pieces, earned ${formatAmount(s.earned ?? 0n, unit)} ${where(s, hash)}`,
     ),
   );
   seller.on("enforced", (s, hash) =>
     out.result(
       settledEvent("enforced", s, hash),
-      `enforced ${s.peer}'s voucher: earned ${formatAmount(s.earned ?? 0n, unit)} on chain, tx ${hash}`,
+      `enforced ${s.peer}'s voucher: earned ${formatAmount(s.earned ?? 0n, unit)} ${where(s, hash)}`,
     ),
   );
   seller.on("deposit-removed", (s) =>
@@ -45,6 +48,6 @@ function settledEvent(event: string, s: SeederPeerStats, tx: string): Record<str
     served: s.served,
     earned: s.earned ?? 0n,
     vouchers: s.paid,
-    tx,
+    ...(s.hub === undefined ? { tx } : { hub: s.hub }),
   };
 }

@@ -8,18 +8,23 @@
 // vouchers, close offer), who owns and sent which piece by piece-ownership.ts, and every reach into webtorrent's
 // internals is in webtorrent-internals.ts.
 import type { Wire } from "bittorrent-protocol";
+import { getAddress, ZeroAddress } from "ethers";
 import type { Torrent } from "webtorrent";
+import { hubFee, maxVirtualVoucher, type VirtualProposal } from "../../sdk/hub/index.js";
 import {
   type ChannelProposal,
   type ChannelRecord,
   channelId,
   type PiecepayClient,
+  recoverPersonalSigner,
   splitOutcome,
+  stateHash,
 } from "../../sdk/index.js";
 import { EXTENSION_NAME, type PaidHandshake, type PaidMessage } from "../wire/messages.js";
 import { findChannelToResume, refuseResumed, resumeVoucher, tagChannel } from "./channel-reuse.js";
 import { Emitter } from "./emitter.js";
 import { handshakeFor, type PeerLink, type PeerSession, paidExtension, sendWithoutDelay } from "./extension.js";
+import { type HubAccount, pricePlusFee, routeThrough, virtualAmountFor } from "./hub-route.js";
 import { Budget, type Reservation, SeederLedger } from "./leecher-ledger.js";
 import { DEFAULT_BAN_AFTER_FAILURES, GrantedPieces, PieceOwnership } from "./piece-ownership.js";
 import { PaidSeeder, type PaidSeederOptions } from "./seeder.js";
@@ -111,6 +116,13 @@ export interface PaidLeecherOptions {
    * we may buy on. Off by default: a downloader that does not sell shares nothing.
    */
   sell?: Omit<PaidSeederOptions, "client" | "asset">;
+  /**
+   * Pay through this hub (ADR 0021): a seeder whose offer names it is paid over a virtual channel that our ledger with
+   * the hub guarantees (no deposit, no transaction), if its price plus the hub's fee is within maxPricePerPiece and
+   * our ledger's free balance pays one piece; any other seeder over a direct channel, as without a hub. The budget
+   * counts what each virtual channel holds, the hub's fee included.
+   */
+  hub?: HubAccount;
 }
 
 /** What we paid one peer and what it paid us, when we both buy and sell (PaidLeecher.trades). */
@@ -155,6 +167,10 @@ export interface LeecherPeerStats {
   spent: bigint;
   window: number;
   closed: boolean;
+  /** The hub the channel goes through (a virtual channel), if it does. */
+  hub?: string;
+  /** What the hub takes on top of `spent` (0 for a direct channel). */
+  fee: bigint;
 }
 
 /** A paid seeder we will not use ('refused' event): why, and what it offered (e.g. a price above our maximum). */
@@ -576,6 +592,28 @@ export class PaidLeecher extends Emitter<PaidLeecherEvents> {
     if (!this.#departed.delete(id)) this.budget.count(deposit);
   }
 
+  /** Our hub ledger's free balance held for virtual channels proposed and not guaranteed yet. */
+  #hubHeld = 0n;
+
+  /** What proposals not yet guaranteed hold of our hub ledger's free balance (it drops once each is guaranteed). */
+  hubReserved(): bigint {
+    return this.#hubHeld;
+  }
+
+  /** Holds `amount` of our hub ledger's free balance for a virtual channel until its guarantee is in, or it is given up. */
+  holdInLedger(amount: bigint): Reservation {
+    this.#hubHeld += amount;
+    let held = true;
+    return {
+      amount,
+      release: () => {
+        if (!held) return;
+        held = false;
+        this.#hubHeld -= amount;
+      },
+    };
+  }
+
   /** What is left of the budget. */
   budgetLeft(): bigint {
     return this.budget.left;
@@ -646,6 +684,12 @@ class LeecherPeer implements PeerSession {
   #closeSent: { turnNum: bigint; paid: bigint } | undefined;
   /** The seeder countersigned our close: one only. */
   #countersigned = false;
+  /** Our proposal of a virtual channel through our hub, once made. */
+  #virtual: VirtualProposal | undefined;
+  /** Resolves when the seeder says its side of the virtual channel is guaranteed (`vready`). */
+  #virtualReady: (() => void) | undefined;
+  /** Resolves with the seeder's signature of our virtual close (`vclosed`). */
+  #virtualClosed: ((payeeSignature: string) => void) | undefined;
   /** The scheduler's last scan of this wire found nothing more to ask for, and no grant or unchoke came since. */
   scanIsFutile = false;
 
@@ -949,6 +993,8 @@ class LeecherPeer implements PeerSession {
       spent: this.#ledger.spent,
       window: this.#ledger.window,
       closed: this.#closed,
+      ...(this.#virtual ? { hub: this.#leecher.options.hub?.connection.info.hub } : {}),
+      fee: this.#virtual ? this.#hubFeeOn(this.#ledger.spent) : 0n,
     };
   }
 
@@ -1049,6 +1095,8 @@ class LeecherPeer implements PeerSession {
     const unusable = this.#unusable(handshake);
     if (unusable) return unusable;
     if (offer.asset.toLowerCase() !== asset.toLowerCase()) return "seeder wants another asset";
+    // Through a hub a piece costs its price plus the hub's fee; that must be within the maximum too, or the seeder
+    // is paid over a direct channel (#open), which it always accepts.
     if (offer.pricePerPiece > maxPricePerPiece || offer.pricePerPiece <= 0n) {
       return `price ${offer.pricePerPiece} per piece is above our maximum ${maxPricePerPiece}`;
     }
@@ -1096,6 +1144,8 @@ class LeecherPeer implements PeerSession {
       return;
     }
     const pieces = this.#sellsWhatItHas ? this.#leecher.piecesLeft() : pieceCount(torrent);
+    if (await this.#openVirtual(offer, BigInt(pieces))) return;
+    if (this.wire.destroyed || this.#closing || this.#leecher.settling) return;
     const needed = BigInt(pieces) * offer.pricePerPiece;
     const deposit = needed < this.#leecher.budget.left ? needed : this.#leecher.budget.left;
     const uncertain = this.#leecher.uncertainDepositTo(offer.payee);
@@ -1146,6 +1196,116 @@ class LeecherPeer implements PeerSession {
   }
 
   /**
+   * Through our hub, when the seeder names it, its price plus the hub's fee is within our maximum, and our ledger's
+   * free balance and our budget pay at least one piece with its fee: proposes a virtual channel that holds what the
+   * pieces cost with the fee (at most the free balance and the budget left) and sends it to the seeder (`vpropose`).
+   * Returns false when the seeder is to be paid directly instead, having sent nothing.
+   */
+  async #openVirtual(offer: NonNullable<PaidHandshake["offer"]>, pieces: bigint): Promise<boolean> {
+    const hub = this.#leecher.options.hub;
+    const route = routeThrough(offer, hub);
+    if (!hub || !route) return false;
+    const { connection, ledgerId } = hub;
+    const feeBps = connection.info.feeBps;
+    if (pricePlusFee(offer.pricePerPiece, feeBps) > this.#leecher.options.maxPricePerPiece) return false;
+    const free = (await connection.balances(ledgerId)).user - this.#leecher.hubReserved();
+    const wanted = virtualAmountFor(pieces * offer.pricePerPiece, feeBps);
+    const budget = this.#leecher.budget.left;
+    let amount = wanted < budget ? wanted : budget;
+    if (free < amount) amount = free;
+    if (maxVirtualVoucher(amount, feeBps) < offer.pricePerPiece) {
+      this.#leecher.emit(
+        "warning",
+        new Error(
+          `our ledger with hub ${connection.info.hub} cannot pay ${this.stats().peer} one piece: paying directly`,
+        ),
+      );
+      return false;
+    }
+    this.#reservation = this.#leecher.budget.reserve(amount);
+    if (!this.#reservation) return false;
+    const held = this.#leecher.holdInLedger(amount);
+    this.#ledger.depositOf(maxVirtualVoucher(amount, feeBps));
+    try {
+      this.#virtual = await connection.proposeVirtual({
+        payee: offer.payee,
+        payerLedger: ledgerId,
+        payeeLedger: route.ledger,
+        amount,
+      });
+    } catch (error) {
+      // The hub refused (the seeder's ledger lacks capacity, the hub is gone): nothing is guaranteed, so nothing is
+      // held; the seeder is paid directly.
+      held.release();
+      this.#reservation.release();
+      this.#reservation = undefined;
+      this.#ledger.depositOf(0n);
+      this.#leecher.emit(
+        "warning",
+        new Error(`hub refused a virtual channel: ${(error as Error).message}; paying directly`),
+      );
+      return false;
+    }
+    this.#virtualHold = held;
+    if (this.wire.destroyed) {
+      this.#abandonProposal();
+      return true;
+    }
+    const { fixedPart, v0, payerSignature, hubSignature, payerLedger, payeeLedger } = this.#virtual;
+    this.#link.send({
+      type: "vpropose",
+      fixedPart,
+      asset: v0.outcome[0].asset,
+      amount,
+      payerLedger,
+      payeeLedger,
+      payerSignature,
+      hubSignature,
+    });
+    return true;
+  }
+
+  /** Our ledger's free balance held for this peer's virtual channel until it is guaranteed or given up. */
+  #virtualHold: Reservation | undefined;
+
+  /** The hub's fee on a voucher amount of this peer's virtual channel. */
+  #hubFeeOn(amount: bigint): bigint {
+    return hubFee(amount, this.#leecher.options.hub?.connection.info.feeBps ?? 0n);
+  }
+
+  /**
+   * The seeder countersigned V0: the hub funds our guarantee (we check and countersign it) and then the seeder's;
+   * vouchers start once the seeder says its side is guaranteed too (`vready`).
+   */
+  async #onVirtualAccept(message: Extract<PaidMessage, { type: "vaccept" }>): Promise<void> {
+    const proposal = this.#virtual;
+    const hub = this.#leecher.options.hub;
+    if (!proposal || !hub) throw new Error("an acceptance we did not ask for");
+    const id = channelId(hub.connection.context.chainId, hub.connection.info.adjudicator, proposal.fixedPart);
+    if (message.channelId !== id.toLowerCase()) throw new Error("an acceptance of another virtual channel");
+    if (this.#closing || this.#leecher.settling || this.#leecher.torrent?.done) {
+      this.#accepted = false;
+      this.#abandonProposal();
+      this.#decline("nothing left to buy: the download finished before the channel opened");
+      return;
+    }
+    const ready = new Promise<boolean>((resolve) => {
+      this.#virtualReady = () => resolve(true);
+      this.wire.once("close", () => resolve(false));
+    });
+    await hub.connection.fundVirtual(proposal, message.payeeSignature);
+    await hub.connection.waitForLedger(id, "guaranteed", { timeoutMs: this.#leecher.options.closeTimeoutMs ?? 60_000 });
+    // Our guarantee is in: whatever happens now, the ledger settles it (a close, the seeder's voucher, or on chain).
+    this.#virtualHold?.release();
+    this.#virtualHold = undefined;
+    if (!(await ready)) return;
+    this.#channelId = id.toLowerCase();
+    this.#leecher.emit("channel", this.stats());
+    this.#leecher.sellerOpened(this);
+    if (!this.#leecher.torrent?.done) this.#payAhead();
+  }
+
+  /**
    * The seeder left before accepting: no deposit was or will be sent for this proposal, so its budget reservation
    * and its row go. Otherwise every fake seeder that advertises an offer and never accepts would keep a deposit's
    * worth of our budget, and a few would leave nothing to pay honest seeders with. Once accepted, `fund` may have
@@ -1154,10 +1314,13 @@ class LeecherPeer implements PeerSession {
   #abandonProposal(): void {
     if (this.#accepted) return;
     this.#reservation?.release();
-    const proposal = this.#proposal;
+    this.#virtualHold?.release();
+    this.#virtualHold = undefined;
+    const proposal = this.#proposal ?? this.#virtual;
+    const client = this.#leecher.options.client;
     if (proposal) {
-      const id = channelId(proposal.chainId, proposal.adjudicator, proposal.fixedPart);
-      void this.#leecher.options.client.store.forgetUnfunded(id).catch((error) => this.#leecher.emit("warning", error));
+      const id = channelId(client.chainId, client.adjudicator.target as string, proposal.fixedPart);
+      void client.store.forgetUnfunded(id).catch((error) => this.#leecher.emit("warning", error));
     }
   }
 
@@ -1274,6 +1437,34 @@ class LeecherPeer implements PeerSession {
         return;
       case "resumed":
         void this.#onResumed(message).catch((error) => this.onProtocolError(error));
+        return;
+      case "vaccept":
+        if (!this.#virtual || this.#accepted) {
+          this.onProtocolError(new Error("an acceptance we did not ask for"));
+          return;
+        }
+        this.#accepted = true;
+        {
+          const funding = this.#onVirtualAccept(message);
+          this.#leecher.track(funding);
+          this.#funding = funding.catch((error) => this.onProtocolError(error));
+        }
+        return;
+      case "vready":
+        if (!this.#virtualReady || !this.#virtual) {
+          this.onProtocolError(new Error("a ready for a virtual channel we did not open"));
+          return;
+        }
+        this.#virtualReady();
+        this.#virtualReady = undefined;
+        return;
+      case "vclosed":
+        if (!this.#virtualClosed || message.channelId !== this.#channelId) {
+          this.onProtocolError(new Error("a virtual close we did not offer"));
+          return;
+        }
+        this.#virtualClosed(message.payeeSignature);
+        this.#virtualClosed = undefined;
         return;
       case "receipt":
         if (message.channelId !== this.#channelId || !this.#ledger.receipt(message.amount)) {
@@ -1449,6 +1640,10 @@ class LeecherPeer implements PeerSession {
     await this.#drained(Date.now() + timeoutMs / 2);
     const client = this.#leecher.options.client;
     const paid = this.#ledger.closeOffer();
+    if (this.#virtual) {
+      await this.#closeVirtual(id, paid, deadline);
+      return;
+    }
     const close = await client.offerClose(id, { paid });
     if (this.wire.destroyed) {
       // Nobody to ask: the channel stays open on chain with our offer signed; `piecepay withdraw` settles it.
@@ -1474,6 +1669,50 @@ class LeecherPeer implements PeerSession {
     } else {
       this.#leecher.emit("warning", new Error(`seeder ${this.stats().peer} did not close channel ${id}`));
     }
+  }
+
+  /**
+   * Closes our virtual channel at `paid`: we sign its final state (the hub's fee on `paid` to the hub, the rest back
+   * to us) and send it (`vclose`); the seeder countersigns it with the hub and sends its signature (`vclosed`); the
+   * hub then settles both ledgers by it, ours with our countersignature (HubConnection checks it against the final
+   * state). Until then our guarantee stays in the ledger, and `piecepay withdraw --force` exits with it.
+   */
+  async #closeVirtual(id: string, paid: bigint, deadline: number): Promise<void> {
+    const hub = this.#leecher.options.hub;
+    if (!hub) return;
+    const { state, signature } = await hub.connection.finalState(id, paid);
+    if (this.wire.destroyed) {
+      this.#leecher.emit(
+        "warning",
+        new Error(`seeder ${this.stats().peer} is gone: virtual channel ${id} settles when it or the hub settles it`),
+      );
+      return;
+    }
+    const countersigned = new Promise<string | undefined>((resolve) => {
+      this.#virtualClosed = resolve;
+      this.wire.once("close", () => resolve(undefined));
+      const timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now()));
+      timer.unref?.();
+    });
+    this.#link.send({ type: "vclose", channelId: id, paid, signature });
+    const payeeSignature = await countersigned;
+    const payee = getAddress(this.#virtual?.fixedPart.participants[2] ?? ZeroAddress);
+    if (payeeSignature === undefined || recoverPersonalSigner(stateHash(id, state), payeeSignature) !== payee) {
+      this.#leecher.emit("warning", new Error(`seeder ${this.stats().peer} did not close virtual channel ${id}`));
+      return;
+    }
+    try {
+      await hub.connection.waitForLedger(id, "settled", { timeoutMs: Math.max(1_000, deadline - Date.now()) });
+    } catch (error) {
+      this.#leecher.emit(
+        "warning",
+        new Error(`the hub did not settle virtual channel ${id}: ${(error as Error).message}`),
+      );
+      return;
+    }
+    this.#closed = true;
+    this.#ledger.closedAt(paid);
+    this.#leecher.emit("closed", this.stats(), "");
   }
 
   /** Every piece still granted to this seeder goes back to the others (it closed its channel and serves no more). */

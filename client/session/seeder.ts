@@ -6,8 +6,10 @@
 import type { Wire } from "bittorrent-protocol";
 import { formatEther } from "ethers";
 import type { Torrent } from "webtorrent";
+import { maxVirtualVoucher, type VirtualProposal, virtualChannelOutcome } from "../../sdk/hub/index.js";
 import {
   type ChannelProposal,
+  channelId,
   fundingState,
   type PiecepayClient,
   splitOutcome,
@@ -19,6 +21,7 @@ import type { PaidHandshake, PaidMessage } from "../wire/messages.js";
 import { refuseResume, SeederChannels, servedBefore, tagChannel } from "./channel-reuse.js";
 import { Emitter } from "./emitter.js";
 import { handshakeFor, type PeerLink, type PeerSession, paidExtension, sendWithoutDelay } from "./extension.js";
+import type { HubAccount } from "./hub-route.js";
 import type { RoleSession } from "./trading-session.js";
 import { DEFAULT_MAX_UNFUNDED, DEFAULT_MAX_UNFUNDED_PER_IP, UnfundedCap } from "./unfunded-cap.js";
 import {
@@ -68,6 +71,12 @@ export interface PaidSeederOptions {
    * holdings drop, stop serving and drop the peer. With one confirmation (a local chain) every deposit is final.
    */
   unconfirmedPieces?: number;
+  /**
+   * Also accept payment through this hub (ADR 0021): our offer names it and our ledger with it, and a leecher with a
+   * ledger there pays us over a virtual channel that the hub guarantees from its side of our ledger (no deposit, no
+   * transaction). Direct channels are accepted as before.
+   */
+  hub?: HubAccount;
 }
 
 /** What one paying peer has done so far. */
@@ -79,8 +88,13 @@ export interface SeederPeerStats {
   /** Pieces this peer was allowed to request (each one was paid for). */
   served: number;
   closed: boolean;
-  /** What the chain paid us for this channel (its `PaidOut` events), once it was closed or enforced. */
+  /**
+   * What the chain paid us for this channel (its `PaidOut` events), once it was closed or enforced; for a virtual
+   * channel, what its settlement moved into our ledger with the hub (a state the hub and we signed).
+   */
   earned?: bigint;
+  /** The hub a virtual channel goes through, if it is one. */
+  hub?: string;
 }
 
 /** The events of a PaidSeeder and their arguments (see PaidSeeder). */
@@ -144,6 +158,9 @@ export class PaidSeeder extends Emitter<PaidSeederEvents> {
       ...(walletAddress === address ? {} : { payTo: walletAddress }),
       asset: this.options.asset,
       pricePerPiece: this.options.pricePerPiece,
+      ...(this.options.hub
+        ? { hubs: [{ hub: this.options.hub.connection.info.hub, ledger: this.options.hub.ledgerId }] }
+        : {}),
     };
   }
 
@@ -222,7 +239,8 @@ export class PaidSeeder extends Emitter<PaidSeederEvents> {
     const { client } = this.options;
     const adjudicator = (client.adjudicator.target as string).toLowerCase();
     for (const record of await client.store.listChannels()) {
-      if (record.myIndex !== 1 || record.phase !== "open" || record.chainId !== client.chainId) continue;
+      const payee = record.virtual === undefined ? 1 : this.options.hub ? 2 : -1;
+      if (record.myIndex !== payee || record.phase !== "open" || record.chainId !== client.chainId) continue;
       if (record.adjudicator.toLowerCase() !== adjudicator) continue;
       const voucher = await client.store.getVoucher("received", record.id);
       if (!voucher) continue;
@@ -247,6 +265,10 @@ export class PaidSeeder extends Emitter<PaidSeederEvents> {
         // The leecher came back and continues the channel on a new connection: nothing to enforce.
         if (this.channels.isHeld(id) || (await client.store.getChannel(id))?.phase !== "open") return;
         if (this.channels.isHeld(id)) return; // it came back while we read the store
+        if ((await client.store.getChannel(id))?.virtual) {
+          this.#settleVirtual(id, stats);
+          return;
+        }
         client
           .redeem(id, { waitFor })
           .then(async (receipt) => {
@@ -272,6 +294,27 @@ export class PaidSeeder extends Emitter<PaidSeederEvents> {
     timer.unref?.();
     this.#timers.add(timer);
     this.channels.scheduleEnforcement(id, timer);
+  }
+
+  /**
+   * A leecher that paid over a virtual channel left without closing it: the hub settles our largest voucher into our
+   * ledger (HubConnection.settleVirtual: no transaction). A hub that does not answer leaves `piecepay withdraw --force`.
+   */
+  #settleVirtual(id: string, stats: SeederPeerStats): void {
+    const hub = this.options.hub;
+    if (!hub) return;
+    hub.connection
+      .settleVirtual(id)
+      .then(() => hub.connection.waitForLedger(id, "settled", { timeoutMs: 60_000 }))
+      .then(() => this.emit("enforced", { ...stats, earned: stats.paid }, ""))
+      .catch((error) =>
+        this.emit(
+          "warning",
+          new Error(
+            `could not settle virtual channel ${id} through hub ${hub.connection.info.hub}: ${(error as Error).message}; run \`piecepay withdraw --force\``,
+          ),
+        ),
+      );
   }
 
   /** Totals over every peer: those connected now, and every funded channel whose peer left. */
@@ -318,6 +361,8 @@ class SeederPeer implements PeerSession {
   #fundingSeen: Promise<void> = Promise.resolve();
   /** The channel closed on chain at the leecher's offer: nothing to enforce. */
   #closedOnChain = false;
+  /** The channel is a virtual channel through our hub (no deposit of its own: the hub's guarantee in our ledger). */
+  #virtual = false;
   /** The largest voucher that arrived before the funding was seen: credited once it is. */
   #pending: Voucher | undefined;
   #paid = 0n;
@@ -383,6 +428,7 @@ class SeederPeer implements PeerSession {
       paid: this.#paid,
       served: this.#sent.size,
       closed: this.#closed,
+      ...(this.#virtual && this.#seeder.options.hub ? { hub: this.#seeder.options.hub.connection.info.hub } : {}),
     };
   }
 
@@ -515,6 +561,15 @@ class SeederPeer implements PeerSession {
         this.#proposed = true;
         void this.#onPropose(message).catch((error) => this.onProtocolError(error));
         return;
+      case "vpropose":
+        if (this.#proposed) throw new Error("a second channel proposal on one connection");
+        this.#proposed = true;
+        void this.#onVirtualPropose(message).catch((error) => this.onProtocolError(error));
+        return;
+      case "vclose":
+        if (this.#closed) throw new Error("a second close on one channel");
+        void this.#onVirtualClose(message).catch((error) => this.onProtocolError(error));
+        return;
       case "resume":
         if (this.#proposed) throw new Error("a resume after a channel was proposed or resumed on this connection");
         this.#proposed = true;
@@ -614,6 +669,95 @@ class SeederPeer implements PeerSession {
       .catch((error) => this.#onNotFunded(error));
     this.#link.send({ type: "accept", channelId: id, payeeSignature: acceptance.payeeSignature });
     this.#seeder.emit("peer", this.stats());
+  }
+
+  /**
+   * A virtual channel through our hub: ours (the hub and the ledger we advertise), our payee and asset, holding at
+   * least one piece with the hub's fee. We countersign V0 (HubConnection.joinVirtual checks both signatures, the fee
+   * and the app), send it back (`vaccept`), and serve once the hub's guarantee in our ledger is countersigned
+   * (`vready`): from then on we are paid from the hub's side of our ledger whatever the leecher or the hub does.
+   */
+  async #onVirtualPropose(message: Extract<PaidMessage, { type: "vpropose" }>): Promise<void> {
+    const { client, asset, pricePerPiece, hub, fundingTimeoutMs = DEFAULT_FUNDING_TIMEOUT_MS } = this.#seeder.options;
+    if (!hub) throw new Error("a virtual channel proposed to a seeder that takes no hub");
+    const [payer, hubAddress, payee] = message.fixedPart.participants;
+    if (hubAddress.toLowerCase() !== hub.connection.info.hub.toLowerCase())
+      throw new Error("a virtual channel through another hub");
+    if (message.payeeLedger.toLowerCase() !== hub.ledgerId.toLowerCase())
+      throw new Error("a virtual channel on another ledger of ours");
+    if (message.asset.toLowerCase() !== asset.toLowerCase()) throw new Error("proposal in another asset");
+    const bound = maxVirtualVoucher(message.amount, hub.connection.info.feeBps);
+    if (bound < pricePerPiece) throw new Error("a virtual channel below the price of one piece and the hub's fee");
+    const full = this.#seeder.unfunded.take(this.#ip());
+    if (full) {
+      this.#refuse(full);
+      return;
+    }
+    this.#holdsSlot = true;
+    const proposal: VirtualProposal = {
+      fixedPart: message.fixedPart,
+      v0: {
+        outcome: virtualChannelOutcome(message.asset, payer, hubAddress, payee, message.amount),
+        appData: "0x",
+        turnNum: 0n,
+        isFinal: false,
+      },
+      payerSignature: message.payerSignature,
+      hubSignature: message.hubSignature,
+      payerLedger: message.payerLedger,
+      payeeLedger: message.payeeLedger,
+    };
+    let payeeSignature: string;
+    try {
+      payeeSignature = await hub.connection.joinVirtual(proposal);
+    } catch (error) {
+      this.#releaseSlot();
+      throw error;
+    }
+    const id = channelId(client.chainId, client.adjudicator.target as string, message.fixedPart).toLowerCase();
+    if (this.#left) {
+      this.#releaseSlot();
+      return;
+    }
+    this.#virtual = true;
+    this.#channelId = id;
+    this.#seeder.channels.hold(id, this);
+    this.#payer = payer;
+    this.#deposit = bound;
+    this.#stopFunding = new AbortController();
+    this.#fundingSeen = hub.connection
+      .waitForLedger(id, "guaranteed", { timeoutMs: fundingTimeoutMs, signal: this.#stopFunding.signal })
+      .then(() => {
+        if (this.#left) return;
+        this.#link.send({ type: "vready", channelId: id });
+        this.#onFunded();
+      })
+      .catch((error) => this.#onNotFunded(error));
+    this.#link.send({ type: "vaccept", channelId: id, payeeSignature });
+    this.#seeder.emit("peer", this.stats());
+  }
+
+  /**
+   * The leecher's close of our virtual channel: at least what we delivered (or its largest voucher, if less), as
+   * for a direct channel. We countersign the final state with the hub (HubConnection.acceptClose), send our signature
+   * back (`vclosed`), and report once the hub has settled our ledger by it.
+   */
+  async #onVirtualClose(message: Extract<PaidMessage, { type: "vclose" }>): Promise<void> {
+    const hub = this.#seeder.options.hub;
+    const id = this.#channelId;
+    if (!hub || !this.#virtual || !id || message.channelId !== id) throw new Error("a close for another channel");
+    this.#closed = true; // before any await: a second close finds it set
+    this.#link.wire.choke();
+    if (!this.#isFunded) await this.#fundingSeen;
+    if (!this.#isFunded) throw new Error("a close for a virtual channel that was never guaranteed");
+    await this.#stored; // every voucher that arrived before the close counts
+    const served = BigInt(this.#sent.size) * this.#seeder.options.pricePerPiece;
+    const minimum = served < this.#paid ? served : this.#paid;
+    const payeeSignature = await hub.connection.acceptClose(id, message.paid, message.signature, { minimum });
+    this.#closedOnChain = true; // nothing to enforce: the hub holds the final state we all signed
+    this.#link.send({ type: "vclosed", channelId: id, payeeSignature });
+    await hub.connection.waitForLedger(id, "settled", { timeoutMs: 60_000 });
+    this.#seeder.emit("closed", { ...this.stats(), earned: message.paid }, "");
   }
 
   /**
@@ -727,7 +871,8 @@ class SeederPeer implements PeerSession {
   #followDeposit(): void {
     const id = this.#channelId;
     const { client } = this.#seeder.options;
-    if (!id || client.confirmations <= 1) {
+    // A virtual channel has no deposit to follow: the hub's guarantee is in a ledger funded and final long since.
+    if (!id || client.confirmations <= 1 || this.#virtual) {
       this.#isFinal = true;
       return;
     }
@@ -834,6 +979,7 @@ class SeederPeer implements PeerSession {
 
   async #onClose(message: Extract<PaidMessage, { type: "close" }>): Promise<void> {
     if (!this.#channelId || message.channelId !== this.#channelId) throw new Error("a close for another channel");
+    if (this.#virtual) throw new Error("a direct close of a virtual channel (that is `vclose`)");
     this.#closed = true; // before any await: a second close finds it set
     this.#link.wire.choke();
     // A leecher that funded and closed at once (its download finished meanwhile) may be ahead of our funding poll:

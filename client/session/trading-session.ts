@@ -57,11 +57,16 @@ export class TradingSession implements PeerSession {
   onMessage(message: PaidMessage): void {
     switch (message.type) {
       case "propose":
+      case "vpropose":
       case "voucher":
       case "resume":
+      case "vclose":
         this.#seller.onMessage(message);
         return;
       case "accept":
+      case "vaccept":
+      case "vready":
+      case "vclosed":
       case "receipt":
       case "resumed":
         this.#buyer.onMessage(message);

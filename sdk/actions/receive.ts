@@ -25,7 +25,8 @@ export function receive(context: PiecepayContext, params: ReceiveParameters): Pr
 
 async function receiveNow(context: PiecepayContext, voucher: Voucher): Promise<VerifiedVoucher> {
   const record = await channelOf(context, voucher.channelId);
-  if (record.myIndex !== payeeIndex(record)) throw new PiecepayError("NOT_PAYEE", `we are not the payee of ${record.id}`);
+  if (record.myIndex !== payeeIndex(record))
+    throw new PiecepayError("NOT_PAYEE", `we are not the payee of ${record.id}`);
   // Not before the channel is funded, not once it is finalized, and not after we offered to close: the payer
   // could then conclude with our offer and the new voucher would count for nothing.
   if (record.phase !== "open" && record.phase !== "challenged") {

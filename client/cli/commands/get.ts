@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { formatEther, ZeroAddress } from "ethers";
 import { type AssetInfo, assetBalance, PiecepayError } from "../../../sdk/index.js";
 import { createTorrentClient } from "../../session/guarded-client.js";
+import type { HubAccount } from "../../session/hub-route.js";
 import { DEFAULT_MAX_WINDOW, type LeecherRefusal, PaidLeecher } from "../../session/leecher.js";
 import { type AmountUnit, ETH, parseAmount } from "../amounts.js";
 import { ASSET_HELP, ASSET_OPTIONS, assetOption, resolveAsset } from "../asset-option.js";
@@ -12,6 +13,7 @@ import { type Connected, connectClient } from "../context.js";
 import { DISCOVERY_HELP, DISCOVERY_OPTIONS, discoveryOptions } from "../discovery.js";
 import { explainError, explainText, FUND_HINT } from "../errors.js";
 import { freeGet } from "../free-get.js";
+import { connectHub, leecherLedger } from "../hub-account.js";
 import { keepSeeding } from "../keep-seeding.js";
 import { formatAmount, type Output } from "../output.js";
 import { resolvePeers } from "../peer-addresses.js";
@@ -27,7 +29,7 @@ export const get: Command = {
   name: "get",
   summary: "download a torrent, free or paying each seeder per piece (--price: and sell what we verify), then settle",
   usage:
-    "get <magnet|file.torrent> [--out DIR] [--peer HOST:PORT]... [--announce URL]... [--webrtc] [--port N] [--upload-limit KiB/s] [--seed] [--max-price AMOUNT --budget AMOUNT [--asset TOKEN] [--price AMOUNT [--enforce-after S] [--unconfirmed-pieces N]] (--keystore PATH | --key HEX)]",
+    "get <magnet|file.torrent> [--out DIR] [--peer HOST:PORT]... [--announce URL]... [--webrtc] [--port N] [--upload-limit KiB/s] [--seed] [--max-price AMOUNT --budget AMOUNT [--asset TOKEN] [--hub URL] [--price AMOUNT [--enforce-after S] [--unconfirmed-pieces N]] (--keystore PATH | --key HEX)]",
   description: [
     "Downloads a torrent. Without --max-price and --budget it is a plain BitTorrent download, as webtorrent-cli does",
     "it: no key, no chain and no price are needed; free peers serve us and we share what we have, as BitTorrent",
@@ -69,6 +71,14 @@ export const get: Command = {
     "channel for the torrent instead of depositing again, and pays each piece once. After the download, Ctrl-C is how",
     "--seed ends: exit code 0.",
     "",
+    "With --hub URL (what `piecepay hub` prints) we pay through that hub: one deposit, into a ledger channel with it",
+    "(from --budget, once: a later get reuses the ledger while it has a free balance), then no transaction at all.",
+    "A seeder whose offer names the hub is paid per piece over a virtual channel that our ledger and its ledger",
+    "guarantee, with the same vouchers and credit window; the hub takes its fee (printed) on what we pay, and",
+    "--max-price bounds the price plus that fee. A seeder that names no hub, or whose price plus the fee is above",
+    "--max-price, is paid over a direct channel as without --hub. At the end each virtual channel closes at what its",
+    "seeder delivered and the hub settles it into both ledgers; `piecepay withdraw --hub URL` takes the rest out.",
+    "",
     "With --webrtc we also download from WebRTC peers (browsers, and Node seeders started with `seed --webrtc`) that",
     "the torrent's ws:// or wss:// trackers (or those given with --announce) introduce, paying them the same way;",
     "TCP peers are used as before. Without a WebSocket tracker, --webrtc is refused.",
@@ -89,6 +99,7 @@ export const get: Command = {
     prefer: { type: "string" },
     port: { type: "string" },
     "upload-limit": { type: "string" },
+    hub: { type: "string" },
     ...SELL_OPTIONS,
   },
   optionHelp: [
@@ -96,7 +107,11 @@ export const get: Command = {
       "--max-price AMOUNT",
       "to pay seeders: the most we pay per piece; a dearer seeder is named with its price, not used",
     ],
-    ["--budget AMOUNT", "to pay seeders: the most we deposit in all channels together"],
+    ["--budget AMOUNT", "to pay seeders: the most we deposit in all channels together (through a hub: fees included)"],
+    [
+      "--hub URL",
+      "pay seeders that name this hub through it: one ledger deposit, then no transaction per seeder (others directly)",
+    ],
     ASSET_HELP,
     ["--out DIR", "where the files go (default: the current directory)"],
     [
@@ -130,6 +145,7 @@ export const get: Command = {
     "piecepay get movie.torrent --asset 0xA0b8...eB48 --max-price 0.01 --budget 20 --keystore leecher.json",
     "piecepay get movie.torrent --max-price 0.0001 --budget 0.05 --price 0.00008 --seed --keystore leecher.json",
     "piecepay get 'magnet:?xt=urn:btih:...' --seed --port 6881",
+    "piecepay get movie.torrent --max-price 0.0001 --budget 0.05 --hub ws://127.0.0.1:8600 --keystore leecher.json",
     "piecepay get 'magnet:?xt=urn:btih:...&tr=ws%3A%2F%2F127.0.0.1%3A8000' --webrtc --max-price 0.0001 --budget 0.05 --keystore leecher.json",
   ],
 
@@ -143,6 +159,9 @@ export const get: Command = {
     }
     if (paying && values.budget === undefined) {
       throw new UsageError("to pay seeders get needs --budget AMOUNT (the most to deposit) with --max-price");
+    }
+    if (!paying && values.hub !== undefined) {
+      throw new UsageError("--hub is how we pay seeders: give --max-price and --budget too");
     }
     if (!paying && values.asset !== undefined) {
       throw new UsageError("--asset says what we pay in: give --max-price and --budget too, or leave it out");
@@ -219,12 +238,26 @@ export const get: Command = {
     const connected = await connectClient(globals, { pollingIntervalMs: 1_000 }, (line) => out.note(line));
     const { client } = connected;
     let unit: AssetInfo;
+    let hub: HubAccount | undefined;
     try {
       unit = await resolveAsset(connected.provider, assetAddress);
       if (assetAddress !== undefined) ({ maxPrice, budget } = amounts(unit));
       if (sell && assetAddress !== undefined) sellPrice = sell.price(unit);
-      budget = await assertCanOpen(connected, maxPrice, budget, unit, out);
+      if (values.hub !== undefined && unit.address !== ZeroAddress) {
+        throw new UsageError("a hub's ledgers hold ETH: --hub with --asset is not supported yet");
+      }
+      hub =
+        values.hub === undefined
+          ? undefined
+          : await leecherLedger(
+              await connectHub(client, String(values.hub)),
+              { deposit: budget, minimum: maxPrice, unit },
+              out,
+            );
+      if (hub === undefined) budget = await assertCanOpen(connected, maxPrice, budget, unit, out);
+      else out.note(`the hub's fee: ${hub.connection.info.feeBps} basis points of what we pay through it`);
     } catch (error) {
+      hub?.connection.close();
       connected.close();
       throw error;
     }
@@ -236,6 +269,7 @@ export const get: Command = {
       closeTimeoutMs: 60_000,
       maxWindow,
       prefer,
+      ...(hub ? { hub } : {}),
       ...(sell
         ? {
             sell: {
@@ -369,7 +403,21 @@ export const get: Command = {
       const settled = await leecher.settle();
       // What we paid is what the chain paid each seeder (its payout events), not the amount we offered to close at.
       let total = 0n;
+      let throughHub = 0n;
       for (const p of settled) {
+        if (p.hub !== undefined) {
+          // Settled into our ledger with the hub (a state the hub and we signed), not on chain: what the virtual
+          // channel's final state pays the seeder, and the hub's fee on it.
+          throughHub += p.closed ? p.spent + p.fee : 0n;
+          const what = p.closed
+            ? `paid ${formatAmount(p.spent, unit)} + ${formatAmount(p.fee, unit)} hub fee through hub ${p.hub}, settled into our ledger`
+            : `not closed: its seeder may take up to ${formatAmount(p.spent, unit)} + fee through the hub`;
+          out.result(
+            { event: "settled", ...p, vouchers: p.paid, paid: p.closed ? p.spent : null },
+            `${p.peer}: ${p.delivered} pieces at ${formatAmount(p.pricePerPiece, unit)}: ${what}`,
+          );
+          continue;
+        }
         const paid = await paidOnChain(client, p.channelId);
         total += paid ?? 0n;
         const what = p.closed
@@ -390,8 +438,15 @@ export const get: Command = {
           paid: total,
           channels: settled.length,
           piecesOnDisk: onDisk,
+          ...(hub
+            ? { throughHub, ledger: hub.ledgerId, ledgerFree: (await hub.connection.balances(hub.ledgerId)).user }
+            : {}),
         },
-        `done: ${torrent.name}, ${torrent.length} bytes, ${formatAmount(total, unit)} paid on chain to ${settled.length} seeder(s)`,
+        `done: ${torrent.name}, ${torrent.length} bytes, ${formatAmount(total, unit)} paid on chain to ${settled.filter((p) => p.hub === undefined).length} seeder(s)${
+          hub
+            ? `, ${formatAmount(throughHub, unit)} (fees included) through hub ${hub.connection.info.hub} to ${settled.filter((p) => p.hub !== undefined).length}; ledger ${hub.ledgerId} has ${formatAmount((await hub.connection.balances(hub.ledgerId)).user, unit)} free`
+            : ""
+        }`,
       );
       if (selling) {
         if (seeds) {
@@ -408,6 +463,8 @@ export const get: Command = {
       // Every deposit in flight records what it sent (or forgets its proposal) before the store closes.
       await leecher.idle();
       await destroyTorrentClient(torrentClient);
+      await hub?.connection.settled();
+      hub?.connection.close();
       connected.close();
     }
   },

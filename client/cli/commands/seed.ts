@@ -3,8 +3,11 @@
 // enforced on chain (also after our own restart: the channels are in the store).
 import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { ZeroAddress } from "ethers";
+import { defendHubChannel } from "../../../sdk/hub/index.js";
 import { type AssetInfo, ChannelWatcher, type PiecepayClient } from "../../../sdk/index.js";
 import { createTorrentClient } from "../../session/guarded-client.js";
+import type { HubAccount } from "../../session/hub-route.js";
 import {
   DEFAULT_FUNDING_TIMEOUT_MS,
   DEFAULT_UNCONFIRMED_PIECES,
@@ -18,6 +21,7 @@ import { CliError, type Command, intOption, UsageError } from "../command.js";
 import { connectClient } from "../context.js";
 import { DISCOVERY_HELP, DISCOVERY_OPTIONS, discoveryOptions } from "../discovery.js";
 import { freeSeed } from "../free-seed.js";
+import { connectHub, seederLedger } from "../hub-account.js";
 import { formatAmount } from "../output.js";
 import { PEER_LIMIT_HELP, PEER_LIMIT_OPTIONS, peerLimits } from "../peer-limits.js";
 import { destroyTorrentClient } from "../ports.js";
@@ -37,7 +41,7 @@ export const seed: Command = {
   name: "seed",
   summary: "seed a file or directory, paid per piece (or free), until Ctrl-C",
   usage:
-    "seed <file|dir> (--price AMOUNT [--asset TOKEN] | --free) [--torrent FILE|MAGNET] [--port N] [--announce URL]... [--webrtc] [--max-unfunded-per-ip N] [--max-unfunded N] [--unconfirmed-pieces N] [--confirmations N] (--keystore PATH | --key HEX) [--rpc URL]",
+    "seed <file|dir> (--price AMOUNT [--asset TOKEN] | --free) [--torrent FILE|MAGNET] [--port N] [--announce URL]... [--webrtc] [--max-unfunded-per-ip N] [--max-unfunded N] [--unconfirmed-pieces N] [--confirmations N] [--hub URL [--hub-capacity AMOUNT]] (--keystore PATH | --key HEX) [--rpc URL]",
   description: [
     "Seeds <file|dir> and charges every leecher --price per piece through a voucher channel: a leecher is served",
     "only what its paid credit covers (plain BitTorrent peers get nothing). Each voucher is verified and stored in",
@@ -57,6 +61,14 @@ export const seed: Command = {
     "With --webrtc we also serve WebRTC peers (browsers, and Node peers with `get --webrtc`) that the ws:// or wss://",
     "trackers among --announce introduce, with the same paid extension and vouchers; TCP peers are served as before.",
     "Prints the magnet link and writes <name>.torrent to the data dir; runs until Ctrl-C.",
+    "",
+    "With --hub URL (what `piecepay hub` prints) leechers with a ledger at that hub may also pay us through it: our",
+    "offer names the hub and our ledger with it (opened at start with --hub-capacity, default the hub's most, which",
+    "the hub deposits: no transaction of ours; an open one is reused). Each such leecher pays over a virtual channel",
+    "that the hub guarantees from its side of our ledger, with the same vouchers; at the close (or, if the leecher",
+    "vanishes, after --enforce-after with its largest voucher) the hub settles what we earned into our ledger, off",
+    "chain. `piecepay withdraw --hub URL` takes it out; `piecepay channels` shows the ledger. Direct channels work",
+    "as without --hub.",
     "",
     "With --torrent we seed an existing torrent (a .torrent file, or a magnet whose metadata the swarm sends) over",
     "<file|dir>, which must be its content, checked piece by piece first: a torrent that another client built for",
@@ -83,6 +95,8 @@ export const seed: Command = {
     "funding-timeout": { type: "string" },
     "unconfirmed-pieces": { type: "string" },
     "upload-limit": { type: "string" },
+    hub: { type: "string" },
+    "hub-capacity": { type: "string" },
   },
   optionHelp: [
     ["--price AMOUNT", "price per piece, in ETH or the --asset token (required unless --free)"],
@@ -98,6 +112,8 @@ export const seed: Command = {
     ],
     ["--piece-length KiB", "piece length for a new torrent (default: webtorrent's choice)"],
     ["--upload-limit KiB/s", "the most we upload per second, over all peers (default: no limit)"],
+    ["--hub URL", "also be paid through this hub: virtual channels that our ledger with it guarantees (no deposit)"],
+    ["--hub-capacity AMOUNT", "the hub's deposit in a new ledger with it, in ETH (default: the most the hub gives)"],
     ["--enforce-after S", "seconds a vanished leecher gets to come back and close before we enforce (default 30)"],
     ...PEER_LIMIT_HELP,
     [
@@ -119,6 +135,7 @@ export const seed: Command = {
     "piecepay seed ./holiday-photos --free --announce http://127.0.0.1:8000/announce",
     "piecepay seed ~/Videos/talk.webm --torrent talk.webm.torrent --price 0.0001 --keystore seeder.json",
     "piecepay seed movie.mkv --asset 0xA0b8...eB48 --price 0.01 --keystore seeder.json",
+    "piecepay seed movie.mkv --price 0.0001 --hub ws://127.0.0.1:8600 --keystore seeder.json",
     "piecepay seed ./album --price 0.00005 --key 0x... --rpc http://127.0.0.1:8545 --announce http://127.0.0.1:8000/announce",
     "piecepay seed clip.mp4 --price 0.0001 --keystore seeder.json --webrtc --announce ws://127.0.0.1:8000 --announce http://127.0.0.1:8000/announce",
   ],
@@ -137,6 +154,12 @@ export const seed: Command = {
       throw new UsageError("seed needs --price AMOUNT (the price per piece), or --free to seed for nothing");
     }
     if (free && values.asset !== undefined) throw new UsageError("--asset is what we are paid in: not with --free");
+    if (free && values.hub !== undefined) throw new UsageError("--hub is how we are paid: not with --free");
+    if (values["hub-capacity"] !== undefined && values.hub === undefined) {
+      throw new UsageError("--hub-capacity is the hub's deposit in our ledger with it: give --hub URL too");
+    }
+    const hubCapacity =
+      values["hub-capacity"] === undefined ? undefined : parseAmount(String(values["hub-capacity"]), "--hub-capacity");
     const assetAddress = assetOption(values);
     // A price in ETH is checked before anything connects; a price in a token once its decimals are read.
     let price = !free && assetAddress === undefined ? parseAmount(String(values.price), "--price") : 0n;
@@ -207,10 +230,23 @@ export const seed: Command = {
     const connected = await connectClient(globals, { pollingIntervalMs: 2_000 }, (line) => out.note(line));
     const { client, chainId, deployment } = connected;
     let unit: AssetInfo;
+    let hub: HubAccount | undefined;
     try {
       unit = await resolveAsset(connected.provider, assetAddress);
       if (assetAddress !== undefined) price = parseAmount(String(values.price), "--price", unit);
+      if (values.hub !== undefined && unit.address !== ZeroAddress) {
+        throw new UsageError("a hub's ledgers hold ETH: --hub with --asset is not supported yet");
+      }
+      if (values.hub !== undefined) {
+        const connection = await connectHub(client, String(values.hub));
+        hub = await seederLedger(
+          connection,
+          { ...(hubCapacity === undefined ? {} : { capacity: hubCapacity }), unit },
+          out,
+        );
+      }
     } catch (error) {
+      hub?.connection.close();
       connected.close();
       throw error;
     }
@@ -223,10 +259,13 @@ export const seed: Command = {
       maxUnfunded,
       fundingTimeoutMs: fundingTimeout * 1000,
       unconfirmedPieces,
+      ...(hub ? { hub } : {}),
     });
     reportSeller(seeder, out, unit);
     const watcher = new ChannelWatcher(client, {
       pollingIntervalMs: 2_000,
+      // Our ledger and virtual channels with the hub are defended too (a stale state the hub registers is answered).
+      ...(hub ? { defendHub: defendHubChannel } : {}),
       log: (e, f) => out.note(watcherLine(e, f)),
     });
     const torrentClient = createTorrentClient(torrentOptions);
@@ -252,6 +291,7 @@ export const seed: Command = {
           webrtc: wrtc !== undefined,
           asset: unit.address,
           pricePerPiece: price,
+          ...(hub ? { hub: hub.connection.info.hub, ledger: hub.ledgerId, hubFeeBps: hub.connection.info.feeBps } : {}),
         },
         [
           `seeding ${torrent.name} (${torrent.pieces.length} pieces) at ${formatAmount(price, unit)} per piece, paid to ${client.address}`,
@@ -277,7 +317,10 @@ export const seed: Command = {
       clearInterval(tick);
       bar.done();
       const { paid, served, peers } = seeder.stats();
-      const earned = await earnedOnChain(client, peers);
+      const earned = await earnedOnChain(
+        client,
+        peers.filter((p) => p.hub === undefined),
+      );
       const earnedText =
         earned === undefined
           ? "earned on chain unknown (the RPC did not answer)"
@@ -290,6 +333,8 @@ export const seed: Command = {
       seeder.destroy();
       await watcher.stop();
       await destroyTorrentClient(torrentClient);
+      await hub?.connection.settled();
+      hub?.connection.close();
       connected.close();
     }
   },

@@ -1,0 +1,90 @@
+// `get --hub URL` and `seed --hub URL`: log in to a hub and find or open our ledger channel with it (ADR 0021). A
+// leecher's ledger holds its deposit (one transaction, once: later downloads reuse it while it has a free balance);
+// a seeder's holds the hub's capacity (the hub's transaction, none of ours). Everything after is off chain.
+import { getAddress } from "ethers";
+import { HubConnection, ledgerBalances } from "../../sdk/hub/index.js";
+import { type ChannelRecord, type PiecepayClient, PiecepayError } from "../../sdk/index.js";
+import type { HubAccount } from "../session/hub-route.js";
+import type { AmountUnit } from "./amounts.js";
+import { CliError } from "./command.js";
+import { explainError } from "./errors.js";
+import { formatAmount, type Output } from "./output.js";
+
+/** Logs in to the hub at `url` with our key; a hub on another chain or adjudicator is refused with its reason. */
+export async function connectHub(client: PiecepayClient, url: string): Promise<HubConnection> {
+  try {
+    return await HubConnection.connect(client.context, url, { timeoutMs: 30_000 });
+  } catch (error) {
+    const { message, hint } = explainError(error);
+    throw new CliError(`could not use hub ${url}: ${message}`, hint ?? "check --hub (what `piecepay hub` prints)");
+  }
+}
+
+/** Our open ledgers with `hub` in the store, as payer (`deposit`: we funded it) or payee (`capacity`: the hub did). */
+async function openLedgers(connection: HubConnection, kind: "deposit" | "capacity"): Promise<ChannelRecord[]> {
+  const { context, info } = connection;
+  const hub = getAddress(info.hub);
+  return (await context.store.listChannels()).filter(
+    (r) =>
+      r.ledger !== undefined &&
+      r.phase === "open" &&
+      r.myIndex === 0 &&
+      r.chainId === context.chainId &&
+      getAddress(r.fixedPart.participants[1]) === hub &&
+      (kind === "capacity") === r.ledger.hubDeposit > 0n,
+  );
+}
+
+/**
+ * The leecher's ledger with the hub: an open one of ours whose free balance pays at least `minimum`, or a new one
+ * holding `deposit` (one transaction). Prints which.
+ */
+export async function leecherLedger(
+  connection: HubConnection,
+  params: { deposit: bigint; minimum: bigint; unit: AmountUnit },
+  out: Output,
+): Promise<HubAccount> {
+  for (const record of await openLedgers(connection, "deposit")) {
+    const { user } = await connection.balances(record.id);
+    if (user < params.minimum) continue;
+    out.note(`paying through hub ${connection.info.hub}: ledger ${record.id}, ${formatAmount(user, params.unit)} free`);
+    return { connection, ledgerId: record.id };
+  }
+  out.note(`depositing ${formatAmount(params.deposit, params.unit)} into a ledger with hub ${connection.info.hub}`);
+  const { ledgerId } = await openLedger(connection, { deposit: params.deposit });
+  out.note(`paying through hub ${connection.info.hub}: ledger ${ledgerId}`);
+  return { connection, ledgerId };
+}
+
+/**
+ * The seeder's ledger with the hub: an open one whose hub side can still guarantee something, or a new one with
+ * `capacity` (default: the most the hub gives) deposited by the hub. Prints which.
+ */
+export async function seederLedger(
+  connection: HubConnection,
+  params: { capacity?: bigint; unit: AmountUnit },
+  out: Output,
+): Promise<HubAccount> {
+  for (const record of await openLedgers(connection, "capacity")) {
+    const latest = await connection.context.store.getSupportedState(record.id);
+    if (latest === undefined || ledgerBalances(latest.variablePart.outcome).hub === 0n) continue;
+    out.note(`paid through hub ${connection.info.hub} too: ledger ${record.id}`);
+    return { connection, ledgerId: record.id };
+  }
+  const capacity = params.capacity ?? connection.info.maxCapacity;
+  const { ledgerId } = await openLedger(connection, { capacity });
+  out.note(
+    `paid through hub ${connection.info.hub} too: ledger ${ledgerId}, ${formatAmount(capacity, params.unit)} of capacity from the hub`,
+  );
+  return { connection, ledgerId };
+}
+
+async function openLedger(connection: HubConnection, params: { deposit?: bigint; capacity?: bigint }) {
+  try {
+    return await connection.openLedger(params);
+  } catch (error) {
+    const { message, hint } = explainError(error);
+    const code = error instanceof PiecepayError ? ` (${error.code})` : "";
+    throw new CliError(`could not open a ledger with hub ${connection.info.hub}${code}: ${message}`, hint);
+  }
+}
