@@ -877,7 +877,8 @@ class LeecherPeer implements PeerSession {
 
   /** A paid seller with an open, funded channel that is not closing. */
   #sellsNow(): boolean {
-    return this.#offer !== undefined && this.#channelId !== undefined && !this.#closing && !this.wire.destroyed;
+    const open = this.#channelId !== undefined && (this.#virtual === undefined || this.#virtualOpen);
+    return this.#offer !== undefined && open && !this.#closing && !this.wire.destroyed;
   }
 
   #price(): bigint {
@@ -1265,6 +1266,9 @@ class LeecherPeer implements PeerSession {
     return true;
   }
 
+  /** The seeder said its side of our virtual channel is guaranteed (`vready`): vouchers may go out. */
+  #virtualOpen = false;
+
   /** Our ledger's free balance held for this peer's virtual channel until it is guaranteed or given up. */
   #virtualHold: Reservation | undefined;
 
@@ -1298,8 +1302,11 @@ class LeecherPeer implements PeerSession {
     // Our guarantee is in: whatever happens now, the ledger settles it (a close, the seeder's voucher, or on chain).
     this.#virtualHold?.release();
     this.#virtualHold = undefined;
-    if (!(await ready)) return;
+    // Ours to close from now on, ready or not: a close at what the seeder delivered (0 if nothing) settles the
+    // guarantee back into our ledger.
     this.#channelId = id.toLowerCase();
+    if (!(await ready)) return;
+    this.#virtualOpen = true;
     this.#leecher.emit("channel", this.stats());
     this.#leecher.sellerOpened(this);
     if (!this.#leecher.torrent?.done) this.#payAhead();
@@ -1567,7 +1574,7 @@ class LeecherPeer implements PeerSession {
   #payAhead(): void {
     const offer = this.#offer;
     const id = this.#channelId;
-    if (!offer || !id || this.#closing || this.wire.destroyed) return;
+    if (!offer || !id || this.#closing || this.wire.destroyed || (this.#virtual && !this.#virtualOpen)) return;
     this.#paying = this.#paying.then(async () => {
       if (this.wire.destroyed || this.#closing) return; // a voucher nobody will receive, or that buys nothing
       // Never ahead by more than the pieces still missing: once the download is done, no voucher goes out.

@@ -17,9 +17,11 @@ import type { FixedPart, Outcome, SignedVariablePart, VariablePart } from "../ty
 import { feeBpsOf, hubFee, virtualChannelOutcome, virtualNonce, virtualVoucherState } from "../virtual-voucher.js";
 import { readOutcome, readSignedVariablePart, readVariablePart } from "./codec.js";
 import { signLogin } from "./login.js";
-import { HUB_API_VERSION } from "./protocol.js";
+import { HUB_API_VERSION, HubError } from "./protocol.js";
 import { HubRpcClient } from "./rpc-client.js";
 
+/** How long a call waits for a busy ledger (see #callWhenFree). */
+const BUSY_PATIENCE_MS = 30_000;
 const USER = 0;
 const HUB = 1;
 const PAYER = 0;
@@ -236,7 +238,7 @@ export class HubConnection {
       isFinal: false,
     };
     const payerSignature = await signState(ctx.signer, id, v0);
-    const answer = (await this.rpc.call("virtual.propose", {
+    const answer = (await this.#callWhenFree("virtual.propose", {
       fixedPart,
       state: v0,
       signature: payerSignature,
@@ -319,7 +321,7 @@ export class HubConnection {
       ]);
       return { ...r, phase: "funding", virtual: { ...v, v0: toSigned(v.v0.variablePart, sigs) } };
     });
-    const pending = (await this.rpc.call("virtual.fund", { virtualId: id, payeeSignature })) as Record<string, unknown>;
+    const pending = (await this.#callWhenFree("virtual.fund", { virtualId: id, payeeSignature })) as Record<string, unknown>;
     if (pending.state !== undefined) await this.#enqueue(pending);
   }
 
@@ -377,7 +379,7 @@ export class HubConnection {
     await this.context.store.updateChannel(virtualId, (r) =>
       r.virtual === undefined ? undefined : { ...r, phase: "closing", virtual: { ...r.virtual, final: signed() } },
     );
-    const answer = (await this.rpc.call("virtual.close", {
+    const answer = (await this.#callWhenFree("virtual.close", {
       virtualId,
       state,
       payerSignature,
@@ -475,7 +477,7 @@ export class HubConnection {
         ? undefined
         : { ...r, phase: "closing", virtual: { ...r.virtual, voucherState: candidate } },
     );
-    await this.rpc.call("virtual.settle", { virtualId, candidate });
+    await this.#callWhenFree("virtual.settle", { virtualId, candidate });
   }
 
   /**
@@ -485,7 +487,7 @@ export class HubConnection {
   async withdraw(ledgerId: string) {
     const ctx = await withChainChecked(this.context);
     const latest = await this.#latest(ledgerId);
-    const answer = (await this.rpc.call("ledger.close", { ledgerId })) as Record<string, unknown>;
+    const answer = (await this.#callWhenFree("ledger.close", { ledgerId })) as Record<string, unknown>;
     const state = readVariablePart(answer, "state");
     const expected = finalLedger(latest.variablePart);
     checkLedgerUpdate(latest.variablePart, state, { kind: "final" });
@@ -671,6 +673,24 @@ export class HubConnection {
   }
 
   // ----------------------------------------------------------------------------------------------- plumbing
+
+  /**
+   * `method`, again while the hub answers BUSY: a ledger takes one proposal at a time, and one of ours (or the
+   * other side's, for a virtual channel's close) waits for its countersignature, which comes within milliseconds.
+   * Several virtual channels opened at once on one ledger thus go one after another. The hub refuses BUSY before it
+   * does anything, so a call again is a first call. Gives up after BUSY_PATIENCE_MS.
+   */
+  async #callWhenFree(method: string, params: unknown): Promise<unknown> {
+    const deadline = Date.now() + BUSY_PATIENCE_MS;
+    for (let wait = 10; ; wait = Math.min(wait * 2, 250)) {
+      try {
+        return await this.rpc.call(method, params);
+      } catch (error) {
+        if (!(error instanceof HubError) || error.reason !== "BUSY" || Date.now() + wait > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, wait + Math.random() * wait));
+      }
+    }
+  }
 
   async #latest(ledgerId: string): Promise<SignedVariablePart> {
     const latest = await this.context.store.getSupportedState(ledgerId);
