@@ -1,5 +1,6 @@
 // `piecepay withdraw`: pays out our finalized channels; with --force, first registers our best state on chain
 // (the payee's largest voucher, the payer's latest state both signed), defends it until it finalizes, then pays out.
+// Ledger channels with a hub go through client/cli/ledger-withdraw.ts (closed with the hub, or exited on chain).
 import { type JsonRpcProvider, type Wallet, ZeroAddress } from "ethers";
 import {
   type AssetInfo,
@@ -11,27 +12,16 @@ import {
 import { CliError, type Command } from "../command.js";
 import { connect, loadSigner, openStore, rpcUrl } from "../context.js";
 import { explainError } from "../errors.js";
+import { HubLink, withdrawLedger } from "../ledger-withdraw.js";
 import { formatAmount, type Output, short } from "../output.js";
+import type { WithdrawResult } from "../withdraw-result.js";
 
-/** What `withdraw` did for one channel (one --json line). */
-export interface WithdrawResult {
-  id: string;
-  role: "payer" | "payee";
-  /** paid-out, answered (a challenge), waiting (a challenge runs), open, nothing (already paid out), failed. */
-  action: "paid-out" | "answered" | "waiting" | "open" | "nothing" | "failed";
-  asset: string;
-  /** With paid-out: what the payout sent us, and the counterparty. */
-  paidToUs?: bigint;
-  paidToPeer?: bigint;
-  /** With waiting: when the challenge finalizes (unix seconds). */
-  finalizesAt?: bigint;
-  error?: string;
-}
+export type { WithdrawResult };
 
 export const withdraw: Command = {
   name: "withdraw",
-  summary: "pay out our finalized channels; --force challenges open ones first and waits",
-  usage: "withdraw [--channel ID] [--force] (--keystore PATH | --key HEX) [--rpc URL]",
+  summary: "pay out our finalized channels; --force challenges open ones first and waits; --hub closes hub ledgers",
+  usage: "withdraw [--channel ID] [--force] [--hub URL] (--keystore PATH | --key HEX) [--rpc URL]",
   description: [
     "For each of our channels in <data-dir>/channels/<address>.db on the chain at --rpc (or only --channel ID, a full id",
     "or an unambiguous prefix): answers a standing challenge when we hold a better state, and pays out a",
@@ -47,18 +37,32 @@ export const withdraw: Command = {
     "A deposit we sent and never saw confirmed (the process was killed, the RPC went away, or the download",
     "finished first) is found on chain: the channel is recorded as open, and --force pays it back (the funding",
     "state both signed is our best state).",
+    "",
+    "Ledger channels with a hub (ADR 0021): --hub URL closes each with the hub: it signs the final state, we",
+    "conclude it on chain (one transaction) and both sides are paid. The hub refuses while the ledger still",
+    "guarantees a virtual channel: close or settle those through the hub first, or exit with --force. --force",
+    "exits a ledger without the hub (vanished, stalling or lying): it registers the latest ledger state both signed",
+    "and our best state of every virtual channel the ledger guarantees (a payee its largest voucher), all at once,",
+    "so that everything finalizes one challenge duration later; then it reclaims each guarantee and pays the ledger",
+    "out. With --hub and --force, the hub is tried first. A ledger the chain already finalized (the hub challenged",
+    "it) is exited without --force. Virtual channels hold no funds of their own and are not withdrawn alone: their",
+    "ledger's exit covers them. Each paid-out line says what the ledger's payout events sent us and the hub.",
   ].join("\n"),
   options: {
     channel: { type: "string" },
     force: { type: "boolean" },
+    hub: { type: "string" },
   },
   optionHelp: [
     ["--channel ID", "only this channel (its id or a unique prefix)"],
-    ["--force", "challenge channels that are still open, wait until they finalize, then pay out"],
+    ["--force", "challenge open channels (a hub ledger with its virtual channels), wait until final, then pay out"],
+    ["--hub URL", "close our ledger channels with this hub (ws://HOST:PORT): one transaction each"],
   ],
   examples: [
     "PIECEPAY_PASSWORD=... piecepay withdraw --keystore key.json",
     "piecepay withdraw --keystore key.json --channel 0x3f2a --force",
+    "piecepay withdraw --keystore key.json --hub ws://127.0.0.1:8600",
+    "piecepay withdraw --keystore key.json --channel 0x9c1e --force   # a ledger whose hub is gone",
     "piecepay withdraw --keystore key.json --rpc https://sepolia.example --json",
   ],
 
@@ -86,23 +90,32 @@ export const withdraw: Command = {
         }
         return units.get(asset) as Promise<AssetInfo | string>;
       };
+      const hub = typeof values.hub === "string" ? new HubLink(values.hub) : undefined;
       let failed = 0;
       for (const record of selected) {
         if (signal.aborted) break;
         const key = `${record.adjudicator}/${record.fixedPart.appDefinition}`;
-        if (!clients.has(key))
+        if (!clients.has(key) && record.virtual === undefined)
           clients.set(key, clientFor(wallet, provider, chainId, record, store, globals.confirmations));
         let result: WithdrawResult;
         try {
-          const client = await (clients.get(key) as Promise<PiecepayClient>);
           const unit = await unitOf(record.asset);
-          result = await settle(client, record, { force: values.force === true, provider, out, signal, unit });
+          const force = values.force === true;
+          if (record.virtual !== undefined) result = covered(record);
+          else {
+            const client = await (clients.get(key) as Promise<PiecepayClient>);
+            result =
+              record.ledger !== undefined
+                ? await withdrawLedger(client, record, { force, hub, provider, out, signal, unit })
+                : await settle(client, record, { force, provider, out, signal, unit });
+          }
         } catch (error) {
           result = { ...base(record), action: "failed", error: explainError(error).message };
-          failed++;
         }
+        if (result.action === "failed") failed++;
         out.result({ ...result }, describe(result, await unitOf(record.asset)));
       }
+      hub?.close();
       if (signal.aborted) {
         throw new CliError("interrupted", "a challenge we sent stays registered: run `piecepay withdraw` again later", {
           exitCode: 130,
@@ -149,8 +162,20 @@ function clientFor(
   });
 }
 
-function base(record: ChannelRecord): Pick<WithdrawResult, "id" | "role" | "asset"> {
-  return { id: record.id, role: record.myIndex === 0 ? "payer" : "payee", asset: record.asset };
+function base(record: ChannelRecord): Pick<WithdrawResult, "id" | "kind" | "role" | "asset"> {
+  if (record.ledger !== undefined) return { id: record.id, kind: "ledger", role: "user", asset: record.asset };
+  const role = record.myIndex === 0 ? "payer" : "payee";
+  if (record.virtual !== undefined) return { id: record.id, kind: "virtual", role, asset: record.asset };
+  return { id: record.id, role, asset: record.asset };
+}
+
+/** A virtual channel holds nothing on chain: its ledger's exit registers and reclaims it. */
+function covered(record: ChannelRecord): WithdrawResult {
+  const info = record.virtual as NonNullable<ChannelRecord["virtual"]>;
+  const side = record.myIndex === 0 ? "payer" : "payee";
+  const ledger = side === "payer" ? info.payerLedger : info.payeeLedger;
+  const done = info.settled[side] || record.phase === "finalized" || record.phase === "withdrawn";
+  return { ...base(record), action: done ? "nothing" : "covered", ledger };
 }
 
 /** Does what `withdraw` does for one channel. */
@@ -252,10 +277,20 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 /** One line for people; amounts in `unit` (a token's decimals and symbol), or by the asset's address. */
 function describe(result: WithdrawResult, unit: AssetInfo | string = result.asset): string {
-  const head = `${short(result.id)}  ${result.role}  `;
+  const head = `${short(result.id)}  ${result.kind === "ledger" ? "ledger" : result.role}  `;
   switch (result.action) {
-    case "paid-out":
-      return `${head}paid out: ${formatAmount(result.paidToUs ?? 0n, unit)} to us, ${formatAmount(result.paidToPeer ?? 0n, unit)} to the peer`;
+    case "paid-out": {
+      const peer = result.kind === "ledger" ? "the hub" : "the peer";
+      const how =
+        result.via === "hub"
+          ? " (closed with the hub)"
+          : result.via === "exit"
+            ? ` (exited on chain: ${result.transactions ?? 0} transaction(s))`
+            : "";
+      return `${head}paid out: ${formatAmount(result.paidToUs ?? 0n, unit)} to us, ${formatAmount(result.paidToPeer ?? 0n, unit)} to ${peer}${how}`;
+    }
+    case "covered":
+      return `${head}virtual channel: no funds of its own; \`withdraw --force --channel ${short(result.ledger ?? "")}\` on its ledger covers it`;
     case "answered":
       return `${head}answered a challenge with our better state; run withdraw again once it finalizes`;
     case "waiting": {
@@ -269,7 +304,9 @@ function describe(result: WithdrawResult, unit: AssetInfo | string = result.asse
       return `${head}challenged until ${new Date(at).toISOString()}; run withdraw again after that${lag}`;
     }
     case "open":
-      return `${head}open: nothing to pay out (close it with the peer, or \`piecepay withdraw --force\`)`;
+      return result.kind === "ledger"
+        ? `${head}open: close it with the hub (\`piecepay withdraw --hub URL\`), or exit on chain (\`piecepay withdraw --force\`)`
+        : `${head}open: nothing to pay out (close it with the peer, or \`piecepay withdraw --force\`)`;
     case "nothing":
       return `${head}nothing to pay out`;
     case "failed":
