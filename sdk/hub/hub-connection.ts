@@ -321,7 +321,10 @@ export class HubConnection {
       ]);
       return { ...r, phase: "funding", virtual: { ...v, v0: toSigned(v.v0.variablePart, sigs) } };
     });
-    const pending = (await this.#callWhenFree("virtual.fund", { virtualId: id, payeeSignature })) as Record<string, unknown>;
+    const pending = (await this.#callWhenFree("virtual.fund", { virtualId: id, payeeSignature })) as Record<
+      string,
+      unknown
+    >;
     if (pending.state !== undefined) await this.#enqueue(pending);
   }
 
@@ -644,12 +647,15 @@ export class HubConnection {
         throw refuse("we neither closed nor settled this channel");
       }
       checkVirtualOutcome(record, virtualOutcome);
+      // A final state we signed is what we agreed to, whatever vouchers came before it: a payee that closed at what
+      // it delivered, below the payer's largest voucher, settles at that. Without one, our largest voucher bounds it.
+      const agreed = info.final?.variablePart.outcome[0]?.allocations[PAYEE]?.amount;
       return {
         kind: "settle",
         target: id,
         virtualOutcome,
         side,
-        largestVoucher: voucher?.amount ?? 0n,
+        largestVoucher: agreed ?? voucher?.amount ?? 0n,
       };
     }
     throw refuse("unknown purpose");

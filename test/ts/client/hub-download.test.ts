@@ -8,9 +8,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { expect } from "chai";
 import { HDNodeWallet, JsonRpcProvider, parseEther } from "ethers";
-import { openAccountStore } from "../../../client/cli/stores.js";
-import { HubConnection, hubFee } from "../../../sdk/hub/index.js";
-import { PiecepayClient, settlementOf } from "../../../sdk/node.js";
+import { hubFee } from "../../../sdk/hub/index.js";
 import { freePort } from "../helpers/nodes.js";
 import { cli, jsonLines, type Running, startCli, useScratchDirs } from "./cli-process.js";
 
@@ -96,62 +94,51 @@ describe("piecepay get --hub: one deposit pays five seeders it never met, with n
       expect(after[0] - before[0], "the leecher's transactions").to.equal(1);
       expect(after.slice(1), "the seeders' transactions").to.deep.equal(before.slice(1));
 
+      // Five virtual channels through the hub, closed at what each seeder delivered; every piece paid once.
       const settled = jsonLines(got.stdout).filter((l) => l.event === "settled");
-      const byPeer = new Map(settled.map((l) => [String(l.peer), l]));
-      const ports = seeders.map((s) => `127.0.0.1:${s.ready.port}`);
-      for (const port of ports) {
-        const line = byPeer.get(port);
-        expect(line, `${port} was paid through the hub:\n${got.stdout}\n${got.stderr}`).to.include({
-          closed: true,
-          hub: key(HUB).address,
-        });
-        expect(Number(line?.delivered)).to.be.greaterThan(0);
-        expect(BigInt(String(line?.spent))).to.equal(BigInt(Number(line?.delivered)) * PRICE);
+      const context = `\n${got.stdout}\n${got.stderr}`;
+      expect(settled, context).to.have.length(SEEDERS.length);
+      for (const line of settled) {
+        expect(line, context).to.include({ closed: true, hub: key(HUB).address });
+        expect(Number(line.delivered)).to.be.greaterThan(0);
+        expect(BigInt(String(line.spent))).to.equal(BigInt(Number(line.delivered)) * PRICE);
+        expect(BigInt(String(line.fee))).to.equal(hubFee(BigInt(String(line.spent)), FEE_BPS));
       }
       expect(settled.reduce((n, l) => n + Number(l.delivered), 0)).to.equal(PIECES);
+      const spentOn = new Map(settled.map((l) => [String(l.channelId), BigInt(String(l.spent))]));
 
-      // Each withdraws its ledger (the seeders stopped first: one process per store); the chain's payouts decide.
+      // Each seeder's own line for its virtual channel says what it earned into its ledger: what the leecher paid it.
       for (const seeding of seeders) await stop(seeding);
-      const deployment = JSON.parse(readFileSync(path.join(dataDir, "deployments", "31337.json"), "utf8"));
+      const earned = seeders.map((seeding) => {
+        const closed = jsonLines(seeding.stdout()).filter((l) => l.event === "closed");
+        expect(closed, `${seeding.stdout()}\n${seeding.stderr()}`).to.have.length(1);
+        expect(closed[0]).to.include({ hub: key(HUB).address });
+        expect(BigInt(String(closed[0].earned))).to.equal(spentOn.get(String(closed[0].channelId)));
+        return BigInt(String(closed[0].earned));
+      });
+
+      // Each takes its ledger out with `piecepay withdraw --hub`: the chain's PaidOut events pay each seeder what it
+      // earned, and the leecher its deposit less what it paid and the hub's fees.
       const withdraw = async (i: number) => {
-        const signer = key(i).connect(provider);
-        const store = await openAccountStore(dataDir, signer.address);
-        try {
-          const client = await PiecepayClient.create({
-            signer,
-            chainId: 31337n,
-            adjudicator: deployment.contracts.Adjudicator.address,
-            voucherApp: deployment.contracts.VoucherPaymentApp.address,
-            store,
-            pollingIntervalMs: 200,
-          });
-          const connection = await HubConnection.connect(client.context, hubUrl);
-          try {
-            const ledger = (await store.listChannels()).find((r) => r.ledger !== undefined);
-            expect(ledger, `account ${i} has a ledger`).to.not.equal(undefined);
-            await connection.withdraw(String(ledger?.id));
-            const { paid } = await settlementOf(client.adjudicator, String(ledger?.id), [signer.address]);
-            return { toUs: paid[0] };
-          } finally {
-            connection.close();
-          }
-        } finally {
-          store.close();
-        }
+        const run = await cli([
+          "withdraw",
+          ...["--hub", hubUrl, "--key", key(i).privateKey, "--rpc", rpc, "--data-dir", dataDir, "--json"],
+        ]);
+        expect(run.code, `${run.stdout}\n${run.stderr}`).to.equal(0);
+        const lines = jsonLines(run.stdout).filter((l) => l.action === "paid-out" && l.via === "hub");
+        expect(lines, run.stdout).to.have.length(1);
+        return BigInt(String(lines[0].paidToUs));
       };
       let fees = 0n;
-      let paid = 0n;
       for (const [n, i] of SEEDERS.entries()) {
-        const line = byPeer.get(ports[n]);
-        const owed = BigInt(Number(line?.delivered)) * PRICE;
-        fees += hubFee(owed, FEE_BPS);
-        paid += owed;
-        expect((await withdraw(i)).toUs, `seeder ${i} is paid on chain what it delivered`).to.equal(owed);
+        fees += hubFee(earned[n], FEE_BPS);
+        expect(await withdraw(i), `seeder ${i} is paid on chain what it delivered`).to.equal(earned[n]);
       }
-      expect(
-        (await withdraw(LEECHER)).toUs,
-        "the leecher gets back its deposit less what it paid and the fees",
-      ).to.equal(BUDGET - paid - fees);
+      const paid = earned.reduce((a, b) => a + b, 0n);
+      expect(paid).to.equal(BigInt(PIECES) * PRICE);
+      expect(await withdraw(LEECHER), "the leecher gets its deposit back less what it paid and the fees").to.equal(
+        BUDGET - paid - fees,
+      );
     } finally {
       provider.destroy();
     }
