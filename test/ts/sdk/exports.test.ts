@@ -145,6 +145,7 @@ const HUB = [
   "foldTopUp",
   "fundGuarantee",
   "hubFee",
+  "maxVirtualVoucher",
   "ledgerBalances",
   "ledgerOutcome",
   "loginSigner",

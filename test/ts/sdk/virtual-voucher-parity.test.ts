@@ -11,6 +11,7 @@ import {
   checkVirtualVoucherSupported,
   feeBpsOf,
   hubFee,
+  maxVirtualVoucher,
   virtualChannelOutcome,
   virtualNonce,
   virtualVoucherState,
@@ -306,6 +307,19 @@ describe("SDK mirror of the virtual voucher app", function () {
     // Every rule of the app was reached, and so was acceptance.
     const errors = VirtualVoucherApp__factory.abi.filter((f) => f.type === "error").map((f) => f.name);
     expect([...seen.keys()].sort()).to.deep.equal(["accepted", ...errors].sort());
+  });
+
+  it("maxVirtualVoucher is the largest voucher whose amount and fee the channel holds, by the app's own fee", async function () {
+    const { app } = await networkHelpers.loadFixture(appFixture);
+    const random = new Random(23);
+    for (let i = 0; i < 200; i++) {
+      const x = random.int(8) === 0 ? BigInt(random.int(3)) : random.uint([16, 64, 128][random.int(3)]);
+      const feeBps = random.int(5) === 0 ? BigInt(random.int(2) * 10_000) : BigInt(random.int(10_001));
+      const a = maxVirtualVoucher(x, feeBps);
+      // What the payer's allocation must cover for a voucher of `a`, and of `a + 1`, by the app's arithmetic.
+      expect(a + (await app.fee(a, feeBps)), `a voucher of ${a} fits ${x} at ${feeBps} bps`).to.be.at.most(x);
+      expect(a + 1n + (await app.fee(a + 1n, feeBps)), `one more does not fit ${x}`).to.be.greaterThan(x);
+    }
   });
 
   it("hubFee, feeBpsOf and virtualNonce agree with the app's fee and feeBpsOf, and refuse what is out of range", async function () {
