@@ -1,6 +1,7 @@
 // `get --hub URL` and `seed --hub URL`: log in to a hub and find or open our ledger channel with it (ADR 0021). A
-// leecher's ledger holds its deposit (one transaction, once: later downloads reuse it while it has a free balance);
-// a seeder's holds the hub's capacity (the hub's transaction, none of ours). Everything after is off chain.
+// leecher's ledger holds its deposit (one transaction, once: later downloads reuse it while it has a free balance,
+// and top it up when it has none); a seeder's holds the hub's capacity (the hub's transaction, none of ours; asked
+// for again when what it earned drained it). Everything after is off chain.
 import { getAddress } from "ethers";
 import { HubConnection, ledgerBalances } from "../../sdk/hub/index.js";
 import { type ChannelRecord, type PiecepayClient, PiecepayError } from "../../sdk/index.js";
@@ -44,11 +45,26 @@ export async function leecherLedger(
   params: { deposit: bigint; minimum: bigint; unit: AmountUnit },
   out: Output,
 ): Promise<HubAccount> {
-  for (const record of await openLedgers(connection, "deposit")) {
+  const ledgers = await openLedgers(connection, "deposit");
+  for (const record of ledgers) {
     const { user } = await connection.balances(record.id);
     if (user < params.minimum) continue;
     out.note(`paying through hub ${connection.info.hub}: ledger ${record.id}, ${formatAmount(user, params.unit)} free`);
     return { connection, ledgerId: record.id };
+  }
+  if (ledgers.length > 0) {
+    // An open ledger whose free balance is spent: topped up (one transaction) rather than a second ledger opened.
+    const ledgerId = ledgers[0].id;
+    out.note(
+      `topping up ledger ${ledgerId} with hub ${connection.info.hub} by ${formatAmount(params.deposit, params.unit)}`,
+    );
+    try {
+      await connection.topUpLedger(ledgerId, params.deposit);
+    } catch (error) {
+      const { message, hint } = explainError(error);
+      throw new CliError(`could not top up ledger ${ledgerId}: ${message}`, hint);
+    }
+    return { connection, ledgerId };
   }
   out.note(`depositing ${formatAmount(params.deposit, params.unit)} into a ledger with hub ${connection.info.hub}`);
   const { ledgerId } = await openLedger(connection, { deposit: params.deposit });
@@ -65,13 +81,27 @@ export async function seederLedger(
   params: { capacity?: bigint; unit: AmountUnit },
   out: Output,
 ): Promise<HubAccount> {
+  const capacity = params.capacity ?? connection.info.maxCapacity;
   for (const record of await openLedgers(connection, "capacity")) {
     const latest = await connection.context.store.getSupportedState(record.id);
-    if (latest === undefined || ledgerBalances(latest.variablePart.outcome).hub === 0n) continue;
+    if (latest === undefined) continue;
+    const { hub, guarantees } = ledgerBalances(latest.variablePart.outcome);
+    const locked = [...guarantees.values()].reduce((a, b) => a + b, 0n);
+    // What we earned drained the hub's side: it is topped up to `capacity` again (the hub's transaction).
+    if (hub < capacity / 2n && hub + locked < capacity) {
+      out.note(
+        `asking hub ${connection.info.hub} for ${formatAmount(capacity - hub - locked, params.unit)} more capacity`,
+      );
+      try {
+        await connection.requestCapacity(record.id, capacity - hub - locked);
+      } catch (error) {
+        out.note(`warning: no more capacity from the hub: ${explainError(error).message}`);
+        if (hub === 0n) continue;
+      }
+    }
     out.note(`paid through hub ${connection.info.hub} too: ledger ${record.id}`);
     return { connection, ledgerId: record.id };
   }
-  const capacity = params.capacity ?? connection.info.maxCapacity;
   const { ledgerId } = await openLedger(connection, { capacity });
   out.note(
     `paid through hub ${connection.info.hub} too: ledger ${ledgerId}, ${formatAmount(capacity, params.unit)} of capacity from the hub`,

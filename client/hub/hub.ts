@@ -9,12 +9,14 @@ import {
   checkVirtualVoucherSupported,
   feeBpsOf,
   finalLedger,
+  foldTopUp,
   fundGuarantee,
   HUB_API_VERSION,
   HubError,
   hubFee,
   ledgerBalances,
   loginSigner,
+  proposeTopUp,
   readField,
   readFixedPart,
   readSignature,
@@ -101,7 +103,16 @@ export class Hub {
     const records = await this.#options.store.listChannels();
     for (const record of records) this.#index(record);
     for (const record of records) {
-      if (record.ledger !== undefined) await this.#advance(record.id);
+      if (record.ledger === undefined) continue;
+      // A capacity top-up the user countersigned before we stopped, not deposited or folded yet: done now.
+      const latest = await this.#options.store.getSupportedState(record.id);
+      const topUp = latest === undefined ? undefined : ledgerBalances(latest.variablePart.outcome).topUp;
+      if (topUp?.to === "hub" && record.ledger.pending === undefined) {
+        await this.#depositCapacity(record.id, topUp.amount).catch((error) =>
+          this.#log(`ledger ${record.id}: the hub's top-up failed: ${(error as Error).message}`),
+        );
+      }
+      await this.#advance(record.id);
     }
   }
 
@@ -158,6 +169,8 @@ export class Hub {
       "ledger.get": (params, connection) => this.#getLedger(params, this.#user(connection)),
       "ledger.countersign": (params, connection) => this.#countersign(params, this.#user(connection)),
       "ledger.close": (params, connection) => this.#closeLedger(params, this.#user(connection)),
+      "ledger.topUp": (params, connection) => this.#topUpLedger(params, this.#user(connection)),
+      "ledger.fold": (params, connection) => this.#foldLedger(params, this.#user(connection)),
       "virtual.propose": (params, connection) => this.#proposeVirtual(params, this.#user(connection)),
       "virtual.fund": (params, connection) => this.#fundVirtual(params, this.#user(connection)),
       "virtual.get": (params, connection) => this.#getVirtual(params, this.#user(connection)),
@@ -380,6 +393,13 @@ export class Hub {
       return pending.purpose;
     });
     if (done === undefined) return { ok: true, already: true };
+    if (done.startsWith("topUp hub ")) {
+      // Not awaited: the user's countersignature is answered now; the fold is pushed once the deposit is in.
+      void this.#depositCapacity(id, BigInt(done.split(" ")[2])).catch((error) =>
+        this.#log(`ledger ${id}: the hub's top-up failed: ${(error as Error).message}`),
+      );
+      return { ok: true };
+    }
     const info = await this.#completed(done, id);
     await this.#advance(id);
     if (info !== undefined) {
@@ -420,6 +440,114 @@ export class Hub {
       this.#log(`ledger ${id}: signed final at turn ${state.turnNum}`);
       return { ledgerId: id, ...pending };
     });
+  }
+
+  /**
+   * A top-up (ADR 0021, decision 7): we sign the ledger's next state with `{to, amount}` appended after every other
+   * allocation. Safe before any deposit: a trailing allocation is paid only from what exceeds all the others. `to`
+   * "user": the user then deposits and asks us to fold (`ledger.fold`). `to` "hub": more capacity in a payee's
+   * ledger, within the hub's maximum; once the user countersigns, we deposit and propose the fold ourselves.
+   */
+  async #topUpLedger(params: unknown, user: string) {
+    const id = readField(params, "ledgerId", "hex32");
+    const amount = readField(params, "amount", "uint");
+    const to = (params as { to?: unknown }).to ?? "user";
+    if (to !== "user" && to !== "hub")
+      throw new HubError("INVALID_PARAMS", `a top-up is "user" or "hub", not ${String(to)}`);
+    if (amount <= 0n) throw new HubError("INVALID_PARAMS", "a top-up is above 0");
+    return this.#locked(id, async () => {
+      const record = await this.#ownLedger(id, user);
+      if (record.phase !== "open") throw new HubError("NOT_FUNDED", `ledger ${id} is not open`);
+      const purpose = `topUp ${to} ${amount}`;
+      const pending = record.ledger?.pending;
+      if (pending?.purpose === purpose) return { ledgerId: id, ...pending }; // asked again: the same proposal
+      if (pending !== undefined) {
+        throw new HubError("BUSY", `a proposal at turn ${pending.state.turnNum} waits for your signature first`);
+      }
+      const latest = await this.#latest(id);
+      const balances = this.#ledgerShape(latest.variablePart);
+      if (to === "hub") {
+        const hubHeld = balances.hub + [...balances.guarantees.values()].reduce((a, b) => a + b, 0n);
+        if (record.ledger?.hubDeposit === 0n)
+          throw new HubError("REFUSED", "the hub adds capacity to a payee's ledger");
+        if (hubHeld + amount > this.#options.maxCapacity) {
+          throw new HubError(
+            "INSUFFICIENT_CAPACITY",
+            `this hub keeps at most ${this.#options.maxCapacity} in one ledger`,
+          );
+        }
+      }
+      let state: VariablePart;
+      try {
+        state = proposeTopUp(latest.variablePart, amount, to);
+      } catch (error) {
+        throw new HubError("REFUSED", `cannot top up: ${(error as Error).message}`);
+      }
+      const signature = await signState(this.#options.signer, id, state);
+      const next = { state, signature, purpose };
+      await this.#options.store.updateChannel(id, (r) => ({
+        ...r,
+        ledger: { hubDeposit: r.ledger?.hubDeposit ?? 0n, pending: next },
+      }));
+      this.#log(`ledger ${id}: proposed ${purpose} at turn ${state.turnNum}`);
+      return { ledgerId: id, ...next };
+    });
+  }
+
+  /** Folds a top-up into the balance it pays once the ledger holds it on chain (the deposit is in). */
+  async #foldLedger(params: unknown, user: string) {
+    const id = readField(params, "ledgerId", "hex32");
+    return this.#locked(id, async () => {
+      await this.#ownLedger(id, user);
+      return this.#proposeFold(id);
+    });
+  }
+
+  /** Under the ledger's lock: the fold of its trailing top-up, signed and pending, once the chain holds it. */
+  async #proposeFold(id: string) {
+    const o = this.#options;
+    const record = await o.store.getChannel(id);
+    const pending = record?.ledger?.pending;
+    if (pending?.purpose === "fold") return { ledgerId: id, ...pending };
+    if (pending !== undefined) {
+      throw new HubError("BUSY", `a proposal at turn ${pending.state.turnNum} waits for your signature first`);
+    }
+    const latest = await this.#latest(id);
+    if (this.#ledgerShape(latest.variablePart).topUp === undefined) {
+      throw new HubError("REFUSED", "no top-up to fold (it is folded already, or none was countersigned)");
+    }
+    // Everything the state allocates must be held: the top-up is the last of it.
+    const total = latest.variablePart.outcome[0].allocations.reduce((a, x) => a + x.amount, 0n);
+    const held = await o.chain.holdings(record?.asset ?? ZeroAddress, id);
+    if (held < total) throw new HubError("NOT_FUNDED", `ledger ${id} holds ${held} of ${total}: deposit first`);
+    const state = foldTopUp(latest.variablePart);
+    const signature = await signState(o.signer, id, state);
+    const next = { state, signature, purpose: "fold" };
+    await o.store.updateChannel(id, (r) => ({
+      ...r,
+      deposited: held,
+      ledger: { hubDeposit: r.ledger?.hubDeposit ?? 0n, pending: next },
+    }));
+    this.#log(`ledger ${id}: proposed fold at turn ${state.turnNum}, holding ${held}`);
+    return { ledgerId: id, ...next };
+  }
+
+  /** The user countersigned our capacity top-up of its ledger: we deposit it, then propose the fold. */
+  async #depositCapacity(id: string, amount: bigint): Promise<void> {
+    const proposal = await this.#locked(id, async () => {
+      const o = this.#options;
+      const record = await o.store.getChannel(id);
+      const latest = await this.#latest(id);
+      const total = latest.variablePart.outcome[0].allocations.reduce((a, x) => a + x.amount, 0n);
+      const held = await o.chain.holdings(record?.asset ?? ZeroAddress, id);
+      if (held < total) {
+        this.#log(`ledger ${id}: depositing the hub's top-up of ${amount}`);
+        await o.chain.deposit(record?.asset ?? ZeroAddress, id, held, amount);
+      }
+      const fold = await this.#proposeFold(id);
+      return { user: getAddress(String(record?.fixedPart.participants[USER])), fold };
+    });
+    this.#push(proposal.user, "ledger.proposed", proposal.fold);
   }
 
   // ------------------------------------------------------------------------------------------ virtual channels

@@ -66,6 +66,8 @@ export class HubConnection {
   /** Called after each proposal the hub pushed was countersigned or refused. */
   onProposal: (outcome: ProposalOutcome) => void = () => {};
   #queue: Promise<unknown> = Promise.resolve();
+  /** Top-ups we asked for and have not seen folded, by ledger: the only top-up proposals we countersign. */
+  readonly #topUps = new Map<string, { to: "user" | "hub"; amount: bigint; folded: () => void }>();
   /** Who waits for a virtual channel's guarantee or settlement in our ledger (`waitForLedger`), by channel id. */
   readonly #waiters = new Map<string, Set<() => void>>();
 
@@ -200,6 +202,76 @@ export class HubConnection {
     }
     await ctx.store.updateChannel(id, (r) => ({ ...r, phase: "open", deposited: BigInt(synced.held) }));
     return { ledgerId: id };
+  }
+
+  /**
+   * Tops up our ledger (ADR 0021, decision 7) with `amount` of ours: the hub signs the next state with the top-up
+   * appended last (paid only from what exceeds everything before it, so safe to sign before the deposit), we check
+   * and countersign it, deposit `amount` on chain (one transaction), and countersign the hub's fold of it into our
+   * balance. Resolves once folded: the ledger can then guarantee that much more.
+   * @throws HubError (BUSY after a while, REFUSED: a top-up pending, NOT_FUNDED); PiecepayError of the deposit
+   * @example await hub.topUpLedger(ledgerId, parseEther("0.5"))
+   */
+  async topUpLedger(ledgerId: string, amount: bigint): Promise<void> {
+    const ctx = await withChainChecked(this.context);
+    const id = ledgerId.toLowerCase();
+    const folded = this.#expectTopUp(id, "user", amount);
+    // A run before this one may have been interrupted after our countersignature: the top-up is in our latest
+    // state already, and only the deposit (if not sent) and the fold remain.
+    const current = ledgerBalances((await this.#latest(id)).variablePart.outcome).topUp;
+    if (current?.to !== "user" || current.amount !== amount) {
+      await this.#enqueue(await this.#callWhenFree("ledger.topUp", { ledgerId: id, amount, to: "user" }));
+    }
+    const held = await ctx.adjudicator.holdings(ZeroAddress, id);
+    const latest = await this.#latest(id);
+    const total = latest.variablePart.outcome[0].allocations.reduce((a, x) => a + x.amount, 0n);
+    // Deposited already when a run before this one was interrupted after its deposit: not twice.
+    if (held < total) {
+      await ctx.store.updateChannel(id, (r) => ({ ...r, funding: { amount } }));
+      await sendTransaction(ctx, "ledger top-up", () =>
+        ctx.adjudicator.deposit(ZeroAddress, id, held, amount, { value: amount }),
+      );
+    }
+    await this.#enqueue(await this.#callWhenFree("ledger.fold", { ledgerId: id }));
+    await folded;
+    await ctx.store.updateChannel(id, (r) => ({ ...r, deposited: total }));
+  }
+
+  /**
+   * Asks the hub for `amount` more capacity in our ledger (a payee's: the hub deposits, we send no transaction):
+   * we countersign its top-up proposal, it deposits, and we countersign its fold. Resolves once folded.
+   * @throws HubError INSUFFICIENT_CAPACITY (above the hub's maximum per ledger), REFUSED, BUSY
+   * @example await hub.requestCapacity(ledgerId, parseEther("1"))
+   */
+  async requestCapacity(ledgerId: string, amount: bigint, options: { timeoutMs?: number } = {}): Promise<void> {
+    const id = ledgerId.toLowerCase();
+    const folded = this.#expectTopUp(id, "hub", amount);
+    await this.#enqueue(await this.#callWhenFree("ledger.topUp", { ledgerId: id, amount, to: "hub" }));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      folded,
+      new Promise((_, reject) => {
+        timer = setTimeout(
+          () => reject(new PiecepayError("FUNDING_TIMEOUT", `the hub did not deposit its top-up of ${id} in time`)),
+          options.timeoutMs ?? 120_000,
+        );
+      }),
+    ]).finally(() => clearTimeout(timer));
+  }
+
+  /** Notes the top-up we ask for, so that its proposal and its fold are the ones we countersign; resolves when folded. */
+  #expectTopUp(id: string, to: "user" | "hub", amount: bigint): Promise<void> {
+    if (amount <= 0n) throw new PiecepayError("INVALID_DEPOSIT", "a top-up is above 0");
+    return new Promise<void>((resolve) => {
+      this.#topUps.set(id, {
+        to,
+        amount,
+        folded: () => {
+          this.#topUps.delete(id);
+          resolve();
+        },
+      });
+    });
   }
 
   /**
@@ -620,6 +692,16 @@ export class HubConnection {
   async #expectedChange(ledgerId: string, purpose: string, params: unknown): Promise<LedgerChange> {
     const [what, id] = purpose.split(" ");
     const refuse = (why: string) => new PiecepayError("INVALID_PROPOSAL", `hub proposal ${purpose} refused: ${why}`);
+    if (what === "topUp" || what === "fold") {
+      // A fold moves the trailing top-up into the balance it names and nothing else (checkLedgerUpdate holds it to
+      // that): it never takes from us, so it is signed whenever it comes, after a restart of ours too. A top-up
+      // only as we asked for it: the amount and the side.
+      if (what === "fold") return { kind: "foldTopUp" };
+      const asked = this.#topUps.get(ledgerId);
+      if (asked === undefined) throw refuse("we asked for no top-up");
+      if (purpose !== `topUp ${asked.to} ${asked.amount}`) throw refuse(`we asked for ${asked.amount} to ${asked.to}`);
+      return { kind: "proposeTopUp", amount: asked.amount, to: asked.to };
+    }
     const record = id === undefined ? undefined : await this.context.store.getChannel(id);
     const info = record?.virtual;
     if (record === undefined || info === undefined) throw refuse("no such virtual channel of ours");
@@ -663,6 +745,8 @@ export class HubConnection {
 
   async #noteCompleted(ledgerId: string, purpose: string): Promise<void> {
     const [what, id] = purpose.split(" ");
+    if (what === "fold") this.#topUps.get(ledgerId)?.folded();
+    if (what === "topUp" || what === "fold") return;
     await this.#markCompleted(ledgerId, what, id);
     for (const wake of this.#waiters.get(id?.toLowerCase()) ?? []) wake();
   }
