@@ -22,7 +22,11 @@ export async function connectHub(client: PiecepayClient, url: string): Promise<H
 }
 
 /** Our open ledgers with `hub` in the store, as payer (`deposit`: we funded it) or payee (`capacity`: the hub did). */
-async function openLedgers(connection: HubConnection, kind: "deposit" | "capacity"): Promise<ChannelRecord[]> {
+async function openLedgers(
+  connection: HubConnection,
+  kind: "deposit" | "capacity",
+  asset: string,
+): Promise<ChannelRecord[]> {
   const { context, info } = connection;
   const hub = getAddress(info.hub);
   return (await context.store.listChannels()).filter(
@@ -32,6 +36,7 @@ async function openLedgers(connection: HubConnection, kind: "deposit" | "capacit
       r.myIndex === 0 &&
       r.chainId === context.chainId &&
       getAddress(r.fixedPart.participants[1]) === hub &&
+      getAddress(r.asset) === getAddress(asset) &&
       (kind === "capacity") === r.ledger.hubDeposit > 0n,
   );
 }
@@ -42,10 +47,10 @@ async function openLedgers(connection: HubConnection, kind: "deposit" | "capacit
  */
 export async function leecherLedger(
   connection: HubConnection,
-  params: { deposit: bigint; minimum: bigint; unit: AmountUnit },
+  params: { deposit: bigint; minimum: bigint; unit: AmountUnit; asset: string },
   out: Output,
 ): Promise<HubAccount> {
-  const ledgers = await openLedgers(connection, "deposit");
+  const ledgers = await openLedgers(connection, "deposit", params.asset);
   for (const record of ledgers) {
     const { user } = await connection.balances(record.id);
     if (user < params.minimum) continue;
@@ -67,7 +72,7 @@ export async function leecherLedger(
     return { connection, ledgerId };
   }
   out.note(`depositing ${formatAmount(params.deposit, params.unit)} into a ledger with hub ${connection.info.hub}`);
-  const { ledgerId } = await openLedger(connection, { deposit: params.deposit });
+  const { ledgerId } = await openLedger(connection, { deposit: params.deposit, asset: params.asset });
   out.note(`paying through hub ${connection.info.hub}: ledger ${ledgerId}`);
   return { connection, ledgerId };
 }
@@ -78,11 +83,12 @@ export async function leecherLedger(
  */
 export async function seederLedger(
   connection: HubConnection,
-  params: { capacity?: bigint; unit: AmountUnit },
+  params: { capacity?: bigint; unit: AmountUnit; asset: string },
   out: Output,
 ): Promise<HubAccount> {
-  const capacity = params.capacity ?? connection.info.maxCapacity;
-  for (const record of await openLedgers(connection, "capacity")) {
+  const capacity =
+    params.capacity ?? connection.info.capacities[getAddress(params.asset)] ?? connection.info.maxCapacity;
+  for (const record of await openLedgers(connection, "capacity", params.asset)) {
     const latest = await connection.context.store.getSupportedState(record.id);
     if (latest === undefined) continue;
     const { hub, guarantees } = ledgerBalances(latest.variablePart.outcome);
@@ -102,14 +108,14 @@ export async function seederLedger(
     out.note(`paid through hub ${connection.info.hub} too: ledger ${record.id}`);
     return { connection, ledgerId: record.id };
   }
-  const { ledgerId } = await openLedger(connection, { capacity });
+  const { ledgerId } = await openLedger(connection, { capacity, asset: params.asset });
   out.note(
     `paid through hub ${connection.info.hub} too: ledger ${ledgerId}, ${formatAmount(capacity, params.unit)} of capacity from the hub`,
   );
   return { connection, ledgerId };
 }
 
-async function openLedger(connection: HubConnection, params: { deposit?: bigint; capacity?: bigint }) {
+async function openLedger(connection: HubConnection, params: { deposit?: bigint; capacity?: bigint; asset: string }) {
   try {
     return await connection.openLedger(params);
   } catch (error) {

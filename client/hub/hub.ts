@@ -57,8 +57,12 @@ export interface HubOptions {
   feeBps: bigint;
   /** Every ledger and virtual channel of this hub has this challenge duration (decision 8's bound). */
   challengeDuration: bigint;
+  /** The assets its ledgers may hold (default ETH only): the zero address for ETH, else ERC-20 tokens. */
+  assets?: string[];
   /** The most the hub deposits into one payee's ledger. */
   maxCapacity: bigint;
+  /** The most it deposits into one payee's ledger in each token of `assets`, in its units (default: maxCapacity). */
+  capacities?: Record<string, bigint>;
   store: ChannelStore;
   chain: HubChain;
   log?: (line: string) => void;
@@ -94,6 +98,16 @@ export class Hub {
 
   get address(): string {
     return this.#address;
+  }
+
+  #capacityOf(asset: string): bigint {
+    const capacities = this.#options.capacities ?? {};
+    const key = Object.keys(capacities).find((a) => getAddress(a) === getAddress(asset));
+    return key === undefined ? this.#options.maxCapacity : capacities[key];
+  }
+
+  #assets(): string[] {
+    return (this.#options.assets ?? [ZeroAddress]).map((a) => getAddress(a));
   }
 
   /** Reads the hub's address and proposes whatever the store says is due (a restart resumes here). */
@@ -197,7 +211,8 @@ export class Hub {
       feeBps: o.feeBps,
       challengeDuration: o.challengeDuration,
       maxCapacity: o.maxCapacity,
-      assets: [ZeroAddress],
+      capacities: Object.fromEntries(this.#assets().map((a) => [a, this.#capacityOf(a)])),
+      assets: this.#assets(),
     };
   }
 
@@ -261,6 +276,9 @@ export class Hub {
       throw new HubError("BAD_STATE", "a ledger opens with a non-final turn 0 and empty appData");
     }
     const balances = this.#ledgerShape(state);
+    if (!this.#assets().includes(getAddress(balances.asset))) {
+      throw new HubError("BAD_STATE", `this hub keeps ledgers in ${this.#assets().join(", ")}`);
+    }
     if (balances.guarantees.size !== 0 || balances.topUp !== undefined) {
       throw new HubError("BAD_STATE", "a ledger opens with no guarantee and no top-up");
     }
@@ -270,8 +288,11 @@ export class Hub {
     if (balances.hubDestination.toLowerCase() !== toDestination(this.#address).toLowerCase()) {
       throw new HubError("BAD_STATE", `a ledger pays the hub's share to ${this.#address}`);
     }
-    if (balances.hub > o.maxCapacity) {
-      throw new HubError("INSUFFICIENT_CAPACITY", `this hub deposits at most ${o.maxCapacity} into one ledger`);
+    if (balances.hub > this.#capacityOf(balances.asset)) {
+      throw new HubError(
+        "INSUFFICIENT_CAPACITY",
+        `this hub deposits at most ${this.#capacityOf(balances.asset)} into one ledger`,
+      );
     }
     if (balances.hub > 0n && balances.user > 0n) {
       throw new HubError("BAD_STATE", "either you deposit (to pay) or the hub does (for you to be paid), not both");
@@ -470,10 +491,10 @@ export class Hub {
         const hubHeld = balances.hub + [...balances.guarantees.values()].reduce((a, b) => a + b, 0n);
         if (record.ledger?.hubDeposit === 0n)
           throw new HubError("REFUSED", "the hub adds capacity to a payee's ledger");
-        if (hubHeld + amount > this.#options.maxCapacity) {
+        if (hubHeld + amount > this.#capacityOf(balances.asset)) {
           throw new HubError(
             "INSUFFICIENT_CAPACITY",
-            `this hub keeps at most ${this.#options.maxCapacity} in one ledger`,
+            `this hub keeps at most ${this.#capacityOf(balances.asset)} in one ledger`,
           );
         }
       }
@@ -579,7 +600,14 @@ export class Hub {
       throw new HubError("BAD_FIXED_PART", `this hub's fee is ${o.feeBps} bps (virtualNonce(${o.feeBps}, n))`);
     }
     const x = state.outcome[0]?.allocations[PAYER]?.amount ?? 0n;
-    const expected = virtualChannelOutcome(ZeroAddress, payer, this.#address, payee, x);
+    // V holds the payer ledger's asset, and the payee's ledger must hold the same: value moves between them.
+    const payerRecord = await o.store.getChannel(payerLedger);
+    const payeeRecord = await o.store.getChannel(payeeLedger);
+    const asset = getAddress(payerRecord?.asset ?? ZeroAddress);
+    if (payeeRecord !== undefined && getAddress(payeeRecord.asset) !== asset) {
+      throw new HubError("BAD_STATE", `the payee's ledger holds ${payeeRecord.asset}, yours ${asset}`);
+    }
+    const expected = virtualChannelOutcome(asset, payer, this.#address, payee, x);
     if (
       x <= 0n ||
       state.turnNum !== 0n ||
@@ -618,7 +646,7 @@ export class Hub {
         adjudicator: getAddress(o.adjudicator),
         fixedPart,
         myIndex: 1,
-        asset: ZeroAddress,
+        asset,
         deposited: 0n,
         phase: "proposed",
         virtual: {
@@ -704,7 +732,7 @@ export class Hub {
       const [payer, , payee] = record.fixedPart.participants.map((p) => getAddress(p));
       const p = state.outcome[0]?.allocations[PAYEE]?.amount ?? -1n;
       const fee = p >= 0n ? hubFee(p, info.feeBps) : -1n;
-      const expected = virtualChannelOutcome(ZeroAddress, payer, this.#address, payee, info.amount);
+      const expected = virtualChannelOutcome(record.asset, payer, this.#address, payee, info.amount);
       const allocations = expected[0].allocations;
       const wanted = [
         { ...allocations[0], amount: info.amount - p - fee },

@@ -113,7 +113,7 @@ export async function fund(context: PiecepayContext, params: FundParameters): Pr
 }
 
 /** Lets the adjudicator take `deposit` of token `asset` from our wallet, checking first that the wallet holds it. */
-async function approveToken(ctx: PiecepayContext, asset: string, deposit: bigint): Promise<void> {
+export async function approveToken(ctx: PiecepayContext, asset: string, deposit: bigint): Promise<void> {
   const token = new Contract(asset, ERC20_ABI, ctx.wallet);
   const spender = ctx.adjudicator.target;
   // Before the approve: a wallet short of the token fails here, with nothing sent.

@@ -4,6 +4,7 @@
 // against the latest state we hold signed by both, with what we know of the virtual channel it concerns. Every state
 // we countersign is stored before our signature leaves.
 import { getAddress, hexlify, randomBytes, ZeroAddress } from "ethers";
+import { approveToken } from "../actions/fund.js";
 import { channelId, stateHash } from "../channel.js";
 import { withChainChecked } from "../context/context.js";
 import { sendTransaction } from "../context/transactions.js";
@@ -37,6 +38,10 @@ export interface HubInfo {
   feeBps: bigint;
   challengeDuration: bigint;
   maxCapacity: bigint;
+  /** The assets its ledgers may hold (the zero address: ETH; else ERC-20 tokens). */
+  assets: string[];
+  /** The most it deposits into one payee's ledger, per asset (ETH's is `maxCapacity`). */
+  capacities: Record<string, bigint>;
 }
 
 /** A payer's offer of a virtual channel, sent to the payee over the wire (`vpropose`). */
@@ -112,6 +117,13 @@ export class HubConnection {
         feeBps: BigInt(String(raw.feeBps)),
         challengeDuration: BigInt(String(raw.challengeDuration)),
         maxCapacity: BigInt(String(raw.maxCapacity)),
+        assets: (Array.isArray(raw.assets) ? raw.assets : [ZeroAddress]).map((a) => getAddress(String(a))),
+        capacities: Object.fromEntries(
+          Object.entries((raw.capacities ?? {}) as Record<string, unknown>).map(([a, c]) => [
+            getAddress(a),
+            BigInt(String(c)),
+          ]),
+        ),
       };
       if (info.chainId !== context.chainId) {
         throw new PiecepayError("WRONG_CHAIN", `hub ${url} is on chain ${info.chainId}, not ${context.chainId}`);
@@ -153,15 +165,20 @@ export class HubConnection {
 
   /**
    * Opens a ledger with the hub: we deposit `deposit` (to pay others), or the hub deposits `capacity` (for us to be
-   * paid). Resolves once the ledger is open on chain.
+   * paid), in `asset` (default ETH; a token the hub lists in `info.assets`, approved first). Resolves once the
+   * ledger is open on chain.
    * @example const { ledgerId } = await hub.openLedger({ deposit: parseEther("0.1") })
    */
-  async openLedger(params: { deposit?: bigint; capacity?: bigint }): Promise<{ ledgerId: string }> {
+  async openLedger(params: { deposit?: bigint; capacity?: bigint; asset?: string }): Promise<{ ledgerId: string }> {
     const ctx = await withChainChecked(this.context);
     const deposit = params.deposit ?? 0n;
     const capacity = params.capacity ?? 0n;
+    const asset = getAddress(params.asset ?? ZeroAddress);
     if (deposit > 0n === capacity > 0n) {
       throw new PiecepayError("INVALID_DEPOSIT", "a ledger holds either our deposit or the hub's capacity, above 0");
+    }
+    if (!this.info.assets.includes(asset)) {
+      throw new PiecepayError("INVALID_DEPOSIT", `hub ${this.info.hub} keeps no ledger in ${asset}`);
     }
     const fixedPart: FixedPart = {
       participants: [ctx.address, this.info.hub],
@@ -171,13 +188,13 @@ export class HubConnection {
     };
     const id = channelId(ctx.chainId, this.info.adjudicator, fixedPart);
     const state: VariablePart = {
-      outcome: ledgerOutcome(ZeroAddress, ctx.address, this.info.hub, deposit, capacity),
+      outcome: ledgerOutcome(asset, ctx.address, this.info.hub, deposit, capacity),
       appData: "0x",
       turnNum: 0n,
       isFinal: false,
     };
     const signature = await signState(ctx.signer, id, state);
-    await ctx.store.putChannel(this.#record(id, fixedPart, USER, { ledger: { hubDeposit: capacity } }));
+    await ctx.store.putChannel(this.#record(id, fixedPart, USER, { asset, ledger: { hubDeposit: capacity } }));
     const answer = (await this.rpc.call("ledger.open", { fixedPart, state, signature })) as { signature: string };
     this.#requireHubSignature(id, state, answer.signature);
     await ctx.store.putSupportedState(
@@ -191,10 +208,7 @@ export class HubConnection {
       ),
     );
     if (deposit > 0n) {
-      await ctx.store.updateChannel(id, (r) => ({ ...r, phase: "funding", funding: { amount: deposit } }));
-      await sendTransaction(ctx, "ledger deposit", () =>
-        ctx.adjudicator.deposit(ZeroAddress, id, 0n, deposit, { value: deposit }),
-      );
+      await this.#deposit(id, asset, 0n, deposit, "ledger deposit");
     }
     const synced = (await this.rpc.call("ledger.sync", { ledgerId: id })) as { phase: string; held: string };
     if (synced.phase !== "open") {
@@ -222,16 +236,12 @@ export class HubConnection {
     if (current?.to !== "user" || current.amount !== amount) {
       await this.#enqueue(await this.#callWhenFree("ledger.topUp", { ledgerId: id, amount, to: "user" }));
     }
-    const held = await ctx.adjudicator.holdings(ZeroAddress, id);
     const latest = await this.#latest(id);
+    const asset = getAddress(latest.variablePart.outcome[0].asset);
+    const held = await ctx.adjudicator.holdings(asset, id);
     const total = latest.variablePart.outcome[0].allocations.reduce((a, x) => a + x.amount, 0n);
     // Deposited already when a run before this one was interrupted after its deposit: not twice.
-    if (held < total) {
-      await ctx.store.updateChannel(id, (r) => ({ ...r, funding: { amount } }));
-      await sendTransaction(ctx, "ledger top-up", () =>
-        ctx.adjudicator.deposit(ZeroAddress, id, held, amount, { value: amount }),
-      );
-    }
+    if (held < total) await this.#deposit(id, asset, held, amount, "ledger top-up");
     await this.#enqueue(await this.#callWhenFree("ledger.fold", { ledgerId: id }));
     await folded;
     await ctx.store.updateChannel(id, (r) => ({ ...r, deposited: total }));
@@ -296,6 +306,8 @@ export class HubConnection {
   }): Promise<VirtualProposal> {
     const ctx = await withChainChecked(this.context);
     const payee = getAddress(params.payee);
+    // V holds our ledger's asset: a virtual channel moves value between two ledgers of one asset.
+    const asset = getAddress((await this.#latest(params.payerLedger.toLowerCase())).variablePart.outcome[0].asset);
     const fixedPart: FixedPart = {
       participants: [ctx.address, this.info.hub, payee],
       channelNonce: virtualNonce(this.info.feeBps, BigInt(hexlify(randomBytes(6)))),
@@ -304,7 +316,7 @@ export class HubConnection {
     };
     const id = channelId(ctx.chainId, this.info.adjudicator, fixedPart);
     const v0: VariablePart = {
-      outcome: virtualChannelOutcome(ZeroAddress, ctx.address, this.info.hub, payee, params.amount),
+      outcome: virtualChannelOutcome(asset, ctx.address, this.info.hub, payee, params.amount),
       appData: "0x",
       turnNum: 0n,
       isFinal: false,
@@ -320,6 +332,7 @@ export class HubConnection {
     this.#requireHubSignature(id, v0, answer.signature);
     await ctx.store.putChannel(
       this.#record(id, fixedPart, PAYER, {
+        asset,
         virtual: this.#virtualInfo(params.payerLedger, params.payeeLedger, params.amount, v0, [
           [PAYER, payerSignature],
           [1, answer.signature],
@@ -348,7 +361,9 @@ export class HubConnection {
     if (fixedPart.challengeDuration !== this.info.challengeDuration) throw bad("another challenge duration");
     if (feeBpsOf(fixedPart.channelNonce) !== this.info.feeBps) throw bad("another fee than the hub's");
     const x = v0.outcome[0]?.allocations[PAYER]?.amount ?? 0n;
-    const expected = virtualChannelOutcome(ZeroAddress, payer, hub, payee, x);
+    // In our ledger's asset: a virtual channel moves value between two ledgers of one asset.
+    const ours = await ctx.store.getChannel(proposal.payeeLedger);
+    const expected = virtualChannelOutcome(ours?.asset ?? ZeroAddress, payer, hub, payee, x);
     if (x <= 0n || v0.turnNum !== 0n || v0.isFinal || v0.appData !== "0x" || !sameOutcome(v0.outcome, expected)) {
       throw bad("V0 is not [x, 0, 0] at turn 0");
     }
@@ -356,11 +371,11 @@ export class HubConnection {
     const hash = stateHash(id, v0);
     if (recoverPersonalSigner(hash, proposal.payerSignature) !== payer) throw bad("not signed by the payer");
     if (recoverPersonalSigner(hash, proposal.hubSignature) !== hub) throw bad("not signed by the hub");
-    const ours = await ctx.store.getChannel(proposal.payeeLedger);
     if (ours?.ledger === undefined || ours.myIndex !== USER || ours.phase !== "open") throw bad("not our open ledger");
     const payeeSignature = await signState(ctx.signer, id, v0);
     await ctx.store.putChannel(
       this.#record(id, fixedPart, PAYEE, {
+        asset: ours.asset,
         virtual: this.#virtualInfo(proposal.payerLedger, proposal.payeeLedger, x, v0, [
           [PAYER, proposal.payerSignature],
           [1, proposal.hubSignature],
@@ -410,7 +425,7 @@ export class HubConnection {
     const info = record.virtual as NonNullable<ChannelRecord["virtual"]>;
     const fee = hubFee(paid, info.feeBps);
     const [payer, hub, payee] = record.fixedPart.participants;
-    const base = virtualChannelOutcome(ZeroAddress, payer, hub, payee, info.amount)[0];
+    const base = virtualChannelOutcome(record.asset, payer, hub, payee, info.amount)[0];
     const amounts = [info.amount - paid - fee, fee, paid];
     if (amounts[0] < 0n)
       throw new PiecepayError("INVALID_CLOSE_AMOUNT", `${paid} + fee ${fee} is above ${info.amount}`);
@@ -764,6 +779,19 @@ export class HubConnection {
 
   // ----------------------------------------------------------------------------------------------- plumbing
 
+  /** Our deposit of `amount` into ledger `id` holding `held`: a token approved first; recorded before it is sent. */
+  async #deposit(id: string, asset: string, held: bigint, amount: bigint, what: string): Promise<void> {
+    const ctx = this.context;
+    if (asset !== ZeroAddress) await approveToken(ctx, asset, amount);
+    await ctx.store.updateChannel(id, (r) => ({
+      ...r,
+      ...(r.phase === "proposed" ? { phase: "funding" } : {}),
+      funding: { amount },
+    }));
+    const value = asset === ZeroAddress ? amount : 0n;
+    await sendTransaction(ctx, what, () => ctx.adjudicator.deposit(asset, id, held, amount, { value }));
+  }
+
   /**
    * `method`, again while the hub answers BUSY: a ledger takes one proposal at a time, and one of ours (or the
    * other side's, for a virtual channel's close) waits for its countersignature, which comes within milliseconds.
@@ -839,7 +867,7 @@ function checkVirtualOutcome(record: ChannelRecord, outcome: Outcome): void {
   const info = record.virtual as NonNullable<ChannelRecord["virtual"]>;
   const p = outcome[0]?.allocations[PAYEE]?.amount ?? -1n;
   const [payer, hub, payee] = record.fixedPart.participants;
-  const base = virtualChannelOutcome(ZeroAddress, payer, hub, payee, info.amount)[0];
+  const base = virtualChannelOutcome(record.asset, payer, hub, payee, info.amount)[0];
   const fee = p < 0n ? 0n : hubFee(p, info.feeBps);
   const amounts = [info.amount - p - fee, fee, p];
   const expected = [{ asset: base.asset, allocations: base.allocations.map((a, i) => ({ ...a, amount: amounts[i] })) }];

@@ -243,15 +243,12 @@ export const get: Command = {
       unit = await resolveAsset(connected.provider, assetAddress);
       if (assetAddress !== undefined) ({ maxPrice, budget } = amounts(unit));
       if (sell && assetAddress !== undefined) sellPrice = sell.price(unit);
-      if (values.hub !== undefined && unit.address !== ZeroAddress) {
-        throw new UsageError("a hub's ledgers hold ETH: --hub with --asset is not supported yet");
-      }
       hub =
         values.hub === undefined
           ? undefined
           : await leecherLedger(
               await connectHub(client, String(values.hub)),
-              { deposit: budget, minimum: maxPrice, unit },
+              { deposit: budget, minimum: maxPrice, unit, asset: unit.address },
               out,
             );
       if (hub === undefined) budget = await assertCanOpen(connected, maxPrice, budget, unit, out);

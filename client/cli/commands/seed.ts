@@ -3,7 +3,6 @@
 // enforced on chain (also after our own restart: the channels are in the store).
 import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { ZeroAddress } from "ethers";
 import { defendHubChannel } from "../../../sdk/hub/index.js";
 import { type AssetInfo, ChannelWatcher, type PiecepayClient } from "../../../sdk/index.js";
 import { createTorrentClient } from "../../session/guarded-client.js";
@@ -113,7 +112,10 @@ export const seed: Command = {
     ["--piece-length KiB", "piece length for a new torrent (default: webtorrent's choice)"],
     ["--upload-limit KiB/s", "the most we upload per second, over all peers (default: no limit)"],
     ["--hub URL", "also be paid through this hub: virtual channels that our ledger with it guarantees (no deposit)"],
-    ["--hub-capacity AMOUNT", "the hub's deposit in a new ledger with it, in ETH (default: the most the hub gives)"],
+    [
+      "--hub-capacity AMOUNT",
+      "the hub's deposit in a new ledger with it, in ETH or the --asset token (default: the hub's most)",
+    ],
     ["--enforce-after S", "seconds a vanished leecher gets to come back and close before we enforce (default 30)"],
     ...PEER_LIMIT_HELP,
     [
@@ -158,9 +160,10 @@ export const seed: Command = {
     if (values["hub-capacity"] !== undefined && values.hub === undefined) {
       throw new UsageError("--hub-capacity is the hub's deposit in our ledger with it: give --hub URL too");
     }
-    const hubCapacity =
-      values["hub-capacity"] === undefined ? undefined : parseAmount(String(values["hub-capacity"]), "--hub-capacity");
     const assetAddress = assetOption(values);
+    if (values["hub-capacity"] !== undefined && assetAddress === undefined) {
+      parseAmount(String(values["hub-capacity"]), "--hub-capacity"); // in ETH: checked before anything connects
+    }
     // A price in ETH is checked before anything connects; a price in a token once its decimals are read.
     let price = !free && assetAddress === undefined ? parseAmount(String(values.price), "--price") : 0n;
     const enforceAfter = Number(values["enforce-after"] ?? "30");
@@ -234,14 +237,17 @@ export const seed: Command = {
     try {
       unit = await resolveAsset(connected.provider, assetAddress);
       if (assetAddress !== undefined) price = parseAmount(String(values.price), "--price", unit);
-      if (values.hub !== undefined && unit.address !== ZeroAddress) {
-        throw new UsageError("a hub's ledgers hold ETH: --hub with --asset is not supported yet");
-      }
       if (values.hub !== undefined) {
         const connection = await connectHub(client, String(values.hub));
         hub = await seederLedger(
           connection,
-          { ...(hubCapacity === undefined ? {} : { capacity: hubCapacity }), unit },
+          {
+            ...(values["hub-capacity"] === undefined
+              ? {}
+              : { capacity: parseAmount(String(values["hub-capacity"]), "--hub-capacity", unit) }),
+            unit,
+            asset: unit.address,
+          },
           out,
         );
       }
