@@ -326,6 +326,20 @@ describe("paying through a hub, attacked from either side (ADR 0021; wire messag
       expect(await plain.seeder.options.client.store.getChannel(id)).to.equal(undefined);
     });
 
+    it("a vpropose whose payer ledger is the seeder's own ledger (the field the hub does not sign): the seeder still serves once its guarantee is in", async function () {
+      const s = await seederAndLeecher();
+      const peer = await s.connect();
+      const proposal = await honestProposal(s.leecher, s.seederUser);
+      peer.send(encodeMessage({ ...vproposeOf(proposal), payerLedger: s.seederUser.ledgerId }));
+      const accept = await peer.next("vaccept");
+      await s.leecher.connection.fundVirtual(proposal, accept.payeeSignature);
+      // The hub's guarantee in the seeder's ledger is what the seeder waits for, whatever the wire said.
+      const ready = await peer.next("vready", 4_000);
+      expect(ready.channelId).to.equal(accept.channelId);
+      const seederSide = await ledgerOf(s.seederUser);
+      expect(seederSide.hub).to.equal(CAPACITY - X);
+    });
+
     it("vouchers above maxVirtualVoucher(x, fee), for another channel, or replayed: refused, the seeder credits nothing for them", async function () {
       const s = await seederAndLeecher();
       const bound = maxVirtualVoucher(X, FEE_BPS);
