@@ -535,7 +535,7 @@ export class HubConnection {
         signature: ours.sigs[USER],
       });
       const purpose = String(theirs.pending.purpose);
-      await this.#noteCompleted(record.id, purpose);
+      await this.#noteCompleted(purpose);
       this.onProposal({ ledgerId: record.id, purpose, countersigned: true });
     }
   }
@@ -605,7 +605,7 @@ export class HubConnection {
           ]),
         ),
       );
-      await this.#noteCompleted(ledgerId, purpose);
+      await this.#noteCompleted(purpose);
       await this.rpc.call("ledger.countersign", { ledgerId, turnNum: state.turnNum, signature });
       this.onProposal({ ledgerId, purpose, countersigned: true });
     } catch (error) {
@@ -661,17 +661,19 @@ export class HubConnection {
     throw refuse("unknown purpose");
   }
 
-  async #noteCompleted(ledgerId: string, purpose: string): Promise<void> {
+  async #noteCompleted(purpose: string): Promise<void> {
     const [what, id] = purpose.split(" ");
-    await this.#markCompleted(ledgerId, what, id);
+    await this.#markCompleted(what, id);
     for (const wake of this.#waiters.get(id?.toLowerCase()) ?? []) wake();
   }
 
-  async #markCompleted(ledgerId: string, what: string, id: string): Promise<void> {
+  async #markCompleted(what: string, id: string): Promise<void> {
     await this.context.store.updateChannel(id, (r) => {
       const v = r.virtual;
       if (v === undefined) return undefined;
-      const side = v.payerLedger.toLowerCase() === ledgerId ? "payer" : "payee";
+      // Our side is our index in V, never the ledger ids: a payee learns the payer's ledger from the payer's
+      // `vpropose`, a field no signature covers, and one naming the payee's own ledger would mark the wrong side.
+      const side = r.myIndex === PAYER ? "payer" : "payee";
       return what === "fund"
         ? { ...r, phase: "open", virtual: { ...v, guaranteed: { ...v.guaranteed, [side]: true } } }
         : { ...r, phase: "finalized", virtual: { ...v, settled: { ...v.settled, [side]: true } } };
