@@ -510,6 +510,36 @@ describe("paying through a hub, attacked from either side (ADR 0021; wire messag
       return (await ledgerOf(s.leecherUser)).user - s.leecher.hubReserved();
     }
 
+    it("a vaccept it did not ask for, for another channel, or not signed by the payee: the seeder is dropped, and neither the ledger nor the budget keeps anything for it", async function () {
+      const s = await leecherAndSeeder();
+      const sig = `0x${randomBytes(64).toString("hex")}1b`;
+      // Unasked: the seeder's offer names no hub, so the leecher proposed a direct channel.
+      {
+        const peer = await s.connect(false);
+        const p = await peer.next("propose");
+        const id = channelId(p.chainId, p.adjudicator, p.fixedPart).toLowerCase();
+        peer.send(encodeMessage({ type: "vaccept", channelId: id, payeeSignature: sig }));
+        expect(await peer.dropped(), "unasked").to.equal(true);
+      }
+      const cases = [
+        { what: "another channel", make: (c: { id: string; sig: string }) => ({ ...c, id: `0x${"22".repeat(32)}` }) },
+        { what: "not the payee's signature", make: (c: { id: string; sig: string }) => ({ ...c, sig }) },
+      ];
+      for (const { what, make } of cases) {
+        const peer = await s.connect();
+        const { id, payeeSignature } = await proposedTo(s, peer);
+        const bad = make({ id, sig: payeeSignature });
+        peer.send(encodeMessage({ type: "vaccept", channelId: bad.id, payeeSignature: bad.sig }));
+        expect(await peer.dropped(), what).to.equal(true);
+        // Nothing was funded: the whole ledger is free again for honest seeders, and the whole budget.
+        await eventually(() => s.leecher.hubReserved() === 0n, `${what}: the ledger's hold released`, 3_000);
+        expect(s.leecher.budgetLeft(), `${what}: the budget`).to.equal(DEPOSIT);
+      }
+      expect(await ledgerOf(s.leecherUser)).to.include({ user: DEPOSIT, turnNum: 0n });
+      expect(await free(s)).to.equal(DEPOSIT);
+      expect(s.leecher.stats().every((p) => p.paid === 0n)).to.equal(true);
+    });
+
     it("a vready unasked drops the seeder; a vready before the leecher's guarantee is in sends no voucher before it", async function () {
       const s = await leecherAndSeeder();
       {
