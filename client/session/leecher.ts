@@ -1286,7 +1286,18 @@ class LeecherPeer implements PeerSession {
     const hub = this.#leecher.options.hub;
     if (!proposal || !hub) throw new Error("an acceptance we did not ask for");
     const id = channelId(hub.connection.context.chainId, hub.connection.info.adjudicator, proposal.fixedPart);
-    if (message.channelId !== id.toLowerCase()) throw new Error("an acceptance of another virtual channel");
+    // Checked before anything reaches the hub: an acceptance refused here funds nothing, so the peer's close gives
+    // its hold on our ledger and its budget back (#abandonProposal). Otherwise each seeder that answers with a bad
+    // vaccept would keep a virtual channel's worth of both for as long as we run.
+    const payee = getAddress(proposal.fixedPart.participants[2]);
+    if (message.channelId !== id.toLowerCase()) {
+      this.#accepted = false;
+      throw new Error("an acceptance of another virtual channel");
+    }
+    if (recoverPersonalSigner(stateHash(id, proposal.v0), message.payeeSignature) !== payee) {
+      this.#accepted = false;
+      throw new Error("an acceptance not signed by the payee");
+    }
     if (this.#closing || this.#leecher.settling || this.#leecher.torrent?.done) {
       this.#accepted = false;
       this.#abandonProposal();
