@@ -540,13 +540,24 @@ describe("paying through a hub, attacked from either side (ADR 0021; wire messag
       expect(s.leecher.stats().every((p) => p.paid === 0n)).to.equal(true);
     });
 
-    it("a vready unasked drops the seeder; a vready before the leecher's guarantee is in sends no voucher before it", async function () {
+    it("a vready unasked or for another channel drops the seeder; a vready before the leecher's guarantee is in sends no voucher before it", async function () {
       const s = await leecherAndSeeder();
       {
         const peer = await s.connect();
         const { id } = await proposedTo(s, peer);
         peer.send(encodeMessage({ type: "vready", channelId: id })); // before its vaccept
         expect(await peer.dropped(), "before vaccept").to.equal(true);
+      }
+      {
+        const peer = await s.connect();
+        const { id, payeeSignature } = await proposedTo(s, peer);
+        peer.send(encodeMessage({ type: "vaccept", channelId: id, payeeSignature }));
+        peer.send(encodeMessage({ type: "vready", channelId: `0x${"44".repeat(32)}` })); // another channel's
+        expect(await peer.dropped(), "for another channel").to.equal(true);
+        expect(s.warnings.map((w) => w.message).join("; ")).to.match(/a ready for a virtual channel we did not open/);
+        // Its V0 was countersigned, so the guarantee goes in; no voucher was signed on it: the leecher gets it all
+        // back by a close with the seeder or on chain (`withdraw --force`, as in the last test here).
+        expect(await s.leecherUser.client.store.getVoucher("sent", id)).to.equal(undefined);
       }
       await eventually(() => s.leecher.hubReserved() === 0n, "the ledger's hold released", 3_000);
       const peer = await s.connect();
