@@ -687,7 +687,7 @@ class LeecherPeer implements PeerSession {
   /** Our proposal of a virtual channel through our hub, once made. */
   #virtual: VirtualProposal | undefined;
   /** Resolves when the seeder says its side of the virtual channel is guaranteed (`vready`). */
-  #virtualReady: (() => void) | undefined;
+  #virtualReady: { channelId: string; ready: () => void } | undefined;
   /** Resolves with the seeder's signature of our virtual close (`vclosed`). */
   #virtualClosed: ((payeeSignature: string) => void) | undefined;
   /** The scheduler's last scan of this wire found nothing more to ask for, and no grant or unchoke came since. */
@@ -1305,7 +1305,7 @@ class LeecherPeer implements PeerSession {
       return;
     }
     const ready = new Promise<boolean>((resolve) => {
-      this.#virtualReady = () => resolve(true);
+      this.#virtualReady = { channelId: id.toLowerCase(), ready: () => resolve(true) };
       this.wire.once("close", () => resolve(false));
     });
     await hub.connection.fundVirtual(proposal, message.payeeSignature);
@@ -1469,11 +1469,11 @@ class LeecherPeer implements PeerSession {
         }
         return;
       case "vready":
-        if (!this.#virtualReady || !this.#virtual) {
+        if (!this.#virtualReady || !this.#virtual || message.channelId !== this.#virtualReady.channelId) {
           this.onProtocolError(new Error("a ready for a virtual channel we did not open"));
           return;
         }
-        this.#virtualReady();
+        this.#virtualReady.ready();
         this.#virtualReady = undefined;
         return;
       case "vclosed":
