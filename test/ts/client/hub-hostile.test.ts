@@ -12,7 +12,7 @@ import type { Torrent } from "webtorrent";
 import { Hub } from "../../../client/hub/hub.js";
 import { type RpcServer, startRpcServer } from "../../../client/hub/rpc-server.js";
 import { PaidLeecher } from "../../../client/session/leecher.js";
-import type { PaidSeeder } from "../../../client/session/seeder.js";
+import { PaidSeeder } from "../../../client/session/seeder.js";
 import { encodeMessage } from "../../../client/wire/codec.js";
 import { type PaidHandshake, PROTOCOL_VERSION, type VirtualProposeMessage } from "../../../client/wire/messages.js";
 import {
@@ -25,9 +25,9 @@ import {
   virtualNonce,
 } from "../../../sdk/hub/index.js";
 import { channelId, type FixedPart, signState, signVoucher, type VariablePart } from "../../../sdk/index.js";
-import { MemoryChannelStore } from "../../../sdk/node.js";
+import { MemoryChannelStore, SqliteChannelStore } from "../../../sdk/node.js";
 import { LedgerApp__factory, VirtualVoucherApp__factory } from "../../../typechain-types/index.js";
-import { deployFixture, ethers, networkHelpers } from "../helpers/fixtures.js";
+import { deployFixture, ethers, networkHelpers, sdkClient } from "../helpers/fixtures.js";
 import {
   BLOCK,
   eventually,
@@ -307,6 +307,13 @@ describe("paying through a hub, attacked from either side (ADR 0021; wire messag
       peer.send(encodeMessage(vproposeOf(await honestProposal(s.leecher, s.seederUser))));
       expect(await peer.dropped()).to.equal(true);
       expect(s.warnings.map((w) => w.message).join("; ")).to.match(/a second channel proposal/);
+      // Its row goes with the connection: a leecher that proposes and leaves leaves nothing in the seeder's store.
+      const firstId = channelId(f.chainId, f.adjudicatorAddress, first.fixedPart);
+      await eventually(
+        async () => (await s.seederUser.client.store.getChannel(firstId)) === undefined,
+        "the unfunded V0 forgotten",
+        3_000,
+      );
       // V0 pays the leecher all of X: a signature on it costs the seeder nothing. No ledger holds a guarantee.
       expect((await ledgerOf(s.seederUser)).turnNum).to.equal(0n);
       expect(await ledgerOf(s.leecher)).to.include({ user: DEPOSIT, turnNum: 0n });
@@ -434,6 +441,46 @@ describe("paying through a hub, attacked from either side (ADR 0021; wire messag
       expect((await ledgerOf(s.seederUser)).user).to.equal(2n * PRICE);
       await s.seederUser.connection.withdraw(s.seederUser.ledgerId);
       expect((await paidOut(s.seederUser.ledgerId))[s.seederUser.address]).to.equal(2n * PRICE);
+    });
+
+    it("a seeder that crashed after the leecher vanished: restarted on its store on disk, resume() settles the largest voucher through the hub", async function () {
+      // No enforcement in the first run: it crashes first.
+      const s = await seederAndLeecher({ enforce: false });
+      const peer = await s.connect();
+      const { id } = await openVirtual(s, peer);
+      const voucher = await s.leecher.client.pay(id, 2n * PRICE);
+      peer.send(encodeMessage({ type: "voucher", voucher }));
+      await peer.next("receipt");
+      await download(peer, [1]);
+      peer.destroy();
+      // The crash: torrent client, session and hub connection gone; the store stays as it is on disk.
+      s.seeder.destroy();
+      await new Promise((resolve) => s.client.destroy(resolve));
+      s.seederUser.connection.close();
+      const path = (s.seederUser.client.store as SqliteChannelStore).path;
+      await s.seederUser.client.store.close();
+      const store = new SqliteChannelStore(path);
+      try {
+        const client = await sdkClient(f, f.bob, store);
+        const connection = await HubConnection.connect(client.context, (server as RpcServer).url);
+        connections.push(connection);
+        const seeder = new PaidSeeder({
+          client,
+          pricePerPiece: PRICE,
+          asset: ZeroAddress,
+          hub: { connection, ledgerId: s.seederUser.ledgerId },
+          enforceAfterMs: 100,
+        });
+        const enforced = until(seeder, "enforced", () => true, 20_000);
+        await seeder.resume();
+        await enforced;
+        seeder.destroy();
+        const latest = await store.getSupportedState(s.seederUser.ledgerId);
+        expect(latest?.signedBy).to.equal(3n);
+        expect(ledgerBalances(latest?.variablePart.outcome ?? []).user).to.equal(2n * PRICE);
+      } finally {
+        await store.close();
+      }
     });
   });
 
