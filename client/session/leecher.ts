@@ -687,7 +687,7 @@ class LeecherPeer implements PeerSession {
   /** Our proposal of a virtual channel through our hub, once made. */
   #virtual: VirtualProposal | undefined;
   /** Resolves when the seeder says its side of the virtual channel is guaranteed (`vready`). */
-  #virtualReady: (() => void) | undefined;
+  #virtualReady: { channelId: string; ready: () => void } | undefined;
   /** Resolves with the seeder's signature of our virtual close (`vclosed`). */
   #virtualClosed: ((payeeSignature: string) => void) | undefined;
   /** The scheduler's last scan of this wire found nothing more to ask for, and no grant or unchoke came since. */
@@ -1286,7 +1286,18 @@ class LeecherPeer implements PeerSession {
     const hub = this.#leecher.options.hub;
     if (!proposal || !hub) throw new Error("an acceptance we did not ask for");
     const id = channelId(hub.connection.context.chainId, hub.connection.info.adjudicator, proposal.fixedPart);
-    if (message.channelId !== id.toLowerCase()) throw new Error("an acceptance of another virtual channel");
+    // Checked before anything reaches the hub: an acceptance refused here funds nothing, so the peer's close gives
+    // its hold on our ledger and its budget back (#abandonProposal). Otherwise each seeder that answers with a bad
+    // vaccept would keep a virtual channel's worth of both for as long as we run.
+    const payee = getAddress(proposal.fixedPart.participants[2]);
+    if (message.channelId !== id.toLowerCase()) {
+      this.#accepted = false;
+      throw new Error("an acceptance of another virtual channel");
+    }
+    if (recoverPersonalSigner(stateHash(id, proposal.v0), message.payeeSignature) !== payee) {
+      this.#accepted = false;
+      throw new Error("an acceptance not signed by the payee");
+    }
     if (this.#closing || this.#leecher.settling || this.#leecher.torrent?.done) {
       this.#accepted = false;
       this.#abandonProposal();
@@ -1294,7 +1305,7 @@ class LeecherPeer implements PeerSession {
       return;
     }
     const ready = new Promise<boolean>((resolve) => {
-      this.#virtualReady = () => resolve(true);
+      this.#virtualReady = { channelId: id.toLowerCase(), ready: () => resolve(true) };
       this.wire.once("close", () => resolve(false));
     });
     await hub.connection.fundVirtual(proposal, message.payeeSignature);
@@ -1458,11 +1469,11 @@ class LeecherPeer implements PeerSession {
         }
         return;
       case "vready":
-        if (!this.#virtualReady || !this.#virtual) {
+        if (!this.#virtualReady || !this.#virtual || message.channelId !== this.#virtualReady.channelId) {
           this.onProtocolError(new Error("a ready for a virtual channel we did not open"));
           return;
         }
-        this.#virtualReady();
+        this.#virtualReady.ready();
         this.#virtualReady = undefined;
         return;
       case "vclosed":

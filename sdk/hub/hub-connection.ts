@@ -762,15 +762,17 @@ export class HubConnection {
     const [what, id] = purpose.split(" ");
     if (what === "fold") this.#topUps.get(ledgerId)?.folded();
     if (what === "topUp" || what === "fold") return;
-    await this.#markCompleted(ledgerId, what, id);
+    await this.#markCompleted(what, id);
     for (const wake of this.#waiters.get(id?.toLowerCase()) ?? []) wake();
   }
 
-  async #markCompleted(ledgerId: string, what: string, id: string): Promise<void> {
+  async #markCompleted(what: string, id: string): Promise<void> {
     await this.context.store.updateChannel(id, (r) => {
       const v = r.virtual;
       if (v === undefined) return undefined;
-      const side = v.payerLedger.toLowerCase() === ledgerId ? "payer" : "payee";
+      // Our side is our index in V, never the ledger ids: a payee learns the payer's ledger from the payer's
+      // `vpropose`, a field no signature covers, and one naming the payee's own ledger would mark the wrong side.
+      const side = r.myIndex === PAYER ? "payer" : "payee";
       return what === "fund"
         ? { ...r, phase: "open", virtual: { ...v, guaranteed: { ...v.guaranteed, [side]: true } } }
         : { ...r, phase: "finalized", virtual: { ...v, settled: { ...v.settled, [side]: true } } };
