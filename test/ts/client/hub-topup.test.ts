@@ -1,4 +1,4 @@
-// Topping up a hub's ledger (ADR 0021, decision 7), on Hardhat's in-process chain with the real adjudicator and apps:
+// Topping up a hub's ledger (ADR 0021, decision 7), and ledgers in an ERC-20 token,, on Hardhat's in-process chain with the real adjudicator and apps:
 // a leecher adds its own deposit to its ledger (one transaction; the hub signs the trailing top-up first, then folds
 // it once the chain holds it), a seeder asks the hub for more capacity (the hub's transaction, none of the seeder's).
 // The hub's engine runs behind its WebSocket API; the users are the SDK's HubConnection. Every figure is read from the
@@ -9,7 +9,7 @@ import { Hub } from "../../../client/hub/hub.js";
 import { type RpcServer, startRpcServer } from "../../../client/hub/rpc-server.js";
 import { HubConnection, HubError, hubFee, ledgerBalances } from "../../../sdk/hub/index.js";
 import { MemoryChannelStore, settlementOf, signVoucher } from "../../../sdk/index.js";
-import { LedgerApp__factory, VirtualVoucherApp__factory } from "../../../typechain-types/index.js";
+import { LedgerApp__factory, TestToken__factory, VirtualVoucherApp__factory } from "../../../typechain-types/index.js";
 import { deployFixture, networkHelpers, sdkClient } from "../helpers/fixtures.js";
 
 const DURATION = 3600n;
@@ -23,10 +23,16 @@ async function hubFixture() {
   const f = await deployFixture();
   const ledgerApp = await (await new LedgerApp__factory(f.deployer).deploy()).getAddress();
   const virtualApp = await (await new VirtualVoucherApp__factory(f.deployer).deploy()).getAddress();
-  return { ...f, leecher: f.alice, seeder: f.bob, hubKey: f.carol, ledgerApp, virtualApp };
+  // A plain ERC-20 token, held by the leecher (to pay) and by the hub (for capacity).
+  const token = await new TestToken__factory(f.deployer).deploy();
+  await token.mint(f.alice.address, TOKENS);
+  await token.mint(f.carol.address, TOKENS);
+  return { ...f, leecher: f.alice, seeder: f.bob, hubKey: f.carol, ledgerApp, virtualApp, token };
 }
 
-describe("topping up a hub's ledger", function () {
+const TOKENS = 1_000_000n;
+
+describe("a hub's ledgers: top-ups and ERC-20 tokens", function () {
   this.timeout(120_000);
   let server: RpcServer | undefined;
   const connections: HubConnection[] = [];
@@ -47,13 +53,17 @@ describe("topping up a hub's ledger", function () {
       feeBps: FEE_BPS,
       challengeDuration: DURATION,
       maxCapacity: MAX_CAPACITY,
+      assets: [ZeroAddress, await f.token.getAddress()],
+      capacities: { [await f.token.getAddress()]: 500_000n },
       store: new MemoryChannelStore(),
       chain: {
         holdings: (asset, id) => f.adjudicator.holdings(asset, id),
         deposit: async (asset, id, expectedHeld, amount) => {
-          await (
-            await f.adjudicator.connect(f.hubKey).deposit(asset, id, expectedHeld, amount, { value: amount })
-          ).wait();
+          if (asset !== ZeroAddress) {
+            await (await f.token.connect(f.hubKey).approve(f.adjudicatorAddress, amount)).wait();
+          }
+          const value = asset === ZeroAddress ? amount : 0n;
+          await (await f.adjudicator.connect(f.hubKey).deposit(asset, id, expectedHeld, amount, { value })).wait();
         },
       },
     });
@@ -131,5 +141,55 @@ describe("topping up a hub's ledger", function () {
     expect((await settlementOf(f.adjudicator, b, [f.seeder.address])).paid[0], "the seeder earned nothing").to.equal(
       0n,
     );
+  });
+
+  it("ledgers in an ERC-20 token: a virtual channel between two token ledgers pays in the token; one between a token ledger and an ETH ledger is refused", async () => {
+    const { f, leecher, seeder, leecherClient } = await setup();
+    const token = await f.token.getAddress();
+    const { ledgerId: a } = await leecher.openLedger({ deposit: 300_000n, asset: token });
+    const { ledgerId: b } = await seeder.openLedger({ capacity: 500_000n, asset: token });
+    expect(await f.adjudicator.holdings(token, a)).to.equal(300_000n);
+    expect(await f.adjudicator.holdings(token, b)).to.equal(500_000n);
+    // Above the hub's capacity in this token: refused before anything is deposited.
+    const over = await seeder.openLedger({ capacity: 500_001n, asset: token }).then(
+      () => undefined,
+      (error) => error,
+    );
+    expect((over as HubError).reason).to.equal("INSUFFICIENT_CAPACITY");
+    const { ledgerId: ethLedger } = await seeder.openLedger({ capacity: CAPACITY });
+    const mixed = await leecher
+      .proposeVirtual({ payee: f.seeder.address, payerLedger: a, payeeLedger: ethLedger, amount: 100_000n })
+      .then(
+        () => undefined,
+        (error) => error,
+      );
+    expect((mixed as HubError).reason, "a token ledger cannot pay through an ETH ledger").to.equal("BAD_STATE");
+
+    const p = 200_000n;
+    const x = 250_000n;
+    const proposal = await leecher.proposeVirtual({
+      payee: f.seeder.address,
+      payerLedger: a,
+      payeeLedger: b,
+      amount: x,
+    });
+    expect(proposal.v0.outcome[0].asset).to.equal(token);
+    await leecher.fundVirtual(proposal, await seeder.joinVirtual(proposal));
+    const vId = (await leecherClient.context.store.listChannels()).find((r) => r.virtual)?.id as string;
+    await seeder.waitForLedger(vId, "guaranteed", { timeoutMs: 10_000 });
+    const { signature } = await leecher.finalState(vId, p);
+    await seeder.acceptClose(vId, p, signature, { minimum: p });
+    await leecher.waitForLedger(vId, "settled", { timeoutMs: 10_000 });
+    await seeder.waitForLedger(vId, "settled", { timeoutMs: 10_000 });
+    await leecher.settled();
+    await seeder.settled();
+    const before = [await f.token.balanceOf(f.leecher.address), await f.token.balanceOf(f.seeder.address)];
+    await leecher.withdraw(a);
+    await seeder.withdraw(b);
+    const fee = hubFee(p, FEE_BPS);
+    expect((await settlementOf(f.adjudicator, a, [f.leecher.address])).paid[0]).to.equal(300_000n - p - fee);
+    expect((await settlementOf(f.adjudicator, b, [f.seeder.address])).paid[0]).to.equal(p);
+    expect(await f.token.balanceOf(f.leecher.address)).to.equal(before[0] + 300_000n - p - fee);
+    expect(await f.token.balanceOf(f.seeder.address)).to.equal(before[1] + p);
   });
 });
