@@ -63,7 +63,12 @@ export interface HubOptions {
   maxCapacity: bigint;
   /** The most it deposits into one payee's ledger in each token of `assets`, in its units (default: maxCapacity). */
   capacities?: Record<string, bigint>;
-  store: ChannelStore;
+  /**
+   * The hub's durable store. One that commits writes in groups (SqliteChannelStore with `commit: "group"`) offers
+   * `flushed()`: the hub then awaits it before anything it read from the store leaves (an answer, a notification),
+   * since a read may see another request's write that is not on disk yet.
+   */
+  store: ChannelStore & { flushed?(): Promise<void> };
   chain: HubChain;
   log?: (line: string) => void;
 }
@@ -172,9 +177,9 @@ export class Hub {
     }
   }
 
-  /** The API, by method name. */
+  /** The API, by method name: each answers only once what it wrote or read is on disk. */
   handlers(): Record<string, RpcHandler> {
-    return {
+    const handlers: Record<string, RpcHandler> = {
       info: () => this.#info(),
       "login.nonce": (_params, connection) => this.#nonce(connection),
       login: (params, connection) => this.#login(params, connection),
@@ -191,6 +196,18 @@ export class Hub {
       "virtual.close": (params, connection) => this.#closeVirtual(params, this.#user(connection)),
       "virtual.settle": (params, connection) => this.#settleVirtual(params, this.#user(connection)),
     };
+    const store = this.#options.store;
+    if (store.flushed === undefined) return handlers;
+    return Object.fromEntries(
+      Object.entries(handlers).map(([method, handler]) => [
+        method,
+        async (params: unknown, connection: RpcConnection) => {
+          const result = await handler(params, connection);
+          await store.flushed?.();
+          return result;
+        },
+      ]),
+    );
   }
 
   /** Forgets a closed connection. */
@@ -238,11 +255,14 @@ export class Hub {
     this.#online.set(address, connections.add(connection));
     this.#log(`login ${address} (connection ${connection.id})`);
     // Whatever waits for this user's countersignature is pushed again: it may have missed it.
+    const waiting: { ledgerId: string }[] = [];
     for (const id of this.#ledgersOf.get(address) ?? []) {
       const record = await this.#options.store.getChannel(id);
       const pending = record?.ledger?.pending;
-      if (pending !== undefined) connection.notify("ledger.proposed", { ledgerId: id, ...pending });
+      if (pending !== undefined) waiting.push({ ledgerId: id, ...pending });
     }
+    await this.#options.store.flushed?.();
+    for (const proposal of waiting) connection.notify("ledger.proposed", proposal);
     return { address };
   }
 
@@ -976,8 +996,14 @@ export class Hub {
     }
   }
 
+  /** Notifies `user`'s connections, once the store has on disk what it holds (nothing leaves if that fails). */
   #push(user: string, method: string, params: unknown): void {
-    for (const connection of this.#online.get(user) ?? []) connection.notify(method, params);
+    const send = () => {
+      for (const connection of this.#online.get(user) ?? []) connection.notify(method, params);
+    };
+    const flushed = this.#options.store.flushed?.();
+    if (flushed === undefined) send();
+    else void flushed.then(send, () => this.#log(`${method} to ${user} not sent: the store failed to commit`));
   }
 
   /** Runs `work` after every earlier work on `key`. */
