@@ -27,17 +27,18 @@ import {
 } from "../../sdk/hub/index.js";
 import {
   type ChannelRecord,
-  type ChannelStore,
   channelId,
   type Outcome,
   recoverPersonalSigner,
   type SignedVariablePart,
-  signState,
-  stateHash,
+  // The same hashes and signatures as the SDK's stateHash and signState, without ethers' ABI coder and Wallet.
+  fastSignState as signState,
+  fastStateHash as stateHash,
   toDestination,
   toSigned,
   type VariablePart,
-} from "../../sdk/index.js";
+} from "../../sdk/node.js";
+import { type HubChannelStore, HubStore } from "./hub-store.js";
 import type { RpcConnection, RpcHandler } from "./rpc-server.js";
 
 /** What the hub needs from the chain: reading a channel's holdings, and depositing its own share of a ledger. */
@@ -65,10 +66,10 @@ export interface HubOptions {
   capacities?: Record<string, bigint>;
   /**
    * The hub's durable store. One that commits writes in groups (SqliteChannelStore with `commit: "group"`) offers
-   * `flushed()`: the hub then awaits it before anything it read from the store leaves (an answer, a notification),
-   * since a read may see another request's write that is not on disk yet.
+   * `flushed()`, and its writes are on disk only once that resolves: the hub awaits it before anything leaves (an
+   * answer, a notification, a deposit), so that whatever it signed is on disk before the signature goes out.
    */
-  store: ChannelStore & { flushed?(): Promise<void> };
+  store: HubChannelStore;
   chain: HubChain;
   log?: (line: string) => void;
 }
@@ -81,6 +82,8 @@ const PAYEE = 2;
 /** The hub: `handlers()` are its API; `start()` resumes what a restart interrupted. */
 export class Hub {
   readonly #options: HubOptions;
+  /** The store, with what the hub read or wrote kept in memory (hub-store.ts). */
+  readonly #store: HubStore;
   readonly #log: (line: string) => void;
   #address = "";
   /** Connections logged in, by address: where proposals for a user's ledgers are pushed. */
@@ -98,6 +101,7 @@ export class Hub {
 
   constructor(options: HubOptions) {
     this.#options = options;
+    this.#store = new HubStore(options.store);
     this.#log = options.log ?? (() => {});
   }
 
@@ -119,7 +123,7 @@ export class Hub {
   async start(): Promise<void> {
     this.#address = getAddress(await this.#options.signer.getAddress());
     await this.#reconcile();
-    const records = await this.#options.store.listChannels();
+    const records = await this.#store.listChannels();
     for (const record of records) this.#index(record);
     for (const record of records) {
       if (record.ledger === undefined) continue;
@@ -154,7 +158,7 @@ export class Hub {
    * V_F or a voucher state held, is settled).
    */
   async #reconcile(): Promise<void> {
-    const store = this.#options.store;
+    const store = this.#store;
     for (const record of await store.listChannels()) {
       const info = record.virtual;
       if (info === undefined) continue;
@@ -196,14 +200,21 @@ export class Hub {
       "virtual.close": (params, connection) => this.#closeVirtual(params, this.#user(connection)),
       "virtual.settle": (params, connection) => this.#settleVirtual(params, this.#user(connection)),
     };
-    const store = this.#options.store;
-    if (store.flushed === undefined) return handlers;
+    const store = this.#store;
+    if (!store.groupsCommits) return handlers;
     return Object.fromEntries(
       Object.entries(handlers).map(([method, handler]) => [
         method,
         async (params: unknown, connection: RpcConnection) => {
-          const result = await handler(params, connection);
-          await store.flushed?.();
+          let result: unknown;
+          try {
+            result = await handler(params, connection);
+          } catch (error) {
+            // A refusal carries no signature, but it follows the writes made before it, as an answer would.
+            await store.flushed().catch(() => {});
+            throw error;
+          }
+          await store.flushed();
           return result;
         },
       ]),
@@ -257,11 +268,11 @@ export class Hub {
     // Whatever waits for this user's countersignature is pushed again: it may have missed it.
     const waiting: { ledgerId: string }[] = [];
     for (const id of this.#ledgersOf.get(address) ?? []) {
-      const record = await this.#options.store.getChannel(id);
+      const record = await this.#store.getChannel(id);
       const pending = record?.ledger?.pending;
       if (pending !== undefined) waiting.push({ ledgerId: id, ...pending });
     }
-    await this.#options.store.flushed?.();
+    await this.#store.flushed();
     for (const proposal of waiting) connection.notify("ledger.proposed", proposal);
     return { address };
   }
@@ -322,9 +333,9 @@ export class Hub {
       throw new HubError("BAD_SIGNATURE", "the funding state is not signed by you");
     }
     return this.#locked(id, async () => {
-      const existing = await o.store.getChannel(id);
+      const existing = await this.#store.getChannel(id);
       if (existing !== undefined) {
-        const held = await o.store.getSupportedState(id);
+        const held = await this.#store.getSupportedState(id);
         if (
           existing.ledger === undefined ||
           held === undefined ||
@@ -347,9 +358,9 @@ export class Hub {
         destinations: state.outcome[0].allocations.map((a) => a.destination.toLowerCase()),
         ledger: { hubDeposit: balances.hub },
       };
-      await o.store.putChannel(record);
+      await this.#store.putChannel(record);
       this.#index(record);
-      await o.store.putSupportedState(
+      await this.#store.putSupportedState(
         id,
         toSigned(
           state,
@@ -377,13 +388,15 @@ export class Hub {
       let held = await o.chain.holdings(record.asset, id);
       if (held < userShare) return { phase: record.phase, held };
       if (hubShare > 0n && held < userShare + hubShare) {
-        await o.store.updateChannel(id, (r) => ({ ...r, phase: "funding", funding: { amount: hubShare } }));
+        await this.#store.updateChannel(id, (r) => ({ ...r, phase: "funding", funding: { amount: hubShare } }));
+        // A deposit is in the store (on disk) before it is sent.
+        await this.#store.flushed();
         this.#log(`ledger ${id}: depositing the hub's ${hubShare}`);
         await o.chain.deposit(record.asset, id, held, hubShare);
         held = await o.chain.holdings(record.asset, id);
       }
       if (held < userShare + hubShare) return { phase: record.phase, held };
-      await o.store.updateChannel(id, (r) => ({ ...r, phase: "open", deposited: held }));
+      await this.#store.updateChannel(id, (r) => ({ ...r, phase: "open", deposited: held }));
       this.#log(`ledger ${id} open, holding ${held}`);
       return { phase: "open", held };
     });
@@ -416,7 +429,7 @@ export class Hub {
       if (recoverPersonalSigner(stateHash(id, pending.state), signature) !== user) {
         throw new HubError("BAD_SIGNATURE", `the signature is not yours over the proposal at turn ${turnNum}`);
       }
-      await this.#options.store.putSupportedState(
+      await this.#store.putSupportedState(
         id,
         toSigned(
           pending.state,
@@ -426,7 +439,7 @@ export class Hub {
           ]),
         ),
       );
-      await this.#options.store.updateChannel(id, (r) => ({
+      await this.#store.updateChannel(id, (r) => ({
         ...r,
         ledger: { hubDeposit: r.ledger?.hubDeposit ?? 0n },
       }));
@@ -473,7 +486,7 @@ export class Hub {
       }
       const signature = await signState(o.signer, id, state);
       const pending = { state, signature, purpose: "close" };
-      await o.store.updateChannel(id, (r) => ({
+      await this.#store.updateChannel(id, (r) => ({
         ...r,
         phase: "closing",
         ledger: { hubDeposit: r.ledger?.hubDeposit ?? 0n, pending },
@@ -651,7 +664,7 @@ export class Hub {
       throw new HubError("INSUFFICIENT_CAPACITY", `the hub has ${payeeSide.hub} free toward ${payee}`);
     }
     return this.#locked(id, async () => {
-      const existing = await o.store.getChannel(id);
+      const existing = await this.#store.getChannel(id);
       if (existing?.virtual !== undefined) {
         if (stateHash(id, existing.virtual.v0.variablePart) !== stateHash(id, state)) {
           throw new HubError("REFUSED", `virtual channel ${id} exists already: choose another nonce`);
@@ -685,7 +698,7 @@ export class Hub {
           settled: { payer: false, payee: false },
         },
       };
-      await o.store.putChannel(record);
+      await this.#store.putChannel(record);
       this.#index(record);
       this.#log(`virtual ${id}: ${payer} -> ${payee}, x ${x}, proposed`);
       return { virtualId: id, signature: hubSignature };
@@ -708,7 +721,7 @@ export class Hub {
         [1, info.v0.sigs[1]],
         [PAYEE, payeeSignature],
       ]);
-      await this.#options.store.updateChannel(id, (r) => ({
+      await this.#store.updateChannel(id, (r) => ({
         ...r,
         phase: "funding",
         virtual: { ...(r.virtual as typeof info), v0: toSigned(info.v0.variablePart, sigs) },
@@ -716,10 +729,10 @@ export class Hub {
       this.#log(`virtual ${id}: V0 supported`);
     }
     await this.#advance(info.payerLedger);
-    const ledger = await this.#options.store.getChannel(info.payerLedger);
+    const ledger = await this.#store.getChannel(info.payerLedger);
     const pending = ledger?.ledger?.pending;
     if (pending === undefined || pending.purpose !== `fund ${id}`) {
-      if ((await this.#options.store.getChannel(id))?.virtual?.guaranteed.payer) return { ledgerId: info.payerLedger };
+      if ((await this.#store.getChannel(id))?.virtual?.guaranteed.payer) return { ledgerId: info.payerLedger };
       throw new HubError("BUSY", `your ledger has another proposal waiting for your signature; sign it, then retry`);
     }
     return { ledgerId: info.payerLedger, ...pending };
@@ -785,7 +798,7 @@ export class Hub {
           [PAYEE, payeeSignature],
         ]),
       );
-      await this.#options.store.updateChannel(id, (r) => ({
+      await this.#store.updateChannel(id, (r) => ({
         ...r,
         phase: "closing",
         virtual: { ...(r.virtual as typeof info), final },
@@ -827,7 +840,7 @@ export class Hub {
       } catch (error) {
         throw new HubError("BAD_STATE", `the app would not support it: ${(error as Error).message}`);
       }
-      await this.#options.store.updateChannel(id, (r) => ({
+      await this.#store.updateChannel(id, (r) => ({
         ...r,
         phase: "closing",
         virtual: { ...(r.virtual as typeof info), voucherState: candidate },
@@ -850,13 +863,13 @@ export class Hub {
   async #advance(ledgerId: string): Promise<void> {
     const proposal = await this.#locked(ledgerId, async () => {
       const o = this.#options;
-      const record = await o.store.getChannel(ledgerId);
+      const record = await this.#store.getChannel(ledgerId);
       if (record?.ledger === undefined || record.ledger.pending !== undefined || record.phase !== "open") return;
       const latest = await this.#latest(ledgerId);
       const key = ledgerId.toLowerCase();
       const virtuals = this.#virtualsOf.get(key) ?? new Set<string>();
       for (const id of [...virtuals]) {
-        const v = await o.store.getChannel(id);
+        const v = await this.#store.getChannel(id);
         const info = v?.virtual;
         // Once its side in this ledger is settled, a virtual channel has nothing more to ask of it (flags only
         // ever turn true): it leaves the index.
@@ -878,7 +891,7 @@ export class Hub {
         if (next === undefined) continue;
         const signature = await signState(o.signer, ledgerId, next.state);
         const pending = { state: next.state, signature, purpose: next.purpose, virtualOutcome: next.virtualOutcome };
-        await o.store.updateChannel(ledgerId, (r) => ({
+        await this.#store.updateChannel(ledgerId, (r) => ({
           ...r,
           ledger: { hubDeposit: r.ledger?.hubDeposit ?? 0n, pending },
         }));
@@ -935,7 +948,7 @@ export class Hub {
   async #completed(purpose: string, ledgerId: string): Promise<ChannelRecord["virtual"]> {
     const [what, id] = purpose.split(" ");
     if (what !== "fund" && what !== "settle") return undefined;
-    const updated = await this.#options.store.updateChannel(id, (r) => {
+    const updated = await this.#store.updateChannel(id, (r) => {
       const v = r.virtual;
       if (v === undefined) return undefined;
       const side = v.payerLedger === ledgerId ? "payer" : "payee";
@@ -955,20 +968,20 @@ export class Hub {
   // ----------------------------------------------------------------------------------------------- plumbing
 
   async #latest(id: string): Promise<SignedVariablePart> {
-    const latest = await this.#options.store.getSupportedState(id);
+    const latest = await this.#store.getSupportedState(id);
     if (latest === undefined) throw new HubError("UNKNOWN_LEDGER", `no state of ${id}`);
     return latest;
   }
 
   async #ownLedger(id: string, user: string): Promise<ChannelRecord> {
-    const record = await this.#options.store.getChannel(id);
+    const record = await this.#store.getChannel(id);
     if (record?.ledger === undefined) throw new HubError("UNKNOWN_LEDGER", `no ledger ${id}`);
     if (getAddress(record.fixedPart.participants[USER]) !== user) throw new HubError("NOT_YOURS", `${id} is not yours`);
     return record;
   }
 
   async #openLedgerOf(id: string, user: string): Promise<SignedVariablePart> {
-    const record = await this.#options.store.getChannel(id);
+    const record = await this.#store.getChannel(id);
     if (record?.ledger === undefined || getAddress(record.fixedPart.participants[USER]) !== user) {
       throw new HubError("UNKNOWN_LEDGER", `no ledger ${id} of ${user} with this hub`);
     }
@@ -977,7 +990,7 @@ export class Hub {
   }
 
   async #virtual(id: string, roles: number[], user: string): Promise<ChannelRecord> {
-    const record = await this.#options.store.getChannel(id);
+    const record = await this.#store.getChannel(id);
     if (record?.virtual === undefined) throw new HubError("UNKNOWN_VIRTUAL", `no virtual channel ${id}`);
     if (!roles.some((i) => getAddress(record.fixedPart.participants[i]) === user)) {
       throw new HubError(
@@ -1001,9 +1014,11 @@ export class Hub {
     const send = () => {
       for (const connection of this.#online.get(user) ?? []) connection.notify(method, params);
     };
-    const flushed = this.#options.store.flushed?.();
-    if (flushed === undefined) send();
-    else void flushed.then(send, () => this.#log(`${method} to ${user} not sent: the store failed to commit`));
+    if (!this.#store.groupsCommits) send();
+    else
+      void this.#store
+        .flushed()
+        .then(send, () => this.#log(`${method} to ${user} not sent: the store failed to commit`));
   }
 
   /** Runs `work` after every earlier work on `key`. */

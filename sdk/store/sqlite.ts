@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { DatabaseSync } from "node:sqlite";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { PiecepayError } from "../errors.js";
 import type { SignedVariablePart } from "../types.js";
 import type { Voucher } from "../voucher.js";
@@ -34,10 +34,12 @@ export interface SqliteStoreOptions {
   /**
    * "each" (the default): every write is its own transaction, fsynced before its promise resolves.
    * "group": the writes made in one turn of the event loop share one transaction, committed (one fsync) in the
-   * loop's next check phase (`setImmediate`); each write still resolves only once its group is on disk, so the
-   * store keeps its contract, and a failed commit rejects every write of the group. Reads see the group's writes
-   * before they are committed: a caller that sends what it read must first await `flushed()`. For a server that
-   * serves many requests at once (the hub), where one fsync per write held the event loop most of the time.
+   * loop's next check phase (`setImmediate`). A write resolves once applied, NOT once on disk: `flushed()` resolves
+   * when everything written so far is (and rejects if its commit failed, the group's writes then being rolled back).
+   * So this store does not keep ChannelStore's "on disk when it resolves" by itself: its caller must await
+   * `flushed()` before anything that depends on a write leaves the process (an answer, a signature, a transaction).
+   * For a server that serves many requests at once (the hub), where one fsync per write held its event loop most of
+   * the time and each request waited for several in turn.
    */
   commit?: "each" | "group";
 }
@@ -53,6 +55,8 @@ export class SqliteChannelStore implements ChannelStore {
   readonly #db: DatabaseSync;
   readonly #groupCommit: boolean;
   #group: Group | undefined;
+  /** Prepared statements by SQL text: preparing one again on every call was a measurable part of the hub's CPU. */
+  readonly #statements = new Map<string, StatementSync>();
 
   constructor(
     readonly path: string,
@@ -62,7 +66,7 @@ export class SqliteChannelStore implements ChannelStore {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
     this.#db = new DatabaseSync(path);
     this.#db.exec(OPEN_PRAGMAS);
-    const { user_version: version } = this.#db.prepare("PRAGMA user_version").get() as { user_version: number };
+    const { user_version: version } = this.#prepare("PRAGMA user_version").get() as { user_version: number };
     if (version > SCHEMA_VERSION) {
       this.#db.close();
       throw new PiecepayError(
@@ -90,9 +94,12 @@ export class SqliteChannelStore implements ChannelStore {
   }
 
   #putChannel(record: ChannelRecord): void {
-    this.#db
-      .prepare("INSERT OR REPLACE INTO channels (id, record, phase, updated_at) VALUES (?, ?, ?, ?)")
-      .run(record.id.toLowerCase(), toJson(record), record.phase, Date.now());
+    this.#prepare("INSERT OR REPLACE INTO channels (id, record, phase, updated_at) VALUES (?, ?, ?, ?)").run(
+      record.id.toLowerCase(),
+      toJson(record),
+      record.phase,
+      Date.now(),
+    );
   }
 
   async getChannel(id: string): Promise<ChannelRecord | undefined> {
@@ -100,14 +107,14 @@ export class SqliteChannelStore implements ChannelStore {
   }
 
   #getChannel(id: string): ChannelRecord | undefined {
-    const row = this.#db.prepare("SELECT record, phase FROM channels WHERE id = ?").get(id.toLowerCase()) as
+    const row = this.#prepare("SELECT record, phase FROM channels WHERE id = ?").get(id.toLowerCase()) as
       | { record: string; phase: ChannelPhase }
       | undefined;
     return row && { ...(fromJson(row.record) as ChannelRecord), phase: row.phase };
   }
 
   async listChannels(): Promise<ChannelRecord[]> {
-    const rows = this.#db.prepare("SELECT record, phase FROM channels ORDER BY updated_at").all() as {
+    const rows = this.#prepare("SELECT record, phase FROM channels ORDER BY updated_at").all() as {
       record: string;
       phase: ChannelPhase;
     }[];
@@ -134,9 +141,11 @@ export class SqliteChannelStore implements ChannelStore {
 
   async setPhase(id: string, phase: ChannelPhase): Promise<void> {
     return this.#write(() => {
-      const { changes } = this.#db
-        .prepare("UPDATE channels SET phase = ?, updated_at = ? WHERE id = ?")
-        .run(phase, Date.now(), id.toLowerCase());
+      const { changes } = this.#prepare("UPDATE channels SET phase = ?, updated_at = ? WHERE id = ?").run(
+        phase,
+        Date.now(),
+        id.toLowerCase(),
+      );
       if (changes === 0) throw new PiecepayError("UNKNOWN_CHANNEL", `no channel ${id} in the store`);
     });
   }
@@ -145,11 +154,11 @@ export class SqliteChannelStore implements ChannelStore {
     const key = id.toLowerCase();
     return this.#atomic(() => {
       const record = this.#getChannel(key);
-      const vouchers = this.#db.prepare("SELECT 1 FROM vouchers WHERE channel_id = ?").get(key);
+      const vouchers = this.#prepare("SELECT 1 FROM vouchers WHERE channel_id = ?").get(key);
       const unfunded = record?.phase === "proposed" && record.deposited === 0n && vouchers === undefined;
       if (unfunded) {
-        this.#db.prepare("DELETE FROM channels WHERE id = ?").run(key);
-        this.#db.prepare("DELETE FROM supported_states WHERE channel_id = ?").run(key);
+        this.#prepare("DELETE FROM channels WHERE id = ?").run(key);
+        this.#prepare("DELETE FROM supported_states WHERE channel_id = ?").run(key);
       }
       return unfunded;
     });
@@ -160,18 +169,16 @@ export class SqliteChannelStore implements ChannelStore {
   }
 
   #putSupportedState(id: string, state: SignedVariablePart): boolean {
-    const { changes } = this.#db
-      .prepare(
-        `INSERT INTO supported_states (channel_id, turn_num, state) VALUES (?, ?, ?)
+    const { changes } = this.#prepare(
+      `INSERT INTO supported_states (channel_id, turn_num, state) VALUES (?, ?, ?)
          ON CONFLICT (channel_id) DO UPDATE SET turn_num = excluded.turn_num, state = excluded.state
          WHERE excluded.turn_num > supported_states.turn_num`,
-      )
-      .run(id.toLowerCase(), width(state.variablePart.turnNum, 12), toJson(state));
+    ).run(id.toLowerCase(), width(state.variablePart.turnNum, 12), toJson(state));
     return changes > 0;
   }
 
   async getSupportedState(id: string): Promise<SignedVariablePart | undefined> {
-    const row = this.#db.prepare("SELECT state FROM supported_states WHERE channel_id = ?").get(id.toLowerCase()) as
+    const row = this.#prepare("SELECT state FROM supported_states WHERE channel_id = ?").get(id.toLowerCase()) as
       | { state: string }
       | undefined;
     return row && (fromJson(row.state) as SignedVariablePart);
@@ -195,62 +202,65 @@ export class SqliteChannelStore implements ChannelStore {
   }
 
   #putVoucher(id: string, direction: VoucherDirection, voucher: Voucher): { kept: boolean; previous: bigint } {
-    const row = this.#db
-      .prepare("SELECT amount FROM vouchers WHERE channel_id = ? AND direction = ?")
-      .get(id, direction) as { amount: string } | undefined;
+    const row = this.#prepare("SELECT amount FROM vouchers WHERE channel_id = ? AND direction = ?").get(
+      id,
+      direction,
+    ) as { amount: string } | undefined;
     const previous = row ? BigInt(`0x${row.amount}`) : 0n;
     const kept = row === undefined || voucher.amount > previous;
     if (kept) {
-      this.#db
-        .prepare("INSERT OR REPLACE INTO vouchers (channel_id, direction, amount, signature) VALUES (?, ?, ?, ?)")
-        .run(id, direction, width(voucher.amount, 64), voucher.signature);
+      this.#prepare(
+        "INSERT OR REPLACE INTO vouchers (channel_id, direction, amount, signature) VALUES (?, ?, ?, ?)",
+      ).run(id, direction, width(voucher.amount, 64), voucher.signature);
     }
     return { kept, previous };
   }
 
   async getVoucher(direction: VoucherDirection, id: string): Promise<Voucher | undefined> {
-    const row = this.#db
-      .prepare("SELECT amount, signature FROM vouchers WHERE channel_id = ? AND direction = ?")
-      .get(id.toLowerCase(), direction) as { amount: string; signature: string } | undefined;
+    const row = this.#prepare("SELECT amount, signature FROM vouchers WHERE channel_id = ? AND direction = ?").get(
+      id.toLowerCase(),
+      direction,
+    ) as { amount: string; signature: string } | undefined;
     return row && { channelId: id.toLowerCase(), amount: BigInt(`0x${row.amount}`), signature: row.signature };
   }
 
   async getCursor(name: string): Promise<bigint | undefined> {
-    const row = this.#db.prepare("SELECT block FROM cursors WHERE name = ?").get(name) as { block: string } | undefined;
+    const row = this.#prepare("SELECT block FROM cursors WHERE name = ?").get(name) as { block: string } | undefined;
     return row && BigInt(row.block);
   }
 
   async setCursor(name: string, block: bigint): Promise<void> {
     return this.#write(() => {
-      this.#db.prepare("INSERT OR REPLACE INTO cursors (name, block) VALUES (?, ?)").run(name, block.toString());
+      this.#prepare("INSERT OR REPLACE INTO cursors (name, block) VALUES (?, ?)").run(name, block.toString());
     });
   }
 
   async markEventHandled(key: string): Promise<boolean> {
     return this.#write(
-      () => this.#db.prepare("INSERT OR IGNORE INTO handled_events (key) VALUES (?)").run(key).changes > 0,
+      () => this.#prepare("INSERT OR IGNORE INTO handled_events (key) VALUES (?)").run(key).changes > 0,
     );
   }
 
   async hasHandledEvent(key: string): Promise<boolean> {
-    return this.#db.prepare("SELECT 1 FROM handled_events WHERE key = ?").get(key) !== undefined;
+    return this.#prepare("SELECT 1 FROM handled_events WHERE key = ?").get(key) !== undefined;
   }
 
   async getSecret(name: string): Promise<string | undefined> {
-    const row = this.#db.prepare("SELECT value FROM secrets WHERE name = ?").get(name) as { value: string } | undefined;
+    const row = this.#prepare("SELECT value FROM secrets WHERE name = ?").get(name) as { value: string } | undefined;
     return row?.value;
   }
 
   async keepSecret(name: string, value: string): Promise<string> {
     // One statement inserts unless present; the read after it sees whichever writer won (also another process's).
     return this.#write(() => {
-      this.#db.prepare("INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)").run(name, value);
-      return (this.#db.prepare("SELECT value FROM secrets WHERE name = ?").get(name) as { value: string }).value;
+      this.#prepare("INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)").run(name, value);
+      return (this.#prepare("SELECT value FROM secrets WHERE name = ?").get(name) as { value: string }).value;
     });
   }
 
   /**
-   * Resolves once every write made so far is on disk (at once in "each" mode); rejects if their commit failed.
+   * Resolves once every write made so far is on disk (at once in "each" mode, where each write is on disk as it
+   * resolves); rejects if their commit failed.
    * @example await store.flushed() // before sending a signature read from the store
    */
   flushed(): Promise<void> {
@@ -262,6 +272,15 @@ export class SqliteChannelStore implements ChannelStore {
     if (this.#db.isOpen) this.#db.close();
   }
 
+  #prepare(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
   /** One statement (or a few that need no atomicity of their own): autocommitted, or in the open group. */
   #write<T>(work: () => T): Promise<T> {
     return this.#groupCommit ? this.#atomic(work) : Promise.resolve(work());
@@ -270,7 +289,7 @@ export class SqliteChannelStore implements ChannelStore {
   /**
    * Runs `work` atomically. Alone: in its own BEGIN IMMEDIATE transaction (the write lock before the read, so that no
    * other process writes in between), committed before this resolves. Group mode: in a savepoint of the open
-   * group (rolled back alone if `work` throws), resolving once the group is committed.
+   * group (rolled back alone if `work` throws); on disk once `flushed()` resolves.
    */
   #atomic<T>(work: () => T): Promise<T> {
     if (!this.#groupCommit) {
@@ -284,7 +303,7 @@ export class SqliteChannelStore implements ChannelStore {
         return Promise.reject(error);
       }
     }
-    const group = this.#group ?? this.#openGroup();
+    if (this.#group === undefined) this.#openGroup();
     this.#db.exec("SAVEPOINT write");
     let result: T;
     try {
@@ -295,10 +314,10 @@ export class SqliteChannelStore implements ChannelStore {
       this.#db.exec("RELEASE write");
       return Promise.reject(error);
     }
-    return group.done.then(() => result);
+    return Promise.resolve(result);
   }
 
-  #openGroup(): Group {
+  #openGroup(): void {
     this.#db.exec("BEGIN IMMEDIATE");
     let resolve = () => {};
     let reject: (error: unknown) => void = () => {};
@@ -306,14 +325,13 @@ export class SqliteChannelStore implements ChannelStore {
       resolve = yes;
       reject = no;
     });
-    // A rejection is delivered to each write's own promise; this copy must not count as unhandled.
+    // Nobody may be waiting for this group: its failure is then theirs who call flushed(), not unhandled.
     done.catch(() => {});
     const group = { done, resolve, reject };
     this.#group = group;
     setImmediate(() => {
       if (this.#group === group) this.#commit();
     });
-    return group;
   }
 
   #commit(): void {

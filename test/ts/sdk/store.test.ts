@@ -138,7 +138,7 @@ describe("stores", function () {
         }
       };
 
-      it("commits the writes of one turn of the event loop together, each resolving once it is on disk", async function () {
+      it("commits the writes of one turn of the event loop together: on disk once flushed() resolves", async function () {
         const path = join(dir, "group-commit.db");
         const store = new SqliteChannelStore(path, { commit: "group" });
         const writes = [
@@ -146,15 +146,17 @@ describe("stores", function () {
           store.putSupportedState(CHANNEL, STATE),
           store.setPhase(CHANNEL, "closing"),
         ];
-        // Applied (this connection reads them) but not committed: no other connection sees them yet.
+        // Applied (this connection reads them, each write resolves) but not committed: no other connection sees them.
+        await Promise.all(writes);
         expect((await store.getChannel(CHANNEL))?.phase).to.equal("closing");
         expect(committed(path)).to.equal(undefined);
-        let resolved = 0;
-        for (const write of writes) void write.then(() => resolved++);
         await store.flushed();
-        await Promise.all(writes);
-        expect(resolved).to.equal(3);
         expect(committed(path)).to.deep.include({ phase: "closing" });
+        // A later turn's writes go in a group of their own.
+        await store.setPhase(CHANNEL, "finalized");
+        expect(committed(path)).to.deep.include({ phase: "closing" });
+        await store.flushed();
+        expect(committed(path)).to.deep.include({ phase: "finalized" });
         await store.close();
       });
 
@@ -171,7 +173,7 @@ describe("stores", function () {
           (e: Error) => e,
         );
         expect(error?.message).to.match(/returned channel/);
-        await Promise.all([good, phase]);
+        await Promise.all([good, phase, store.flushed()]);
         await store.close();
         const again = new SqliteChannelStore(path);
         expect((await again.getChannel(other.id))?.phase).to.equal("open");
