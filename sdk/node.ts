@@ -6,5 +6,5 @@ import "./native-recover.js";
 
 export * from "./index.js";
 export { loadKeystore, saveKeystore } from "./keystore.js";
-export { fastSignState, fastStateHash, stateHashBytes, useStateSignerBackend } from "./state-signer.js";
+export { fastChannelId, fastSignState, fastStateHash, stateHashBytes, useStateSignerBackend } from "./state-signer.js";
 export { SqliteChannelStore, type SqliteStoreOptions } from "./store/sqlite.js";

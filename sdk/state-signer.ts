@@ -9,17 +9,34 @@
 import { createRequire } from "node:module";
 import { secp256k1 as noble } from "@noble/curves/secp256k1.js";
 import { keccak_256 } from "@noble/hashes/sha3.js";
-import { BaseWallet, type Signer } from "ethers";
-import { stateHash } from "./channel.js";
+import { BaseWallet, getAddress, type Signer } from "ethers";
+import { channelId, stateHash } from "./channel.js";
 import { signState } from "./signatures.js";
-import type { VariablePart } from "./types.js";
+import type { FixedPart, VariablePart } from "./types.js";
 
 const TURN_NUM_LIMIT = 1n << 48n;
 const UINT256_LIMIT = 1n << 256n;
 const HEX_BYTES32 = /^0x[0-9a-fA-F]{64}$/;
 const HEX_BYTES = /^0x(?:[0-9a-fA-F]{2})*$/;
+const UINT64_LIMIT = 1n << 64n;
 // An address the ABI coder (ethers' getAddress) takes with no checksum to check: all lowercase or all uppercase hex.
 const PLAIN_ADDRESS = /^0x(?:[0-9a-f]{40}|[0-9A-F]{40})$/;
+/** Mixed-case addresses whose checksum was found right (a server sees the same few again and again); bounded. */
+const checksummed = new Set<string>();
+
+/** Whether the ABI coder takes `address` as an address: plain hex, or mixed case with a right checksum. */
+function isAddress(address: unknown): address is string {
+  if (typeof address !== "string") return false;
+  if (PLAIN_ADDRESS.test(address) || checksummed.has(address)) return true;
+  try {
+    if (getAddress(address) !== address) return false; // an ICAP address or a missing 0x: the coder's business
+  } catch {
+    return false;
+  }
+  if (checksummed.size >= 10_000) checksummed.clear();
+  checksummed.add(address);
+  return true;
+}
 
 /** Writes the hex digits of `hex` (after "0x") into `out` at `at`. */
 function putHex(out: Uint8Array, at: number, hex: string): void {
@@ -41,7 +58,7 @@ function putSmall(out: Uint8Array, at: number, value: number): void {
 
 /**
  * keccak256 of `abi.encode(SingleAssetExit[])`, or undefined when the outcome is not in the encoder's plain cases
- * (an address with a checksum, a malformed field, an amount out of range): the ABI coder then decides.
+ * (an address with a wrong checksum, a malformed field, an amount out of range): the ABI coder then decides.
  * Layout: offset 0x20; length n; n offsets of the exits (from after the length); each exit: asset, 0x40, length m,
  * m × (destination, amount).
  */
@@ -55,7 +72,7 @@ function outcomeHashBytes(outcome: VariablePart["outcome"]): Uint8Array | undefi
   for (const [i, exit] of outcome.entries()) {
     putSmall(out, 64 + 32 * i, tail);
     const at = 64 + tail;
-    if (typeof exit.asset !== "string" || !PLAIN_ADDRESS.test(exit.asset)) return undefined;
+    if (!isAddress(exit.asset)) return undefined;
     putHex(out, at + 12, exit.asset);
     putSmall(out, at + 32, 64);
     putSmall(out, at + 64, exit.allocations.length);
@@ -108,6 +125,43 @@ export function stateHashBytes(id: string, variablePart: VariablePart): Uint8Arr
  */
 export function fastStateHash(id: string, variablePart: VariablePart): string {
   return bytesToHex(stateHashBytes(id, variablePart));
+}
+
+/**
+ * `channelId(chainId, adjudicator, fixedPart)`, the same value on bytes: `abi.encode(uint256 chainId, address
+ * adjudicator, address[] participants, uint64 channelNonce, address appDefinition, uint48 challengeDuration)`,
+ * hashed; what is not plain goes to channelId (and its errors).
+ * @example fastChannelId(31337n, adjudicator, fixedPart) === channelId(31337n, adjudicator, fixedPart)
+ */
+export function fastChannelId(chainId: bigint, adjudicator: string, fixedPart: FixedPart): string {
+  const { participants, channelNonce, appDefinition, challengeDuration } = fixedPart;
+  if (
+    typeof chainId !== "bigint" ||
+    chainId < 0n ||
+    chainId >= UINT256_LIMIT ||
+    !isAddress(adjudicator) ||
+    !Array.isArray(participants) ||
+    !participants.every(isAddress) ||
+    typeof channelNonce !== "bigint" ||
+    channelNonce < 0n ||
+    channelNonce >= UINT64_LIMIT ||
+    !isAddress(appDefinition) ||
+    typeof challengeDuration !== "bigint" ||
+    challengeDuration < 0n ||
+    challengeDuration >= TURN_NUM_LIMIT
+  ) {
+    return channelId(chainId, adjudicator, fixedPart);
+  }
+  const out = new Uint8Array(32 * (7 + participants.length));
+  putUint(out, 0, chainId);
+  putHex(out, 32 + 12, adjudicator);
+  putSmall(out, 64, 6 * 32);
+  putUint(out, 96, channelNonce);
+  putHex(out, 128 + 12, appDefinition);
+  putUint(out, 160, challengeDuration);
+  putSmall(out, 192, participants.length);
+  for (const [i, participant] of participants.entries()) putHex(out, 224 + 32 * i + 12, participant);
+  return bytesToHex(keccak_256(out));
 }
 
 // ------------------------------------------------------------------------------------------------ signing

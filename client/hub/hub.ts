@@ -27,11 +27,12 @@ import {
 } from "../../sdk/hub/index.js";
 import {
   type ChannelRecord,
-  channelId,
+  // The same ids, hashes and signatures as the SDK's channelId, stateHash and signState, without ethers' ABI coder
+  // and Wallet (sdk/state-signer.ts).
+  fastChannelId as channelId,
   type Outcome,
   recoverPersonalSigner,
   type SignedVariablePart,
-  // The same hashes and signatures as the SDK's stateHash and signState, without ethers' ABI coder and Wallet.
   fastSignState as signState,
   fastStateHash as stateHash,
   toDestination,
@@ -121,7 +122,7 @@ export class Hub {
 
   /** Reads the hub's address and proposes whatever the store says is due (a restart resumes here). */
   async start(): Promise<void> {
-    this.#address = getAddress(await this.#options.signer.getAddress());
+    this.#address = checksummed(await this.#options.signer.getAddress());
     await this.#reconcile();
     const records = await this.#store.listChannels();
     for (const record of records) this.#index(record);
@@ -145,7 +146,7 @@ export class Hub {
       const set = map.get(key) ?? new Set<string>();
       map.set(key, set.add(record.id.toLowerCase()));
     };
-    if (record.ledger !== undefined) add(this.#ledgersOf, getAddress(record.fixedPart.participants[USER]));
+    if (record.ledger !== undefined) add(this.#ledgersOf, checksummed(record.fixedPart.participants[USER]));
     const info = record.virtual;
     if (info === undefined) return;
     if (!info.settled.payer) add(this.#virtualsOf, info.payerLedger.toLowerCase());
@@ -253,7 +254,7 @@ export class Hub {
   }
 
   async #login(params: unknown, connection: RpcConnection) {
-    const address = getAddress(readField(params, "address", "address").toLowerCase());
+    const address = checksummed(readField(params, "address", "address").toLowerCase());
     const signature = readSignature(params, "signature");
     const nonce = connection.data.get("nonce") as string | undefined;
     connection.data.delete("nonce");
@@ -292,12 +293,12 @@ export class Hub {
     const o = this.#options;
     if (
       fixedPart.participants.length !== 2 ||
-      getAddress(fixedPart.participants[USER]) !== user ||
-      getAddress(fixedPart.participants[HUB]) !== this.#address
+      checksummed(fixedPart.participants[USER]) !== user ||
+      checksummed(fixedPart.participants[HUB]) !== this.#address
     ) {
       throw new HubError("BAD_FIXED_PART", `a ledger's participants are [you, ${this.#address}]`);
     }
-    if (getAddress(fixedPart.appDefinition) !== getAddress(o.ledgerApp)) {
+    if (checksummed(fixedPart.appDefinition) !== checksummed(o.ledgerApp)) {
       throw new HubError("BAD_FIXED_PART", `a ledger's app is ${o.ledgerApp}`);
     }
     if (fixedPart.challengeDuration !== o.challengeDuration) {
@@ -349,7 +350,7 @@ export class Hub {
       const record: ChannelRecord = {
         id,
         chainId: o.chainId,
-        adjudicator: getAddress(o.adjudicator),
+        adjudicator: checksummed(o.adjudicator),
         fixedPart,
         myIndex: HUB,
         asset: balances.asset,
@@ -613,7 +614,7 @@ export class Hub {
     const payerLedger = readField(params, "payerLedger", "hex32");
     const payeeLedger = readField(params, "payeeLedger", "hex32");
     const o = this.#options;
-    const [p0, hub, payee] = fixedPart.participants.map((p) => getAddress(p));
+    const [p0, hub, payee] = fixedPart.participants.map((p) => checksummed(p));
     if (
       fixedPart.participants.length !== 3 ||
       p0 !== payer ||
@@ -623,7 +624,7 @@ export class Hub {
     ) {
       throw new HubError("BAD_FIXED_PART", `a virtual channel's participants are [you, ${this.#address}, the payee]`);
     }
-    if (getAddress(fixedPart.appDefinition) !== getAddress(o.virtualApp)) {
+    if (checksummed(fixedPart.appDefinition) !== checksummed(o.virtualApp)) {
       throw new HubError("BAD_FIXED_PART", `a virtual channel's app is ${o.virtualApp}`);
     }
     if (fixedPart.challengeDuration !== o.challengeDuration) {
@@ -676,7 +677,7 @@ export class Hub {
       const record: ChannelRecord = {
         id,
         chainId: o.chainId,
-        adjudicator: getAddress(o.adjudicator),
+        adjudicator: checksummed(o.adjudicator),
         fixedPart,
         myIndex: 1,
         asset,
@@ -711,7 +712,7 @@ export class Hub {
     const payeeSignature = readSignature(params, "payeeSignature");
     const record = await this.#virtual(id, [PAYER], payer);
     const info = record.virtual as NonNullable<ChannelRecord["virtual"]>;
-    const payee = getAddress(record.fixedPart.participants[PAYEE]);
+    const payee = checksummed(record.fixedPart.participants[PAYEE]);
     if (recoverPersonalSigner(stateHash(id, info.v0.variablePart), payeeSignature) !== payee) {
       throw new HubError("BAD_SIGNATURE", "V0 is not signed by the payee");
     }
@@ -762,7 +763,7 @@ export class Hub {
       if (!info.guaranteed.payer || !info.guaranteed.payee) {
         throw new HubError("NOT_FUNDED", "the virtual channel is not funded in both ledgers yet");
       }
-      const [payer, , payee] = record.fixedPart.participants.map((p) => getAddress(p));
+      const [payer, , payee] = record.fixedPart.participants.map((p) => checksummed(p));
       const p = state.outcome[0]?.allocations[PAYEE]?.amount ?? -1n;
       const fee = p >= 0n ? hubFee(p, info.feeBps) : -1n;
       const expected = virtualChannelOutcome(record.asset, payer, this.#address, payee, info.amount);
@@ -896,7 +897,7 @@ export class Hub {
           ledger: { hubDeposit: r.ledger?.hubDeposit ?? 0n, pending },
         }));
         this.#log(`ledger ${ledgerId}: proposed ${next.purpose} at turn ${next.state.turnNum}`);
-        return { user: getAddress(record.fixedPart.participants[USER]), pending };
+        return { user: checksummed(record.fixedPart.participants[USER]), pending };
       }
       return undefined;
     });
@@ -976,13 +977,14 @@ export class Hub {
   async #ownLedger(id: string, user: string): Promise<ChannelRecord> {
     const record = await this.#store.getChannel(id);
     if (record?.ledger === undefined) throw new HubError("UNKNOWN_LEDGER", `no ledger ${id}`);
-    if (getAddress(record.fixedPart.participants[USER]) !== user) throw new HubError("NOT_YOURS", `${id} is not yours`);
+    if (checksummed(record.fixedPart.participants[USER]) !== user)
+      throw new HubError("NOT_YOURS", `${id} is not yours`);
     return record;
   }
 
   async #openLedgerOf(id: string, user: string): Promise<SignedVariablePart> {
     const record = await this.#store.getChannel(id);
-    if (record?.ledger === undefined || getAddress(record.fixedPart.participants[USER]) !== user) {
+    if (record?.ledger === undefined || checksummed(record.fixedPart.participants[USER]) !== user) {
       throw new HubError("UNKNOWN_LEDGER", `no ledger ${id} of ${user} with this hub`);
     }
     if (record.phase !== "open") throw new HubError("NOT_FUNDED", `ledger ${id} is not open yet (ledger.sync)`);
@@ -992,7 +994,7 @@ export class Hub {
   async #virtual(id: string, roles: number[], user: string): Promise<ChannelRecord> {
     const record = await this.#store.getChannel(id);
     if (record?.virtual === undefined) throw new HubError("UNKNOWN_VIRTUAL", `no virtual channel ${id}`);
-    if (!roles.some((i) => getAddress(record.fixedPart.participants[i]) === user)) {
+    if (!roles.some((i) => checksummed(record.fixedPart.participants[i]) === user)) {
       throw new HubError(
         "NOT_YOURS",
         `you are not ${roles.map((r) => (r === PAYER ? "the payer" : "the payee")).join(" or ")} of ${id}`,
@@ -1036,4 +1038,18 @@ export class Hub {
 
 function bigints(_key: string, value: unknown): unknown {
   return typeof value === "bigint" ? value.toString() : typeof value === "string" ? value.toLowerCase() : value;
+}
+
+/** Addresses checksummed already: the hub checks the same participants' at every step (ethers hashes each time). */
+const knownAddresses = new Map<string, string>();
+
+/** getAddress, remembered (at most 10,000, then forgotten all at once). */
+function checksummed(address: string): string {
+  let known = knownAddresses.get(address);
+  if (known === undefined) {
+    known = getAddress(address);
+    if (knownAddresses.size >= 10_000) knownAddresses.clear();
+    knownAddresses.set(address, known);
+  }
+  return known;
 }

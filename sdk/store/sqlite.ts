@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { closeSync, fdatasync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { PiecepayError } from "../errors.js";
@@ -33,13 +33,14 @@ export const OPEN_PRAGMAS = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = W
 export interface SqliteStoreOptions {
   /**
    * "each" (the default): every write is its own transaction, fsynced before its promise resolves.
-   * "group": the writes made in one turn of the event loop share one transaction, committed (one fsync) in the
-   * loop's next check phase (`setImmediate`). A write resolves once applied, NOT once on disk: `flushed()` resolves
-   * when everything written so far is (and rejects if its commit failed, the group's writes then being rolled back).
-   * So this store does not keep ChannelStore's "on disk when it resolves" by itself: its caller must await
-   * `flushed()` before anything that depends on a write leaves the process (an answer, a signature, a transaction).
-   * For a server that serves many requests at once (the hub), where one fsync per write held its event loop most of
-   * the time and each request waited for several in turn.
+   * "group": the writes made in one turn of the event loop share one transaction, committed in the loop's next
+   * check phase (`setImmediate`). The commit only writes the WAL file (synchronous = NORMAL); an fdatasync of that
+   * file, on libuv's thread pool, then makes it durable while the event loop goes on serving, one fdatasync at a
+   * time for every group committed before it. A write resolves once applied, NOT once on disk: `flushed()`
+   * resolves when everything written so far is (and rejects if that failed). So this store does not keep
+   * ChannelStore's "on disk when it resolves" by itself: its caller must await `flushed()` before anything that
+   * depends on a write leaves the process (an answer, a signature, a transaction). For a server that serves many
+   * requests at once (the hub), whose event loop one fsync per write held most of the time.
    */
   commit?: "each" | "group";
 }
@@ -55,6 +56,15 @@ export class SqliteChannelStore implements ChannelStore {
   readonly #db: DatabaseSync;
   readonly #groupCommit: boolean;
   #group: Group | undefined;
+  /** The latest group's `done`; groups are made durable in order, so it resolves after every earlier one. */
+  #last: Promise<void> | undefined;
+  /** Groups committed to the WAL file, waiting for the next fdatasync of it. */
+  #unsynced: Group[] = [];
+  #syncing = false;
+  /** The first fdatasync error: from then on every group is refused (see #sync). */
+  #failed: Error | undefined;
+  /** The WAL file, open for fdatasync (group mode on a file). */
+  #wal: number | undefined;
   /** Prepared statements by SQL text: preparing one again on every call was a measurable part of the hub's CPU. */
   readonly #statements = new Map<string, StatementSync>();
 
@@ -87,6 +97,12 @@ export class SqliteChannelStore implements ChannelStore {
       CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);
       PRAGMA user_version = ${SCHEMA_VERSION};
     `);
+    if (this.#groupCommit && path !== ":memory:") {
+      // Commits only write the WAL file; #sync makes them durable with an fdatasync off the event loop. The file
+      // exists from the write above on, and stays (the same inode) while this connection is open.
+      this.#db.exec("PRAGMA synchronous = NORMAL");
+      this.#wal = openSync(`${path}-wal`, "r");
+    }
   }
 
   async putChannel(record: ChannelRecord): Promise<void> {
@@ -264,11 +280,16 @@ export class SqliteChannelStore implements ChannelStore {
    * @example await store.flushed() // before sending a signature read from the store
    */
   flushed(): Promise<void> {
-    return this.#group?.done ?? Promise.resolve();
+    if (this.#failed !== undefined) return Promise.reject(this.#failed);
+    return this.#last ?? Promise.resolve();
   }
 
   async close(): Promise<void> {
     if (this.#group !== undefined) this.#commit();
+    // No fdatasync may be left running on the descriptor closed below.
+    await this.#last?.catch(() => {});
+    if (this.#wal !== undefined) closeSync(this.#wal);
+    this.#wal = undefined;
     if (this.#db.isOpen) this.#db.close();
   }
 
@@ -281,9 +302,13 @@ export class SqliteChannelStore implements ChannelStore {
     return statement;
   }
 
-  /** One statement (or a few that need no atomicity of their own): autocommitted, or in the open group. */
+  /**
+   * One statement: autocommitted, or in the open group. It needs no savepoint there: a statement that fails is
+   * undone by SQLite alone, the group's other writes staying.
+   */
   #write<T>(work: () => T): Promise<T> {
-    return this.#groupCommit ? this.#atomic(work) : Promise.resolve(work());
+    if (this.#groupCommit && this.#group === undefined) this.#openGroup();
+    return Promise.resolve(work());
   }
 
   /**
@@ -304,21 +329,22 @@ export class SqliteChannelStore implements ChannelStore {
       }
     }
     if (this.#group === undefined) this.#openGroup();
-    this.#db.exec("SAVEPOINT write");
+    // Prepared once: exec would parse the SQL again for every write.
+    this.#prepare("SAVEPOINT write").run();
     let result: T;
     try {
       result = work();
-      this.#db.exec("RELEASE write");
+      this.#prepare("RELEASE write").run();
     } catch (error) {
-      this.#db.exec("ROLLBACK TO write");
-      this.#db.exec("RELEASE write");
+      this.#prepare("ROLLBACK TO write").run();
+      this.#prepare("RELEASE write").run();
       return Promise.reject(error);
     }
     return Promise.resolve(result);
   }
 
   #openGroup(): void {
-    this.#db.exec("BEGIN IMMEDIATE");
+    this.#prepare("BEGIN IMMEDIATE").run();
     let resolve = () => {};
     let reject: (error: unknown) => void = () => {};
     const done = new Promise<void>((yes, no) => {
@@ -329,20 +355,49 @@ export class SqliteChannelStore implements ChannelStore {
     done.catch(() => {});
     const group = { done, resolve, reject };
     this.#group = group;
+    this.#last = done;
     setImmediate(() => {
       if (this.#group === group) this.#commit();
     });
   }
 
+  /**
+   * Commits the open group: its frames go to the WAL file (synchronous = NORMAL: written, not fsynced), then wait
+   * for the next fdatasync of that file, which runs on libuv's thread pool while the event loop serves the next
+   * requests. One fdatasync at a time, each covering every group committed before it started.
+   */
   #commit(): void {
     const group = this.#group as Group;
     this.#group = undefined;
     try {
-      this.#db.exec("COMMIT");
-      group.resolve();
+      // A statement that failed on I/O or memory may have rolled the whole transaction back: then it is lost.
+      if (!this.#db.isTransaction) throw new PiecepayError("STORE_ROLLED_BACK", "the group's transaction rolled back");
+      this.#prepare("COMMIT").run();
     } catch (error) {
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
       group.reject(error);
+      return;
     }
+    this.#unsynced.push(group);
+    this.#sync();
+  }
+
+  #sync(): void {
+    if (this.#syncing || this.#unsynced.length === 0) return;
+    const batch = this.#unsynced;
+    this.#unsynced = [];
+    if (this.#failed !== undefined || this.#wal === undefined) {
+      for (const group of batch) this.#failed === undefined ? group.resolve() : group.reject(this.#failed);
+      return;
+    }
+    this.#syncing = true;
+    fdatasync(this.#wal, (error) => {
+      this.#syncing = false;
+      // An fsync that failed may have lost pages that a later one would not report: from then on nothing written
+      // by this store counts as on disk (fail-stop; the process must restart and read what the file holds).
+      if (error) this.#failed ??= error;
+      for (const group of batch) this.#failed === undefined ? group.resolve() : group.reject(this.#failed);
+      this.#sync();
+    });
   }
 }

@@ -171,6 +171,7 @@ const NODE_ONLY = [
   "SqliteChannelStore",
   "loadKeystore",
   "saveKeystore",
+  "fastChannelId",
   "fastSignState",
   "fastStateHash",
   "stateHashBytes",

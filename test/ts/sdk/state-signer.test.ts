@@ -6,6 +6,8 @@
 import { expect } from "chai";
 import { type Signer, VoidSigner, Wallet, ZeroAddress } from "ethers";
 import {
+  channelId,
+  fastChannelId,
   fastSignState,
   fastStateHash,
   recoverPersonalSigner,
@@ -51,6 +53,26 @@ describe("state-signer: fast state hashes and signatures", function () {
       const variablePart = randomState(random);
       expect(fastStateHash(id, variablePart), `case ${i}`).to.equal(stateHash(id, variablePart));
     }
+  });
+
+  it(`fastChannelId equals channelId for ${CASES} random fixed parts, chains and adjudicators`, function () {
+    const random = new Random(20);
+    for (let i = 0; i < CASES; i++) {
+      const fixedPart = random.fixedPart();
+      fixedPart.participants = fixedPart.participants.map((p) => spell(random, p));
+      const chainId = random.uint(random.bool() ? 64 : 256);
+      const adjudicator = spell(random, random.address());
+      expect(fastChannelId(chainId, adjudicator, fixedPart), `case ${i}`).to.equal(
+        channelId(chainId, adjudicator, fixedPart),
+      );
+    }
+    const fixedPart = random.fixedPart();
+    const bad = { ...fixedPart, participants: [fixedPart.participants[0]?.toLowerCase().replace("0x", "0xA") ?? "0x"] };
+    expect(outcomeOf(() => fastChannelId(1n, ZeroAddress, bad))).to.equal(
+      outcomeOf(() => channelId(1n, ZeroAddress, bad)),
+    );
+    const nonce = { ...fixedPart, channelNonce: 1n << 64n };
+    expect(outcomeOf(() => fastChannelId(1n, ZeroAddress, nonce))).to.match(/^threw/);
   });
 
   it("gives the ABI coder's answer, or its error, for what is not a plain state", function () {
