@@ -1,10 +1,12 @@
-// The hub's view of its store: the same calls, with every channel record and latest state it read or wrote kept in
-// memory, so that the many reads of a virtual channel's life do not parse JSON rows again (fromJson and the
-// statements behind getChannel were a quarter of the hub's CPU in bench:hub's profile). The hub is its store's only
-// writer (`piecepay hub` owns <data-dir>/hub/<address>.db), so what it wrote is what the store holds; writes go
-// through at once, in call order. Should the store fail to commit, it rolled those writes back: the memory is
-// dropped with them and read again. Records handed out are shared: callers treat them as read-only, as the hub's
-// updates already do (they return new objects).
+// The hub's view of its store: the same calls, with the records of its ledgers and live virtual channels and the
+// ledgers' latest states kept in memory once read or written, so that the many reads of a virtual channel's life
+// do not parse JSON rows again (fromJson and the statements behind getChannel were a quarter of the hub's CPU in
+// bench:hub's profile). A virtual channel leaves the memory once settled in both ledgers, so that it holds what is
+// live, not every channel the hub ever served. The hub is its store's only writer (`piecepay hub` owns
+// <data-dir>/hub/<address>.db), so what it wrote is what the store holds; writes go through at once, in call order.
+// Should the store fail to commit, it rolled those writes back: the memory is dropped with them and read again.
+// Records handed out are shared: callers treat them as read-only, as the hub's updates already do (they return new
+// objects).
 import { type ChannelRecord, type ChannelStore, PiecepayError, type SignedVariablePart } from "../../sdk/node.js";
 
 /** A store that may commit writes in groups (SqliteChannelStore with `commit: "group"`): see `flushed()` there. */
@@ -19,10 +21,12 @@ export class HubStore {
     this.#store = store;
   }
 
-  /** Every record, least recently written first (read from the store, and kept). */
+  /** Every record, least recently written first (read from the store; the live ones kept). */
   async listChannels(): Promise<ChannelRecord[]> {
     const records = await this.#store.listChannels();
-    for (const record of records) this.#records.set(record.id.toLowerCase(), record);
+    for (const record of records) {
+      if (!isFinished(record)) this.#records.set(record.id.toLowerCase(), record);
+    }
     return records;
   }
 
@@ -33,13 +37,16 @@ export class HubStore {
     const record = await this.#store.getChannel(key);
     // Another call may have written it meanwhile: that is newer.
     const now = this.#records.get(key) ?? record;
-    if (now !== undefined) this.#records.set(key, now);
+    if (now !== undefined && !isFinished(now)) this.#records.set(key, now);
     return now;
   }
 
   async putChannel(record: ChannelRecord): Promise<void> {
     const key = record.id.toLowerCase();
-    this.#records.set(key, record);
+    // A virtual channel settled in both ledgers is asked for rarely, if ever: it leaves the memory, which then holds
+    // the ledgers and the virtual channels still live, not every channel the hub ever served.
+    if (isFinished(record)) this.#records.delete(key);
+    else this.#records.set(key, record);
     try {
       await this.#store.putChannel(record);
     } catch (error) {
@@ -57,11 +64,18 @@ export class HubStore {
     update: (record: ChannelRecord) => ChannelRecord | undefined,
   ): Promise<ChannelRecord | undefined> {
     const key = id.toLowerCase();
-    if (!this.#records.has(key)) await this.getChannel(key);
+    if (!this.#records.has(key)) {
+      // Not in memory (not read yet, or a finished virtual channel, which the hub does not update any more).
+      const loaded = await this.#store.getChannel(key);
+      if (!this.#records.has(key) && loaded !== undefined) this.#records.set(key, loaded);
+    }
     const current = this.#records.get(key);
     if (current === undefined) return undefined;
     const updated = update(current);
-    if (updated === undefined) return current;
+    if (updated === undefined) {
+      if (isFinished(current)) this.#records.delete(key);
+      return current;
+    }
     if (updated.id.toLowerCase() !== key) {
       throw new PiecepayError("INVALID_UPDATE", `updateChannel(${id}) returned channel ${updated.id}`);
     }
@@ -113,4 +127,9 @@ export class HubStore {
       throw error;
     }
   }
+}
+
+/** A virtual channel settled out of both ledgers: nothing more happens to it. */
+function isFinished(record: ChannelRecord): boolean {
+  return record.virtual !== undefined && record.phase === "finalized";
 }
