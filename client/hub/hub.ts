@@ -112,12 +112,12 @@ export class Hub {
 
   #capacityOf(asset: string): bigint {
     const capacities = this.#options.capacities ?? {};
-    const key = Object.keys(capacities).find((a) => getAddress(a) === getAddress(asset));
+    const key = Object.keys(capacities).find((a) => checksummed(a) === checksummed(asset));
     return key === undefined ? this.#options.maxCapacity : capacities[key];
   }
 
   #assets(): string[] {
-    return (this.#options.assets ?? [ZeroAddress]).map((a) => getAddress(a));
+    return (this.#options.assets ?? [ZeroAddress]).map((a) => checksummed(a));
   }
 
   /** Reads the hub's address and proposes whatever the store says is due (a restart resumes here). */
@@ -129,7 +129,7 @@ export class Hub {
     for (const record of records) {
       if (record.ledger === undefined) continue;
       // A capacity top-up the user countersigned before we stopped, not deposited or folded yet: done now.
-      const latest = await this.#options.store.getSupportedState(record.id);
+      const latest = await this.#store.getSupportedState(record.id);
       const topUp = latest === undefined ? undefined : ledgerBalances(latest.variablePart.outcome).topUp;
       if (topUp?.to === "hub" && record.ledger.pending === undefined) {
         await this.#depositCapacity(record.id, topUp.amount).catch((error) =>
@@ -308,7 +308,7 @@ export class Hub {
       throw new HubError("BAD_STATE", "a ledger opens with a non-final turn 0 and empty appData");
     }
     const balances = this.#ledgerShape(state);
-    if (!this.#assets().includes(getAddress(balances.asset))) {
+    if (!this.#assets().includes(checksummed(balances.asset))) {
       throw new HubError("BAD_STATE", `this hub keeps ledgers in ${this.#assets().join(", ")}`);
     }
     if (balances.guarantees.size !== 0 || balances.topUp !== undefined) {
@@ -540,7 +540,7 @@ export class Hub {
       }
       const signature = await signState(this.#options.signer, id, state);
       const next = { state, signature, purpose };
-      await this.#options.store.updateChannel(id, (r) => ({
+      await this.#store.updateChannel(id, (r) => ({
         ...r,
         ledger: { hubDeposit: r.ledger?.hubDeposit ?? 0n, pending: next },
       }));
@@ -561,7 +561,7 @@ export class Hub {
   /** Under the ledger's lock: the fold of its trailing top-up, signed and pending, once the chain holds it. */
   async #proposeFold(id: string) {
     const o = this.#options;
-    const record = await o.store.getChannel(id);
+    const record = await this.#store.getChannel(id);
     const pending = record?.ledger?.pending;
     if (pending?.purpose === "fold") return { ledgerId: id, ...pending };
     if (pending !== undefined) {
@@ -578,7 +578,7 @@ export class Hub {
     const state = foldTopUp(latest.variablePart);
     const signature = await signState(o.signer, id, state);
     const next = { state, signature, purpose: "fold" };
-    await o.store.updateChannel(id, (r) => ({
+    await this.#store.updateChannel(id, (r) => ({
       ...r,
       deposited: held,
       ledger: { hubDeposit: r.ledger?.hubDeposit ?? 0n, pending: next },
@@ -591,16 +591,18 @@ export class Hub {
   async #depositCapacity(id: string, amount: bigint): Promise<void> {
     const proposal = await this.#locked(id, async () => {
       const o = this.#options;
-      const record = await o.store.getChannel(id);
+      const record = await this.#store.getChannel(id);
       const latest = await this.#latest(id);
       const total = latest.variablePart.outcome[0].allocations.reduce((a, x) => a + x.amount, 0n);
       const held = await o.chain.holdings(record?.asset ?? ZeroAddress, id);
       if (held < total) {
+        // The countersigned top-up this deposit follows is on disk before the deposit is sent.
+        await this.#store.flushed();
         this.#log(`ledger ${id}: depositing the hub's top-up of ${amount}`);
         await o.chain.deposit(record?.asset ?? ZeroAddress, id, held, amount);
       }
       const fold = await this.#proposeFold(id);
-      return { user: getAddress(String(record?.fixedPart.participants[USER])), fold };
+      return { user: checksummed(String(record?.fixedPart.participants[USER])), fold };
     });
     this.#push(proposal.user, "ledger.proposed", proposal.fold);
   }
@@ -635,10 +637,10 @@ export class Hub {
     }
     const x = state.outcome[0]?.allocations[PAYER]?.amount ?? 0n;
     // V holds the payer ledger's asset, and the payee's ledger must hold the same: value moves between them.
-    const payerRecord = await o.store.getChannel(payerLedger);
-    const payeeRecord = await o.store.getChannel(payeeLedger);
-    const asset = getAddress(payerRecord?.asset ?? ZeroAddress);
-    if (payeeRecord !== undefined && getAddress(payeeRecord.asset) !== asset) {
+    const payerRecord = await this.#store.getChannel(payerLedger);
+    const payeeRecord = await this.#store.getChannel(payeeLedger);
+    const asset = checksummed(payerRecord?.asset ?? ZeroAddress);
+    if (payeeRecord !== undefined && checksummed(payeeRecord.asset) !== asset) {
       throw new HubError("BAD_STATE", `the payee's ledger holds ${payeeRecord.asset}, yours ${asset}`);
     }
     const expected = virtualChannelOutcome(asset, payer, this.#address, payee, x);
