@@ -19,7 +19,9 @@ const width = (n: bigint, digits: number) => n.toString(16).padStart(digits, "0"
  * A `ChannelStore` in an SQLite file (Node's built-in `node:sqlite`), in WAL mode with `synchronous=FULL`:
  * a write is on disk when its promise resolves, so a process killed right after it loses nothing. Each method runs
  * synchronously (`DatabaseSync`) and then resolves: no other call on this instance runs between its read and its
- * write, and its transactions (BEGIN IMMEDIATE) keep other processes sharing the file out as well.
+ * write, and its transactions (BEGIN IMMEDIATE) keep other processes sharing the file out as well. With
+ * `{ commit: "group" }` (SqliteStoreOptions) writes are committed in groups instead, and on disk once `flushed()`
+ * resolves.
  * @example const store = new SqliteChannelStore(".piecepay/channels.db")
  */
 /**
