@@ -1,4 +1,4 @@
-import { closeSync, fdatasync, mkdirSync, openSync } from "node:fs";
+import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { PiecepayError } from "../errors.js";
@@ -104,6 +104,14 @@ export class SqliteChannelStore implements ChannelStore {
       // exists from the write above on, and stays (the same inode) while this connection is open.
       this.#db.exec("PRAGMA synchronous = NORMAL");
       this.#wal = openSync(`${path}-wal`, "r");
+      // The WAL file's name must survive a power cut too: SQLite would sync its folder on the file's first fsync,
+      // which in NORMAL mode waits for a checkpoint.
+      const folder = openSync(dirname(path), "r");
+      try {
+        fsyncSync(folder);
+      } finally {
+        closeSync(folder);
+      }
     }
   }
 
