@@ -39,7 +39,8 @@ export interface SqliteStoreOptions {
    * check phase (`setImmediate`). The commit only writes the WAL file (synchronous = NORMAL); an fdatasync of that
    * file, on libuv's thread pool, then makes it durable while the event loop goes on serving, one fdatasync at a
    * time for every group committed before it. A write resolves once applied, NOT once on disk: `flushed()`
-   * resolves when everything written so far is (and rejects if that failed). So this store does not keep
+   * resolves when everything written so far is, and rejects if a commit or an fdatasync failed, then and ever after
+   * (fail-stop: whoever read the lost writes must start again from the file). So this store does not keep
    * ChannelStore's "on disk when it resolves" by itself: its caller must await `flushed()` before anything that
    * depends on a write leaves the process (an answer, a signature, a transaction). For a server that serves many
    * requests at once (the hub), whose event loop one fsync per write held most of the time.
@@ -63,7 +64,7 @@ export class SqliteChannelStore implements ChannelStore {
   /** Groups committed to the WAL file, waiting for the next fdatasync of it. */
   #unsynced: Group[] = [];
   #syncing = false;
-  /** The first fdatasync error: from then on every group is refused (see #sync). */
+  /** The first failed commit or fdatasync: from then on every group is refused (fail-stop; see #sync). */
   #failed: Error | undefined;
   /** The WAL file, open for fdatasync (group mode on a file). */
   #wal: number | undefined;
@@ -385,6 +386,8 @@ export class SqliteChannelStore implements ChannelStore {
       this.#prepare("COMMIT").run();
     } catch (error) {
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      // Its writes were applied and read (by the hub, into its memory): from here on nothing counts as on disk.
+      this.#failed ??= error as Error;
       group.reject(error);
       return;
     }
