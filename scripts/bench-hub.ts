@@ -525,6 +525,8 @@ async function throughput() {
     openedPerS: Number(perS.toFixed(1)),
     openedAndClosedPerS: Number((2 * perS).toFixed(1)),
     hubCpuSeconds: Number(hubCpuSeconds.toFixed(2)),
+    // In the kernel: mostly the store's writes and fsyncs, and the sockets.
+    hubCpuSystemMsPerVirtual: Number(((after.cpu.system - before.cpu.system) / 1000 / total).toFixed(2)),
     hubCpuMsPerVirtual: Number(cpuMsPerVirtual.toFixed(2)),
     hubCoreBoundPerS: Number((1000 / cpuMsPerVirtual).toFixed(1)),
     hubCoreShare: Number((hubCpuSeconds / wallSeconds).toFixed(2)),
@@ -691,7 +693,7 @@ printReport(json, report, (r) => {
     `   direct channels: ${d.direct.nonceDelta} (nonces), ${d.direct.receipts} (transactions); leecher ${d.direct.leecher} deposits, seeders ${d.direct.seeders} closes`,
     `2. ${t.virtualChannels} virtual channels, each opened and closed through the hub's API, ${t.pairs} pairs at once:`,
     `   ${t.openedPerS}/s opened and as many closed (${t.openedAndClosedPerS} opens + closes/s) in ${t.wallSeconds} s; target >= ${t.targetPerS}/s: ${t.meetsTarget ? "met" : "MISSED"}`,
-    `   hub CPU ${t.hubCpuMsPerVirtual} ms per virtual channel (${t.hubCpuSeconds} s, ${t.hubCoreShare} of a core): one core of hub bounds it at ${t.hubCoreBoundPerS}/s (${t.hubCoreBoundMeetsTarget ? "met" : "MISSED"})`,
+    `   hub CPU ${t.hubCpuMsPerVirtual} ms per virtual channel (${t.hubCpuSystemMsPerVirtual} ms of it in the kernel; ${t.hubCpuSeconds} s, ${t.hubCoreShare} of a core): one core of hub bounds it at ${t.hubCoreBoundPerS}/s (${t.hubCoreBoundMeetsTarget ? "met" : "MISSED"})`,
     `   users (this process) ${t.usersCpuSeconds} s of CPU; one life ${t.lifeMsMedian} ms median, ${t.lifeMsP95} ms p95`,
     `3. Hub memory, ${m.ledgers} ledgers opened through the API (after a full GC):`,
     `   baseline      RSS ${m.baseline.rssMiB} MiB, heap ${m.baseline.heapUsedMiB} MiB`,

@@ -27,17 +27,19 @@ import {
 } from "../../sdk/hub/index.js";
 import {
   type ChannelRecord,
-  type ChannelStore,
-  channelId,
+  // The same ids, hashes and signatures as the SDK's channelId, stateHash and signState, without ethers' ABI coder
+  // and Wallet (sdk/state-signer.ts).
+  fastChannelId as channelId,
   type Outcome,
   recoverPersonalSigner,
   type SignedVariablePart,
-  signState,
-  stateHash,
+  fastSignState as signState,
+  fastStateHash as stateHash,
   toDestination,
   toSigned,
   type VariablePart,
-} from "../../sdk/index.js";
+} from "../../sdk/node.js";
+import { type HubChannelStore, HubStore } from "./hub-store.js";
 import type { RpcConnection, RpcHandler } from "./rpc-server.js";
 
 /** What the hub needs from the chain: reading a channel's holdings, and depositing its own share of a ledger. */
@@ -63,7 +65,12 @@ export interface HubOptions {
   maxCapacity: bigint;
   /** The most it deposits into one payee's ledger in each token of `assets`, in its units (default: maxCapacity). */
   capacities?: Record<string, bigint>;
-  store: ChannelStore;
+  /**
+   * The hub's durable store. One that commits writes in groups (SqliteChannelStore with `commit: "group"`) offers
+   * `flushed()`, and its writes are on disk only once that resolves: the hub awaits it before anything leaves (an
+   * answer, a notification, a deposit), so that whatever it signed is on disk before the signature goes out.
+   */
+  store: HubChannelStore;
   chain: HubChain;
   log?: (line: string) => void;
 }
@@ -76,6 +83,8 @@ const PAYEE = 2;
 /** The hub: `handlers()` are its API; `start()` resumes what a restart interrupted. */
 export class Hub {
   readonly #options: HubOptions;
+  /** The store, with what the hub read or wrote kept in memory (hub-store.ts). */
+  readonly #store: HubStore;
   readonly #log: (line: string) => void;
   #address = "";
   /** Connections logged in, by address: where proposals for a user's ledgers are pushed. */
@@ -93,6 +102,7 @@ export class Hub {
 
   constructor(options: HubOptions) {
     this.#options = options;
+    this.#store = new HubStore(options.store);
     this.#log = options.log ?? (() => {});
   }
 
@@ -102,24 +112,24 @@ export class Hub {
 
   #capacityOf(asset: string): bigint {
     const capacities = this.#options.capacities ?? {};
-    const key = Object.keys(capacities).find((a) => getAddress(a) === getAddress(asset));
+    const key = Object.keys(capacities).find((a) => checksummed(a) === checksummed(asset));
     return key === undefined ? this.#options.maxCapacity : capacities[key];
   }
 
   #assets(): string[] {
-    return (this.#options.assets ?? [ZeroAddress]).map((a) => getAddress(a));
+    return (this.#options.assets ?? [ZeroAddress]).map((a) => checksummed(a));
   }
 
   /** Reads the hub's address and proposes whatever the store says is due (a restart resumes here). */
   async start(): Promise<void> {
-    this.#address = getAddress(await this.#options.signer.getAddress());
+    this.#address = checksummed(await this.#options.signer.getAddress());
     await this.#reconcile();
-    const records = await this.#options.store.listChannels();
+    const records = await this.#store.listChannels();
     for (const record of records) this.#index(record);
     for (const record of records) {
       if (record.ledger === undefined) continue;
       // A capacity top-up the user countersigned before we stopped, not deposited or folded yet: done now.
-      const latest = await this.#options.store.getSupportedState(record.id);
+      const latest = await this.#store.getSupportedState(record.id);
       const topUp = latest === undefined ? undefined : ledgerBalances(latest.variablePart.outcome).topUp;
       if (topUp?.to === "hub" && record.ledger.pending === undefined) {
         await this.#depositCapacity(record.id, topUp.amount).catch((error) =>
@@ -136,7 +146,7 @@ export class Hub {
       const set = map.get(key) ?? new Set<string>();
       map.set(key, set.add(record.id.toLowerCase()));
     };
-    if (record.ledger !== undefined) add(this.#ledgersOf, getAddress(record.fixedPart.participants[USER]));
+    if (record.ledger !== undefined) add(this.#ledgersOf, checksummed(record.fixedPart.participants[USER]));
     const info = record.virtual;
     if (info === undefined) return;
     if (!info.settled.payer) add(this.#virtualsOf, info.payerLedger.toLowerCase());
@@ -149,7 +159,7 @@ export class Hub {
    * V_F or a voucher state held, is settled).
    */
   async #reconcile(): Promise<void> {
-    const store = this.#options.store;
+    const store = this.#store;
     for (const record of await store.listChannels()) {
       const info = record.virtual;
       if (info === undefined) continue;
@@ -172,9 +182,9 @@ export class Hub {
     }
   }
 
-  /** The API, by method name. */
+  /** The API, by method name: each answers only once what it wrote or read is on disk. */
   handlers(): Record<string, RpcHandler> {
-    return {
+    const handlers: Record<string, RpcHandler> = {
       info: () => this.#info(),
       "login.nonce": (_params, connection) => this.#nonce(connection),
       login: (params, connection) => this.#login(params, connection),
@@ -191,6 +201,25 @@ export class Hub {
       "virtual.close": (params, connection) => this.#closeVirtual(params, this.#user(connection)),
       "virtual.settle": (params, connection) => this.#settleVirtual(params, this.#user(connection)),
     };
+    const store = this.#store;
+    if (!store.groupsCommits) return handlers;
+    return Object.fromEntries(
+      Object.entries(handlers).map(([method, handler]) => [
+        method,
+        async (params: unknown, connection: RpcConnection) => {
+          let result: unknown;
+          try {
+            result = await handler(params, connection);
+          } catch (error) {
+            // A refusal carries no signature, but it follows the writes made before it, as an answer would.
+            await store.flushed().catch(() => {});
+            throw error;
+          }
+          await store.flushed();
+          return result;
+        },
+      ]),
+    );
   }
 
   /** Forgets a closed connection. */
@@ -225,7 +254,7 @@ export class Hub {
   }
 
   async #login(params: unknown, connection: RpcConnection) {
-    const address = getAddress(readField(params, "address", "address").toLowerCase());
+    const address = checksummed(readField(params, "address", "address").toLowerCase());
     const signature = readSignature(params, "signature");
     const nonce = connection.data.get("nonce") as string | undefined;
     connection.data.delete("nonce");
@@ -238,11 +267,14 @@ export class Hub {
     this.#online.set(address, connections.add(connection));
     this.#log(`login ${address} (connection ${connection.id})`);
     // Whatever waits for this user's countersignature is pushed again: it may have missed it.
+    const waiting: { ledgerId: string }[] = [];
     for (const id of this.#ledgersOf.get(address) ?? []) {
-      const record = await this.#options.store.getChannel(id);
+      const record = await this.#store.getChannel(id);
       const pending = record?.ledger?.pending;
-      if (pending !== undefined) connection.notify("ledger.proposed", { ledgerId: id, ...pending });
+      if (pending !== undefined) waiting.push({ ledgerId: id, ...pending });
     }
+    await this.#store.flushed();
+    for (const proposal of waiting) connection.notify("ledger.proposed", proposal);
     return { address };
   }
 
@@ -261,12 +293,12 @@ export class Hub {
     const o = this.#options;
     if (
       fixedPart.participants.length !== 2 ||
-      getAddress(fixedPart.participants[USER]) !== user ||
-      getAddress(fixedPart.participants[HUB]) !== this.#address
+      checksummed(fixedPart.participants[USER]) !== user ||
+      checksummed(fixedPart.participants[HUB]) !== this.#address
     ) {
       throw new HubError("BAD_FIXED_PART", `a ledger's participants are [you, ${this.#address}]`);
     }
-    if (getAddress(fixedPart.appDefinition) !== getAddress(o.ledgerApp)) {
+    if (checksummed(fixedPart.appDefinition) !== checksummed(o.ledgerApp)) {
       throw new HubError("BAD_FIXED_PART", `a ledger's app is ${o.ledgerApp}`);
     }
     if (fixedPart.challengeDuration !== o.challengeDuration) {
@@ -276,7 +308,7 @@ export class Hub {
       throw new HubError("BAD_STATE", "a ledger opens with a non-final turn 0 and empty appData");
     }
     const balances = this.#ledgerShape(state);
-    if (!this.#assets().includes(getAddress(balances.asset))) {
+    if (!this.#assets().includes(checksummed(balances.asset))) {
       throw new HubError("BAD_STATE", `this hub keeps ledgers in ${this.#assets().join(", ")}`);
     }
     if (balances.guarantees.size !== 0 || balances.topUp !== undefined) {
@@ -302,9 +334,9 @@ export class Hub {
       throw new HubError("BAD_SIGNATURE", "the funding state is not signed by you");
     }
     return this.#locked(id, async () => {
-      const existing = await o.store.getChannel(id);
+      const existing = await this.#store.getChannel(id);
       if (existing !== undefined) {
-        const held = await o.store.getSupportedState(id);
+        const held = await this.#store.getSupportedState(id);
         if (
           existing.ledger === undefined ||
           held === undefined ||
@@ -318,7 +350,7 @@ export class Hub {
       const record: ChannelRecord = {
         id,
         chainId: o.chainId,
-        adjudicator: getAddress(o.adjudicator),
+        adjudicator: checksummed(o.adjudicator),
         fixedPart,
         myIndex: HUB,
         asset: balances.asset,
@@ -327,9 +359,9 @@ export class Hub {
         destinations: state.outcome[0].allocations.map((a) => a.destination.toLowerCase()),
         ledger: { hubDeposit: balances.hub },
       };
-      await o.store.putChannel(record);
+      await this.#store.putChannel(record);
       this.#index(record);
-      await o.store.putSupportedState(
+      await this.#store.putSupportedState(
         id,
         toSigned(
           state,
@@ -357,13 +389,15 @@ export class Hub {
       let held = await o.chain.holdings(record.asset, id);
       if (held < userShare) return { phase: record.phase, held };
       if (hubShare > 0n && held < userShare + hubShare) {
-        await o.store.updateChannel(id, (r) => ({ ...r, phase: "funding", funding: { amount: hubShare } }));
+        await this.#store.updateChannel(id, (r) => ({ ...r, phase: "funding", funding: { amount: hubShare } }));
+        // A deposit is in the store (on disk) before it is sent.
+        await this.#store.flushed();
         this.#log(`ledger ${id}: depositing the hub's ${hubShare}`);
         await o.chain.deposit(record.asset, id, held, hubShare);
         held = await o.chain.holdings(record.asset, id);
       }
       if (held < userShare + hubShare) return { phase: record.phase, held };
-      await o.store.updateChannel(id, (r) => ({ ...r, phase: "open", deposited: held }));
+      await this.#store.updateChannel(id, (r) => ({ ...r, phase: "open", deposited: held }));
       this.#log(`ledger ${id} open, holding ${held}`);
       return { phase: "open", held };
     });
@@ -396,7 +430,7 @@ export class Hub {
       if (recoverPersonalSigner(stateHash(id, pending.state), signature) !== user) {
         throw new HubError("BAD_SIGNATURE", `the signature is not yours over the proposal at turn ${turnNum}`);
       }
-      await this.#options.store.putSupportedState(
+      await this.#store.putSupportedState(
         id,
         toSigned(
           pending.state,
@@ -406,7 +440,7 @@ export class Hub {
           ]),
         ),
       );
-      await this.#options.store.updateChannel(id, (r) => ({
+      await this.#store.updateChannel(id, (r) => ({
         ...r,
         ledger: { hubDeposit: r.ledger?.hubDeposit ?? 0n },
       }));
@@ -453,7 +487,7 @@ export class Hub {
       }
       const signature = await signState(o.signer, id, state);
       const pending = { state, signature, purpose: "close" };
-      await o.store.updateChannel(id, (r) => ({
+      await this.#store.updateChannel(id, (r) => ({
         ...r,
         phase: "closing",
         ledger: { hubDeposit: r.ledger?.hubDeposit ?? 0n, pending },
@@ -506,7 +540,7 @@ export class Hub {
       }
       const signature = await signState(this.#options.signer, id, state);
       const next = { state, signature, purpose };
-      await this.#options.store.updateChannel(id, (r) => ({
+      await this.#store.updateChannel(id, (r) => ({
         ...r,
         ledger: { hubDeposit: r.ledger?.hubDeposit ?? 0n, pending: next },
       }));
@@ -527,7 +561,7 @@ export class Hub {
   /** Under the ledger's lock: the fold of its trailing top-up, signed and pending, once the chain holds it. */
   async #proposeFold(id: string) {
     const o = this.#options;
-    const record = await o.store.getChannel(id);
+    const record = await this.#store.getChannel(id);
     const pending = record?.ledger?.pending;
     if (pending?.purpose === "fold") return { ledgerId: id, ...pending };
     if (pending !== undefined) {
@@ -544,7 +578,7 @@ export class Hub {
     const state = foldTopUp(latest.variablePart);
     const signature = await signState(o.signer, id, state);
     const next = { state, signature, purpose: "fold" };
-    await o.store.updateChannel(id, (r) => ({
+    await this.#store.updateChannel(id, (r) => ({
       ...r,
       deposited: held,
       ledger: { hubDeposit: r.ledger?.hubDeposit ?? 0n, pending: next },
@@ -557,16 +591,18 @@ export class Hub {
   async #depositCapacity(id: string, amount: bigint): Promise<void> {
     const proposal = await this.#locked(id, async () => {
       const o = this.#options;
-      const record = await o.store.getChannel(id);
+      const record = await this.#store.getChannel(id);
       const latest = await this.#latest(id);
       const total = latest.variablePart.outcome[0].allocations.reduce((a, x) => a + x.amount, 0n);
       const held = await o.chain.holdings(record?.asset ?? ZeroAddress, id);
       if (held < total) {
+        // The countersigned top-up this deposit follows is on disk before the deposit is sent.
+        await this.#store.flushed();
         this.#log(`ledger ${id}: depositing the hub's top-up of ${amount}`);
         await o.chain.deposit(record?.asset ?? ZeroAddress, id, held, amount);
       }
       const fold = await this.#proposeFold(id);
-      return { user: getAddress(String(record?.fixedPart.participants[USER])), fold };
+      return { user: checksummed(String(record?.fixedPart.participants[USER])), fold };
     });
     this.#push(proposal.user, "ledger.proposed", proposal.fold);
   }
@@ -580,7 +616,7 @@ export class Hub {
     const payerLedger = readField(params, "payerLedger", "hex32");
     const payeeLedger = readField(params, "payeeLedger", "hex32");
     const o = this.#options;
-    const [p0, hub, payee] = fixedPart.participants.map((p) => getAddress(p));
+    const [p0, hub, payee] = fixedPart.participants.map((p) => checksummed(p));
     if (
       fixedPart.participants.length !== 3 ||
       p0 !== payer ||
@@ -590,7 +626,7 @@ export class Hub {
     ) {
       throw new HubError("BAD_FIXED_PART", `a virtual channel's participants are [you, ${this.#address}, the payee]`);
     }
-    if (getAddress(fixedPart.appDefinition) !== getAddress(o.virtualApp)) {
+    if (checksummed(fixedPart.appDefinition) !== checksummed(o.virtualApp)) {
       throw new HubError("BAD_FIXED_PART", `a virtual channel's app is ${o.virtualApp}`);
     }
     if (fixedPart.challengeDuration !== o.challengeDuration) {
@@ -601,10 +637,10 @@ export class Hub {
     }
     const x = state.outcome[0]?.allocations[PAYER]?.amount ?? 0n;
     // V holds the payer ledger's asset, and the payee's ledger must hold the same: value moves between them.
-    const payerRecord = await o.store.getChannel(payerLedger);
-    const payeeRecord = await o.store.getChannel(payeeLedger);
-    const asset = getAddress(payerRecord?.asset ?? ZeroAddress);
-    if (payeeRecord !== undefined && getAddress(payeeRecord.asset) !== asset) {
+    const payerRecord = await this.#store.getChannel(payerLedger);
+    const payeeRecord = await this.#store.getChannel(payeeLedger);
+    const asset = checksummed(payerRecord?.asset ?? ZeroAddress);
+    if (payeeRecord !== undefined && checksummed(payeeRecord.asset) !== asset) {
       throw new HubError("BAD_STATE", `the payee's ledger holds ${payeeRecord.asset}, yours ${asset}`);
     }
     const expected = virtualChannelOutcome(asset, payer, this.#address, payee, x);
@@ -631,7 +667,7 @@ export class Hub {
       throw new HubError("INSUFFICIENT_CAPACITY", `the hub has ${payeeSide.hub} free toward ${payee}`);
     }
     return this.#locked(id, async () => {
-      const existing = await o.store.getChannel(id);
+      const existing = await this.#store.getChannel(id);
       if (existing?.virtual !== undefined) {
         if (stateHash(id, existing.virtual.v0.variablePart) !== stateHash(id, state)) {
           throw new HubError("REFUSED", `virtual channel ${id} exists already: choose another nonce`);
@@ -643,7 +679,7 @@ export class Hub {
       const record: ChannelRecord = {
         id,
         chainId: o.chainId,
-        adjudicator: getAddress(o.adjudicator),
+        adjudicator: checksummed(o.adjudicator),
         fixedPart,
         myIndex: 1,
         asset,
@@ -665,7 +701,7 @@ export class Hub {
           settled: { payer: false, payee: false },
         },
       };
-      await o.store.putChannel(record);
+      await this.#store.putChannel(record);
       this.#index(record);
       this.#log(`virtual ${id}: ${payer} -> ${payee}, x ${x}, proposed`);
       return { virtualId: id, signature: hubSignature };
@@ -678,7 +714,7 @@ export class Hub {
     const payeeSignature = readSignature(params, "payeeSignature");
     const record = await this.#virtual(id, [PAYER], payer);
     const info = record.virtual as NonNullable<ChannelRecord["virtual"]>;
-    const payee = getAddress(record.fixedPart.participants[PAYEE]);
+    const payee = checksummed(record.fixedPart.participants[PAYEE]);
     if (recoverPersonalSigner(stateHash(id, info.v0.variablePart), payeeSignature) !== payee) {
       throw new HubError("BAD_SIGNATURE", "V0 is not signed by the payee");
     }
@@ -688,7 +724,7 @@ export class Hub {
         [1, info.v0.sigs[1]],
         [PAYEE, payeeSignature],
       ]);
-      await this.#options.store.updateChannel(id, (r) => ({
+      await this.#store.updateChannel(id, (r) => ({
         ...r,
         phase: "funding",
         virtual: { ...(r.virtual as typeof info), v0: toSigned(info.v0.variablePart, sigs) },
@@ -696,10 +732,10 @@ export class Hub {
       this.#log(`virtual ${id}: V0 supported`);
     }
     await this.#advance(info.payerLedger);
-    const ledger = await this.#options.store.getChannel(info.payerLedger);
+    const ledger = await this.#store.getChannel(info.payerLedger);
     const pending = ledger?.ledger?.pending;
     if (pending === undefined || pending.purpose !== `fund ${id}`) {
-      if ((await this.#options.store.getChannel(id))?.virtual?.guaranteed.payer) return { ledgerId: info.payerLedger };
+      if ((await this.#store.getChannel(id))?.virtual?.guaranteed.payer) return { ledgerId: info.payerLedger };
       throw new HubError("BUSY", `your ledger has another proposal waiting for your signature; sign it, then retry`);
     }
     return { ledgerId: info.payerLedger, ...pending };
@@ -729,7 +765,7 @@ export class Hub {
       if (!info.guaranteed.payer || !info.guaranteed.payee) {
         throw new HubError("NOT_FUNDED", "the virtual channel is not funded in both ledgers yet");
       }
-      const [payer, , payee] = record.fixedPart.participants.map((p) => getAddress(p));
+      const [payer, , payee] = record.fixedPart.participants.map((p) => checksummed(p));
       const p = state.outcome[0]?.allocations[PAYEE]?.amount ?? -1n;
       const fee = p >= 0n ? hubFee(p, info.feeBps) : -1n;
       const expected = virtualChannelOutcome(record.asset, payer, this.#address, payee, info.amount);
@@ -765,7 +801,7 @@ export class Hub {
           [PAYEE, payeeSignature],
         ]),
       );
-      await this.#options.store.updateChannel(id, (r) => ({
+      await this.#store.updateChannel(id, (r) => ({
         ...r,
         phase: "closing",
         virtual: { ...(r.virtual as typeof info), final },
@@ -807,7 +843,7 @@ export class Hub {
       } catch (error) {
         throw new HubError("BAD_STATE", `the app would not support it: ${(error as Error).message}`);
       }
-      await this.#options.store.updateChannel(id, (r) => ({
+      await this.#store.updateChannel(id, (r) => ({
         ...r,
         phase: "closing",
         virtual: { ...(r.virtual as typeof info), voucherState: candidate },
@@ -830,13 +866,13 @@ export class Hub {
   async #advance(ledgerId: string): Promise<void> {
     const proposal = await this.#locked(ledgerId, async () => {
       const o = this.#options;
-      const record = await o.store.getChannel(ledgerId);
+      const record = await this.#store.getChannel(ledgerId);
       if (record?.ledger === undefined || record.ledger.pending !== undefined || record.phase !== "open") return;
       const latest = await this.#latest(ledgerId);
       const key = ledgerId.toLowerCase();
       const virtuals = this.#virtualsOf.get(key) ?? new Set<string>();
       for (const id of [...virtuals]) {
-        const v = await o.store.getChannel(id);
+        const v = await this.#store.getChannel(id);
         const info = v?.virtual;
         // Once its side in this ledger is settled, a virtual channel has nothing more to ask of it (flags only
         // ever turn true): it leaves the index.
@@ -858,12 +894,12 @@ export class Hub {
         if (next === undefined) continue;
         const signature = await signState(o.signer, ledgerId, next.state);
         const pending = { state: next.state, signature, purpose: next.purpose, virtualOutcome: next.virtualOutcome };
-        await o.store.updateChannel(ledgerId, (r) => ({
+        await this.#store.updateChannel(ledgerId, (r) => ({
           ...r,
           ledger: { hubDeposit: r.ledger?.hubDeposit ?? 0n, pending },
         }));
         this.#log(`ledger ${ledgerId}: proposed ${next.purpose} at turn ${next.state.turnNum}`);
-        return { user: getAddress(record.fixedPart.participants[USER]), pending };
+        return { user: checksummed(record.fixedPart.participants[USER]), pending };
       }
       return undefined;
     });
@@ -915,7 +951,7 @@ export class Hub {
   async #completed(purpose: string, ledgerId: string): Promise<ChannelRecord["virtual"]> {
     const [what, id] = purpose.split(" ");
     if (what !== "fund" && what !== "settle") return undefined;
-    const updated = await this.#options.store.updateChannel(id, (r) => {
+    const updated = await this.#store.updateChannel(id, (r) => {
       const v = r.virtual;
       if (v === undefined) return undefined;
       const side = v.payerLedger === ledgerId ? "payer" : "payee";
@@ -935,21 +971,22 @@ export class Hub {
   // ----------------------------------------------------------------------------------------------- plumbing
 
   async #latest(id: string): Promise<SignedVariablePart> {
-    const latest = await this.#options.store.getSupportedState(id);
+    const latest = await this.#store.getSupportedState(id);
     if (latest === undefined) throw new HubError("UNKNOWN_LEDGER", `no state of ${id}`);
     return latest;
   }
 
   async #ownLedger(id: string, user: string): Promise<ChannelRecord> {
-    const record = await this.#options.store.getChannel(id);
+    const record = await this.#store.getChannel(id);
     if (record?.ledger === undefined) throw new HubError("UNKNOWN_LEDGER", `no ledger ${id}`);
-    if (getAddress(record.fixedPart.participants[USER]) !== user) throw new HubError("NOT_YOURS", `${id} is not yours`);
+    if (checksummed(record.fixedPart.participants[USER]) !== user)
+      throw new HubError("NOT_YOURS", `${id} is not yours`);
     return record;
   }
 
   async #openLedgerOf(id: string, user: string): Promise<SignedVariablePart> {
-    const record = await this.#options.store.getChannel(id);
-    if (record?.ledger === undefined || getAddress(record.fixedPart.participants[USER]) !== user) {
+    const record = await this.#store.getChannel(id);
+    if (record?.ledger === undefined || checksummed(record.fixedPart.participants[USER]) !== user) {
       throw new HubError("UNKNOWN_LEDGER", `no ledger ${id} of ${user} with this hub`);
     }
     if (record.phase !== "open") throw new HubError("NOT_FUNDED", `ledger ${id} is not open yet (ledger.sync)`);
@@ -957,9 +994,9 @@ export class Hub {
   }
 
   async #virtual(id: string, roles: number[], user: string): Promise<ChannelRecord> {
-    const record = await this.#options.store.getChannel(id);
+    const record = await this.#store.getChannel(id);
     if (record?.virtual === undefined) throw new HubError("UNKNOWN_VIRTUAL", `no virtual channel ${id}`);
-    if (!roles.some((i) => getAddress(record.fixedPart.participants[i]) === user)) {
+    if (!roles.some((i) => checksummed(record.fixedPart.participants[i]) === user)) {
       throw new HubError(
         "NOT_YOURS",
         `you are not ${roles.map((r) => (r === PAYER ? "the payer" : "the payee")).join(" or ")} of ${id}`,
@@ -976,8 +1013,16 @@ export class Hub {
     }
   }
 
+  /** Notifies `user`'s connections, once the store has on disk what it holds (nothing leaves if that fails). */
   #push(user: string, method: string, params: unknown): void {
-    for (const connection of this.#online.get(user) ?? []) connection.notify(method, params);
+    const send = () => {
+      for (const connection of this.#online.get(user) ?? []) connection.notify(method, params);
+    };
+    if (!this.#store.groupsCommits) send();
+    else
+      void this.#store
+        .flushed()
+        .then(send, () => this.#log(`${method} to ${user} not sent: the store failed to commit`));
   }
 
   /** Runs `work` after every earlier work on `key`. */
@@ -995,4 +1040,18 @@ export class Hub {
 
 function bigints(_key: string, value: unknown): unknown {
   return typeof value === "bigint" ? value.toString() : typeof value === "string" ? value.toLowerCase() : value;
+}
+
+/** Addresses checksummed already: the hub checks the same participants' at every step (ethers hashes each time). */
+const knownAddresses = new Map<string, string>();
+
+/** getAddress, remembered (at most 10,000, then forgotten all at once). */
+function checksummed(address: string): string {
+  let known = knownAddresses.get(address);
+  if (known === undefined) {
+    known = getAddress(address);
+    if (knownAddresses.size >= 10_000) knownAddresses.clear();
+    knownAddresses.set(address, known);
+  }
+  return known;
 }

@@ -88,7 +88,8 @@ export const hub: Command = {
     const context = client.context;
     const dir = path.join(globals.dataDir, "hub");
     mkdirSync(dir, { recursive: true });
-    const store = new SqliteChannelStore(path.join(dir, `${context.address}.db`));
+    // Group commit: the writes of every request served in one turn of the event loop share one fsync.
+    const store = new SqliteChannelStore(path.join(dir, `${context.address}.db`), { commit: "group" });
     // Until the ready line is out, what the hub does (resuming after a restart) goes to stderr: the ready line is
     // the first on stdout.
     let ready = false;

@@ -98,7 +98,8 @@ describe("the hub engine over its API", function () {
   async function startHub(f: Fixture) {
     await server?.close();
     await store?.close();
-    store = new SqliteChannelStore(path.join(dir, "hub.db"));
+    // As `piecepay hub` opens it: group commit.
+    store = new SqliteChannelStore(path.join(dir, "hub.db"), { commit: "group" });
     const hubSigner = f.hubKey;
     const hub = new Hub({
       signer: hubSigner,

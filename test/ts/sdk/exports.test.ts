@@ -167,7 +167,16 @@ const HUB = [
 ];
 
 /** What only Node has: the SQLite store and the keystore on disk. */
-const NODE_ONLY = ["SqliteChannelStore", "loadKeystore", "saveKeystore"];
+const NODE_ONLY = [
+  "SqliteChannelStore",
+  "loadKeystore",
+  "saveKeystore",
+  "fastChannelId",
+  "fastSignState",
+  "fastStateHash",
+  "stateHashBytes",
+  "useStateSignerBackend",
+];
 
 /** Runs an ES module in a fresh Node process at the repository's root (tsx loads the TypeScript). */
 function runModule(source: string): Promise<string> {

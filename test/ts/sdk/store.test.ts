@@ -18,7 +18,9 @@ import {
   SqliteChannelStore,
   sessionKey,
 } from "../../../sdk/node.js";
-import { CHANNEL, describeChannelStore, expectOneChain, RECORD } from "./store-conformance.js";
+import { CHANNEL, describeChannelStore, expectOneChain, RECORD, state } from "./store-conformance.js";
+
+const STATE = state(3n);
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const TSX = join(ROOT, "node_modules/tsx/dist/cli.mjs");
@@ -41,6 +43,14 @@ describe("stores", function () {
       return new SqliteChannelStore(file);
     },
     reopen: async () => new SqliteChannelStore(file),
+  });
+
+  describeChannelStore('SqliteChannelStore, commit: "group"', {
+    open: async () => {
+      file = join(dir, `group-${files++}`, "channels.db");
+      return new SqliteChannelStore(file, { commit: "group" });
+    },
+    reopen: async () => new SqliteChannelStore(file, { commit: "group" }),
   });
 
   describeChannelStore("MemoryChannelStore", { open: async () => new MemoryChannelStore() });
@@ -113,6 +123,72 @@ describe("stores", function () {
       expect(() => new SqliteChannelStore(path))
         .to.throw(/newer piecepay.*upgrade/)
         .with.property("code", "STORE_NEWER_SCHEMA");
+    });
+
+    describe('with commit: "group"', function () {
+      /** What another connection to the file sees of `CHANNEL`: only what is committed. */
+      const committed = (path: string) => {
+        const reader = new DatabaseSync(path);
+        try {
+          return reader.prepare("SELECT phase FROM channels WHERE id = ?").get(CHANNEL) as
+            | { phase: string }
+            | undefined;
+        } finally {
+          reader.close();
+        }
+      };
+
+      it("commits the writes of one turn of the event loop together: on disk once flushed() resolves", async function () {
+        const path = join(dir, "group-commit.db");
+        const store = new SqliteChannelStore(path, { commit: "group" });
+        const writes = [
+          store.putChannel(RECORD),
+          store.putSupportedState(CHANNEL, STATE),
+          store.setPhase(CHANNEL, "closing"),
+        ];
+        // Applied (this connection reads them, each write resolves) but not committed: no other connection sees them.
+        await Promise.all(writes);
+        expect((await store.getChannel(CHANNEL))?.phase).to.equal("closing");
+        expect(committed(path)).to.equal(undefined);
+        await store.flushed();
+        expect(committed(path)).to.deep.include({ phase: "closing" });
+        // A later turn's writes go in a group of their own.
+        await store.setPhase(CHANNEL, "finalized");
+        expect(committed(path)).to.deep.include({ phase: "closing" });
+        await store.flushed();
+        expect(committed(path)).to.deep.include({ phase: "finalized" });
+        await store.close();
+      });
+
+      it("rolls back only the write that failed; the rest of its group commits", async function () {
+        const path = join(dir, "group-failure.db");
+        const store = new SqliteChannelStore(path, { commit: "group" });
+        await store.putChannel(RECORD);
+        const other = { ...RECORD, id: `0x${"cd".repeat(32)}` };
+        const good = store.putChannel(other);
+        const bad = store.updateChannel(CHANNEL, (r) => ({ ...r, id: other.id, phase: "finalized" }));
+        const phase = store.setPhase(CHANNEL, "closing");
+        const error = await bad.then(
+          () => undefined,
+          (e: Error) => e,
+        );
+        expect(error?.message).to.match(/returned channel/);
+        await Promise.all([good, phase, store.flushed()]);
+        await store.close();
+        const again = new SqliteChannelStore(path);
+        expect((await again.getChannel(other.id))?.phase).to.equal("open");
+        expect((await again.getChannel(CHANNEL))?.phase).to.equal("closing");
+        await again.close();
+      });
+
+      it("commits a group still open when it closes", async function () {
+        const path = join(dir, "group-close.db");
+        const store = new SqliteChannelStore(path, { commit: "group" });
+        const write = store.putChannel(RECORD);
+        await store.close();
+        await write;
+        expect(committed(path)).to.deep.include({ phase: "open" });
+      });
     });
 
     it("keeps the larger-voucher-only rule across two processes writing one file at once", async function () {
