@@ -29,7 +29,7 @@ function suites(dir: string): string[] {
 const all = ["test/ts/scripts", "test/ts/deploy", "test/ts/nodes", "test/ts/client"].flatMap(suites);
 // The CLI's child-process suites (about half of the waiting) run in one half, everything else in the other.
 const cliHalf = (file: string) =>
-  /^test\/ts\/(scripts\/|client\/(cli[-.]|readme-flow|chain-clock|resume\.|stores\.))/.test(file);
+  /^test\/ts\/(scripts\/|client\/(cli[-.]|readme-flow|chain-clock|resume\.|stores\.|simulate-rpc\.))/.test(file);
 const alone = (file: string) => /^test\/ts\/client\/webrtc[-.]/.test(file);
 
 /** Runs `hardhat test mocha files`; resolves with its exit code and everything it printed. */

@@ -366,8 +366,13 @@ export function checkLedgerUpdate(previous: VariablePart, next: VariablePart, ch
   if (!same) throw refusal("LEDGER_ALLOCATIONS_CHANGED", `the allocations are not those of the ${change.kind}`);
 }
 
-/** The state `change` builds from `previous`. */
-function applyLedgerChange(previous: VariablePart, change: LedgerChange): VariablePart {
+/**
+ * The state `change` builds from `previous`, through the builder of its kind (fundGuarantee, settleGuarantee,
+ * proposeTopUp, foldTopUp or finalLedger): what checkLedgerUpdate compares a proposal with.
+ * @example const next = applyLedgerChange(latest.variablePart, { kind: "foldTopUp" })
+ * @throws PiecepayError with the refusal of that builder
+ */
+export function applyLedgerChange(previous: VariablePart, change: LedgerChange): VariablePart {
   switch (change.kind) {
     case "fund":
       return fundGuarantee(previous, change);

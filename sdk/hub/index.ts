@@ -3,6 +3,7 @@
 // Node. `defendHubChannel` is what a ChannelWatcher takes as `defendHub` to defend ledgers and virtual channels.
 
 export {
+  applyLedgerChange,
   checkLedgerUpdate,
   type FundGuaranteeParameters,
   finalLedger,

@@ -134,6 +134,7 @@ const HUB = [
   "HubRpcClient",
   "challengeLedger",
   "challengeVirtual",
+  "applyLedgerChange",
   "checkLedgerUpdate",
   "checkVirtualVoucher",
   "checkVirtualVoucherSupported",

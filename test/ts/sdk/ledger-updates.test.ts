@@ -7,6 +7,7 @@
 import { expect } from "chai";
 import { id as keccakId, parseEther, ZeroAddress } from "ethers";
 import {
+  applyLedgerChange,
   checkLedgerUpdate,
   finalLedger,
   foldTopUp,
@@ -835,22 +836,6 @@ const PAYEES = [S, "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc"];
 const big = (_: string, value: unknown) => (typeof value === "bigint" ? `${value}n` : value);
 const total = (vp: VariablePart) => vp.outcome[0].allocations.reduce((t, a) => t + a.amount, 0n);
 
-/** The state `change` builds, through the builder of its kind. */
-function build(previous: VariablePart, change: LedgerChange): VariablePart {
-  switch (change.kind) {
-    case "fund":
-      return fundGuarantee(previous, change);
-    case "settle":
-      return settleGuarantee(previous, change);
-    case "proposeTopUp":
-      return proposeTopUp(previous, change.amount, change.to);
-    case "foldTopUp":
-      return foldTopUp(previous);
-    case "final":
-      return finalLedger(previous);
-  }
-}
-
 /**
  * Which allowed change turns `prev` into `next`, judged without the SDK's ledger module: "fund" (one new channel id,
  * its amount taken from position 0 or 1), "settle" (one channel id removed, its amount split between positions 0
@@ -976,7 +961,7 @@ function sequence(seed: number): { accepted: number; refused: number } {
   const update = (ledger: Ledger, change: LedgerChange, step: number, virtual?: Virtual): boolean => {
     let next: VariablePart;
     try {
-      next = build(ledger.state, change);
+      next = applyLedgerChange(ledger.state, change);
     } catch (error) {
       expect(error, where(step)).to.be.instanceOf(PiecepayError);
       refused++;
@@ -1028,7 +1013,7 @@ function sequence(seed: number): { accepted: number; refused: number } {
     if (p > 0n) {
       const off = { ...change, largestVoucher: side === "payer" ? p - 1n : p + 1n };
       expect(
-        verdict(() => checkLedgerUpdate(ledger.state, build(ledger.state, change), off)),
+        verdict(() => checkLedgerUpdate(ledger.state, applyLedgerChange(ledger.state, change), off)),
         where(step),
       ).to.equal(side === "payer" ? "SETTLEMENT_ABOVE_VOUCHERS" : "SETTLEMENT_BELOW_VOUCHERS");
     }
@@ -1058,7 +1043,7 @@ function sequence(seed: number): { accepted: number; refused: number } {
       const supportedV0 = v0(x, PAYEES[v.payee]);
       const hubFirst = { kind: "fund", target: v.id, amount: x, from: "hub", supportedV0 } as const;
       expect(
-        verdict(() => build(bs[v.payee].state, hubFirst)),
+        verdict(() => applyLedgerChange(bs[v.payee].state, hubFirst)),
         where(step),
       ).to.be.oneOf(["PAYER_NOT_GUARANTEED", "GUARANTEE_INVALID"]);
       const withV0 = random.int(10) === 0 ? undefined : supportedV0;
@@ -1078,7 +1063,7 @@ function sequence(seed: number): { accepted: number; refused: number } {
           payerGuarantee: v.x,
         } as const;
         expect(
-          verdict(() => build(a.state, { ...change, from: "user" })),
+          verdict(() => applyLedgerChange(a.state, { ...change, from: "user" })),
           where(step),
         ).to.equal("GUARANTEE_ALREADY_FUNDED");
         if (update(bs[v.payee], change, step, v)) v.fundedB = true;
