@@ -9,8 +9,7 @@ import { join } from "node:path";
 import { expect } from "chai";
 import { getAddress, parseEther, type Signer, ZeroAddress } from "ethers";
 import type { Torrent } from "webtorrent";
-import { Hub } from "../../../client/hub/hub.js";
-import { type RpcServer, startRpcServer } from "../../../client/hub/rpc-server.js";
+import type { RpcServer } from "../../../client/hub/rpc-server.js";
 import { PaidLeecher } from "../../../client/session/leecher.js";
 import { PaidSeeder } from "../../../client/session/seeder.js";
 import { encodeMessage } from "../../../client/wire/codec.js";
@@ -28,6 +27,7 @@ import { channelId, type FixedPart, signState, signVoucher, type VariablePart } 
 import { MemoryChannelStore, SqliteChannelStore } from "../../../sdk/node.js";
 import { LedgerApp__factory, VirtualVoucherApp__factory } from "../../../typechain-types/index.js";
 import { deployFixture, ethers, networkHelpers, sdkClient } from "../helpers/fixtures.js";
+import { startHubEngine } from "../helpers/hub-engine.js";
 import {
   BLOCK,
   eventually,
@@ -71,33 +71,12 @@ describe("paying through a hub, attacked from either side (ADR 0021; wire messag
   beforeEach(async () => {
     f = await networkHelpers.loadFixture(hubFixture);
     net.f = f; // the network's SDK clients use the chain with the hub's apps
-    const hub = new Hub({
-      signer: f.hubKey,
-      chainId: f.chainId,
-      adjudicator: f.adjudicatorAddress,
-      ledgerApp: f.ledgerApp,
-      virtualApp: f.virtualApp,
+    ({ server } = await startHubEngine(f, {
       feeBps: FEE_BPS,
       challengeDuration: DURATION,
       maxCapacity: CAPACITY,
       store: new MemoryChannelStore(),
-      chain: {
-        holdings: (asset, id) => f.adjudicator.holdings(asset, id),
-        deposit: async (asset, id, expectedHeld, amount) => {
-          await (
-            await f.adjudicator.connect(f.hubKey).deposit(asset, id, expectedHeld, amount, { value: amount })
-          ).wait();
-        },
-      },
-    });
-    await hub.start();
-    server = await startRpcServer({
-      host: "127.0.0.1",
-      port: 0,
-      handlers: hub.handlers(),
-      log: () => {},
-      onClose: (connection) => hub.disconnected(connection),
-    });
+    }));
   });
   afterEach(async () => {
     for (const c of connections.splice(0)) c.close();

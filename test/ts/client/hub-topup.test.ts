@@ -5,12 +5,12 @@
 // chain: holdings, and the PaidOut events of each ledger's withdrawal.
 import { expect } from "chai";
 import { parseEther, ZeroAddress } from "ethers";
-import { Hub } from "../../../client/hub/hub.js";
-import { type RpcServer, startRpcServer } from "../../../client/hub/rpc-server.js";
+import type { RpcServer } from "../../../client/hub/rpc-server.js";
 import { HubConnection, HubError, hubFee, ledgerBalances } from "../../../sdk/hub/index.js";
 import { MemoryChannelStore, settlementOf, signVoucher } from "../../../sdk/index.js";
 import { LedgerApp__factory, TestToken__factory, VirtualVoucherApp__factory } from "../../../typechain-types/index.js";
 import { deployFixture, networkHelpers, sdkClient } from "../helpers/fixtures.js";
+import { startHubEngine } from "../helpers/hub-engine.js";
 
 const DURATION = 3600n;
 const FEE_BPS = 25n;
@@ -44,37 +44,14 @@ describe("a hub's ledgers: top-ups and ERC-20 tokens", function () {
 
   async function setup() {
     const f = await networkHelpers.loadFixture(hubFixture);
-    const hub = new Hub({
-      signer: f.hubKey,
-      chainId: f.chainId,
-      adjudicator: f.adjudicatorAddress,
-      ledgerApp: f.ledgerApp,
-      virtualApp: f.virtualApp,
+    ({ server } = await startHubEngine(f, {
       feeBps: FEE_BPS,
       challengeDuration: DURATION,
       maxCapacity: MAX_CAPACITY,
       assets: [ZeroAddress, await f.token.getAddress()],
       capacities: { [await f.token.getAddress()]: 500_000n },
       store: new MemoryChannelStore(),
-      chain: {
-        holdings: (asset, id) => f.adjudicator.holdings(asset, id),
-        deposit: async (asset, id, expectedHeld, amount) => {
-          if (asset !== ZeroAddress) {
-            await (await f.token.connect(f.hubKey).approve(f.adjudicatorAddress, amount)).wait();
-          }
-          const value = asset === ZeroAddress ? amount : 0n;
-          await (await f.adjudicator.connect(f.hubKey).deposit(asset, id, expectedHeld, amount, { value })).wait();
-        },
-      },
-    });
-    await hub.start();
-    server = await startRpcServer({
-      host: "127.0.0.1",
-      port: 0,
-      handlers: hub.handlers(),
-      log: () => {},
-      onClose: (connection) => hub.disconnected(connection),
-    });
+    }));
     const leecherClient = await sdkClient(f, f.leecher, new MemoryChannelStore());
     const seederClient = await sdkClient(f, f.seeder, new MemoryChannelStore());
     const leecher = await HubConnection.connect(leecherClient.context, server.url);

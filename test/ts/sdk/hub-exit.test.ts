@@ -6,8 +6,7 @@
 // and Reclaimed events; each exit must finalize within one challenge duration of its first transaction.
 import { expect } from "chai";
 import { getAddress, parseEther, type TransactionReceipt, ZeroAddress } from "ethers";
-import { Hub } from "../../../client/hub/hub.js";
-import { type RpcServer, startRpcServer } from "../../../client/hub/rpc-server.js";
+import type { RpcServer } from "../../../client/hub/rpc-server.js";
 import {
   challengeVirtual,
   defendHubChannel,
@@ -33,6 +32,7 @@ import {
 } from "../../../sdk/index.js";
 import { LedgerApp__factory, VirtualVoucherApp__factory } from "../../../typechain-types/index.js";
 import { deployFixture, ethers, networkHelpers, sdkClient } from "../helpers/fixtures.js";
+import { startHubEngine } from "../helpers/hub-engine.js";
 
 const { time } = networkHelpers;
 const DURATION = 3600n;
@@ -71,33 +71,14 @@ describe("exiting a hub on chain (ADR 0021, decision 8)", function () {
   async function funded(options: { hostile?: Record<string, () => Promise<unknown>> } = {}) {
     const f = await networkHelpers.loadFixture(hubFixture);
     const hubStore = new MemoryChannelStore();
-    const hub = new Hub({
-      signer: f.hubKey,
-      chainId: f.chainId,
-      adjudicator: f.adjudicatorAddress,
-      ledgerApp: f.ledgerApp,
-      virtualApp: f.virtualApp,
+    let hub: Awaited<ReturnType<typeof startHubEngine>>["hub"];
+    ({ hub, server } = await startHubEngine(f, {
       feeBps: FEE_BPS,
       challengeDuration: DURATION,
       maxCapacity: CAPACITY,
       store: hubStore,
-      chain: {
-        holdings: (asset, id) => f.adjudicator.holdings(asset, id),
-        deposit: async (asset, id, expectedHeld, amount) => {
-          await (
-            await f.adjudicator.connect(f.hubKey).deposit(asset, id, expectedHeld, amount, { value: amount })
-          ).wait();
-        },
-      },
-    });
-    await hub.start();
-    server = await startRpcServer({
-      host: "127.0.0.1",
-      port: 0,
-      handlers: { ...hub.handlers(), ...options.hostile },
-      log: () => {},
-      onClose: (connection) => hub.disconnected(connection),
-    });
+      ...(options.hostile ? { handlers: options.hostile } : {}),
+    }));
     const leecherClient = await sdkClient(f, f.leecher, new MemoryChannelStore());
     const seederClient = await sdkClient(f, f.seeder, new MemoryChannelStore());
     const hubClient = await sdkClient(f, f.hubKey, hubStore);
