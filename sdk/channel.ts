@@ -4,11 +4,36 @@ import type { FixedPart, Outcome, VariablePart } from "./types.js";
 
 const coder = AbiCoder.defaultAbiCoder();
 
+/** Encoders of the same bytes without ethers' ABI coder (installStateEncoders). */
+export interface StateEncoders {
+  channelId: typeof abiChannelId;
+  stateHash: typeof abiStateHash;
+}
+
+let encoders: StateEncoders | undefined;
+
+/**
+ * Has `channelId` and `stateHash` use `faster` instead of the ABI coder: the Node entry point installs its own on
+ * import (state-signer.ts), which are held equal to abiChannelId and abiStateHash in its tests. They must fall back
+ * to the abi* functions, never to channelId or stateHash.
+ * @example installStateEncoders({ channelId: fastChannelId, stateHash: fastStateHash })
+ */
+export function installStateEncoders(faster: StateEncoders | undefined): void {
+  encoders = faster;
+}
+
 /**
  * The id of a channel: binds the chain id, the adjudicator's address and the fixed part.
  * @example channelId(31337n, adjudicatorAddress, { participants: [payer, payee], channelNonce: 1n, appDefinition, challengeDuration: 3600n })
  */
 export function channelId(chainId: bigint, adjudicator: string, fixedPart: FixedPart): string {
+  return encoders === undefined
+    ? abiChannelId(chainId, adjudicator, fixedPart)
+    : encoders.channelId(chainId, adjudicator, fixedPart);
+}
+
+/** channelId through ethers' ABI coder: the reference, in every environment. */
+export function abiChannelId(chainId: bigint, adjudicator: string, fixedPart: FixedPart): string {
   return keccak256(
     coder.encode(
       ["uint256", "address", ...fixedPartFieldTypes],
@@ -37,6 +62,11 @@ export function outcomeHash(outcome: Outcome): string {
  * @example stateHash(id, { outcome, appData: "0x", turnNum: 0n, isFinal: false })
  */
 export function stateHash(id: string, variablePart: VariablePart): string {
+  return encoders === undefined ? abiStateHash(id, variablePart) : encoders.stateHash(id, variablePart);
+}
+
+/** stateHash through ethers' ABI coder: the reference, in every environment. */
+export function abiStateHash(id: string, variablePart: VariablePart): string {
   return keccak256(
     coder.encode(
       ["bytes32", turnNumType, isFinalType, "bytes32", "bytes32"],

@@ -3,7 +3,16 @@
 // Node has (the SQLite store, the keystore on disk, libsecp256k1) is in sdk/node.ts (`piecepay/sdk/node`).
 export { adjudicatorInterface, fixedPartType, outcomeType, signedVariablePartType, variablePartType } from "./abi.js";
 export { type AssetInfo, assetBalance, describeAsset, ETH_ASSET } from "./asset.js";
-export { challengeHash, channelId, isExternalDestination, outcomeHash, stateHash, toDestination } from "./channel.js";
+export {
+  abiChannelId,
+  abiStateHash,
+  challengeHash,
+  channelId,
+  isExternalDestination,
+  outcomeHash,
+  stateHash,
+  toDestination,
+} from "./channel.js";
 export {
   type ChannelAcceptance,
   type ChannelProposal,

@@ -38,6 +38,24 @@ export class Output {
   }
 }
 
+/**
+ * For a stream written many times a turn (the hub's log): call it before each write, and the writes of one turn of
+ * the event loop go out in one system call, the stream corked until the loop's next check phase.
+ * @example const batch = writesPerTurn(process.stdout); batch(); process.stdout.write(line)
+ */
+export function writesPerTurn(stream: NodeJS.WritableStream & { cork?(): void; uncork?(): void }): () => void {
+  let corked = false;
+  return () => {
+    if (corked || stream.cork === undefined || stream.uncork === undefined) return;
+    corked = true;
+    stream.cork();
+    setImmediate(() => {
+      corked = false;
+      stream.uncork?.();
+    });
+  };
+}
+
 /** JSON with bigints as decimal strings. */
 export function jsonLine(value: unknown): string {
   return JSON.stringify(value, (_key, v) => (typeof v === "bigint" ? v.toString() : v));

@@ -36,7 +36,8 @@ export interface SqliteStoreOptions {
   /**
    * "each" (the default): every write is its own transaction, fsynced before its promise resolves.
    * "group": the writes made in one turn of the event loop share one transaction, committed in the loop's next
-   * check phase (`setImmediate`). The commit only writes the WAL file (synchronous = NORMAL); an fdatasync of that
+   * check phase (`setImmediate`), or, while an fdatasync runs, once it ends (with the writes of every turn
+   * meanwhile). The commit only writes the WAL file (synchronous = NORMAL); an fdatasync of that
    * file, on libuv's thread pool, then makes it durable while the event loop goes on serving, one fdatasync at a
    * time for every group committed before it. A write resolves once applied, NOT once on disk: `flushed()`
    * resolves when everything written so far is, and rejects if a commit or an fdatasync failed, then and ever after
@@ -368,7 +369,10 @@ export class SqliteChannelStore implements ChannelStore {
     this.#group = group;
     this.#last = done;
     setImmediate(() => {
-      if (this.#group === group) this.#commit();
+      // While an fdatasync runs, the group stays open and takes the next turns' writes too; it is committed when
+      // that fdatasync ends (#sync). Under load one commit then covers many turns: each commit writes every page it
+      // touched to the WAL again, and the hub's ledger pages were in nearly every group.
+      if (this.#group === group && !this.#syncing) this.#commit();
     });
   }
 
@@ -410,7 +414,9 @@ export class SqliteChannelStore implements ChannelStore {
       // by this store counts as on disk (fail-stop; the process must restart and read what the file holds).
       if (error) this.#failed ??= error;
       for (const group of batch) this.#failed === undefined ? group.resolve() : group.reject(this.#failed);
-      this.#sync();
+      if (this.#group !== undefined)
+        this.#commit(); // the group held open while this fdatasync ran; it syncs next
+      else this.#sync();
     });
   }
 }

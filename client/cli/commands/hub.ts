@@ -13,7 +13,7 @@ import { parseAmount } from "../amounts.js";
 import { assetOption, resolveAsset } from "../asset-option.js";
 import { CliError, type Command, intOption, UsageError } from "../command.js";
 import { connectClient, hubApps } from "../context.js";
-import { formatAmount } from "../output.js";
+import { formatAmount, writesPerTurn } from "../output.js";
 import { listenError } from "../ports.js";
 
 export const hub: Command = {
@@ -93,7 +93,13 @@ export const hub: Command = {
     // Until the ready line is out, what the hub does (resuming after a restart) goes to stderr: the ready line is
     // the first on stdout.
     let ready = false;
-    const say = (line: string) => (ready ? out.result({ event: "log", line }, line) : out.note(line));
+    // A few lines per request at hundreds of requests a second: one write per turn, not per line (writesPerTurn).
+    const batch = writesPerTurn(out.stdout);
+    const say = (line: string) => {
+      if (!ready) return out.note(line);
+      batch();
+      out.result({ event: "log", line }, line);
+    };
     const hubEngine = new Hub({
       signer: context.signer,
       chainId,

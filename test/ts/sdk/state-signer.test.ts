@@ -1,18 +1,21 @@
-// The hub's fast state hash and state signature (sdk/state-signer.ts) against the references they replace: for
-// random states, fastStateHash equals stateHash (ethers' ABI coder, itself held equal to the contract's hashState in
-// parity.test.ts), and fastSignState equals signState (ethers' Wallet.signMessage) byte for byte, with libsecp256k1
+// The fast state hash and state signature (sdk/state-signer.ts, which the Node entry point installs into stateHash,
+// channelId and signState) against the references they replace: for random states, fastStateHash equals
+// abiStateHash (ethers' ABI coder; the contract's hashState equals stateHash in parity.test.ts, so both paths are held
+// to the chain), and fastSignState equals ethers' Wallet.signMessage on that hash byte for byte, with libsecp256k1
 // and with @noble/curves, for random keys; inputs outside the encoder's plain cases get the ABI coder's answer or
 // its error. And the signatures recover, under the SDK's own rules, to the wallet that made them.
 import { expect } from "chai";
-import { type Signer, VoidSigner, Wallet, ZeroAddress } from "ethers";
+import { getBytes, type Signer, VoidSigner, Wallet, ZeroAddress } from "ethers";
 import {
-  channelId,
+  abiChannelId as channelId,
   fastChannelId,
   fastSignState,
   fastStateHash,
+  channelId as installedChannelId,
+  stateHash as installedStateHash,
   recoverPersonalSigner,
   signState,
-  stateHash,
+  abiStateHash as stateHash,
   useStateSignerBackend,
   type VariablePart,
 } from "../../../sdk/node.js";
@@ -127,7 +130,7 @@ describe("state-signer: fast state hashes and signatures", function () {
           const id = random.bytes(32);
           const variablePart = randomState(random);
           const signature = await fastSignState(wallet, id, variablePart);
-          expect(signature, `case ${i}`).to.equal(await signState(wallet, id, variablePart));
+          expect(signature, `case ${i}`).to.equal(await wallet.signMessage(getBytes(stateHash(id, variablePart))));
           expect(recoverPersonalSigner(stateHash(id, variablePart), signature)).to.equal(wallet.address);
         }
       } finally {
@@ -147,5 +150,23 @@ describe("state-signer: fast state hashes and signatures", function () {
     const id = `0x${"ab".repeat(32)}`;
     expect(await fastSignState(signer, id, variablePart)).to.equal("0xsigned");
     expect(asked).to.have.length(1);
+  });
+
+  it("is what the Node entry point's stateHash, channelId and signState use: a wallet's signMessage is not called", async function () {
+    const random = new Random(21);
+    const wallet = new Wallet(random.bytes(32).replace(/^0x00/, "0x01"));
+    const id = random.bytes(32);
+    const variablePart = randomState(random);
+    expect(installedStateHash(id, variablePart)).to.equal(stateHash(id, variablePart));
+    const fixedPart = random.fixedPart();
+    expect(installedChannelId(5n, ZeroAddress, fixedPart)).to.equal(channelId(5n, ZeroAddress, fixedPart));
+    let asked = 0;
+    wallet.signMessage = async () => {
+      asked++;
+      return "0x";
+    };
+    const signature = await signState(wallet, id, variablePart);
+    expect(asked).to.equal(0);
+    expect(recoverPersonalSigner(stateHash(id, variablePart), signature)).to.equal(wallet.address);
   });
 });
