@@ -95,5 +95,19 @@ export function recoverPersonalSignerBytes(digest: Uint8Array, sig: Uint8Array):
  */
 export function recoverPersonalSigner(digest: string | Uint8Array, signature: string | Uint8Array): string | undefined {
   const address = recoverPersonalSignerBytes(getBytes(digest), getBytes(signature));
-  return address && getAddress(hexlify(address));
+  return address && checksummed(hexlify(address));
+}
+
+/** Checksummed spellings of the addresses recovered lately: a process sees the same few signers again and again. */
+const spellings = new Map<string, string>();
+
+/** getAddress(lowercase hex), which hashes the address each time, through a bounded memo. */
+function checksummed(address: string): string {
+  let spelled = spellings.get(address);
+  if (spelled === undefined) {
+    spelled = getAddress(address);
+    if (spellings.size >= 10_000) spellings.clear();
+    spellings.set(address, spelled);
+  }
+  return spelled;
 }
