@@ -67,6 +67,13 @@ export class SqliteChannelStore implements ChannelStore {
   #syncing = false;
   /** The first failed commit or fdatasync: from then on every group is refused (fail-stop; see #sync). */
   #failed: Error | undefined;
+  /**
+   * Group mode: the channel records and supported states written in the open group, as the JSON each row will hold
+   * (its latest version), written to SQLite once, when the group commits: a hub rewrites a ledger's record several
+   * times a group, and every statement cost it CPU. Reads see them first.
+   */
+  readonly #stagedChannels = new Map<string, { json: string; phase: ChannelPhase }>();
+  readonly #stagedStates = new Map<string, { json: string; turnNum: bigint }>();
   /** The WAL file, open for fdatasync (group mode on a file). */
   #wal: number | undefined;
   /** Prepared statements by SQL text: preparing one again on every call was a measurable part of the hub's CPU. */
@@ -122,6 +129,13 @@ export class SqliteChannelStore implements ChannelStore {
   }
 
   #putChannel(record: ChannelRecord): void {
+    if (this.#groupCommit) {
+      const key = record.id.toLowerCase();
+      // Deleted first, so that the staged rows keep the order of their latest writes (updated_at at the commit).
+      this.#stagedChannels.delete(key);
+      this.#stagedChannels.set(key, { json: toJson(record), phase: record.phase });
+      return;
+    }
     this.#prepare("INSERT OR REPLACE INTO channels (id, record, phase, updated_at) VALUES (?, ?, ?, ?)").run(
       record.id.toLowerCase(),
       toJson(record),
@@ -135,6 +149,8 @@ export class SqliteChannelStore implements ChannelStore {
   }
 
   #getChannel(id: string): ChannelRecord | undefined {
+    const staged = this.#stagedChannels.get(id.toLowerCase());
+    if (staged !== undefined) return { ...(fromJson(staged.json) as ChannelRecord), phase: staged.phase };
     const row = this.#prepare("SELECT record, phase FROM channels WHERE id = ?").get(id.toLowerCase()) as
       | { record: string; phase: ChannelPhase }
       | undefined;
@@ -142,6 +158,7 @@ export class SqliteChannelStore implements ChannelStore {
   }
 
   async listChannels(): Promise<ChannelRecord[]> {
+    this.#writeStaged();
     const rows = this.#prepare("SELECT record, phase FROM channels ORDER BY updated_at").all() as {
       record: string;
       phase: ChannelPhase;
@@ -154,7 +171,8 @@ export class SqliteChannelStore implements ChannelStore {
     update: (record: ChannelRecord) => ChannelRecord | undefined,
   ): Promise<ChannelRecord | undefined> {
     const key = id.toLowerCase();
-    return this.#atomic(() => {
+    // Group mode: the read, the update and the staged write happen in one synchronous step; nothing to roll back.
+    return (this.#groupCommit ? this.#write.bind(this) : this.#atomic.bind(this))(() => {
       const record = this.#getChannel(key);
       const updated = record && update(record);
       if (updated) {
@@ -169,6 +187,7 @@ export class SqliteChannelStore implements ChannelStore {
 
   async setPhase(id: string, phase: ChannelPhase): Promise<void> {
     return this.#write(() => {
+      this.#writeStaged();
       const { changes } = this.#prepare("UPDATE channels SET phase = ?, updated_at = ? WHERE id = ?").run(
         phase,
         Date.now(),
@@ -180,6 +199,8 @@ export class SqliteChannelStore implements ChannelStore {
 
   async forgetUnfunded(id: string): Promise<boolean> {
     const key = id.toLowerCase();
+    // Before the savepoint: rolling it back must not take the staged rows with it.
+    this.#writeStaged();
     return this.#atomic(() => {
       const record = this.#getChannel(key);
       const vouchers = this.#prepare("SELECT 1 FROM vouchers WHERE channel_id = ?").get(key);
@@ -197,6 +218,21 @@ export class SqliteChannelStore implements ChannelStore {
   }
 
   #putSupportedState(id: string, state: SignedVariablePart): boolean {
+    if (this.#groupCommit) {
+      const key = id.toLowerCase();
+      const turnNum = state.variablePart.turnNum;
+      const staged = this.#stagedStates.get(key);
+      if (staged !== undefined) {
+        if (turnNum <= staged.turnNum) return false;
+      } else {
+        const row = this.#prepare("SELECT turn_num FROM supported_states WHERE channel_id = ?").get(key) as
+          | { turn_num: string }
+          | undefined;
+        if (row !== undefined && width(turnNum, 12) <= row.turn_num) return false;
+      }
+      this.#stagedStates.set(key, { json: toJson(state), turnNum });
+      return true;
+    }
     const { changes } = this.#prepare(
       `INSERT INTO supported_states (channel_id, turn_num, state) VALUES (?, ?, ?)
          ON CONFLICT (channel_id) DO UPDATE SET turn_num = excluded.turn_num, state = excluded.state
@@ -206,6 +242,8 @@ export class SqliteChannelStore implements ChannelStore {
   }
 
   async getSupportedState(id: string): Promise<SignedVariablePart | undefined> {
+    const staged = this.#stagedStates.get(id.toLowerCase());
+    if (staged !== undefined) return fromJson(staged.json) as SignedVariablePart;
     const row = this.#prepare("SELECT state FROM supported_states WHERE channel_id = ?").get(id.toLowerCase()) as
       | { state: string }
       | undefined;
@@ -387,8 +425,11 @@ export class SqliteChannelStore implements ChannelStore {
     try {
       // A statement that failed on I/O or memory may have rolled the whole transaction back: then it is lost.
       if (!this.#db.isTransaction) throw new PiecepayError("STORE_ROLLED_BACK", "the group's transaction rolled back");
+      this.#writeStaged();
       this.#prepare("COMMIT").run();
     } catch (error) {
+      this.#stagedChannels.clear();
+      this.#stagedStates.clear();
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
       // Its writes were applied and read (by the hub, into its memory): from here on nothing counts as on disk.
       this.#failed ??= error as Error;
@@ -397,6 +438,24 @@ export class SqliteChannelStore implements ChannelStore {
     }
     this.#unsynced.push(group);
     this.#sync();
+  }
+
+  /** Writes the staged rows into the open group's transaction (at its commit, or before a statement that needs them). */
+  #writeStaged(): void {
+    if (this.#stagedChannels.size === 0 && this.#stagedStates.size === 0) return;
+    const now = Date.now();
+    const channel = this.#prepare(
+      "INSERT OR REPLACE INTO channels (id, record, phase, updated_at) VALUES (?, ?, ?, ?)",
+    );
+    for (const [key, { json, phase }] of this.#stagedChannels) channel.run(key, json, phase, now);
+    this.#stagedChannels.clear();
+    const state = this.#prepare(
+      `INSERT INTO supported_states (channel_id, turn_num, state) VALUES (?, ?, ?)
+         ON CONFLICT (channel_id) DO UPDATE SET turn_num = excluded.turn_num, state = excluded.state
+         WHERE excluded.turn_num > supported_states.turn_num`,
+    );
+    for (const [key, { json, turnNum }] of this.#stagedStates) state.run(key, width(turnNum, 12), json);
+    this.#stagedStates.clear();
   }
 
   #sync(): void {

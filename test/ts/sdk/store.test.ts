@@ -181,6 +181,51 @@ describe("stores", function () {
         await again.close();
       });
 
+      it("keeps one row per record of a group, its latest write; reads, the turn rule and listings see the group's writes", async function () {
+        const path = join(dir, "group-staged.db");
+        const store = new SqliteChannelStore(path, { commit: "group" });
+        await store.putChannel(RECORD);
+        await store.putSupportedState(CHANNEL, state(5n));
+        await store.flushed();
+        // One turn: the record rewritten three times, the state raised twice, a lower state refused against what
+        // this group holds and against what the file holds.
+        const writes = [
+          store.putChannel({ ...RECORD, phase: "funding" }),
+          store.updateChannel(CHANNEL, (r) => ({ ...r, phase: "closing", deposited: 7n })),
+          store.updateChannel(CHANNEL, (r) => ({ ...r, deposited: r.deposited + 1n })),
+          store.putSupportedState(CHANNEL, state(4n)),
+          store.putSupportedState(CHANNEL, state(6n)),
+          store.putSupportedState(CHANNEL, state(6n)),
+          store.putSupportedState(CHANNEL, state(9n)),
+        ];
+        expect(await Promise.all(writes)).to.deep.equal([
+          undefined,
+          { ...RECORD, phase: "closing", deposited: 7n },
+          { ...RECORD, phase: "closing", deposited: 8n },
+          false,
+          true,
+          false,
+          true,
+        ]);
+        expect(await store.getChannel(CHANNEL)).to.deep.include({ phase: "closing", deposited: 8n });
+        expect((await store.getSupportedState(CHANNEL))?.variablePart.turnNum).to.equal(9n);
+        expect(committed(path)).to.deep.include({ phase: "open" }); // the file still holds the last group's
+        expect((await store.listChannels()).map((r) => [r.phase, r.deposited])).to.deep.equal([["closing", 8n]]);
+        await store.flushed();
+        await store.close();
+        const again = new SqliteChannelStore(path);
+        expect(await again.getChannel(CHANNEL)).to.deep.include({ phase: "closing", deposited: 8n });
+        expect((await again.getSupportedState(CHANNEL))?.variablePart.turnNum).to.equal(9n);
+        // A record handed to the store and changed afterwards by its caller: the store keeps what was written.
+        const mine = { ...RECORD, phase: "open" as const };
+        await again.close();
+        const third = new SqliteChannelStore(path, { commit: "group" });
+        await third.putChannel(mine);
+        mine.deposited = 999n;
+        expect((await third.getChannel(CHANNEL))?.deposited).to.equal(RECORD.deposited);
+        await third.close();
+      });
+
       it("commits a group still open when it closes", async function () {
         const path = join(dir, "group-close.db");
         const store = new SqliteChannelStore(path, { commit: "group" });
