@@ -1,6 +1,7 @@
 import { secp256k1 as noble } from "@noble/curves/secp256k1.js";
 import { keccak_256 } from "@noble/hashes/sha3.js";
-import { getAddress, getBytes, hexlify } from "ethers";
+import { getBytes, hexlify } from "ethers";
+import { getAddress } from "./address.js";
 import { PiecepayError } from "./errors.js";
 
 // Fast signer recovery for hot paths (a seeder checks one voucher per piece for every peer). Everywhere,
@@ -95,19 +96,5 @@ export function recoverPersonalSignerBytes(digest: Uint8Array, sig: Uint8Array):
  */
 export function recoverPersonalSigner(digest: string | Uint8Array, signature: string | Uint8Array): string | undefined {
   const address = recoverPersonalSignerBytes(getBytes(digest), getBytes(signature));
-  return address && checksummed(hexlify(address));
-}
-
-/** Checksummed spellings of the addresses recovered lately: a process sees the same few signers again and again. */
-const spellings = new Map<string, string>();
-
-/** getAddress(lowercase hex), which hashes the address each time, through a bounded memo. */
-function checksummed(address: string): string {
-  let spelled = spellings.get(address);
-  if (spelled === undefined) {
-    spelled = getAddress(address);
-    if (spellings.size >= 10_000) spellings.clear();
-    spellings.set(address, spelled);
-  }
-  return spelled;
+  return address && getAddress(hexlify(address));
 }

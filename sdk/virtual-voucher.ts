@@ -1,4 +1,5 @@
-import { dataLength, getAddress, getBytes, hexlify, ZeroAddress } from "ethers";
+import { dataLength, getBytes, hexlify, ZeroAddress } from "ethers";
+import { getAddress } from "./address.js";
 import { toDestination } from "./channel.js";
 import { PiecepayError, VirtualVoucherError } from "./errors.js";
 import { recoverPersonalSignerBytes } from "./recover.js";

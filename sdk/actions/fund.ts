@@ -1,4 +1,5 @@
-import { Contract, getAddress, type TransactionReceipt, ZeroAddress } from "ethers";
+import { Contract, type TransactionReceipt, ZeroAddress } from "ethers";
+import { getAddress } from "../address.js";
 import { stateHash } from "../channel.js";
 import { withChainChecked } from "../context/context.js";
 import { assertCanPay, onOurChain, sendTransaction } from "../context/transactions.js";

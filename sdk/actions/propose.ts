@@ -1,4 +1,5 @@
-import { getAddress, hexlify, randomBytes, ZeroAddress } from "ethers";
+import { hexlify, randomBytes, ZeroAddress } from "ethers";
+import { getAddress } from "../address.js";
 import { withChainChecked } from "../context/context.js";
 import type { PiecepayContext } from "../context/types.js";
 import { PiecepayError } from "../errors.js";

@@ -2,7 +2,7 @@
 // that the calls through one context share (the chain check's verdict, the per-channel locks, the transaction
 // queue, the funding poll). `PiecepayClient` is one of these bound to methods; apps that want only some actions
 // import them from `piecepay/sdk/actions` and pass a context.
-import { getAddress, type Provider } from "ethers";
+import type { Provider } from "ethers";
 import {
   Adjudicator__factory,
   type ILedgerApp,
@@ -11,6 +11,7 @@ import {
   IVirtualVoucherApp__factory,
   VoucherPaymentApp__factory,
 } from "../../typechain-types/index.js";
+import { getAddress } from "../address.js";
 import { defaultConfirmations } from "../confirmations.js";
 import { PiecepayError } from "../errors.js";
 import { FundingPoller } from "../funding.js";

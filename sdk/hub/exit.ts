@@ -9,11 +9,12 @@
 // all three as proof, and its states live in the record's `virtual` info rather than as a supported state. So this
 // file registers V's states itself, and reads what a channel still owes after a `reclaim` (which the existing
 // registration finder, written before reclaims, cannot follow) by replaying its events.
-import { getAddress, type TransactionReceipt, ZeroHash } from "ethers";
+import { type TransactionReceipt, ZeroHash } from "ethers";
 import { challenge } from "../actions/challenge.js";
 import { checkpoint } from "../actions/checkpoint.js";
 import { isRevert, sleep } from "../actions/internal/channels.js";
 import { registration } from "../actions/registration.js";
+import { getAddress } from "../address.js";
 import { isExternalDestination, outcomeHash, stateHash } from "../channel.js";
 import { withChainChecked } from "../context/context.js";
 import { onOurChain, sendTransaction } from "../context/transactions.js";

@@ -3,8 +3,9 @@
 // signed unless it is exactly one change this user expects: every ledger proposal goes through checkLedgerUpdate
 // against the latest state we hold signed by both, with what we know of the virtual channel it concerns. Every state
 // we countersign is stored before our signature leaves.
-import { getAddress, hexlify, randomBytes, ZeroAddress } from "ethers";
+import { hexlify, randomBytes, ZeroAddress } from "ethers";
 import { approveToken } from "../actions/fund.js";
+import { getAddress } from "../address.js";
 import { channelId, stateHash } from "../channel.js";
 import { withChainChecked } from "../context/context.js";
 import { sendTransaction } from "../context/transactions.js";

@@ -1,7 +1,8 @@
 // Logging in to a hub: the hub hands out a fresh nonce per connection and the user signs a text naming the hub, the
 // chain and the nonce (EIP-191), so that a login can be replayed neither on another connection, nor to another hub,
 // nor on another chain. The connection then acts for that address: the hub only shows and changes its ledgers.
-import { getAddress, type Signer, verifyMessage } from "ethers";
+import { type Signer, verifyMessage } from "ethers";
+import { getAddress } from "../address.js";
 
 /**
  * The text a user signs to log in to `hub` on `chainId` with `nonce`.
