@@ -89,6 +89,16 @@ function outcomeHashBytes(outcome: VariablePart["outcome"]): Uint8Array | undefi
   return keccak_256(out);
 }
 
+/** keccak-256 of empty bytes: most states' appData (a ledger's, a virtual channel's), hashed once. */
+const EMPTY_HASH = keccak_256(new Uint8Array(0));
+
+function appDataHash(appData: string): Uint8Array {
+  if (appData === "0x") return EMPTY_HASH;
+  const bytes = new Uint8Array((appData.length - 2) / 2);
+  putHex(bytes, 0, appData);
+  return keccak_256(bytes);
+}
+
 /**
  * The 32 bytes of `stateHash(id, variablePart)`, computed on bytes (see the module's comment); for what is not a
  * plain state it returns what stateHash returns, and throws what it throws.
@@ -109,13 +119,12 @@ export function stateHashBytes(id: string, variablePart: VariablePart): Uint8Arr
       ? outcomeHashBytes(outcome)
       : undefined;
   if (outcomeHash === undefined) return hexToBytes(abiStateHash(id, variablePart));
-  const appBytes = new Uint8Array((appData.length - 2) / 2);
-  putHex(appBytes, 0, appData);
+
   const out = new Uint8Array(160);
   putHex(out, 0, id);
   putUint(out, 32, turnNum);
   out[95] = isFinal ? 1 : 0;
-  out.set(keccak_256(appBytes), 96);
+  out.set(appDataHash(appData), 96);
   out.set(outcomeHash, 128);
   return keccak_256(out);
 }

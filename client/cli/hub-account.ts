@@ -21,6 +21,23 @@ export async function connectHub(client: PiecepayClient, url: string): Promise<H
   }
 }
 
+/**
+ * `connectHub` for a leecher, which can pay every seeder directly instead: when the hub cannot be used (down, not
+ * answering, on another chain) it says so on stderr and resolves to undefined.
+ */
+export async function connectHubOrDirect(
+  client: PiecepayClient,
+  url: string,
+  out: Output,
+): Promise<HubConnection | undefined> {
+  try {
+    return await connectHub(client, url);
+  } catch (error) {
+    out.note(`${(error as Error).message}; paying every seeder over a direct channel instead`);
+    return undefined;
+  }
+}
+
 /** Our open ledgers with `hub` in the store, as payer (`deposit`: we funded it) or payee (`capacity`: the hub did). */
 async function openLedgers(
   connection: HubConnection,

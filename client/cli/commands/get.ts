@@ -13,7 +13,7 @@ import { type Connected, connectClient } from "../context.js";
 import { DISCOVERY_HELP, DISCOVERY_OPTIONS, discoveryOptions } from "../discovery.js";
 import { explainError, explainText, FUND_HINT } from "../errors.js";
 import { freeGet } from "../free-get.js";
-import { connectHub, leecherLedger } from "../hub-account.js";
+import { connectHubOrDirect, leecherLedger } from "../hub-account.js";
 import { keepSeeding } from "../keep-seeding.js";
 import { formatAmount, type Output } from "../output.js";
 import { resolvePeers } from "../peer-addresses.js";
@@ -76,8 +76,9 @@ export const get: Command = {
     "A seeder whose offer names the hub is paid per piece over a virtual channel that our ledger and its ledger",
     "guarantee, with the same vouchers and credit window; the hub takes its fee (printed) on what we pay, and",
     "--max-price bounds the price plus that fee. A seeder that names no hub, or whose price plus the fee is above",
-    "--max-price, is paid over a direct channel as without --hub. At the end each virtual channel closes at what its",
-    "seeder delivered and the hub settles it into both ledgers; `piecepay withdraw --hub URL` takes the rest out.",
+    "--max-price, is paid over a direct channel as without --hub, and so is every seeder when the hub cannot be",
+    "reached (a note says so). At the end each virtual channel closes at what its seeder delivered and the hub",
+    "settles it into both ledgers; `piecepay withdraw --hub URL` takes the rest out.",
     "",
     "With --webrtc we also download from WebRTC peers (browsers, and Node seeders started with `seed --webrtc`) that",
     "the torrent's ws:// or wss:// trackers (or those given with --announce) introduce, paying them the same way;",
@@ -243,14 +244,12 @@ export const get: Command = {
       unit = await resolveAsset(connected.provider, assetAddress);
       if (assetAddress !== undefined) ({ maxPrice, budget } = amounts(unit));
       if (sell && assetAddress !== undefined) sellPrice = sell.price(unit);
+      // A hub that cannot be used is no reason not to download: every seeder is then paid directly (a note says so).
+      const connection =
+        values.hub === undefined ? undefined : await connectHubOrDirect(client, String(values.hub), out);
       hub =
-        values.hub === undefined
-          ? undefined
-          : await leecherLedger(
-              await connectHub(client, String(values.hub)),
-              { deposit: budget, minimum: maxPrice, unit, asset: unit.address },
-              out,
-            );
+        connection &&
+        (await leecherLedger(connection, { deposit: budget, minimum: maxPrice, unit, asset: unit.address }, out));
       if (hub === undefined) budget = await assertCanOpen(connected, maxPrice, budget, unit, out);
       else out.note(`the hub's fee: ${hub.connection.info.feeBps} basis points of what we pay through it`);
     } catch (error) {

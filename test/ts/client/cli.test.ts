@@ -644,6 +644,7 @@ describe("piecepay CLI", function () {
       seederIndex: number,
       leecherIndex: number,
       source: "torrent" | "magnet" = "torrent",
+      getArgs: string[] = [],
     ) {
       const file = path.join(scratch(), "song.bin");
       const data = randomBytes(2 * 1024 * 1024);
@@ -704,6 +705,7 @@ describe("piecepay CLI", function () {
           out,
           ...direct,
           ...webrtc,
+          ...getArgs,
           "--key",
           leecher.privateKey,
           "--rpc",
@@ -735,6 +737,7 @@ describe("piecepay CLI", function () {
         const earned = (32n * parseEther("0.001")).toString();
         expect(said.find((l) => l.event === "closed")).to.include({ earned, served: 32 });
         expect(said.find((l) => l.event === "stopped")).to.include({ earned, served: 32 });
+        return got;
       } finally {
         seeding.child.kill("SIGINT");
         await seeding.exited;
@@ -852,6 +855,13 @@ describe("piecepay CLI", function () {
 
     it("a paid seeder and a paying leecher: the file arrives, the seeder earns price x pieces, to the wei", async function () {
       await seedAndGet("peer", 3, 4);
+    });
+
+    it("get --hub at a URL where no hub answers: a note says so, and the seeder is paid over a direct channel, to the wei", async function () {
+      const nobody = `ws://127.0.0.1:${await freePort()}`;
+      const got = await seedAndGet("peer", 9, 0, "torrent", ["--hub", nobody]);
+      expect(got.stderr).to.match(new RegExp(`could not use hub ${nobody}.*paying every seeder over a direct channel`));
+      expect(jsonLines(got.stdout).find((l) => l.event === "settled")).to.not.have.property("hub");
     });
 
     it("from the magnet link with --peer: the metadata comes free from the paid seeder, then the same file and payments", async function () {
