@@ -33,7 +33,10 @@ export function channelId(chainId: bigint, adjudicator: string, fixedPart: Fixed
     : encoders.channelId(chainId, adjudicator, fixedPart);
 }
 
-/** channelId through ethers' ABI coder: the reference, in every environment. */
+/**
+ * channelId through ethers' ABI coder: the reference, in every environment.
+ * @example abiChannelId(31337n, adjudicatorAddress, fixedPart) === channelId(31337n, adjudicatorAddress, fixedPart)
+ */
 export function abiChannelId(chainId: bigint, adjudicator: string, fixedPart: FixedPart): string {
   return keccak256(
     coder.encode(
@@ -66,7 +69,10 @@ export function stateHash(id: string, variablePart: VariablePart): string {
   return encoders === undefined ? abiStateHash(id, variablePart) : encoders.stateHash(id, variablePart);
 }
 
-/** stateHash through ethers' ABI coder: the reference, in every environment. */
+/**
+ * stateHash through ethers' ABI coder: the reference, in every environment.
+ * @example abiStateHash(id, variablePart) === stateHash(id, variablePart)
+ */
 export function abiStateHash(id: string, variablePart: VariablePart): string {
   return keccak256(
     coder.encode(

@@ -24,6 +24,8 @@ const UNIVERSAL = [
   "ETH_ASSET",
   "challengeHash",
   "channelId",
+  "abiChannelId",
+  "abiStateHash",
   "computePayouts",
   "ChannelWatcher",
   "ContractRevertError",
