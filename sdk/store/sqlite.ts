@@ -338,9 +338,13 @@ export class SqliteChannelStore implements ChannelStore {
     if (this.#group !== undefined) this.#commit();
     // No fdatasync may be left running on the descriptor closed below.
     await this.#last?.catch(() => {});
-    if (this.#wal !== undefined) closeSync(this.#wal);
+    const wal = this.#wal;
     this.#wal = undefined;
-    if (this.#db.isOpen) this.#db.close();
+    try {
+      if (wal !== undefined) closeSync(wal);
+    } finally {
+      if (this.#db.isOpen) this.#db.close(); // also when the descriptor is gone (its close then throws)
+    }
   }
 
   #prepare(sql: string): StatementSync {

@@ -3,7 +3,7 @@
 // rule held across two processes writing one file at once. The kill-a-process tests for each step of a channel's
 // life live with the SDK actions that write to it.
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { closeSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -224,6 +224,51 @@ describe("stores", function () {
         mine.deposited = 999n;
         expect((await third.getChannel(CHANNEL))?.deposited).to.equal(RECORD.deposited);
         await third.close();
+      });
+
+      it("stops for good after a failed fdatasync: flushed() and every later group reject, and the file keeps what was synced", async function () {
+        // The store's own descriptor of its WAL file (read-only; SQLite's is read-write) is closed under it, so that
+        // its next fdatasync fails (EBADF) as a failing disk would make it: the fail-stop path of ADR 0022.
+        if (process.platform !== "linux") this.skip();
+        const path = join(dir, "group-fail-stop.db");
+        const store = new SqliteChannelStore(path, { commit: "group" });
+        await store.putChannel(RECORD);
+        await store.flushed();
+        const wal = readdirSync("/proc/self/fd").find((fd) => {
+          try {
+            const target = readlinkSync(`/proc/self/fd/${fd}`);
+            const flags = /flags:\s+(\d+)/.exec(readFileSync(`/proc/self/fdinfo/${fd}`, "utf8"))?.[1] ?? "";
+            return target === `${path}-wal` && (Number.parseInt(flags, 8) & 3) === 0; // O_RDONLY
+          } catch {
+            return false;
+          }
+        });
+        expect(wal, "the store's read-only descriptor of its WAL file").to.not.equal(undefined);
+        closeSync(Number(wal));
+        await store.setPhase(CHANNEL, "closing"); // applied: it resolves, but it is not on disk
+        const failed = await store.flushed().then(
+          () => undefined,
+          (error: Error & { code?: string }) => error,
+        );
+        expect(failed?.code).to.equal("EBADF");
+        // From then on nothing counts as on disk, not even a write that would commit and sync.
+        await store.setPhase(CHANNEL, "finalized").catch(() => undefined);
+        const later = await store.flushed().then(
+          () => undefined,
+          (error: Error) => error,
+        );
+        expect(later).to.equal(failed);
+        // Closing still closes the database; closing the descriptor already closed above is its error.
+        expect(
+          await store.close().then(
+            () => "closed",
+            (error: Error & { code?: string }) => error.code,
+          ),
+        ).to.equal("EBADF");
+        // What was synced before the failure is there; the process that restarts reads the file, not its memory.
+        const again = new SqliteChannelStore(path);
+        expect((await again.getChannel(CHANNEL))?.id).to.equal(CHANNEL);
+        await again.close();
       });
 
       it("commits a group still open when it closes", async function () {
