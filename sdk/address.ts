@@ -8,9 +8,9 @@ const spellings = new Map<string, string>();
 
 /**
  * The checksummed address, as ethers' getAddress answers (and throws for what is not an address; nothing is kept).
- * @example getAddress("0x8ba1f109551bd432803012645ac136ddd64dba72") // "0x8ba1f109551bD432803012645Ac136ddd64DBA72"
+ * @example checksumAddress("0x8ba1f109551bd432803012645ac136ddd64dba72") // "0x8ba1f109551bD432803012645Ac136ddd64DBA72"
  */
-export function getAddress(address: string): string {
+export function checksumAddress(address: string): string {
   let spelled = spellings.get(address);
   if (spelled === undefined) {
     spelled = checksum(address);

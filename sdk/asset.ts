@@ -1,5 +1,5 @@
 import { Contract, type Provider, ZeroAddress } from "ethers";
-import { getAddress } from "./address.js";
+import { checksumAddress as getAddress } from "./address.js";
 import { PiecepayError } from "./errors.js";
 
 // The asset a channel pays in, as people read amounts of it: ETH (the zero address) or an ERC-20 token, whose

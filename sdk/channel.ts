@@ -1,6 +1,6 @@
 import { AbiCoder, keccak256, toUtf8Bytes, zeroPadValue } from "ethers";
 import { fixedPartFieldTypes, isFinalType, outcomeType, turnNumType } from "./abi.js";
-import { getAddress } from "./address.js";
+import { checksumAddress as getAddress } from "./address.js";
 import type { FixedPart, Outcome, VariablePart } from "./types.js";
 
 const coder = AbiCoder.defaultAbiCoder();

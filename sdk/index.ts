@@ -2,6 +2,7 @@
 // touches `node:*` or Hardhat (test/ts/browser/bundle.test.ts bundles it for the browser to make sure). What only
 // Node has (the SQLite store, the keystore on disk, libsecp256k1) is in sdk/node.ts (`piecepay/sdk/node`).
 export { adjudicatorInterface, fixedPartType, outcomeType, signedVariablePartType, variablePartType } from "./abi.js";
+export { checksumAddress } from "./address.js";
 export { type AssetInfo, assetBalance, describeAsset, ETH_ASSET } from "./asset.js";
 export {
   abiChannelId,

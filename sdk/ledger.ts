@@ -1,4 +1,4 @@
-import { getAddress } from "./address.js";
+import { checksumAddress as getAddress } from "./address.js";
 import { isExternalDestination, toDestination } from "./channel.js";
 import { PiecepayError, type SdkErrorCode } from "./errors.js";
 import { reclaimEffects } from "./reclaim.js";

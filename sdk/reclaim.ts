@@ -1,4 +1,4 @@
-import { getAddress } from "./address.js";
+import { checksumAddress as getAddress } from "./address.js";
 import { isExternalDestination } from "./channel.js";
 import { type ContractErrorCode, PiecepayError } from "./errors.js";
 import type { FixedPart, Outcome } from "./types.js";

@@ -1,7 +1,7 @@
 import { secp256k1 as noble } from "@noble/curves/secp256k1.js";
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { getBytes, hexlify } from "ethers";
-import { getAddress } from "./address.js";
+import { checksumAddress as getAddress } from "./address.js";
 import { PiecepayError } from "./errors.js";
 
 // Fast signer recovery for hot paths (a seeder checks one voucher per piece for every peer). Everywhere,

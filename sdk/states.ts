@@ -1,6 +1,6 @@
 // The states of a voucher channel, built the one way both sides build them: a signature is only worth something
 // if the other side computes the same state hash.
-import { getAddress } from "./address.js";
+import { checksumAddress as getAddress } from "./address.js";
 import { toDestination } from "./channel.js";
 import type { FixedPart, VariablePart } from "./types.js";
 import { encodeVoucher, type Voucher } from "./voucher.js";

@@ -1,5 +1,5 @@
 import { dataLength, getBytes, hexlify, ZeroAddress } from "ethers";
-import { getAddress } from "./address.js";
+import { checksumAddress as getAddress } from "./address.js";
 import { toDestination } from "./channel.js";
 import { PiecepayError, VirtualVoucherError } from "./errors.js";
 import { recoverPersonalSignerBytes } from "./recover.js";

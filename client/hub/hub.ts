@@ -4,7 +4,7 @@
 // there before its signature leaves, and everything it still has to do is derived from the store, so a restart
 // (even after SIGKILL) resumes exactly where it stopped. Requests are JSON-RPC over WebSocket (rpc-server.ts).
 import { randomBytes } from "node:crypto";
-import { getAddress, hexlify, type Signer, ZeroAddress } from "ethers";
+import { hexlify, type Signer, ZeroAddress } from "ethers";
 import {
   checkVirtualVoucherSupported,
   feeBpsOf,
@@ -30,6 +30,8 @@ import {
   // The same ids, hashes and signatures as the SDK's channelId, stateHash and signState, without ethers' ABI coder
   // and Wallet (sdk/state-signer.ts).
   fastChannelId as channelId,
+  // getAddress, remembered: the hub checks the same participants' addresses at every step.
+  checksumAddress as checksummed,
   type Outcome,
   recoverPersonalSigner,
   type SignedVariablePart,
@@ -1040,18 +1042,4 @@ export class Hub {
 
 function bigints(_key: string, value: unknown): unknown {
   return typeof value === "bigint" ? value.toString() : typeof value === "string" ? value.toLowerCase() : value;
-}
-
-/** Addresses checksummed already: the hub checks the same participants' at every step (ethers hashes each time). */
-const knownAddresses = new Map<string, string>();
-
-/** getAddress, remembered (at most 10,000, then forgotten all at once). */
-function checksummed(address: string): string {
-  let known = knownAddresses.get(address);
-  if (known === undefined) {
-    known = getAddress(address);
-    if (knownAddresses.size >= 10_000) knownAddresses.clear();
-    knownAddresses.set(address, known);
-  }
-  return known;
 }

@@ -1,5 +1,5 @@
 import { Contract, type TransactionReceipt, ZeroAddress } from "ethers";
-import { getAddress } from "../address.js";
+import { checksumAddress as getAddress } from "../address.js";
 import { stateHash } from "../channel.js";
 import { withChainChecked } from "../context/context.js";
 import { assertCanPay, onOurChain, sendTransaction } from "../context/transactions.js";

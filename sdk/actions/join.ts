@@ -1,5 +1,5 @@
 import { ZeroAddress } from "ethers";
-import { getAddress } from "../address.js";
+import { checksumAddress as getAddress } from "../address.js";
 import { isExternalDestination, stateHash, toDestination } from "../channel.js";
 import { withChainChecked } from "../context/context.js";
 import type { PiecepayContext } from "../context/types.js";

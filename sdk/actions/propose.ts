@@ -1,5 +1,5 @@
 import { hexlify, randomBytes, ZeroAddress } from "ethers";
-import { getAddress } from "../address.js";
+import { checksumAddress as getAddress } from "../address.js";
 import { withChainChecked } from "../context/context.js";
 import type { PiecepayContext } from "../context/types.js";
 import { PiecepayError } from "../errors.js";

@@ -11,7 +11,7 @@ import {
   IVirtualVoucherApp__factory,
   VoucherPaymentApp__factory,
 } from "../../typechain-types/index.js";
-import { getAddress } from "../address.js";
+import { checksumAddress as getAddress } from "../address.js";
 import { defaultConfirmations } from "../confirmations.js";
 import { PiecepayError } from "../errors.js";
 import { FundingPoller } from "../funding.js";

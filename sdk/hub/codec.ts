@@ -1,7 +1,7 @@
 // Reading channel data out of hub messages. Every field is checked for its shape before anything uses it, and a
 // message that does not fit is refused with INVALID_PARAMS naming the field: a hub (or a user) never acts on a
 // value it could not read exactly. Writing needs nothing special: `encodeHubJson` turns bigints into decimal strings.
-import { getAddress } from "../address.js";
+import { checksumAddress as getAddress } from "../address.js";
 import type { Allocation, FixedPart, Outcome, SignedVariablePart, VariablePart } from "../types.js";
 import { HubError, readField } from "./protocol.js";
 

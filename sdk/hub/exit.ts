@@ -14,7 +14,7 @@ import { challenge } from "../actions/challenge.js";
 import { checkpoint } from "../actions/checkpoint.js";
 import { isRevert, sleep } from "../actions/internal/channels.js";
 import { registration } from "../actions/registration.js";
-import { getAddress } from "../address.js";
+import { checksumAddress as getAddress } from "../address.js";
 import { isExternalDestination, outcomeHash, stateHash } from "../channel.js";
 import { withChainChecked } from "../context/context.js";
 import { onOurChain, sendTransaction } from "../context/transactions.js";

@@ -5,7 +5,7 @@
 // we countersign is stored before our signature leaves.
 import { hexlify, randomBytes, ZeroAddress } from "ethers";
 import { approveToken } from "../actions/fund.js";
-import { getAddress } from "../address.js";
+import { checksumAddress as getAddress } from "../address.js";
 import { channelId, stateHash } from "../channel.js";
 import { withChainChecked } from "../context/context.js";
 import { sendTransaction } from "../context/transactions.js";

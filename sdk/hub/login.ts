@@ -2,7 +2,7 @@
 // chain and the nonce (EIP-191), so that a login can be replayed neither on another connection, nor to another hub,
 // nor on another chain. The connection then acts for that address: the hub only shows and changes its ledgers.
 import { type Signer, verifyMessage } from "ethers";
-import { getAddress } from "../address.js";
+import { checksumAddress as getAddress } from "../address.js";
 
 /**
  * The text a user signs to log in to `hub` on `chainId` with `nonce`.

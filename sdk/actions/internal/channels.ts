@@ -1,7 +1,7 @@
 // Small steps that several actions share: reading a channel from the store, the states it builds on, and the
 // checks of what a peer sends.
 import { dataSlice, isError } from "ethers";
-import { getAddress } from "../../address.js";
+import { checksumAddress as getAddress } from "../../address.js";
 import { channelId } from "../../channel.js";
 import type { PiecepayContext } from "../../context/types.js";
 import { ContractRevertError } from "../../contract-errors.js";

@@ -1,5 +1,5 @@
 // What a cooperative close is built from and checked against, shared by offerClose, countersign and close.
-import { getAddress } from "../../address.js";
+import { checksumAddress as getAddress } from "../../address.js";
 import { outcomeHash, stateHash } from "../../channel.js";
 import type { PiecepayContext } from "../../context/types.js";
 import { PiecepayError } from "../../errors.js";

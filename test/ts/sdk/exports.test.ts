@@ -25,6 +25,7 @@ const UNIVERSAL = [
   "challengeHash",
   "channelId",
   "abiChannelId",
+  "checksumAddress",
   "abiStateHash",
   "computePayouts",
   "ChannelWatcher",
